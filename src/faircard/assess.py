@@ -1,0 +1,376 @@
+"""``faircard.assess``: from a table and column choices to one tidy :class:`Assessment`.
+
+The assessment is computed once; charts, tables, the model card and the CLI read from it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .counts import GroupCounts, count_by_group, counts_frame, is_probability, score_metrics
+from .errors import FaircardError
+from .metrics import (
+    ALL_METRICS,
+    COUNT_METRICS,
+    SCORE_METRICS,
+    UNDEFINED_REASONS,
+    between_groups,
+    metrics_from_counts,
+    to_overall,
+    worst_and_best,
+)
+from .prepare import Prepared, prepare
+from .spec import AssessmentSpec, Binning
+
+SCHEMA_VERSION = 1
+FOUR_FIFTHS = 0.8
+
+CRITERIA = (
+    "demographic_parity_difference",
+    "demographic_parity_ratio",
+    "equalized_odds_difference",
+    "equalized_odds_ratio",
+    "equal_opportunity_difference",
+    "equal_opportunity_ratio",
+)
+
+
+@dataclass
+class Assessment:
+    """Per-group metrics, disparities and fairness criteria of one model on one dataset.
+
+    ``by_group`` is tidy (one row per feature x group x metric, columns ``feature, group,
+    metric, value, n, is_small_group, reason, difference_to_reference, ratio_to_reference``);
+    ``disparities`` has one row per feature x metric; ``criteria`` maps each feature to its
+    fairness criteria. Values are floats (NaN when undefined).
+    """
+
+    spec: AssessmentSpec
+    prepared: Prepared
+    counts: list[GroupCounts]
+    metrics: tuple[str, ...]
+    overall: dict[str, float]
+    by_group: pd.DataFrame
+    disparities: pd.DataFrame
+    criteria: dict[str, dict[str, Any]]
+    reference_groups: dict[str, str]
+    notes: list[str] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+    """Room for later stages (intervals, policy) to attach their tidy results."""
+
+    @property
+    def n_rows(self) -> int:
+        """Rows in the input table."""
+        return self.prepared.n_input
+
+    @property
+    def n_dropped(self) -> int:
+        """Rows left out because the target or the prediction/score was missing."""
+        return self.prepared.n_dropped
+
+    @property
+    def features(self) -> list[str]:
+        """Partition names: each sensitive feature, then the intersection if any."""
+        return [gc.feature for gc in self.counts]
+
+    def counts_frame(self) -> pd.DataFrame:
+        """Tidy confusion counts: feature, group, n, tp, fp, tn, fn."""
+        return counts_frame(self.counts)
+
+    def by_group_wide(self) -> pd.DataFrame:
+        """One row per feature x group, one column per metric (plus n and is_small_group)."""
+        info = self.by_group.drop_duplicates(["feature", "group"]).set_index(["feature", "group"])
+        wide = self.by_group.pivot(index=["feature", "group"], columns="metric", values="value")
+        wide = wide.reindex(index=info.index, columns=list(self.metrics))
+        wide["count"] = wide["count"].astype(np.int64)
+        wide.insert(0, "n", info["n"])
+        wide.insert(1, "is_small_group", info["is_small_group"])
+        wide = wide.reset_index()
+        wide.columns.name = None
+        return wide
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document written by ``faircard assess --json`` (NaN as None)."""
+        spec = self.spec
+        by_group = []
+        for (feature, group), rows in self.by_group.groupby(["feature", "group"], sort=False):
+            entry: dict[str, Any] = {
+                "feature": feature,
+                "group": group,
+                "n": int(rows["n"].iloc[0]),
+                "is_small_group": bool(rows["is_small_group"].iloc[0]),
+            }
+            undefined = {}
+            for m, v, r in zip(rows["metric"], rows["value"], rows["reason"], strict=True):
+                entry[m] = int(v) if m == "count" else _num(v)
+                if r:
+                    undefined[m] = r
+            if "ci_low" in rows.columns:
+                for m, lo, hi in zip(rows["metric"], rows["ci_low"], rows["ci_high"], strict=True):
+                    entry[f"{m}_ci_low"] = _num(lo)
+                    entry[f"{m}_ci_high"] = _num(hi)
+            entry["undefined"] = undefined
+            by_group.append(entry)
+        disparities = [
+            {k: _jsonable(v) for k, v in row.items()}
+            for row in self.disparities.to_dict(orient="records")
+        ]
+        criteria = {
+            f: {k: _jsonable(v) for k, v in crit.items()} for f, crit in self.criteria.items()
+        }
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "n_rows": self.n_rows,
+            "n_dropped": self.n_dropped,
+            "dropped_reasons": dict(self.prepared.dropped_reasons),
+            "target": spec.target,
+            "prediction": spec.prediction,
+            "score": spec.score,
+            "pos_label": _jsonable(self.prepared.pos_label),
+            "sensitive_features": list(spec.sensitive),
+            "features": self.features,
+            "bins": {k: b.to_dict() for k, b in spec.bins.items()},
+            "threshold": spec.threshold if spec.uses_score else None,
+            "min_group_size": spec.min_group_size,
+            "include_small_groups": spec.include_small_groups,
+            "reference_groups": dict(self.reference_groups),
+            "overall": {
+                m: int(v) if m == "count" else _num(v) for m, v in self.overall.items()
+            },
+            "by_group": by_group,
+            "disparities": disparities,
+            "criteria": criteria,
+            "notes": list(self.notes),
+        }
+
+
+def _num(v: Any) -> float | int | None:
+    if v is None:
+        return None
+    if isinstance(v, bool | np.bool_):
+        return bool(v)
+    if isinstance(v, int | np.integer):
+        return int(v)
+    f = float(v)
+    return None if math.isnan(f) else f
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, list | tuple):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, str) or v is None:
+        return v
+    if isinstance(v, bool | np.bool_):
+        return bool(v)
+    if isinstance(v, int | np.integer):
+        return int(v)
+    if isinstance(v, float | np.floating):
+        return _num(v)
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def assess(
+    data: pd.DataFrame,
+    *,
+    target: str,
+    sensitive: str | list[str] | tuple[str, ...],
+    prediction: str | None = None,
+    score: str | None = None,
+    threshold: float = 0.5,
+    pos_label: Any = None,
+    reference: dict[str, str] | None = None,
+    bins: dict[str, Binning] | None = None,
+    intersection: bool = True,
+    min_group_size: int = 30,
+    include_small_groups: bool = False,
+) -> Assessment:
+    """Assess one model's decisions on ``data`` across the ``sensitive`` features.
+
+    Give either ``prediction`` (a column of predicted labels) or ``score`` (real-valued; the
+    decision is ``score >= threshold``). Returns an :class:`Assessment`; raises
+    :class:`~faircard.errors.FaircardError` for problems with the input.
+    """
+    spec = AssessmentSpec(
+        target=target,
+        sensitive=sensitive if isinstance(sensitive, str) else tuple(sensitive),
+        prediction=prediction,
+        score=score,
+        threshold=threshold,
+        pos_label=pos_label,
+        reference=reference or {},
+        bins=bins or {},
+        intersection=intersection,
+        min_group_size=min_group_size,
+        include_small_groups=include_small_groups,
+    )
+    return assess_spec(data, spec)
+
+
+def assess_spec(data: pd.DataFrame, spec: AssessmentSpec) -> Assessment:
+    """:func:`assess` with the choices given as an :class:`AssessmentSpec`."""
+    prepared = prepare(data, spec)
+    return assess_prepared(prepared, spec)
+
+
+def assess_prepared(prepared: Prepared, spec: AssessmentSpec) -> Assessment:
+    """Compute the assessment from validated arrays (shared by the app's cached path)."""
+    partitions = prepared.index.partitions(spec.intersection)
+    counts = count_by_group(prepared, spec.intersection)
+    use_score = prepared.y_score is not None
+    metric_names = ALL_METRICS if use_score else COUNT_METRICS
+    notes: list[str] = []
+    if prepared.n_dropped:
+        detail = ", ".join(f"{v:,} with {k}" for k, v in prepared.dropped_reasons.items())
+        notes.append(f"{prepared.n_dropped:,} rows were left out ({detail}).")
+    score_vals = score_metrics(prepared, partitions) if use_score else None
+    if use_score and not is_probability(prepared.y_score):
+        notes.append(
+            "Scores are not probabilities in [0, 1], so Brier score and log loss are not reported."
+        )
+
+    total = np.array([gc.counts for gc in counts[:1]]).sum(axis=(0, 1))
+    overall_vals = metrics_from_counts(total)
+    overall = {m: float(overall_vals[m]) for m in COUNT_METRICS}
+    if score_vals is not None:
+        for m in SCORE_METRICS:
+            overall[m] = float(score_vals["overall"][m][0])
+
+    reference_groups: dict[str, str] = {}
+    frames = []
+    disparity_rows = []
+    criteria: dict[str, dict[str, Any]] = {}
+    for gc in counts:
+        vals = metrics_from_counts(gc.counts)
+        if score_vals is not None:
+            vals.update(score_vals[gc.feature])
+        n = gc.n
+        small = n < spec.min_group_size
+        ref = _reference_group(gc, spec.reference.get(gc.feature))
+        reference_groups[gc.feature] = gc.groups[ref]
+        included = np.ones(len(gc.groups), dtype=bool) if spec.include_small_groups else ~small
+        excluded = [g for g, inc in zip(gc.groups, included, strict=True) if not inc]
+        enough = included.sum() >= 2
+        for m in metric_names:
+            v = np.asarray(vals[m], dtype=np.float64)
+            reasons = _reasons(m, v)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio_ref = v / v[ref]
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "feature": gc.feature,
+                        "group": list(gc.groups),
+                        "metric": m,
+                        "value": v,
+                        "n": n,
+                        "is_small_group": small,
+                        "reason": reasons,
+                        "difference_to_reference": v - v[ref],
+                        "ratio_to_reference": np.where(np.isnan(v) | (v[ref] == 0) & (v == 0), np.nan, ratio_ref),
+                    }
+                )
+            )
+            if m == "count":
+                continue
+            vi = np.where(included, v, np.nan)
+            if enough:
+                diff, ratio = between_groups(vi)
+                d_over, r_over = to_overall(vi, overall.get(m, np.nan))
+                worst, best = worst_and_best(vi, m)
+            else:
+                diff = ratio = d_over = r_over = np.nan
+                worst = best = None
+            disparity_rows.append(
+                {
+                    "feature": gc.feature,
+                    "metric": m,
+                    "difference": diff,
+                    "ratio": ratio,
+                    "difference_to_overall": d_over,
+                    "ratio_to_overall": r_over,
+                    "worst_group": None if worst is None else gc.groups[worst],
+                    "best_group": None if best is None else gc.groups[best],
+                    "worst_value": np.nan if worst is None else float(v[worst]),
+                    "best_value": np.nan if best is None else float(v[best]),
+                    "reference_group": gc.groups[ref],
+                    "excluded_groups": excluded,
+                }
+            )
+        criteria[gc.feature] = _criteria(vals, included if enough else None)
+        if not enough:
+            notes.append(
+                f"'{gc.feature}': fewer than two groups have at least {spec.min_group_size} rows, "
+                "so groups are not compared."
+            )
+        elif excluded:
+            notes.append(
+                f"'{gc.feature}': {len(excluded)} group(s) with fewer than {spec.min_group_size} "
+                f"rows are left out of comparisons: {', '.join(excluded[:5])}"
+                + ("..." if len(excluded) > 5 else "")
+                + "."
+            )
+
+    by_group = pd.concat(frames, ignore_index=True)
+    disparities = pd.DataFrame(disparity_rows)
+    return Assessment(
+        spec=spec,
+        prepared=prepared,
+        counts=counts,
+        metrics=tuple(metric_names),
+        overall=overall,
+        by_group=by_group,
+        disparities=disparities,
+        criteria=criteria,
+        reference_groups=reference_groups,
+        notes=notes,
+    )
+
+
+def _reasons(metric: str, values: np.ndarray) -> list[str]:
+    reason = UNDEFINED_REASONS.get(metric, "undefined")
+    return [reason if np.isnan(x) else "" for x in values]
+
+
+def _reference_group(gc: GroupCounts, chosen: str | None) -> int:
+    if chosen is None:
+        return int(np.argmax(gc.n))
+    if chosen not in gc.groups:
+        shown = ", ".join(gc.groups[:20])
+        raise FaircardError(
+            f"Reference group '{chosen}' does not exist in '{gc.feature}'. Choose one of: {shown}."
+        )
+    return gc.groups.index(chosen)
+
+
+def _criteria(vals: dict[str, np.ndarray], included: np.ndarray | None) -> dict[str, Any]:
+    if included is None:
+        out = {c: np.nan for c in CRITERIA}
+        out["passes_four_fifths"] = None
+        return out
+
+    def pick(m: str) -> np.ndarray:
+        return np.where(included, np.asarray(vals[m], dtype=np.float64), np.nan)
+
+    sr_d, sr_r = between_groups(pick("selection_rate"))
+    tpr_d, tpr_r = between_groups(pick("true_positive_rate"))
+    fpr_d, fpr_r = between_groups(pick("false_positive_rate"))
+    return {
+        "demographic_parity_difference": sr_d,
+        "demographic_parity_ratio": sr_r,
+        "equalized_odds_difference": float(np.nanmax([tpr_d, fpr_d]))
+        if not (np.isnan(tpr_d) and np.isnan(fpr_d))
+        else np.nan,
+        "equalized_odds_ratio": float(np.nanmin([tpr_r, fpr_r]))
+        if not (np.isnan(tpr_r) and np.isnan(fpr_r))
+        else np.nan,
+        "equal_opportunity_difference": tpr_d,
+        "equal_opportunity_ratio": tpr_r,
+        "passes_four_fifths": None if np.isnan(sr_r) else bool(sr_r >= FOUR_FIFTHS),
+    }

@@ -1,0 +1,1 @@
+"""Subcommands of the ``faircard`` CLI: each module has ``register(subparsers)``."""

@@ -1,0 +1,138 @@
+"""Options and helpers shared by CLI subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from ..errors import FaircardError
+from ..io import load_table
+from ..spec import Binning
+
+
+def add_data_options(p: argparse.ArgumentParser, *, score_required: bool = False) -> None:
+    """DATA, --target, --prediction/--score, --threshold, --sensitive, --pos-label, --bins."""
+    p.add_argument("data", metavar="DATA", help="dataset file: CSV, Parquet or Excel (.xlsx)")
+    p.add_argument("--target", required=True, help="column with the true outcome (two values)")
+    if score_required:
+        p.add_argument("--score", required=True, help="column with a real-valued score")
+    else:
+        g = p.add_mutually_exclusive_group()
+        g.add_argument("--prediction", help="column with the predicted label")
+        g.add_argument("--score", help="column with a real-valued score; predicted positive "
+                       "when score >= threshold")
+    p.add_argument("--threshold", type=float, default=0.5,
+                   help="decision threshold for --score (default 0.5; any scale)")
+    p.add_argument("--sensitive", action="append", required=True, metavar="COL",
+                   help="sensitive feature column; repeat for several (their intersection is "
+                   "assessed too)")
+    p.add_argument("--pos-label", dest="pos_label", default=None,
+                   help="the target value that is the positive outcome (auto-detected for 0/1, "
+                   "True/False, yes/no, '>50K'/'<=50K')")
+    p.add_argument("--bins", action="append", default=[], metavar="COL=E0,E1,...[:L1,L2,...]",
+                   help="bin a numeric sensitive feature, e.g. age=18,25,40,65,inf:18-24,25-39,"
+                   "40-64,65+ (labels optional)")
+    p.add_argument("--reference", action="append", default=[], metavar="COL=GROUP",
+                   help="reference group of a feature (default: the largest group)")
+    p.add_argument("--min-group-size", type=int, default=30,
+                   help="groups smaller than this are flagged and left out of comparisons "
+                   "(default 30)")
+    p.add_argument("--include-small-groups", action="store_true",
+                   help="compare small groups too")
+    p.add_argument("--no-intersection", action="store_true",
+                   help="do not assess the intersection of several sensitive features")
+
+
+def parse_bins(items: list[str]) -> dict[str, Binning]:
+    """``COL=E0,E1,...[:L1,...]`` -> {COL: Binning}; labels default to "a-b" ranges."""
+    out: dict[str, Binning] = {}
+    for item in items:
+        if "=" not in item:
+            raise FaircardError(f"--bins '{item}' must look like age=18,25,40,65,inf.")
+        col, rest = item.split("=", 1)
+        edges_txt, _, labels_txt = rest.partition(":")
+        try:
+            edges = [float(e) for e in edges_txt.split(",") if e.strip()]
+        except ValueError:
+            raise FaircardError(f"--bins '{item}': the edges must be numbers.") from None
+        if labels_txt:
+            labels = [x.strip() for x in labels_txt.split(",")]
+        else:
+            labels = [_band_label(a, b) for a, b in zip(edges, edges[1:], strict=False)]
+        out[col.strip()] = Binning(tuple(edges), tuple(labels))
+    return out
+
+
+def _band_label(lo: float, hi: float) -> str:
+    def f(x: float) -> str:
+        return f"{x:g}"
+
+    if math.isinf(hi):
+        return f"{f(lo)}+"
+    if math.isinf(lo):
+        return f"<{f(hi)}"
+    return f"{f(lo)}-{f(hi)}"
+
+
+def parse_reference(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise FaircardError(f"--reference '{item}' must look like sex=Male.")
+        col, group = item.split("=", 1)
+        out[col.strip()] = group
+    return out
+
+
+def spec_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """Keyword arguments of :func:`faircard.assess` from the shared options."""
+    return {
+        "target": args.target,
+        "sensitive": args.sensitive,
+        "prediction": getattr(args, "prediction", None),
+        "score": args.score,
+        "threshold": args.threshold,
+        "pos_label": args.pos_label,
+        "reference": parse_reference(args.reference),
+        "bins": parse_bins(args.bins),
+        "intersection": not args.no_intersection,
+        "min_group_size": args.min_group_size,
+        "include_small_groups": args.include_small_groups,
+    }
+
+
+def read_data(path: str):
+    return load_table(path)
+
+
+def write_json(path: str | Path, doc: dict[str, Any]) -> None:
+    """Write ``doc`` as JSON with NaN/inf turned into null (strict JSON)."""
+    text = json.dumps(_clean(doc), indent=2, ensure_ascii=False, allow_nan=False)
+    _write_text(path, text + "\n")
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _clean(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_clean(x) for x in v]
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def _write_text(path: str | Path, text: str) -> None:
+    p = Path(path)
+    try:
+        if p.parent and not p.parent.exists():
+            p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise FaircardError(f"Cannot write '{p}': {exc.strerror or exc}.") from None
+
+
+def write_csv(path: str | Path, frame) -> None:
+    _write_text(path, frame.to_csv(index=False))

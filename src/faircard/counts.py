@@ -1,0 +1,170 @@
+"""The engine: per-group confusion counts (and score sums) from one vectorised pass.
+
+Rows are first counted per intersection cell of the sensitive features (one ``np.bincount``
+over ``cell * 4 + 2 * y_true + y_pred``); every single feature's groups are sums of cells.
+Cells are columns ``[tn, fp, fn, tp]``, so index ``2 * y_true + y_pred`` addresses them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .prepare import Partition, Prepared
+
+CELL_NAMES = ("tn", "fp", "fn", "tp")
+TN, FP, FN, TP = 0, 1, 2, 3
+
+
+def count_cells(cell: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, n_cells: int) -> np.ndarray:
+    """Confusion counts per intersection cell: int64 array of shape (n_cells, 4)."""
+    code = cell * 4 + (y_true.astype(np.int64) << 1) + y_pred.astype(np.int64)
+    return np.bincount(code, minlength=n_cells * 4).reshape(n_cells, 4)
+
+
+def aggregate_cells(cell_values: np.ndarray, cell_to_group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Sum cell-level values (n_cells, ...) into groups (n_groups, ...)."""
+    out = np.zeros((n_groups,) + cell_values.shape[1:], dtype=cell_values.dtype)
+    np.add.at(out, cell_to_group, cell_values)
+    return out
+
+
+@dataclass(frozen=True)
+class GroupCounts:
+    """Confusion counts of one partition: ``counts[g] = [tn, fp, fn, tp]`` for group ``g``."""
+
+    feature: str
+    groups: tuple[str, ...]
+    counts: np.ndarray
+
+    @property
+    def n(self) -> np.ndarray:
+        return self.counts.sum(axis=1)
+
+
+def count_by_group(prepared: Prepared, intersection: bool = True) -> list[GroupCounts]:
+    """Counts for each sensitive feature and (with two or more) their intersection."""
+    index = prepared.index
+    cells = count_cells(index.cell, prepared.y_true, prepared.y_pred, index.n_cells)
+    return [
+        GroupCounts(p.name, p.groups, aggregate_cells(cells, p.cell_to_group, len(p.groups)))
+        for p in index.partitions(intersection)
+    ]
+
+
+def counts_frame(group_counts: list[GroupCounts]) -> pd.DataFrame:
+    """Tidy table of counts: feature, group, n, tp, fp, tn, fn."""
+    frames = []
+    for gc in group_counts:
+        c = gc.counts
+        frames.append(
+            pd.DataFrame(
+                {
+                    "feature": gc.feature,
+                    "group": list(gc.groups),
+                    "n": c.sum(axis=1),
+                    "tp": c[:, TP],
+                    "fp": c[:, FP],
+                    "tn": c[:, TN],
+                    "fn": c[:, FN],
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+# ---------------------------------------------------------------- score-based statistics
+
+
+def is_probability(y_score: np.ndarray) -> bool:
+    """True when every score lies in [0, 1] (Brier score and log loss need probabilities)."""
+    return bool(y_score.size) and float(y_score.min()) >= 0.0 and float(y_score.max()) <= 1.0
+
+
+def score_sums(prepared: Prepared) -> dict[str, np.ndarray]:
+    """Per-cell sums for the additive score metrics: squared error and log loss terms."""
+    y = prepared.y_true.astype(np.float64)
+    s = prepared.y_score
+    cell = prepared.index.cell
+    n_cells = prepared.index.n_cells
+    sq = (y - s) ** 2
+    eps = np.finfo(np.float64).eps  # scikit-learn's log_loss clips to machine epsilon
+    p = np.clip(s, eps, 1 - eps)
+    ll = -(y * np.log(p) + (1 - y) * np.log(1 - p))
+    return {
+        "brier_score": np.bincount(cell, weights=sq, minlength=n_cells),
+        "log_loss": np.bincount(cell, weights=ll, minlength=n_cells),
+    }
+
+
+def auc_by_group(y_true: np.ndarray, y_score: np.ndarray, group: np.ndarray, n_groups: int,
+                 order: np.ndarray | None = None) -> np.ndarray:
+    """ROC AUC per group by the Mann-Whitney statistic with mid-ranks for ties.
+
+    ``order`` may pass a precomputed stable argsort of ``y_score`` to share one sort across
+    partitions. Groups without both classes get NaN.
+    """
+    if order is None:
+        order = np.argsort(y_score, kind="stable")
+    g_sorted = group[order]
+    dtype = np.int16 if n_groups < 2**15 else np.int64  # small ints sort by radix
+    within = np.argsort(g_sorted.astype(dtype), kind="stable")
+    idx = order[within]
+    g = group[idx]
+    s = y_score[idx]
+    y = y_true[idx]
+    n = len(idx)
+    sizes = np.bincount(g, minlength=n_groups)
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    # runs of equal (group, score) share the mean of their 1-based positions
+    brk = np.empty(n, dtype=bool)
+    brk[0] = True
+    brk[1:] = (g[1:] != g[:-1]) | (s[1:] != s[:-1])
+    run_start = np.flatnonzero(brk)
+    run_end = np.append(run_start[1:], n)
+    run_mid = (run_start + 1 + run_end) / 2.0
+    run_id = np.cumsum(brk) - 1
+    rank = run_mid[run_id] - starts[g]
+    n_pos = np.bincount(g, weights=y, minlength=n_groups)
+    n_neg = sizes - n_pos
+    r_pos = np.bincount(g, weights=rank * y, minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        auc = (r_pos - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)
+    auc[(n_pos == 0) | (n_neg == 0)] = np.nan
+    return auc
+
+
+def score_metrics(prepared: Prepared, partitions: list[Partition]) -> dict[str, dict[str, np.ndarray]]:
+    """roc_auc, brier_score and log_loss per group for each partition, plus ``"overall"``.
+
+    Brier score and log loss are NaN everywhere when the scores are not probabilities.
+    Returns ``{partition name: {metric: values per group}}``.
+    """
+    y_true, y_score = prepared.y_true, prepared.y_score
+    index = prepared.index
+    order = np.argsort(y_score, kind="stable")
+    prob = is_probability(y_score)
+    sums = score_sums(prepared) if prob else None
+    cell_n = np.bincount(index.cell, minlength=index.n_cells).astype(np.float64)
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for p in partitions:
+        n_groups = len(p.groups)
+        row_group = p.cell_to_group[index.cell]
+        res = {"roc_auc": auc_by_group(y_true, y_score, row_group, n_groups, order)}
+        n_g = aggregate_cells(cell_n, p.cell_to_group, n_groups)
+        for key in ("brier_score", "log_loss"):
+            if sums is None:
+                res[key] = np.full(n_groups, np.nan)
+            else:
+                res[key] = aggregate_cells(sums[key], p.cell_to_group, n_groups) / n_g
+        out[p.name] = res
+    zeros = np.zeros(len(y_true), dtype=np.int64)
+    overall = {"roc_auc": auc_by_group(y_true, y_score, zeros, 1, order)}
+    for key in ("brier_score", "log_loss"):
+        overall[key] = (
+            np.array([sums[key].sum() / len(y_true)]) if sums is not None else np.array([np.nan])
+        )
+    out["overall"] = overall
+    return out

@@ -1,0 +1,371 @@
+"""Turn a DataFrame and an AssessmentSpec into clean arrays: the boundary where input is checked.
+
+Everything downstream (counts, thresholds, bootstrap) works on :class:`Prepared`: boolean
+``y_true``/``y_pred``, an optional float ``y_score``, and a :class:`GroupIndex` that assigns every
+row to an intersection cell of the sensitive features.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import FaircardError, column_choices, missing_column
+from .spec import MISSING_GROUP, AssessmentSpec
+
+_POSITIVE_WORDS = {"1", "1.0", "true", "t", "yes", "y", "positive", "pos"}
+_NEGATIVE_WORDS = {"0", "0.0", "false", "f", "no", "n", "negative", "neg"}
+MAX_GROUPS_PER_FEATURE = 1000
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One way of splitting rows into groups: a sensitive feature, or the intersection."""
+
+    name: str
+    """Feature name as shown to users: ``"sex"`` or ``"race & sex"``."""
+    groups: tuple[str, ...]
+    """Group labels, in display order."""
+    cell_to_group: np.ndarray
+    """For every intersection cell, the index of its group in ``groups`` (int64, n_cells)."""
+
+
+@dataclass(frozen=True)
+class GroupIndex:
+    """Rows assigned to intersection cells of the sensitive features.
+
+    ``cell`` (int64, one per row) indexes the non-empty cells; ``cell_codes`` (n_cells x
+    n_features) gives each cell's group index within each feature's ``labels``.
+    """
+
+    features: tuple[str, ...]
+    labels: dict[str, tuple[str, ...]]
+    cell: np.ndarray
+    cell_codes: np.ndarray
+
+    @property
+    def n_cells(self) -> int:
+        return int(self.cell_codes.shape[0])
+
+    def partitions(self, intersection: bool = True) -> list[Partition]:
+        """Each feature on its own, then (with two or more features) their intersection."""
+        parts = [
+            Partition(f, self.labels[f], self.cell_codes[:, j].astype(np.int64))
+            for j, f in enumerate(self.features)
+        ]
+        if intersection and len(self.features) > 1:
+            names = tuple(
+                " & ".join(self.labels[f][c] for f, c in zip(self.features, row, strict=True))
+                for row in self.cell_codes
+            )
+            parts.append(
+                Partition(" & ".join(self.features), names, np.arange(self.n_cells, dtype=np.int64))
+            )
+        return parts
+
+    def take(self, rows: np.ndarray) -> GroupIndex:
+        """The same index restricted to a boolean row mask (cells keep their numbering)."""
+        return GroupIndex(self.features, self.labels, self.cell[rows], self.cell_codes)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Validated arrays for the rows kept in the assessment."""
+
+    y_true: np.ndarray
+    """bool, True where the target equals the positive label."""
+    y_pred: np.ndarray
+    """bool, True where the decision is positive."""
+    y_score: np.ndarray | None
+    """float64 scores, or None when a prediction column was given."""
+    index: GroupIndex
+    pos_label: Any
+    n_input: int
+    n_dropped: int
+    dropped_reasons: dict[str, int]
+
+
+def prepare(data: pd.DataFrame, spec: AssessmentSpec) -> Prepared:
+    """Check the columns named in ``spec`` and build the arrays the engine needs.
+
+    Rows with a missing target, prediction or score are dropped and counted. Missing values in
+    a sensitive feature form the group ``"(missing)"``.
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise FaircardError("The data must be a table (a pandas DataFrame).")
+    if len(data) == 0:
+        raise FaircardError("The dataset has no rows.")
+    cols = list(data.columns)
+    if spec.target not in data.columns:
+        raise missing_column(spec.target, cols, "Target column")
+    decision_col = spec.prediction or spec.score
+    if decision_col not in data.columns:
+        role = "Prediction column" if spec.prediction else "Score column"
+        raise missing_column(decision_col, cols, role)
+    for s in spec.sensitive:
+        if s not in data.columns:
+            raise missing_column(s, cols, "Sensitive feature")
+
+    target = data[spec.target]
+    keep = target.notna().to_numpy().copy()
+    reasons = {"missing target": int((~keep).sum())}
+
+    if spec.score is not None:
+        y_score_all = _numeric_scores(data[spec.score], spec.score)
+        ok = ~np.isnan(y_score_all)
+        reasons["missing score"] = int((keep & ~ok).sum())
+        keep &= ok
+    else:
+        pred = data[spec.prediction]
+        ok = pred.notna().to_numpy()
+        reasons["missing prediction"] = int((keep & ~ok).sum())
+        keep &= ok
+
+    n_input = len(data)
+    n_kept = int(keep.sum())
+    if n_kept == 0:
+        raise FaircardError(
+            "No row has both a target and a prediction/score value; nothing can be assessed."
+        )
+    all_kept = n_kept == n_input
+
+    target_kept = target if all_kept else target[keep]
+    pos_label = resolve_pos_label(target_kept, spec.target, spec.pos_label)
+    target_norm = _normalise_labels(target_kept)
+    pos_norm = _normalise_scalar(pos_label, target_norm)
+    y_true = (target_norm == pos_norm).to_numpy(dtype=bool)
+
+    if spec.score is not None:
+        y_score = y_score_all if all_kept else y_score_all[keep]
+        y_pred = y_score >= spec.threshold
+    else:
+        y_score = None
+        pred_kept = data[spec.prediction] if all_kept else data[spec.prediction][keep]
+        pred_norm = _normalise_labels(pred_kept)
+        _check_label_spaces(pred_norm, target_norm, spec.prediction, spec.target)
+        y_pred = (pred_norm == pos_norm).to_numpy(dtype=bool)
+
+    index = build_group_index(data if all_kept else data[keep], spec)
+    return Prepared(
+        y_true=y_true,
+        y_pred=y_pred,
+        y_score=None if y_score is None else np.ascontiguousarray(y_score, dtype=np.float64),
+        index=index,
+        pos_label=pos_label,
+        n_input=n_input,
+        n_dropped=n_input - n_kept,
+        dropped_reasons={k: v for k, v in reasons.items() if v},
+    )
+
+
+def _numeric_scores(col: pd.Series, name: str) -> np.ndarray:
+    if pd.api.types.is_bool_dtype(col):
+        return col.astype("float64").to_numpy()
+    if pd.api.types.is_numeric_dtype(col):
+        values = col.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = col.notna().to_numpy() & np.isnan(values)
+        if bad.any():
+            examples = ", ".join(repr(str(v)) for v in pd.unique(col[bad])[:3])
+            raise FaircardError(
+                f"Score column '{name}' has text values such as {examples}; a score must be a "
+                "number. Choose a numeric column, or use it as a prediction column instead."
+            )
+    if np.isinf(values).any():
+        raise FaircardError(f"Score column '{name}' contains infinite values; remove them.")
+    return values
+
+
+def _normalise_labels(col: pd.Series) -> pd.Series:
+    """Labels in a comparable form: numbers (and booleans) as float, everything else as text."""
+    if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
+        return col.astype("float64")
+    return col.astype(str).str.strip()
+
+
+def _normalise_scalar(value: Any, like: pd.Series) -> Any:
+    if like.dtype == np.float64:
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            return value
+    return str(value).strip()
+
+
+def _distinct(col: pd.Series, limit: int = 50) -> list:
+    values = pd.unique(col.dropna())
+    return list(values[:limit])
+
+
+def resolve_pos_label(target: pd.Series, name: str, pos_label: Any = None) -> Any:
+    """The target value that counts as the positive outcome.
+
+    Given explicitly it must occur in the column (compared as numbers for numeric columns).
+    Otherwise it is detected for 0/1, True/False, yes/no, positive/negative and
+    ``">X"``/``"<=X"`` pairs; anything else must be chosen by the user.
+    """
+    values = _distinct(target, limit=3)
+    if len(values) > 2:
+        n = target.nunique(dropna=True)
+        raise FaircardError(
+            f"Target column '{name}' has {n} different values; faircard assesses yes/no decisions "
+            "and needs a target with two values. Choose another column or recode it."
+        )
+    norm = _normalise_labels(pd.Series(values, dtype=target.dtype))
+    if pos_label is not None:
+        p = _normalise_scalar(pos_label, norm)
+        if p not in set(norm.tolist()):
+            shown = ", ".join(repr(_py(v)) for v in values)
+            raise FaircardError(
+                f"The positive label {pos_label!r} does not occur in target column '{name}' "
+                f"(values: {shown}). Choose one of those."
+            )
+        return _py(values[list(norm).index(p)])
+    texts = [str(v).strip().lower() for v in norm]
+    pos = [i for i, t in enumerate(texts) if t in _POSITIVE_WORDS]
+    neg = [i for i, t in enumerate(texts) if t in _NEGATIVE_WORDS]
+    if len(values) == 2:
+        if len(pos) == 1 and len(neg) == 1:
+            return _py(values[pos[0]])
+        gt = [i for i, t in enumerate(texts) if t.startswith(">") and not t.startswith(">=")]
+        le = [i for i, t in enumerate(texts) if t.startswith("<")]
+        if len(gt) == 1 and len(le) == 1:
+            return _py(values[gt[0]])
+    elif len(values) == 1 and (pos or neg):
+        if pos:
+            return _py(values[0])
+        raise FaircardError(
+            f"Target column '{name}' only has the value {_py(values[0])!r}; give the positive "
+            "label explicitly (e.g. --pos-label 1)."
+        )
+    shown = " and ".join(repr(_py(v)) for v in values)
+    raise FaircardError(
+        f"faircard cannot tell which value of '{name}' is the positive outcome (found {shown}). "
+        "Choose the positive label (CLI: --pos-label)."
+    )
+
+
+def _py(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _check_label_spaces(pred: pd.Series, target: pd.Series, pred_name: str, target_name: str):
+    target_values = set(pd.unique(target))
+    pred_values = pd.unique(pred)
+    extra = [v for v in pred_values if v not in target_values]
+    if extra and len(target_values) > 1:
+        shown_extra = ", ".join(repr(_py(v)) for v in extra[:5])
+        shown_target = ", ".join(repr(_py(v)) for v in list(target_values)[:5])
+        hint = ""
+        if len(pred_values) > 10 and pred.dtype == np.float64:
+            hint = " It looks like a score; use it as the score column with a threshold."
+        raise FaircardError(
+            f"Prediction column '{pred_name}' has values {shown_extra} that the target "
+            f"'{target_name}' never takes ({shown_target}); predictions must use the target's "
+            f"labels.{hint}"
+        )
+
+
+def build_group_index(data: pd.DataFrame, spec: AssessmentSpec) -> GroupIndex:
+    """Encode each sensitive feature (binned if asked) and the intersection cells in one pass."""
+    labels: dict[str, tuple[str, ...]] = {}
+    codes = []
+    sizes = []
+    for f in spec.sensitive:
+        col = data[f]
+        if f in spec.bins:
+            col = pd.Series(spec.bins[f].apply(col), index=data.index)
+        c, lab = encode_feature(col, f)
+        labels[f] = lab
+        codes.append(c)
+        sizes.append(len(lab))
+    # combined code over the product space, then keep only non-empty cells
+    combined = np.zeros(len(data), dtype=np.int64)
+    for c, size in zip(codes, sizes, strict=True):
+        combined = combined * size + c
+    product = int(np.prod(sizes, dtype=np.float64))
+    if product <= 4 * max(len(data), 1) and product <= 50_000_000:
+        present = np.flatnonzero(np.bincount(combined, minlength=product))
+        remap = np.full(product, -1, dtype=np.int64)
+        remap[present] = np.arange(len(present))
+        cell = remap[combined]
+        cell_keys = present
+    else:
+        cell_keys, cell = np.unique(combined, return_inverse=True)
+        cell = cell.astype(np.int64)
+    cell_codes = np.empty((len(cell_keys), len(sizes)), dtype=np.int64)
+    rest = cell_keys.copy()
+    for j in range(len(sizes) - 1, -1, -1):
+        cell_codes[:, j] = rest % sizes[j]
+        rest //= sizes[j]
+    return GroupIndex(tuple(spec.sensitive), labels, cell, cell_codes)
+
+
+def encode_feature(col: pd.Series, name: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Integer codes (int64) and display labels for one sensitive feature.
+
+    Labels are the values as text in natural order (categories keep their order; numbers sort
+    numerically); missing values become the last group, ``"(missing)"``.
+    """
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = col.cat.categories
+        codes = col.cat.codes.to_numpy().astype(np.int64)
+        used = np.bincount(codes[codes >= 0], minlength=len(cats)) > 0
+        order = np.flatnonzero(used)
+        remap = np.full(len(cats), -1, dtype=np.int64)
+        remap[order] = np.arange(len(order))
+        codes = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1)
+        values = [cats[i] for i in order]
+    else:
+        codes, uniques = pd.factorize(col, sort=False, use_na_sentinel=True)
+        codes = codes.astype(np.int64)
+        values = list(uniques)
+        try:
+            order = sorted(range(len(values)), key=lambda i: values[i])
+        except TypeError:
+            order = sorted(range(len(values)), key=lambda i: str(values[i]))
+        remap = np.empty(len(values), dtype=np.int64)
+        remap[np.asarray(order, dtype=np.int64)] = np.arange(len(values))
+        codes = np.where(codes >= 0, remap[np.maximum(codes, 0)] if len(values) else 0, -1)
+        values = [values[i] for i in order]
+    texts = [_label_text(v) for v in values]
+    if len(texts) > MAX_GROUPS_PER_FEATURE:
+        raise FaircardError(
+            f"Sensitive feature '{name}' has {len(texts):,} different values; that is too many "
+            f"groups to compare (limit {MAX_GROUPS_PER_FEATURE}). Bin it into bands or choose a "
+            "categorical column."
+        )
+    if len(set(texts)) != len(texts):
+        # distinct values that print the same (1 and "1") get their type appended
+        texts = [f"{t} ({type(v).__name__})" for t, v in zip(texts, values, strict=True)]
+    missing = codes < 0
+    if missing.any():
+        texts.append(MISSING_GROUP if MISSING_GROUP not in texts else MISSING_GROUP + " ")
+        codes = np.where(missing, len(texts) - 1, codes)
+    if not texts:
+        raise FaircardError(f"Sensitive feature '{name}' has no values in the rows assessed.")
+    return codes, tuple(texts)
+
+
+def _label_text(value: Any) -> str:
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    if isinstance(value, np.generic):
+        value = value.item()
+    return str(value)
+
+
+__all__ = [
+    "GroupIndex",
+    "Partition",
+    "Prepared",
+    "build_group_index",
+    "column_choices",
+    "encode_feature",
+    "prepare",
+    "resolve_pos_label",
+]

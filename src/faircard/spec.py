@@ -1,0 +1,167 @@
+"""What the user chose: column roles, positive label, bins, reference groups.
+
+An :class:`AssessmentSpec` is plain data (it round-trips through JSON) so the app, the CLI and the
+model card all describe an assessment the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import FaircardError
+
+MISSING_GROUP = "(missing)"
+
+
+@dataclass(frozen=True)
+class Binning:
+    """Named bands for a numeric sensitive feature.
+
+    ``edges`` are the band boundaries in increasing order; band ``i`` holds values ``v`` with
+    ``edges[i] <= v < edges[i + 1]`` (the last band also includes its upper edge). Use
+    ``-inf``/``inf`` as outer edges for open bands. ``labels`` has one name per band.
+    """
+
+    edges: tuple[float, ...]
+    labels: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        edges = tuple(float(e) for e in self.edges)
+        labels = tuple(str(label) for label in self.labels)
+        object.__setattr__(self, "edges", edges)
+        object.__setattr__(self, "labels", labels)
+        if len(edges) < 2:
+            raise FaircardError("A binning needs at least two edges (one band).")
+        if any(not (a < b) for a, b in zip(edges, edges[1:], strict=False)):
+            raise FaircardError(
+                f"Bin edges must increase strictly; got {', '.join(_fmt(e) for e in edges)}."
+            )
+        if len(labels) != len(edges) - 1:
+            raise FaircardError(
+                f"There are {len(edges) - 1} bands but {len(labels)} names; give one name per band."
+            )
+        if len(set(labels)) != len(labels):
+            raise FaircardError("Band names must be different from each other.")
+
+    def apply(self, values: pd.Series) -> pd.Categorical:
+        """Assign each value its band name; values outside every band or missing become NaN."""
+        numeric = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+        edges = np.asarray(self.edges)
+        idx = np.searchsorted(edges, numeric, side="right") - 1
+        # the top edge belongs to the last band
+        idx[numeric == edges[-1]] = len(self.labels) - 1
+        inside = (idx >= 0) & (idx < len(self.labels)) & ~np.isnan(numeric)
+        codes = np.where(inside, idx, -1)
+        return pd.Categorical.from_codes(codes, categories=list(self.labels))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"edges": [_json_float(e) for e in self.edges], "labels": list(self.labels)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Binning:
+        return cls(edges=tuple(float(e) for e in d["edges"]), labels=tuple(d["labels"]))
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def _json_float(x: float) -> float | str:
+    if np.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return float(x)
+
+
+@dataclass(frozen=True)
+class AssessmentSpec:
+    """The choices that define an assessment.
+
+    Exactly one of ``prediction`` (a column of predicted labels) or ``score`` (a real-valued
+    score; a row is predicted positive when ``score >= threshold``) must be given.
+    ``reference`` maps a sensitive feature to its reference group (default: the largest group).
+    Groups with fewer than ``min_group_size`` rows are flagged as small and, unless
+    ``include_small_groups`` is set, left out of between-group comparisons.
+    """
+
+    target: str
+    sensitive: tuple[str, ...]
+    prediction: str | None = None
+    score: str | None = None
+    threshold: float = 0.5
+    pos_label: Any = None
+    reference: dict[str, str] = field(default_factory=dict)
+    bins: dict[str, Binning] = field(default_factory=dict)
+    intersection: bool = True
+    min_group_size: int = 30
+    include_small_groups: bool = False
+
+    def __post_init__(self) -> None:
+        sensitive = (self.sensitive,) if isinstance(self.sensitive, str) else tuple(self.sensitive)
+        object.__setattr__(self, "sensitive", sensitive)
+        object.__setattr__(self, "reference", dict(self.reference or {}))
+        object.__setattr__(self, "bins", dict(self.bins or {}))
+        if (self.prediction is None) == (self.score is None):
+            raise FaircardError(
+                "Give either a prediction column (predicted labels) or a score column "
+                "(with a threshold), not both and not neither."
+            )
+        if not sensitive:
+            raise FaircardError("Choose at least one sensitive feature (for example sex or race).")
+        if len(set(sensitive)) != len(sensitive):
+            raise FaircardError("A sensitive feature is listed twice; list each one once.")
+        roles = [self.target, self.prediction or self.score]
+        for s in sensitive:
+            if s in roles:
+                raise FaircardError(
+                    f"Column '{s}' is used both as a sensitive feature and as the target or "
+                    "prediction; choose a different column."
+                )
+        if self.target == (self.prediction or self.score):
+            raise FaircardError("The target and the prediction/score must be different columns.")
+        try:
+            threshold = float(self.threshold)
+        except (TypeError, ValueError):
+            raise FaircardError(f"The threshold must be a number; got {self.threshold!r}.") from None
+        if not np.isfinite(threshold):
+            raise FaircardError("The threshold must be a finite number.")
+        object.__setattr__(self, "threshold", threshold)
+        if int(self.min_group_size) < 0:
+            raise FaircardError("The minimum group size cannot be negative.")
+        object.__setattr__(self, "min_group_size", int(self.min_group_size))
+        for name in self.bins:
+            if name not in sensitive:
+                raise FaircardError(
+                    f"Bins were given for '{name}', which is not a chosen sensitive feature."
+                )
+
+    @property
+    def uses_score(self) -> bool:
+        return self.score is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["sensitive"] = list(self.sensitive)
+        d["bins"] = {k: b.to_dict() for k, b in self.bins.items()}
+        d["pos_label"] = _plain(self.pos_label)
+        d["threshold"] = self.threshold if self.uses_score else None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AssessmentSpec:
+        d = dict(d)
+        d["sensitive"] = tuple(d["sensitive"])
+        d["bins"] = {k: Binning.from_dict(v) for k, v in (d.get("bins") or {}).items()}
+        if d.get("threshold") is None:
+            d["threshold"] = 0.5
+        return cls(**d)
+
+
+def _plain(value: Any) -> Any:
+    """Turn numpy scalars into Python scalars so they serialise to JSON."""
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

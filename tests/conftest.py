@@ -1,0 +1,42 @@
+"""Shared fixtures: small deterministic datasets made here (no files from outside)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+def make_dataset(seed: int, n: int = 600, n_features: int = 2, with_missing: bool = True,
+                 tiny_group: bool = True, no_positive_group: bool = True) -> pd.DataFrame:
+    """Random binary outcomes and scores with 1-3 sensitive features of mixed types.
+
+    Includes a tiny group, a group with no positives and missing sensitive values on request.
+    """
+    rng = np.random.default_rng(seed)
+    sex = rng.choice(["female", "male", "non-binary"], size=n, p=[0.45, 0.45, 0.10])
+    race = pd.Categorical(rng.choice(["A", "B", "C", "D"], size=n, p=[0.4, 0.3, 0.2, 0.1]),
+                          categories=["D", "C", "B", "A", "unused"])
+    band = rng.integers(1, 4, size=n)
+    base = 0.25 + 0.2 * (sex == "male") + 0.1 * (band == 3)
+    y = (rng.random(n) < base).astype(int)
+    score = np.clip(0.5 * y + rng.normal(0.3, 0.25, n), 0, 1)
+    score = np.round(score, 2)  # ties on purpose
+    df = pd.DataFrame({"y": y, "score": score, "sex": sex, "race": race, "band": band})
+    df["pred"] = (df["score"] >= 0.5).astype(int)
+    if tiny_group:
+        df.loc[df.index[:3], "sex"] = "tiny"
+    if no_positive_group:
+        idx = df.index[3:25]
+        df.loc[idx, "sex"] = "nopos"
+        df.loc[idx, "y"] = 0
+    if with_missing:
+        df.loc[df.index[30:40], "race"] = np.nan
+    cols = ["sex", "race", "band"][:n_features]
+    df.attrs["sensitive"] = cols
+    return df
+
+
+@pytest.fixture
+def small_df() -> pd.DataFrame:
+    return make_dataset(0, n=400)

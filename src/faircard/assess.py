@@ -222,14 +222,23 @@ def assess_spec(data: pd.DataFrame, spec: AssessmentSpec) -> Assessment:
 def assess_prepared(prepared: Prepared, spec: AssessmentSpec) -> Assessment:
     """Compute the assessment from validated arrays (shared by the app's cached path)."""
     partitions = prepared.index.partitions(spec.intersection)
-    counts = count_by_group(prepared, spec.intersection)
+    memo = prepared.memo
+    key = ("counts", spec.intersection)
+    if key not in memo:
+        memo[key] = count_by_group(prepared, spec.intersection)
+    counts = memo[key]
     use_score = prepared.y_score is not None
     metric_names = ALL_METRICS if use_score else COUNT_METRICS
     notes: list[str] = []
     if prepared.n_dropped:
         detail = ", ".join(f"{v:,} with {k}" for k, v in prepared.dropped_reasons.items())
         notes.append(f"{prepared.n_dropped:,} rows were left out ({detail}).")
-    score_vals = score_metrics(prepared, partitions) if use_score else None
+    score_vals = None
+    if use_score:
+        key = ("score_metrics", spec.intersection)
+        if key not in memo:
+            memo[key] = score_metrics(prepared, partitions)
+        score_vals = memo[key]
     if use_score and not is_probability(prepared.y_score):
         notes.append(
             "Scores are not probabilities in [0, 1], so Brier score and log loss are not reported."

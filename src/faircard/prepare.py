@@ -7,7 +7,7 @@ row to an intersection cell of the sensitive features.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -86,6 +86,9 @@ class Prepared:
     n_input: int
     n_dropped: int
     dropped_reasons: dict[str, int]
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
+    """Row-level results that do not depend on the reference group or group-size rules
+    (counts, score metrics), kept so a changed option does not recount the rows."""
 
 
 def prepare(data: pd.DataFrame, spec: AssessmentSpec) -> Prepared:

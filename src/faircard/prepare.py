@@ -221,6 +221,9 @@ def resolve_pos_label(target: pd.Series, name: str, pos_label: Any = None) -> An
     norm = _normalise_labels(pd.Series(values, dtype=target.dtype))
     if pos_label is not None:
         p = _normalise_scalar(pos_label, norm)
+        if p not in set(norm.tolist()) and len(values) < 2:
+            # a sample in which nobody has the positive outcome is still assessable
+            return _py(pos_label)
         if p not in set(norm.tolist()):
             shown = ", ".join(repr(_py(v)) for v in values)
             raise FaircardError(

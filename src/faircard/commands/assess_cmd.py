@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ..assess import Assessment, assess
 from ..formatting import fmt_num
@@ -25,6 +26,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Assess a binary classifier's decisions across groups.",
     )
     common.add_data_options(p)
+    p.add_argument("--model", action="append", default=[], metavar="FILE",
+                   help="a scikit-learn model (.skops, .joblib, .pkl) that scores DATA; repeat to "
+                   "compare several models on the same data")
+    p.add_argument("--allow-unsafe-pickle", action="store_true",
+                   help="load joblib/pickle models the ordinary way (runs any code inside the "
+                   "file): only for trusted local files")
     p.add_argument("--json", metavar="OUT.json", help="write the full assessment as JSON")
     p.add_argument("--csv", metavar="OUT.csv", help="write per-group metrics as CSV")
     p.add_argument("--quiet", action="store_true", help="do not print the summary")
@@ -33,6 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     data = common.read_data(args.data)
+    if args.model:
+        return run_models(args, data)
     result = assess(data, **common.spec_kwargs(args))
     if args.json:
         common.write_json(args.json, result.to_dict())
@@ -79,3 +88,54 @@ def summary_text(result: Assessment) -> str:
     for note in result.notes:
         lines.append(f"Note: {note}")
     return "\n".join(lines)
+
+
+def run_models(args: argparse.Namespace, data) -> int:
+    """``--model`` given: score DATA with each model and assess each one."""
+    from ..errors import FaircardError
+    from ..io.models import load_model
+    from ..models_assess import assess_models, check_sensitive_not_personal
+    from ..privacy import detect_personal_data
+
+    if args.prediction or args.score:
+        raise FaircardError("Give --model or a --prediction/--score column, not both.")
+    kwargs = common.spec_kwargs(args)
+    for key in ("prediction", "score"):
+        kwargs.pop(key)
+    flags = detect_personal_data(data)
+    check_sensitive_not_personal(kwargs["sensitive"], flags)
+    if args.allow_unsafe_pickle:
+        print("faircard: warning: --allow-unsafe-pickle runs any code inside the model files; "
+              "use it only for files you trust.", file=sys.stderr)
+    models = [load_model(path, allow_unsafe_pickle=args.allow_unsafe_pickle)
+              for path in args.model]
+    results = assess_models(data, models, **kwargs)
+    personal = [{"column": f.column, "kind": f.kind} for f in flags]
+    if len(results) == 1:
+        doc = results[0].assessment.to_dict()
+        doc["model"] = results[0].to_dict()
+        for key in ("overall", "by_group", "disparities", "criteria", "notes", "threshold"):
+            doc["model"].pop(key, None)
+    else:
+        first = results[0].assessment.to_dict()
+        doc = {k: first[k] for k in ("schema_version", "n_rows", "target", "pos_label",
+                                     "sensitive_features", "features", "bins", "min_group_size")}
+        doc["models"] = [r.to_dict() for r in results]
+    doc["personal_data_columns"] = personal
+    if args.json:
+        common.write_json(args.json, doc)
+    if args.csv:
+        import pandas as pd
+
+        frames = [r.assessment.by_group_wide().assign(model=r.name) for r in results]
+        common.write_csv(args.csv, pd.concat(frames, ignore_index=True))
+    if not args.quiet:
+        for r in results:
+            for w in r.warnings:
+                print(f"faircard: warning ({r.name}): {w}", file=sys.stderr)
+            print(f"== model: {r.name} ({r.info['type']}, sha256 {r.info['sha256'][:12]})")
+            print(summary_text(r.assessment))
+        if personal:
+            cols = ", ".join(f["column"] for f in personal)
+            print(f"Personal data columns flagged and kept out of the report: {cols}")
+    return 0

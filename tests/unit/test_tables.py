@@ -135,3 +135,17 @@ def test_missing_path_and_folder(tmp_path):
 def test_numbers_stay_numbers():
     df = load_table(b"y,s\n1,0.25\n0,0.75\n", filename="d.csv")
     assert df["s"].dtype == np.float64
+
+
+@pytest.mark.parametrize("case", list(BAD_TABLES))
+def test_bad_tables_through_the_cli(case, tmp_path, capsys):
+    from faircard.cli import main
+
+    raw, name, words = BAD_TABLES[case]
+    path = tmp_path / name
+    path.write_bytes(_bytes_for(case, raw))
+    code = main(["assess", str(path), "--target", "y", "--prediction", "p", "--sensitive", "g"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and err.startswith("faircard: error: ")
+    assert words.lower() in err.lower(), err

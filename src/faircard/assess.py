@@ -115,6 +115,9 @@ class Assessment:
                     entry[f"{m}_ci_low"] = _num(lo)
                     entry[f"{m}_ci_high"] = _num(hi)
             entry["undefined"] = undefined
+            if "reliability" in rows.columns:
+                entry["unreliable"] = {m: r for m, r in zip(rows["metric"], rows["reliability"],
+                                                            strict=True) if r}
             by_group.append(entry)
         disparities = [
             {k: _jsonable(v) for k, v in row.items()}
@@ -146,6 +149,7 @@ class Assessment:
             "disparities": disparities,
             "criteria": criteria,
             "notes": list(self.notes),
+            "uncertainty": _jsonable_tree(self.extras.get("uncertainty")),
         }
 
 
@@ -158,6 +162,12 @@ def _num(v: Any) -> float | int | None:
         return int(v)
     f = float(v)
     return None if math.isnan(f) else f
+
+
+def _jsonable_tree(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _jsonable_tree(x) for k, x in v.items()}
+    return _jsonable(v)
 
 
 def _jsonable(v: Any) -> Any:
@@ -190,11 +200,17 @@ def assess(
     intersection: bool = True,
     min_group_size: int = 30,
     include_small_groups: bool = False,
+    n_boot: int = 1000,
+    confidence: float = 0.95,
+    random_state: int | None = 0,
 ) -> Assessment:
     """Assess one model's decisions on ``data`` across the ``sensitive`` features.
 
     Give either ``prediction`` (a column of predicted labels) or ``score`` (real-valued; the
-    decision is ``score >= threshold``). Returns an :class:`Assessment`; raises
+    decision is ``score >= threshold``). Intervals: Wilson for rates, plus ``n_boot``
+    bootstrap replicates of the counts (seeded by ``random_state``) for every metric,
+    difference, ratio and criterion, at level ``confidence``. Returns an :class:`Assessment`;
+    raises
     :class:`~faircard.errors.FaircardError` for problems with the input.
     """
     spec = AssessmentSpec(
@@ -209,6 +225,9 @@ def assess(
         intersection=intersection,
         min_group_size=min_group_size,
         include_small_groups=include_small_groups,
+        n_boot=n_boot,
+        confidence=confidence,
+        random_state=random_state,
     )
     return assess_spec(data, spec)
 
@@ -328,7 +347,7 @@ def assess_prepared(prepared: Prepared, spec: AssessmentSpec) -> Assessment:
 
     by_group = pd.concat(frames, ignore_index=True)
     disparities = pd.DataFrame(disparity_rows)
-    return Assessment(
+    result = Assessment(
         spec=spec,
         prepared=prepared,
         counts=counts,
@@ -340,6 +359,10 @@ def assess_prepared(prepared: Prepared, spec: AssessmentSpec) -> Assessment:
         reference_groups=reference_groups,
         notes=notes,
     )
+    from .uncertainty import add_uncertainty
+
+    add_uncertainty(result, spec.n_boot, spec.confidence, spec.random_state)
+    return result
 
 
 def _reasons(metric: str, values: np.ndarray) -> list[str]:

@@ -84,7 +84,9 @@ class AssessmentSpec:
     score; a row is predicted positive when ``score >= threshold``) must be given.
     ``reference`` maps a sensitive feature to its reference group (default: the largest group).
     Groups with fewer than ``min_group_size`` rows are flagged as small and, unless
-    ``include_small_groups`` is set, left out of between-group comparisons.
+    ``include_small_groups`` is set, left out of between-group comparisons. ``n_boot``
+    bootstrap replicates (0: Wilson intervals only) at level ``confidence``, seeded by
+    ``random_state``, give the intervals.
     """
 
     target: str
@@ -98,6 +100,9 @@ class AssessmentSpec:
     intersection: bool = True
     min_group_size: int = 30
     include_small_groups: bool = False
+    n_boot: int = 1000
+    confidence: float = 0.95
+    random_state: int | None = 0
 
     def __post_init__(self) -> None:
         sensitive = (self.sensitive,) if isinstance(self.sensitive, str) else tuple(self.sensitive)

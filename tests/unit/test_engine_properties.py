@@ -29,7 +29,7 @@ def test_counts_match_sklearn_confusion_matrix_per_group(data):
     df["y"] = df["y"].astype(int)
     df["p"] = df["p"].astype(int)
     a = faircard.assess(df, target="y", prediction="p", sensitive=["g", "h"], pos_label=1,
-                        min_group_size=0)
+                        min_group_size=0, n_boot=20)
     counts = a.counts_frame()
     # every partition covers every row exactly once
     for _feature, part in counts.groupby("feature"):

@@ -44,6 +44,11 @@ def add_data_options(p: argparse.ArgumentParser, *, score_required: bool = False
                    help="compare small groups too")
     p.add_argument("--no-intersection", action="store_true",
                    help="do not assess the intersection of several sensitive features")
+    p.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+                   help="bootstrap replicates for intervals (default 1000; 0 = Wilson only)")
+    p.add_argument("--confidence", type=float, default=0.95,
+                   help="confidence level of the intervals (default 0.95)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap")
 
 
 def parse_bins(items: list[str]) -> dict[str, Binning]:
@@ -101,6 +106,9 @@ def spec_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "intersection": not args.no_intersection,
         "min_group_size": args.min_group_size,
         "include_small_groups": args.include_small_groups,
+        "n_boot": args.bootstrap,
+        "confidence": args.confidence,
+        "random_state": args.seed,
     }
 
 

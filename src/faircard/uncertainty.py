@@ -1,0 +1,298 @@
+"""Confidence intervals, tests of "no difference" and small-group flags, computed from counts.
+
+* Per-group rates get a Wilson score interval (closed form) and, with ``n_boot > 0``, a
+  percentile bootstrap interval.
+* The bootstrap resamples **counts**, never rows: each intersection cell keeps its size and
+  its four confusion cells are redrawn from a multinomial with the observed proportions. Every
+  coarser group is a sum of cells, so group sizes stay fixed (a stratified bootstrap). The cost
+  depends on the number of cells and replicates, not on the number of rows.
+* Differences, ratios and fairness criteria get percentile bootstrap intervals; each disparity
+  gets a test of "no difference" between its worst and best group (Fisher's exact test when an
+  expected count is below 5, otherwise a pooled two-proportion z test), Holm-adjusted across
+  all feature x metric rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from .counts import FN, FP, TN, TP, count_cells
+from .metrics import metrics_from_counts
+
+# metric -> (numerator cells, denominator cells) for the metrics that are proportions
+PROPORTIONS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
+    "selection_rate": ((TP, FP), (TN, FP, FN, TP)),
+    "accuracy": ((TP, TN), (TN, FP, FN, TP)),
+    "prevalence": ((TP, FN), (TN, FP, FN, TP)),
+    "precision": ((TP,), (TP, FP)),
+    "false_discovery_rate": ((FP,), (TP, FP)),
+    "true_positive_rate": ((TP,), (TP, FN)),
+    "false_negative_rate": ((FN,), (TP, FN)),
+    "false_positive_rate": ((FP,), (FP, TN)),
+    "true_negative_rate": ((TN,), (FP, TN)),
+    "negative_predictive_value": ((TN,), (TN, FN)),
+    "false_omission_rate": ((FN,), (TN, FN)),
+}
+DENOMINATOR_WORDS = {
+    (TN, FP, FN, TP): "people",
+    (TP, FP): "predicted positives",
+    (TP, FN): "actual positives",
+    (FP, TN): "actual negatives",
+    (TN, FN): "predicted negatives",
+}
+MIN_DENOMINATOR = 10
+"""Fewest actual/predicted positives or negatives behind a rate before it is called unreliable."""
+
+
+def wilson_interval(successes, trials, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for proportions ``successes / trials`` (arrays; NaN if trials=0)."""
+    k = np.asarray(successes, dtype=np.float64)
+    n = np.asarray(trials, dtype=np.float64)
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = k / n
+        denom = 1 + z**2 / n
+        centre = (p + z**2 / (2 * n)) / denom
+        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
+    lo = np.where(n > 0, np.clip(centre - half, 0, 1), np.nan)
+    hi = np.where(n > 0, np.clip(centre + half, 0, 1), np.nan)
+    return lo, hi
+
+
+def bootstrap_cell_counts(cells: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """Replicates of cell counts, shape (n_boot, n_cells, 4): each cell's size is kept and its
+    confusion cells are drawn from a multinomial with the observed proportions."""
+    n = cells.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = np.where(n[:, None] > 0, cells / np.maximum(n, 1)[:, None], 0.25)
+    return rng.multinomial(n, p, size=(n_boot, len(n)))
+
+
+def describe_interval(low: float, high: float, pct: bool = True) -> str:
+    """An interval in words: "2%-19%" (or "0.02-0.19")."""
+    if low is None or high is None or np.isnan(low) or np.isnan(high):
+        return "n/a"
+    if pct:
+        return f"{100 * low:.0f}%-{100 * high:.0f}%"
+    return f"{low:.2f}-{high:.2f}"
+
+
+def _between(values: np.ndarray, included: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per replicate: (max - min, min / max) over included groups, NaN-aware."""
+    v = np.where(included[None, :], values, np.nan)
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            hi = np.nanmax(v, axis=1)
+            lo = np.nanmin(v, axis=1)
+        return hi - lo, lo / hi
+
+
+def _percentile(samples: np.ndarray, confidence: float, axis: int = 0):
+    import warnings
+
+    q = [50 * (1 - confidence), 50 * (1 + confidence)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        lo, hi = np.nanpercentile(samples, q, axis=axis)
+    return lo, hi
+
+
+def two_proportion_p(k1: float, n1: float, k2: float, n2: float) -> float:
+    """p-value of "equal proportions": Fisher's exact test when any expected count is below 5,
+    otherwise the pooled two-proportion z test. NaN when a group has no trials."""
+    if n1 <= 0 or n2 <= 0:
+        return np.nan
+    pooled = (k1 + k2) / (n1 + n2)
+    expected = np.array([n1 * pooled, n1 * (1 - pooled), n2 * pooled, n2 * (1 - pooled)])
+    if (expected < 5).any():
+        table = [[int(k1), int(n1 - k1)], [int(k2), int(n2 - k2)]]
+        return float(stats.fisher_exact(table).pvalue)
+    se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    if se == 0:
+        return 1.0
+    z = (k1 / n1 - k2 / n2) / se
+    return float(2 * stats.norm.sf(abs(z)))
+
+
+def holm(p: np.ndarray) -> np.ndarray:
+    """Holm step-down adjusted p-values (NaN entries stay NaN and do not count)."""
+    p = np.asarray(p, dtype=np.float64)
+    out = np.full_like(p, np.nan)
+    ok = np.flatnonzero(~np.isnan(p))
+    m = len(ok)
+    if m == 0:
+        return out
+    order = ok[np.argsort(p[ok], kind="stable")]
+    adj = np.maximum.accumulate((m - np.arange(m)) * p[order])
+    out[order] = np.minimum(adj, 1.0)
+    return out
+
+
+def add_uncertainty(assessment, n_boot: int = 1000, confidence: float = 0.95,
+                    random_state: int | None = 0) -> None:
+    """Add intervals, p-values and reliability flags to ``assessment`` in place.
+
+    ``by_group`` gains ``ci_low``/``ci_high`` (Wilson for proportions; bootstrap for
+    balanced accuracy and F1 when ``n_boot > 0``), ``boot_low``/``boot_high`` (bootstrap, when
+    ``n_boot > 0``), ``is_unreliable`` and ``reliability``. ``disparities`` gains
+    ``difference_ci_low/high``, ``ratio_ci_low/high``, ``p_value``, ``p_adjusted`` and
+    ``is_distinguishable``. ``extras["uncertainty"]`` describes the method and holds the
+    criteria intervals.
+    """
+    from .errors import FaircardError
+
+    if not 0.5 <= confidence < 1:
+        raise FaircardError("The confidence level must be between 0.5 and 1 (e.g. 0.95).")
+    if n_boot < 0:
+        raise FaircardError("The number of bootstrap replicates cannot be negative.")
+    spec = assessment.spec
+    prepared = assessment.prepared
+    index = prepared.index
+    memo = prepared.memo
+    if "cells" not in memo:
+        memo["cells"] = count_cells(index.cell, prepared.y_true, prepared.y_pred, index.n_cells)
+    cells = memo["cells"]
+    partitions = {p.name: p for p in index.partitions(spec.intersection)}
+    rng = np.random.default_rng(random_state)
+    reps = bootstrap_cell_counts(cells, n_boot, rng) if n_boot > 0 else None
+
+    bg = assessment.by_group
+    ci_low = np.full(len(bg), np.nan)
+    ci_high = np.full(len(bg), np.nan)
+    boot_low = np.full(len(bg), np.nan)
+    boot_high = np.full(len(bg), np.nan)
+    unreliable = np.zeros(len(bg), dtype=bool)
+    reliability = np.array([""] * len(bg), dtype=object)
+    disp = assessment.disparities.copy()
+    for col in ("difference_ci_low", "difference_ci_high", "ratio_ci_low", "ratio_ci_high",
+                "p_value"):
+        disp[col] = np.nan
+    criteria_ci: dict[str, dict[str, list[float]]] = {}
+
+    for gc in assessment.counts:
+        part = partitions[gc.feature]
+        rows_f = (bg["feature"] == gc.feature).to_numpy()
+        n_groups = len(gc.groups)
+        group_pos = {g: i for i, g in enumerate(gc.groups)}
+        boot_vals = None
+        if reps is not None:
+            onehot = np.zeros((index.n_cells, n_groups))
+            onehot[np.arange(index.n_cells), part.cell_to_group] = 1.0
+            group_reps = np.einsum("bck,cg->bgk", reps, onehot)
+            boot_vals = metrics_from_counts(group_reps)
+        small = gc.n < spec.min_group_size
+        included = np.ones(n_groups, bool) if spec.include_small_groups else ~small
+        for metric in assessment.metrics:
+            sel = np.flatnonzero(rows_f & (bg["metric"] == metric).to_numpy())
+            if len(sel) == 0:
+                continue
+            g_idx = np.array([group_pos[g] for g in bg["group"].to_numpy()[sel]])
+            if metric in PROPORTIONS:
+                num_cells, den_cells = PROPORTIONS[metric]
+                k = gc.counts[:, list(num_cells)].sum(axis=1)
+                n = gc.counts[:, list(den_cells)].sum(axis=1)
+                lo, hi = wilson_interval(k, n, confidence)
+                ci_low[sel], ci_high[sel] = lo[g_idx], hi[g_idx]
+                words = DENOMINATOR_WORDS[den_cells]
+                few = n < MIN_DENOMINATOR
+                for s, g in zip(sel, g_idx, strict=True):
+                    if small[g]:
+                        unreliable[s] = True
+                        reliability[s] = (f"only {int(gc.n[g])} people (fewer than "
+                                          f"{spec.min_group_size})")
+                    elif few[g] and words != "people":
+                        unreliable[s] = True
+                        reliability[s] = f"only {int(n[g])} {words} behind this rate"
+            elif small.any():
+                for s, g in zip(sel, g_idx, strict=True):
+                    if small[g]:
+                        unreliable[s] = True
+                        reliability[s] = (f"only {int(gc.n[g])} people (fewer than "
+                                          f"{spec.min_group_size})")
+            if boot_vals is not None and metric in boot_vals and metric != "count":
+                blo, bhi = _percentile(boot_vals[metric], confidence)
+                boot_low[sel], boot_high[sel] = blo[g_idx], bhi[g_idx]
+                if metric not in PROPORTIONS:
+                    ci_low[sel], ci_high[sel] = blo[g_idx], bhi[g_idx]
+            # disparity row of this feature x metric
+            if metric == "count":
+                continue
+            drow = np.flatnonzero(((disp["feature"] == gc.feature)
+                                   & (disp["metric"] == metric)).to_numpy())
+            if len(drow) == 0:
+                continue
+            d = drow[0]
+            if boot_vals is not None and metric in boot_vals and included.sum() >= 2:
+                diff_b, ratio_b = _between(boot_vals[metric], included)
+                disp.loc[disp.index[d], "difference_ci_low"], \
+                    disp.loc[disp.index[d], "difference_ci_high"] = _percentile(diff_b, confidence)
+                disp.loc[disp.index[d], "ratio_ci_low"], \
+                    disp.loc[disp.index[d], "ratio_ci_high"] = _percentile(ratio_b, confidence)
+            worst, best = disp.at[disp.index[d], "worst_group"], disp.at[disp.index[d], "best_group"]
+            named = isinstance(worst, str) and isinstance(best, str)
+            if metric in PROPORTIONS and named and worst != best:
+                num_cells, den_cells = PROPORTIONS[metric]
+                w, b = group_pos[worst], group_pos[best]
+                k = gc.counts[:, list(num_cells)].sum(axis=1)
+                n = gc.counts[:, list(den_cells)].sum(axis=1)
+                disp.loc[disp.index[d], "p_value"] = two_proportion_p(k[w], n[w], k[b], n[b])
+        if boot_vals is not None and included.sum() >= 2:
+            sr = _between(boot_vals["selection_rate"], included)
+            tpr = _between(boot_vals["true_positive_rate"], included)
+            fpr = _between(boot_vals["false_positive_rate"], included)
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                eo_d = np.fmax(tpr[0], fpr[0])
+                eo_r = np.fmin(tpr[1], fpr[1])
+            criteria_ci[gc.feature] = {
+                name: [float(x) for x in _percentile(samples, confidence)]
+                for name, samples in [
+                    ("demographic_parity_difference", sr[0]),
+                    ("demographic_parity_ratio", sr[1]),
+                    ("equalized_odds_difference", eo_d),
+                    ("equalized_odds_ratio", eo_r),
+                    ("equal_opportunity_difference", tpr[0]),
+                    ("equal_opportunity_ratio", tpr[1]),
+                ]
+            }
+
+    alpha = 1 - confidence
+    disp["p_adjusted"] = holm(disp["p_value"].to_numpy())
+    disp["is_distinguishable"] = [
+        None if np.isnan(p) else bool(p < alpha) for p in disp["p_adjusted"].to_numpy()
+    ]
+    bg = bg.copy()
+    bg["ci_low"], bg["ci_high"] = ci_low, ci_high
+    if reps is not None:
+        bg["boot_low"], bg["boot_high"] = boot_low, boot_high
+    bg["is_unreliable"] = unreliable
+    bg["reliability"] = reliability
+    assessment.by_group = bg
+    assessment.disparities = disp
+    assessment.extras["uncertainty"] = {
+        "method": "wilson+bootstrap" if n_boot > 0 else "wilson",
+        "n_boot": int(n_boot),
+        "confidence": float(confidence),
+        "random_state": random_state,
+        "test": "Fisher's exact (small expected counts) or two-proportion z; Holm-adjusted",
+        "criteria": criteria_ci,
+    }
+
+
+def interval_of(assessment, feature: str, group: str, metric: str) -> tuple[float, float]:
+    """The (ci_low, ci_high) of one group's metric, NaN when absent."""
+    bg = assessment.by_group
+    if "ci_low" not in bg.columns:
+        return np.nan, np.nan
+    row = bg[(bg["feature"] == feature) & (bg["group"] == group) & (bg["metric"] == metric)]
+    if row.empty:
+        return np.nan, np.nan
+    return float(row["ci_low"].iloc[0]), float(row["ci_high"].iloc[0])
+
+

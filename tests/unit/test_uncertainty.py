@@ -1,0 +1,171 @@
+"""Intervals: coverage by simulation, agreement with fairlearn's bootstrap, edge cases."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from fairlearn.metrics import MetricFrame, selection_rate
+from sklearn.metrics import recall_score
+
+import faircard
+from faircard.metrics import metrics_from_counts
+from faircard.uncertainty import (
+    _between,
+    _percentile,
+    bootstrap_cell_counts,
+    holm,
+    two_proportion_p,
+    wilson_interval,
+)
+from tests.conftest import make_dataset
+
+D = 1500  # simulated datasets per scenario: Monte Carlo SE of a 95% coverage is about 0.6%
+
+
+def _simulate_cells(rng, n, p_y, p_pred_given_y):
+    """D datasets of one group: confusion counts [tn, fp, fn, tp] from known rates."""
+    p = np.array([(1 - p_y) * (1 - p_pred_given_y[0]), (1 - p_y) * p_pred_given_y[0],
+                  p_y * (1 - p_pred_given_y[1]), p_y * p_pred_given_y[1]])
+    return rng.multinomial(n, p, size=D), p
+
+
+@pytest.mark.parametrize("n", [40, 400])
+def test_wilson_coverage_for_a_rate(n):
+    rng = np.random.default_rng(1)
+    cells, p = _simulate_cells(rng, n, 0.4, (0.2, 0.7))
+    truth = p[1] + p[3]  # selection rate
+    lo, hi = wilson_interval(cells[:, 1] + cells[:, 3], cells.sum(axis=1), 0.95)
+    coverage = np.mean((lo <= truth) & (truth <= hi))
+    assert 0.93 <= coverage <= 0.97, coverage
+
+
+@pytest.mark.parametrize("n", [40, 400])
+def test_bootstrap_coverage_for_a_rate(n):
+    rng = np.random.default_rng(2)
+    cells, p = _simulate_cells(rng, n, 0.5, (0.4, 0.6))
+    truth = p[1] + p[3]
+    reps = bootstrap_cell_counts(cells, 1000, rng)  # each dataset is one cell
+    lo, hi = _percentile(metrics_from_counts(reps)["selection_rate"], 0.95)
+    coverage = np.mean((lo <= truth) & (truth <= hi))
+    assert 0.93 <= coverage <= 0.97, coverage
+
+
+def test_bootstrap_coverage_for_a_difference_with_a_small_group():
+    rng = np.random.default_rng(3)
+    small, p1 = _simulate_cells(rng, 40, 0.4, (0.1, 0.6))
+    large, p2 = _simulate_cells(rng, 400, 0.4, (0.3, 0.9))
+    truth = abs((p1[1] + p1[3]) - (p2[1] + p2[3]))
+    covered = []
+    for d in range(D):
+        cells = np.stack([small[d], large[d]])
+        reps = bootstrap_cell_counts(cells, 400, rng)
+        diff, _ = _between(metrics_from_counts(reps)["selection_rate"], np.array([True, True]))
+        lo, hi = _percentile(diff, 0.95)
+        covered.append(lo <= truth <= hi)
+    coverage = np.mean(covered)
+    assert 0.93 <= coverage <= 0.97, coverage
+
+
+def test_intervals_agree_with_fairlearn_bootstrap():
+    df = make_dataset(5, n=3000, n_features=1, tiny_group=False, no_positive_group=False,
+                      with_missing=False)
+    a = faircard.assess(df, target="y", prediction="pred", sensitive="sex", n_boot=2000,
+                        random_state=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mf = MetricFrame(
+            metrics={"selection_rate": selection_rate,
+                     "true_positive_rate": lambda y, p: recall_score(y, p)},
+            y_true=df["y"], y_pred=df["pred"], sensitive_features=df["sex"],
+            n_boot=100, ci_quantiles=[0.025, 0.975], random_state=1,
+        )
+    lo_f, hi_f = mf.by_group_ci
+    bg = a.by_group.set_index(["group", "metric"])
+    for metric in ("selection_rate", "true_positive_rate"):
+        for g in lo_f.index:
+            ours_lo, ours_hi = bg.loc[(g, metric), ["boot_low", "boot_high"]]
+            width = ours_hi - ours_lo
+            # fairlearn's endpoints with 100 replicates have an SE of about 7% of the width
+            assert abs(ours_lo - lo_f.loc[g, metric]) < 0.3 * width, (g, metric)
+            assert abs(ours_hi - hi_f.loc[g, metric]) < 0.3 * width, (g, metric)
+    d_lo, d_hi = mf.difference_ci()
+    row = a.disparities.set_index("metric").loc["selection_rate"]
+    width = row["difference_ci_high"] - row["difference_ci_low"]
+    assert abs(row["difference_ci_low"] - d_lo["selection_rate"]) < 0.3 * width
+    assert abs(row["difference_ci_high"] - d_hi["selection_rate"]) < 0.3 * width
+
+
+def test_wilson_matches_closed_form_reference():
+    # Wilson (1927) for 0/10, 5/10 and 10/10 at 95%: endpoints from the formula with z=1.959964
+    lo, hi = wilson_interval(np.array([0, 5, 10]), np.array([10, 10, 10]), 0.95)
+    z = 1.959963984540054
+    for k, low, high in zip([0, 5, 10], lo, hi, strict=True):
+        p = k / 10
+        c = (p + z * z / 20) / (1 + z * z / 10)
+        h = z * np.sqrt(p * (1 - p) / 10 + z * z / 400) / (1 + z * z / 10)
+        assert low == pytest.approx(max(c - h, 0), abs=1e-12)
+        assert high == pytest.approx(min(c + h, 1), abs=1e-12)
+
+
+def test_edge_cases_give_nan_not_errors():
+    df = make_dataset(0, n=400, n_features=1)
+    a = faircard.assess(df, target="y", prediction="pred", sensitive="sex", n_boot=200,
+                        include_small_groups=True)
+    rows = a.by_group.set_index(["group", "metric"])
+    assert np.isnan(rows.loc[("nopos", "true_positive_rate"), "ci_low"])
+    assert not np.isnan(rows.loc[("nopos", "false_positive_rate"), "ci_low"])
+    assert rows.loc[("tiny", "accuracy"), "is_unreliable"]
+    assert "fewer than 30" in rows.loc[("tiny", "accuracy"), "reliability"]
+    single = faircard.assess(df.assign(one="x"), target="y", prediction="pred", sensitive="one",
+                             n_boot=100)
+    assert np.isnan(single.disparities["difference"]).all()
+
+
+def test_seed_reproducibility_and_confidence_levels():
+    df = make_dataset(1, n=600, n_features=1)
+    run = [faircard.assess(df, target="y", prediction="pred", sensitive="sex", n_boot=300,
+                           random_state=s, confidence=c) for s, c in [(7, 0.95), (7, 0.95),
+                                                                      (8, 0.95), (7, 0.9),
+                                                                      (7, 0.99)]]
+    pd.testing.assert_frame_equal(run[0].by_group, run[1].by_group)
+    assert not run[0].by_group["boot_low"].equals(run[2].by_group["boot_low"])
+    w90 = (run[3].by_group["ci_high"] - run[3].by_group["ci_low"]).dropna()
+    w95 = (run[0].by_group["ci_high"] - run[0].by_group["ci_low"]).dropna()
+    w99 = (run[4].by_group["ci_high"] - run[4].by_group["ci_low"]).dropna()
+    assert (w90 <= w95 + 1e-15).all() and (w95 <= w99 + 1e-15).all()
+    with pytest.raises(faircard.FaircardError):
+        faircard.assess(df, target="y", prediction="pred", sensitive="sex", confidence=1.5)
+
+
+def test_p_values_and_holm():
+    from scipy.stats import fisher_exact
+
+    # small expected counts (pooled 7/16 of 8 = 3.5 < 5): Fisher's exact test
+    assert two_proportion_p(1, 8, 6, 8) == pytest.approx(
+        fisher_exact([[1, 7], [6, 2]]).pvalue, abs=1e-12)
+    # large counts: pooled z test, checked against its textbook formula
+    k1, n1, k2, n2 = 300, 1000, 360, 1000
+    pool = (k1 + k2) / (n1 + n2)
+    z = (k1 / n1 - k2 / n2) / np.sqrt(pool * (1 - pool) * (1 / n1 + 1 / n2))
+    from scipy.stats import norm
+
+    assert two_proportion_p(k1, n1, k2, n2) == pytest.approx(2 * norm.sf(abs(z)), abs=1e-12)
+    # Holm on a known example: p = (0.01, 0.04, 0.03) -> (0.03, 0.06, 0.06)
+    np.testing.assert_allclose(holm(np.array([0.01, 0.04, 0.03, np.nan])),
+                               [0.03, 0.06, 0.06, np.nan])
+
+
+def test_json_carries_intervals_and_p_values():
+    df = make_dataset(2, n=500, n_features=1)
+    doc = faircard.assess(df, target="y", prediction="pred", sensitive="sex",
+                          n_boot=200).to_dict()
+    entry = doc["by_group"][0]
+    assert "selection_rate_ci_low" in entry and "selection_rate_ci_high" in entry
+    d = doc["disparities"][0]
+    for key in ("difference_ci_low", "difference_ci_high", "ratio_ci_low", "ratio_ci_high",
+                "p_value", "p_adjusted", "is_distinguishable"):
+        assert key in d
+    assert doc["uncertainty"]["n_boot"] == 200

@@ -28,8 +28,9 @@ from fairlearn.metrics import (
 from sklearn.metrics import accuracy_score, precision_score
 
 sys.path.insert(0, str(Path(__file__).parent))
-import faircard  # noqa: E402
 from _data import best_of, make_rows  # noqa: E402
+
+import faircard  # noqa: E402
 
 METRICS = {
     "count": count,

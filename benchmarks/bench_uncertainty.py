@@ -18,8 +18,9 @@ from fairlearn.metrics import MetricFrame, false_positive_rate, selection_rate, 
 from sklearn.metrics import accuracy_score
 
 sys.path.insert(0, str(Path(__file__).parent))
-import faircard  # noqa: E402
 from _data import best_of, make_rows  # noqa: E402
+
+import faircard  # noqa: E402
 from faircard.uncertainty import add_uncertainty  # noqa: E402
 
 METRICS = {"selection_rate": selection_rate, "accuracy": accuracy_score,
@@ -52,7 +53,7 @@ def main() -> None:
         ours = best_of(lambda b=base: add_uncertainty(b, N_BOOT, 0.95, 0))
         k = args.fairlearn_boot
         t0 = best_of(lambda d=df: run_fairlearn(d, None), repeat=1)
-        tk = best_of(lambda d=df: run_fairlearn(d, k), repeat=1)
+        tk = best_of(lambda d=df, k=k: run_fairlearn(d, k), repeat=1)
         theirs = t0 + (tk - t0) * N_BOOT / k  # base work once, replicates scale linearly
         print(f"| {n:,} | {theirs:,.1f} | {ours:.3f} | {theirs / ours:,.0f}x |", flush=True)
 

@@ -1,7 +1,30 @@
-"""faircard web app entry point (the pages arrive with the app issue)."""
+"""faircard web app: pages declared explicitly, state initialised once, status in the sidebar.
+
+Run: ``streamlit run app.py`` (add ``-- --demo`` to start with the built-in demo loaded).
+"""
+
+import sys
 
 import streamlit as st
 
-st.set_page_config(page_title="faircard", layout="wide")
-st.title("faircard")
-st.write("The app is being built; use the `faircard` command meanwhile.")
+from faircard.ui import components, state
+from faircard.ui.loaders import load_demo_into_state
+
+st.set_page_config(page_title="faircard", page_icon=":material/balance:", layout="wide")
+state.init()
+
+if "--demo" in sys.argv[1:] and not state.get(state.DEMO_AUTOLOADED):
+    state.put(state.DEMO_AUTOLOADED, True)
+    load_demo_into_state()
+
+pages = [
+    st.Page(components.PAGE_DATA, title="Data & model", icon=":material/upload_file:",
+            default=True),
+    st.Page(components.PAGE_SENSITIVE, title="Sensitive features", icon=":material/groups:"),
+    st.Page(components.PAGE_DISPARITIES, title="Disparities", icon=":material/bar_chart:"),
+    st.Page(components.PAGE_THRESHOLDS, title="Thresholds", icon=":material/tune:"),
+    st.Page(components.PAGE_CARD, title="Model card", icon=":material/description:"),
+]
+nav = st.navigation(pages)
+components.sidebar_status()
+nav.run()

@@ -1,0 +1,151 @@
+"""Data & model: upload a dataset and models (or choose score/prediction columns), or the demo."""
+
+import os
+
+import streamlit as st
+
+from faircard.errors import FaircardError
+from faircard.io import fingerprint
+from faircard.prepare import resolve_pos_label
+from faircard.roles import guess_prediction, guess_target, score_candidates
+from faircard.ui import cache, components, state
+from faircard.ui.loaders import add_models, load_demo_into_state, set_dataset
+
+st.title("Data & model")
+st.caption("Load the data the model decides on, then tell faircard which column is the true "
+           "outcome and where the model's decisions come from.")
+
+left, right = st.columns([3, 1])
+with right:
+    if st.button("Load demo", type="primary", key="load_demo",
+                 help="A synthetic loan book (20,000 applicants) and a logistic regression"):
+        with st.spinner("Building the demo data and model..."):
+            load_demo_into_state()
+        st.rerun()
+with left:
+    upload = st.file_uploader("Dataset (CSV, Parquet or Excel)",
+                              type=["csv", "tsv", "txt", "parquet", "xlsx"], key="upload_data")
+if upload is not None:
+    raw = upload.getvalue()
+    digest = fingerprint(raw)
+    if state.get(state.DATA_DIGEST) is None or state.get(state.DATA_DIGEST).split("+")[0] != digest:
+        try:
+            with st.spinner(f"Reading {upload.name}..."):
+                df = cache.read_table(digest, raw, upload.name)
+        except FaircardError as exc:
+            st.error(str(exc))
+        else:
+            set_dataset(df, upload.name, digest)
+
+components.need(state.has_data(), "Upload a dataset, or press **Load demo** to try faircard "
+                "with synthetic loan decisions.", components.PAGE_DATA, "Data & model")
+data = state.get(state.DATA)
+
+st.subheader(f"{state.get(state.DATA_NAME)}")
+st.caption(f"{len(data):,} rows x {data.shape[1]} columns. First 200 rows:")
+pii = state.get(state.PII)
+pii_cols = {f.column for f in pii}
+st.dataframe(data.drop(columns=list(pii_cols)).head(200), height=240)
+if pii:
+    st.warning("Personal data found and kept out of every table, chart and export: "
+               + "; ".join(f"**{components._esc(f.column)}** ({f.reason})" for f in pii))
+
+st.subheader("Column roles")
+columns = [c for c in data.columns if c not in pii_cols
+           and not str(c).startswith(("score: ", "prediction: "))]
+c1, c2 = st.columns(2)
+with c1:
+    if state.get(state.TARGET) not in columns:
+        state.put(state.TARGET, guess_target(data[columns]))
+    state.restore("w_target", state.TARGET)
+    target = st.selectbox("True outcome (two values)", columns, key="w_target",
+                          help="What actually happened, e.g. repaid / reoffended / hired.")
+    state.keep("w_target", state.TARGET)
+with c2:
+    values = []
+    if target is not None:
+        values = list(data[target].dropna().unique()[:3])
+    if len(values) > 2:
+        st.error(f"'{target}' has more than two values; choose a yes/no outcome column.")
+        st.stop()
+    default_pos = None
+    try:
+        default_pos = resolve_pos_label(data[target].dropna(), target, None) if target else None
+    except FaircardError:
+        default_pos = values[0] if values else None
+    if state.get(state.POS_LABEL) not in values:
+        state.put(state.POS_LABEL, default_pos)
+    state.restore("w_pos", state.POS_LABEL)
+    pos = st.selectbox("Positive outcome", values, key="w_pos", format_func=repr,
+                       help="The value that counts as 'yes' (e.g. 1, True, '>50K').")
+    state.keep("w_pos", state.POS_LABEL)
+
+kinds = {"model": "A model file", "score": "A score column", "prediction": "A prediction column"}
+state.restore("w_decision", state.DECISION)
+kind = st.radio("Where do the decisions come from?", list(kinds), format_func=kinds.get,
+                horizontal=True, key="w_decision")
+state.keep("w_decision", state.DECISION)
+
+if kind == "score":
+    candidates = [c for c in score_candidates(data[columns]) if c != target]
+    if not candidates:
+        st.warning("No numeric column with more than two values: choose 'A prediction column'.")
+    else:
+        if state.get(state.SCORE_COL) not in candidates:
+            state.put(state.SCORE_COL, candidates[0])
+        state.restore("w_score", state.SCORE_COL)
+        st.selectbox("Score column", candidates, key="w_score")
+        state.keep("w_score", state.SCORE_COL)
+elif kind == "prediction":
+    candidates = [c for c in columns if c != target]
+    guess = guess_prediction(data[columns], target)
+    if state.get(state.PRED_COL) not in candidates:
+        state.put(state.PRED_COL, guess or candidates[0])
+    state.restore("w_pred", state.PRED_COL)
+    st.selectbox("Prediction column (the model's label)", candidates, key="w_pred")
+    state.keep("w_pred", state.PRED_COL)
+else:
+    allow_unsafe = os.environ.get("FAIRCARD_ALLOW_UNSAFE_PICKLE") == "1"
+    files = st.file_uploader("Model files (.skops recommended; .joblib/.pkl are opened safely)",
+                             type=["skops", "joblib", "pkl", "pickle"], accept_multiple_files=True,
+                             key="upload_models")
+    if allow_unsafe:
+        st.warning("This server allows ordinary pickle loading (FAIRCARD_ALLOW_UNSAFE_PICKLE=1): "
+                   "model files can run code. Upload only files you trust.")
+    new = [f for f in files or [] if fingerprint(f.getvalue()) not in
+           {m.sha256 for m in state.get(state.MODELS)}]
+    if new:
+        loaded, errors = [], []
+        with st.status(f"Opening {len(new)} model file(s) safely...", expanded=False) as status:
+            for i, f in enumerate(new, 1):
+                status.update(label=f"Opening {f.name} ({i}/{len(new)})...")
+                raw = f.getvalue()
+                try:
+                    loaded.append(cache.read_model(fingerprint(raw), raw, f.name, allow_unsafe))
+                except FaircardError as exc:
+                    errors.append(f"{f.name}: {exc}")
+            status.update(label="Scoring the dataset...")
+            errors += add_models(loaded)
+            status.update(label="Models ready" if not errors else "Some models were refused",
+                          state="complete" if not errors else "error")
+        state.put(state.MODEL_ERRORS, errors)
+    for msg in state.get(state.MODEL_ERRORS):
+        st.error(msg)
+    models = state.get(state.MODELS)
+    if models:
+        st.dataframe(
+            [{"model": m.name, "type": m.model_type, "format": m.format,
+              "scikit-learn": m.sklearn_version_saved or "", "sha256": m.sha256[:16],
+              "notes": " ".join(m.warnings)} for m in models],
+            hide_index=True,
+        )
+if kind in ("score", "model"):
+    state.restore("w_threshold", state.THRESHOLD)
+    st.number_input("Decision threshold: a score at or above it means a positive decision",
+                    key="w_threshold", step=0.05, format="%.3f")
+    state.keep("w_threshold", state.THRESHOLD)
+
+if state.has_roles():
+    st.success("Data and decisions are ready.")
+    st.page_link(components.PAGE_SENSITIVE, label="Next: choose sensitive features",
+                 icon=":material/arrow_forward:")

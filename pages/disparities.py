@@ -1,0 +1,115 @@
+"""Disparities: per-group metrics with intervals, differences and ratios, criteria, findings."""
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from faircard import charts
+from faircard.findings import findings
+from faircard.formatting import fmt_num
+from faircard.metrics import DEFAULT_METRICS, LABELS
+from faircard.ui import components, state
+
+st.title("Disparities")
+st.caption("Where does the model treat groups differently? Bars show each group's value with "
+           "its 95% interval; the dashed line is the overall value.")
+components.need(state.has_sensitive(), "Choose the sensitive features first.",
+                components.PAGE_SENSITIVE, "Go to Sensitive features")
+
+with st.spinner("Computing metrics, intervals and criteria..."):
+    results = components.current_assessments()
+names = [n for n, _ in results]
+
+first = results[0][1]
+available = [m for m in first.metrics if m != "count"]
+if not state.get(state.METRICS):
+    state.put(state.METRICS, list(DEFAULT_METRICS))
+state.put(state.METRICS, [m for m in state.get(state.METRICS) if m in available])
+state.restore("w_metrics", state.METRICS)
+metrics = st.multiselect("Metrics", available, key="w_metrics", format_func=LABELS.get)
+state.keep("w_metrics", state.METRICS)
+components.need(bool(metrics), "Choose at least one metric.", components.PAGE_DISPARITIES,
+                "Disparities")
+
+if len(results) > 1:
+    st.subheader("Models side by side")
+    feature0 = first.features[0]
+    rows = []
+    for name, a in results:
+        row = {"model": name}
+        row.update({m: a.overall.get(m) for m in metrics})
+        row["demographic_parity_difference"] = a.criteria[feature0]["demographic_parity_difference"]
+        row["equalized_odds_difference"] = a.criteria[feature0]["equalized_odds_difference"]
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    st.dataframe(table, hide_index=True, key="models_table")
+    if state.get(state.FOCUS_MODEL) not in names:
+        state.put(state.FOCUS_MODEL, names[0])
+    state.restore("w_focus", state.FOCUS_MODEL)
+    focus = st.selectbox("Focus on model", names, key="w_focus")
+    state.keep("w_focus", state.FOCUS_MODEL)
+    perf = "accuracy" if "accuracy" in table.columns else metrics[0]
+    st.altair_chart(charts.models_scatter(table, perf, "demographic_parity_difference", focus))
+    st.caption(f"Disparity: demographic parity difference for '{feature0}'.")
+else:
+    focus = names[0]
+a = dict(results)[focus]
+
+st.subheader("Findings")
+for sentence in findings(a, metrics):
+    st.markdown(f"- {components._esc(sentence)}")
+
+feature = st.selectbox("Groups of", a.features, key="w_feature")
+wide = a.by_group[(a.by_group["feature"] == feature) & a.by_group["metric"].isin(metrics)]
+table = wide.assign(
+    shown=[f"{fmt_num(v)}  [{fmt_num(lo)}-{fmt_num(hi)}]" if pd.notna(lo) else fmt_num(v)
+           for v, lo, hi in zip(wide["value"], wide["ci_low"], wide["ci_high"], strict=True)]
+).pivot(index="group", columns="metric", values="shown")
+sizes = a.by_group[(a.by_group["feature"] == feature) & (a.by_group["metric"] == "count")]
+table = table.reindex(index=list(sizes["group"]), columns=metrics)
+table.columns = [LABELS[m] for m in metrics]
+table.insert(0, "people", sizes.set_index("group")["n"].map("{:,}".format))
+table.insert(1, "note", sizes.set_index("group")["is_small_group"].map(
+    {True: "too small to trust", False: ""}))
+st.dataframe(table, key="group_table")
+
+cols = st.columns(2)
+for i, m in enumerate(metrics):
+    cols[i % 2].altair_chart(charts.metric_bars(a.by_group, m, feature, a.overall.get(m)))
+
+st.subheader("Differences and ratios between groups")
+d = a.disparities[(a.disparities["feature"] == feature) & a.disparities["metric"].isin(metrics)]
+st.dataframe(pd.DataFrame({
+    "metric": [LABELS[m] for m in d["metric"]],
+    "difference (max - min)": [f"{fmt_num(x)} [{fmt_num(lo)}-{fmt_num(hi)}]" for x, lo, hi in
+                               zip(d["difference"], d["difference_ci_low"],
+                                   d["difference_ci_high"], strict=True)],
+    "ratio (min / max)": d["ratio"].map(fmt_num),
+    "worst group": d["worst_group"], "best group": d["best_group"],
+    "difference to overall": d["difference_to_overall"].map(fmt_num),
+    "adjusted p-value": d["p_adjusted"].map(lambda p: fmt_num(p, 4)),
+    "distinguishable from parity": d["is_distinguishable"].map(
+        {True: "yes", False: "no: could be chance", None: "n/a"}),
+}), hide_index=True, key="disparity_table")
+
+st.subheader("Fairness criteria")
+crit = a.criteria[feature]
+c = st.columns(4)
+c[0].metric("Demographic parity difference", fmt_num(crit["demographic_parity_difference"]))
+c[1].metric("Demographic parity ratio", fmt_num(crit["demographic_parity_ratio"]),
+            help="Selection rate of the lowest group divided by the highest.")
+c[2].metric("Equalized odds difference", fmt_num(crit["equalized_odds_difference"]))
+four_fifths = crit["passes_four_fifths"]
+c[3].metric("Four-fifths rule", {True: "passes", False: "fails", None: "n/a"}[four_fifths],
+            help="Passes when the demographic parity ratio is at least 0.8.")
+for note in a.notes:
+    st.caption(note)
+
+st.download_button("Download assessment (JSON)",
+                   json.dumps(a.to_dict(), indent=2, default=str),
+                   file_name="assessment.json", mime="application/json", key="dl_json")
+st.download_button("Download per-group metrics (CSV)", a.by_group_wide().to_csv(index=False),
+                   file_name="by_group.csv", mime="text/csv", key="dl_csv")
+st.page_link(components.PAGE_THRESHOLDS, label="Next: thresholds",
+             icon=":material/arrow_forward:")

@@ -1,0 +1,110 @@
+"""Sensitive features: choose them, band numeric ones, see group sizes and base rates."""
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from faircard import charts
+from faircard.errors import FaircardError
+from faircard.roles import default_bands, guess_sensitive, needs_bins
+from faircard.spec import Binning
+from faircard.ui import components, state
+
+st.title("Sensitive features")
+st.caption("Which groups of people should the model treat alike? Choose the attributes; "
+           "faircard compares the groups they form.")
+components.need(state.has_roles(), "First load a dataset and say where the decisions come "
+                "from.", components.PAGE_DATA, "Go to Data & model")
+
+data = state.get(state.DATA)
+pii_cols = {f.column for f in state.get(state.PII)}
+taken = {state.get(state.TARGET), state.get(state.SCORE_COL), state.get(state.PRED_COL)}
+options = [c for c in data.columns if c not in pii_cols and c not in taken
+           and not str(c).startswith(("score: ", "prediction: "))]
+if not state.get(state.SENSITIVE):
+    state.put(state.SENSITIVE, guess_sensitive(data[options]))
+state.put(state.SENSITIVE, [s for s in state.get(state.SENSITIVE) if s in options])
+state.restore("w_sensitive", state.SENSITIVE)
+chosen = st.multiselect("Sensitive features", options, key="w_sensitive",
+                        help="For example sex, race, age. Personal identifiers are not offered.")
+state.keep("w_sensitive", state.SENSITIVE)
+components.need(bool(chosen), "Choose at least one sensitive feature.", components.PAGE_SENSITIVE,
+                "Sensitive features")
+
+bins = {k: v for k, v in state.get(state.BINS).items() if k in chosen}
+for feature in chosen:
+    col = data[feature]
+    if not needs_bins(col):
+        bins.pop(feature, None)
+        continue
+    with st.expander(f"Bands for '{feature}' (numeric, {col.nunique():,} values)",
+                     expanded=feature not in bins):
+        edges, labels = default_bands(col, feature)
+        if feature in bins:
+            edges, labels = list(bins[feature].edges), list(bins[feature].labels)
+        e_txt = st.text_input("Band edges (lowest first; 'inf' for open-ended)",
+                              ", ".join("inf" if math.isinf(e) and e > 0 else
+                                        "-inf" if math.isinf(e) else f"{e:g}" for e in edges),
+                              key=f"w_edges_{feature}")
+        l_txt = st.text_input("Band names", ", ".join(labels), key=f"w_labels_{feature}")
+        try:
+            new_edges = tuple(float(x) for x in e_txt.split(",") if x.strip())
+            new_labels = tuple(x.strip() for x in l_txt.split(","))
+            bins[feature] = Binning(new_edges, new_labels)
+        except ValueError:
+            st.error("Band edges must be numbers separated by commas, e.g. 18, 25, 40, 65, inf.")
+        except FaircardError as exc:
+            st.error(str(exc))
+state.put(state.BINS, bins)
+
+c1, c2 = st.columns(2)
+with c1:
+    state.restore("w_intersection", state.INTERSECTION)
+    st.checkbox("Also compare intersections (e.g. race & sex)", key="w_intersection",
+                disabled=len(chosen) < 2)
+    state.keep("w_intersection", state.INTERSECTION)
+with c2:
+    state.restore("w_min_size", state.MIN_GROUP_SIZE)
+    st.number_input("Minimum group size to trust", min_value=0, step=5, key="w_min_size",
+                    help="Smaller groups are shown but flagged, and left out of comparisons.")
+    state.keep("w_min_size", state.MIN_GROUP_SIZE)
+
+(name, result), *_ = components.current_assessments(n_boot=0)
+wide = result.by_group_wide()
+summary = wide[["feature", "group", "n", "prevalence", "selection_rate", "is_small_group"]]
+
+st.subheader("Groups")
+st.dataframe(
+    summary.assign(
+        prevalence=summary["prevalence"].map("{:.1%}".format),
+        selection_rate=summary["selection_rate"].map("{:.1%}".format),
+        is_small_group=summary["is_small_group"].map({True: "too small", False: ""}),
+    ).rename(columns={"n": "people", "prevalence": "base rate (actual positives)",
+                      "selection_rate": "predicted positive rate",
+                      "is_small_group": "note"}),
+    hide_index=True, key="groups_table",
+)
+feature = st.selectbox("Chart", result.features, key="w_chart_feature")
+g1, g2 = st.columns(2)
+g1.altair_chart(charts.group_sizes(summary, feature))
+g2.altair_chart(charts.rates_by_group(summary, feature))
+
+st.subheader("Reference groups")
+st.caption("Other groups are compared with the reference group (the largest by default).")
+reference = dict(state.get(state.REFERENCE))
+cols = st.columns(min(len(result.features), 3))
+for i, f in enumerate(result.features):
+    groups = list(summary[summary["feature"] == f]["group"])
+    current = reference.get(f, result.reference_groups[f])
+    if current not in groups:
+        current = result.reference_groups[f]
+    choice = cols[i % len(cols)].selectbox(f"Reference for {f}", groups,
+                                           index=groups.index(current), key=f"w_ref_{f}")
+    reference[f] = choice
+state.put(state.REFERENCE, {k: v for k, v in reference.items() if k in result.features})
+if isinstance(summary, pd.DataFrame) and summary["is_small_group"].any():
+    st.info(f"Groups with fewer than {state.get(state.MIN_GROUP_SIZE)} people are greyed out "
+            "and not compared.")
+st.page_link(components.PAGE_DISPARITIES, label="Next: see the disparities",
+             icon=":material/arrow_forward:")

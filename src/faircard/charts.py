@@ -1,0 +1,90 @@
+"""Altair chart builders. They take the tidy frames of an Assessment and never recompute."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from .metrics import LABELS
+
+_PALETTE = "tableau10"
+
+
+def metric_bars(by_group: pd.DataFrame, metric: str, feature: str,
+                overall: float | None = None) -> alt.LayerChart:
+    """Bars of one metric per group (with error bars when ``ci_low``/``ci_high`` exist) and a
+    rule at the overall value. Small groups are drawn pale."""
+    rows = by_group[(by_group["feature"] == feature) & (by_group["metric"] == metric)].copy()
+    rows["group"] = rows["group"].astype(str)
+    rows["size"] = rows["is_small_group"].map({True: "too small to trust", False: "ok"})
+    label = LABELS.get(metric, metric)
+    base = alt.Chart(rows).encode(
+        y=alt.Y("group:N", sort=None, title=None),
+    )
+    bars = base.mark_bar().encode(
+        x=alt.X("value:Q", title=label),
+        color=alt.Color("group:N", legend=None, scale=alt.Scale(scheme=_PALETTE)),
+        opacity=alt.condition(alt.datum.size == "ok", alt.value(1.0), alt.value(0.35)),
+        tooltip=[alt.Tooltip("group:N"), alt.Tooltip("value:Q", format=".3f", title=label),
+                 alt.Tooltip("n:Q", format=","), alt.Tooltip("size:N", title="group size")],
+    )
+    layers = [bars]
+    if "ci_low" in rows.columns and rows["ci_low"].notna().any():
+        layers.append(base.mark_errorbar(ticks=True).encode(
+            x=alt.X("ci_low:Q", title=label), x2="ci_high:Q", color=alt.value("#333"),
+        ))
+    if overall is not None and pd.notna(overall):
+        rule = alt.Chart(pd.DataFrame({"overall": [overall]})).mark_rule(
+            strokeDash=[4, 3], color="#444").encode(x="overall:Q",
+                                                     tooltip=[alt.Tooltip("overall:Q",
+                                                                          format=".3f")])
+        layers.append(rule)
+    return alt.layer(*layers).properties(title=f"{label} by {feature}", height=alt.Step(26),
+                                         width=420)
+
+
+def group_sizes(summary: pd.DataFrame, feature: str) -> alt.Chart:
+    """Group sizes with base rate and predicted positive rate in the tooltip.
+
+    ``summary`` has columns feature, group, n, prevalence, selection_rate, is_small_group."""
+    rows = summary[summary["feature"] == feature].copy()
+    rows["group"] = rows["group"].astype(str)
+    return alt.Chart(rows).mark_bar().encode(
+        x=alt.X("n:Q", title="people in the group"),
+        y=alt.Y("group:N", sort=None, title=None),
+        color=alt.condition(alt.datum.is_small_group, alt.value("#c9c9c9"), alt.value("#4c78a8")),
+        tooltip=[alt.Tooltip("group:N"), alt.Tooltip("n:Q", format=","),
+                 alt.Tooltip("prevalence:Q", format=".1%", title="base rate (actual positives)"),
+                 alt.Tooltip("selection_rate:Q", format=".1%", title="predicted positive rate")],
+    ).properties(title=f"Group sizes: {feature}", height=alt.Step(24), width=420)
+
+
+def rates_by_group(summary: pd.DataFrame, feature: str) -> alt.Chart:
+    """Base rate next to predicted positive rate, per group."""
+    rows = summary[summary["feature"] == feature][["group", "prevalence", "selection_rate"]]
+    long = rows.melt("group", var_name="rate", value_name="value")
+    long["rate"] = long["rate"].map({"prevalence": "base rate (actual)",
+                                     "selection_rate": "predicted positive rate"})
+    long["group"] = long["group"].astype(str)
+    return alt.Chart(long).mark_bar().encode(
+        x=alt.X("value:Q", axis=alt.Axis(format="%"), title=None),
+        y=alt.Y("rate:N", title=None),
+        row=alt.Row("group:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")),
+        color=alt.Color("rate:N", title=None, legend=alt.Legend(orient="top")),
+        tooltip=["group:N", "rate:N", alt.Tooltip("value:Q", format=".1%")],
+    ).properties(width=360, height=alt.Step(14))
+
+
+def models_scatter(table: pd.DataFrame, performance: str, disparity: str,
+                   focus: str | None = None) -> alt.Chart:
+    """Performance vs disparity, one point per model (``table`` has model + both columns)."""
+    t = table.copy()
+    t["focus"] = t["model"] == focus if focus else False
+    return alt.Chart(t).mark_circle(size=160).encode(
+        x=alt.X(f"{disparity}:Q", title=disparity.replace("_", " ")),
+        y=alt.Y(f"{performance}:Q", title=LABELS.get(performance, performance),
+                scale=alt.Scale(zero=False)),
+        color=alt.condition(alt.datum.focus, alt.value("#e45756"), alt.value("#4c78a8")),
+        tooltip=["model:N", alt.Tooltip(f"{performance}:Q", format=".3f"),
+                 alt.Tooltip(f"{disparity}:Q", format=".3f")],
+    ).properties(title="Models: performance vs disparity", width=420, height=260)

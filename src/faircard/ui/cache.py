@@ -1,0 +1,61 @@
+"""All caching of the app: tables by file digest, models as resources, assessments by spec.
+
+Assessments are cached as resources keyed by (data digest, spec as JSON), so changing the
+metrics shown or the reference group re-renders from counts, never from rows.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from ..assess import Assessment, assess_prepared
+from ..demo import Demo, load_demo
+from ..io import load_table
+from ..io.models import LoadedModel, load_model
+from ..prepare import Prepared, prepare
+from ..spec import AssessmentSpec
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def read_table(digest: str, _raw: bytes, name: str) -> pd.DataFrame:
+    """The uploaded table, parsed once per distinct file."""
+    return load_table(_raw, filename=name)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def read_model(digest: str, _raw: bytes, name: str, allow_unsafe: bool) -> LoadedModel:
+    """An uploaded model, opened safely once per distinct file."""
+    return load_model(_raw, filename=name, allow_unsafe_pickle=allow_unsafe)
+
+
+@st.cache_resource(show_spinner=False)
+def demo() -> Demo:
+    return load_demo()
+
+
+def _prep_key(spec: AssessmentSpec) -> str:
+    d = spec.to_dict()
+    for k in ("reference", "min_group_size", "include_small_groups", "n_boot", "confidence",
+              "random_state"):
+        d.pop(k, None)
+    return json.dumps(d, sort_keys=True, default=str)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _prepared(digest: str, key: str, _data: pd.DataFrame, _spec: AssessmentSpec) -> Prepared:
+    return prepare(_data, _spec)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _assessment(digest: str, key: str, _prepared: Prepared, _spec: AssessmentSpec) -> Assessment:
+    return assess_prepared(_prepared, _spec)
+
+
+def assessment(digest: str, data: pd.DataFrame, spec: AssessmentSpec) -> Assessment:
+    """The assessment of ``spec`` on ``data`` (identified by ``digest``), cached."""
+    prepared = _prepared(digest, _prep_key(spec), data, spec)
+    full_key = json.dumps(spec.to_dict(), sort_keys=True, default=str)
+    return _assessment(digest, full_key, prepared, spec)

@@ -1,0 +1,102 @@
+"""Widgets and blocks shared by pages."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ..errors import FaircardError
+from ..spec import AssessmentSpec
+from . import cache, state
+
+PAGE_DATA = "pages/data.py"
+PAGE_SENSITIVE = "pages/sensitive.py"
+PAGE_DISPARITIES = "pages/disparities.py"
+PAGE_THRESHOLDS = "pages/thresholds.py"
+PAGE_CARD = "pages/model_card.py"
+
+
+def need(condition: bool, message: str, page: str, label: str) -> None:
+    """Stop the page with a friendly message and a link when an input is missing."""
+    if not condition:
+        st.info(message)
+        st.page_link(page, label=label, icon=":material/arrow_forward:")
+        st.stop()
+
+
+def decisions() -> list[tuple[str, dict]]:
+    """(name, decision kwargs) for each thing to assess: every model, or the chosen column."""
+    kind = state.get(state.DECISION)
+    if kind == "model":
+        cols = state.get(state.MODEL_COLUMNS)
+        return [(name, {"prediction": col} if col.startswith("prediction: ")
+                 else {"score": col, "threshold": state.get(state.THRESHOLD)})
+                for name, col in cols.items()]
+    if kind == "score":
+        col = state.get(state.SCORE_COL)
+        return [(col, {"score": col, "threshold": state.get(state.THRESHOLD)})]
+    col = state.get(state.PRED_COL)
+    return [(col, {"prediction": col})]
+
+
+def spec_for(decision: dict, **overrides) -> AssessmentSpec:
+    """The AssessmentSpec of the current choices for one decision column."""
+    kwargs = dict(
+        target=state.get(state.TARGET),
+        sensitive=tuple(state.get(state.SENSITIVE)),
+        pos_label=state.get(state.POS_LABEL),
+        reference=dict(state.get(state.REFERENCE)),
+        bins=dict(state.get(state.BINS)),
+        intersection=bool(state.get(state.INTERSECTION)),
+        min_group_size=int(state.get(state.MIN_GROUP_SIZE)),
+        **decision,
+    )
+    kwargs.update(overrides)
+    return AssessmentSpec(**kwargs)
+
+
+def current_assessments(**overrides):
+    """[(name, Assessment)] for the current choices; shows st.error and stops on bad input."""
+    data = state.get(state.DATA)
+    digest = state.get(state.DATA_DIGEST)
+    out = []
+    try:
+        for name, decision in decisions():
+            spec = spec_for(decision, **overrides)
+            out.append((name, cache.assessment(digest, data, spec)))
+    except FaircardError as exc:
+        st.error(str(exc))
+        st.stop()
+    return out
+
+
+def sidebar_status() -> None:
+    """What is loaded, in the sidebar."""
+    with st.sidebar:
+        st.markdown("### Loaded")
+        data = state.get(state.DATA)
+        if data is None:
+            st.caption("No dataset yet.")
+            return
+        st.markdown(f"**Dataset:** {_esc(state.get(state.DATA_NAME))}  \n"
+                    f"{len(data):,} rows x {data.shape[1]} columns")
+        models = state.get(state.MODELS)
+        if models:
+            st.markdown("**Models:** " + ", ".join(_esc(m.name) for m in models))
+        elif state.get(state.DECISION) == "score" and state.get(state.SCORE_COL):
+            st.markdown(f"**Score:** {_esc(state.get(state.SCORE_COL))} "
+                        f"(threshold {state.get(state.THRESHOLD):g})")
+        elif state.get(state.PRED_COL):
+            st.markdown(f"**Predictions:** {_esc(state.get(state.PRED_COL))}")
+        if state.get(state.TARGET):
+            st.markdown(f"**Outcome:** {_esc(state.get(state.TARGET))}")
+        sens = state.get(state.SENSITIVE)
+        if sens:
+            st.markdown("**Sensitive features:** " + ", ".join(_esc(s) for s in sens))
+
+
+def _esc(text) -> str:
+    """Escape Markdown control characters in user-provided names."""
+    s = str(text)
+    for ch in "\\`*_{}[]()#+-.!|<>":
+        s = s.replace(ch, "\\" + ch)
+    return s

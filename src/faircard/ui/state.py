@@ -1,0 +1,119 @@
+"""Every session key shared between pages, with defaults and small helpers.
+
+Widget values are dropped when a user leaves a page, so pages copy chosen values into these
+keys (see :func:`restore` and :func:`keep`).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import streamlit as st
+
+DATA = "fc_data"                  # DataFrame being assessed (with model score columns added)
+DATA_NAME = "fc_data_name"        # file name shown to the user
+DATA_DIGEST = "fc_data_digest"    # sha256 of the uploaded bytes (or "demo")
+TARGET = "fc_target"
+DECISION = "fc_decision"          # "model" | "score" | "prediction"
+SCORE_COL = "fc_score_col"
+PRED_COL = "fc_pred_col"
+THRESHOLD = "fc_threshold"
+POS_LABEL = "fc_pos_label"
+MODELS = "fc_models"              # list of LoadedModel
+MODEL_COLUMNS = "fc_model_columns"  # {model name: score or prediction column added to DATA}
+MODEL_ERRORS = "fc_model_errors"  # list of messages from the last model upload
+PII = "fc_pii"                    # list of PersonalDataFlag
+SENSITIVE = "fc_sensitive"
+BINS = "fc_bins"                  # {feature: Binning}
+INTERSECTION = "fc_intersection"
+MIN_GROUP_SIZE = "fc_min_group_size"
+REFERENCE = "fc_reference"        # {feature: group}
+METRICS = "fc_metrics"
+FOCUS_MODEL = "fc_focus_model"
+IS_DEMO = "fc_is_demo"
+DEMO_AUTOLOADED = "fc_demo_autoloaded"
+
+DEFAULTS: dict[str, Any] = {
+    DATA: None,
+    DATA_NAME: None,
+    DATA_DIGEST: None,
+    TARGET: None,
+    DECISION: "score",
+    SCORE_COL: None,
+    PRED_COL: None,
+    THRESHOLD: 0.5,
+    POS_LABEL: None,
+    MODELS: [],
+    MODEL_COLUMNS: {},
+    MODEL_ERRORS: [],
+    PII: [],
+    SENSITIVE: [],
+    BINS: {},
+    INTERSECTION: False,
+    MIN_GROUP_SIZE: 30,
+    REFERENCE: {},
+    METRICS: None,
+    FOCUS_MODEL: None,
+    IS_DEMO: False,
+    DEMO_AUTOLOADED: False,
+}
+
+
+def init() -> None:
+    """Put every key in the session with its default (once)."""
+    for key, value in DEFAULTS.items():
+        if key not in st.session_state:
+            st.session_state[key] = copy.deepcopy(value)
+
+
+def get(key: str) -> Any:
+    init()
+    return st.session_state[key]
+
+
+def put(key: str, value: Any) -> None:
+    st.session_state[key] = value
+
+
+def reset_after_data_change() -> None:
+    """A new dataset invalidates every choice made about the old one."""
+    for key in (TARGET, SCORE_COL, PRED_COL, POS_LABEL, MODELS, MODEL_COLUMNS, MODEL_ERRORS,
+                SENSITIVE, BINS, REFERENCE, FOCUS_MODEL):
+        st.session_state[key] = copy.deepcopy(DEFAULTS[key])
+    st.session_state[IS_DEMO] = False
+    for widget in [k for k in st.session_state if str(k).startswith("w_")]:
+        del st.session_state[widget]
+
+
+def restore(widget_key: str, state_key: str) -> None:
+    """Before drawing a widget: give it the value remembered in ``state_key``."""
+    if widget_key not in st.session_state and st.session_state.get(state_key) is not None:
+        st.session_state[widget_key] = st.session_state[state_key]
+
+
+def keep(widget_key: str, state_key: str) -> Any:
+    """After drawing a widget: remember its value in ``state_key`` and return it."""
+    value = st.session_state.get(widget_key)
+    st.session_state[state_key] = value
+    return value
+
+
+def has_data() -> bool:
+    return get(DATA) is not None
+
+
+def has_roles() -> bool:
+    """A target and a decision (score, prediction or a scored model) are chosen."""
+    if not has_data() or not get(TARGET):
+        return False
+    decision = get(DECISION)
+    if decision == "model":
+        return bool(get(MODEL_COLUMNS))
+    if decision == "score":
+        return bool(get(SCORE_COL))
+    return bool(get(PRED_COL))
+
+
+def has_sensitive() -> bool:
+    return has_roles() and bool(get(SENSITIVE))

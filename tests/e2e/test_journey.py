@@ -1,0 +1,51 @@
+"""The whole flow in a real browser: demo, upload, sensitive features, disparities."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.e2e.conftest import screenshot_dir, wait_idle
+
+pytestmark = pytest.mark.e2e
+
+
+def _csv(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 2000
+    sex = rng.choice(["Female", "Male"], n)
+    race = rng.choice(["A", "B", "C"], n)
+    y = (rng.random(n) < 0.4 + 0.1 * (sex == "Male")).astype(int)
+    score = np.clip(0.3 * y + 0.1 * (race == "A") + rng.normal(0.35, 0.2, n), 0, 1).round(4)
+    path = tmp_path / "decisions.csv"
+    pd.DataFrame({"outcome": y, "risk_score": score, "sex": sex, "race": race}).to_csv(
+        path, index=False)
+    return path
+
+
+def test_journey(page, tmp_path):
+    page.get_by_role("button", name="Load demo").click()
+    page.get_by_text("Data and decisions are ready.").wait_for()
+    assert page.get_by_text("demo logistic regression").first.is_visible()
+
+    page.locator('input[type="file"]').first.set_input_files(str(_csv(tmp_path)))
+    page.get_by_text("decisions.csv").first.wait_for()
+    page.get_by_text("A score column").click()
+    page.get_by_text("Data and decisions are ready.").wait_for()
+    wait_idle(page)
+
+    page.get_by_role("link", name="Next: choose sensitive features").click()
+    page.get_by_text("Reference groups").wait_for()
+    wait_idle(page)
+    # sex and race are suggested from their names
+    assert page.get_by_text("Reference for sex").is_visible()
+    assert page.get_by_text("Reference for race").is_visible()
+
+    page.get_by_role("link", name="Next: see the disparities").click()
+    page.get_by_text("Differences and ratios between groups").wait_for()
+    wait_idle(page)
+    page.locator(".vega-embed").first.wait_for()
+    assert page.locator(".vega-embed").count() >= 1
+    assert page.get_by_text("Four-fifths rule").first.is_visible()
+    page.screenshot(path=str(screenshot_dir(tmp_path) / "screenshot.png"), full_page=False)

@@ -38,7 +38,7 @@ if upload is not None:
             set_dataset(df, upload.name, digest)
 
 components.need(state.has_data(), "Upload a dataset, or press **Load demo** to try faircard "
-                "with synthetic loan decisions.", components.PAGE_DATA, "Data & model")
+                "with synthetic loan decisions.")
 data = state.get(state.DATA)
 
 st.subheader(f"{state.get(state.DATA_NAME)}")
@@ -147,5 +147,5 @@ if kind in ("score", "model"):
 
 if state.has_roles():
     st.success("Data and decisions are ready.")
-    st.page_link(components.PAGE_SENSITIVE, label="Next: choose sensitive features",
+    components.link(components.PAGE_SENSITIVE, label="Next: choose sensitive features",
                  icon=":material/arrow_forward:")

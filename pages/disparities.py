@@ -29,8 +29,7 @@ state.put(state.METRICS, [m for m in state.get(state.METRICS) if m in available]
 state.restore("w_metrics", state.METRICS)
 metrics = st.multiselect("Metrics", available, key="w_metrics", format_func=LABELS.get)
 state.keep("w_metrics", state.METRICS)
-components.need(bool(metrics), "Choose at least one metric.", components.PAGE_DISPARITIES,
-                "Disparities")
+components.need(bool(metrics), "Choose at least one metric.")
 
 if len(results) > 1:
     st.subheader("Models side by side")
@@ -111,5 +110,5 @@ st.download_button("Download assessment (JSON)",
                    file_name="assessment.json", mime="application/json", key="dl_json")
 st.download_button("Download per-group metrics (CSV)", a.by_group_wide().to_csv(index=False),
                    file_name="by_group.csv", mime="text/csv", key="dl_csv")
-st.page_link(components.PAGE_THRESHOLDS, label="Next: thresholds",
+components.link(components.PAGE_THRESHOLDS, label="Next: thresholds",
              icon=":material/arrow_forward:")

@@ -10,5 +10,5 @@ components.need(state.has_sensitive(), "Choose the sensitive features first.",
 st.info("The model card editor and its Markdown, HTML, PDF and JSON exports are the next "
         "feature of faircard. Meanwhile, download the full assessment as JSON on the "
         "Disparities page.")
-st.page_link(components.PAGE_DISPARITIES, label="Go to Disparities",
+components.link(components.PAGE_DISPARITIES, label="Go to Disparities",
              icon=":material/bar_chart:")

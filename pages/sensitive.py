@@ -29,8 +29,7 @@ state.restore("w_sensitive", state.SENSITIVE)
 chosen = st.multiselect("Sensitive features", options, key="w_sensitive",
                         help="For example sex, race, age. Personal identifiers are not offered.")
 state.keep("w_sensitive", state.SENSITIVE)
-components.need(bool(chosen), "Choose at least one sensitive feature.", components.PAGE_SENSITIVE,
-                "Sensitive features")
+components.need(bool(chosen), "Choose at least one sensitive feature.")
 
 bins = {k: v for k, v in state.get(state.BINS).items() if k in chosen}
 for feature in chosen:
@@ -50,12 +49,20 @@ for feature in chosen:
         l_txt = st.text_input("Band names", ", ".join(labels), key=f"w_labels_{feature}")
         try:
             new_edges = tuple(float(x) for x in e_txt.split(",") if x.strip())
-            new_labels = tuple(x.strip() for x in l_txt.split(","))
-            bins[feature] = Binning(new_edges, new_labels)
         except ValueError:
             st.error("Band edges must be numbers separated by commas, e.g. 18, 25, 40, 65, inf.")
+            continue
+        try:
+            banding = Binning(new_edges, tuple(x.strip() for x in l_txt.split(",")))
         except FaircardError as exc:
             st.error(str(exc))
+            continue
+        if bins.get(feature) != banding:
+            # groups changed: reference groups chosen for the old bands no longer exist
+            reference = state.get(state.REFERENCE)
+            state.put(state.REFERENCE, {k: v for k, v in reference.items()
+                                        if feature not in k.split(" & ")})
+        bins[feature] = banding
 state.put(state.BINS, bins)
 
 c1, c2 = st.columns(2)
@@ -106,5 +113,5 @@ state.put(state.REFERENCE, {k: v for k, v in reference.items() if k in result.fe
 if isinstance(summary, pd.DataFrame) and summary["is_small_group"].any():
     st.info(f"Groups with fewer than {state.get(state.MIN_GROUP_SIZE)} people are greyed out "
             "and not compared.")
-st.page_link(components.PAGE_DISPARITIES, label="Next: see the disparities",
+components.link(components.PAGE_DISPARITIES, label="Next: see the disparities",
              icon=":material/arrow_forward:")

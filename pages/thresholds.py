@@ -10,4 +10,4 @@ components.need(state.has_sensitive(), "Choose the sensitive features first.",
 st.info("Choosing a decision threshold per group under a fairness constraint is the next "
         "feature of faircard. Until then, the threshold is set on the Data & model page: "
         f"currently {state.get(state.THRESHOLD):g}.")
-st.page_link(components.PAGE_DATA, label="Change the threshold", icon=":material/tune:")
+components.link(components.PAGE_DATA, label="Change the threshold", icon=":material/tune:")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.errors import StreamlitPageNotFoundError
 
 from ..errors import FaircardError
 from ..spec import AssessmentSpec
@@ -15,11 +16,20 @@ PAGE_THRESHOLDS = "pages/thresholds.py"
 PAGE_CARD = "pages/model_card.py"
 
 
-def need(condition: bool, message: str, page: str, label: str) -> None:
-    """Stop the page with a friendly message and a link when an input is missing."""
+def link(page: str, label: str, icon: str = ":material/arrow_forward:") -> None:
+    """A link to another page; a plain hint when the page runs outside the app's navigation."""
+    try:
+        st.page_link(page, label=label, icon=icon)
+    except StreamlitPageNotFoundError:
+        st.caption(f"Open '{label}' from the app's sidebar.")
+
+
+def need(condition: bool, message: str, page: str | None = None, label: str = "") -> None:
+    """Stop the page with a friendly message (and a link) when an input is missing."""
     if not condition:
         st.info(message)
-        st.page_link(page, label=label, icon=":material/arrow_forward:")
+        if page:
+            link(page, label)
         st.stop()
 
 

@@ -1,0 +1,55 @@
+"""Helpers for AppTest: a small dataset and seeded session state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+PAGES = ["pages/data.py", "pages/sensitive.py", "pages/disparities.py", "pages/thresholds.py",
+         "pages/model_card.py"]
+TIMEOUT = 120
+
+
+def small_frame(n: int = 1200, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    sex = rng.choice(["Female", "Male"], n)
+    race = rng.choice(["A", "B", "C"], n, p=[0.5, 0.3, 0.2])
+    age = rng.integers(18, 80, n)
+    y = (rng.random(n) < 0.35 + 0.15 * (sex == "Male")).astype(int)
+    score = np.clip(0.3 * y + rng.normal(0.35, 0.2, n), 0, 1).round(4)
+    return pd.DataFrame({"outcome": y, "risk_score": score, "sex": sex, "race": race, "age": age,
+                         "decision": (score >= 0.5).astype(int)})
+
+
+def seed_state(at: AppTest, df: pd.DataFrame | None = None, sensitive=("sex", "race")) -> AppTest:
+    df = small_frame() if df is None else df
+    at.session_state["fc_data"] = df
+    at.session_state["fc_data_name"] = "small.csv"
+    at.session_state["fc_data_digest"] = "seeded"
+    at.session_state["fc_target"] = "outcome"
+    at.session_state["fc_pos_label"] = 1
+    at.session_state["fc_decision"] = "score"
+    at.session_state["fc_score_col"] = "risk_score"
+    at.session_state["fc_threshold"] = 0.5
+    at.session_state["fc_sensitive"] = list(sensitive)
+    return at
+
+
+@pytest.fixture
+def csv_bytes() -> bytes:
+    return small_frame().to_csv(index=False).encode()
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def new(path: str) -> AppTest:
+    return AppTest.from_file(str(ROOT / path), default_timeout=TIMEOUT)
+
+
+def no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]

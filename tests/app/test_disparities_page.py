@@ -1,0 +1,47 @@
+"""Disparities page: metrics, per-group table with intervals, criteria, several models."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import recall_score
+
+from tests.app.conftest import new, no_exception, seed_state, small_frame
+
+
+def test_table_follows_chosen_metrics_and_matches_sklearn():
+    at = seed_state(new("pages/disparities.py"), sensitive=("sex",))
+    at.run()
+    no_exception(at)
+    assert at.markdown, "findings are shown"
+    at.multiselect(key="w_metrics").set_value(["true_positive_rate"]).run()
+    no_exception(at)
+    table = at.dataframe[-2].value
+    assert list(table.columns) == ["people", "note", "True positive rate"]
+    df = small_frame()
+    for g in ["Female", "Male"]:
+        m = (df.sex == g).to_numpy()
+        tpr = recall_score(df.outcome[m], df.risk_score[m] >= 0.5)
+        assert table.loc[g, "True positive rate"].startswith(f"{tpr:.3f}")
+        assert "[" in table.loc[g, "True positive rate"]  # the interval is shown
+    assert at.dataframe[-1].value.shape[0] == 1
+    labels = [m.label for m in at.metric]
+    assert "Four-fifths rule" in labels
+
+
+def test_several_models_side_by_side():
+    df = small_frame()
+    df["score: model A"] = df["risk_score"]
+    df["score: model B"] = np.clip(df["risk_score"] + 0.1 * (df["sex"] == "Male"), 0, 1)
+    at = seed_state(new("pages/disparities.py"), df=df, sensitive=("sex",))
+    at.session_state["fc_decision"] = "model"
+    at.session_state["fc_model_columns"] = {"model A": "score: model A",
+                                            "model B": "score: model B"}
+    at.run()
+    no_exception(at)
+    table = at.dataframe[0].value
+    assert list(table["model"]) == ["model A", "model B"]
+    sel_b = (df["score: model B"] >= 0.5).mean()
+    assert table.set_index("model").loc["model B", "selection_rate"] == sel_b
+    at.selectbox(key="w_focus").set_value("model B").run()
+    no_exception(at)
+    assert at.session_state["fc_focus_model"] == "model B"

@@ -1,0 +1,46 @@
+"""Sensitive features page: choice, bands for numeric features, groups, reference group."""
+
+from __future__ import annotations
+
+from tests.app.conftest import new, no_exception, seed_state, small_frame
+
+
+def _groups(at):
+    return at.dataframe[0].value
+
+
+def test_groups_table_matches_data():
+    at = seed_state(new("pages/sensitive.py"), sensitive=("sex",))
+    at.run()
+    no_exception(at)
+    table = _groups(at)
+    df = small_frame()
+    assert list(table["group"]) == ["Female", "Male"]
+    assert list(table["people"]) == [int((df.sex == "Female").sum()), int((df.sex == "Male").sum())]
+
+
+def test_numeric_feature_gets_named_bands_and_edits_apply():
+    at = seed_state(new("pages/sensitive.py"), sensitive=("age",))
+    at.run()
+    no_exception(at)
+    assert list(_groups(at)["group"]) == ["18-24", "25-39", "40-64", "65+"]
+    at.text_input(key="w_edges_age").set_value("18, 50, inf").run()
+    at.text_input(key="w_labels_age").set_value("young, old").run()
+    no_exception(at)
+    assert list(_groups(at)["group"]) == ["young", "old"]
+    assert at.session_state["fc_bins"]["age"].labels == ("young", "old")
+    at.text_input(key="w_edges_age").set_value("18, x").run()
+    assert any("numbers" in e.value for e in at.error)
+
+
+def test_intersection_min_size_and_reference():
+    at = seed_state(new("pages/sensitive.py"))
+    at.run()
+    at.checkbox(key="w_intersection").check().run()
+    no_exception(at)
+    assert "sex & race" in set(_groups(at)["feature"])
+    at.number_input(key="w_min_size").set_value(500).run()
+    notes = _groups(at).set_index(["feature", "group"])["note"]
+    assert notes[("race", "C")] == "too small"
+    at.selectbox(key="w_ref_sex").set_value("Female").run()
+    assert at.session_state["fc_reference"]["sex"] == "Female"

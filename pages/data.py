@@ -64,7 +64,8 @@ with c1:
 with c2:
     values = []
     if target is not None:
-        values = list(data[target].dropna().unique()[:3])
+        values = [v.item() if hasattr(v, "item") else v
+                  for v in data[target].dropna().unique()[:3]]
     if len(values) > 2:
         st.error(f"'{target}' has more than two values; choose a yes/no outcome column.")
         st.stop()
@@ -75,10 +76,12 @@ with c2:
         default_pos = values[0] if values else None
     if state.get(state.POS_LABEL) not in values:
         state.put(state.POS_LABEL, default_pos)
-    state.restore("w_pos", state.POS_LABEL)
-    pos = st.selectbox("Positive outcome", values, key="w_pos", format_func=repr,
+    current = state.get(state.POS_LABEL)
+    # one widget per target column, so a new target starts from its own detected label
+    pos = st.selectbox("Positive outcome", values, key=f"w_pos_{target}",
+                       index=values.index(current) if current in values else 0, format_func=str,
                        help="The value that counts as 'yes' (e.g. 1, True, '>50K').")
-    state.keep("w_pos", state.POS_LABEL)
+    state.put(state.POS_LABEL, pos)
 
 kinds = {"model": "A model file", "score": "A score column", "prediction": "A prediction column"}
 state.restore("w_decision", state.DECISION)

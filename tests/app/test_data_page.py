@@ -81,3 +81,15 @@ def test_model_upload_scores_data_and_refuses_malicious(tmp_path):
     assert not marker.exists()
     assert [m.name for m in at.session_state["fc_models"]] == ["lr"]
     assert pickle.dumps(1)  # the test process is unaffected
+
+
+def test_changing_the_target_keeps_a_sensible_positive_label():
+    df = small_frame()
+    df["other_outcome"] = 1 - df["outcome"]
+    at = _uploaded(df.to_csv(index=False).encode())
+    at.selectbox(key="w_target").set_value("other_outcome").run()
+    no_exception(at)
+    assert at.session_state["fc_target"] == "other_outcome"
+    assert at.session_state["fc_pos_label"] == 1
+    at.selectbox(key="w_pos_other_outcome").set_value(0).run()
+    assert at.session_state["fc_pos_label"] == 0

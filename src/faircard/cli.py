@@ -15,6 +15,7 @@ from .errors import FaircardError
 COMMAND_MODULES = (
     "faircard.commands.assess_cmd",
     "faircard.commands.demo_cmd",
+    "faircard.commands.thresholds_cmd",
 )
 
 

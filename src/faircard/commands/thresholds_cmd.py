@@ -1,0 +1,63 @@
+"""``faircard thresholds``: a deterministic decision policy per group under a constraint."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..assess import assess
+from ..errors import FaircardError
+from ..policy import CONSTRAINTS, LEGAL_NOTE, OBJECTIVES, choose_policy
+from . import common
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "thresholds",
+        help="choose thresholds (one per group) under a fairness constraint",
+        description="Choose one threshold per group that optimises an objective subject to a "
+                    "fairness constraint. A row is positive when its score is at or above its "
+                    "group's threshold.",
+    )
+    common.add_data_options(p, score_required=True)
+    p.add_argument("--constraint", default="none", choices=list(CONSTRAINTS),
+                   help="fairness constraint (default none)")
+    p.add_argument("--tolerance", type=float, default=0.01,
+                   help="largest allowed gap between groups (default 0.01)")
+    p.add_argument("--objective", default="accuracy", choices=list(OBJECTIVES),
+                   help="what to optimise (default accuracy)")
+    p.add_argument("--fp-cost", type=float, default=1.0, help="cost of a false positive")
+    p.add_argument("--fn-cost", type=float, default=1.0, help="cost of a false negative")
+    p.add_argument("--volume", type=int, default=None, help="expected number of decisions")
+    p.add_argument("--json", metavar="OUT.json", help="write the policy as JSON")
+    p.add_argument("--csv", metavar="OUT.csv", help="write per-group results as CSV")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.fp_cost < 0 or args.fn_cost < 0:
+        raise FaircardError("Costs cannot be negative.")
+    data = common.read_data(args.data)
+    kwargs = common.spec_kwargs(args)
+    kwargs["n_boot"] = 0
+    a = assess(data, **kwargs)
+    feature = a.features[-1]  # the intersection when several features are given
+    part = {p.name: p for p in a.prepared.index.partitions(a.spec.intersection)}[feature]
+    group = part.cell_to_group[a.prepared.index.cell]
+    policy = choose_policy(a.prepared.y_true, a.prepared.y_score, group, list(part.groups),
+                           feature=feature, constraint=args.constraint,
+                           objective=args.objective, tolerance=args.tolerance,
+                           fp_cost=args.fp_cost, fn_cost=args.fn_cost, volume=args.volume)
+    doc = {"schema_version": 1, "n_rows": a.n_rows, "n_dropped": a.n_dropped,
+           "target": args.target, "score": args.score, "sensitive_features": args.sensitive,
+           "policy": {k: v for k, v in policy.to_dict().items() if k != "by_group"},
+           "by_group": policy.by_group, "note": LEGAL_NOTE}
+    if args.json:
+        common.write_json(args.json, doc)
+    if args.csv:
+        import pandas as pd
+
+        common.write_csv(args.csv, pd.DataFrame(policy.by_group))
+    print(policy.summary)
+    if len(set(policy.thresholds.values())) > 1:
+        print(f"Note: {LEGAL_NOTE}")
+    return 0

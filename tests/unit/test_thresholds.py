@@ -1,0 +1,168 @@
+"""Sweeps equal MetricFrame at every threshold; constrained policies vs ThresholdOptimizer."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from fairlearn.metrics import MetricFrame, count, selection_rate
+from fairlearn.postprocessing import ThresholdOptimizer
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.metrics import accuracy_score, precision_score, recall_score, roc_auc_score
+
+from faircard.policy import apply_policy, choose_policy, pareto_front
+from faircard.thresholds import auc_from_sweep, sweep
+
+NAN = np.nan
+
+
+def _data(seed, n=3000, groups=("a", "b", "c"), shift=(0.0, 0.1, -0.1), base=(0.3, 0.5, 0.4)):
+    rng = np.random.default_rng(seed)
+    w = np.array([0.5, 0.3, 0.2][: len(groups)])
+    g = rng.choice(len(groups), n, p=w / w.sum())
+    y = rng.random(n) < np.asarray(base)[g]
+    s = np.clip(0.35 * y + np.asarray(shift)[g] + rng.normal(0.35, 0.18, n), 0, 1).round(3)
+    return y, s, g, list(groups)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_sweep_equals_metricframe_at_every_grid_threshold(seed):
+    y, s, g, groups = _data(seed)
+    sw = sweep(y, s, g, groups)
+    vals = sw.metrics()
+    labels = np.array(groups)[g]
+    step = max(1, len(sw.thresholds) // 12)
+    for k in range(0, len(sw.thresholds), step):
+        pred = s >= sw.thresholds[k]
+        mf = MetricFrame(metrics={
+            "count": count, "selection_rate": selection_rate, "accuracy": accuracy_score,
+            "true_positive_rate": lambda a, b: recall_score(a, b, zero_division=NAN),
+            "precision": lambda a, b: precision_score(a, b, zero_division=NAN)},
+            y_true=y, y_pred=pred, sensitive_features=labels)
+        for j, name in enumerate(groups):
+            for m in ("count", "selection_rate", "accuracy", "true_positive_rate", "precision"):
+                np.testing.assert_allclose(vals[m][k, j], mf.by_group.loc[name, m], atol=1e-12,
+                                           rtol=0, err_msg=f"{k}/{name}/{m}")
+    # edges: the lowest threshold selects everyone, +inf selects nobody
+    assert np.all(vals["selection_rate"][0] == 1.0)
+    assert np.all(vals["selection_rate"][-1] == 0.0)
+
+
+def test_exact_sweep_auc_equals_sklearn():
+    y, s, g, groups = _data(3)
+    sw = sweep(y, s, g, groups, exact=True)
+    for j in range(len(groups)):
+        assert auc_from_sweep(sw)[j] == pytest.approx(roc_auc_score(y[g == j], s[g == j]),
+                                                      abs=1e-12)
+
+
+class _Scores(ClassifierMixin, BaseEstimator):
+    """A 'model' whose score is the first column: lets ThresholdOptimizer use given scores."""
+
+    def fit(self, X, y):
+        self.classes_ = np.array([0, 1])
+        self.fitted_ = True
+        return self
+
+    def predict(self, X):
+        return np.asarray(X)[:, 0]
+
+
+def _threshold_optimizer_accuracy(y, s, labels, constraint):
+    X = pd.DataFrame({"score": s})
+    est = _Scores().fit(X, y)
+    to = ThresholdOptimizer(estimator=est, constraints=constraint, objective="accuracy_score",
+                            prefit=True, predict_method="predict")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        to.fit(X, y.astype(int), sensitive_features=labels)
+        p = to._pmf_predict(X, sensitive_features=labels)[:, 1]
+    return float(np.mean(y * p + (~y) * (1 - p)))
+
+
+DATASETS = {
+    "three groups": dict(seed=10),
+    "two groups, different base rates": dict(seed=11, groups=("x", "y"), shift=(0.0, 0.05),
+                                             base=(0.2, 0.6)),
+    "shifted scores": dict(seed=12, shift=(0.1, -0.1, 0.0), base=(0.45, 0.35, 0.5)),
+}
+PAIRS = [("demographic_parity", "demographic_parity"),
+         ("equal_opportunity", "true_positive_rate_parity"),
+         ("equalized_odds", "equalized_odds")]
+
+
+@pytest.mark.parametrize("name", list(DATASETS))
+@pytest.mark.parametrize("ours,theirs", PAIRS)
+def test_constrained_policy_meets_constraint_and_matches_threshold_optimizer(name, ours, theirs):
+    y, s, g, groups = _data(n=4000, **DATASETS[name])
+    labels = np.array(groups)[g]
+    policy = choose_policy(y, s, g, groups, constraint=ours, tolerance=0.01)
+    assert policy.feasible
+    assert policy.disparity <= 0.01 + 1e-12
+    # re-check the constraint from scratch on the decisions the policy makes
+    pred = apply_policy(policy.thresholds, s, g, groups)
+    rates = {"selection_rate": [pred[g == j].mean() for j in range(len(groups))],
+             "tpr": [pred[(g == j) & y].mean() for j in range(len(groups))],
+             "fpr": [pred[(g == j) & ~y].mean() for j in range(len(groups))]}
+    checked = {"demographic_parity": ["selection_rate"], "equal_opportunity": ["tpr"],
+               "equalized_odds": ["tpr", "fpr"]}[ours]
+    for key in checked:
+        assert max(rates[key]) - min(rates[key]) <= 0.01 + 1e-12
+    assert policy.objective_value == pytest.approx(np.mean(pred == y), abs=1e-12)
+    baseline = _threshold_optimizer_accuracy(y, s, labels, theirs)
+    # ThresholdOptimizer randomises between thresholds; for equalized odds that reaches points
+    # no single threshold per group can (measured gap up to 0.011 on "shifted scores"), so the
+    # deterministic policy is held to 0.015 there and to 0.005 elsewhere.
+    slack = 0.015 if ours == "equalized_odds" else 0.005
+    assert policy.objective_value >= baseline - slack, (policy.objective_value, baseline)
+
+
+def test_no_constraint_is_the_best_per_group_and_single_threshold_agrees_with_assess():
+    import faircard
+
+    y, s, g, groups = _data(5)
+    df = pd.DataFrame({"y": y.astype(int), "s": s, "g": np.array(groups)[g]})
+    p = choose_policy(y, s, g, groups, constraint="none", objective="accuracy")
+    assert p.feasible
+    one = {k: 0.5 for k in groups}
+    from faircard.policy import evaluate_policy
+
+    single = evaluate_policy(y, s, g, groups, one)
+    a = faircard.assess(df, target="y", score="s", threshold=0.5, sensitive="g", n_boot=0)
+    wide = a.by_group_wide().set_index("group")
+    for row in single.by_group:
+        assert row["selection_rate"] == pytest.approx(wide.loc[row["group"], "selection_rate"],
+                                                      abs=1e-12)
+    assert p.objective_value >= single.objective_value
+
+
+def test_infeasible_constraint_is_reported_with_closest_policy():
+    rng = np.random.default_rng(0)
+    # scores unrelated to outcomes keep the big group's accuracy near 0.5 at any threshold,
+    # while a tiny all-positive group with one score can only be 0% or 100% accurate
+    s = np.concatenate([rng.random(2000), np.full(5, 0.5)])
+    y = np.concatenate([rng.random(2000) < 0.5, np.ones(5, bool)])
+    g = np.concatenate([np.zeros(2000, int), np.ones(5, int)])
+    p = choose_policy(y, s, g, ["big", "tiny"], constraint="equal_accuracy", tolerance=0.01)
+    assert not p.feasible
+    assert "cannot meet" in p.summary and "closest" in p.summary
+    assert np.isfinite(p.disparity) and p.disparity > 0.01
+
+
+def test_pareto_front_and_cost_objective():
+    y, s, g, groups = _data(7)
+    chosen = choose_policy(y, s, g, groups, constraint="demographic_parity", tolerance=0.02)
+    front = pareto_front(y, s, g, groups, constraint="demographic_parity", chosen=chosen,
+                         tolerances=(0.0, 0.02, 0.1))
+    assert front["is_single_threshold"].sum() == 1 and front["is_chosen"].sum() == 1
+    tight = front[(front.tolerance == 0.0) & ~front.is_chosen].objective_value.iloc[0]
+    loose = front[(front.tolerance == 0.1) & ~front.is_chosen].objective_value.iloc[0]
+    assert loose >= tight - 1e-12  # relaxing the constraint never hurts the objective
+    cheap_fn = choose_policy(y, s, g, groups, objective="cost", fp_cost=1, fn_cost=10,
+                             volume=1000)
+    cheap_fp = choose_policy(y, s, g, groups, objective="cost", fp_cost=10, fn_cost=1)
+    # expensive false negatives push thresholds down
+    assert all(cheap_fn.thresholds[k] <= cheap_fp.thresholds[k] for k in groups)
+    assert "Per 1,000 people" in cheap_fn.summary and "1,000 decisions" in cheap_fn.summary

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from .metrics import LABELS
@@ -88,3 +89,35 @@ def models_scatter(table: pd.DataFrame, performance: str, disparity: str,
         tooltip=["model:N", alt.Tooltip(f"{performance}:Q", format=".3f"),
                  alt.Tooltip(f"{disparity}:Q", format=".3f")],
     ).properties(title="Models: performance vs disparity", width=420, height=260)
+
+
+def roc_curves(curves: pd.DataFrame) -> alt.Chart:
+    """ROC curve per group (tidy frame from ``thresholds.roc_pr_curves``)."""
+    c = curves.dropna(subset=["false_positive_rate", "true_positive_rate"])
+    return alt.Chart(c).mark_line().encode(
+        x=alt.X("false_positive_rate:Q", title="False positive rate"),
+        y=alt.Y("true_positive_rate:Q", title="True positive rate"),
+        color=alt.Color("group:N", scale=alt.Scale(scheme=_PALETTE)),
+        order="false_positive_rate:Q",
+        tooltip=["group:N", alt.Tooltip("threshold:Q", format=".3f"),
+                 alt.Tooltip("false_positive_rate:Q", format=".3f"),
+                 alt.Tooltip("true_positive_rate:Q", format=".3f")],
+    ).properties(title="ROC curve per group", width=360, height=300)
+
+
+def tradeoff(front: pd.DataFrame, objective: str) -> alt.Chart:
+    """Objective vs disparity over tolerances, marking the single threshold and the choice."""
+    f = front.copy()
+    f["policy"] = np.where(f["is_chosen"], "chosen policy",
+                           np.where(f["is_single_threshold"], "one threshold for all",
+                                    "per-group thresholds"))
+    return alt.Chart(f).mark_point(filled=True, size=120).encode(
+        x=alt.X("disparity:Q", title="largest gap between groups"),
+        y=alt.Y("objective_value:Q", title=objective.replace("_", " "),
+                scale=alt.Scale(zero=False)),
+        color=alt.Color("policy:N", title=None, legend=alt.Legend(orient="bottom")),
+        shape="policy:N",
+        tooltip=["policy:N", alt.Tooltip("tolerance:Q"), alt.Tooltip("objective_value:Q",
+                                                                     format=".4f"),
+                 alt.Tooltip("disparity:Q", format=".4f")],
+    ).properties(title="Trade-off: objective vs disparity", width=360, height=300)

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-PAGES = ["pages/data.py", "pages/sensitive.py", "pages/disparities.py", "pages/thresholds.py",
-         "pages/model_card.py"]
+PAGES = ["app_pages/data.py", "app_pages/sensitive.py", "app_pages/disparities.py", "app_pages/thresholds.py",
+         "app_pages/model_card.py"]
 TIMEOUT = 120
 
 

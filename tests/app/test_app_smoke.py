@@ -35,5 +35,5 @@ def test_flow_from_app_with_demo():
         at.switch_page(page).run()
         no_exception(at)
         assert not at.error, (page, [e.value for e in at.error])
-    at.switch_page("pages/disparities.py").run()
+    at.switch_page("app_pages/disparities.py").run()
     assert at.dataframe[-1].value.shape[0] == 5

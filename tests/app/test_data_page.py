@@ -14,7 +14,7 @@ from tests.app.conftest import new, no_exception, small_frame
 
 
 def _uploaded(csv: bytes, name="small.csv"):
-    at = new("pages/data.py")
+    at = new("app_pages/data.py")
     at.run()
     at.file_uploader(key="upload_data").upload(name, csv, "text/csv").run()
     no_exception(at)

@@ -9,7 +9,7 @@ from tests.app.conftest import new, no_exception, seed_state, small_frame
 
 
 def test_table_follows_chosen_metrics_and_matches_sklearn():
-    at = seed_state(new("pages/disparities.py"), sensitive=("sex",))
+    at = seed_state(new("app_pages/disparities.py"), sensitive=("sex",))
     at.run()
     no_exception(at)
     assert at.markdown, "findings are shown"
@@ -32,7 +32,7 @@ def test_several_models_side_by_side():
     df = small_frame()
     df["score: model A"] = df["risk_score"]
     df["score: model B"] = np.clip(df["risk_score"] + 0.1 * (df["sex"] == "Male"), 0, 1)
-    at = seed_state(new("pages/disparities.py"), df=df, sensitive=("sex",))
+    at = seed_state(new("app_pages/disparities.py"), df=df, sensitive=("sex",))
     at.session_state["fc_decision"] = "model"
     at.session_state["fc_model_columns"] = {"model A": "score: model A",
                                             "model B": "score: model B"}

@@ -10,7 +10,7 @@ def _groups(at):
 
 
 def test_groups_table_matches_data():
-    at = seed_state(new("pages/sensitive.py"), sensitive=("sex",))
+    at = seed_state(new("app_pages/sensitive.py"), sensitive=("sex",))
     at.run()
     no_exception(at)
     table = _groups(at)
@@ -20,7 +20,7 @@ def test_groups_table_matches_data():
 
 
 def test_numeric_feature_gets_named_bands_and_edits_apply():
-    at = seed_state(new("pages/sensitive.py"), sensitive=("age",))
+    at = seed_state(new("app_pages/sensitive.py"), sensitive=("age",))
     at.run()
     no_exception(at)
     assert list(_groups(at)["group"]) == ["18-24", "25-39", "40-64", "65+"]
@@ -34,7 +34,7 @@ def test_numeric_feature_gets_named_bands_and_edits_apply():
 
 
 def test_intersection_min_size_and_reference():
-    at = seed_state(new("pages/sensitive.py"))
+    at = seed_state(new("app_pages/sensitive.py"))
     at.run()
     at.checkbox(key="w_intersection").check().run()
     no_exception(at)

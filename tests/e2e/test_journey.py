@@ -49,3 +49,24 @@ def test_journey(page, tmp_path):
     assert page.locator(".vega-embed").count() >= 1
     assert page.get_by_text("Four-fifths rule").first.is_visible()
     page.screenshot(path=str(screenshot_dir(tmp_path) / "screenshot.png"), full_page=False)
+
+    # thresholds: move the slider with the keyboard, then pick a constrained policy
+    page.get_by_role("link", name="Next: thresholds").click()
+    page.get_by_text("One threshold for everyone").wait_for()
+    wait_idle(page)
+    shown = page.locator('[data-testid="stSliderThumbValue"]').first
+    before = shown.inner_text()
+    page.get_by_role("slider").first.focus()
+    for _ in range(10):
+        page.keyboard.press("ArrowRight")
+    wait_idle(page)
+    assert shown.inner_text() != before
+    page.get_by_text("meets demographic parity").first.wait_for()
+    combo = page.get_by_role("combobox", name="Constraint")
+    combo.click()
+    combo.fill("equalized odds")
+    page.keyboard.press("Enter")
+    wait_idle(page)
+    page.get_by_text("meets equalized odds").first.wait_for()
+    page.get_by_role("button", name="Use this policy in the model card").click()
+    page.get_by_text("Chosen for the model card").wait_for()

@@ -59,3 +59,16 @@ def assessment(digest: str, data: pd.DataFrame, spec: AssessmentSpec) -> Assessm
     prepared = _prepared(digest, _prep_key(spec), data, spec)
     full_key = json.dumps(spec.to_dict(), sort_keys=True, default=str)
     return _assessment(digest, full_key, prepared, spec)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def sweep_of(digest: str, key: str, feature: str, _assessment: Assessment):
+    """The threshold sweep of one partition of an assessment (cached)."""
+    from ..thresholds import sweep_assessment
+
+    return sweep_assessment(_assessment, feature)
+
+
+def sweep_for(digest: str, assessment: Assessment, feature: str):
+    key = json.dumps(assessment.spec.to_dict(), sort_keys=True, default=str)
+    return sweep_of(digest, key, feature, assessment)

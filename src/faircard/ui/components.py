@@ -9,11 +9,11 @@ from ..errors import FaircardError
 from ..spec import AssessmentSpec
 from . import cache, state
 
-PAGE_DATA = "pages/data.py"
-PAGE_SENSITIVE = "pages/sensitive.py"
-PAGE_DISPARITIES = "pages/disparities.py"
-PAGE_THRESHOLDS = "pages/thresholds.py"
-PAGE_CARD = "pages/model_card.py"
+PAGE_DATA = "app_pages/data.py"
+PAGE_SENSITIVE = "app_pages/sensitive.py"
+PAGE_DISPARITIES = "app_pages/disparities.py"
+PAGE_THRESHOLDS = "app_pages/thresholds.py"
+PAGE_CARD = "app_pages/model_card.py"
 
 
 def link(page: str, label: str, icon: str = ":material/arrow_forward:") -> None:

@@ -31,6 +31,7 @@ MIN_GROUP_SIZE = "fc_min_group_size"
 REFERENCE = "fc_reference"        # {feature: group}
 METRICS = "fc_metrics"
 FOCUS_MODEL = "fc_focus_model"
+POLICY = "fc_policy"              # the chosen decision policy (dict), for the model card
 IS_DEMO = "fc_is_demo"
 DEMO_AUTOLOADED = "fc_demo_autoloaded"
 
@@ -55,6 +56,7 @@ DEFAULTS: dict[str, Any] = {
     REFERENCE: {},
     METRICS: None,
     FOCUS_MODEL: None,
+    POLICY: None,
     IS_DEMO: False,
     DEMO_AUTOLOADED: False,
 }
@@ -79,7 +81,7 @@ def put(key: str, value: Any) -> None:
 def reset_after_data_change() -> None:
     """A new dataset invalidates every choice made about the old one."""
     for key in (TARGET, SCORE_COL, PRED_COL, POS_LABEL, MODELS, MODEL_COLUMNS, MODEL_ERRORS,
-                SENSITIVE, BINS, REFERENCE, FOCUS_MODEL):
+                SENSITIVE, BINS, REFERENCE, FOCUS_MODEL, POLICY):
         st.session_state[key] = copy.deepcopy(DEFAULTS[key])
     st.session_state[IS_DEMO] = False
     for widget in [k for k in st.session_state if str(k).startswith("w_")]:

@@ -1,0 +1,123 @@
+"""Thresholds: the decision policy: one threshold, costs, ROC, per-group thresholds."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from faircard import charts
+from faircard.errors import FaircardError
+from faircard.policy import (
+    CONSTRAINTS,
+    LEGAL_NOTE,
+    OBJECTIVES,
+    best_single_threshold,
+    choose_policy,
+    evaluate_policy,
+    pareto_front,
+)
+from faircard.thresholds import roc_pr_curves
+from faircard.ui import cache, components, state
+
+st.title("Thresholds")
+st.caption("A model gives scores; people act on a threshold. See what each group pays at a "
+           "threshold, weigh the costs of mistakes, and choose a policy for the model card.")
+components.need(state.has_sensitive(), "Choose the sensitive features first.",
+                components.PAGE_SENSITIVE, "Go to Sensitive features")
+components.need(state.get(state.DECISION) != "prediction", "Thresholds need scores: choose a "
+                "score column or a model with scores on the Data & model page.",
+                components.PAGE_DATA, "Go to Data & model")
+
+results = [(n, a) for n, a in components.current_assessments(n_boot=0)
+           if a.prepared.y_score is not None]
+components.need(bool(results), "None of the models gives scores.", components.PAGE_DATA,
+                "Go to Data & model")
+names = [n for n, _ in results]
+name = st.selectbox("Model", names, key="w_thr_model") if len(names) > 1 else names[0]
+a = dict(results)[name]
+feature = st.selectbox("Groups of", a.features, key="w_thr_feature")
+sw = cache.sweep_for(state.get(state.DATA_DIGEST), a, feature)
+part = {p.name: p for p in a.prepared.index.partitions(a.spec.intersection)}[feature]
+group = part.cell_to_group[a.prepared.index.cell]
+groups = list(part.groups)
+y, s = a.prepared.y_true, a.prepared.y_score
+
+st.subheader("One threshold for everyone")
+lo, hi = float(np.min(s)), float(np.max(s))
+step = (hi - lo) / 200 if hi > lo else 0.01
+start = float(np.clip(state.get(state.THRESHOLD), lo, hi))
+t = st.slider("Threshold (score at or above it = positive decision)", lo, hi, start,
+              step=step, key="w_thr_slider", format="%.3f")
+k = int(np.clip(np.searchsorted(sw.thresholds, t, side="left"), 0, len(sw.thresholds) - 1))
+single = evaluate_policy(y, s, group, groups, {g: t for g in groups}, feature=feature)
+table = pd.DataFrame(single.by_group).set_index("group")
+cols = ["count", "selection_rate", "accuracy", "true_positive_rate", "false_positive_rate",
+        "false_negative_rate", "precision"]
+st.dataframe(table[cols].style.format({c: "{:.3f}" for c in cols if c != "count"}),
+              key="thr_table")
+with st.expander("Confusion matrices"):
+    cm_cols = st.columns(min(len(groups), 4))
+    counts = sw.counts[k]
+    for i, g in enumerate(groups):
+        tn, fp, fn, tp = (int(x) for x in counts[i])
+        cm_cols[i % len(cm_cols)].dataframe(
+            pd.DataFrame({"predicted no": [tn, fn], "predicted yes": [fp, tp]},
+                         index=["actual no", "actual yes"]), key=f"cm_{i}")
+        cm_cols[i % len(cm_cols)].caption(str(g))
+
+st.subheader("Costs of mistakes")
+c1, c2, c3 = st.columns(3)
+fp_cost = c1.number_input("Cost of a false positive", min_value=0.0, value=1.0, key="w_fp_cost")
+fn_cost = c2.number_input("Cost of a false negative", min_value=0.0, value=1.0, key="w_fn_cost")
+volume = c3.number_input("Decisions expected", min_value=0, value=1000, step=100, key="w_volume")
+costed = evaluate_policy(y, s, group, groups, {g: t for g in groups}, feature=feature,
+                         objective="cost", fp_cost=fp_cost, fn_cost=fn_cost,
+                         volume=int(volume) or None)
+st.markdown(components._esc(costed.summary))
+best = best_single_threshold(y, s, group, groups, objective="cost", fp_cost=fp_cost,
+                             fn_cost=fn_cost)
+best_t = next(iter(best.thresholds.values()))
+st.info(f"The single threshold with the lowest expected cost is {best_t:.3f} "
+        f"({best.objective_value:.3f} per decision).")
+
+st.altair_chart(charts.roc_curves(roc_pr_curves(sw, feature)))
+
+st.subheader("Thresholds per group under a fairness constraint")
+st.warning(LEGAL_NOTE)
+d1, d2, d3 = st.columns(3)
+constraint = d1.selectbox("Constraint", list(CONSTRAINTS), index=1, key="w_constraint",
+                          format_func=lambda c: c.replace("_", " "))
+objective = d2.selectbox("Objective", list(OBJECTIVES), key="w_objective",
+                         format_func=lambda o: o.replace("_", " "))
+tolerance = d3.number_input("Tolerance (largest gap allowed)", min_value=0.0, max_value=1.0,
+                            value=0.01, step=0.005, format="%.3f", key="w_tolerance")
+try:
+    with st.spinner("Searching thresholds..."):
+        policy = choose_policy(y, s, group, groups, feature=feature, constraint=constraint,
+                               objective=objective, tolerance=tolerance, fp_cost=fp_cost,
+                               fn_cost=fn_cost, volume=int(volume) or None)
+except FaircardError as exc:
+    st.error(str(exc))
+    st.stop()
+(st.success if policy.feasible else st.error)(components._esc(policy.summary))
+ptable = pd.DataFrame(policy.by_group).set_index("group")
+st.dataframe(ptable[["threshold"] + cols], key="policy_table")
+front = pareto_front(y, s, group, groups, constraint=constraint, objective=objective,
+                     chosen=policy, fp_cost=fp_cost, fn_cost=fn_cost)
+st.altair_chart(charts.tradeoff(front, objective))
+
+b1, b2, b3, b4 = st.columns(4)
+if b1.button("Use this policy in the model card", type="primary", key="use_policy"):
+    state.put(state.POLICY, policy.to_dict())
+if b2.button("Use the single threshold instead", key="use_single"):
+    state.put(state.POLICY, evaluate_policy(y, s, group, groups, {g: t for g in groups},
+                                            feature=feature).to_dict())
+b3.download_button("Policy (JSON)", json.dumps(policy.to_dict(), indent=2),
+                   file_name="policy.json", mime="application/json", key="dl_policy_json")
+b4.download_button("Policy (CSV)", pd.DataFrame(policy.by_group).to_csv(index=False),
+                   file_name="policy.csv", mime="text/csv", key="dl_policy_csv")
+chosen = state.get(state.POLICY)
+if chosen:
+    st.caption("Chosen for the model card: " + components._esc(chosen["summary"]))
+components.link(components.PAGE_CARD, label="Next: the model card")

@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "faircard.commands.assess_cmd",
     "faircard.commands.demo_cmd",
     "faircard.commands.thresholds_cmd",
+    "faircard.commands.card_cmd",
 )
 
 

@@ -1,0 +1,239 @@
+"""The model card as data (Mitchell et al., "Model Cards for Model Reporting"), built from an
+assessment plus the text its authors write. Values stay numbers; templates format them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
+from typing import Any
+
+from .metrics import LABELS
+
+CARD_VERSION = 1
+TEXT_SECTIONS = {
+    "model_details": ["name", "version", "type", "owners", "date", "license", "contact",
+                      "description"],
+    "intended_use": ["primary_uses", "primary_users", "out_of_scope"],
+    "factors": ["why_these_factors"],
+    "metrics": ["why_these_metrics"],
+    "evaluation_data": ["description"],
+    "training_data": ["description"],
+    "ethical_considerations": ["text"],
+    "caveats": ["text"],
+}
+QUESTIONS = {
+    "model_details.description": "What does the model do, in one or two sentences?",
+    "intended_use.primary_uses": "What decisions is the model meant to support?",
+    "intended_use.primary_users": "Who will use the model's output?",
+    "intended_use.out_of_scope": "Where must the model not be used?",
+    "factors.why_these_factors": "Why were these groups chosen, and which were left out?",
+    "metrics.why_these_metrics": "Which mistakes matter most here, and to whom?",
+    "evaluation_data.description": "Where does the evaluation data come from? Is it "
+                                   "representative of the people the model will affect?",
+    "training_data.description": "What data was the model trained on?",
+    "ethical_considerations.text": "Who could be harmed by this model, and how?",
+    "caveats.text": "What should a reader know before relying on these results?",
+}
+
+
+@dataclass
+class GroupRow:
+    feature: str
+    group: str
+    n: int
+    is_small_group: bool
+    values: dict[str, float | None]
+    intervals: dict[str, list[float | None]] = field(default_factory=dict)
+
+
+@dataclass
+class ModelCard:
+    """Every section of the card; text fields are the authors', the rest comes from faircard."""
+
+    model_details: dict[str, str] = field(default_factory=dict)
+    intended_use: dict[str, str] = field(default_factory=dict)
+    factors: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    evaluation_data: dict[str, Any] = field(default_factory=dict)
+    training_data: dict[str, str] = field(default_factory=dict)
+    quantitative: dict[str, Any] = field(default_factory=dict)
+    ethical_considerations: dict[str, str] = field(default_factory=dict)
+    caveats: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    review: dict[str, str] = field(default_factory=dict)
+    card_version: int = CARD_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return _clean(asdict(self))
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelCard:
+        from .errors import FaircardError
+
+        if not isinstance(d, dict) or "model_details" not in d:
+            raise FaircardError("This JSON file is not a faircard model card.")
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    @classmethod
+    def from_json(cls, text: str) -> ModelCard:
+        from .errors import FaircardError
+
+        try:
+            return cls.from_dict(json.loads(text))
+        except json.JSONDecodeError as exc:
+            raise FaircardError(f"The card file is not valid JSON ({exc.msg}, line "
+                                f"{exc.lineno}).") from None
+
+    def completeness(self) -> dict[str, float]:
+        """Share of the authors' text fields filled in, per section (0..1)."""
+        out = {}
+        for section, keys in TEXT_SECTIONS.items():
+            part = getattr(self, section)
+            filled = sum(1 for k in keys if str(part.get(k) or "").strip())
+            out[section] = filled / len(keys)
+        return out
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _clean(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_clean(x) for x in v]
+    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+        return None
+    if hasattr(v, "item") and not isinstance(v, str):
+        return _clean(v.item())
+    return v
+
+
+def build_card(assessment, *, text: dict[str, dict[str, str]] | None = None,
+               policy: dict[str, Any] | None = None, model: dict[str, Any] | None = None,
+               dataset: dict[str, Any] | None = None, personal_data: list[str] | None = None,
+               metrics: list[str] | None = None, suppress_small_groups: bool = False,
+               generated_at: str | None = None, versions: dict[str, str] | None = None
+               ) -> ModelCard:
+    """A card pre-filled from ``assessment`` (and the chosen ``policy``), with the authors'
+    ``text`` ({section: {field: text}}). Personal-data columns never appear."""
+    from . import __version__
+    from .metrics import DEFAULT_METRICS
+
+    text = text or {}
+    spec = assessment.spec
+    personal = set(personal_data or [])
+    shown = [m for m in (metrics or list(DEFAULT_METRICS)) if m in assessment.metrics]
+    bg = assessment.by_group
+    rows = []
+    for (feature, group), part in bg.groupby(["feature", "group"], sort=False):
+        if any(f in personal for f in feature.split(" & ")):
+            continue
+        small = bool(part["is_small_group"].iloc[0])
+        if small and suppress_small_groups:
+            continue
+        vals = {m: _num(v) for m, v in zip(part["metric"], part["value"], strict=True)
+                if m in shown}
+        ints = {}
+        if "ci_low" in part.columns:
+            ints = {m: [_num(lo), _num(hi)] for m, lo, hi in
+                    zip(part["metric"], part["ci_low"], part["ci_high"], strict=True) if m in shown}
+        rows.append(asdict(GroupRow(feature, str(group), int(part["n"].iloc[0]), small, vals,
+                                    ints)))
+    disparities = []
+    for r in assessment.disparities.to_dict(orient="records"):
+        if r["metric"] in shown and not any(f in personal for f in r["feature"].split(" & ")):
+            disparities.append({k: r.get(k) for k in (
+                "feature", "metric", "difference", "ratio", "worst_group", "best_group",
+                "difference_ci_low", "difference_ci_high", "p_adjusted", "is_distinguishable")})
+    criteria = {f: c for f, c in assessment.criteria.items()
+                if not any(x in personal for x in f.split(" & "))}
+    auto = _auto_caveats(assessment, criteria, personal, suppress_small_groups)
+    sections = {s: dict(text.get(s, {})) for s in TEXT_SECTIONS}
+    details = {k: "" for k in TEXT_SECTIONS["model_details"]}
+    if model:
+        details.update({"name": model.get("name", ""), "type": model.get("type", "")})
+    details.update({k: v for k, v in sections["model_details"].items() if v})
+    decision = ({"policy": policy} if policy else
+                {"threshold": spec.threshold} if spec.uses_score else
+                {"predictions": spec.prediction})
+    card = ModelCard(
+        model_details=details,
+        intended_use={k: sections["intended_use"].get(k, "") for k in TEXT_SECTIONS["intended_use"]},
+        factors={"sensitive_features": [s for s in spec.sensitive if s not in personal],
+                 "bins": {k: b.to_dict() for k, b in spec.bins.items()},
+                 "groups": {gc.feature: list(gc.groups) for gc in assessment.counts
+                            if not any(f in personal for f in gc.feature.split(" & "))},
+                 "reference_groups": dict(assessment.reference_groups),
+                 "why_these_factors": sections["factors"].get("why_these_factors", "")},
+        metrics={"shown": shown, "labels": {m: LABELS[m] for m in shown},
+                 "decision": decision,
+                 "why_these_metrics": sections["metrics"].get("why_these_metrics", "")},
+        evaluation_data={"rows": assessment.n_rows, "rows_dropped": assessment.n_dropped,
+                         "target": spec.target,
+                         "positive_label": _clean(assessment.prepared.pos_label),
+                         "description": sections["evaluation_data"].get("description", ""),
+                         **{k: v for k, v in (dataset or {}).items() if k in ("name", "sha256")}},
+        training_data={"description": sections["training_data"].get("description", "")},
+        quantitative={"overall": {m: _num(assessment.overall.get(m)) for m in shown},
+                      "by_group": rows, "disparities": _clean(disparities),
+                      "criteria": _clean(criteria),
+                      "min_group_size": spec.min_group_size,
+                      "uncertainty": _clean(assessment.extras.get("uncertainty", {}) or {})},
+        ethical_considerations={"text": sections["ethical_considerations"].get("text", "")},
+        caveats={"text": sections["caveats"].get("text", ""), "automatic": auto},
+        provenance={"dataset_sha256": (dataset or {}).get("sha256", ""),
+                    "model_sha256": (model or {}).get("sha256", ""),
+                    "generated_at": generated_at or datetime.now(UTC).isoformat(timespec="seconds"),
+                    "generated_by": f"faircard {__version__}",
+                    "versions": versions if versions is not None else _versions()},
+        review={"status": "draft", "reviewer": "", "notes": ""},
+    )
+    return card
+
+
+def _num(v: Any) -> float | None:
+    if v is None:
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+def _versions() -> dict[str, str]:
+    import numpy
+    import pandas
+    import sklearn
+
+    return {"numpy": numpy.__version__, "pandas": pandas.__version__,
+            "scikit-learn": sklearn.__version__}
+
+
+def _auto_caveats(assessment, criteria, personal, suppressed) -> list[str]:
+    out = []
+    bg = assessment.by_group
+    small = bg[(bg["metric"] == "count") & bg["is_small_group"]]
+    if not small.empty:
+        verb = "are left out of this card" if suppressed else "are shown but not compared"
+        out.append(f"{len(small)} group(s) have fewer than {assessment.spec.min_group_size} "
+                   f"people and {verb}.")
+    undefined = bg[bg["value"].isna() & (bg["metric"] != "count")]
+    if not undefined.empty:
+        out.append(f"{len(undefined)} per-group values are undefined (for example a rate with "
+                   "no positives) and shown as n/a.")
+    for f, c in criteria.items():
+        if c.get("passes_four_fifths") is False:
+            out.append(f"Selection rates across '{f}' fail the four-fifths rule "
+                       f"(ratio {c['demographic_parity_ratio']:.2f}).")
+    if assessment.n_dropped:
+        out.append(f"{assessment.n_dropped:,} rows without an outcome or decision were left out.")
+    if personal:
+        out.append("Columns holding personal data were found and kept out of this card: "
+                   f"{len(personal)} column(s).")
+    return out

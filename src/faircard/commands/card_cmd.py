@@ -1,0 +1,77 @@
+"""``faircard card``: write the model card (Markdown, HTML, PDF, JSON) for an assessment."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..assess import assess
+from ..card import ModelCard, build_card
+from ..errors import FaircardError
+from ..io import fingerprint
+from ..privacy import detect_personal_data
+from ..render import render_html, render_json, render_markdown, render_pdf
+from . import common
+
+FORMATS = ("md", "html", "pdf", "json")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("card", help="write the model card (md, html, pdf, json)",
+                       description="Assess DATA and write model_card.{md,html,pdf,json}.")
+    common.add_data_options(p)
+    p.add_argument("--out", required=True, help="folder to write the card files to")
+    p.add_argument("--card-json", metavar="FILE", help="reuse the text sections of a card JSON")
+    p.add_argument("--formats", default="md,html,pdf,json", help="comma-separated formats")
+    p.add_argument("--templates", metavar="DIR", help="folder with your own templates")
+    p.add_argument("--suppress-small-groups", action="store_true",
+                   help="leave groups below the minimum size out of the card")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise FaircardError(f"Unknown format(s) {', '.join(bad)}; choose from md, html, pdf, json.")
+    text = {}
+    if args.card_json:
+        path = Path(args.card_json)
+        if not path.is_file():
+            raise FaircardError(f"The card file '{path}' does not exist.")
+        old = ModelCard.from_json(path.read_text(encoding="utf-8"))
+        text = {s: {k: v for k, v in getattr(old, s).items() if isinstance(v, str)}
+                for s in ("model_details", "intended_use", "factors", "metrics",
+                          "evaluation_data", "training_data", "ethical_considerations",
+                          "caveats")}
+    data = common.read_data(args.data)
+    flags = detect_personal_data(data)
+    from ..models_assess import check_sensitive_not_personal
+
+    check_sensitive_not_personal(args.sensitive, flags)
+    result = assess(data, **common.spec_kwargs(args))
+    card = build_card(result, text=text, personal_data=[f.column for f in flags],
+                      dataset={"name": Path(args.data).name, "sha256": fingerprint(args.data)},
+                      suppress_small_groups=args.suppress_small_groups)
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FaircardError(f"Cannot create folder '{out}': {exc.strerror or exc}.") from None
+    written = []
+    html = None
+    for fmt in formats:
+        target = out / f"model_card.{fmt}"
+        if fmt == "md":
+            target.write_text(render_markdown(card, args.templates), encoding="utf-8")
+        elif fmt == "json":
+            target.write_text(render_json(card), encoding="utf-8")
+        elif fmt == "html":
+            html = render_html(card, args.templates)
+            target.write_text(html, encoding="utf-8")
+        else:
+            target.write_bytes(render_pdf(card, args.templates, html=html))
+        written.append(target)
+    for t in written:
+        print(t)
+    return 0

@@ -1,0 +1,175 @@
+"""The model card: golden files, escaping, tables, YAML front matter, JSON round trip, PDF."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+import faircard
+from faircard.card import ModelCard, build_card
+from faircard.render import render_html, render_json, render_markdown, render_pdf
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+UPDATE = os.environ.get("FAIRCARD_UPDATE_GOLDEN") == "1"
+FIXED = {"generated_at": "2026-01-01T00:00:00+00:00", "versions": {"faircard-test": "1"}}
+KOREAN = "이 모델은 대출 심사에 사용됩니다."
+FULL_TEXT = {
+    "model_details": {"name": "Loan approval model", "version": "1.2", "owners": "Risk team",
+                      "license": "mit", "contact": "risk@example.org",
+                      "description": "Scores loan applications."},
+    "intended_use": {"primary_uses": "Support loan officers.", "primary_users": "Loan officers",
+                     "out_of_scope": "Fully automated denials."},
+    "factors": {"why_these_factors": "Protected attributes under lending law."},
+    "metrics": {"why_these_metrics": "Wrongful denials harm applicants most."},
+    "evaluation_data": {"description": "A held-out year of applications."},
+    "training_data": {"description": "Three earlier years."},
+    "ethical_considerations": {"text": KOREAN},
+    "caveats": {"text": "Re-check after any policy change."},
+}
+
+
+def _frame(groups=("Female", "Male"), n=600, seed=0):
+    rng = np.random.default_rng(seed)
+    g = rng.choice(list(groups), n)
+    y = (rng.random(n) < 0.45).astype(int)
+    s = np.clip(0.3 * y + rng.normal(0.35, 0.2, n), 0, 1).round(3)
+    return pd.DataFrame({"y": y, "s": s, "sex": g})
+
+
+def _card(text=None, groups=("Female", "Male"), **kw):
+    a = faircard.assess(_frame(groups), target="y", score="s", sensitive="sex", n_boot=100)
+    return build_card(a, text=text, **FIXED, **kw)
+
+
+def _golden(name: str, content: str) -> None:
+    path = GOLDEN / name
+    if UPDATE or not path.exists():
+        path.write_text(content, encoding="utf-8")
+    assert content == path.read_text(encoding="utf-8"), f"{name} differs from its golden file"
+
+
+@pytest.mark.parametrize("kind", ["minimal", "full"])
+def test_golden_files(kind):
+    card = _card(FULL_TEXT if kind == "full" else None)
+    _golden(f"card_{kind}.md", render_markdown(card))
+    _golden(f"card_{kind}.html", render_html(card, charts={}))
+    _golden(f"card_{kind}.json", render_json(card))
+
+
+def test_metrics_table_present_when_text_sections_are_empty():
+    md = render_markdown(_card())
+    assert "### By sex" in md and "| Female |" in md and "| Male |" in md
+    assert "## Ethical considerations" in md and "Not stated." in md
+
+
+def test_script_in_group_name_and_text_is_escaped():
+    evil = "<script>alert(1)</script>"
+    card = _card({"caveats": {"text": evil}}, groups=(evil, "B"))
+    html = render_html(card, charts={})
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    md = render_markdown(card)
+    assert "<script>" not in md and "&lt;script&gt;" in md
+    meta = yaml.safe_load(md.split("---\n")[1])
+    assert evil in {r["group"] for r in meta["fairness"]}  # the data keeps the exact name
+
+
+def test_pipe_and_newline_in_group_name_keep_the_table_intact():
+    card = _card(groups=("a|b", "c\nd"))
+    md = render_markdown(card)
+    section = md[md.index("### By sex"):md.index("### Disparities")]
+    rows = [line for line in section.splitlines() if line.startswith("|")]
+    widths = {len([c for c in line.replace("\\|", "").split("|")]) for line in rows}
+    assert len(widths) == 1, rows  # every row has the same number of cells
+    assert any("a\\|b" in line for line in rows)
+
+
+def test_front_matter_is_valid_yaml_and_huggingface_model_index():
+    from huggingface_hub import ModelCard as HFCard
+
+    md = render_markdown(_card(FULL_TEXT))
+    assert md.startswith("---\n")
+    meta = yaml.safe_load(md.split("---\n")[1])
+    assert meta["license"] == "mit" and meta["library_name"] == "sklearn"
+    assert {r["group"] for r in meta["fairness"]} == {"Female", "Male"}
+    hf = HFCard(md)
+    results = hf.data.eval_results
+    assert results and {r.metric_type for r in results} >= {"selection_rate", "accuracy"}
+    assert hf.data.to_dict()["model-index"][0]["name"] == "Loan approval model"
+
+
+def test_json_round_trip_is_exact():
+    card = _card(FULL_TEXT)
+    text = card.to_json()
+    again = ModelCard.from_json(text)
+    assert again.to_json() == text
+    assert again == ModelCard.from_dict(json.loads(text))
+    assert card.completeness()["intended_use"] == 1.0
+    with pytest.raises(faircard.FaircardError):
+        ModelCard.from_json("{not json")
+
+
+def test_personal_data_columns_never_appear(tmp_path):
+    from faircard.cli import main
+
+    df = _frame()
+    df.insert(0, "name", [f"Secret Person {i}" for i in range(len(df))])
+    df.insert(1, "dob", ["1980-02-03"] * len(df))
+    path = tmp_path / "d.csv"
+    df.to_csv(path, index=False)
+    code = main(["card", str(path), "--target", "y", "--score", "s", "--sensitive", "sex",
+                 "--out", str(tmp_path / "out"), "--formats", "md,html,json"])
+    assert code == 0
+    for f in ("model_card.md", "model_card.html", "model_card.json"):
+        text = (tmp_path / "out" / f).read_text()
+        assert "Secret Person" not in text and "1980-02-03" not in text
+
+
+@pytest.fixture(scope="module")
+def pdf_file(tmp_path_factory):
+    card = _card(FULL_TEXT)
+    path = tmp_path_factory.mktemp("pdf") / "card.pdf"
+    path.write_bytes(render_pdf(card))
+    return path
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils is not installed")
+def test_pdf_text_has_sections_groups_and_korean(pdf_file):
+    text = subprocess.run(["pdftotext", str(pdf_file), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    for heading in ["Model details", "Intended use", "Factors", "Metrics", "Evaluation data",
+                    "Training data", "Quantitative analyses", "Ethical considerations",
+                    "Caveats and recommendations", "Provenance", "Review"]:
+        assert heading in text, heading
+    assert "Female" in text and "Male" in text
+    assert KOREAN in text
+    assert "Page 1 of" in text
+
+
+@pytest.mark.skipif(not shutil.which("pdftoppm"), reason="poppler-utils is not installed")
+def test_pdf_first_page_is_not_blank_and_has_an_image(pdf_file, tmp_path):
+    subprocess.run(["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "1", str(pdf_file),
+                    str(tmp_path / "p")], check=True)
+    png = next(tmp_path.glob("p*.png"))
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(png).convert("L"), dtype=float)
+    assert pixels.std() > 5  # text and tables, not an empty page
+    images = subprocess.run(["pdfimages", "-list", str(pdf_file)], capture_output=True,
+                            text=True, check=True).stdout.strip().splitlines()
+    assert len(images) >= 3  # header lines + at least one embedded chart
+
+
+def test_pdf_refuses_network_urls():
+    from faircard.render import data_only_fetcher
+
+    fetcher = data_only_fetcher()
+    with pytest.raises(ValueError):
+        fetcher.fetch("http://127.0.0.1:9/x.png")

@@ -1,14 +1,104 @@
-"""Model card: document the assessment (next step of faircard)."""
+"""Model card: the authors' text, a live preview, completeness, and exports."""
 
 import streamlit as st
 
+from faircard.card import QUESTIONS, TEXT_SECTIONS, ModelCard, build_card
+from faircard.errors import FaircardError
+from faircard.render import render_html, render_json, render_markdown, render_pdf
 from faircard.ui import components, state
 
 st.title("Model card")
+st.caption("What leaves the tool: the numbers come from the assessment; the text comes from you. "
+           "Answer the questions, check the preview, and download the card.")
 components.need(state.has_sensitive(), "Choose the sensitive features first.",
                 components.PAGE_SENSITIVE, "Go to Sensitive features")
-st.info("The model card editor and its Markdown, HTML, PDF and JSON exports are the next "
-        "feature of faircard. Meanwhile, download the full assessment as JSON on the "
-        "Disparities page.")
-components.link(components.PAGE_DISPARITIES, label="Go to Disparities",
-             icon=":material/bar_chart:")
+
+results = components.current_assessments()
+names = [n for n, _ in results]
+focus = state.get(state.FOCUS_MODEL)
+name = focus if focus in names else names[0]
+a = dict(results)[name]
+
+text = {s: dict(v) for s, v in state.get(state.CARD_TEXT).items()}
+draft = st.file_uploader("Continue a draft: import a card JSON", type=["json"], key="upload_card")
+if draft is not None:
+    try:
+        old = ModelCard.from_json(draft.getvalue().decode("utf-8", "replace"))
+    except FaircardError as exc:
+        st.error(str(exc))
+    else:
+        imported = {s: {k: v for k, v in getattr(old, s).items() if isinstance(v, str)}
+                    for s in TEXT_SECTIONS}
+        if imported != text:
+            text = imported
+            state.put(state.CARD_TEXT, text)
+            for key in [k for k in st.session_state if str(k).startswith("w_card_")]:
+                del st.session_state[key]
+
+LABELS = {"model_details": "Model details", "intended_use": "Intended use", "factors": "Factors",
+          "metrics": "Metrics", "evaluation_data": "Evaluation data",
+          "training_data": "Training data", "ethical_considerations": "Ethical considerations",
+          "caveats": "Caveats and recommendations"}
+model = state.get(state.MODELS)
+model_info = next(({"name": m.name, "type": m.model_type, "sha256": m.sha256} for m in model
+                   if m.name == name), {"name": name, "type": "", "sha256": ""})
+left, right = st.columns([1, 1])
+with left:
+    for section, fields in TEXT_SECTIONS.items():
+        part = text.setdefault(section, {})
+        filled = sum(1 for f in fields if str(part.get(f) or "").strip())
+        with st.expander(f"{LABELS[section]}  ({filled}/{len(fields)} answered)",
+                         expanded=section in ("model_details", "intended_use")):
+            st.progress(filled / len(fields))
+            for f in fields:
+                key = f"w_card_{section}_{f}"
+                if key not in st.session_state:
+                    default = part.get(f) or (model_info.get(f, "") if section == "model_details"
+                                              and f in ("name", "type") else "")
+                    st.session_state[key] = default
+                help_text = QUESTIONS.get(f"{section}.{f}")
+                widget = st.text_area if f in ("description", "text", "primary_uses",
+                                               "out_of_scope") or f.startswith("why") \
+                    else st.text_input
+                part[f] = widget(f.replace("_", " ").capitalize(), key=key, help=help_text,
+                                 placeholder=help_text or "")
+state.put(state.CARD_TEXT, text)
+suppress = st.checkbox("Leave groups below the minimum size out of the card",
+                       key="w_card_suppress")
+data_info = {"name": state.get(state.DATA_NAME),
+             "sha256": str(state.get(state.DATA_DIGEST)).split("+")[0]}
+card = build_card(a, text=text, policy=state.get(state.POLICY), model=model_info,
+                  dataset=data_info, personal_data=[f.column for f in state.get(state.PII)],
+                  metrics=state.get(state.METRICS), suppress_small_groups=suppress)
+md = render_markdown(card)
+with right:
+    st.markdown("**Preview**")
+    with st.container(height=720, border=True):
+        st.markdown(md.split("---\n", 2)[-1])
+
+st.subheader("Download")
+d1, d2, d3, d4 = st.columns(4)
+d1.download_button("Markdown", md, file_name="model_card.md", mime="text/markdown",
+                   key="dl_card_md")
+d2.download_button("JSON", render_json(card), file_name="model_card.json",
+                   mime="application/json", key="dl_card_json")
+files = state.get(state.CARD_FILES)
+fingerprint = card.to_json()
+if d3.button("Prepare HTML and PDF", key="prepare_card"):
+    with st.spinner("Drawing charts and laying out the PDF..."):
+        html = render_html(card)
+        try:
+            pdf = render_pdf(card, html=html)
+        except FaircardError as exc:
+            st.error(str(exc))
+            pdf = None
+    files = {"for": fingerprint, "html": html, "pdf": pdf}
+    state.put(state.CARD_FILES, files)
+if files and files.get("for") == fingerprint:
+    d3.download_button("HTML", files["html"], file_name="model_card.html", mime="text/html",
+                       key="dl_card_html")
+    if files.get("pdf"):
+        d4.download_button("PDF", files["pdf"], file_name="model_card.pdf",
+                           mime="application/pdf", key="dl_card_pdf")
+elif files:
+    st.caption("The card changed since the HTML and PDF were prepared; prepare them again.")

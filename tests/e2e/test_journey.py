@@ -70,3 +70,29 @@ def test_journey(page, tmp_path):
     page.get_by_text("meets equalized odds").first.wait_for()
     page.get_by_role("button", name="Use this policy in the model card").click()
     page.get_by_text("Chosen for the model card").wait_for()
+
+    # the model card: write a sentence, download the Markdown and the PDF
+    page.get_by_role("link", name="Next: the model card").click()
+    page.get_by_text("Preview").first.wait_for()
+    wait_idle(page)
+    box = page.get_by_role("textbox", name="Description").first
+    box.fill("이 모델은 대출 심사에 사용됩니다.")
+    box.press("Tab")
+    wait_idle(page)
+    def download(label):
+        return page.locator('[data-testid="stDownloadButton"]').filter(
+            has_text=label).locator("button")
+
+    with page.expect_download() as dl:
+        download("Markdown").click()
+    md_path = tmp_path / "card.md"
+    dl.value.save_as(md_path)
+    md = md_path.read_text(encoding="utf-8")
+    assert md.startswith("---") and "## Quantitative analyses" in md
+    page.get_by_role("button", name="Prepare HTML and PDF").click()
+    download("PDF").wait_for(timeout=120_000)
+    with page.expect_download() as dl:
+        download("PDF").click()
+    pdf_path = tmp_path / "card.pdf"
+    dl.value.save_as(pdf_path)
+    assert pdf_path.read_bytes()[:4] == b"%PDF"

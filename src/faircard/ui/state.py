@@ -32,6 +32,8 @@ REFERENCE = "fc_reference"        # {feature: group}
 METRICS = "fc_metrics"
 FOCUS_MODEL = "fc_focus_model"
 POLICY = "fc_policy"              # the chosen decision policy (dict), for the model card
+CARD_TEXT = "fc_card_text"        # {section: {field: text}} written by the card's authors
+CARD_FILES = "fc_card_files"      # rendered HTML/PDF bytes of the last "prepare" click
 IS_DEMO = "fc_is_demo"
 DEMO_AUTOLOADED = "fc_demo_autoloaded"
 
@@ -57,6 +59,8 @@ DEFAULTS: dict[str, Any] = {
     METRICS: None,
     FOCUS_MODEL: None,
     POLICY: None,
+    CARD_TEXT: {},
+    CARD_FILES: {},
     IS_DEMO: False,
     DEMO_AUTOLOADED: False,
 }

@@ -27,9 +27,12 @@ def test_flow_from_app_with_demo():
     at = new("app.py")
     at.run()
     no_exception(at)
+    assert [p.proto.label for p in at.sidebar.get("page_link")] == ["Load data and decisions"]
     at.button(key="load_demo").click().run()
     no_exception(at)
     assert at.session_state["fc_is_demo"]
+    # the demo fills data, model and features: the next step is the decision policy
+    assert [p.proto.label for p in at.sidebar.get("page_link")] == ["Choose the decision policy"]
     assert any("ready" in s.value for s in at.success)
     for page in PAGES[1:]:
         at.switch_page(page).run()

@@ -158,7 +158,8 @@ def _load_unsafe(raw: bytes, name: str) -> dict[str, Any]:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            est = joblib.load(io.BytesIO(raw))
+            # operator opt-in (allow_unsafe_pickle=True): trusted local files only
+            est = joblib.load(io.BytesIO(raw))  # runs any code in the file, by design here
     except Exception as exc:  # any failure of a trusted file is reported plainly
         raise FaircardError(f"The model file '{name}' could not be read: {exc}") from None
     saved = next((str(w.message.original_sklearn_version) for w in caught

@@ -79,9 +79,24 @@ def current_assessments(**overrides):
     return out
 
 
+def next_step() -> tuple[str, str] | None:
+    """(page, label) of the first step still missing, or None when everything is set."""
+    if not state.has_roles():
+        return PAGE_DATA, "Load data and decisions"
+    if not state.has_sensitive():
+        return PAGE_SENSITIVE, "Choose sensitive features"
+    if not state.get(state.POLICY) and state.get(state.DECISION) != "prediction":
+        return PAGE_THRESHOLDS, "Choose the decision policy"
+    return PAGE_CARD, "Write the model card"
+
+
 def sidebar_status() -> None:
-    """What is loaded, in the sidebar."""
+    """What is loaded, and the next step, in the sidebar."""
     with st.sidebar:
+        step = next_step()
+        if step:
+            st.markdown("### Next step")
+            link(*step)
         st.markdown("### Loaded")
         data = state.get(state.DATA)
         if data is None:

@@ -166,3 +166,36 @@ def test_pareto_front_and_cost_objective():
     # expensive false negatives push thresholds down
     assert all(cheap_fn.thresholds[k] <= cheap_fp.thresholds[k] for k in groups)
     assert "Per 1,000 people" in cheap_fn.summary and "1,000 decisions" in cheap_fn.summary
+
+
+def _exhaustive_equalized_odds(y, s, g, groups, tol):
+    """Best accuracy over every per-group threshold choice with all pairwise TPR and FPR gaps
+    within ``tol`` (three groups, every distinct score as a threshold)."""
+    from faircard.thresholds import exact_thresholds
+
+    sw = sweep(y, s, g, groups, exact_thresholds(s))
+    vals = sw.metrics()
+    tpr, fpr = vals["true_positive_rate"], vals["false_positive_rate"]
+    correct = sw.counts[..., 0] + sw.counts[..., 3]
+    best = -1.0
+    for i in range(len(sw.thresholds)):
+        near = [np.flatnonzero((np.abs(tpr[:, j] - tpr[i, 0]) <= tol)
+                               & (np.abs(fpr[:, j] - fpr[i, 0]) <= tol)) for j in (1, 2)]
+        if not len(near[0]) or not len(near[1]):
+            continue
+        a, b = near
+        valid = ((np.abs(tpr[a, 1][:, None] - tpr[b, 2][None]) <= tol)
+                 & (np.abs(fpr[a, 1][:, None] - fpr[b, 2][None]) <= tol))
+        if valid.any():
+            total = np.where(valid, correct[a, 1][:, None] + correct[b, 2][None], -1).max()
+            best = max(best, (total + correct[i, 0]) / len(y))
+    return best
+
+
+@pytest.mark.parametrize("name", ["three groups", "shifted scores"])
+def test_equalized_odds_search_is_close_to_the_exhaustive_deterministic_optimum(name):
+    y, s, g, groups = _data(n=4000, **DATASETS[name])
+    policy = choose_policy(y, s, g, groups, constraint="equalized_odds", tolerance=0.01)
+    optimum = _exhaustive_equalized_odds(y, s, g, groups, 0.01)
+    assert policy.objective_value <= optimum + 1e-12
+    assert policy.objective_value >= optimum - 0.003, (policy.objective_value, optimum)

@@ -26,24 +26,24 @@ def _csv(tmp_path):
 
 def test_journey(page, tmp_path):
     page.get_by_role("button", name="Load demo").click()
-    page.get_by_text("Data and decisions are ready.").wait_for()
+    page.get_by_text("Data and decisions are ready.").first.wait_for()
     assert page.get_by_text("demo logistic regression").first.is_visible()
 
     page.locator('input[type="file"]').first.set_input_files(str(_csv(tmp_path)))
     page.get_by_text("decisions.csv").first.wait_for()
-    page.get_by_text("A score column").click()
-    page.get_by_text("Data and decisions are ready.").wait_for()
+    page.get_by_text("A score column", exact=True).click()
+    page.get_by_text("Data and decisions are ready.").first.wait_for()
     wait_idle(page)
 
     page.get_by_role("link", name="Next: choose sensitive features").click()
-    page.get_by_text("Reference groups").wait_for()
+    page.get_by_text("Reference groups").first.wait_for()
     wait_idle(page)
     # sex and race are suggested from their names
-    assert page.get_by_text("Reference for sex").is_visible()
-    assert page.get_by_text("Reference for race").is_visible()
+    assert page.get_by_text("Reference for sex").first.is_visible()
+    assert page.get_by_text("Reference for race").first.is_visible()
 
     page.get_by_role("link", name="Next: see the disparities").click()
-    page.get_by_text("Differences and ratios between groups").wait_for()
+    page.get_by_text("Differences and ratios between groups").first.wait_for()
     wait_idle(page)
     page.locator(".vega-embed").first.wait_for()
     assert page.locator(".vega-embed").count() >= 1
@@ -52,7 +52,7 @@ def test_journey(page, tmp_path):
 
     # thresholds: move the slider with the keyboard, then pick a constrained policy
     page.get_by_role("link", name="Next: thresholds").click()
-    page.get_by_text("One threshold for everyone").wait_for()
+    page.get_by_role("heading", name="One threshold for everyone").wait_for()
     wait_idle(page)
     shown = page.locator('[data-testid="stSliderThumbValue"]').first
     before = shown.inner_text()
@@ -69,7 +69,7 @@ def test_journey(page, tmp_path):
     wait_idle(page)
     page.get_by_text("meets equalized odds").first.wait_for()
     page.get_by_role("button", name="Use this policy in the model card").click()
-    page.get_by_text("Chosen for the model card").wait_for()
+    page.get_by_text("Chosen for the model card").first.wait_for()
 
     # the model card: write a sentence, download the Markdown and the PDF
     page.get_by_role("link", name="Next: the model card").click()

@@ -77,6 +77,22 @@ cols = st.columns(2)
 for i, m in enumerate(metrics):
     cols[i % 2].altair_chart(charts.metric_bars(a.by_group, m, feature, a.overall.get(m)))
 
+reference = a.reference_groups.get(feature)
+if reference is not None:
+    st.subheader("Compared with the reference group")
+    st.caption(f"Each group's difference from, and ratio to, the reference group "
+               f"'{components._esc(str(reference))}' (change it on Sensitive features).")
+    vs = a.by_group[(a.by_group["feature"] == feature) & a.by_group["metric"].isin(metrics)]
+    vs = vs.assign(shown=[
+        "reference" if g == reference else
+        f"{'+' if d >= 0 else ''}{fmt_num(d)} ({fmt_num(r)}x)" if pd.notna(d) else "n/a"
+        for g, d, r in zip(vs["group"], vs["difference_to_reference"], vs["ratio_to_reference"],
+                           strict=True)
+    ]).pivot(index="group", columns="metric", values="shown")
+    vs = vs.reindex(index=list(sizes["group"]), columns=metrics)
+    vs.columns = [LABELS[m] for m in metrics]
+    st.dataframe(vs, key="reference_table")
+
 st.subheader("Differences and ratios between groups")
 d = a.disparities[(a.disparities["feature"] == feature) & a.disparities["metric"].isin(metrics)]
 st.dataframe(pd.DataFrame({

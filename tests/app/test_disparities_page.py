@@ -15,7 +15,7 @@ def test_table_follows_chosen_metrics_and_matches_sklearn():
     assert at.markdown, "findings are shown"
     at.multiselect(key="w_metrics").set_value(["true_positive_rate"]).run()
     no_exception(at)
-    table = at.dataframe[-2].value
+    table = at.dataframe[-3].value
     assert list(table.columns) == ["people", "note", "True positive rate"]
     df = small_frame()
     for g in ["Female", "Male"]:
@@ -45,3 +45,25 @@ def test_several_models_side_by_side():
     at.selectbox(key="w_focus").set_value("model B").run()
     no_exception(at)
     assert at.session_state["fc_focus_model"] == "model B"
+
+
+def test_reference_table_compares_each_group_with_the_chosen_reference():
+    df = small_frame()
+    rate = {g: (df.risk_score[df.sex == g] >= 0.5).mean() for g in ["Female", "Male"]}
+    at = seed_state(new("app_pages/disparities.py"), sensitive=("sex",))
+    at.session_state["fc_reference"] = {"sex": "Female"}
+    at.run()
+    no_exception(at)
+    table = at.dataframe[-2].value  # group table, reference table, disparities
+    assert table.loc["Female", "Selection rate"] == "reference"
+    diff, ratio = rate["Male"] - rate["Female"], rate["Male"] / rate["Female"]
+    shown = table.loc["Male", "Selection rate"]
+    assert shown.startswith(f"{'+' if diff >= 0 else '-'}{abs(diff):.3f}"), shown
+    assert f"({ratio:.3f}x)" in shown, shown
+    assert any("'Female'" in c.value for c in at.caption)
+    # another reference flips the comparison
+    at.session_state["fc_reference"] = {"sex": "Male"}
+    at.run()
+    table = at.dataframe[-2].value  # group table, reference table, disparities
+    assert table.loc["Male", "Selection rate"] == "reference"
+    assert f"({1 / ratio:.3f}x)" in table.loc["Female", "Selection rate"]

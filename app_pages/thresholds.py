@@ -8,6 +8,7 @@ import streamlit as st
 
 from faircard import charts
 from faircard.errors import FaircardError
+from faircard.metrics import LABELS
 from faircard.policy import (
     CONSTRAINTS,
     LEGAL_NOTE,
@@ -54,8 +55,10 @@ single = evaluate_policy(y, s, group, groups, {g: t for g in groups}, feature=fe
 table = pd.DataFrame(single.by_group).set_index("group")
 cols = ["count", "selection_rate", "accuracy", "true_positive_rate", "false_positive_rate",
         "false_negative_rate", "precision"]
-st.dataframe(table[cols].style.format({c: "{:.3f}" for c in cols if c != "count"}),
-              key="thr_table")
+readable = {"count": st.column_config.NumberColumn("people", format="localized"),
+            "threshold": st.column_config.NumberColumn("threshold", format="%.4g"),
+            **{c: st.column_config.NumberColumn(LABELS[c], format="%.3f") for c in cols[1:]}}
+st.dataframe(table[cols], key="thr_table", column_config=readable)
 with st.expander("Confusion matrices"):
     cm_cols = st.columns(min(len(groups), 4))
     counts = sw.counts[k]
@@ -102,7 +105,7 @@ except FaircardError as exc:
     st.stop()
 (st.success if policy.feasible else st.error)(components._esc(policy.summary))
 ptable = pd.DataFrame(policy.by_group).set_index("group")
-st.dataframe(ptable[["threshold"] + cols], key="policy_table")
+st.dataframe(ptable[["threshold"] + cols], key="policy_table", column_config=readable)
 front = pareto_front(y, s, group, groups, constraint=constraint, objective=objective,
                      chosen=policy, fp_cost=fp_cost, fn_cost=fn_cost)
 st.altair_chart(charts.tradeoff(front, objective))

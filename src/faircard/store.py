@@ -1,0 +1,763 @@
+"""``faircard.store``: an append-only audit store of assessments, reviews and sign-off.
+
+Each recorded assessment keeps its fingerprint (:mod:`faircard.audit`), the choices, a summary
+and the full assessment document; it never changes after it is written (a new assessment is a
+new record, which may *supersede* an older one). Submissions and reviews are events on a record
+and move its status::
+
+    draft --submit--> in_review --approve--> approved
+                                --request_changes--> changes_requested
+                                --reject--> rejected
+
+Every record and every event is one entry of a hash chain: its ``entry_hash`` is the sha256 of
+its content together with the previous entry's hash (``prev_hash``). :meth:`AuditStore.verify`
+recomputes every fingerprint and the chain, so a row edited after it was written is found.
+(Someone who rewrites the whole chain is found only by comparing :meth:`AuditStore.head` with a
+copy kept elsewhere, for example in CI logs.)
+
+SQLAlchemy Core with SQLite by default; text from users is bound as parameters, never
+formatted into SQL. Raises :class:`~faircard.errors.FaircardError` for anything a user can fix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+
+from .audit import (
+    as_document,
+    canonical_json,
+    canonical_value,
+    check_sha256,
+    fingerprint_of,
+    normalize_models,
+    sha256_text,
+    spec_of,
+    summary_of,
+)
+from .errors import FaircardError
+
+SCHEMA_VERSION = 1
+STORE_ENV = "FAIRCARD_STORE"
+DEFAULT_STORE = "faircard-audit.db"
+APP_ID = "faircard-audit"
+GENESIS_HASH = "0" * 64
+
+DECISIONS = ("approve", "request_changes", "reject", "comment")
+SUBMIT = "submit"
+STATUSES = ("draft", "in_review", "approved", "changes_requested", "rejected")
+_DECISION_STATUS = {"approve": "approved", "request_changes": "changes_requested",
+                    "reject": "rejected"}
+
+MAX_NAME = 200
+MAX_ROLE = 200
+MAX_TITLE = 500
+MAX_DATASET_NAME = 500
+MAX_COMMENT = 10_000
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+_md = sa.MetaData()
+meta_table = sa.Table(
+    "meta", _md,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+records_table = sa.Table(
+    "records", _md,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.Integer, nullable=False, unique=True),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("created_by", sa.Text, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("dataset_name", sa.Text, nullable=False),
+    sa.Column("dataset_sha256", sa.String(64), nullable=False),
+    sa.Column("n_rows", sa.Integer, nullable=False),
+    sa.Column("models", sa.Text, nullable=False),
+    sa.Column("spec", sa.Text, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("assessment", sa.Text, nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False, index=True),
+    sa.Column("supersedes", sa.Integer, sa.ForeignKey("records.id"), nullable=True),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("entry_hash", sa.String(64), nullable=False),
+)
+reviews_table = sa.Table(
+    "reviews", _md,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.Integer, nullable=False, unique=True),
+    sa.Column("record_id", sa.Integer, sa.ForeignKey("records.id"), nullable=False, index=True),
+    sa.Column("reviewer", sa.Text, nullable=False),
+    sa.Column("role", sa.Text, nullable=True),
+    sa.Column("decision", sa.String(32), nullable=False),
+    sa.Column("comment", sa.Text, nullable=False),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("entry_hash", sa.String(64), nullable=False),
+)
+# Columns covered by each entry's hash (everything but the hash itself and the status, which is
+# a cache of the events and checked against them by verify()).
+_RECORD_HASHED = tuple(c.name for c in records_table.columns if c.name not in
+                       ("entry_hash", "status"))
+_REVIEW_HASHED = tuple(c.name for c in reviews_table.columns if c.name != "entry_hash")
+_RECORD_LIST_COLS = [c for c in records_table.columns if c.name != "assessment"]
+
+
+@dataclass(frozen=True)
+class Record:
+    """One recorded assessment (without the full assessment document; see
+    :meth:`AuditStore.assessment`). ``superseded_by`` lists newer records that replace it."""
+
+    id: int
+    title: str
+    created_at: str
+    created_by: str
+    dataset_name: str
+    dataset_sha256: str
+    n_rows: int
+    models: list[dict[str, str]]
+    spec: dict[str, Any]
+    summary: dict[str, Any]
+    fingerprint: str
+    status: str
+    supersedes: int | None
+    superseded_by: tuple[int, ...]
+    entry_hash: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict of every field."""
+        d = asdict(self)
+        d["superseded_by"] = list(self.superseded_by)
+        return d
+
+
+@dataclass(frozen=True)
+class Review:
+    """One event on a record after its creation: a submission (``decision == "submit"``) or a
+    review (approve, request_changes, reject, comment). ``at`` is UTC ISO 8601."""
+
+    id: int
+    record_id: int
+    decision: str
+    reviewer: str
+    role: str | None
+    comment: str
+    at: str
+    entry_hash: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    """Something :meth:`AuditStore.verify` found wrong with one entry (``table`` is "records",
+    "reviews" or "meta"; ``seq`` the entry's position in the chain, 0 when unknown)."""
+
+    table: str
+    id: int | None
+    seq: int
+    reason: str
+
+    @property
+    def entry(self) -> str:
+        """Human name of the entry, e.g. "record 3" or "review 7"."""
+        if self.table == "meta":
+            return "the store's head"
+        return f"{self.table[:-1]} {self.id}"
+
+    def __str__(self) -> str:
+        return f"{self.entry}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """The outcome of :meth:`AuditStore.verify`: ``ok`` when every fingerprint, hash and status
+    checks out; otherwise ``problems`` in chain order, the first broken entry first."""
+
+    ok: bool
+    n_records: int
+    n_reviews: int
+    head: str
+    problems: list[ChainProblem] = field(default_factory=list)
+
+    @property
+    def first_broken(self) -> ChainProblem | None:
+        return self.problems[0] if self.problems else None
+
+    @property
+    def message(self) -> str:
+        if self.ok:
+            return (f"The audit store is intact: {self.n_records} record(s), "
+                    f"{self.n_reviews} review event(s), head {self.head}.")
+        return (f"The audit store is broken: {len(self.problems)} problem(s), the first at "
+                f"{self.problems[0].entry}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "n_records": self.n_records, "n_reviews": self.n_reviews,
+                "head": self.head, "message": self.message,
+                "problems": [{"table": p.table, "id": p.id, "seq": p.seq, "entry": p.entry,
+                              "reason": p.reason} for p in self.problems]}
+
+
+def default_location() -> str:
+    """The store used when none is given: ``$FAIRCARD_STORE`` or ``faircard-audit.db``."""
+    return os.environ.get(STORE_ENV) or DEFAULT_STORE
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _text(value: Any, what: str, limit: int, *, required: bool = True) -> str:
+    """Untrusted text: kept exactly as given, but it must be text and not too long."""
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str):
+        raise FaircardError(f"The {what} must be text; got {type(value).__name__}.")
+    if required and not value.strip():
+        raise FaircardError(f"The {what} is empty; give one.")
+    if len(value) > limit:
+        raise FaircardError(
+            f"The {what} is {len(value):,} characters long; the limit is {limit:,}. Shorten it."
+        )
+    return value
+
+
+def _same_person(a: str, b: str) -> bool:
+    def norm(s: str) -> str:
+        return " ".join(unicodedata.normalize("NFKC", s).casefold().split())
+
+    return norm(a) == norm(b)
+
+
+def _entry_hash(row: Mapping[str, Any], columns: Iterable[str], table: str) -> str:
+    return sha256_text(canonical_json({"table": table, **{c: row[c] for c in columns}}))
+
+
+def _record_id(value: Any) -> int:
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        return int(str(value).strip().lstrip("#"))
+    except (TypeError, ValueError):
+        raise FaircardError(f"A record id is a whole number such as 3; got {value!r}.") from None
+
+
+class AuditStore:
+    """An audit store at a SQLAlchemy URL or a SQLite file path.
+
+    ``location``: a URL (``sqlite:///audit.db``, ``postgresql://...``) or a file path; default
+    :func:`default_location`. With ``create=False`` a missing file is an error instead of a new
+    store. Use as a context manager or call :meth:`close`.
+    """
+
+    def __init__(self, location: str | os.PathLike[str] | None = None, *, create: bool = True):
+        loc = os.fspath(location) if location is not None else default_location()
+        if not loc:
+            raise FaircardError("Give the audit store as a file path or a database URL.")
+        if "://" in loc:
+            url = sa.engine.make_url(loc)
+            path = Path(url.database) if url.get_backend_name() == "sqlite" and url.database \
+                and url.database != ":memory:" else None
+            self.location = url.render_as_string(hide_password=True)
+        else:
+            path = Path(loc).expanduser()
+            url = sa.engine.URL.create("sqlite", database=str(path))
+            self.location = str(path)
+        if path is not None:
+            _check_sqlite_file(path, create)
+        self._engine = sa.create_engine(url)
+        if self._engine.dialect.name == "sqlite":
+            sa.event.listen(self._engine, "connect", _sqlite_pragmas)
+        try:
+            self._open(create)
+        except BaseException:
+            self._engine.dispose()
+            raise
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self._engine.dispose()
+
+    def __enter__(self) -> AuditStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"AuditStore({self.location!r})"
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sa_exc.DBAPIError as exc:
+            detail = str(getattr(exc, "orig", exc)).splitlines()[0] if str(exc) else "unknown"
+            raise FaircardError(
+                f"The audit store '{self.location}' cannot be read or written ({detail}). "
+                "It may be damaged or in use; restore it from a backup or give another store."
+            ) from None
+
+    def _open(self, create: bool) -> None:
+        with self._errors():
+            names = set(sa.inspect(self._engine).get_table_names())
+            if not names:
+                if not create:
+                    raise FaircardError(
+                        f"The audit store '{self.location}' is empty. Record an assessment "
+                        "first with 'faircard record'."
+                    )
+                with self._engine.begin() as conn:
+                    _md.create_all(conn)
+                    conn.execute(sa.insert(meta_table), [
+                        {"key": "app", "value": APP_ID},
+                        {"key": "schema_version", "value": str(SCHEMA_VERSION)},
+                        {"key": "created_at", "value": _now()},
+                        {"key": "head_hash", "value": GENESIS_HASH},
+                        {"key": "event_count", "value": "0"},
+                    ])
+                return
+            with self._engine.connect() as conn:
+                meta = self._meta(conn) if "meta" in names else {}
+        if meta.get("app") != APP_ID or not {"records", "reviews"} <= names:
+            shown = ", ".join(sorted(names)[:10])
+            raise FaircardError(
+                f"'{self.location}' is a database but not a faircard audit store (it has the "
+                f"tables {shown}). Give another store path; the file was left unchanged."
+            )
+        version = meta.get("schema_version", "")
+        if not version.isdigit():
+            raise FaircardError(
+                f"The audit store '{self.location}' has no valid schema version; it may be "
+                "damaged. Restore it from a backup."
+            )
+        if int(version) > SCHEMA_VERSION:
+            raise FaircardError(
+                f"The audit store '{self.location}' was written by a newer faircard (schema "
+                f"version {version}; this faircard reads version {SCHEMA_VERSION}). Upgrade "
+                "faircard to use it."
+            )
+
+    @staticmethod
+    def _meta(conn: sa.Connection) -> dict[str, str]:
+        return {k: v for k, v in conn.execute(sa.select(meta_table.c.key, meta_table.c.value))}
+
+    @contextlib.contextmanager
+    def _append(self) -> Iterator[tuple[sa.Connection, str, int]]:
+        """A write transaction holding the store's write lock; yields (conn, head, last seq).
+
+        The first statement writes the head row, which takes the database's write lock before
+        anything is read, so two writers cannot fork the chain.
+        """
+        with self._errors(), self._engine.begin() as conn:
+            conn.execute(sa.update(meta_table).where(meta_table.c.key == "head_hash")
+                         .values(value=meta_table.c.value))
+            meta = self._meta(conn)
+            yield conn, meta["head_hash"], int(meta["event_count"])
+
+    @staticmethod
+    def _advance(conn: sa.Connection, entry_hash: str, seq: int) -> None:
+        for key, value in (("head_hash", entry_hash), ("event_count", str(seq))):
+            conn.execute(sa.update(meta_table).where(meta_table.c.key == key)
+                         .values(value=value))
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def add(self, assessment: Any, *, title: str, created_by: str, dataset_name: str,
+            dataset_sha256: str, models: Iterable[Any] | None = None,
+            spec: Mapping[str, Any] | None = None, supersedes: int | None = None) -> Record:
+        """Record ``assessment`` (an :class:`~faircard.assess.Assessment` or its ``to_dict()``)
+        as a new draft and return it.
+
+        ``dataset_sha256``: sha256 of the dataset file's bytes (:func:`faircard.io.fingerprint`);
+        ``models``: ``[{"name", "sha256"}]`` or loaded models; ``spec`` defaults to
+        :func:`faircard.audit.spec_of` (keep the default so that the gate finds the record);
+        ``supersedes``: id of an older record this one replaces.
+        """
+        doc = as_document(assessment)
+        title = _text(title, "title", MAX_TITLE)
+        created_by = _text(created_by, "author's name", MAX_NAME)
+        dataset_name = _text(dataset_name, "dataset name", MAX_DATASET_NAME)
+        dataset_sha256 = check_sha256(dataset_sha256, "dataset")
+        model_list = normalize_models(models)
+        spec_doc = canonical_value(dict(spec)) if spec is not None else spec_of(doc)
+        summary = summary_of(doc)
+        fingerprint = fingerprint_of(dataset_sha256=dataset_sha256,
+                                     model_sha256s=[m["sha256"] for m in model_list],
+                                     spec=spec_doc, summary=summary)
+        row: dict[str, Any] = {
+            "created_at": _now(),
+            "created_by": created_by,
+            "title": title,
+            "dataset_name": dataset_name,
+            "dataset_sha256": dataset_sha256,
+            "n_rows": int(doc["n_rows"]),
+            "models": canonical_json(model_list),
+            "spec": canonical_json(spec_doc),
+            "summary": canonical_json(summary),
+            "assessment": json.dumps(canonical_value(doc, None), ensure_ascii=False, allow_nan=False),
+            "fingerprint": fingerprint,
+            "supersedes": None if supersedes is None else _record_id(supersedes),
+            "status": "draft",
+        }
+        with self._append() as (conn, head, seq):
+            if row["supersedes"] is not None:
+                self._row(conn, row["supersedes"])  # must exist
+            last = conn.execute(sa.select(sa.func.max(records_table.c.id))).scalar()
+            row.update(id=(last or 0) + 1, seq=seq + 1, prev_hash=head)
+            row["entry_hash"] = _entry_hash(row, _RECORD_HASHED, "records")
+            conn.execute(sa.insert(records_table).values(**row))
+            self._advance(conn, row["entry_hash"], row["seq"])
+        return self.get(row["id"])
+
+    def submit(self, record_id: int | str, by: str) -> Record:
+        """Send a draft for review (``draft`` -> ``in_review``); ``by`` is who submits it."""
+        by = _text(by, "submitter's name", MAX_NAME)
+        rid = _record_id(record_id)
+        with self._append() as (conn, head, seq):
+            rec = self._row(conn, rid)
+            if rec["status"] != "draft":
+                raise FaircardError(
+                    f"Record {rid} is {rec['status']}; only a draft can be submitted. Its "
+                    "content cannot change: record the new assessment (superseding this one) "
+                    "and submit that."
+                )
+            self._add_event(conn, head, seq, rid, SUBMIT, by, None, "")
+            self._set_status(conn, rid, "in_review")
+        return self.get(rid)
+
+    def review(self, record_id: int | str, reviewer: str, decision: str, comment: str = "",
+               role: str | None = None) -> Record:
+        """Add a review to a record and return the record with its new status.
+
+        ``decision``: "approve", "request_changes", "reject" (the record must be in review) or
+        "comment" (any time). A comment is required except for an approval. The record's author
+        cannot approve it.
+        """
+        if decision not in DECISIONS:
+            raise FaircardError(
+                f"Unknown review decision {decision!r}; choose one of: {', '.join(DECISIONS)}."
+            )
+        reviewer = _text(reviewer, "reviewer's name", MAX_NAME)
+        role = _text(role, "reviewer's role", MAX_ROLE, required=False) or None
+        if decision != "approve" and (not isinstance(comment, str) or not comment.strip()):
+            raise FaircardError("A comment needs some text; give one." if decision == "comment"
+                                else f"A '{decision}' review needs a comment saying why; "
+                                "give one.")
+        comment = _text(comment, "comment", MAX_COMMENT, required=False)
+        rid = _record_id(record_id)
+        with self._append() as (conn, head, seq):
+            rec = self._row(conn, rid)
+            if decision != "comment":
+                if rec["status"] != "in_review":
+                    hint = " Submit it first." if rec["status"] == "draft" else ""
+                    raise FaircardError(
+                        f"Record {rid} is {rec['status']}; only a record in review can be "
+                        f"approved, sent back or rejected.{hint}"
+                    )
+                if decision == "approve" and _same_person(reviewer, rec["created_by"]):
+                    raise FaircardError(
+                        f"{reviewer} created record {rid} and cannot approve it; another person "
+                        "must approve it."
+                    )
+            self._add_event(conn, head, seq, rid, decision, reviewer, role, comment)
+            if decision in _DECISION_STATUS:
+                self._set_status(conn, rid, _DECISION_STATUS[decision])
+        return self.get(rid)
+
+    def _add_event(self, conn: sa.Connection, head: str, seq: int, rid: int, decision: str,
+                   reviewer: str, role: str | None, comment: str) -> None:
+        last = conn.execute(sa.select(sa.func.max(reviews_table.c.id))).scalar()
+        row: dict[str, Any] = {"id": (last or 0) + 1, "seq": seq + 1, "record_id": rid,
+                               "reviewer": reviewer, "role": role, "decision": decision,
+                               "comment": comment, "at": _now(), "prev_hash": head}
+        row["entry_hash"] = _entry_hash(row, _REVIEW_HASHED, "reviews")
+        conn.execute(sa.insert(reviews_table).values(**row))
+        self._advance(conn, row["entry_hash"], row["seq"])
+
+    @staticmethod
+    def _set_status(conn: sa.Connection, rid: int, status: str) -> None:
+        conn.execute(sa.update(records_table).where(records_table.c.id == rid)
+                     .values(status=status))
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _row(self, conn: sa.Connection, rid: int) -> Mapping[str, Any]:
+        row = conn.execute(sa.select(*_RECORD_LIST_COLS).where(records_table.c.id == rid)) \
+            .mappings().first()
+        if row is None:
+            raise FaircardError(
+                f"There is no record {rid} in the audit store '{self.location}'. List the "
+                "records with 'faircard records'."
+            )
+        return row
+
+    def _records(self, where: list[Any], limit: int | None = None) -> list[Record]:
+        with self._errors(), self._engine.connect() as conn:
+            query = sa.select(*_RECORD_LIST_COLS).where(*where).order_by(records_table.c.id)
+            if limit is not None:
+                query = query.limit(limit)
+            rows = conn.execute(query).mappings().all()
+            pairs = conn.execute(sa.select(records_table.c.supersedes, records_table.c.id)
+                                 .where(records_table.c.supersedes.is_not(None))).all()
+        newer: dict[int, list[int]] = {}
+        for old, new in pairs:
+            newer.setdefault(old, []).append(new)
+        return [self._to_record(r, tuple(sorted(newer.get(r["id"], ())))) for r in rows]
+
+    def _to_record(self, r: Mapping[str, Any], superseded_by: tuple[int, ...]) -> Record:
+        try:
+            models, spec, summary = (json.loads(r[k]) for k in ("models", "spec", "summary"))
+        except (TypeError, ValueError):
+            raise FaircardError(
+                f"Record {r['id']} in '{self.location}' is damaged (its stored JSON cannot be "
+                "read). Run 'faircard verify'."
+            ) from None
+        return Record(id=r["id"], title=r["title"], created_at=r["created_at"],
+                      created_by=r["created_by"], dataset_name=r["dataset_name"],
+                      dataset_sha256=r["dataset_sha256"], n_rows=r["n_rows"], models=models,
+                      spec=spec, summary=summary, fingerprint=r["fingerprint"],
+                      status=r["status"], supersedes=r["supersedes"],
+                      superseded_by=superseded_by, entry_hash=r["entry_hash"])
+
+    def get(self, record_id: int | str) -> Record:
+        """The record with this id (a :class:`FaircardError` names an unknown id)."""
+        rid = _record_id(record_id)
+        found = self._records([records_table.c.id == rid])
+        if not found:
+            with self._errors(), self._engine.connect() as conn:
+                self._row(conn, rid)  # raises the unknown-id error
+        return found[0]
+
+    def list(self, *, status: str | None = None, created_by: str | None = None,
+             limit: int | None = None) -> list[Record]:
+        """Records in id order, optionally only those with ``status`` or by ``created_by``."""
+        where = []
+        if status is not None:
+            if status not in STATUSES:
+                raise FaircardError(
+                    f"Unknown status {status!r}; choose one of: {', '.join(STATUSES)}."
+                )
+            where.append(records_table.c.status == status)
+        if created_by is not None:
+            where.append(records_table.c.created_by == created_by)
+        return self._records(where, limit)
+
+    def find_by_fingerprint(self, fingerprint: str, *, status: str | None = None) -> list[Record]:
+        """Records whose fingerprint is ``fingerprint`` (optionally with ``status``)."""
+        fp = check_sha256(fingerprint, "fingerprint")
+        where = [records_table.c.fingerprint == fp]
+        if status is not None:
+            where.append(records_table.c.status == status)
+        return self._records(where)
+
+    def assessment(self, record_id: int | str) -> dict[str, Any]:
+        """The full assessment document stored with a record (as ``Assessment.to_dict()``)."""
+        rid = _record_id(record_id)
+        with self._errors(), self._engine.connect() as conn:
+            self._row(conn, rid)
+            text = conn.execute(sa.select(records_table.c.assessment)
+                                .where(records_table.c.id == rid)).scalar_one()
+        try:
+            return json.loads(text)
+        except (TypeError, ValueError):
+            raise FaircardError(f"Record {rid}'s assessment is damaged; run 'faircard verify'.") \
+                from None
+
+    def history(self, record_id: int | str) -> list[Review]:
+        """Submissions and reviews of a record, oldest first."""
+        rid = _record_id(record_id)
+        with self._errors(), self._engine.connect() as conn:
+            self._row(conn, rid)
+            rows = conn.execute(sa.select(reviews_table).where(reviews_table.c.record_id == rid)
+                                .order_by(reviews_table.c.seq)).mappings().all()
+        return [Review(id=r["id"], record_id=r["record_id"], decision=r["decision"],
+                       reviewer=r["reviewer"], role=r["role"], comment=r["comment"], at=r["at"],
+                       entry_hash=r["entry_hash"]) for r in rows]
+
+    def head(self) -> str:
+        """The hash of the newest entry (64 zeros for an empty store); keep a copy elsewhere to
+        detect a rewritten chain."""
+        with self._errors(), self._engine.connect() as conn:
+            return self._meta(conn)["head_hash"]
+
+    def export(self, record_id: int | str) -> dict[str, Any]:
+        """One record as a self-contained JSON-ready dict: its fields, the full assessment and
+        its history, with the hashes that tie them to the chain."""
+        rec = self.get(record_id)
+        return {
+            "format": "faircard-audit-record",
+            "schema_version": SCHEMA_VERSION,
+            "store": self.location,
+            "record": rec.to_dict(),
+            "assessment": self.assessment(rec.id),
+            "history": [r.to_dict() for r in self.history(rec.id)],
+        }
+
+    # -- verification ----------------------------------------------------------------------
+
+    def verify(self) -> VerifyResult:
+        """Recompute every fingerprint, entry hash and status, and walk the chain.
+
+        Returns a :class:`VerifyResult`; never raises for a broken chain (only for a store that
+        cannot be read at all).
+        """
+        with self._errors(), self._engine.connect() as conn:
+            recs = conn.execute(sa.select(records_table)).mappings().all()
+            revs = conn.execute(sa.select(reviews_table)).mappings().all()
+            meta = self._meta(conn)
+        entries = sorted([("records", r) for r in recs] + [("reviews", r) for r in revs],
+                         key=lambda e: (_as_int(e[1]["seq"]), e[0], _as_int(e[1]["id"])))
+        problems: list[ChainProblem] = []
+        status: dict[Any, str] = {}
+        authors: dict[Any, str] = {}
+        prev = GENESIS_HASH
+        for i, (table, row) in enumerate(entries, start=1):
+            seq = _as_int(row["seq"])
+
+            def bad(reason: str, table: str = table, row: Mapping[str, Any] = row,
+                    seq: int = seq) -> None:
+                problems.append(ChainProblem(table, row["id"], seq, reason))
+
+            if seq != i:
+                bad(f"it is event {seq} of the chain where event {i} was expected: an entry was "
+                    "removed or inserted")
+            if row["prev_hash"] != prev:
+                bad("its prev_hash does not match the entry before it: an earlier entry was "
+                    "removed, inserted or rewritten")
+            columns = _RECORD_HASHED if table == "records" else _REVIEW_HASHED
+            try:
+                digest = _entry_hash(row, columns, table)
+            except (FaircardError, ValueError):
+                digest = ""
+            if digest != row["entry_hash"]:
+                bad("its content does not match its entry_hash: it was changed after it was "
+                    "written")
+            if table == "records":
+                reason = _check_record(row)
+                if reason:
+                    bad(reason)
+                status[row["id"]] = "draft"
+                authors[row["id"]] = str(row["created_by"])
+            else:
+                reason = _replay(row, status, authors)
+                if reason:
+                    bad(reason)
+            prev = row["entry_hash"]
+        # a status that disagrees with the events comes after the chain's own problems: when
+        # an event was removed, the removal (not the status it leaves behind) is the first break
+        for table, row in entries:
+            if table == "records" and row["status"] != status.get(row["id"]):
+                problems.append(ChainProblem(
+                    "records", row["id"], _as_int(row["seq"]),
+                    f"its status is '{row['status']}' but its reviews give "
+                    f"'{status.get(row['id'])}': the status was edited"))
+        if meta.get("head_hash") != prev or meta.get("event_count") != str(len(entries)):
+            problems.append(ChainProblem(
+                "meta", None, len(entries) + 1,
+                f"the store says it has {meta.get('event_count')} entries ending in "
+                f"{meta.get('head_hash')}, but the chain has {len(entries)} ending in {prev}: "
+                "entries were removed or added outside faircard"))
+        return VerifyResult(ok=not problems, n_records=len(recs), n_reviews=len(revs),
+                            head=prev, problems=problems)
+
+
+def _as_int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _check_record(row: Mapping[str, Any]) -> str:
+    try:
+        models = json.loads(row["models"])
+        spec = json.loads(row["spec"])
+        summary = json.loads(row["summary"])
+        doc = json.loads(row["assessment"])
+        expected = fingerprint_of(dataset_sha256=row["dataset_sha256"],
+                                  model_sha256s=[m["sha256"] for m in models], spec=spec,
+                                  summary=summary)
+        same_summary = canonical_json(summary_of(doc)) == canonical_json(summary)
+    except (TypeError, ValueError, KeyError, FaircardError):
+        return "its stored JSON cannot be read"
+    if expected != row["fingerprint"]:
+        return "its fingerprint does not match its data, models, spec and results"
+    if not same_summary:
+        return "its summary does not match its full assessment"
+    return ""
+
+
+def _replay(row: Mapping[str, Any], status: dict[Any, str], authors: dict[Any, str]) -> str:
+    rid = row["record_id"]
+    current = status.get(rid)
+    decision = row["decision"]
+    if current is None:
+        return f"it refers to record {rid}, which does not exist before it in the chain"
+    if decision == SUBMIT:
+        if current != "draft":
+            return f"it submits record {rid}, which was {current}, not a draft"
+        status[rid] = "in_review"
+    elif decision in _DECISION_STATUS:
+        if current != "in_review":
+            return f"it decides on record {rid}, which was {current}, not in review"
+        if decision == "approve" and _same_person(str(row["reviewer"]), authors[rid]):
+            return f"it approves record {rid} by its own author"
+        status[rid] = _DECISION_STATUS[decision]
+    elif decision != "comment":
+        return f"its decision {decision!r} is not a known decision"
+    return ""
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _check_sqlite_file(path: Path, create: bool) -> None:
+    """Refuse, without touching it, a path that is not a SQLite database (or not there)."""
+    if path.is_dir():
+        raise FaircardError(f"The audit store '{path}' is a folder; give a file path.")
+    if not path.exists():
+        if not create:
+            raise FaircardError(
+                f"There is no audit store at '{path}'. Record an assessment first with "
+                "'faircard record', or give the store with --store (or FAIRCARD_STORE)."
+            )
+        if not path.parent.is_dir():
+            raise FaircardError(
+                f"The folder '{path.parent}' of the audit store does not exist; create it first."
+            )
+        return
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(len(_SQLITE_MAGIC))
+    except OSError as exc:
+        raise FaircardError(f"Cannot read the audit store '{path}': {exc.strerror or exc}.") \
+            from None
+    if head and head != _SQLITE_MAGIC:
+        raise FaircardError(
+            f"'{path}' is not a faircard audit store: it is not a SQLite database. Give another "
+            "store path; the file was left unchanged."
+        )
+    if not head and not create:
+        raise FaircardError(
+            f"The audit store '{path}' is empty. Record an assessment first with "
+            "'faircard record'."
+        )

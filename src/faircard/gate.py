@@ -1,0 +1,406 @@
+"""``faircard.gate``: pass/fail checks of an assessment for continuous integration.
+
+Rules come from a small TOML file (or the same keys as a mapping)::
+
+    max_demographic_parity_difference = 0.1
+    min_demographic_parity_ratio = 0.8        # the four-fifths rule
+    max_equalized_odds_difference = 0.15
+    min_accuracy = 0.75                       # any overall metric: min_<metric> / max_<metric>
+    require_approved = true                   # fingerprint must match an approved record
+    ignore_small_groups = true                # default; false: groups left out fail the gate
+    fail_on_undefined = true                  # default; false: undefined values do not fail
+
+    [features."sex & race"]                   # per-feature overrides of the criteria limits
+    max_demographic_parity_difference = 0.2
+    min_demographic_parity_ratio = false      # not checked for this feature
+    [features.age_band]
+    skip = true
+
+Criteria limits apply to every assessed feature (each sensitive feature and their
+intersection) unless overridden; metric limits apply to the overall metrics.
+:func:`evaluate_gate` returns one :class:`GateCheck` per rule and feature.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .audit import as_document
+from .errors import FaircardError
+from .metrics import ALL_METRICS, SCORE_METRICS, UNDEFINED_REASONS
+
+TOLERANCE = 1e-9
+"""Slack in comparisons so that 0.8 computed as 0.7999999999999999 meets a limit of 0.8."""
+
+CRITERION_LIMITS = {
+    "max_demographic_parity_difference": "demographic_parity_difference",
+    "min_demographic_parity_ratio": "demographic_parity_ratio",
+    "max_equalized_odds_difference": "equalized_odds_difference",
+    "min_equalized_odds_ratio": "equalized_odds_ratio",
+    "max_equal_opportunity_difference": "equal_opportunity_difference",
+    "min_equal_opportunity_ratio": "equal_opportunity_ratio",
+}
+METRIC_LIMITS = {f"{side}_{m}": m for m in ALL_METRICS if m != "count" for side in ("min", "max")}
+FLAGS = {"require_approved": False, "ignore_small_groups": True, "fail_on_undefined": True}
+_BASE_METRICS = {
+    "demographic_parity": ("selection_rate",),
+    "equalized_odds": ("true_positive_rate", "false_positive_rate"),
+    "equal_opportunity": ("true_positive_rate",),
+}
+_LABELS = {"selection_rate": "selection rates", "true_positive_rate": "true positive rates",
+           "false_positive_rate": "false positive rates"}
+
+
+@dataclass(frozen=True)
+class GateRules:
+    """Validated gate rules. ``limits`` maps limit keys (``max_demographic_parity_difference``,
+    ``min_accuracy``, ...) to numbers; ``feature_limits`` overrides criteria limits per feature
+    (``None``: not checked); ``skip_features`` are not checked at all."""
+
+    limits: dict[str, float] = field(default_factory=dict)
+    feature_limits: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    skip_features: frozenset[str] = frozenset()
+    require_approved: bool = False
+    ignore_small_groups: bool = True
+    fail_on_undefined: bool = True
+
+    @property
+    def is_empty(self) -> bool:
+        """True when there is nothing to check."""
+        return not (self.limits or self.require_approved or not self.ignore_small_groups
+                    or any(v is not None for f in self.feature_limits.values()
+                           for v in f.values()))
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], source: str = "the gate rules") -> GateRules:
+        """Rules from a mapping with the TOML file's keys; unknown keys are an error."""
+        limits: dict[str, float] = {}
+        flags = dict(FLAGS)
+        feature_limits: dict[str, dict[str, float | None]] = {}
+        skip: set[str] = set()
+        for key, value in data.items():
+            if key in FLAGS:
+                flags[key] = _flag(value, key, source)
+            elif key in CRITERION_LIMITS or key in METRIC_LIMITS:
+                limits[key] = _limit(value, key, source)
+            elif key == "features":
+                if not isinstance(value, Mapping):
+                    raise FaircardError(f"In {source}, 'features' must be a table of features.")
+                for feature, table in value.items():
+                    where = f"{source} [features.{feature}]"
+                    if not isinstance(table, Mapping):
+                        raise FaircardError(f"In {where}: expected a table of limits.")
+                    own: dict[str, float | None] = {}
+                    for k, v in table.items():
+                        if k == "skip":
+                            if _flag(v, k, where):
+                                skip.add(str(feature))
+                        elif k in CRITERION_LIMITS:
+                            own[k] = None if v is False else _limit(v, k, where)
+                        elif k in METRIC_LIMITS:
+                            raise FaircardError(
+                                f"In {where}: '{k}' limits an overall metric and cannot be set "
+                                "per feature; move it to the top of the file."
+                            )
+                        else:
+                            raise _unknown(k, where, [*CRITERION_LIMITS, "skip"])
+                    feature_limits[str(feature)] = own
+            else:
+                raise _unknown(key, source, [*FLAGS, *CRITERION_LIMITS, *METRIC_LIMITS,
+                                             "features"])
+        return cls(limits=limits, feature_limits=feature_limits, skip_features=frozenset(skip),
+                   **flags)
+
+
+def load_rules(path: str | Path | None = None,
+               overrides: Mapping[str, Any] | None = None) -> GateRules:
+    """Rules from a TOML file (optional) with top-level keys replaced by ``overrides``
+    (for example from command-line flags; ``None`` values are ignored)."""
+    data: dict[str, Any] = {}
+    source = "the gate rules"
+    if path is not None:
+        p = Path(path)
+        source = f"'{p.name}'"
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise FaircardError(f"The rules file '{p}' does not exist.") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise FaircardError(f"Cannot read the rules file '{p}': {exc}.") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise FaircardError(f"The rules file '{p}' is not valid TOML: {exc}.") from None
+    data.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return GateRules.from_mapping(data, source)
+
+
+def _unknown(key: str, where: str, known: list[str]) -> FaircardError:
+    close = difflib.get_close_matches(str(key), known, n=1)
+    hint = f" Did you mean '{close[0]}'?" if close else (
+        f" Known keys: {', '.join(known[:12])}, ...")
+    return FaircardError(f"Unknown key '{key}' in {where}.{hint}")
+
+
+def _flag(value: Any, key: str, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise FaircardError(f"In {where}, '{key}' must be true or false; got {value!r}.")
+    return value
+
+
+def _limit(value: Any, key: str, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise FaircardError(f"In {where}, '{key}' must be a number; got {value!r}.")
+    value = float(value)
+    if key.endswith("_difference") and value < 0:
+        raise FaircardError(f"In {where}, '{key}' is a difference and cannot be negative.")
+    if key.endswith("_ratio") and not 0 <= value <= 1:
+        raise FaircardError(f"In {where}, '{key}' is a ratio between 0 and 1; got {value:g}.")
+    return value
+
+
+@dataclass(frozen=True)
+class GateCheck:
+    """One check: ``name`` (a criterion, a metric, "small_groups" or "approved"), the
+    ``feature`` it concerns (``None`` for overall checks), the ``value`` found (``None`` when
+    undefined), the ``limit`` and its ``comparison`` ("<=" or ">="), and why it passed or not."""
+
+    name: str
+    feature: str | None
+    value: float | None
+    limit: float | None
+    comparison: str
+    passed: bool
+    explanation: str
+
+    def line(self) -> str:
+        """One line for a terminal or a CI log."""
+        where = f"[{self.feature}] " if self.feature is not None else ""
+        head = f"{'PASS' if self.passed else 'FAIL'} {where}{self.name}"
+        if self.limit is not None:
+            shown = "n/a" if self.value is None else f"{self.value:.4g}"
+            head += f" = {shown} (limit {self.comparison} {self.limit:g})"
+        return f"{head}: {self.explanation}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """All checks of one assessment; ``passed`` when every check passed."""
+
+    checks: list[GateCheck]
+    fingerprint: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+    @property
+    def failures(self) -> list[GateCheck]:
+        return [c for c in self.checks if not c.passed]
+
+    @property
+    def summary(self) -> str:
+        n = len(self.checks)
+        if self.passed:
+            return f"gate passed: {n} of {n} checks passed"
+        return f"gate FAILED: {len(self.failures)} of {n} checks failed"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"passed": self.passed, "summary": self.summary, "fingerprint": self.fingerprint,
+                "checks": [c.to_dict() for c in self.checks]}
+
+
+def evaluate_gate(assessment: Any, rules: GateRules, store: Any = None, *,
+                  fingerprint: str | None = None) -> GateResult:
+    """Check ``assessment`` (an :class:`~faircard.assess.Assessment` or its ``to_dict()``)
+    against ``rules``.
+
+    ``require_approved`` needs ``store`` (an :class:`~faircard.store.AuditStore`) and the
+    assessment's ``fingerprint`` (:func:`faircard.audit.assessment_fingerprint`). Raises
+    :class:`FaircardError` for empty rules or rules naming a feature the assessment lacks.
+    """
+    doc = as_document(assessment)
+    if rules.is_empty:
+        raise FaircardError(
+            "There are no gate rules; give limits such as max_demographic_parity_difference = "
+            "0.1 (or --max-dpd 0.1)."
+        )
+    features = list(doc.get("features") or doc["criteria"])
+    named = (set(rules.feature_limits) | rules.skip_features) - set(features)
+    if named:
+        raise FaircardError(
+            f"The rules name feature(s) {', '.join(sorted(named))} that the assessment does not "
+            f"have. Its features are: {', '.join(features)}."
+        )
+    checks: list[GateCheck] = []
+    for feature in features:
+        if feature in rules.skip_features:
+            continue
+        limits = {k: v for k, v in rules.limits.items() if k in CRITERION_LIMITS}
+        limits.update(rules.feature_limits.get(feature, {}))
+        for key in CRITERION_LIMITS:
+            if limits.get(key) is not None:
+                checks.append(_criterion_check(doc, feature, key, limits[key], rules))
+        if not rules.ignore_small_groups:
+            checks.append(_small_groups_check(doc, feature))
+    for key, limit in rules.limits.items():
+        if key in METRIC_LIMITS:
+            checks.append(_metric_check(doc, key, limit, rules))
+    if rules.require_approved:
+        checks.append(_approved_check(store, fingerprint))
+    return GateResult(checks=checks, fingerprint=fingerprint)
+
+
+def _compare(value: float | None, key: str, limit: float) -> bool:
+    if value is None:
+        return False
+    return value <= limit + TOLERANCE if key.startswith("max_") else value >= limit - TOLERANCE
+
+
+def _undefined(name: str, feature: str | None, limit: float, comparison: str, reason: str,
+               rules: GateRules) -> GateCheck:
+    if rules.fail_on_undefined:
+        text = f"undefined: {reason}"
+    else:
+        text = f"undefined ({reason}); not counted because fail_on_undefined = false"
+    return GateCheck(name, feature, None, limit, comparison, not rules.fail_on_undefined, text)
+
+
+def _criterion_check(doc: Mapping[str, Any], feature: str, key: str, limit: float,
+                     rules: GateRules) -> GateCheck:
+    criterion = CRITERION_LIMITS[key]
+    comparison = "<=" if key.startswith("max_") else ">="
+    value = (doc["criteria"].get(feature) or {}).get(criterion)
+    if value is None:
+        return _undefined(criterion, feature, limit, comparison,
+                          _criterion_reason(doc, feature, criterion), rules)
+    value = float(value)
+    passed = _compare(value, key, limit)
+    text = _describe(doc, feature, criterion, value)
+    verdict = "within the limit" if passed else "outside the limit"
+    return GateCheck(criterion, feature, value, limit, comparison, passed, f"{verdict}; {text}")
+
+
+def _disparity(doc: Mapping[str, Any], feature: str, metric: str) -> Mapping[str, Any] | None:
+    for row in doc.get("disparities") or ():
+        if row.get("feature") == feature and row.get("metric") == metric:
+            return row
+    return None
+
+
+def _describe(doc: Mapping[str, Any], feature: str, criterion: str, value: float) -> str:
+    """Which groups are furthest apart on the metric behind ``criterion``."""
+    base, _, kind = criterion.rpartition("_")
+    rows = [(m, _disparity(doc, feature, m)) for m in _BASE_METRICS[base]]
+    rows = [(m, r) for m, r in rows if r is not None and r.get(kind) is not None]
+    if not rows:
+        return f"{criterion.replace('_', ' ')} is {value:.4g}"
+    pick = max if kind == "difference" else min
+    metric, row = pick(rows, key=lambda mr: mr[1][kind])
+    groups = sorted([(row.get("worst_value"), row.get("worst_group")),
+                     (row.get("best_value"), row.get("best_group"))],
+                    key=lambda vg: (vg[0] is None, vg[0] or 0.0))
+    (lo, lo_g), (hi, hi_g) = groups
+    if lo is None or hi is None:
+        return f"{criterion.replace('_', ' ')} is {value:.4g}"
+    label = _LABELS[metric]
+    if kind == "difference":
+        return (f"the {label} of '{lo_g}' ({lo:.3f}) and '{hi_g}' ({hi:.3f}) differ by "
+                f"{hi - lo:.3f}")
+    return (f"the lowest of the {label}, '{lo_g}' ({lo:.3f}), is {value:.3f} times the highest, "
+            f"'{hi_g}' ({hi:.3f})")
+
+
+def _criterion_reason(doc: Mapping[str, Any], feature: str, criterion: str) -> str:
+    prefix = f"'{feature}': fewer than two groups"
+    for note in doc.get("notes") or ():
+        if note.startswith(prefix):
+            return note.split(": ", 1)[1].rstrip(".")
+    if feature not in doc["criteria"]:
+        return f"the assessment has no criteria for '{feature}'"
+    base = criterion.rpartition("_")[0]
+    compared = [g for g in doc.get("by_group") or ()
+                if g.get("feature") == feature
+                and (doc.get("include_small_groups") or not g.get("is_small_group"))]
+    reasons = []
+    for metric in _BASE_METRICS[base]:
+        why = {g.get("undefined", {}).get(metric) for g in compared}
+        if compared and None not in why:
+            reasons.append(f"{metric} is undefined in every compared group "
+                           f"({'; '.join(sorted(why))})")
+    return "; ".join(reasons) or "the assessment could not compute it"
+
+
+def _small_groups_check(doc: Mapping[str, Any], feature: str) -> GateCheck:
+    small = [g for g in doc.get("by_group") or ()
+             if g.get("feature") == feature and g.get("is_small_group")]
+    left_out = [] if doc.get("include_small_groups") else small
+    if not left_out:
+        text = ("no group was left out of the comparison" if not small else
+                "small groups were included in the comparison")
+        return GateCheck("small_groups", feature, 0.0, 0.0, "<=", True, text)
+    shown = ", ".join(f"'{g['group']}' (n={g['n']})" for g in left_out[:5])
+    more = f" and {len(left_out) - 5} more" if len(left_out) > 5 else ""
+    text = (f"{len(left_out)} group(s) with fewer than {doc.get('min_group_size')} rows were "
+            f"left out of the comparison: {shown}{more}; assess with --include-small-groups or "
+            "a lower --min-group-size, or set ignore_small_groups = true")
+    return GateCheck("small_groups", feature, float(len(left_out)), 0.0, "<=", False, text)
+
+
+def _metric_check(doc: Mapping[str, Any], key: str, limit: float, rules: GateRules) -> GateCheck:
+    metric = METRIC_LIMITS[key]
+    comparison = "<=" if key.startswith("max_") else ">="
+    overall = doc["overall"]
+    if metric not in overall:
+        reason = ("it needs scores; this assessment used predicted labels"
+                  if metric in SCORE_METRICS else "the assessment does not report it")
+        return _undefined(metric, None, limit, comparison, reason, rules)
+    value = overall[metric]
+    if value is None:
+        reason = UNDEFINED_REASONS.get(metric, "undefined").replace(" in this group", "")
+        return _undefined(metric, None, limit, comparison, reason, rules)
+    value = float(value)
+    passed = _compare(value, key, limit)
+    verdict = "within the limit" if passed else "outside the limit"
+    return GateCheck(metric, None, value, limit, comparison, passed,
+                     f"{verdict}; overall {metric.replace('_', ' ')} is {value:.4f}")
+
+
+def _approved_check(store: Any, fingerprint: str | None) -> GateCheck:
+    if store is None:
+        raise FaircardError("require_approved needs the audit store with the approvals; give "
+                            "it (--store PATH or FAIRCARD_STORE).")
+    if not fingerprint:
+        raise FaircardError("require_approved needs the assessment's fingerprint (its dataset "
+                            "and model sha256s).")
+
+    def check(passed: bool, text: str) -> GateCheck:
+        return GateCheck("approved", None, None, None, "", passed, text)
+
+    verified = store.verify()
+    if not verified.ok:
+        return check(False, f"the audit store failed verification ({verified.problems[0]}), so "
+                            "its approvals cannot be trusted; run 'faircard verify'")
+    short = fingerprint[:12]
+    approved = store.find_by_fingerprint(fingerprint, status="approved")
+    if approved:
+        rec = approved[-1]
+        event = next((e for e in reversed(store.history(rec.id)) if e.decision == "approve"),
+                     None)
+        who = f" by {event.reviewer} on {event.at[:10]}" if event else ""
+        later = (f"; note: superseded by record(s) {', '.join(map(str, rec.superseded_by))}"
+                 if rec.superseded_by else "")
+        return check(True, f"fingerprint {short} matches record {rec.id}, approved{who}{later}")
+    others = store.find_by_fingerprint(fingerprint)
+    if others:
+        shown = ", ".join(f"{r.id} ({r.status})" for r in others)
+        return check(False, f"fingerprint {short} matches record(s) {shown}, none approved")
+    return check(False, f"no record in the audit store has fingerprint {short}; record this "
+                        "assessment and have it approved")

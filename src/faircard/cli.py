@@ -17,6 +17,8 @@ COMMAND_MODULES = (
     "faircard.commands.demo_cmd",
     "faircard.commands.thresholds_cmd",
     "faircard.commands.card_cmd",
+    "faircard.commands.store_cmd",
+    "faircard.commands.gate_cmd",
 )
 
 

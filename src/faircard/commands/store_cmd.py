@@ -1,0 +1,283 @@
+"""Audit store commands: ``record``, ``records``, ``show``, ``submit``, ``review``, ``verify``.
+
+Each opens the store given by ``--store`` (a file path or database URL; default
+``$FAIRCARD_STORE`` or ``faircard-audit.db``). ``verify`` exits with status 1 when the store's
+chain or fingerprints are broken.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import FaircardError
+from ..formatting import fmt_num
+from ..store import DEFAULT_STORE, STATUSES, STORE_ENV, AuditStore
+from . import common
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SHOWN_CRITERIA = (
+    ("demographic_parity_difference", "DP diff"),
+    ("demographic_parity_ratio", "DP ratio"),
+    ("equalized_odds_difference", "EO diff"),
+    ("equal_opportunity_difference", "EOpp diff"),
+)
+
+_VERBS = {"submit": "submitted", "approve": "approved", "request_changes": "changes requested",
+          "reject": "rejected", "comment": "commented"}
+
+
+def add_store_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", metavar="PATH|URL", default=None,
+                   help=f"audit store: a SQLite file or a database URL (default: ${STORE_ENV} "
+                   f"or {DEFAULT_STORE})")
+
+
+def open_store(args: argparse.Namespace, *, create: bool = False) -> AuditStore:
+    return AuditStore(args.store, create=create)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("record", help="assess DATA and record it in the audit store",
+                       description="Assess DATA (as 'faircard assess') and add the result to the "
+                       "audit store as a draft; prints its id and fingerprint.")
+    common.add_data_options(p)
+    p.add_argument("--model", action="append", default=[], metavar="FILE",
+                   help="a scikit-learn model that scores DATA (.skops, .joblib, .pkl); repeat "
+                   "to record several models, one record each")
+    p.add_argument("--allow-unsafe-pickle", action="store_true",
+                   help="load joblib/pickle models the ordinary way (only for trusted files)")
+    p.add_argument("--author", required=True, help="who made this assessment")
+    p.add_argument("--title", help="a title (default: the dataset and model names)")
+    p.add_argument("--supersedes", metavar="ID", help="id of an older record this one replaces")
+    add_store_option(p)
+    p.set_defaults(func=run_record)
+
+    p = sub.add_parser("records", help="list the records in the audit store",
+                       description="List the recorded assessments, oldest first.")
+    p.add_argument("--status", choices=STATUSES, help="only records with this status")
+    p.add_argument("--author", help="only records by this author")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_store_option(p)
+    p.set_defaults(func=run_records)
+
+    p = sub.add_parser("show", help="show one record with its results and reviews",
+                       description="Show one record: what was assessed, the fingerprint, the "
+                       "fairness criteria and the history of submissions and reviews.")
+    p.add_argument("id", metavar="ID", help="record id")
+    p.add_argument("--json", action="store_true",
+                   help="print the full export (record, assessment, history) as JSON")
+    add_store_option(p)
+    p.set_defaults(func=run_show)
+
+    p = sub.add_parser("submit", help="send a draft record for review",
+                       description="Send a draft record for review (draft -> in_review).")
+    p.add_argument("id", metavar="ID", help="record id")
+    p.add_argument("--by", required=True, metavar="NAME", help="who submits it")
+    add_store_option(p)
+    p.set_defaults(func=run_submit)
+
+    p = sub.add_parser("review", help="approve, send back, reject or comment on a record",
+                       description="Review a record in review. The author cannot approve their "
+                       "own record; a comment is required except for an approval.")
+    p.add_argument("id", metavar="ID", help="record id")
+    p.add_argument("--reviewer", required=True, metavar="NAME", help="who reviews it")
+    p.add_argument("--role", help="the reviewer's role (for example 'model risk')")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--approve", dest="decision", action="store_const", const="approve")
+    g.add_argument("--request-changes", dest="decision", action="store_const",
+                   const="request_changes")
+    g.add_argument("--reject", dest="decision", action="store_const", const="reject")
+    g.add_argument("--comment-only", dest="decision", action="store_const", const="comment",
+                   help="add a comment without a decision")
+    p.add_argument("--comment", default="", metavar="TEXT", help="the review's comment")
+    add_store_option(p)
+    p.set_defaults(func=run_review)
+
+    p = sub.add_parser("verify", help="check the audit store's fingerprints and hash chain",
+                       description="Recompute every fingerprint and the hash chain of the audit "
+                       "store. Exit status 1 when something was changed outside faircard.")
+    p.add_argument("--expect-head", metavar="HASH",
+                   help="the head hash you kept from an earlier run; a different head fails")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_store_option(p)
+    p.set_defaults(func=run_verify)
+
+
+@dataclass
+class Assessed:
+    """One assessment made from the command line: the model it is about (if any), its JSON
+    document and the models' names and sha256s."""
+
+    name: str | None
+    doc: dict[str, Any]
+    models: list[dict[str, str]]
+
+
+def assess_inputs(args: argparse.Namespace, *, n_boot: int | None = None) -> list[Assessed]:
+    """Assess DATA with the shared data options: one assessment, or one per ``--model``."""
+    from ..assess import assess
+    from ..models_assess import check_sensitive_not_personal
+    from ..privacy import detect_personal_data
+
+    data = common.read_data(args.data)
+    flags = detect_personal_data(data)
+    check_sensitive_not_personal(args.sensitive, flags)
+    kwargs = common.spec_kwargs(args)
+    if n_boot is not None:
+        kwargs["n_boot"] = n_boot
+    personal = [{"column": f.column, "kind": f.kind} for f in flags]
+    if not args.model:
+        doc = assess(data, **kwargs).to_dict()
+        doc["personal_data_columns"] = personal
+        return [Assessed(None, doc, [])]
+    from ..io.models import load_model
+    from ..models_assess import assess_models
+
+    if args.prediction or args.score:
+        raise FaircardError("Give --model or a --prediction/--score column, not both.")
+    for key in ("prediction", "score"):
+        kwargs.pop(key)
+    if args.allow_unsafe_pickle:
+        print("faircard: warning: --allow-unsafe-pickle runs any code inside the model files; "
+              "use it only for files you trust.", file=sys.stderr)
+    models = [load_model(p, allow_unsafe_pickle=args.allow_unsafe_pickle) for p in args.model]
+    out = []
+    for r in assess_models(data, models, **kwargs):
+        doc = r.assessment.to_dict()
+        doc["model"] = {**r.info, "name": r.name, "warnings": list(r.warnings)}
+        doc["personal_data_columns"] = personal
+        out.append(Assessed(r.name, doc, [{"name": r.name, "sha256": r.info["sha256"]}]))
+    return out
+
+
+def safe(text: Any) -> str:
+    """Untrusted text for a terminal: control characters shown as escapes."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+
+
+def run_record(args: argparse.Namespace) -> int:
+    from ..io import fingerprint
+
+    if args.supersedes and len(args.model) > 1:
+        raise FaircardError("--supersedes applies to one record; record one model at a time.")
+    assessed = assess_inputs(args)
+    dataset = Path(args.data).name
+    sha = fingerprint(args.data)
+    with open_store(args, create=True) as store:
+        for a in assessed:
+            title = args.title or f"{dataset}" + (f" / {a.name}" if a.name else "")
+            if args.title and len(assessed) > 1:
+                title = f"{args.title} ({a.name})"
+            rec = store.add(a.doc, title=title, created_by=args.author, dataset_name=dataset,
+                            dataset_sha256=sha, models=a.models, supersedes=args.supersedes)
+            print(f"record {rec.id} ({rec.status}): {safe(rec.title)}")
+            print(f"fingerprint {rec.fingerprint}")
+        print(f"next: faircard submit {rec.id} --by NAME")
+    return 0
+
+
+def run_records(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        recs = store.list(status=args.status, created_by=args.author)
+    if args.json:
+        print(json.dumps([r.to_dict() for r in recs], indent=2, ensure_ascii=False))
+        return 0
+    if not recs:
+        print("no records")
+        return 0
+    rows = [["id", "status", "created (UTC)", "author", "fingerprint", "title"]]
+    for r in recs:
+        title = safe(r.title) + (f" [superseded by {', '.join(map(str, r.superseded_by))}]"
+                                 if r.superseded_by else "")
+        rows.append([str(r.id), r.status, r.created_at[:16].replace("T", " "),
+                     safe(r.created_by), r.fingerprint[:12], title])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1])
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        if args.json:
+            print(json.dumps(store.export(args.id), indent=2, ensure_ascii=False))
+            return 0
+        rec = store.get(args.id)
+        history = store.history(rec.id)
+    lines = [f"record {rec.id}: {safe(rec.title)}",
+             f"  status       {rec.status}",
+             f"  author       {safe(rec.created_by)}, {rec.created_at}",
+             f"  dataset      {safe(rec.dataset_name)} (sha256 {rec.dataset_sha256}), "
+             f"{rec.n_rows:,} rows"]
+    for m in rec.models:
+        lines.append(f"  model        {safe(m['name'])} (sha256 {m['sha256']})")
+    spec = rec.spec
+    decision = (f"score '{safe(spec.get('score'))}' >= {spec.get('threshold')}"
+                if spec.get("score") else f"prediction '{safe(spec.get('prediction'))}'")
+    lines.append(f"  assessed     target '{safe(spec.get('target'))}', {decision}, "
+                 f"sensitive {', '.join(safe(s) for s in spec.get('sensitive_features') or [])}")
+    lines.append(f"  fingerprint  {rec.fingerprint}")
+    if rec.supersedes is not None:
+        lines.append(f"  supersedes   record {rec.supersedes}")
+    if rec.superseded_by:
+        lines.append(f"  superseded   by record {', '.join(map(str, rec.superseded_by))}")
+    overall = rec.summary.get("overall") or {}
+    lines.append(f"  overall      accuracy {fmt_num(overall.get('accuracy'))}, selection rate "
+                 f"{fmt_num(overall.get('selection_rate'))}")
+    lines.append("  criteria:")
+    criteria = rec.summary.get("criteria") or {}
+    order = [f for f in spec.get("features") or [] if f in criteria]
+    for feature in order + [f for f in criteria if f not in order]:
+        crit = criteria[feature]
+        parts = [f"{label} {fmt_num(crit.get(key))}" for key, label in _SHOWN_CRITERIA]
+        ff = crit.get("passes_four_fifths")
+        parts.append("four-fifths " + ("n/a" if ff is None else "passes" if ff else "FAILS"))
+        lines.append(f"    {safe(feature)}: " + ", ".join(parts))
+    lines.append("  history:")
+    lines.append(f"    {rec.created_at[:19]}  recorded by {safe(rec.created_by)}")
+    for e in history:
+        who = safe(e.reviewer) + (f" ({safe(e.role)})" if e.role else "")
+        verb = _VERBS.get(e.decision, e.decision)
+        lines.append(f"    {e.at[:19]}  {verb} by {who}")
+        for text_line in e.comment.splitlines():
+            lines.append(f"        {safe(text_line)}")
+    print("\n".join(lines))
+    return 0
+
+
+def run_submit(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        rec = store.submit(args.id, args.by)
+    print(f"record {rec.id} is now {rec.status}")
+    return 0
+
+
+def run_review(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        rec = store.review(args.id, args.reviewer, args.decision, args.comment, role=args.role)
+    print(f"record {rec.id} is now {rec.status}")
+    return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        result = store.verify()
+    head_ok = args.expect_head is None or args.expect_head.strip().lower() == result.head
+    if args.json:
+        doc = result.to_dict()
+        doc["expected_head_matches"] = None if args.expect_head is None else head_ok
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+    else:
+        print(result.message)
+        for problem in result.problems:
+            print(f"  {problem}")
+        if not head_ok:
+            print(f"The head is {result.head}, not the expected {safe(args.expect_head)}: the "
+                  "chain was rewritten or has entries added since.")
+    return 0 if result.ok and head_ok else 1

@@ -24,9 +24,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,23 +40,32 @@ from .audit import (
     check_sha256,
     fingerprint_of,
     normalize_models,
-    sha256_text,
     spec_of,
     summary_of,
 )
+from .audit_chain import (
+    DECISION_STATUS,
+    DECISIONS,
+    GENESIS_HASH,
+    STATUSES,
+    SUBMIT,
+    ChainProblem,
+    VerifyResult,
+    entry_hash,
+    same_person,
+    verify_chain,
+)
 from .errors import FaircardError
+
+__all__ = [
+    "DECISIONS", "GENESIS_HASH", "SCHEMA_VERSION", "STATUSES", "AuditStore", "ChainProblem",
+    "Record", "Review", "VerifyResult", "default_location",
+]
 
 SCHEMA_VERSION = 1
 STORE_ENV = "FAIRCARD_STORE"
 DEFAULT_STORE = "faircard-audit.db"
 APP_ID = "faircard-audit"
-GENESIS_HASH = "0" * 64
-
-DECISIONS = ("approve", "request_changes", "reject", "comment")
-SUBMIT = "submit"
-STATUSES = ("draft", "in_review", "approved", "changes_requested", "rejected")
-_DECISION_STATUS = {"approve": "approved", "request_changes": "changes_requested",
-                    "reject": "rejected"}
 
 MAX_NAME = 200
 MAX_ROLE = 200
@@ -160,57 +168,6 @@ class Review:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class ChainProblem:
-    """Something :meth:`AuditStore.verify` found wrong with one entry (``table`` is "records",
-    "reviews" or "meta"; ``seq`` the entry's position in the chain, 0 when unknown)."""
-
-    table: str
-    id: int | None
-    seq: int
-    reason: str
-
-    @property
-    def entry(self) -> str:
-        """Human name of the entry, e.g. "record 3" or "review 7"."""
-        if self.table == "meta":
-            return "the store's head"
-        return f"{self.table[:-1]} {self.id}"
-
-    def __str__(self) -> str:
-        return f"{self.entry}: {self.reason}"
-
-
-@dataclass(frozen=True)
-class VerifyResult:
-    """The outcome of :meth:`AuditStore.verify`: ``ok`` when every fingerprint, hash and status
-    checks out; otherwise ``problems`` in chain order, the first broken entry first."""
-
-    ok: bool
-    n_records: int
-    n_reviews: int
-    head: str
-    problems: list[ChainProblem] = field(default_factory=list)
-
-    @property
-    def first_broken(self) -> ChainProblem | None:
-        return self.problems[0] if self.problems else None
-
-    @property
-    def message(self) -> str:
-        if self.ok:
-            return (f"The audit store is intact: {self.n_records} record(s), "
-                    f"{self.n_reviews} review event(s), head {self.head}.")
-        return (f"The audit store is broken: {len(self.problems)} problem(s), the first at "
-                f"{self.problems[0].entry}.")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "n_records": self.n_records, "n_reviews": self.n_reviews,
-                "head": self.head, "message": self.message,
-                "problems": [{"table": p.table, "id": p.id, "seq": p.seq, "entry": p.entry,
-                              "reason": p.reason} for p in self.problems]}
-
-
 def default_location() -> str:
     """The store used when none is given: ``$FAIRCARD_STORE`` or ``faircard-audit.db``."""
     return os.environ.get(STORE_ENV) or DEFAULT_STORE
@@ -233,17 +190,6 @@ def _text(value: Any, what: str, limit: int, *, required: bool = True) -> str:
             f"The {what} is {len(value):,} characters long; the limit is {limit:,}. Shorten it."
         )
     return value
-
-
-def _same_person(a: str, b: str) -> bool:
-    def norm(s: str) -> str:
-        return " ".join(unicodedata.normalize("NFKC", s).casefold().split())
-
-    return norm(a) == norm(b)
-
-
-def _entry_hash(row: Mapping[str, Any], columns: Iterable[str], table: str) -> str:
-    return sha256_text(canonical_json({"table": table, **{c: row[c] for c in columns}}))
 
 
 def _record_id(value: Any) -> int:
@@ -410,7 +356,8 @@ class AuditStore:
             "models": canonical_json(model_list),
             "spec": canonical_json(spec_doc),
             "summary": canonical_json(summary),
-            "assessment": json.dumps(canonical_value(doc, None), ensure_ascii=False, allow_nan=False),
+            "assessment": json.dumps(canonical_value(doc, None), ensure_ascii=False,
+                                     allow_nan=False),
             "fingerprint": fingerprint,
             "supersedes": None if supersedes is None else _record_id(supersedes),
             "status": "draft",
@@ -420,7 +367,7 @@ class AuditStore:
                 self._row(conn, row["supersedes"])  # must exist
             last = conn.execute(sa.select(sa.func.max(records_table.c.id))).scalar()
             row.update(id=(last or 0) + 1, seq=seq + 1, prev_hash=head)
-            row["entry_hash"] = _entry_hash(row, _RECORD_HASHED, "records")
+            row["entry_hash"] = entry_hash(row, _RECORD_HASHED, "records")
             conn.execute(sa.insert(records_table).values(**row))
             self._advance(conn, row["entry_hash"], row["seq"])
         return self.get(row["id"])
@@ -470,14 +417,14 @@ class AuditStore:
                         f"Record {rid} is {rec['status']}; only a record in review can be "
                         f"approved, sent back or rejected.{hint}"
                     )
-                if decision == "approve" and _same_person(reviewer, rec["created_by"]):
+                if decision == "approve" and same_person(reviewer, rec["created_by"]):
                     raise FaircardError(
                         f"{reviewer} created record {rid} and cannot approve it; another person "
                         "must approve it."
                     )
             self._add_event(conn, head, seq, rid, decision, reviewer, role, comment)
-            if decision in _DECISION_STATUS:
-                self._set_status(conn, rid, _DECISION_STATUS[decision])
+            if decision in DECISION_STATUS:
+                self._set_status(conn, rid, DECISION_STATUS[decision])
         return self.get(rid)
 
     def _add_event(self, conn: sa.Connection, head: str, seq: int, rid: int, decision: str,
@@ -486,7 +433,7 @@ class AuditStore:
         row: dict[str, Any] = {"id": (last or 0) + 1, "seq": seq + 1, "record_id": rid,
                                "reviewer": reviewer, "role": role, "decision": decision,
                                "comment": comment, "at": _now(), "prev_hash": head}
-        row["entry_hash"] = _entry_hash(row, _REVIEW_HASHED, "reviews")
+        row["entry_hash"] = entry_hash(row, _REVIEW_HASHED, "reviews")
         conn.execute(sa.insert(reviews_table).values(**row))
         self._advance(conn, row["entry_hash"], row["seq"])
 
@@ -621,107 +568,7 @@ class AuditStore:
             recs = conn.execute(sa.select(records_table)).mappings().all()
             revs = conn.execute(sa.select(reviews_table)).mappings().all()
             meta = self._meta(conn)
-        entries = sorted([("records", r) for r in recs] + [("reviews", r) for r in revs],
-                         key=lambda e: (_as_int(e[1]["seq"]), e[0], _as_int(e[1]["id"])))
-        problems: list[ChainProblem] = []
-        status: dict[Any, str] = {}
-        authors: dict[Any, str] = {}
-        prev = GENESIS_HASH
-        for i, (table, row) in enumerate(entries, start=1):
-            seq = _as_int(row["seq"])
-
-            def bad(reason: str, table: str = table, row: Mapping[str, Any] = row,
-                    seq: int = seq) -> None:
-                problems.append(ChainProblem(table, row["id"], seq, reason))
-
-            if seq != i:
-                bad(f"it is event {seq} of the chain where event {i} was expected: an entry was "
-                    "removed or inserted")
-            if row["prev_hash"] != prev:
-                bad("its prev_hash does not match the entry before it: an earlier entry was "
-                    "removed, inserted or rewritten")
-            columns = _RECORD_HASHED if table == "records" else _REVIEW_HASHED
-            try:
-                digest = _entry_hash(row, columns, table)
-            except (FaircardError, ValueError):
-                digest = ""
-            if digest != row["entry_hash"]:
-                bad("its content does not match its entry_hash: it was changed after it was "
-                    "written")
-            if table == "records":
-                reason = _check_record(row)
-                if reason:
-                    bad(reason)
-                status[row["id"]] = "draft"
-                authors[row["id"]] = str(row["created_by"])
-            else:
-                reason = _replay(row, status, authors)
-                if reason:
-                    bad(reason)
-            prev = row["entry_hash"]
-        # a status that disagrees with the events comes after the chain's own problems: when
-        # an event was removed, the removal (not the status it leaves behind) is the first break
-        for table, row in entries:
-            if table == "records" and row["status"] != status.get(row["id"]):
-                problems.append(ChainProblem(
-                    "records", row["id"], _as_int(row["seq"]),
-                    f"its status is '{row['status']}' but its reviews give "
-                    f"'{status.get(row['id'])}': the status was edited"))
-        if meta.get("head_hash") != prev or meta.get("event_count") != str(len(entries)):
-            problems.append(ChainProblem(
-                "meta", None, len(entries) + 1,
-                f"the store says it has {meta.get('event_count')} entries ending in "
-                f"{meta.get('head_hash')}, but the chain has {len(entries)} ending in {prev}: "
-                "entries were removed or added outside faircard"))
-        return VerifyResult(ok=not problems, n_records=len(recs), n_reviews=len(revs),
-                            head=prev, problems=problems)
-
-
-def _as_int(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0
-
-
-def _check_record(row: Mapping[str, Any]) -> str:
-    try:
-        models = json.loads(row["models"])
-        spec = json.loads(row["spec"])
-        summary = json.loads(row["summary"])
-        doc = json.loads(row["assessment"])
-        expected = fingerprint_of(dataset_sha256=row["dataset_sha256"],
-                                  model_sha256s=[m["sha256"] for m in models], spec=spec,
-                                  summary=summary)
-        same_summary = canonical_json(summary_of(doc)) == canonical_json(summary)
-    except (TypeError, ValueError, KeyError, FaircardError):
-        return "its stored JSON cannot be read"
-    if expected != row["fingerprint"]:
-        return "its fingerprint does not match its data, models, spec and results"
-    if not same_summary:
-        return "its summary does not match its full assessment"
-    return ""
-
-
-def _replay(row: Mapping[str, Any], status: dict[Any, str], authors: dict[Any, str]) -> str:
-    rid = row["record_id"]
-    current = status.get(rid)
-    decision = row["decision"]
-    if current is None:
-        return f"it refers to record {rid}, which does not exist before it in the chain"
-    if decision == SUBMIT:
-        if current != "draft":
-            return f"it submits record {rid}, which was {current}, not a draft"
-        status[rid] = "in_review"
-    elif decision in _DECISION_STATUS:
-        if current != "in_review":
-            return f"it decides on record {rid}, which was {current}, not in review"
-        if decision == "approve" and _same_person(str(row["reviewer"]), authors[rid]):
-            return f"it approves record {rid} by its own author"
-        status[rid] = _DECISION_STATUS[decision]
-    elif decision != "comment":
-        return f"its decision {decision!r} is not a known decision"
-    return ""
+        return verify_chain(recs, revs, meta, _RECORD_HASHED, _REVIEW_HASHED)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 import faircard
 from faircard.audit import assessment_fingerprint, canonical_json, spec_of
+from faircard.audit_chain import entry_hash
 from faircard.errors import FaircardError
 from faircard.store import (
     _RECORD_HASHED,
@@ -20,7 +21,6 @@ from faircard.store import (
     MAX_NAME,
     SCHEMA_VERSION,
     AuditStore,
-    _entry_hash,
 )
 from tests.conftest import make_dataset
 
@@ -345,7 +345,7 @@ def test_rewriting_results_and_rehashing_the_row_is_still_detected(tmp_path, dat
     summary = json.loads(row["summary"])
     summary["criteria"]["sex"]["demographic_parity_difference"] = 0.01
     row["summary"] = canonical_json(summary)
-    row["entry_hash"] = _entry_hash(row, _RECORD_HASHED, "records")
+    row["entry_hash"] = entry_hash(row, _RECORD_HASHED, "records")
     con.execute("UPDATE records SET summary = ?, entry_hash = ? WHERE id = 1",
                 (row["summary"], row["entry_hash"]))
     con.commit()

@@ -24,6 +24,7 @@ pages = [
     st.Page(components.PAGE_DISPARITIES, title="Disparities", icon=":material/bar_chart:"),
     st.Page(components.PAGE_THRESHOLDS, title="Thresholds", icon=":material/tune:"),
     st.Page(components.PAGE_CARD, title="Model card", icon=":material/description:"),
+    st.Page(components.PAGE_GOVERNANCE, title="Governance", icon=":material/verified:"),
 ]
 nav = st.navigation(pages)
 components.sidebar_status()

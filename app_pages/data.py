@@ -48,7 +48,7 @@ pii_cols = {f.column for f in pii}
 st.dataframe(data.drop(columns=list(pii_cols)).head(200), height=240)
 if pii:
     st.warning("Personal data found and kept out of every table, chart and export: "
-               + "; ".join(f"**{components._esc(f.column)}** ({f.reason})" for f in pii))
+               + "; ".join(f"**{components.escape(f.column)}** ({f.reason})" for f in pii))
 
 st.subheader("Column roles")
 columns = [c for c in data.columns if c not in pii_cols

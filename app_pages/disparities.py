@@ -57,7 +57,7 @@ a = dict(results)[focus]
 
 st.subheader("Findings")
 for sentence in findings(a, metrics):
-    st.markdown(f"- {components._esc(sentence)}")
+    st.markdown(f"- {components.escape(sentence)}")
 
 feature = st.selectbox("Groups of", a.features, key="w_feature")
 wide = a.by_group[(a.by_group["feature"] == feature) & a.by_group["metric"].isin(metrics)]
@@ -81,7 +81,7 @@ reference = a.reference_groups.get(feature)
 if reference is not None:
     st.subheader("Compared with the reference group")
     st.caption(f"Each group's difference from, and ratio to, the reference group "
-               f"'{components._esc(str(reference))}' (change it on Sensitive features).")
+               f"'{components.escape(str(reference))}' (change it on Sensitive features).")
     vs = a.by_group[(a.by_group["feature"] == feature) & a.by_group["metric"].isin(metrics)]
     vs = vs.assign(shown=[
         "reference" if g == reference else

@@ -77,7 +77,7 @@ volume = c3.number_input("Decisions expected", min_value=0, value=1000, step=100
 costed = evaluate_policy(y, s, group, groups, {g: t for g in groups}, feature=feature,
                          objective="cost", fp_cost=fp_cost, fn_cost=fn_cost,
                          volume=int(volume) or None)
-st.markdown(components._esc(costed.summary))
+st.markdown(components.escape(costed.summary))
 best = best_single_threshold(y, s, group, groups, objective="cost", fp_cost=fp_cost,
                              fn_cost=fn_cost)
 best_t = next(iter(best.thresholds.values()))
@@ -103,7 +103,7 @@ try:
 except FaircardError as exc:
     st.error(str(exc))
     st.stop()
-(st.success if policy.feasible else st.error)(components._esc(policy.summary))
+(st.success if policy.feasible else st.error)(components.escape(policy.summary))
 ptable = pd.DataFrame(policy.by_group).set_index("group")
 st.dataframe(ptable[["threshold"] + cols], key="policy_table", column_config=readable)
 front = pareto_front(y, s, group, groups, constraint=constraint, objective=objective,
@@ -122,5 +122,5 @@ b4.download_button("Policy (CSV)", pd.DataFrame(policy.by_group).to_csv(index=Fa
                    file_name="policy.csv", mime="text/csv", key="dl_policy_csv")
 chosen = state.get(state.POLICY)
 if chosen:
-    st.caption("Chosen for the model card: " + components._esc(chosen["summary"]))
+    st.caption("Chosen for the model card: " + components.escape(chosen["summary"]))
 components.link(components.PAGE_CARD, label="Next: the model card")

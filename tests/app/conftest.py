@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 PAGES = ["app_pages/data.py", "app_pages/sensitive.py", "app_pages/disparities.py", "app_pages/thresholds.py",
-         "app_pages/model_card.py"]
+         "app_pages/model_card.py", "app_pages/governance.py"]
 TIMEOUT = 120
 
 
@@ -53,3 +53,10 @@ def new(path: str) -> AppTest:
 
 def no_exception(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
+
+
+@pytest.fixture(autouse=True)
+def _private_audit_store(tmp_path, monkeypatch):
+    """Each test gets its own audit store, never the working directory's."""
+    monkeypatch.setenv("FAIRCARD_STORE", str(tmp_path / "audit.db"))
+    return tmp_path / "audit.db"

@@ -25,14 +25,17 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def server():
-    """``streamlit run app.py`` on a free localhost port; yields its URL."""
+def server(tmp_path_factory):
+    """``streamlit run app.py`` on a free localhost port, with its own audit store; yields its
+    URL."""
     port = _free_port()
+    store = tmp_path_factory.mktemp("store") / "audit.db"
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
          "--server.port", str(port), "--server.address", "127.0.0.1",
          "--server.headless", "true", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env={**os.environ, "FAIRCARD_STORE": str(store)},
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60

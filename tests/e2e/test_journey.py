@@ -96,3 +96,17 @@ def test_journey(page, tmp_path):
     pdf_path = tmp_path / "card.pdf"
     dl.value.save_as(pdf_path)
     assert pdf_path.read_bytes()[:4] == b"%PDF"
+
+    # governance: record the assessment, send it for review, check the trail
+    page.get_by_role("link", name="Next: record the assessment and sign it off").click()
+    page.get_by_role("heading", name="Governance").wait_for()
+    wait_idle(page)
+    page.get_by_role("textbox", name="Your name").first.fill("Ana Kim")
+    page.get_by_role("button", name="Record as a draft").click()
+    page.get_by_text("Recorded as record 1").first.wait_for()
+    wait_idle(page)
+    page.get_by_role("textbox", name="Your name").nth(1).fill("Ana Kim")
+    page.get_by_role("button", name="Submit for review").click()
+    page.get_by_text("Record 1 is now in review.").first.wait_for()
+    page.get_by_role("button", name="Verify the store").click()
+    page.get_by_text("The audit store is intact").first.wait_for()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
+from pathlib import Path
+
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
@@ -14,6 +18,9 @@ PAGE_SENSITIVE = "app_pages/sensitive.py"
 PAGE_DISPARITIES = "app_pages/disparities.py"
 PAGE_THRESHOLDS = "app_pages/thresholds.py"
 PAGE_CARD = "app_pages/model_card.py"
+PAGE_GOVERNANCE = "app_pages/governance.py"
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def link(page: str, label: str, icon: str = ":material/arrow_forward:") -> None:
@@ -79,6 +86,66 @@ def current_assessments(**overrides):
     return out
 
 
+def focus(results: list) -> tuple[str, object]:
+    """(name, Assessment) of the model in focus (the first when none is chosen)."""
+    names = [n for n, _ in results]
+    chosen = state.get(state.FOCUS_MODEL)
+    name = chosen if chosen in names else names[0]
+    return name, dict(results)[name]
+
+
+def dataset_sha256() -> str:
+    """sha256 of the dataset: of the uploaded file's bytes, or, for data that came without a
+    file (the built-in demo), of the table written as CSV."""
+    digest = str(state.get(state.DATA_DIGEST) or "")
+    head = digest.split("+")[0]
+    if _SHA256.fullmatch(head):
+        return head
+    cached = st.session_state.get("fc_table_sha256")
+    if cached and cached[0] == digest:
+        return cached[1]
+    data = state.get(state.DATA)
+    sha = hashlib.sha256(data.to_csv(index=False).encode("utf-8")).hexdigest()
+    st.session_state["fc_table_sha256"] = (digest, sha)
+    return sha
+
+
+def models_of(name: str) -> list:
+    """The loaded model called ``name`` as a one-item list (empty for a score or prediction
+    column), for fingerprints and records."""
+    return [m for m in state.get(state.MODELS) if m.name == name]
+
+
+def review_of(assessment, name: str) -> dict[str, str] | None:
+    """The review of the newest audit record whose fingerprint matches ``assessment`` (as the
+    card's ``review`` section), or None when there is no store or no such record."""
+    from ..audit import assessment_fingerprint
+    from ..store import AuditStore, default_location
+
+    location = default_location()
+    if "://" not in location and not Path(location).expanduser().exists():
+        return None
+    try:
+        fp = assessment_fingerprint(assessment, dataset_sha256=dataset_sha256(),
+                                    models=models_of(name))
+        with AuditStore(location, create=False) as store:
+            found = store.find_by_fingerprint(fp)
+            if not found:
+                return None
+            rec = max(found, key=lambda r: r.id)
+            decisions = [h for h in store.history(rec.id)
+                         if h.decision in ("approve", "request_changes", "reject")]
+    except FaircardError:
+        return None
+    last = decisions[-1] if decisions else None
+    reviewer = f"{last.reviewer} ({last.role})" if last and last.role else \
+        (last.reviewer if last else "")
+    notes = f"Audit record {rec.id} (fingerprint {rec.fingerprint[:16]})"
+    if last and last.comment:
+        notes += f": {last.comment}"
+    return {"status": rec.status.replace("_", " "), "reviewer": reviewer, "notes": notes}
+
+
 def next_step() -> tuple[str, str] | None:
     """(page, label) of the first step still missing, or None when everything is set."""
     if not state.has_roles():
@@ -102,25 +169,25 @@ def sidebar_status() -> None:
         if data is None:
             st.caption("No dataset yet.")
             return
-        st.markdown(f"**Dataset:** {_esc(state.get(state.DATA_NAME))}  \n"
+        st.markdown(f"**Dataset:** {escape(state.get(state.DATA_NAME))}  \n"
                     f"{len(data):,} rows x {data.shape[1]} columns")
         models = state.get(state.MODELS)
         if models:
-            st.markdown("**Models:** " + ", ".join(_esc(m.name) for m in models))
+            st.markdown("**Models:** " + ", ".join(escape(m.name) for m in models))
         elif state.get(state.DECISION) == "score" and state.get(state.SCORE_COL):
-            st.markdown(f"**Score:** {_esc(state.get(state.SCORE_COL))} "
+            st.markdown(f"**Score:** {escape(state.get(state.SCORE_COL))} "
                         f"(threshold {state.get(state.THRESHOLD):g})")
         elif state.get(state.PRED_COL):
-            st.markdown(f"**Predictions:** {_esc(state.get(state.PRED_COL))}")
+            st.markdown(f"**Predictions:** {escape(state.get(state.PRED_COL))}")
         if state.get(state.TARGET):
-            st.markdown(f"**Outcome:** {_esc(state.get(state.TARGET))}")
+            st.markdown(f"**Outcome:** {escape(state.get(state.TARGET))}")
         sens = state.get(state.SENSITIVE)
         if sens:
-            st.markdown("**Sensitive features:** " + ", ".join(_esc(s) for s in sens))
+            st.markdown("**Sensitive features:** " + ", ".join(escape(s) for s in sens))
 
 
-def _esc(text) -> str:
-    """Escape Markdown control characters in user-provided names."""
+def escape(text) -> str:
+    """Escape Markdown control characters in user-provided text."""
     s = str(text)
     for ch in "\\`*_{}[]()#+-.!|<>":
         s = s.replace(ch, "\\" + ch)

@@ -1,0 +1,231 @@
+"""Governance: record the assessment in the audit store, submit it, review and sign it off,
+and check that the audit trail has not been altered."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from faircard.audit import assessment_fingerprint
+from faircard.errors import FaircardError
+from faircard.formatting import fmt_num
+from faircard.store import AuditStore, default_location
+from faircard.ui import components, state
+
+DECISION_LABELS = {"approve": "Approve (sign off)", "request_changes": "Request changes",
+                   "reject": "Reject", "comment": "Comment only"}
+STATUS_LABELS = {"draft": "draft", "in_review": "in review", "approved": "approved",
+                 "changes_requested": "changes requested", "rejected": "rejected"}
+CRITERIA = (("demographic_parity_difference", "Demographic parity difference"),
+            ("demographic_parity_ratio", "Demographic parity ratio"),
+            ("equalized_odds_difference", "Equalized odds difference"),
+            ("equal_opportunity_difference", "Equal opportunity difference"))
+
+st.title("Governance")
+st.caption("Keep a record of what was assessed and who signed it off. Each record carries a "
+           "fingerprint of the data, the model, the choices and the results; reviews are added "
+           "to a tamper-evident trail, and `faircard gate --require-approved` lets a CI job "
+           "check that the model it tests is the one that was approved.")
+
+location = default_location()
+st.markdown(f"**Audit store:** `{location}`")
+st.caption("Set the environment variable FAIRCARD_STORE before starting the app to use another "
+           "SQLite file or a database URL. The command line reads the same store.")
+
+
+def _open(create: bool) -> AuditStore | None:
+    """The store, or None (with the reason shown) when it cannot be opened. A store that does
+    not exist yet is created only when ``create``; otherwise it is quietly None."""
+    if not create and "://" not in location and not Path(location).expanduser().exists():
+        return None
+    try:
+        return AuditStore(location, create=create)
+    except FaircardError as exc:
+        st.error(str(exc))
+        return None
+
+
+def _done(message: str) -> None:
+    st.session_state["fc_governance_message"] = message
+    st.rerun()
+
+
+message = st.session_state.pop("fc_governance_message", None)
+if message:
+    st.success(message)
+
+# -- record the current assessment -------------------------------------------------------------
+st.subheader("Record this assessment")
+fingerprint = None
+if not state.has_sensitive():
+    st.info("Load data and choose the sensitive features to record an assessment; the records "
+            "already in the store are listed below.")
+    components.link(components.PAGE_DATA, "Go to Data & model")
+else:
+    results = components.current_assessments()
+    names = [n for n, _ in results]
+    name, a = components.focus(results)
+    if len(names) > 1:
+        name = st.selectbox("Model to record", names, index=names.index(name), key="w_gov_model")
+        a = dict(results)[name]
+    models = components.models_of(name)
+    data_sha = components.dataset_sha256()
+    fingerprint = assessment_fingerprint(a, dataset_sha256=data_sha, models=models)
+    st.markdown(f"Fingerprint of the assessment on screen: `{fingerprint}`")
+    st.caption(f"Dataset sha256 `{data_sha}`"
+               + "".join(f"; model '{components.escape(m.name)}' sha256 `{m.sha256}`"
+                       for m in models)
+               + ". The record keeps the choices (outcome, decision and threshold, sensitive "
+               "features, bands, reference groups), the overall metrics and the fairness "
+               "criteria, and the full assessment; no row of the data.")
+    store = _open(create=False)
+    same = store.find_by_fingerprint(fingerprint) if store else []
+    older = store.list() if store else []
+    if store:
+        store.close()
+    if same:
+        st.info("This exact assessment is already recorded: "
+                + ", ".join(f"record {r.id} ({STATUS_LABELS[r.status]})" for r in same)
+                + ". Recording it again adds another record.")
+    with st.form("record_form", clear_on_submit=False):
+        title = st.text_input("Title", value=f"{state.get(state.DATA_NAME)}: {name}",
+                              key="w_gov_title", max_chars=500)
+        author = st.text_input("Your name", key="w_gov_author", max_chars=200,
+                               placeholder="Who made this assessment")
+        choices = [None] + [r.id for r in older]
+        supersedes = st.selectbox(
+            "Replaces an older record", choices, key="w_gov_supersedes",
+            format_func=lambda i: "no" if i is None else
+            f"{i}: {next(r.title for r in older if r.id == i)}")
+        recorded = st.form_submit_button("Record as a draft", type="primary")
+    if recorded:
+        store = _open(create=True)
+        if store:
+            try:
+                with store:
+                    rec = store.add(a, title=title, created_by=author,
+                                    dataset_name=str(state.get(state.DATA_NAME)),
+                                    dataset_sha256=data_sha, models=models,
+                                    supersedes=supersedes)
+            except FaircardError as exc:
+                st.error(str(exc))
+            else:
+                st.session_state["w_gov_record"] = rec.id
+                _done(f"Recorded as record {rec.id} (draft). Submit it for review below.")
+
+# -- the records -------------------------------------------------------------------------------
+st.subheader("Records")
+store = _open(create=False)
+if store is None:
+    if "://" in location or not Path(location).expanduser().exists():
+        st.caption("No records yet: the store is created when the first assessment is "
+                   "recorded.")
+    st.stop()
+with store:
+    try:
+        records = store.list()
+    except FaircardError as exc:
+        st.error(str(exc))
+        st.stop()
+if not records:
+    st.caption("No records yet.")
+    st.stop()
+
+table = pd.DataFrame([{
+    "id": r.id, "title": r.title, "status": STATUS_LABELS.get(r.status, r.status),
+    "by": r.created_by, "recorded (UTC)": r.created_at[:19].replace("T", " "),
+    "rows": r.n_rows, "fingerprint": r.fingerprint[:16],
+    "replaced by": ", ".join(str(i) for i in r.superseded_by),
+    "on screen": "yes" if r.fingerprint == fingerprint else "",
+} for r in records])
+st.dataframe(table, hide_index=True, width="stretch")
+
+ids = [r.id for r in records]
+if st.session_state.get("w_gov_record") not in ids:
+    st.session_state["w_gov_record"] = ids[-1]
+by_id = {r.id: r for r in records}
+rid = st.selectbox("Open record", ids, key="w_gov_record",
+                   format_func=lambda i: f"{i}: {by_id[i].title}")
+rec = by_id[rid]
+try:
+    with AuditStore(location, create=False) as store:
+        history = store.history(rid)
+        export = store.export(rid)
+except FaircardError as exc:
+    st.error(str(exc))
+    st.stop()
+
+st.markdown(f"**Status:** {STATUS_LABELS.get(rec.status, rec.status)}  \n"
+            f"**Fingerprint:** `{rec.fingerprint}`")
+criteria = rec.summary.get("criteria") or {}
+rows = [{"feature": feature, **{label: fmt_num(values.get(key)) for key, label in CRITERIA}}
+        for feature, values in criteria.items()]
+if rows:
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+if history:
+    st.markdown("**History**")
+    st.dataframe(pd.DataFrame([{
+        "when (UTC)": h.at[:19].replace("T", " "), "who": h.reviewer, "role": h.role or "",
+        "what": "submitted" if h.decision == "submit" else
+        DECISION_LABELS.get(h.decision, h.decision), "comment": h.comment,
+    } for h in history]), hide_index=True, width="stretch")
+st.download_button("Download the record (JSON)",
+                   json.dumps(export, ensure_ascii=False, indent=2),
+                   file_name=f"faircard-record-{rid}.json", mime="application/json",
+                   key="dl_gov_record")
+
+if rec.status == "draft":
+    with st.form("submit_form"):
+        who = st.text_input("Your name", key="w_gov_submitter", max_chars=200)
+        sent = st.form_submit_button("Submit for review")
+    if sent:
+        try:
+            with AuditStore(location, create=False) as store:
+                store.submit(rid, who)
+        except FaircardError as exc:
+            st.error(str(exc))
+        else:
+            _done(f"Record {rid} is now in review.")
+
+with st.form("review_form"):
+    st.markdown("**Review**" if rec.status == "in_review" else "**Comment**")
+    if rec.status != "in_review":
+        st.caption("Only a record in review can be approved, sent back or rejected; anyone can "
+                   "comment at any time.")
+    c1, c2 = st.columns(2)
+    reviewer = c1.text_input("Reviewer", key="w_gov_reviewer", max_chars=200)
+    role = c2.text_input("Role (optional)", key="w_gov_role", max_chars=200,
+                         placeholder="for example: model risk, legal, domain expert")
+    if rec.status == "in_review":
+        decision = st.radio("Decision", list(DECISION_LABELS), format_func=DECISION_LABELS.get,
+                            key="w_gov_decision", horizontal=True)
+    else:
+        decision = "comment"
+    comment = st.text_area("Comment", key="w_gov_comment", max_chars=10_000,
+                           help="Required except for an approval: say what must change or why.")
+    reviewed = st.form_submit_button("Add review")
+if reviewed:
+    try:
+        with AuditStore(location, create=False) as store:
+            after = store.review(rid, reviewer, decision, comment, role=role or None)
+    except FaircardError as exc:
+        st.error(str(exc))
+    else:
+        _done(f"Review added; record {rid} is {STATUS_LABELS.get(after.status, after.status)}.")
+
+# -- integrity ---------------------------------------------------------------------------------
+st.subheader("Check the audit trail")
+st.caption("Recomputes every fingerprint and every link of the hash chain, so an entry edited "
+           "after it was written is found. Keep the head hash somewhere else (for example in CI "
+           "logs) to detect a rewritten store.")
+if st.button("Verify the store", key="gov_verify"):
+    with st.spinner("Checking every record and review..."):
+        with AuditStore(location, create=False) as store:
+            result = store.verify()
+    if result.ok:
+        st.success(result.message)
+    else:
+        st.error(result.message)
+        for problem in result.problems[:20]:
+            st.markdown(f"- {components.escape(problem)}")

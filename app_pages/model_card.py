@@ -65,11 +65,17 @@ with left:
 state.put(state.CARD_TEXT, text)
 suppress = st.checkbox("Leave groups below the minimum size out of the card",
                        key="w_card_suppress")
-data_info = {"name": state.get(state.DATA_NAME),
-             "sha256": str(state.get(state.DATA_DIGEST)).split("+")[0]}
+data_info = {"name": state.get(state.DATA_NAME), "sha256": components.dataset_sha256()}
 card = build_card(a, text=text, policy=state.get(state.POLICY), model=model_info,
                   dataset=data_info, personal_data=[f.column for f in state.get(state.PII)],
                   metrics=state.get(state.METRICS), suppress_small_groups=suppress)
+signed = components.review_of(a, name)
+if signed:
+    card.review.update(signed)
+    st.caption(f"Review status from the audit store: {signed['status']} ({components.escape(signed['notes'])}).")
+else:
+    st.caption("Review status: draft. Record the assessment and have it reviewed on the "
+               "Governance page to put the sign-off on the card.")
 md = render_markdown(card)
 with right:
     st.markdown("**Preview**")
@@ -102,3 +108,6 @@ if files and files.get("for") == fingerprint:
                            mime="application/pdf", key="dl_card_pdf")
 elif files:
     st.caption("The card changed since the HTML and PDF were prepared; prepare them again.")
+
+components.link(components.PAGE_GOVERNANCE, label="Next: record the assessment and sign it off",
+                icon=":material/verified:")

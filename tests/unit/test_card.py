@@ -81,6 +81,18 @@ def test_script_in_group_name_and_text_is_escaped():
     assert evil in {r["group"] for r in meta["fairness"]}  # the data keeps the exact name
 
 
+def test_review_sign_off_is_rendered_with_its_notes_escaped():
+    card = _card()
+    card.review.update(status="approved", reviewer="Ben Lee (model risk)",
+                       notes="Audit record 3 (fingerprint 0123abcd): ok <img src=x onerror=1>")
+    md = render_markdown(card)
+    html = render_html(card, charts={})
+    for out in (md, html):
+        assert "Status: approved, reviewer Ben Lee (model risk). Audit record 3" in out
+        assert "<img" not in out and "&lt;img" in out
+    assert md.endswith("&gt;\n")
+
+
 def test_pipe_and_newline_in_group_name_keep_the_table_intact():
     card = _card(groups=("a|b", "c\nd"))
     md = render_markdown(card)

@@ -39,6 +39,9 @@ QUESTIONS = {
 }
 
 
+MAX_CARD_JSON = 5_000_000
+"""Longest card JSON accepted on import (characters); real cards are a few kilobytes."""
+
 @dataclass
 class GroupRow:
     feature: str
@@ -79,17 +82,29 @@ class ModelCard:
         if not isinstance(d, dict) or "model_details" not in d:
             raise FaircardError("This JSON file is not a faircard model card.")
         known = {f.name for f in fields(cls)}
+        sections = {f.name for f in fields(cls) if f.default_factory is dict}
+        wrong = sorted(k for k in sections if k in d and not isinstance(d[k], dict))
+        if wrong:
+            raise FaircardError(
+                "This JSON file is not a faircard model card: the section(s) "
+                f"{', '.join(wrong)} must be objects ({{...}})."
+            )
         return cls(**{k: v for k, v in d.items() if k in known})
 
     @classmethod
     def from_json(cls, text: str) -> ModelCard:
         from .errors import FaircardError
 
+        if len(text) > MAX_CARD_JSON:
+            raise FaircardError(f"The card file is {len(text):,} characters long; a model card "
+                                f"is at most {MAX_CARD_JSON:,}. Is it the right file?")
         try:
             return cls.from_dict(json.loads(text))
         except json.JSONDecodeError as exc:
             raise FaircardError(f"The card file is not valid JSON ({exc.msg}, line "
                                 f"{exc.lineno}).") from None
+        except RecursionError:
+            raise FaircardError("The card file nests too deeply to be a model card.") from None
 
     def completeness(self) -> dict[str, float]:
         """Share of the authors' text fields filled in, per section (0..1)."""

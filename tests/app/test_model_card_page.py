@@ -30,6 +30,10 @@ def test_text_preview_import_and_exports():
     assert at.text_input(key="w_card_model_details_owners").value == "Team K"
     at.file_uploader(key="upload_card").upload("bad.json", b"{nope").run()
     assert any("not valid JSON" in e.value for e in at.error)
+    at.file_uploader(key="upload_card").upload("odd.json", b'{"model_details": "x"}').run()
+    no_exception(at)
+    assert any("must be objects" in e.value for e in at.error)
+    assert at.session_state["fc_card_text"]["model_details"]["name"] == "Imported model"
     at.button(key="prepare_card").click().run()
     no_exception(at)
     files = at.session_state["fc_card_files"]

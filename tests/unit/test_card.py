@@ -128,6 +128,18 @@ def test_json_round_trip_is_exact():
         ModelCard.from_json("{not json")
 
 
+@pytest.mark.parametrize("text, says", [
+    ('{"model_details": "Loans"}', "must be objects"),
+    ('{"model_details": {}, "intended_use": [1, 2]}', "intended_use"),
+    ("[" * 100_000 + "]" * 100_000, "nests too deeply"),
+    ('{"model_details": {"name": "' + "x" * 5_000_001 + '"}}', "at most 5,000,000"),
+    ('["model_details"]', "not a faircard model card"),
+])
+def test_malformed_card_json_is_refused_with_a_reason(text, says):
+    with pytest.raises(faircard.FaircardError, match=says):
+        ModelCard.from_json(text)
+
+
 def test_personal_data_columns_never_appear(tmp_path):
     from faircard.cli import main
 

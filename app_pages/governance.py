@@ -2,7 +2,6 @@
 and check that the audit trail has not been altered."""
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -11,6 +10,7 @@ from faircard.audit import assessment_fingerprint
 from faircard.errors import FaircardError
 from faircard.formatting import fmt_num
 from faircard.store import AuditStore, default_location
+from faircard.store import exists as store_exists
 from faircard.ui import components, state
 
 DECISION_LABELS = {"approve": "Approve (sign off)", "request_changes": "Request changes",
@@ -37,7 +37,7 @@ st.caption("Set the environment variable FAIRCARD_STORE before starting the app 
 def _open(create: bool) -> AuditStore | None:
     """The store, or None (with the reason shown) when it cannot be opened. A store that does
     not exist yet is created only when ``create``; otherwise it is quietly None."""
-    if not create and "://" not in location and not Path(location).expanduser().exists():
+    if not create and not store_exists(location):
         return None
     try:
         return AuditStore(location, create=create)
@@ -118,7 +118,7 @@ else:
 st.subheader("Records")
 store = _open(create=False)
 if store is None:
-    if "://" in location or not Path(location).expanduser().exists():
+    if not store_exists(location):
         st.caption("No records yet: the store is created when the first assessment is "
                    "recorded.")
     st.stop()

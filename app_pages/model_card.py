@@ -14,10 +14,7 @@ components.need(state.has_sensitive(), "Choose the sensitive features first.",
                 components.PAGE_SENSITIVE, "Go to Sensitive features")
 
 results = components.current_assessments()
-names = [n for n, _ in results]
-focus = state.get(state.FOCUS_MODEL)
-name = focus if focus in names else names[0]
-a = dict(results)[name]
+name, a = components.focus(results)
 
 text = {s: dict(v) for s, v in state.get(state.CARD_TEXT).items()}
 draft = st.file_uploader("Continue a draft: import a card JSON", type=["json"], key="upload_card")

@@ -59,7 +59,7 @@ from .errors import FaircardError
 
 __all__ = [
     "DECISIONS", "GENESIS_HASH", "SCHEMA_VERSION", "STATUSES", "AuditStore", "ChainProblem",
-    "Record", "Review", "VerifyResult", "default_location",
+    "Record", "Review", "VerifyResult", "default_location", "exists",
 ]
 
 SCHEMA_VERSION = 1
@@ -171,6 +171,13 @@ class Review:
 def default_location() -> str:
     """The store used when none is given: ``$FAIRCARD_STORE`` or ``faircard-audit.db``."""
     return os.environ.get(STORE_ENV) or DEFAULT_STORE
+
+
+def exists(location: str | os.PathLike[str] | None = None) -> bool:
+    """Whether there is a store to open at ``location`` (default :func:`default_location`):
+    any database URL, or a file path that exists. Opening it may still fail."""
+    loc = os.fspath(location) if location is not None else default_location()
+    return "://" in loc or Path(loc).expanduser().exists()
 
 
 def _now() -> str:

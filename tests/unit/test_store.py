@@ -455,3 +455,15 @@ def test_default_location_env_and_url(tmp_path, monkeypatch, data, result):
         _add(store, result, data)
     with AuditStore(f"sqlite:///{tmp_path / 'env.db'}", create=False) as store:
         assert len(store.list()) == 1 and store.verify().ok
+
+
+def test_exists_says_whether_there_is_a_store_to_open(tmp_path, monkeypatch):
+    from faircard.store import exists
+
+    path = tmp_path / "audit.db"
+    assert not exists(path)
+    monkeypatch.setenv("FAIRCARD_STORE", str(path))
+    assert not exists()
+    AuditStore(path).close()
+    assert exists(path) and exists()
+    assert exists("sqlite:///" + str(tmp_path / "elsewhere.db"))  # a URL is opened to find out

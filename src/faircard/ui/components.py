@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import re
-from pathlib import Path
 
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
+from ..audit import SHA256_RE
 from ..errors import FaircardError
 from ..spec import AssessmentSpec
 from . import cache, state
@@ -19,8 +18,6 @@ PAGE_DISPARITIES = "app_pages/disparities.py"
 PAGE_THRESHOLDS = "app_pages/thresholds.py"
 PAGE_CARD = "app_pages/model_card.py"
 PAGE_GOVERNANCE = "app_pages/governance.py"
-
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def link(page: str, label: str, icon: str = ":material/arrow_forward:") -> None:
@@ -99,7 +96,7 @@ def dataset_sha256() -> str:
     file (the built-in demo), of the table written as CSV."""
     digest = str(state.get(state.DATA_DIGEST) or "")
     head = digest.split("+")[0]
-    if _SHA256.fullmatch(head):
+    if SHA256_RE.match(head):
         return head
     cached = st.session_state.get("fc_table_sha256")
     if cached and cached[0] == digest:
@@ -120,15 +117,14 @@ def review_of(assessment, name: str) -> dict[str, str] | None:
     """The review of the newest audit record whose fingerprint matches ``assessment`` (as the
     card's ``review`` section), or None when there is no store or no such record."""
     from ..audit import assessment_fingerprint
-    from ..store import AuditStore, default_location
+    from ..store import AuditStore, exists
 
-    location = default_location()
-    if "://" not in location and not Path(location).expanduser().exists():
+    if not exists():
         return None
     try:
         fp = assessment_fingerprint(assessment, dataset_sha256=dataset_sha256(),
                                     models=models_of(name))
-        with AuditStore(location, create=False) as store:
+        with AuditStore(create=False) as store:
             found = store.find_by_fingerprint(fp)
             if not found:
                 return None

@@ -49,11 +49,27 @@ def _card(text=None, groups=("Female", "Male"), **kw):
     return build_card(a, text=text, **FIXED, **kw)
 
 
-def _golden(name: str, content: str) -> None:
+def _golden(name: str, content: str, update: bool | None = None) -> None:
+    """Compare ``content`` with the reviewed file tests/golden/NAME. Files are written only when
+    FAIRCARD_UPDATE_GOLDEN=1; a missing file fails, so nothing unreviewed can pass."""
     path = GOLDEN / name
-    if UPDATE or not path.exists():
+    if UPDATE if update is None else update:
         path.write_text(content, encoding="utf-8")
+        return
+    assert path.exists(), (f"tests/golden/{name} is missing: run with FAIRCARD_UPDATE_GOLDEN=1, "
+                           "read the new file and commit it")
     assert content == path.read_text(encoding="utf-8"), f"{name} differs from its golden file"
+
+
+def test_a_missing_golden_fails_and_is_not_written(tmp_path, monkeypatch):
+    monkeypatch.setattr(f"{__name__}.GOLDEN", tmp_path)
+    with pytest.raises(AssertionError, match="is missing"):
+        _golden("card_new.md", "text", update=False)
+    assert not (tmp_path / "card_new.md").exists()
+    _golden("card_new.md", "text", update=True)
+    _golden("card_new.md", "text", update=False)
+    with pytest.raises(AssertionError, match="differs"):
+        _golden("card_new.md", "other", update=False)
 
 
 @pytest.mark.parametrize("kind", ["minimal", "full"])
@@ -197,3 +213,49 @@ def test_pdf_refuses_network_urls():
     fetcher = data_only_fetcher()
     with pytest.raises(ValueError):
         fetcher.fetch("http://127.0.0.1:9/x.png")
+
+
+def _rich_frame(n=900, seed=3):
+    """Two features (sex, race) with an intersection, a small race group ("D", 18 people) and a
+    race group with no actual positives ("E"), so some rates are undefined."""
+    rng = np.random.default_rng(seed)
+    sex = rng.choice(["Female", "Male"], n)
+    race = rng.choice(["A", "B", "C"], n, p=[0.5, 0.3, 0.2]).astype(object)
+    race[:18] = "D"
+    race[18:58] = "E"
+    y = (rng.random(n) < 0.35 + 0.1 * (sex == "Male") + 0.1 * (race == "A")).astype(int)
+    y[18:58] = 0
+    s = np.clip(0.35 * y + 0.05 * (race == "B") + rng.normal(0.33, 0.18, n), 0, 1).round(3)
+    return pd.DataFrame({"y": y, "s": s, "sex": sex, "race": race})
+
+
+def _korean_frame(n=500, seed=4):
+    rng = np.random.default_rng(seed)
+    region = rng.choice(["서울", "부산", "대구"], n, p=[0.5, 0.3, 0.2])
+    y = (rng.random(n) < 0.4 + 0.1 * (region == "서울")).astype(int)
+    s = np.clip(0.3 * y + rng.normal(0.35, 0.2, n), 0, 1).round(3)
+    return pd.DataFrame({"결과": y, "점수": s, "지역": region})
+
+
+KOREAN_TEXT = {
+    "model_details": {"name": "대출 승인 모델", "owners": "위험관리팀",
+                      "description": "대출 신청서를 평가합니다."},
+    "intended_use": {"primary_uses": "대출 담당자의 판단을 돕습니다."},
+    "ethical_considerations": {"text": KOREAN},
+}
+
+
+def test_golden_several_features_small_group_and_undefined_values():
+    a = faircard.assess(_rich_frame(), target="y", score="s", sensitive=["sex", "race"],
+                        n_boot=200, random_state=0)
+    card = build_card(a, **FIXED)
+    _golden("card_features.md", render_markdown(card))
+    _golden("card_features.json", render_json(card))
+
+
+def test_golden_korean_text_and_group_names():
+    a = faircard.assess(_korean_frame(), target="결과", score="점수", sensitive="지역",
+                        n_boot=200, random_state=0)
+    card = build_card(a, text=KOREAN_TEXT, **FIXED)
+    _golden("card_korean.md", render_markdown(card))
+    _golden("card_korean.html", render_html(card, charts={}))

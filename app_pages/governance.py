@@ -6,11 +6,9 @@ import json
 import pandas as pd
 import streamlit as st
 
-from faircard.audit import assessment_fingerprint
 from faircard.errors import FaircardError
 from faircard.formatting import fmt_num
-from faircard.store import AuditStore, default_location
-from faircard.store import exists as store_exists
+from faircard.governance import AuditStore, assessment_fingerprint, default_location, store_exists
 from faircard.ui import components, state
 
 DECISION_LABELS = {"approve": "Approve (sign off)", "request_changes": "Request changes",

@@ -7,7 +7,7 @@ import json
 import sqlite3
 
 from faircard.cli import main
-from faircard.store import AuditStore
+from faircard.governance.store import AuditStore
 from tests.app.conftest import new, no_exception, seed_state, small_frame
 
 PAGE = "app_pages/governance.py"

@@ -15,10 +15,10 @@ from fairlearn.metrics import (
 from sklearn.metrics import accuracy_score
 
 import faircard
-from faircard.audit import assessment_fingerprint
 from faircard.errors import FaircardError
-from faircard.gate import GateRules, evaluate_gate, load_rules
-from faircard.store import AuditStore
+from faircard.governance.gate import GateRules, evaluate_gate, load_rules
+from faircard.governance.records import assessment_fingerprint
+from faircard.governance.store import AuditStore
 from tests.conftest import make_dataset
 
 

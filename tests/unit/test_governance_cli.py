@@ -13,8 +13,8 @@ from fairlearn.metrics import demographic_parity_difference
 from sklearn.linear_model import LogisticRegression
 
 import faircard
-from faircard.audit import assessment_fingerprint
 from faircard.cli import main
+from faircard.governance.records import assessment_fingerprint
 from faircard.io import fingerprint as file_sha256
 from tests.conftest import make_dataset
 

@@ -11,10 +11,10 @@ import threading
 import pytest
 
 import faircard
-from faircard.audit import assessment_fingerprint, canonical_json, spec_of
-from faircard.audit_chain import entry_hash
 from faircard.errors import FaircardError
-from faircard.store import (
+from faircard.governance.chain import entry_hash
+from faircard.governance.records import assessment_fingerprint, canonical_json, spec_of
+from faircard.governance.store import (
     _RECORD_HASHED,
     GENESIS_HASH,
     MAX_COMMENT,
@@ -458,7 +458,7 @@ def test_default_location_env_and_url(tmp_path, monkeypatch, data, result):
 
 
 def test_exists_says_whether_there_is_a_store_to_open(tmp_path, monkeypatch):
-    from faircard.store import exists
+    from faircard.governance.store import exists
 
     path = tmp_path / "audit.db"
     assert not exists(path)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..audit import assessment_fingerprint
 from ..errors import FaircardError
-from ..gate import CRITERION_LIMITS, METRIC_LIMITS, evaluate_gate, load_rules
+from ..governance.gate import CRITERION_LIMITS, METRIC_LIMITS, evaluate_gate, load_rules
+from ..governance.records import assessment_fingerprint
 from . import common
 from .store_cmd import add_store_option, assess_inputs, open_store, safe
 

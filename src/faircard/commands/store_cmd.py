@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import FaircardError
 from ..formatting import fmt_num
-from ..store import DEFAULT_STORE, STATUSES, STORE_ENV, AuditStore
+from ..governance.store import DEFAULT_STORE, STATUSES, STORE_ENV, AuditStore
 from . import common
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")

@@ -7,8 +7,8 @@ import hashlib
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
-from ..audit import SHA256_RE
 from ..errors import FaircardError
+from ..governance.records import SHA256_RE
 from ..spec import AssessmentSpec
 from . import cache, state
 
@@ -116,10 +116,9 @@ def models_of(name: str) -> list:
 def review_of(assessment, name: str) -> dict[str, str] | None:
     """The review of the newest audit record whose fingerprint matches ``assessment`` (as the
     card's ``review`` section), or None when there is no store or no such record."""
-    from ..audit import assessment_fingerprint
-    from ..store import AuditStore, exists
+    from ..governance import AuditStore, assessment_fingerprint, store_exists
 
-    if not exists():
+    if not store_exists():
         return None
     try:
         fp = assessment_fingerprint(assessment, dataset_sha256=dataset_sha256(),

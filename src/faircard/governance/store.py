@@ -1,6 +1,6 @@
-"""``faircard.store``: an append-only audit store of assessments, reviews and sign-off.
+"""``faircard.governance.store``: an append-only audit store of assessments, reviews and sign-off.
 
-Each recorded assessment keeps its fingerprint (:mod:`faircard.audit`), the choices, a summary
+Each recorded assessment keeps its fingerprint (:mod:`faircard.governance.records`), the choices, a summary
 and the full assessment document; it never changes after it is written (a new assessment is a
 new record, which may *supersede* an older one). Submissions and reviews are events on a record
 and move its status::
@@ -33,17 +33,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from .audit import (
-    as_document,
-    canonical_json,
-    canonical_value,
-    check_sha256,
-    fingerprint_of,
-    normalize_models,
-    spec_of,
-    summary_of,
-)
-from .audit_chain import (
+from ..errors import FaircardError
+from .chain import (
     DECISION_STATUS,
     DECISIONS,
     GENESIS_HASH,
@@ -55,7 +46,16 @@ from .audit_chain import (
     same_person,
     verify_chain,
 )
-from .errors import FaircardError
+from .records import (
+    as_document,
+    canonical_json,
+    canonical_value,
+    check_sha256,
+    fingerprint_of,
+    normalize_models,
+    spec_of,
+    summary_of,
+)
 
 __all__ = [
     "DECISIONS", "GENESIS_HASH", "SCHEMA_VERSION", "STATUSES", "AuditStore", "ChainProblem",
@@ -339,7 +339,7 @@ class AuditStore:
 
         ``dataset_sha256``: sha256 of the dataset file's bytes (:func:`faircard.io.fingerprint`);
         ``models``: ``[{"name", "sha256"}]`` or loaded models; ``spec`` defaults to
-        :func:`faircard.audit.spec_of` (keep the default so that the gate finds the record);
+        :func:`faircard.governance.records.spec_of` (keep the default so that the gate finds the record);
         ``supersedes``: id of an older record this one replaces.
         """
         doc = as_document(assessment)

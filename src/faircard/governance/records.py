@@ -4,7 +4,7 @@ An assessment's *fingerprint* identifies what was assessed and what came out: th
 bytes (its sha256), the model files' bytes (their sha256s), the choices (the spec) and the
 results (the overall metrics and fairness criteria). Two runs on the same inputs give the same
 fingerprint; changing the data, a model, a choice or a result changes it. The audit store
-(:mod:`faircard.store`) and the CI gate (:mod:`faircard.gate`) both use these functions, so a
+(:mod:`faircard.governance.store`) and the CI gate (:mod:`faircard.governance.gate`) both use these functions, so a
 gate run can find the record a reviewer approved.
 
 Pure Python: no database, no UI.
@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .errors import FaircardError
+from ..errors import FaircardError
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 FLOAT_DIGITS = 12

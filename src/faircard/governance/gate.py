@@ -1,4 +1,4 @@
-"""``faircard.gate``: pass/fail checks of an assessment for continuous integration.
+"""``faircard.governance.gate``: pass/fail checks of an assessment for continuous integration.
 
 Rules come from a small TOML file (or the same keys as a mapping)::
 
@@ -31,9 +31,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .audit import as_document
-from .errors import FaircardError
-from .metrics import ALL_METRICS, SCORE_METRICS, UNDEFINED_REASONS
+from ..errors import FaircardError
+from ..metrics import ALL_METRICS, SCORE_METRICS, UNDEFINED_REASONS
+from .records import as_document
 
 TOLERANCE = 1e-9
 """Slack in comparisons so that 0.8 computed as 0.7999999999999999 meets a limit of 0.8."""
@@ -222,8 +222,9 @@ def evaluate_gate(assessment: Any, rules: GateRules, store: Any = None, *,
     """Check ``assessment`` (an :class:`~faircard.assess.Assessment` or its ``to_dict()``)
     against ``rules``.
 
-    ``require_approved`` needs ``store`` (an :class:`~faircard.store.AuditStore`) and the
-    assessment's ``fingerprint`` (:func:`faircard.audit.assessment_fingerprint`). Raises
+    ``require_approved`` needs ``store`` (an :class:`~faircard.governance.store.AuditStore`)
+    and the assessment's ``fingerprint``
+    (:func:`faircard.governance.records.assessment_fingerprint`). Raises
     :class:`FaircardError` for empty rules or rules naming a feature the assessment lacks.
     """
     doc = as_document(assessment)

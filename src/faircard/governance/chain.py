@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .audit import canonical_json, fingerprint_of, sha256_text, summary_of
-from .errors import FaircardError
+from ..errors import FaircardError
+from .records import canonical_json, fingerprint_of, sha256_text, summary_of
 
 GENESIS_HASH = "0" * 64
 

@@ -231,3 +231,57 @@ def test_bad_roles_files_say_what_is_wrong(tmp_path, text, match):
 def test_missing_roles_file(tmp_path):
     with pytest.raises(FaircardError, match="Cannot read the roles file"):
         load_role_map(tmp_path / "nope.toml")
+
+
+# -- the audit store and the command line refuse spoofed self-approval (local mode) ------------
+
+SPOOFS = {
+    "Cyrillic A": "\u0410lice Anderson",
+    "zero-width space": "Alice\u200b Anderson",
+    "Surname, Given name": "Anderson, Alice",
+}
+
+
+@pytest.fixture(scope="module")
+def assessed():
+    import faircard
+    from tests.conftest import make_dataset
+
+    df = make_dataset(3, n=400)
+    return df, faircard.assess(df, target="y", score="score", sensitive=["sex"], n_boot=0)
+
+
+@pytest.mark.parametrize("spoof", sorted(SPOOFS))
+def test_store_refuses_spoofed_self_approval(tmp_path, assessed, spoof):
+    from faircard.governance.store import AuditStore
+
+    df, result = assessed
+    with AuditStore(tmp_path / "audit.db") as store:
+        rec = store.add(result, title="t", created_by="Alice Anderson", dataset_name="d.csv",
+                        dataset_sha256="a" * 64)
+        store.submit(rec.id, "Alice Anderson")
+        with pytest.raises(FaircardError, match="cannot approve it"):
+            store.review(rec.id, SPOOFS[spoof], "approve")
+        assert store.get(rec.id).status == "in_review"
+        assert store.review(rec.id, "Bob Brown", "approve").status == "approved"
+        assert store.verify().ok
+
+
+@pytest.mark.parametrize("spoof", sorted(SPOOFS))
+def test_cli_refuses_spoofed_self_approval(tmp_path, assessed, spoof, capsys):
+    from faircard.cli import main
+
+    df, _ = assessed
+    data = tmp_path / "loans.csv"
+    df.to_csv(data, index=False)
+    store = tmp_path / "audit.db"
+    assert main(["record", str(data), "--target", "y", "--score", "score", "--sensitive", "sex",
+                 "--bootstrap", "0", "--author", "Alice Anderson", "--store", str(store)]) == 0
+    assert main(["submit", "1", "--by", "Alice Anderson", "--store", str(store)]) == 0
+    capsys.readouterr()
+    code = main(["review", "1", "--reviewer", SPOOFS[spoof], "--approve",
+                 "--store", str(store)])
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot approve it" in err
+    assert main(["gate", "--store", str(store), str(data), "--target", "y", "--score", "score",
+                 "--sensitive", "sex", "--require-approved"]) == 1

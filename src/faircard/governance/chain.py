@@ -10,12 +10,12 @@ its inputs, an event that breaks the status flow, a status column edited by hand
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import FaircardError
+from .identity import same_name
 from .records import canonical_json, fingerprint_of, sha256_text, summary_of
 
 GENESIS_HASH = "0" * 64
@@ -80,12 +80,10 @@ class VerifyResult:
 
 
 def same_person(a: str, b: str) -> bool:
-    """Whether two names are the same person's, ignoring case, spacing and Unicode forms."""
-
-    def norm(s: str) -> str:
-        return " ".join(unicodedata.normalize("NFKC", s).casefold().split())
-
-    return norm(a) == norm(b)
+    """Whether two typed names are the same person's: NFKC, invisible characters removed,
+    compared by confusable skeleton, "Surname, Given name" as "Given name Surname"
+    (:func:`faircard.governance.identity.same_name`)."""
+    return same_name(a, b)
 
 
 def entry_hash(row: Mapping[str, Any], columns: Iterable[str], table: str) -> str:

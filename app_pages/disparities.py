@@ -9,7 +9,7 @@ from faircard import charts
 from faircard.findings import findings
 from faircard.formatting import fmt_num
 from faircard.metrics import DEFAULT_METRICS, LABELS
-from faircard.ui import components, state
+from faircard.ui import components, state, tables
 
 st.title("Disparities")
 st.caption("Where does the model treat groups differently? Bars show each group's value with "
@@ -60,17 +60,7 @@ for sentence in findings(a, metrics):
     st.markdown(f"- {components.escape(sentence)}")
 
 feature = st.selectbox("Groups of", a.features, key="w_feature")
-wide = a.by_group[(a.by_group["feature"] == feature) & a.by_group["metric"].isin(metrics)]
-table = wide.assign(
-    shown=[f"{fmt_num(v)}  [{fmt_num(lo)}-{fmt_num(hi)}]" if pd.notna(lo) else fmt_num(v)
-           for v, lo, hi in zip(wide["value"], wide["ci_low"], wide["ci_high"], strict=True)]
-).pivot(index="group", columns="metric", values="shown")
-sizes = a.by_group[(a.by_group["feature"] == feature) & (a.by_group["metric"] == "count")]
-table = table.reindex(index=list(sizes["group"]), columns=metrics)
-table.columns = [LABELS[m] for m in metrics]
-table.insert(0, "people", sizes.set_index("group")["n"].map("{:,}".format))
-table.insert(1, "note", sizes.set_index("group")["is_small_group"].map(
-    {True: "too small to trust", False: ""}))
+table = tables.group_table(a, feature, metrics)
 st.dataframe(table, key="group_table")
 
 cols = st.columns(2)
@@ -89,24 +79,13 @@ if reference is not None:
         for g, d, r in zip(vs["group"], vs["difference_to_reference"], vs["ratio_to_reference"],
                            strict=True)
     ]).pivot(index="group", columns="metric", values="shown")
-    vs = vs.reindex(index=list(sizes["group"]), columns=metrics)
+    vs = vs.reindex(index=list(table.index), columns=metrics)
     vs.columns = [LABELS[m] for m in metrics]
     st.dataframe(vs, key="reference_table")
 
 st.subheader("Differences and ratios between groups")
-d = a.disparities[(a.disparities["feature"] == feature) & a.disparities["metric"].isin(metrics)]
-st.dataframe(pd.DataFrame({
-    "metric": [LABELS[m] for m in d["metric"]],
-    "difference (max - min)": [f"{fmt_num(x)} [{fmt_num(lo)}-{fmt_num(hi)}]" for x, lo, hi in
-                               zip(d["difference"], d["difference_ci_low"],
-                                   d["difference_ci_high"], strict=True)],
-    "ratio (min / max)": d["ratio"].map(fmt_num),
-    "worst group": d["worst_group"], "best group": d["best_group"],
-    "difference to overall": d["difference_to_overall"].map(fmt_num),
-    "adjusted p-value": d["p_adjusted"].map(lambda p: fmt_num(p, 4)),
-    "distinguishable from parity": d["is_distinguishable"].map(
-        {True: "yes", False: "no: could be chance", None: "n/a"}),
-}), hide_index=True, key="disparity_table")
+st.dataframe(tables.disparity_table(a, feature, metrics), hide_index=True,
+             key="disparity_table")
 
 st.subheader("Fairness criteria")
 crit = a.criteria[feature]

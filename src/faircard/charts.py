@@ -121,3 +121,17 @@ def tradeoff(front: pd.DataFrame, objective: str) -> alt.Chart:
                                                                      format=".4f"),
                  alt.Tooltip("disparity:Q", format=".4f")],
     ).properties(title="Trade-off: objective vs disparity", width=360, height=300)
+
+
+def score_histograms(hist: pd.DataFrame, feature: str) -> alt.Chart:
+    """Score distributions per group, split by outcome, from a tidy histogram frame
+    (``group, outcome, bin_low, bin_high, count``; see
+    :func:`faircard.governance.share.score_histograms`)."""
+    return alt.Chart(hist).mark_bar(opacity=0.7).encode(
+        x=alt.X("bin_low:Q", bin="binned", title="score"), x2="bin_high:Q",
+        y=alt.Y("count:Q", title="people", stack=None),
+        color=alt.Color("outcome:N", title="actual outcome"),
+        row=alt.Row("group:N", title=None),
+        tooltip=["group:N", "outcome:N", alt.Tooltip("bin_low:Q", format=".2f"),
+                 alt.Tooltip("bin_high:Q", format=".2f"), "count:Q"],
+    ).properties(title=f"Scores by {feature}", height=80, width=420)

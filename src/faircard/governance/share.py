@@ -1,0 +1,189 @@
+"""What a record keeps so that people without the dataset can see its results: per-cell counts.
+
+A *cell* is one combination of the sensitive features' groups (for sex x race: "Female" and
+"B"). :func:`cells_of` stores, per cell, the confusion counts ``[tn, fp, fn, tp]``, the score
+sums behind the Brier score and log loss, and a histogram of the scores of each outcome; plus
+the choices (the spec) and each group's ROC AUC (which does not add up over cells). No row and
+no personal data: group aggregates only.
+
+:func:`assessment_from_cells` rebuilds the :class:`~faircard.assess.Assessment` from that
+document with the same engine as the author's screen (metrics from counts, intervals from
+resampled cells with the same seed), so a read-only view shows the same figures.
+
+Pure Python: no streamlit, no database.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..assess import Assessment, assess_prepared
+from ..counts import count_cells, is_probability, score_sums
+from ..errors import FaircardError
+from ..prepare import GroupIndex, Prepared
+from ..spec import AssessmentSpec
+
+CELLS_FORMAT = "faircard-cells"
+CELLS_VERSION = 1
+N_BINS = 20
+"""Score histogram bins per cell (equal width over [0, 1], or over the scores' range)."""
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def cells_of(assessment: Assessment, n_bins: int = N_BINS) -> dict[str, Any]:
+    """The per-cell document of ``assessment`` (JSON-ready; see the module docstring)."""
+    prepared = assessment.prepared
+    index = prepared.index
+    cells = prepared.memo.get("cells")
+    if cells is None:
+        cells = count_cells(index.cell, prepared.y_true, prepared.y_pred, index.n_cells)
+    doc: dict[str, Any] = {
+        "format": CELLS_FORMAT,
+        "version": CELLS_VERSION,
+        "spec": assessment.spec.to_dict(),
+        "pos_label": _plain(prepared.pos_label),
+        "n_input": int(prepared.n_input),
+        "n_dropped": int(prepared.n_dropped),
+        "dropped_reasons": {str(k): int(v) for k, v in prepared.dropped_reasons.items()},
+        "features": list(index.features),
+        "labels": {f: list(index.labels[f]) for f in index.features},
+        "cell_codes": np.asarray(index.cell_codes, dtype=np.int64).tolist(),
+        "counts": np.asarray(cells, dtype=np.int64).tolist(),
+        "scores": None,
+    }
+    s = prepared.y_score
+    if s is not None and s.size:
+        prob = is_probability(s)
+        lo, hi = (0.0, 1.0) if prob else (float(s.min()), float(s.max()))
+        edges = np.linspace(lo, hi if hi > lo else lo + 1.0, n_bins + 1)
+        b = np.clip(np.searchsorted(edges, s, side="right") - 1, 0, n_bins - 1)
+        code = (index.cell * 2 + prepared.y_true.astype(np.int64)) * n_bins + b
+        hist = np.bincount(code, minlength=index.n_cells * 2 * n_bins)
+        sums = score_sums(prepared) if prob else None
+        auc = {}
+        for gc_feature in assessment.features:
+            rows = assessment.by_group[(assessment.by_group["feature"] == gc_feature)
+                                       & (assessment.by_group["metric"] == "roc_auc")]
+            auc[gc_feature] = [None if pd.isna(v) else float(v) for v in rows["value"]]
+        doc["scores"] = {
+            "is_probability": prob,
+            "min": float(s.min()), "max": float(s.max()),
+            "bin_edges": edges.tolist(),
+            "histograms": hist.reshape(index.n_cells, 2, n_bins).tolist(),
+            "brier_sum": None if sums is None else sums["brier_score"].tolist(),
+            "log_loss_sum": None if sums is None else sums["log_loss"].tolist(),
+            "roc_auc": auc,
+            "overall_roc_auc": _plain(assessment.overall.get("roc_auc")),
+        }
+    return doc
+
+
+def _check(cells: Any) -> dict[str, Any]:
+    if not isinstance(cells, dict) or cells.get("format") != CELLS_FORMAT:
+        raise FaircardError(
+            "This record has no per-cell counts (it was recorded before they were kept, or by "
+            "another tool), so its tables cannot be drawn; record the assessment again."
+        )
+    if cells.get("version") != CELLS_VERSION:
+        raise FaircardError(
+            f"This record's per-cell counts are in version {cells.get('version')}; this faircard "
+            f"reads version {CELLS_VERSION}. Upgrade faircard to open it."
+        )
+    return cells
+
+
+def assessment_from_cells(cells: dict[str, Any]) -> Assessment:
+    """The assessment recomputed from a record's per-cell document (no rows needed)."""
+    cells = _check(cells)
+    try:
+        spec = AssessmentSpec.from_dict(cells["spec"])
+        features = tuple(cells["features"])
+        labels = {f: tuple(cells["labels"][f]) for f in features}
+        codes = np.asarray(cells["cell_codes"], dtype=np.int64).reshape(-1, len(features))
+        counts = np.asarray(cells["counts"], dtype=np.int64).reshape(len(codes), 4)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise FaircardError(f"This record's per-cell counts are damaged ({exc}).") from None
+    index = GroupIndex(features, labels, np.zeros(0, dtype=np.int64), codes)
+    scores = cells.get("scores")
+    y_score = None
+    memo: dict[Any, Any] = {"cells": counts}
+    if scores:
+        # two values carry the scores' range (all the engine reads of them once the per-group
+        # score metrics are given)
+        y_score = np.array([scores["min"], scores["max"]], dtype=np.float64)
+        memo[("score_metrics", spec.intersection)] = _score_metrics(index, counts, scores, spec)
+    prepared = Prepared(y_true=np.zeros(0, bool), y_pred=np.zeros(0, bool), y_score=y_score,
+                        index=index, pos_label=cells.get("pos_label"),
+                        n_input=int(cells["n_input"]), n_dropped=int(cells["n_dropped"]),
+                        dropped_reasons=dict(cells.get("dropped_reasons") or {}), memo=memo)
+    from ..counts import GroupCounts, aggregate_cells
+
+    memo[("counts", spec.intersection)] = [
+        GroupCounts(p.name, p.groups, aggregate_cells(counts, p.cell_to_group, len(p.groups)))
+        for p in index.partitions(spec.intersection)
+    ]
+    return assess_prepared(prepared, spec)
+
+
+def _score_metrics(index: GroupIndex, counts: np.ndarray, scores: dict[str, Any],
+                   spec: AssessmentSpec) -> dict[str, dict[str, np.ndarray]]:
+    from ..counts import aggregate_cells
+
+    n_cell = counts.sum(axis=1).astype(np.float64)
+    out: dict[str, dict[str, np.ndarray]] = {}
+    sums = {k: None if scores.get(f"{k}_sum") is None else np.asarray(scores[f"{k}_sum"], float)
+            for k in ("brier", "log_loss")}
+    for p in index.partitions(spec.intersection):
+        g = len(p.groups)
+        n_g = aggregate_cells(n_cell, p.cell_to_group, g)
+        auc = scores.get("roc_auc", {}).get(p.name)
+        res = {"roc_auc": np.array([np.nan if v is None else v for v in auc], dtype=float)
+               if auc is not None else np.full(g, np.nan)}
+        for key, name in (("brier", "brier_score"), ("log_loss", "log_loss")):
+            res[name] = np.full(g, np.nan) if sums[key] is None else \
+                aggregate_cells(sums[key], p.cell_to_group, g) / n_g
+        out[p.name] = res
+    total = n_cell.sum()
+    out["overall"] = {"roc_auc": np.array([np.nan if scores.get("overall_roc_auc") is None
+                                           else scores["overall_roc_auc"]], dtype=float)}
+    for key, name in (("brier", "brier_score"), ("log_loss", "log_loss")):
+        out["overall"][name] = np.array([np.nan if sums[key] is None else
+                                         sums[key].sum() / total])
+    return out
+
+
+def score_histograms(cells: dict[str, Any], feature: str) -> pd.DataFrame:
+    """Tidy score histograms of one partition's groups from a record's per-cell document:
+    ``group, outcome ("positive"/"negative"), bin_low, bin_high, count``. Empty without scores."""
+    cells = _check(cells)
+    scores = cells.get("scores")
+    cols = ["group", "outcome", "bin_low", "bin_high", "count"]
+    if not scores:
+        return pd.DataFrame(columns=cols)
+    features = tuple(cells["features"])
+    index = GroupIndex(features, {f: tuple(cells["labels"][f]) for f in features},
+                       np.zeros(0, np.int64),
+                       np.asarray(cells["cell_codes"], np.int64).reshape(-1, len(features)))
+    spec_intersection = bool(cells["spec"].get("intersection", True))
+    parts = {p.name: p for p in index.partitions(spec_intersection)}
+    if feature not in parts:
+        raise FaircardError(f"'{feature}' is not one of this record's groupings: "
+                            f"{', '.join(parts)}.")
+    from ..counts import aggregate_cells
+
+    part = parts[feature]
+    hist = aggregate_cells(np.asarray(scores["histograms"], np.int64), part.cell_to_group,
+                           len(part.groups))  # (groups, 2, bins)
+    edges = scores["bin_edges"]
+    rows = []
+    for gi, group in enumerate(part.groups):
+        for y, outcome in ((1, "positive"), (0, "negative")):
+            for b in range(len(edges) - 1):
+                rows.append((group, outcome, edges[b], edges[b + 1], int(hist[gi, y, b])))
+    return pd.DataFrame(rows, columns=cols)

@@ -1,0 +1,7 @@
+"""Diagnostics: where a disparity comes from (representation, proxies, calibration by group,
+drift, worst subgroups) and the bias-sources checklist."""
+
+from .checklist import SOURCES, STATUSES, ChecklistItem, apply_answers
+from .core import Diagnostics, diagnose
+
+__all__ = ["SOURCES", "STATUSES", "ChecklistItem", "Diagnostics", "apply_answers", "diagnose"]

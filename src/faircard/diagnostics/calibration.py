@@ -1,0 +1,121 @@
+"""Calibration by group: does one score mean the same risk in every group?
+
+Per group and per score bin (``n_bins`` equal-width bins on [0, 1], the same binning as
+scikit-learn's ``calibration_curve(strategy="uniform")``): rows, mean score, observed positive
+rate. From these: the expected calibration error (ECE, the row-weighted mean gap between mean
+score and observed rate), calibration-in-the-large (mean score minus observed rate) and the Brier
+score. ECE intervals come from a bootstrap of the bin counts (bins drawn multinomially, positives
+binomially within each bin, bin mean scores held fixed).
+
+Groups are then compared bin by bin: where two groups with enough rows in the same bin have
+different observed rates (two-proportion tests, Holm-adjusted), the same score means different
+risks for them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..uncertainty import holm, two_proportion_p
+
+
+def score_bins(y_score: np.ndarray, n_bins: int) -> np.ndarray:
+    """Bin index of each score, as in scikit-learn's ``calibration_curve`` (uniform)."""
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    return np.searchsorted(edges[1:-1], np.asarray(y_score, dtype=np.float64)).astype(np.int64)
+
+
+def calibration_table(y_true, y_score, group, groups, n_bins: int = 10) -> pd.DataFrame:
+    """One row per group x non-empty bin: ``group, bin, bin_low, bin_high, n, mean_score,
+    observed_rate, positives``."""
+    y = np.asarray(y_true, dtype=np.float64)
+    s = np.asarray(y_score, dtype=np.float64)
+    g = np.asarray(group, dtype=np.int64)
+    b = score_bins(s, n_bins)
+    key = g * n_bins + b
+    size = len(groups) * n_bins
+    n = np.bincount(key, minlength=size)
+    pos = np.bincount(key, weights=y, minlength=size)
+    ssum = np.bincount(key, weights=s, minlength=size)
+    rows = []
+    for k in np.flatnonzero(n):
+        gi, bi = divmod(int(k), n_bins)
+        rows.append({"group": groups[gi], "bin": bi, "bin_low": bi / n_bins,
+                     "bin_high": (bi + 1) / n_bins, "n": int(n[k]),
+                     "mean_score": ssum[k] / n[k], "observed_rate": pos[k] / n[k],
+                     "positives": int(round(pos[k]))})
+    return pd.DataFrame(rows, columns=["group", "bin", "bin_low", "bin_high", "n", "mean_score",
+                                       "observed_rate", "positives"])
+
+
+def _ece(n: np.ndarray, pos: np.ndarray, mean_score: np.ndarray) -> np.ndarray:
+    """ECE from bin arrays with a leading replicate axis allowed: (..., bins)."""
+    total = n.sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(n > 0, pos / np.maximum(n, 1), 0.0)
+        return (n * np.abs(mean_score - rate)).sum(axis=-1) / total
+
+
+def calibration_by_group(y_true, y_score, group, groups, *, n_bins: int = 10,
+                         n_boot: int = 500, confidence: float = 0.95,
+                         seed: int = 0) -> pd.DataFrame:
+    """Per group: ``group, n, ece, ece_ci_low, ece_ci_high, mean_score, observed_rate,
+    calibration_in_the_large, brier_score``."""
+    y = np.asarray(y_true, dtype=np.float64)
+    s = np.asarray(y_score, dtype=np.float64)
+    g = np.asarray(group, dtype=np.int64)
+    table = calibration_table(y, s, g, groups, n_bins)
+    rng = np.random.default_rng(seed)
+    n_g = np.bincount(g, minlength=len(groups))
+    sq = np.bincount(g, weights=(s - y) ** 2, minlength=len(groups))
+    ys = np.bincount(g, weights=y, minlength=len(groups))
+    ss = np.bincount(g, weights=s, minlength=len(groups))
+    out = []
+    q = [50 * (1 - confidence), 50 * (1 + confidence)]
+    for i, name in enumerate(groups):
+        t = table[table["group"] == name]
+        if n_g[i] == 0:
+            continue
+        n = t["n"].to_numpy(dtype=np.float64)
+        pos = t["positives"].to_numpy(dtype=np.float64)
+        ms = t["mean_score"].to_numpy(dtype=np.float64)
+        ece = float(_ece(n, pos, ms))
+        lo = hi = float("nan")
+        if n_boot > 0:
+            nb = rng.multinomial(int(n.sum()), n / n.sum(), size=n_boot)
+            pb = rng.binomial(nb, np.where(n > 0, pos / n, 0.0))
+            lo, hi = np.percentile(_ece(nb.astype(float), pb.astype(float), ms), q)
+        mean_s, rate = ss[i] / n_g[i], ys[i] / n_g[i]
+        out.append({"group": name, "n": int(n_g[i]), "ece": ece, "ece_ci_low": float(lo),
+                    "ece_ci_high": float(hi), "mean_score": float(mean_s),
+                    "observed_rate": float(rate),
+                    "calibration_in_the_large": float(mean_s - rate),
+                    "brier_score": float(sq[i] / n_g[i])})
+    return pd.DataFrame(out)
+
+
+def score_meaning_gaps(table: pd.DataFrame, *, min_n: int = 30,
+                       alpha: float = 0.05) -> pd.DataFrame:
+    """Bins in which groups' observed rates differ: for every bin, the group pair with the
+    largest gap among groups with at least ``min_n`` rows there, its two-proportion p-value,
+    Holm-adjusted across bins. Columns ``bin_low, bin_high, low_group, low_rate, high_group,
+    high_rate, gap, p_value, p_adjusted, significant``."""
+    rows = []
+    for b, t in table[table["n"] >= min_n].groupby("bin"):
+        if len(t) < 2:
+            continue
+        lo = t.loc[t["observed_rate"].idxmin()]
+        hi = t.loc[t["observed_rate"].idxmax()]
+        p = two_proportion_p(hi["positives"], hi["n"], lo["positives"], lo["n"])
+        rows.append({"bin_low": float(t["bin_low"].iloc[0]),
+                     "bin_high": float(t["bin_high"].iloc[0]), "low_group": lo["group"],
+                     "low_rate": float(lo["observed_rate"]), "high_group": hi["group"],
+                     "high_rate": float(hi["observed_rate"]),
+                     "gap": float(hi["observed_rate"] - lo["observed_rate"]), "p_value": p})
+    frame = pd.DataFrame(rows, columns=["bin_low", "bin_high", "low_group", "low_rate",
+                                        "high_group", "high_rate", "gap", "p_value"])
+    frame["p_adjusted"] = holm(frame["p_value"].to_numpy(dtype=np.float64)) if len(frame) \
+        else np.array([], dtype=np.float64)
+    frame["significant"] = frame["p_adjusted"] < alpha
+    return frame

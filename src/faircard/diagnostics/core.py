@@ -1,0 +1,274 @@
+"""``faircard.diagnose``: where a disparity comes from, in one tidy object.
+
+Representation, proxies, calibration by group, drift against a reference dataset, a search for
+the worst subgroups and the bias-sources checklist pre-filled with that evidence. Like
+:func:`faircard.assess`, it is computed once and then rendered by the app, the CLI and the card.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import FaircardError
+from ..prepare import prepare
+from ..privacy import detect_personal_data
+from ..spec import AssessmentSpec
+from .association import correlation_ratio, cramers_v, proxy_auc, table_of
+from .calibration import calibration_by_group, calibration_table, score_meaning_gaps
+from .checklist import ChecklistItem, blank_checklist
+from .drift import column_drift
+from .encode import Coded, code_column
+from .representation import base_rates, missing_by_group, representation
+from .subgroups import search_subgroups
+
+PROXY_AUC_CONCERN = 0.65
+"""A column that alone tells members of one sensitive group from everyone else with a
+cross-validated AUC at or above this is reported as a likely proxy."""
+PSI_CONCERN = 0.2
+"""PSI above 0.2 is the usual rule of thumb for a shift that matters."""
+
+
+@dataclass
+class Diagnostics:
+    """Tidy tables of every diagnostic (empty frames when not applicable) and the checklist."""
+
+    representation: pd.DataFrame
+    base_rates: pd.DataFrame
+    missing: pd.DataFrame
+    proxies: pd.DataFrame
+    calibration: pd.DataFrame
+    calibration_bins: pd.DataFrame
+    calibration_gaps: pd.DataFrame
+    drift: pd.DataFrame
+    subgroups: pd.DataFrame
+    checklist: list[ChecklistItem]
+    notes: list[str] = field(default_factory=list)
+    importance: pd.DataFrame | None = None
+
+    def top_proxies(self, k: int = 3) -> pd.DataFrame:
+        """The ``k`` columns that best predict each sensitive feature (cross-validated AUC),
+        among those at or above :data:`PROXY_AUC_CONCERN`."""
+        auc = self.proxies[self.proxies["measure"] == "cv_auc_one_group"]
+        auc = auc[auc["value"] >= PROXY_AUC_CONCERN]
+        return auc.sort_values("value", ascending=False).groupby("sensitive_feature").head(k)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of ``faircard diagnose --json`` (NaN as null)."""
+        sub = self.subgroups.copy()
+        sub["conditions"] = [[{"column": c, "level": v} for c, v in cond]
+                             for cond in sub["conditions"]]
+        return {
+            "representation": _records(self.representation),
+            "base_rates": _records(self.base_rates),
+            "missing": _records(self.missing),
+            "proxies": _records(self.proxies),
+            "calibration": _records(self.calibration),
+            "calibration_bins": _records(self.calibration_bins),
+            "calibration_gaps": _records(self.calibration_gaps),
+            "importance": _records(self.importance) if self.importance is not None else None,
+            "drift": _records(self.drift),
+            "subgroups": _records(sub),
+            "subgroups_tested": int(self.subgroups.attrs.get("n_tested", len(self.subgroups))),
+            "checklist": [i.to_dict() for i in self.checklist],
+            "notes": list(self.notes),
+        }
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    for row in frame.to_dict(orient="records"):
+        out.append({k: _plain(v) for k, v in row.items()})
+    return out
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, tuple):
+        return [_plain(x) for x in v]
+    return v
+
+
+def diagnose(data: pd.DataFrame, *, target: str, sensitive, score: str | None = None,
+             prediction: str | None = None, threshold: float = 0.5, pos_label: Any = None,
+             bins=None, reference_data: pd.DataFrame | None = None,
+             reference_shares: Mapping[str, Mapping[str, float]] | None = None,
+             columns: list[str] | None = None, exclude: list[str] | tuple[str, ...] = (),
+             max_conditions: int = 3,
+             min_subgroup_size: int = 30, subgroup_metric: str = "error_rate",
+             n_boot: int = 500, seed: int = 0) -> Diagnostics:
+    """Diagnose where disparities come from (see the module docstring).
+
+    ``columns`` limits the columns searched for proxies, drift and subgroups (default: every
+    column except the target, the score/prediction, personal data, identifiers (a different
+    value in every row) and ``exclude``, e.g. other models' outputs). ``reference_shares``
+    maps a sensitive feature to the population share of each of its groups (e.g. census
+    figures); without it, and with ``reference_data``, the reference data's shares are used.
+    """
+    sensitive = [sensitive] if isinstance(sensitive, str) else list(sensitive)
+    spec = AssessmentSpec(target=target, sensitive=tuple(sensitive), score=score,
+                          prediction=prediction, threshold=threshold, pos_label=pos_label,
+                          bins=bins or {}, intersection=False, n_boot=0)
+    decision = score or prediction
+    for col in [target, decision, *sensitive]:
+        if col not in data.columns:
+            from ..errors import missing_column
+
+            raise missing_column(col, data.columns, "Column")
+    keep = data[target].notna() & data[decision].notna()
+    if score is not None:
+        keep &= pd.to_numeric(data[score], errors="coerce").notna()
+    kept = data[keep.to_numpy()].reset_index(drop=True)
+    prepared = prepare(kept, spec)
+    personal = {f.column for f in detect_personal_data(kept)}
+    bad = [s for s in sensitive if s in personal]
+    if bad:
+        raise FaircardError(f"Column '{bad[0]}' looks like personal data and cannot be a "
+                            "sensitive feature.")
+    roles = {target, decision}
+    candidates = [c for c in (columns if columns is not None else kept.columns)
+                  if c not in roles and c not in personal and c not in sensitive]
+    missing_cols = [c for c in candidates if c not in kept.columns]
+    if missing_cols:
+        from ..errors import missing_column
+
+        raise missing_column(missing_cols[0], kept.columns, "Column")
+    notes: list[str] = []
+    unusable = [c for c in candidates if not _is_usable(kept[c])]
+    ids = [c for c in candidates if c not in unusable and _is_identifier(kept[c])]
+    candidates = [c for c in candidates if c not in unusable and c not in ids
+                  and c not in set(exclude)]
+    if ids:
+        notes.append("Left out as identifiers (a different value in every row): "
+                     + ", ".join(map(str, ids)) + ".")
+    if unusable:
+        notes.append("Left out because they hold lists or other structures: "
+                     + ", ".join(map(str, unusable)) + ".")
+    if personal:
+        notes.append("Left out as personal data: " + ", ".join(sorted(personal)) + ".")
+
+    parts = {p.name: p for p in prepared.index.partitions(False)}
+    group_of = {f: parts[f].cell_to_group[prepared.index.cell] for f in sensitive}
+    labels = {f: tuple(parts[f].groups) for f in sensitive}
+
+    rep, rates, miss, prox, cal, cal_bins, gaps = [], [], [], [], [], [], []
+    for f in sensitive:
+        shares = (reference_shares or {}).get(f)
+        source = "entered by the user" if shares else ""
+        if shares is None and reference_data is not None and f in reference_data.columns:
+            ref_col = reference_data[f]
+            if f in spec.bins:
+                ref_col = pd.Series(spec.bins[f].apply(ref_col))
+            shares = ref_col.astype(str).value_counts(normalize=True).to_dict()
+            source = "reference data"
+        rep.append(representation(group_of[f], labels[f], feature=f, reference_shares=shares,
+                                  reference_source=source))
+        rates.append(base_rates(prepared.y_true, group_of[f], labels[f], feature=f))
+        miss.append(missing_by_group(kept, candidates, group_of[f], labels[f], feature=f))
+        prox.append(_proxies(kept, candidates, f, group_of[f], labels[f], seed))
+        if prepared.y_score is not None and _is_probability(prepared.y_score):
+            c = calibration_by_group(prepared.y_true, prepared.y_score, group_of[f], labels[f],
+                                     n_boot=n_boot, seed=seed)
+            c.insert(0, "feature", f)
+            cal.append(c)
+            t = calibration_table(prepared.y_true, prepared.y_score, group_of[f], labels[f])
+            g = score_meaning_gaps(t)
+            t.insert(0, "feature", f)
+            g.insert(0, "feature", f)
+            cal_bins.append(t)
+            gaps.append(g)
+    if prepared.y_score is not None and not _is_probability(prepared.y_score):
+        notes.append("Scores are not probabilities in [0, 1], so calibration is not assessed.")
+    if prepared.y_score is None:
+        notes.append("Calibration needs scores; a prediction column has none.")
+
+    drift = pd.DataFrame(columns=["column", "group", "kind", "psi", "ks", "ks_p_value", "js",
+                                  "n_reference", "n_current"])
+    if reference_data is not None:
+        common = [c for c in candidates + sensitive if c in reference_data.columns]
+        absent = [c for c in candidates if c not in reference_data.columns]
+        if absent:
+            notes.append("Not in the reference data, so no drift: " + ", ".join(absent) + ".")
+        drift = column_drift(reference_data, kept, common,
+                             sensitive=sensitive[0] if sensitive[0] in reference_data.columns
+                             else None)
+
+    coded = [Coded(f, np.asarray(group_of[f], np.int64), labels[f], False) for f in sensitive]
+    coded += [code_column(kept[c], c) for c in candidates]
+    subgroups = search_subgroups(coded, prepared.y_true, prepared.y_pred,
+                                 metric=subgroup_metric, max_conditions=max_conditions,
+                                 min_size=min_subgroup_size)
+    result = Diagnostics(
+        representation=_concat(rep), base_rates=_concat(rates), missing=_concat(miss),
+        proxies=_concat(prox), calibration=_concat(cal), calibration_bins=_concat(cal_bins),
+        calibration_gaps=_concat(gaps), drift=drift, subgroups=subgroups,
+        checklist=blank_checklist(), notes=notes)
+    from .evidence import fill_checklist
+
+    fill_checklist(result)
+    return result
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f.columns)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _is_usable(col: pd.Series) -> bool:
+    """Plain columns only: numbers, booleans, text and categories (not lists or structs)."""
+    if isinstance(col.dtype, pd.CategoricalDtype) or pd.api.types.is_numeric_dtype(col) \
+            or pd.api.types.is_bool_dtype(col) or pd.api.types.is_string_dtype(col):
+        sample = col.dropna().head(50)
+        return not any(isinstance(v, list | dict | tuple | np.ndarray) for v in sample)
+    return False
+
+
+def _is_identifier(col: pd.Series) -> bool:
+    """Text or integer columns with a different value in every row (IDs, not features)."""
+    if pd.api.types.is_float_dtype(col) or len(col) < 50:
+        return False
+    return bool(col.nunique(dropna=False) == len(col))
+
+
+def _is_probability(s: np.ndarray) -> bool:
+    return bool(np.nanmin(s) >= 0 and np.nanmax(s) <= 1)
+
+
+def _proxies(data: pd.DataFrame, columns: list[str], feature: str, group: np.ndarray,
+             groups: tuple[str, ...], seed: int) -> pd.DataFrame:
+    n_groups = len(groups)
+    rows = []
+    for c in columns:
+        col = data[c]
+        coded = code_column(col, c, n_bands=10)
+        if coded.is_numeric:
+            values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64,
+                                                                   na_value=np.nan)
+            rows.append({"sensitive_feature": feature, "feature": c,
+                         "measure": "correlation_ratio",
+                         "value": correlation_ratio(group, values)})
+        else:
+            rows.append({"sensitive_feature": feature, "feature": c, "measure": "cramers_v",
+                         "value": cramers_v(table_of(coded.codes, coded.n_levels, group,
+                                                     n_groups))})
+        aucs = proxy_auc(coded.codes, coded.n_levels, group, n_groups, seed=seed)
+        rows.append({"sensitive_feature": feature, "feature": c, "measure": "cv_auc",
+                     "value": float(np.nanmean(aucs)) if np.isfinite(aucs).any() else np.nan})
+        if np.isfinite(aucs).any():
+            best = int(np.nanargmax(aucs))
+            rows.append({"sensitive_feature": feature, "feature": c,
+                         "measure": "cv_auc_one_group", "value": float(aucs[best]),
+                         "group": groups[best]})
+    frame = pd.DataFrame(rows, columns=["sensitive_feature", "feature", "measure", "value",
+                                        "group"])
+    auc = frame[frame["measure"] == "cv_auc"].set_index("feature")["value"]
+    frame["rank"] = frame["feature"].map(auc.rank(ascending=False, method="min"))
+    return frame.sort_values(["rank", "measure"], kind="stable").reset_index(drop=True)

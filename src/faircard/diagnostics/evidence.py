@@ -1,0 +1,133 @@
+"""Pre-fill the bias-sources checklist with what the diagnostics found, in plain sentences."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..formatting import fmt_pct
+
+
+def _ok(x) -> bool:
+    return x is not None and not (isinstance(x, float) and math.isnan(x))
+
+
+def fill_checklist(d) -> None:
+    """Write evidence sentences and a suggested status into each item of ``d.checklist``."""
+    items = {i.source: i for i in d.checklist}
+    from .core import PROXY_AUC_CONCERN, PSI_CONCERN
+
+    # historical: base rates
+    hist = items["historical"]
+    for feature, t in d.base_rates.groupby("feature", sort=False) if len(d.base_rates) else []:
+        t = t[t["n"] > 0].dropna(subset=["base_rate"])
+        if len(t) < 2:
+            continue
+        lo, hi = t.loc[t["base_rate"].idxmin()], t.loc[t["base_rate"].idxmax()]
+        apart = lo["ci_high"] < hi["ci_low"]
+        hist.evidence.append(
+            f"{feature}: the recorded positive outcome ranges from {fmt_pct(lo['base_rate'])} "
+            f"('{lo['group']}') to {fmt_pct(hi['base_rate'])} ('{hi['group']}')"
+            + ("; the intervals do not overlap." if apart else
+               "; the intervals overlap."))
+        if apart and hi["base_rate"] - lo["base_rate"] >= 0.05:
+            hist.suggested_status = "concern"
+
+    # representation
+    rep = items["representation"]
+    for _, r in d.representation.iterrows() if len(d.representation) else []:
+        if _ok(r["reference_share"]) and r["reference_share"] > 0:
+            ratio = r["share"] / r["reference_share"]
+            if ratio < 0.8 and r["share_ci_high"] < r["reference_share"]:
+                rep.evidence.append(
+                    f"{r['feature']}: '{r['group']}' is {fmt_pct(r['share'])} of the data "
+                    f"against {fmt_pct(r['reference_share'])} of the reference population "
+                    f"({r['reference_source']}).")
+                rep.suggested_status = "concern"
+        if r["n"] < 30:
+            rep.evidence.append(f"{r['feature']}: '{r['group']}' has only {int(r['n'])} rows.")
+            rep.suggested_status = "concern"
+    if len(d.representation) and not d.representation["reference_share"].notna().any():
+        rep.evidence.append("No reference population was given, so shares were not compared.")
+
+    # measurement: proxies
+    meas = items["measurement"]
+    top = d.top_proxies() if len(d.proxies) else []
+    for _, r in top.iterrows() if len(top) else []:
+        meas.evidence.append(
+            f"'{r['feature']}' alone tells '{r['group']}' apart from the other groups of "
+            f"{r['sensitive_feature']} with a cross-validated AUC of {r['value']:.2f}: it can "
+            "stand in for it.")
+        meas.suggested_status = "concern"
+    if len(d.proxies) and not len(top):
+        meas.evidence.append(f"No column predicts a sensitive feature with an AUC of "
+                             f"{PROXY_AUC_CONCERN:.2f} or more.")
+
+    # aggregation: the same score meaning different risks
+    agg = items["aggregation"]
+    gaps = d.calibration_gaps
+    if len(gaps):
+        sig = gaps[gaps["significant"]]
+        for _, r in sig.sort_values("gap", ascending=False).head(3).iterrows():
+            agg.evidence.append(
+                f"{r['feature']}: at scores {r['bin_low']:.1f}-{r['bin_high']:.1f}, "
+                f"{fmt_pct(r['high_rate'])} of '{r['high_group']}' have the positive outcome "
+                f"against {fmt_pct(r['low_rate'])} of '{r['low_group']}': the same score means "
+                "different risks.")
+            agg.suggested_status = "concern"
+        if sig.empty:
+            agg.evidence.append("No score band shows groups with different observed rates "
+                                "after correcting for the number of bands compared.")
+
+    # learning: worst subgroups
+    learn = items["learning"]
+    sub = d.subgroups
+    if len(sub):
+        sig = sub[sub["significant"]]
+        for _, r in sig.head(3).iterrows():
+            learn.evidence.append(
+                f"{r['description']} ({int(r['size'])} rows): {r['metric'].replace('_', ' ')} "
+                f"{fmt_pct(r['value'])} against {fmt_pct(r['rest_value'])} for everyone else "
+                f"(adjusted p {_p(r['p_adjusted'])}).")
+            learn.suggested_status = "concern"
+        if sig.empty:
+            learn.evidence.append(
+                f"None of the {sub.attrs.get('n_tested', len(sub)):,} subgroups tried differs "
+                "from the rest after correcting for multiple testing.")
+
+    # evaluation: calibration and missing values
+    ev = items["evaluation"]
+    cal = d.calibration
+    for _, r in cal.iterrows() if len(cal) else []:
+        if r["ece"] >= 0.05:
+            ev.evidence.append(f"{r['feature']}: scores of '{r['group']}' are off by "
+                               f"{r['ece']:.3f} on average (expected calibration error).")
+            ev.suggested_status = "concern"
+    miss = d.missing
+    if len(miss):
+        spread = miss.groupby(["feature", "column"])["missing_rate"].agg(["min", "max"])
+        for (feature, column), r in spread.iterrows():
+            if r["max"] - r["min"] >= 0.05:
+                ev.evidence.append(f"'{column}' is missing for {fmt_pct(r['min'])} to "
+                                   f"{fmt_pct(r['max'])} of the groups of {feature}.")
+                ev.suggested_status = "concern"
+
+    # deployment: drift
+    dep = items["deployment"]
+    if len(d.drift):
+        overall = d.drift[d.drift["group"] == "(all)"]
+        big = d.drift[d.drift["psi"] > PSI_CONCERN]
+        for _, r in big.head(3).iterrows():
+            where = "overall" if r["group"] == "(all)" else f"within '{r['group']}'"
+            dep.evidence.append(f"'{r['column']}' shifted {where} (PSI {r['psi']:.2f}).")
+            dep.suggested_status = "concern"
+        if big.empty:
+            dep.evidence.append(f"No column shifted by more than PSI {PSI_CONCERN} "
+                                f"({len(overall)} columns compared).")
+    else:
+        dep.evidence.append("No reference (training) data was given, so drift was not checked.")
+
+
+def _p(p: float) -> str:
+    return "< 0.0001" if p < 1e-4 else f"= {p:.4f}" if np.isfinite(p) else "n/a"

@@ -58,9 +58,11 @@ class Diagnostics:
         auc = auc[auc["value"] >= PROXY_AUC_CONCERN]
         return auc.sort_values("value", ascending=False).groupby("sensitive_feature").head(k)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON of ``faircard diagnose --json`` (NaN as null)."""
-        sub = self.subgroups.copy()
+    def to_dict(self, max_subgroups: int = 200) -> dict[str, Any]:
+        """The JSON of ``faircard diagnose --json`` (NaN as null). Subgroups are listed in
+        order (significant first, worst first), at most ``max_subgroups`` of them; the counts
+        of all subgroups tested and of significant ones are given alongside."""
+        sub = self.subgroups.head(max_subgroups).copy()
         sub["conditions"] = [[{"column": c, "level": v} for c, v in cond]
                              for cond in sub["conditions"]]
         return {
@@ -75,6 +77,8 @@ class Diagnostics:
             "drift": _records(self.drift),
             "subgroups": _records(sub),
             "subgroups_tested": int(self.subgroups.attrs.get("n_tested", len(self.subgroups))),
+            "subgroups_significant": int(self.subgroups["significant"].sum())
+            if len(self.subgroups) else 0,
             "checklist": [i.to_dict() for i in self.checklist],
             "notes": list(self.notes),
         }
@@ -127,12 +131,12 @@ def diagnose(data: pd.DataFrame, *, target: str, sensitive, score: str | None = 
     if score is not None:
         keep &= pd.to_numeric(data[score], errors="coerce").notna()
     kept = data[keep.to_numpy()].reset_index(drop=True)
-    prepared = prepare(kept, spec)
     personal = {f.column for f in detect_personal_data(kept)}
-    bad = [s for s in sensitive if s in personal]
+    bad = [c for c in [*sensitive, target] if c in personal]
     if bad:
-        raise FaircardError(f"Column '{bad[0]}' looks like personal data and cannot be a "
-                            "sensitive feature.")
+        raise FaircardError(f"Column '{bad[0]}' looks like personal data (a direct identifier) "
+                            "and cannot be a sensitive feature or the target.")
+    prepared = prepare(kept, spec)
     roles = {target, decision}
     candidates = [c for c in (columns if columns is not None else kept.columns)
                   if c not in roles and c not in personal and c not in sensitive]

@@ -76,8 +76,7 @@ def search_subgroups(columns: list[Coded], y_true: np.ndarray, y_pred: np.ndarra
     overall = np.bincount(conf, minlength=4)
     if worse not in ("higher", "lower", "either"):
         raise ValueError(f"worse must be higher, lower or either, not {worse!r}")
-    rows = []
-    sizes_seen: dict[tuple, int] = {}
+    frames = []
     for k in range(1, max_conditions + 1):
         for combo in combinations(columns, k):
             sizes = [c.n_levels for c in combo]
@@ -85,34 +84,38 @@ def search_subgroups(columns: list[Coded], y_true: np.ndarray, y_pred: np.ndarra
                 continue
             cells = _cells([c.codes for c in combo], sizes, conf)
             size = cells.sum(axis=1)
-            names = tuple(c.name for c in combo)
-            for j in np.flatnonzero(size >= min_size):
-                sizes_seen[(names, np.unravel_index(j, sizes))] = int(size[j])
             num = cells[:, list(num_idx)].sum(axis=1)
             den = cells[:, list(den_idx)].sum(axis=1)
             rest_num = overall[list(num_idx)].sum() - num
             rest_den = overall[list(den_idx)].sum() - den
-            ok = np.flatnonzero((size >= min_size) & (den > 0) & (rest_den > 0))
+            keep = (size >= min_size) & (den > 0) & (rest_den > 0)
+            # redundant: the same rows as a part with one condition fewer
+            tensor = size.reshape(sizes)
+            for axis in range(k if k > 1 else 0):
+                parent = np.broadcast_to(tensor.sum(axis=axis, keepdims=True), tensor.shape)
+                keep &= (parent != tensor).reshape(-1)
+            ok = np.flatnonzero(keep)
             if not ok.size:
                 continue
-            p = proportion_p_values(num[ok], den[ok], rest_num[ok], rest_den[ok])
-            for j, pj in zip(ok, p, strict=True):
-                levels = np.unravel_index(j, sizes)
-                if k > 1 and any(
-                        sizes_seen.get((names[:i] + names[i + 1:], levels[:i] + levels[i + 1:]))
-                        == size[j] for i in range(k)):
-                    continue
-                conditions = tuple((c.name, c.labels[lv]) for c, lv in zip(combo, levels,
-                                                                              strict=True))
-                value = num[j] / den[j]
-                rest = rest_num[j] / rest_den[j]
-                rows.append({"conditions": conditions,
-                             "description": " and ".join(f"{c} = {v}" for c, v in conditions),
-                             "size": int(size[j]), "metric": metric, "value": float(value),
-                             "rest_value": float(rest), "difference": float(value - rest),
-                             "p_value": float(pj)})
-    frame = pd.DataFrame(rows, columns=["conditions", "description", "size", "metric", "value",
-                                        "rest_value", "difference", "p_value"])
+            levels = np.unravel_index(ok, sizes)
+            label_cols = [np.asarray(c.labels, dtype=object)[lv] for c, lv in zip(combo, levels,
+                                                                                  strict=True)]
+            names = [c.name for c in combo]
+            conditions = [tuple(zip(names, labs, strict=True)) for labs in zip(*label_cols,
+                                                                              strict=True)]
+            frames.append(pd.DataFrame({
+                "conditions": conditions,
+                "description": [" and ".join(f"{c} = {v}" for c, v in cond)
+                                for cond in conditions],
+                "size": size[ok].astype(np.int64), "metric": metric,
+                "value": num[ok] / den[ok], "rest_value": rest_num[ok] / rest_den[ok],
+                "difference": num[ok] / den[ok] - rest_num[ok] / rest_den[ok],
+                "p_value": proportion_p_values(num[ok], den[ok], rest_num[ok], rest_den[ok]),
+            }))
+    columns_out = ["conditions", "description", "size", "metric", "value", "rest_value",
+                   "difference", "p_value"]
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=columns_out)
     frame["p_adjusted"] = holm(frame["p_value"].to_numpy(dtype=np.float64)) if len(frame) \
         else np.array([], dtype=np.float64)
     frame["significant"] = frame["p_adjusted"] < alpha

@@ -1,0 +1,62 @@
+"""All diagnostics at scale, against the disparity table's time, measured in one run.
+
+The data are the demo's synthetic applicants (numeric and categorical features, a proxy column,
+sex, race, age) scored by the demo model; half of another draw is the reference (training)
+data, so drift is computed too. "Disparity table" is ``faircard.assess`` without bootstrap
+intervals (what the Disparities page needs first); "diagnostics" is ``faircard.diagnose`` with
+every part: representation, proxies, calibration with 200 bootstrap replicates, drift within
+race, and the subgroup search over conjunctions of up to three conditions.
+
+    python benchmarks/bench_diagnostics.py [--sizes 100000 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+
+import numpy as np
+
+import faircard
+from faircard.demo import FEATURES_CATEGORICAL, FEATURES_NUMERIC, make_applicants, train_model
+from faircard.diagnostics import diagnose
+
+log = logging.getLogger("bench_diagnostics")
+
+
+def scored(n: int, model, seed: int):
+    df = make_applicants(n, seed)
+    df["score"] = np.round(model.predict_proba(
+        df[list(FEATURES_CATEGORICAL + FEATURES_NUMERIC)])[:, 1], 6)
+    return df
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    model = train_model(make_applicants(20_000, 1))
+    print("| rows | disparity table (s) | all diagnostics (s) | diagnostics / table |")
+    print("|---:|---:|---:|---:|")
+    for n in args.sizes:
+        data = scored(n, model, 2)
+        reference = scored(n // 2, model, 3)
+        t0 = time.perf_counter()
+        faircard.assess(data, target="repaid", score="score", sensitive=["sex", "race"],
+                        n_boot=0)
+        t_table = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        d = diagnose(data, target="repaid", score="score", sensitive=["sex", "race"],
+                     reference_data=reference, n_boot=200)
+        t_diag = time.perf_counter() - t0
+        # the clock stops when every table the page shows exists
+        log.info("n=%d: %d subgroups tested, %d proxy rows, %d drift rows, checklist %d items",
+                 n, d.subgroups.attrs["n_tested"], len(d.proxies), len(d.drift),
+                 len(d.checklist))
+        print(f"| {n:,} | {t_table:.3f} | {t_diag:.2f} | {t_diag / t_table:.0f}x |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""``faircard diagnose``: where disparities come from (proxies, calibration, drift, subgroups)
+and the bias-sources checklist."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..diagnostics import apply_answers, diagnose
+from ..errors import FaircardError
+from . import common
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "diagnose",
+        help="representation, proxies, calibration, drift, worst subgroups, bias checklist",
+        description="Look for where a model's disparities come from.",
+    )
+    p.add_argument("data", metavar="DATA", help="evaluation dataset: CSV, Parquet or Excel")
+    p.add_argument("--target", required=True, help="column with the true outcome (two values)")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--score", help="column with a real-valued score")
+    g.add_argument("--prediction", help="column with the predicted label")
+    p.add_argument("--threshold", type=float, default=0.5,
+                   help="decision threshold for --score (default 0.5)")
+    p.add_argument("--sensitive", action="append", required=True, metavar="COL",
+                   help="sensitive feature column; repeat for several")
+    p.add_argument("--pos-label", dest="pos_label", default=None,
+                   help="the target value that is the positive outcome")
+    p.add_argument("--bins", action="append", default=[], metavar="COL=E0,E1,...[:L1,...]",
+                   help="bin a numeric sensitive feature (as in 'faircard assess')")
+    p.add_argument("--reference-data", metavar="TRAIN",
+                   help="reference (training) dataset: drift and population shares")
+    p.add_argument("--reference-share", action="append", default=[],
+                   metavar="COL=GROUP:SHARE,...",
+                   help="population share of each group, e.g. race=White:0.6,Black:0.13")
+    p.add_argument("--exclude", action="append", default=[], metavar="COL",
+                   help="a column to leave out of proxies, drift and subgroups (e.g. another "
+                   "model's output); repeatable")
+    p.add_argument("--max-conditions", type=int, default=3, choices=(1, 2, 3),
+                   help="most conditions in a searched subgroup (default 3)")
+    p.add_argument("--min-subgroup-size", type=int, default=30,
+                   help="smallest subgroup reported (default 30)")
+    p.add_argument("--subgroup-metric", default="error_rate",
+                   choices=("error_rate", "selection_rate", "false_positive_rate",
+                            "false_negative_rate"),
+                   help="what the subgroup search compares (default error_rate)")
+    p.add_argument("--checklist", metavar="ANSWERS.json",
+                   help="the experts' answers: {source: {status, note}}")
+    p.add_argument("--seed", type=int, default=0, help="random seed (folds, bootstrap)")
+    p.add_argument("--json", metavar="OUT.json", help="write every diagnostic as JSON")
+    p.add_argument("--quiet", action="store_true", help="do not print the summary")
+    p.set_defaults(func=run)
+
+
+def parse_shares(items: list[str]) -> dict[str, dict[str, float]]:
+    """``COL=GROUP:SHARE,...`` -> {COL: {GROUP: SHARE}}; shares in [0, 1]."""
+    out: dict[str, dict[str, float]] = {}
+    for item in items:
+        col, sep, rest = item.partition("=")
+        if not sep or not rest:
+            raise FaircardError(f"--reference-share '{item}' must look like "
+                                "race=White:0.6,Black:0.13.")
+        shares = {}
+        for part in rest.split(","):
+            group, sep, value = part.rpartition(":")
+            try:
+                share = float(value)
+            except ValueError:
+                share = float("nan")
+            if not sep or not group or not 0 <= share <= 1:
+                raise FaircardError(f"--reference-share '{item}': each entry must be "
+                                    "GROUP:SHARE with a share between 0 and 1.")
+            shares[group] = share
+        out[col.strip()] = shares
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    data = common.read_data(args.data)
+    reference = common.read_data(args.reference_data) if args.reference_data else None
+    result = diagnose(
+        data, target=args.target, sensitive=args.sensitive, score=args.score,
+        prediction=args.prediction, threshold=args.threshold, pos_label=args.pos_label,
+        bins=common.parse_bins(args.bins), reference_data=reference,
+        reference_shares=parse_shares(args.reference_share), exclude=args.exclude,
+        max_conditions=args.max_conditions, min_subgroup_size=args.min_subgroup_size,
+        subgroup_metric=args.subgroup_metric, seed=args.seed)
+    if args.checklist:
+        apply_answers(result.checklist, _read_answers(args.checklist))
+    if args.json:
+        common.write_json(args.json, result.to_dict())
+    if not args.quiet:
+        print(summary_text(result))
+    return 0
+
+
+def _read_answers(path: str) -> dict:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+        answers = json.loads(text)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise FaircardError(f"Cannot read the checklist answers '{path}': {exc}.") from None
+    if not isinstance(answers, dict) or not all(isinstance(v, dict) for v in answers.values()):
+        raise FaircardError("The checklist answers must be a JSON object "
+                            "{source: {\"status\": ..., \"note\": ...}}.")
+    return answers
+
+
+def summary_text(d) -> str:
+    """Plain-text summary: the checklist's evidence, source by source."""
+    lines = ["faircard diagnostics", ""]
+    sub = d.subgroups
+    lines.append(f"Subgroups tested: {sub.attrs.get('n_tested', len(sub)):,}; "
+                 f"significant after Holm correction: {int(sub['significant'].sum()):,}.")
+    for item in d.checklist:
+        status = item.status or (f"suggested: {item.suggested_status}"
+                                 if item.suggested_status else "to review")
+        lines.append(f"- {item.source} bias ({status})")
+        for sentence in item.evidence:
+            lines.append(f"    {sentence}")
+    for note in d.notes:
+        lines.append(f"Note: {note}")
+    return "\n".join(lines)

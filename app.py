@@ -22,6 +22,7 @@ pages = [
             default=True),
     st.Page(components.PAGE_SENSITIVE, title="Sensitive features", icon=":material/groups:"),
     st.Page(components.PAGE_DISPARITIES, title="Disparities", icon=":material/bar_chart:"),
+    st.Page(components.PAGE_DIAGNOSTICS, title="Diagnostics", icon=":material/troubleshoot:"),
     st.Page(components.PAGE_THRESHOLDS, title="Thresholds", icon=":material/tune:"),
     st.Page(components.PAGE_CARD, title="Model card", icon=":material/description:"),
     st.Page(components.PAGE_GOVERNANCE, title="Governance", icon=":material/verified:"),

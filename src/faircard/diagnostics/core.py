@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..errors import FaircardError
+from ..errors import FaircardError, missing_column
 from ..prepare import prepare
 from ..privacy import detect_personal_data
 from ..spec import AssessmentSpec
@@ -103,33 +104,45 @@ def _plain(v: Any) -> Any:
 
 def diagnose(data: pd.DataFrame, *, target: str, sensitive, score: str | None = None,
              prediction: str | None = None, threshold: float = 0.5, pos_label: Any = None,
-             bins=None, reference_data: pd.DataFrame | None = None,
-             reference_shares: Mapping[str, Mapping[str, float]] | None = None,
-             columns: list[str] | None = None, exclude: list[str] | tuple[str, ...] = (),
-             max_conditions: int = 3,
-             min_subgroup_size: int = 30, subgroup_metric: str = "error_rate",
-             n_boot: int = 500, seed: int = 0) -> Diagnostics:
-    """Diagnose where disparities come from (see the module docstring).
+             bins=None, **options: Any) -> Diagnostics:
+    """Diagnose where disparities come from (see the module docstring); the column choices as
+    in :func:`faircard.assess`, the options as in :func:`diagnose_spec`."""
+    sensitive = [sensitive] if isinstance(sensitive, str) else list(sensitive)
+    spec = AssessmentSpec(target=target, sensitive=tuple(sensitive), score=score,
+                          prediction=prediction, threshold=threshold, pos_label=pos_label,
+                          bins=bins or {})
+    return diagnose_spec(data, spec, **options)
+
+
+def diagnose_spec(data: pd.DataFrame, spec: AssessmentSpec, *,
+                  reference_data: pd.DataFrame | None = None,
+                  reference_shares: Mapping[str, Mapping[str, float]] | None = None,
+                  columns: list[str] | None = None, exclude: list[str] | tuple[str, ...] = (),
+                  max_conditions: int = 3, min_subgroup_size: int = 30,
+                  subgroup_metric: str = "error_rate", n_boot: int = 500, seed: int = 0,
+                  progress: Callable[[str, float], None] | None = None) -> Diagnostics:
+    """Diagnostics of the decisions described by ``spec`` (its decision rule, positive label
+    and bands) on ``data``.
 
     ``columns`` limits the columns searched for proxies, drift and subgroups (default: every
     column except the target, the score/prediction, personal data, identifiers (a different
     value in every row) and ``exclude``, e.g. other models' outputs). ``reference_shares``
     maps a sensitive feature to the population share of each of its groups (e.g. census
     figures); without it, and with ``reference_data``, the reference data's shares are used.
+    ``progress(stage, fraction)`` is called as the work advances.
     """
-    sensitive = [sensitive] if isinstance(sensitive, str) else list(sensitive)
-    spec = AssessmentSpec(target=target, sensitive=tuple(sensitive), score=score,
-                          prediction=prediction, threshold=threshold, pos_label=pos_label,
-                          bins=bins or {}, intersection=False, n_boot=0)
-    decision = score or prediction
+    report = progress or (lambda stage, fraction: None)
+    spec = replace(spec, intersection=False, n_boot=0)
+    sensitive = list(spec.sensitive)
+    target = spec.target
+    decision = spec.score or spec.prediction
     for col in [target, decision, *sensitive]:
         if col not in data.columns:
-            from ..errors import missing_column
-
             raise missing_column(col, data.columns, "Column")
+    report("Checking the columns", 0.0)
     keep = data[target].notna() & data[decision].notna()
-    if score is not None:
-        keep &= pd.to_numeric(data[score], errors="coerce").notna()
+    if spec.score is not None:
+        keep &= pd.to_numeric(data[spec.score], errors="coerce").notna()
     kept = data[keep.to_numpy()].reset_index(drop=True)
     personal = {f.column for f in detect_personal_data(kept)}
     bad = [c for c in [*sensitive, target] if c in personal]
@@ -142,8 +155,6 @@ def diagnose(data: pd.DataFrame, *, target: str, sensitive, score: str | None = 
                   if c not in roles and c not in personal and c not in sensitive]
     missing_cols = [c for c in candidates if c not in kept.columns]
     if missing_cols:
-        from ..errors import missing_column
-
         raise missing_column(missing_cols[0], kept.columns, "Column")
     notes: list[str] = []
     unusable = [c for c in candidates if not _is_usable(kept[c])]
@@ -164,7 +175,9 @@ def diagnose(data: pd.DataFrame, *, target: str, sensitive, score: str | None = 
     labels = {f: tuple(parts[f].groups) for f in sensitive}
 
     rep, rates, miss, prox, cal, cal_bins, gaps = [], [], [], [], [], [], []
-    for f in sensitive:
+    for i, f in enumerate(sensitive):
+        report(f"Representation, proxies and calibration for {f}",
+               0.05 + 0.45 * i / len(sensitive))
         shares = (reference_shares or {}).get(f)
         source = "entered by the user" if shares else ""
         if shares is None and reference_data is not None and f in reference_data.columns:
@@ -197,6 +210,7 @@ def diagnose(data: pd.DataFrame, *, target: str, sensitive, score: str | None = 
     drift = pd.DataFrame(columns=["column", "group", "kind", "psi", "ks", "ks_p_value", "js",
                                   "n_reference", "n_current"])
     if reference_data is not None:
+        report("Drift against the reference data", 0.5)
         common = [c for c in candidates + sensitive if c in reference_data.columns]
         absent = [c for c in candidates if c not in reference_data.columns]
         if absent:
@@ -205,6 +219,7 @@ def diagnose(data: pd.DataFrame, *, target: str, sensitive, score: str | None = 
                              sensitive=sensitive[0] if sensitive[0] in reference_data.columns
                              else None)
 
+    report("Searching subgroups", 0.7)
     coded = [Coded(f, np.asarray(group_of[f], np.int64), labels[f], False) for f in sensitive]
     coded += [code_column(kept[c], c) for c in candidates]
     subgroups = search_subgroups(coded, prepared.y_true, prepared.y_pred,
@@ -218,6 +233,7 @@ def diagnose(data: pd.DataFrame, *, target: str, sensitive, score: str | None = 
     from .evidence import fill_checklist
 
     fill_checklist(result)
+    report("Done", 1.0)
     return result
 
 

@@ -7,6 +7,7 @@ metrics shown or the reference group re-renders from counts, never from rows.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 
 import pandas as pd
 import streamlit as st
@@ -72,3 +73,31 @@ def sweep_of(digest: str, key: str, feature: str, _assessment: Assessment):
 def sweep_for(digest: str, assessment: Assessment, feature: str):
     key = json.dumps(assessment.spec.to_dict(), sort_keys=True, default=str)
     return sweep_of(digest, key, feature, assessment)
+
+
+@st.cache_resource(show_spinner=False)
+def _diagnostics_store() -> OrderedDict:
+    """Diagnostics shared by all sessions, newest last. A plain store instead of a cached
+    function, so the progress bar drawn while computing is not replayed on later hits."""
+    return OrderedDict()
+
+
+def diagnostics(digest: str, data: pd.DataFrame, spec: AssessmentSpec, reference_digest,
+                reference: pd.DataFrame | None, shares: dict, exclude: tuple, progress=None):
+    """The diagnostics of ``spec`` on ``data`` (with optional reference data), kept by the
+    data's digest, the choices, the reference data's digest, the shares and the exclusions
+    (the 8 most recent)."""
+    from ..diagnostics import diagnose_spec
+
+    key = json.dumps([digest, spec.to_dict(), reference_digest, shares, list(exclude)],
+                     sort_keys=True, default=str)
+    store = _diagnostics_store()
+    if key in store:
+        store.move_to_end(key)
+        return store[key]
+    result = diagnose_spec(data, spec, reference_data=reference, progress=progress,
+                           reference_shares=shares or None, exclude=tuple(exclude))
+    store[key] = result
+    while len(store) > 8:
+        store.popitem(last=False)
+    return result

@@ -15,6 +15,7 @@ from . import cache, state
 PAGE_DATA = "app_pages/data.py"
 PAGE_SENSITIVE = "app_pages/sensitive.py"
 PAGE_DISPARITIES = "app_pages/disparities.py"
+PAGE_DIAGNOSTICS = "app_pages/diagnostics.py"
 PAGE_THRESHOLDS = "app_pages/thresholds.py"
 PAGE_CARD = "app_pages/model_card.py"
 PAGE_GOVERNANCE = "app_pages/governance.py"
@@ -66,6 +67,12 @@ def spec_for(decision: dict, **overrides) -> AssessmentSpec:
     )
     kwargs.update(overrides)
     return AssessmentSpec(**kwargs)
+
+
+def group_labels(spec: AssessmentSpec, feature: str) -> tuple[str, ...]:
+    """The groups of one sensitive feature under ``spec`` (from the cached assessment)."""
+    a = cache.assessment(state.get(state.DATA_DIGEST), state.get(state.DATA), spec)
+    return tuple(next(gc.groups for gc in a.counts if gc.feature == feature))
 
 
 def current_assessments(**overrides):

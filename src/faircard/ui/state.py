@@ -34,6 +34,10 @@ FOCUS_MODEL = "fc_focus_model"
 POLICY = "fc_policy"              # the chosen decision policy (dict), for the model card
 CARD_TEXT = "fc_card_text"        # {section: {field: text}} written by the card's authors
 CARD_FILES = "fc_card_files"      # rendered HTML/PDF bytes of the last "prepare" click
+DIAG_REFERENCE = "fc_diag_reference"  # {"digest", "name", "raw"} of the reference (training) data
+DIAG_SHARES = "fc_diag_shares"    # {feature: {group: population share}}
+DIAG_EXCLUDE = "fc_diag_exclude"  # columns left out of the diagnostics
+DIAG_CHECKLIST = "fc_diag_checklist"  # {source: {"status", "note"}} set by the experts
 IS_DEMO = "fc_is_demo"
 DEMO_AUTOLOADED = "fc_demo_autoloaded"
 
@@ -61,6 +65,10 @@ DEFAULTS: dict[str, Any] = {
     POLICY: None,
     CARD_TEXT: {},
     CARD_FILES: {},
+    DIAG_REFERENCE: None,
+    DIAG_SHARES: {},
+    DIAG_EXCLUDE: [],
+    DIAG_CHECKLIST: {},
     IS_DEMO: False,
     DEMO_AUTOLOADED: False,
 }
@@ -85,7 +93,8 @@ def put(key: str, value: Any) -> None:
 def reset_after_data_change() -> None:
     """A new dataset invalidates every choice made about the old one."""
     for key in (TARGET, SCORE_COL, PRED_COL, POS_LABEL, MODELS, MODEL_COLUMNS, MODEL_ERRORS,
-                SENSITIVE, BINS, REFERENCE, FOCUS_MODEL, POLICY):
+                SENSITIVE, BINS, REFERENCE, FOCUS_MODEL, POLICY, DIAG_SHARES, DIAG_EXCLUDE,
+                DIAG_CHECKLIST):
         st.session_state[key] = copy.deepcopy(DEFAULTS[key])
     st.session_state[IS_DEMO] = False
     for widget in [k for k in st.session_state if str(k).startswith("w_")]:

@@ -1,0 +1,165 @@
+"""Diagnostics: where the disparities come from, and the bias-sources checklist."""
+
+import pandas as pd
+import streamlit as st
+
+from faircard.diagnostics import SOURCES, STATUSES
+from faircard.diagnostics.charts import proxy_bars, reliability_curves
+from faircard.errors import FaircardError
+from faircard.formatting import fmt_num
+from faircard.io import fingerprint
+from faircard.ui import cache, components, state
+
+st.title("Diagnostics")
+st.caption("Why do groups fare differently, and where else? Representation, columns that stand "
+           "in for a sensitive feature, calibration by group, drift from the training data and "
+           "the subgroups that fare worst, gathered into the bias-sources checklist.")
+components.need(state.has_sensitive(), "Choose the sensitive features first.",
+                components.PAGE_SENSITIVE, "Go to Sensitive features")
+
+data = state.get(state.DATA)
+choices = components.decisions()
+if len(choices) > 1:
+    picked = st.selectbox("Model", [n for n, _ in choices], key="w_diag_model")
+else:
+    picked = choices[0][0]
+decision = dict(choices)[picked]
+spec = components.spec_for(decision)
+
+with st.expander("Reference data and population", expanded=False):
+    upload = st.file_uploader("Training (reference) data, for drift and population shares",
+                              type=["csv", "tsv", "txt", "parquet", "xlsx"], key="upload_ref")
+    if upload is not None:
+        raw = upload.getvalue()
+        digest = fingerprint(raw)
+        try:
+            cache.read_table(digest, raw, upload.name)
+        except FaircardError as exc:
+            st.error(str(exc))
+        else:
+            state.put(state.DIAG_REFERENCE, {"digest": digest, "name": upload.name, "raw": raw})
+    ref = state.get(state.DIAG_REFERENCE)
+    if ref:
+        st.caption(f"Reference data: {components.escape(ref['name'])}")
+    st.markdown("Population shares (optional, e.g. census figures; between 0 and 1):")
+    shares = dict(state.get(state.DIAG_SHARES))
+    for feature in spec.sensitive:
+        groups = components.group_labels(spec, feature)
+        current = shares.get(feature, {})
+        frame = pd.DataFrame({"group": list(groups),
+                              "population share": [current.get(g) for g in groups]})
+        edited = st.data_editor(frame, key=f"w_shares_{feature}", hide_index=True,
+                                disabled=["group"], column_config={
+                                    "population share": st.column_config.NumberColumn(
+                                        min_value=0.0, max_value=1.0, format="%.3f")})
+        entered = {g: float(v) for g, v in zip(edited["group"], edited["population share"],
+                                                strict=True) if pd.notna(v)}
+        if entered:
+            shares[feature] = entered
+        else:
+            shares.pop(feature, None)
+    state.put(state.DIAG_SHARES, shares)
+    others = [c for c in data.columns if c not in (spec.target, spec.score, spec.prediction)
+              and c not in spec.sensitive]
+    state.restore("w_diag_exclude", state.DIAG_EXCLUDE)
+    st.multiselect("Leave these columns out (e.g. other models' outputs)", others,
+                   key="w_diag_exclude")
+    state.keep("w_diag_exclude", state.DIAG_EXCLUDE)
+
+ref = state.get(state.DIAG_REFERENCE)
+reference = cache.read_table(ref["digest"], ref["raw"], ref["name"]) if ref else None
+try:
+    with st.status("Running diagnostics...", expanded=False) as status:
+        bar = st.progress(0.0)
+
+        def progress(stage: str, fraction: float) -> None:
+            status.update(label=stage + "...")
+            bar.progress(min(max(fraction, 0.0), 1.0))
+
+        result = cache.diagnostics(state.get(state.DATA_DIGEST), data, spec,
+                                   ref["digest"] if ref else None, reference,
+                                   state.get(state.DIAG_SHARES),
+                                   tuple(state.get(state.DIAG_EXCLUDE) or ()), progress)
+        status.update(label="Diagnostics ready", state="complete")
+except FaircardError as exc:
+    st.error(str(exc))
+    st.stop()
+
+tabs = st.tabs(["Checklist", "Representation", "Proxies", "Calibration", "Drift", "Subgroups"])
+with tabs[0]:
+    st.caption("Seven ways harm enters a model. faircard fills in the evidence it found; you "
+               "mark each source and add a note. Your answers go into the model card.")
+    answers = dict(state.get(state.DIAG_CHECKLIST))
+    for item in result.checklist:
+        st.markdown(f"**{item.source.capitalize()} bias.** {components.escape(item.question)}")
+        for sentence in item.evidence:
+            st.markdown(f"- {components.escape(sentence)}")
+        if item.suggested_status:
+            st.caption(f"faircard suggests: {item.suggested_status}")
+        c1, c2 = st.columns([1, 3])
+        saved = answers.get(item.source, {})
+        key = f"w_check_{item.source}"
+        if key not in st.session_state:
+            st.session_state[key] = saved.get("status", "")
+        status_value = c1.selectbox("Status", STATUSES, key=key,
+                                    format_func=lambda s: s or "to review")
+        note_key = f"w_note_{item.source}"
+        if note_key not in st.session_state:
+            st.session_state[note_key] = saved.get("note", "")
+        note = c2.text_area("Note", key=note_key, height=68)
+        answers[item.source] = {"status": status_value, "note": note}
+    state.put(state.DIAG_CHECKLIST, answers)
+    done = sum(1 for a in answers.values() if a["status"])
+    st.progress(done / len(SOURCES), text=f"{done} of {len(SOURCES)} sources marked")
+
+with tabs[1]:
+    rep = result.representation
+    st.dataframe(rep.assign(**{
+        "share": rep["share"].map(fmt_num),
+        "95% interval": [f"{fmt_num(lo)}-{fmt_num(hi)}" for lo, hi in
+                         zip(rep["share_ci_low"], rep["share_ci_high"], strict=True)],
+        "population share": rep["reference_share"].map(fmt_num),
+    })[["feature", "group", "n", "share", "95% interval", "population share"]],
+        hide_index=True, key="diag_representation")
+    br = result.base_rates
+    st.markdown("Base rates (share with the positive outcome):")
+    st.dataframe(br.assign(base_rate=br["base_rate"].map(fmt_num)), hide_index=True,
+                 key="diag_base_rates")
+    if len(result.missing):
+        st.markdown("Missing values by group:")
+        st.dataframe(result.missing, hide_index=True, key="diag_missing")
+
+with tabs[2]:
+    for feature in spec.sensitive:
+        st.markdown(f"**{components.escape(feature)}**")
+        st.altair_chart(proxy_bars(result.proxies, feature))
+    st.dataframe(result.proxies, hide_index=True, key="diag_proxies")
+
+with tabs[3]:
+    if len(result.calibration):
+        st.dataframe(result.calibration, hide_index=True, key="diag_calibration")
+        for feature in spec.sensitive:
+            st.altair_chart(reliability_curves(result.calibration_bins, feature))
+        gaps = result.calibration_gaps
+        if len(gaps) and gaps["significant"].any():
+            st.warning("The same score means different risks for different groups in "
+                       f"{int(gaps['significant'].sum())} score band(s); see the checklist.")
+    for note in result.notes:
+        st.caption(note)
+
+with tabs[4]:
+    if len(result.drift):
+        st.dataframe(result.drift, hide_index=True, key="diag_drift")
+    else:
+        st.info("Upload the training data under 'Reference data and population' to compare.")
+
+with tabs[5]:
+    sub = result.subgroups
+    st.caption(f"{sub.attrs.get('n_tested', len(sub)):,} subgroups tried (up to three "
+               f"conditions, at least 30 rows); {int(sub['significant'].sum()) if len(sub) else 0}"
+               " differ from the rest after Holm's correction for all of them.")
+    st.dataframe(sub.head(50).drop(columns=["conditions"]), hide_index=True,
+                 key="diag_subgroups")
+
+components.link(components.PAGE_THRESHOLDS, label="Next: thresholds",
+                icon=":material/arrow_forward:")

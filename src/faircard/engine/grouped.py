@@ -1,0 +1,187 @@
+"""From a grouped table (one row per combination of feature values, outcome, score and decision,
+with its row count) to the same assessment the in-memory path computes.
+
+The labels of groups, the positive label and the comparison of outcomes follow
+:mod:`faircard.prepare` exactly, applied to the distinct values instead of the rows, so a group is
+named and ordered the same way whichever engine counted it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..assess import Assessment, assess_prepared
+from ..counts import GroupCounts, aggregate_cells
+from ..errors import FaircardError
+from ..prepare import (
+    GroupIndex,
+    Prepared,
+    _normalise_labels,
+    _normalise_scalar,
+    build_group_index,
+    resolve_pos_label,
+)
+from ..spec import AssessmentSpec
+
+MAX_DISTINCT_SCORES = 100_000
+"""Above this many distinct scores, sweeps and AUC use scores on a grid (counts at the chosen
+threshold stay exact)."""
+
+
+@dataclass
+class GroupedCounts:
+    """What a source returns: the grouped table, the row accounting and the score's range."""
+
+    grouped: pd.DataFrame
+    targets: pd.Series
+    n_input: int
+    n_missing_target: int
+    n_missing_decision: int
+    score_min: float | None = None
+    score_max: float | None = None
+    score_step: float | None = None
+    engine: str = ""
+
+
+def weighted_auc(group: np.ndarray, score: np.ndarray, y: np.ndarray, weight: np.ndarray,
+                 n_groups: int) -> np.ndarray:
+    """ROC AUC per group from weighted (score, outcome) rows; ties count one half."""
+    order = np.lexsort((score, group))
+    g, s, yy, w = group[order], score[order], y[order], weight[order].astype(np.float64)
+    pos = np.where(yy, w, 0.0)
+    neg = np.where(yy, 0.0, w)
+    out = np.full(n_groups, np.nan)
+    bounds = np.searchsorted(g, np.arange(n_groups + 1))
+    for k in range(n_groups):
+        a, b = bounds[k], bounds[k + 1]
+        if a == b:
+            continue
+        ss = s[a:b]
+        new = np.concatenate(([True], ss[1:] != ss[:-1]))
+        run = np.cumsum(new) - 1
+        p = np.bincount(run, weights=pos[a:b])
+        q = np.bincount(run, weights=neg[a:b])
+        n_pos, n_neg = p.sum(), q.sum()
+        if n_pos == 0 or n_neg == 0:
+            continue
+        below = np.cumsum(q) - q
+        out[k] = ((below + 0.5 * q) * p).sum() / (n_pos * n_neg)
+    return out
+
+
+def tie_bound(group: np.ndarray, score: np.ndarray, y: np.ndarray, weight: np.ndarray,
+              n_groups: int) -> np.ndarray:
+    """Largest change of each group's AUC that grid ties can hide: half the share of
+    (positive, negative) pairs that share a grid cell."""
+    key = pd.DataFrame({"g": group, "s": score, "pos": np.where(y, weight, 0),
+                        "neg": np.where(y, 0, weight)})
+    per = key.groupby(["g", "s"], sort=False)[["pos", "neg"]].sum()
+    tied = (per["pos"] * per["neg"]).groupby(level=0).sum()
+    tot = key.groupby("g")[["pos", "neg"]].sum()
+    bound = np.full(n_groups, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        vals = 0.5 * tied / (tot["pos"] * tot["neg"])
+    bound[vals.index.to_numpy(dtype=np.int64)] = vals.to_numpy()
+    return bound
+
+
+def assess_grouped(counted: GroupedCounts, spec: AssessmentSpec) -> Assessment:
+    """The assessment of ``spec`` from a source's grouped counts (no rows)."""
+    g = counted.grouped
+    n_kept = int(g["__n"].sum()) if len(g) else 0
+    if n_kept == 0:
+        raise FaircardError(
+            "No row has both a target and a prediction/score value; nothing can be assessed.")
+    pos_label = resolve_pos_label(counted.targets, spec.target, spec.pos_label)
+    target_norm = _normalise_labels(g["__target"])
+    y = (target_norm == _normalise_scalar(pos_label, target_norm)).to_numpy(dtype=bool)
+    if spec.uses_score:
+        pred = g["__pred"].to_numpy(dtype=np.int64).astype(bool)
+    else:
+        pred_norm = _normalise_labels(g["__prediction"])
+        from ..prepare import _check_label_spaces
+
+        _check_label_spaces(pred_norm, target_norm, spec.prediction, spec.target)
+        pred = (pred_norm == _normalise_scalar(pos_label, target_norm)).to_numpy(dtype=bool)
+    index = build_group_index(g[list(spec.sensitive)].reset_index(drop=True), spec)
+    weight = g["__n"].to_numpy(dtype=np.int64)
+    code = index.cell * 4 + (y.astype(np.int64) << 1) + pred.astype(np.int64)
+    cells = np.bincount(code, weights=weight, minlength=index.n_cells * 4).astype(
+        np.int64).reshape(index.n_cells, 4)
+    memo: dict[Any, Any] = {"cells": cells}
+    row_free = GroupIndex(index.features, index.labels, np.zeros(0, dtype=np.int64),
+                          index.cell_codes)
+    partitions = row_free.partitions(spec.intersection)
+    memo[("counts", spec.intersection)] = [
+        GroupCounts(p.name, p.groups, aggregate_cells(cells, p.cell_to_group, len(p.groups)))
+        for p in partitions]
+    y_score = None
+    notes = {}
+    if spec.uses_score:
+        if counted.score_min is None:
+            raise FaircardError(f"Score column '{spec.score}' has no values.")
+        y_score = np.array([counted.score_min, counted.score_max], dtype=np.float64)
+        memo[("score_metrics", spec.intersection)], bound = _score_metrics(
+            g, y, index, partitions, counted)
+        if counted.score_step is not None:
+            notes["auc_error_bound"] = float(np.nanmax(bound)) if np.isfinite(bound).any() \
+                else 0.0
+    reasons = {"missing target": counted.n_missing_target,
+               ("missing score" if spec.uses_score else "missing prediction"):
+               counted.n_missing_decision}
+    prepared = Prepared(y_true=np.zeros(0, bool), y_pred=np.zeros(0, bool), y_score=y_score,
+                        index=row_free, pos_label=pos_label, n_input=counted.n_input,
+                        n_dropped=counted.n_input - n_kept,
+                        dropped_reasons={k: int(v) for k, v in reasons.items() if v},
+                        memo=memo)
+    result = assess_prepared(prepared, spec)
+    result.extras["engine"] = {"name": counted.engine, "grouped_rows": len(g),
+                               "score_step": counted.score_step, **notes}
+    if counted.score_step is not None:
+        result.notes.append(
+            f"Scores have more than {MAX_DISTINCT_SCORES:,} distinct values, so ROC AUC was "
+            f"computed on a grid of step {counted.score_step:.3g}; it may differ from the exact "
+            f"value by at most {notes['auc_error_bound']:.2g}. Counts at the threshold are exact.")
+    return result
+
+
+def _score_metrics(g: pd.DataFrame, y: np.ndarray, index: GroupIndex, partitions, counted):
+    s = g["__score"].to_numpy(dtype=np.float64)
+    w = g["__n"].to_numpy(dtype=np.float64)
+    prob = counted.score_min >= 0 and counted.score_max <= 1
+    s1, s2 = g["__s1"].to_numpy(float), g["__s2"].to_numpy(float)
+    lp, lq = g["__lp"].to_numpy(float), g["__lq"].to_numpy(float)
+    # per grouped row: sum (y - s)^2 and the log-loss terms, then per cell
+    sq = np.where(y, w - 2 * s1 + s2, s2)
+    ll = np.where(y, -lp, -lq)
+    n_cells = index.n_cells
+    cell_n = np.bincount(index.cell, weights=w, minlength=n_cells)
+    sums = {"brier_score": np.bincount(index.cell, weights=sq, minlength=n_cells),
+            "log_loss": np.bincount(index.cell, weights=ll, minlength=n_cells)}
+    out: dict[str, dict[str, np.ndarray]] = {}
+    bounds = []
+    for p in partitions:
+        n_groups = len(p.groups)
+        row_group = p.cell_to_group[index.cell]
+        res = {"roc_auc": weighted_auc(row_group, s, y, w, n_groups)}
+        if counted.score_step is not None:
+            bounds.append(tie_bound(row_group, s, y, w, n_groups))
+        n_g = aggregate_cells(cell_n, p.cell_to_group, n_groups)
+        for key in ("brier_score", "log_loss"):
+            res[key] = aggregate_cells(sums[key], p.cell_to_group, n_groups) / n_g if prob \
+                else np.full(n_groups, np.nan)
+        out[p.name] = res
+    zeros = np.zeros(len(s), dtype=np.int64)
+    overall = {"roc_auc": weighted_auc(zeros, s, y, w, 1)}
+    if counted.score_step is not None:
+        bounds.append(tie_bound(zeros, s, y, w, 1))
+    total = w.sum()
+    for key in ("brier_score", "log_loss"):
+        overall[key] = np.array([sums[key].sum() / total if prob else np.nan])
+    out["overall"] = overall
+    bound = np.concatenate(bounds) if bounds else np.array([])
+    return out, bound

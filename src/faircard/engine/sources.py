@@ -1,0 +1,166 @@
+"""Sources that count where the data lives: DuckDB over files, folders and globs; Spark over a
+DataFrame or a catalog table. Both run the queries of :mod:`faircard.engine.sql` and return
+:class:`~faircard.engine.grouped.GroupedCounts`; no row leaves the engine."""
+
+from __future__ import annotations
+
+import glob as globlib
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..errors import FaircardError, missing_column
+from ..spec import AssessmentSpec
+from .grouped import MAX_DISTINCT_SCORES, GroupedCounts
+from .sql import Columns, count_queries, to_spark
+
+FLOAT_TYPES = ("DOUBLE", "FLOAT", "REAL", "FLOAT4", "FLOAT8", "DECIMAL")
+NUMBER_TYPES = FLOAT_TYPES + ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
+                              "USMALLINT", "UINTEGER", "UBIGINT", "BOOLEAN", "INT", "LONG",
+                              "SHORT", "BYTE")
+GRID_POINTS = 10_000
+"""Grid cells across the score's range when scores are put on a grid (step 1e-4 on [0, 1])."""
+
+
+def _reader(path: str) -> str:
+    """The DuckDB table function that reads ``path`` (a file, a glob or a folder)."""
+    p = Path(path)
+    if p.is_dir():
+        files = [f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")]
+        kinds = {f.suffix.lower() for f in files}
+        if not files:
+            raise FaircardError(f"The folder '{path}' has no files.")
+        if kinds <= {".parquet"}:
+            pattern = str(p / "**" / "*.parquet")
+            return f"read_parquet('{_esc(pattern)}', hive_partitioning = true, " \
+                   "union_by_name = true)"
+        if kinds <= {".csv"}:
+            return f"read_csv('{_esc(str(p / '**' / '*.csv'))}', union_by_name = true)"
+        raise FaircardError(f"The folder '{path}' mixes file types ({', '.join(sorted(kinds))}); "
+                            "give a glob such as 'folder/*.parquet'.")
+    matches = globlib.glob(path, recursive=True) if any(c in path for c in "*?[") else \
+        ([path] if p.exists() else [])
+    if not matches:
+        raise FaircardError(f"No file matches '{path}'.")
+    suffix = Path(matches[0]).suffix.lower()
+    if suffix == ".parquet":
+        return f"read_parquet('{_esc(path)}', hive_partitioning = true, union_by_name = true)"
+    if suffix in (".csv", ".tsv", ".txt"):
+        return f"read_csv('{_esc(path)}', union_by_name = true)"
+    raise FaircardError(f"'{path}' is not a Parquet or CSV file; DuckDB reads those (use the "
+                        "pandas engine for Excel).")
+
+
+def _esc(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _columns(spec: AssessmentSpec, types: dict[str, str]) -> Columns:
+    decision = spec.score or spec.prediction
+    for col, role in [(spec.target, "Target column"),
+                      (decision, "Score column" if spec.score else "Prediction column"),
+                      *[(s, "Sensitive feature") for s in spec.sensitive]]:
+        if col not in types:
+            raise missing_column(col, list(types), role)
+    if spec.score and not types[spec.score].upper().startswith(NUMBER_TYPES):
+        raise FaircardError(f"Score column '{spec.score}' has text values; a score must be a "
+                            "number. Choose a numeric column, or use it as a prediction column "
+                            "instead.")
+    is_float = {c: t.upper().startswith(FLOAT_TYPES) for c, t in types.items()}
+    return Columns(spec.target, decision, tuple(spec.sensitive), is_float, spec.uses_score)
+
+
+def _grid(stats: dict[str, Any]) -> tuple[float | None, float]:
+    """(step, origin) of the score grid, or (None, 0) when exact scores are few enough."""
+    lo, hi = stats.get("score_min"), stats.get("score_max")
+    if lo is None or stats.get("score_distinct", 0) <= MAX_DISTINCT_SCORES or hi <= lo:
+        return None, 0.0
+    step = (hi - lo) / GRID_POINTS
+    return step, float(lo)
+
+
+def _counted(stats, targets: pd.Series, grouped: pd.DataFrame, step, engine) -> GroupedCounts:
+    if stats.get("n_infinite"):
+        raise FaircardError("The score column contains infinite values; remove them.")
+    return GroupedCounts(
+        grouped=grouped, targets=targets, n_input=int(stats["n_input"]),
+        n_missing_target=int(stats["n_missing_target"] or 0),
+        n_missing_decision=int(stats["n_missing_decision"] or 0),
+        score_min=None if stats.get("score_min") is None else float(stats["score_min"]),
+        score_max=None if stats.get("score_max") is None else float(stats["score_max"]),
+        score_step=step, engine=engine)
+
+
+def count_duckdb(path: str, spec: AssessmentSpec, *, memory_limit: str = "4GB",
+                 threads: int | None = None) -> GroupedCounts:
+    """Grouped counts of ``spec`` over the Parquet/CSV file, glob or folder at ``path``."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute(f"SET memory_limit = '{_esc(memory_limit)}'")
+        if threads:
+            con.execute(f"SET threads = {int(threads)}")
+        try:
+            con.execute(f"CREATE VIEW src AS SELECT * FROM {_reader(str(path))}")
+            types = {r[0]: str(r[1]) for r in con.execute("DESCRIBE src").fetchall()}
+        except duckdb.Error as exc:
+            raise FaircardError(f"DuckDB cannot read '{path}': {_first_line(exc)}") from None
+        cols = _columns(spec, types)
+        q = count_queries(cols, threshold=spec.threshold if spec.uses_score else None)
+        stats = _row(con.execute(q["stats"]))
+        step, origin = _grid(stats)
+        q = count_queries(cols, threshold=spec.threshold if spec.uses_score else None,
+                          score_step=step, score_origin=origin)
+        targets = con.execute(q["targets"]).fetchdf()["target"]
+        grouped = con.execute(q["grouped"]).fetchdf()
+    finally:
+        con.close()
+    return _counted(stats, targets, grouped, step, "duckdb")
+
+
+def count_spark(source: Any, spec: AssessmentSpec, *, spark: Any = None) -> GroupedCounts:
+    """Grouped counts of ``spec`` over a PySpark DataFrame, or a catalog table named
+    ``"db.table"`` (with ``spark``, a SparkSession)."""
+    if isinstance(source, str):
+        if spark is None:
+            raise FaircardError("A Spark table name needs a Spark session.")
+        try:
+            frame = spark.table(source)
+        except Exception as exc:  # Spark raises its own analysis errors
+            raise FaircardError(f"Spark cannot open table '{source}': {_first_line(exc)}") \
+                from None
+    else:
+        frame = source
+        spark = frame.sparkSession
+    types = {name: _spark_type(t) for name, t in frame.dtypes}
+    cols = _columns(spec, types)
+    view = "src"
+    frame.createOrReplaceTempView(view)
+    q = count_queries(cols, threshold=spec.threshold if spec.uses_score else None)
+    stats = spark.sql(to_spark(q["stats"])).collect()[0].asDict()
+    step, origin = _grid(stats)
+    q = count_queries(cols, threshold=spec.threshold if spec.uses_score else None,
+                      score_step=step, score_origin=origin)
+    targets = pd.Series([r["target"] for r in spark.sql(to_spark(q["targets"])).collect()])
+    grouped = spark.sql(to_spark(q["grouped"])).toPandas()
+    return _counted(stats, targets, grouped, step, "spark")
+
+
+def _spark_type(t: str) -> str:
+    return {"double": "DOUBLE", "float": "FLOAT", "int": "INTEGER", "bigint": "BIGINT",
+            "smallint": "SMALLINT", "tinyint": "TINYINT", "boolean": "BOOLEAN",
+            "string": "VARCHAR"}.get(t, t.upper())
+
+
+def _row(cursor) -> dict[str, Any]:
+    names = [d[0] for d in cursor.description]
+    values = cursor.fetchone()
+    out = dict(zip(names, values, strict=True))
+    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in out.items()}
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

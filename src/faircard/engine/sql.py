@@ -1,0 +1,113 @@
+"""The count queries, written once (DuckDB's SQL) and translated for Spark with sqlglot.
+
+Three queries over a source relation ``src``:
+
+* ``stats``: rows, rows with a missing outcome, rows with a missing decision, the score's range,
+  an estimate of its distinct values and whether it has infinite values;
+* ``targets``: up to three distinct outcome values (to find the positive label);
+* ``grouped``: one row per combination of the sensitive features' values, the outcome, the
+  score (exact, or on a grid when there are too many distinct scores) and the decision, with
+  the row count and the score sums behind the Brier score and log loss.
+
+Float values that are NaN count as missing, as in pandas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+EPS = float(np.finfo(np.float64).eps)
+"""Scores are clipped to [eps, 1 - eps] in log loss, as scikit-learn does."""
+
+
+def quote(name: str) -> str:
+    """A column name as a SQL identifier."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def _missing(col: str, is_float: bool) -> str:
+    return f"({col} IS NULL OR isnan({col}))" if is_float else f"({col} IS NULL)"
+
+
+def _value(col: str, is_float: bool) -> str:
+    """The column with NaN as NULL (floats), so missing values group together."""
+    return f"CASE WHEN isnan({col}) THEN NULL ELSE {col} END" if is_float else col
+
+
+def _literal(value) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(float(value))
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The columns a query reads and whether each is a float column (NaN = missing)."""
+
+    target: str
+    decision: str
+    sensitive: tuple[str, ...]
+    is_float: dict[str, bool]
+    uses_score: bool
+
+
+def count_queries(cols: Columns, *, threshold: float | None = None,
+                  score_step: float | None = None, score_origin: float = 0.0) -> dict[str, str]:
+    """The three queries (see the module docstring) in DuckDB's dialect.
+
+    ``threshold``: the decision is ``score >= threshold`` (exact, whatever the grid);
+    ``score_step``: put scores on a grid of this step from ``score_origin`` (None: exact).
+    """
+    t = quote(cols.target)
+    d = quote(cols.decision)
+    t_missing = _missing(t, cols.is_float.get(cols.target, False))
+    d_missing = _missing(d, cols.is_float.get(cols.decision, False))
+    keep = f"NOT {t_missing} AND NOT {d_missing}"
+    stats = [
+        "COUNT(*) AS n_input",
+        f"SUM(CASE WHEN {t_missing} THEN 1 ELSE 0 END) AS n_missing_target",
+        f"SUM(CASE WHEN NOT {t_missing} AND {d_missing} THEN 1 ELSE 0 END) AS n_missing_decision",
+    ]
+    if cols.uses_score:
+        stats += [f"MIN(CASE WHEN {keep} THEN {d} END) AS score_min",
+                  f"MAX(CASE WHEN {keep} THEN {d} END) AS score_max",
+                  f"approx_count_distinct(CASE WHEN {keep} THEN {d} END) AS score_distinct",
+                  f"SUM(CASE WHEN {keep} AND ABS({d}) = CAST('Infinity' AS DOUBLE) THEN 1 ELSE 0 END)"
+                  " AS n_infinite"]
+    queries = {
+        "stats": f"SELECT {', '.join(stats)} FROM src",
+        "targets": f"SELECT DISTINCT {t} AS target FROM src WHERE NOT {t_missing} LIMIT 3",
+    }
+    feats = [f"{_value(quote(f), cols.is_float.get(f, False))} AS {quote(f)}"
+             for f in cols.sensitive]
+    select = feats + [f"{t} AS __target"]
+    group = [quote(f) for f in cols.sensitive] + ["__target"]
+    if cols.uses_score:
+        score = d if score_step is None else \
+            f"({_literal(score_origin)} + FLOOR(({d} - {_literal(score_origin)}) / " \
+            f"{_literal(score_step)}) * {_literal(score_step)})"
+        select += [f"{score} AS __score",
+                   f"CASE WHEN {d} >= {_literal(threshold)} THEN 1 ELSE 0 END AS __pred"]
+        group += ["__score", "__pred"]
+        p = f"GREATEST(LEAST({d}, {_literal(1 - EPS)}), {_literal(EPS)})"
+        sums = [f"SUM({d}) AS __s1", f"SUM({d} * {d}) AS __s2", f"SUM(LN({p})) AS __lp",
+                f"SUM(LN(1 - {p})) AS __lq"]
+    else:
+        select += [f"{d} AS __prediction"]
+        group += ["__prediction"]
+        sums = []
+    select_sql = ", ".join(select + ["COUNT(*) AS __n"] + sums)
+    queries["grouped"] = (f"SELECT {select_sql} FROM src WHERE {keep} "
+                          f"GROUP BY {', '.join(group)}")
+    return queries
+
+
+def to_spark(query: str) -> str:
+    """``query`` translated from DuckDB's dialect to Spark SQL."""
+    import sqlglot
+
+    return sqlglot.transpile(query, read="duckdb", write="spark")[0]

@@ -1,0 +1,173 @@
+"""DuckDB and Spark count next to the data and give the same assessment as pandas, which
+itself equals fairlearn's MetricFrame."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from fairlearn.metrics import MetricFrame, false_positive_rate, selection_rate, true_positive_rate
+
+import faircard
+from faircard.engine.grouped import assess_grouped
+from faircard.engine.sources import count_duckdb
+from faircard.errors import FaircardError
+from faircard.spec import AssessmentSpec, Binning
+
+N = 100_000
+
+
+def _rows(n: int = N, seed: int = 5, distinct: int | None = 1000) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    sex = rng.choice(["Female", "Male"], n)
+    race = rng.choice(["A", "B", "C", "D"], n, p=[0.5, 0.3, 0.15, 0.05]).astype(object)
+    age = rng.integers(17, 90, n).astype(float)
+    y = (rng.random(n) < 0.3 + 0.1 * (sex == "Male")).astype(np.int64)
+    score = np.clip(0.35 * y + rng.normal(0.35, 0.2, n), 0, 1)
+    if distinct:
+        score = np.round(score * distinct) / distinct
+    frame = pd.DataFrame({"y": y, "score": score, "pred": (score >= 0.5).astype(np.int64),
+                          "sex": sex, "race": race, "age": age})
+    frame.loc[frame.index[:40], "race"] = None
+    frame.loc[frame.index[40:70], "score"] = np.nan
+    frame.loc[frame.index[70:90], "age"] = np.nan
+    frame.loc[frame.index[90:95], "y"] = np.nan
+    return frame
+
+
+@pytest.fixture(scope="module")
+def parquet(tmp_path_factory):
+    path = tmp_path_factory.mktemp("engines") / "rows.parquet"
+    _rows().to_parquet(path)
+    return path
+
+
+SPECS = {
+    "score": AssessmentSpec(target="y", score="score", sensitive=("sex", "race"), threshold=0.45,
+                            n_boot=200),
+    "prediction": AssessmentSpec(target="y", prediction="pred", sensitive=("sex", "race"),
+                                 n_boot=200),
+    "bins": AssessmentSpec(target="y", score="score", sensitive=("sex", "age"),
+                           bins={"age": Binning((18, 30, 50, np.inf), ("18-29", "30-49", "50+"))},
+                           n_boot=0),
+}
+
+
+def _same(a, b):
+    assert a.counts_frame().equals(b.counts_frame())
+    assert a.n_rows == b.n_rows and a.n_dropped == b.n_dropped
+    assert a.prepared.dropped_reasons == b.prepared.dropped_reasons
+    m = a.by_group.merge(b.by_group, on=["feature", "group", "metric"], validate="1:1")
+    assert len(m) == len(a.by_group) == len(b.by_group)
+    for col in ("value", "ci_low", "ci_high"):
+        np.testing.assert_allclose(m[f"{col}_x"], m[f"{col}_y"], rtol=1e-12, atol=1e-12,
+                                   equal_nan=True)
+    da, db = a.to_dict(), b.to_dict()
+    for key in ("criteria", "overall", "reference_groups", "pos_label", "notes"):
+        assert _rounded(da[key]) == _rounded(db[key]), key
+
+
+def _rounded(v):
+    if isinstance(v, dict):
+        return {k: _rounded(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_rounded(x) for x in v]
+    return round(v, 10) if isinstance(v, float) else v
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_duckdb_equals_pandas(parquet, name):
+    spec = SPECS[name]
+    expected = faircard.assess_spec(pd.read_parquet(parquet), spec)
+    got = assess_grouped(count_duckdb(str(parquet), spec), spec)
+    _same(expected, got)
+
+
+def test_duckdb_equals_fairlearn(parquet):
+    spec = SPECS["score"]
+    got = assess_grouped(count_duckdb(str(parquet), spec), spec).by_group_wide()
+    rows = pd.read_parquet(parquet).dropna(subset=["y", "score"])
+    y_pred = (rows["score"] >= spec.threshold).astype(int)
+    mf = MetricFrame(metrics={"selection_rate": selection_rate,
+                              "true_positive_rate": true_positive_rate,
+                              "false_positive_rate": false_positive_rate},
+                     y_true=rows["y"].astype(int), y_pred=y_pred, sensitive_features=rows["sex"])
+    sex = got[got["feature"] == "sex"].set_index("group")
+    for metric in mf.by_group.columns:
+        for group, value in mf.by_group[metric].items():
+            assert sex.loc[group, metric] == pytest.approx(value, abs=1e-12)
+
+
+def test_folder_and_glob_give_the_same_numbers(tmp_path):
+    rows = _rows(20_000, seed=8)
+    folder = tmp_path / "parts"
+    for i in range(4):
+        part = rows.iloc[i * 5000:(i + 1) * 5000]
+        d = folder / f"batch={i}"
+        d.mkdir(parents=True)
+        part.to_parquet(d / "part.parquet")
+    spec = SPECS["score"]
+    expected = faircard.assess_spec(rows.reset_index(drop=True), spec)
+    _same(expected, assess_grouped(count_duckdb(str(folder), spec), spec))
+    _same(expected, assess_grouped(count_duckdb(str(folder / "*" / "*.parquet"), spec), spec))
+
+
+def test_many_distinct_scores_use_a_grid_with_exact_counts_and_a_bounded_auc(tmp_path):
+    rows = _rows(150_000, seed=9, distinct=None)
+    path = tmp_path / "continuous.parquet"
+    rows.to_parquet(path)
+    spec = SPECS["score"]
+    expected = faircard.assess_spec(rows, spec)
+    got = assess_grouped(count_duckdb(str(path), spec), spec)
+    assert expected.counts_frame().equals(got.counts_frame())
+    engine = got.extras["engine"]
+    assert engine["score_step"] is not None and engine["score_step"] <= 1e-4
+    bound = engine["auc_error_bound"]
+    auc = lambda a: a.by_group[a.by_group["metric"] == "roc_auc"]["value"].to_numpy()  # noqa: E731
+    gap = np.nanmax(np.abs(auc(expected) - auc(got)))
+    assert gap <= bound + 1e-12
+    assert any("grid" in note for note in got.notes)
+
+
+def test_duckdb_input_errors_are_sentences(tmp_path, parquet):
+    with pytest.raises(FaircardError, match="Sensitive feature 'gender' is not in the dataset"):
+        count_duckdb(str(parquet), AssessmentSpec(target="y", score="score",
+                                                  sensitive=("gender",)))
+    text = tmp_path / "text.parquet"
+    pd.DataFrame({"y": [0, 1], "score": ["a", "b"], "sex": ["F", "M"]}).to_parquet(text)
+    with pytest.raises(FaircardError, match="has text values"):
+        count_duckdb(str(text), AssessmentSpec(target="y", score="score", sensitive=("sex",)))
+    with pytest.raises(FaircardError, match="No file matches"):
+        count_duckdb(str(tmp_path / "nothing-*.parquet"),
+                     AssessmentSpec(target="y", score="score", sensitive=("sex",)))
+
+
+@pytest.fixture(scope="module")
+def spark():
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs Java (java is not on PATH)")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # PySpark's pandas 3 notice
+        from pyspark.sql import SparkSession
+
+        session = (SparkSession.builder.master("local[*]").appName("faircard-tests")
+                   .config("spark.ui.enabled", "false")
+                   .config("spark.sql.shuffle.partitions", "4").getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+@pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")
+def test_spark_equals_duckdb_and_pandas(spark, parquet):
+    spec = SPECS["score"]
+    expected = faircard.assess_spec(pd.read_parquet(parquet), spec)
+    from faircard.engine.sources import count_spark
+
+    got = assess_grouped(count_spark(spark.read.parquet(str(parquet)), spec), spec)
+    _same(expected, got)

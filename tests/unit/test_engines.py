@@ -171,3 +171,29 @@ def test_spark_equals_duckdb_and_pandas(spark, parquet):
 
     got = assess_grouped(count_spark(spark.read.parquet(str(parquet)), spec), spec)
     _same(expected, got)
+
+
+def test_cli_engines_write_the_same_assessment(parquet, tmp_path):
+    import json
+
+    from faircard.cli import main
+
+    base = ["assess", str(parquet), "--target", "y", "--score", "score", "--sensitive", "sex",
+            "--sensitive", "race", "--bootstrap", "100", "--quiet"]
+    docs = {}
+    for engine in ("pandas", "duckdb", "auto"):
+        out = tmp_path / f"{engine}.json"
+        assert main(base + ["--engine", engine, "--json", str(out)]) == 0
+        docs[engine] = json.loads(out.read_text())
+    assert _rounded(docs["pandas"]) == _rounded(docs["duckdb"]) == _rounded(docs["auto"])
+
+
+def test_cli_refuses_models_with_a_counting_engine(parquet, tmp_path, capsys):
+    from faircard.cli import main
+
+    model = tmp_path / "m.skops"
+    model.write_bytes(b"not a model")
+    code = main(["assess", str(parquet), "--target", "y", "--score", "score", "--sensitive",
+                 "sex", "--engine", "duckdb", "--model", str(model)])
+    assert code == 2
+    assert "--engine pandas" in capsys.readouterr().err

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from ..assess import Assessment, assess
+from ..errors import FaircardError
 from ..formatting import fmt_num
 from . import common
 
@@ -26,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Assess a binary classifier's decisions across groups.",
     )
     common.add_data_options(p)
+    common.add_engine_options(p)
     p.add_argument("--model", action="append", default=[], metavar="FILE",
                    help="a scikit-learn model (.skops, .joblib, .pkl) that scores DATA; repeat to "
                    "compare several models on the same data")
@@ -39,10 +41,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    data = common.read_data(args.data)
     if args.model:
-        return run_models(args, data)
-    result = assess(data, **common.spec_kwargs(args))
+        if args.engine not in ("auto", "pandas"):
+            raise FaircardError("Models score the rows inside faircard; use --engine pandas "
+                                "with --model.")
+        return run_models(args, common.read_data(args.data))
+    result = common.assess_data(args)
     if args.json:
         common.write_json(args.json, result.to_dict())
     if args.csv:

@@ -16,6 +16,8 @@ from ..spec import Binning
 def add_data_options(p: argparse.ArgumentParser, *, score_required: bool = False) -> None:
     """DATA, --target, --prediction/--score, --threshold, --sensitive, --pos-label, --bins."""
     p.add_argument("data", metavar="DATA", help="dataset file: CSV, Parquet or Excel (.xlsx)")
+    p.add_argument("--engine", default="pandas", choices=("auto", "pandas", "duckdb", "spark"),
+                   help=argparse.SUPPRESS)
     p.add_argument("--target", required=True, help="column with the true outcome (two values)")
     if score_required:
         p.add_argument("--score", required=True, help="column with a real-valued score")
@@ -110,6 +112,39 @@ def spec_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "confidence": args.confidence,
         "random_state": args.seed,
     }
+
+
+def add_engine_options(p: argparse.ArgumentParser) -> None:
+    """--engine, --spark-master and --spark-table, for commands that can count next to the
+    data (DATA may then be a glob or a folder of Parquet files)."""
+    p.set_defaults(engine="auto")
+    p.add_argument("--spark-master", default="local[*]", metavar="URL",
+                   help="Spark master with --engine spark (default local[*])")
+    p.add_argument("--spark-table", metavar="DB.TABLE",
+                   help="a table of the Spark catalog (with --engine spark; DATA is then '-')")
+    for action in p._actions:
+        if action.dest == "engine":
+            action.help = ("who counts the rows: auto (DuckDB for Parquet files, globs and "
+                           "folders; pandas otherwise), pandas, duckdb or spark")
+
+
+def assess_data(args: argparse.Namespace, **extra: Any):
+    """The assessment the shared options describe, counted by the chosen engine."""
+    from ..assess import assess
+    from ..engine import assess_source, choose_engine
+    from ..spec import AssessmentSpec
+
+    kwargs = {**spec_kwargs(args), **extra}
+    spark_table = getattr(args, "spark_table", None)
+    engine = choose_engine(None if spark_table else args.data, getattr(args, "engine", "pandas"))
+    if engine == "pandas":
+        return assess(read_data(args.data), **kwargs)
+    sensitive = kwargs.pop("sensitive")
+    spec = AssessmentSpec(sensitive=tuple([sensitive] if isinstance(sensitive, str)
+                                          else sensitive), **kwargs)
+    return assess_source(None if spark_table else args.data, spec, engine=engine,
+                         spark_master=getattr(args, "spark_master", "local[*]"),
+                         spark_table=spark_table)
 
 
 def read_data(path: str):

@@ -5,7 +5,66 @@ decision and the score, and faircard turns that small table into the same per-ce
 in-memory path computes (see :mod:`faircard.engine.grouped`).
 """
 
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..errors import FaircardError
+from ..spec import AssessmentSpec
 from .grouped import assess_grouped
 from .sql import count_queries
 
-__all__ = ["assess_grouped", "count_queries"]
+ENGINES = ("auto", "pandas", "duckdb", "spark")
+
+
+def choose_engine(path: str | None, engine: str = "auto") -> str:
+    """The engine for ``path``: as asked, or with "auto" DuckDB for Parquet files, globs and
+    folders and pandas for the rest (CSV and Excel go through faircard's own reader, which
+    detects encodings and delimiters)."""
+    if engine not in ENGINES:
+        raise FaircardError(f"Unknown engine '{engine}'. Choose one of: {', '.join(ENGINES)}.")
+    if engine != "auto":
+        return engine
+    if path is None:
+        return "spark"
+    p = Path(path)
+    if p.is_dir() or any(c in path for c in "*?[") or p.suffix.lower() == ".parquet":
+        return "duckdb"
+    return "pandas"
+
+
+def assess_source(path: str | None, spec: AssessmentSpec, *, engine: str,
+                  spark_master: str = "local[*]", spark_table: str | None = None,
+                  spark: Any = None):
+    """The assessment of ``spec`` counted by DuckDB (``path``) or Spark (``path`` read by Spark,
+    or the catalog table ``spark_table``); only counts come back."""
+    if engine == "duckdb":
+        from .sources import count_duckdb
+
+        if path is None:
+            raise FaircardError("DuckDB reads a file, glob or folder: give DATA.")
+        return assess_grouped(count_duckdb(path, spec), spec)
+    if engine == "spark":
+        from .sources import count_spark
+
+        session = spark or _spark_session(spark_master)
+        if spark_table:
+            return assess_grouped(count_spark(spark_table, spec, spark=session), spec)
+        reader = session.read
+        frame = reader.parquet(path) if not str(path).lower().endswith(".csv") else \
+            reader.option("header", True).option("inferSchema", True).csv(path)
+        return assess_grouped(count_spark(frame, spec), spec)
+    raise FaircardError(f"The {engine} engine does not count next to the data.")
+
+
+def _spark_session(master: str):
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise FaircardError("Spark is not installed: pip install 'faircard[spark]'.") from None
+    return (SparkSession.builder.master(master).appName("faircard")
+            .config("spark.ui.enabled", "false").getOrCreate())
+
+
+__all__ = ["ENGINES", "assess_grouped", "assess_source", "choose_engine", "count_queries"]

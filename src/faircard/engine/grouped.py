@@ -77,16 +77,19 @@ def tie_bound(group: np.ndarray, score: np.ndarray, y: np.ndarray, weight: np.nd
               n_groups: int) -> np.ndarray:
     """Largest change of each group's AUC that grid ties can hide: half the share of
     (positive, negative) pairs that share a grid cell."""
-    key = pd.DataFrame({"g": group, "s": score, "pos": np.where(y, weight, 0),
-                        "neg": np.where(y, 0, weight)})
-    per = key.groupby(["g", "s"], sort=False)[["pos", "neg"]].sum()
-    tied = (per["pos"] * per["neg"]).groupby(level=0).sum()
-    tot = key.groupby("g")[["pos", "neg"]].sum()
-    bound = np.full(n_groups, np.nan)
+    order = np.lexsort((score, group))
+    g, s, yy = group[order], score[order], y[order]
+    w = weight[order].astype(np.float64)
+    new = np.concatenate(([True], (g[1:] != g[:-1]) | (s[1:] != s[:-1])))
+    run = np.cumsum(new) - 1
+    pos = np.bincount(run, weights=np.where(yy, w, 0.0))
+    neg = np.bincount(run, weights=np.where(yy, 0.0, w))
+    run_group = g[new]
+    tied = np.bincount(run_group, weights=pos * neg, minlength=n_groups)
+    p = np.bincount(run_group, weights=pos, minlength=n_groups)
+    q = np.bincount(run_group, weights=neg, minlength=n_groups)
     with np.errstate(invalid="ignore", divide="ignore"):
-        vals = 0.5 * tied / (tot["pos"] * tot["neg"])
-    bound[vals.index.to_numpy(dtype=np.int64)] = vals.to_numpy()
-    return bound
+        return np.where((p > 0) & (q > 0), 0.5 * tied / (p * q), np.nan)
 
 
 def assess_grouped(counted: GroupedCounts, spec: AssessmentSpec) -> Assessment:

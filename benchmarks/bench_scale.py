@@ -1,0 +1,177 @@
+"""Counting next to the data at 1e6-1e8 rows: time and peak memory of each engine, measured in
+one run against a bare DuckDB GROUP BY on the same file (the floor) and fairlearn.
+
+Each size is one generated Parquet file (score, outcome, sex with 2 groups, race with 5: 10
+cells). Every measurement runs in a fresh process, so its peak resident memory is its own:
+
+* floor: DuckDB counts rows per (sex, race, outcome, decision) and nothing else;
+Imports are done before each clock starts. The clock stops when the assessment (or MetricFrame)
+exists, which is what a caller waits for.
+
+* faircard duckdb: ``faircard assess FILE --engine duckdb`` as a function call (3 scans: row
+  accounting, outcome values, the grouped table with score sums), then the full assessment
+  with 1,000 bootstrap replicates from the counts;
+* faircard pandas: read the four columns with pandas, then ``faircard.assess``;
+* fairlearn: MetricFrame with 4 metrics for sex, race and sex x race, at the smallest size only
+  (larger sizes extrapolated linearly, marked "est.");
+* spark: the same assessment with Spark ``local[*]`` at the smallest size, checked equal.
+
+    python benchmarks/bench_scale.py [--sizes 1000000 10000000 100000000] [--dir /tmp/fc]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+THRESHOLD = 0.5
+
+
+def generate(path: Path, n: int, seed: int = 0, chunk: int = 5_000_000) -> None:
+    """``n`` rows written in row groups of ``chunk`` rows (bounded memory)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(seed)
+    writer = None
+    sexes = pa.array(["Female", "Male"])
+    races = pa.array(["Asian", "Black", "Hispanic", "Other", "White"])
+    for start in range(0, n, chunk):
+        m = min(chunk, n - start)
+        sex = rng.integers(0, 2, m, dtype=np.int8)
+        race = rng.choice(5, m, p=[0.07, 0.16, 0.15, 0.04, 0.58]).astype(np.int8)
+        y = (rng.random(m) < 0.3 + 0.1 * sex).astype(np.int8)
+        score = np.clip(0.35 * y + rng.normal(0.35, 0.2, m), 0, 1)
+        table = pa.table({
+            "y": y, "score": score,
+            "sex": pa.DictionaryArray.from_arrays(pa.array(sex), sexes),
+            "race": pa.DictionaryArray.from_arrays(pa.array(race), races),
+        })
+        if writer is None:
+            writer = pq.ParquetWriter(path, table.schema)
+        writer.write_table(table)
+    writer.close()
+
+
+def child(task: str, path: str) -> dict:
+    """One measurement; imports happen before the clock starts (a running app has them)."""
+    import resource
+
+    import duckdb  # noqa: F401
+    import pandas  # noqa: F401
+
+    import faircard  # noqa: F401
+    import faircard.engine.sources  # noqa: F401
+    import faircard.uncertainty  # noqa: F401
+
+    if task == "fairlearn":
+        import fairlearn.metrics  # noqa: F401
+    t0 = time.perf_counter()
+    out: dict = {}
+    if task == "floor":
+        import duckdb
+
+        rows = duckdb.sql(
+            f"SELECT sex, race, y, score >= {THRESHOLD} AS p, COUNT(*) FROM read_parquet('{path}')"
+            " GROUP BY ALL").fetchall()
+        out["cells"] = len(rows)
+    elif task in ("duckdb", "spark"):
+        from faircard.engine import assess_source
+        from faircard.spec import AssessmentSpec
+
+        spec = AssessmentSpec(target="y", score="score", sensitive=("sex", "race"),
+                              threshold=THRESHOLD, n_boot=1000)
+        a = assess_source(path, spec, engine=task)
+        out["counts"] = a.counts_frame().to_dict(orient="list")
+        out["selection_rate"] = a.overall["selection_rate"]
+    elif task == "pandas":
+        import pandas as pd
+
+        import faircard
+
+        data = pd.read_parquet(path, columns=["y", "score", "sex", "race"])
+        a = faircard.assess(data, target="y", score="score", sensitive=["sex", "race"],
+                            threshold=THRESHOLD, n_boot=1000)
+        out["counts"] = a.counts_frame().to_dict(orient="list")
+    elif task == "fairlearn":
+        import pandas as pd
+        from fairlearn.metrics import (
+            MetricFrame,
+            false_positive_rate,
+            selection_rate,
+            true_positive_rate,
+        )
+        from sklearn.metrics import accuracy_score
+
+        data = pd.read_parquet(path, columns=["y", "score", "sex", "race"])
+        y_pred = (data["score"] >= THRESHOLD).astype(int)
+        metrics = {"selection_rate": selection_rate, "accuracy": accuracy_score,
+                   "tpr": true_positive_rate, "fpr": false_positive_rate}
+        for features in (data["sex"], data["race"], data[["sex", "race"]]):
+            MetricFrame(metrics=metrics, y_true=data["y"], y_pred=y_pred,
+                        sensitive_features=features)
+    out["seconds"] = time.perf_counter() - t0
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def measure(task: str, path: Path) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--child", task, str(path)],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"{task} failed:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="+",
+                        default=[1_000_000, 10_000_000, 100_000_000])
+    parser.add_argument("--dir", default="/tmp/faircard-bench-scale")
+    parser.add_argument("--child", nargs=2, metavar=("TASK", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--spark", action="store_true", help="also time Spark local[*]")
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(*args.child)))
+        return
+    folder = Path(args.dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    fairlearn_per_row = None
+    print("| rows | floor: DuckDB GROUP BY (s / MB) | faircard duckdb (s / MB) | x floor | "
+          "faircard pandas (s / MB) | fairlearn (s) | fairlearn / faircard duckdb |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for n in args.sizes:
+        path = folder / f"rows_{n}.parquet"
+        if not path.exists():
+            generate(path, n)
+        floor = measure("floor", path)
+        duck = measure("duckdb", path)
+        pandas_cell = "-"
+        if n <= 10_000_000:
+            pd_run = measure("pandas", path)
+            assert pd_run["counts"] == duck["counts"], "pandas and DuckDB counts differ"
+            pandas_cell = f"{pd_run['seconds']:.2f} / {pd_run['peak_rss_mb']:.0f}"
+        if fairlearn_per_row is None:
+            fl = measure("fairlearn", path)
+            fairlearn_per_row = fl["seconds"] / n
+            fl_cell = f"{fl['seconds']:.1f}"
+        else:
+            fl_cell = f"{fairlearn_per_row * n:.0f} (est.)"
+        if args.spark and n == args.sizes[0]:
+            sp = measure("spark", path)
+            assert sp["counts"] == duck["counts"], "Spark and DuckDB counts differ"
+            print(f"(spark local[*] at {n:,} rows: {sp['seconds']:.1f} s, same counts as DuckDB)")
+        print(f"| {n:,} | {floor['seconds']:.2f} / {floor['peak_rss_mb']:.0f} | "
+              f"{duck['seconds']:.2f} / {duck['peak_rss_mb']:.0f} | "
+              f"{duck['seconds'] / floor['seconds']:.1f}x | {pandas_cell} | {fl_cell} | "
+              f"{fairlearn_per_row * n / duck['seconds']:.0f}x |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

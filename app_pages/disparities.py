@@ -8,6 +8,7 @@ import streamlit as st
 from faircard import charts
 from faircard.findings import findings
 from faircard.formatting import fmt_num
+from faircard.io.export import csv_text
 from faircard.metrics import DEFAULT_METRICS, LABELS
 from faircard.ui import components, state, tables
 
@@ -103,7 +104,7 @@ for note in a.notes:
 st.download_button("Download assessment (JSON)",
                    json.dumps(a.to_dict(), indent=2, default=str),
                    file_name="assessment.json", mime="application/json", key="dl_json")
-st.download_button("Download per-group metrics (CSV)", a.by_group_wide().to_csv(index=False),
+st.download_button("Download per-group metrics (CSV)", csv_text(a.by_group_wide()),
                    file_name="by_group.csv", mime="text/csv", key="dl_csv")
 components.link(components.PAGE_THRESHOLDS, label="Next: thresholds",
              icon=":material/arrow_forward:")

@@ -4,7 +4,7 @@ import streamlit as st
 
 from faircard.card import QUESTIONS, TEXT_SECTIONS, ModelCard, build_card
 from faircard.errors import FaircardError
-from faircard.render import render_html, render_json, render_markdown, render_pdf
+from faircard.render import markdown_body, render_html, render_json, render_markdown, render_pdf
 from faircard.ui import components, state
 
 st.title("Model card")
@@ -20,7 +20,7 @@ text = {s: dict(v) for s, v in state.get(state.CARD_TEXT).items()}
 draft = st.file_uploader("Continue a draft: import a card JSON", type=["json"], key="upload_card")
 if draft is not None:
     try:
-        old = ModelCard.from_json(draft.getvalue().decode("utf-8", "replace"))
+        old = ModelCard.from_bytes(draft.getvalue())
     except FaircardError as exc:
         st.error(str(exc))
     else:
@@ -77,7 +77,7 @@ md = render_markdown(card)
 with right:
     st.markdown("**Preview**")
     with st.container(height=720, border=True):
-        st.markdown(md.split("---\n", 2)[-1])
+        st.markdown(markdown_body(card))
 
 st.subheader("Download")
 d1, d2, d3, d4 = st.columns(4)
@@ -88,14 +88,14 @@ d2.download_button("JSON", render_json(card), file_name="model_card.json",
 files = state.get(state.CARD_FILES)
 fingerprint = card.to_json()
 if d3.button("Prepare HTML and PDF", key="prepare_card"):
+    html = pdf = None
     with st.spinner("Drawing charts and laying out the PDF..."):
-        html = render_html(card)
         try:
+            html = render_html(card)
             pdf = render_pdf(card, html=html)
         except FaircardError as exc:
             st.error(str(exc))
-            pdf = None
-    files = {"for": fingerprint, "html": html, "pdf": pdf}
+    files = {"for": fingerprint, "html": html, "pdf": pdf} if html else {}
     state.put(state.CARD_FILES, files)
 if files and files.get("for") == fingerprint:
     d3.download_button("HTML", files["html"], file_name="model_card.html", mime="text/html",

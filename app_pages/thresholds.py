@@ -8,6 +8,7 @@ import streamlit as st
 
 from faircard import charts
 from faircard.errors import FaircardError
+from faircard.io.export import csv_text
 from faircard.metrics import LABELS
 from faircard.policy import (
     CONSTRAINTS,
@@ -118,7 +119,7 @@ if b2.button("Use the single threshold instead", key="use_single"):
                                             feature=feature).to_dict())
 b3.download_button("Policy (JSON)", json.dumps(policy.to_dict(), indent=2),
                    file_name="policy.json", mime="application/json", key="dl_policy_json")
-b4.download_button("Policy (CSV)", pd.DataFrame(policy.by_group).to_csv(index=False),
+b4.download_button("Policy (CSV)", csv_text(pd.DataFrame(policy.by_group)),
                    file_name="policy.csv", mime="text/csv", key="dl_policy_csv")
 chosen = state.get(state.POLICY)
 if chosen:

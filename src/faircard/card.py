@@ -93,18 +93,45 @@ class ModelCard:
 
     @classmethod
     def from_json(cls, text: str) -> ModelCard:
+        """A card from its JSON text; any problem is a FaircardError with the reason."""
         from .errors import FaircardError
 
         if len(text) > MAX_CARD_JSON:
             raise FaircardError(f"The card file is {len(text):,} characters long; a model card "
                                 f"is at most {MAX_CARD_JSON:,}. Is it the right file?")
         try:
-            return cls.from_dict(json.loads(text))
+            doc = json.loads(text)
         except json.JSONDecodeError as exc:
             raise FaircardError(f"The card file is not valid JSON ({exc.msg}, line "
                                 f"{exc.lineno}).") from None
         except RecursionError:
             raise FaircardError("The card file nests too deeply to be a model card.") from None
+        except ValueError:  # an integer longer than Python converts (4,300 digits)
+            raise FaircardError("The card file holds a number too long to read (more than "
+                                "4,300 digits). Is it the right file?") from None
+        try:
+            json.dumps(doc, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise FaircardError("The card file holds text that is not valid Unicode (an "
+                                "unpaired surrogate such as \\ud800). Is it the right "
+                                "file?") from None
+        return cls.from_dict(doc)
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> ModelCard:
+        """A card from the bytes of a JSON file (UTF-8, as faircard writes it)."""
+        from .errors import FaircardError
+
+        if len(raw) > 4 * MAX_CARD_JSON:
+            raise FaircardError(f"The card file is {len(raw):,} bytes; a model card is at most "
+                                f"{MAX_CARD_JSON:,} characters. Is it the right file?")
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise FaircardError(f"The card file is not UTF-8 text (byte 0x{raw[exc.start]:02x} "
+                                f"at position {exc.start:,}); faircard writes cards as UTF-8 "
+                                "JSON. Is it the right file?") from None
+        return cls.from_json(text)
 
     def completeness(self) -> dict[str, float]:
         """Share of the authors' text fields filled in, per section (0..1)."""

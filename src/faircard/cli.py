@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
+import re
 import sys
 
 from . import __version__
 from .errors import FaircardError
+from .safe_text import for_terminal
 
 COMMAND_MODULES = (
     "faircard.commands.assess_cmd",
@@ -42,7 +45,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _TerminalSafe(io.TextIOBase):
+    """A text stream that shows control characters as escapes (line breaks and tabs kept):
+    group names, column names and messages cannot send escape sequences to the terminal."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(for_terminal(text, keep_newlines=True))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    @property
+    def encoding(self):  # type: ignore[override]
+        return self._stream.encoding
+
+
 def main(argv: list[str] | None = None) -> int:
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _TerminalSafe(out), _TerminalSafe(err)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        sys.stdout, sys.stderr = out, err
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -54,8 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except FaircardError as exc:
-        message = " ".join(str(exc).split())
-        print(f"faircard: error: {message}", file=sys.stderr)
+        message = re.sub(r"[ \t\r\n]+", " ", str(exc)).strip()
+        print(f"faircard: error: {for_terminal(message)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("faircard: interrupted", file=sys.stderr)

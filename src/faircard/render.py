@@ -1,51 +1,82 @@
 """Render a ModelCard to Markdown, HTML, PDF and JSON from Jinja templates.
 
-One Jinja environment: autoescape for ``.html.j2`` only, ``StrictUndefined``, formatting
-filters. Markdown cells escape ``|``, newlines and HTML. The PDF is WeasyPrint from the same
-HTML with a URL fetcher that serves only ``data:`` URIs, so rendering never touches the network.
+One Jinja environment, sandboxed (a template cannot reach Python internals, loops are bounded):
+autoescape for ``.html.j2`` only, ``StrictUndefined``, formatting filters. Every value a
+template prints passes through :func:`faircard.safe_text.visible`, so control characters
+reach no renderer; Markdown cells and text also lose any markup (:mod:`faircard.safe_text`).
+A user's template folder (``--templates``) renders in a child process with time and memory
+limits. Chart images (vl-convert) and the PDF (WeasyPrint, ``data:`` URLs only, so rendering
+never touches the network) are drawn in a child process too (:mod:`faircard.render_worker`).
 """
 
 from __future__ import annotations
 
 import base64
+import operator
 from pathlib import Path
 from typing import Any
 
 import jinja2
-import pandas as pd
 import yaml
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup
 
 from .card import QUESTIONS, ModelCard
 from .errors import FaircardError
 from .formatting import fmt_num, fmt_pct
+from .render_worker import data_only_fetcher, run_job
+from .safe_text import has_unsafe, md_cell, md_text, visible
 
 PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
+MAX_TEMPLATE_VALUE = 10_000_000
+"""Largest string or list a template may build with ``*`` (items), and largest ``**`` result
+(bits): a template that needs more is broken or hostile."""
+
+__all__ = ["data_only_fetcher", "environment", "front_matter", "markdown_body", "md_cell",
+           "md_text", "render_html", "render_json", "render_markdown", "render_pdf",
+           "render_template"]
 
 
-def md_cell(value: Any) -> str:
-    """Text safe inside a Markdown table cell or paragraph: no HTML, no pipes, no newlines."""
-    s = "" if value is None else str(value)
-    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    s = s.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
-    return s
+class _CardSandbox(ImmutableSandboxedEnvironment):
+    """Jinja's sandbox (no ``__class__``/``__globals__``, no mutation of the card, ``range``
+    capped) plus limits on ``*`` and ``**``, with which one expression can exhaust memory."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context, operator_name, left, right):
+        if operator_name == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, str | list | tuple) and isinstance(times, int) \
+                        and len(seq) * times > MAX_TEMPLATE_VALUE:
+                    raise jinja2.sandbox.SecurityError(
+                        f"repeating a sequence {times:,} times is over the limit")
+            return operator.mul(left, right)
+        if isinstance(left, int) and isinstance(right, int) and right > 0 \
+                and max(abs(left).bit_length(), 1) * right > MAX_TEMPLATE_VALUE:
+            raise jinja2.sandbox.SecurityError(f"the power {left}**{right} is over the limit")
+        return operator.pow(left, right)
 
 
-def md_text(value: Any) -> str:
-    """Author text for a Markdown paragraph: HTML neutralised, line breaks kept."""
-    s = "" if value is None else str(value)
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def _finalize(value: Any) -> Any:
+    """Every printed value: control characters as visible escapes, markup kept as markup."""
+    if isinstance(value, Markup):
+        return Markup(visible(str(value))) if has_unsafe(value) else value
+    if isinstance(value, str):
+        return visible(value)
+    return value
 
 
 def environment(template_dir: str | Path | None = None) -> jinja2.Environment:
-    """The Jinja environment: a user's folder first (if given), then faircard's templates."""
+    """The sandboxed Jinja environment: a user's folder first (if given), then faircard's."""
     paths = [str(template_dir)] if template_dir else []
     if template_dir and not Path(template_dir).is_dir():
         raise FaircardError(f"The template folder '{template_dir}' does not exist.")
-    env = jinja2.Environment(
+    env = _CardSandbox(
         loader=jinja2.FileSystemLoader(paths + [str(PACKAGE_TEMPLATES)]),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",),
                                             default_for_string=False, default=False),
         undefined=jinja2.StrictUndefined,
+        finalize=_finalize,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
@@ -54,6 +85,39 @@ def environment(template_dir: str | Path | None = None) -> jinja2.Environment:
                        label=lambda f: f.replace("_", " ").capitalize())
     env.globals["questions"] = QUESTIONS
     return env
+
+
+def render_template(template_dir: str | Path | None, name: str, context: dict[str, Any]) -> str:
+    """Render template ``name`` with ``context``; any template problem is a FaircardError
+    naming the file and line."""
+    where = f"'{template_dir}' or faircard's own templates" if template_dir else \
+        "faircard's own templates"
+    env = environment(template_dir)
+    try:
+        return env.get_template(name).render(**context)
+    except jinja2.TemplateNotFound as exc:
+        raise FaircardError(f"The template '{exc.name}' was not found in {where}.") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise FaircardError(f"The template '{exc.filename or exc.name or name}' has a syntax "
+                            f"error on line {exc.lineno}: {exc.message}.") from None
+    except jinja2.sandbox.SecurityError as exc:
+        raise FaircardError(f"The template '{name}' tried something templates may not do "
+                            f"({exc}); templates run in a sandbox.") from None
+    except jinja2.UndefinedError as exc:
+        raise FaircardError(f"The template '{name}' uses a value the card does not have "
+                            f"({exc.message}).") from None
+    except jinja2.TemplateError as exc:
+        raise FaircardError(f"The template '{name}' failed: {exc}.") from None
+
+
+def _render(name: str, template_dir: str | Path | None, context: dict[str, Any]) -> str:
+    """faircard's templates render here; a user's folder renders in a bounded child."""
+    if not template_dir:
+        return render_template(None, name, context)
+    if not Path(template_dir).is_dir():
+        raise FaircardError(f"The template folder '{template_dir}' does not exist.")
+    job = {"dir": str(Path(template_dir).resolve()), "name": name, "context": context}
+    return run_job("template", job)["text"]
 
 
 def _context(card: ModelCard, charts: dict[str, str] | None = None) -> dict[str, Any]:
@@ -97,27 +161,40 @@ def front_matter(card: ModelCard) -> str:
 
 
 class _SafeHtmlDumper(yaml.SafeDumper):
-    """SafeDumper that double-quotes strings containing HTML-significant characters."""
+    """SafeDumper that double-quotes strings containing HTML-significant or control
+    characters (double quotes are the YAML style where both are written as escapes)."""
 
 
 def _represent_str(dumper: yaml.SafeDumper, value: str):
-    style = '"' if any(c in value for c in "<>&") else None
+    style = '"' if any(c in value for c in "<>&") or has_unsafe(value) else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
 _SafeHtmlDumper.add_representer(str, _represent_str)
 
 
-def render_markdown(card: ModelCard, template_dir: str | Path | None = None) -> str:
-    env = environment(template_dir)
+def _markdown(card: ModelCard, template_dir: str | Path | None) -> tuple[str, str]:
     ctx = _context(card)
     ctx["front_matter"] = front_matter(card)
-    return env.get_template("model_card.md.j2").render(**ctx)
+    return _render("model_card.md.j2", template_dir, ctx), ctx["front_matter"]
+
+
+def render_markdown(card: ModelCard, template_dir: str | Path | None = None) -> str:
+    """The card as Markdown with YAML front matter (Hugging Face model card layout)."""
+    return _markdown(card, template_dir)[0]
+
+
+def markdown_body(card: ModelCard) -> str:
+    """The Markdown card without its front matter, e.g. for a live preview."""
+    md, meta = _markdown(card, None)
+    head = f"---\n{meta}---\n"
+    return md[len(head):] if md.startswith(head) else md
 
 
 def chart_images(card: ModelCard, metrics: list[str] | None = None) -> dict[str, str]:
-    """PNG data URIs of per-group bar charts (one per feature x metric), drawn offline."""
-    import vl_convert as vlc
+    """PNG data URIs of per-group bar charts (one per feature x metric), drawn offline in a
+    child process. Keys are ``"feature|metric"`` with the card's own feature names."""
+    import pandas as pd
 
     from .charts import metric_bars
 
@@ -126,47 +203,41 @@ def chart_images(card: ModelCard, metrics: list[str] | None = None) -> dict[str,
     for r in d["quantitative"]["by_group"]:
         for m, v in r["values"].items():
             lo, hi = (r.get("intervals") or {}).get(m, [None, None])
-            rows.append({"feature": r["feature"], "group": r["group"], "metric": m, "value": v,
+            rows.append({"feature": r["feature"], "group": visible(r["group"]), "metric": m, "value": v,
                          "n": r["n"], "is_small_group": r["is_small_group"],
                          "ci_low": lo, "ci_high": hi})
     frame = pd.DataFrame(rows)
-    out = {}
     if frame.empty:
-        return out
+        return {}
+    keys, specs = [], []
     for feature in frame["feature"].unique():
+        part = frame[frame["feature"] == feature].assign(feature=visible(feature))
         for m in (metrics or ["selection_rate"]):
-            if m not in set(frame["metric"]):
+            if m not in set(part["metric"]):
                 continue
-            chart = metric_bars(frame, m, feature, d["quantitative"]["overall"].get(m))
-            png = vlc.vegalite_to_png(chart.to_json(), scale=2)
-            out[f"{feature}|{m}"] = "data:image/png;base64," + base64.b64encode(png).decode()
-    return out
+            chart = metric_bars(part, m, visible(feature), d["quantitative"]["overall"].get(m))
+            keys.append(f"{feature}|{m}")
+            specs.append(chart.to_json())
+    if not specs:
+        return {}
+    pngs = run_job("charts", {"specs": specs, "scale": 2})["png"]
+    return {k: "data:image/png;base64," + png for k, png in zip(keys, pngs, strict=True)}
 
 
 def render_html(card: ModelCard, template_dir: str | Path | None = None,
                 charts: dict[str, str] | None = None) -> str:
-    env = environment(template_dir)
+    """The card as one self-contained HTML page (charts embedded as data: URIs)."""
     if charts is None:
         charts = chart_images(card)
-    return env.get_template("model_card.html.j2").render(**_context(card, charts))
-
-
-def data_only_fetcher():
-    """A WeasyPrint URL fetcher that allows only ``data:`` URIs (no network, no files)."""
-    from weasyprint.urls import URLFetcher
-
-    return URLFetcher(allowed_protocols=["data"])
+    return _render("model_card.html.j2", template_dir, _context(card, charts))
 
 
 def render_pdf(card: ModelCard, template_dir: str | Path | None = None,
                html: str | None = None) -> bytes:
-    """PDF bytes: WeasyPrint from the HTML card; only ``data:`` URLs are fetched."""
-    try:
-        from weasyprint import HTML
-    except ImportError:
-        raise FaircardError("PDF export needs WeasyPrint: pip install 'faircard[pdf]'.") from None
+    """PDF bytes: WeasyPrint from the HTML card, in a child process; only ``data:`` URLs are
+    fetched."""
     html = html if html is not None else render_html(card, template_dir)
-    return HTML(string=html, url_fetcher=data_only_fetcher()).write_pdf()
+    return base64.b64decode(run_job("pdf", {"html": html})["pdf"])
 
 
 def render_json(card: ModelCard) -> str:

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         path = Path(args.card_json)
         if not path.is_file():
             raise FaircardError(f"The card file '{path}' does not exist.")
-        old = ModelCard.from_json(path.read_text(encoding="utf-8"))
+        old = ModelCard.from_bytes(path.read_bytes())
         text = {s: {k: v for k, v in getattr(old, s).items() if isinstance(v, str)}
                 for s in ("model_details", "intended_use", "factors", "metrics",
                           "evaluation_data", "training_data", "ethical_considerations",

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..errors import FaircardError
 from ..io import load_table
+from ..io.export import csv_text
 from ..spec import Binning
 
 
@@ -178,4 +179,5 @@ def _write_text(path: str | Path, text: str) -> None:
 
 
 def write_csv(path: str | Path, frame) -> None:
-    _write_text(path, frame.to_csv(index=False))
+    """Write ``frame`` as CSV with formula-like text cells neutralised."""
+    _write_text(path, csv_text(frame))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +17,9 @@ from typing import Any
 from ..errors import FaircardError
 from ..formatting import fmt_num
 from ..governance.store import DEFAULT_STORE, STATUSES, STORE_ENV, AuditStore
+from ..safe_text import for_terminal
 from . import common
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SHOWN_CRITERIA = (
     ("demographic_parity_difference", "DP diff"),
     ("demographic_parity_ratio", "DP ratio"),
@@ -158,7 +157,7 @@ def assess_inputs(args: argparse.Namespace, *, n_boot: int | None = None) -> lis
 
 def safe(text: Any) -> str:
     """Untrusted text for a terminal: control characters shown as escapes."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+    return for_terminal(text)
 
 
 def run_record(args: argparse.Namespace) -> int:

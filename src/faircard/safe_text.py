@@ -1,0 +1,108 @@
+"""Untrusted text (group names, column names, authors' text) made safe for where it goes.
+
+Three destinations, three rules:
+
+- renderers (Markdown, HTML, PDF, chart images): characters that XML and the chart renderer
+  refuse (C0/C1 controls except tab and newline, U+FFFE/U+FFFF, lone surrogates) become visible
+  escapes such as ``\\x0b``, so "B\\x0bC" is drawn as ``B\\x0bC`` instead of aborting the process;
+- Markdown: on top of that, nothing can start a heading, image, link, HTML tag, list or code
+  block (:func:`md_cell`, :func:`md_text`);
+- the terminal: every control character, including escape sequences and bidirectional overrides,
+  becomes visible (:func:`for_terminal`), so a group named ``\\x1b[2J`` cannot clear the screen.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# XML 1.0 refuses these; vl-convert aborts the process on them (C1 added: invisible, never text)
+_RENDER_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0d\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+# for a terminal also newline/tab inside values and the bidirectional controls (reordering text)
+_TERMINAL_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
+                              "\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
+_TERMINAL_UNSAFE_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f"
+                                    "\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
+
+
+def _escape(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible(value: Any) -> str:
+    """``value`` as text a renderer accepts: forbidden characters shown as ``\\xNN`` escapes.
+
+    Tab and newline are kept; a carriage return is folded into the newline it belongs to."""
+    s = "" if value is None else str(value)
+    if "\r" in s:
+        s = s.replace("\r\n", "\n")
+    return _RENDER_UNSAFE.sub(_escape, s)
+
+
+def has_unsafe(value: str) -> bool:
+    """True when :func:`visible` would change ``value`` (ignoring CRLF line ends)."""
+    return bool(_RENDER_UNSAFE.search(value.replace("\r\n", "\n")))
+
+
+def for_terminal(value: Any, *, keep_newlines: bool = False) -> str:
+    """``value`` for printing: every control character as a visible escape.
+
+    With ``keep_newlines`` the line breaks and tabs of multi-line output are kept (the text is
+    faircard's own layout); without it, a value stays on one line."""
+    pattern = _TERMINAL_UNSAFE_LINES if keep_newlines else _TERMINAL_UNSAFE
+    return pattern.sub(_escape, str(value))
+
+
+# Markdown: escaped with a backslash, ASCII punctuation stays literal text (CommonMark, GFM);
+# &, < and > become entities so no HTML survives. Escaped everywhere: backslash, code
+# (backticks, tildes: an unclosed fence would swallow the rest of the card), table pipes and
+# "@" (GFM links e-mail addresses). A "]" is escaped where it would close a link or image
+# ("](", "][", "]:"), "#" where it would open a heading.
+_MD_INLINE = re.compile(r"([\\`|~@])")
+_MD_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_MD_LINK_CLOSE = re.compile(r"\](?=[(\[:])")
+_MD_HEADING = re.compile(r"^([ \t]*)#", re.MULTILINE)
+# at the start of a line: list items, and lines of only "=", "-", "*" or "_" (setext underline,
+# thematic break); a number such as "-0.05" is neither
+_MD_LIST = re.compile(r"^([ \t]*)([-+*]|\d{1,9}[.)])(?=[ \t]|$)", re.MULTILINE)
+_MD_RULE = re.compile(r"^([ \t]*)([=\-*_])(?=[=\-*_ \t]*$)", re.MULTILINE)
+# GFM turns "www.", "scheme://" and "mailto:" into links: escaping the dot, colon or slash
+# stops it while the text reads the same
+_MD_WWW = re.compile(r"(?i)\b(www)\.")
+_MD_SCHEME = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*):(?=\S)")
+
+
+def _md_escape(s: str) -> str:
+    s = visible(s)
+    s = "".join(_MD_ENTITIES.get(c, c) for c in s)
+    s = _MD_INLINE.sub(r"\\\1", s)
+    s = _MD_LINK_CLOSE.sub(r"\\]", s)
+    s = _MD_WWW.sub(r"\1\\.", s)
+    s = _MD_SCHEME.sub(r"\1\\:", s).replace("//", "\\/\\/")
+    s = _MD_HEADING.sub(r"\1\\#", s)
+    s = _MD_RULE.sub(r"\1\\\2", s)
+    return _MD_LIST.sub(_escape_list_marker, s)
+
+
+def _escape_list_marker(m: re.Match) -> str:
+    marker = m.group(2)
+    if marker[0].isdigit():
+        return m.group(1) + marker[:-1] + "\\" + marker[-1]
+    return m.group(1) + "\\" + marker
+
+
+def md_cell(value: Any) -> str:
+    """Text for a Markdown table cell or a one-line item: no markup, no pipes, no line breaks."""
+    s = "" if value is None else str(value)
+    return _md_escape(" ".join(s.replace("\r", "\n").split("\n")))
+
+
+def md_text(value: Any) -> str:
+    """Authors' text for a Markdown paragraph: no markup, line breaks kept.
+
+    Lines are left-trimmed so indentation cannot open a code block, and blank lines are kept
+    as paragraph breaks."""
+    s = visible("" if value is None else str(value))
+    lines = [line.lstrip(" \t") for line in s.split("\n")]
+    return _md_escape("\n".join(lines))

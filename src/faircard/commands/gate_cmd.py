@@ -51,6 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(default: yes)")
     p.add_argument("--allow-undefined", action="store_true",
                    help="undefined values (n/a) do not fail a check")
+    p.add_argument("--allow-empty", action="store_true", default=None,
+                   help="pass when no check applies (by default a gate that checks nothing "
+                   "fails: 'no checks ran')")
     p.add_argument("--json", metavar="OUT.json", help="write the checks as JSON")
     add_store_option(p)
     p.set_defaults(func=run)
@@ -71,6 +74,7 @@ def _overrides(args: argparse.Namespace) -> dict:
             raise FaircardError(f"--limit '{item}': the value must be a number.") from None
     out["require_approved"] = args.require_approved
     out["ignore_small_groups"] = args.ignore_small_groups
+    out["allow_empty"] = args.allow_empty
     if args.allow_undefined:
         out["fail_on_undefined"] = False
     return out

@@ -7,6 +7,7 @@ Rules come from a small TOML file (or the same keys as a mapping)::
     max_equalized_odds_difference = 0.15
     min_accuracy = 0.75                       # any overall metric: min_<metric> / max_<metric>
     require_approved = true                   # fingerprint must match an approved record
+    allow_empty = false                       # default; true: a gate with no checks passes
     ignore_small_groups = true                # default; false: groups left out fail the gate
     fail_on_undefined = true                  # default; false: undefined values do not fail
 
@@ -47,7 +48,12 @@ CRITERION_LIMITS = {
     "min_equal_opportunity_ratio": "equal_opportunity_ratio",
 }
 METRIC_LIMITS = {f"{side}_{m}": m for m in ALL_METRICS if m != "count" for side in ("min", "max")}
-FLAGS = {"require_approved": False, "ignore_small_groups": True, "fail_on_undefined": True}
+FLAGS = {"require_approved": False, "ignore_small_groups": True, "fail_on_undefined": True,
+         "allow_empty": False}
+MAX_RULES_BYTES = 1_000_000
+"""Largest rules file read (bytes); real rules files are a few hundred bytes."""
+UNBOUNDED_METRICS = {"log_loss"}
+"""Overall metrics that are not in [0, 1] (their limits only need to be >= 0)."""
 _BASE_METRICS = {
     "demographic_parity": ("selection_rate",),
     "equalized_odds": ("true_positive_rate", "false_positive_rate"),
@@ -69,6 +75,7 @@ class GateRules:
     require_approved: bool = False
     ignore_small_groups: bool = True
     fail_on_undefined: bool = True
+    allow_empty: bool = False
 
     @property
     def is_empty(self) -> bool:
@@ -127,6 +134,9 @@ def load_rules(path: str | Path | None = None,
     if path is not None:
         p = Path(path)
         source = f"'{p.name}'"
+        if p.is_file() and p.stat().st_size > MAX_RULES_BYTES:
+            raise FaircardError(f"The rules file '{p}' is {p.stat().st_size:,} bytes; gate "
+                                f"rules are at most {MAX_RULES_BYTES:,}. Is it the right file?")
         try:
             data = tomllib.loads(p.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -135,6 +145,12 @@ def load_rules(path: str | Path | None = None,
             raise FaircardError(f"Cannot read the rules file '{p}': {exc}.") from None
         except tomllib.TOMLDecodeError as exc:
             raise FaircardError(f"The rules file '{p}' is not valid TOML: {exc}.") from None
+        except RecursionError:
+            raise FaircardError(f"The rules file '{p}' nests too deeply to be gate "
+                                "rules.") from None
+        except ValueError:  # an integer longer than Python converts (4,300 digits)
+            raise FaircardError(f"The rules file '{p}' holds a number too long to read (more "
+                                "than 4,300 digits).") from None
     data.update({k: v for k, v in (overrides or {}).items() if v is not None})
     return GateRules.from_mapping(data, source)
 
@@ -160,6 +176,13 @@ def _limit(value: Any, key: str, where: str) -> float:
         raise FaircardError(f"In {where}, '{key}' is a difference and cannot be negative.")
     if key.endswith("_ratio") and not 0 <= value <= 1:
         raise FaircardError(f"In {where}, '{key}' is a ratio between 0 and 1; got {value:g}.")
+    metric = METRIC_LIMITS.get(key)
+    if metric in UNBOUNDED_METRICS and value < 0:
+        raise FaircardError(f"In {where}, '{key}' limits {metric.replace('_', ' ')}, which "
+                            f"cannot be negative; got {value:g}.")
+    if metric and metric not in UNBOUNDED_METRICS and not 0 <= value <= 1:
+        raise FaircardError(f"In {where}, '{key}' limits {metric.replace('_', ' ')}, which is "
+                            f"between 0 and 1; got {value:g}.")
     return value
 
 
@@ -196,10 +219,12 @@ class GateResult:
 
     checks: list[GateCheck]
     fingerprint: str | None = None
+    allow_empty: bool = False
 
     @property
     def passed(self) -> bool:
-        return all(c.passed for c in self.checks)
+        """Every check passed, and at least one ran (unless ``allow_empty``)."""
+        return (bool(self.checks) or self.allow_empty) and all(c.passed for c in self.checks)
 
     @property
     def failures(self) -> list[GateCheck]:
@@ -208,6 +233,10 @@ class GateResult:
     @property
     def summary(self) -> str:
         n = len(self.checks)
+        if not n:
+            return ("gate passed: no checks ran (allowed by allow_empty)" if self.allow_empty
+                    else "gate FAILED: no checks ran (every feature was skipped or had nothing "
+                    "to check); give limits that apply, or allow_empty = true (--allow-empty)")
         if self.passed:
             return f"gate passed: {n} of {n} checks passed"
         return f"gate FAILED: {len(self.failures)} of {n} checks failed"
@@ -256,7 +285,7 @@ def evaluate_gate(assessment: Any, rules: GateRules, store: Any = None, *,
             checks.append(_metric_check(doc, key, limit, rules))
     if rules.require_approved:
         checks.append(_approved_check(store, fingerprint))
-    return GateResult(checks=checks, fingerprint=fingerprint)
+    return GateResult(checks=checks, fingerprint=fingerprint, allow_empty=rules.allow_empty)
 
 
 def _compare(value: float | None, key: str, limit: float) -> bool:

@@ -221,7 +221,7 @@ class AuditStore:
         if not loc:
             raise FaircardError("Give the audit store as a file path or a database URL.")
         if "://" in loc:
-            url = sa.engine.make_url(loc)
+            url = _parse_url(loc)
             path = Path(url.database) if url.get_backend_name() == "sqlite" and url.database \
                 and url.database != ":memory:" else None
             self.location = url.render_as_string(hide_password=True)
@@ -231,7 +231,7 @@ class AuditStore:
             self.location = str(path)
         if path is not None:
             _check_sqlite_file(path, create)
-        self._engine = sa.create_engine(url)
+        self._engine = _engine(url, self.location)
         if self._engine.dialect.name == "sqlite":
             sa.event.listen(self._engine, "connect", _sqlite_pragmas)
         try:
@@ -576,6 +576,34 @@ class AuditStore:
             revs = conn.execute(sa.select(reviews_table)).mappings().all()
             meta = self._meta(conn)
         return verify_chain(recs, revs, meta, _RECORD_HASHED, _REVIEW_HASHED)
+
+
+def _parse_url(text: str) -> sa.engine.URL:
+    try:
+        return sa.engine.make_url(text)
+    except (sa_exc.ArgumentError, ValueError):  # ValueError: a port that is not a number
+        scheme = text.split("://", 1)[0][:40]
+        raise FaircardError(f"The audit store '{scheme}://...' is not a database URL faircard "
+                            "can read. Give a SQLite file path, sqlite:///FILE or "
+                            "postgresql://USER@HOST/DATABASE.") from None
+
+
+def _engine(url: sa.engine.URL, shown: str) -> sa.engine.Engine:
+    """The SQLAlchemy engine; an unknown database or a missing driver is a FaircardError."""
+    try:
+        return sa.create_engine(url)
+    except sa_exc.NoSuchModuleError:
+        raise FaircardError(f"The audit store '{shown}' names the database type "
+                            f"'{url.drivername}', which faircard does not know. Give a SQLite "
+                            "file path, sqlite:///FILE or postgresql://USER@HOST/DATABASE."
+                            ) from None
+    except ImportError as exc:
+        raise FaircardError(f"The audit store '{shown}' needs the database driver "
+                            f"'{exc.name or url.drivername}', which is not installed. Install "
+                            "it, or use SQLite or PostgreSQL.") from None
+    except sa_exc.ArgumentError as exc:
+        raise FaircardError(f"The audit store '{shown}' is not a usable database URL "
+                            f"({' '.join(str(exc).split())[:200]}).") from None
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -29,6 +29,8 @@ from .spec import AssessmentSpec, Binning
 
 SCHEMA_VERSION = 1
 FOUR_FIFTHS = 0.8
+"""Lowest selection-rate ratio that passes; compared with 1e-9 of slack so that 0.6 / 0.75
+(0.7999999999999999 in floating point) passes, as it does on paper."""
 
 CRITERIA = (
     "demographic_parity_difference",
@@ -404,5 +406,5 @@ def _criteria(vals: dict[str, np.ndarray], included: np.ndarray | None) -> dict[
         else np.nan,
         "equal_opportunity_difference": tpr_d,
         "equal_opportunity_ratio": tpr_r,
-        "passes_four_fifths": None if np.isnan(sr_r) else bool(sr_r >= FOUR_FIFTHS),
+        "passes_four_fifths": None if np.isnan(sr_r) else bool(sr_r >= FOUR_FIFTHS - 1e-9),
     }

@@ -12,6 +12,7 @@ from faircard.ui.loaders import load_demo_into_state
 
 st.set_page_config(page_title="faircard", page_icon=":material/balance:", layout="wide")
 state.init()
+state.begin_run()
 
 if "--demo" in sys.argv[1:] and not state.get(state.DEMO_AUTOLOADED):
     state.put(state.DEMO_AUTOLOADED, True)

@@ -68,7 +68,7 @@ with c2:
                   for v in data[target].dropna().unique()[:3]]
     if len(values) > 2:
         st.error(f"'{target}' has more than two values; choose a yes/no outcome column.")
-        st.stop()
+        components.stop("data")
     default_pos = None
     try:
         default_pos = resolve_pos_label(data[target].dropna(), target, None) if target else None
@@ -152,3 +152,4 @@ if state.has_roles():
     st.success("Data and decisions are ready.")
     components.link(components.PAGE_SENSITIVE, label="Next: choose sensitive features",
                  icon=":material/arrow_forward:")
+components.page_done("data")

@@ -83,7 +83,7 @@ try:
         status.update(label="Diagnostics ready", state="complete")
 except FaircardError as exc:
     st.error(str(exc))
-    st.stop()
+    components.stop("diagnostics")
 
 tabs = st.tabs(["Checklist", "Representation", "Proxies", "Calibration", "Drift", "Subgroups"])
 with tabs[0]:
@@ -163,3 +163,4 @@ with tabs[5]:
 
 components.link(components.PAGE_THRESHOLDS, label="Next: thresholds",
                 icon=":material/arrow_forward:")
+components.page_done("diagnostics")

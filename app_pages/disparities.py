@@ -108,3 +108,4 @@ st.download_button("Download per-group metrics (CSV)", csv_text(a.by_group_wide(
                    file_name="by_group.csv", mime="text/csv", key="dl_csv")
 components.link(components.PAGE_THRESHOLDS, label="Next: thresholds",
              icon=":material/arrow_forward:")
+components.page_done("disparities")

@@ -119,16 +119,16 @@ if store is None:
     if not store_exists(location):
         st.caption("No records yet: the store is created when the first assessment is "
                    "recorded.")
-    st.stop()
+    components.stop("governance")
 with store:
     try:
         records = store.list()
     except FaircardError as exc:
         st.error(str(exc))
-        st.stop()
+        components.stop("governance")
 if not records:
     st.caption("No records yet.")
-    st.stop()
+    components.stop("governance")
 
 table = pd.DataFrame([{
     "id": r.id, "title": r.title, "status": STATUS_LABELS.get(r.status, r.status),
@@ -152,7 +152,7 @@ try:
         export = store.export(rid)
 except FaircardError as exc:
     st.error(str(exc))
-    st.stop()
+    components.stop("governance")
 
 st.markdown(f"**Status:** {STATUS_LABELS.get(rec.status, rec.status)}  \n"
             f"**Fingerprint:** `{rec.fingerprint}`")
@@ -227,3 +227,4 @@ if st.button("Verify the store", key="gov_verify"):
         st.error(result.message)
         for problem in result.problems[:20]:
             st.markdown(f"- {components.escape(problem)}")
+components.page_done("governance")

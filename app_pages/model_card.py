@@ -108,3 +108,4 @@ elif files:
 
 components.link(components.PAGE_GOVERNANCE, label="Next: record the assessment and sign it off",
                 icon=":material/verified:")
+components.page_done("model_card")

@@ -115,3 +115,4 @@ if isinstance(summary, pd.DataFrame) and summary["is_small_group"].any():
             "and not compared.")
 components.link(components.PAGE_DISPARITIES, label="Next: see the disparities",
              icon=":material/arrow_forward:")
+components.page_done("sensitive")

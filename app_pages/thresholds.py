@@ -103,7 +103,7 @@ try:
                                fn_cost=fn_cost, volume=int(volume) or None)
 except FaircardError as exc:
     st.error(str(exc))
-    st.stop()
+    components.stop("thresholds")
 (st.success if policy.feasible else st.error)(components.escape(policy.summary))
 ptable = pd.DataFrame(policy.by_group).set_index("group")
 st.dataframe(ptable[["threshold"] + cols], key="policy_table", column_config=readable)
@@ -125,3 +125,4 @@ chosen = state.get(state.POLICY)
 if chosen:
     st.caption("Chosen for the model card: " + components.escape(chosen["summary"]))
 components.link(components.PAGE_CARD, label="Next: the model card")
+components.page_done("thresholds")

@@ -75,7 +75,7 @@ def page(browser, server):
     pg = context.new_page()
     pg.set_default_timeout(60_000)
     pg.goto(server)
-    pg.get_by_text("Data & model").first.wait_for()
+    pg.wait_for_selector(SENTINEL, state="attached")
     yield pg
     context.close()
 
@@ -87,7 +87,50 @@ def screenshot_dir(tmp_path: Path) -> Path:
     return d
 
 
-def wait_idle(page) -> None:
-    """Wait until streamlit has finished the current run."""
-    page.wait_for_timeout(300)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
+SENTINEL = '[data-testid="fc-page-done"]'
+_LATEST_RUN = """() => Math.max(0, ...[...document.querySelectorAll('[data-testid="fc-page-done"]')]
+                                   .map(e => Number(e.dataset.run)))"""
+_DONE_AFTER = """([run, page]) => [...document.querySelectorAll('[data-testid="fc-page-done"]')]
+    .some(e => Number(e.dataset.run) > run && (!page || e.dataset.page === page))"""
+
+
+def latest_run(page) -> int:
+    """Number of the newest finished script run whose end-of-run marker is on screen."""
+    return int(page.evaluate(_LATEST_RUN))
+
+
+class Runs:
+    """Waits for the app: every page writes an end-of-run marker last (components.page_done)
+    carrying the number of its run; after an action, wait for the marker of a run that began
+    after it, then check that the run raised no exception."""
+
+    def __init__(self, page, timeout_ms: int = 90_000):
+        self.page = page
+        self.timeout_ms = timeout_ms
+        self.last = 0
+
+    def settle(self, page_name: str = "", after: int | None = None) -> int:
+        """Wait for a finished run numbered above ``after`` (default: the last one seen)."""
+        after = self.last if after is None else after
+        self.page.wait_for_function(_DONE_AFTER, arg=[after, page_name],
+                                    timeout=self.timeout_ms)
+        self.last = latest_run(self.page)
+        errors = self.page.locator('[data-testid="stException"]')
+        assert errors.count() == 0, errors.first.inner_text()
+        return self.last
+
+    def act(self, action, page_name: str = "") -> int:
+        """Do ``action`` (a callable), then wait for a run that started after it."""
+        before = latest_run(self.page)
+        action()
+        return self.settle(page_name, after=before)
+
+
+def grid_rows(frame) -> list[list[str]]:
+    """The cells of an st.dataframe (a locator of one stDataFrame), row by row with the header
+    first, read from the grid's accessible table rather than its canvas."""
+    grid = frame.locator("[role=grid]")
+    grid.wait_for(state="attached")
+    return grid.evaluate("""g => [...g.querySelectorAll('[role=row]')].map(
+        r => [...r.querySelectorAll('[role=columnheader],[role=gridcell]')].map(
+            c => c.textContent.trim()))""")

@@ -1,112 +1,178 @@
-"""The whole flow in a real browser: demo, upload, sensitive features, disparities."""
+"""The whole flow in a real browser on COMPAS, checking numbers: upload, roles, sensitive
+features, the Disparities page against ProPublica's published error rates, a per-group policy,
+the model card's Markdown and PDF against faircard.assess under that policy, governance.
+
+Every step waits for the end-of-run marker of a run that began after the action (see
+tests/e2e/conftest.py: Runs) and finds elements by exact role names or test ids."""
 
 from __future__ import annotations
 
-import numpy as np
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
-from tests.e2e.conftest import screenshot_dir, wait_idle
+import faircard
+from tests.e2e.conftest import ROOT, Runs, grid_rows, screenshot_dir
 
 pytestmark = pytest.mark.e2e
 
+COMPAS_NAME = "compas-scores-two-years.csv"
+DATA_DIRS = [os.environ.get("FAIRCARD_DATA_DIR", ""), str(ROOT.parent / "shared" / "data"),
+             "/work/shared/data"]
+# ProPublica, "How We Analyzed the COMPAS Recidivism Algorithm" (2016): decile score >= 5
+# ("medium or high risk") against two-year recidivism, all 7,214 defendants.
+PUBLISHED = {("African-American", "False positive rate"): 0.449,
+             ("Caucasian", "False positive rate"): 0.235,
+             ("African-American", "False negative rate"): 0.280,
+             ("Caucasian", "False negative rate"): 0.477}
+SHOWN = 0.0005  # the app shows three decimals
+PUBLISHED_ROUNDING = 0.0005  # the table gives one decimal of a percentage
 
-def _csv(tmp_path):
-    rng = np.random.default_rng(0)
-    n = 2000
-    sex = rng.choice(["Female", "Male"], n)
-    race = rng.choice(["A", "B", "C"], n)
-    y = (rng.random(n) < 0.4 + 0.1 * (sex == "Male")).astype(int)
-    score = np.clip(0.3 * y + 0.1 * (race == "A") + rng.normal(0.35, 0.2, n), 0, 1).round(4)
-    path = tmp_path / "decisions.csv"
-    pd.DataFrame({"outcome": y, "risk_score": score, "sex": sex, "race": race}).to_csv(
-        path, index=False)
-    return path
+
+def _compas() -> Path:
+    for d in DATA_DIRS:
+        if d and (Path(d) / COMPAS_NAME).is_file():
+            return Path(d) / COMPAS_NAME
+    pytest.skip(f"{COMPAS_NAME} is not in any of {', '.join(d for d in DATA_DIRS if d)} "
+                "(set FAIRCARD_DATA_DIR)")
 
 
-def test_journey(page, tmp_path):
-    page.get_by_role("button", name="Load demo").click()
-    page.get_by_text("Data and decisions are ready.").first.wait_for()
-    assert page.get_by_text("demo logistic regression").first.is_visible()
+def _first_number(cell: str) -> float:
+    m = re.match(r"\s*(-?\d+(?:\.\d+)?)", cell)
+    assert m, cell
+    return float(m.group(1))
 
-    page.locator('input[type="file"]').first.set_input_files(str(_csv(tmp_path)))
-    page.get_by_text("decisions.csv").first.wait_for()
-    page.get_by_text("A score column", exact=True).click()
-    page.get_by_text("Data and decisions are ready.").first.wait_for()
-    wait_idle(page)
 
-    page.get_by_role("link", name="Next: choose sensitive features").click()
-    page.get_by_text("Reference groups").first.wait_for()
-    wait_idle(page)
-    # sex and race are suggested from their names
-    assert page.get_by_text("Reference for sex").first.is_visible()
-    assert page.get_by_text("Reference for race").first.is_visible()
+class Journey:
+    def __init__(self, page):
+        self.page = page
+        self.runs = Runs(page)
+        self.runs.settle()
 
-    page.get_by_role("link", name="Next: see the disparities").click()
-    page.get_by_text("Differences and ratios between groups").first.wait_for()
-    wait_idle(page)
-    page.locator(".vega-embed").first.wait_for()
-    assert page.locator(".vega-embed").count() >= 1
-    assert page.get_by_text("Four-fifths rule").first.is_visible()
-    page.screenshot(path=str(screenshot_dir(tmp_path) / "screenshot.png"), full_page=False)
+    def choose(self, label: str, value: str) -> None:
+        """Pick ``value`` in the select box labelled ``label`` (nothing if already chosen)."""
+        combo = self.page.get_by_role("combobox", name=label, exact=True)
+        if combo.input_value() == value:
+            return
 
-    # thresholds: move the slider with the keyboard, then pick a constrained policy
-    page.get_by_role("link", name="Next: thresholds").click()
-    page.get_by_role("heading", name="One threshold for everyone").wait_for()
-    wait_idle(page)
-    shown = page.locator('[data-testid="stSliderThumbValue"]').first
-    before = shown.inner_text()
-    page.get_by_role("slider").first.focus()
-    for _ in range(10):
-        page.keyboard.press("ArrowRight")
-    wait_idle(page)
-    assert shown.inner_text() != before
-    page.get_by_text("meets demographic parity").first.wait_for()
-    combo = page.get_by_role("combobox", name="Constraint")
-    combo.click()
-    combo.fill("equalized odds")
-    page.keyboard.press("Enter")
-    wait_idle(page)
-    page.get_by_text("meets equalized odds").first.wait_for()
-    page.get_by_role("button", name="Use this policy in the model card").click()
-    page.get_by_text("Chosen for the model card").first.wait_for()
+        def pick():
+            combo.click()
+            combo.fill(value)
+            self.page.get_by_role("option", name=value, exact=True).click()
 
-    # the model card: write a sentence, download the Markdown and the PDF
-    page.get_by_role("link", name="Next: the model card").click()
-    page.get_by_text("Preview").first.wait_for()
-    wait_idle(page)
-    box = page.get_by_role("textbox", name="Description").first
-    box.fill("이 모델은 대출 심사에 사용됩니다.")
-    box.press("Tab")
-    wait_idle(page)
-    def download(label):
-        return page.locator('[data-testid="stDownloadButton"]').filter(
-            has_text=label).locator("button")
+        self.runs.act(pick)
 
-    with page.expect_download() as dl:
-        download("Markdown").click()
-    md_path = tmp_path / "card.md"
-    dl.value.save_as(md_path)
-    md = md_path.read_text(encoding="utf-8")
+    def radio(self, label: str) -> None:
+        option = self.page.get_by_role("radio", name=label, exact=True)
+        if not option.is_checked():
+            self.runs.act(lambda: self.page.get_by_text(label, exact=True).click())
+
+    def number(self, label: str, value: str) -> None:
+        box = self.page.get_by_role("spinbutton", name=label, exact=True)
+        if float(box.input_value()) == float(value):
+            return
+        self.runs.act(lambda: (box.fill(value), box.press("Enter")))
+
+    def go(self, link: str, page_name: str) -> None:
+        self.runs.act(lambda: self.page.get_by_role("link", name=link, exact=True).click(),
+                      page_name)
+
+    def click(self, button: str) -> None:
+        self.runs.act(lambda: self.page.get_by_role("button", name=button, exact=True).click())
+
+    def download(self, label: str, path: Path) -> Path:
+        button = self.page.get_by_test_id("stDownloadButton").filter(
+            has=self.page.get_by_role("button", name=label, exact=True))
+        with self.page.expect_download() as dl:
+            button.get_by_role("button").click()
+        dl.value.save_as(path)
+        return path
+
+    def table(self, header: str) -> pd.DataFrame:
+        """The st.dataframe that has a column ``header``, as text."""
+        heading = self.page.locator("th[role=columnheader]",
+                                    has_text=re.compile(f"^{re.escape(header)}$"))
+        frame = self.page.get_by_test_id("stDataFrame").filter(has=heading)
+        frame.first.wait_for(state="attached")
+        assert frame.count() == 1, f"{frame.count()} tables with a column '{header}'"
+        rows = grid_rows(frame)
+        return pd.DataFrame(rows[1:], columns=rows[0]).set_index(rows[0][0])
+
+
+def test_journey_on_compas(page, tmp_path):
+    compas = _compas()
+    j = Journey(page)
+
+    # Data & model: COMPAS, the decile score at 5 or above flags a person as higher risk
+    j.runs.act(lambda: page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(
+        str(compas)), "data")
+    j.choose("True outcome (two values)", "two_year_recid")
+    j.choose("Positive outcome", "1")
+    j.radio("A score column")
+    j.choose("Score column", "decile_score")
+    j.number("Decision threshold: a score at or above it means a positive decision", "5")
+    assert page.get_by_text("Data and decisions are ready.", exact=True).is_visible()
+
+    # Sensitive features: race among the suggestions
+    j.go("Next: choose sensitive features", "sensitive")
+    sensitive = page.get_by_role("combobox", name="Sensitive features", exact=True)
+    assert sensitive.count() == 1
+
+    # Disparities: error rates by race equal ProPublica's table and faircard.assess
+    j.go("Next: see the disparities", "disparities")
+    j.choose("Groups of", "race")
+    shown = j.table("people")
+    df = pd.read_csv(compas)
+    truth = faircard.assess(df.drop(columns=["name", "first", "last", "dob"]),
+                            target="two_year_recid", score="decile_score", threshold=5,
+                            sensitive="race", n_boot=0)
+    bg = truth.by_group[truth.by_group["feature"] == "race"].set_index(["group", "metric"])
+    for (group, label), published in PUBLISHED.items():
+        on_screen = _first_number(shown.loc[group, label])
+        # both are rounded: they agree when their rounding intervals meet
+        assert abs(on_screen - published) <= SHOWN + PUBLISHED_ROUNDING + 1e-9, (group, label)
+        metric = label.lower().replace(" ", "_")
+        assert abs(on_screen - bg.loc[(group, metric), "value"]) <= SHOWN, (group, label)
+    assert int(shown.loc["African-American", "people"].replace(",", "")) == 3696
+    page.screenshot(path=str(screenshot_dir(tmp_path) / "journey_disparities.png"))
+
+    # Thresholds: one threshold per race group under equalized odds, used for the card
+    j.go("Next: thresholds", "thresholds")
+    j.choose("Groups of", "race")
+    j.choose("Constraint", "equalized odds")
+    j.click("Use this policy in the model card")
+    policy = json.loads(j.download("Policy (JSON)", tmp_path / "policy.json").read_text())
+    thresholds = {g: float(t) for g, t in policy["thresholds"].items()}
+    assert set(thresholds) >= {"African-American", "Caucasian"}
+
+    # Model card: Markdown and PDF state the chosen policy
+    j.go("Next: the model card", "model_card")
+    md = j.download("Markdown", tmp_path / "card.md").read_text(encoding="utf-8")
     assert md.startswith("---") and "## Quantitative analyses" in md
-    page.get_by_role("button", name="Prepare HTML and PDF").click()
-    download("PDF").wait_for(timeout=120_000)
-    with page.expect_download() as dl:
-        download("PDF").click()
-    pdf_path = tmp_path / "card.pdf"
-    dl.value.save_as(pdf_path)
-    assert pdf_path.read_bytes()[:4] == b"%PDF"
+    for group, t in thresholds.items():
+        assert f"{group}" in md and f"{t:.3f}" in md, (group, t)
+    j.click("Prepare HTML and PDF")
+    pdf = j.download("PDF", tmp_path / "card.pdf")
+    assert pdf.read_bytes()[:4] == b"%PDF"
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                              text=True, check=True).stdout
+        for t in thresholds.values():
+            assert f"{t:.3f}" in text
 
-    # governance: record the assessment, send it for review, check the trail
-    page.get_by_role("link", name="Next: record the assessment and sign it off").click()
-    page.get_by_role("heading", name="Governance").wait_for()
-    wait_idle(page)
+    # Governance: record the assessment, send it for review, verify the store
+    j.go("Next: record the assessment and sign it off", "governance")
     page.get_by_role("textbox", name="Your name").first.fill("Ana Kim")
-    page.get_by_role("button", name="Record as a draft").click()
-    page.get_by_text("Recorded as record 1").first.wait_for()
-    wait_idle(page)
+    j.click("Record as a draft")
+    assert page.get_by_text("Recorded as record 1", exact=False).first.is_visible()
     page.get_by_role("textbox", name="Your name").nth(1).fill("Ana Kim")
-    page.get_by_role("button", name="Submit for review").click()
-    page.get_by_text("Record 1 is now in review.").first.wait_for()
-    page.get_by_role("button", name="Verify the store").click()
-    page.get_by_text("The audit store is intact").first.wait_for()
+    j.click("Submit for review")
+    assert page.get_by_text("Record 1 is now in review.").first.is_visible()
+    j.click("Verify the store")
+    assert page.get_by_text("The audit store is intact", exact=False).first.is_visible()

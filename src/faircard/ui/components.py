@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import NoReturn
 
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
@@ -29,13 +30,28 @@ def link(page: str, label: str, icon: str = ":material/arrow_forward:") -> None:
         st.caption(f"Open '{label}' from the app's sidebar.")
 
 
+def page_done(page: str = "") -> None:
+    """Write the end-of-run marker, last on every page: an invisible element carrying the page's
+    name and the number of the run that wrote it. Browser tests wait for the marker of a run
+    that began after their action, instead of guessing from spinners."""
+    run = int(st.session_state.get(state.RUN, 0))
+    st.html(f'<span data-testid="fc-page-done" data-page="{page}" data-run="{run}" hidden>'
+            "</span>")
+
+
+def stop(page: str = "") -> NoReturn:
+    """``st.stop()`` after writing the end-of-run marker (see :func:`page_done`)."""
+    page_done(page)
+    st.stop()
+
+
 def need(condition: bool, message: str, page: str | None = None, label: str = "") -> None:
     """Stop the page with a friendly message (and a link) when an input is missing."""
     if not condition:
         st.info(message)
         if page:
             link(page, label)
-        st.stop()
+        stop()
 
 
 def decisions() -> list[tuple[str, dict]]:
@@ -86,7 +102,7 @@ def current_assessments(**overrides):
             out.append((name, cache.assessment(digest, data, spec)))
     except FaircardError as exc:
         st.error(str(exc))
-        st.stop()
+        stop()
     return out
 
 

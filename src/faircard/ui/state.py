@@ -40,6 +40,7 @@ DIAG_EXCLUDE = "fc_diag_exclude"  # columns left out of the diagnostics
 DIAG_CHECKLIST = "fc_diag_checklist"  # {source: {"status", "note"}} set by the experts
 IS_DEMO = "fc_is_demo"
 DEMO_AUTOLOADED = "fc_demo_autoloaded"
+RUN = "fc_run"                    # number of the current script run (see components.page_done)
 
 DEFAULTS: dict[str, Any] = {
     DATA: None,
@@ -71,6 +72,7 @@ DEFAULTS: dict[str, Any] = {
     DIAG_CHECKLIST: {},
     IS_DEMO: False,
     DEMO_AUTOLOADED: False,
+    RUN: 0,
 }
 
 
@@ -79,6 +81,12 @@ def init() -> None:
     for key, value in DEFAULTS.items():
         if key not in st.session_state:
             st.session_state[key] = copy.deepcopy(value)
+
+
+def begin_run() -> int:
+    """Number this script run (1, 2, ...); called once at the top of every run."""
+    st.session_state[RUN] = int(st.session_state.get(RUN, 0)) + 1
+    return st.session_state[RUN]
 
 
 def get(key: str) -> Any:

@@ -1,0 +1,128 @@
+"""What each page shows equals the assessment's numbers, within display rounding: every cell of
+the Sensitive features and Disparities tables and the criteria, compared with faircard.assess on
+the same inputs (and the adjusted p-values with statsmodels' Holm)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import faircard
+from faircard.metrics import DEFAULT_METRICS, LABELS
+from tests.app.conftest import new, no_exception, seed_state, small_frame
+
+NUM = r"(-?\d+(?:\.\d+)?|n/a)"
+
+
+def _assess(df, sensitive, **kw):
+    return faircard.assess(df, target="outcome", score="risk_score", threshold=0.5,
+                           sensitive=list(sensitive), intersection=False, **kw)
+
+
+def _close(shown: str, value: float, digits: int = 3) -> None:
+    """``shown`` is ``value`` rounded to ``digits`` decimals (or n/a for an undefined value)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        assert shown == "n/a", shown
+        return
+    assert shown != "n/a", (shown, value)
+    assert abs(float(shown) - value) <= 0.5 * 10 ** -digits + 1e-12, (shown, value)
+
+
+def _frame_with_small_group():
+    df = small_frame(n=1500, seed=2)
+    df.loc[df.index[:12], "race"] = "D"  # a small group, shown but not compared
+    return df
+
+
+def test_sensitive_page_sizes_and_rates_equal_the_assessment():
+    df = _frame_with_small_group()
+    at = seed_state(new("app_pages/sensitive.py"), df=df)
+    at.run()
+    no_exception(at)
+    table = at.dataframe[0].value.set_index(["feature", "group"])
+    truth = _assess(df, ("sex", "race"), n_boot=0).by_group_wide().set_index(
+        ["feature", "group"])
+    assert set(table.index) == set(truth.index)
+    for key, row in truth.iterrows():
+        shown = table.loc[key]
+        assert shown["people"] == row["n"]
+        for col, metric in (("base rate (actual positives)", "prevalence"),
+                            ("predicted positive rate", "selection_rate")):
+            assert shown[col].endswith("%")
+            _close(shown[col][:-1], 100 * row[metric], digits=1)
+        assert (shown["note"] == "too small") == bool(row["is_small_group"])
+
+
+@pytest.fixture(scope="module")
+def disparities():
+    df = _frame_with_small_group()
+    at = seed_state(new("app_pages/disparities.py"), df=df)
+    at.run()
+    no_exception(at)
+    return at, _assess(df, ("sex", "race"))
+
+
+@pytest.mark.parametrize("feature", ["sex", "race"])
+def test_disparities_group_table_equals_the_assessment(disparities, feature):
+    at, truth = disparities
+    if at.selectbox(key="w_feature").value != feature:
+        at.selectbox(key="w_feature").set_value(feature).run()
+        no_exception(at)
+    table = at.dataframe[0].value
+    bg = truth.by_group[truth.by_group["feature"] == feature].set_index(["group", "metric"])
+    groups = list(dict.fromkeys(g for g, _ in bg.index))
+    assert list(table.index) == groups
+    for g in groups:
+        assert table.loc[g, "people"] == f"{int(bg.loc[(g, 'count'), 'n']):,}"
+        for m in DEFAULT_METRICS:
+            cell = table.loc[g, LABELS[m]]
+            row = bg.loc[(g, m)]
+            match = re.fullmatch(NUM + r"(?:\s+\[" + NUM + "-" + NUM + r"\])?", cell)
+            assert match, cell
+            _close(match.group(1), row["value"])
+            if not np.isnan(row["ci_low"]):
+                _close(match.group(2), row["ci_low"])
+                _close(match.group(3), row["ci_high"])
+        small = bool(bg.loc[(g, "count"), "is_small_group"])
+        assert (table.loc[g, "note"] != "") == small
+
+
+def test_disparities_table_and_criteria_equal_the_assessment(disparities):
+    from statsmodels.stats.multitest import multipletests
+
+    at, truth = disparities
+    at.selectbox(key="w_feature").set_value("race").run()
+    no_exception(at)
+    table = at.dataframe[-1].value.set_index("metric")
+    d = truth.disparities[truth.disparities["feature"] == "race"].set_index("metric")
+    for m in DEFAULT_METRICS:
+        shown, row = table.loc[LABELS[m]], d.loc[m]
+        match = re.fullmatch(NUM + r" \[" + NUM + "-" + NUM + r"\]",
+                             shown["difference (max - min)"])
+        assert match, shown["difference (max - min)"]
+        _close(match.group(1), row["difference"])
+        _close(shown["ratio (min / max)"], row["ratio"])
+        assert (shown["worst group"], shown["best group"]) == (row["worst_group"],
+                                                                row["best_group"])
+        assert "D" not in (shown["worst group"], shown["best group"])  # small: not compared
+        _close(shown["adjusted p-value"], row["p_adjusted"], digits=4)
+    # the adjusted p-values are Holm's over every feature x metric row
+    p = truth.disparities["p_value"].to_numpy(dtype=float)
+    ok = ~np.isnan(p)
+    holm = pd.Series(np.nan, index=truth.disparities.index)
+    holm[ok] = multipletests(p[ok], method="holm")[1]
+    race = (truth.disparities["feature"] == "race").to_numpy()
+    for m, adj in zip(truth.disparities["metric"][race], holm[race], strict=True):
+        if LABELS[m] not in table.index:
+            continue  # a metric not shown on the page (the Holm family has every metric)
+        _close(table.loc[LABELS[m], "adjusted p-value"], adj, digits=4)
+    crit = truth.criteria["race"]
+    metrics = {m.label: m.value for m in at.metric}
+    _close(metrics["Demographic parity difference"], crit["demographic_parity_difference"])
+    _close(metrics["Demographic parity ratio"], crit["demographic_parity_ratio"])
+    _close(metrics["Equalized odds difference"], crit["equalized_odds_difference"])
+    assert metrics["Four-fifths rule"] == {True: "passes", False: "fails"}[
+        crit["passes_four_fifths"]]

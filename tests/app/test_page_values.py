@@ -37,9 +37,16 @@ def _frame_with_small_group():
     return df
 
 
+def _seed(page: str, df: pd.DataFrame):
+    at = seed_state(new(page), df=df)
+    # the app caches assessments by this digest: this frame must not share one with other tests
+    at.session_state["fc_data_digest"] = "page-values-small-group"
+    return at
+
+
 def test_sensitive_page_sizes_and_rates_equal_the_assessment():
     df = _frame_with_small_group()
-    at = seed_state(new("app_pages/sensitive.py"), df=df)
+    at = _seed("app_pages/sensitive.py", df)
     at.run()
     no_exception(at)
     table = at.dataframe[0].value.set_index(["feature", "group"])
@@ -59,7 +66,7 @@ def test_sensitive_page_sizes_and_rates_equal_the_assessment():
 @pytest.fixture(scope="module")
 def disparities():
     df = _frame_with_small_group()
-    at = seed_state(new("app_pages/disparities.py"), df=df)
+    at = _seed("app_pages/disparities.py", df)
     at.run()
     no_exception(at)
     return at, _assess(df, ("sex", "race"))

@@ -45,11 +45,11 @@ def _open(create: bool) -> AuditStore | None:
 
 
 def _done(message: str) -> None:
-    st.session_state["fc_governance_message"] = message
+    state.put(state.GOVERNANCE_MESSAGE, message)
     st.rerun()
 
 
-message = st.session_state.pop("fc_governance_message", None)
+message = state.take(state.GOVERNANCE_MESSAGE)
 if message:
     st.success(message)
 
@@ -109,7 +109,7 @@ else:
             except FaircardError as exc:
                 st.error(str(exc))
             else:
-                st.session_state["w_gov_record"] = rec.id
+                state.put(state.GOVERNANCE_RECORD, rec.id)
                 _done(f"Recorded as record {rec.id} (draft). Submit it for review below.")
 
 # -- the records -------------------------------------------------------------------------------
@@ -140,10 +140,10 @@ table = pd.DataFrame([{
 st.dataframe(table, hide_index=True, width="stretch")
 
 ids = [r.id for r in records]
-if st.session_state.get("w_gov_record") not in ids:
-    st.session_state["w_gov_record"] = ids[-1]
+if st.session_state.get(state.GOVERNANCE_RECORD) not in ids:
+    state.put(state.GOVERNANCE_RECORD, ids[-1])
 by_id = {r.id: r for r in records}
-rid = st.selectbox("Open record", ids, key="w_gov_record",
+rid = st.selectbox("Open record", ids, key=state.GOVERNANCE_RECORD,
                    format_func=lambda i: f"{i}: {by_id[i].title}")
 rec = by_id[rid]
 try:

@@ -7,6 +7,7 @@ import streamlit as st
 
 from faircard import charts
 from faircard.errors import FaircardError
+from faircard.prepare import partition_name
 from faircard.roles import default_bands, guess_sensitive, needs_bins
 from faircard.spec import Binning
 from faircard.ui import components, state
@@ -60,8 +61,8 @@ for feature in chosen:
         if bins.get(feature) != banding:
             # groups changed: reference groups chosen for the old bands no longer exist
             reference = state.get(state.REFERENCE)
-            state.put(state.REFERENCE, {k: v for k, v in reference.items()
-                                        if feature not in k.split(" & ")})
+            stale = {feature, partition_name(chosen)}
+            state.put(state.REFERENCE, {k: v for k, v in reference.items() if k not in stale})
         bins[feature] = banding
 state.put(state.BINS, bins)
 

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _data import best_of, make_rows  # noqa: E402
 
 import faircard  # noqa: E402
-from faircard.uncertainty import add_uncertainty  # noqa: E402
+from faircard.uncertainty import estimate_uncertainty  # noqa: E402
 
 METRICS = {"selection_rate": selection_rate, "accuracy": accuracy_score,
            "true_positive_rate": true_positive_rate, "false_positive_rate": false_positive_rate}
@@ -50,7 +50,8 @@ def main() -> None:
         df = make_rows(n)
         base = faircard.assess(df, target="y", prediction="pred", sensitive=["sex", "race"],
                                n_boot=0)
-        ours = best_of(lambda b=base: add_uncertainty(b, N_BOOT, 0.95, 0))
+        ours = best_of(lambda b=base: estimate_uncertainty(
+            b.prepared, b.spec, b.counts, b.by_group, b.disparities, N_BOOT, 0.95, 0))
         k = args.fairlearn_boot
         t0 = best_of(lambda d=df: run_fairlearn(d, None), repeat=1)
         tk = best_of(lambda d=df, k=k: run_fairlearn(d, k), repeat=1)

@@ -26,11 +26,18 @@ from .metrics import (
 )
 from .prepare import Prepared, prepare
 from .spec import AssessmentSpec, Binning
+from .uncertainty import estimate_uncertainty
 
 SCHEMA_VERSION = 1
 FOUR_FIFTHS = 0.8
 """Lowest selection-rate ratio that passes; compared with 1e-9 of slack so that 0.6 / 0.75
 (0.7999999999999999 in floating point) passes, as it does on paper."""
+
+DISPARITY_BASE_COLUMNS = (
+    "feature", "metric", "difference", "ratio", "difference_to_overall", "ratio_to_overall",
+    "worst_group", "best_group", "worst_value", "best_value", "reference_group",
+    "excluded_groups",
+)
 
 CRITERIA = (
     "demographic_parity_difference",
@@ -47,9 +54,12 @@ class Assessment:
     """Per-group metrics, disparities and fairness criteria of one model on one dataset.
 
     ``by_group`` is tidy (one row per feature x group x metric, columns ``feature, group,
-    metric, value, n, is_small_group, reason, difference_to_reference, ratio_to_reference``);
-    ``disparities`` has one row per feature x metric; ``criteria`` maps each feature to its
-    fairness criteria. Values are floats (NaN when undefined).
+    metric, value, n, is_small_group, reason, difference_to_reference, ratio_to_reference``
+    and the interval columns :data:`~faircard.uncertainty.BY_GROUP_COLUMNS`);
+    ``disparities`` has one row per feature x metric (with
+    :data:`~faircard.uncertainty.DISPARITY_COLUMNS`); ``criteria`` maps each feature to its
+    fairness criteria. Values are floats (NaN when undefined or not computed). The columns are
+    the same whether or not bootstrap intervals were asked for.
     """
 
     spec: AssessmentSpec
@@ -62,8 +72,11 @@ class Assessment:
     criteria: dict[str, dict[str, Any]]
     reference_groups: dict[str, str]
     notes: list[str] = field(default_factory=list)
+    uncertainty: dict[str, Any] = field(default_factory=dict)
+    """How the intervals were computed (method, n_boot, confidence) and the criteria's
+    bootstrap intervals, ``{feature: {criterion: [low, high]}}``."""
     extras: dict[str, Any] = field(default_factory=dict)
-    """Room for later stages (intervals, policy) to attach their tidy results."""
+    """Facts about how the assessment was produced (for example the counting engine)."""
 
     @property
     def n_rows(self) -> int:
@@ -79,6 +92,16 @@ class Assessment:
     def features(self) -> list[str]:
         """Partition names: each sensitive feature, then the intersection if any."""
         return [gc.feature for gc in self.counts]
+
+    @property
+    def partition_features(self) -> dict[str, tuple[str, ...]]:
+        """Each partition name mapped to the sensitive features it crosses."""
+        return {gc.feature: gc.features for gc in self.counts}
+
+    @property
+    def single_features(self) -> list[str]:
+        """Partition names of the sensitive features on their own (no intersection)."""
+        return [gc.feature for gc in self.counts if len(gc.features) == 1]
 
     def counts_frame(self) -> pd.DataFrame:
         """Tidy confusion counts: feature, group, n, tp, fp, tn, fn."""
@@ -112,14 +135,12 @@ class Assessment:
                 entry[m] = int(v) if m == "count" else _num(v)
                 if r:
                     undefined[m] = r
-            if "ci_low" in rows.columns:
-                for m, lo, hi in zip(rows["metric"], rows["ci_low"], rows["ci_high"], strict=True):
-                    entry[f"{m}_ci_low"] = _num(lo)
-                    entry[f"{m}_ci_high"] = _num(hi)
+            for m, lo, hi in zip(rows["metric"], rows["ci_low"], rows["ci_high"], strict=True):
+                entry[f"{m}_ci_low"] = _num(lo)
+                entry[f"{m}_ci_high"] = _num(hi)
             entry["undefined"] = undefined
-            if "reliability" in rows.columns:
-                entry["unreliable"] = {m: r for m, r in zip(rows["metric"], rows["reliability"],
-                                                            strict=True) if r}
+            entry["unreliable"] = {m: r for m, r in zip(rows["metric"], rows["reliability"],
+                                                        strict=True) if r}
             by_group.append(entry)
         disparities = [
             {k: _jsonable(v) for k, v in row.items()}
@@ -151,7 +172,7 @@ class Assessment:
             "disparities": disparities,
             "criteria": criteria,
             "notes": list(self.notes),
-            "uncertainty": _jsonable_tree(self.extras.get("uncertainty")),
+            "uncertainty": _jsonable_tree(self.uncertainty),
         }
 
 
@@ -348,23 +369,22 @@ def assess_prepared(prepared: Prepared, spec: AssessmentSpec) -> Assessment:
             )
 
     by_group = pd.concat(frames, ignore_index=True)
-    disparities = pd.DataFrame(disparity_rows)
-    result = Assessment(
+    disparities = pd.DataFrame(disparity_rows, columns=DISPARITY_BASE_COLUMNS)
+    intervals = estimate_uncertainty(prepared, spec, counts, by_group, disparities, spec.n_boot,
+                                     spec.confidence, spec.random_state)
+    return Assessment(
         spec=spec,
         prepared=prepared,
         counts=counts,
         metrics=tuple(metric_names),
         overall=overall,
-        by_group=by_group,
-        disparities=disparities,
+        by_group=pd.concat([by_group, intervals.by_group], axis=1),
+        disparities=pd.concat([disparities, intervals.disparities], axis=1),
         criteria=criteria,
         reference_groups=reference_groups,
         notes=notes,
+        uncertainty=intervals.summary,
     )
-    from .uncertainty import add_uncertainty
-
-    add_uncertainty(result, spec.n_boot, spec.confidence, spec.random_state)
-    return result
 
 
 def _reasons(metric: str, values: np.ndarray) -> list[str]:

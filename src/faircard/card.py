@@ -171,29 +171,31 @@ def build_card(assessment, *, text: dict[str, dict[str, str]] | None = None,
     personal = set(personal_data or [])
     shown = [m for m in (metrics or list(DEFAULT_METRICS)) if m in assessment.metrics]
     bg = assessment.by_group
+    crosses = assessment.partition_features
+
+    def is_personal(partition: str) -> bool:
+        return any(f in personal for f in crosses.get(partition, (partition,)))
+
     rows = []
     for (feature, group), part in bg.groupby(["feature", "group"], sort=False):
-        if any(f in personal for f in feature.split(" & ")):
+        if is_personal(feature):
             continue
         small = bool(part["is_small_group"].iloc[0])
         if small and suppress_small_groups:
             continue
         vals = {m: _num(v) for m, v in zip(part["metric"], part["value"], strict=True)
                 if m in shown}
-        ints = {}
-        if "ci_low" in part.columns:
-            ints = {m: [_num(lo), _num(hi)] for m, lo, hi in
-                    zip(part["metric"], part["ci_low"], part["ci_high"], strict=True) if m in shown}
+        ints = {m: [_num(lo), _num(hi)] for m, lo, hi in
+                zip(part["metric"], part["ci_low"], part["ci_high"], strict=True) if m in shown}
         rows.append(asdict(GroupRow(feature, str(group), int(part["n"].iloc[0]), small, vals,
                                     ints)))
     disparities = []
     for r in assessment.disparities.to_dict(orient="records"):
-        if r["metric"] in shown and not any(f in personal for f in r["feature"].split(" & ")):
+        if r["metric"] in shown and not is_personal(r["feature"]):
             disparities.append({k: r.get(k) for k in (
                 "feature", "metric", "difference", "ratio", "worst_group", "best_group",
                 "difference_ci_low", "difference_ci_high", "p_adjusted", "is_distinguishable")})
-    criteria = {f: c for f, c in assessment.criteria.items()
-                if not any(x in personal for x in f.split(" & "))}
+    criteria = {f: c for f, c in assessment.criteria.items() if not is_personal(f)}
     auto = _auto_caveats(assessment, criteria, personal, suppress_small_groups)
     sections = {s: dict(text.get(s, {})) for s in TEXT_SECTIONS}
     details = {k: "" for k in TEXT_SECTIONS["model_details"]}
@@ -209,7 +211,7 @@ def build_card(assessment, *, text: dict[str, dict[str, str]] | None = None,
         factors={"sensitive_features": [s for s in spec.sensitive if s not in personal],
                  "bins": {k: b.to_dict() for k, b in spec.bins.items()},
                  "groups": {gc.feature: list(gc.groups) for gc in assessment.counts
-                            if not any(f in personal for f in gc.feature.split(" & "))},
+                            if not any(f in personal for f in gc.features)},
                  "reference_groups": dict(assessment.reference_groups),
                  "why_these_factors": sections["factors"].get("why_these_factors", "")},
         metrics={"shown": shown, "labels": {m: LABELS[m] for m in shown},
@@ -225,7 +227,7 @@ def build_card(assessment, *, text: dict[str, dict[str, str]] | None = None,
                       "by_group": rows, "disparities": _clean(disparities),
                       "criteria": _clean(criteria),
                       "min_group_size": spec.min_group_size,
-                      "uncertainty": _clean(assessment.extras.get("uncertainty", {}) or {})},
+                      "uncertainty": _clean(assessment.uncertainty)},
         ethical_considerations={"text": sections["ethical_considerations"].get("text", "")},
         caveats={"text": sections["caveats"].get("text", ""), "automatic": auto},
         provenance={"dataset_sha256": (dataset or {}).get("sha256", ""),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .prepare import Partition, Prepared
+from .prepare import Partition, Prepared, partition_name
 
 CELL_NAMES = ("tn", "fp", "fn", "tp")
 TN, FP, FN, TP = 0, 1, 2, 3
@@ -35,9 +35,19 @@ def aggregate_cells(cell_values: np.ndarray, cell_to_group: np.ndarray, n_groups
 class GroupCounts:
     """Confusion counts of one partition: ``counts[g] = [tn, fp, fn, tp]`` for group ``g``."""
 
-    feature: str
+    features: tuple[str, ...]
+    """The sensitive features of the partition (one, or several for an intersection)."""
     groups: tuple[str, ...]
     counts: np.ndarray
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.features, tuple):
+            raise TypeError("GroupCounts.features must be a tuple of feature names")
+
+    @property
+    def feature(self) -> str:
+        """The partition's display name (``"race & sex"`` for an intersection)."""
+        return partition_name(self.features)
 
     @property
     def n(self) -> np.ndarray:
@@ -49,7 +59,7 @@ def count_by_group(prepared: Prepared, intersection: bool = True) -> list[GroupC
     index = prepared.index
     cells = count_cells(index.cell, prepared.y_true, prepared.y_pred, index.n_cells)
     return [
-        GroupCounts(p.name, p.groups, aggregate_cells(cells, p.cell_to_group, len(p.groups)))
+        GroupCounts(p.features, p.groups, aggregate_cells(cells, p.cell_to_group, len(p.groups)))
         for p in index.partitions(intersection)
     ]
 

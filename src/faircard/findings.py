@@ -27,7 +27,7 @@ def findings(assessment, metrics: tuple[str, ...] | list[str] | None = None,
     out: list[str] = []
     disp = assessment.disparities
     bg = assessment.by_group
-    features = [f for f in assessment.features if " & " not in f] or assessment.features
+    features = assessment.single_features or assessment.features
     for feature in features:
         crit = assessment.criteria.get(feature, {})
         row = disp[(disp["feature"] == feature) & (disp["metric"] == "selection_rate")]
@@ -76,11 +76,10 @@ def findings(assessment, metrics: tuple[str, ...] | list[str] | None = None,
 
 def _uncertainty_clause(bg, feature, group, metric, disparity_row) -> str:
     clause = ""
-    if "ci_low" in bg.columns:
-        row = bg[(bg["feature"] == feature) & (bg["group"] == group) & (bg["metric"] == metric)]
-        if not row.empty and not _nan(row["ci_low"].iloc[0]) and row["n"].iloc[0] < 1000:
-            clause = (f" With {int(row['n'].iloc[0]):,} people in '{group}', its interval is "
-                      f"{fmt_pct(row['ci_low'].iloc[0], 0)}-{fmt_pct(row['ci_high'].iloc[0], 0)}.")
+    row = bg[(bg["feature"] == feature) & (bg["group"] == group) & (bg["metric"] == metric)]
+    if not row.empty and not _nan(row["ci_low"].iloc[0]) and row["n"].iloc[0] < 1000:
+        clause = (f" With {int(row['n'].iloc[0]):,} people in '{group}', its interval is "
+                  f"{fmt_pct(row['ci_low'].iloc[0], 0)}-{fmt_pct(row['ci_high'].iloc[0], 0)}.")
     dist = disparity_row.get("is_distinguishable") if hasattr(disparity_row, "get") else None
     if dist is False:
         clause += " The gap is not distinguishable from parity at this sample size."

@@ -21,16 +21,29 @@ _NEGATIVE_WORDS = {"0", "0.0", "false", "f", "no", "n", "negative", "neg"}
 MAX_GROUPS_PER_FEATURE = 1000
 
 
+def partition_name(features: tuple[str, ...] | list[str]) -> str:
+    """The name users see for a partition: ``"sex"``, or ``"race & sex"`` for an intersection.
+
+    Only for display: code that needs the features reads :attr:`Partition.features`.
+    """
+    return " & ".join(features)
+
+
 @dataclass(frozen=True)
 class Partition:
     """One way of splitting rows into groups: a sensitive feature, or the intersection."""
 
-    name: str
-    """Feature name as shown to users: ``"sex"`` or ``"race & sex"``."""
+    features: tuple[str, ...]
+    """The sensitive features crossed in this partition: ``("sex",)`` or ``("race", "sex")``."""
     groups: tuple[str, ...]
     """Group labels, in display order."""
     cell_to_group: np.ndarray
     """For every intersection cell, the index of its group in ``groups`` (int64, n_cells)."""
+
+    @property
+    def name(self) -> str:
+        """Feature name as shown to users: ``"sex"`` or ``"race & sex"``."""
+        return partition_name(self.features)
 
 
 @dataclass(frozen=True)
@@ -53,7 +66,7 @@ class GroupIndex:
     def partitions(self, intersection: bool = True) -> list[Partition]:
         """Each feature on its own, then (with two or more features) their intersection."""
         parts = [
-            Partition(f, self.labels[f], self.cell_codes[:, j].astype(np.int64))
+            Partition((f,), self.labels[f], self.cell_codes[:, j].astype(np.int64))
             for j, f in enumerate(self.features)
         ]
         if intersection and len(self.features) > 1:
@@ -61,9 +74,8 @@ class GroupIndex:
                 " & ".join(self.labels[f][c] for f, c in zip(self.features, row, strict=True))
                 for row in self.cell_codes
             )
-            parts.append(
-                Partition(" & ".join(self.features), names, np.arange(self.n_cells, dtype=np.int64))
-            )
+            parts.append(Partition(tuple(self.features), names,
+                                   np.arange(self.n_cells, dtype=np.int64)))
         return parts
 
     def take(self, rows: np.ndarray) -> GroupIndex:
@@ -372,6 +384,7 @@ __all__ = [
     "build_group_index",
     "column_choices",
     "encode_feature",
+    "partition_name",
     "prepare",
     "resolve_pos_label",
 ]

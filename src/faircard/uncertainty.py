@@ -14,7 +14,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from .counts import FN, FP, TN, TP, count_cells
@@ -132,16 +136,39 @@ def holm(p: np.ndarray) -> np.ndarray:
     return out
 
 
-def add_uncertainty(assessment, n_boot: int = 1000, confidence: float = 0.95,
-                    random_state: int | None = 0) -> None:
-    """Add intervals, p-values and reliability flags to ``assessment`` in place.
+BY_GROUP_COLUMNS = ("ci_low", "ci_high", "boot_low", "boot_high", "is_unreliable",
+                    "reliability")
+"""Columns every ``Assessment.by_group`` carries (NaN/empty where not computed)."""
+DISPARITY_COLUMNS = ("difference_ci_low", "difference_ci_high", "ratio_ci_low", "ratio_ci_high",
+                     "p_value", "p_adjusted", "is_distinguishable")
+"""Columns every ``Assessment.disparities`` carries (NaN/None where not computed)."""
 
-    ``by_group`` gains ``ci_low``/``ci_high`` (Wilson for proportions; bootstrap for
-    balanced accuracy and F1 when ``n_boot > 0``), ``boot_low``/``boot_high`` (bootstrap, when
-    ``n_boot > 0``), ``is_unreliable`` and ``reliability``. ``disparities`` gains
-    ``difference_ci_low/high``, ``ratio_ci_low/high``, ``p_value``, ``p_adjusted`` and
-    ``is_distinguishable``. ``extras["uncertainty"]`` describes the method and holds the
-    criteria intervals.
+
+@dataclass(frozen=True)
+class Intervals:
+    """Uncertainty of an assessment, aligned row by row with its tidy tables.
+
+    ``by_group`` has the :data:`BY_GROUP_COLUMNS` for every row of the assessment's
+    ``by_group`` (same index); ``disparities`` has the :data:`DISPARITY_COLUMNS` for every row
+    of its ``disparities``; ``summary`` describes the method and holds the criteria intervals.
+    """
+
+    by_group: pd.DataFrame
+    disparities: pd.DataFrame
+    summary: dict[str, Any]
+
+
+def estimate_uncertainty(prepared, spec, counts, by_group: pd.DataFrame,
+                         disparities: pd.DataFrame, n_boot: int = 1000,
+                         confidence: float = 0.95, random_state: int | None = 0) -> Intervals:
+    """Intervals, p-values and reliability flags for the per-group metrics and disparities.
+
+    ``ci_low``/``ci_high`` are Wilson intervals for proportions and bootstrap intervals for
+    balanced accuracy and F1 (NaN for those when ``n_boot == 0``); ``boot_low``/``boot_high``
+    are the bootstrap intervals (NaN when ``n_boot == 0``); ``is_unreliable``/``reliability``
+    flag rates resting on few people. Disparities get ``difference_ci_low/high``,
+    ``ratio_ci_low/high`` (bootstrap), ``p_value``, ``p_adjusted`` (Holm) and
+    ``is_distinguishable``. Nothing passed in is modified.
     """
     from .errors import FaircardError
 
@@ -149,32 +176,33 @@ def add_uncertainty(assessment, n_boot: int = 1000, confidence: float = 0.95,
         raise FaircardError("The confidence level must be between 0.5 and 1 (e.g. 0.95).")
     if n_boot < 0:
         raise FaircardError("The number of bootstrap replicates cannot be negative.")
-    spec = assessment.spec
-    prepared = assessment.prepared
     index = prepared.index
     memo = prepared.memo
     if "cells" not in memo:
         memo["cells"] = count_cells(index.cell, prepared.y_true, prepared.y_pred, index.n_cells)
     cells = memo["cells"]
-    partitions = {p.name: p for p in index.partitions(spec.intersection)}
+    partitions = {p.features: p for p in index.partitions(spec.intersection)}
     rng = np.random.default_rng(random_state)
     reps = bootstrap_cell_counts(cells, n_boot, rng) if n_boot > 0 else None
 
-    bg = assessment.by_group
+    bg = by_group
+    metrics = tuple(pd.unique(bg["metric"]))
     ci_low = np.full(len(bg), np.nan)
     ci_high = np.full(len(bg), np.nan)
     boot_low = np.full(len(bg), np.nan)
     boot_high = np.full(len(bg), np.nan)
     unreliable = np.zeros(len(bg), dtype=bool)
     reliability = np.array([""] * len(bg), dtype=object)
-    disp = assessment.disparities.copy()
+    disp = pd.DataFrame({"feature": disparities["feature"], "metric": disparities["metric"],
+                         "worst_group": disparities["worst_group"],
+                         "best_group": disparities["best_group"]}, index=disparities.index)
     for col in ("difference_ci_low", "difference_ci_high", "ratio_ci_low", "ratio_ci_high",
                 "p_value"):
         disp[col] = np.nan
     criteria_ci: dict[str, dict[str, list[float]]] = {}
 
-    for gc in assessment.counts:
-        part = partitions[gc.feature]
+    for gc in counts:
+        part = partitions[gc.features]
         rows_f = (bg["feature"] == gc.feature).to_numpy()
         n_groups = len(gc.groups)
         group_pos = {g: i for i, g in enumerate(gc.groups)}
@@ -186,7 +214,7 @@ def add_uncertainty(assessment, n_boot: int = 1000, confidence: float = 0.95,
             boot_vals = metrics_from_counts(group_reps)
         small = gc.n < spec.min_group_size
         included = np.ones(n_groups, bool) if spec.include_small_groups else ~small
-        for metric in assessment.metrics:
+        for metric in metrics:
             sel = np.flatnonzero(rows_f & (bg["metric"] == metric).to_numpy())
             if len(sel) == 0:
                 continue
@@ -264,18 +292,13 @@ def add_uncertainty(assessment, n_boot: int = 1000, confidence: float = 0.95,
 
     alpha = 1 - confidence
     disp["p_adjusted"] = holm(disp["p_value"].to_numpy())
-    disp["is_distinguishable"] = [
-        None if np.isnan(p) else bool(p < alpha) for p in disp["p_adjusted"].to_numpy()
-    ]
-    bg = bg.copy()
-    bg["ci_low"], bg["ci_high"] = ci_low, ci_high
-    if reps is not None:
-        bg["boot_low"], bg["boot_high"] = boot_low, boot_high
-    bg["is_unreliable"] = unreliable
-    bg["reliability"] = reliability
-    assessment.by_group = bg
-    assessment.disparities = disp
-    assessment.extras["uncertainty"] = {
+    disp["is_distinguishable"] = pd.Series(
+        [None if np.isnan(p) else bool(p < alpha) for p in disp["p_adjusted"].to_numpy()],
+        index=disp.index, dtype=object)
+    out_bg = pd.DataFrame({"ci_low": ci_low, "ci_high": ci_high, "boot_low": boot_low,
+                           "boot_high": boot_high, "is_unreliable": unreliable,
+                           "reliability": reliability}, index=bg.index)
+    summary = {
         "method": "wilson+bootstrap" if n_boot > 0 else "wilson",
         "n_boot": int(n_boot),
         "confidence": float(confidence),
@@ -283,13 +306,12 @@ def add_uncertainty(assessment, n_boot: int = 1000, confidence: float = 0.95,
         "test": "Fisher's exact (small expected counts) or two-proportion z; Holm-adjusted",
         "criteria": criteria_ci,
     }
+    return Intervals(out_bg[list(BY_GROUP_COLUMNS)], disp[list(DISPARITY_COLUMNS)], summary)
 
 
 def interval_of(assessment, feature: str, group: str, metric: str) -> tuple[float, float]:
     """The (ci_low, ci_high) of one group's metric, NaN when absent."""
     bg = assessment.by_group
-    if "ci_low" not in bg.columns:
-        return np.nan, np.nan
     row = bg[(bg["feature"] == feature) & (bg["group"] == group) & (bg["metric"] == metric)]
     if row.empty:
         return np.nan, np.nan

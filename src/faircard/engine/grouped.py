@@ -120,7 +120,7 @@ def assess_grouped(counted: GroupedCounts, spec: AssessmentSpec) -> Assessment:
                           index.cell_codes)
     partitions = row_free.partitions(spec.intersection)
     memo[("counts", spec.intersection)] = [
-        GroupCounts(p.name, p.groups, aggregate_cells(cells, p.cell_to_group, len(p.groups)))
+        GroupCounts(p.features, p.groups, aggregate_cells(cells, p.cell_to_group, len(p.groups)))
         for p in partitions]
     y_score = None
     notes = {}

@@ -125,7 +125,7 @@ def assessment_from_cells(cells: dict[str, Any]) -> Assessment:
     from ..counts import GroupCounts, aggregate_cells
 
     memo[("counts", spec.intersection)] = [
-        GroupCounts(p.name, p.groups, aggregate_cells(counts, p.cell_to_group, len(p.groups)))
+        GroupCounts(p.features, p.groups, aggregate_cells(counts, p.cell_to_group, len(p.groups)))
         for p in index.partitions(spec.intersection)
     ]
     return assess_prepared(prepared, spec)

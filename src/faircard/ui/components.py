@@ -121,12 +121,12 @@ def dataset_sha256() -> str:
     head = digest.split("+")[0]
     if SHA256_RE.match(head):
         return head
-    cached = st.session_state.get("fc_table_sha256")
+    cached = state.get(state.TABLE_SHA256)
     if cached and cached[0] == digest:
         return cached[1]
     data = state.get(state.DATA)
     sha = hashlib.sha256(data.to_csv(index=False).encode("utf-8")).hexdigest()
-    st.session_state["fc_table_sha256"] = (digest, sha)
+    state.put(state.TABLE_SHA256, (digest, sha))
     return sha
 
 

@@ -41,6 +41,11 @@ DIAG_CHECKLIST = "fc_diag_checklist"  # {source: {"status", "note"}} set by the 
 IS_DEMO = "fc_is_demo"
 DEMO_AUTOLOADED = "fc_demo_autoloaded"
 RUN = "fc_run"                    # number of the current script run (see components.page_done)
+TABLE_SHA256 = "fc_table_sha256"  # (DATA_DIGEST, sha256 of the table as CSV) for file-less data
+GOVERNANCE_MESSAGE = "fc_governance_message"  # confirmation shown once after a rerun
+
+# Widget keys that code also reads or writes directly (other widget keys stay on their page).
+GOVERNANCE_RECORD = "w_gov_record"  # the record open on the Governance page
 
 DEFAULTS: dict[str, Any] = {
     DATA: None,
@@ -73,6 +78,8 @@ DEFAULTS: dict[str, Any] = {
     IS_DEMO: False,
     DEMO_AUTOLOADED: False,
     RUN: 0,
+    TABLE_SHA256: None,
+    GOVERNANCE_MESSAGE: None,
 }
 
 
@@ -96,6 +103,13 @@ def get(key: str) -> Any:
 
 def put(key: str, value: Any) -> None:
     st.session_state[key] = value
+
+
+def take(key: str) -> Any:
+    """The value of ``key``, which goes back to its default (a message shown once)."""
+    value = get(key)
+    st.session_state[key] = copy.deepcopy(DEFAULTS[key])
+    return value
 
 
 def reset_after_data_change() -> None:

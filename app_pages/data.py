@@ -67,7 +67,8 @@ with c2:
         values = [v.item() if hasattr(v, "item") else v
                   for v in data[target].dropna().unique()[:3]]
     if len(values) > 2:
-        st.error(f"'{target}' has more than two values; choose a yes/no outcome column.")
+        st.error(f"'{components.escape(target)}' has more than two values; choose a yes/no "
+                 "outcome column.")
         components.stop("data")
     default_pos = None
     try:

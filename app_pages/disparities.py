@@ -51,7 +51,8 @@ if len(results) > 1:
     state.keep("w_focus", state.FOCUS_MODEL)
     perf = "accuracy" if "accuracy" in table.columns else metrics[0]
     st.altair_chart(charts.models_scatter(table, perf, "demographic_parity_difference", focus))
-    st.caption(f"Disparity: demographic parity difference for '{feature0}'.")
+    st.caption("Disparity: demographic parity difference for "
+               f"'{components.escape(feature0)}'.")
 else:
     focus = names[0]
 a = dict(results)[focus]

@@ -6,9 +6,10 @@ short-lived child (``python -I``, a minimal environment, CPU-time and memory lim
 timeout); a crash, signal or timeout comes back as a :class:`FaircardError` and the server keeps
 serving. Jobs and results travel as JSON over stdin/stdout.
 
-Measured on the demo card (4 charts and the PDF): starting the child costs the interpreter plus
-the renderer's import, about 0.1 s for vl-convert and 0.7 s for WeasyPrint, against several
-seconds of rendering.
+Cost (benchmarks/bench_render.py, a card with 3 charts and its PDF, both paths in the same run
+on a loaded 2-core machine): 6.0 s in children against 2.6 s in-process (x2.3); each child pays
+for a fresh interpreter, the renderer's import and its start-up (the chart renderer's JavaScript
+engine, WeasyPrint's fonts).
 """
 
 from __future__ import annotations

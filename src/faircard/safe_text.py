@@ -54,6 +54,15 @@ def for_terminal(value: Any, *, keep_newlines: bool = False) -> str:
     return pattern.sub(_escape, str(value))
 
 
+def json_for_terminal(doc: Any) -> str:
+    """``doc`` as indented JSON for printing: readable non-ASCII text, but every character a
+    terminal could act on written as a JSON ``\\uXXXX`` escape (still valid JSON)."""
+    import json
+
+    text = json.dumps(doc, indent=2, ensure_ascii=False)
+    return _TERMINAL_UNSAFE_LINES.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 # Markdown: escaped with a backslash, ASCII punctuation stays literal text (CommonMark, GFM);
 # &, < and > become entities so no HTML survives. Escaped everywhere: backslash, code
 # (backticks, tildes: an unclosed fence would swallow the rest of the card), table pipes and

@@ -315,3 +315,20 @@ def test_license_with_a_document_marker_keeps_the_preview_intact():
     card.model_details["license"] = "MIT\n---\nevil: 1"
     body = markdown_body(card)
     assert body.lstrip().startswith("# Model card") and "library_name" not in body
+
+
+def test_json_printed_to_the_terminal_stays_valid_and_inert(tmp_path, capsys):
+    """`faircard records --json` with a title full of control characters: valid JSON with the
+    exact title, and nothing a terminal acts on."""
+    title = "\x1b[2J\x9b31m\u202eLoans\x85"
+    data = tmp_path / "d.parquet"
+    _frame(("A", "B")).to_parquet(data)
+    store = str(tmp_path / "audit.db")
+    assert cli_main(["record", str(data), "--target", "y", "--score", "score", "--sensitive",
+                     "grp", "--author", "Ana\x1b[31m", "--title", title, "--store", store]) == 0
+    out, _ = capsys.readouterr()
+    assert not (set(out) & (TERMINAL_FORBIDDEN - {"\n"}))
+    assert cli_main(["records", "--json", "--store", store]) == 0
+    out, _ = capsys.readouterr()
+    assert not (set(out) & (TERMINAL_FORBIDDEN - {"\n"}))
+    assert json.loads(out)[0]["title"] == title

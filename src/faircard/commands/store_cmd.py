@@ -8,7 +8,6 @@ chain or fingerprints are broken.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 from ..errors import FaircardError
 from ..formatting import fmt_num
 from ..governance.store import DEFAULT_STORE, STATUSES, STORE_ENV, AuditStore
-from ..safe_text import for_terminal
+from ..safe_text import for_terminal, json_for_terminal
 from . import common
 
 _SHOWN_CRITERIA = (
@@ -185,7 +184,7 @@ def run_records(args: argparse.Namespace) -> int:
     with open_store(args) as store:
         recs = store.list(status=args.status, created_by=args.author)
     if args.json:
-        print(json.dumps([r.to_dict() for r in recs], indent=2, ensure_ascii=False))
+        print(json_for_terminal([r.to_dict() for r in recs]))
         return 0
     if not recs:
         print("no records")
@@ -205,7 +204,7 @@ def run_records(args: argparse.Namespace) -> int:
 def run_show(args: argparse.Namespace) -> int:
     with open_store(args) as store:
         if args.json:
-            print(json.dumps(store.export(args.id), indent=2, ensure_ascii=False))
+            print(json_for_terminal(store.export(args.id)))
             return 0
         rec = store.get(args.id)
         history = store.history(rec.id)
@@ -271,7 +270,7 @@ def run_verify(args: argparse.Namespace) -> int:
     if args.json:
         doc = result.to_dict()
         doc["expected_head_matches"] = None if args.expect_head is None else head_ok
-        print(json.dumps(doc, indent=2, ensure_ascii=False))
+        print(json_for_terminal(doc))
     else:
         print(result.message)
         for problem in result.problems:

@@ -4,6 +4,7 @@ import os
 
 import streamlit as st
 
+from faircard.decision import DecisionPolicy
 from faircard.errors import FaircardError
 from faircard.io import fingerprint
 from faircard.prepare import resolve_pos_label
@@ -144,10 +145,19 @@ else:
             hide_index=True,
         )
 if kind in ("score", "model"):
-    state.restore("w_threshold", state.THRESHOLD)
-    st.number_input("Decision threshold: a score at or above it means a positive decision",
-                    key="w_threshold", step=0.05, format="%.3f")
-    state.keep("w_threshold", state.THRESHOLD)
+    policy = state.policy()
+    if policy.is_single:
+        # the widget shows the policy; only an edit by the user writes it back
+        if st.session_state.get("w_threshold") != policy.threshold:
+            st.session_state["w_threshold"] = policy.threshold
+        st.number_input("Decision threshold: a score at or above it means a positive decision",
+                        key="w_threshold", step=0.05, format="%.3f",
+                        on_change=lambda: state.set_policy(
+                            DecisionPolicy.single(st.session_state["w_threshold"])))
+    else:
+        st.info("Decision policy: " + components.escape(policy.describe())
+                + " Change it on the Thresholds page.")
+        components.link(components.PAGE_THRESHOLDS, label="Go to Thresholds")
 
 if state.has_roles():
     st.success("Data and decisions are ready.")

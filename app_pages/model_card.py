@@ -63,7 +63,7 @@ state.put(state.CARD_TEXT, text)
 suppress = st.checkbox("Leave groups below the minimum size out of the card",
                        key="w_card_suppress")
 data_info = {"name": state.get(state.DATA_NAME), "sha256": components.dataset_sha256()}
-card = build_card(a, text=text, policy=state.get(state.POLICY), model=model_info,
+card = build_card(a, text=text, model=model_info,
                   dataset=data_info, personal_data=[f.column for f in state.get(state.PII)],
                   metrics=state.get(state.METRICS), suppress_small_groups=suppress)
 signed = components.review_of(a, name)

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from faircard import charts
+from faircard.decision import DecisionPolicy
 from faircard.errors import FaircardError
 from faircard.io.export import csv_text
 from faircard.metrics import LABELS
@@ -31,7 +32,9 @@ components.need(state.get(state.DECISION) != "prediction", "Thresholds need scor
                 "score column or a model with scores on the Data & model page.",
                 components.PAGE_DATA, "Go to Data & model")
 
-results = [(n, a) for n, a in components.current_assessments(n_boot=0)
+# scores, outcomes and groups do not depend on the policy: assess at one threshold so that a
+# policy for groups that are no longer chosen can still be replaced here
+results = [(n, a) for n, a in components.current_assessments(n_boot=0, policy=None)
            if a.prepared.y_score is not None]
 components.need(bool(results), "None of the models gives scores.", components.PAGE_DATA,
                 "Go to Data & model")
@@ -45,12 +48,23 @@ group = part.cell_to_group[a.prepared.index.cell]
 groups = list(part.groups)
 y, s = a.prepared.y_true, a.prepared.y_score
 
+in_force = state.policy()
+st.info("Decision policy in force (every page and the model card use it): "
+        + components.escape(in_force.describe()))
+
 st.subheader("One threshold for everyone")
 lo, hi = float(np.min(s)), float(np.max(s))
+if in_force.is_single:  # the slider always shows the threshold in force
+    lo, hi = min(lo, in_force.threshold), max(hi, in_force.threshold)
+    st.session_state["w_thr_slider"] = in_force.threshold
+elif "w_thr_slider" not in st.session_state:
+    st.session_state["w_thr_slider"] = float(np.median(list(in_force.thresholds.values())))
 step = (hi - lo) / 200 if hi > lo else 0.01
-start = float(np.clip(state.get(state.THRESHOLD), lo, hi))
-t = st.slider("Threshold (score at or above it = positive decision)", lo, hi, start,
-              step=step, key="w_thr_slider", format="%.3f")
+t = st.slider("Threshold (score at or above it = positive decision)", lo, hi,
+              step=step, key="w_thr_slider", format="%.3f",
+              on_change=lambda: state.set_policy(
+                  DecisionPolicy.single(float(st.session_state["w_thr_slider"]))),
+              help="Moving it makes this one threshold the decision policy.")
 k = int(np.clip(np.searchsorted(sw.thresholds, t, side="left"), 0, len(sw.thresholds) - 1))
 single = evaluate_policy(y, s, group, groups, {g: t for g in groups}, feature=feature)
 table = pd.DataFrame(single.by_group).set_index("group")
@@ -112,17 +126,16 @@ front = pareto_front(y, s, group, groups, constraint=constraint, objective=objec
 st.altair_chart(charts.tradeoff(front, objective))
 
 b1, b2, b3, b4 = st.columns(4)
-if b1.button("Use this policy in the model card", type="primary", key="use_policy"):
-    state.put(state.POLICY, policy.to_dict())
+if b1.button("Use this policy", type="primary", key="use_policy",
+             help="Every page, the model card and the records then use these thresholds."):
+    state.set_policy(policy.decision_policy())
+    st.rerun()
 if b2.button("Use the single threshold instead", key="use_single"):
-    state.put(state.POLICY, evaluate_policy(y, s, group, groups, {g: t for g in groups},
-                                            feature=feature).to_dict())
+    state.set_policy(DecisionPolicy.single(float(t)))
+    st.rerun()
 b3.download_button("Policy (JSON)", json.dumps(policy.to_dict(), indent=2),
                    file_name="policy.json", mime="application/json", key="dl_policy_json")
 b4.download_button("Policy (CSV)", csv_text(pd.DataFrame(policy.by_group)),
                    file_name="policy.csv", mime="text/csv", key="dl_policy_csv")
-chosen = state.get(state.POLICY)
-if chosen:
-    st.caption("Chosen for the model card: " + components.escape(chosen["summary"]))
 components.link(components.PAGE_CARD, label="Next: the model card")
 components.page_done("thresholds")

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .counts import GroupCounts, count_by_group, counts_frame, is_probability, score_metrics
+from .decision import DecisionPolicy
 from .errors import FaircardError
 from .metrics import (
     ALL_METRICS,
@@ -161,7 +162,8 @@ class Assessment:
             "sensitive_features": list(spec.sensitive),
             "features": self.features,
             "bins": {k: b.to_dict() for k, b in spec.bins.items()},
-            "threshold": spec.threshold if spec.uses_score else None,
+            "threshold": spec.to_dict()["threshold"],
+            "policy": spec.policy.to_dict() if spec.policy is not None else None,
             "min_group_size": spec.min_group_size,
             "include_small_groups": spec.include_small_groups,
             "reference_groups": dict(self.reference_groups),
@@ -226,11 +228,14 @@ def assess(
     n_boot: int = 1000,
     confidence: float = 0.95,
     random_state: int | None = 0,
+    policy: DecisionPolicy | dict | None = None,
 ) -> Assessment:
     """Assess one model's decisions on ``data`` across the ``sensitive`` features.
 
     Give either ``prediction`` (a column of predicted labels) or ``score`` (real-valued; the
-    decision is ``score >= threshold``). Intervals: Wilson for rates, plus ``n_boot``
+    decision is ``score >= threshold``, or the rule of ``policy``: a
+    :class:`~faircard.decision.DecisionPolicy`, its dict, or the document written by
+    ``faircard thresholds --json``, for example one threshold per group). Intervals: Wilson for rates, plus ``n_boot``
     bootstrap replicates of the counts (seeded by ``random_state``) for every metric,
     difference, ratio and criterion, at level ``confidence``. Returns an :class:`Assessment`;
     raises
@@ -251,6 +256,7 @@ def assess(
         n_boot=n_boot,
         confidence=confidence,
         random_state=random_state,
+        policy=policy,
     )
     return assess_spec(data, spec)
 
@@ -272,6 +278,8 @@ def assess_prepared(prepared: Prepared, spec: AssessmentSpec) -> Assessment:
     use_score = prepared.y_score is not None
     metric_names = ALL_METRICS if use_score else COUNT_METRICS
     notes: list[str] = []
+    if spec.policy is not None and spec.policy.is_randomized:
+        notes.append(spec.policy.describe())
     if prepared.n_dropped:
         detail = ", ".join(f"{v:,} with {k}" for k, v in prepared.dropped_reasons.items())
         notes.append(f"{prepared.n_dropped:,} rows were left out ({detail}).")

@@ -156,13 +156,15 @@ def _clean(v: Any) -> Any:
 
 
 def build_card(assessment, *, text: dict[str, dict[str, str]] | None = None,
-               policy: dict[str, Any] | None = None, model: dict[str, Any] | None = None,
+               model: dict[str, Any] | None = None,
                dataset: dict[str, Any] | None = None, personal_data: list[str] | None = None,
                metrics: list[str] | None = None, suppress_small_groups: bool = False,
                generated_at: str | None = None, versions: dict[str, str] | None = None
                ) -> ModelCard:
-    """A card pre-filled from ``assessment`` (and the chosen ``policy``), with the authors'
-    ``text`` ({section: {field: text}}). Personal-data columns never appear."""
+    """A card pre-filled from ``assessment``, with the authors' ``text`` ({section: {field:
+    text}}). The decision policy it states is the one the assessment was computed under
+    (``assessment.spec.policy``), so its figures and its policy cannot disagree.
+    Personal-data columns never appear."""
     from . import __version__
     from .metrics import DEFAULT_METRICS
 
@@ -202,9 +204,7 @@ def build_card(assessment, *, text: dict[str, dict[str, str]] | None = None,
     if model:
         details.update({"name": model.get("name", ""), "type": model.get("type", "")})
     details.update({k: v for k, v in sections["model_details"].items() if v})
-    decision = ({"policy": policy} if policy else
-                {"threshold": spec.threshold} if spec.uses_score else
-                {"predictions": spec.prediction})
+    decision = decision_section(spec)
     card = ModelCard(
         model_details=details,
         intended_use={k: sections["intended_use"].get(k, "") for k in TEXT_SECTIONS["intended_use"]},
@@ -238,6 +238,24 @@ def build_card(assessment, *, text: dict[str, dict[str, str]] | None = None,
         review={"status": "draft", "reviewer": "", "notes": ""},
     )
     return card
+
+
+def decision_section(spec) -> dict[str, Any]:
+    """The card's statement of the decision rule, from the assessment's own spec: a single
+    threshold, a per-group (possibly randomised) policy, or a column of predicted labels."""
+    policy = spec.policy
+    if policy is None:
+        return {"predictions": spec.prediction}
+    if policy.is_single:
+        return {"threshold": policy.threshold}
+    summary = policy.describe()
+    chosen = policy.chosen_for
+    if chosen.get("constraint") and chosen["constraint"] != "none":
+        summary += (f" It was chosen for {str(chosen['constraint']).replace('_', ' ')}"
+                    + (f" within {chosen['tolerance']:g}" if "tolerance" in chosen else "")
+                    + "; the figures below are computed under this policy on the evaluation "
+                    "data.")
+    return {"policy": {**policy.to_dict(), "summary": summary}}
 
 
 def _num(v: Any) -> float | None:

@@ -24,6 +24,23 @@ def count_cells(cell: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, n_cell
     return np.bincount(code, minlength=n_cells * 4).reshape(n_cells, 4)
 
 
+def prepared_cells(prepared: Prepared) -> np.ndarray:
+    """Confusion counts per intersection cell of ``prepared`` (n_cells, 4).
+
+    Under a randomised decision policy each row counts as a positive decision with its
+    probability, so the counts are expected values over the randomisation (float64).
+    """
+    index = prepared.index
+    if prepared.p_pred is None:
+        return count_cells(index.cell, prepared.y_true, prepared.y_pred, index.n_cells)
+    base = index.cell * 4 + (prepared.y_true.astype(np.int64) << 1)
+    size = index.n_cells * 4
+    p = prepared.p_pred
+    out = np.bincount(base + 1, weights=p, minlength=size)
+    out += np.bincount(base, weights=1.0 - p, minlength=size)
+    return out.reshape(index.n_cells, 4)
+
+
 def aggregate_cells(cell_values: np.ndarray, cell_to_group: np.ndarray, n_groups: int) -> np.ndarray:
     """Sum cell-level values (n_cells, ...) into groups (n_groups, ...)."""
     out = np.zeros((n_groups,) + cell_values.shape[1:], dtype=cell_values.dtype)
@@ -57,7 +74,7 @@ class GroupCounts:
 def count_by_group(prepared: Prepared, intersection: bool = True) -> list[GroupCounts]:
     """Counts for each sensitive feature and (with two or more) their intersection."""
     index = prepared.index
-    cells = count_cells(index.cell, prepared.y_true, prepared.y_pred, index.n_cells)
+    cells = prepared_cells(prepared)
     return [
         GroupCounts(p.features, p.groups, aggregate_cells(cells, p.cell_to_group, len(p.groups)))
         for p in index.partitions(intersection)

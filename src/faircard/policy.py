@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .decision import DecisionPolicy
 from .errors import FaircardError
 from .metrics import metrics_from_counts
 from .thresholds import Sweep, grid_thresholds, sweep
@@ -56,6 +57,13 @@ class Policy:
         d = asdict(self)
         d["thresholds"] = {g: _json_float(t) for g, t in self.thresholds.items()}
         return d
+
+    def decision_policy(self) -> DecisionPolicy:
+        """The decision rule alone (what assess, the card and the app apply)."""
+        return DecisionPolicy.per_group(
+            self.feature, self.thresholds,
+            chosen_for={"constraint": self.constraint, "objective": self.objective,
+                        "tolerance": self.tolerance})
 
 
 def _json_float(t: float) -> float | str:

@@ -90,7 +90,8 @@ class Prepared:
     y_true: np.ndarray
     """bool, True where the target equals the positive label."""
     y_pred: np.ndarray
-    """bool, True where the decision is positive."""
+    """bool, True where the decision is positive (for a randomised policy: where the
+    probability of a positive decision is at least one half; counts use ``p_pred``)."""
     y_score: np.ndarray | None
     """float64 scores, or None when a prediction column was given."""
     index: GroupIndex
@@ -98,6 +99,9 @@ class Prepared:
     n_input: int
     n_dropped: int
     dropped_reasons: dict[str, int]
+    p_pred: np.ndarray | None = None
+    """float64 probability of a positive decision per row under a randomised policy, else
+    None; counts computed from it are expected values over the randomisation."""
     memo: dict = field(default_factory=dict, compare=False, repr=False)
     """Row-level results that do not depend on the reference group or group-size rules
     (counts, score metrics), kept so a changed option does not recount the rows."""
@@ -155,7 +159,7 @@ def prepare(data: pd.DataFrame, spec: AssessmentSpec) -> Prepared:
 
     if spec.score is not None:
         y_score = y_score_all if all_kept else y_score_all[keep]
-        y_pred = y_score >= spec.threshold
+        y_pred = None
     else:
         y_score = None
         pred_kept = data[spec.prediction] if all_kept else data[spec.prediction][keep]
@@ -164,9 +168,16 @@ def prepare(data: pd.DataFrame, spec: AssessmentSpec) -> Prepared:
         y_pred = (pred_norm == pos_norm).to_numpy(dtype=bool)
 
     index = build_group_index(data if all_kept else data[keep], spec)
+    p_pred = None
+    if y_pred is None:
+        p_pred = policy_probabilities(spec.policy, y_score, index, spec.intersection)
+        y_pred = p_pred >= 0.5
+        if not spec.policy.is_randomized:
+            p_pred = None
     return Prepared(
         y_true=y_true,
         y_pred=y_pred,
+        p_pred=p_pred,
         y_score=None if y_score is None else np.ascontiguousarray(y_score, dtype=np.float64),
         index=index,
         pos_label=pos_label,
@@ -174,6 +185,19 @@ def prepare(data: pd.DataFrame, spec: AssessmentSpec) -> Prepared:
         n_dropped=n_input - n_kept,
         dropped_reasons={k: v for k, v in reasons.items() if v},
     )
+
+
+def policy_probabilities(policy, y_score: np.ndarray, index: GroupIndex,
+                         intersection: bool = True) -> np.ndarray:
+    """Probability of a positive decision per row under ``policy`` (0/1 unless randomised)."""
+    if policy.is_single:
+        return policy.positive_probability(y_score)
+    parts = {p.name: p for p in index.partitions(intersection or " & " in policy.feature)}
+    part = parts.get(policy.feature)
+    if part is None:
+        raise FaircardError(f"The decision policy sets thresholds per group of "
+                            f"'{policy.feature}', which is not one of the sensitive features.")
+    return policy.positive_probability(y_score, part.cell_to_group[index.cell], part.groups)
 
 
 def _numeric_scores(col: pd.Series, name: str) -> np.ndarray:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .decision import DecisionPolicy
 from .errors import FaircardError
 
 MISSING_GROUP = "(missing)"
@@ -81,7 +82,10 @@ class AssessmentSpec:
     """The choices that define an assessment.
 
     Exactly one of ``prediction`` (a column of predicted labels) or ``score`` (a real-valued
-    score; a row is predicted positive when ``score >= threshold``) must be given.
+    score) must be given. With a score, ``policy`` (a :class:`~faircard.decision.DecisionPolicy`
+    or its dict) is the decision rule; without one, the rule is one ``threshold`` for everyone
+    (a row is predicted positive when ``score >= threshold``). ``threshold`` always equals the
+    policy's single threshold, and is NaN for a per-group policy.
     ``reference`` maps a sensitive feature to its reference group (default: the largest group).
     Groups with fewer than ``min_group_size`` rows are flagged as small and, unless
     ``include_small_groups`` is set, left out of between-group comparisons. ``n_boot``
@@ -103,6 +107,7 @@ class AssessmentSpec:
     n_boot: int = 1000
     confidence: float = 0.95
     random_state: int | None = 0
+    policy: DecisionPolicy | None = None
 
     def __post_init__(self) -> None:
         sensitive = (self.sensitive,) if isinstance(self.sensitive, str) else tuple(self.sensitive)
@@ -127,13 +132,7 @@ class AssessmentSpec:
                 )
         if self.target == (self.prediction or self.score):
             raise FaircardError("The target and the prediction/score must be different columns.")
-        try:
-            threshold = float(self.threshold)
-        except (TypeError, ValueError):
-            raise FaircardError(f"The threshold must be a number; got {self.threshold!r}.") from None
-        if not np.isfinite(threshold):
-            raise FaircardError("The threshold must be a finite number.")
-        object.__setattr__(self, "threshold", threshold)
+        self._set_policy()
         if int(self.min_group_size) < 0:
             raise FaircardError("The minimum group size cannot be negative.")
         object.__setattr__(self, "min_group_size", int(self.min_group_size))
@@ -142,6 +141,41 @@ class AssessmentSpec:
                 raise FaircardError(
                     f"Bins were given for '{name}', which is not a chosen sensitive feature."
                 )
+
+    def _set_policy(self) -> None:
+        policy = self.policy
+        if isinstance(policy, dict):
+            policy = DecisionPolicy.from_dict(policy)
+        if policy is not None and not isinstance(policy, DecisionPolicy):
+            raise FaircardError("The decision policy must be a DecisionPolicy or its dict.")
+        if policy is not None and self.score is None:
+            raise FaircardError("A decision policy applies thresholds to a score; choose a score "
+                                "column (or a model with scores), not a prediction column.")
+        if policy is None:
+            try:
+                threshold = float(self.threshold)
+            except (TypeError, ValueError):
+                raise FaircardError(
+                    f"The threshold must be a number; got {self.threshold!r}.") from None
+            if not np.isfinite(threshold):
+                raise FaircardError("The threshold must be a finite number.")
+            policy = DecisionPolicy.single(threshold) if self.score is not None else None
+        else:
+            threshold = policy.threshold if policy.is_single else float("nan")
+            if policy.feature is not None and policy.feature not in self.partition_names():
+                raise FaircardError(
+                    f"The decision policy sets thresholds per group of '{policy.feature}', "
+                    f"which is not assessed here (assessed: {', '.join(self.partition_names())})."
+                    " Add it as a sensitive feature, or use a policy chosen for one of these.")
+        object.__setattr__(self, "threshold", threshold)
+        object.__setattr__(self, "policy", policy)
+
+    def partition_names(self) -> list[str]:
+        """The assessed partitions: each sensitive feature, then their intersection."""
+        names = list(self.sensitive)
+        if self.intersection and len(names) > 1:
+            names.append(" & ".join(names))
+        return names
 
     @property
     def uses_score(self) -> bool:
@@ -152,7 +186,9 @@ class AssessmentSpec:
         d["sensitive"] = list(self.sensitive)
         d["bins"] = {k: b.to_dict() for k, b in self.bins.items()}
         d["pos_label"] = _plain(self.pos_label)
-        d["threshold"] = self.threshold if self.uses_score else None
+        single = self.uses_score and self.policy.is_single
+        d["threshold"] = self.threshold if single else None
+        d["policy"] = self.policy.to_dict() if self.policy is not None else None
         return d
 
     @classmethod
@@ -162,6 +198,8 @@ class AssessmentSpec:
         d["bins"] = {k: Binning.from_dict(v) for k, v in (d.get("bins") or {}).items()}
         if d.get("threshold") is None:
             d["threshold"] = 0.5
+        if d.get("policy") is not None:
+            d["policy"] = DecisionPolicy.from_dict(d["policy"])
         return cls(**d)
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .counts import FN, FP, TN, TP, count_cells
+from .counts import FN, FP, TN, TP, prepared_cells
 from .metrics import metrics_from_counts
 
 # metric -> (numerator cells, denominator cells) for the metrics that are proportions
@@ -67,7 +67,7 @@ def wilson_interval(successes, trials, confidence: float = 0.95) -> tuple[np.nda
 def bootstrap_cell_counts(cells: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
     """Replicates of cell counts, shape (n_boot, n_cells, 4): each cell's size is kept and its
     confusion cells are drawn from a multinomial with the observed proportions."""
-    n = cells.sum(axis=1)
+    n = np.rint(cells.sum(axis=1)).astype(np.int64)  # expected counts still sum to each size
     with np.errstate(invalid="ignore", divide="ignore"):
         p = np.where(n[:, None] > 0, cells / np.maximum(n, 1)[:, None], 0.25)
     return rng.multinomial(n, p, size=(n_boot, len(n)))
@@ -179,7 +179,7 @@ def estimate_uncertainty(prepared, spec, counts, by_group: pd.DataFrame,
     index = prepared.index
     memo = prepared.memo
     if "cells" not in memo:
-        memo["cells"] = count_cells(index.cell, prepared.y_true, prepared.y_pred, index.n_cells)
+        memo["cells"] = prepared_cells(prepared)
     cells = memo["cells"]
     partitions = {p.features: p for p in index.partitions(spec.intersection)}
     rng = np.random.default_rng(random_state)

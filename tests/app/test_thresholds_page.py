@@ -23,8 +23,8 @@ def test_slider_updates_table_and_policy_is_kept():
     assert any("meets equal opportunity" in s.value for s in at.success)
     at.button(key="use_policy").click().run()
     policy = at.session_state["fc_policy"]
-    assert policy["constraint"] == "equal_opportunity" and set(policy["thresholds"]) == {
-        "Female", "Male"}
+    assert policy.chosen_for["constraint"] == "equal_opportunity"
+    assert set(policy.thresholds) == {"Female", "Male"}
     assert any("unlawful" in w.value for w in at.warning)
 
 

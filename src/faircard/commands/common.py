@@ -14,8 +14,10 @@ from ..io.export import csv_text
 from ..spec import Binning
 
 
-def add_data_options(p: argparse.ArgumentParser, *, score_required: bool = False) -> None:
-    """DATA, --target, --prediction/--score, --threshold, --sensitive, --pos-label, --bins."""
+def add_data_options(p: argparse.ArgumentParser, *, score_required: bool = False,
+                     policy: bool = True) -> None:
+    """DATA, --target, --prediction/--score, --threshold (or --policy), --sensitive,
+    --pos-label, --bins."""
     p.add_argument("data", metavar="DATA", help="dataset file: CSV, Parquet or Excel (.xlsx)")
     p.add_argument("--engine", default="pandas", choices=("auto", "pandas", "duckdb", "spark"),
                    help=argparse.SUPPRESS)
@@ -27,8 +29,13 @@ def add_data_options(p: argparse.ArgumentParser, *, score_required: bool = False
         g.add_argument("--prediction", help="column with the predicted label")
         g.add_argument("--score", help="column with a real-valued score; predicted positive "
                        "when score >= threshold")
-    p.add_argument("--threshold", type=float, default=0.5,
+    p.add_argument("--threshold", type=float, default=None,
                    help="decision threshold for --score (default 0.5; any scale)")
+    if policy:
+        p.add_argument("--policy", metavar="POLICY.json", default=None,
+                       help="decision policy file (one threshold per group, as written by "
+                       "'faircard thresholds --json' or the app's policy download) instead of "
+                       "--threshold")
     p.add_argument("--sensitive", action="append", required=True, metavar="COL",
                    help="sensitive feature column; repeat for several (their intersection is "
                    "assessed too)")
@@ -97,12 +104,21 @@ def parse_reference(items: list[str]) -> dict[str, str]:
 
 def spec_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """Keyword arguments of :func:`faircard.assess` from the shared options."""
+    policy = None
+    if getattr(args, "policy", None):
+        from ..decision import load_policy
+
+        if args.threshold is not None:
+            raise FaircardError("Give --threshold or --policy, not both: the policy file holds "
+                                "the thresholds.")
+        policy = load_policy(args.policy)
     return {
         "target": args.target,
         "sensitive": args.sensitive,
         "prediction": getattr(args, "prediction", None),
         "score": args.score,
-        "threshold": args.threshold,
+        "threshold": 0.5 if args.threshold is None else args.threshold,
+        "policy": policy,
         "pos_label": args.pos_label,
         "reference": parse_reference(args.reference),
         "bins": parse_bins(args.bins),

@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "fairness constraint. A row is positive when its score is at or above its "
                     "group's threshold.",
     )
-    common.add_data_options(p, score_required=True)
+    common.add_data_options(p, score_required=True, policy=False)
     p.add_argument("--constraint", default="none", choices=list(CONSTRAINTS),
                    help="fairness constraint (default none)")
     p.add_argument("--tolerance", type=float, default=0.01,

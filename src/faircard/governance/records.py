@@ -28,7 +28,7 @@ last bits between platforms (summation order, BLAS) do not change a fingerprint.
 
 SPEC_KEYS = (
     "target", "prediction", "score", "threshold", "pos_label", "sensitive_features", "features",
-    "bins", "reference_groups", "min_group_size", "include_small_groups",
+    "bins", "reference_groups", "min_group_size", "include_small_groups", "policy",
 )
 SUMMARY_KEYS = ("n_rows", "n_dropped", "overall", "criteria")
 
@@ -95,7 +95,8 @@ def as_document(assessment: Any) -> dict[str, Any]:
 def spec_of(assessment: Any, policy: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The recorded choices of an assessment: target, prediction or score and threshold,
     positive label, sensitive features (and the assessed partitions), bins, reference groups,
-    small-group settings, plus ``policy`` (per-group thresholds) when one was applied.
+    small-group settings, and the decision policy the figures were computed under (``policy``
+    overrides it, for documents written before policies were recorded).
 
     Bootstrap settings are left out: they change intervals, not the results that are
     fingerprinted, so a quick check (no bootstrap) finds the record of a full run.

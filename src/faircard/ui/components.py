@@ -60,11 +60,11 @@ def decisions() -> list[tuple[str, dict]]:
     if kind == "model":
         cols = state.get(state.MODEL_COLUMNS)
         return [(name, {"prediction": col} if col.startswith("prediction: ")
-                 else {"score": col, "threshold": state.get(state.THRESHOLD)})
+                 else {"score": col, "policy": state.policy()})
                 for name, col in cols.items()]
     if kind == "score":
         col = state.get(state.SCORE_COL)
-        return [(col, {"score": col, "threshold": state.get(state.THRESHOLD)})]
+        return [(col, {"score": col, "policy": state.policy()})]
     col = state.get(state.PRED_COL)
     return [(col, {"prediction": col})]
 
@@ -170,7 +170,7 @@ def next_step() -> tuple[str, str] | None:
         return PAGE_DATA, "Load data and decisions"
     if not state.has_sensitive():
         return PAGE_SENSITIVE, "Choose sensitive features"
-    if not state.get(state.POLICY) and state.get(state.DECISION) != "prediction":
+    if not state.get(state.POLICY_CHOSEN) and state.get(state.DECISION) != "prediction":
         return PAGE_THRESHOLDS, "Choose the decision policy"
     return PAGE_CARD, "Write the model card"
 
@@ -193,8 +193,9 @@ def sidebar_status() -> None:
         if models:
             st.markdown("**Models:** " + ", ".join(escape(m.name) for m in models))
         elif state.get(state.DECISION) == "score" and state.get(state.SCORE_COL):
-            st.markdown(f"**Score:** {escape(state.get(state.SCORE_COL))} "
-                        f"(threshold {state.get(state.THRESHOLD):g})")
+            st.markdown(f"**Score:** {escape(state.get(state.SCORE_COL))}")
+        if state.get(state.DECISION) != "prediction":
+            st.markdown(f"**Decision policy:** {escape(state.policy().describe())}")
         elif state.get(state.PRED_COL):
             st.markdown(f"**Predictions:** {escape(state.get(state.PRED_COL))}")
         if state.get(state.TARGET):

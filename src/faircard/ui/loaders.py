@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from ..decision import DecisionPolicy
 from ..demo import demo_bins
 from ..errors import FaircardError
 from ..io.models import check_model, score_model
@@ -38,7 +39,7 @@ def load_demo_into_state() -> None:
     state.put(state.TARGET, demo.target)
     state.put(state.POS_LABEL, 1)
     state.put(state.DECISION, "model")
-    state.put(state.THRESHOLD, demo.threshold)
+    state.set_policy(DecisionPolicy.single(demo.threshold), chosen=False)
     add_models([model])
     state.put(state.SENSITIVE, ["sex", "race", "age"])
     state.put(state.BINS, demo_bins())

@@ -11,6 +11,8 @@ from typing import Any
 
 import streamlit as st
 
+from ..decision import DecisionPolicy
+
 DATA = "fc_data"                  # DataFrame being assessed (with model score columns added)
 DATA_NAME = "fc_data_name"        # file name shown to the user
 DATA_DIGEST = "fc_data_digest"    # sha256 of the uploaded bytes (or "demo")
@@ -18,7 +20,6 @@ TARGET = "fc_target"
 DECISION = "fc_decision"          # "model" | "score" | "prediction"
 SCORE_COL = "fc_score_col"
 PRED_COL = "fc_pred_col"
-THRESHOLD = "fc_threshold"
 POS_LABEL = "fc_pos_label"
 MODELS = "fc_models"              # list of LoadedModel
 MODEL_COLUMNS = "fc_model_columns"  # {model name: score or prediction column added to DATA}
@@ -31,7 +32,8 @@ MIN_GROUP_SIZE = "fc_min_group_size"
 REFERENCE = "fc_reference"        # {feature: group}
 METRICS = "fc_metrics"
 FOCUS_MODEL = "fc_focus_model"
-POLICY = "fc_policy"              # the chosen decision policy (dict), for the model card
+POLICY = "fc_policy"              # the decision policy (DecisionPolicy): the only decision rule
+POLICY_CHOSEN = "fc_policy_chosen"  # the user has set the policy (threshold or per group)
 CARD_TEXT = "fc_card_text"        # {section: {field: text}} written by the card's authors
 CARD_FILES = "fc_card_files"      # rendered HTML/PDF bytes of the last "prepare" click
 DIAG_REFERENCE = "fc_diag_reference"  # {"digest", "name", "raw"} of the reference (training) data
@@ -55,7 +57,6 @@ DEFAULTS: dict[str, Any] = {
     DECISION: "score",
     SCORE_COL: None,
     PRED_COL: None,
-    THRESHOLD: 0.5,
     POS_LABEL: None,
     MODELS: [],
     MODEL_COLUMNS: {},
@@ -68,7 +69,8 @@ DEFAULTS: dict[str, Any] = {
     REFERENCE: {},
     METRICS: None,
     FOCUS_MODEL: None,
-    POLICY: None,
+    POLICY: DecisionPolicy.single(0.5),
+    POLICY_CHOSEN: False,
     CARD_TEXT: {},
     CARD_FILES: {},
     DIAG_REFERENCE: None,
@@ -115,9 +117,11 @@ def take(key: str) -> Any:
 def reset_after_data_change() -> None:
     """A new dataset invalidates every choice made about the old one."""
     for key in (TARGET, SCORE_COL, PRED_COL, POS_LABEL, MODELS, MODEL_COLUMNS, MODEL_ERRORS,
-                SENSITIVE, BINS, REFERENCE, FOCUS_MODEL, POLICY, DIAG_SHARES, DIAG_EXCLUDE,
+                SENSITIVE, BINS, REFERENCE, FOCUS_MODEL, DIAG_SHARES, DIAG_EXCLUDE,
                 DIAG_CHECKLIST):
         st.session_state[key] = copy.deepcopy(DEFAULTS[key])
+    if not policy().is_single:  # its groups belong to the old data; a single threshold stays
+        set_policy(DEFAULTS[POLICY], chosen=False)
     st.session_state[IS_DEMO] = False
     for widget in [k for k in st.session_state if str(k).startswith("w_")]:
         del st.session_state[widget]
@@ -134,6 +138,19 @@ def keep(widget_key: str, state_key: str) -> Any:
     value = st.session_state.get(widget_key)
     st.session_state[state_key] = value
     return value
+
+
+def policy() -> DecisionPolicy:
+    """The decision policy in force (one threshold, or one per group)."""
+    return get(POLICY)
+
+
+def set_policy(value: DecisionPolicy, chosen: bool = True) -> None:
+    """Make ``value`` the decision policy: every page, export and record uses it."""
+    if not isinstance(value, DecisionPolicy):
+        raise TypeError("the decision policy must be a DecisionPolicy")
+    st.session_state[POLICY] = value
+    st.session_state[POLICY_CHOSEN] = chosen
 
 
 def has_data() -> bool:

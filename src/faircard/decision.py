@@ -1,0 +1,288 @@
+"""The decision policy: the one rule that turns scores into decisions.
+
+A :class:`DecisionPolicy` is either one threshold for everyone, or one threshold per group of one
+partition (a sensitive feature or an intersection). A row is a positive decision when its score
+is at or above the threshold of its group. A per-group policy may be *randomised*: a group then
+uses its threshold with a stated probability and another threshold otherwise, so people with the
+same score in the same group may get different decisions; figures computed under such a policy
+are expected values over the randomisation.
+
+The policy is plain data (it round-trips through JSON, the file ``faircard thresholds --json``
+writes) and is the only place the decision rule lives: the assessment, the card, the fingerprint
+and the app all read it from the assessment's spec.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import FaircardError
+
+
+@dataclass(frozen=True)
+class GroupRule:
+    """The decision rule of one group: ``score >= threshold`` with probability ``probability``,
+    else ``score >= else_threshold`` (deterministic when ``probability`` is 1)."""
+
+    threshold: float
+    probability: float = 1.0
+    else_threshold: float | None = None
+
+    def __post_init__(self) -> None:
+        t = _finite(self.threshold, "threshold")
+        p = _number(self.probability, "probability")
+        if not 0.0 <= p <= 1.0:
+            raise FaircardError(f"A probability must lie between 0 and 1; got {p:g}.")
+        other = None if self.else_threshold is None else _finite(self.else_threshold,
+                                                                 "else threshold")
+        if p < 1.0 and other is None:
+            raise FaircardError("A randomised group rule needs the threshold used otherwise "
+                                "(else_threshold).")
+        if p == 1.0 or other == t:
+            p, other = 1.0, None
+        object.__setattr__(self, "threshold", t)
+        object.__setattr__(self, "probability", p)
+        object.__setattr__(self, "else_threshold", other)
+
+    @property
+    def is_randomized(self) -> bool:
+        return self.probability < 1.0
+
+    def positive_probability(self, y_score: np.ndarray) -> np.ndarray:
+        """Probability of a positive decision for each score (0/1 unless randomised)."""
+        first = (y_score >= self.threshold).astype(np.float64)
+        if not self.is_randomized:
+            return first
+        other = (y_score >= self.else_threshold).astype(np.float64)
+        return self.probability * first + (1.0 - self.probability) * other
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"threshold": self.threshold}
+        if self.is_randomized:
+            d.update(probability=self.probability, else_threshold=self.else_threshold)
+        return d
+
+
+@dataclass(frozen=True)
+class DecisionPolicy:
+    """One threshold for everyone (``threshold``), or one rule per group of ``feature``.
+
+    ``feature`` is the partition's name as shown in an assessment (``"race"``, or
+    ``"race & sex"`` for an intersection); ``rules`` maps each group label to its
+    :class:`GroupRule`. ``chosen_for`` records how the policy was chosen (constraint,
+    objective, tolerance), for the card; it does not change decisions.
+    """
+
+    threshold: float | None = None
+    feature: str | None = None
+    rules: Mapping[str, GroupRule] = field(default_factory=dict)
+    chosen_for: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        rules = {str(g): r if isinstance(r, GroupRule) else _rule(r, g)
+                 for g, r in dict(self.rules or {}).items()}
+        object.__setattr__(self, "rules", rules)
+        object.__setattr__(self, "chosen_for", dict(self.chosen_for or {}))
+        if self.threshold is not None:
+            if rules or self.feature:
+                raise FaircardError("A decision policy has either one threshold for everyone "
+                                    "or one threshold per group, not both.")
+            object.__setattr__(self, "threshold", _finite(self.threshold, "threshold"))
+        else:
+            if not self.feature or not rules:
+                raise FaircardError("A per-group decision policy needs the feature its groups "
+                                    "belong to and a threshold for each group.")
+            object.__setattr__(self, "feature", str(self.feature))
+
+    # -------------------------------------------------------------- construction
+    @classmethod
+    def single(cls, threshold: float) -> DecisionPolicy:
+        """One threshold for everyone."""
+        return cls(threshold=threshold)
+
+    @classmethod
+    def per_group(cls, feature: str, thresholds: Mapping[str, float],
+                  mix: Mapping[str, tuple[float, float]] | None = None,
+                  chosen_for: Mapping[str, Any] | None = None) -> DecisionPolicy:
+        """One threshold per group; ``mix`` gives randomised groups ``(probability,
+        else_threshold)``."""
+        mix = mix or {}
+        rules = {g: GroupRule(t, *(mix[g] if g in mix else (1.0, None)))
+                 for g, t in thresholds.items()}
+        return cls(feature=feature, rules=rules, chosen_for=chosen_for or {})
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> DecisionPolicy:
+        """Read a policy from its :meth:`to_dict` form, or from the JSON document written by
+        ``faircard thresholds --json`` (or downloaded from the Thresholds page)."""
+        if not isinstance(d, Mapping):
+            raise FaircardError("A decision policy must be a JSON object.")
+        if "policy" in d and isinstance(d["policy"], Mapping):
+            d = d["policy"]
+        chosen = {k: d[k] for k in ("constraint", "objective", "tolerance") if k in d}
+        chosen.update(d.get("chosen_for") or {})
+        if d.get("thresholds"):
+            if not isinstance(d["thresholds"], Mapping):
+                raise FaircardError("The policy's 'thresholds' must map each group to a number.")
+            mix = d.get("mix") or {}
+            if not isinstance(mix, Mapping):
+                raise FaircardError("The policy's 'mix' must map groups to their randomisation.")
+            rules = {}
+            for g, t in d["thresholds"].items():
+                m = mix.get(g) or {}
+                rules[str(g)] = _rule({"threshold": t, **m}, g)
+            return cls(feature=d.get("feature"), rules=rules, chosen_for=chosen)
+        if d.get("threshold") is not None:
+            return cls(threshold=d["threshold"])
+        raise FaircardError("This file is not a decision policy: it has neither 'thresholds' "
+                            "(one per group) nor 'threshold'. Use the file written by "
+                            "'faircard thresholds --json' or downloaded from the Thresholds page.")
+
+    # -------------------------------------------------------------- reading
+    @property
+    def is_single(self) -> bool:
+        return self.threshold is not None
+
+    @property
+    def is_randomized(self) -> bool:
+        return any(r.is_randomized for r in self.rules.values())
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        """Each group's (first) threshold; empty for a single threshold."""
+        return {g: r.threshold for g, r in self.rules.items()}
+
+    def positive_probability(self, y_score: np.ndarray, group: np.ndarray | None = None,
+                             groups: tuple[str, ...] | list[str] | None = None) -> np.ndarray:
+        """Probability of a positive decision per row (float64; 0/1 unless randomised).
+
+        ``group`` (int index per row into ``groups``) is needed for a per-group policy; every
+        group must have a rule.
+        """
+        y_score = np.asarray(y_score, dtype=np.float64)
+        if self.is_single:
+            return (y_score >= self.threshold).astype(np.float64)
+        if group is None or groups is None:
+            raise FaircardError(f"This policy sets thresholds per group of '{self.feature}'; "
+                                "the groups of each row are needed to apply it.")
+        self.check_groups(groups)
+        out = np.empty(len(y_score), dtype=np.float64)
+        group = np.asarray(group, dtype=np.int64)
+        for j, g in enumerate(groups):
+            rows = group == j
+            out[rows] = self.rules[g].positive_probability(y_score[rows])
+        return out
+
+    def decide(self, y_score, group=None, groups=None) -> np.ndarray:
+        """Boolean decisions of a deterministic policy (raises for a randomised one)."""
+        if self.is_randomized:
+            raise FaircardError("A randomised policy has no fixed decision for every row; use "
+                                "its probabilities (expected values) instead.")
+        return self.positive_probability(y_score, group, groups) > 0.5
+
+    def check_groups(self, groups) -> None:
+        """Every group of the data has a rule (else a :class:`FaircardError` naming them)."""
+        missing = [g for g in groups if g not in self.rules]
+        if missing:
+            shown = ", ".join(repr(g) for g in missing[:10])
+            known = ", ".join(repr(g) for g in list(self.rules)[:10])
+            raise FaircardError(
+                f"The decision policy has no threshold for the group(s) {shown} of "
+                f"'{self.feature}' (it has thresholds for {known}). Choose the policy again on "
+                "these data, or add those groups to the policy file."
+            )
+
+    def describe(self, digits: int = 3) -> str:
+        """The rule in words, e.g. ``"Thresholds per group of race: A 0.400, B 0.520."``."""
+        def f(x: float) -> str:
+            return f"{x:.{digits}f}"
+
+        if self.is_single:
+            return f"One threshold for everyone: a score at or above {f(self.threshold)} is a " \
+                   "positive decision."
+        parts = []
+        for g, r in self.rules.items():
+            if r.is_randomized:
+                parts.append(f"{g}: threshold {f(r.threshold)} with probability "
+                             f"{r.probability:.3f}, else {f(r.else_threshold)}")
+            else:
+                parts.append(f"{g} {f(r.threshold)}")
+        text = f"Thresholds per group of {self.feature}: " + "; ".join(parts) + "."
+        if self.is_randomized:
+            text = ("Randomised: people with the same score in the same group may get different "
+                    "decisions, and the figures are expected values over the randomisation. "
+                    + text)
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (numbers only; :meth:`from_dict` reads it back)."""
+        if self.is_single:
+            d: dict[str, Any] = {"kind": "single", "threshold": self.threshold}
+        else:
+            d = {"kind": "per_group", "feature": self.feature,
+                 "thresholds": self.thresholds, "randomized": self.is_randomized}
+            if self.is_randomized:
+                d["mix"] = {g: {"probability": r.probability, "else_threshold": r.else_threshold}
+                            for g, r in self.rules.items() if r.is_randomized}
+        if self.chosen_for:
+            d["chosen_for"] = dict(self.chosen_for)
+        return d
+
+
+def load_policy(path: str | Path) -> DecisionPolicy:
+    """Read a policy JSON file (``faircard thresholds --json``, or the app's download)."""
+    p = Path(path)
+    if not p.is_file():
+        raise FaircardError(f"The policy file '{p}' does not exist.")
+    if p.stat().st_size > 5_000_000:
+        raise FaircardError(f"The policy file '{p}' is larger than 5 MB; is it the right file?")
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise FaircardError(f"The policy file '{p}' is not valid JSON ({exc}).") from None
+    return DecisionPolicy.from_dict(doc)
+
+
+def threshold_above(max_score: float) -> float:
+    """A short finite number above ``max_score``: the threshold at which nobody is selected."""
+    x = float(max_score)
+    for digits in range(2, 17):
+        t = float(f"{x:.{digits}g}")
+        step = 10 ** (math.floor(math.log10(abs(t))) - digits + 1) if t else 10.0 ** -digits
+        cand = t + step
+        if cand > x and float(f"{cand:.{digits}g}") > x:
+            return float(f"{cand:.{digits}g}")
+    return float(np.nextafter(x, np.inf))
+
+
+def _rule(value: Any, group: Any) -> GroupRule:
+    if isinstance(value, Mapping):
+        if "threshold" not in value:
+            raise FaircardError(f"The rule of group '{group}' has no threshold.")
+        return GroupRule(_finite(value["threshold"], f"threshold of group '{group}'"),
+                         value.get("probability", 1.0), value.get("else_threshold"))
+    return GroupRule(_finite(value, f"threshold of group '{group}'"))
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool):
+        raise FaircardError(f"The {what} must be a number; got {value!r}.")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise FaircardError(f"The {what} must be a number; got {value!r}.") from None
+
+
+def _finite(value: Any, what: str) -> float:
+    x = _number(value, what)
+    if not math.isfinite(x):
+        raise FaircardError(f"The {what} must be a finite number; got {value!r}. To select "
+                            "nobody, use a number above every score.")
+    return x

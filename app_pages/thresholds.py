@@ -110,17 +110,38 @@ objective = d2.selectbox("Objective", list(OBJECTIVES), key="w_objective",
                          format_func=lambda o: o.replace("_", " "))
 tolerance = d3.number_input("Tolerance (largest gap allowed)", min_value=0.0, max_value=1.0,
                             value=0.01, step=0.005, format="%.3f", key="w_tolerance")
+e1, e2 = st.columns(2)
+randomized = e1.toggle("Randomised thresholds", key="w_randomized",
+                       help="Each group may mix two thresholds with a stated probability. "
+                       "People with the same score in the same group may then get different "
+                       "decisions; the figures are expected values.")
+allow_degenerate = e2.toggle("Allow all-or-nothing policies", key="w_allow_degenerate",
+                             help="Policies in which every group gets the same decision "
+                             "(everybody or nobody selected) are hidden unless allowed.")
 try:
     with st.spinner("Searching thresholds..."):
         policy = choose_policy(y, s, group, groups, feature=feature, constraint=constraint,
                                objective=objective, tolerance=tolerance, fp_cost=fp_cost,
-                               fn_cost=fn_cost, volume=int(volume) or None)
+                               fn_cost=fn_cost, volume=int(volume) or None,
+                               min_group_size=a.spec.min_group_size,
+                               include_small_groups=a.spec.include_small_groups,
+                               allow_degenerate=allow_degenerate, randomized=randomized)
 except FaircardError as exc:
     st.error(str(exc))
     components.stop("thresholds")
-(st.success if policy.feasible else st.error)(components.escape(policy.summary))
+if policy.degenerate:
+    st.error(components.escape(policy.summary))
+elif policy.feasible:
+    st.success(components.escape(policy.summary))
+else:
+    st.error("No policy meets the constraint. Closest one: " + components.escape(policy.summary))
+if policy.randomized:
+    st.warning("Randomised policy: people with the same score in the same group may get "
+               "different decisions. The figures below are expected values over the "
+               "randomisation.")
 ptable = pd.DataFrame(policy.by_group).set_index("group")
-st.dataframe(ptable[["threshold"] + cols], key="policy_table", column_config=readable)
+shown = ["threshold"] + [c for c in ("probability", "else_threshold") if c in ptable] + cols
+st.dataframe(ptable[shown], key="policy_table", column_config=readable)
 front = pareto_front(y, s, group, groups, constraint=constraint, objective=objective,
                      chosen=policy, fp_cost=fp_cost, fn_cost=fn_cost)
 st.altair_chart(charts.tradeoff(front, objective))

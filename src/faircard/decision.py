@@ -210,7 +210,7 @@ class DecisionPolicy:
         parts = []
         for g, r in self.rules.items():
             if r.is_randomized:
-                parts.append(f"{g}: threshold {f(r.threshold)} with probability "
+                parts.append(f"group {g}: threshold {f(r.threshold)} with probability "
                              f"{r.probability:.3f}, else {f(r.else_threshold)}")
             else:
                 parts.append(f"{g} {f(r.threshold)}")

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .decision import DecisionPolicy
+from .decision import DecisionPolicy, threshold_above
 from .errors import FaircardError
 from .metrics import metrics_from_counts
 from .thresholds import Sweep, grid_thresholds, sweep
@@ -52,22 +52,31 @@ class Policy:
     costs: dict[str, Any] | None = None
     by_group: list[dict[str, Any]] = field(default_factory=list)
     summary: str = ""
+    degenerate: bool = False
+    """Every group (held to the constraint) gets the same all-positive or all-negative
+    decision."""
+    randomized: bool = False
+    mix: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Randomised groups: {group: {"probability": p, "else_threshold": b}}: the group's
+    threshold is used with probability p, else b."""
+    selection_rates: dict[str, float] = field(default_factory=dict)
+    excluded_groups: list[str] = field(default_factory=list)
+    """Groups smaller than ``min_group_size``, left out of the constraint."""
+    min_group_size: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d["thresholds"] = {g: _json_float(t) for g, t in self.thresholds.items()}
+        d["thresholds"] = {g: float(t) for g, t in self.thresholds.items()}
+        d["kind"] = "per_group"
         return d
 
     def decision_policy(self) -> DecisionPolicy:
         """The decision rule alone (what assess, the card and the app apply)."""
         return DecisionPolicy.per_group(
             self.feature, self.thresholds,
+            mix={g: (m["probability"], m["else_threshold"]) for g, m in self.mix.items()},
             chosen_for={"constraint": self.constraint, "objective": self.objective,
                         "tolerance": self.tolerance})
-
-
-def _json_float(t: float) -> float | str:
-    return "inf" if np.isinf(t) else float(t)
 
 
 def _gains(counts: np.ndarray, objective: str, totals: np.ndarray,
@@ -129,29 +138,83 @@ def _best_per_level(metric: np.ndarray, gains: np.ndarray, levels: np.ndarray, t
     return out_gain, out_idx
 
 
+def _trivial(counts: np.ndarray) -> np.ndarray:
+    """Per threshold and group: 0 a real choice, 1 nobody selected, 2 everybody selected."""
+    sel = counts[..., 1] + counts[..., 3]
+    n = counts.sum(axis=-1)
+    return np.where(sel == 0, 1, np.where(sel == n, 2, 0))
+
+
+def _fix_degenerate(best_gain, best_idx, nt_gain, nt_idx, trivial, included) -> None:
+    """Where every included group got the same all-or-nothing decision, move the one group
+    that costs least to its best real choice (in place; -inf when it has none)."""
+    cols = np.arange(best_idx.shape[1])
+    kinds = trivial[best_idx, cols]
+    inc = kinds[:, included]
+    degenerate = (inc > 0).all(axis=1) & (inc == inc[:, :1]).all(axis=1)
+    if not degenerate.any():
+        return
+    with np.errstate(invalid="ignore"):
+        delta = np.where(included, nt_gain - best_gain, -np.inf)
+    j = delta.argmax(axis=1)
+    rows = np.flatnonzero(degenerate)
+    best_gain[rows, j[rows]] = nt_gain[rows, j[rows]]
+    best_idx[rows, j[rows]] = nt_idx[rows, j[rows]]
+
+
+def _best_with_rules(metric, gains, levels, tol, trivial, included, allow_degenerate):
+    """:func:`_best_per_level` with groups outside ``included`` unconstrained and, unless
+    ``allow_degenerate``, no all-or-nothing policy."""
+    bg, bi = _best_per_level(metric, gains, levels, tol)
+    free = ~included
+    if free.any():
+        bg[:, free] = gains[:, free].max(axis=0)
+        bi[:, free] = gains[:, free].argmax(axis=0)
+    if not allow_degenerate:
+        real = np.where(trivial > 0, -np.inf, gains)
+        ng, ni = _best_per_level(metric, real, levels, tol)
+        if free.any():
+            ng[:, free] = real[:, free].max(axis=0)
+            ni[:, free] = real[:, free].argmax(axis=0)
+        _fix_degenerate(bg, bi, ng, ni, trivial, included)
+    return bg, bi
+
+
 def search(sw: Sweep, constraint: str, objective: str, tolerance: float,
-           fp_cost: float = 1.0, fn_cost: float = 1.0) -> tuple[np.ndarray, bool]:
-    """Indices into ``sw.thresholds`` (one per group) of the best policy, and feasibility."""
-    if constraint not in CONSTRAINTS:
-        raise FaircardError(f"Unknown constraint '{constraint}'. Choose one of: "
-                            f"{', '.join(CONSTRAINTS)}.")
-    if objective not in OBJECTIVES:
-        raise FaircardError(f"Unknown objective '{objective}'. Choose one of: "
-                            f"{', '.join(OBJECTIVES)}.")
-    if not tolerance >= 0:
-        raise FaircardError("The tolerance must be zero or a positive number, e.g. 0.01.")
+           fp_cost: float = 1.0, fn_cost: float = 1.0, included: np.ndarray | None = None,
+           allow_degenerate: bool = False) -> tuple[np.ndarray, bool]:
+    """Indices into ``sw.thresholds`` (one per group) of the best policy, and feasibility.
+
+    Only groups in ``included`` (bool per group; default all) are held to the constraint.
+    Unless ``allow_degenerate``, policies in which every included group gets the same
+    all-positive or all-negative decision are never returned.
+    """
+    check_choices(constraint, objective, tolerance)
     counts = sw.counts
+    n_groups = counts.shape[1]
+    included = np.ones(n_groups, bool) if included is None else np.asarray(included, bool)
+    if not included.any():
+        included = np.ones(n_groups, bool)
+    trivial = _trivial(counts)
     tot = counts[0].sum(axis=0)
     totals = np.array([tot.sum(), tot[2] + tot[3], tot[0] + tot[1]], dtype=np.float64)
     gains = _gains(counts, objective, totals, fp_cost, fn_cost)
     names = CONSTRAINTS[constraint]
     if not names:
-        return gains.argmax(axis=0), True
+        anything = np.zeros_like(gains)
+        bg, bi = _best_with_rules(anything, gains, np.zeros(1), 0.0, trivial,
+                                  np.zeros(n_groups, bool), allow_degenerate)
+        if not allow_degenerate:  # "every group" when nothing is constrained
+            real = np.where(trivial > 0, -np.inf, gains)
+            _fix_degenerate(bg, bi, real.max(axis=0)[None], real.argmax(axis=0)[None], trivial,
+                            np.ones(n_groups, bool))
+        return (bi[0], True) if np.isfinite(bg[0]).all() else (None, False)
     vals = metrics_from_counts(counts)
     if len(names) == 1:
         m = vals[names[0]]
-        levels = _levels(m, tolerance)
-        best_gain, best_idx = _best_per_level(m, gains, levels, tolerance)
+        levels = _levels(m[:, included], tolerance)
+        best_gain, best_idx = _best_with_rules(m, gains, levels, tolerance, trivial, included,
+                                               allow_degenerate)
         total = best_gain.sum(axis=1)
         if np.isfinite(total).any():
             i = int(np.argmax(total))
@@ -160,14 +223,16 @@ def search(sw: Sweep, constraint: str, objective: str, tolerance: float,
     # equalized odds: pairs of TPR and FPR levels
     tpr, fpr = vals["true_positive_rate"], vals["false_positive_rate"]
     best = (-np.inf, None)
-    for lt in _levels(tpr, tolerance, n_max=400):
+    for lt in _levels(tpr[:, included], tolerance, n_max=400):
         in_t = (tpr >= lt - 1e-12) & (tpr <= lt + tolerance + 1e-12)
+        in_t[:, ~included] = True
         if not in_t.any(axis=0).all():
             continue
         g2 = np.where(in_t, gains, -np.inf)
         f2 = np.where(in_t, fpr, np.nan)
-        levels = _levels(f2, tolerance, n_max=400)
-        bg, bi = _best_per_level(np.where(in_t, fpr, np.inf), g2, levels, tolerance)
+        levels = _levels(f2[:, included], tolerance, n_max=400)
+        bg, bi = _best_with_rules(np.where(in_t, fpr, np.inf), g2, levels, tolerance, trivial,
+                                  included, allow_degenerate)
         total = bg.sum(axis=1)
         if np.isfinite(total).any():
             i = int(np.argmax(total))
@@ -178,36 +243,91 @@ def search(sw: Sweep, constraint: str, objective: str, tolerance: float,
     return best[1], True
 
 
+def check_choices(constraint: str, objective: str, tolerance: float) -> None:
+    """A known constraint and objective and a tolerance >= 0 (else a FaircardError)."""
+    if constraint not in CONSTRAINTS:
+        raise FaircardError(f"Unknown constraint '{constraint}'. Choose one of: "
+                            f"{', '.join(CONSTRAINTS)}.")
+    if objective not in OBJECTIVES:
+        raise FaircardError(f"Unknown objective '{objective}'. Choose one of: "
+                            f"{', '.join(OBJECTIVES)}.")
+    if not tolerance >= 0:
+        raise FaircardError("The tolerance must be zero or a positive number, e.g. 0.01.")
+
+
+def included_groups(group: np.ndarray, n_groups: int, min_group_size: int,
+                    include_small_groups: bool) -> np.ndarray:
+    """Groups held to the constraint: those with at least ``min_group_size`` rows."""
+    if include_small_groups:
+        return np.ones(n_groups, bool)
+    return np.bincount(np.asarray(group, np.int64), minlength=n_groups) >= min_group_size
+
+
 def choose_policy(y_true, y_score, group, groups, *, feature: str = "", constraint: str = "none",
                   objective: str = "accuracy", tolerance: float = 0.01, fp_cost: float = 1.0,
                   fn_cost: float = 1.0, volume: int | None = None,
-                  n_thresholds: int = 1001) -> Policy:
-    """The best deterministic per-group thresholds under ``constraint`` within ``tolerance``.
+                  n_thresholds: int = 1001, min_group_size: int = 30,
+                  include_small_groups: bool = False, allow_degenerate: bool = False,
+                  randomized: bool = False) -> Policy:
+    """The best per-group thresholds under ``constraint`` within ``tolerance``.
 
-    When no policy meets the constraint, the closest one (smallest gap) is returned with
-    ``feasible=False``.
+    Deterministic by default; ``randomized`` allows each group to mix two thresholds with a
+    stated probability (see :mod:`faircard.randomized`). Groups smaller than
+    ``min_group_size`` are left out of the constraint (named in the result) unless
+    ``include_small_groups``. Policies in which every group gets the same all-positive or
+    all-negative decision are never returned unless ``allow_degenerate``. When no policy
+    meets the constraint, the closest one found is returned with ``feasible=False``.
     """
     y_true = np.asarray(y_true, bool)
     y_score = np.asarray(y_score, np.float64)
     group = np.asarray(group, np.int64)
+    check_choices(constraint, objective, tolerance)
+    included = included_groups(group, len(groups), min_group_size, include_small_groups)
     thresholds = grid_thresholds(y_score, n_thresholds)
     sw = sweep(y_true, y_score, group, groups, thresholds)
-    idx, feasible = search(sw, constraint, objective, tolerance, fp_cost, fn_cost)
+    rules = dict(constraint=constraint, objective=objective, fp_cost=fp_cost, fn_cost=fn_cost,
+                 included=included)
+    idx, feasible = search(sw, tolerance=tolerance, allow_degenerate=allow_degenerate, **rules)
     if idx is None:
-        idx = _closest(sw, constraint, objective, tolerance, fp_cost, fn_cost)
-    chosen = {g: float(sw.thresholds[i]) for g, i in zip(groups, idx, strict=True)}
-    return evaluate_policy(y_true, y_score, group, groups, chosen, feature=feature,
-                           constraint=constraint, objective=objective, tolerance=tolerance,
-                           fp_cost=fp_cost, fn_cost=fn_cost, volume=volume,
-                           searched_feasible=feasible)
+        idx = _closest(sw, tolerance, allow_degenerate, **rules)
+    above = threshold_above(float(y_score.max())) if len(y_score) else 1.0
+    finite = np.where(np.isfinite(sw.thresholds), sw.thresholds, above)
+    chosen = {g: float(finite[i]) for g, i in zip(groups, idx, strict=True)}
+    common = dict(feature=feature, constraint=constraint, objective=objective,
+                  tolerance=tolerance, fp_cost=fp_cost, fn_cost=fn_cost, volume=volume,
+                  min_group_size=min_group_size, include_small_groups=include_small_groups)
+    best = evaluate_policy(y_true, y_score, group, groups, chosen, searched_feasible=feasible,
+                           **common)
+    if randomized:
+        from .randomized import search_randomized
+
+        found = search_randomized(sw, finite, tolerance=tolerance,
+                                  allow_degenerate=allow_degenerate, **rules)
+        if found is not None:
+            mixed = evaluate_policy(y_true, y_score, group, groups, found[0], mix=found[1],
+                                    **common)
+            # a deterministic policy is a randomised one with probability 1: keep the better
+            sign = -1.0 if objective == "cost" else 1.0
+            if _rank(mixed, sign, allow_degenerate) > _rank(best, sign, allow_degenerate):
+                best = mixed
+    return best
 
 
-def _closest(sw, constraint, objective, tolerance, fp_cost, fn_cost):
+def _rank(p: Policy, sign: float, allow_degenerate: bool) -> tuple:
+    return (p.feasible and (allow_degenerate or not p.degenerate), sign * p.objective_value)
+
+
+def _closest(sw, tolerance, allow_degenerate, **rules):
     for tol in (tolerance * 2, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0):
-        idx, ok = search(sw, constraint, objective, tol, fp_cost, fn_cost)
+        idx, ok = search(sw, tolerance=tol, allow_degenerate=allow_degenerate, **rules)
         if ok:
             return idx
-    return search(sw, "none", objective, 0.0, fp_cost, fn_cost)[0]
+    rules["constraint"] = "none"
+    idx, ok = search(sw, tolerance=0.0, allow_degenerate=allow_degenerate, **rules)
+    if ok:
+        return idx
+    # only all-or-nothing decisions exist (for example every score is the same)
+    return search(sw, tolerance=0.0, allow_degenerate=True, **rules)[0]
 
 
 def apply_policy(thresholds: dict[str, float], y_score, group, groups) -> np.ndarray:
@@ -219,30 +339,64 @@ def apply_policy(thresholds: dict[str, float], y_score, group, groups) -> np.nda
 def evaluate_policy(y_true, y_score, group, groups, thresholds: dict[str, float], *,
                     feature: str = "", constraint: str = "none", objective: str = "accuracy",
                     tolerance: float = 0.01, fp_cost: float = 1.0, fn_cost: float = 1.0,
-                    volume: int | None = None, searched_feasible: bool = True) -> Policy:
-    """Counts, metrics, objective and gap of a given policy on the rows (exact)."""
-    from .counts import count_cells
-
+                    volume: int | None = None, searched_feasible: bool = True,
+                    mix: dict[str, tuple[float, float]] | None = None,
+                    min_group_size: int = 0, include_small_groups: bool = False) -> Policy:
+    """Counts, metrics, objective and gap of a given policy on the rows (exact; for a
+    randomised policy, ``mix`` = {group: (probability, else_threshold)}, expected values)."""
     y_true = np.asarray(y_true, bool)
-    y_pred = apply_policy(thresholds, y_score, group, groups)
-    counts = count_cells(np.asarray(group, np.int64), y_true, y_pred, len(groups))
+    group = np.asarray(group, np.int64)
+    rule = DecisionPolicy.per_group(feature or "group", thresholds, mix=mix)
+    p_pos = rule.positive_probability(y_score, group, list(groups))
+    counts = expected_counts(group, y_true, p_pos, len(groups))
     vals = metrics_from_counts(counts)
-    gap = disparity_of(counts, constraint)
-    feasible = bool(searched_feasible and (constraint == "none" or gap <= tolerance + 1e-9))
+    included = included_groups(group, len(groups), min_group_size, include_small_groups)
+    if not included.any():
+        included = np.ones(len(groups), bool)
+    gap = disparity_of(counts[included], constraint)
+    sel = vals["selection_rate"][included]
+    degenerate = bool(np.all(sel == 0) or np.all(sel == 1))
+    # 1e-6: a randomised mix lands on its target rates up to rounding
+    feasible = bool(searched_feasible and (constraint == "none" or gap <= tolerance + 1e-6))
     by_group = []
     for i, g in enumerate(groups):
-        row = {"feature": feature, "group": g, "threshold": _json_float(thresholds[g])}
+        row = {"feature": feature, "group": g, "threshold": float(thresholds[g])}
+        if rule.rules[g].is_randomized:
+            row["probability"] = rule.rules[g].probability
+            row["else_threshold"] = rule.rules[g].else_threshold
+        row["in_constraint"] = bool(included[i])
         for m, v in vals.items():
-            row[m] = int(v[i]) if m == "count" else (None if np.isnan(v[i]) else float(v[i]))
+            row[m] = int(round(v[i])) if m == "count" else (None if np.isnan(v[i]) else float(v[i]))
         by_group.append(row)
     value = _objective_value(counts, objective, fp_cost, fn_cost)
     costs = {"fp": fp_cost, "fn": fn_cost, "volume": volume} if objective == "cost" or volume \
         else None
     policy = Policy(feature=feature, thresholds=dict(thresholds), constraint=constraint,
                     objective=objective, objective_value=float(value), disparity=float(gap),
-                    tolerance=float(tolerance), feasible=feasible, costs=costs, by_group=by_group)
+                    tolerance=float(tolerance), feasible=feasible, costs=costs, by_group=by_group,
+                    degenerate=degenerate, randomized=rule.is_randomized,
+                    mix={g: {"probability": r.probability, "else_threshold": r.else_threshold}
+                         for g, r in rule.rules.items() if r.is_randomized},
+                    selection_rates={g: float(v) for g, v in
+                                     zip(groups, vals["selection_rate"], strict=True)},
+                    excluded_groups=[g for g, inc in zip(groups, included, strict=True)
+                                     if not inc],
+                    min_group_size=int(min_group_size))
     policy.summary = describe(policy, counts, list(groups))
     return policy
+
+
+def expected_counts(group: np.ndarray, y_true: np.ndarray, p_pos: np.ndarray,
+                    n_groups: int) -> np.ndarray:
+    """Confusion counts ``[tn, fp, fn, tp]`` per group (G, 4) when each row is a positive
+    decision with probability ``p_pos`` (exact counts for 0/1; expected counts otherwise)."""
+    base = np.asarray(group, np.int64) * 4 + (np.asarray(y_true, np.int64) << 1)
+    size = n_groups * 4
+    out = np.bincount(base + 1, weights=p_pos, minlength=size)
+    out += np.bincount(base, weights=1.0 - p_pos, minlength=size)
+    out = out.reshape(n_groups, 4)
+    rounded = np.rint(out)
+    return rounded.astype(np.int64) if np.array_equal(rounded, out) else out
 
 
 def describe(policy: Policy, counts: np.ndarray, groups: list[str]) -> str:
@@ -256,13 +410,29 @@ def describe(policy: Policy, counts: np.ndarray, groups: list[str]) -> str:
             f"{g} {t:.3g}" for g, t in policy.thresholds.items()) + "."
     obj = {"accuracy": "accuracy", "balanced_accuracy": "balanced accuracy",
            "cost": "expected cost per decision"}[policy.objective]
+    if policy.randomized:
+        head = ("Randomised: people with the same score in the same group may get different "
+                "decisions; " + "; ".join(
+                    f"group {g}: threshold {policy.thresholds[g]:.3g} with probability "
+                    f"{m['probability']:.3f}, else {m['else_threshold']:.3g}"
+                    for g, m in policy.mix.items()) + ". " + head
+                + " Figures are expected values over the randomisation.")
     text = f"{head} {obj.capitalize()}: {policy.objective_value:.3f}."
+    if policy.degenerate:
+        everyone = all(v == 1 for v in policy.selection_rates.values())
+        text += (" Degenerate: every group gets the same decision ("
+                 + ("everybody is selected" if everyone else "nobody is selected") + ").")
     if policy.constraint != "none":
         status = "meets" if policy.feasible else "cannot meet"
         text += (f" It {status} {policy.constraint.replace('_', ' ')} within "
                  f"{policy.tolerance:g} (largest gap {policy.disparity:.3f}).")
         if not policy.feasible:
-            text += " This is the closest policy found."
+            text += (" No non-trivial policy (one that does not give every group the same "
+                     "all-or-nothing decision) meets it; this is the closest one found."
+                     if not policy.degenerate else " This is the closest policy found.")
+    if policy.excluded_groups:
+        text += (f" Left out of the constraint as smaller than {policy.min_group_size} people: "
+                 + ", ".join(policy.excluded_groups) + ".")
     n = counts.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         fn_per_1000 = 1000 * counts[:, 2] / n
@@ -316,7 +486,7 @@ def best_single_threshold(y_true, y_score, group, groups, *, objective: str = "a
     tot = sw.counts[0].sum(axis=0)
     totals = np.array([tot.sum(), tot[2] + tot[3], tot[0] + tot[1]], dtype=np.float64)
     i = int(_gains(sw.counts, objective, totals, fp_cost, fn_cost)[:, 0].argmax())
-    t = float(th[i])
+    t = float(th[i]) if np.isfinite(th[i]) else threshold_above(float(y_score.max()))
     return evaluate_policy(y_true, y_score, group, groups, {g: t for g in groups},
                            constraint=constraint, objective=objective, fp_cost=fp_cost,
                            fn_cost=fn_cost)

@@ -119,3 +119,57 @@ def test_data_page_threshold_writes_the_policy_and_a_rejected_outcome_keeps_it()
     no_exception(at)
     assert at.number_input(key="w_threshold").value == 0.35
     assert at.session_state["fc_policy"] == DecisionPolicy.single(0.35)
+
+
+def test_randomised_toggle_is_labelled_and_flows_as_expected_values():
+    at = seed_state(new("app_pages/thresholds.py"), sensitive=("sex",))
+    at.run()
+    at.selectbox(key="w_constraint").set_value("demographic_parity").run()
+    at.number_input(key="w_tolerance").set_value(0.0).run()
+    at.toggle(key="w_randomized").set_value(True).run()
+    no_exception(at)
+    assert any("people with the same score in the same group may get different decisions"
+               in w.value for w in at.warning)
+    at.button(key="use_policy").click().run()
+    policy = at.session_state["fc_policy"]
+    assert policy.is_randomized
+    df = small_frame()
+    want = {}
+    for g, rule in policy.rules.items():
+        part = df[df.sex == g]
+        q = rule.probability * (part.risk_score >= rule.threshold)
+        if rule.is_randomized:
+            q = q + (1 - rule.probability) * (part.risk_score >= rule.else_threshold)
+        want[g] = float(q.mean())
+    assert abs(want["Female"] - want["Male"]) < 1e-6  # exact parity in expectation
+    dis = _carry(at, "app_pages/disparities.py")
+    dis.run()
+    no_exception(dis)
+    table = _disparities_numbers(dis)
+    for g, v in want.items():
+        assert abs(_first_number(table.loc[g, "Selection rate"]) - v) < 5e-4
+    card = _carry(at, "app_pages/model_card.py")
+    card.run()
+    no_exception(card)
+    preview = "\n".join(m.value for m in card.markdown)
+    assert "Randomised" in preview and "with probability" in preview
+
+
+def test_degenerate_policy_is_never_shown_as_success():
+    # coarse scores: only "nobody" or "everybody" gives equal selection rates
+    a = np.repeat(np.arange(1, 11), 60)
+    b = np.repeat(np.arange(1, 11), [30, 60, 60, 60, 60, 60, 60, 60, 60, 90])
+    s = np.concatenate([a, b]).astype(float)
+    df = pd.DataFrame({"outcome": (np.arange(len(s)) % 10 < s - 1).astype(int),
+                       "risk_score": s, "sex": ["Female"] * len(a) + ["Male"] * len(b)})
+    at = seed_state(new("app_pages/thresholds.py"), df=df, sensitive=("sex",))
+    at.session_state["fc_data_digest"] = "coarse"  # cached results are keyed by the data
+    at.run()
+    at.selectbox(key="w_constraint").set_value("demographic_parity").run()
+    no_exception(at)
+    assert not any("demographic parity" in x.value for x in at.success)
+    assert any("No policy meets the constraint" in e.value for e in at.error)
+    at.toggle(key="w_allow_degenerate").set_value(True).run()
+    no_exception(at)
+    assert any("Degenerate" in e.value for e in at.error)
+    assert not any("Degenerate" in x.value for x in at.success)

@@ -66,3 +66,55 @@ def test_bad_options(data_csv, capsys, extra, words):
                  *extra])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and words in err
+
+
+def _coarse_csv(tmp_path):
+    a = np.repeat(np.arange(1, 11), 100)
+    b = np.repeat(np.arange(1, 11), [50, 100, 100, 100, 100, 100, 100, 100, 100, 150])
+    s = np.concatenate([a, b])
+    y = (np.arange(len(s)) % 10) < (s - 1) * 0.9 + 1
+    path = tmp_path / "coarse.csv"
+    pd.DataFrame({"y": y.astype(int), "s": s, "g": ["a"] * len(a) + ["b"] * len(b)}).to_csv(
+        path, index=False)
+    return path
+
+
+def test_degenerate_policy_json_refused_unless_asked(tmp_path, capsys):
+    data = _coarse_csv(tmp_path)
+    out = tmp_path / "p.json"
+    args = ["thresholds", str(data), "--target", "y", "--score", "s", "--sensitive", "g",
+            "--constraint", "demographic_parity", "--json", str(out)]
+    assert main(args) == 0
+    text = out.read_text()
+    assert '"inf' not in text.lower()
+    pol = json.loads(text)["policy"]
+    assert pol["degenerate"] is False and pol["feasible"] is False
+    assert set(pol["selection_rates"]) == {"a", "b"}
+    assert "Not met" in capsys.readouterr().out
+    assert main(args + ["--allow-degenerate"]) == 0
+    pol = json.loads(out.read_text())["policy"]
+    assert pol["degenerate"] is True and set(pol["selection_rates"].values()) <= {0.0, 1.0}
+    assert all(isinstance(t, float) and t > 10 or t <= 1 for t in pol["thresholds"].values())
+
+
+def test_randomized_policy_json_is_read_back_by_assess(data_csv, tmp_path, capsys):
+    out = tmp_path / "p.json"
+    assert main(["thresholds", str(data_csv), "--target", "y", "--score", "s", "--sensitive",
+                 "g", "--constraint", "demographic_parity", "--tolerance", "0",
+                 "--randomized", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    doc = json.loads(out.read_text())
+    pol = doc["policy"]
+    assert pol["randomized"] is True and pol["mix"]
+    assert "Randomised" in printed and "probability" in printed
+    a_out = tmp_path / "a.json"
+    assert main(["assess", str(data_csv), "--target", "y", "--score", "s", "--sensitive", "g",
+                 "--policy", str(out), "--bootstrap", "0", "--json", str(a_out),
+                 "--quiet"]) == 0
+    assessed = {r["group"]: r for r in json.loads(a_out.read_text())["by_group"]}
+    for row in doc["by_group"]:
+        # the same expected values whether computed by the search or by assess
+        assert assessed[row["group"]]["selection_rate"] == pytest.approx(
+            row["selection_rate"], abs=1e-12)
+    rates = [r["selection_rate"] for r in assessed.values()]
+    assert max(rates) - min(rates) <= 1e-6

@@ -28,7 +28,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fp-cost", type=float, default=1.0, help="cost of a false positive")
     p.add_argument("--fn-cost", type=float, default=1.0, help="cost of a false negative")
     p.add_argument("--volume", type=int, default=None, help="expected number of decisions")
-    p.add_argument("--json", metavar="OUT.json", help="write the policy as JSON")
+    p.add_argument("--randomized", action="store_true",
+                   help="allow each group to mix two thresholds with a stated probability "
+                   "(people with the same score in the same group may get different decisions; "
+                   "figures are expected values)")
+    p.add_argument("--allow-degenerate", action="store_true",
+                   help="allow policies in which every group gets the same all-positive or "
+                   "all-negative decision (flagged degenerate)")
+    p.add_argument("--json", metavar="OUT.json",
+                   help="write the policy as JSON (read it back with --policy)")
     p.add_argument("--csv", metavar="OUT.csv", help="write per-group results as CSV")
     p.set_defaults(func=run)
 
@@ -46,8 +54,11 @@ def run(args: argparse.Namespace) -> int:
     policy = choose_policy(a.prepared.y_true, a.prepared.y_score, group, list(part.groups),
                            feature=feature, constraint=args.constraint,
                            objective=args.objective, tolerance=args.tolerance,
-                           fp_cost=args.fp_cost, fn_cost=args.fn_cost, volume=args.volume)
-    doc = {"schema_version": 1, "n_rows": a.n_rows, "n_dropped": a.n_dropped,
+                           fp_cost=args.fp_cost, fn_cost=args.fn_cost, volume=args.volume,
+                           min_group_size=a.spec.min_group_size,
+                           include_small_groups=a.spec.include_small_groups,
+                           allow_degenerate=args.allow_degenerate, randomized=args.randomized)
+    doc = {"schema_version": 2, "n_rows": a.n_rows, "n_dropped": a.n_dropped,
            "target": args.target, "score": args.score, "sensitive_features": args.sensitive,
            "policy": {k: v for k, v in policy.to_dict().items() if k != "by_group"},
            "by_group": policy.by_group, "note": LEGAL_NOTE}
@@ -58,6 +69,9 @@ def run(args: argparse.Namespace) -> int:
 
         common.write_csv(args.csv, pd.DataFrame(policy.by_group))
     print(policy.summary)
+    if policy.constraint != "none" and not policy.feasible:
+        print(f"Not met: no policy found meets {policy.constraint.replace('_', ' ')} within "
+              f"{policy.tolerance:g}; the policy above is the closest one.")
     if len(set(policy.thresholds.values())) > 1:
         print(f"Note: {LEGAL_NOTE}")
     return 0

@@ -4,7 +4,6 @@ import os
 
 import streamlit as st
 
-from faircard.decision import DecisionPolicy
 from faircard.errors import FaircardError
 from faircard.io import fingerprint
 from faircard.prepare import resolve_pos_label
@@ -152,8 +151,7 @@ if kind in ("score", "model"):
             st.session_state["w_threshold"] = policy.threshold
         st.number_input("Decision threshold: a score at or above it means a positive decision",
                         key="w_threshold", step=0.05, format="%.3f",
-                        on_change=lambda: state.set_policy(
-                            DecisionPolicy.single(st.session_state["w_threshold"])))
+                        on_change=state.set_single_threshold, args=("w_threshold",))
     else:
         st.info("Decision policy: " + components.escape(policy.describe())
                 + " Change it on the Thresholds page.")

@@ -62,8 +62,7 @@ elif "w_thr_slider" not in st.session_state:
 step = (hi - lo) / 200 if hi > lo else 0.01
 t = st.slider("Threshold (score at or above it = positive decision)", lo, hi,
               step=step, key="w_thr_slider", format="%.3f",
-              on_change=lambda: state.set_policy(
-                  DecisionPolicy.single(float(st.session_state["w_thr_slider"]))),
+              on_change=state.set_single_threshold, args=("w_thr_slider",),
               help="Moving it makes this one threshold the decision policy.")
 k = int(np.clip(np.searchsorted(sw.thresholds, t, side="left"), 0, len(sw.thresholds) - 1))
 single = evaluate_policy(y, s, group, groups, {g: t for g in groups}, feature=feature)

@@ -115,6 +115,8 @@ def test_data_page_threshold_writes_the_policy_and_a_rejected_outcome_keeps_it()
     no_exception(at)
     assert any("more than two values" in e.value for e in at.error)
     assert at.session_state["fc_policy"] == DecisionPolicy.single(0.35)
+    # a browser may send the hidden widget back empty: that must not change the policy either
+    at.session_state["w_threshold"] = None
     at.selectbox(key="w_target").set_value("outcome").run()
     no_exception(at)
     assert at.number_input(key="w_threshold").value == 0.35

@@ -153,6 +153,18 @@ def set_policy(value: DecisionPolicy, chosen: bool = True) -> None:
     st.session_state[POLICY_CHOSEN] = chosen
 
 
+def set_single_threshold(widget_key: str) -> None:
+    """Widget callback: the threshold the user just entered becomes the policy. An empty or
+    non-numeric value (a widget being redrawn) changes nothing."""
+    value = st.session_state.get(widget_key)
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return
+    if value == value and abs(value) != float("inf"):
+        set_policy(DecisionPolicy.single(value))
+
+
 def has_data() -> bool:
     return get(DATA) is not None
 

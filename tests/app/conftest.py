@@ -35,7 +35,6 @@ def seed_state(at: AppTest, df: pd.DataFrame | None = None, sensitive=("sex", "r
     at.session_state["fc_pos_label"] = 1
     at.session_state["fc_decision"] = "score"
     at.session_state["fc_score_col"] = "risk_score"
-    at.session_state["fc_threshold"] = 0.5
     at.session_state["fc_sensitive"] = list(sensitive)
     return at
 

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..assess import Assessment, assess_prepared
-from ..counts import count_cells, is_probability, score_sums
+from ..counts import is_probability, prepared_cells, score_sums
 from ..errors import FaircardError
 from ..prepare import GroupIndex, Prepared
 from ..spec import AssessmentSpec
@@ -42,7 +42,7 @@ def cells_of(assessment: Assessment, n_bins: int = N_BINS) -> dict[str, Any]:
     index = prepared.index
     cells = prepared.memo.get("cells")
     if cells is None:
-        cells = count_cells(index.cell, prepared.y_true, prepared.y_pred, index.n_cells)
+        cells = prepared_cells(prepared)
     doc: dict[str, Any] = {
         "format": CELLS_FORMAT,
         "version": CELLS_VERSION,
@@ -54,7 +54,9 @@ def cells_of(assessment: Assessment, n_bins: int = N_BINS) -> dict[str, Any]:
         "features": list(index.features),
         "labels": {f: list(index.labels[f]) for f in index.features},
         "cell_codes": np.asarray(index.cell_codes, dtype=np.int64).tolist(),
-        "counts": np.asarray(cells, dtype=np.int64).tolist(),
+        # expected counts under a randomised policy stay fractional
+        "counts": (np.asarray(cells, dtype=np.int64) if prepared.p_pred is None
+                   else np.asarray(cells, dtype=np.float64)).tolist(),
         "scores": None,
     }
     s = prepared.y_score

@@ -148,6 +148,8 @@ def _trivial(counts: np.ndarray) -> np.ndarray:
 def _fix_degenerate(best_gain, best_idx, nt_gain, nt_idx, trivial, included) -> None:
     """Where every included group got the same all-or-nothing decision, move the one group
     that costs least to its best real choice (in place; -inf when it has none)."""
+    if not included.any():
+        return
     cols = np.arange(best_idx.shape[1])
     kinds = trivial[best_idx, cols]
     inc = kinds[:, included]

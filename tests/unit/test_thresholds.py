@@ -338,3 +338,19 @@ def test_compas_by_race_demographic_parity_is_not_a_degenerate_success():
                             feature="race", constraint="demographic_parity", tolerance=0.01,
                             allow_degenerate=True)
     assert allowed.degenerate is True
+
+
+def test_one_group_may_select_everybody_when_the_policy_is_not_degenerate():
+    rng = np.random.default_rng(3)
+    s = rng.random(1200)
+    y = np.concatenate([np.ones(600, bool), rng.random(600) < s[600:]])  # group a: all positive
+    g = np.repeat([0, 1], 600)
+    p = choose_policy(y, s, g, ["a", "b"], constraint="none")
+    assert p.selection_rates["a"] == 1.0 and 0 < p.selection_rates["b"] < 1
+    assert not p.degenerate
+    # with a single group, "everybody" is degenerate and refused unless asked
+    one = choose_policy(y[:600], s[:600], np.zeros(600, int), ["a"], constraint="none")
+    assert 0 < one.selection_rates["a"] < 1 and not one.degenerate
+    asked = choose_policy(y[:600], s[:600], np.zeros(600, int), ["a"], constraint="none",
+                          allow_degenerate=True)
+    assert asked.degenerate and asked.selection_rates["a"] == 1.0

@@ -146,7 +146,7 @@ def test_journey_on_compas(page, tmp_path):
     j.go("Next: thresholds", "thresholds")
     j.choose("Groups of", "race")
     j.choose("Constraint", "equalized odds")
-    j.click("Use this policy in the model card")
+    j.click("Use this policy")
     policy = json.loads(j.download("Policy (JSON)", tmp_path / "policy.json").read_text())
     thresholds = {g: float(t) for g, t in policy["thresholds"].items()}
     assert set(thresholds) >= {"African-American", "Caucasian"}

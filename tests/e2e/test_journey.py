@@ -43,6 +43,19 @@ def _compas() -> Path:
                 "(set FAIRCARD_DATA_DIR)")
 
 
+def _md_table(md: str, heading: str) -> pd.DataFrame:
+    """The Markdown table under ``heading`` as text, indexed by its first column."""
+    lines = md[md.index(heading):].splitlines()[1:]
+    rows = []
+    for line in lines:
+        if line.startswith("|"):
+            rows.append([c.strip() for c in line.strip("|").split("|")])
+        elif rows:
+            break
+    header, body = rows[0], [r for r in rows[2:]]
+    return pd.DataFrame(body, columns=header).set_index(header[0])
+
+
 def _first_number(cell: str) -> float:
     m = re.match(r"\s*(-?\d+(?:\.\d+)?)", cell)
     assert m, cell
@@ -151,20 +164,41 @@ def test_journey_on_compas(page, tmp_path):
     thresholds = {g: float(t) for g, t in policy["thresholds"].items()}
     assert set(thresholds) >= {"African-American", "Caucasian"}
 
-    # Model card: Markdown and PDF state the chosen policy
+    # Model card: Markdown and PDF state the chosen policy, and their figures are computed
+    # under it (faircard.assess with the same per-group thresholds)
+    from faircard.decision import DecisionPolicy
+
+    chosen = DecisionPolicy.per_group("race", thresholds)
+    under = faircard.assess(df.drop(columns=["name", "first", "last", "dob"]),
+                            target="two_year_recid", score="decile_score", sensitive="race",
+                            policy=chosen, n_boot=0)
+    ub = under.by_group[under.by_group["feature"] == "race"].set_index(["group", "metric"])
     j.go("Next: the model card", "model_card")
     md = j.download("Markdown", tmp_path / "card.md").read_text(encoding="utf-8")
     assert md.startswith("---") and "## Quantitative analyses" in md
     for group, t in thresholds.items():
-        assert f"{group}" in md and f"{t:.3f}" in md, (group, t)
+        assert f"{group} {t:.3f}" in md, (group, t)  # the policy in words
+    card_table = _md_table(md, "### By race")
+    figures = []
+    for group in ("African-American", "Caucasian", "Hispanic"):
+        for label in ("Selection rate", "False positive rate", "False negative rate"):
+            cell = card_table.loc[group, label]
+            metric = label.lower().replace(" ", "_")
+            assert abs(_first_number(cell) - ub.loc[(group, metric), "value"]) <= SHOWN, (
+                group, label, cell)
+            figures.append(cell.split()[0])
     j.click("Prepare HTML and PDF")
     pdf = j.download("PDF", tmp_path / "card.pdf")
     assert pdf.read_bytes()[:4] == b"%PDF"
     if shutil.which("pdftotext"):
         text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
                               text=True, check=True).stdout
-        for t in thresholds.values():
-            assert f"{t:.3f}" in text
+        flat = " ".join(text.split())
+        for group, t in thresholds.items():
+            assert f"{group} {t:.3f}" in flat, (group, t)
+        race = flat[flat.index("By race"):]
+        for figure in figures:
+            assert figure in race, figure
 
     # Governance: record the assessment, send it for review, verify the store
     j.go("Next: record the assessment and sign it off", "governance")

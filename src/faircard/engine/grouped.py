@@ -102,19 +102,24 @@ def assess_grouped(counted: GroupedCounts, spec: AssessmentSpec) -> Assessment:
     pos_label = resolve_pos_label(counted.targets, spec.target, spec.pos_label)
     target_norm = _normalise_labels(g["__target"])
     y = (target_norm == _normalise_scalar(pos_label, target_norm)).to_numpy(dtype=bool)
+    index = build_group_index(g[list(spec.sensitive)].reset_index(drop=True), spec)
+    weight = g["__n"].to_numpy(dtype=np.int64)
     if spec.uses_score:
-        pred = g["__pred"].to_numpy(dtype=np.int64).astype(bool)
+        p_pred = policy_probability(g, spec, index)
     else:
         pred_norm = _normalise_labels(g["__prediction"])
         from ..prepare import _check_label_spaces
 
         _check_label_spaces(pred_norm, target_norm, spec.prediction, spec.target)
-        pred = (pred_norm == _normalise_scalar(pos_label, target_norm)).to_numpy(dtype=bool)
-    index = build_group_index(g[list(spec.sensitive)].reset_index(drop=True), spec)
-    weight = g["__n"].to_numpy(dtype=np.int64)
-    code = index.cell * 4 + (y.astype(np.int64) << 1) + pred.astype(np.int64)
-    cells = np.bincount(code, weights=weight, minlength=index.n_cells * 4).astype(
-        np.int64).reshape(index.n_cells, 4)
+        p_pred = (pred_norm == _normalise_scalar(pos_label, target_norm)).to_numpy(
+            dtype=np.float64)
+    base = index.cell * 4 + (y.astype(np.int64) << 1)
+    size = index.n_cells * 4
+    cells = (np.bincount(base + 1, weights=weight * p_pred, minlength=size)
+             + np.bincount(base, weights=weight * (1.0 - p_pred), minlength=size))
+    if not (spec.uses_score and spec.policy.is_randomized):
+        cells = np.rint(cells).astype(np.int64)  # whole rows: exact integers
+    cells = cells.reshape(index.n_cells, 4)
     memo: dict[Any, Any] = {"cells": cells}
     row_free = GroupIndex(index.features, index.labels, np.zeros(0, dtype=np.int64),
                           index.cell_codes)
@@ -150,6 +155,47 @@ def assess_grouped(counted: GroupedCounts, spec: AssessmentSpec) -> Assessment:
             f"computed on a grid of step {counted.score_step:.3g}; it may differ from the exact "
             f"value by at most {notes['auc_error_bound']:.2g}. Counts at the threshold are exact.")
     return result
+
+
+def policy_thresholds(spec: AssessmentSpec) -> list[float]:
+    """Every threshold the spec's decision policy can apply (one column each in the query)."""
+    policy = spec.policy
+    if policy.is_single:
+        return [float(policy.threshold)]
+    out = []
+    for rule in policy.rules.values():
+        for t in (rule.threshold, rule.else_threshold):
+            if t is not None and float(t) not in out:
+                out.append(float(t))
+    return out
+
+
+def policy_probability(g: pd.DataFrame, spec: AssessmentSpec, index: GroupIndex) -> np.ndarray:
+    """Probability of a positive decision per grouped row under the spec's policy, from the
+    query's ``__p{k}`` columns (``score >= threshold k``): exact for every threshold."""
+    thresholds = policy_thresholds(spec)
+    at = {t: g[f"__p{k}"].to_numpy(dtype=np.float64) for k, t in enumerate(thresholds)}
+    policy = spec.policy
+    if policy.is_single:
+        return at[float(policy.threshold)]
+    parts = {p.name: p for p in index.partitions(True)}
+    part = parts.get(policy.feature)
+    if part is None:
+        raise FaircardError(f"The decision policy sets thresholds per group of "
+                            f"'{policy.feature}', which is not one of the sensitive features.")
+    policy.check_groups(part.groups)
+    group = part.cell_to_group[index.cell]
+    out = np.zeros(len(g), dtype=np.float64)
+    for j, name in enumerate(part.groups):
+        rule = policy.rules[name]
+        rows = group == j
+        first = at[float(rule.threshold)][rows]
+        if rule.is_randomized:
+            other = at[float(rule.else_threshold)][rows]
+            out[rows] = rule.probability * first + (1.0 - rule.probability) * other
+        else:
+            out[rows] = first
+    return out
 
 
 def _score_metrics(g: pd.DataFrame, y: np.ndarray, index: GroupIndex, partitions, counted):

@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..errors import FaircardError, missing_column
 from ..spec import AssessmentSpec
-from .grouped import MAX_DISTINCT_SCORES, GroupedCounts
+from .grouped import MAX_DISTINCT_SCORES, GroupedCounts, policy_thresholds
 from .sql import Columns, count_queries, to_spark
 
 FLOAT_TYPES = ("DOUBLE", "FLOAT", "REAL", "FLOAT4", "FLOAT8", "DECIMAL")
@@ -109,10 +109,10 @@ def count_duckdb(path: str, spec: AssessmentSpec, *, memory_limit: str = "4GB",
         except duckdb.Error as exc:
             raise FaircardError(f"DuckDB cannot read '{path}': {_first_line(exc)}") from None
         cols = _columns(spec, types)
-        q = count_queries(cols, threshold=spec.threshold if spec.uses_score else None)
+        q = count_queries(cols, thresholds=policy_thresholds(spec) if spec.uses_score else [])
         stats = _row(con.execute(q["stats"]))
         step, origin = _grid(stats)
-        q = count_queries(cols, threshold=spec.threshold if spec.uses_score else None,
+        q = count_queries(cols, thresholds=policy_thresholds(spec) if spec.uses_score else [],
                           score_step=step, score_origin=origin)
         targets = con.execute(q["targets"]).fetchdf()["target"]
         grouped = con.execute(q["grouped"]).fetchdf()
@@ -139,10 +139,10 @@ def count_spark(source: Any, spec: AssessmentSpec, *, spark: Any = None) -> Grou
     cols = _columns(spec, types)
     view = "src"
     frame.createOrReplaceTempView(view)
-    q = count_queries(cols, threshold=spec.threshold if spec.uses_score else None)
+    q = count_queries(cols, thresholds=policy_thresholds(spec) if spec.uses_score else [])
     stats = spark.sql(to_spark(q["stats"])).collect()[0].asDict()
     step, origin = _grid(stats)
-    q = count_queries(cols, threshold=spec.threshold if spec.uses_score else None,
+    q = count_queries(cols, thresholds=policy_thresholds(spec) if spec.uses_score else [],
                       score_step=step, score_origin=origin)
     targets = pd.Series([r["target"] for r in spark.sql(to_spark(q["targets"])).collect()])
     grouped = spark.sql(to_spark(q["grouped"])).toPandas()

@@ -55,11 +55,12 @@ class Columns:
     uses_score: bool
 
 
-def count_queries(cols: Columns, *, threshold: float | None = None,
+def count_queries(cols: Columns, *, thresholds: list[float] = (),
                   score_step: float | None = None, score_origin: float = 0.0) -> dict[str, str]:
     """The three queries (see the module docstring) in DuckDB's dialect.
 
-    ``threshold``: the decision is ``score >= threshold`` (exact, whatever the grid);
+    ``thresholds``: one column ``__p{k}`` per threshold, 1 where ``score >= thresholds[k]``
+    (exact whatever the grid; a decision policy picks its threshold per group from them);
     ``score_step``: put scores on a grid of this step from ``score_origin`` (None: exact).
     """
     t = quote(cols.target)
@@ -90,9 +91,11 @@ def count_queries(cols: Columns, *, threshold: float | None = None,
         score = d if score_step is None else \
             f"({_literal(score_origin)} + FLOOR(({d} - {_literal(score_origin)}) / " \
             f"{_literal(score_step)}) * {_literal(score_step)})"
-        select += [f"{score} AS __score",
-                   f"CASE WHEN {d} >= {_literal(threshold)} THEN 1 ELSE 0 END AS __pred"]
-        group += ["__score", "__pred"]
+        select.append(f"{score} AS __score")
+        group.append("__score")
+        for k, t in enumerate(thresholds):
+            select.append(f"CASE WHEN {d} >= {_literal(t)} THEN 1 ELSE 0 END AS __p{k}")
+            group.append(f"__p{k}")
         p = f"GREATEST(LEAST({d}, {_literal(1 - EPS)}), {_literal(EPS)})"
         sums = [f"SUM({d}) AS __s1", f"SUM({d} * {d}) AS __s2", f"SUM(LN({p})) AS __lp",
                 f"SUM(LN(1 - {p})) AS __lq"]

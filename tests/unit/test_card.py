@@ -259,3 +259,14 @@ def test_golden_korean_text_and_group_names():
     card = build_card(a, text=KOREAN_TEXT, **FIXED)
     _golden("card_korean.md", render_markdown(card))
     _golden("card_korean.html", render_html(card, charts={}))
+
+
+def test_golden_chosen_per_group_policy():
+    from faircard.decision import DecisionPolicy
+
+    # chosen by hand: a lower threshold for Female (0.45) than for Male (0.55)
+    policy = DecisionPolicy.per_group("sex", {"Female": 0.45, "Male": 0.55})
+    a = faircard.assess(_frame(), target="y", score="s", sensitive="sex", policy=policy,
+                        n_boot=200, random_state=0)
+    card = build_card(a, **FIXED)
+    _golden("card_policy.md", render_markdown(card))

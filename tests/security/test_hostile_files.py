@@ -119,3 +119,11 @@ def test_bad_store_urls_end_in_one_line(url, says, how, capsys, monkeypatch):
     assert rc == 2, (out, err)
     assert err.startswith("faircard: error: ") and err.count("\n") == 1, err
     assert says in err and "secret" not in err, err
+
+
+def test_card_output_that_cannot_be_written_is_one_line(tmp_path, data_file, capsys):
+    (tmp_path / "out" / "model_card.md").mkdir(parents=True)  # a folder where the file goes
+    rc = cli_main(["card", str(data_file), "--target", "y", "--score", "score", "--sensitive",
+                   "grp", "--bootstrap", "0", "--formats", "md", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "Cannot write" in err and err.count("\n") == 1, err

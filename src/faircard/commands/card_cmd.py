@@ -63,14 +63,20 @@ def run(args: argparse.Namespace) -> int:
     for fmt in formats:
         target = out / f"model_card.{fmt}"
         if fmt == "md":
-            target.write_text(render_markdown(card, args.templates), encoding="utf-8")
+            content: str | bytes = render_markdown(card, args.templates)
         elif fmt == "json":
-            target.write_text(render_json(card), encoding="utf-8")
+            content = render_json(card)
         elif fmt == "html":
-            html = render_html(card, args.templates)
-            target.write_text(html, encoding="utf-8")
+            content = html = render_html(card, args.templates)
         else:
-            target.write_bytes(render_pdf(card, args.templates, html=html))
+            content = render_pdf(card, args.templates, html=html)
+        try:
+            if isinstance(content, bytes):
+                target.write_bytes(content)
+            else:
+                target.write_text(content, encoding="utf-8")
+        except OSError as exc:
+            raise FaircardError(f"Cannot write '{target}': {exc.strerror or exc}.") from None
         written.append(target)
     for t in written:
         print(t)

@@ -12,10 +12,9 @@ import pytest
 
 import faircard
 from faircard.errors import FaircardError
-from faircard.governance.chain import entry_hash
+from faircard.governance.chain import compute_hash
 from faircard.governance.records import assessment_fingerprint, canonical_json, spec_of
 from faircard.governance.store import (
-    _RECORD_HASHED,
     GENESIS_HASH,
     MAX_COMMENT,
     MAX_NAME,
@@ -149,7 +148,7 @@ def test_no_row_level_data_is_stored(tmp_path, data, result):
     con = sqlite3.connect(path)
     tables = {r[0] for r in con.execute("select name from sqlite_master where type='table'")}
     con.close()
-    assert tables == {"meta", "records", "reviews"}
+    assert tables == {"meta", "records", "reviews", "comments"}
     assert b'"score":[' not in raw and b'"y":[' not in raw
 
 
@@ -345,7 +344,7 @@ def test_rewriting_results_and_rehashing_the_row_is_still_detected(tmp_path, dat
     summary = json.loads(row["summary"])
     summary["criteria"]["sex"]["demographic_parity_difference"] = 0.01
     row["summary"] = canonical_json(summary)
-    row["entry_hash"] = entry_hash(row, _RECORD_HASHED, "records")
+    row["entry_hash"] = compute_hash(row, "records")
     con.execute("UPDATE records SET summary = ?, entry_hash = ? WHERE id = 1",
                 (row["summary"], row["entry_hash"]))
     con.commit()
@@ -440,7 +439,7 @@ def test_a_newer_schema_is_refused(tmp_path, data, result):
     path = tmp_path / "audit.db"
     _busy_store(path, data, result)
     _sql(path, "UPDATE meta SET value = ? WHERE key = 'schema_version'", str(SCHEMA_VERSION + 1))
-    with pytest.raises(FaircardError, match="newer faircard .*schema version 2"):
+    with pytest.raises(FaircardError, match=f"newer faircard .*schema version {SCHEMA_VERSION + 1}"):
         AuditStore(path)
 
 

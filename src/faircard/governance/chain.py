@@ -1,10 +1,12 @@
 """The hash chain of the audit store, checked without a database.
 
-Every record and every event (submission or review) is one entry of a single chain: its
+Every record, every event (submission or review) and every comment is one entry of a single
+chain: its
 ``entry_hash`` is the sha256 of the canonical JSON of its content (which includes the previous
 entry's hash, ``prev_hash``). :func:`verify_chain` walks the entries in order and reports what
 does not add up: a changed row, a removed or inserted entry, a fingerprint that does not match
-its inputs, an event that breaks the status flow, a status column edited by hand.
+its inputs, an event that breaks the status flow, a status column edited by hand, and (given
+the keys) an entry whose signature is missing or wrong.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import FaircardError
-from .identity import same_name
+from .identity import UNAUTHENTICATED, same_person
 from .records import canonical_json, fingerprint_of, sha256_text, summary_of
 
 GENESIS_HASH = "0" * 64
@@ -31,7 +33,7 @@ DECISION_STATUS = {"approve": "approved", "request_changes": "changes_requested"
 @dataclass(frozen=True)
 class ChainProblem:
     """Something :meth:`AuditStore.verify` found wrong with one entry (``table`` is "records",
-    "reviews" or "meta"; ``seq`` the entry's position in the chain, 0 when unknown)."""
+    "reviews", "comments" or "meta"; ``seq`` the entry's position in the chain, 0 when unknown)."""
 
     table: str
     id: int | None
@@ -59,6 +61,9 @@ class VerifyResult:
     n_reviews: int
     head: str
     problems: list[ChainProblem] = field(default_factory=list)
+    n_comments: int = 0
+    n_signed: int = 0
+    signatures_checked: bool = False
 
     @property
     def first_broken(self) -> ChainProblem | None:
@@ -67,23 +72,62 @@ class VerifyResult:
     @property
     def message(self) -> str:
         if self.ok:
+            n_entries = self.n_records + self.n_reviews + self.n_comments
+            if self.signatures_checked:
+                signed = " Every entry's signature checks out."
+            elif n_entries:
+                signed = (" The entries are not signed: anyone who can write to the database "
+                          "could rewrite them unnoticed; configure a signing key.")
+            else:
+                signed = ""
             return (f"The audit store is intact: {self.n_records} record(s), "
-                    f"{self.n_reviews} review event(s), head {self.head}.")
+                    f"{self.n_reviews} review event(s), {self.n_comments} comment(s), head "
+                    f"{self.head}.{signed}")
         return (f"The audit store is broken: {len(self.problems)} problem(s), the first at "
                 f"{self.problems[0].entry}.")
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "n_records": self.n_records, "n_reviews": self.n_reviews,
+                "n_comments": self.n_comments, "n_signed": self.n_signed,
+                "signatures_checked": self.signatures_checked,
                 "head": self.head, "message": self.message,
                 "problems": [{"table": p.table, "id": p.id, "seq": p.seq, "entry": p.entry,
                               "reason": p.reason} for p in self.problems]}
 
 
-def same_person(a: str, b: str) -> bool:
-    """Whether two typed names are the same person's: NFKC, invisible characters removed,
-    compared by confusable skeleton, "Surname, Given name" as "Given name Surname"
-    (:func:`faircard.governance.identity.same_name`)."""
-    return same_name(a, b)
+CHAIN_TABLES = ("records", "reviews", "comments")
+
+HASHED_COLUMNS: dict[int, dict[str, tuple[str, ...]]] = {
+    1: {
+        "records": ("id", "seq", "created_at", "created_by", "title", "dataset_name",
+                    "dataset_sha256", "n_rows", "models", "spec", "summary", "assessment",
+                    "fingerprint", "supersedes", "prev_hash"),
+        "reviews": ("id", "seq", "record_id", "reviewer", "role", "decision", "comment", "at",
+                    "prev_hash"),
+    },
+    2: {
+        "records": ("id", "seq", "created_at", "created_by", "title", "dataset_name",
+                    "dataset_sha256", "n_rows", "models", "spec", "summary", "assessment",
+                    "fingerprint", "supersedes", "prev_hash", "hash_version", "author_issuer",
+                    "author_subject", "baseline_id", "cells"),
+        "reviews": ("id", "seq", "record_id", "reviewer", "role", "decision", "comment", "at",
+                    "prev_hash", "hash_version", "reviewer_issuer", "reviewer_subject"),
+        "comments": ("id", "seq", "record_id", "section", "body", "reply_to", "author",
+                     "author_issuer", "author_subject", "role", "at", "prev_hash",
+                     "hash_version"),
+    },
+}
+"""The columns each entry's hash covers, by the entry's ``hash_version``. Frozen: a version's
+list never changes, so entries written under an older schema keep verifying after a migration
+(a new schema adds a new version). Left out: ``entry_hash`` itself, ``status`` (a cache of the
+events, checked against them) and the signature columns (``key_id``, ``signature``), which sign
+``entry_hash``."""
+HASH_VERSION = max(HASHED_COLUMNS)
+
+
+def is_authenticated(issuer: str | None, subject: str | None) -> bool:
+    """Whether stored identity columns name a signed-in person (not a typed name)."""
+    return bool(issuer) and issuer != UNAUTHENTICATED and bool(subject)
 
 
 def entry_hash(row: Mapping[str, Any], columns: Iterable[str], table: str) -> str:
@@ -91,17 +135,48 @@ def entry_hash(row: Mapping[str, Any], columns: Iterable[str], table: str) -> st
     return sha256_text(canonical_json({"table": table, **{c: row[c] for c in columns}}))
 
 
-def verify_chain(records: Sequence[Mapping[str, Any]], reviews: Sequence[Mapping[str, Any]],
-                 meta: Mapping[str, str], record_columns: Iterable[str],
-                 review_columns: Iterable[str]) -> VerifyResult:
-    """Check rows of the ``records`` and ``reviews`` tables and the store's ``meta`` entries
-    (``head_hash``, ``event_count``). ``*_columns`` are the columns each entry hash covers."""
-    record_columns, review_columns = tuple(record_columns), tuple(review_columns)
-    entries = sorted([("records", r) for r in records] + [("reviews", r) for r in reviews],
+def hashed_columns(row: Mapping[str, Any], table: str) -> tuple[str, ...]:
+    """The columns ``row``'s hash covers (by its ``hash_version``; version 1 when absent)."""
+    version = _as_int(row.get("hash_version", 1) or 1)
+    columns = HASHED_COLUMNS.get(version, {}).get(table)
+    if columns is None:
+        raise ValueError(f"no hash version {version} for {table}")
+    return columns
+
+
+def compute_hash(row: Mapping[str, Any], table: str) -> str:
+    """The entry hash ``row`` should have, by its hash version."""
+    return entry_hash(row, hashed_columns(row, table), table)
+
+
+class SignatureCheck(Protocol):
+    """Checks an entry's signature (see :mod:`faircard.governance.signing`)."""
+
+    def check(self, key_id: str | None, signature: str | None, entry_hash: str) -> str:
+        """"" when the signature is valid, else the reason it is not."""
+        ...  # pragma: no cover
+
+
+def verify_chain(tables: Mapping[str, Sequence[Mapping[str, Any]]], meta: Mapping[str, str],
+                 keys: SignatureCheck | None = None,
+                 expect_head: str | None = None) -> VerifyResult:
+    """Check the rows of the chained ``tables`` ("records", "reviews", "comments") and the
+    store's ``meta`` entries (``head_hash``, ``event_count``).
+
+    ``keys``: checks every entry's signature (an entry without a valid signature by a trusted
+    key is a problem); without it, signed entries cannot be checked, which is a problem too.
+    ``expect_head``: a head published earlier; the chain must contain it (entries removed from
+    the end are found this way).
+    """
+    entries = sorted([(t, r) for t in CHAIN_TABLES for r in tables.get(t, ())],
                      key=lambda e: (_as_int(e[1]["seq"]), e[0], _as_int(e[1]["id"])))
     problems: list[ChainProblem] = []
     status: dict[Any, str] = {}
-    authors: dict[Any, str] = {}
+    authors: dict[Any, tuple[Any, Any, str]] = {}
+    comments: dict[Any, Any] = {}
+    hashes: set[str] = {GENESIS_HASH}
+    n_signed = 0
+    first_signed: tuple[str, Any, int] | None = None
     prev = GENESIS_HASH
     for i, (table, row) in enumerate(entries, start=1):
         seq = _as_int(row["seq"])
@@ -116,25 +191,45 @@ def verify_chain(records: Sequence[Mapping[str, Any]], reviews: Sequence[Mapping
         if row["prev_hash"] != prev:
             bad("its prev_hash does not match the entry before it: an earlier entry was "
                 "removed, inserted or rewritten")
-        columns = record_columns if table == "records" else review_columns
         try:
-            digest = entry_hash(row, columns, table)
-        except (FaircardError, ValueError):
+            digest = compute_hash(row, table)
+        except (FaircardError, ValueError, KeyError):
             digest = ""
         if digest != row["entry_hash"]:
             bad("its content does not match its entry_hash: it was changed after it was "
                 "written")
+        signature = row.get("signature")
+        if signature:
+            n_signed += 1
+            first_signed = first_signed or (table, row["id"], seq)
+        if keys is not None:
+            reason = keys.check(row.get("key_id"), signature, str(row["entry_hash"]))
+            if reason:
+                bad(reason)
         if table == "records":
-            reason = _check_record(row)
+            reason = _check_record(row) or _refers_back(row, status)
             if reason:
                 bad(reason)
             status[row["id"]] = "draft"
-            authors[row["id"]] = str(row["created_by"])
-        else:
+            authors[row["id"]] = (row.get("author_issuer"), row.get("author_subject"),
+                                  str(row["created_by"]))
+        elif table == "reviews":
             reason = _replay(row, status, authors)
             if reason:
                 bad(reason)
+        else:
+            reason = _check_comment(row, status, comments)
+            if reason:
+                bad(reason)
+            comments[row["id"]] = row["record_id"]
+        hashes.add(str(row["entry_hash"]))
         prev = row["entry_hash"]
+    if keys is None and first_signed is not None:
+        table, rid, seq = first_signed
+        problems.append(ChainProblem(
+            table, rid, seq, f"{n_signed} entries are signed but no verification key is "
+            "configured, so their signatures cannot be checked: set FAIRCARD_SIGNING_KEY or "
+            "FAIRCARD_VERIFY_KEYS"))
     # a status that disagrees with the events comes after the chain's own problems: when
     # an event was removed, the removal (not the status it leaves behind) is the first break
     for table, row in entries:
@@ -149,8 +244,16 @@ def verify_chain(records: Sequence[Mapping[str, Any]], reviews: Sequence[Mapping
             f"the store says it has {meta.get('event_count')} entries ending in "
             f"{meta.get('head_hash')}, but the chain has {len(entries)} ending in {prev}: "
             "entries were removed or added outside faircard"))
-    return VerifyResult(ok=not problems, n_records=len(records), n_reviews=len(reviews),
-                        head=prev, problems=problems)
+    if expect_head is not None and expect_head not in hashes:
+        problems.append(ChainProblem(
+            "meta", None, len(entries) + 1,
+            f"the published head {expect_head} is not in the chain: entries were removed or "
+            "the chain was rewritten since it was published"))
+    counts = {t: len(tables.get(t, ())) for t in CHAIN_TABLES}
+    return VerifyResult(ok=not problems, n_records=counts["records"],
+                        n_reviews=counts["reviews"], head=prev, problems=problems,
+                        n_comments=counts["comments"], n_signed=n_signed,
+                        signatures_checked=keys is not None)
 
 
 def _as_int(value: Any) -> int:
@@ -179,7 +282,28 @@ def _check_record(row: Mapping[str, Any]) -> str:
     return ""
 
 
-def _replay(row: Mapping[str, Any], status: dict[Any, str], authors: dict[Any, str]) -> str:
+def _refers_back(row: Mapping[str, Any], status: Mapping[Any, str]) -> str:
+    for column, what in (("supersedes", "supersedes"), ("baseline_id", "names as its baseline")):
+        other = row.get(column)
+        if other is not None and other not in status:
+            return f"it {what} record {other}, which does not exist before it in the chain"
+    return ""
+
+
+def _check_comment(row: Mapping[str, Any], status: Mapping[Any, str],
+                   comments: Mapping[Any, Any]) -> str:
+    rid = row["record_id"]
+    if rid not in status:
+        return f"it refers to record {rid}, which does not exist before it in the chain"
+    reply_to = row.get("reply_to")
+    if reply_to is not None and comments.get(reply_to) != rid:
+        return (f"it answers comment {reply_to}, which is not an earlier comment on record "
+                f"{rid}")
+    return ""
+
+
+def _replay(row: Mapping[str, Any], status: dict[Any, str],
+            authors: Mapping[Any, tuple[Any, Any, str]]) -> str:
     rid = row["record_id"]
     current = status.get(rid)
     decision = row["decision"]
@@ -192,7 +316,9 @@ def _replay(row: Mapping[str, Any], status: dict[Any, str], authors: dict[Any, s
     elif decision in DECISION_STATUS:
         if current != "in_review":
             return f"it decides on record {rid}, which was {current}, not in review"
-        if decision == "approve" and same_person(str(row["reviewer"]), authors[rid]):
+        if decision == "approve" and same_person(
+                row.get("reviewer_issuer"), row.get("reviewer_subject"), str(row["reviewer"]),
+                *authors[rid]):
             return f"it approves record {rid} by its own author"
         status[rid] = DECISION_STATUS[decision]
     elif decision != "comment":

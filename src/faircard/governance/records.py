@@ -45,6 +45,8 @@ def canonical_value(value: Any, digits: int | None = FLOAT_DIGITS) -> Any:
         return value
     if isinstance(value, int):
         return int(value)
+    if getattr(value, "ndim", 0) and hasattr(value, "tolist"):  # numpy array
+        return canonical_value(value.tolist(), digits)
     if hasattr(value, "item") and not isinstance(value, float):  # numpy scalar
         return canonical_value(value.item(), digits)
     if isinstance(value, float):

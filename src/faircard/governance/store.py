@@ -38,14 +38,18 @@ from .chain import (
     DECISION_STATUS,
     DECISIONS,
     GENESIS_HASH,
+    HASH_VERSION,
+    HASHED_COLUMNS,
     STATUSES,
     SUBMIT,
+    UNAUTHENTICATED,
     ChainProblem,
     VerifyResult,
     entry_hash,
-    same_person,
+    is_authenticated,
     verify_chain,
 )
+from .identity import name_key, same_person
 from .records import (
     as_document,
     canonical_json,
@@ -58,11 +62,14 @@ from .records import (
 )
 
 __all__ = [
-    "DECISIONS", "GENESIS_HASH", "SCHEMA_VERSION", "STATUSES", "AuditStore", "ChainProblem",
-    "Record", "Review", "VerifyResult", "default_location", "exists",
+    "DECISIONS", "GENESIS_HASH", "SCHEMA_VERSION", "STATUSES", "UNAUTHENTICATED", "AuditStore",
+    "ChainProblem", "Comment", "Record", "Review", "VerifyResult", "default_location", "exists",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""Version 1: records and reviews. Version 2 adds who acted as issuer + subject (records,
+reviews, comments), the comments table, a record's baseline and per-cell counts (``cells``),
+the hash version of each entry and its signature (``key_id``, ``signature``)."""
 STORE_ENV = "FAIRCARD_STORE"
 DEFAULT_STORE = "faircard-audit.db"
 APP_ID = "faircard-audit"
@@ -72,6 +79,9 @@ MAX_ROLE = 200
 MAX_TITLE = 500
 MAX_DATASET_NAME = 500
 MAX_COMMENT = 10_000
+MAX_SECTION = 500
+MAX_CELLS = 20_000_000
+"""Characters of a record's ``cells`` JSON (per-cell counts and histograms)."""
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -100,6 +110,14 @@ records_table = sa.Table(
     sa.Column("status", sa.String(32), nullable=False),
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("entry_hash", sa.String(64), nullable=False),
+    # schema 2
+    sa.Column("hash_version", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("author_issuer", sa.Text, nullable=False, server_default=UNAUTHENTICATED),
+    sa.Column("author_subject", sa.Text, nullable=False, server_default=""),
+    sa.Column("baseline_id", sa.Integer, sa.ForeignKey("records.id"), nullable=True),
+    sa.Column("cells", sa.Text, nullable=True),
+    sa.Column("key_id", sa.String(80), nullable=True),
+    sa.Column("signature", sa.Text, nullable=True),
 )
 reviews_table = sa.Table(
     "reviews", _md,
@@ -113,19 +131,47 @@ reviews_table = sa.Table(
     sa.Column("at", sa.String(40), nullable=False),
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("entry_hash", sa.String(64), nullable=False),
+    # schema 2
+    sa.Column("hash_version", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("reviewer_issuer", sa.Text, nullable=False, server_default=UNAUTHENTICATED),
+    sa.Column("reviewer_subject", sa.Text, nullable=False, server_default=""),
+    sa.Column("key_id", sa.String(80), nullable=True),
+    sa.Column("signature", sa.Text, nullable=True),
 )
-# Columns covered by each entry's hash (everything but the hash itself and the status, which is
-# a cache of the events and checked against them by verify()).
-_RECORD_HASHED = tuple(c.name for c in records_table.columns if c.name not in
-                       ("entry_hash", "status"))
-_REVIEW_HASHED = tuple(c.name for c in reviews_table.columns if c.name != "entry_hash")
-_RECORD_LIST_COLS = [c for c in records_table.columns if c.name != "assessment"]
+comments_table = sa.Table(
+    "comments", _md,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.Integer, nullable=False, unique=True),
+    sa.Column("record_id", sa.Integer, sa.ForeignKey("records.id"), nullable=False, index=True),
+    sa.Column("section", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("reply_to", sa.Integer, sa.ForeignKey("comments.id"), nullable=True),
+    sa.Column("author", sa.Text, nullable=False),
+    sa.Column("author_issuer", sa.Text, nullable=False),
+    sa.Column("author_subject", sa.Text, nullable=False),
+    sa.Column("role", sa.Text, nullable=True),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("entry_hash", sa.String(64), nullable=False),
+    sa.Column("hash_version", sa.Integer, nullable=False),
+    sa.Column("key_id", sa.String(80), nullable=True),
+    sa.Column("signature", sa.Text, nullable=True),
+)
+CHAIN = {"records": records_table, "reviews": reviews_table, "comments": comments_table}
+_RECORD_LIST_COLS = [c for c in records_table.columns if c.name not in ("assessment", "cells")]
 
 
 @dataclass(frozen=True)
 class Record:
-    """One recorded assessment (without the full assessment document; see
-    :meth:`AuditStore.assessment`). ``superseded_by`` lists newer records that replace it."""
+    """One recorded assessment (without the full assessment document, see
+    :meth:`AuditStore.assessment`, nor its per-cell counts, see :meth:`AuditStore.cells`).
+
+    ``created_by`` is the author's display name; ``author_issuer`` and ``author_subject`` who
+    they are (the ID token's ``iss``/``sub``; for a typed name ``"unauthenticated"`` and the
+    name's key; ``""`` for records written before schema 2). ``superseded_by`` lists newer
+    records that replace it; ``baseline`` the record it is compared with; ``has_cells``
+    whether per-cell counts are stored; ``signed`` whether the entry carries a signature.
+    """
 
     id: int
     title: str
@@ -142,6 +188,20 @@ class Record:
     supersedes: int | None
     superseded_by: tuple[int, ...]
     entry_hash: str
+    author_issuer: str = UNAUTHENTICATED
+    author_subject: str = ""
+    baseline: int | None = None
+    has_cells: bool = False
+    key_id: str | None = None
+
+    @property
+    def signed(self) -> bool:
+        return self.key_id is not None
+
+    @property
+    def authenticated(self) -> bool:
+        """Whether the author signed in (rather than typing a name)."""
+        return is_authenticated(self.author_issuer, self.author_subject)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict of every field."""
@@ -153,7 +213,8 @@ class Record:
 @dataclass(frozen=True)
 class Review:
     """One event on a record after its creation: a submission (``decision == "submit"``) or a
-    review (approve, request_changes, reject, comment). ``at`` is UTC ISO 8601."""
+    review (approve, request_changes, reject, comment). ``at`` is UTC ISO 8601. ``reviewer``
+    is the display name; ``reviewer_issuer``/``reviewer_subject`` as for :class:`Record`."""
 
     id: int
     record_id: int
@@ -163,9 +224,45 @@ class Review:
     comment: str
     at: str
     entry_hash: str
+    reviewer_issuer: str = UNAUTHENTICATED
+    reviewer_subject: str = ""
+    key_id: str | None = None
+
+    @property
+    def authenticated(self) -> bool:
+        """Whether the reviewer signed in (rather than typing a name)."""
+        return is_authenticated(self.reviewer_issuer, self.reviewer_subject)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "authenticated": self.authenticated}
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A comment on a record by anyone allowed to read it (a domain expert, say), or an answer
+    to one (``reply_to``: the comment's id). ``section`` names what it is about, e.g.
+    ``"section:performance"`` or ``"finding:3"`` ("" for the record as a whole). ``author``
+    is the display name; ``author_issuer``/``author_subject`` as for :class:`Record`."""
+
+    id: int
+    record_id: int
+    section: str
+    body: str
+    reply_to: int | None
+    author: str
+    author_issuer: str
+    author_subject: str
+    role: str | None
+    at: str
+    entry_hash: str
+    key_id: str | None = None
+
+    @property
+    def authenticated(self) -> bool:
+        return is_authenticated(self.author_issuer, self.author_subject)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "authenticated": self.authenticated}
 
 
 def default_location() -> str:
@@ -197,6 +294,23 @@ def _text(value: Any, what: str, limit: int, *, required: bool = True) -> str:
             f"The {what} is {len(value):,} characters long; the limit is {limit:,}. Shorten it."
         )
     return value
+
+
+def _actor(who: Any, what: str) -> tuple[str, str, str]:
+    """``(issuer, subject, display name)`` of ``who``: an identity (anything with ``issuer``,
+    ``subject`` and ``display_name``, such as :class:`faircard.governance.identity.Identity`)
+    or a typed name (local mode: issuer ``"unauthenticated"``, subject the name's key)."""
+    if isinstance(who, str):
+        name = _text(who, what, MAX_NAME)
+        return UNAUTHENTICATED, name_key(name), name
+    try:
+        issuer, subject, name = who.issuer, who.subject, who.display_name
+    except AttributeError:
+        raise FaircardError(
+            f"The {what} must be text (a name) or a signed-in identity; got {type(who).__name__}."
+        ) from None
+    return (_text(issuer, f"{what} (issuer)", MAX_NAME), _text(subject, f"{what} (subject)",
+            MAX_NAME), _text(name, what, MAX_NAME))
 
 
 def _record_id(value: Any) -> int:
@@ -305,6 +419,12 @@ class AuditStore:
                 f"version {version}; this faircard reads version {SCHEMA_VERSION}). Upgrade "
                 "faircard to use it."
             )
+        if int(version) < SCHEMA_VERSION:
+            raise FaircardError(
+                f"The audit store '{self.location}' uses schema version {version}; this "
+                f"faircard uses version {SCHEMA_VERSION}. Back it up, then upgrade it with "
+                f"'faircard upgrade --store {self.location}' (its entries keep verifying)."
+            )
 
     @staticmethod
     def _meta(conn: sa.Connection) -> dict[str, str]:
@@ -331,20 +451,26 @@ class AuditStore:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def add(self, assessment: Any, *, title: str, created_by: str, dataset_name: str,
+    def add(self, assessment: Any, *, title: str, created_by: Any, dataset_name: str,
             dataset_sha256: str, models: Iterable[Any] | None = None,
-            spec: Mapping[str, Any] | None = None, supersedes: int | None = None) -> Record:
+            spec: Mapping[str, Any] | None = None, supersedes: int | None = None,
+            baseline: int | None = None, cells: Mapping[str, Any] | None = None) -> Record:
         """Record ``assessment`` (an :class:`~faircard.assess.Assessment` or its ``to_dict()``)
         as a new draft and return it.
 
+        ``created_by``: the author, a typed name or a signed-in identity (see :func:`_actor`);
         ``dataset_sha256``: sha256 of the dataset file's bytes (:func:`faircard.io.fingerprint`);
         ``models``: ``[{"name", "sha256"}]`` or loaded models; ``spec`` defaults to
-        :func:`faircard.governance.records.spec_of` (keep the default so that the gate finds the record);
-        ``supersedes``: id of an older record this one replaces.
+        :func:`faircard.governance.records.spec_of` (keep the default so that the gate finds
+        the record); ``supersedes``: id of an older record this one replaces; ``baseline``: id
+        of an earlier record to compare this one with (``faircard diff``); ``cells``: the
+        assessment's per-cell counts and per-cell score histograms as a JSON object (group
+        aggregates only, never rows or personal data), so that a read-only view can draw the
+        tables and charts without the dataset.
         """
         doc = as_document(assessment)
         title = _text(title, "title", MAX_TITLE)
-        created_by = _text(created_by, "author's name", MAX_NAME)
+        issuer, subject, created_by = _actor(created_by, "author's name")
         dataset_name = _text(dataset_name, "dataset name", MAX_DATASET_NAME)
         dataset_sha256 = check_sha256(dataset_sha256, "dataset")
         model_list = normalize_models(models)
@@ -356,6 +482,8 @@ class AuditStore:
         row: dict[str, Any] = {
             "created_at": _now(),
             "created_by": created_by,
+            "author_issuer": issuer,
+            "author_subject": subject,
             "title": title,
             "dataset_name": dataset_name,
             "dataset_sha256": dataset_sha256,
@@ -367,21 +495,22 @@ class AuditStore:
                                      allow_nan=False),
             "fingerprint": fingerprint,
             "supersedes": None if supersedes is None else _record_id(supersedes),
+            "baseline_id": None if baseline is None else _record_id(baseline),
+            "cells": None if cells is None else _cells_json(cells),
             "status": "draft",
         }
         with self._append() as (conn, head, seq):
-            if row["supersedes"] is not None:
-                self._row(conn, row["supersedes"])  # must exist
-            last = conn.execute(sa.select(sa.func.max(records_table.c.id))).scalar()
-            row.update(id=(last or 0) + 1, seq=seq + 1, prev_hash=head)
-            row["entry_hash"] = entry_hash(row, _RECORD_HASHED, "records")
-            conn.execute(sa.insert(records_table).values(**row))
-            self._advance(conn, row["entry_hash"], row["seq"])
+            for other in (row["supersedes"], row["baseline_id"]):
+                if other is not None:
+                    self._row(conn, other)  # must exist
+            row["id"] = self._next_id(conn, "records")
+            self._chain(conn, "records", row, head, seq)
         return self.get(row["id"])
 
-    def submit(self, record_id: int | str, by: str) -> Record:
-        """Send a draft for review (``draft`` -> ``in_review``); ``by`` is who submits it."""
-        by = _text(by, "submitter's name", MAX_NAME)
+    def submit(self, record_id: int | str, by: Any) -> Record:
+        """Send a draft for review (``draft`` -> ``in_review``); ``by`` is who submits it (a
+        name or an identity)."""
+        actor = _actor(by, "submitter's name")
         rid = _record_id(record_id)
         with self._append() as (conn, head, seq):
             rec = self._row(conn, rid)
@@ -391,23 +520,24 @@ class AuditStore:
                     "content cannot change: record the new assessment (superseding this one) "
                     "and submit that."
                 )
-            self._add_event(conn, head, seq, rid, SUBMIT, by, None, "")
+            self._add_event(conn, head, seq, rid, SUBMIT, actor, None, "")
             self._set_status(conn, rid, "in_review")
         return self.get(rid)
 
-    def review(self, record_id: int | str, reviewer: str, decision: str, comment: str = "",
+    def review(self, record_id: int | str, reviewer: Any, decision: str, comment: str = "",
                role: str | None = None) -> Record:
         """Add a review to a record and return the record with its new status.
 
-        ``decision``: "approve", "request_changes", "reject" (the record must be in review) or
-        "comment" (any time). A comment is required except for an approval. The record's author
-        cannot approve it.
+        ``reviewer``: a name or an identity. ``decision``: "approve", "request_changes",
+        "reject" (the record must be in review) or "comment" (any time). A comment is required
+        except for an approval. The record's author cannot approve it: signed-in people are
+        compared by issuer and subject, typed names by name.
         """
         if decision not in DECISIONS:
             raise FaircardError(
                 f"Unknown review decision {decision!r}; choose one of: {', '.join(DECISIONS)}."
             )
-        reviewer = _text(reviewer, "reviewer's name", MAX_NAME)
+        actor = _actor(reviewer, "reviewer's name")
         role = _text(role, "reviewer's role", MAX_ROLE, required=False) or None
         if decision != "approve" and (not isinstance(comment, str) or not comment.strip()):
             raise FaircardError("A comment needs some text; give one." if decision == "comment"
@@ -424,24 +554,66 @@ class AuditStore:
                         f"Record {rid} is {rec['status']}; only a record in review can be "
                         f"approved, sent back or rejected.{hint}"
                     )
-                if decision == "approve" and same_person(reviewer, rec["created_by"]):
+                if decision == "approve" and same_person(
+                        *actor, rec["author_issuer"], rec["author_subject"], rec["created_by"]):
                     raise FaircardError(
-                        f"{reviewer} created record {rid} and cannot approve it; another person "
-                        "must approve it."
+                        f"{actor[2]} created record {rid} and cannot approve it; another "
+                        "person must approve it."
                     )
-            self._add_event(conn, head, seq, rid, decision, reviewer, role, comment)
+            self._add_event(conn, head, seq, rid, decision, actor, role, comment)
             if decision in DECISION_STATUS:
                 self._set_status(conn, rid, DECISION_STATUS[decision])
         return self.get(rid)
 
+    def comment(self, record_id: int | str, author: Any, body: str, *, section: str = "",
+                reply_to: int | str | None = None, role: str | None = None) -> Comment:
+        """Comment on a record (any status), or answer the comment ``reply_to``, and return the
+        comment. ``section`` names what it is about (e.g. ``"finding:2"``); ``author`` is a
+        name or an identity. Comments do not change a record's status."""
+        issuer, subject, name = _actor(author, "commenter's name")
+        body = _text(body, "comment", MAX_COMMENT)
+        section = _text(section, "section", MAX_SECTION, required=False)
+        role = _text(role, "commenter's role", MAX_ROLE, required=False) or None
+        rid = _record_id(record_id)
+        answered = None if reply_to is None else _record_id(reply_to)
+        row: dict[str, Any] = {"record_id": rid, "section": section, "body": body,
+                               "reply_to": answered, "author": name, "author_issuer": issuer,
+                               "author_subject": subject, "role": role, "at": _now()}
+        with self._append() as (conn, head, seq):
+            self._row(conn, rid)
+            if answered is not None:
+                on = conn.execute(sa.select(comments_table.c.record_id)
+                                  .where(comments_table.c.id == answered)).scalar()
+                if on != rid:
+                    raise FaircardError(
+                        f"There is no comment {answered} on record {rid} to answer."
+                    )
+            row["id"] = self._next_id(conn, "comments")
+            self._chain(conn, "comments", row, head, seq)
+        return self._comment(row)
+
     def _add_event(self, conn: sa.Connection, head: str, seq: int, rid: int, decision: str,
-                   reviewer: str, role: str | None, comment: str) -> None:
-        last = conn.execute(sa.select(sa.func.max(reviews_table.c.id))).scalar()
-        row: dict[str, Any] = {"id": (last or 0) + 1, "seq": seq + 1, "record_id": rid,
-                               "reviewer": reviewer, "role": role, "decision": decision,
-                               "comment": comment, "at": _now(), "prev_hash": head}
-        row["entry_hash"] = entry_hash(row, _REVIEW_HASHED, "reviews")
-        conn.execute(sa.insert(reviews_table).values(**row))
+                   actor: tuple[str, str, str], role: str | None, comment: str) -> None:
+        issuer, subject, name = actor
+        row: dict[str, Any] = {"id": self._next_id(conn, "reviews"), "record_id": rid,
+                               "reviewer": name, "reviewer_issuer": issuer,
+                               "reviewer_subject": subject, "role": role,
+                               "decision": decision, "comment": comment, "at": _now()}
+        self._chain(conn, "reviews", row, head, seq)
+
+    @staticmethod
+    def _next_id(conn: sa.Connection, table: str) -> int:
+        last = conn.execute(sa.select(sa.func.max(CHAIN[table].c.id))).scalar()
+        return (last or 0) + 1
+
+    def _chain(self, conn: sa.Connection, table: str, row: dict[str, Any], head: str,
+               seq: int) -> None:
+        """Append ``row`` to ``table`` as the chain's next entry: seq, prev_hash, hash version,
+        entry hash and (with a signing key) signature; then move the head."""
+        row.update(seq=seq + 1, prev_hash=head, hash_version=HASH_VERSION)
+        row["entry_hash"] = entry_hash(row, HASHED_COLUMNS[HASH_VERSION][table], table)
+        row["key_id"], row["signature"] = None, None
+        conn.execute(sa.insert(CHAIN[table]).values(**row))
         self._advance(conn, row["entry_hash"], row["seq"])
 
     @staticmethod
@@ -463,7 +635,8 @@ class AuditStore:
 
     def _records(self, where: list[Any], limit: int | None = None) -> list[Record]:
         with self._errors(), self._engine.connect() as conn:
-            query = sa.select(*_RECORD_LIST_COLS).where(*where).order_by(records_table.c.id)
+            query = sa.select(*_RECORD_LIST_COLS, records_table.c.cells.is_not(None)
+                              .label("has_cells")).where(*where).order_by(records_table.c.id)
             if limit is not None:
                 query = query.limit(limit)
             rows = conn.execute(query).mappings().all()
@@ -487,7 +660,10 @@ class AuditStore:
                       dataset_sha256=r["dataset_sha256"], n_rows=r["n_rows"], models=models,
                       spec=spec, summary=summary, fingerprint=r["fingerprint"],
                       status=r["status"], supersedes=r["supersedes"],
-                      superseded_by=superseded_by, entry_hash=r["entry_hash"])
+                      superseded_by=superseded_by, entry_hash=r["entry_hash"],
+                      author_issuer=r["author_issuer"], author_subject=r["author_subject"],
+                      baseline=r["baseline_id"], has_cells=bool(r["has_cells"]),
+                      key_id=r["key_id"])
 
     def get(self, record_id: int | str) -> Record:
         """The record with this id (a :class:`FaircardError` names an unknown id)."""
@@ -542,7 +718,43 @@ class AuditStore:
                                 .order_by(reviews_table.c.seq)).mappings().all()
         return [Review(id=r["id"], record_id=r["record_id"], decision=r["decision"],
                        reviewer=r["reviewer"], role=r["role"], comment=r["comment"], at=r["at"],
-                       entry_hash=r["entry_hash"]) for r in rows]
+                       entry_hash=r["entry_hash"], reviewer_issuer=r["reviewer_issuer"],
+                       reviewer_subject=r["reviewer_subject"], key_id=r["key_id"])
+                for r in rows]
+
+    def comments(self, record_id: int | str) -> list[Comment]:
+        """Comments on a record and their answers, oldest first."""
+        rid = _record_id(record_id)
+        with self._errors(), self._engine.connect() as conn:
+            self._row(conn, rid)
+            rows = conn.execute(sa.select(comments_table)
+                                .where(comments_table.c.record_id == rid)
+                                .order_by(comments_table.c.seq)).mappings().all()
+        return [self._comment(r) for r in rows]
+
+    @staticmethod
+    def _comment(r: Mapping[str, Any]) -> Comment:
+        return Comment(id=r["id"], record_id=r["record_id"], section=r["section"],
+                       body=r["body"], reply_to=r["reply_to"], author=r["author"],
+                       author_issuer=r["author_issuer"], author_subject=r["author_subject"],
+                       role=r["role"], at=r["at"], entry_hash=r["entry_hash"],
+                       key_id=r["key_id"])
+
+    def cells(self, record_id: int | str) -> dict[str, Any] | None:
+        """The per-cell counts and histograms stored with a record (as given to :meth:`add`),
+        or None when the record has none."""
+        rid = _record_id(record_id)
+        with self._errors(), self._engine.connect() as conn:
+            self._row(conn, rid)
+            text = conn.execute(sa.select(records_table.c.cells)
+                                .where(records_table.c.id == rid)).scalar_one()
+        if text is None:
+            return None
+        try:
+            return json.loads(text)
+        except (TypeError, ValueError):
+            raise FaircardError(f"Record {rid}'s per-cell counts are damaged; run "
+                                "'faircard verify'.") from None
 
     def head(self) -> str:
         """The hash of the newest entry (64 zeros for an empty store); keep a copy elsewhere to
@@ -561,6 +773,8 @@ class AuditStore:
             "record": rec.to_dict(),
             "assessment": self.assessment(rec.id),
             "history": [r.to_dict() for r in self.history(rec.id)],
+            "comments": [c.to_dict() for c in self.comments(rec.id)],
+            "cells": self.cells(rec.id),
         }
 
     # -- verification ----------------------------------------------------------------------
@@ -572,10 +786,23 @@ class AuditStore:
         cannot be read at all).
         """
         with self._errors(), self._engine.connect() as conn:
-            recs = conn.execute(sa.select(records_table)).mappings().all()
-            revs = conn.execute(sa.select(reviews_table)).mappings().all()
+            tables = {name: conn.execute(sa.select(table)).mappings().all()
+                      for name, table in CHAIN.items()}
             meta = self._meta(conn)
-        return verify_chain(recs, revs, meta, _RECORD_HASHED, _REVIEW_HASHED)
+        return verify_chain(tables, meta)
+
+
+def _cells_json(cells: Mapping[str, Any]) -> str:
+    if not isinstance(cells, Mapping):
+        raise FaircardError("The per-cell counts must be a JSON object (a mapping).")
+    text = json.dumps(canonical_value(cells, None), ensure_ascii=False, allow_nan=False,
+                      sort_keys=True, separators=(",", ":"))
+    if len(text) > MAX_CELLS:
+        raise FaircardError(
+            f"The per-cell counts are {len(text):,} characters of JSON; the limit is "
+            f"{MAX_CELLS:,}. Use fewer groups or fewer histogram bins."
+        )
+    return text
 
 
 def _parse_url(text: str) -> sa.engine.URL:

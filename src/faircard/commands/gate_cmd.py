@@ -13,7 +13,7 @@ from ..errors import FaircardError
 from ..governance.gate import CRITERION_LIMITS, METRIC_LIMITS, evaluate_gate, load_rules
 from ..governance.records import assessment_fingerprint
 from . import common
-from .store_cmd import add_store_option, assess_inputs, open_store, safe
+from .store_cmd import add_expect_head_option, add_store_option, assess_inputs, open_store, safe
 
 _SHORT_FLAGS = (
     ("--max-dpd", "max_demographic_parity_difference"),
@@ -46,6 +46,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="any limit of the rules file, e.g. min_roc_auc=0.7")
     p.add_argument("--require-approved", action="store_true", default=None,
                    help="the assessment's fingerprint must match an approved record in --store")
+    p.add_argument("--require-authenticated", action="store_true", default=None,
+                   help="as --require-approved, and the approval must come from someone who "
+                   "signed in (not a typed name)")
+    add_expect_head_option(p)
     p.add_argument("--ignore-small-groups", action=argparse.BooleanOptionalAction, default=None,
                    help="whether groups left out of comparisons as too small are accepted "
                    "(default: yes)")
@@ -73,6 +77,7 @@ def _overrides(args: argparse.Namespace) -> dict:
         except ValueError:
             raise FaircardError(f"--limit '{item}': the value must be a number.") from None
     out["require_approved"] = args.require_approved
+    out["require_authenticated"] = args.require_authenticated
     out["ignore_small_groups"] = args.ignore_small_groups
     out["allow_empty"] = args.allow_empty
     if args.allow_undefined:
@@ -87,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
     if rules.is_empty:
         raise FaircardError("There are no gate rules; give --rules FILE or limits such as "
                             "--max-dpd 0.1.")
-    store = open_store(args) if rules.require_approved else None
+    needs_store = rules.require_approved or rules.require_authenticated or args.expect_head
+    store = open_store(args) if needs_store else None
     try:
         # intervals are not checked and not fingerprinted, so skip the bootstrap
         assessed = assess_inputs(args, n_boot=0)
@@ -95,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
         results = []
         for a in assessed:
             fp = assessment_fingerprint(a.doc, dataset_sha256=dataset_sha, models=a.models)
-            results.append((a, evaluate_gate(a.doc, rules, store, fingerprint=fp)))
+            results.append((a, evaluate_gate(a.doc, rules, store, fingerprint=fp,
+                                             expect_head=args.expect_head)))
     finally:
         if store is not None:
             store.close()

@@ -1,8 +1,10 @@
-"""Audit store commands: ``record``, ``records``, ``show``, ``submit``, ``review``, ``verify``.
+"""Audit store commands: ``record``, ``records``, ``show``, ``submit``, ``review``, ``verify``,
+``head``, ``keygen``, ``upgrade``.
 
 Each opens the store given by ``--store`` (a file path or database URL; default
-``$FAIRCARD_STORE`` or ``faircard-audit.db``). ``verify`` exits with status 1 when the store's
-chain or fingerprints are broken.
+``$FAIRCARD_STORE`` or ``faircard-audit.db``) with the keys configured in the environment
+(:mod:`faircard.governance.signing`). ``verify`` exits with status 1 when the store's chain,
+fingerprints or signatures are broken.
 """
 
 from __future__ import annotations
@@ -100,11 +102,46 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("verify", help="check the audit store's fingerprints and hash chain",
                        description="Recompute every fingerprint and the hash chain of the audit "
                        "store. Exit status 1 when something was changed outside faircard.")
-    p.add_argument("--expect-head", metavar="HASH",
-                   help="the head hash you kept from an earlier run; a different head fails")
+    add_expect_head_option(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     add_store_option(p)
     p.set_defaults(func=run_verify)
+
+    p = sub.add_parser("head", help="print the audit store's head hash (the anchor to publish)",
+                       description="Print the hash of the newest entry of the audit store's "
+                       "chain. Publish it (CI log, release notes, a ticket): 'faircard verify "
+                       "--expect-head HASH' later fails if the chain no longer contains it.")
+    p.add_argument("--json", action="store_true",
+                   help="print the head, the number of entries and the time as JSON")
+    add_store_option(p)
+    p.set_defaults(func=run_head)
+
+    p = sub.add_parser("keygen", help="create an Ed25519 key pair to sign the audit store",
+                       description="Write a new Ed25519 private key (PEM, readable only by you) "
+                       "and its public key next to it (.pub.pem). Point FAIRCARD_SIGNING_KEY_FILE "
+                       "at the private key wherever entries are written; give the public key to "
+                       "those who verify (FAIRCARD_VERIFY_KEYS).")
+    p.add_argument("out", metavar="KEY.pem", help="where to write the private key")
+    p.set_defaults(func=run_keygen)
+
+    add_upgrade_parser(sub)
+
+
+def add_upgrade_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("upgrade", help="upgrade the audit store to this faircard's schema",
+                       description="Apply the audit store's schema migrations (Alembic). Back "
+                       "the store up first. With a signing key configured, entries written "
+                       "without a signature are then signed, after the chain was verified.")
+    p.add_argument("--no-sign", action="store_true",
+                   help="do not sign unsigned entries even when a signing key is configured")
+    add_store_option(p)
+    p.set_defaults(func=run_upgrade)
+
+
+def add_expect_head_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--expect-head", metavar="HASH",
+                   help="a head published earlier ('faircard head'); fails when the chain no "
+                   "longer contains it (entries removed or the chain rewritten)")
 
 
 @dataclass
@@ -265,17 +302,56 @@ def run_review(args: argparse.Namespace) -> int:
 
 def run_verify(args: argparse.Namespace) -> int:
     with open_store(args) as store:
-        result = store.verify()
-    head_ok = args.expect_head is None or args.expect_head.strip().lower() == result.head
+        result = store.verify(expect_head=args.expect_head)
     if args.json:
-        doc = result.to_dict()
-        doc["expected_head_matches"] = None if args.expect_head is None else head_ok
-        print(json_for_terminal(doc))
+        print(json_for_terminal(result.to_dict()))
     else:
         print(result.message)
         for problem in result.problems:
-            print(f"  {problem}")
-        if not head_ok:
-            print(f"The head is {result.head}, not the expected {safe(args.expect_head)}: the "
-                  "chain was rewritten or has entries added since.")
-    return 0 if result.ok and head_ok else 1
+            print(f"  {safe(problem)}")
+    return 0 if result.ok else 1
+
+
+def run_head(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    with open_store(args) as store:
+        head, count = store.head(), store.event_count()
+    if args.json:
+        print(json_for_terminal({"head": head, "event_count": count, "store": store.location,
+                                 "at": datetime.now(UTC).isoformat(timespec="seconds")}))
+    else:
+        print(head)
+    return 0
+
+
+def run_upgrade(args: argparse.Namespace) -> int:
+    from ..governance.migrate import upgrade
+
+    print(upgrade(args.store, sign=not args.no_sign).message)
+    return 0
+
+
+def run_keygen(args: argparse.Namespace) -> int:
+    import os
+
+    from ..governance.signing import generate_ed25519
+
+    out = Path(args.out)
+    public_path = out.with_name(out.name.removesuffix(".pem") + ".pub.pem")
+    for path in (out, public_path):
+        if path.exists():
+            raise FaircardError(f"'{path}' already exists; give a new file name (a key is "
+                                "never overwritten).")
+    if not out.parent.is_dir():
+        raise FaircardError(f"The folder '{out.parent}' does not exist; create it first.")
+    private, public, key_id = generate_ed25519()
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(private)
+    public_path.write_text(public, encoding="ascii")
+    print(f"private key {out} (keep it secret; mode 600)")
+    print(f"public key  {public_path}")
+    print(f"key id      {key_id}")
+    print(f"next: export FAIRCARD_SIGNING_KEY_FILE={out}")
+    return 0

@@ -159,14 +159,15 @@ class SignatureCheck(Protocol):
 
 def verify_chain(tables: Mapping[str, Sequence[Mapping[str, Any]]], meta: Mapping[str, str],
                  keys: SignatureCheck | None = None,
-                 expect_head: str | None = None) -> VerifyResult:
+                 expect_head: str | None = None, *, signatures: bool = True) -> VerifyResult:
     """Check the rows of the chained ``tables`` ("records", "reviews", "comments") and the
     store's ``meta`` entries (``head_hash``, ``event_count``).
 
     ``keys``: checks every entry's signature (an entry without a valid signature by a trusted
     key is a problem); without it, signed entries cannot be checked, which is a problem too.
     ``expect_head``: a head published earlier; the chain must contain it (entries removed from
-    the end are found this way).
+    the end are found this way). ``signatures=False``: hashes, links and the status flow
+    only (used before signing entries that were written unsigned).
     """
     entries = sorted([(t, r) for t in CHAIN_TABLES for r in tables.get(t, ())],
                      key=lambda e: (_as_int(e[1]["seq"]), e[0], _as_int(e[1]["id"])))
@@ -202,7 +203,7 @@ def verify_chain(tables: Mapping[str, Sequence[Mapping[str, Any]]], meta: Mappin
         if signature:
             n_signed += 1
             first_signed = first_signed or (table, row["id"], seq)
-        if keys is not None:
+        if signatures and keys is not None:
             reason = keys.check(row.get("key_id"), signature, str(row["entry_hash"]))
             if reason:
                 bad(reason)
@@ -224,7 +225,7 @@ def verify_chain(tables: Mapping[str, Sequence[Mapping[str, Any]]], meta: Mappin
             comments[row["id"]] = row["record_id"]
         hashes.add(str(row["entry_hash"]))
         prev = row["entry_hash"]
-    if keys is None and first_signed is not None:
+    if signatures and keys is None and first_signed is not None:
         table, rid, seq = first_signed
         problems.append(ChainProblem(
             table, rid, seq, f"{n_signed} entries are signed but no verification key is "

@@ -7,6 +7,7 @@ Rules come from a small TOML file (or the same keys as a mapping)::
     max_equalized_odds_difference = 0.15
     min_accuracy = 0.75                       # any overall metric: min_<metric> / max_<metric>
     require_approved = true                   # fingerprint must match an approved record
+    require_authenticated = true              # ... approved by someone who signed in
     allow_empty = false                       # default; true: a gate with no checks passes
     ignore_small_groups = true                # default; false: groups left out fail the gate
     fail_on_undefined = true                  # default; false: undefined values do not fail
@@ -48,8 +49,8 @@ CRITERION_LIMITS = {
     "min_equal_opportunity_ratio": "equal_opportunity_ratio",
 }
 METRIC_LIMITS = {f"{side}_{m}": m for m in ALL_METRICS if m != "count" for side in ("min", "max")}
-FLAGS = {"require_approved": False, "ignore_small_groups": True, "fail_on_undefined": True,
-         "allow_empty": False}
+FLAGS = {"require_approved": False, "require_authenticated": False,
+         "ignore_small_groups": True, "fail_on_undefined": True, "allow_empty": False}
 MAX_RULES_BYTES = 1_000_000
 """Largest rules file read (bytes); real rules files are a few hundred bytes."""
 UNBOUNDED_METRICS = {"log_loss"}
@@ -73,6 +74,7 @@ class GateRules:
     feature_limits: dict[str, dict[str, float | None]] = field(default_factory=dict)
     skip_features: frozenset[str] = frozenset()
     require_approved: bool = False
+    require_authenticated: bool = False
     ignore_small_groups: bool = True
     fail_on_undefined: bool = True
     allow_empty: bool = False
@@ -80,7 +82,8 @@ class GateRules:
     @property
     def is_empty(self) -> bool:
         """True when there is nothing to check."""
-        return not (self.limits or self.require_approved or not self.ignore_small_groups
+        return not (self.limits or self.require_approved or self.require_authenticated
+                    or not self.ignore_small_groups
                     or any(v is not None for f in self.feature_limits.values()
                            for v in f.values()))
 
@@ -247,7 +250,7 @@ class GateResult:
 
 
 def evaluate_gate(assessment: Any, rules: GateRules, store: Any = None, *,
-                  fingerprint: str | None = None) -> GateResult:
+                  fingerprint: str | None = None, expect_head: str | None = None) -> GateResult:
     """Check ``assessment`` (an :class:`~faircard.assess.Assessment` or its ``to_dict()``)
     against ``rules``.
 
@@ -255,6 +258,9 @@ def evaluate_gate(assessment: Any, rules: GateRules, store: Any = None, *,
     and the assessment's ``fingerprint``
     (:func:`faircard.governance.records.assessment_fingerprint`). Raises
     :class:`FaircardError` for empty rules or rules naming a feature the assessment lacks.
+    ``require_authenticated``: the approval must come from someone who signed in.
+    ``expect_head``: a head published earlier ('faircard head'); the store's chain must still
+    contain it (checked with the store's verification, signatures included).
     """
     doc = as_document(assessment)
     if rules.is_empty:
@@ -283,8 +289,14 @@ def evaluate_gate(assessment: Any, rules: GateRules, store: Any = None, *,
     for key, limit in rules.limits.items():
         if key in METRIC_LIMITS:
             checks.append(_metric_check(doc, key, limit, rules))
-    if rules.require_approved:
-        checks.append(_approved_check(store, fingerprint))
+    if rules.require_approved or rules.require_authenticated:
+        checks.append(_approved_check(store, fingerprint, expect_head,
+                                      rules.require_authenticated))
+    elif expect_head is not None:
+        verified = _verified(store, expect_head)
+        checks.append(GateCheck("audit_store", None, None, None, "", verified.ok,
+                                verified.message if verified.ok else
+                                f"the audit store failed verification ({verified.problems[0]})"))
     return GateResult(checks=checks, fingerprint=fingerprint, allow_empty=rules.allow_empty)
 
 
@@ -403,10 +415,16 @@ def _metric_check(doc: Mapping[str, Any], key: str, limit: float, rules: GateRul
                      f"{verdict}; overall {metric.replace('_', ' ')} is {value:.4f}")
 
 
-def _approved_check(store: Any, fingerprint: str | None) -> GateCheck:
+def _verified(store: Any, expect_head: str | None) -> Any:
     if store is None:
-        raise FaircardError("require_approved needs the audit store with the approvals; give "
-                            "it (--store PATH or FAIRCARD_STORE).")
+        raise FaircardError("require_approved and expect_head need the audit store; give it "
+                            "(--store PATH or FAIRCARD_STORE).")
+    return store.verify(expect_head=expect_head)
+
+
+def _approved_check(store: Any, fingerprint: str | None, expect_head: str | None,
+                    require_authenticated: bool) -> GateCheck:
+    verified = _verified(store, expect_head)
     if not fingerprint:
         raise FaircardError("require_approved needs the assessment's fingerprint (its dataset "
                             "and model sha256s).")
@@ -414,7 +432,6 @@ def _approved_check(store: Any, fingerprint: str | None) -> GateCheck:
     def check(passed: bool, text: str) -> GateCheck:
         return GateCheck("approved", None, None, None, "", passed, text)
 
-    verified = store.verify()
     if not verified.ok:
         return check(False, f"the audit store failed verification ({verified.problems[0]}), so "
                             "its approvals cannot be trusted; run 'faircard verify'")
@@ -425,6 +442,10 @@ def _approved_check(store: Any, fingerprint: str | None) -> GateCheck:
         event = next((e for e in reversed(store.history(rec.id)) if e.decision == "approve"),
                      None)
         who = f" by {event.reviewer} on {event.at[:10]}" if event else ""
+        if require_authenticated and not (event and event.authenticated):
+            return check(False, f"fingerprint {short} matches record {rec.id}, approved{who} "
+                                "without signing in (a typed name); require_authenticated "
+                                "needs an approval by someone signed in")
         later = (f"; note: superseded by record(s) {', '.join(map(str, rec.superseded_by))}"
                  if rec.superseded_by else "")
         return check(True, f"fingerprint {short} matches record {rec.id}, approved{who}{later}")

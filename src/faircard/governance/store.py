@@ -60,6 +60,7 @@ from .records import (
     spec_of,
     summary_of,
 )
+from .signing import Keys
 
 __all__ = [
     "DECISIONS", "GENESIS_HASH", "SCHEMA_VERSION", "STATUSES", "UNAUTHENTICATED", "AuditStore",
@@ -86,6 +87,17 @@ MAX_CELLS = 20_000_000
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 _md = sa.MetaData()
+
+
+def _chain_columns() -> list[sa.Column]:
+    """Columns every chain entry has since schema 2 (see migrations/versions/0002)."""
+    return [
+        sa.Column("hash_version", sa.Integer, nullable=False, server_default="1"),
+        sa.Column("key_id", sa.String(80), nullable=True),
+        sa.Column("signature", sa.Text, nullable=True),
+    ]
+
+
 meta_table = sa.Table(
     "meta", _md,
     sa.Column("key", sa.String(64), primary_key=True),
@@ -110,14 +122,13 @@ records_table = sa.Table(
     sa.Column("status", sa.String(32), nullable=False),
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("entry_hash", sa.String(64), nullable=False),
-    # schema 2
-    sa.Column("hash_version", sa.Integer, nullable=False, server_default="1"),
+    # schema 2 (the baseline's existence is checked by verify(), not by a foreign key, so
+    # that the migration is a plain ADD COLUMN on every database)
+    *_chain_columns(),
     sa.Column("author_issuer", sa.Text, nullable=False, server_default=UNAUTHENTICATED),
     sa.Column("author_subject", sa.Text, nullable=False, server_default=""),
-    sa.Column("baseline_id", sa.Integer, sa.ForeignKey("records.id"), nullable=True),
+    sa.Column("baseline_id", sa.Integer, nullable=True),
     sa.Column("cells", sa.Text, nullable=True),
-    sa.Column("key_id", sa.String(80), nullable=True),
-    sa.Column("signature", sa.Text, nullable=True),
 )
 reviews_table = sa.Table(
     "reviews", _md,
@@ -132,11 +143,9 @@ reviews_table = sa.Table(
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("entry_hash", sa.String(64), nullable=False),
     # schema 2
-    sa.Column("hash_version", sa.Integer, nullable=False, server_default="1"),
+    *_chain_columns(),
     sa.Column("reviewer_issuer", sa.Text, nullable=False, server_default=UNAUTHENTICATED),
     sa.Column("reviewer_subject", sa.Text, nullable=False, server_default=""),
-    sa.Column("key_id", sa.String(80), nullable=True),
-    sa.Column("signature", sa.Text, nullable=True),
 )
 comments_table = sa.Table(
     "comments", _md,
@@ -153,10 +162,14 @@ comments_table = sa.Table(
     sa.Column("at", sa.String(40), nullable=False),
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("entry_hash", sa.String(64), nullable=False),
-    sa.Column("hash_version", sa.Integer, nullable=False),
-    sa.Column("key_id", sa.String(80), nullable=True),
-    sa.Column("signature", sa.Text, nullable=True),
+    *_chain_columns(),
 )
+alembic_version_table = sa.Table(
+    "alembic_version", _md,
+    sa.Column("version_num", sa.String(32), primary_key=True),
+)
+ALEMBIC_HEAD = "0002"
+"""The Alembic revision of :data:`SCHEMA_VERSION` (a new store is created at it)."""
 CHAIN = {"records": records_table, "reviews": reviews_table, "comments": comments_table}
 _RECORD_LIST_COLS = [c for c in records_table.columns if c.name not in ("assessment", "cells")]
 
@@ -277,6 +290,27 @@ def exists(location: str | os.PathLike[str] | None = None) -> bool:
     return "://" in loc or Path(loc).expanduser().exists()
 
 
+def resolve_location(location: str | os.PathLike[str] | None, *,
+                     create: bool) -> tuple[sa.engine.URL, str]:
+    """The SQLAlchemy URL of a store location (a URL or a SQLite file path) and its name to
+    show (password hidden). A SQLite file is checked without being touched."""
+    loc = os.fspath(location) if location is not None else default_location()
+    if not loc:
+        raise FaircardError("Give the audit store as a file path or a database URL.")
+    if "://" in loc:
+        url = _parse_url(loc)
+        path = Path(url.database) if url.get_backend_name() == "sqlite" and url.database \
+            and url.database != ":memory:" else None
+        shown = url.render_as_string(hide_password=True)
+    else:
+        path = Path(loc).expanduser()
+        url = sa.engine.URL.create("sqlite", database=str(path))
+        shown = str(path)
+    if path is not None:
+        _check_sqlite_file(path, create)
+    return url, shown
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
@@ -328,24 +362,17 @@ class AuditStore:
     ``location``: a URL (``sqlite:///audit.db``, ``postgresql://...``) or a file path; default
     :func:`default_location`. With ``create=False`` a missing file is an error instead of a new
     store. Use as a context manager or call :meth:`close`.
+
+    ``keys``: the signing key and the keys that verify (:class:`~faircard.governance.signing.Keys`);
+    default: as configured in the environment (``FAIRCARD_SIGNING_KEY`` ...). With a signing
+    key every new entry is signed; a store whose entries are signed refuses unsigned writes.
     """
 
-    def __init__(self, location: str | os.PathLike[str] | None = None, *, create: bool = True):
-        loc = os.fspath(location) if location is not None else default_location()
-        if not loc:
-            raise FaircardError("Give the audit store as a file path or a database URL.")
-        if "://" in loc:
-            url = _parse_url(loc)
-            path = Path(url.database) if url.get_backend_name() == "sqlite" and url.database \
-                and url.database != ":memory:" else None
-            self.location = url.render_as_string(hide_password=True)
-        else:
-            path = Path(loc).expanduser()
-            url = sa.engine.URL.create("sqlite", database=str(path))
-            self.location = str(path)
-        if path is not None:
-            _check_sqlite_file(path, create)
-        self._engine = _engine(url, self.location)
+    def __init__(self, location: str | os.PathLike[str] | None = None, *, create: bool = True,
+                 keys: Keys | None = None):
+        self.keys = Keys.from_environment() if keys is None else keys
+        url, self.location = resolve_location(location, create=create)
+        self._engine = engine_for(url, self.location)
         if self._engine.dialect.name == "sqlite":
             sa.event.listen(self._engine, "connect", _sqlite_pragmas)
         try:
@@ -391,6 +418,8 @@ class AuditStore:
                     )
                 with self._engine.begin() as conn:
                     _md.create_all(conn)
+                    conn.execute(sa.insert(alembic_version_table).values(
+                        version_num=ALEMBIC_HEAD))
                     conn.execute(sa.insert(meta_table), [
                         {"key": "app", "value": APP_ID},
                         {"key": "schema_version", "value": str(SCHEMA_VERSION)},
@@ -441,6 +470,12 @@ class AuditStore:
             conn.execute(sa.update(meta_table).where(meta_table.c.key == "head_hash")
                          .values(value=meta_table.c.value))
             meta = self._meta(conn)
+            if meta.get("signed") and self.keys.signer is None:
+                raise FaircardError(
+                    f"The entries of the audit store '{self.location}' are signed, and no "
+                    "signing key is configured here. Set FAIRCARD_SIGNING_KEY or "
+                    "FAIRCARD_SIGNING_KEY_FILE to the store's key to add to it."
+                )
             yield conn, meta["head_hash"], int(meta["event_count"])
 
     @staticmethod
@@ -612,9 +647,20 @@ class AuditStore:
         entry hash and (with a signing key) signature; then move the head."""
         row.update(seq=seq + 1, prev_hash=head, hash_version=HASH_VERSION)
         row["entry_hash"] = entry_hash(row, HASHED_COLUMNS[HASH_VERSION][table], table)
-        row["key_id"], row["signature"] = None, None
+        signer = self.keys.signer
+        row["key_id"] = signer.key_id if signer else None
+        row["signature"] = signer.sign(row["entry_hash"]) if signer else None
         conn.execute(sa.insert(CHAIN[table]).values(**row))
         self._advance(conn, row["entry_hash"], row["seq"])
+        if signer is not None:
+            self._set_meta(conn, "signed", "1")
+
+    @staticmethod
+    def _set_meta(conn: sa.Connection, key: str, value: str) -> None:
+        done = conn.execute(sa.update(meta_table).where(meta_table.c.key == key)
+                            .values(value=value)).rowcount
+        if not done:
+            conn.execute(sa.insert(meta_table).values(key=key, value=value))
 
     @staticmethod
     def _set_status(conn: sa.Connection, rid: int, status: str) -> None:
@@ -762,6 +808,11 @@ class AuditStore:
         with self._errors(), self._engine.connect() as conn:
             return self._meta(conn)["head_hash"]
 
+    def event_count(self) -> int:
+        """How many entries the chain has (records, reviews and comments)."""
+        with self._errors(), self._engine.connect() as conn:
+            return int(self._meta(conn)["event_count"])
+
     def export(self, record_id: int | str) -> dict[str, Any]:
         """One record as a self-contained JSON-ready dict: its fields, the full assessment and
         its history, with the hashes that tie them to the chain."""
@@ -779,17 +830,54 @@ class AuditStore:
 
     # -- verification ----------------------------------------------------------------------
 
-    def verify(self) -> VerifyResult:
-        """Recompute every fingerprint, entry hash and status, and walk the chain.
+    def verify(self, expect_head: str | None = None) -> VerifyResult:
+        """Recompute every fingerprint, entry hash and status, walk the chain and (with
+        verification keys) check every entry's signature.
 
-        Returns a :class:`VerifyResult`; never raises for a broken chain (only for a store that
-        cannot be read at all).
+        ``expect_head``: a head published earlier (:meth:`head`); the chain must still contain
+        it, which finds entries removed from the end. Returns a :class:`VerifyResult`; never
+        raises for a broken chain (only for a store that cannot be read at all).
         """
+        if expect_head is not None:
+            expect_head = check_sha256(expect_head, "expected head")
         with self._errors(), self._engine.connect() as conn:
-            tables = {name: conn.execute(sa.select(table)).mappings().all()
-                      for name, table in CHAIN.items()}
+            tables = _entries(conn)
             meta = self._meta(conn)
-        return verify_chain(tables, meta)
+        return verify_chain(tables, meta, self.keys.ring, expect_head)
+
+    def sign_unsigned(self) -> int:
+        """Sign every entry that has no signature (written before a signing key was
+        configured) with the configured key; returns how many. Refuses a chain whose hashes,
+        links or statuses do not verify: a broken chain must not be vouched for."""
+        signer = self.keys.signer
+        if signer is None:
+            raise FaircardError("No signing key is configured; set FAIRCARD_SIGNING_KEY or "
+                                "FAIRCARD_SIGNING_KEY_FILE.")
+        with self._append() as (conn, _head, _seq):
+            tables = _entries(conn)
+            result = verify_chain(tables, self._meta(conn), signatures=False)
+            if not result.ok:
+                raise FaircardError(
+                    f"The audit store '{self.location}' does not verify "
+                    f"({result.problems[0]}); its entries were not signed. Restore it from a "
+                    "backup."
+                )
+            n = 0
+            for name, rows in tables.items():
+                table = CHAIN[name]
+                for row in rows:
+                    if row["signature"] is None:
+                        conn.execute(sa.update(table).where(table.c.id == row["id"]).values(
+                            key_id=signer.key_id, signature=signer.sign(row["entry_hash"])))
+                        n += 1
+            if n:
+                self._set_meta(conn, "signed", "1")
+        return n
+
+
+def _entries(conn: sa.Connection) -> dict[str, list[Mapping[str, Any]]]:
+    return {name: list(conn.execute(sa.select(table)).mappings().all())
+            for name, table in CHAIN.items()}
 
 
 def _cells_json(cells: Mapping[str, Any]) -> str:
@@ -815,10 +903,12 @@ def _parse_url(text: str) -> sa.engine.URL:
                             "postgresql://USER@HOST/DATABASE.") from None
 
 
-def _engine(url: sa.engine.URL, shown: str) -> sa.engine.Engine:
-    """The SQLAlchemy engine; an unknown database or a missing driver is a FaircardError."""
+def engine_for(url: sa.engine.URL, shown: str) -> sa.engine.Engine:
+    """The SQLAlchemy engine; an unknown database or a missing driver is a FaircardError.
+    SQLite writers wait (up to 60 s) for the write lock instead of failing at once."""
     try:
-        return sa.create_engine(url)
+        return sa.create_engine(
+            url, connect_args={"timeout": 60} if url.get_backend_name() == "sqlite" else {})
     except sa_exc.NoSuchModuleError:
         raise FaircardError(f"The audit store '{shown}' names the database type "
                             f"'{url.drivername}', which faircard does not know. Give a SQLite "

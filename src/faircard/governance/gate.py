@@ -417,8 +417,8 @@ def _metric_check(doc: Mapping[str, Any], key: str, limit: float, rules: GateRul
 
 def _verified(store: Any, expect_head: str | None) -> Any:
     if store is None:
-        raise FaircardError("require_approved and expect_head need the audit store; give it "
-                            "(--store PATH or FAIRCARD_STORE).")
+        raise FaircardError("require_approved (and expect_head) needs the audit store with the "
+                            "approvals; give it (--store PATH or FAIRCARD_STORE).")
     return store.verify(expect_head=expect_head)
 
 

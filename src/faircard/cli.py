@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "faircard.commands.card_cmd",
     "faircard.commands.store_cmd",
     "faircard.commands.gate_cmd",
+    "faircard.commands.diff_cmd",
     "faircard.commands.diagnose_cmd",
 )
 

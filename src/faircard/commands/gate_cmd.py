@@ -50,6 +50,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="as --require-approved, and the approval must come from someone who "
                    "signed in (not a typed name)")
     add_expect_head_option(p)
+    p.add_argument("--baseline", metavar="ID",
+                   help="a record in --store to compare with (needs --max-regression)")
+    p.add_argument("--max-regression", dest="max_regression", type=float, default=None,
+                   metavar="X", help="no fairness criterion may be less fair than the "
+                   "baseline's by more than X (for ratios: lower by more than X)")
     p.add_argument("--ignore-small-groups", action=argparse.BooleanOptionalAction, default=None,
                    help="whether groups left out of comparisons as too small are accepted "
                    "(default: yes)")
@@ -78,6 +83,7 @@ def _overrides(args: argparse.Namespace) -> dict:
             raise FaircardError(f"--limit '{item}': the value must be a number.") from None
     out["require_approved"] = args.require_approved
     out["require_authenticated"] = args.require_authenticated
+    out["max_regression"] = args.max_regression
     out["ignore_small_groups"] = args.ignore_small_groups
     out["allow_empty"] = args.allow_empty
     if args.allow_undefined:
@@ -92,17 +98,23 @@ def run(args: argparse.Namespace) -> int:
     if rules.is_empty:
         raise FaircardError("There are no gate rules; give --rules FILE or limits such as "
                             "--max-dpd 0.1.")
-    needs_store = rules.require_approved or rules.require_authenticated or args.expect_head
+    if (rules.max_regression is None) != (args.baseline is None):
+        raise FaircardError("--baseline ID and --max-regression X go together (max_regression "
+                            "may also come from the rules file).")
+    needs_store = (rules.require_approved or rules.require_authenticated or args.expect_head
+                   or args.baseline)
     store = open_store(args) if needs_store else None
     try:
         # intervals are not checked and not fingerprinted, so skip the bootstrap
         assessed = assess_inputs(args, n_boot=0)
         dataset_sha = fingerprint(args.data)
+        baseline = store.assessment(args.baseline) if args.baseline is not None else None
         results = []
         for a in assessed:
             fp = assessment_fingerprint(a.doc, dataset_sha256=dataset_sha, models=a.models)
             results.append((a, evaluate_gate(a.doc, rules, store, fingerprint=fp,
-                                             expect_head=args.expect_head)))
+                                             expect_head=args.expect_head,
+                                             baseline=baseline)))
     finally:
         if store is not None:
             store.close()

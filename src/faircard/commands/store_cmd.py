@@ -55,6 +55,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--author", required=True, help="who made this assessment")
     p.add_argument("--title", help="a title (default: the dataset and model names)")
     p.add_argument("--supersedes", metavar="ID", help="id of an older record this one replaces")
+    p.add_argument("--baseline", metavar="ID",
+                   help="id of an earlier record to compare this one with (faircard diff ID)")
     add_store_option(p)
     p.set_defaults(func=run_record)
 
@@ -210,7 +212,8 @@ def run_record(args: argparse.Namespace) -> int:
             if args.title and len(assessed) > 1:
                 title = f"{args.title} ({a.name})"
             rec = store.add(a.doc, title=title, created_by=args.author, dataset_name=dataset,
-                            dataset_sha256=sha, models=a.models, supersedes=args.supersedes)
+                            dataset_sha256=sha, models=a.models, supersedes=args.supersedes,
+                            baseline=args.baseline)
             print(f"record {rec.id} ({rec.status}): {safe(rec.title)}")
             print(f"fingerprint {rec.fingerprint}")
         print(f"next: faircard submit {rec.id} --by NAME")
@@ -260,6 +263,8 @@ def run_show(args: argparse.Namespace) -> int:
     lines.append(f"  fingerprint  {rec.fingerprint}")
     if rec.supersedes is not None:
         lines.append(f"  supersedes   record {rec.supersedes}")
+    if rec.baseline is not None:
+        lines.append(f"  baseline     record {rec.baseline} (faircard diff {rec.id})")
     if rec.superseded_by:
         lines.append(f"  superseded   by record {', '.join(map(str, rec.superseded_by))}")
     overall = rec.summary.get("overall") or {}

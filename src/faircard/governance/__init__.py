@@ -5,15 +5,22 @@
   database.
 - :mod:`~faircard.governance.store`: the audit store (SQLAlchemy; SQLite by default).
 - :mod:`~faircard.governance.gate`: pass/fail rules for continuous integration.
+- :mod:`~faircard.governance.signing`: Ed25519/HMAC keys that sign the chain's entries.
+- :mod:`~faircard.governance.identity`: who acts (signed in or a typed name) and their roles.
+- :mod:`~faircard.governance.diff`: changes between a record and its baseline.
+- :mod:`~faircard.governance.migrate`: schema upgrades (Alembic).
 
 The app's Governance page and the CLI reach the database only through this package.
 """
 
+from .diff import AssessmentDiff, diff_assessments, diff_records
 from .records import assessment_fingerprint
-from .store import AuditStore, Record, Review, VerifyResult, default_location
+from .signing import Keys
+from .store import AuditStore, Comment, Record, Review, VerifyResult, default_location
 from .store import exists as store_exists
 
 __all__ = [
-    "AuditStore", "Record", "Review", "VerifyResult", "assessment_fingerprint",
-    "default_location", "store_exists",
+    "AssessmentDiff", "AuditStore", "Comment", "Keys", "Record", "Review", "VerifyResult",
+    "assessment_fingerprint", "default_location", "diff_assessments", "diff_records",
+    "store_exists",
 ]

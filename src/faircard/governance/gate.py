@@ -8,6 +8,7 @@ Rules come from a small TOML file (or the same keys as a mapping)::
     min_accuracy = 0.75                       # any overall metric: min_<metric> / max_<metric>
     require_approved = true                   # fingerprint must match an approved record
     require_authenticated = true              # ... approved by someone who signed in
+    max_regression = 0.02                     # vs a baseline record: no criterion worse by more
     allow_empty = false                       # default; true: a gate with no checks passes
     ignore_small_groups = true                # default; false: groups left out fail the gate
     fail_on_undefined = true                  # default; false: undefined values do not fail
@@ -75,6 +76,7 @@ class GateRules:
     skip_features: frozenset[str] = frozenset()
     require_approved: bool = False
     require_authenticated: bool = False
+    max_regression: float | None = None
     ignore_small_groups: bool = True
     fail_on_undefined: bool = True
     allow_empty: bool = False
@@ -83,6 +85,7 @@ class GateRules:
     def is_empty(self) -> bool:
         """True when there is nothing to check."""
         return not (self.limits or self.require_approved or self.require_authenticated
+                    or self.max_regression is not None
                     or not self.ignore_small_groups
                     or any(v is not None for f in self.feature_limits.values()
                            for v in f.values()))
@@ -94,9 +97,15 @@ class GateRules:
         flags = dict(FLAGS)
         feature_limits: dict[str, dict[str, float | None]] = {}
         skip: set[str] = set()
+        max_regression = None
         for key, value in data.items():
             if key in FLAGS:
                 flags[key] = _flag(value, key, source)
+            elif key == "max_regression":
+                max_regression = _limit(value, key, source)
+                if max_regression < 0:
+                    raise FaircardError(f"In {source}, 'max_regression' cannot be negative; 0 "
+                                        "allows no regression at all.")
             elif key in CRITERION_LIMITS or key in METRIC_LIMITS:
                 limits[key] = _limit(value, key, source)
             elif key == "features":
@@ -123,9 +132,9 @@ class GateRules:
                     feature_limits[str(feature)] = own
             else:
                 raise _unknown(key, source, [*FLAGS, *CRITERION_LIMITS, *METRIC_LIMITS,
-                                             "features"])
+                                             "features", "max_regression"])
         return cls(limits=limits, feature_limits=feature_limits, skip_features=frozenset(skip),
-                   **flags)
+                   max_regression=max_regression, **flags)
 
 
 def load_rules(path: str | Path | None = None,
@@ -250,7 +259,8 @@ class GateResult:
 
 
 def evaluate_gate(assessment: Any, rules: GateRules, store: Any = None, *,
-                  fingerprint: str | None = None, expect_head: str | None = None) -> GateResult:
+                  fingerprint: str | None = None, expect_head: str | None = None,
+                  baseline: Any = None) -> GateResult:
     """Check ``assessment`` (an :class:`~faircard.assess.Assessment` or its ``to_dict()``)
     against ``rules``.
 
@@ -261,6 +271,9 @@ def evaluate_gate(assessment: Any, rules: GateRules, store: Any = None, *,
     ``require_authenticated``: the approval must come from someone who signed in.
     ``expect_head``: a head published earlier ('faircard head'); the store's chain must still
     contain it (checked with the store's verification, signatures included).
+    ``max_regression`` needs ``baseline`` (an assessment document, e.g. a record's
+    :meth:`~faircard.governance.store.AuditStore.assessment`): per feature, no fairness
+    criterion may be less fair than the baseline's by more than the limit.
     """
     doc = as_document(assessment)
     if rules.is_empty:
@@ -289,6 +302,8 @@ def evaluate_gate(assessment: Any, rules: GateRules, store: Any = None, *,
     for key, limit in rules.limits.items():
         if key in METRIC_LIMITS:
             checks.append(_metric_check(doc, key, limit, rules))
+    if rules.max_regression is not None:
+        checks.extend(_regression_checks(doc, baseline, rules))
     if rules.require_approved or rules.require_authenticated:
         checks.append(_approved_check(store, fingerprint, expect_head,
                                       rules.require_authenticated))
@@ -413,6 +428,40 @@ def _metric_check(doc: Mapping[str, Any], key: str, limit: float, rules: GateRul
     verdict = "within the limit" if passed else "outside the limit"
     return GateCheck(metric, None, value, limit, comparison, passed,
                      f"{verdict}; overall {metric.replace('_', ' ')} is {value:.4f}")
+
+
+def _regression_checks(doc: Mapping[str, Any], baseline: Any,
+                       rules: GateRules) -> list[GateCheck]:
+    from .diff import diff_assessments
+
+    if baseline is None:
+        raise FaircardError("max_regression compares with a baseline record; give it "
+                            "(--baseline ID).")
+    limit = float(rules.max_regression or 0.0)
+    table = diff_assessments(baseline, doc).criteria
+    checks = []
+    for feature, rows in table.groupby("feature", sort=False):
+        if feature in rules.skip_features:
+            continue
+        defined = rows.dropna(subset=["regression"])
+        if defined.empty:
+            checks.append(_undefined("regression", str(feature), limit, "<=",
+                                     "no criterion is defined in both assessments", rules))
+            continue
+        worst = defined.loc[defined["regression"].idxmax()]
+        value = float(worst["regression"])
+        passed = value <= limit + TOLERANCE
+        name = str(worst["criterion"]).replace("_", " ")
+        if value <= 0:
+            text = "no criterion is less fair than in the baseline"
+        else:
+            text = (f"{name} went from {worst['base']:.4f} to {worst['new']:.4f} "
+                    f"({'+' if worst['change'] > 0 else ''}{worst['change']:.4f}), "
+                    f"{value:.4f} less fair than the baseline")
+        verdict = "within the limit" if passed else "outside the limit"
+        checks.append(GateCheck("regression", str(feature), value, limit, "<=", passed,
+                                f"{verdict}; {text}"))
+    return checks
 
 
 def _verified(store: Any, expect_head: str | None) -> Any:

@@ -1,7 +1,7 @@
 """Schema migrations (Alembic): a schema-1 store written by the faircard before identities and
 signatures upgrades to schema 2 and keeps verifying, on SQLite and on PostgreSQL.
 
-``data/store_schema1.db`` was written by faircard at schema 1 (``faircard.store`` before the
+``data/store_schema1.sqlite3`` was written by faircard at schema 1 (``faircard.store`` before the
 governance package): two records by alice, the first sent back by bob, the second (superseding
 it) commented on by carol and approved by bob.
 """
@@ -22,7 +22,7 @@ from faircard.governance.signing import Keys
 from faircard.governance.store import ALEMBIC_HEAD, SCHEMA_VERSION, AuditStore
 from tests.unit.postgres import pg_server, pg_url  # noqa: F401 (fixtures)
 
-FIXTURE = Path(__file__).parent / "data" / "store_schema1.db"
+FIXTURE = Path(__file__).parent / "data" / "store_schema1.sqlite3"
 HEAD_V1 = "ececd705352cc7332ff77ffc104d8259d34700cf86ba3c4622ea640f896da4e7"
 KEYS = Keys.from_environment(environ={"FAIRCARD_SIGNING_KEY": "s" * 48})
 

@@ -142,7 +142,7 @@ def test_cells_and_baseline_are_stored_and_hashed(tmp_path, data, result):
 
 def test_a_schema_1_store_asks_to_be_upgraded_and_is_left_unchanged(tmp_path):
     from pathlib import Path
-    src = Path(__file__).parent / "data" / "store_schema1.db"
+    src = Path(__file__).parent / "data" / "store_schema1.sqlite3"
     path = tmp_path / "old.db"
     path.write_bytes(src.read_bytes())
     with pytest.raises(FaircardError, match="schema version 1.*faircard upgrade"):

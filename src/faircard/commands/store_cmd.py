@@ -57,6 +57,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--supersedes", metavar="ID", help="id of an older record this one replaces")
     p.add_argument("--baseline", metavar="ID",
                    help="id of an earlier record to compare this one with (faircard diff ID)")
+    p.add_argument("--mlflow", action="store_true",
+                   help="also log the assessment JSON, the model card and the fingerprint to an "
+                   "MLflow run (MLFLOW_TRACKING_URI; needs faircard[mlflow])")
     add_store_option(p)
     p.set_defaults(func=run_record)
 
@@ -149,11 +152,12 @@ def add_expect_head_option(p: argparse.ArgumentParser) -> None:
 @dataclass
 class Assessed:
     """One assessment made from the command line: the model it is about (if any), its JSON
-    document and the models' names and sha256s."""
+    document, the models' names and sha256s, and the assessment itself (for the card)."""
 
     name: str | None
     doc: dict[str, Any]
     models: list[dict[str, str]]
+    assessment: Any = None
 
 
 def assess_inputs(args: argparse.Namespace, *, n_boot: int | None = None) -> list[Assessed]:
@@ -170,9 +174,10 @@ def assess_inputs(args: argparse.Namespace, *, n_boot: int | None = None) -> lis
         kwargs["n_boot"] = n_boot
     personal = [{"column": f.column, "kind": f.kind} for f in flags]
     if not args.model:
-        doc = assess(data, **kwargs).to_dict()
+        result = assess(data, **kwargs)
+        doc = result.to_dict()
         doc["personal_data_columns"] = personal
-        return [Assessed(None, doc, [])]
+        return [Assessed(None, doc, [], result)]
     from ..io.models import load_model
     from ..models_assess import assess_models
 
@@ -189,7 +194,8 @@ def assess_inputs(args: argparse.Namespace, *, n_boot: int | None = None) -> lis
         doc = r.assessment.to_dict()
         doc["model"] = {**r.info, "name": r.name, "warnings": list(r.warnings)}
         doc["personal_data_columns"] = personal
-        out.append(Assessed(r.name, doc, [{"name": r.name, "sha256": r.info["sha256"]}]))
+        out.append(Assessed(r.name, doc, [{"name": r.name, "sha256": r.info["sha256"]}],
+                            r.assessment))
     return out
 
 
@@ -216,8 +222,24 @@ def run_record(args: argparse.Namespace) -> int:
                             baseline=args.baseline)
             print(f"record {rec.id} ({rec.status}): {safe(rec.title)}")
             print(f"fingerprint {rec.fingerprint}")
+            if args.mlflow:
+                run_id = _log_mlflow(a, rec, store.location, args.data)
+                print(f"mlflow run {run_id}")
         print(f"next: faircard submit {rec.id} --by NAME")
     return 0
+
+
+def _log_mlflow(a: Assessed, rec: Any, location: str, data: str) -> str:
+    from ..card import build_card
+    from ..governance.tracking import log_assessment
+    from ..render import render_markdown
+
+    personal = [p["column"] for p in a.doc.get("personal_data_columns") or []]
+    card = build_card(a.assessment, personal_data=personal,
+                      model=a.doc.get("model"),
+                      dataset={"name": rec.dataset_name, "sha256": rec.dataset_sha256})
+    return log_assessment(a.doc, fingerprint=rec.fingerprint, card_markdown=render_markdown(card),
+                          record_id=rec.id, store=location, run_name=rec.title)
 
 
 def run_records(args: argparse.Namespace) -> int:

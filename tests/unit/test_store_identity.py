@@ -148,3 +148,21 @@ def test_a_schema_1_store_asks_to_be_upgraded_and_is_left_unchanged(tmp_path):
     with pytest.raises(FaircardError, match="schema version 1.*faircard upgrade"):
         AuditStore(path)
     assert path.read_bytes() == src.read_bytes()
+
+
+@pytest.mark.parametrize("approver,passes", [(BOB, True), ("bob", False)])
+def test_gate_require_authenticated_refuses_typed_name_approvals(tmp_path, data, result,
+                                                                  approver, passes):
+    from faircard.governance.gate import GateRules, evaluate_gate
+
+    with AuditStore(tmp_path / "a.db") as store:
+        rec = _add(store, result, data, created_by=ALICE)
+        store.submit(rec.id, ALICE)
+        store.review(rec.id, approver, "approve")
+        approved_only = GateRules.from_mapping({"require_approved": True})
+        strict = GateRules.from_mapping({"require_authenticated": True})
+        assert evaluate_gate(result, approved_only, store, fingerprint=rec.fingerprint).passed
+        check = evaluate_gate(result, strict, store, fingerprint=rec.fingerprint).checks[-1]
+    assert check.name == "approved" and check.passed is passes
+    if not passes:
+        assert "without signing in" in check.explanation

@@ -4,11 +4,11 @@ overall, with intervals). With one id, the record is compared with the baseline 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 
 from ..errors import FaircardError
 from ..governance.diff import diff_records
+from ..safe_text import json_for_terminal
 from .store_cmd import add_store_option, open_store, safe
 
 
@@ -54,8 +54,7 @@ def run(args: argparse.Namespace) -> int:
             base_id, new_id = store.get(args.a).id, store.get(args.b).id
         result = diff_records(store, base_id, new_id)
     if args.json:
-        print(json.dumps({"base": base_id, "new": new_id, **result.to_dict()}, indent=2,
-                         ensure_ascii=False))
+        print(json_for_terminal({"base": base_id, "new": new_id, **result.to_dict()}))
         return 0
     print(f"record {base_id} -> record {new_id} (change = new - base; [interval])")
     print("criteria (regression > 0: less fair than before):")

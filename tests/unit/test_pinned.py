@@ -127,11 +127,11 @@ def test_a_pickle_calling_exec_is_refused_by_the_unpickler():
 # -- the audit chain: a careful tamper ---------------------------------------------------------
 
 def _store_api():
-    """(AuditStore, record hashed columns, review hashed columns, entry_hash)."""
-    from faircard.governance.chain import entry_hash
-    from faircard.governance.store import _RECORD_HASHED, _REVIEW_HASHED, AuditStore
+    """(AuditStore, compute_hash: the entry_hash a row should have, by its hash version)."""
+    from faircard.governance.chain import compute_hash
+    from faircard.governance.store import AuditStore
 
-    return AuditStore, _RECORD_HASHED, _REVIEW_HASHED, entry_hash
+    return AuditStore, compute_hash
 
 
 @pytest.fixture(scope="module")
@@ -154,16 +154,16 @@ def recorded(tmp_path_factory):
 def _careful_tamper(path, table: str, entry_id: int, column: str, value) -> None:
     """Rewrite one column of an entry, recompute its entry_hash exactly as the store does, and
     patch the next entry's prev_hash to the new hash (leaving every other byte alone)."""
-    _, record_cols, review_cols, entry_hash = _store_api()
+    compute_hash = _store_api()[1]
     con = sqlite3.connect(path)
     con.row_factory = sqlite3.Row
     row = dict(con.execute(f"SELECT * FROM {table} WHERE id = ?", (entry_id,)).fetchone())
     row[column] = value
-    row["entry_hash"] = entry_hash(row, record_cols if table == "records" else review_cols, table)
+    row["entry_hash"] = compute_hash(row, table)
     con.execute(f"UPDATE {table} SET {column} = ?, entry_hash = ? WHERE id = ?",
                 (value, row["entry_hash"], entry_id))
     patched = 0
-    for other in ("records", "reviews"):
+    for other in ("records", "reviews", "comments"):
         patched += con.execute(f"UPDATE {other} SET prev_hash = ? WHERE seq = ?",
                                (row["entry_hash"], row["seq"] + 1)).rowcount
     assert patched == 1, "the tampered entry must have a successor"
@@ -196,13 +196,13 @@ def test_careful_tamper_fails_verify(tmp_path, recorded, table, entry_id, column
 
 def test_every_entry_hash_covers_its_predecessor(tmp_path, recorded):
     """Changing only an entry's prev_hash must change what its hash should be."""
-    _, record_cols, review_cols, entry_hash = _store_api()
+    compute_hash = _store_api()[1]
     path = tmp_path / "audit.db"
     path.write_bytes(recorded)
     con = sqlite3.connect(path)
     con.row_factory = sqlite3.Row
-    for table, cols in (("records", record_cols), ("reviews", review_cols)):
+    for table in ("records", "reviews"):
         for row in map(dict, con.execute(f"SELECT * FROM {table}")):
-            assert entry_hash(row, cols, table) == row["entry_hash"]
-            assert entry_hash({**row, "prev_hash": "f" * 64}, cols, table) != row["entry_hash"]
+            assert compute_hash(row, table) == row["entry_hash"]
+            assert compute_hash({**row, "prev_hash": "f" * 64}, table) != row["entry_hash"]
     con.close()

@@ -5,7 +5,7 @@ import os
 import streamlit as st
 
 from faircard.errors import FaircardError
-from faircard.io import fingerprint
+from faircard.io import DETECT, ENCODING_CHOICES, fingerprint
 from faircard.prepare import resolve_pos_label
 from faircard.roles import guess_prediction, guess_target, score_candidates
 from faircard.ui import cache, components, state
@@ -28,14 +28,31 @@ with left:
 if upload is not None:
     raw = upload.getvalue()
     digest = fingerprint(raw)
-    if state.get(state.DATA_DIGEST) is None or state.get(state.DATA_DIGEST).split("+")[0] != digest:
+    encoding = DETECT
+    if upload.name.lower().endswith((".csv", ".tsv", ".txt")):
+        read = state.get(state.DATA_READ)
+        with left:
+            encoding = st.selectbox(
+                "Encoding", ENCODING_CHOICES, key=state.encoding_widget(digest),
+                help="How the file's characters are stored. 'detect' measures it; choose "
+                     "another if names look wrong (e.g. 'Ã¤' instead of 'ä').")
+            if read.get("encoding"):
+                st.caption(f"Read as {read['encoding']}"
+                           + (" (detected)." if read.get("detected") else " (chosen)."))
+    read_key = digest if encoding == DETECT else f"{digest}@{encoding}"
+    current = state.get(state.DATA_DIGEST)
+    if current is None or current.split("+")[0] != read_key:
         try:
             with st.spinner(f"Reading {upload.name}..."):
-                df = cache.read_table(digest, raw, upload.name)
+                table = cache.read_upload(digest, raw, upload.name, encoding)
         except FaircardError as exc:
             st.error(str(exc))
         else:
-            set_dataset(df, upload.name, digest)
+            set_dataset(table.frame, upload.name, read_key)
+            state.put(state.DATA_READ, {"encoding": table.encoding,
+                                        "detected": table.encoding_detected,
+                                        "warnings": list(table.warnings)})
+            st.rerun()  # show what was detected next to the Encoding choice
 
 components.need(state.has_data(), "Upload a dataset, or press **Load demo** to try faircard "
                 "with synthetic loan decisions.")
@@ -43,6 +60,8 @@ data = state.get(state.DATA)
 
 st.subheader(f"{state.get(state.DATA_NAME)}")
 st.caption(f"{len(data):,} rows x {data.shape[1]} columns. First 200 rows:")
+for note in state.get(state.DATA_READ).get("warnings", []):
+    st.warning(note)
 pii = state.get(state.PII)
 pii_cols = {f.column for f in pii}
 st.dataframe(data.drop(columns=list(pii_cols)).head(200), height=240)

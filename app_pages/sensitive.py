@@ -7,8 +7,16 @@ import streamlit as st
 
 from faircard import charts
 from faircard.errors import FaircardError
+from faircard.onehot import sensitive_column
 from faircard.prepare import partition_name
-from faircard.roles import default_bands, guess_sensitive, needs_bins
+from faircard.roles import (
+    MANY_GROUPS,
+    default_bands,
+    guess_sensitive,
+    many_groups,
+    needs_bins,
+    sensitive_options,
+)
 from faircard.spec import Binning
 from faircard.ui import components, state
 
@@ -21,10 +29,12 @@ components.need(state.has_roles(), "First load a dataset and say where the decis
 data = state.get(state.DATA)
 pii_cols = {f.column for f in state.get(state.PII)}
 taken = {state.get(state.TARGET), state.get(state.SCORE_COL), state.get(state.PRED_COL)}
-options = [c for c in data.columns if c not in pii_cols and c not in taken
-           and not str(c).startswith(("score: ", "prediction: "))]
+excluded = pii_cols | taken | {c for c in data.columns
+                              if str(c).startswith(("score: ", "prediction: "))}
+# one-hot columns (race_White, race_Black, ...) are offered as one feature (race)
+options = sensitive_options(data, exclude=excluded)
 if not state.get(state.SENSITIVE):
-    state.put(state.SENSITIVE, guess_sensitive(data[options]))
+    state.put(state.SENSITIVE, guess_sensitive(data, exclude=tuple(excluded)))
 state.put(state.SENSITIVE, [s for s in state.get(state.SENSITIVE) if s in options])
 state.restore("w_sensitive", state.SENSITIVE)
 chosen = st.multiselect("Sensitive features", options, key="w_sensitive",
@@ -34,7 +44,7 @@ components.need(bool(chosen), "Choose at least one sensitive feature.")
 
 bins = {k: v for k, v in state.get(state.BINS).items() if k in chosen}
 for feature in chosen:
-    col = data[feature]
+    col = sensitive_column(data, feature)
     if not needs_bins(col):
         bins.pop(feature, None)
         continue
@@ -65,6 +75,18 @@ for feature in chosen:
             state.put(state.REFERENCE, {k: v for k, v in reference.items() if k not in stale})
         bins[feature] = banding
 state.put(state.BINS, bins)
+
+accepted = dict(state.get(state.MANY_GROUPS_OK))
+for feature, n in many_groups(data, chosen, bins).items():
+    st.warning(f"'{feature}' forms {n:,} groups (more than {MANY_GROUPS}): most of them will be "
+               "too small to compare. Bands or a coarser column usually tell more.")
+    ok = st.checkbox(f"Compare all {n:,} groups of '{feature}' anyway", key=f"w_many_{feature}",
+                     value=accepted.get(feature) == n)
+    accepted = {**accepted, feature: n} if ok else {k: v for k, v in accepted.items()
+                                                   if k != feature}
+    state.put(state.MANY_GROUPS_OK, accepted)
+    components.need(ok, f"Confirm the {n:,} groups of '{feature}', bin it, or choose another "
+                    "feature.")
 
 c1, c2 = st.columns(2)
 with c1:

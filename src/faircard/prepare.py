@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import FaircardError, column_choices, missing_column
+from .onehot import sensitive_column
+from .roles import is_scalar_column
 from .spec import MISSING_GROUP, AssessmentSpec
 
 _POSITIVE_WORDS = {"1", "1.0", "true", "t", "yes", "y", "positive", "pos"}
@@ -111,7 +113,9 @@ def prepare(data: pd.DataFrame, spec: AssessmentSpec) -> Prepared:
     """Check the columns named in ``spec`` and build the arrays the engine needs.
 
     Rows with a missing target, prediction or score are dropped and counted. Missing values in
-    a sensitive feature form the group ``"(missing)"``.
+    a sensitive feature form the group ``"(missing)"``. A sensitive feature that is not a
+    column but the prefix of one-hot columns (``race`` for ``race_White``, ``race_Black``, ...)
+    is decoded into one feature (see :mod:`faircard.onehot`).
     """
     if not isinstance(data, pd.DataFrame):
         raise FaircardError("The data must be a table (a pandas DataFrame).")
@@ -125,7 +129,7 @@ def prepare(data: pd.DataFrame, spec: AssessmentSpec) -> Prepared:
         role = "Prediction column" if spec.prediction else "Score column"
         raise missing_column(decision_col, cols, role)
     for s in spec.sensitive:
-        if s not in data.columns:
+        if s not in data.columns and sensitive_column(data, s) is None:
             raise missing_column(s, cols, "Sensitive feature")
 
     target = data[spec.target]
@@ -318,7 +322,12 @@ def build_group_index(data: pd.DataFrame, spec: AssessmentSpec) -> GroupIndex:
     codes = []
     sizes = []
     for f in spec.sensitive:
-        col = data[f]
+        col = data[f] if f in data.columns else sensitive_column(data, f)
+        if not is_scalar_column(col):
+            raise FaircardError(
+                f"Sensitive feature '{f}' holds lists or records, not one value per person; "
+                "choose a column such as sex, race or an age band."
+            )
         if f in spec.bins:
             col = pd.Series(spec.bins[f].apply(col), index=data.index)
         c, lab = encode_feature(col, f)

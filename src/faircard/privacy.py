@@ -89,3 +89,22 @@ def _words(kind: str) -> str:
 def drop_personal_data(df: pd.DataFrame, flags: list[PersonalDataFlag]) -> pd.DataFrame:
     """``df`` without the flagged columns."""
     return df.drop(columns=[f.column for f in flags if f.column in df.columns])
+
+
+def refuse_personal_data(flags: list[PersonalDataFlag], *, sensitive=(), target: str | None = None
+                         ) -> None:
+    """Raise FaircardError when a flagged column is chosen as a sensitive feature or target:
+    its values (people's names, emails, ...) would be printed in every table and report."""
+    from .errors import FaircardError
+
+    flagged = {f.column: f for f in flags}
+    for role, columns in (("a sensitive feature", list(sensitive)), ("the target", [target])):
+        for c in columns:
+            if c in flagged:
+                raise FaircardError(
+                    f"Column '{c}' looks like personal data ({flagged[c].reason}); it cannot "
+                    f"be {role} because its values would appear in the report. Choose a group "
+                    "column such as sex, race or an age band"
+                    + (" as sensitive feature." if role != "the target" else
+                       ", or the column with the true outcome as target.")
+                )

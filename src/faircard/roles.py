@@ -5,8 +5,10 @@ Only suggestions for the app's defaults; the user confirms every one.
 
 from __future__ import annotations
 
+import math
 import re
 
+import numpy as np
 import pandas as pd
 
 _TARGET_WORDS = ("target", "label", "outcome", "class", "y", "y_true", "repaid", "default",
@@ -22,8 +24,26 @@ def _words(name: str) -> set[str]:
     return set(re.split(r"[^0-9a-z가-힣]+", str(name).lower())) | {str(name).lower()}
 
 
+MANY_GROUPS = 50
+"""A sensitive feature with more groups than this needs the user's confirmation."""
+
+
+def is_scalar_column(col: pd.Series) -> bool:
+    """False for columns holding lists, arrays, dicts or sets (e.g. Parquet list/struct
+    columns): they cannot be an outcome, a score or a group."""
+    if col.dtype != object:
+        return True
+    sample = col.dropna().head(100)
+    return not any(isinstance(v, list | tuple | dict | set | np.ndarray) for v in sample)
+
+
+def scalar_columns(df: pd.DataFrame) -> list[str]:
+    """The columns of ``df`` that hold single values (see :func:`is_scalar_column`)."""
+    return [c for c in df.columns if is_scalar_column(df[c])]
+
+
 def is_binary(col: pd.Series) -> bool:
-    return col.nunique(dropna=True) == 2
+    return is_scalar_column(col) and col.nunique(dropna=True) == 2
 
 
 def guess_target(df: pd.DataFrame) -> str | None:
@@ -39,7 +59,8 @@ def score_candidates(df: pd.DataFrame) -> list[str]:
     out = []
     for c in df.columns:
         s = df[c]
-        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s) \
+                and is_scalar_column(s):
             if s.nunique(dropna=True) > 2:
                 out.append(c)
     named = [c for c in out if _words(c) & set(_SCORE_WORDS)]
@@ -54,9 +75,21 @@ def guess_prediction(df: pd.DataFrame, target: str | None) -> str | None:
     return None
 
 
+def sensitive_options(df: pd.DataFrame, exclude: tuple[str, ...] | set[str] = ()) -> list[str]:
+    """What can be offered as a sensitive feature: one-hot groups first (as one feature
+    each, e.g. ``race`` for ``race_White``, ``race_Black``, ...), then every other column
+    holding single values, except ``exclude``."""
+    from .onehot import find_one_hot
+
+    groups = {p: cols for p, cols in find_one_hot(df).items() if p not in exclude}
+    members = {c for cols in groups.values() for c in cols}
+    return list(groups) + [c for c in scalar_columns(df)
+                           if c not in exclude and c not in members]
+
+
 def guess_sensitive(df: pd.DataFrame, exclude: tuple[str, ...] = ()) -> list[str]:
-    """Columns named like sensitive attributes (sex, race, age, ...)."""
-    return [c for c in df.columns if c not in exclude and _words(c) & set(_SENSITIVE_WORDS)]
+    """Columns (or one-hot groups) named like sensitive attributes (sex, race, age, ...)."""
+    return [c for c in sensitive_options(df, exclude) if _words(c) & set(_SENSITIVE_WORDS)]
 
 
 def needs_bins(col: pd.Series, max_groups: int = 12) -> bool:
@@ -65,12 +98,20 @@ def needs_bins(col: pd.Series, max_groups: int = 12) -> bool:
             and col.nunique(dropna=True) > max_groups)
 
 
-def default_bands(col: pd.Series, name: str) -> tuple[list[float], list[str]]:
-    """Conventional age bands for age-like columns, quartiles otherwise."""
-    import math
+_AGE_EDGES = (25, 40, 65)
+"""Upper edges of the conventional adult age bands (18-24, 25-39, 40-64, 65+)."""
 
+
+def default_bands(col: pd.Series, name: str) -> tuple[list[float], list[str]]:
+    """Conventional age bands for age-like columns (the first band starts at the youngest
+    age in the data, so nobody falls outside), quartiles otherwise."""
     if "age" in _words(name) or "나이" in name or "연령" in name:
-        return [18, 25, 40, 65, math.inf], ["18-24", "25-39", "40-64", "65+"]
+        values = pd.to_numeric(col, errors="coerce").dropna()
+        low = math.floor(float(values.min())) if len(values) else 18
+        edges = [low, *(e for e in _AGE_EDGES if e > low), math.inf]
+        labels = [f"{a:g}-{b - 1:g}" for a, b in zip(edges[:-2], edges[1:-1], strict=True)]
+        labels.append(f"{edges[-2]:g}+")
+        return edges, labels
     qs = sorted(set(float(x) for x in col.quantile([0.25, 0.5, 0.75]).dropna()))
     edges = [-math.inf, *qs, math.inf]
     labels = []
@@ -82,3 +123,26 @@ def default_bands(col: pd.Series, name: str) -> tuple[list[float], list[str]]:
         else:
             labels.append(f"{lo:g} to < {hi:g}")
     return edges, labels
+
+
+def count_groups(df: pd.DataFrame, features: list[str] | tuple[str, ...],
+                 bins: dict | None = None) -> dict[str, int]:
+    """Number of groups each sensitive feature forms (after its bands, if any; missing values
+    count as one group). Features that are not in ``df`` are skipped."""
+    from .onehot import sensitive_column
+
+    out = {}
+    for f in features:
+        col = sensitive_column(df, f)
+        if col is None or not is_scalar_column(col):
+            continue
+        if bins and f in bins:
+            col = pd.Series(bins[f].apply(col), index=df.index)
+        out[f] = int(col.nunique(dropna=True) + (1 if col.isna().any() else 0))
+    return out
+
+
+def many_groups(df: pd.DataFrame, features: list[str] | tuple[str, ...], bins: dict | None = None,
+                limit: int = MANY_GROUPS) -> dict[str, int]:
+    """The features with more than ``limit`` groups, with their number of groups."""
+    return {f: n for f, n in count_groups(df, features, bins).items() if n > limit}

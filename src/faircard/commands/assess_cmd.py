@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         if args.engine not in ("auto", "pandas"):
             raise FaircardError("Models score the rows inside faircard; use --engine pandas "
                                 "with --model.")
-        return run_models(args, common.read_data(args.data))
+        return run_models(args, common.read_data(args))
     result = common.assess_data(args)
     if args.json:
         common.write_json(args.json, result.to_dict())

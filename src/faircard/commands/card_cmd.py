@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
                 for s in ("model_details", "intended_use", "factors", "metrics",
                           "evaluation_data", "training_data", "ethical_considerations",
                           "caveats")}
-    data = common.read_data(args.data)
+    data = common.read_data(args)
     flags = detect_personal_data(data)
     from ..models_assess import check_sensitive_not_personal
 

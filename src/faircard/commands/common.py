@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from ..errors import FaircardError
-from ..io import load_table
+from ..io import DETECT, read_table
 from ..io.export import csv_text
+from ..roles import MANY_GROUPS, many_groups
 from ..spec import Binning
 
 
@@ -21,6 +25,7 @@ def add_data_options(p: argparse.ArgumentParser, *, score_required: bool = False
     p.add_argument("data", metavar="DATA", help="dataset file: CSV, Parquet or Excel (.xlsx)")
     p.add_argument("--engine", default="pandas", choices=("auto", "pandas", "duckdb", "spark"),
                    help=argparse.SUPPRESS)
+    add_reading_options(p)
     p.add_argument("--target", required=True, help="column with the true outcome (two values)")
     if score_required:
         p.add_argument("--score", required=True, help="column with a real-valued score")
@@ -59,6 +64,16 @@ def add_data_options(p: argparse.ArgumentParser, *, score_required: bool = False
     p.add_argument("--confidence", type=float, default=0.95,
                    help="confidence level of the intervals (default 0.95)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap")
+
+
+def add_reading_options(p: argparse.ArgumentParser) -> None:
+    """--encoding and --allow-many-groups, for every command that reads DATA."""
+    p.add_argument("--encoding", default=DETECT,
+                   help="text encoding of a CSV file, e.g. utf-8, cp1252, cp949 (default: "
+                   "detect; the encoding used is printed when it is not UTF-8)")
+    p.add_argument("--allow-many-groups", action="store_true",
+                   help=f"accept a sensitive feature with more than {MANY_GROUPS} groups "
+                   "(refused otherwise; binning it is usually better)")
 
 
 def parse_bins(items: list[str]) -> dict[str, Binning]:
@@ -155,7 +170,7 @@ def assess_data(args: argparse.Namespace, **extra: Any):
     spark_table = getattr(args, "spark_table", None)
     engine = choose_engine(None if spark_table else args.data, getattr(args, "engine", "pandas"))
     if engine == "pandas":
-        return assess(read_data(args.data), **kwargs)
+        return assess(read_data(args), **kwargs)
     sensitive = kwargs.pop("sensitive")
     spec = AssessmentSpec(sensitive=tuple([sensitive] if isinstance(sensitive, str)
                                           else sensitive), **kwargs)
@@ -164,8 +179,53 @@ def assess_data(args: argparse.Namespace, **extra: Any):
                          spark_table=spark_table)
 
 
-def read_data(path: str):
-    return load_table(path)
+def read_data(args: argparse.Namespace | str) -> pd.DataFrame:
+    """The dataset of the shared options (or of a path), checked before anything is assessed.
+
+    Warnings about the file (mixed encodings, a single column, left-out nested columns) go to
+    stderr. With the options: personal-data columns are refused as sensitive features or
+    target, and a sensitive feature with more than 50 groups is refused unless
+    ``--allow-many-groups`` is given.
+    """
+    if isinstance(args, str | Path):
+        path, encoding, args = str(args), DETECT, None
+    else:
+        path, encoding = args.data, getattr(args, "encoding", DETECT) or DETECT
+    result = read_table(path, encoding=encoding)
+    for note in result.warnings:
+        warn(note)
+    if result.encoding and result.encoding_detected and result.encoding not in ("utf-8",
+                                                                                 "utf-8-sig"):
+        warn(f"'{Path(path).name}' is not UTF-8; it was read as {result.encoding} (detected). "
+             "Give --encoding if that is wrong.")
+    data = result.frame
+    if args is not None:
+        check_choices(data, args)
+    return data
+
+
+def check_choices(data: pd.DataFrame, args: argparse.Namespace) -> None:
+    """Refuse personal data as sensitive feature or target; confirm many groups."""
+    from ..privacy import detect_personal_data, refuse_personal_data
+
+    sensitive = list(getattr(args, "sensitive", None) or [])
+    refuse_personal_data(detect_personal_data(data), sensitive=sensitive,
+                         target=getattr(args, "target", None))
+    many = many_groups(data, sensitive, parse_bins(getattr(args, "bins", None) or []))
+    for feature, n in many.items():
+        text = (f"sensitive feature '{feature}' has {n:,} groups (more than {MANY_GROUPS}); "
+                "most will be too small to compare. Bin it (--bins) or choose a coarser column")
+        if not getattr(args, "allow_many_groups", False):
+            raise FaircardError(text[0].upper() + text[1:] + ", or confirm with "
+                                "--allow-many-groups.")
+        warn(text + ".")
+
+
+def warn(message: str) -> None:
+    """A warning line on stderr (control characters escaped)."""
+    shown = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+                    for ch in message)
+    print(f"faircard: warning: {shown}", file=sys.stderr)
 
 
 def write_json(path: str | Path, doc: dict[str, Any]) -> None:

@@ -20,6 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("data", metavar="DATA", help="evaluation dataset: CSV, Parquet or Excel")
     p.add_argument("--target", required=True, help="column with the true outcome (two values)")
+    common.add_reading_options(p)
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--score", help="column with a real-valued score")
     g.add_argument("--prediction", help="column with the predicted label")
@@ -79,7 +80,7 @@ def parse_shares(items: list[str]) -> dict[str, dict[str, float]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    data = common.read_data(args.data)
+    data = common.read_data(args)
     reference = common.read_data(args.reference_data) if args.reference_data else None
     result = diagnose(
         data, target=args.target, sensitive=args.sensitive, score=args.score,

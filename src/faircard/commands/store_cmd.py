@@ -166,7 +166,7 @@ def assess_inputs(args: argparse.Namespace, *, n_boot: int | None = None) -> lis
     from ..models_assess import check_sensitive_not_personal
     from ..privacy import detect_personal_data
 
-    data = common.read_data(args.data)
+    data = common.read_data(args)
     flags = detect_personal_data(data)
     check_sensitive_not_personal(args.sensitive, flags)
     kwargs = common.spec_kwargs(args)

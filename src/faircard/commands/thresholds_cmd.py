@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.fp_cost < 0 or args.fn_cost < 0:
         raise FaircardError("Costs cannot be negative.")
-    data = common.read_data(args.data)
+    data = common.read_data(args)
     kwargs = common.spec_kwargs(args)
     kwargs["n_boot"] = 0
     a = assess(data, **kwargs)

@@ -1,5 +1,15 @@
 """Reading files: tables (CSV, Parquet, Excel), models (safely), fingerprints."""
 
-from .tables import MAX_TABLE_BYTES, fingerprint, load_table
+from .tables import (
+    DETECT,
+    ENCODING_CHOICES,
+    MAX_TABLE_BYTES,
+    TableLimits,
+    TableRead,
+    fingerprint,
+    load_table,
+    read_table,
+)
 
-__all__ = ["MAX_TABLE_BYTES", "fingerprint", "load_table"]
+__all__ = ["DETECT", "ENCODING_CHOICES", "MAX_TABLE_BYTES", "TableLimits", "TableRead",
+           "fingerprint", "load_table", "read_table"]

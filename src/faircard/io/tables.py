@@ -1,8 +1,9 @@
 """Read a dataset from CSV, Parquet or Excel into a DataFrame, with plain-language errors.
 
-Uploads are untrusted: sizes are checked before parsing, Excel archives are inspected for
-decompression bombs before they are opened, and every parser failure becomes a
-:class:`~faircard.errors.FaircardError`.
+Uploads are untrusted: sizes are checked before parsing, Parquet metadata and Excel archives
+are inspected before anything is materialised (rows, cells and decoded bytes are bounded by
+:class:`TableLimits`), text encodings are measured rather than guessed in a fixed order, and
+every parser failure becomes a :class:`~faircard.errors.FaircardError`.
 """
 
 from __future__ import annotations
@@ -10,23 +11,41 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
+import warnings
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from ..errors import FaircardError
+from .encodings import DETECT, ENCODING_CHOICES, decode_text
+from .limits import MAX_TABLE_BYTES, TableLimits, over_limit
 
-MAX_TABLE_BYTES = 2 * 1024**3
-"""Largest dataset file accepted (bytes)."""
+__all__ = ["DETECT", "ENCODING_CHOICES", "MAX_TABLE_BYTES", "TableLimits", "TableRead",
+           "fingerprint", "load_table", "over_limit", "read_table"]
 
 MAX_XLSX_UNCOMPRESSED = 1024**3
 """Largest total uncompressed size of an Excel archive (bytes)."""
 
+
+@dataclass(frozen=True)
+class TableRead:
+    """A table read from a file, with how it was read."""
+
+    frame: pd.DataFrame
+    encoding: str | None = None
+    """The text encoding used (None for Parquet and Excel)."""
+    encoding_detected: bool = False
+    """True when the encoding was measured, False when it was chosen."""
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+    """Sentences about things that were read but may be wrong (show them to the user)."""
+
 MAX_XLSX_RATIO = 200
 """Largest compression ratio of one member of an Excel archive; real sheets stay far below."""
 
-_CSV_ENCODINGS = ("utf-8-sig", "cp949", "cp1252")
 _DELIMITERS = ",;\t|"
 _PARQUET_MAGIC = b"PAR1"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -45,19 +64,35 @@ def fingerprint(data: bytes | str | Path) -> str:
     return h.hexdigest()
 
 
-def load_table(
+def load_table(source: str | Path | bytes, **options: Any) -> pd.DataFrame:
+    """Read a table from a path or from file bytes; only the frame (options and errors as
+    :func:`read_table`)."""
+    return read_table(source, **options).frame
+
+
+def read_table(
     source: str | Path | bytes,
     *,
     filename: str | None = None,
-    max_bytes: int = MAX_TABLE_BYTES,
-) -> pd.DataFrame:
+    max_bytes: int | None = None,
+    encoding: str = DETECT,
+    limits: TableLimits | None = None,
+) -> TableRead:
     """Read a table from a path or from file bytes.
 
     The format comes from the file name's extension (``.csv``, ``.tsv``, ``.txt``, ``.parquet``,
-    ``.xlsx``) and is confirmed from the content. CSV files may be UTF-8 (with or without BOM),
-    cp949/EUC-KR or cp1252; the delimiter is sniffed. Raises FaircardError for anything that
-    cannot be read, naming the problem.
+    ``.xlsx``) and is confirmed from the content. Text files are UTF-8 (with or without BOM)
+    or, with ``encoding="detect"``, whatever encoding decodes them best as measured by
+    charset-normalizer (ties go to cp1252, then cp949/EUC-KR); lines of a file that mixes
+    UTF-8 with another encoding are each decoded with their own, with a warning. The delimiter
+    is sniffed. ``limits`` (default :meth:`TableLimits.from_env`) bound the file, the decoded
+    text, rows and cells; ``max_bytes`` overrides the file size limit. Raises FaircardError
+    for anything that cannot be read or is over a limit, naming the problem and the limit.
     """
+    limits = limits or TableLimits.from_env()
+    if max_bytes is not None:
+        limits = TableLimits(max_bytes, limits.max_decoded_bytes, limits.max_rows,
+                             limits.max_cells)
     if isinstance(source, bytes | bytearray | memoryview):
         raw = bytes(source)
         name = filename or "upload"
@@ -69,27 +104,40 @@ def load_table(
         if path.is_dir():
             raise FaircardError(f"'{path}' is a folder; give the path of a data file.")
         size = path.stat().st_size
-        _check_size(size, name, max_bytes)
+        _check_size(size, name, limits.max_file_bytes)
         raw = path.read_bytes()
-    _check_size(len(raw), name, max_bytes)
+    _check_size(len(raw), name, limits.max_file_bytes)
     if not raw.strip():
         raise FaircardError(f"The file '{name}' is empty. Choose a file with a header row and data.")
 
     kind = _kind(name, raw)
     if kind == "parquet":
-        df = _read_parquet(raw, name)
+        df, notes = _read_parquet(raw, name, limits)
+        result = TableRead(df, warnings=tuple(notes))
     elif kind == "excel":
-        df = _read_excel(raw, name)
+        result = TableRead(_read_excel(raw, name, limits))
     else:
-        df = _read_csv(raw, name)
-    return _tidy_columns(df, name)
+        result = _read_csv(raw, name, encoding, limits)
+    _tidy_columns(result.frame, name)
+    _check_shape(*result.frame.shape, name, limits)
+    return result
+
+
+def _check_shape(rows: int, cols: int, name: str, limits: TableLimits) -> None:
+    if rows > limits.max_rows:
+        raise over_limit(name, f"{rows:,} rows", "rows", f"{limits.max_rows:,} rows",
+                         "FAIRCARD_MAX_ROWS")
+    if rows * cols > limits.max_cells:
+        raise over_limit(name, f"{rows * cols:,} cells ({rows:,} rows x {cols:,} columns)",
+                         "cells", f"{limits.max_cells:,} cells", "FAIRCARD_MAX_CELLS")
 
 
 def _check_size(size: int, name: str, max_bytes: int) -> None:
     if size > max_bytes:
         raise FaircardError(
-            f"The file '{name}' is {size / 1024**2:,.0f} MB, over the limit of "
-            f"{max_bytes / 1024**2:,.0f} MB. Use a sample or a Parquet file."
+            f"The file '{name}' is {size / 1024**2:,.1f} MB, over this server's limit on file "
+            f"size ({max_bytes / 1024**2:,.1f} MB). Use a sample or a Parquet file, or ask the "
+            "administrator to raise FAIRCARD_MAX_FILE_MB."
         )
 
 
@@ -119,25 +167,8 @@ def _kind(name: str, raw: bytes) -> str:
     )
 
 
-def _decode(raw: bytes, name: str) -> str:
-    head = raw[:65536]
-    if b"\x00" in head:
-        raise FaircardError(
-            f"'{name}' looks like a binary file, not text. Upload a CSV, Parquet or Excel file."
-        )
-    for enc in _CSV_ENCODINGS:
-        try:
-            return raw.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    raise FaircardError(
-        f"'{name}' is not in a text encoding faircard knows (UTF-8, cp949/EUC-KR, cp1252). "
-        "Save it as CSV UTF-8."
-    )
-
-
-def _sniff_delimiter(text: str) -> str:
-    sample = "\n".join(text[:65536].splitlines()[:50])
+def _sniff_delimiter(head: str) -> str:
+    sample = "\n".join(head.splitlines()[:50])
     try:
         return csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
     except csv.Error:
@@ -147,28 +178,62 @@ def _sniff_delimiter(text: str) -> str:
         return best if counts[best] > 0 else ","
 
 
-def _read_csv(raw: bytes, name: str) -> pd.DataFrame:
-    text = _decode(raw, name)
-    sep = _sniff_delimiter(text)
+_NA_VALUES = ["?", "NA", "N/A", "NaN", "nan", "null", "NULL", ""]
+
+
+def _read_csv(raw: bytes, name: str, encoding: str, limits: TableLimits) -> TableRead:
+    decoded = decode_text(raw, name, encoding, limits.max_decoded_bytes)
+    text = decoded.data
+    head = text[:65536].decode("utf-8", errors="ignore")
+    sep = _sniff_delimiter(head)
+    options = dict(sep=sep, skipinitialspace=True, na_values=_NA_VALUES, keep_default_na=True,
+                   encoding="utf-8")
     try:
-        df = pd.read_csv(
-            io.StringIO(text),
-            sep=sep,
-            skipinitialspace=True,
-            na_values=["?", "NA", "N/A", "NaN", "nan", "null", "NULL", ""],
-            keep_default_na=True,
-            low_memory=False,
-        )
+        header = pd.read_csv(io.BytesIO(text), nrows=0, **options)
+        n_cols = max(header.shape[1], 1)
+        # stop parsing one row past a limit, so a huge file is refused without being loaded
+        nrows = min(limits.max_rows, limits.max_cells // n_cols) + 1
+        df = _parse_csv(text, nrows, options)
     except pd.errors.EmptyDataError:
         raise FaircardError(f"'{name}' has no columns. Check that it has a header row.") from None
     except pd.errors.ParserError as exc:
         raise FaircardError(_ragged_message(str(exc), name)) from None
     except (ValueError, csv.Error) as exc:
         raise FaircardError(f"'{name}' could not be read as CSV: {_first_line(exc)}") from None
-    if df.shape[1] == 1 and sep == "," and df.shape[0] > 0 and not _looks_single_column(text):
-        raise FaircardError(
-            f"'{name}' was read as a single column; check its delimiter (comma, semicolon, tab)."
+    notes = list(decoded.warnings)
+    if df.shape[1] == 1 and df.shape[0] > 0:
+        if sep == "," and not _looks_single_column(head):
+            raise FaircardError(
+                f"'{name}' was read as a single column; check its delimiter (comma, semicolon, "
+                "tab)."
+            )
+        notes.append(
+            f"'{name}' was read as a single column ('{str(df.columns[0])[:60]}'). If it has "
+            "several columns, its delimiter is probably not one of comma, semicolon, tab or "
+            "'|': save it again as CSV."
         )
+    return TableRead(df, decoded.encoding, decoded.detected, tuple(notes))
+
+
+def _parse_csv(text: bytes, nrows: int, options: dict) -> pd.DataFrame:
+    """Parse in chunks (pandas' low-memory mode keeps the peak near the frame's own size).
+
+    Chunks can disagree on a column's type; those columns are read again as text, which is
+    what a single-pass parse gives for them.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", pd.errors.DtypeWarning)
+        df = pd.read_csv(io.BytesIO(text), nrows=nrows, low_memory=True, **options)
+    mixed = [w for w in caught if issubclass(w.category, pd.errors.DtypeWarning)]
+    for w in caught:
+        if not issubclass(w.category, pd.errors.DtypeWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if mixed:
+        positions = sorted({int(i) for w in mixed
+                            for i in re.findall(r"\d+", str(w.message).split(")")[0])})
+        names = [df.columns[i] for i in positions if i < df.shape[1]]
+        df = pd.read_csv(io.BytesIO(text), nrows=nrows, low_memory=True,
+                         dtype={c: object for c in names}, **options)
     return df
 
 
@@ -196,21 +261,56 @@ def _first_line(exc: object) -> str:
     return (text[0] if text else type(exc).__name__)[:200]
 
 
-def _read_parquet(raw: bytes, name: str) -> pd.DataFrame:
+def _read_parquet(raw: bytes, name: str, limits: TableLimits) -> tuple[pd.DataFrame, list[str]]:
+    """Check the file's metadata against the limits, then read only flat columns.
+
+    Rows, cells and uncompressed size come from the footer, so a small file that expands to
+    billions of values is refused before anything is decoded. Nested columns (lists, structs,
+    maps) cannot be outcomes, scores or groups; they are left out with a note.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     try:
-        return pd.read_parquet(io.BytesIO(raw))
+        pf = pq.ParquetFile(io.BytesIO(raw))
+        meta = pf.metadata
+        schema = pf.schema_arrow
+    except Exception as exc:  # pyarrow raises many types for corrupt files
+        raise FaircardError(f"'{name}' could not be read as Parquet: {_first_line(exc)}") from None
+    _check_shape(meta.num_rows, len(schema), name, limits)
+    expanded = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    if expanded > limits.max_decoded_bytes:
+        raise over_limit(name, f"{expanded / 1024**2:,.0f} MB of uncompressed data",
+                         "decoded bytes", f"{limits.max_decoded_bytes / 1024**2:,.0f} MB",
+                         "FAIRCARD_MAX_DECODED_MB")
+    nested = [f.name for f in schema
+              if pa.types.is_nested(f.type) or pa.types.is_dictionary(f.type)
+              and pa.types.is_nested(f.type.value_type)]
+    flat = [f.name for f in schema if f.name not in nested]
+    notes = []
+    if nested:
+        shown = ", ".join(f"'{c}'" for c in nested[:10]) + ("..." if len(nested) > 10 else "")
+        notes.append(f"Column(s) {shown} of '{name}' hold lists or records, which cannot be an "
+                     "outcome, a score or a group; they were left out.")
+    if not flat:
+        raise FaircardError(f"'{name}' has no column of plain values (numbers, text, dates); "
+                            "faircard needs one column per value.")
+    try:
+        table = pf.read(columns=flat)
+        return table.to_pandas(), notes
     except Exception as exc:  # pyarrow raises many types for corrupt files
         raise FaircardError(f"'{name}' could not be read as Parquet: {_first_line(exc)}") from None
 
 
-def _read_excel(raw: bytes, name: str) -> pd.DataFrame:
+def _read_excel(raw: bytes, name: str, limits: TableLimits) -> pd.DataFrame:
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as zf:
             total = 0
             for info in zf.infolist():
                 total += info.file_size
                 ratio = info.file_size / max(info.compress_size, 1)
-                if ratio > MAX_XLSX_RATIO or total > MAX_XLSX_UNCOMPRESSED:
+                if ratio > MAX_XLSX_RATIO or total > min(MAX_XLSX_UNCOMPRESSED,
+                                                         limits.max_decoded_bytes):
                     raise FaircardError(
                         f"'{name}' expands to far more data than a spreadsheet should "
                         f"({total / 1024**2:,.0f} MB or more); it was not opened. "
@@ -221,7 +321,7 @@ def _read_excel(raw: bytes, name: str) -> pd.DataFrame:
     except zipfile.BadZipFile:
         raise FaircardError(f"'{name}' is damaged or not an Excel file.") from None
     try:
-        return pd.read_excel(io.BytesIO(raw), engine="openpyxl")
+        return pd.read_excel(io.BytesIO(raw), engine="openpyxl", nrows=limits.max_rows + 1)
     except FaircardError:
         raise
     except Exception as exc:  # openpyxl raises many types for damaged workbooks

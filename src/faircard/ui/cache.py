@@ -14,16 +14,17 @@ import streamlit as st
 
 from ..assess import Assessment, assess_prepared
 from ..demo import Demo, load_demo
-from ..io import load_table
+from ..io import DETECT, TableRead, read_table
 from ..io.models import LoadedModel, load_model
 from ..prepare import Prepared, prepare
 from ..spec import AssessmentSpec
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def read_table(digest: str, _raw: bytes, name: str) -> pd.DataFrame:
-    """The uploaded table, parsed once per distinct file."""
-    return load_table(_raw, filename=name)
+def read_upload(digest: str, _raw: bytes, name: str, encoding: str = DETECT) -> TableRead:
+    """The uploaded table, parsed once per distinct file and encoding (limits from the
+    environment, see :class:`faircard.io.TableLimits`)."""
+    return read_table(_raw, filename=name, encoding=encoding)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)

@@ -118,7 +118,7 @@ def dataset_sha256() -> str:
     """sha256 of the dataset: of the uploaded file's bytes, or, for data that came without a
     file (the built-in demo), of the table written as CSV."""
     digest = str(state.get(state.DATA_DIGEST) or "")
-    head = digest.split("+")[0]
+    head = digest.split("+")[0].split("@")[0]
     if SHA256_RE.match(head):
         return head
     cached = state.get(state.TABLE_SHA256)

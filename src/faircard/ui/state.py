@@ -15,7 +15,9 @@ from ..decision import DecisionPolicy
 
 DATA = "fc_data"                  # DataFrame being assessed (with model score columns added)
 DATA_NAME = "fc_data_name"        # file name shown to the user
-DATA_DIGEST = "fc_data_digest"    # sha256 of the uploaded bytes (or "demo")
+DATA_DIGEST = "fc_data_digest"    # sha256 of the uploaded bytes (or "demo"); "@encoding" when
+                                  # a text encoding was chosen; "+model sha" per scored model
+DATA_READ = "fc_data_read"        # how the file was read: {"encoding", "detected", "warnings"}
 TARGET = "fc_target"
 DECISION = "fc_decision"          # "model" | "score" | "prediction"
 SCORE_COL = "fc_score_col"
@@ -26,6 +28,7 @@ MODEL_COLUMNS = "fc_model_columns"  # {model name: score or prediction column ad
 MODEL_ERRORS = "fc_model_errors"  # list of messages from the last model upload
 PII = "fc_pii"                    # list of PersonalDataFlag
 SENSITIVE = "fc_sensitive"
+MANY_GROUPS_OK = "fc_many_groups_ok"  # {feature: number of groups the user accepted}
 BINS = "fc_bins"                  # {feature: Binning}
 INTERSECTION = "fc_intersection"
 MIN_GROUP_SIZE = "fc_min_group_size"
@@ -49,10 +52,18 @@ GOVERNANCE_MESSAGE = "fc_governance_message"  # confirmation shown once after a 
 # Widget keys that code also reads or writes directly (other widget keys stay on their page).
 GOVERNANCE_RECORD = "w_gov_record"  # the record open on the Governance page
 
+
+def encoding_widget(file_digest: str) -> str:
+    """Key of the Encoding choice for one uploaded file (kept when choices are reset, so
+    re-reading the file in another encoding does not undo itself; a new file starts afresh)."""
+    return f"encoding_{file_digest[:16]}"
+
+
 DEFAULTS: dict[str, Any] = {
     DATA: None,
     DATA_NAME: None,
     DATA_DIGEST: None,
+    DATA_READ: {},
     TARGET: None,
     DECISION: "score",
     SCORE_COL: None,
@@ -63,6 +74,7 @@ DEFAULTS: dict[str, Any] = {
     MODEL_ERRORS: [],
     PII: [],
     SENSITIVE: [],
+    MANY_GROUPS_OK: {},
     BINS: {},
     INTERSECTION: False,
     MIN_GROUP_SIZE: 30,
@@ -116,9 +128,9 @@ def take(key: str) -> Any:
 
 def reset_after_data_change() -> None:
     """A new dataset invalidates every choice made about the old one."""
-    for key in (TARGET, SCORE_COL, PRED_COL, POS_LABEL, MODELS, MODEL_COLUMNS, MODEL_ERRORS,
-                SENSITIVE, BINS, REFERENCE, FOCUS_MODEL, DIAG_SHARES, DIAG_EXCLUDE,
-                DIAG_CHECKLIST):
+    for key in (DATA_READ, TARGET, SCORE_COL, PRED_COL, POS_LABEL, MODELS, MODEL_COLUMNS,
+                MODEL_ERRORS, SENSITIVE, MANY_GROUPS_OK, BINS, REFERENCE, FOCUS_MODEL,
+                DIAG_SHARES, DIAG_EXCLUDE, DIAG_CHECKLIST):
         st.session_state[key] = copy.deepcopy(DEFAULTS[key])
     if not policy().is_single:  # its groups belong to the old data; a single threshold stays
         set_policy(DEFAULTS[POLICY], chosen=False)

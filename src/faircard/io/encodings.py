@@ -1,0 +1,259 @@
+"""Text encodings of uploaded files: measured, or chosen, and always returned as UTF-8 bytes."""
+
+from __future__ import annotations
+
+import codecs
+import io
+import re
+from dataclasses import dataclass
+
+from ..errors import FaircardError
+from .limits import TableLimits, over_limit
+
+DETECT = "detect"
+"""The ``encoding`` value that asks faircard to measure the encoding of a text file."""
+
+ENCODING_CHOICES = (DETECT, "utf-8", "cp1252", "cp949", "latin-1", "cp1250", "cp1251",
+                    "shift_jis", "gb18030", "big5")
+"""Encodings offered in the app (the CLI accepts any Python codec name)."""
+
+# When several encodings decode a file equally well, the first of these wins: Western European
+# Windows text is the most common legacy encoding, then Korean (cp949 is a superset of EUC-KR).
+_PREFERRED = ("cp1252", "cp949", "cp1250", "cp1251", "shift_jis", "gb18030", "big5",
+              "cp1253", "cp1254", "cp1255", "cp1256", "cp1257", "cp1258")
+_DETECT_SAMPLE = 1 << 20
+_CHUNK = 8 << 20
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A text file as UTF-8 bytes, with the encoding it was read from."""
+
+    data: bytes
+    encoding: str
+    detected: bool
+    warnings: tuple[str, ...] = ()
+
+
+def decode_text(raw: bytes, name: str, encoding: str = DETECT,
+                max_decoded_bytes: int | None = None) -> Decoded:
+    """The text of a file as UTF-8 bytes (no copy when it already is UTF-8).
+
+    ``encoding`` is a Python codec name, or ``"detect"`` to measure it: UTF-8 (with or
+    without BOM) when the bytes are valid UTF-8, otherwise the encoding charset-normalizer
+    finds least chaotic, ties going to cp1252, then cp949. A file whose lines mix UTF-8 with
+    another encoding is decoded line by line, with a warning.
+    """
+    limit = max_decoded_bytes or TableLimits().max_decoded_bytes
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and encoding == DETECT:
+        encoding = "utf-16"
+    if encoding == DETECT and b"\x00" in raw[:65536]:
+        raise FaircardError(
+            f"'{name}' looks like a binary file, not text. Upload a CSV, Parquet or Excel file."
+        )
+    if encoding != DETECT:
+        codec = _codec(encoding)
+        if codec == "utf-8" and raw.startswith(codecs.BOM_UTF8):
+            codec = "utf-8-sig"
+        if codec in ("utf-8", "utf-8-sig"):
+            start = 3 if codec == "utf-8-sig" else 0
+            bad = _utf8_error(raw, start)
+            if bad is not None:
+                raise _wrong_encoding(name, encoding, raw, bad)
+            _check_decoded(len(raw) - start, name, limit)
+            return Decoded(raw[start:] if start else raw, codec, False)
+        return Decoded(_transcode(raw, codec, name, limit, chosen=encoding), codec, False)
+
+    if raw.startswith(codecs.BOM_UTF8):
+        bad = _utf8_error(raw, 3)
+        if bad is None:
+            _check_decoded(len(raw) - 3, name, limit)
+            return Decoded(raw[3:], "utf-8-sig", True)
+    else:
+        bad = _utf8_error(raw, 0)
+        if bad is None:
+            _check_decoded(len(raw), name, limit)
+            return Decoded(raw, "utf-8", True)
+    mixed = _mixed_lines(raw)
+    for codec in _candidates(raw if mixed is None else b"\n".join(mixed[1])):
+        try:
+            if mixed is None:
+                return Decoded(_transcode(raw, codec, name, limit), codec, True)
+            return _decode_mixed(raw, codec, name, limit, mixed[0])
+        except UnicodeDecodeError:
+            continue
+    raise FaircardError(
+        f"faircard could not find a text encoding that reads '{name}'. Save it as CSV UTF-8, "
+        "or choose its encoding (app: Encoding; CLI: --encoding)."
+    )
+
+
+def _codec(encoding: str) -> str:
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise FaircardError(
+            f"'{encoding}' is not a text encoding faircard knows. Use for example utf-8, "
+            "cp1252 or cp949, or 'detect'."
+        ) from None
+
+
+def _utf8_error(raw: bytes, start: int) -> int | None:
+    """Offset of the first byte that is not valid UTF-8, or None (checked in chunks)."""
+    dec = codecs.getincrementaldecoder("utf-8")()
+    pos = start
+    view = memoryview(raw)
+    try:
+        while pos < len(raw):
+            dec.decode(view[pos:pos + _CHUNK], final=pos + _CHUNK >= len(raw))
+            pos += _CHUNK
+    except UnicodeDecodeError as exc:
+        return pos - len(dec.getstate()[0]) + exc.start if exc.start >= 0 else pos
+    return None
+
+
+def _transcode(raw: bytes, codec: str, name: str, limit: int, chosen: str | None = None) -> bytes:
+    """``raw`` decoded from ``codec`` and re-encoded as UTF-8, chunk by chunk."""
+    dec = codecs.getincrementaldecoder(codec)()
+    out = io.BytesIO()
+    size = 0
+    view = memoryview(raw)
+    for pos in range(0, max(len(raw), 1), _CHUNK):
+        try:
+            text = dec.decode(view[pos:pos + _CHUNK], final=pos + _CHUNK >= len(raw))
+        except UnicodeDecodeError as exc:
+            if chosen is None:
+                raise
+            raise _wrong_encoding(name, chosen, raw, pos + max(exc.start, 0)) from None
+        chunk = text.encode("utf-8")
+        size += len(chunk)
+        _check_decoded(size, name, limit)
+        out.write(chunk)
+    data = out.getvalue()
+    return data[3:] if data.startswith(codecs.BOM_UTF8) else data
+
+
+def _check_decoded(size: int, name: str, limit: int) -> None:
+    if size > limit:
+        raise over_limit(name, f"more than {limit / 1024**2:,.0f} MB of text", "decoded bytes",
+                         f"{limit / 1024**2:,.0f} MB", "FAIRCARD_MAX_DECODED_MB")
+
+
+def _wrong_encoding(name: str, encoding: str, raw: bytes, offset: int) -> FaircardError:
+    line = raw.count(b"\n", 0, offset) + 1
+    return FaircardError(
+        f"'{name}' is not {encoding} text: line {line} has bytes that {encoding} cannot "
+        "decode. Choose another encoding, or 'detect'."
+    )
+
+
+def _candidates(raw: bytes) -> list[str]:
+    """Encodings to try on non-UTF-8 bytes, best first.
+
+    Candidates are the encodings charset-normalizer proposes plus the common legacy ones; each
+    decodes a sample of the lines that are not plain ASCII (the only ones that tell encodings
+    apart) and is scored by charset-normalizer's mess ratio. Scores within 0.01 of the best
+    count as a tie, broken by :data:`_PREFERRED` (so cp1252 before cp949 before the rest).
+    """
+    from charset_normalizer import from_bytes
+    from charset_normalizer.md import mess_ratio
+
+    lines = [m.group() for m, _ in zip(_NON_ASCII_LINE.finditer(raw), range(2000), strict=False)]
+    sample = b"\n".join(lines)[:_DETECT_SAMPLE]
+    if lines and len(sample) == _DETECT_SAMPLE and b"\n" in sample:
+        sample = sample[:sample.rindex(b"\n")]  # do not cut a character in two
+    proposed = [codecs.lookup(c).name for m in from_bytes(sample) for c in m.could_be_from_charset
+                if _known(c)]
+    pool: list[str] = []
+    for c in [*(codecs.lookup(p).name for p in _PREFERRED), *proposed]:
+        if c not in pool and c not in ("utf-8", "utf-8-sig", "ascii"):
+            pool.append(c)
+    scored = []
+    for rank, c in enumerate(pool):
+        try:
+            text = sample.decode(c)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        scored.append((mess_ratio(text, 1.0), rank, c))
+    ordered: list[str] = []
+    if scored:
+        best = min(score for score, _, _ in scored)
+        ordered = [c for _, _, c in sorted(scored, key=lambda x: (x[0] > best + 0.01, x[1], x[0]))]
+    # latin-1 decodes any bytes, but turns 0x80-0x9f into invisible control characters: a last
+    # resort only for text without them
+    last = [] if re.search(rb"[\x80-\x9f]", sample) else ["latin-1"]
+    return ordered + last
+
+
+def _known(encoding: str) -> bool:
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        return False
+    return True
+
+
+_NON_ASCII_LINE = re.compile(rb"[^\n]*[\x80-\xff][^\n]*")
+
+
+def _mixed_lines(raw: bytes) -> tuple[list[int], list[bytes]] | None:
+    """When some non-ASCII lines are UTF-8 and others are not: (1-based numbers of the UTF-8
+    lines, the other lines); None when no line is UTF-8."""
+    utf8_at: list[int] = []
+    other: list[bytes] = []
+    utf8_text: list[bytes] = []
+    for m in _NON_ASCII_LINE.finditer(raw):
+        line = m.group()
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            other.append(line)
+        else:
+            utf8_at.append(m.start())
+            utf8_text.append(line)
+    if not utf8_at or not other:
+        return None
+    # a legacy line can happen to be valid UTF-8: call the file mixed only when those lines
+    # read at least as well as UTF-8 as in the other lines' encoding
+    from charset_normalizer.md import mess_ratio
+
+    sample = b"\n".join(utf8_text[:2000])
+    legacy = _candidates(b"\n".join(other))[0]
+    try:
+        as_legacy = mess_ratio(sample.decode(legacy), 1.0)
+    except UnicodeDecodeError:
+        as_legacy = 1.0
+    if mess_ratio(sample.decode("utf-8"), 1.0) > as_legacy:
+        return None
+    return utf8_at, other
+
+
+def _decode_mixed(raw: bytes, codec: str, name: str, limit: int,
+                  utf8_starts: list[int]) -> Decoded:
+    out = io.BytesIO()
+    starts = set(utf8_starts)
+    n_other = 0
+    first_other = first_utf8 = None
+    pos = 0
+    for m in _NON_ASCII_LINE.finditer(raw):
+        out.write(raw[pos:m.start()])
+        line = m.group()
+        if m.start() in starts:
+            out.write(line)
+            if first_utf8 is None:
+                first_utf8 = raw.count(b"\n", 0, m.start()) + 1
+        else:
+            out.write(line.decode(codec).encode("utf-8"))
+            n_other += 1
+            if first_other is None:
+                first_other = raw.count(b"\n", 0, m.start()) + 1
+        pos = m.end()
+        _check_decoded(out.tell(), name, limit)
+    out.write(raw[pos:])
+    _check_decoded(out.tell(), name, limit)
+    note = (f"'{name}' mixes text encodings: {len(starts):,} line(s) are UTF-8 (first: line "
+            f"{first_utf8}) and {n_other:,} are {codec} (first: line {first_other}). Each line "
+            "was read in its own encoding; check the names in those lines, and save the file "
+            "as UTF-8 to be sure.")
+    data = out.getvalue()
+    return Decoded(data[3:] if data.startswith(codecs.BOM_UTF8) else data, codec, True, (note,))

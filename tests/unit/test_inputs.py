@@ -323,3 +323,13 @@ def test_roles_and_assess_ignore_or_refuse_nested_columns():
     assert options == ["sex"]
     with pytest.raises(FaircardError, match="holds lists or records"):
         assess(df, target="y", score="score", sensitive="tags", n_boot=0)
+
+
+def test_diagnostics_read_one_hot_columns_as_one_feature():
+    from faircard.diagnostics import diagnose
+
+    one_col, one_hot = _one_hot_pair()
+    a = diagnose(one_col, target="y", score="score", sensitive=["race"], seed=0)
+    b = diagnose(one_hot, target="y", score="score", sensitive=["race"], seed=0)
+    pd.testing.assert_frame_equal(a.representation, b.representation)
+    pd.testing.assert_frame_equal(a.base_rates, b.base_rates)

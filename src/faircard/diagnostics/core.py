@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FaircardError, missing_column
+from ..onehot import sensitive_column
 from ..prepare import prepare
 from ..privacy import detect_personal_data
 from ..spec import AssessmentSpec
@@ -136,6 +137,9 @@ def diagnose_spec(data: pd.DataFrame, spec: AssessmentSpec, *,
     sensitive = list(spec.sensitive)
     target = spec.target
     decision = spec.score or spec.prediction
+    decoded = {f: sensitive_column(data, f) for f in sensitive if f not in data.columns}
+    if any(col is not None for col in decoded.values()):  # one-hot columns read as one feature
+        data = data.assign(**{f: col for f, col in decoded.items() if col is not None})
     for col in [target, decision, *sensitive]:
         if col not in data.columns:
             raise missing_column(col, data.columns, "Column")

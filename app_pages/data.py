@@ -61,7 +61,7 @@ data = state.get(state.DATA)
 st.subheader(f"{state.get(state.DATA_NAME)}")
 st.caption(f"{len(data):,} rows x {data.shape[1]} columns. First 200 rows:")
 for note in state.get(state.DATA_READ).get("warnings", []):
-    st.warning(note)
+    st.warning(components.escape(note))
 pii = state.get(state.PII)
 pii_cols = {f.column for f in pii}
 st.dataframe(data.drop(columns=list(pii_cols)).head(200), height=240)

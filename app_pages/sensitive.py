@@ -78,14 +78,15 @@ state.put(state.BINS, bins)
 
 accepted = dict(state.get(state.MANY_GROUPS_OK))
 for feature, n in many_groups(data, chosen, bins).items():
-    st.warning(f"'{feature}' forms {n:,} groups (more than {MANY_GROUPS}): most of them will be "
+    shown = components.escape(feature)
+    st.warning(f"'{shown}' forms {n:,} groups (more than {MANY_GROUPS}): most of them will be "
                "too small to compare. Bands or a coarser column usually tell more.")
-    ok = st.checkbox(f"Compare all {n:,} groups of '{feature}' anyway", key=f"w_many_{feature}",
+    ok = st.checkbox(f"Compare all {n:,} groups of '{shown}' anyway", key=f"w_many_{feature}",
                      value=accepted.get(feature) == n)
     accepted = {**accepted, feature: n} if ok else {k: v for k, v in accepted.items()
                                                    if k != feature}
     state.put(state.MANY_GROUPS_OK, accepted)
-    components.need(ok, f"Confirm the {n:,} groups of '{feature}', bin it, or choose another "
+    components.need(ok, f"Confirm the {n:,} groups of '{shown}', bin it, or choose another "
                     "feature.")
 
 c1, c2 = st.columns(2)

@@ -8,7 +8,16 @@ import pandas as pd
 
 from faircard.io import fingerprint
 from faircard.ui import state
-from tests.app.conftest import new, no_exception, seed_state, small_frame
+from tests.app.conftest import new, no_exception, small_frame
+from tests.app.conftest import seed_state as _seed
+
+
+def seed_state(at, df, sensitive=("sex", "race")):
+    """Seeded state with a digest of its own: cached assessments of other tests' data (seeded
+    with the same digest) are never reused for these modified tables."""
+    at = _seed(at, df=df, sensitive=sensitive)
+    at.session_state[state.DATA_DIGEST] = "inputs-" + fingerprint(df.to_csv().encode())
+    return at
 
 
 def _upload(raw: bytes, name: str = "w.csv"):

@@ -166,11 +166,11 @@ if kind in ("score", "model"):
     policy = state.policy()
     if policy.is_single:
         # the widget shows the policy; only an edit by the user writes it back
-        if st.session_state.get("w_threshold") != policy.threshold:
-            st.session_state["w_threshold"] = policy.threshold
+        if st.session_state.get(state.THRESHOLD_INPUT) != policy.threshold:
+            state.put(state.THRESHOLD_INPUT, policy.threshold)
         st.number_input("Decision threshold: a score at or above it means a positive decision",
-                        key="w_threshold", step=0.05, format="%.3f",
-                        on_change=state.set_single_threshold, args=("w_threshold",))
+                        key=state.THRESHOLD_INPUT, step=0.05, format="%.3f",
+                        on_change=state.set_single_threshold, args=(state.THRESHOLD_INPUT,))
     else:
         st.info("Decision policy: " + components.escape(policy.describe())
                 + " Change it on the Thresholds page.")

@@ -56,13 +56,13 @@ st.subheader("One threshold for everyone")
 lo, hi = float(np.min(s)), float(np.max(s))
 if in_force.is_single:  # the slider always shows the threshold in force
     lo, hi = min(lo, in_force.threshold), max(hi, in_force.threshold)
-    st.session_state["w_thr_slider"] = in_force.threshold
-elif "w_thr_slider" not in st.session_state:
-    st.session_state["w_thr_slider"] = float(np.median(list(in_force.thresholds.values())))
+    state.put(state.THRESHOLD_SLIDER, in_force.threshold)
+elif state.THRESHOLD_SLIDER not in st.session_state:
+    state.put(state.THRESHOLD_SLIDER, float(np.median(list(in_force.thresholds.values()))))
 step = (hi - lo) / 200 if hi > lo else 0.01
 t = st.slider("Threshold (score at or above it = positive decision)", lo, hi,
-              step=step, key="w_thr_slider", format="%.3f",
-              on_change=state.set_single_threshold, args=("w_thr_slider",),
+              step=step, key=state.THRESHOLD_SLIDER, format="%.3f",
+              on_change=state.set_single_threshold, args=(state.THRESHOLD_SLIDER,),
               help="Moving it makes this one threshold the decision policy.")
 k = int(np.clip(np.searchsorted(sw.thresholds, t, side="left"), 0, len(sw.thresholds) - 1))
 single = evaluate_policy(y, s, group, groups, {g: t for g in groups}, feature=feature)

@@ -51,6 +51,8 @@ GOVERNANCE_MESSAGE = "fc_governance_message"  # confirmation shown once after a 
 
 # Widget keys that code also reads or writes directly (other widget keys stay on their page).
 GOVERNANCE_RECORD = "w_gov_record"  # the record open on the Governance page
+THRESHOLD_INPUT = "w_threshold"   # the Data page's threshold (shows the single policy)
+THRESHOLD_SLIDER = "w_thr_slider"  # the Thresholds page's slider (shows the single policy)
 
 
 def encoding_widget(file_digest: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,9 @@ def seed_state(at: AppTest, df: pd.DataFrame | None = None, sensitive=("sex", "r
     df = small_frame() if df is None else df
     at.session_state["fc_data"] = df
     at.session_state["fc_data_name"] = "small.csv"
-    at.session_state["fc_data_digest"] = "seeded"
+    # the cache key follows the data, so one test's cached assessment never answers another's
+    content = pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes()
+    at.session_state["fc_data_digest"] = "seeded-" + hashlib.sha256(content).hexdigest()[:16]
     at.session_state["fc_target"] = "outcome"
     at.session_state["fc_pos_label"] = 1
     at.session_state["fc_decision"] = "score"

@@ -9,7 +9,8 @@ import streamlit as st
 from faircard.errors import FaircardError
 from faircard.formatting import fmt_num
 from faircard.governance import AuditStore, assessment_fingerprint, default_location, store_exists
-from faircard.ui import components, state
+from faircard.governance.share import cells_of
+from faircard.ui import auth, components, state
 
 DECISION_LABELS = {"approve": "Approve (sign off)", "request_changes": "Request changes",
                    "reject": "Reject", "comment": "Comment only"}
@@ -27,6 +28,20 @@ st.caption("Keep a record of what was assessed and who signed it off. Each recor
            "check that the model it tests is the one that was approved.")
 
 location = default_location()
+who = auth.require("view", "governance")  # None in local mode: names are typed
+if who is None:
+    st.caption(auth.LOCAL_MODE_NOTE)
+
+
+def _actor(widget_key: str):
+    """Who acts: the signed-in identity, or (local mode) the name typed in ``widget_key``."""
+    return who if who is not None else st.session_state.get(widget_key, "")
+
+
+def _may(action: str) -> bool:
+    return who is None or who.can(action)
+
+
 st.markdown(f"**Audit store:** `{location}`")
 st.caption("Set the environment variable FAIRCARD_STORE before starting the app to use another "
            "SQLite file or a database URL. The command line reads the same store.")
@@ -56,7 +71,9 @@ if message:
 # -- record the current assessment -------------------------------------------------------------
 st.subheader("Record this assessment")
 fingerprint = None
-if not state.has_sensitive():
+if not _may("record"):
+    st.info("Recording an assessment needs the author role; the records are listed below.")
+elif not state.has_sensitive():
     st.info("Load data and choose the sensitive features to record an assessment; the records "
             "already in the store are listed below.")
     components.link(components.PAGE_DATA, "Go to Data & model")
@@ -89,8 +106,11 @@ else:
     with st.form("record_form", clear_on_submit=False):
         title = st.text_input("Title", value=f"{state.get(state.DATA_NAME)}: {name}",
                               key="w_gov_title", max_chars=500)
-        author = st.text_input("Your name", key="w_gov_author", max_chars=200,
-                               placeholder="Who made this assessment")
+        if who is None:
+            st.text_input("Your name", key="w_gov_author", max_chars=200,
+                          placeholder="Who made this assessment")
+        else:
+            st.caption(f"Recorded as {components.escape(who.display_name)} (signed in).")
         choices = [None] + [r.id for r in older]
         supersedes = st.selectbox(
             "Replaces an older record", choices, key="w_gov_supersedes",
@@ -102,10 +122,10 @@ else:
         if store:
             try:
                 with store:
-                    rec = store.add(a, title=title, created_by=author,
+                    rec = store.add(a, title=title, created_by=_actor("w_gov_author"),
                                     dataset_name=str(state.get(state.DATA_NAME)),
                                     dataset_sha256=data_sha, models=models,
-                                    supersedes=supersedes)
+                                    supersedes=supersedes, cells=cells_of(a))
             except FaircardError as exc:
                 st.error(str(exc))
             else:
@@ -132,7 +152,8 @@ if not records:
 
 table = pd.DataFrame([{
     "id": r.id, "title": r.title, "status": STATUS_LABELS.get(r.status, r.status),
-    "by": r.created_by, "recorded (UTC)": r.created_at[:19].replace("T", " "),
+    "by": r.created_by if r.authenticated else f"{r.created_by} (unauthenticated)",
+    "recorded (UTC)": r.created_at[:19].replace("T", " "),
     "rows": r.n_rows, "fingerprint": r.fingerprint[:16],
     "replaced by": ", ".join(str(i) for i in r.superseded_by),
     "on screen": "yes" if r.fingerprint == fingerprint else "",
@@ -164,23 +185,30 @@ if rows:
 if history:
     st.markdown("**History**")
     st.dataframe(pd.DataFrame([{
-        "when (UTC)": h.at[:19].replace("T", " "), "who": h.reviewer, "role": h.role or "",
+        "when (UTC)": h.at[:19].replace("T", " "),
+        "who": h.reviewer if h.authenticated else f"{h.reviewer} (unauthenticated)",
+        "role": h.role or "",
         "what": "submitted" if h.decision == "submit" else
         DECISION_LABELS.get(h.decision, h.decision), "comment": h.comment,
     } for h in history]), hide_index=True, width="stretch")
+st.markdown(f"**Share link** (read-only, for anyone with at least the viewer role): "
+            f"`{components.share_link(rid)}`")
+components.link(components.PAGE_RECORD, "Open the shared view", icon=":material/share:",
+                query_params={"record": str(rid)})
 st.download_button("Download the record (JSON)",
                    json.dumps(export, ensure_ascii=False, indent=2),
                    file_name=f"faircard-record-{rid}.json", mime="application/json",
                    key="dl_gov_record")
 
-if rec.status == "draft":
+if rec.status == "draft" and _may("submit"):
     with st.form("submit_form"):
-        who = st.text_input("Your name", key="w_gov_submitter", max_chars=200)
+        if who is None:
+            st.text_input("Your name", key="w_gov_submitter", max_chars=200)
         sent = st.form_submit_button("Submit for review")
     if sent:
         try:
             with AuditStore(location, create=False) as store:
-                store.submit(rid, who)
+                store.submit(rid, _actor("w_gov_submitter"))
         except FaircardError as exc:
             st.error(str(exc))
         else:
@@ -192,11 +220,16 @@ with st.form("review_form"):
         st.caption("Only a record in review can be approved, sent back or rejected; anyone can "
                    "comment at any time.")
     c1, c2 = st.columns(2)
-    reviewer = c1.text_input("Reviewer", key="w_gov_reviewer", max_chars=200)
+    if who is None:
+        c1.text_input("Reviewer", key="w_gov_reviewer", max_chars=200)
+    else:
+        c1.caption(f"Reviewer: {components.escape(who.display_name)} (signed in)")
     role = c2.text_input("Role (optional)", key="w_gov_role", max_chars=200,
                          placeholder="for example: model risk, legal, domain expert")
+    allowed = [d for d in DECISION_LABELS
+               if d == "comment" or _may("approve" if d == "approve" else "decide")]
     if rec.status == "in_review":
-        decision = st.radio("Decision", list(DECISION_LABELS), format_func=DECISION_LABELS.get,
+        decision = st.radio("Decision", allowed, format_func=DECISION_LABELS.get,
                             key="w_gov_decision", horizontal=True)
     else:
         decision = "comment"
@@ -206,7 +239,8 @@ with st.form("review_form"):
 if reviewed:
     try:
         with AuditStore(location, create=False) as store:
-            after = store.review(rid, reviewer, decision, comment, role=role or None)
+            after = store.review(rid, _actor("w_gov_reviewer"), decision, comment,
+                                 role=role or None)
     except FaircardError as exc:
         st.error(str(exc))
     else:

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 PAGES = ["app_pages/data.py", "app_pages/sensitive.py", "app_pages/disparities.py",
          "app_pages/diagnostics.py", "app_pages/thresholds.py",
-         "app_pages/model_card.py", "app_pages/governance.py"]
+         "app_pages/model_card.py", "app_pages/governance.py", "app_pages/record.py"]
 TIMEOUT = 120
 
 

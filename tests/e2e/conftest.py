@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -24,18 +25,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory):
-    """``streamlit run app.py`` on a free localhost port, with its own audit store; yields its
-    URL."""
-    port = _free_port()
-    base = tmp_path_factory.mktemp("server")
+@contextlib.contextmanager
+def run_app(base: Path, *options: str, app_args: tuple[str, ...] = (), port: int | None = None):
+    """``streamlit run app.py`` on ``port`` (default: a free one) of localhost with its own audit
+    store in ``base`` and extra Streamlit ``options``; yields its URL and stops it afterwards."""
+    port = port or _free_port()
     store = base / "audit.db"
     log = (base / "streamlit.log").open("wb")  # read it when the server misbehaves
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
          "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+         "--server.headless", "true", "--browser.gatherUsageStats", "false", *options,
+         *(["--", *app_args] if app_args else [])],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
         env={**os.environ, "FAIRCARD_STORE": str(store)},
     )
@@ -60,6 +61,14 @@ def server(tmp_path_factory):
             proc.kill()
             proc.wait()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """``streamlit run app.py`` on a free localhost port, with its own audit store; yields its
+    URL."""
+    with run_app(tmp_path_factory.mktemp("server")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -20,12 +20,14 @@ PAGE_DIAGNOSTICS = "app_pages/diagnostics.py"
 PAGE_THRESHOLDS = "app_pages/thresholds.py"
 PAGE_CARD = "app_pages/model_card.py"
 PAGE_GOVERNANCE = "app_pages/governance.py"
+PAGE_RECORD = "app_pages/record.py"
 
 
-def link(page: str, label: str, icon: str = ":material/arrow_forward:") -> None:
+def link(page: str, label: str, icon: str = ":material/arrow_forward:",
+         query_params: dict[str, str] | None = None) -> None:
     """A link to another page; a plain hint when the page runs outside the app's navigation."""
     try:
-        st.page_link(page, label=label, icon=icon)
+        st.page_link(page, label=label, icon=icon, query_params=query_params)
     except StreamlitPageNotFoundError:
         st.caption(f"Open '{label}' from the app's sidebar.")
 
@@ -43,6 +45,16 @@ def stop(page: str = "") -> NoReturn:
     """``st.stop()`` after writing the end-of-run marker (see :func:`page_done`)."""
     page_done(page)
     st.stop()
+
+
+def share_link(record_id: int) -> str:
+    """The address of a record's read-only view: the app's root with ``?record=ID``."""
+    from urllib.parse import urlsplit
+
+    url = urlsplit(st.context.url or "")
+    base = "/" + str(st.get_option("server.baseUrlPath") or "").strip("/")
+    root = f"{url.scheme}://{url.netloc}" if url.netloc else ""
+    return f"{root}{base.rstrip('/')}/?record={int(record_id)}"
 
 
 def need(condition: bool, message: str, page: str | None = None, label: str = "") -> None:

@@ -1,0 +1,230 @@
+"""Shared record: the read-only view of one audit record (``?record=ID``) for domain experts.
+
+Everything shown is drawn from what the record stores (per-cell counts and score histograms,
+the choices, the review trail), never from the dataset, which need not be present.
+"""
+
+import pandas as pd
+import streamlit as st
+
+from faircard import charts
+from faircard.card import build_card
+from faircard.errors import FaircardError
+from faircard.findings import findings
+from faircard.formatting import fmt_num
+from faircard.governance import AuditStore, default_location, store_exists
+from faircard.governance.share import assessment_from_cells, score_histograms
+from faircard.metrics import DEFAULT_METRICS, LABELS
+from faircard.render import render_markdown
+from faircard.ui import auth, components, tables
+
+STATUS_LABELS = {"draft": "draft", "in_review": "in review", "approved": "approved",
+                 "changes_requested": "changes requested", "rejected": "rejected"}
+WHAT = {"submit": "submitted", "approve": "approved (signed off)",
+        "request_changes": "requested changes", "reject": "rejected", "comment": "commented"}
+
+st.title("Shared record")
+raw = st.query_params.get("record")
+if not raw:
+    st.info("Open a record from its share link (it ends in ?record= and the record's number); "
+            "the Governance page lists the records and their links.")
+    components.link(components.PAGE_GOVERNANCE, "Go to Governance")
+    components.stop("record")
+
+who = auth.require("view", "record")
+if who is None:
+    st.caption(auth.LOCAL_MODE_NOTE)
+
+location = default_location()
+if not store_exists(location):
+    st.error(f"There is no audit store at '{location}', so record {raw} cannot be opened.")
+    components.stop("record")
+try:
+    with AuditStore(location, create=False) as store:
+        rec = store.get(raw)
+        cells = store.cells(rec.id)
+        history = store.history(rec.id)
+        comments = store.comments(rec.id)
+    a = assessment_from_cells(cells)
+except FaircardError as exc:
+    st.error(str(exc))
+    components.stop("record")
+
+
+def _who(name: str, authenticated: bool) -> str:
+    return name if authenticated else f"{name} (unauthenticated)"
+
+
+st.subheader(rec.title)
+st.markdown(
+    f"**Record {rec.id}** · status **{STATUS_LABELS.get(rec.status, rec.status)}** · recorded "
+    f"{rec.created_at[:19].replace('T', ' ')} UTC by "
+    f"{components.escape(_who(rec.created_by, rec.authenticated))}  \n"
+    f"Dataset '{components.escape(rec.dataset_name)}' ({rec.n_rows:,} rows, sha256 "
+    f"`{rec.dataset_sha256[:16]}`)"
+    + "".join(f" · model '{components.escape(m['name'])}' (`{m['sha256'][:16]}`)"
+              for m in rec.models)
+    + f"  \nFingerprint `{rec.fingerprint}`")
+if rec.superseded_by:
+    st.warning("A newer version of this record exists: "
+               + ", ".join(f"record {i}" for i in rec.superseded_by) + ".")
+st.caption("Read-only: the figures below are recomputed from the group counts the record keeps "
+           "(no row of the data and no personal data is stored).")
+
+tab_disp, tab_policy, tab_card, tab_review = st.tabs(
+    ["Disparities", "Decision policy", "Model card", "Review and comments"])
+
+# -- disparities ---------------------------------------------------------------------------------
+with tab_disp:
+    available = [m for m in a.metrics if m != "count"]
+    metrics = st.multiselect("Metrics", available,
+                             default=[m for m in DEFAULT_METRICS if m in available],
+                             key="w_share_metrics", format_func=LABELS.get)
+    if not metrics:
+        st.info("Choose at least one metric.")
+    else:
+        st.markdown("**Findings**")
+        found = findings(a, metrics)
+        for i, sentence in enumerate(found, start=1):
+            st.markdown(f"{i}. {components.escape(sentence)}")
+        feature = st.selectbox("Groups of", a.features, key="w_share_feature")
+        st.dataframe(tables.group_table(a, feature, metrics), key="share_group_table")
+        cols = st.columns(2)
+        for i, m in enumerate(metrics):
+            cols[i % 2].altair_chart(charts.metric_bars(a.by_group, m, feature, a.overall.get(m)))
+        st.markdown("**Differences and ratios between groups**")
+        st.dataframe(tables.disparity_table(a, feature, metrics), hide_index=True,
+                     key="share_disparity_table")
+        crit = a.criteria[feature]
+        c = st.columns(4)
+        c[0].metric("Demographic parity difference",
+                    fmt_num(crit["demographic_parity_difference"]))
+        c[1].metric("Demographic parity ratio", fmt_num(crit["demographic_parity_ratio"]))
+        c[2].metric("Equalized odds difference", fmt_num(crit["equalized_odds_difference"]))
+        c[3].metric("Four-fifths rule",
+                    {True: "passes", False: "fails", None: "n/a"}[crit["passes_four_fifths"]])
+        hist = score_histograms(cells, feature)
+        if not hist.empty:
+            st.altair_chart(charts.score_histograms(hist, feature))
+        for note in a.notes:
+            st.caption(note)
+
+# -- policy ---------------------------------------------------------------------------------------
+with tab_policy:
+    spec = a.spec
+    lines = [f"- Outcome: '{components.escape(spec.target)}', positive label "
+             f"'{components.escape(a.prepared.pos_label)}'"]
+    if spec.uses_score:
+        lines.append(f"- Decision: '{components.escape(spec.score)}' at or above the threshold "
+                     f"{spec.threshold:g}")
+    else:
+        lines.append(f"- Decision: the predictions in '{components.escape(spec.prediction)}'")
+    policy = rec.spec.get("policy")
+    if policy:
+        lines.append(f"- Decision policy as recorded: `{components.escape(policy)}`")
+    lines.append("- Sensitive features: " + ", ".join(components.escape(s)
+                                                      for s in spec.sensitive))
+    lines.append("- Reference groups: " + ", ".join(
+        f"{components.escape(f)}: {components.escape(g)}"
+        for f, g in a.reference_groups.items()))
+    lines.append(f"- Groups smaller than {spec.min_group_size} people are "
+                 + ("compared anyway" if spec.include_small_groups else
+                    "left out of comparisons"))
+    st.markdown("\n".join(lines))
+
+# -- card ------------------------------------------------------------------------------------------
+with tab_card:
+    try:
+        card = build_card(a, model={"name": rec.title}, dataset={"name": rec.dataset_name})
+        st.markdown(render_markdown(card))
+    except FaircardError as exc:
+        st.error(str(exc))
+
+# -- review and comments --------------------------------------------------------------------------
+with tab_review:
+    if history:
+        st.dataframe(pd.DataFrame([{
+            "when (UTC)": h.at[:19].replace("T", " "),
+            "who": _who(h.reviewer, h.authenticated), "role": h.role or "",
+            "what": WHAT.get(h.decision, h.decision), "comment": h.comment,
+        } for h in history]), hide_index=True, width="stretch", key="share_history")
+    else:
+        st.caption("No submission or review yet.")
+
+    by_id = {c.id: c for c in comments}
+    for c in comments:
+        if c.reply_to is not None:
+            continue
+        about = f" on {c.section}" if c.section else ""
+        st.markdown(f"**{components.escape(_who(c.author, c.authenticated))}**{about} "
+                    f"({c.at[:16].replace('T', ' ')} UTC): {components.escape(c.body)}")
+        for r in comments:
+            if r.reply_to == c.id:
+                st.markdown(f"> **{components.escape(_who(r.author, r.authenticated))}** "
+                            f"answered: {components.escape(r.body)}")
+
+    def _actor(name_key: str):
+        """The signed-in identity, or (local mode) the name typed in ``name_key``."""
+        return who if who is not None else st.session_state.get(name_key, "")
+
+    sections = ["the record as a whole"] + [f"finding {i}" for i in range(1, len(found) + 1)] \
+        if metrics else ["the record as a whole"]
+    sections += ["disparities", "decision policy", "model card"]
+    can_comment = who is None or who.can("comment")
+    if can_comment:
+        with st.form("share_comment_form", clear_on_submit=True):
+            st.markdown("**Comment**")
+            if who is None:
+                st.text_input("Your name", key="w_share_name", max_chars=200)
+            section = st.selectbox("About", sections, key="w_share_section")
+            can_answer = who is None or who.can("answer")
+            reply = None
+            if can_answer and comments:
+                reply = st.selectbox("Answer a comment (authors)", [None, *by_id],
+                                     key="w_share_reply",
+                                     format_func=lambda i: "no: a new comment" if i is None else
+                                     f"{i}: {by_id[i].body[:60]}")
+            body = st.text_area("Comment", key="w_share_body", max_chars=10_000)
+            sent = st.form_submit_button("Add comment")
+        if sent:
+            try:
+                with AuditStore(location, create=False) as store:
+                    store.comment(rec.id, _actor("w_share_name"), body,
+                                  section="" if section == sections[0] else section,
+                                  reply_to=reply)
+            except FaircardError as exc:
+                st.error(str(exc))
+            else:
+                st.rerun()
+
+    if rec.status == "in_review" and (who is None or who.can("decide") or who.can("approve")):
+        options = [d for d, allowed in (
+            ("approve", who is None or who.can("approve")),
+            ("request_changes", who is None or who.can("decide")),
+            ("reject", who is None or who.can("decide"))) if allowed]
+        labels = {"approve": "Approve (sign off)", "request_changes": "Request changes",
+                  "reject": "Reject"}
+        with st.form("share_review_form"):
+            st.markdown("**Decide**")
+            if who is None:
+                st.text_input("Your name", key="w_share_reviewer", max_chars=200)
+            decision = st.radio("Decision", options, format_func=labels.get,
+                                key="w_share_decision", horizontal=True)
+            note = st.text_area("Why", key="w_share_note", max_chars=10_000,
+                                help="Required except for an approval.")
+            decided = st.form_submit_button("Record the decision", type="primary")
+        if decided:
+            try:
+                with AuditStore(location, create=False) as store:
+                    after = store.review(rec.id, _actor("w_share_reviewer"), decision, note)
+            except FaircardError as exc:
+                st.error(str(exc))
+            else:
+                st.success(f"Record {rec.id} is now "
+                           f"{STATUS_LABELS.get(after.status, after.status)}.")
+    if rec.status in ("changes_requested", "rejected", "draft") and \
+            (who is None or who.can("record")):
+        st.caption("Authors: record the corrected assessment as a new version (it replaces "
+                   "this one) on the Governance page, with the dataset loaded.")
+        components.link(components.PAGE_GOVERNANCE, "Go to Governance")
+components.page_done("record")

@@ -9,7 +9,7 @@ from faircard.io import DETECT, ENCODING_CHOICES, fingerprint
 from faircard.prepare import resolve_pos_label
 from faircard.roles import guess_prediction, guess_target, score_candidates
 from faircard.ui import cache, components, state
-from faircard.ui.loaders import add_models, load_demo_into_state, set_dataset
+from faircard.ui.loaders import add_models, load_demo_into_state, rescore_models, set_dataset
 
 st.title("Data & model")
 st.caption("Load the data the model decides on, then tell faircard which column is the true "
@@ -156,12 +156,35 @@ else:
         st.error(msg)
     models = state.get(state.MODELS)
     if models:
+        chosen = dict(state.get(state.MODEL_CLASSES))
+        for m in models:
+            classes = list(m.classes or [])
+            scored = state.get(state.MODEL_SCORED).get(m.name) or {}
+            current = chosen.get(m.name, scored.get("positive_class"))
+            widget = f"w_model_class_{m.sha256[:16]}"
+            # one widget per model: which of its classes means the positive outcome
+            picked = st.selectbox(
+                f"{m.name}: the model class that means {pos!r}", classes, key=widget,
+                index=classes.index(current) if current in classes else len(classes) - 1,
+                format_func=repr,
+                help="faircard uses the class equal to the positive outcome, or class 1 of a "
+                "0/1 (False/True) model; change it if the model labels outcomes differently.")
+            if picked != scored.get("positive_class") or m.name in chosen:
+                chosen[m.name] = picked
+        state.put(state.MODEL_CLASSES, chosen)
+        for msg in rescore_models():
+            st.error(msg)
         st.dataframe(
             [{"model": m.name, "type": m.model_type, "format": m.format,
+              "classes": ", ".join(repr(c) for c in (m.classes or [])),
               "scikit-learn": m.sklearn_version_saved or "", "sha256": m.sha256[:16],
               "notes": " ".join(m.warnings)} for m in models],
             hide_index=True,
         )
+        for m in models:
+            note = (state.get(state.MODEL_SCORED).get(m.name) or {}).get("note")
+            if note:
+                st.info(note)
 if kind in ("score", "model"):
     policy = state.policy()
     if policy.is_single:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .assess import Assessment, assess
@@ -41,15 +42,42 @@ class ModelResult:
 
 
 def model_info(model) -> dict[str, Any]:
-    """Name, file fingerprint, format and type of a loaded model, for reports."""
-    return {
-        "name": model.name,
-        "file": model.filename,
-        "sha256": model.sha256,
-        "format": model.format,
-        "type": model.model_type,
-        "sklearn_version_saved": model.sklearn_version_saved,
-    }
+    """Name, file fingerprint, format, type and classes of a loaded model, for reports."""
+    return model.info()
+
+
+def unique_name(name: str, taken) -> str:
+    """``name``, or ``name (2)``, ``name (3)``... when it is already in ``taken``."""
+    taken = set(taken)
+    if name not in taken:
+        return name
+    k = 2
+    while f"{name} ({k})" in taken:
+        k += 1
+    return f"{name} ({k})"
+
+
+def model_decision(model, data: pd.DataFrame, *, target: str, pos_label: Any,
+                   exclude: list[str], model_positive_class: Any = None):
+    """Score ``data`` with ``model``: (column values, "score" or "prediction", ModelCheck).
+
+    Scores are the probability (or decision function) of the model class that stands for
+    ``pos_label``; a model without scores gives predictions in the target's labels.
+    """
+    from .io.models import check_model, score_model
+
+    check = check_model(model, data, target=target, pos_label=pos_label,
+                        model_positive_class=model_positive_class)
+    scored = score_model(model, data, pos_label=pos_label, exclude=exclude,
+                         model_positive_class=model_positive_class)
+    if check.has_scores:
+        return scored["score"].to_numpy(), "score", check
+    classes = list(model.classes)
+    positive = classes[check.positive_class_index]
+    others = [v for v in pd.unique(data[target].dropna()) if v != pos_label]
+    negative = others[0] if others else f"not {pos_label}"
+    labels = np.where(scored["prediction"].to_numpy() == positive, pos_label, negative)
+    return pd.Series(labels, index=data.index, dtype=object).to_numpy(), "prediction", check
 
 
 def check_sensitive_not_personal(sensitive: list[str], flags) -> None:
@@ -65,40 +93,40 @@ def check_sensitive_not_personal(sensitive: list[str], flags) -> None:
 
 
 def assess_models(data: pd.DataFrame, models: list, *, target: str, sensitive: list[str],
-                  threshold: float = 0.5, pos_label: Any = None,
+                  threshold: float = 0.5, pos_label: Any = None, model_positive_class: Any = None,
                   **options: Any) -> list[ModelResult]:
     """Score ``data`` with each loaded model and assess each the same way.
 
-    ``options`` are further keyword arguments of :func:`faircard.assess` (bins, reference,
-    min_group_size, ...).
+    Models are named by file name, made unique ("pipe.joblib", "pipe.joblib (2)").
+    ``model_positive_class`` is the model class that stands for the positive outcome when the
+    model's classes differ from the target's labels (default: the class equal to the positive
+    label, else class 1 of a 0/1 or False/True model). ``options`` are further keyword
+    arguments of :func:`faircard.assess` (bins, reference, min_group_size, ...).
     """
-    from .io.models import check_model, score_model
-
     if target not in data.columns:
         from .errors import missing_column
 
         raise missing_column(target, data.columns, "Target column")
     pos = resolve_pos_label(data[target].dropna(), target, pos_label)
-    results = []
-    seen: dict[str, int] = {}
+    results: list[ModelResult] = []
     for model in models:
-        check = check_model(model, data, target=target, pos_label=pos)
-        scored = score_model(model, data, pos_label=pos, exclude=[target, *sensitive])
+        values, kind, check = model_decision(model, data, target=target, pos_label=pos,
+                                             exclude=[target, *sensitive],
+                                             model_positive_class=model_positive_class)
         frame = data.copy(deep=False)
-        if check.has_scores:
-            frame[SCORE_COLUMN] = scored["score"].to_numpy()
+        if kind == "score":
+            frame[SCORE_COLUMN] = values
             decision = {"score": SCORE_COLUMN, "threshold": threshold}
         else:
-            frame[PREDICTION_COLUMN] = scored["prediction"].to_numpy()
+            frame[PREDICTION_COLUMN] = values
             decision = {"prediction": PREDICTION_COLUMN}
         result = assess(frame, target=target, sensitive=sensitive, pos_label=pos, **decision,
                         **options)
-        name = model.name
-        seen[name] = seen.get(name, 0) + 1
-        if seen[name] > 1:
-            name = f"{name} ({seen[name]})"
-        results.append(ModelResult(name, model_info(model), result,
-                                   list(model.warnings) + list(check.warnings)))
+        if check.class_mapping:
+            result.notes.append(check.class_mapping)
+        name = unique_name(model.name, [r.name for r in results])
+        info = {**model_info(model), "name": name}
+        results.append(ModelResult(name, info, result, list(model.warnings) + check.warnings))
     return results
 
 

@@ -7,6 +7,7 @@ import os
 import pickle
 
 import joblib
+import numpy as np
 import skops.io as sio
 from sklearn.linear_model import LogisticRegression
 
@@ -64,8 +65,8 @@ def test_model_upload_scores_data_and_refuses_malicious(tmp_path):
     at.radio(key="w_decision").set_value("model").run()
     at.file_uploader(key="upload_models").upload("lr.skops", sio.dumps(model)).run()
     no_exception(at)
-    assert [m.name for m in at.session_state["fc_models"]] == ["lr"]
-    assert "score: lr" in at.session_state["fc_data"].columns
+    assert [m.name for m in at.session_state["fc_models"]] == ["lr.skops"]
+    assert "score: lr.skops" in at.session_state["fc_data"].columns
 
     marker = tmp_path / "pwned"
 
@@ -79,7 +80,7 @@ def test_model_upload_scores_data_and_refuses_malicious(tmp_path):
     no_exception(at)
     assert any("does not allow" in e.value for e in at.error)
     assert not marker.exists()
-    assert [m.name for m in at.session_state["fc_models"]] == ["lr"]
+    assert [m.name for m in at.session_state["fc_models"]] == ["lr.skops"]
     assert pickle.dumps(1)  # the test process is unaffected
 
 
@@ -93,3 +94,61 @@ def test_changing_the_target_keeps_a_sensible_positive_label():
     assert at.session_state["fc_pos_label"] == 1
     at.selectbox(key="w_pos_other_outcome").set_value(0).run()
     assert at.session_state["fc_pos_label"] == 0
+
+
+def test_crashing_model_then_a_normal_assessment_in_the_same_session():
+    """A model whose compiled code crashes is refused in one line; the same server then
+    scores a good model and completes an assessment."""
+    from sklearn.tree import DecisionTreeClassifier
+
+    from tests.app.conftest import new as new_app
+    from tests.security.model_payloads import _set_tree
+
+    df = small_frame()
+    feats = ["risk_score", "age"]
+    crafted = DecisionTreeClassifier(max_depth=3, random_state=0).fit(df[feats], df["outcome"])
+    crafted.tree_ = _set_tree(crafted.tree_, "feature", 50_000_000, n_features=50_000_001)
+    del crafted.n_features_in_
+    good = LogisticRegression().fit(df[feats], df["outcome"])
+
+    at = new_app("app.py")
+    at.run()
+    at.switch_page("app_pages/data.py").run()
+    at.file_uploader(key="upload_data").upload("small.csv", df.to_csv(index=False).encode(),
+                                               "text/csv").run()
+    at.radio(key="w_decision").set_value("model").run()
+    at.file_uploader(key="upload_models").upload("crafted.pkl", pickle.dumps(crafted)).run()
+    no_exception(at)
+    errors = [e.value for e in at.error]
+    assert any("crashed while predicting (signal 11, SIGSEGV)" in e for e in errors), errors
+    assert at.session_state["fc_models"] == []
+
+    at.file_uploader(key="upload_models").upload("good.skops", sio.dumps(good)).run()
+    no_exception(at)
+    assert [m.name for m in at.session_state["fc_models"]] == ["good.skops"]
+    scores = at.session_state["fc_data"]["score: good.skops"].to_numpy()
+    assert (scores == good.predict_proba(df[feats])[:, 1]).all()
+    at.session_state["fc_sensitive"] = ["sex"]
+    at.switch_page("app_pages/disparities.py").run()
+    no_exception(at)
+    assert not at.error, [e.value for e in at.error]
+    assert at.dataframe, "the assessment is shown"
+
+
+def test_model_class_mapping_control(tmp_path):
+    df = small_frame()
+    df["outcome"] = np.where(df["outcome"] == 1, "yes", "no")
+    feats = ["risk_score", "age"]
+    model = LogisticRegression().fit(df[feats], df["outcome"] == "yes")  # classes False/True
+    at = _uploaded(df.to_csv(index=False).encode())
+    at.radio(key="w_decision").set_value("model").run()
+    at.file_uploader(key="upload_models").upload("lr.skops", sio.dumps(model)).run()
+    no_exception(at)
+    assert any("counted as the positive outcome 'yes'" in i.value for i in at.info)
+    col = at.session_state["fc_data"]["score: lr.skops"].to_numpy()
+    assert np.allclose(col, model.predict_proba(df[feats])[:, 1])
+    widget = [s for s in at.selectbox if str(s.key).startswith("w_model_class_")][0]
+    widget.set_value(False).run()
+    no_exception(at)
+    col = at.session_state["fc_data"]["score: lr.skops"].to_numpy()
+    assert np.allclose(col, model.predict_proba(df[feats])[:, 0])

@@ -59,7 +59,7 @@ def test_several_models_side_by_side(files, capsys):
     assert code == 0
     assert "== model: logreg" in stdout and "== model: tree" in stdout
     doc = json.loads(out.read_text())
-    assert [m["name"] for m in doc["models"]] == ["logreg", "tree"]
+    assert [m["name"] for m in doc["models"]] == ["logreg.skops", "tree.joblib"]
     tree_entry = doc["models"][1]
     assert tree_entry["format"] == "joblib" and tree_entry["type"] == "DecisionTreeClassifier"
     for key in ("overall", "by_group", "disparities", "criteria"):

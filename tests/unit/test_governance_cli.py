@@ -223,12 +223,12 @@ def test_record_and_gate_with_a_model_file(tmp_path, store_path, capsys):
     assert code == 0, err
     exported = json.loads(_run(["show", "1", "--store", store_path, "--json"], capsys)[1])
     assert exported["record"]["models"] == [
-        {"name": "m1", "sha256": file_sha256(tmp_path / "m1.skops")}]
+        {"name": "m1.skops", "sha256": file_sha256(tmp_path / "m1.skops")}]
     _run(["submit", "1", "--by", "alice", "--store", store_path], capsys)
     _run(["review", "1", "--reviewer", "bob", "--approve", "--store", store_path], capsys)
     gate = ["gate", data_csv, *opts, "--max-dpd", "1", "--require-approved", "--store",
             store_path]
     code, out, _ = _run([*gate, "--model", tmp_path / "m1.skops"], capsys)
-    assert code == 0 and "[m1] PASS approved" in out
+    assert code == 0 and "[m1.skops] PASS approved" in out
     code, out, _ = _run([*gate, "--model", tmp_path / "m2.skops"], capsys)
-    assert code == 1 and "[m2] FAIL approved" in out
+    assert code == 1 and "[m2.skops] FAIL approved" in out

@@ -64,10 +64,12 @@ def test_models_roundtrip_identically(data, fmt):
         assert m.format == fmt
         assert len(m.sha256) == 64
         cols = list(getattr(est, "feature_names_in_", X.columns))
-        np.testing.assert_array_equal(m.estimator.predict(X[cols]), est.predict(X[cols]),
+        np.testing.assert_array_equal(m.predict_labels(X[cols]), est.predict(X[cols]),
                                       err_msg=kind)
-        np.testing.assert_array_equal(m.estimator.predict_proba(X[cols]),
-                                      est.predict_proba(X[cols]), err_msg=kind)
+        np.testing.assert_array_equal(m.predict_scores(X[cols], 1),
+                                      est.predict_proba(X[cols])[:, 1], err_msg=kind)
+        np.testing.assert_array_equal(m.predict_scores(X[cols], 0),
+                                      est.predict_proba(X[cols])[:, 0], err_msg=kind)
         check = check_model(m, X, pos_label=1)
         assert check.positive_class_index == 1 and check.has_scores
         scored = score_model(m, X, pos_label=1)

@@ -155,7 +155,7 @@ def test_unsafe_mode_loads_trusted_file_with_warning(tmp_path):
     est = LogisticRegression().fit(X, X[:, 0] > 0)
     m = load_model(pickle.dumps(est), filename="m.pkl", allow_unsafe_pickle=True)
     assert any("unsafe" in w for w in m.warnings)
-    np.testing.assert_array_equal(m.estimator.predict(X), est.predict(X))
+    np.testing.assert_array_equal(m.predict_labels(X), est.predict(X))
 
 
 def _fitted_tree_models():

@@ -28,12 +28,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     common.add_data_options(p)
     common.add_engine_options(p)
-    p.add_argument("--model", action="append", default=[], metavar="FILE",
-                   help="a scikit-learn model (.skops, .joblib, .pkl) that scores DATA; repeat to "
-                   "compare several models on the same data")
-    p.add_argument("--allow-unsafe-pickle", action="store_true",
-                   help="load joblib/pickle models the ordinary way (runs any code inside the "
-                   "file): only for trusted local files")
+    common.add_model_options(
+        p, "a scikit-learn model (.skops, .joblib, .pkl) that scores DATA; repeat to "
+        "compare several models on the same data",
+        "load joblib/pickle models the ordinary way (runs any code inside the "
+        "file): only for trusted local files")
     p.add_argument("--json", metavar="OUT.json", help="write the full assessment as JSON")
     p.add_argument("--csv", metavar="OUT.csv", help="write per-group metrics as CSV")
     p.add_argument("--quiet", action="store_true", help="do not print the summary")
@@ -97,7 +96,6 @@ def summary_text(result: Assessment) -> str:
 def run_models(args: argparse.Namespace, data) -> int:
     """``--model`` given: score DATA with each model and assess each one."""
     from ..errors import FaircardError
-    from ..io.models import load_model
     from ..models_assess import assess_models, check_sensitive_not_personal
     from ..privacy import detect_personal_data
 
@@ -108,12 +106,9 @@ def run_models(args: argparse.Namespace, data) -> int:
         kwargs.pop(key)
     flags = detect_personal_data(data)
     check_sensitive_not_personal(kwargs["sensitive"], flags)
-    if args.allow_unsafe_pickle:
-        print("faircard: warning: --allow-unsafe-pickle runs any code inside the model files; "
-              "use it only for files you trust.", file=sys.stderr)
-    models = [load_model(path, allow_unsafe_pickle=args.allow_unsafe_pickle)
-              for path in args.model]
-    results = assess_models(data, models, **kwargs)
+    models = common.load_models(args)
+    results = assess_models(data, models, model_positive_class=args.model_positive_class,
+                            **kwargs)
     personal = [{"column": f.column, "kind": f.kind} for f in flags]
     if len(results) == 1:
         doc = results[0].assessment.to_dict()

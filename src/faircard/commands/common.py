@@ -117,6 +117,28 @@ def parse_reference(items: list[str]) -> dict[str, str]:
     return out
 
 
+def add_model_options(p: argparse.ArgumentParser, model_help: str, unsafe_help: str) -> None:
+    """``--model``, ``--allow-unsafe-pickle`` and ``--model-positive-class``."""
+    p.add_argument("--model", action="append", default=[], metavar="FILE", help=model_help)
+    p.add_argument("--allow-unsafe-pickle", action="store_true", help=unsafe_help)
+    p.add_argument("--model-positive-class", metavar="VALUE", default=None,
+                   help="the model class that means the positive outcome, when the model's "
+                   "classes differ from the target's labels (default: the class equal to the "
+                   "positive label, else class 1 of a 0/1 or False/True model)")
+
+
+def load_models(args: argparse.Namespace) -> list:
+    """The ``--model`` files, each opened in its own sandboxed process."""
+    import sys
+
+    from ..io.models import load_model
+
+    if args.allow_unsafe_pickle:
+        print("faircard: warning: --allow-unsafe-pickle runs any code inside the model files; "
+              "use it only for files you trust.", file=sys.stderr)
+    return [load_model(p, allow_unsafe_pickle=args.allow_unsafe_pickle) for p in args.model]
+
+
 def spec_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """Keyword arguments of :func:`faircard.assess` from the shared options."""
     policy = None

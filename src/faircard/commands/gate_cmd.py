@@ -34,10 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "flags. Exit 0 when every check passes, 1 when one fails, 2 on input errors.",
     )
     common.add_data_options(p)
-    p.add_argument("--model", action="append", default=[], metavar="FILE",
-                   help="a scikit-learn model that scores DATA; repeat to check several")
-    p.add_argument("--allow-unsafe-pickle", action="store_true",
-                   help="load joblib/pickle models the ordinary way (only for trusted files)")
+    common.add_model_options(
+        p, "a scikit-learn model that scores DATA; repeat to check several",
+        "load joblib/pickle models the ordinary way (only for trusted files)")
     p.add_argument("--rules", metavar="FILE", help="gate rules as TOML (flags override it)")
     for flag, key in _SHORT_FLAGS:
         p.add_argument(flag, dest=key, type=float, default=None, metavar="X",

@@ -10,7 +10,6 @@ fingerprints or signatures are broken.
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,11 +46,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Assess DATA (as 'faircard assess') and add the result to the "
                        "audit store as a draft; prints its id and fingerprint.")
     common.add_data_options(p)
-    p.add_argument("--model", action="append", default=[], metavar="FILE",
-                   help="a scikit-learn model that scores DATA (.skops, .joblib, .pkl); repeat "
-                   "to record several models, one record each")
-    p.add_argument("--allow-unsafe-pickle", action="store_true",
-                   help="load joblib/pickle models the ordinary way (only for trusted files)")
+    common.add_model_options(
+        p, "a scikit-learn model that scores DATA (.skops, .joblib, .pkl); repeat "
+        "to record several models, one record each",
+        "load joblib/pickle models the ordinary way (only for trusted files)")
     p.add_argument("--author", required=True, help="who made this assessment")
     p.add_argument("--title", help="a title (default: the dataset and model names)")
     p.add_argument("--supersedes", metavar="ID", help="id of an older record this one replaces")
@@ -178,19 +176,16 @@ def assess_inputs(args: argparse.Namespace, *, n_boot: int | None = None) -> lis
         doc = result.to_dict()
         doc["personal_data_columns"] = personal
         return [Assessed(None, doc, [], result)]
-    from ..io.models import load_model
     from ..models_assess import assess_models
 
     if args.prediction or args.score:
         raise FaircardError("Give --model or a --prediction/--score column, not both.")
     for key in ("prediction", "score"):
         kwargs.pop(key)
-    if args.allow_unsafe_pickle:
-        print("faircard: warning: --allow-unsafe-pickle runs any code inside the model files; "
-              "use it only for files you trust.", file=sys.stderr)
-    models = [load_model(p, allow_unsafe_pickle=args.allow_unsafe_pickle) for p in args.model]
+    models = common.load_models(args)
     out = []
-    for r in assess_models(data, models, **kwargs):
+    for r in assess_models(data, models, model_positive_class=args.model_positive_class,
+                           **kwargs):
         doc = r.assessment.to_dict()
         doc["model"] = {**r.info, "name": r.name, "warnings": list(r.warnings)}
         doc["personal_data_columns"] = personal

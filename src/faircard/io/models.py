@@ -1,18 +1,14 @@
 """Load uploaded scikit-learn models without running untrusted code, check them, score data.
 
-Untrusted bytes are opened in a child process with a memory limit and a timeout; pickle and
-joblib files resolve only an exact allowlist of globals (:mod:`faircard.io.allowlist`), and
-``.skops`` files only skops' defaults plus a fixed list. The loaded object comes back to this
-process through the same restricted unpickler.
+Untrusted bytes are opened, checked and run in a sandboxed child process
+(:mod:`faircard.io.sandbox`); pickle and joblib files resolve only an exact allowlist of
+globals (:mod:`faircard.io.allowlist`), and ``.skops`` files only skops' defaults plus a fixed
+list. This process never holds the model object: it gets plain facts and numeric predictions.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import subprocess
-import sys
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,28 +17,20 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FaircardError
-from .safe_pickle import RefusedGlobal, as_faircard_error, restricted_loads
-from .validate import validate_estimator
+from .sandbox import InProcessModel, Limits, ModelHandle, SandboxedModel
+
+LoadedModel = ModelHandle
+"""Any loaded model: :class:`SandboxedModel` for files, :class:`InProcessModel` for the demo."""
+
+__all__ = ["InProcessModel", "Limits", "LoadedModel", "ModelCheck", "ModelHandle",
+           "SandboxedModel", "check_model", "load_model", "model_inputs", "positive_class",
+           "score_model"]
 
 MAX_MODEL_BYTES = 500 * 1024**2
 _PICKLE_EXT = {".joblib", ".pkl", ".pickle", ".sav"}
 _ZIP = b"PK\x03\x04"
 _COMPRESSED = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"\x5d\x00\x00", b"ZF", b"\x28\xb5\x2f\xfd",
                b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda")
-
-
-@dataclass
-class LoadedModel:
-    """A model file opened by :func:`load_model`."""
-
-    estimator: Any
-    name: str
-    filename: str
-    sha256: str
-    format: str
-    model_type: str
-    sklearn_version_saved: str | None = None
-    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -55,6 +43,8 @@ class ModelCheck:
     has_scores: bool
     is_binary: bool
     warnings: list[str] = field(default_factory=list)
+    class_mapping: str | None = None
+    """Set when a model class stands for a positive label it is not equal to (a sentence)."""
 
 
 def _detect_format(name: str, raw: bytes) -> str:
@@ -78,14 +68,6 @@ def _detect_format(name: str, raw: bytes) -> str:
     )
 
 
-def _model_type(est: Any) -> str:
-    name = type(est).__name__
-    steps = getattr(est, "steps", None)
-    if steps:
-        return f"{name}({type(steps[-1][1]).__name__})"
-    return name
-
-
 def load_model(
     source: str | Path | bytes,
     *,
@@ -94,11 +76,14 @@ def load_model(
     timeout_s: float = 60.0,
     memory_limit_mb: int = 2048,
     max_bytes: int = MAX_MODEL_BYTES,
-) -> LoadedModel:
-    """Open a model file (path or bytes) safely.
+    limits: Limits | None = None,
+) -> SandboxedModel:
+    """Open a model file (path or bytes) in a sandboxed child process and keep it there.
 
-    ``allow_unsafe_pickle`` loads pickle/joblib the ordinary way, running any code the file
-    contains: only for trusted local files (a warning is recorded).
+    The returned handle holds the file's bytes and plain facts about the model (type, classes,
+    feature names, scikit-learn version); predictions are made by the child. ``allow_unsafe_pickle``
+    opens pickle/joblib the ordinary way, running any code the file contains (still inside
+    the child): only for trusted local files (a warning is recorded).
     """
     if isinstance(source, bytes | bytearray | memoryview):
         raw = bytes(source)
@@ -122,98 +107,19 @@ def load_model(
     if not raw:
         raise FaircardError(f"The model file '{name}' is empty.")
     fmt = _detect_format(name, raw)
-    sha = hashlib.sha256(raw).hexdigest()
-    if allow_unsafe_pickle and fmt != "skops":
-        result = _load_unsafe(raw, name)
-    else:
-        result = _load_in_child(raw, fmt, name, timeout_s, memory_limit_mb)
-    est = result["estimator"]
-    if not (allow_unsafe_pickle and fmt != "skops"):
-        validate_estimator(est)
-    saved = result.get("sklearn_version_saved")
-    if saved is None and fmt != "skops" and hasattr(est, "get_params"):
+    unsafe = allow_unsafe_pickle and fmt != "skops"
+    if limits is None:
+        limits = Limits(memory_mb=int(memory_limit_mb), load_timeout_s=float(timeout_s))
+    model = SandboxedModel(raw, fmt=fmt, filename=name, sha256=hashlib.sha256(raw).hexdigest(),
+                           unsafe=unsafe, limits=limits)
+    if model.sklearn_version_saved is None and fmt != "skops":
         import sklearn
 
-        saved = sklearn.__version__  # scikit-learn warns on unpickling when versions differ
-    notes = list(result.get("warnings") or [])
-    if allow_unsafe_pickle and fmt != "skops":
-        notes.insert(0, "Loaded with --allow-unsafe-pickle: any code in this file was run.")
-    return LoadedModel(
-        estimator=est,
-        name=Path(name).stem,
-        filename=name,
-        sha256=sha,
-        format=fmt,
-        model_type=_model_type(est),
-        sklearn_version_saved=saved,
-        warnings=notes,
-    )
-
-
-def _load_unsafe(raw: bytes, name: str) -> dict[str, Any]:
-    import io
-
-    import joblib
-
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            # operator opt-in (allow_unsafe_pickle=True): trusted local files only
-            est = joblib.load(io.BytesIO(raw))  # runs any code in the file, by design here
-    except Exception as exc:  # any failure of a trusted file is reported plainly
-        raise FaircardError(f"The model file '{name}' could not be read: {exc}") from None
-    saved = next((str(w.message.original_sklearn_version) for w in caught
-                  if hasattr(w.message, "original_sklearn_version")), None)
-    return {"estimator": est, "warnings": [str(w.message).splitlines()[0] for w in caught],
-            "sklearn_version_saved": saved}
-
-
-def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    pkg_root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = pkg_root + os.pathsep + env.get("PYTHONPATH", "")
-    # one thread per BLAS pool keeps the child's address space small and predictable
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[var] = "1"
-    return env
-
-
-def _load_in_child(raw: bytes, fmt: str, name: str, timeout_s: float, memory_mb: int):
-    cmd = [sys.executable, "-m", "faircard.io._load_worker", fmt, str(int(memory_mb))]
-    try:
-        proc = subprocess.run(cmd, input=raw, capture_output=True, timeout=timeout_s,
-                              env=_child_env(), check=False)
-    except subprocess.TimeoutExpired:
-        raise FaircardError(
-            f"The model file '{name}' took longer than {timeout_s:g} s to open and was stopped."
-        ) from None
-    out = proc.stdout
-    if out.startswith(b"OK"):
-        try:
-            return restricted_loads(out[2:])
-        except RefusedGlobal as exc:
-            raise as_faircard_error(exc) from None
-    if out.startswith(b"ERmemory") or (not out and proc.returncode in (-9, 137)):
-        raise FaircardError(
-            f"The model file '{name}' needed more than {memory_mb:,} MB of memory to open and "
-            "was stopped."
-        )
-    if out.startswith(b"ER"):
-        msg = out[2:].decode("utf-8", "replace")
-        if msg.startswith("The model file asks"):
-            raise FaircardError(msg)
-        raise FaircardError(f"The model file '{name}' could not be read ({_gist(msg)}).")
-    err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-    raise FaircardError(
-        f"The model file '{name}' could not be opened ({_gist(err[-1] if err else 'no output')})."
-    )
-
-
-def _gist(msg: str) -> str:
-    msg = " ".join(str(msg).split())
-    if "UntrustedTypesFoundException" in msg or "Untrusted types found" in msg:
-        return "it contains types faircard does not trust: " + msg.split(":", 2)[-1].strip()[:300]
-    return msg[:300]
+        # scikit-learn warns on unpickling only when the versions differ
+        model.facts.sklearn_version_saved = sklearn.__version__
+    if unsafe:
+        model.warnings.insert(0, "Loaded with --allow-unsafe-pickle: any code in this file was run.")
+    return model
 
 
 # ---------------------------------------------------------------- checks and scoring
@@ -226,33 +132,79 @@ def _same_label(a: Any, b: Any) -> bool:
         return str(a).strip() == str(b).strip()
 
 
-def check_model(model: LoadedModel, data: pd.DataFrame, *, target: str | None = None,
-                pos_label: Any = None) -> ModelCheck:
+def _is_zero_one(classes: list) -> bool:
+    try:
+        return sorted(float(c) for c in classes) == [0.0, 1.0]
+    except (TypeError, ValueError):
+        return False
+
+
+def positive_class(classes: list, pos_label: Any, *, filename: str = "the model",
+                   model_positive_class: Any = None) -> tuple[int, str | None]:
+    """Which of the model's two ``classes`` stands for the positive outcome ``pos_label``.
+
+    Returns (index into ``classes``, note or None). The class equal to ``pos_label`` is used;
+    a model of 0/1 (or False/True) scored against other labels counts class 1 as positive and
+    says so; ``model_positive_class`` chooses the class explicitly.
+    """
+    shown = f"{classes[0]!r} and {classes[1]!r}"
+    if model_positive_class is not None:
+        hits = [i for i, c in enumerate(classes) if _same_label(c, model_positive_class)]
+        if not hits:
+            raise FaircardError(
+                f"The model class {model_positive_class!r} chosen as the positive outcome is not "
+                f"one of the classes of '{filename}', which predicts {shown}; choose one of those."
+            )
+        i = hits[0]
+        if pos_label is None or _same_label(classes[i], pos_label):
+            return i, None
+        return i, (f"'{filename}' predicts {shown}; its class {classes[i]!r} is counted as the "
+                   f"positive outcome {pos_label!r} (as chosen).")
+    if pos_label is None:
+        return 1, None
+    hits = [i for i, c in enumerate(classes) if _same_label(c, pos_label)]
+    if hits:
+        return hits[0], None
+    if _is_zero_one(classes):
+        i = [j for j, c in enumerate(classes) if float(c) == 1.0][0]
+        return i, (f"'{filename}' predicts {shown} while the outcome is labelled differently; "
+                   f"its class {classes[i]!r} is counted as the positive outcome {pos_label!r}. "
+                   "Choose the other class if that is wrong (Data page, or "
+                   "--model-positive-class).")
+    raise FaircardError(
+        f"The model '{filename}' predicts {shown}, but the positive label is {pos_label!r}; "
+        f"say which model class means {pos_label!r} (on the Data page, or with "
+        "--model-positive-class)."
+    )
+
+
+def check_model(model: ModelHandle, data: pd.DataFrame, *, target: str | None = None,
+                pos_label: Any = None, model_positive_class: Any = None) -> ModelCheck:
     """Check that ``model`` is a binary classifier that can score ``data``.
 
     Raises FaircardError when it is not an estimator, predicts more than two classes or
-    numbers (regression), lacks feature columns, or does not know the positive label.
+    numbers (regression), lacks feature columns, or no model class can stand for the positive
+    label (see :func:`positive_class`).
     """
-    est = model.estimator
-    if not hasattr(est, "predict"):
+    facts = model.facts
+    if not facts.has_predict:
         raise FaircardError(
-            f"'{model.filename}' holds a {type(est).__name__}, which does not make predictions; "
+            f"'{model.filename}' holds a {facts.model_type}, which does not make predictions; "
             "upload a trained classifier."
         )
-    classes = getattr(est, "classes_", None)
+    classes = facts.classes
     if classes is None:
         raise FaircardError(
-            f"'{model.filename}' holds a {model.model_type}, which predicts numbers rather than "
+            f"'{model.filename}' holds a {facts.model_type}, which predicts numbers rather than "
             "classes; faircard supports binary classifiers for now."
         )
-    classes = list(np.asarray(classes).tolist())
     if len(classes) != 2:
         shown = ", ".join(repr(c) for c in classes[:6])
         raise FaircardError(
             f"faircard supports binary classifiers for now; '{model.filename}' predicts "
             f"{len(classes)} classes: {shown}."
         )
-    names = [str(c) for c in getattr(est, "feature_names_in_", [])]
+    names = list(facts.feature_names or [])
     missing = [c for c in names if c not in data.columns]
     if missing:
         shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10
@@ -261,64 +213,61 @@ def check_model(model: LoadedModel, data: pd.DataFrame, *, target: str | None = 
             f"The model needs columns that are not in the dataset: {shown}. Upload the data the "
             "model was built for."
         )
-    pos_index = None
-    if pos_label is not None:
-        hits = [i for i, c in enumerate(classes) if _same_label(c, pos_label)]
-        if not hits:
-            raise FaircardError(
-                f"The model predicts {classes[0]!r} and {classes[1]!r}, but the positive label "
-                f"is {pos_label!r}; choose a positive label the model knows."
-            )
-        pos_index = hits[0]
+    pos_index, mapping = positive_class(classes, pos_label, filename=model.filename,
+                                        model_positive_class=model_positive_class)
     notes = []
-    if model.sklearn_version_saved:
+    if facts.sklearn_version_saved:
         import sklearn
 
-        if model.sklearn_version_saved != sklearn.__version__:
+        if facts.sklearn_version_saved != sklearn.__version__:
             notes.append(
-                f"The model was saved with scikit-learn {model.sklearn_version_saved}; this "
+                f"The model was saved with scikit-learn {facts.sklearn_version_saved}; this "
                 f"computer has {sklearn.__version__}. Predictions may differ slightly."
             )
     if target is not None and target in names:
         notes.append(f"The model uses the target column '{target}' as a feature.")
-    has_scores = hasattr(est, "predict_proba") or hasattr(est, "decision_function")
-    return ModelCheck(names, missing, pos_index, has_scores, True, notes)
+    return ModelCheck(names, missing, pos_index, model.has_scores, True, notes, mapping)
 
 
-def score_model(model: LoadedModel, data: pd.DataFrame, *, pos_label: Any,
-                exclude: tuple[str, ...] | list[str] = ()) -> pd.DataFrame:
+def model_inputs(model: ModelHandle, data: pd.DataFrame,
+                 exclude: tuple[str, ...] | list[str] = ()) -> pd.DataFrame:
+    """The columns of ``data`` the model reads: by name (``feature_names_in_``), or all
+    columns except ``exclude`` when the model does not name them and their number matches."""
+    names = model.facts.feature_names
+    if names:
+        return data[list(names)]
+    cols = [c for c in data.columns if c not in set(exclude)]
+    n_in = model.facts.n_features_in
+    if n_in is not None and n_in != len(cols):
+        raise FaircardError(
+            f"The model expects {n_in} feature columns but does not name them, and the "
+            f"dataset has {len(cols)} other columns; save the model after fitting it on a "
+            "DataFrame so faircard can pick its columns by name."
+        )
+    return data[cols]
+
+
+def score_model(model: ModelHandle, data: pd.DataFrame, *, pos_label: Any,
+                exclude: tuple[str, ...] | list[str] = (),
+                model_positive_class: Any = None) -> pd.DataFrame:
     """Predicted labels and positive-class scores for every row of ``data``.
 
-    Feature columns are taken by name (``feature_names_in_``); a model without names gets all
-    columns except ``exclude`` when their number matches ``n_features_in_``. Returns a frame
-    indexed like ``data`` with ``prediction`` and ``score`` (NaN when the model has no scores).
+    Feature columns are chosen by :func:`model_inputs`. Returns a frame indexed like ``data``
+    with ``score`` (probability or decision function of the model class that stands for
+    ``pos_label``; NaN when the model has no scores) and ``prediction`` (the model's class;
+    for a model with scores, the class its score favours at 0.5 for probabilities, 0 for a
+    decision function). The model runs once: for scores when it has them, else for labels.
     """
-    est = model.estimator
-    check = check_model(model, data, pos_label=pos_label)
-    if check.feature_names:
-        X = data[check.feature_names]
+    check = check_model(model, data, pos_label=pos_label,
+                        model_positive_class=model_positive_class)
+    X = model_inputs(model, data, exclude)
+    pos = int(check.positive_class_index)
+    if model.has_scores:
+        score = model.predict_scores(X, pos)
+        classes = np.asarray(model.classes, dtype=object)
+        cut = 0.5 if model.facts.has_proba else 0.0
+        pred = np.where(score >= cut, classes[pos], classes[1 - pos])
     else:
-        cols = [c for c in data.columns if c not in set(exclude)]
-        n_in = getattr(est, "n_features_in_", None)
-        if n_in is not None and n_in != len(cols):
-            raise FaircardError(
-                f"The model expects {n_in} feature columns but does not name them, and the "
-                f"dataset has {len(cols)} other columns; save the model after fitting it on a "
-                "DataFrame so faircard can pick its columns by name."
-            )
-        X = data[cols]
-    pos = check.positive_class_index if check.positive_class_index is not None else 1
-    try:
-        pred = est.predict(X)
-        if hasattr(est, "predict_proba"):
-            score = np.asarray(est.predict_proba(X))[:, pos]
-        elif hasattr(est, "decision_function"):
-            d = np.asarray(est.decision_function(X), dtype=float)
-            score = d if pos == 1 else -d
-        else:
-            score = np.full(len(X), np.nan)
-    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
-        first = " ".join(str(exc).split())[:300]
-        raise FaircardError(f"The model could not score the dataset: {first}") from None
-    return pd.DataFrame({"prediction": pred, "score": np.asarray(score, dtype=float)},
-                        index=data.index)
+        pred = model.predict_labels(X)
+        score = np.full(len(X), np.nan)
+    return pd.DataFrame({"prediction": pred, "score": score}, index=data.index)

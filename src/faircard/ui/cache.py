@@ -15,7 +15,7 @@ import streamlit as st
 from ..assess import Assessment, assess_prepared
 from ..demo import Demo, load_demo
 from ..io import DETECT, TableRead, read_table
-from ..io.models import LoadedModel, load_model
+from ..io.models import SandboxedModel, load_model
 from ..prepare import Prepared, prepare
 from ..spec import AssessmentSpec
 
@@ -28,8 +28,9 @@ def read_upload(digest: str, _raw: bytes, name: str, encoding: str = DETECT) -> 
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def read_model(digest: str, _raw: bytes, name: str, allow_unsafe: bool) -> LoadedModel:
-    """An uploaded model, opened safely once per distinct file."""
+def read_model(digest: str, _raw: bytes, name: str, allow_unsafe: bool) -> SandboxedModel:
+    """An uploaded model, opened once per distinct file in its sandboxed process (the handle
+    holds only the file's bytes and plain facts; the model runs in that process)."""
     return load_model(_raw, filename=name, allow_unsafe_pickle=allow_unsafe)
 
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from ..decision import DecisionPolicy
 from ..demo import demo_bins
 from ..errors import FaircardError
-from ..io.models import check_model, score_model
+from ..models_assess import model_decision, unique_name
 from ..privacy import detect_personal_data
 from . import cache, state
 
@@ -31,11 +31,11 @@ def load_demo_into_state() -> None:
     demo = cache.demo()
     data = demo.data.drop(columns=[demo.score, demo.prediction])
     set_dataset(data, "demo_loans.csv (synthetic)", "demo")
-    from ..io.models import LoadedModel
+    from ..io.models import InProcessModel
 
-    model = LoadedModel(estimator=demo.model, name="demo logistic regression",
-                        filename="demo model (built in)", sha256=_digest_of_model(demo.model),
-                        format="built-in", model_type="Pipeline(LogisticRegression)")
+    # built by faircard itself, so it is trusted to run in this process
+    model = InProcessModel(demo.model, name="demo logistic regression",
+                           filename="demo model (built in)", sha256=_digest_of_model(demo.model))
     state.put(state.TARGET, demo.target)
     state.put(state.POS_LABEL, 1)
     state.put(state.DECISION, "model")
@@ -54,37 +54,77 @@ def _digest_of_model(model) -> str:
     return hashlib.sha256(pickle.dumps(model)).hexdigest()
 
 
+def _score_into(frame: pd.DataFrame, model, target: str, pos: Any, chosen: Any) -> dict:
+    """Score ``frame`` with ``model`` into its column; returns what was scored, with the note
+    about which model class stands for the positive outcome."""
+    values, kind, check = model_decision(model, frame, target=target, pos_label=pos,
+                                         exclude=[target], model_positive_class=chosen)
+    col = f"{kind}: {model.name}"
+    frame[col] = values
+    state.get(state.MODEL_COLUMNS)[model.name] = col
+    return {"key": (target, repr(pos), repr(chosen)), "note": check.class_mapping,
+            "positive_class": model.classes[check.positive_class_index]}
+
+
 def add_models(models: list) -> list[str]:
     """Check and score each model on the dataset; add a score column per model.
 
-    Returns error messages for models that could not be used (the others are kept).
+    A model whose file name is already taken gets a distinct one ("pipe.joblib (2)"); the same
+    file twice is kept once. Returns error messages for models that could not be used (the
+    others are kept).
     """
     data = state.get(state.DATA)
     target = state.get(state.TARGET)
     pos = state.get(state.POS_LABEL)
-    columns = dict(state.get(state.MODEL_COLUMNS))
-    kept = [m for m in state.get(state.MODELS)]
+    state.put(state.MODEL_COLUMNS, dict(state.get(state.MODEL_COLUMNS)))
+    scored = dict(state.get(state.MODEL_SCORED))
+    kept = list(state.get(state.MODELS))
     errors = []
     frame = data.copy(deep=False)
     for model in models:
+        if model.sha256 in {m.sha256 for m in kept}:
+            continue
+        model = model.renamed(unique_name(model.name, [m.name for m in kept]))
         try:
-            check = check_model(model, frame, target=target, pos_label=pos)
-            scored = score_model(model, frame, pos_label=pos, exclude=[target])
+            scored[model.name] = _score_into(frame, model, target, pos, None)
         except FaircardError as exc:
             errors.append(f"{model.filename}: {exc}")
             continue
-        col = f"score: {model.name}"
-        if check.has_scores:
-            frame[col] = scored["score"].to_numpy()
-        else:
-            col = f"prediction: {model.name}"
-            frame[col] = np.asarray(scored["prediction"])
-        columns[model.name] = col
-        if model.sha256 not in {m.sha256 for m in kept}:
-            kept.append(model)
+        kept.append(model)
     state.put(state.DATA, frame)
     digest = state.get(state.DATA_DIGEST).split("+")[0]
     state.put(state.DATA_DIGEST, "+".join([digest] + [m.sha256[:16] for m in kept]))
     state.put(state.MODELS, kept)
+    state.put(state.MODEL_SCORED, scored)
+    return errors
+
+
+def rescore_models() -> list[str]:
+    """Score again every model whose column was made for another target, positive label or
+    model class than the ones chosen now. Returns error messages (those models' columns are
+    removed until the choice is fixed)."""
+    target = state.get(state.TARGET)
+    pos = state.get(state.POS_LABEL)
+    chosen = state.get(state.MODEL_CLASSES)
+    scored = dict(state.get(state.MODEL_SCORED))
+    stale = [m for m in state.get(state.MODELS)
+             if scored.get(m.name, {}).get("key")
+             != (target, repr(pos), repr(chosen.get(m.name)))]
+    if not stale or target is None:
+        return []
+    frame = state.get(state.DATA).copy(deep=False)
+    columns = dict(state.get(state.MODEL_COLUMNS))
     state.put(state.MODEL_COLUMNS, columns)
+    errors = []
+    for model in stale:
+        old = columns.pop(model.name, None)
+        if old is not None and old in frame.columns:
+            frame = frame.drop(columns=[old])
+        scored.pop(model.name, None)
+        try:
+            scored[model.name] = _score_into(frame, model, target, pos, chosen.get(model.name))
+        except FaircardError as exc:
+            errors.append(f"{model.name}: {exc}")
+    state.put(state.DATA, frame)
+    state.put(state.MODEL_SCORED, scored)
     return errors

@@ -23,8 +23,10 @@ DECISION = "fc_decision"          # "model" | "score" | "prediction"
 SCORE_COL = "fc_score_col"
 PRED_COL = "fc_pred_col"
 POS_LABEL = "fc_pos_label"
-MODELS = "fc_models"              # list of LoadedModel
+MODELS = "fc_models"              # list of model handles (faircard.io.models.ModelHandle)
 MODEL_COLUMNS = "fc_model_columns"  # {model name: score or prediction column added to DATA}
+MODEL_CLASSES = "fc_model_classes"  # {model name: model class meaning the positive outcome}
+MODEL_SCORED = "fc_model_scored"  # {model name: {"key": what its column was scored for, "note"}}
 MODEL_ERRORS = "fc_model_errors"  # list of messages from the last model upload
 PII = "fc_pii"                    # list of PersonalDataFlag
 SENSITIVE = "fc_sensitive"
@@ -73,6 +75,8 @@ DEFAULTS: dict[str, Any] = {
     POS_LABEL: None,
     MODELS: [],
     MODEL_COLUMNS: {},
+    MODEL_CLASSES: {},
+    MODEL_SCORED: {},
     MODEL_ERRORS: [],
     PII: [],
     SENSITIVE: [],
@@ -131,7 +135,8 @@ def take(key: str) -> Any:
 def reset_after_data_change() -> None:
     """A new dataset invalidates every choice made about the old one."""
     for key in (DATA_READ, TARGET, SCORE_COL, PRED_COL, POS_LABEL, MODELS, MODEL_COLUMNS,
-                MODEL_ERRORS, SENSITIVE, MANY_GROUPS_OK, BINS, REFERENCE, FOCUS_MODEL,
+                MODEL_CLASSES, MODEL_SCORED, MODEL_ERRORS, SENSITIVE, MANY_GROUPS_OK, BINS,
+                REFERENCE, FOCUS_MODEL,
                 DIAG_SHARES, DIAG_EXCLUDE, DIAG_CHECKLIST):
         st.session_state[key] = copy.deepcopy(DEFAULTS[key])
     if not policy().is_single:  # its groups belong to the old data; a single threshold stays

@@ -129,7 +129,7 @@ def svc_support():
     """An SVC whose support arrays claim more support vectors than it holds."""
     from sklearn.svm import SVC
 
-    est = _fit(SVC(probability=False))
+    est = _fit(SVC())
     est._n_support = np.asarray([10**6, 10**6], dtype=np.int32)
     est.support_ = est.support_[:2]
     est.support_vectors_ = est.support_vectors_[:2]

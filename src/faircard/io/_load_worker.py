@@ -101,6 +101,26 @@ def _load(fmt: str, unsafe: bool, data: bytes):
     return est, saved, notes
 
 
+def unpack_rows(packed):
+    """The DataFrame packed by :func:`faircard.io.sandbox.pack_rows`."""
+    import pandas as pd
+
+    kind, payload = packed
+    if kind == "raw":
+        return payload
+    cols, columns_name = payload
+    data = {}
+    for name, how, value in cols:
+        if how == "codes":
+            codes, uniques = value
+            data[name] = pd.Series(uniques.take(codes), dtype=object)
+        else:
+            data[name] = value
+    frame = pd.DataFrame(data, columns=[c[0] for c in cols])
+    frame.columns.name = columns_name
+    return frame
+
+
 def _failure(exc: BaseException) -> dict:
     from faircard.io.safe_pickle import RefusedGlobal, refused_message
 
@@ -157,7 +177,7 @@ def serve(memory_mb: int, cpu_s: int, idle_s: float, fsize_mb: int = 1, nofile: 
             elif kind == b"P":
                 if est is None:
                     raise RuntimeError("no model is loaded")
-                X = pickle.loads(body)  # written by the parent (trusted): the rows to score
+                X = unpack_rows(pickle.loads(body))  # written by the parent (trusted)
                 del body
                 result = _estimator.outputs(est, X, header["what"], int(header["positive_index"]))
                 _send(out, b"O", {"n": len(result), "dtype": result.dtype.str},

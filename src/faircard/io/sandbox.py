@@ -122,6 +122,24 @@ _SIGNAL_WHAT = {signal.SIGXCPU: "used up its CPU time", signal.SIGKILL: "was kil
                 signal.SIGXFSZ: "tried to write a file"}
 
 
+def pack_rows(X: Any) -> Any:
+    """``X`` (a DataFrame chunk) in a form that pickles fast: text columns as integer codes
+    plus their distinct values. :func:`faircard.io._load_worker.unpack_rows` rebuilds the
+    same frame (same column order, dtypes and values)."""
+    if not isinstance(X, pd.DataFrame) or not X.columns.is_unique:
+        return ("raw", X)
+    cols = []
+    for name in X.columns:
+        col = X[name]
+        if col.dtype == object and pd.api.types.infer_dtype(col, skipna=False) == "string":
+            codes, uniques = pd.factorize(col.to_numpy(), use_na_sentinel=False)
+            cols.append((name, "codes", (codes.astype(np.int32), np.asarray(uniques,
+                                                                           dtype=object))))
+        else:
+            cols.append((name, "series", col.reset_index(drop=True)))
+    return ("frame", (cols, X.columns.name))
+
+
 class _ChildGone(Exception):
     """The child closed its pipe or died."""
 
@@ -402,7 +420,7 @@ class SandboxedModel(ModelHandle):
                 self._start()
             for lo in range(0, n, step):
                 chunk = X.iloc[lo:lo + step] if hasattr(X, "iloc") else X[lo:lo + step]
-                body = pickle.dumps(chunk, protocol=5)
+                body = pickle.dumps(pack_rows(chunk), protocol=5)
                 deadline = time.monotonic() + self.limits.predict_timeout_s
                 doc, data = self._exchange(b"P", {"what": what, "positive_index": positive_index},
                                            body, deadline, "predicting", len(chunk) * 8)

@@ -360,7 +360,11 @@ class SandboxedModel(ModelHandle):
         self._raw = raw
         self._lock = threading.Lock()
         self._child: _Child | None = None
-        facts = self._request_load()
+        try:
+            facts = self._request_load()
+        except FaircardError:
+            self.close()  # a file that could not be opened leaves no process behind
+            raise
         self.facts = facts
         self.warnings = list(facts.warnings)
 

@@ -5,6 +5,7 @@ import os
 import streamlit as st
 
 from faircard.errors import FaircardError
+from faircard.favorable import FAVORABLE_CHOICES
 from faircard.io import DETECT, ENCODING_CHOICES, fingerprint
 from faircard.prepare import resolve_pos_label
 from faircard.roles import guess_prediction, guess_target, score_candidates
@@ -102,6 +103,14 @@ with c2:
                        index=values.index(current) if current in values else 0, format_func=str,
                        help="The value that counts as 'yes' (e.g. 1, True, '>50K').")
     state.put(state.POS_LABEL, pos)
+    state.restore("w_favorable", state.FAVORABLE)
+    st.radio("For the person, a positive prediction is", list(FAVORABLE_CHOICES),
+             format_func=FAVORABLE_CHOICES.get, key="w_favorable", horizontal=True,
+             help="Favourable when a positive prediction is good for the person (a loan is "
+                  "granted, a candidate is hired); adverse when it is bad for them (flagged as "
+                  "high risk, as in COMPAS). Words, the favourable rate and the four-fifths "
+                  "rule follow this choice.")
+    state.keep("w_favorable", state.FAVORABLE)
 
 kinds = {"model": "A model file", "score": "A score column", "prediction": "A prediction column"}
 state.restore("w_decision", state.DECISION)

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from faircard import charts
+from faircard.favorable import wording
 from faircard.findings import findings
 from faircard.formatting import fmt_num
 from faircard.io.export import csv_text
@@ -57,7 +58,9 @@ else:
     focus = names[0]
 a = dict(results)[focus]
 
+words = wording(a.spec.favorable_outcome)
 st.subheader("Findings")
+st.caption(words.describe() + " Change this on the Data & model page.")
 for sentence in findings(a, metrics):
     st.markdown(f"- {components.escape(sentence)}")
 
@@ -67,7 +70,8 @@ st.dataframe(table, key="group_table")
 
 cols = st.columns(2)
 for i, m in enumerate(metrics):
-    cols[i % 2].altair_chart(charts.metric_bars(a.by_group, m, feature, a.overall.get(m)))
+    cols[i % 2].altair_chart(charts.metric_bars(a.by_group, m, feature, a.overall.get(m),
+                                                label=words.label(m)))
 
 reference = a.reference_groups.get(feature)
 if reference is not None:
@@ -82,7 +86,7 @@ if reference is not None:
                            strict=True)
     ]).pivot(index="group", columns="metric", values="shown")
     vs = vs.reindex(index=list(table.index), columns=metrics)
-    vs.columns = [LABELS[m] for m in metrics]
+    vs.columns = [words.label(m) for m in metrics]
     st.dataframe(vs, key="reference_table")
 
 st.subheader("Differences and ratios between groups")
@@ -91,14 +95,17 @@ st.dataframe(tables.disparity_table(a, feature, metrics), hide_index=True,
 
 st.subheader("Fairness criteria")
 crit = a.criteria[feature]
-c = st.columns(4)
+c = st.columns(5)
 c[0].metric("Demographic parity difference", fmt_num(crit["demographic_parity_difference"]))
 c[1].metric("Demographic parity ratio", fmt_num(crit["demographic_parity_ratio"]),
             help="Selection rate of the lowest group divided by the highest.")
 c[2].metric("Equalized odds difference", fmt_num(crit["equalized_odds_difference"]))
+c[3].metric("Disparate impact ratio", fmt_num(crit["disparate_impact_ratio"]),
+            help=f"The share of people {words.favorable_decision} in the group with the fewest "
+                 "favourable decisions divided by that of the group with the most.")
 four_fifths = crit["passes_four_fifths"]
-c[3].metric("Four-fifths rule", {True: "passes", False: "fails", None: "n/a"}[four_fifths],
-            help="Passes when the demographic parity ratio is at least 0.8.")
+c[4].metric("Four-fifths rule", {True: "passes", False: "fails", None: "n/a"}[four_fifths],
+            help="Passes when the disparate impact ratio is at least 0.8.")
 for note in a.notes:
     st.caption(note)
 

@@ -9,6 +9,7 @@ import streamlit as st
 from faircard import charts
 from faircard.decision import DecisionPolicy
 from faircard.errors import FaircardError
+from faircard.formatting import THRESHOLD_FORMAT, fmt_threshold
 from faircard.io.export import csv_text
 from faircard.metrics import LABELS
 from faircard.policy import (
@@ -61,16 +62,18 @@ elif state.THRESHOLD_SLIDER not in st.session_state:
     state.put(state.THRESHOLD_SLIDER, float(np.median(list(in_force.thresholds.values()))))
 step = (hi - lo) / 200 if hi > lo else 0.01
 t = st.slider("Threshold (score at or above it = positive decision)", lo, hi,
-              step=step, key=state.THRESHOLD_SLIDER, format="%.3f",
+              step=step, key=state.THRESHOLD_SLIDER, format=THRESHOLD_FORMAT,
               on_change=state.set_single_threshold, args=(state.THRESHOLD_SLIDER,),
               help="Moving it makes this one threshold the decision policy.")
 k = int(np.clip(np.searchsorted(sw.thresholds, t, side="left"), 0, len(sw.thresholds) - 1))
-single = evaluate_policy(y, s, group, groups, {g: t for g in groups}, feature=feature)
+favorable = a.spec.favorable_outcome
+single = evaluate_policy(y, s, group, groups, {g: t for g in groups}, feature=feature,
+                         favorable_outcome=favorable)
 table = pd.DataFrame(single.by_group).set_index("group")
 cols = ["count", "selection_rate", "accuracy", "true_positive_rate", "false_positive_rate",
         "false_negative_rate", "precision"]
 readable = {"count": st.column_config.NumberColumn("people", format="localized"),
-            "threshold": st.column_config.NumberColumn("threshold", format="%.4g"),
+            "threshold": st.column_config.NumberColumn("threshold", format=THRESHOLD_FORMAT),
             **{c: st.column_config.NumberColumn(LABELS[c], format="%.3f") for c in cols[1:]}}
 st.dataframe(table[cols], key="thr_table", column_config=readable)
 with st.expander("Confusion matrices"):
@@ -90,12 +93,12 @@ fn_cost = c2.number_input("Cost of a false negative", min_value=0.0, value=1.0, 
 volume = c3.number_input("Decisions expected", min_value=0, value=1000, step=100, key="w_volume")
 costed = evaluate_policy(y, s, group, groups, {g: t for g in groups}, feature=feature,
                          objective="cost", fp_cost=fp_cost, fn_cost=fn_cost,
-                         volume=int(volume) or None)
+                         volume=int(volume) or None, favorable_outcome=favorable)
 st.markdown(components.escape(costed.summary))
 best = best_single_threshold(y, s, group, groups, objective="cost", fp_cost=fp_cost,
                              fn_cost=fn_cost)
 best_t = next(iter(best.thresholds.values()))
-st.info(f"The single threshold with the lowest expected cost is {best_t:.3f} "
+st.info(f"The single threshold with the lowest expected cost is {fmt_threshold(best_t)} "
         f"({best.objective_value:.3f} per decision).")
 
 st.altair_chart(charts.roc_curves(roc_pr_curves(sw, feature)))
@@ -124,7 +127,8 @@ try:
                                fn_cost=fn_cost, volume=int(volume) or None,
                                min_group_size=a.spec.min_group_size,
                                include_small_groups=a.spec.include_small_groups,
-                               allow_degenerate=allow_degenerate, randomized=randomized)
+                               allow_degenerate=allow_degenerate, randomized=randomized,
+                               favorable_outcome=favorable)
 except FaircardError as exc:
     st.error(str(exc))
     components.stop("thresholds")

@@ -15,6 +15,7 @@ import pandas as pd
 from .counts import GroupCounts, count_by_group, counts_frame, is_probability, score_metrics
 from .decision import DecisionPolicy
 from .errors import FaircardError
+from .favorable import favorable_rate
 from .metrics import (
     ALL_METRICS,
     COUNT_METRICS,
@@ -47,6 +48,7 @@ CRITERIA = (
     "equalized_odds_ratio",
     "equal_opportunity_difference",
     "equal_opportunity_ratio",
+    "disparate_impact_ratio",
 )
 
 
@@ -139,6 +141,13 @@ class Assessment:
             for m, lo, hi in zip(rows["metric"], rows["ci_low"], rows["ci_high"], strict=True):
                 entry[f"{m}_ci_low"] = _num(lo)
                 entry[f"{m}_ci_high"] = _num(hi)
+            sr = rows[rows["metric"] == "selection_rate"].iloc[0]
+            entry["favorable_rate"] = _num(favorable_rate(sr["value"], spec.favorable_outcome))
+            # one minus an interval swaps its ends
+            ends = ("ci_high", "ci_low") if spec.favorable_outcome == "negative" else \
+                ("ci_low", "ci_high")
+            entry["favorable_rate_ci_low"], entry["favorable_rate_ci_high"] = (
+                _num(favorable_rate(sr[c], spec.favorable_outcome)) for c in ends)
             entry["undefined"] = undefined
             entry["unreliable"] = {m: r for m, r in zip(rows["metric"], rows["reliability"],
                                                         strict=True) if r}
@@ -159,6 +168,7 @@ class Assessment:
             "prediction": spec.prediction,
             "score": spec.score,
             "pos_label": _jsonable(self.prepared.pos_label),
+            "favorable_outcome": spec.favorable_outcome,
             "sensitive_features": list(spec.sensitive),
             "features": self.features,
             "bins": {k: b.to_dict() for k, b in spec.bins.items()},
@@ -229,6 +239,7 @@ def assess(
     confidence: float = 0.95,
     random_state: int | None = 0,
     policy: DecisionPolicy | dict | None = None,
+    favorable_outcome: str = "positive",
 ) -> Assessment:
     """Assess one model's decisions on ``data`` across the ``sensitive`` features.
 
@@ -237,7 +248,10 @@ def assess(
     :class:`~faircard.decision.DecisionPolicy`, its dict, or the document written by
     ``faircard thresholds --json``, for example one threshold per group). Intervals: Wilson for rates, plus ``n_boot``
     bootstrap replicates of the counts (seeded by ``random_state``) for every metric,
-    difference, ratio and criterion, at level ``confidence``. Returns an :class:`Assessment`;
+    difference, ratio and criterion, at level ``confidence``. ``favorable_outcome``:
+    ``"positive"`` when a positive decision is good for the person (a loan), ``"negative"``
+    when it is bad (flagged as high risk); the favourable rate, the disparate impact ratio, the
+    four-fifths rule and the best/worst groups follow it. Returns an :class:`Assessment`;
     raises
     :class:`~faircard.errors.FaircardError` for problems with the input.
     """
@@ -257,6 +271,7 @@ def assess(
         confidence=confidence,
         random_state=random_state,
         policy=policy,
+        favorable_outcome=favorable_outcome,
     )
     return assess_spec(data, spec)
 
@@ -342,7 +357,7 @@ def assess_prepared(prepared: Prepared, spec: AssessmentSpec) -> Assessment:
             if enough:
                 diff, ratio = between_groups(vi)
                 d_over, r_over = to_overall(vi, overall.get(m, np.nan))
-                worst, best = worst_and_best(vi, m)
+                worst, best = worst_and_best(vi, m, spec.favorable_outcome)
             else:
                 diff = ratio = d_over = r_over = np.nan
                 worst = best = None
@@ -362,7 +377,8 @@ def assess_prepared(prepared: Prepared, spec: AssessmentSpec) -> Assessment:
                     "excluded_groups": excluded,
                 }
             )
-        criteria[gc.feature] = _criteria(vals, included if enough else None)
+        criteria[gc.feature] = _criteria(vals, included if enough else None,
+                                         spec.favorable_outcome)
         if not enough:
             notes.append(
                 f"'{gc.feature}': fewer than two groups have at least {spec.min_group_size} rows, "
@@ -411,7 +427,11 @@ def _reference_group(gc: GroupCounts, chosen: str | None) -> int:
     return gc.groups.index(chosen)
 
 
-def _criteria(vals: dict[str, np.ndarray], included: np.ndarray | None) -> dict[str, Any]:
+def _criteria(vals: dict[str, np.ndarray], included: np.ndarray | None,
+              favorable_outcome: str = "positive") -> dict[str, Any]:
+    """Fairness criteria over the included groups. ``disparate_impact_ratio`` is the lowest
+    favourable rate over the highest (the share *not* flagged when a positive decision is
+    adverse); the four-fifths rule holds when it is at least 0.8."""
     if included is None:
         out = {c: np.nan for c in CRITERIA}
         out["passes_four_fifths"] = None
@@ -423,6 +443,7 @@ def _criteria(vals: dict[str, np.ndarray], included: np.ndarray | None) -> dict[
     sr_d, sr_r = between_groups(pick("selection_rate"))
     tpr_d, tpr_r = between_groups(pick("true_positive_rate"))
     fpr_d, fpr_r = between_groups(pick("false_positive_rate"))
+    _, di_r = between_groups(favorable_rate(pick("selection_rate"), favorable_outcome))
     return {
         "demographic_parity_difference": sr_d,
         "demographic_parity_ratio": sr_r,
@@ -434,5 +455,6 @@ def _criteria(vals: dict[str, np.ndarray], included: np.ndarray | None) -> dict[
         else np.nan,
         "equal_opportunity_difference": tpr_d,
         "equal_opportunity_ratio": tpr_r,
-        "passes_four_fifths": None if np.isnan(sr_r) else bool(sr_r >= FOUR_FIFTHS - 1e-9),
+        "disparate_impact_ratio": di_r,
+        "passes_four_fifths": None if np.isnan(di_r) else bool(di_r >= FOUR_FIFTHS - 1e-9),
     }

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from .metrics import LABELS
+from .favorable import wording
 
 CARD_VERSION = 1
 TEXT_SECTIONS = {
@@ -74,6 +74,16 @@ class ModelCard:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, sort_keys=True)
+
+    def content_sha256(self) -> str:
+        """sha256 of what the card says: everything but the time it was generated, so two
+        renderings of the same card (HTML now, PDF a minute later) have the same content."""
+        import hashlib
+
+        d = self.to_dict()
+        d["provenance"] = {k: v for k, v in d["provenance"].items() if k != "generated_at"}
+        text = json.dumps(d, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelCard:
@@ -166,10 +176,12 @@ def build_card(assessment, *, text: dict[str, dict[str, str]] | None = None,
     (``assessment.spec.policy``), so its figures and its policy cannot disagree.
     Personal-data columns never appear."""
     from . import __version__
+    from .findings import findings
     from .metrics import DEFAULT_METRICS
 
     text = text or {}
     spec = assessment.spec
+    words = wording(spec.favorable_outcome)
     personal = set(personal_data or [])
     shown = [m for m in (metrics or list(DEFAULT_METRICS)) if m in assessment.metrics]
     bg = assessment.by_group
@@ -198,7 +210,9 @@ def build_card(assessment, *, text: dict[str, dict[str, str]] | None = None,
                 "feature", "metric", "difference", "ratio", "worst_group", "best_group",
                 "difference_ci_low", "difference_ci_high", "p_adjusted", "is_distinguishable")})
     criteria = {f: c for f, c in assessment.criteria.items() if not is_personal(f)}
-    auto = _auto_caveats(assessment, criteria, personal, suppress_small_groups)
+    auto = _auto_caveats(assessment, criteria, personal, suppress_small_groups, words)
+    stated = [s for s in findings(assessment, shown)
+              if not any(s.startswith(f"{p}:") for p in personal)]
     sections = {s: dict(text.get(s, {})) for s in TEXT_SECTIONS}
     details = {k: "" for k in TEXT_SECTIONS["model_details"]}
     if model:
@@ -214,8 +228,11 @@ def build_card(assessment, *, text: dict[str, dict[str, str]] | None = None,
                             if not any(f in personal for f in gc.features)},
                  "reference_groups": dict(assessment.reference_groups),
                  "why_these_factors": sections["factors"].get("why_these_factors", "")},
-        metrics={"shown": shown, "labels": {m: LABELS[m] for m in shown},
+        metrics={"shown": shown,
+                 "labels": {m: words.label(m) for m in shown},
                  "decision": decision,
+                 "favorable_outcome": spec.favorable_outcome,
+                 "decision_meaning": words.describe(),
                  "why_these_metrics": sections["metrics"].get("why_these_metrics", "")},
         evaluation_data={"rows": assessment.n_rows, "rows_dropped": assessment.n_dropped,
                          "target": spec.target,
@@ -226,6 +243,7 @@ def build_card(assessment, *, text: dict[str, dict[str, str]] | None = None,
         quantitative={"overall": {m: _num(assessment.overall.get(m)) for m in shown},
                       "by_group": rows, "disparities": _clean(disparities),
                       "criteria": _clean(criteria),
+                      "findings": stated,
                       "min_group_size": spec.min_group_size,
                       "uncertainty": _clean(assessment.uncertainty)},
         ethical_considerations={"text": sections["ethical_considerations"].get("text", "")},
@@ -277,7 +295,7 @@ def _versions() -> dict[str, str]:
             "scikit-learn": sklearn.__version__}
 
 
-def _auto_caveats(assessment, criteria, personal, suppressed) -> list[str]:
+def _auto_caveats(assessment, criteria, personal, suppressed, words) -> list[str]:
     out = []
     bg = assessment.by_group
     small = bg[(bg["metric"] == "count") & bg["is_small_group"]]
@@ -291,8 +309,9 @@ def _auto_caveats(assessment, criteria, personal, suppressed) -> list[str]:
                    "no positives) and shown as n/a.")
     for f, c in criteria.items():
         if c.get("passes_four_fifths") is False:
-            out.append(f"Selection rates across '{f}' fail the four-fifths rule "
-                       f"(ratio {c['demographic_parity_ratio']:.2f}).")
+            out.append(f"The shares of people {words.favorable_decision} across '{f}' fail the "
+                       f"four-fifths rule (disparate impact ratio "
+                       f"{c['disparate_impact_ratio']:.2f}).")
     if assessment.n_dropped:
         out.append(f"{assessment.n_dropped:,} rows without an outcome or decision were left out.")
     if personal:

@@ -12,13 +12,14 @@ _PALETTE = "tableau10"
 
 
 def metric_bars(by_group: pd.DataFrame, metric: str, feature: str,
-                overall: float | None = None) -> alt.LayerChart:
+                overall: float | None = None, label: str | None = None) -> alt.LayerChart:
     """Bars of one metric per group (with error bars when ``ci_low``/``ci_high`` exist) and a
-    rule at the overall value. Small groups are drawn pale."""
+    rule at the overall value. Small groups are drawn pale. ``label`` names the metric
+    (default: its usual name)."""
     rows = by_group[(by_group["feature"] == feature) & (by_group["metric"] == metric)].copy()
     rows["group"] = rows["group"].astype(str)
     rows["size"] = rows["is_small_group"].map({True: "too small to trust", False: "ok"})
-    label = LABELS.get(metric, metric)
+    label = label or LABELS.get(metric, metric)
     base = alt.Chart(rows).encode(
         y=alt.Y("group:N", sort=None, title=None),
     )

@@ -1,67 +1,65 @@
-"""Plain-language findings from an Assessment: 3-6 sentences a domain expert can act on."""
+"""Plain-language findings from an Assessment: a few sentences a domain expert can act on.
+
+They lead with the error rates that matter for the kind of decision: when a positive decision
+is adverse (flagged as high risk), the false positive and false discovery rates (people wrongly
+flagged), then the false negative rate; when it is favourable (a loan), the false negative rate
+(people wrongly denied) and the rate of favourable decisions with the four-fifths rule.
+"""
 
 from __future__ import annotations
 
 import math
 
+from .favorable import Wording, favorable_rate, wording
 from .formatting import fmt_pct
 from .metrics import LABELS
 
-_RATE_WORDS = {
-    "selection_rate": "receive a positive decision",
-    "true_positive_rate": "are correctly given a positive decision when they deserve one",
-    "false_positive_rate": "wrongly receive a positive decision",
-    "false_negative_rate": "are wrongly denied a positive decision",
-    "accuracy": "are classified correctly",
+LEAD_METRICS = {
+    "positive": ("false_negative_rate", "selection_rate", "false_positive_rate"),
+    "negative": ("false_positive_rate", "false_discovery_rate", "false_negative_rate",
+                 "selection_rate"),
 }
+"""The order of the first findings for each ``favorable_outcome``."""
+
+MIN_GAP = 0.02
+"""Gaps in an error rate below this (2 points) are not worth a sentence."""
 
 
 def _nan(x) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
 
 
+def _error_clause(metric: str, group: str, words: Wording) -> str | None:
+    """What a higher value of ``metric`` means for the people of ``group``."""
+    if metric == "false_positive_rate":
+        return f"people in '{group}' with a negative outcome are {words.false_positive} more often"
+    if metric == "false_negative_rate":
+        return f"people in '{group}' with a positive outcome are {words.false_negative} more often"
+    if metric == "false_discovery_rate":
+        return (f"more of the people {words.positive_decision} in '{group}' had a negative "
+                f"outcome ({words.false_positive})")
+    return None
+
+
 def findings(assessment, metrics: tuple[str, ...] | list[str] | None = None,
-             max_items: int = 6) -> list[str]:
+             max_items: int = 8) -> list[str]:
     """Sentences about the largest disparities, the four-fifths rule, uncertainty and small
-    groups, ordered by importance."""
-    out: list[str] = []
+    groups, ordered by importance for the assessment's kind of decision.
+
+    ``metrics``: further metrics the user chose (their gaps follow the leading ones).
+    """
+    words = wording(assessment.spec.favorable_outcome)
     disp = assessment.disparities
-    bg = assessment.by_group
     features = assessment.single_features or assessment.features
-    for feature in features:
-        crit = assessment.criteria.get(feature, {})
-        row = disp[(disp["feature"] == feature) & (disp["metric"] == "selection_rate")]
-        if row.empty or _nan(row["ratio"].iloc[0]):
-            continue
-        r = row.iloc[0]
-        low, high = r["worst_group"], r["best_group"]
-        rule = crit.get("passes_four_fifths")
-        verdict = ("this fails the four-fifths rule" if rule is False
-                   else "this passes the four-fifths rule")
-        sentence = (f"{feature}: '{low}' {_RATE_WORDS['selection_rate']} at {r['ratio']:.2f}x the "
-                    f"rate of '{high}' ({fmt_pct(r['worst_value'])} vs "
-                    f"{fmt_pct(r['best_value'])}); {verdict}.")
-        sentence += _uncertainty_clause(bg, feature, low, "selection_rate", r)
-        out.append(sentence)
-    chosen = [m for m in (metrics or ()) if m in _RATE_WORDS and m != "selection_rate"]
-    for metric in chosen or ["false_negative_rate", "false_positive_rate"]:
-        rows = disp[(disp["metric"] == metric) & disp["feature"].isin(features)]
-        rows = rows.dropna(subset=["difference"])
-        if rows.empty:
-            continue
-        r = rows.sort_values("difference", ascending=False).iloc[0]
-        if r["difference"] < 0.02:
-            continue
-        out.append(
-            f"{r['feature']}: the {LABELS[metric].lower()} is {fmt_pct(r['worst_value'])} for "
-            f"'{r['worst_group']}' vs {fmt_pct(r['best_value'])} for '{r['best_group']}' "
-            f"(a gap of {100 * r['difference']:.1f} points): people in '{r['worst_group']}' "
-            f"{_RATE_WORDS[metric]} more often."
-            if metric in ("false_positive_rate", "false_negative_rate")
-            else f"{r['feature']}: the {LABELS[metric].lower()} ranges from "
-                 f"{fmt_pct(r['worst_value'])} ('{r['worst_group']}') to "
-                 f"{fmt_pct(r['best_value'])} ('{r['best_group']}')."
-        )
+    order = list(LEAD_METRICS[words.favorable_outcome])
+    order += [m for m in (metrics or ()) if m not in order and _error_clause(m, "", words)]
+    out: list[str] = []
+    for metric in order:
+        if metric == "selection_rate":
+            out += [s for f in features if (s := _four_fifths(assessment, f, words))]
+        elif sentence := _largest_gap(disp, features, metric, words):
+            out.append(sentence)
+    bg = assessment.by_group
     small = bg[(bg["metric"] == "count") & bg["is_small_group"]]
     if not small.empty:
         names = ", ".join(f"'{g}' ({int(n)})" for g, n in zip(small["group"], small["n"],
@@ -74,12 +72,49 @@ def findings(assessment, metrics: tuple[str, ...] | list[str] | None = None,
     return out[:max_items]
 
 
-def _uncertainty_clause(bg, feature, group, metric, disparity_row) -> str:
+def _largest_gap(disp, features, metric: str, words: Wording) -> str | None:
+    rows = disp[(disp["metric"] == metric) & disp["feature"].isin(features)]
+    rows = rows.dropna(subset=["difference"])
+    if rows.empty:
+        return None
+    r = rows.sort_values("difference", ascending=False).iloc[0]
+    if r["difference"] < MIN_GAP:
+        return None
+    return (f"{r['feature']}: the {LABELS[metric].lower()} is {fmt_pct(r['worst_value'])} for "
+            f"'{r['worst_group']}' vs {fmt_pct(r['best_value'])} for '{r['best_group']}' "
+            f"(a gap of {100 * r['difference']:.1f} points): "
+            f"{_error_clause(metric, r['worst_group'], words)}.")
+
+
+def _four_fifths(assessment, feature: str, words: Wording) -> str | None:
+    """The group with the fewest favourable decisions against the one with the most."""
+    disp = assessment.disparities
+    crit = assessment.criteria.get(feature, {})
+    row = disp[(disp["feature"] == feature) & (disp["metric"] == "selection_rate")]
+    ratio = crit.get("disparate_impact_ratio")
+    if row.empty or _nan(ratio) or row["worst_group"].iloc[0] is None:
+        return None
+    r = row.iloc[0]
+    fav = words.favorable_outcome
+    low, high = r["worst_group"], r["best_group"]
+    rule = crit.get("passes_four_fifths")
+    verdict = ("this fails the four-fifths rule" if rule is False
+               else "this passes the four-fifths rule")
+    sentence = (f"{feature}: '{low}' is {words.favorable_decision} at {ratio:.2f}x the rate of "
+                f"'{high}' ({fmt_pct(favorable_rate(r['worst_value'], fav))} vs "
+                f"{fmt_pct(favorable_rate(r['best_value'], fav))}); {verdict}.")
+    return sentence + _uncertainty_clause(assessment.by_group, feature, low, r, words)
+
+
+def _uncertainty_clause(bg, feature, group, disparity_row, words: Wording) -> str:
     clause = ""
-    row = bg[(bg["feature"] == feature) & (bg["group"] == group) & (bg["metric"] == metric)]
+    row = bg[(bg["feature"] == feature) & (bg["group"] == group)
+             & (bg["metric"] == "selection_rate")]
     if not row.empty and not _nan(row["ci_low"].iloc[0]) and row["n"].iloc[0] < 1000:
+        ends = sorted(favorable_rate(row[c].iloc[0], words.favorable_outcome)
+                      for c in ("ci_low", "ci_high"))
         clause = (f" With {int(row['n'].iloc[0]):,} people in '{group}', its interval is "
-                  f"{fmt_pct(row['ci_low'].iloc[0], 0)}-{fmt_pct(row['ci_high'].iloc[0], 0)}.")
+                  f"{fmt_pct(ends[0], 0)}-{fmt_pct(ends[1], 0)}.")
     dist = disparity_row.get("is_distinguishable") if hasattr(disparity_row, "get") else None
     if dist is False:
         clause += " The gap is not distinguishable from parity at this sample size."

@@ -32,3 +32,25 @@ def fmt_int(value: Any) -> str:
     if is_missing(value):
         return "n/a"
     return f"{int(value):,}"
+
+
+THRESHOLD_DIGITS = 3
+THRESHOLD_FORMAT = f"%.{THRESHOLD_DIGITS}f"
+"""Every threshold faircard shows has this many decimals (printf style for widgets)."""
+P_FLOOR = 1e-4
+
+
+def fmt_threshold(value: Any) -> str:
+    """A decision threshold, always with :data:`THRESHOLD_DIGITS` decimals ("0.500", "5.000");
+    "n/a" when undefined."""
+    if is_missing(value):
+        return "n/a"
+    return f"{float(value):.{THRESHOLD_DIGITS}f}"
+
+
+def fmt_p(value: Any) -> str:
+    """A p-value with 4 decimals, and "< 0.0001" for smaller ones rather than "0.0000"."""
+    if is_missing(value):
+        return "n/a"
+    p = float(value)
+    return f"< {P_FLOOR:.4f}" if p < P_FLOOR else f"{p:.4f}"

@@ -164,11 +164,14 @@ def to_overall(values: np.ndarray, overall: float) -> tuple[float, float]:
     return (float(diff.max()) if diff.size else np.nan, float(r.min()) if r.size else np.nan)
 
 
-def worst_and_best(values: np.ndarray, metric: str) -> tuple[int | None, int | None]:
+def worst_and_best(values: np.ndarray, metric: str,
+                   favorable_outcome: str = "positive") -> tuple[int | None, int | None]:
     """Indices of the worst and best group for ``metric`` (NaN skipped).
 
-    For metrics with no better direction (selection rate, prevalence, count) the lowest value
-    is called worst: with a favourable positive decision, the group selected least.
+    The best group for the selection rate is the one that gets the most favourable decisions:
+    the highest rate when a positive decision is favourable (``favorable_outcome="positive"``),
+    the lowest when it is adverse (``"negative"``). For the other metrics with no better
+    direction (prevalence, count) the lowest value is called worst.
     """
     v = np.asarray(values, dtype=np.float64)
     ok = np.flatnonzero(~np.isnan(v))
@@ -176,6 +179,7 @@ def worst_and_best(values: np.ndarray, metric: str) -> tuple[int | None, int | N
         return None, None
     lo = int(ok[np.argmin(v[ok])])
     hi = int(ok[np.argmax(v[ok])])
-    if HIGHER_IS_BETTER.get(metric) is False:
+    adverse_selection = metric == "selection_rate" and favorable_outcome == "negative"
+    if HIGHER_IS_BETTER.get(metric) is False or adverse_selection:
         return hi, lo
     return lo, hi

@@ -18,6 +18,8 @@ import numpy as np
 
 from .decision import DecisionPolicy, threshold_above
 from .errors import FaircardError
+from .favorable import wording
+from .formatting import fmt_threshold
 from .metrics import metrics_from_counts
 from .thresholds import Sweep, grid_thresholds, sweep
 
@@ -63,6 +65,7 @@ class Policy:
     excluded_groups: list[str] = field(default_factory=list)
     """Groups smaller than ``min_group_size``, left out of the constraint."""
     min_group_size: int = 0
+    favorable_outcome: str = "positive"
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -270,7 +273,7 @@ def choose_policy(y_true, y_score, group, groups, *, feature: str = "", constrai
                   fn_cost: float = 1.0, volume: int | None = None,
                   n_thresholds: int = 1001, min_group_size: int = 30,
                   include_small_groups: bool = False, allow_degenerate: bool = False,
-                  randomized: bool = False) -> Policy:
+                  randomized: bool = False, favorable_outcome: str = "positive") -> Policy:
     """The best per-group thresholds under ``constraint`` within ``tolerance``.
 
     Deterministic by default; ``randomized`` allows each group to mix two thresholds with a
@@ -297,7 +300,8 @@ def choose_policy(y_true, y_score, group, groups, *, feature: str = "", constrai
     chosen = {g: float(finite[i]) for g, i in zip(groups, idx, strict=True)}
     common = dict(feature=feature, constraint=constraint, objective=objective,
                   tolerance=tolerance, fp_cost=fp_cost, fn_cost=fn_cost, volume=volume,
-                  min_group_size=min_group_size, include_small_groups=include_small_groups)
+                  min_group_size=min_group_size, include_small_groups=include_small_groups,
+                  favorable_outcome=favorable_outcome)
     best = evaluate_policy(y_true, y_score, group, groups, chosen, searched_feasible=feasible,
                            **common)
     if randomized:
@@ -343,7 +347,8 @@ def evaluate_policy(y_true, y_score, group, groups, thresholds: dict[str, float]
                     tolerance: float = 0.01, fp_cost: float = 1.0, fn_cost: float = 1.0,
                     volume: int | None = None, searched_feasible: bool = True,
                     mix: dict[str, tuple[float, float]] | None = None,
-                    min_group_size: int = 0, include_small_groups: bool = False) -> Policy:
+                    min_group_size: int = 0, include_small_groups: bool = False,
+                    favorable_outcome: str = "positive") -> Policy:
     """Counts, metrics, objective and gap of a given policy on the rows (exact; for a
     randomised policy, ``mix`` = {group: (probability, else_threshold)}, expected values)."""
     y_true = np.asarray(y_true, bool)
@@ -383,7 +388,8 @@ def evaluate_policy(y_true, y_score, group, groups, thresholds: dict[str, float]
                                      zip(groups, vals["selection_rate"], strict=True)},
                     excluded_groups=[g for g, inc in zip(groups, included, strict=True)
                                      if not inc],
-                    min_group_size=int(min_group_size))
+                    min_group_size=int(min_group_size),
+                    favorable_outcome=wording(favorable_outcome).favorable_outcome)
     policy.summary = describe(policy, counts, list(groups))
     return policy
 
@@ -402,21 +408,22 @@ def expected_counts(group: np.ndarray, y_true: np.ndarray, p_pos: np.ndarray,
 
 
 def describe(policy: Policy, counts: np.ndarray, groups: list[str]) -> str:
-    """Plain-language summary of a policy."""
+    """Plain-language summary of a policy, in the words of its ``favorable_outcome``."""
+    words = wording(policy.favorable_outcome)
     same = len({round(t, 12) for t in policy.thresholds.values()}) == 1
     if same:
         t = next(iter(policy.thresholds.values()))
-        head = f"One threshold for everyone: {t:.3g}."
+        head = f"One threshold for everyone: {fmt_threshold(t)}."
     else:
         head = "Thresholds per group: " + ", ".join(
-            f"{g} {t:.3g}" for g, t in policy.thresholds.items()) + "."
+            f"{g} {fmt_threshold(t)}" for g, t in policy.thresholds.items()) + "."
     obj = {"accuracy": "accuracy", "balanced_accuracy": "balanced accuracy",
            "cost": "expected cost per decision"}[policy.objective]
     if policy.randomized:
         head = ("Randomised: people with the same score in the same group may get different "
                 "decisions; " + "; ".join(
-                    f"group {g}: threshold {policy.thresholds[g]:.3g} with probability "
-                    f"{m['probability']:.3f}, else {m['else_threshold']:.3g}"
+                    f"group {g}: threshold {fmt_threshold(policy.thresholds[g])} with probability "
+                    f"{m['probability']:.3f}, else {fmt_threshold(m["else_threshold"])}"
                     for g, m in policy.mix.items()) + ". " + head
                 + " Figures are expected values over the randomisation.")
     text = f"{head} {obj.capitalize()}: {policy.objective_value:.3f}."
@@ -439,7 +446,7 @@ def describe(policy: Policy, counts: np.ndarray, groups: list[str]) -> str:
     with np.errstate(invalid="ignore", divide="ignore"):
         fn_per_1000 = 1000 * counts[:, 2] / n
         fp_per_1000 = 1000 * counts[:, 1] / n
-    parts = [f"{g}: {a:.0f} wrongly denied and {b:.0f} wrongly approved"
+    parts = [f"{g}: {a:.0f} {words.false_negative} and {b:.0f} {words.false_positive}"
              for g, a, b in zip(groups, fn_per_1000, fp_per_1000, strict=True)]
     text += " Per 1,000 people: " + "; ".join(parts) + "."
     if policy.costs:

@@ -23,7 +23,7 @@ from markupsafe import Markup
 
 from .card import QUESTIONS, ModelCard
 from .errors import FaircardError
-from .formatting import fmt_num, fmt_pct
+from .formatting import fmt_num, fmt_p, fmt_pct
 from .render_worker import data_only_fetcher, run_job
 from .safe_text import has_unsafe, md_cell, md_text, visible
 
@@ -81,10 +81,19 @@ def environment(template_dir: str | Path | None = None) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(num=fmt_num, pct=fmt_pct, md=md_cell, mdtext=md_text,
-                       label=lambda f: f.replace("_", " ").capitalize())
+    env.filters.update(num=fmt_num, pct=fmt_pct, pvalue=fmt_p, md=md_cell, mdtext=md_text,
+                       label=_label)
     env.globals["questions"] = QUESTIONS
     return env
+
+
+@jinja2.pass_context
+def _label(context, key: str) -> str:
+    """A metric's name as the card states it (the selection rate says what a selection is:
+    "share approved" or "share flagged"); any other key turned into words."""
+    card = context.get("card")
+    labels = card.get("metrics", {}).get("labels", {}) if isinstance(card, dict) else {}
+    return labels.get(key) or key.replace("_", " ").capitalize()
 
 
 def render_template(template_dir: str | Path | None, name: str, context: dict[str, Any]) -> str:
@@ -215,7 +224,8 @@ def chart_images(card: ModelCard, metrics: list[str] | None = None) -> dict[str,
         for m in (metrics or ["selection_rate"]):
             if m not in set(part["metric"]):
                 continue
-            chart = metric_bars(part, m, visible(feature), d["quantitative"]["overall"].get(m))
+            chart = metric_bars(part, m, visible(feature), d["quantitative"]["overall"].get(m),
+                                label=d["metrics"].get("labels", {}).get(m))
             keys.append(f"{feature}|{m}")
             specs.append(chart.to_json())
     if not specs:

@@ -112,11 +112,21 @@ def _charts(payload: dict[str, Any]) -> dict[str, Any]:
                     for spec in payload["specs"]]}
 
 
+PDF_SYSTEM_PACKAGES = (
+    "PDF export needs the Pango text library, which this machine lacks: on Debian/Ubuntu "
+    "install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 (apt-get install), on macOS "
+    "pango (brew install pango); Markdown, HTML and JSON work without it."
+)
+
+
 def _pdf(payload: dict[str, Any]) -> dict[str, Any]:
     try:
         from weasyprint import HTML
     except ImportError:
-        return {"error": "PDF export needs WeasyPrint: pip install 'faircard[pdf]'."}
+        return {"error": "PDF export needs WeasyPrint, which is part of faircard's install: "
+                         "pip install faircard (or pip install weasyprint)."}
+    except OSError:  # WeasyPrint is there but cannot load Pango's shared libraries
+        return {"error": PDF_SYSTEM_PACKAGES}
     pdf = HTML(string=payload["html"], url_fetcher=data_only_fetcher()).write_pdf()
     return {"pdf": base64.b64encode(pdf).decode()}
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from .decision import DecisionPolicy
 from .errors import FaircardError
+from .favorable import check_favorable
 
 MISSING_GROUP = "(missing)"
 
@@ -90,7 +91,9 @@ class AssessmentSpec:
     Groups with fewer than ``min_group_size`` rows are flagged as small and, unless
     ``include_small_groups`` is set, left out of between-group comparisons. ``n_boot``
     bootstrap replicates (0: Wilson intervals only) at level ``confidence``, seeded by
-    ``random_state``, give the intervals.
+    ``random_state``, give the intervals. ``favorable_outcome`` says whether a positive
+    prediction is good for the person (``"positive"``, e.g. a loan) or bad for them
+    (``"negative"``, e.g. flagged as high risk); wording and the four-fifths rule follow it.
     """
 
     target: str
@@ -108,6 +111,7 @@ class AssessmentSpec:
     confidence: float = 0.95
     random_state: int | None = 0
     policy: DecisionPolicy | None = None
+    favorable_outcome: str = "positive"
 
     def __post_init__(self) -> None:
         sensitive = (self.sensitive,) if isinstance(self.sensitive, str) else tuple(self.sensitive)
@@ -136,6 +140,7 @@ class AssessmentSpec:
         if int(self.min_group_size) < 0:
             raise FaircardError("The minimum group size cannot be negative.")
         object.__setattr__(self, "min_group_size", int(self.min_group_size))
+        object.__setattr__(self, "favorable_outcome", check_favorable(self.favorable_outcome))
         for name in self.bins:
             if name not in sensitive:
                 raise FaircardError(

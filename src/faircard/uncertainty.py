@@ -22,6 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from .counts import FN, FP, TN, TP, prepared_cells
+from .favorable import favorable_rate
 from .metrics import metrics_from_counts
 
 # metric -> (numerator cells, denominator cells) for the metrics that are proportions
@@ -272,6 +273,8 @@ def estimate_uncertainty(prepared, spec, counts, by_group: pd.DataFrame,
             sr = _between(boot_vals["selection_rate"], included)
             tpr = _between(boot_vals["true_positive_rate"], included)
             fpr = _between(boot_vals["false_positive_rate"], included)
+            di = _between(favorable_rate(boot_vals["selection_rate"], spec.favorable_outcome),
+                          included)
             import warnings
 
             with warnings.catch_warnings():
@@ -287,6 +290,7 @@ def estimate_uncertainty(prepared, spec, counts, by_group: pd.DataFrame,
                     ("equalized_odds_ratio", eo_r),
                     ("equal_opportunity_difference", tpr[0]),
                     ("equal_opportunity_ratio", tpr[1]),
+                    ("disparate_impact_ratio", di[1]),
                 ]
             }
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..assess import Assessment, assess
+from ..assess import Assessment
 from ..errors import FaircardError
+from ..favorable import wording
+from ..findings import findings
 from ..formatting import fmt_num
 from . import common
 
@@ -79,15 +81,23 @@ def summary_text(result: Assessment) -> str:
     if wide["is_small_group"].any():
         lines.append(f"* fewer than {result.spec.min_group_size} rows: too small to trust")
     lines.append("")
-    lines.append("Fairness criteria (between groups):")
+    words = wording(result.spec.favorable_outcome)
+    lines.append(f"Fairness criteria (between groups; a positive decision is {words.kind} for "
+                 "the person):")
     for feature, crit in result.criteria.items():
         ff = crit.get("passes_four_fifths")
         flag = "n/a" if ff is None else ("passes" if ff else "FAILS")
         lines.append(
             f"  {feature}: demographic parity difference {fmt_num(crit['demographic_parity_difference'])}, "
-            f"ratio {fmt_num(crit['demographic_parity_ratio'])} (four-fifths rule: {flag}); "
+            f"ratio {fmt_num(crit['demographic_parity_ratio'])}; disparate impact ratio "
+            f"{fmt_num(crit['disparate_impact_ratio'])} (four-fifths rule: {flag}); "
             f"equalized odds difference {fmt_num(crit['equalized_odds_difference'])}"
         )
+    stated = findings(result)
+    if stated:
+        lines.append("")
+        lines.append("Findings:")
+        lines += [f"  - {sentence}" for sentence in stated]
     for note in result.notes:
         lines.append(f"Note: {note}")
     return "\n".join(lines)
@@ -118,7 +128,8 @@ def run_models(args: argparse.Namespace, data) -> int:
     else:
         first = results[0].assessment.to_dict()
         doc = {k: first[k] for k in ("schema_version", "n_rows", "target", "pos_label",
-                                     "sensitive_features", "features", "bins", "min_group_size")}
+                                     "favorable_outcome", "sensitive_features", "features",
+                                     "bins", "min_group_size")}
         doc["models"] = [r.to_dict() for r in results]
     doc["personal_data_columns"] = personal
     if args.json:

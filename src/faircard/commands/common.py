@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import FaircardError
+from ..favorable import DEFAULT_FAVORABLE, FAVORABLE_OUTCOMES
 from ..io import DETECT, read_table
 from ..io.export import csv_text
 from ..roles import MANY_GROUPS, many_groups
@@ -47,6 +48,11 @@ def add_data_options(p: argparse.ArgumentParser, *, score_required: bool = False
     p.add_argument("--pos-label", dest="pos_label", default=None,
                    help="the target value that is the positive outcome (auto-detected for 0/1, "
                    "True/False, yes/no, '>50K'/'<=50K')")
+    p.add_argument("--favorable", choices=FAVORABLE_OUTCOMES, default=DEFAULT_FAVORABLE,
+                   dest="favorable_outcome",
+                   help="whether a positive prediction is good for the person ('positive', e.g. "
+                   "a loan; the default) or bad for them ('negative', e.g. flagged as high "
+                   "risk); the words, the favourable rate and the four-fifths rule follow it")
     p.add_argument("--bins", action="append", default=[], metavar="COL=E0,E1,...[:L1,L2,...]",
                    help="bin a numeric sensitive feature, e.g. age=18,25,40,65,inf:18-24,25-39,"
                    "40-64,65+ (labels optional)")
@@ -165,6 +171,7 @@ def spec_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "n_boot": args.bootstrap,
         "confidence": args.confidence,
         "random_state": args.seed,
+        "favorable_outcome": args.favorable_outcome,
     }
 
 

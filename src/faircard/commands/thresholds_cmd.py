@@ -57,9 +57,11 @@ def run(args: argparse.Namespace) -> int:
                            fp_cost=args.fp_cost, fn_cost=args.fn_cost, volume=args.volume,
                            min_group_size=a.spec.min_group_size,
                            include_small_groups=a.spec.include_small_groups,
-                           allow_degenerate=args.allow_degenerate, randomized=args.randomized)
+                           allow_degenerate=args.allow_degenerate, randomized=args.randomized,
+                           favorable_outcome=args.favorable_outcome)
     doc = {"schema_version": 2, "n_rows": a.n_rows, "n_dropped": a.n_dropped,
            "target": args.target, "score": args.score, "sensitive_features": args.sensitive,
+           "favorable_outcome": args.favorable_outcome,
            "policy": {k: v for k, v in policy.to_dict().items() if k != "by_group"},
            "by_group": policy.by_group, "note": LEGAL_NOTE}
     if args.json:

@@ -91,6 +91,7 @@ def spec_for(decision: dict, **overrides) -> AssessmentSpec:
         bins=dict(state.get(state.BINS)),
         intersection=bool(state.get(state.INTERSECTION)),
         min_group_size=int(state.get(state.MIN_GROUP_SIZE)),
+        favorable_outcome=state.get(state.FAVORABLE),
         **decision,
     )
     kwargs.update(overrides)

@@ -23,6 +23,7 @@ DECISION = "fc_decision"          # "model" | "score" | "prediction"
 SCORE_COL = "fc_score_col"
 PRED_COL = "fc_pred_col"
 POS_LABEL = "fc_pos_label"
+FAVORABLE = "fc_favorable"        # "positive" | "negative": is a positive decision good for people
 MODELS = "fc_models"              # list of model handles (faircard.io.models.ModelHandle)
 MODEL_COLUMNS = "fc_model_columns"  # {model name: score or prediction column added to DATA}
 MODEL_CLASSES = "fc_model_classes"  # {model name: model class meaning the positive outcome}
@@ -73,6 +74,7 @@ DEFAULTS: dict[str, Any] = {
     SCORE_COL: None,
     PRED_COL: None,
     POS_LABEL: None,
+    FAVORABLE: "positive",
     MODELS: [],
     MODEL_COLUMNS: {},
     MODEL_CLASSES: {},
@@ -134,7 +136,7 @@ def take(key: str) -> Any:
 
 def reset_after_data_change() -> None:
     """A new dataset invalidates every choice made about the old one."""
-    for key in (DATA_READ, TARGET, SCORE_COL, PRED_COL, POS_LABEL, MODELS, MODEL_COLUMNS,
+    for key in (DATA_READ, TARGET, SCORE_COL, PRED_COL, POS_LABEL, FAVORABLE, MODELS, MODEL_COLUMNS,
                 MODEL_CLASSES, MODEL_SCORED, MODEL_ERRORS, SENSITIVE, MANY_GROUPS_OK, BINS,
                 REFERENCE, FOCUS_MODEL,
                 DIAG_SHARES, DIAG_EXCLUDE, DIAG_CHECKLIST):

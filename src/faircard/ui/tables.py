@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..formatting import fmt_num
-from ..metrics import LABELS
+from ..favorable import wording
+from ..formatting import fmt_num, fmt_p
 
 
 def group_table(a, feature: str, metrics: list[str]) -> pd.DataFrame:
@@ -19,7 +19,7 @@ def group_table(a, feature: str, metrics: list[str]) -> pd.DataFrame:
     ).pivot(index="group", columns="metric", values="shown")
     sizes = a.by_group[(a.by_group["feature"] == feature) & (a.by_group["metric"] == "count")]
     table = table.reindex(index=list(sizes["group"]), columns=metrics)
-    table.columns = [LABELS[m] for m in metrics]
+    table.columns = [wording(a.spec.favorable_outcome).label(m) for m in metrics]
     table.insert(0, "people", sizes.set_index("group")["n"].map("{:,}".format))
     table.insert(1, "note", sizes.set_index("group")["is_small_group"].map(
         {True: "too small to trust", False: ""}))
@@ -31,14 +31,14 @@ def disparity_table(a, feature: str, metrics: list[str]) -> pd.DataFrame:
     group, difference to overall, adjusted p-value."""
     d = a.disparities[(a.disparities["feature"] == feature) & a.disparities["metric"].isin(metrics)]
     return pd.DataFrame({
-        "metric": [LABELS[m] for m in d["metric"]],
+        "metric": [wording(a.spec.favorable_outcome).label(m) for m in d["metric"]],
         "difference (max - min)": [f"{fmt_num(x)} [{fmt_num(lo)}-{fmt_num(hi)}]" for x, lo, hi in
                                    zip(d["difference"], d["difference_ci_low"],
                                        d["difference_ci_high"], strict=True)],
         "ratio (min / max)": d["ratio"].map(fmt_num),
         "worst group": d["worst_group"], "best group": d["best_group"],
         "difference to overall": d["difference_to_overall"].map(fmt_num),
-        "adjusted p-value": d["p_adjusted"].map(lambda p: fmt_num(p, 4)),
+        "adjusted p-value": d["p_adjusted"].map(fmt_p),
         "distinguishable from parity": d["is_distinguishable"].map(
             {True: "yes", False: "no: could be chance", None: "n/a"}),
     })

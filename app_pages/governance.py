@@ -86,14 +86,17 @@ else:
         a = dict(results)[name]
     models = components.models_of(name)
     data_sha = components.dataset_sha256()
-    fingerprint = assessment_fingerprint(a, dataset_sha256=data_sha, models=models)
+    spec = components.record_spec(a, name)
+    fingerprint = assessment_fingerprint(a, dataset_sha256=data_sha, models=models, spec=spec)
     st.markdown(f"Fingerprint of the assessment on screen: `{fingerprint}`")
     st.caption(f"Dataset sha256 `{data_sha}`"
                + "".join(f"; model '{components.escape(m.name)}' sha256 `{m.sha256}`"
                        for m in models)
-               + ". The record keeps the choices (outcome, decision and threshold, sensitive "
-               "features, bands, reference groups), the overall metrics and the fairness "
-               "criteria, and the full assessment; no row of the data.")
+               + ". The record keeps the choices (outcome, decision and threshold, whether a "
+               "positive decision is favourable or adverse, sensitive features, bands, reference "
+               "groups), a fingerprint of the model card's text, the overall metrics and the "
+               "fairness criteria, and the full assessment; no row of the data. A card shows "
+               "'approved' only while its content matches an approved record.")
     store = _open(create=False)
     same = store.find_by_fingerprint(fingerprint) if store else []
     older = store.list() if store else []
@@ -124,7 +127,7 @@ else:
                 with store:
                     rec = store.add(a, title=title, created_by=_actor("w_gov_author"),
                                     dataset_name=str(state.get(state.DATA_NAME)),
-                                    dataset_sha256=data_sha, models=models,
+                                    dataset_sha256=data_sha, models=models, spec=spec,
                                     supersedes=supersedes, cells=cells_of(a))
             except FaircardError as exc:
                 st.error(str(exc))

@@ -4,6 +4,7 @@ import streamlit as st
 
 from faircard.card import QUESTIONS, TEXT_SECTIONS, ModelCard, build_card
 from faircard.errors import FaircardError
+from faircard.governance.approval import CHANGED
 from faircard.render import markdown_body, render_html, render_json, render_markdown, render_pdf
 from faircard.ui import components, state
 
@@ -16,7 +17,7 @@ components.need(state.has_sensitive(), "Choose the sensitive features first.",
 results = components.current_assessments()
 name, a = components.focus(results)
 
-text = {s: dict(v) for s, v in state.get(state.CARD_TEXT).items()}
+text = components.card_text(name)
 draft = st.file_uploader("Continue a draft: import a card JSON", type=["json"], key="upload_card")
 if draft is not None:
     try:
@@ -24,8 +25,7 @@ if draft is not None:
     except FaircardError as exc:
         st.error(str(exc))
     else:
-        imported = {s: {k: v for k, v in getattr(old, s).items() if isinstance(v, str)}
-                    for s in TEXT_SECTIONS}
+        imported = old.authors_text()
         if imported != text:
             text = imported
             state.put(state.CARD_TEXT, text)
@@ -36,9 +36,7 @@ LABELS = {"model_details": "Model details", "intended_use": "Intended use", "fac
           "metrics": "Metrics", "evaluation_data": "Evaluation data",
           "training_data": "Training data", "ethical_considerations": "Ethical considerations",
           "caveats": "Caveats and recommendations"}
-model = state.get(state.MODELS)
-model_info = next(({"name": m.name, "type": m.model_type, "sha256": m.sha256} for m in model
-                   if m.name == name), {"name": name, "type": "", "sha256": ""})
+model_info = components.model_info(name)
 left, right = st.columns([1, 1])
 with left:
     for section, fields in TEXT_SECTIONS.items():
@@ -50,9 +48,8 @@ with left:
             for f in fields:
                 key = f"w_card_{section}_{f}"
                 if key not in st.session_state:
-                    default = part.get(f) or (model_info.get(f, "") if section == "model_details"
-                                              and f in ("name", "type") else "")
-                    st.session_state[key] = default
+                    st.session_state[key] = part.get(f) or (
+                        model_info.get(f, "") if section == "model_details" else "")
                 help_text = QUESTIONS.get(f"{section}.{f}")
                 widget = st.text_area if f in ("description", "text", "primary_uses",
                                                "out_of_scope") or f.startswith("why") \
@@ -69,7 +66,9 @@ card = build_card(a, text=text, model=model_info,
 signed = components.review_of(a, name)
 if signed:
     card.review.update(signed)
-    st.caption(f"Review status from the audit store: {signed['status']} ({components.escape(signed['notes'])}).")
+    shown = {"approved": st.success, CHANGED: st.warning}.get(signed["status"], st.caption)
+    shown(f"Review status from the audit store: **{signed['status']}** "
+          f"({components.escape(signed['notes'])}).")
 else:
     st.caption("Review status: draft. Record the assessment and have it reviewed on the "
                "Governance page to put the sign-off on the card.")
@@ -86,7 +85,7 @@ d1.download_button("Markdown", md, file_name="model_card.md", mime="text/markdow
 d2.download_button("JSON", render_json(card), file_name="model_card.json",
                    mime="application/json", key="dl_card_json")
 files = state.get(state.CARD_FILES)
-fingerprint = card.to_json()
+fingerprint = card.content_sha256()  # not the generation time: one download keeps the other
 if d3.button("Prepare HTML and PDF", key="prepare_card"):
     html = pdf = None
     with st.spinner("Drawing charts and laying out the PDF..."):

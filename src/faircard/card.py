@@ -143,6 +143,14 @@ class ModelCard:
                                 "JSON. Is it the right file?") from None
         return cls.from_json(text)
 
+    def authors_text(self) -> dict[str, dict[str, str]]:
+        """The text its authors wrote: {section: {field: text}} over :data:`TEXT_SECTIONS`."""
+        out = {}
+        for section, keys in TEXT_SECTIONS.items():
+            part = getattr(self, section)
+            out[section] = {k: part[k] for k in keys if isinstance(part.get(k), str)}
+        return out
+
     def completeness(self) -> dict[str, float]:
         """Share of the authors' text fields filled in, per section (0..1)."""
         out = {}

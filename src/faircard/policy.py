@@ -423,7 +423,7 @@ def describe(policy: Policy, counts: np.ndarray, groups: list[str]) -> str:
         head = ("Randomised: people with the same score in the same group may get different "
                 "decisions; " + "; ".join(
                     f"group {g}: threshold {fmt_threshold(policy.thresholds[g])} with probability "
-                    f"{m['probability']:.3f}, else {fmt_threshold(m["else_threshold"])}"
+                    f"{m['probability']:.3f}, else {fmt_threshold(m['else_threshold'])}"
                     for g, m in policy.mix.items()) + ". " + head
                 + " Figures are expected values over the randomisation.")
     text = f"{head} {obj.capitalize()}: {policy.objective_value:.3f}."

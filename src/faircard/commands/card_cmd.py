@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..assess import assess
-from ..card import ModelCard, build_card
+from ..card import build_card
 from ..errors import FaircardError
 from ..io import fingerprint
 from ..privacy import detect_personal_data
@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Assess DATA and write model_card.{md,html,pdf,json}.")
     common.add_data_options(p)
     p.add_argument("--out", required=True, help="folder to write the card files to")
-    p.add_argument("--card-json", metavar="FILE", help="reuse the text sections of a card JSON")
+    common.add_card_text_option(p, "reuse the text sections of a card JSON")
     p.add_argument("--formats", default="md,html,pdf,json", help="comma-separated formats")
     p.add_argument("--templates", metavar="DIR", help="folder with your own templates")
     p.add_argument("--suppress-small-groups", action="store_true",
@@ -34,16 +34,7 @@ def run(args: argparse.Namespace) -> int:
     bad = [f for f in formats if f not in FORMATS]
     if bad:
         raise FaircardError(f"Unknown format(s) {', '.join(bad)}; choose from md, html, pdf, json.")
-    text = {}
-    if args.card_json:
-        path = Path(args.card_json)
-        if not path.is_file():
-            raise FaircardError(f"The card file '{path}' does not exist.")
-        old = ModelCard.from_bytes(path.read_bytes())
-        text = {s: {k: v for k, v in getattr(old, s).items() if isinstance(v, str)}
-                for s in ("model_details", "intended_use", "factors", "metrics",
-                          "evaluation_data", "training_data", "ethical_considerations",
-                          "caveats")}
+    text = common.read_card_text(args.card_json)
     data = common.read_data(args)
     flags = detect_personal_data(data)
     from ..models_assess import check_sensitive_not_personal

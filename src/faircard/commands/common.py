@@ -257,6 +257,24 @@ def warn(message: str) -> None:
     print(f"faircard: warning: {shown}", file=sys.stderr)
 
 
+def add_card_text_option(p: argparse.ArgumentParser, help_text: str) -> None:
+    p.add_argument("--card-json", metavar="FILE", help=help_text)
+
+
+def read_card_text(path: str | None) -> dict[str, dict[str, str]]:
+    """The authors' text sections ({section: {field: text}}) of a model card JSON file; empty
+    when ``path`` is None."""
+    from ..card import ModelCard
+
+    if not path:
+        return {}
+    p = Path(path)
+    if not p.is_file():
+        raise FaircardError(f"The card file '{p}' does not exist.")
+    return ModelCard.from_bytes(p.read_bytes()).authors_text()
+
+
+
 def write_json(path: str | Path, doc: dict[str, Any]) -> None:
     """Write ``doc`` as JSON with NaN/inf turned into null (strict JSON)."""
     text = json.dumps(_clean(doc), indent=2, ensure_ascii=False, allow_nan=False)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..errors import FaircardError
 from ..governance.gate import CRITERION_LIMITS, METRIC_LIMITS, evaluate_gate, load_rules
-from ..governance.records import assessment_fingerprint
+from ..governance.records import assessment_fingerprint, spec_of
 from . import common
 from .store_cmd import add_expect_head_option, add_store_option, assess_inputs, open_store, safe
 
@@ -63,6 +63,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="pass when no check applies (by default a gate that checks nothing "
                    "fails: 'no checks ran')")
     p.add_argument("--json", metavar="OUT.json", help="write the checks as JSON")
+    common.add_card_text_option(p, "with --require-approved: the model card JSON the approved "
+                                "record covers (as given to 'faircard record --card-json')")
     add_store_option(p)
     p.set_defaults(func=run)
 
@@ -106,11 +108,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         # intervals are not checked and not fingerprinted, so skip the bootstrap
         assessed = assess_inputs(args, n_boot=0)
+        card_text = common.read_card_text(args.card_json)
         dataset_sha = fingerprint(args.data)
         baseline = store.assessment(args.baseline) if args.baseline is not None else None
         results = []
         for a in assessed:
-            fp = assessment_fingerprint(a.doc, dataset_sha256=dataset_sha, models=a.models)
+            fp = assessment_fingerprint(a.doc, dataset_sha256=dataset_sha, models=a.models,
+                                        spec=spec_of(a.doc, card_text=card_text))
             results.append((a, evaluate_gate(a.doc, rules, store, fingerprint=fp,
                                              expect_head=args.expect_head,
                                              baseline=baseline)))

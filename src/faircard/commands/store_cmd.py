@@ -16,6 +16,7 @@ from typing import Any
 
 from ..errors import FaircardError
 from ..formatting import fmt_num
+from ..governance.records import spec_of
 from ..governance.store import DEFAULT_STORE, STATUSES, STORE_ENV, AuditStore
 from ..safe_text import for_terminal, json_for_terminal
 from . import common
@@ -58,6 +59,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mlflow", action="store_true",
                    help="also log the assessment JSON, the model card and the fingerprint to an "
                    "MLflow run (MLFLOW_TRACKING_URI; needs faircard[mlflow])")
+    common.add_card_text_option(p, "the model card JSON whose authors' text this record "
+                                "covers (its fingerprint then changes when the text does)")
     add_store_option(p)
     p.set_defaults(func=run_record)
 
@@ -205,6 +208,7 @@ def run_record(args: argparse.Namespace) -> int:
     if args.supersedes and len(args.model) > 1:
         raise FaircardError("--supersedes applies to one record; record one model at a time.")
     assessed = assess_inputs(args)
+    card_text = common.read_card_text(args.card_json)
     dataset = Path(args.data).name
     sha = fingerprint(args.data)
     with open_store(args, create=True) as store:
@@ -214,6 +218,7 @@ def run_record(args: argparse.Namespace) -> int:
                 title = f"{args.title} ({a.name})"
             rec = store.add(a.doc, title=title, created_by=args.author, dataset_name=dataset,
                             dataset_sha256=sha, models=a.models, supersedes=args.supersedes,
+                            spec=spec_of(a.doc, card_text=card_text),
                             baseline=args.baseline)
             print(f"record {rec.id} ({rec.status}): {safe(rec.title)}")
             print(f"fingerprint {rec.fingerprint}")

@@ -27,9 +27,12 @@ FLOAT_DIGITS = 12
 last bits between platforms (summation order, BLAS) do not change a fingerprint."""
 
 SPEC_KEYS = (
-    "target", "prediction", "score", "threshold", "pos_label", "sensitive_features", "features",
-    "bins", "reference_groups", "min_group_size", "include_small_groups", "policy",
+    "target", "prediction", "score", "threshold", "pos_label", "favorable_outcome",
+    "sensitive_features", "features", "bins", "reference_groups", "min_group_size",
+    "include_small_groups", "policy",
 )
+CARD_TEXT_KEY = "card_text_sha256"
+"""Key of the recorded choices that holds the sha256 of the model card's authors' text."""
 SUMMARY_KEYS = ("n_rows", "n_dropped", "overall", "criteria")
 
 
@@ -94,11 +97,15 @@ def as_document(assessment: Any) -> dict[str, Any]:
     return dict(doc)
 
 
-def spec_of(assessment: Any, policy: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def spec_of(assessment: Any, policy: Mapping[str, Any] | None = None,
+            card_text: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """The recorded choices of an assessment: target, prediction or score and threshold,
-    positive label, sensitive features (and the assessed partitions), bins, reference groups,
-    small-group settings, and the decision policy the figures were computed under (``policy``
-    overrides it, for documents written before policies were recorded).
+    positive label, whether a positive decision is favourable or adverse, sensitive features
+    (and the assessed partitions), bins, reference groups, small-group settings, the decision
+    policy the figures were computed under (``policy`` overrides it, for documents written
+    before policies were recorded) and the sha256 of the model card's authors' ``card_text``
+    ({section: {field: text}}) when there is any, so that an approval covers what the card
+    says.
 
     Bootstrap settings are left out: they change intervals, not the results that are
     fingerprinted, so a quick check (no bootstrap) finds the record of a full run.
@@ -107,7 +114,28 @@ def spec_of(assessment: Any, policy: Mapping[str, Any] | None = None) -> dict[st
     spec = {k: doc.get(k) for k in SPEC_KEYS}
     if policy is not None:
         spec["policy"] = dict(policy)
+    text_sha = card_text_sha256(card_text)
+    if text_sha is not None:
+        spec[CARD_TEXT_KEY] = text_sha
     return canonical_value(spec)
+
+
+def card_text_sha256(card_text: Mapping[str, Mapping[str, Any]] | None) -> str | None:
+    """sha256 of the authors' text of a model card, or None when no field has text.
+
+    Empty fields are dropped first, so a card nobody wrote in and no card give the same
+    fingerprint (the command line without ``--card-json`` finds such a record)."""
+    if card_text is not None and not isinstance(card_text, Mapping):
+        raise FaircardError("The card text must be a mapping of sections to fields.")
+    kept = {}
+    for section, fields in (card_text or {}).items():
+        if not isinstance(fields, Mapping):
+            raise FaircardError(f"The card text of section '{section}' must be a mapping of "
+                                "fields to text.")
+        filled = {str(k): str(v) for k, v in fields.items() if v is not None and str(v).strip()}
+        if filled:
+            kept[str(section)] = filled
+    return sha256_text(canonical_json(kept)) if kept else None
 
 
 def summary_of(assessment: Any) -> dict[str, Any]:

@@ -149,32 +149,63 @@ def models_of(name: str) -> list:
     return [m for m in state.get(state.MODELS) if m.name == name]
 
 
+def model_info(name: str) -> dict[str, str]:
+    """Name, type and sha256 of the model called ``name`` (type and sha256 empty for a score
+    or prediction column), for the card."""
+    return next(({"name": m.name, "type": m.model_type, "sha256": m.sha256}
+                 for m in state.get(state.MODELS) if m.name == name),
+                {"name": name, "type": "", "sha256": ""})
+
+
+def card_text(name: str) -> dict[str, dict[str, str]]:
+    """The card's authors' text as the card page shows it: what was written, with the model's
+    name and type filled in where nobody has been asked yet."""
+    text = {s: dict(v) for s, v in state.get(state.CARD_TEXT).items()}
+    details = text.setdefault("model_details", {})
+    info = model_info(name)
+    for f in ("name", "type"):
+        if f not in details:
+            details[f] = info[f]
+    return text
+
+
+def record_spec(assessment, name: str) -> dict:
+    """The recorded choices of ``assessment`` (of the model or column ``name``) for the audit
+    store: its spec, the favourable setting and the model card's authors' text (see
+    ``governance.records.spec_of``). The Governance page records with it and the card page
+    looks its record up with it."""
+    from ..governance.records import spec_of
+
+    text = card_text(name)
+    info = model_info(name)
+    # the model's own name and type come from the model, which the fingerprint covers already:
+    # left as filled in, they are not authors' text (so the command line finds the record)
+    text["model_details"] = {k: v for k, v in text["model_details"].items()
+                             if not (k in ("name", "type") and v == info[k])}
+    return spec_of(assessment, card_text=text)
+
+
 def review_of(assessment, name: str) -> dict[str, str] | None:
-    """The review of the newest audit record whose fingerprint matches ``assessment`` (as the
-    card's ``review`` section), or None when there is no store or no such record."""
+    """The card's ``review`` section from the audit store: the status of the record whose
+    fingerprint matches what the card says, "changed since approval" when only an older
+    content of the card was approved, or None when there is no store or no such record."""
     from ..governance import AuditStore, assessment_fingerprint, store_exists
+    from ..governance.approval import card_review
+    from ..governance.records import summary_of
 
     if not store_exists():
         return None
     try:
+        models = models_of(name)
+        spec = record_spec(assessment, name)
         fp = assessment_fingerprint(assessment, dataset_sha256=dataset_sha256(),
-                                    models=models_of(name))
+                                    models=models, spec=spec)
         with AuditStore(create=False) as store:
-            found = store.find_by_fingerprint(fp)
-            if not found:
-                return None
-            rec = max(found, key=lambda r: r.id)
-            decisions = [h for h in store.history(rec.id)
-                         if h.decision in ("approve", "request_changes", "reject")]
+            return card_review(store, fingerprint=fp, dataset_sha256=dataset_sha256(),
+                               model_sha256s=[m.sha256 for m in models], spec=spec,
+                               summary=summary_of(assessment))
     except FaircardError:
         return None
-    last = decisions[-1] if decisions else None
-    reviewer = f"{last.reviewer} ({last.role})" if last and last.role else \
-        (last.reviewer if last else "")
-    notes = f"Audit record {rec.id} (fingerprint {rec.fingerprint[:16]})"
-    if last and last.comment:
-        notes += f": {last.comment}"
-    return {"status": rec.status.replace("_", " "), "reviewer": reviewer, "notes": notes}
 
 
 def next_step() -> tuple[str, str] | None:

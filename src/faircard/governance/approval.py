@@ -1,0 +1,78 @@
+"""Whether a model card is covered by a review: the card's status from the audit store.
+
+A card is "approved" only when its fingerprint (data, models, choices, favourable setting,
+decision policy, authors' text and results) is the fingerprint of an approved record. When the
+same data and models have an approved record but the card says something else, the card is
+"changed since approval", with what changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .records import CARD_TEXT_KEY
+
+CHANGED = "changed since approval"
+_WHAT = (
+    ((CARD_TEXT_KEY,), "the authors' text of the card"),
+    (("policy", "threshold", "prediction", "score"), "the decision rule"),
+    (("favorable_outcome",), "whether a positive decision is favourable or adverse"),
+    (("target", "pos_label"), "the outcome"),
+    (("sensitive_features", "features", "bins", "reference_groups"), "the groups"),
+    (("min_group_size", "include_small_groups"), "the small-group settings"),
+)
+
+
+def what_changed(old_spec: Mapping[str, Any], new_spec: Mapping[str, Any],
+                 old_summary: Mapping[str, Any] | None = None,
+                 new_summary: Mapping[str, Any] | None = None) -> list[str]:
+    """What differs between two recorded choices (and results), in words."""
+    out = [words for keys, words in _WHAT
+           if any(old_spec.get(k) != new_spec.get(k) for k in keys)]
+    known = {k for keys, _ in _WHAT for k in keys}
+    if any(old_spec.get(k) != new_spec.get(k) for k in set(old_spec) | set(new_spec)
+           if k not in known):
+        out.append("other choices")
+    if old_summary is not None and new_summary is not None and old_summary != new_summary:
+        out.append("the results")
+    return out
+
+
+def card_review(store, *, fingerprint: str, dataset_sha256: str,
+                model_sha256s: Iterable[str], spec: Mapping[str, Any],
+                summary: Mapping[str, Any]) -> dict[str, str] | None:
+    """The ``review`` section of a card with this ``fingerprint``, or None (a draft).
+
+    The newest record with the same fingerprint gives its status, reviewer and comment. Without
+    one, the newest approved record of the same dataset and models makes the card
+    ``"changed since approval"`` and the notes say what changed.
+    """
+    found = store.find_by_fingerprint(fingerprint)
+    if found:
+        rec = max(found, key=lambda r: r.id)
+        decisions = [h for h in store.history(rec.id)
+                     if h.decision in ("approve", "request_changes", "reject")]
+        last = decisions[-1] if decisions else None
+        reviewer = ""
+        if last:
+            reviewer = f"{last.reviewer} ({last.role})" if last.role else last.reviewer
+        notes = f"Audit record {rec.id} (fingerprint {rec.fingerprint[:16]})"
+        if last and last.comment:
+            notes += f": {last.comment}"
+        return {"status": rec.status.replace("_", " "), "reviewer": reviewer, "notes": notes}
+    models = list(model_sha256s)
+    approved = [r for r in store.list(status="approved")
+                if r.dataset_sha256 == dataset_sha256
+                and [m["sha256"] for m in r.models] == models]
+    if not approved:
+        return None
+    rec = max(approved, key=lambda r: r.id)
+    changed = what_changed(rec.spec, spec, rec.summary, summary) or ["the card"]
+    return {"status": CHANGED, "reviewer": "",
+            "notes": f"Audit record {rec.id} was approved for other content; since then "
+                     f"{_join(changed)} changed. Record this card and have it reviewed again."}
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

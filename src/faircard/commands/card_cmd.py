@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
         raise FaircardError(f"Cannot create folder '{out}': {exc.strerror or exc}.") from None
     written = []
     html = None
+    pdf_error: FaircardError | None = None
     for fmt in formats:
         target = out / f"model_card.{fmt}"
         if fmt == "md":
@@ -60,7 +61,11 @@ def run(args: argparse.Namespace) -> int:
         elif fmt == "html":
             content = html = render_html(card, args.templates)
         else:
-            content = render_pdf(card, args.templates, html=html)
+            try:
+                content = render_pdf(card, args.templates, html=html)
+            except FaircardError as exc:  # e.g. Pango missing: write the other formats first
+                pdf_error = exc
+                continue
         try:
             if isinstance(content, bytes):
                 target.write_bytes(content)
@@ -71,4 +76,6 @@ def run(args: argparse.Namespace) -> int:
         written.append(target)
     for t in written:
         print(t)
+    if pdf_error is not None:
+        raise pdf_error
     return 0

@@ -34,5 +34,6 @@ pages = [
 ]
 nav = st.navigation(pages)
 auth.sidebar_identity()
-components.sidebar_status()
+components.open_sidebar_status()
 nav.run()
+components.draw_sidebar_status()

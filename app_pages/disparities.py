@@ -33,6 +33,7 @@ metrics = st.multiselect("Metrics", available, key="w_metrics", format_func=LABE
 state.keep("w_metrics", state.METRICS)
 components.need(bool(metrics), "Choose at least one metric.")
 
+words = wording(first.spec.favorable_outcome)
 if len(results) > 1:
     st.subheader("Models side by side")
     feature0 = first.features[0]
@@ -44,7 +45,10 @@ if len(results) > 1:
         row["equalized_odds_difference"] = a.criteria[feature0]["equalized_odds_difference"]
         rows.append(row)
     table = pd.DataFrame(rows)
-    st.dataframe(table, hide_index=True, key="models_table")
+    st.dataframe(table, hide_index=True, key="models_table", column_config={
+        c: st.column_config.NumberColumn(
+            words.label(c) if c in metrics else c.replace("_", " "), format="%.3f")
+        for c in table.columns if c != "model"})
     if state.get(state.FOCUS_MODEL) not in names:
         state.put(state.FOCUS_MODEL, names[0])
     state.restore("w_focus", state.FOCUS_MODEL)
@@ -58,7 +62,6 @@ else:
     focus = names[0]
 a = dict(results)[focus]
 
-words = wording(a.spec.favorable_outcome)
 st.subheader("Findings")
 st.caption(words.describe() + " Change this on the Data & model page.")
 for sentence in findings(a, metrics):
@@ -91,15 +94,21 @@ if reference is not None:
 
 st.subheader("Differences and ratios between groups")
 st.dataframe(tables.disparity_table(a, feature, metrics), hide_index=True,
-             key="disparity_table")
+             key="disparity_table", column_config={
+                 c: st.column_config.TextColumn(c, help=h)
+                 for c, h in tables.DISPARITY_COLUMNS_HELP.items()})
 
 st.subheader("Fairness criteria")
 crit = a.criteria[feature]
 c = st.columns(5)
-c[0].metric("Demographic parity difference", fmt_num(crit["demographic_parity_difference"]))
-c[1].metric("Demographic parity ratio", fmt_num(crit["demographic_parity_ratio"]),
-            help="Selection rate of the lowest group divided by the highest.")
-c[2].metric("Equalized odds difference", fmt_num(crit["equalized_odds_difference"]))
+# short labels so that five tiles fit side by side; the full names are in the help
+c[0].metric("Parity difference", fmt_num(crit["demographic_parity_difference"]),
+            help="Demographic parity difference: the highest selection rate minus the lowest.")
+c[1].metric("Parity ratio", fmt_num(crit["demographic_parity_ratio"]),
+            help="Demographic parity ratio: the lowest selection rate divided by the highest.")
+c[2].metric("Equalized odds", fmt_num(crit["equalized_odds_difference"]),
+            help="Equalized odds difference: the larger of the gaps in true positive rates "
+                 "and in false positive rates.")
 c[3].metric("Disparate impact ratio", fmt_num(crit["disparate_impact_ratio"]),
             help=f"The share of people {words.favorable_decision} in the group with the fewest "
                  "favourable decisions divided by that of the group with the most.")

@@ -9,6 +9,20 @@ import pandas as pd
 from .metrics import LABELS
 
 _PALETTE = "tableau10"
+RATE_AXIS = {"format": ".2f", "tickCount": 5, "labelOverlap": "greedy", "labelFlush": True}
+"""Axis settings for values in [0, 1]: five ticks with two decimals, so labels never overlap
+when a chart is shrunk into the PDF card."""
+
+
+def _padded_domain(values: pd.Series, pad: float = 0.1) -> list[float]:
+    """[low, high] around ``values`` with ``pad`` of their range on each side (at least 0.01),
+    so that every point lies inside the plot and the axis has room for several ticks."""
+    v = pd.to_numeric(values, errors="coerce").dropna()
+    if v.empty:
+        return [0.0, 1.0]
+    lo, hi = float(v.min()), float(v.max())
+    margin = max((hi - lo) * pad, 0.01)
+    return [lo - margin, hi + margin]
 
 
 def metric_bars(by_group: pd.DataFrame, metric: str, feature: str,
@@ -24,7 +38,7 @@ def metric_bars(by_group: pd.DataFrame, metric: str, feature: str,
         y=alt.Y("group:N", sort=None, title=None),
     )
     bars = base.mark_bar().encode(
-        x=alt.X("value:Q", title=label),
+        x=alt.X("value:Q", title=label, axis=alt.Axis(**RATE_AXIS)),
         color=alt.Color("group:N", legend=None, scale=alt.Scale(scheme=_PALETTE)),
         opacity=alt.condition(alt.datum.size == "ok", alt.value(1.0), alt.value(0.35)),
         tooltip=[alt.Tooltip("group:N"), alt.Tooltip("value:Q", format=".3f", title=label),
@@ -83,12 +97,15 @@ def models_scatter(table: pd.DataFrame, performance: str, disparity: str,
     t = table.copy()
     t["focus"] = t["model"] == focus if focus else False
     return alt.Chart(t).mark_circle(size=160).encode(
-        x=alt.X(f"{disparity}:Q", title=disparity.replace("_", " ")),
+        x=alt.X(f"{disparity}:Q", title=disparity.replace("_", " "),
+                axis=alt.Axis(format=".3f", tickCount=5, labelOverlap="greedy")),
         y=alt.Y(f"{performance}:Q", title=LABELS.get(performance, performance),
-                scale=alt.Scale(zero=False)),
+                scale=alt.Scale(domain=_padded_domain(t[performance])),
+                axis=alt.Axis(format=".3f", tickCount=5)),
         color=alt.condition(alt.datum.focus, alt.value("#e45756"), alt.value("#4c78a8")),
-        tooltip=["model:N", alt.Tooltip(f"{performance}:Q", format=".3f"),
-                 alt.Tooltip(f"{disparity}:Q", format=".3f")],
+        tooltip=["model:N", alt.Tooltip(f"{performance}:Q", format=".3f",
+                                        title=LABELS.get(performance, performance)),
+                 alt.Tooltip(f"{disparity}:Q", format=".3f", title=disparity.replace("_", " "))],
     ).properties(title="Models: performance vs disparity", width=420, height=260)
 
 
@@ -113,14 +130,16 @@ def tradeoff(front: pd.DataFrame, objective: str) -> alt.Chart:
                            np.where(f["is_single_threshold"], "one threshold for all",
                                     "per-group thresholds"))
     return alt.Chart(f).mark_point(filled=True, size=120).encode(
-        x=alt.X("disparity:Q", title="largest gap between groups"),
+        x=alt.X("disparity:Q", title="largest gap between groups",
+                axis=alt.Axis(format=".3f", tickCount=6, labelOverlap="greedy")),
         y=alt.Y("objective_value:Q", title=objective.replace("_", " "),
-                scale=alt.Scale(zero=False)),
-        color=alt.Color("policy:N", title=None, legend=alt.Legend(orient="bottom")),
+                scale=alt.Scale(domain=_padded_domain(f["objective_value"])),
+                axis=alt.Axis(format=".3f", tickCount=6)),
+        color=alt.Color("policy:N", title=None, legend=alt.Legend(orient="right")),
         shape="policy:N",
-        tooltip=["policy:N", alt.Tooltip("tolerance:Q"), alt.Tooltip("objective_value:Q",
-                                                                     format=".4f"),
-                 alt.Tooltip("disparity:Q", format=".4f")],
+        tooltip=["policy:N", alt.Tooltip("tolerance:Q", format=".3f"),
+                 alt.Tooltip("objective_value:Q", format=".3f", title=objective.replace("_", " ")),
+                 alt.Tooltip("disparity:Q", format=".3f", title="largest gap")],
     ).properties(title="Trade-off: objective vs disparity", width=360, height=300)
 
 

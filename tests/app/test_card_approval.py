@@ -91,3 +91,21 @@ def test_prepared_html_and_pdf_stay_ready_when_the_page_reruns():
     labels = [b.proto.label for b in at.get("download_button")]
     assert "PDF" in labels and "HTML" in labels
     assert not any("prepare them again" in c.value for c in at.caption)
+
+
+def test_missing_pango_is_one_line_and_html_is_still_offered(monkeypatch):
+    import sys
+
+    from tests.unit.test_pdf_dependency import _NoPango
+
+    for mod in [m for m in sys.modules if m == "weasyprint" or m.startswith("weasyprint.")]:
+        monkeypatch.delitem(sys.modules, mod)
+    monkeypatch.setattr(sys, "meta_path", [_NoPango(), *sys.meta_path])
+    at = seed_state(new(CARD))
+    at.run()
+    at.button(key="prepare_card").click().run()
+    no_exception(at)
+    [error] = [e.value for e in at.error]
+    assert error.startswith("PDF export needs") and "\n" not in error
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "HTML" in labels and "PDF" not in labels

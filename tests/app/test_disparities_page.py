@@ -55,9 +55,9 @@ def test_reference_table_compares_each_group_with_the_chosen_reference():
     at.run()
     no_exception(at)
     table = at.dataframe[-2].value  # group table, reference table, disparities
-    assert table.loc["Female", "Selection rate"] == "reference"
+    assert table.loc["Female", "Selection rate (share approved)"] == "reference"
     diff, ratio = rate["Male"] - rate["Female"], rate["Male"] / rate["Female"]
-    shown = table.loc["Male", "Selection rate"]
+    shown = table.loc["Male", "Selection rate (share approved)"]
     assert shown.startswith(f"{'+' if diff >= 0 else '-'}{abs(diff):.3f}"), shown
     assert f"({ratio:.3f}x)" in shown, shown
     assert any("'Female'" in c.value for c in at.caption)
@@ -65,5 +65,5 @@ def test_reference_table_compares_each_group_with_the_chosen_reference():
     at.session_state["fc_reference"] = {"sex": "Male"}
     at.run()
     table = at.dataframe[-2].value  # group table, reference table, disparities
-    assert table.loc["Male", "Selection rate"] == "reference"
-    assert f"({1 / ratio:.3f}x)" in table.loc["Female", "Selection rate"]
+    assert table.loc["Male", "Selection rate (share approved)"] == "reference"
+    assert f"({1 / ratio:.3f}x)" in table.loc["Female", "Selection rate (share approved)"]

@@ -9,6 +9,7 @@ import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
 from ..errors import FaircardError
+from ..favorable import wording
 from ..governance.records import SHA256_RE
 from ..spec import AssessmentSpec
 from . import cache, state
@@ -36,6 +37,7 @@ def page_done(page: str = "") -> None:
     """Write the end-of-run marker, last on every page: an invisible element carrying the page's
     name and the number of the run that wrote it. Browser tests wait for the marker of a run
     that began after their action, instead of guessing from spinners."""
+    draw_sidebar_status()  # the page has run: the sidebar can show this run's choices
     run = int(st.session_state.get(state.RUN, 0))
     st.html(f'<span data-testid="fc-page-done" data-page="{page}" data-run="{run}" hidden>'
             "</span>")
@@ -219,34 +221,50 @@ def next_step() -> tuple[str, str] | None:
     return PAGE_CARD, "Write the model card"
 
 
-def sidebar_status() -> None:
-    """What is loaded, and the next step, in the sidebar."""
+def open_sidebar_status() -> None:
+    """Ask for the sidebar status once the page has run (see :func:`draw_sidebar_status`), so
+    it shows what this run chose rather than what the previous run had."""
+    state.put(state.SIDEBAR_PENDING, True)
+
+
+def draw_sidebar_status() -> None:
+    """Draw the sidebar status asked for by :func:`open_sidebar_status`, once per run (nothing
+    when the page runs outside the app). Until then the previous run's status stays shown."""
+    if not state.get(state.SIDEBAR_PENDING):
+        return
+    state.put(state.SIDEBAR_PENDING, False)
     with st.sidebar:
-        step = next_step()
-        if step:
-            st.markdown("### Next step")
-            link(*step)
-        st.markdown("### Loaded")
-        data = state.get(state.DATA)
-        if data is None:
-            st.caption("No dataset yet.")
-            return
-        st.markdown(f"**Dataset:** {escape(state.get(state.DATA_NAME))}  \n"
-                    f"{len(data):,} rows x {data.shape[1]} columns")
-        models = state.get(state.MODELS)
-        if models:
-            st.markdown("**Models:** " + ", ".join(escape(m.name) for m in models))
-        elif state.get(state.DECISION) == "score" and state.get(state.SCORE_COL):
-            st.markdown(f"**Score:** {escape(state.get(state.SCORE_COL))}")
-        if state.get(state.DECISION) != "prediction":
-            st.markdown(f"**Decision policy:** {escape(state.policy().describe())}")
-        elif state.get(state.PRED_COL):
-            st.markdown(f"**Predictions:** {escape(state.get(state.PRED_COL))}")
-        if state.get(state.TARGET):
-            st.markdown(f"**Outcome:** {escape(state.get(state.TARGET))}")
-        sens = state.get(state.SENSITIVE)
-        if sens:
-            st.markdown("**Sensitive features:** " + ", ".join(escape(s) for s in sens))
+        _status()
+
+
+def _status() -> None:
+    """What is loaded, and the next step, in the current container."""
+    step = next_step()
+    if step:
+        st.markdown("### Next step")
+        link(*step)
+    st.markdown("### Loaded")
+    data = state.get(state.DATA)
+    if data is None:
+        st.caption("No dataset yet.")
+        return
+    st.markdown(f"**Dataset:** {escape(state.get(state.DATA_NAME))}  \n"
+                f"{len(data):,} rows x {data.shape[1]} columns")
+    models = state.get(state.MODELS)
+    if models:
+        st.markdown("**Models:** " + ", ".join(escape(m.name) for m in models))
+    elif state.get(state.DECISION) == "score" and state.get(state.SCORE_COL):
+        st.markdown(f"**Score:** {escape(state.get(state.SCORE_COL))}")
+    if state.get(state.DECISION) != "prediction":
+        st.markdown(f"**Decision policy:** {escape(state.policy().describe())}")
+    elif state.get(state.PRED_COL):
+        st.markdown(f"**Predictions:** {escape(state.get(state.PRED_COL))}")
+    if state.get(state.TARGET):
+        st.markdown(f"**Outcome:** {escape(state.get(state.TARGET))}  \n"
+                    f"a positive decision is {wording(state.get(state.FAVORABLE)).kind}")
+    sens = state.get(state.SENSITIVE)
+    if sens:
+        st.markdown("**Sensitive features:** " + ", ".join(escape(s) for s in sens))
 
 
 def escape(text) -> str:

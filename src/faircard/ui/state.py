@@ -49,6 +49,7 @@ DIAG_CHECKLIST = "fc_diag_checklist"  # {source: {"status", "note"}} set by the 
 IS_DEMO = "fc_is_demo"
 DEMO_AUTOLOADED = "fc_demo_autoloaded"
 RUN = "fc_run"                    # number of the current script run (see components.page_done)
+SIDEBAR_PENDING = "fc_sidebar_pending"  # the sidebar status is still to be drawn in this run
 TABLE_SHA256 = "fc_table_sha256"  # (DATA_DIGEST, sha256 of the table as CSV) for file-less data
 GOVERNANCE_MESSAGE = "fc_governance_message"  # confirmation shown once after a rerun
 
@@ -102,6 +103,7 @@ DEFAULTS: dict[str, Any] = {
     RUN: 0,
     TABLE_SHA256: None,
     GOVERNANCE_MESSAGE: None,
+    SIDEBAR_PENDING: False,
 }
 
 

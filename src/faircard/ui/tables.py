@@ -32,13 +32,22 @@ def disparity_table(a, feature: str, metrics: list[str]) -> pd.DataFrame:
     d = a.disparities[(a.disparities["feature"] == feature) & a.disparities["metric"].isin(metrics)]
     return pd.DataFrame({
         "metric": [wording(a.spec.favorable_outcome).label(m) for m in d["metric"]],
-        "difference (max - min)": [f"{fmt_num(x)} [{fmt_num(lo)}-{fmt_num(hi)}]" for x, lo, hi in
-                                   zip(d["difference"], d["difference_ci_low"],
-                                       d["difference_ci_high"], strict=True)],
+        "gap (max - min)": [f"{fmt_num(x)} [{fmt_num(lo)}-{fmt_num(hi)}]" for x, lo, hi in
+                            zip(d["difference"], d["difference_ci_low"],
+                                d["difference_ci_high"], strict=True)],
         "ratio (min / max)": d["ratio"].map(fmt_num),
         "worst group": d["worst_group"], "best group": d["best_group"],
-        "difference to overall": d["difference_to_overall"].map(fmt_num),
-        "adjusted p-value": d["p_adjusted"].map(fmt_p),
-        "distinguishable from parity": d["is_distinguishable"].map(
-            {True: "yes", False: "no: could be chance", None: "n/a"}),
+        "gap to overall": d["difference_to_overall"].map(fmt_num),
+        "adjusted p": d["p_adjusted"].map(fmt_p),
+        "beyond chance": d["is_distinguishable"].map({True: "yes", False: "no", None: "n/a"}),
     })
+
+
+DISPARITY_COLUMNS_HELP = {
+    "gap (max - min)": "Largest minus smallest group value, with its 95% interval.",
+    "gap to overall": "Largest distance of a group from the overall value.",
+    "adjusted p": "Test of equal rates between the worst and best group, Holm-adjusted.",
+    "beyond chance": "Whether the gap is distinguishable from parity at this sample size "
+                     "(no: it could be chance).",
+}
+"""Column help of :func:`disparity_table`, so the short headers fit on screen."""

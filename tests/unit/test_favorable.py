@@ -223,3 +223,25 @@ def test_compas_as_an_adverse_decision_states_propublicas_error_rates():
                               "vs 23.5% for 'Caucasian'")
     assert any("false negative rate is 47.7% for 'Caucasian' vs 28.0% for 'African-American'"
                in s for s in text)
+
+
+def test_gate_checks_the_four_fifths_rule_on_favourable_decisions(tmp_path, capsys):
+    df = _flagging_data()
+    path = tmp_path / "flags.csv"
+    df.to_csv(path, index=False)
+    pred = (df["risk"] >= 0.5).astype(int).to_numpy()
+    oracle = _rates_by_sklearn(df, "race", "reoffended", pred)
+    not_flagged = {g: 1 - v[0] for g, v in oracle.items()}
+    di = min(not_flagged.values()) / max(not_flagged.values())
+    out = tmp_path / "gate.json"
+    code = main(["gate", str(path), "--target", "reoffended", "--score", "risk",
+                 "--sensitive", "race", "--favorable", "negative", "--bootstrap", "0",
+                 "--min-dir", "0.8", "--json", str(out)])
+    text = capsys.readouterr().out
+    assert code == (0 if di >= 0.8 else 1)
+    [check] = json.loads(out.read_text())["results"][0]["checks"][:1]
+    assert check["name"] == "disparate_impact_ratio"
+    assert check["value"] == pytest.approx(di, abs=1e-12)
+    assert "shares of people not flagged" in text
+    low = min(not_flagged, key=not_flagged.get)
+    assert f"'{low}' ({not_flagged[low]:.3f})" in text

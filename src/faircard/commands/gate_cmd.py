@@ -18,6 +18,7 @@ from .store_cmd import add_expect_head_option, add_store_option, assess_inputs, 
 _SHORT_FLAGS = (
     ("--max-dpd", "max_demographic_parity_difference"),
     ("--min-dpr", "min_demographic_parity_ratio"),
+    ("--min-dir", "min_disparate_impact_ratio"),
     ("--max-eod", "max_equalized_odds_difference"),
     ("--min-eor", "min_equalized_odds_ratio"),
     ("--max-eopd", "max_equal_opportunity_difference"),

@@ -3,7 +3,7 @@
 Rules come from a small TOML file (or the same keys as a mapping)::
 
     max_demographic_parity_difference = 0.1
-    min_demographic_parity_ratio = 0.8        # the four-fifths rule
+    min_disparate_impact_ratio = 0.8          # the four-fifths rule, on favourable decisions
     max_equalized_odds_difference = 0.15
     min_accuracy = 0.75                       # any overall metric: min_<metric> / max_<metric>
     require_approved = true                   # fingerprint must match an approved record
@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FaircardError
+from ..favorable import favorable_rate, wording
 from ..metrics import ALL_METRICS, SCORE_METRICS, UNDEFINED_REASONS
 from .records import as_document
 
@@ -44,6 +45,7 @@ TOLERANCE = 1e-9
 CRITERION_LIMITS = {
     "max_demographic_parity_difference": "demographic_parity_difference",
     "min_demographic_parity_ratio": "demographic_parity_ratio",
+    "min_disparate_impact_ratio": "disparate_impact_ratio",
     "max_equalized_odds_difference": "equalized_odds_difference",
     "min_equalized_odds_ratio": "equalized_odds_ratio",
     "max_equal_opportunity_difference": "equal_opportunity_difference",
@@ -58,6 +60,7 @@ UNBOUNDED_METRICS = {"log_loss"}
 """Overall metrics that are not in [0, 1] (their limits only need to be >= 0)."""
 _BASE_METRICS = {
     "demographic_parity": ("selection_rate",),
+    "disparate_impact": ("selection_rate",),
     "equalized_odds": ("true_positive_rate", "false_positive_rate"),
     "equal_opportunity": ("true_positive_rate",),
 }
@@ -368,6 +371,11 @@ def _describe(doc: Mapping[str, Any], feature: str, criterion: str, value: float
     if lo is None or hi is None:
         return f"{criterion.replace('_', ' ')} is {value:.4g}"
     label = _LABELS[metric]
+    if base == "disparate_impact":  # the rates of favourable decisions, whichever they are
+        fav = doc.get("favorable_outcome") or "positive"
+        (lo, lo_g), (hi, hi_g) = sorted([(favorable_rate(lo, fav), lo_g),
+                                         (favorable_rate(hi, fav), hi_g)])
+        label = f"shares of people {wording(fav).favorable_decision}"
     if kind == "difference":
         return (f"the {label} of '{lo_g}' ({lo:.3f}) and '{hi_g}' ({hi:.3f}) differ by "
                 f"{hi - lo:.3f}")

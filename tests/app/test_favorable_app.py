@@ -45,3 +45,19 @@ def test_model_card_states_the_setting():
     no_exception(at)
     preview = " ".join(m.value for m in at.markdown)
     assert "adverse for the person" in preview
+
+
+def test_disparity_table_headers_are_short_and_tiny_p_values_readable():
+    df = small_frame(n=6000, seed=1)
+    at = seed_state(new("app_pages/disparities.py"), df=df, sensitive=("sex",))
+    at.run()
+    no_exception(at)
+    [table] = [d.value for d in at.dataframe if "adjusted p" in d.value.columns]
+    # short headers (their meaning is in the column help) so that no column is clipped
+    assert list(table.columns) == ["metric", "gap (max - min)", "ratio (min / max)",
+                                   "worst group", "best group", "gap to overall", "adjusted p",
+                                   "beyond chance"]
+    assert "< 0.0001" in set(table["adjusted p"])  # selection rates differ by sex here
+    assert not (table["adjusted p"] == "0.0000").any()
+    assert {m.label for m in at.metric} >= {"Parity difference", "Parity ratio",
+                                            "Disparate impact ratio", "Four-fifths rule"}

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from faircard.governance.store import AuditStore
 from tests.app.conftest import new, no_exception, seed_state
+from tests.unit.test_pdf_dependency import no_pango  # noqa: F401  (a fixture)
 
 CARD = "app_pages/model_card.py"
 
@@ -93,14 +96,8 @@ def test_prepared_html_and_pdf_stay_ready_when_the_page_reruns():
     assert not any("prepare them again" in c.value for c in at.caption)
 
 
-def test_missing_pango_is_one_line_and_html_is_still_offered(monkeypatch):
-    import sys
-
-    from tests.unit.test_pdf_dependency import _NoPango
-
-    for mod in [m for m in sys.modules if m == "weasyprint" or m.startswith("weasyprint.")]:
-        monkeypatch.delitem(sys.modules, mod)
-    monkeypatch.setattr(sys, "meta_path", [_NoPango(), *sys.meta_path])
+@pytest.mark.usefixtures("no_pango")
+def test_missing_pango_is_one_line_and_html_is_still_offered():
     at = seed_state(new(CARD))
     at.run()
     at.button(key="prepare_card").click().run()

@@ -31,6 +31,8 @@ def test_preview_and_exports_with_hostile_group_names_and_text():
     df["race"] = np.array([IMAGE, "B\x0bC", "=HYPERLINK(\"http://evil.example\")"])[
         rng.integers(0, 3, len(df))]
     at = seed_state(new("app_pages/model_card.py"), df)
+    # its own cache digest: other tests seed different data under the default one
+    at.session_state["fc_data_digest"] = "seeded-hostile"
     at.run()
     no_exception(at)
     at.text_area(key="w_card_caveats_text").input("ok\n\n## Review\n\nStatus: approved").run()

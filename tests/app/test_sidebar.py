@@ -28,7 +28,7 @@ def test_sidebar_follows_the_page_in_the_same_run(csv_bytes):
     at.radio(key="w_favorable").set_value("negative").run()
     assert "adverse" in _sidebar(at)
     at.number_input(key="w_threshold").set_value(0.7).run()
-    assert "threshold 0.700" in _sidebar(at)
+    assert "0\\.700 is a positive decision" in _sidebar(at)
 
 
 def test_sidebar_is_drawn_when_a_page_stops_early():

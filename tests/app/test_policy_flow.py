@@ -57,13 +57,13 @@ def _check_pages(at, thresholds):
     no_exception(dis)
     table = _disparities_numbers(dis)
     for g, vals in want.items():
-        assert abs(_first_number(table.loc[g, "Selection rate"]) - vals["selection_rate"]) < 5e-4
+        assert abs(_first_number(table.loc[g, "Selection rate (share approved)"]) - vals["selection_rate"]) < 5e-4
     card = _carry(at, "app_pages/model_card.py")
     card.run()
     no_exception(card)
     rows = _card_rows(card)
     for g, vals in want.items():
-        assert abs(_first_number(rows[g]["Selection rate"]) - vals["selection_rate"]) < 5e-4
+        assert abs(_first_number(rows[g]["Selection rate (share approved)"]) - vals["selection_rate"]) < 5e-4
         assert abs(_first_number(rows[g]["True positive rate"])
                    - vals["true_positive_rate"]) < 5e-4
     return card
@@ -149,7 +149,7 @@ def test_randomised_toggle_is_labelled_and_flows_as_expected_values():
     no_exception(dis)
     table = _disparities_numbers(dis)
     for g, v in want.items():
-        assert abs(_first_number(table.loc[g, "Selection rate"]) - v) < 5e-4
+        assert abs(_first_number(table.loc[g, "Selection rate (share approved)"]) - v) < 5e-4
     card = _carry(at, "app_pages/model_card.py")
     card.run()
     no_exception(card)

@@ -99,22 +99,7 @@ st.dataframe(tables.disparity_table(a, feature, metrics), hide_index=True,
                  for c, h in tables.DISPARITY_COLUMNS_HELP.items()})
 
 st.subheader("Fairness criteria")
-crit = a.criteria[feature]
-c = st.columns(5)
-# short labels so that five tiles fit side by side; the full names are in the help
-c[0].metric("Parity difference", fmt_num(crit["demographic_parity_difference"]),
-            help="Demographic parity difference: the highest selection rate minus the lowest.")
-c[1].metric("Parity ratio", fmt_num(crit["demographic_parity_ratio"]),
-            help="Demographic parity ratio: the lowest selection rate divided by the highest.")
-c[2].metric("Equalized odds", fmt_num(crit["equalized_odds_difference"]),
-            help="Equalized odds difference: the larger of the gaps in true positive rates "
-                 "and in false positive rates.")
-c[3].metric("Disparate impact ratio", fmt_num(crit["disparate_impact_ratio"]),
-            help=f"The share of people {words.favorable_decision} in the group with the fewest "
-                 "favourable decisions divided by that of the group with the most.")
-four_fifths = crit["passes_four_fifths"]
-c[4].metric("Four-fifths rule", {True: "passes", False: "fails", None: "n/a"}[four_fifths],
-            help="Passes when the disparate impact ratio is at least 0.8.")
+components.criteria_tiles(a, feature)
 for note in a.notes:
     st.caption(note)
 

@@ -11,7 +11,6 @@ from faircard import charts
 from faircard.card import build_card
 from faircard.errors import FaircardError
 from faircard.findings import findings
-from faircard.formatting import fmt_num
 from faircard.governance import AuditStore, default_location, store_exists
 from faircard.governance.share import assessment_from_cells, score_histograms
 from faircard.metrics import DEFAULT_METRICS, LABELS
@@ -95,14 +94,7 @@ with tab_disp:
         st.markdown("**Differences and ratios between groups**")
         st.dataframe(tables.disparity_table(a, feature, metrics), hide_index=True,
                      key="share_disparity_table")
-        crit = a.criteria[feature]
-        c = st.columns(4)
-        c[0].metric("Demographic parity difference",
-                    fmt_num(crit["demographic_parity_difference"]))
-        c[1].metric("Demographic parity ratio", fmt_num(crit["demographic_parity_ratio"]))
-        c[2].metric("Equalized odds difference", fmt_num(crit["equalized_odds_difference"]))
-        c[3].metric("Four-fifths rule",
-                    {True: "passes", False: "fails", None: "n/a"}[crit["passes_four_fifths"]])
+        components.criteria_tiles(a, feature)
         hist = score_histograms(cells, feature)
         if not hist.empty:
             st.altair_chart(charts.score_histograms(hist, feature))

@@ -94,8 +94,8 @@ def test_viewer_sees_the_authors_figures_without_the_dataset(author_screen,
         numbers = _numbers(shared)
         assert numbers == _numbers(mine)
         assert sum(len(r) for r in numbers) > 5 * len(numbers), "the tables hold figures"
-        mine_d = _table(author_screen, "difference (max - min)")
-        shared_d = _table(at, "difference (max - min)")
+        mine_d = _table(author_screen, "gap (max - min)")
+        shared_d = _table(at, "gap (max - min)")
         assert _numbers(shared_d.set_index("metric")) == _numbers(mine_d.set_index("metric"))
         assert [m.value for m in at.metric] == [m.value for m in author_screen.metric]
 

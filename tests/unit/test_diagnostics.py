@@ -155,7 +155,7 @@ def _planted(seed: int, n: int = 6000) -> tuple[pd.DataFrame, pd.DataFrame]:
     y[race == "C"] = rng.random((race == "C").sum()) < score[race == "C"] ** 3  # miscalibrated
     bad = (colour == "red") & (shape == "circle")
     flip = bad & (rng.random(n) < 0.45)
-    y[flip] = ~((score[flip] >= 0.5))  # errors planted in one subgroup
+    y[flip] = ~(score[flip] >= 0.5)  # errors planted in one subgroup
     data = pd.DataFrame({"y": y.astype(int), "score": score, "race": race, "zone": proxy,
                          "colour": colour, "shape": shape, "x": x})
     ref = data.sample(frac=1.0, random_state=seed).reset_index(drop=True).copy()

@@ -11,9 +11,9 @@ import pytest
 from fairlearn.metrics import MetricFrame, false_positive_rate, selection_rate, true_positive_rate
 
 import faircard
+from faircard.decision import DecisionPolicy
 from faircard.engine.grouped import assess_grouped
 from faircard.engine.sources import count_duckdb
-from faircard.decision import DecisionPolicy
 from faircard.errors import FaircardError
 from faircard.spec import AssessmentSpec, Binning
 

@@ -102,7 +102,7 @@ def score_meaning_gaps(table: pd.DataFrame, *, min_n: int = 30,
     Holm-adjusted across bins. Columns ``bin_low, bin_high, low_group, low_rate, high_group,
     high_rate, gap, p_value, p_adjusted, significant``."""
     rows = []
-    for b, t in table[table["n"] >= min_n].groupby("bin"):
+    for _, t in table[table["n"] >= min_n].groupby("bin"):
         if len(t) < 2:
             continue
         lo = t.loc[t["observed_rate"].idxmin()]

@@ -8,8 +8,7 @@ the worst subgroups and the bias-sources checklist pre-filled with that evidence
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 

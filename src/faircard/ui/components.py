@@ -49,6 +49,32 @@ def stop(page: str = "") -> NoReturn:
     st.stop()
 
 
+def criteria_tiles(a, feature: str) -> None:
+    """The fairness criteria of one partition as tiles (the Disparities page and share links
+    show the same ones)."""
+    from ..formatting import fmt_num
+
+    words = wording(a.spec.favorable_outcome)
+    crit = a.criteria[feature]
+    c = st.columns(5)
+    # short labels so that five tiles fit side by side; the full names are in the help
+    c[0].metric("Parity difference", fmt_num(crit["demographic_parity_difference"]),
+                help="Demographic parity difference: the highest selection rate minus the "
+                     "lowest.")
+    c[1].metric("Parity ratio", fmt_num(crit["demographic_parity_ratio"]),
+                help="Demographic parity ratio: the lowest selection rate divided by the "
+                     "highest.")
+    c[2].metric("Equalized odds", fmt_num(crit["equalized_odds_difference"]),
+                help="Equalized odds difference: the larger of the gaps in true positive rates "
+                     "and in false positive rates.")
+    c[3].metric("Disparate impact ratio", fmt_num(crit["disparate_impact_ratio"]),
+                help=f"The share of people {words.favorable_decision} in the group with the "
+                     "fewest favourable decisions divided by that of the group with the most.")
+    four_fifths = crit["passes_four_fifths"]
+    c[4].metric("Four-fifths rule", {True: "passes", False: "fails", None: "n/a"}[four_fifths],
+                help="Passes when the disparate impact ratio is at least 0.8.")
+
+
 def share_link(record_id: int) -> str:
     """The address of a record's read-only view: the app's root with ``?record=ID``."""
     from urllib.parse import urlsplit

@@ -1,9 +1,12 @@
 """Diagnostics: where the disparities come from, and the bias-sources checklist."""
 
+import copy
+import json
+
 import pandas as pd
 import streamlit as st
 
-from faircard.diagnostics import SOURCES, STATUSES
+from faircard.diagnostics import SOURCES, STATUSES, apply_answers
 from faircard.diagnostics.charts import proxy_bars, reliability_curves
 from faircard.errors import FaircardError
 from faircard.formatting import fmt_num
@@ -88,7 +91,8 @@ except FaircardError as exc:
 tabs = st.tabs(["Checklist", "Representation", "Proxies", "Calibration", "Drift", "Subgroups"])
 with tabs[0]:
     st.caption("Seven ways harm enters a model. faircard fills in the evidence it found; you "
-               "mark each source and add a note. Your answers go into the model card.")
+               "mark each source and add a note. Download the checklist to keep it with the "
+               "assessment (the model card does not include it yet).")
     answers = dict(state.get(state.DIAG_CHECKLIST))
     for item in result.checklist:
         st.markdown(f"**{item.source.capitalize()} bias.** {components.escape(item.question)}")
@@ -111,6 +115,13 @@ with tabs[0]:
     state.put(state.DIAG_CHECKLIST, answers)
     done = sum(1 for a in answers.values() if a["status"])
     st.progress(done / len(SOURCES), text=f"{done} of {len(SOURCES)} sources marked")
+    answered = copy.deepcopy(result.checklist)  # the cached result is shared: never edit it
+    apply_answers(answered, answers)
+    doc = {**result.to_dict(), "checklist": [i.to_dict() for i in answered]}
+    st.download_button("Download the checklist and diagnostics (JSON)",
+                       json.dumps(doc, indent=2, ensure_ascii=False),
+                       file_name="diagnostics.json", mime="application/json",
+                       key="dl_diagnostics")
 
 with tabs[1]:
     rep = result.representation

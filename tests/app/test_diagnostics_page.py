@@ -48,6 +48,11 @@ def test_diagnostics_page_shows_the_computed_numbers_and_keeps_answers():
     no_exception(at)
     answers = at.session_state["fc_diag_checklist"]
     assert answers["measurement"] == {"status": "concern", "note": "zone follows race"}
+    # another session starts with no answers (the diagnostics are cached and shared)
+    again = seed_state(new("app_pages/diagnostics.py"), df)
+    again.session_state["fc_diag_exclude"] = ["decision"]
+    again.run()
+    assert again.selectbox(key="w_check_measurement").value == ""
 
 
 def test_diagnostics_page_without_inputs_says_what_is_missing():

@@ -127,6 +127,7 @@ def test_journey_on_compas(page, tmp_path):
         str(compas)), "data")
     j.choose("True outcome (two values)", "two_year_recid")
     j.choose("Positive outcome", "1")
+    j.radio("adverse (e.g. flagged as high risk)")  # being flagged is bad for the person
     j.radio("A score column")
     j.choose("Score column", "decile_score")
     j.number("Decision threshold: a score at or above it means a positive decision", "5")
@@ -144,7 +145,7 @@ def test_journey_on_compas(page, tmp_path):
     df = pd.read_csv(compas)
     truth = faircard.assess(df.drop(columns=["name", "first", "last", "dob"]),
                             target="two_year_recid", score="decile_score", threshold=5,
-                            sensitive="race", n_boot=0)
+                            sensitive="race", n_boot=0, favorable_outcome="negative")
     bg = truth.by_group[truth.by_group["feature"] == "race"].set_index(["group", "metric"])
     for (group, label), published in PUBLISHED.items():
         on_screen = _first_number(shown.loc[group, label])
@@ -153,6 +154,10 @@ def test_journey_on_compas(page, tmp_path):
         metric = label.lower().replace(" ", "_")
         assert abs(on_screen - bg.loc[(group, metric), "value"]) <= SHOWN, (group, label)
     assert int(shown.loc["African-American", "people"].replace(",", "")) == 3696
+    # an adverse decision: the findings lead with the false positive rate gap
+    texts = page.get_by_test_id("stMarkdownContainer").all_inner_texts()
+    errors = [t for t in texts if re.search(r"the false (positive|negative|discovery) rate is", t)]
+    assert errors and "the false positive rate is" in errors[0], errors[:3]
     page.screenshot(path=str(screenshot_dir(tmp_path) / "journey_disparities.png"))
 
     # Thresholds: one threshold per race group under equalized odds, used for the card
@@ -171,19 +176,21 @@ def test_journey_on_compas(page, tmp_path):
     chosen = DecisionPolicy.per_group("race", thresholds)
     under = faircard.assess(df.drop(columns=["name", "first", "last", "dob"]),
                             target="two_year_recid", score="decile_score", sensitive="race",
-                            policy=chosen, n_boot=0)
+                            policy=chosen, n_boot=0, favorable_outcome="negative")
     ub = under.by_group[under.by_group["feature"] == "race"].set_index(["group", "metric"])
     j.go("Next: the model card", "model_card")
     md = j.download("Markdown", tmp_path / "card.md").read_text(encoding="utf-8")
     assert md.startswith("---") and "## Quantitative analyses" in md
+    assert "adverse for the person" in md
     for group, t in thresholds.items():
         assert f"{group} {t:.3f}" in md, (group, t)  # the policy in words
     card_table = _md_table(md, "### By race")
     figures = []
+    selection = next(c for c in card_table.columns if c.startswith("Selection rate"))
     for group in ("African-American", "Caucasian", "Hispanic"):
-        for label in ("Selection rate", "False positive rate", "False negative rate"):
+        for label in (selection, "False positive rate", "False negative rate"):
             cell = card_table.loc[group, label]
-            metric = label.lower().replace(" ", "_")
+            metric = "selection_rate" if label == selection else label.lower().replace(" ", "_")
             assert abs(_first_number(cell) - ub.loc[(group, metric), "value"]) <= SHOWN, (
                 group, label, cell)
             figures.append(cell.split()[0])
@@ -194,6 +201,7 @@ def test_journey_on_compas(page, tmp_path):
         text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
                               text=True, check=True).stdout
         flat = " ".join(text.split())
+        assert "adverse for the person" in flat
         for group, t in thresholds.items():
             assert f"{group} {t:.3f}" in flat, (group, t)
         race = flat[flat.index("By race"):]

@@ -343,7 +343,7 @@ def test_every_text_payload_through_the_real_cli_process(tmp_path):
     data = tmp_path / "all.parquet"
     _frame(groups, n=len(groups) * 6).to_parquet(data)
     base = [str(data), "--target", "y", "--score", "score", "--sensitive", "grp",
-            "--bootstrap", "0", "--min-group-size", "5"]
+            "--bootstrap", "0", "--min-group-size", "5", "--allow-many-groups"]
     runs = [_run_cli(["assess", *base, "--csv", str(tmp_path / "g.csv"), "--json",
                       str(tmp_path / "a.json")]),
             _run_cli(["card", *base, "--out", str(tmp_path / "card")])]

@@ -222,3 +222,25 @@ def test_cli_refuses_models_with_a_counting_engine(parquet, tmp_path, capsys):
                  "sex", "--engine", "duckdb", "--model", str(model)])
     assert code == 2
     assert "--engine pandas" in capsys.readouterr().err
+
+
+def test_counting_engines_keep_the_input_refusals(tmp_path, capsys):
+    """Personal data as a sensitive feature, and a feature with more than 50 groups, are
+    refused with DuckDB as they are when the rows are read here."""
+    from faircard.cli import main
+
+    rng = np.random.default_rng(3)
+    n = 400
+    frame = pd.DataFrame({"y": rng.integers(0, 2, n), "score": rng.random(n),
+                          "full_name": [f"Person {i}" for i in range(n)],
+                          "zip": rng.integers(0, 60, n).astype(str)})
+    path = tmp_path / "people.parquet"
+    frame.to_parquet(path)
+    base = ["assess", str(path), "--target", "y", "--score", "score", "--bootstrap", "0",
+            "--engine", "duckdb", "--quiet"]
+    assert main(base + ["--sensitive", "full_name"]) == 2
+    err = capsys.readouterr().err
+    assert "personal data" in err and "Person 1" not in err
+    assert main(base + ["--sensitive", "zip"]) == 2
+    assert "--allow-many-groups" in capsys.readouterr().err
+    assert main(base + ["--sensitive", "zip", "--allow-many-groups"]) == 0

@@ -203,9 +203,27 @@ def assess_data(args: argparse.Namespace, **extra: Any):
     sensitive = kwargs.pop("sensitive")
     spec = AssessmentSpec(sensitive=tuple([sensitive] if isinstance(sensitive, str)
                                           else sensitive), **kwargs)
-    return assess_source(None if spark_table else args.data, spec, engine=engine,
-                         spark_master=getattr(args, "spark_master", "local[*]"),
-                         spark_table=spark_table)
+    if engine == "duckdb":
+        # the same refusals as for rows read here: personal data (judged on a sample of
+        # values) as sensitive feature or target
+        from ..engine.sources import sample_duckdb
+        from ..privacy import detect_personal_data, refuse_personal_data
+
+        refuse_personal_data(detect_personal_data(sample_duckdb(args.data)),
+                             sensitive=list(spec.sensitive), target=spec.target)
+    result = assess_source(None if spark_table else args.data, spec, engine=engine,
+                           spark_master=getattr(args, "spark_master", "local[*]"),
+                           spark_table=spark_table)
+    for gc in result.counts:  # many groups: counted exactly by the engine
+        if len(gc.features) == 1 and len(gc.groups) > MANY_GROUPS:
+            text = (f"sensitive feature '{gc.feature}' has {len(gc.groups):,} groups (more than "
+                    f"{MANY_GROUPS}); most will be too small to compare. Bin it (--bins) or "
+                    "choose a coarser column")
+            if not getattr(args, "allow_many_groups", False):
+                raise FaircardError(text[0].upper() + text[1:] + ", or confirm with "
+                                    "--allow-many-groups.")
+            warn(text + ".")
+    return result
 
 
 def read_data(args: argparse.Namespace | str) -> pd.DataFrame:

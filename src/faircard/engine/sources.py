@@ -121,6 +121,20 @@ def count_duckdb(path: str, spec: AssessmentSpec, *, memory_limit: str = "4GB",
     return _counted(stats, targets, grouped, step, "duckdb")
 
 
+def sample_duckdb(path: str, n: int = 1000) -> pd.DataFrame:
+    """The first ``n`` rows of the file, glob or folder at ``path`` (for checks such as
+    personal-data detection that look at values, not counts)."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        return con.execute(f"SELECT * FROM {_reader(str(path))} LIMIT {int(n)}").fetchdf()
+    except duckdb.Error as exc:
+        raise FaircardError(f"DuckDB cannot read '{path}': {_first_line(exc)}") from None
+    finally:
+        con.close()
+
+
 def count_spark(source: Any, spec: AssessmentSpec, *, spark: Any = None) -> GroupedCounts:
     """Grouped counts of ``spec`` over a PySpark DataFrame, or a catalog table named
     ``"db.table"`` (with ``spark``, a SparkSession)."""

@@ -12,6 +12,7 @@ from faircard.card import build_card
 from faircard.errors import FaircardError
 from faircard.findings import findings
 from faircard.governance import AuditStore, default_location, store_exists
+from faircard.governance.diff import diff_records
 from faircard.governance.share import assessment_from_cells, score_histograms
 from faircard.metrics import DEFAULT_METRICS, LABELS
 from faircard.render import render_markdown
@@ -44,6 +45,7 @@ try:
         cells = store.cells(rec.id)
         history = store.history(rec.id)
         comments = store.comments(rec.id)
+        changes = diff_records(store, rec.baseline, rec.id) if rec.baseline else None
     a = assessment_from_cells(cells)
 except FaircardError as exc:
     st.error(str(exc))
@@ -72,6 +74,21 @@ st.caption("Read-only: the figures below are recomputed from the group counts th
 
 tab_disp, tab_policy, tab_card, tab_review = st.tabs(
     ["Disparities", "Decision policy", "Model card", "Review and comments"])
+
+# -- changes since the baseline --------------------------------------------------------------------
+if changes is not None:
+    with st.expander(f"Changes since the baseline, record {rec.baseline}", expanded=True):
+        st.caption("New minus baseline, with 95% intervals of the change. A positive "
+                   "'less fair by' means the criterion got worse.")
+        st.dataframe(changes.criteria[["feature", "criterion", "base", "new", "change",
+                                       "change_ci_low", "change_ci_high", "regression"]],
+                     hide_index=True, key="share_baseline_criteria")
+        st.dataframe(changes.groups[["feature", "group", "metric", "n_base", "n_new", "base",
+                                     "new", "change", "change_ci_low", "change_ci_high"]],
+                     hide_index=True, key="share_baseline_groups")
+        if changes.only_base or changes.only_new:
+            st.caption("Only in one of the two: " + components.escape(
+                ", ".join([*changes.only_base, *changes.only_new])))
 
 # -- disparities ---------------------------------------------------------------------------------
 with tab_disp:

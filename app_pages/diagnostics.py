@@ -103,13 +103,11 @@ with tabs[0]:
         c1, c2 = st.columns([1, 3])
         saved = answers.get(item.source, {})
         key = f"w_check_{item.source}"
-        if key not in st.session_state:
-            st.session_state[key] = saved.get("status", "")
+        state.seed(key, saved.get("status", ""))
         status_value = c1.selectbox("Status", STATUSES, key=key,
                                     format_func=lambda s: s or "to review")
         note_key = f"w_note_{item.source}"
-        if note_key not in st.session_state:
-            st.session_state[note_key] = saved.get("note", "")
+        state.seed(note_key, saved.get("note", ""))
         note = c2.text_area("Note", key=note_key, height=68)
         answers[item.source] = {"status": status_value, "note": note}
     state.put(state.DIAG_CHECKLIST, answers)

@@ -29,8 +29,7 @@ if draft is not None:
         if imported != text:
             text = imported
             state.put(state.CARD_TEXT, text)
-            for key in [k for k in st.session_state if str(k).startswith("w_card_")]:
-                del st.session_state[key]
+            state.forget_widgets("w_card_")
 
 LABELS = {"model_details": "Model details", "intended_use": "Intended use", "factors": "Factors",
           "metrics": "Metrics", "evaluation_data": "Evaluation data",
@@ -47,9 +46,8 @@ with left:
             st.progress(filled / len(fields))
             for f in fields:
                 key = f"w_card_{section}_{f}"
-                if key not in st.session_state:
-                    st.session_state[key] = part.get(f) or (
-                        model_info.get(f, "") if section == "model_details" else "")
+                state.seed(key, part.get(f) or (
+                    model_info.get(f, "") if section == "model_details" else ""))
                 help_text = QUESTIONS.get(f"{section}.{f}")
                 widget = st.text_area if f in ("description", "text", "primary_uses",
                                                "out_of_scope") or f.startswith("why") \

@@ -150,6 +150,19 @@ def reset_after_data_change() -> None:
         del st.session_state[widget]
 
 
+def seed(widget_key: str, value: Any) -> None:
+    """Before drawing a widget: give it ``value`` unless it already has one."""
+    if widget_key not in st.session_state:
+        st.session_state[widget_key] = value
+
+
+def forget_widgets(prefix: str) -> None:
+    """Drop the values of the widgets whose keys start with ``prefix`` (they redraw from
+    their saved state)."""
+    for key in [k for k in st.session_state if str(k).startswith(prefix)]:
+        del st.session_state[key]
+
+
 def restore(widget_key: str, state_key: str) -> None:
     """Before drawing a widget: give it the value remembered in ``state_key``."""
     if widget_key not in st.session_state and st.session_state.get(state_key) is not None:

@@ -83,7 +83,14 @@ def _largest_gap(disp, features, metric: str, words: Wording) -> str | None:
     return (f"{r['feature']}: the {LABELS[metric].lower()} is {fmt_pct(r['worst_value'])} for "
             f"'{r['worst_group']}' vs {fmt_pct(r['best_value'])} for '{r['best_group']}' "
             f"(a gap of {100 * r['difference']:.1f} points): "
-            f"{_error_clause(metric, r['worst_group'], words)}.")
+            f"{_error_clause(metric, r['worst_group'], words)}.{_chance_clause(r)}")
+
+
+def _chance_clause(disparity_row) -> str:
+    """A warning when the gap's Holm-adjusted test cannot tell it from parity."""
+    if disparity_row.get("is_distinguishable") is False:
+        return " The gap is not distinguishable from parity at this sample size."
+    return ""
 
 
 def _four_fifths(assessment, feature: str, words: Wording) -> str | None:
@@ -100,9 +107,12 @@ def _four_fifths(assessment, feature: str, words: Wording) -> str | None:
     rule = crit.get("passes_four_fifths")
     verdict = ("this fails the four-fifths rule" if rule is False
                else "this passes the four-fifths rule")
-    sentence = (f"{feature}: '{low}' is {words.favorable_decision} at {ratio:.2f}x the rate of "
-                f"'{high}' ({fmt_pct(favorable_rate(r['worst_value'], fav))} vs "
-                f"{fmt_pct(favorable_rate(r['best_value'], fav))}); {verdict}.")
+    # "'B' is not flagged at 0.67x the rate of 'A'" can be read as a negation; the share of
+    # people given the favourable decision cannot.
+    sentence = (f"{feature}: the share of people {words.favorable_decision} is "
+                f"{fmt_pct(favorable_rate(r['worst_value'], fav))} in '{low}' vs "
+                f"{fmt_pct(favorable_rate(r['best_value'], fav))} in '{high}' "
+                f"({ratio:.2f}x); {verdict}.")
     return sentence + _uncertainty_clause(assessment.by_group, feature, low, r, words)
 
 
@@ -113,9 +123,6 @@ def _uncertainty_clause(bg, feature, group, disparity_row, words: Wording) -> st
     if not row.empty and not _nan(row["ci_low"].iloc[0]) and row["n"].iloc[0] < 1000:
         ends = sorted(favorable_rate(row[c].iloc[0], words.favorable_outcome)
                       for c in ("ci_low", "ci_high"))
-        clause = (f" With {int(row['n'].iloc[0]):,} people in '{group}', its interval is "
+        clause = (f" With {int(row['n'].iloc[0]):,} people in '{group}', that share's interval is "
                   f"{fmt_pct(ends[0], 0)}-{fmt_pct(ends[1], 0)}.")
-    dist = disparity_row.get("is_distinguishable") if hasattr(disparity_row, "get") else None
-    if dist is False:
-        clause += " The gap is not distinguishable from parity at this sample size."
-    return clause
+    return clause + _chance_clause(disparity_row)

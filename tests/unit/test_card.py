@@ -270,3 +270,63 @@ def test_golden_chosen_per_group_policy():
                         n_boot=200, random_state=0)
     card = build_card(a, **FIXED)
     _golden("card_policy.md", render_markdown(card))
+
+
+def _adverse_frame(n=800, seed=5):
+    """A risk screen: a positive prediction flags the person (adverse). 'Group B' is flagged
+    more often, mostly wrongly (a higher false positive rate)."""
+    rng = np.random.default_rng(seed)
+    race = rng.choice(["Group A", "Group B"], n, p=[0.55, 0.45])
+    y = (rng.random(n) < 0.40 + 0.05 * (race == "Group B")).astype(int)
+    s = np.clip(0.3 * y + 0.1 * (race == "Group B") + rng.normal(0.33, 0.18, n), 0, 1).round(3)
+    return pd.DataFrame({"reoffended": y, "risk": s, "race": race})
+
+
+ADVERSE_TEXT = {"model_details": {"name": "Pretrial risk screen"},
+                "intended_use": {"primary_uses": "Flag people for a closer review."}}
+
+
+def test_golden_adverse_decision():
+    a = faircard.assess(_adverse_frame(), target="reoffended", score="risk", sensitive="race",
+                        favorable_outcome="negative", n_boot=200, random_state=0)
+    card = build_card(a, text=ADVERSE_TEXT, **FIXED)
+    _golden("card_adverse.md", render_markdown(card))
+    _golden("card_adverse.html", render_html(card, charts={}))
+    _golden("card_adverse.json", render_json(card))
+
+
+def test_adverse_card_states_its_figures_on_the_favourable_outcome():
+    """The adverse golden's figures, checked against scikit-learn on group masks: what is
+    reviewed by eye in tests/golden/card_adverse.* is also true."""
+    from sklearn.metrics import confusion_matrix
+
+    df = _adverse_frame()
+    a = faircard.assess(df, target="reoffended", score="risk", sensitive="race",
+                        favorable_outcome="negative", n_boot=200, random_state=0)
+    built = build_card(a, text=ADVERSE_TEXT, **FIXED)
+    card, md = json.loads(render_json(built)), render_markdown(built)
+    flagged, fpr, not_flagged = {}, {}, {}
+    for g, part in df.groupby("race"):
+        pred = (part["risk"] >= 0.5).astype(int)
+        tn, fp, fn, tp = confusion_matrix(part["reoffended"], pred, labels=[0, 1]).ravel()
+        flagged[g] = pred.mean()
+        not_flagged[g] = 1 - pred.mean()
+        fpr[g] = fp / (fp + tn)
+    assert card["metrics"]["favorable_outcome"] == "negative"
+    assert "adverse for the person" in card["metrics"]["decision_meaning"]
+    assert "Selection rate (share flagged)" in md and "approved" not in md and "denied" not in md
+    crit = card["quantitative"]["criteria"]["race"]
+    dir_oracle = min(not_flagged.values()) / max(not_flagged.values())
+    assert crit["disparate_impact_ratio"] == pytest.approx(dir_oracle, abs=1e-12)
+    assert crit["demographic_parity_ratio"] == pytest.approx(
+        min(flagged.values()) / max(flagged.values()), abs=1e-12)
+    assert crit["passes_four_fifths"] is bool(dir_oracle >= 0.8)
+    found = card["quantitative"]["findings"]
+    hi, lo = max(fpr, key=fpr.get), min(fpr, key=fpr.get)
+    assert found[0].startswith(f"race: the false positive rate is {100 * fpr[hi]:.1f}% for "
+                               f"'{hi}' vs {100 * fpr[lo]:.1f}% for '{lo}'")
+    low, high = min(not_flagged, key=not_flagged.get), max(not_flagged, key=not_flagged.get)
+    rule = next(s for s in found if "four-fifths" in s)
+    assert rule.startswith(f"race: the share of people not flagged is "
+                           f"{100 * not_flagged[low]:.1f}% in '{low}' vs "
+                           f"{100 * not_flagged[high]:.1f}% in '{high}' ({dir_oracle:.2f}x)")

@@ -68,3 +68,74 @@ def test_diagnose_input_errors_end_in_one_line(planted_csv, capsys, args, messag
     assert main(base + args) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
+
+
+@pytest.fixture(scope="module")
+def model_files(tmp_path_factory):
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
+    tmp = tmp_path_factory.mktemp("diagnose_model")
+    rng = np.random.default_rng(4)
+    n = 1200
+    frame = pd.DataFrame(rng.normal(size=(n, 3)), columns=["a", "b", "c"])
+    frame["race"] = rng.choice(["A", "B"], n, p=[0.6, 0.4])
+    frame["y"] = (rng.random(n) < 1 / (1 + np.exp(-2 * frame["a"] - frame["b"]))).astype(int)
+    model = LogisticRegression().fit(frame[["a", "b", "c"]], frame["y"])
+    frame.to_csv(tmp / "data.csv", index=False)
+    (tmp / "lr.skops").write_bytes(sio.dumps(model))
+    return tmp, frame, model
+
+
+def test_diagnose_with_a_model_file_reports_importance_like_sklearn(model_files, capsys):
+    from sklearn.inspection import permutation_importance
+
+    tmp, frame, model = model_files
+    out = tmp / "d.json"
+    code = main(["diagnose", str(tmp / "data.csv"), "--target", "y", "--model",
+                 str(tmp / "lr.skops"), "--sensitive", "race", "--importance-repeats", "3",
+                 "--seed", "9", "--json", str(out)])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    doc = json.loads(out.read_text())
+    assert doc["importance_settings"] == {"metric": "roc_auc", "n_repeats": 3,
+                                          "rows_total": 1200, "rows_used": 1200, "seed": 9,
+                                          "model_calls": 1}
+    overall = {r["column"]: r for r in doc["importance"] if r["group"] == "(all)"}
+    ref = permutation_importance(model, frame[["a", "b", "c"]], frame["y"], scoring="roc_auc",
+                                 n_repeats=3, random_state=9)
+    for col, mean, sd in zip("abc", ref.importances_mean, ref.importances_std, strict=True):
+        assert overall[col]["importance"] == pytest.approx(mean, abs=1e-12)
+        assert overall[col]["importance_std"] == pytest.approx(sd, abs=1e-12)
+    assert overall["a"]["rank"] == 1
+    assert {r["group"] for r in doc["importance"]} == {"(all)", "A", "B"}
+    # the model's scores are the decisions diagnosed: calibration is computed from them
+    assert doc["calibration"] and "Permutation importance (drop in ROC AUC" in printed.out
+
+
+def test_diagnose_refuses_a_malicious_model_in_one_line(model_files, capsys):
+    import os
+    import pickle
+
+    tmp, _, _ = model_files
+    marker = tmp / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return os.system, (f"touch {marker}",)
+
+    evil = tmp / "evil.pkl"
+    evil.write_bytes(pickle.dumps(Payload()))
+    code = main(["diagnose", str(tmp / "data.csv"), "--target", "y", "--model", str(evil),
+                 "--sensitive", "race"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "does not allow" in err and not marker.exists()
+
+
+def test_diagnose_takes_a_model_or_a_column_not_both(model_files, capsys):
+    tmp, _, _ = model_files
+    code = main(["diagnose", str(tmp / "data.csv"), "--target", "y", "--model",
+                 str(tmp / "lr.skops"), "--score", "a", "--sensitive", "race"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "not allowed with argument" in err and len(err.splitlines()) == 1

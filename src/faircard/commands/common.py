@@ -123,9 +123,15 @@ def parse_reference(items: list[str]) -> dict[str, str]:
     return out
 
 
-def add_model_options(p: argparse.ArgumentParser, model_help: str, unsafe_help: str) -> None:
-    """``--model``, ``--allow-unsafe-pickle`` and ``--model-positive-class``."""
-    p.add_argument("--model", action="append", default=[], metavar="FILE", help=model_help)
+def add_model_options(p: argparse.ArgumentParser, model_help: str, unsafe_help: str, *,
+                      group=None, repeat: bool = True) -> None:
+    """``--model`` (repeatable, or one file in ``group`` when ``repeat`` is False),
+    ``--allow-unsafe-pickle`` and ``--model-positive-class``."""
+    if repeat:
+        (group or p).add_argument("--model", action="append", default=[], metavar="FILE",
+                                  help=model_help)
+    else:
+        (group or p).add_argument("--model", metavar="FILE", help=model_help)
     p.add_argument("--allow-unsafe-pickle", action="store_true", help=unsafe_help)
     p.add_argument("--model-positive-class", metavar="VALUE", default=None,
                    help="the model class that means the positive outcome, when the model's "
@@ -142,7 +148,8 @@ def load_models(args: argparse.Namespace) -> list:
     if args.allow_unsafe_pickle:
         print("faircard: warning: --allow-unsafe-pickle runs any code inside the model files; "
               "use it only for files you trust.", file=sys.stderr)
-    return [load_model(p, allow_unsafe_pickle=args.allow_unsafe_pickle) for p in args.model]
+    paths = args.model if isinstance(args.model, list) else [args.model]
+    return [load_model(p, allow_unsafe_pickle=args.allow_unsafe_pickle) for p in paths]
 
 
 def spec_kwargs(args: argparse.Namespace) -> dict[str, Any]:

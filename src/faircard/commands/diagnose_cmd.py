@@ -8,7 +8,8 @@ import json
 from pathlib import Path
 
 from ..diagnostics import apply_answers, diagnose
-from ..errors import FaircardError
+from ..diagnostics.importance import DEFAULT_MAX_ROWS, DEFAULT_REPEATS
+from ..errors import FaircardError, missing_column
 from . import common
 
 
@@ -24,6 +25,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--score", help="column with a real-valued score")
     g.add_argument("--prediction", help="column with the predicted label")
+    common.add_model_options(
+        p, "a scikit-learn model (.skops, .joblib, .pkl) that scores DATA (opened in a "
+        "sandboxed process); adds permutation importance overall and per group",
+        "load a joblib/pickle model the ordinary way (runs any code inside the file, still in "
+        "the sandboxed process): only for trusted local files", group=g, repeat=False)
+    p.add_argument("--importance-repeats", type=int, default=DEFAULT_REPEATS, metavar="N",
+                   help=f"shuffles per column for permutation importance (default "
+                   f"{DEFAULT_REPEATS})")
+    p.add_argument("--importance-rows", type=int, default=DEFAULT_MAX_ROWS, metavar="N",
+                   help="rows scored per shuffle; larger data is sampled at random (default "
+                   f"{DEFAULT_MAX_ROWS:,})")
     p.add_argument("--threshold", type=float, default=0.5,
                    help="decision threshold for --score (default 0.5)")
     p.add_argument("--sensitive", action="append", required=True, metavar="COL",
@@ -82,13 +94,24 @@ def parse_shares(items: list[str]) -> dict[str, dict[str, float]]:
 def run(args: argparse.Namespace) -> int:
     data = common.read_data(args)
     reference = common.read_data(args.reference_data) if args.reference_data else None
+    if args.importance_repeats < 1 or args.importance_rows < 2:
+        raise FaircardError("--importance-repeats must be at least 1 and --importance-rows at "
+                            "least 2.")
+    decision = {"score": args.score, "prediction": args.prediction}
+    model = None
+    if args.model:
+        model, decision = _score_with_model(args, data)
+        data = data.assign(**{decision.get("score") or decision["prediction"]:
+                              decision.pop("values")})
     result = diagnose(
-        data, target=args.target, sensitive=args.sensitive, score=args.score,
-        prediction=args.prediction, threshold=args.threshold, pos_label=args.pos_label,
+        data, target=args.target, sensitive=args.sensitive, **decision,
+        threshold=args.threshold, pos_label=args.pos_label,
         bins=common.parse_bins(args.bins), reference_data=reference,
         reference_shares=parse_shares(args.reference_share), exclude=args.exclude,
         max_conditions=args.max_conditions, min_subgroup_size=args.min_subgroup_size,
-        subgroup_metric=args.subgroup_metric, seed=args.seed)
+        subgroup_metric=args.subgroup_metric, seed=args.seed, model=model,
+        model_positive_class=args.model_positive_class,
+        importance_repeats=args.importance_repeats, importance_max_rows=args.importance_rows)
     if args.checklist:
         apply_answers(result.checklist, _read_answers(args.checklist))
     if args.json:
@@ -96,6 +119,26 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(summary_text(result))
     return 0
+
+
+def _score_with_model(args: argparse.Namespace, data) -> tuple:
+    """Open ``--model`` in its sandboxed process and score DATA with it: (model, the decision
+    keyword arguments with the column's ``values``)."""
+    from ..models_assess import PREDICTION_COLUMN, SCORE_COLUMN, model_decision
+    from ..prepare import resolve_pos_label
+
+    if args.target not in data.columns:
+        raise missing_column(args.target, data.columns, "Target column")
+    pos = resolve_pos_label(data[args.target].dropna(), args.target, args.pos_label)
+    model = common.load_models(args)[0]
+    values, kind, check = model_decision(model, data, target=args.target, pos_label=pos,
+                                         exclude=[args.target],
+                                         model_positive_class=args.model_positive_class)
+    for w in list(model.warnings) + check.warnings:
+        common.warn(f"{model.name}: {w}")
+    column = SCORE_COLUMN if kind == "score" else PREDICTION_COLUMN
+    return model, {kind: column, "prediction" if kind == "score" else "score": None,
+                   "values": values}
 
 
 def _read_answers(path: str) -> dict:
@@ -122,6 +165,14 @@ def summary_text(d) -> str:
         lines.append(f"- {item.source} bias ({status})")
         for sentence in item.evidence:
             lines.append(f"    {sentence}")
+    imp = d.importance
+    if imp is not None and len(imp):
+        top = imp[imp["group"] == "(all)"].sort_values("rank").head(5)
+        what = "ROC AUC" if imp.attrs["metric"] == "roc_auc" else "accuracy"
+        lines.append(f"Permutation importance (drop in {what}, mean +/- sd over "
+                     f"{imp.attrs['n_repeats']} shuffles): "
+                     + "; ".join(f"{r['column']} {r['importance']:.4f} +/- "
+                                 f"{r['importance_std']:.4f}" for _, r in top.iterrows()) + ".")
     for note in d.notes:
         lines.append(f"Note: {note}")
     return "\n".join(lines)

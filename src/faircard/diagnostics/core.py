@@ -25,6 +25,7 @@ from .calibration import calibration_by_group, calibration_table, score_meaning_
 from .checklist import ChecklistItem, blank_checklist
 from .drift import column_drift
 from .encode import Coded, code_column
+from .importance import DEFAULT_MAX_ROWS, DEFAULT_REPEATS, permutation_importance
 from .representation import base_rates, missing_by_group, representation
 from .subgroups import search_subgroups
 
@@ -51,6 +52,8 @@ class Diagnostics:
     checklist: list[ChecklistItem]
     notes: list[str] = field(default_factory=list)
     importance: pd.DataFrame | None = None
+    """Permutation importance overall and per group (see :mod:`.importance`); None without a
+    model."""
 
     def top_proxies(self, k: int = 3) -> pd.DataFrame:
         """The ``k`` columns that best predict each sensitive feature (cross-validated AUC),
@@ -75,6 +78,8 @@ class Diagnostics:
             "calibration_bins": _records(self.calibration_bins),
             "calibration_gaps": _records(self.calibration_gaps),
             "importance": _records(self.importance) if self.importance is not None else None,
+            "importance_settings": dict(self.importance.attrs)
+            if self.importance is not None else None,
             "drift": _records(self.drift),
             "subgroups": _records(sub),
             "subgroups_tested": int(self.subgroups.attrs.get("n_tested", len(self.subgroups))),
@@ -120,6 +125,10 @@ def diagnose_spec(data: pd.DataFrame, spec: AssessmentSpec, *,
                   columns: list[str] | None = None, exclude: list[str] | tuple[str, ...] = (),
                   max_conditions: int = 3, min_subgroup_size: int = 30,
                   subgroup_metric: str = "error_rate", n_boot: int = 500, seed: int = 0,
+                  model=None, model_positive_class: Any = None,
+                  model_exclude: list[str] | tuple[str, ...] = (),
+                  importance_repeats: int = DEFAULT_REPEATS,
+                  importance_max_rows: int = DEFAULT_MAX_ROWS,
                   progress: Callable[[str, float], None] | None = None) -> Diagnostics:
     """Diagnostics of the decisions described by ``spec`` (its decision rule, positive label
     and bands) on ``data``.
@@ -129,6 +138,14 @@ def diagnose_spec(data: pd.DataFrame, spec: AssessmentSpec, *,
     value in every row) and ``exclude``, e.g. other models' outputs). ``reference_shares``
     maps a sensitive feature to the population share of each of its groups (e.g. census
     figures); without it, and with ``reference_data``, the reference data's shares are used.
+
+    ``model`` (a loaded :class:`~faircard.io.sandbox.ModelHandle` whose scores or labels are
+    the spec's decision column) adds permutation importance overall and per group
+    (:mod:`faircard.diagnostics.importance`): ROC AUC for a model with scores, accuracy for one
+    with labels only, ``importance_repeats`` shuffles of at most ``importance_max_rows`` rows.
+    Its input columns are taken by name, or are the columns other than the target, the
+    decision and ``model_exclude``; ``model_positive_class`` as in :func:`faircard.io.models.
+    check_model`. An uploaded model runs only in its sandboxed process.
     ``progress(stage, fraction)`` is called as the work advances.
     """
     report = progress or (lambda stage, fraction: None)
@@ -180,7 +197,7 @@ def diagnose_spec(data: pd.DataFrame, spec: AssessmentSpec, *,
     rep, rates, miss, prox, cal, cal_bins, gaps = [], [], [], [], [], [], []
     for i, f in enumerate(sensitive):
         report(f"Representation, proxies and calibration for {f}",
-               0.05 + 0.45 * i / len(sensitive))
+               0.05 + 0.35 * i / len(sensitive))
         shares = (reference_shares or {}).get(f)
         source = "entered by the user" if shares else ""
         if shares is None and reference_data is not None and f in reference_data.columns:
@@ -210,10 +227,22 @@ def diagnose_spec(data: pd.DataFrame, spec: AssessmentSpec, *,
     if prepared.y_score is None:
         notes.append("Calibration needs scores; a prediction column has none.")
 
+    importance = None
+    if model is not None:
+        importance = _importance(model, kept, prepared, spec, group_of, labels,
+                                 model_positive_class=model_positive_class,
+                                 exclude=[target, decision, *model_exclude],
+                                 n_repeats=importance_repeats, max_rows=importance_max_rows,
+                                 seed=seed, report=report)
+        notes.append(importance_note(importance))
+    else:
+        notes.append("Permutation importance needs the model itself, not only its scores or "
+                     "predictions: load the model to see which columns it relies on.")
+
     drift = pd.DataFrame(columns=["column", "group", "kind", "psi", "ks", "ks_p_value", "js",
                                   "n_reference", "n_current"])
     if reference_data is not None:
-        report("Drift against the reference data", 0.5)
+        report("Drift against the reference data", 0.6)
         common = [c for c in candidates + sensitive if c in reference_data.columns]
         absent = [c for c in candidates if c not in reference_data.columns]
         if absent:
@@ -232,12 +261,46 @@ def diagnose_spec(data: pd.DataFrame, spec: AssessmentSpec, *,
         representation=_concat(rep), base_rates=_concat(rates), missing=_concat(miss),
         proxies=_concat(prox), calibration=_concat(cal), calibration_bins=_concat(cal_bins),
         calibration_gaps=_concat(gaps), drift=drift, subgroups=subgroups,
-        checklist=blank_checklist(), notes=notes)
+        checklist=blank_checklist(), notes=notes, importance=importance)
     from .evidence import fill_checklist
 
     fill_checklist(result)
     report("Done", 1.0)
     return result
+
+
+def _importance(model, kept: pd.DataFrame, prepared, spec: AssessmentSpec, group_of, labels,
+                *, model_positive_class, exclude, n_repeats, max_rows, seed,
+                report) -> pd.DataFrame:
+    """Permutation importance of ``model`` on the kept rows, per sensitive feature's groups."""
+    from ..io.models import check_model, model_inputs
+
+    check = check_model(model, kept, pos_label=prepared.pos_label,
+                        model_positive_class=model_positive_class)
+    X = model_inputs(model, kept, exclude)
+    groups = [(f, group_of[f], labels[f]) for f in spec.sensitive]
+    threshold = spec.policy.threshold if spec.policy is not None and spec.policy.is_single \
+        else None
+
+    def step(done: int, total: int) -> None:
+        report(f"Permutation importance: {done:,} of {total:,} shuffled copies scored",
+               0.4 + 0.2 * done / max(total, 1))
+
+    return permutation_importance(model, X, prepared.y_true, groups=groups,
+                                  positive_index=int(check.positive_class_index),
+                                  threshold=threshold, n_repeats=n_repeats, max_rows=max_rows,
+                                  seed=seed, progress=step)
+
+
+def importance_note(table: pd.DataFrame) -> str:
+    """How the importance was measured, in one sentence."""
+    a = table.attrs
+    what = "ROC AUC" if a["metric"] == "roc_auc" else "accuracy"
+    rows = (f"all {a['rows_used']:,} rows" if a["rows_used"] == a["rows_total"] else
+            f"a random sample of {a['rows_used']:,} of the {a['rows_total']:,} rows")
+    return (f"Permutation importance: the drop in {what} when a column's values are shuffled, "
+            f"mean and standard deviation over {a['n_repeats']} shuffles, on {rows}; per group, "
+            "the same shuffled copies scored on the group's rows.")
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:

@@ -12,16 +12,7 @@ from faircard.errors import FaircardError
 from faircard.formatting import THRESHOLD_FORMAT, fmt_threshold
 from faircard.io.export import csv_text
 from faircard.metrics import LABELS
-from faircard.policy import (
-    CONSTRAINTS,
-    LEGAL_NOTE,
-    OBJECTIVES,
-    best_single_threshold,
-    choose_policy,
-    evaluate_policy,
-    pareto_front,
-)
-from faircard.thresholds import roc_pr_curves
+from faircard.policy import CONSTRAINTS, LEGAL_NOTE, OBJECTIVES, policy_from_counts
 from faircard.ui import cache, components, state
 
 st.title("Thresholds")
@@ -43,18 +34,21 @@ names = [n for n, _ in results]
 name = st.selectbox("Model", names, key="w_thr_model") if len(names) > 1 else names[0]
 a = dict(results)[name]
 feature = st.selectbox("Groups of", a.features, key="w_thr_feature")
-sw = cache.sweep_for(state.get(state.DATA_DIGEST), a, feature)
-part = {p.name: p for p in a.prepared.index.partitions(a.spec.intersection)}[feature]
-group = part.cell_to_group[a.prepared.index.cell]
-groups = list(part.groups)
-y, s = a.prepared.y_true, a.prepared.y_score
+# everything below comes from the partition's cached sweep and sorted scores, and the searches
+# (which do not depend on the slider) are cached per choices: moving the slider reads counts
+digest = state.get(state.DATA_DIGEST)
+sw = cache.sweep_for(digest, a, feature)
+scores = cache.sorted_scores_for(digest, a, feature)
+groups = list(sw.groups)
+everyone = np.ones(len(groups), bool)
 
 in_force = state.policy()
 st.info("Decision policy in force (every page and the model card use it): "
         + components.escape(in_force.describe()))
 
 st.subheader("One threshold for everyone")
-lo, hi = float(np.min(s)), float(np.max(s))
+finite = sw.thresholds[np.isfinite(sw.thresholds)]  # from the lowest to the highest score
+lo, hi = float(finite[0]), float(finite[-1])
 if in_force.is_single:  # the slider always shows the threshold in force
     lo, hi = min(lo, in_force.threshold), max(hi, in_force.threshold)
     state.put(state.THRESHOLD_SLIDER, in_force.threshold)
@@ -65,10 +59,10 @@ t = st.slider("Threshold (score at or above it = positive decision)", lo, hi,
               step=step, key=state.THRESHOLD_SLIDER, format=THRESHOLD_FORMAT,
               on_change=state.set_single_threshold, args=(state.THRESHOLD_SLIDER,),
               help="Moving it makes this one threshold the decision policy.")
-k = int(np.clip(np.searchsorted(sw.thresholds, t, side="left"), 0, len(sw.thresholds) - 1))
 favorable = a.spec.favorable_outcome
-single = evaluate_policy(y, s, group, groups, {g: t for g in groups}, feature=feature,
-                         favorable_outcome=favorable)
+at_t = scores.counts_at([t] * len(groups))
+single = policy_from_counts(at_t, groups, {g: t for g in groups}, included=everyone,
+                            feature=feature, favorable_outcome=favorable)
 table = pd.DataFrame(single.by_group).set_index("group")
 cols = ["count", "selection_rate", "accuracy", "true_positive_rate", "false_positive_rate",
         "false_negative_rate", "precision"]
@@ -78,9 +72,8 @@ readable = {"count": st.column_config.NumberColumn("people", format="localized")
 st.dataframe(table[cols], key="thr_table", column_config=readable)
 with st.expander("Confusion matrices"):
     cm_cols = st.columns(min(len(groups), 4))
-    counts = sw.counts[k]
     for i, g in enumerate(groups):
-        tn, fp, fn, tp = (int(x) for x in counts[i])
+        tn, fp, fn, tp = (int(x) for x in at_t[i])
         cm_cols[i % len(cm_cols)].dataframe(
             pd.DataFrame({"predicted no": [tn, fn], "predicted yes": [fp, tp]},
                          index=["actual no", "actual yes"]), key=f"cm_{i}")
@@ -91,17 +84,17 @@ c1, c2, c3 = st.columns(3)
 fp_cost = c1.number_input("Cost of a false positive", min_value=0.0, value=1.0, key="w_fp_cost")
 fn_cost = c2.number_input("Cost of a false negative", min_value=0.0, value=1.0, key="w_fn_cost")
 volume = c3.number_input("Decisions expected", min_value=0, value=1000, step=100, key="w_volume")
-costed = evaluate_policy(y, s, group, groups, {g: t for g in groups}, feature=feature,
-                         objective="cost", fp_cost=fp_cost, fn_cost=fn_cost,
-                         volume=int(volume) or None, favorable_outcome=favorable)
+costed = policy_from_counts(at_t, groups, {g: t for g in groups}, included=everyone,
+                            feature=feature, objective="cost", fp_cost=fp_cost,
+                            fn_cost=fn_cost, volume=int(volume) or None,
+                            favorable_outcome=favorable)
 st.markdown(components.escape(costed.summary))
-best = best_single_threshold(y, s, group, groups, objective="cost", fp_cost=fp_cost,
-                             fn_cost=fn_cost)
+best = cache.best_single(digest, a, feature, objective="cost", fp_cost=fp_cost, fn_cost=fn_cost)
 best_t = next(iter(best.thresholds.values()))
 st.info(f"The single threshold with the lowest expected cost is {fmt_threshold(best_t)} "
         f"({best.objective_value:.3f} per decision).")
 
-st.altair_chart(charts.roc_curves(roc_pr_curves(sw, feature)))
+st.altair_chart(charts.roc_curves(cache.curves(digest, a, feature)))
 
 st.subheader("Thresholds per group under a fairness constraint")
 st.warning(LEGAL_NOTE)
@@ -122,13 +115,12 @@ allow_degenerate = e2.toggle("Allow all-or-nothing policies", key="w_allow_degen
                              "(everybody or nobody selected) are hidden unless allowed.")
 try:
     with st.spinner("Searching thresholds..."):
-        policy = choose_policy(y, s, group, groups, feature=feature, constraint=constraint,
-                               objective=objective, tolerance=tolerance, fp_cost=fp_cost,
-                               fn_cost=fn_cost, volume=int(volume) or None,
-                               min_group_size=a.spec.min_group_size,
-                               include_small_groups=a.spec.include_small_groups,
-                               allow_degenerate=allow_degenerate, randomized=randomized,
-                               favorable_outcome=favorable)
+        policy = cache.policy_search(
+            digest, a, feature, constraint=constraint, objective=objective,
+            tolerance=tolerance, fp_cost=fp_cost, fn_cost=fn_cost, volume=int(volume) or None,
+            min_group_size=a.spec.min_group_size,
+            include_small_groups=a.spec.include_small_groups, allow_degenerate=allow_degenerate,
+            randomized=randomized, favorable_outcome=favorable)
 except FaircardError as exc:
     st.error(str(exc))
     components.stop("thresholds")
@@ -145,8 +137,9 @@ if policy.randomized:
 ptable = pd.DataFrame(policy.by_group).set_index("group")
 shown = ["threshold"] + [c for c in ("probability", "else_threshold") if c in ptable] + cols
 st.dataframe(ptable[shown], key="policy_table", column_config=readable)
-front = pareto_front(y, s, group, groups, constraint=constraint, objective=objective,
-                     chosen=policy, fp_cost=fp_cost, fn_cost=fn_cost)
+with st.spinner("Tracing the trade-off..."):
+    front = cache.tradeoff_front(digest, a, feature, chosen=policy, constraint=constraint,
+                                 objective=objective, fp_cost=fp_cost, fn_cost=fn_cost)
 st.altair_chart(charts.tradeoff(front, objective))
 
 b1, b2, b3, b4 = st.columns(4)

@@ -6,7 +6,8 @@ level ``L`` of the constrained metric, every group independently takes the thres
 maximises its share of the objective among those whose metric lies in ``[L, L + tolerance]``;
 objectives (accuracy, balanced accuracy, expected cost) are sums over groups, so the best
 policy for ``L`` is exact, and the best ``L`` is found by scanning all levels at once.
-Equalized odds scans pairs of (TPR, FPR) levels. Results are re-evaluated on the rows.
+Equalized odds scans pairs of (TPR, FPR) levels. A policy is evaluated with the sweep's exact
+counts at its thresholds (every chosen threshold is one of the sweep's).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ CONSTRAINTS = {
     "equal_accuracy": ("accuracy",),
 }
 OBJECTIVES = ("accuracy", "balanced_accuracy", "cost")
+TOLERANCES = (0.0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2)
+"""Tolerances of the trade-off front (:func:`pareto_front`)."""
 LEGAL_NOTE = (
     "Group-specific thresholds use the sensitive attribute at decision time. In some domains "
     "(for example credit and employment) treating people differently by a protected attribute "
@@ -126,19 +129,56 @@ def _levels(values: np.ndarray, tol: float, n_max: int = 400) -> np.ndarray:
     return cand
 
 
+def _windows(metric: np.ndarray, levels: np.ndarray, tol: float):
+    """Each group's thresholds sorted by metric (NaN last), and for each level the range
+    ``[lo, hi)`` of that order whose metric lies in [L, L + tol]: (order (K, G), lo, hi
+    (n_levels, G))."""
+    order = np.argsort(metric, axis=0, kind="stable")
+    sorted_m = np.take_along_axis(metric, order, axis=0)
+    n_valid = (~np.isnan(metric)).sum(axis=0)
+    low, high = levels - 1e-12, levels + tol + 1e-12
+    lo = np.zeros((len(levels), metric.shape[1]), dtype=np.int64)
+    hi = np.zeros_like(lo)
+    for j in range(metric.shape[1]):
+        col = sorted_m[:n_valid[j], j]
+        lo[:, j] = np.searchsorted(col, low, side="left")
+        hi[:, j] = np.searchsorted(col, high, side="right")
+    return order, lo, hi
+
+
+def _best_in_windows(gains: np.ndarray, windows) -> tuple[np.ndarray, np.ndarray]:
+    """Per level and group, the best gain in the window and its threshold index (the lowest
+    index among equal gains, as ``argmax`` over thresholds gives; -inf at index 0 when the
+    window has no finite gain), by a sparse table of range minima of the thresholds' ranks."""
+    order, lo, hi = windows
+    n, n_groups = gains.shape
+    cols = np.arange(n_groups)
+    by_rank = np.argsort(-gains, axis=0, kind="stable")  # best first, lower index on ties
+    rank = np.empty_like(by_rank)
+    rank[by_rank, cols] = np.arange(n)[:, None]
+    table = [rank[order, cols]]
+    width = 1
+    while 2 * width <= n:
+        prev = table[-1]
+        table.append(np.minimum(prev[:-width], prev[width:]))
+        width *= 2
+    size = hi - lo
+    some = size > 0
+    k = np.floor(np.log2(np.maximum(size, 1))).astype(np.int64)
+    best_rank = np.zeros(lo.shape, dtype=np.int64)
+    col = np.broadcast_to(cols, lo.shape)
+    for level in np.unique(k[some]):
+        at = some & (k == level)
+        best_rank[at] = np.minimum(table[level][lo[at], col[at]],
+                                   table[level][hi[at] - (1 << level), col[at]])
+    best = by_rank[best_rank, col]
+    gain = np.where(some, gains[best, col], -np.inf)
+    return gain, np.where(np.isfinite(gain), best, 0)
+
+
 def _best_per_level(metric: np.ndarray, gains: np.ndarray, levels: np.ndarray, tol: float):
     """For each level, each group's best gain with metric in [L, L + tol]: (n_levels, G)."""
-    # metric, gains: (K, G); result via broadcasting (n_levels, K, G) in chunks
-    out_gain = np.full((len(levels), metric.shape[1]), -np.inf)
-    out_idx = np.zeros((len(levels), metric.shape[1]), dtype=np.int64)
-    chunk = max(1, int(4e7 // max(metric.size, 1)))
-    for s in range(0, len(levels), chunk):
-        lv = levels[s:s + chunk, None, None]
-        ok = (metric[None] >= lv - 1e-12) & (metric[None] <= lv + tol + 1e-12)
-        g = np.where(ok, gains[None], -np.inf)
-        out_idx[s:s + chunk] = g.argmax(axis=1)
-        out_gain[s:s + chunk] = g.max(axis=1)
-    return out_gain, out_idx
+    return _best_in_windows(gains, _windows(metric, levels, tol))
 
 
 def _trivial(counts: np.ndarray) -> np.ndarray:
@@ -170,14 +210,15 @@ def _fix_degenerate(best_gain, best_idx, nt_gain, nt_idx, trivial, included) -> 
 def _best_with_rules(metric, gains, levels, tol, trivial, included, allow_degenerate):
     """:func:`_best_per_level` with groups outside ``included`` unconstrained and, unless
     ``allow_degenerate``, no all-or-nothing policy."""
-    bg, bi = _best_per_level(metric, gains, levels, tol)
+    windows = _windows(metric, levels, tol)
+    bg, bi = _best_in_windows(gains, windows)
     free = ~included
     if free.any():
         bg[:, free] = gains[:, free].max(axis=0)
         bi[:, free] = gains[:, free].argmax(axis=0)
     if not allow_degenerate:
         real = np.where(trivial > 0, -np.inf, gains)
-        ng, ni = _best_per_level(metric, real, levels, tol)
+        ng, ni = _best_in_windows(real, windows)
         if free.any():
             ng[:, free] = real[:, free].max(axis=0)
             ni[:, free] = real[:, free].argmax(axis=0)
@@ -263,9 +304,15 @@ def check_choices(constraint: str, objective: str, tolerance: float) -> None:
 def included_groups(group: np.ndarray, n_groups: int, min_group_size: int,
                     include_small_groups: bool) -> np.ndarray:
     """Groups held to the constraint: those with at least ``min_group_size`` rows."""
+    return included_of(np.bincount(np.asarray(group, np.int64), minlength=n_groups),
+                       min_group_size, include_small_groups)
+
+
+def included_of(sizes: np.ndarray, min_group_size: int, include_small_groups: bool) -> np.ndarray:
+    """Groups held to the constraint, from the groups' sizes (G,)."""
     if include_small_groups:
-        return np.ones(n_groups, bool)
-    return np.bincount(np.asarray(group, np.int64), minlength=n_groups) >= min_group_size
+        return np.ones(len(sizes), bool)
+    return np.asarray(sizes) >= min_group_size
 
 
 def choose_policy(y_true, y_score, group, groups, *, feature: str = "", constraint: str = "none",
@@ -283,40 +330,86 @@ def choose_policy(y_true, y_score, group, groups, *, feature: str = "", constrai
     all-negative decision are never returned unless ``allow_degenerate``. When no policy
     meets the constraint, the closest one found is returned with ``feasible=False``.
     """
-    y_true = np.asarray(y_true, bool)
-    y_score = np.asarray(y_score, np.float64)
-    group = np.asarray(group, np.int64)
     check_choices(constraint, objective, tolerance)
-    included = included_groups(group, len(groups), min_group_size, include_small_groups)
-    thresholds = grid_thresholds(y_score, n_thresholds)
-    sw = sweep(y_true, y_score, group, groups, thresholds)
+    y_score = np.asarray(y_score, np.float64)
+    sw = sweep(np.asarray(y_true, bool), y_score, np.asarray(group, np.int64), groups,
+               grid_thresholds(y_score, n_thresholds))
+    return choose_policy_from_sweep(
+        sw, feature=feature, constraint=constraint, objective=objective, tolerance=tolerance,
+        fp_cost=fp_cost, fn_cost=fn_cost, volume=volume, min_group_size=min_group_size,
+        include_small_groups=include_small_groups, allow_degenerate=allow_degenerate,
+        randomized=randomized, favorable_outcome=favorable_outcome)
+
+
+def choose_policy_from_sweep(sw: Sweep, *, feature: str = "", constraint: str = "none",
+                             objective: str = "accuracy", tolerance: float = 0.01,
+                             fp_cost: float = 1.0, fn_cost: float = 1.0,
+                             volume: int | None = None, min_group_size: int = 30,
+                             include_small_groups: bool = False, allow_degenerate: bool = False,
+                             randomized: bool = False,
+                             favorable_outcome: str = "positive") -> Policy:
+    """:func:`choose_policy` from a threshold sweep of the scores (no rows): the policy is
+    chosen among the sweep's thresholds and evaluated with the sweep's exact counts at them.
+    ``sw.thresholds`` must end with +inf after the highest score, as
+    :func:`~faircard.thresholds.grid_thresholds` and ``exact_thresholds`` give."""
+    check_choices(constraint, objective, tolerance)
+    groups = list(sw.groups)
+    included = included_of(group_sizes(sw), min_group_size, include_small_groups)
     rules = dict(constraint=constraint, objective=objective, fp_cost=fp_cost, fn_cost=fn_cost,
                  included=included)
     idx, feasible = search(sw, tolerance=tolerance, allow_degenerate=allow_degenerate, **rules)
     if idx is None:
         idx = _closest(sw, tolerance, allow_degenerate, **rules)
-    above = threshold_above(float(y_score.max())) if len(y_score) else 1.0
-    finite = np.where(np.isfinite(sw.thresholds), sw.thresholds, above)
+    finite = finite_thresholds(sw)
     chosen = {g: float(finite[i]) for g, i in zip(groups, idx, strict=True)}
+    counts = sw.counts[np.asarray(idx), np.arange(len(groups))]
     common = dict(feature=feature, constraint=constraint, objective=objective,
                   tolerance=tolerance, fp_cost=fp_cost, fn_cost=fn_cost, volume=volume,
-                  min_group_size=min_group_size, include_small_groups=include_small_groups,
+                  min_group_size=min_group_size, included=included,
                   favorable_outcome=favorable_outcome)
-    best = evaluate_policy(y_true, y_score, group, groups, chosen, searched_feasible=feasible,
-                           **common)
+    best = policy_from_counts(counts, groups, chosen, searched_feasible=feasible, **common)
     if randomized:
         from .randomized import search_randomized
 
         found = search_randomized(sw, finite, tolerance=tolerance,
                                   allow_degenerate=allow_degenerate, **rules)
         if found is not None:
-            mixed = evaluate_policy(y_true, y_score, group, groups, found[0], mix=found[1],
-                                    **common)
+            mixed = policy_from_counts(_mixed_counts(sw, finite, *found), groups, found[0],
+                                       mix=found[1], **common)
             # a deterministic policy is a randomised one with probability 1: keep the better
             sign = -1.0 if objective == "cost" else 1.0
             if _rank(mixed, sign, allow_degenerate) > _rank(best, sign, allow_degenerate):
                 best = mixed
     return best
+
+
+def group_sizes(sw: Sweep) -> np.ndarray:
+    """Rows per group of a sweep, (G,)."""
+    return sw.counts[0].sum(axis=-1)
+
+
+def finite_thresholds(sw: Sweep) -> np.ndarray:
+    """The sweep's thresholds with +inf (nobody selected) replaced by the first number above
+    the highest score, which selects nobody too."""
+    finite = sw.thresholds[np.isfinite(sw.thresholds)]
+    above = threshold_above(float(finite.max())) if finite.size else 1.0
+    return np.where(np.isfinite(sw.thresholds), sw.thresholds, above)
+
+
+def _mixed_counts(sw: Sweep, finite: np.ndarray, thresholds: dict[str, float],
+                  mix: dict[str, tuple[float, float]]) -> np.ndarray:
+    """Expected counts (G, 4) of a randomised policy whose thresholds are the sweep's."""
+    out = np.zeros((len(sw.groups), 4), dtype=np.float64)
+    for j, g in enumerate(sw.groups):
+        first = sw.counts[int(np.searchsorted(finite, thresholds[g])), j]
+        if g in mix:
+            p, other = mix[g]
+            second = sw.counts[int(np.searchsorted(finite, other)), j]
+            out[j] = p * first + (1.0 - p) * second
+        else:
+            out[j] = first
+    rounded = np.rint(out)
+    return rounded.astype(np.int64) if np.array_equal(rounded, out) else out
 
 
 def _rank(p: Policy, sign: float, allow_degenerate: bool) -> tuple:
@@ -356,8 +449,30 @@ def evaluate_policy(y_true, y_score, group, groups, thresholds: dict[str, float]
     rule = DecisionPolicy.per_group(feature or "group", thresholds, mix=mix)
     p_pos = rule.positive_probability(y_score, group, list(groups))
     counts = expected_counts(group, y_true, p_pos, len(groups))
+    sizes = np.bincount(group, minlength=len(groups))
+    return policy_from_counts(
+        counts, list(groups), thresholds, feature=feature, constraint=constraint,
+        objective=objective, tolerance=tolerance, fp_cost=fp_cost, fn_cost=fn_cost,
+        volume=volume, searched_feasible=searched_feasible, mix=mix,
+        min_group_size=min_group_size,
+        included=included_of(sizes, min_group_size, include_small_groups),
+        favorable_outcome=favorable_outcome)
+
+
+def policy_from_counts(counts: np.ndarray, groups: list[str], thresholds: dict[str, float], *,
+                       included: np.ndarray, feature: str = "", constraint: str = "none",
+                       objective: str = "accuracy", tolerance: float = 0.01,
+                       fp_cost: float = 1.0, fn_cost: float = 1.0, volume: int | None = None,
+                       searched_feasible: bool = True,
+                       mix: dict[str, tuple[float, float]] | None = None,
+                       min_group_size: int = 0,
+                       favorable_outcome: str = "positive") -> Policy:
+    """The :class:`Policy` of ``thresholds`` (and ``mix``) from its confusion counts
+    ``[tn, fp, fn, tp]`` per group (G, 4; expected counts for a randomised policy), with the
+    groups held to the constraint in ``included`` (bool, G)."""
+    rule = DecisionPolicy.per_group(feature or "group", thresholds, mix=mix)
     vals = metrics_from_counts(counts)
-    included = included_groups(group, len(groups), min_group_size, include_small_groups)
+    included = np.asarray(included, bool)
     if not included.any():
         included = np.ones(len(groups), bool)
     gap = disparity_of(counts[included], constraint)
@@ -460,28 +575,48 @@ def describe(policy: Policy, counts: np.ndarray, groups: list[str]) -> str:
 
 
 def pareto_front(y_true, y_score, group, groups, *, constraint: str, objective: str = "accuracy",
-                 tolerances=(0.0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2), chosen: Policy | None = None,
+                 tolerances=TOLERANCES, chosen: Policy | None = None,
                  fp_cost: float = 1.0, fn_cost: float = 1.0):
     """Objective vs disparity over tolerances, plus the best single threshold (tidy frame)."""
+    y_score = np.asarray(y_score, np.float64)
+    sw = sweep(np.asarray(y_true, bool), y_score, np.asarray(group, np.int64), groups,
+               grid_thresholds(y_score))
+    return pareto_front_from_sweep(sw, constraint=constraint, objective=objective,
+                                   tolerances=tolerances, chosen=chosen, fp_cost=fp_cost,
+                                   fn_cost=fn_cost)
+
+
+def pareto_front_from_sweep(sw: Sweep, *, constraint: str, objective: str = "accuracy",
+                            tolerances=TOLERANCES, chosen: Policy | None = None,
+                            fp_cost: float = 1.0, fn_cost: float = 1.0):
+    """:func:`pareto_front` from a threshold sweep of the scores (no rows)."""
     import pandas as pd
 
     rows = []
     for tol in tolerances:
-        p = choose_policy(y_true, y_score, group, groups, constraint=constraint,
-                          objective=objective, tolerance=tol, fp_cost=fp_cost, fn_cost=fn_cost)
+        p = choose_policy_from_sweep(sw, constraint=constraint, objective=objective,
+                                     tolerance=tol, fp_cost=fp_cost, fn_cost=fn_cost)
         rows.append({"tolerance": tol, "objective_value": p.objective_value,
                      "disparity": p.disparity, "feasible": p.feasible,
                      "is_single_threshold": False, "is_chosen": False})
-    single = best_single_threshold(y_true, y_score, group, groups, objective=objective,
-                                   constraint=constraint, fp_cost=fp_cost, fn_cost=fn_cost)
+    single = best_single_from_sweep(sw, objective=objective, constraint=constraint,
+                                    fp_cost=fp_cost, fn_cost=fn_cost)
     rows.append({"tolerance": np.nan, "objective_value": single.objective_value,
                  "disparity": single.disparity, "feasible": True, "is_single_threshold": True,
                  "is_chosen": False})
-    if chosen is not None:
-        rows.append({"tolerance": chosen.tolerance, "objective_value": chosen.objective_value,
-                     "disparity": chosen.disparity, "feasible": chosen.feasible,
-                     "is_single_threshold": False, "is_chosen": True})
-    return pd.DataFrame(rows)
+    return with_chosen(pd.DataFrame(rows), chosen)
+
+
+def with_chosen(front, chosen: Policy | None):
+    """The trade-off front with a row for the chosen policy added (a new frame)."""
+    import pandas as pd
+
+    if chosen is None:
+        return front.copy()
+    row = {"tolerance": chosen.tolerance, "objective_value": chosen.objective_value,
+           "disparity": chosen.disparity, "feasible": chosen.feasible,
+           "is_single_threshold": False, "is_chosen": True}
+    return pd.concat([front, pd.DataFrame([row])], ignore_index=True)
 
 
 def best_single_threshold(y_true, y_score, group, groups, *, objective: str = "accuracy",
@@ -490,12 +625,22 @@ def best_single_threshold(y_true, y_score, group, groups, *, objective: str = "a
     """The one threshold for everyone that optimises the objective (e.g. the cost-minimising
     threshold), evaluated with the constraint's gap."""
     y_score = np.asarray(y_score, np.float64)
-    th = grid_thresholds(y_score)
-    sw = sweep(np.asarray(y_true, bool), y_score, np.zeros(len(y_score), np.int64), ["all"], th)
-    tot = sw.counts[0].sum(axis=0)
+    sw = sweep(np.asarray(y_true, bool), y_score, np.asarray(group, np.int64), groups,
+               grid_thresholds(y_score))
+    return best_single_from_sweep(sw, objective=objective, constraint=constraint,
+                                  fp_cost=fp_cost, fn_cost=fn_cost)
+
+
+def best_single_from_sweep(sw: Sweep, *, objective: str = "accuracy", constraint: str = "none",
+                           fp_cost: float = 1.0, fn_cost: float = 1.0) -> Policy:
+    """:func:`best_single_threshold` among the thresholds of a sweep (no rows): the sweep's
+    counts summed over groups are those of everyone at each threshold."""
+    total = sw.counts.sum(axis=1)
+    tot = total[0]
     totals = np.array([tot.sum(), tot[2] + tot[3], tot[0] + tot[1]], dtype=np.float64)
-    i = int(_gains(sw.counts, objective, totals, fp_cost, fn_cost)[:, 0].argmax())
-    t = float(th[i]) if np.isfinite(th[i]) else threshold_above(float(y_score.max()))
-    return evaluate_policy(y_true, y_score, group, groups, {g: t for g in groups},
-                           constraint=constraint, objective=objective, fp_cost=fp_cost,
-                           fn_cost=fn_cost)
+    i = int(_gains(total[:, None, :], objective, totals, fp_cost, fn_cost)[:, 0].argmax())
+    t = float(finite_thresholds(sw)[i])
+    groups = list(sw.groups)
+    return policy_from_counts(sw.counts[i], groups, {g: t for g in groups},
+                              included=np.ones(len(groups), bool), constraint=constraint,
+                              objective=objective, fp_cost=fp_cost, fn_cost=fn_cost)

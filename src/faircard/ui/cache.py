@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -16,6 +17,13 @@ from ..assess import Assessment, assess_prepared
 from ..demo import Demo, load_demo
 from ..io import DETECT, TableRead, read_table
 from ..io.models import SandboxedModel, load_model
+from ..policy import (
+    Policy,
+    best_single_from_sweep,
+    choose_policy_from_sweep,
+    pareto_front_from_sweep,
+    with_chosen,
+)
 from ..prepare import Prepared, prepare
 from ..spec import AssessmentSpec
 
@@ -64,17 +72,88 @@ def assessment(digest: str, data: pd.DataFrame, spec: AssessmentSpec) -> Assessm
     return _assessment(digest, full_key, prepared, spec)
 
 
+def _spec_key(assessment: Assessment) -> str:
+    return json.dumps(assessment.spec.to_dict(), sort_keys=True, default=str)
+
+
 @st.cache_resource(max_entries=32, show_spinner=False)
 def sweep_of(digest: str, key: str, feature: str, _assessment: Assessment):
-    """The threshold sweep of one partition of an assessment (cached)."""
+    """The threshold sweep of one partition of an assessment (cached; read-only)."""
     from ..thresholds import sweep_assessment
 
-    return sweep_assessment(_assessment, feature)
+    return _read_only(sweep_assessment(_assessment, feature))
 
 
 def sweep_for(digest: str, assessment: Assessment, feature: str):
-    key = json.dumps(assessment.spec.to_dict(), sort_keys=True, default=str)
-    return sweep_of(digest, key, feature, assessment)
+    return sweep_of(digest, _spec_key(assessment), feature, assessment)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _sorted_scores(digest: str, key: str, feature: str, _assessment: Assessment):
+    from ..thresholds import sort_assessment_scores
+
+    return _read_only(sort_assessment_scores(_assessment, feature))
+
+
+def sorted_scores_for(digest: str, assessment: Assessment, feature: str):
+    """The sorted scores of one partition (exact counts at any threshold; cached, read-only)."""
+    return _sorted_scores(digest, _spec_key(assessment), feature, assessment)
+
+
+def _read_only(obj):
+    """``obj`` (shared by every session) with its arrays made read-only."""
+    for value in vars(obj).values():
+        if isinstance(value, np.ndarray):
+            value.setflags(write=False)
+    return obj
+
+
+# The searches below depend on the page's choices, not on its threshold slider: each is run
+# once per input and choices. st.cache_data hands every caller its own copy.
+@st.cache_data(max_entries=64, show_spinner=False)
+def _policy(digest: str, key: str, feature: str, choices: dict, _sw) -> Policy:
+    return choose_policy_from_sweep(_sw, feature=feature, **choices)
+
+
+def policy_search(digest: str, assessment: Assessment, feature: str, **choices) -> Policy:
+    """:func:`faircard.policy.choose_policy_from_sweep` on the partition's cached sweep."""
+    sw = sweep_for(digest, assessment, feature)
+    return _policy(digest, _spec_key(assessment), feature, choices, sw)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _front(digest: str, key: str, feature: str, choices: dict, _sw) -> pd.DataFrame:
+    return pareto_front_from_sweep(_sw, **choices)
+
+
+def tradeoff_front(digest: str, assessment: Assessment, feature: str, *, chosen: Policy,
+                   **choices) -> pd.DataFrame:
+    """The trade-off front of the partition (searched once per choices) with ``chosen``."""
+    sw = sweep_for(digest, assessment, feature)
+    return with_chosen(_front(digest, _spec_key(assessment), feature, choices, sw), chosen)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _best_single(digest: str, key: str, feature: str, choices: dict, _sw) -> Policy:
+    return best_single_from_sweep(_sw, **choices)
+
+
+def best_single(digest: str, assessment: Assessment, feature: str, **choices) -> Policy:
+    """:func:`faircard.policy.best_single_from_sweep` on the partition's cached sweep."""
+    sw = sweep_for(digest, assessment, feature)
+    return _best_single(digest, _spec_key(assessment), feature, choices, sw)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _curves(digest: str, key: str, feature: str, _sw) -> pd.DataFrame:
+    from ..thresholds import roc_pr_curves
+
+    return roc_pr_curves(_sw, feature)
+
+
+def curves(digest: str, assessment: Assessment, feature: str) -> pd.DataFrame:
+    """ROC and precision-recall points of the partition (from its cached sweep)."""
+    return _curves(digest, _spec_key(assessment), feature, sweep_for(digest, assessment, feature))
 
 
 @st.cache_resource(show_spinner=False)

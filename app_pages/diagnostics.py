@@ -1,13 +1,13 @@
 """Diagnostics: where the disparities come from, and the bias-sources checklist."""
 
-import copy
 import json
 
 import pandas as pd
 import streamlit as st
 
-from faircard.diagnostics import SOURCES, STATUSES, apply_answers
-from faircard.diagnostics.charts import proxy_bars, reliability_curves
+from faircard.diagnostics import SOURCES, STATUSES
+from faircard.diagnostics.charts import importance_bars, proxy_bars, reliability_curves
+from faircard.diagnostics.core import importance_note
 from faircard.errors import FaircardError
 from faircard.formatting import fmt_num
 from faircard.io import fingerprint
@@ -71,6 +71,7 @@ with st.expander("Reference data and population", expanded=False):
 
 ref = state.get(state.DIAG_REFERENCE)
 reference = cache.read_table(ref["digest"], ref["raw"], ref["name"]) if ref else None
+model = next(iter(components.models_of(picked)), None)
 try:
     with st.status("Running diagnostics...", expanded=False) as status:
         bar = st.progress(0.0)
@@ -82,17 +83,22 @@ try:
         result = cache.diagnostics(state.get(state.DATA_DIGEST), data, spec,
                                    ref["digest"] if ref else None, reference,
                                    state.get(state.DIAG_SHARES),
-                                   tuple(state.get(state.DIAG_EXCLUDE) or ()), progress)
+                                   tuple(state.get(state.DIAG_EXCLUDE) or ()), progress,
+                                   model=model,
+                                   model_positive_class=state.get(state.MODEL_CLASSES).get(picked),
+                                   model_exclude=tuple(state.get(state.MODEL_COLUMNS).values()))
         status.update(label="Diagnostics ready", state="complete")
 except FaircardError as exc:
     st.error(str(exc))
     components.stop("diagnostics")
 
-tabs = st.tabs(["Checklist", "Representation", "Proxies", "Calibration", "Drift", "Subgroups"])
+tabs = st.tabs(["Checklist", "Representation", "Proxies", "Calibration", "Importance", "Drift",
+                "Subgroups"])
 with tabs[0]:
     st.caption("Seven ways harm enters a model. faircard fills in the evidence it found; you "
-               "mark each source and add a note. Download the checklist to keep it with the "
-               "assessment (the model card does not include it yet).")
+               "mark each source and add a note. The checklist, with your answers, goes into "
+               "the model card's ethical considerations, and the columns that stand in for a "
+               "sensitive feature into its caveats.")
     answers = dict(state.get(state.DIAG_CHECKLIST))
     for item in result.checklist:
         st.markdown(f"**{item.source.capitalize()} bias.** {components.escape(item.question)}")
@@ -113,9 +119,9 @@ with tabs[0]:
     state.put(state.DIAG_CHECKLIST, answers)
     done = sum(1 for a in answers.values() if a["status"])
     st.progress(done / len(SOURCES), text=f"{done} of {len(SOURCES)} sources marked")
-    answered = copy.deepcopy(result.checklist)  # the cached result is shared: never edit it
-    apply_answers(answered, answers)
-    doc = {**result.to_dict(), "checklist": [i.to_dict() for i in answered]}
+    for_card = result.for_card(answers)  # on a copy: the cached result is shared
+    state.put(state.DIAG_CARD, {"for": components.diagnostics_key(picked, spec), **for_card})
+    doc = {**result.to_dict(), "checklist": for_card["bias_sources"]}
     st.download_button("Download the checklist and diagnostics (JSON)",
                        json.dumps(doc, indent=2, ensure_ascii=False),
                        file_name="diagnostics.json", mime="application/json",
@@ -157,12 +163,30 @@ with tabs[3]:
         st.caption(note)
 
 with tabs[4]:
+    imp = result.importance
+    if imp is None:
+        st.info("Permutation importance needs the model itself: these decisions come from a "
+                "column of scores or predictions. Load the model file on the Data & model page "
+                "to see which columns it relies on, overall and in each group.")
+    else:
+        st.caption(importance_note(imp))
+        st.altair_chart(importance_bars(imp))
+        by_group = imp[imp["group"] != "(all)"]
+        if len(by_group):
+            st.markdown("Per group (mean drop; the spread over shuffles is in the table below):")
+            wide = by_group.assign(scope=by_group["feature"] + ": " + by_group["group"]) \
+                .pivot(index="column", columns="scope", values="importance")
+            overall = imp[imp["group"] == "(all)"].set_index("column")["importance"]
+            st.dataframe(wide.loc[overall.sort_values(ascending=False).index], key="diag_importance_wide")
+        st.dataframe(imp, hide_index=True, key="diag_importance")
+
+with tabs[5]:
     if len(result.drift):
         st.dataframe(result.drift, hide_index=True, key="diag_drift")
     else:
         st.info("Upload the training data under 'Reference data and population' to compare.")
 
-with tabs[5]:
+with tabs[6]:
     sub = result.subgroups
     st.caption(f"{sub.attrs.get('n_tested', len(sub)):,} subgroups tried (up to three "
                f"conditions, at least 30 rows); {int(sub['significant'].sum()) if len(sub) else 0}"

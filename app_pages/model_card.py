@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from faircard.card import QUESTIONS, TEXT_SECTIONS, ModelCard, build_card
+from faircard.card import CHECKLIST_SECTION, QUESTIONS, TEXT_SECTIONS, ModelCard, build_card
+from faircard.diagnostics import SOURCES, STATUSES
 from faircard.errors import FaircardError
 from faircard.governance.approval import CHANGED
 from faircard.render import markdown_body, render_html, render_json, render_markdown, render_pdf
@@ -26,10 +27,22 @@ if draft is not None:
         st.error(str(exc))
     else:
         imported = old.authors_text()
+        imported.pop(CHECKLIST_SECTION, None)  # the checklist is answered on Diagnostics
+        answers = {i["source"]: {"status": i.get("status") or "", "note": i.get("note") or ""}
+                   for i in old.ethical_considerations.get("bias_sources") or []
+                   if isinstance(i, dict) and i.get("source") in SOURCES
+                   and (i.get("status") or "") in STATUSES}
         if imported != text:
             text = imported
             state.put(state.CARD_TEXT, text)
             state.forget_widgets("w_card_")
+        if answers and answers != {k: v for k, v in state.get(state.DIAG_CHECKLIST).items()
+                                   if k in answers}:
+            state.put(state.DIAG_CHECKLIST, {**state.get(state.DIAG_CHECKLIST), **answers})
+            state.forget_widgets("w_check_")
+            state.forget_widgets("w_note_")
+            st.info("The draft's bias-sources answers were restored: open the Diagnostics page "
+                    "to see them with this data's evidence and put them in the card.")
 
 LABELS = {"model_details": "Model details", "intended_use": "Intended use", "factors": "Factors",
           "metrics": "Metrics", "evaluation_data": "Evaluation data",
@@ -58,9 +71,17 @@ state.put(state.CARD_TEXT, text)
 suppress = st.checkbox("Leave groups below the minimum size out of the card",
                        key="w_card_suppress")
 data_info = {"name": state.get(state.DATA_NAME), "sha256": components.dataset_sha256()}
+checklist = components.card_diagnostics(name, a.spec)
+if checklist is None:
+    st.caption("The bias-sources checklist and the columns that stand in for a sensitive "
+               "feature come from the Diagnostics page: open it (with this model and these "
+               "choices) to put them in the card's ethical considerations and caveats.")
+    components.link(components.PAGE_DIAGNOSTICS, label="Open Diagnostics",
+                    icon=":material/troubleshoot:")
 card = build_card(a, text=text, model=model_info,
                   dataset=data_info, personal_data=[f.column for f in state.get(state.PII)],
-                  metrics=state.get(state.METRICS), suppress_small_groups=suppress)
+                  metrics=state.get(state.METRICS), suppress_small_groups=suppress,
+                  **(checklist or {}))
 signed = components.review_of(a, name)
 if signed:
     card.review.update(signed)

@@ -37,6 +37,10 @@ QUESTIONS = {
     "ethical_considerations.text": "Who could be harmed by this model, and how?",
     "caveats.text": "What should a reader know before relying on these results?",
 }
+CHECKLIST_SECTION = "bias_sources"
+"""Key of the checklist in :meth:`ModelCard.authors_text` (not one of the text sections)."""
+CHECKLIST_FIELDS = ("source", "question", "evidence", "suggested_status", "status", "note")
+PROXY_FIELDS = ("sensitive_feature", "feature", "group", "value")
 
 
 MAX_CARD_JSON = 5_000_000
@@ -144,12 +148,24 @@ class ModelCard:
         return cls.from_json(text)
 
     def authors_text(self) -> dict[str, dict[str, str]]:
-        """The text its authors wrote: {section: {field: text}} over :data:`TEXT_SECTIONS`."""
+        """The text its authors wrote: {section: {field: text}} over :data:`TEXT_SECTIONS`,
+        plus :data:`CHECKLIST_SECTION` (the experts' bias-sources checklist with its evidence
+        and the proxies named in the caveats) when the card has them, so that whatever
+        fingerprints the authors' text covers the checklist too."""
         out = {}
         for section, keys in TEXT_SECTIONS.items():
             part = getattr(self, section)
             out[section] = {k: part[k] for k in keys if isinstance(part.get(k), str)}
+        checked = self.checked_text()
+        if checked:
+            out[CHECKLIST_SECTION] = checked
         return out
+
+    def checked_text(self) -> dict[str, str]:
+        """The bias-sources checklist and the proxies in the caveats, as {field: text}: what an
+        approval must cover besides the authors' text (see :func:`bias_sources_text`)."""
+        return bias_sources_text(self.ethical_considerations.get("bias_sources"),
+                                 self.caveats.get("proxies"))
 
     def completeness(self) -> dict[str, float]:
         """Share of the authors' text fields filled in, per section (0..1)."""
@@ -173,16 +189,63 @@ def _clean(v: Any) -> Any:
     return v
 
 
+def bias_sources_text(items: Any, proxies: Any) -> dict[str, str]:
+    """{field: text} of a checklist and proxies as the card holds them: per source its
+    status, note, suggestion and evidence (one sentence a line), and the proxies as canonical
+    JSON. Empty when there is neither."""
+    out: dict[str, str] = {}
+    for item in items or []:
+        if not isinstance(item, dict):
+            continue
+        source = str(item.get("source", ""))
+        evidence = item.get("evidence") or []
+        out[f"{source}.status"] = str(item.get("status") or "")
+        out[f"{source}.note"] = str(item.get("note") or "")
+        out[f"{source}.suggested_status"] = str(item.get("suggested_status") or "")
+        out[f"{source}.evidence"] = "\n".join(map(str, evidence if isinstance(evidence, list)
+                                                  else [evidence]))
+    if proxies:
+        out["proxies"] = json.dumps(_clean(proxies), sort_keys=True, ensure_ascii=False)
+    return {k: v for k, v in out.items() if v}
+
+
+def checklist_text(bias_sources: list[dict[str, Any]] | None,
+                   proxies: list[dict[str, Any]] | None) -> dict[str, str]:
+    """:func:`bias_sources_text` of a checklist and proxies as :func:`build_card` would put
+    them into a card (the card's :meth:`ModelCard.checked_text`, without building it)."""
+    return bias_sources_text(_checklist(bias_sources), _proxies(proxies))
+
+
+def _proxies(rows: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    return [{k: _clean(p.get(k)) for k in PROXY_FIELDS} for p in rows or []]
+
+
+def _checklist(items: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    out = []
+    for item in items or []:
+        row = {k: item.get(k, [] if k == "evidence" else "") for k in CHECKLIST_FIELDS}
+        row["evidence"] = [str(e) for e in row["evidence"] or []]
+        out.append({k: v if k == "evidence" else str(v or "") for k, v in row.items()})
+    return out
+
+
 def build_card(assessment, *, text: dict[str, dict[str, str]] | None = None,
                model: dict[str, Any] | None = None,
                dataset: dict[str, Any] | None = None, personal_data: list[str] | None = None,
                metrics: list[str] | None = None, suppress_small_groups: bool = False,
-               generated_at: str | None = None, versions: dict[str, str] | None = None
-               ) -> ModelCard:
+               generated_at: str | None = None, versions: dict[str, str] | None = None,
+               bias_sources: list[dict[str, Any]] | None = None,
+               proxies: list[dict[str, Any]] | None = None) -> ModelCard:
     """A card pre-filled from ``assessment``, with the authors' ``text`` ({section: {field:
     text}}). The decision policy it states is the one the assessment was computed under
     (``assessment.spec.policy``), so its figures and its policy cannot disagree.
-    Personal-data columns never appear."""
+    Personal-data columns never appear.
+
+    ``bias_sources`` is the bias-sources checklist (``source``, ``question``, ``evidence``
+    sentences, ``suggested_status``, the experts' ``status`` and ``note``; see
+    :meth:`faircard.diagnostics.Diagnostics.for_card`); it goes into the ethical considerations.
+    ``proxies`` (``sensitive_feature``, ``feature``, ``group``, ``value``: the cross-validated
+    AUC) are named in the caveats."""
     from . import __version__
     from .findings import findings
     from .metrics import DEFAULT_METRICS
@@ -254,8 +317,11 @@ def build_card(assessment, *, text: dict[str, dict[str, str]] | None = None,
                       "findings": stated,
                       "min_group_size": spec.min_group_size,
                       "uncertainty": _clean(assessment.uncertainty)},
-        ethical_considerations={"text": sections["ethical_considerations"].get("text", "")},
-        caveats={"text": sections["caveats"].get("text", ""), "automatic": auto},
+        ethical_considerations={"text": sections["ethical_considerations"].get("text", ""),
+                                **({"bias_sources": _checklist(bias_sources)}
+                                   if bias_sources else {})},
+        caveats={"text": sections["caveats"].get("text", ""), "automatic": auto,
+                 **({"proxies": _proxies(proxies)} if proxies else {})},
         provenance={"dataset_sha256": (dataset or {}).get("sha256", ""),
                     "model_sha256": (model or {}).get("sha256", ""),
                     "generated_at": generated_at or datetime.now(UTC).isoformat(timespec="seconds"),

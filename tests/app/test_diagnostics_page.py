@@ -60,3 +60,69 @@ def test_diagnostics_page_without_inputs_says_what_is_missing():
     at.run()
     no_exception(at)
     assert "Choose the sensitive features first" in at.info[0].value
+
+
+def _copy_session(src, dst, keys):
+    """What the app keeps when the user goes to another page: the session's own keys."""
+    for key in keys:
+        dst.session_state[key] = src.session_state[key]
+    return dst
+
+
+def test_a_status_set_on_diagnostics_is_in_the_model_card_preview():
+    df = _frame()
+    diag = seed_state(new("app_pages/diagnostics.py"), df)
+    diag.session_state["fc_diag_exclude"] = ["decision"]
+    diag.run()
+    no_exception(diag)
+    assert any("Permutation importance needs the model itself" in i.value for i in diag.info)
+    diag.selectbox(key="w_check_measurement").set_value("concern").run()
+    diag.text_area(key="w_note_measurement").set_value("zone <i>follows</i> race").run()
+    diag.selectbox(key="w_check_deployment").set_value("not applicable").run()
+    no_exception(diag)
+    card = _copy_session(diag, seed_state(new("app_pages/model_card.py"), df),
+                         ["fc_diag_checklist", "fc_diag_card", "fc_diag_exclude"])
+    card.run()
+    no_exception(card)
+    preview = " ".join(m.value for m in card.markdown)
+    assert "| Measurement bias | concern | concern | zone &lt;i&gt;follows&lt;/i&gt; race |" \
+        in preview
+    assert "| Deployment bias | not applicable |" in preview
+    assert "| Historical bias | not reviewed |" in preview
+    # the top proxy is in the caveats
+    caveats = preview[preview.index("## Caveats"):]
+    assert "'zone' alone tells" in caveats and "it can stand in for race" in caveats
+    # other choices than the diagnostics were made for: the card says where to get them
+    other = _copy_session(diag, seed_state(new("app_pages/model_card.py"), df,
+                                           sensitive=("sex",)),
+                          ["fc_diag_checklist", "fc_diag_card"])
+    other.run()
+    no_exception(other)
+    assert "Bias sources" not in " ".join(m.value for m in other.markdown)
+    assert any("come from the Diagnostics page" in c.value for c in other.caption)
+
+
+def test_with_a_model_the_page_shows_its_permutation_importance():
+    from faircard.demo import load_demo
+    from faircard.io.sandbox import InProcessModel
+
+    demo = load_demo(2400)
+    handle = InProcessModel(demo.model, name="demo model", filename="demo", sha256="1" * 64)
+    df = demo.data.drop(columns=[demo.score, demo.prediction])
+    df["score: demo model"] = demo.model.predict_proba(df)[:, 1]
+    at = seed_state(new("app_pages/diagnostics.py"), df)
+    at.session_state["fc_target"] = demo.target
+    at.session_state["fc_decision"] = "model"
+    at.session_state["fc_models"] = [handle]
+    at.session_state["fc_model_columns"] = {"demo model": "score: demo model"}
+    at.run()
+    no_exception(at)
+    shown = _table(at, "importance", "importance_std")
+    expected = diagnose(df, target=demo.target, score="score: demo model", pos_label=1,
+                        sensitive=["sex", "race"], model=handle,
+                        model_exclude=["score: demo model"], n_boot=0).importance
+    assert list(shown["column"]) == list(expected["column"])
+    assert list(shown["importance"]) == list(expected["importance"])
+    assert set(shown["group"]) == {"(all)", *df["sex"].unique(), *df["race"].unique()}
+    captions = " ".join(c.value for c in at.caption)
+    assert "Permutation importance: the drop in ROC AUC" in captions

@@ -37,3 +37,21 @@ def proxy_bars(proxies: pd.DataFrame, feature: str, top: int = 10) -> alt.Chart:
         tooltip=[alt.Tooltip("feature:N"), alt.Tooltip("group:N", title="best told apart"),
                  alt.Tooltip("value:Q", format=".3f", title="AUC")],
     ).properties(height=max(120, 24 * len(rows)))
+
+
+def importance_bars(importance: pd.DataFrame, top: int = 15) -> alt.LayerChart:
+    """Overall permutation importance per column (mean drop of the metric), with a line of
+    plus and minus one standard deviation over the shuffles."""
+    rows = importance[importance["group"] == "(all)"].sort_values("importance",
+                                                                  ascending=False).head(top)
+    rows = rows.assign(low=rows["importance"] - rows["importance_std"],
+                       high=rows["importance"] + rows["importance_std"])
+    what = "ROC AUC" if importance.attrs.get("metric") == "roc_auc" else "accuracy"
+    base = alt.Chart(rows).encode(y=alt.Y("column:N", sort="-x", title=None))
+    bars = base.mark_bar().encode(
+        x=alt.X("importance:Q", title=f"drop in {what} when the column is shuffled",
+                axis=alt.Axis(format=".3f")),
+        tooltip=[alt.Tooltip("column:N"), alt.Tooltip("importance:Q", format=".4f"),
+                 alt.Tooltip("importance_std:Q", format=".4f", title="standard deviation")])
+    spread = base.mark_rule(color="#333").encode(x="low:Q", x2="high:Q")
+    return (bars + spread).properties(height=max(120, 24 * len(rows)))

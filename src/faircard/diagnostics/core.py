@@ -62,6 +62,24 @@ class Diagnostics:
         auc = auc[auc["value"] >= PROXY_AUC_CONCERN]
         return auc.sort_values("value", ascending=False).groupby("sensitive_feature").head(k)
 
+    def for_card(self, answers: Mapping[str, Mapping[str, str]] | None = None
+                 ) -> dict[str, list[dict[str, Any]]]:
+        """What the model card takes from the diagnostics: ``bias_sources`` (the checklist
+        with the experts' ``answers``, {source: {status, note}}, applied to a copy) and
+        ``proxies`` (the :meth:`top_proxies`), as keyword arguments of
+        :func:`faircard.card.build_card`."""
+        import copy
+
+        from .checklist import apply_answers
+
+        items = copy.deepcopy(self.checklist)
+        apply_answers(items, dict(answers or {}))
+        top = self.top_proxies() if len(self.proxies) else pd.DataFrame()
+        proxies = [{"sensitive_feature": r["sensitive_feature"], "feature": r["feature"],
+                    "group": r["group"], "value": float(r["value"])}
+                   for _, r in top.iterrows()]
+        return {"bias_sources": [i.to_dict() for i in items], "proxies": proxies}
+
     def to_dict(self, max_subgroups: int = 200) -> dict[str, Any]:
         """The JSON of ``faircard diagnose --json`` (NaN as null). Subgroups are listed in
         order (significant first, worst first), at most ``max_subgroups`` of them; the counts

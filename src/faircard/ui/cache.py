@@ -164,20 +164,26 @@ def _diagnostics_store() -> OrderedDict:
 
 
 def diagnostics(digest: str, data: pd.DataFrame, spec: AssessmentSpec, reference_digest,
-                reference: pd.DataFrame | None, shares: dict, exclude: tuple, progress=None):
+                reference: pd.DataFrame | None, shares: dict, exclude: tuple, progress=None,
+                model=None, model_positive_class=None, model_exclude: tuple = ()):
     """The diagnostics of ``spec`` on ``data`` (with optional reference data), kept by the
     data's digest, the choices, the reference data's digest, the shares and the exclusions
-    (the 8 most recent)."""
+    (the 8 most recent). With ``model`` (the model whose scores the spec's column holds),
+    permutation importance too, kept by the model file's sha256 and its positive class."""
     from ..diagnostics import diagnose_spec
 
-    key = json.dumps([digest, spec.to_dict(), reference_digest, shares, list(exclude)],
-                     sort_keys=True, default=str)
+    model_key = None if model is None else [model.sha256, repr(model_positive_class),
+                                            list(model_exclude)]
+    key = json.dumps([digest, spec.to_dict(), reference_digest, shares, list(exclude),
+                      model_key], sort_keys=True, default=str)
     store = _diagnostics_store()
     if key in store:
         store.move_to_end(key)
         return store[key]
     result = diagnose_spec(data, spec, reference_data=reference, progress=progress,
-                           reference_shares=shares or None, exclude=tuple(exclude))
+                           reference_shares=shares or None, exclude=tuple(exclude),
+                           model=model, model_positive_class=model_positive_class,
+                           model_exclude=tuple(model_exclude))
     store[key] = result
     while len(store) > 8:
         store.popitem(last=False)

@@ -8,6 +8,7 @@ from typing import NoReturn
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
+from ..card import CHECKLIST_SECTION, checklist_text
 from ..errors import FaircardError
 from ..favorable import wording
 from ..governance.records import SHA256_RE
@@ -197,6 +198,27 @@ def card_text(name: str) -> dict[str, dict[str, str]]:
     return text
 
 
+def diagnostics_key(name: str, spec: AssessmentSpec) -> str:
+    """What the diagnostics of the model or column ``name`` depend on among the session's
+    choices: the data, the outcome, the groups and the decision rule."""
+    import json
+
+    return json.dumps([state.get(state.DATA_DIGEST), name, spec.target, repr(spec.pos_label),
+                       list(spec.sensitive), {k: b.to_dict() for k, b in spec.bins.items()},
+                       spec.policy.to_dict() if spec.policy is not None else None,
+                       spec.favorable_outcome], sort_keys=True, default=str)
+
+
+def card_diagnostics(name: str, spec: AssessmentSpec) -> dict | None:
+    """The bias-sources checklist (with the experts' answers) and the top proxies that the
+    Diagnostics page last showed for ``name`` under the same choices as ``spec``, as keyword
+    arguments of ``build_card``; None when it showed them for other choices or not at all."""
+    saved = state.get(state.DIAG_CARD)
+    if not saved or saved.get("for") != diagnostics_key(name, spec):
+        return None
+    return {"bias_sources": saved["bias_sources"], "proxies": saved["proxies"]}
+
+
 def record_spec(assessment, name: str) -> dict:
     """The recorded choices of ``assessment`` (of the model or column ``name``) for the audit
     store: its spec, the favourable setting and the model card's authors' text (see
@@ -210,6 +232,9 @@ def record_spec(assessment, name: str) -> dict:
     # left as filled in, they are not authors' text (so the command line finds the record)
     text["model_details"] = {k: v for k, v in text["model_details"].items()
                              if not (k in ("name", "type") and v == info[k])}
+    extra = card_diagnostics(name, assessment.spec)
+    if extra:  # the card states the checklist, so its approval covers it (as card JSON does)
+        text[CHECKLIST_SECTION] = checklist_text(**extra)
     return spec_of(assessment, card_text=text)
 
 

@@ -46,6 +46,7 @@ DIAG_REFERENCE = "fc_diag_reference"  # {"digest", "name", "raw"} of the referen
 DIAG_SHARES = "fc_diag_shares"    # {feature: {group: population share}}
 DIAG_EXCLUDE = "fc_diag_exclude"  # columns left out of the diagnostics
 DIAG_CHECKLIST = "fc_diag_checklist"  # {source: {"status", "note"}} set by the experts
+DIAG_CARD = "fc_diag_card"        # {"for": key, "bias_sources", "proxies"}: what the card takes
 IS_DEMO = "fc_is_demo"
 DEMO_AUTOLOADED = "fc_demo_autoloaded"
 RUN = "fc_run"                    # number of the current script run (see components.page_done)
@@ -98,6 +99,7 @@ DEFAULTS: dict[str, Any] = {
     DIAG_SHARES: {},
     DIAG_EXCLUDE: [],
     DIAG_CHECKLIST: {},
+    DIAG_CARD: None,
     IS_DEMO: False,
     DEMO_AUTOLOADED: False,
     RUN: 0,
@@ -141,7 +143,7 @@ def reset_after_data_change() -> None:
     for key in (DATA_READ, TARGET, SCORE_COL, PRED_COL, POS_LABEL, FAVORABLE, MODELS, MODEL_COLUMNS,
                 MODEL_CLASSES, MODEL_SCORED, MODEL_ERRORS, SENSITIVE, MANY_GROUPS_OK, BINS,
                 REFERENCE, FOCUS_MODEL,
-                DIAG_SHARES, DIAG_EXCLUDE, DIAG_CHECKLIST):
+                DIAG_SHARES, DIAG_EXCLUDE, DIAG_CHECKLIST, DIAG_CARD):
         st.session_state[key] = copy.deepcopy(DEFAULTS[key])
     if not policy().is_single:  # its groups belong to the old data; a single threshold stays
         set_policy(DEFAULTS[POLICY], chosen=False)

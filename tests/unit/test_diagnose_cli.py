@@ -139,3 +139,34 @@ def test_diagnose_takes_a_model_or_a_column_not_both(model_files, capsys):
                  str(tmp / "lr.skops"), "--score", "a", "--sensitive", "race"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and "not allowed with argument" in err and len(err.splitlines()) == 1
+
+
+def test_card_takes_the_checklist_and_proxies_from_diagnose_json(planted_csv, tmp_path, capsys):
+    from faircard.card import ModelCard
+
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps({"measurement": {"status": "concern",
+                                                   "note": "zone <b>is</b> race"}}))
+    diag = tmp_path / "diag.json"
+    common = ["--target", "y", "--score", "score", "--sensitive", "race"]
+    assert main(["diagnose", str(planted_csv), *common, "--exclude", "other_model",
+                 "--checklist", str(answers), "--json", str(diag), "--quiet"]) == 0
+    out = tmp_path / "card"
+    assert main(["card", str(planted_csv), *common, "--bootstrap", "0", "--out", str(out),
+                 "--formats", "md,json", "--diagnostics", str(diag)]) == 0, \
+        capsys.readouterr().err
+    md = (out / "model_card.md").read_text()
+    assert "| Measurement bias | concern | concern | zone &lt;b&gt;is&lt;/b&gt; race |" in md
+    caveats = md[md.index("## Caveats"):]
+    assert "'zone' alone tells" in caveats
+    card = ModelCard.from_json((out / "model_card.json").read_text())
+    doc = json.loads(diag.read_text())
+    assert card.ethical_considerations["bias_sources"] == doc["checklist"]
+    assert card.caveats["proxies"] == doc["top_proxies"] and doc["top_proxies"]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"checklist": "no"}))
+    assert main(["card", str(planted_csv), *common, "--bootstrap", "0", "--out", str(out),
+                 "--formats", "md", "--diagnostics", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "not a file written by 'faircard diagnose --json'" in err
+    assert len(err.splitlines()) == 1

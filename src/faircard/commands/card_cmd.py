@@ -22,6 +22,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     common.add_data_options(p)
     p.add_argument("--out", required=True, help="folder to write the card files to")
     common.add_card_text_option(p, "reuse the text sections of a card JSON")
+    p.add_argument("--diagnostics", metavar="DIAG.json",
+                   help="the file written by 'faircard diagnose --json' (with --checklist "
+                   "answers): its bias-sources checklist goes into the ethical considerations "
+                   "and its top proxies into the caveats")
     p.add_argument("--formats", default="md,html,pdf,json", help="comma-separated formats")
     p.add_argument("--templates", metavar="DIR", help="folder with your own templates")
     p.add_argument("--suppress-small-groups", action="store_true",
@@ -35,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     if bad:
         raise FaircardError(f"Unknown format(s) {', '.join(bad)}; choose from md, html, pdf, json.")
     text = common.read_card_text(args.card_json)
+    checklist = read_diagnostics(args.diagnostics) if args.diagnostics else {}
     data = common.read_data(args)
     flags = detect_personal_data(data)
     from ..models_assess import check_sensitive_not_personal
@@ -43,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     result = assess(data, **common.spec_kwargs(args))
     card = build_card(result, text=text, personal_data=[f.column for f in flags],
                       dataset={"name": Path(args.data).name, "sha256": fingerprint(args.data)},
-                      suppress_small_groups=args.suppress_small_groups)
+                      suppress_small_groups=args.suppress_small_groups, **checklist)
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -79,3 +84,21 @@ def run(args: argparse.Namespace) -> int:
     if pdf_error is not None:
         raise pdf_error
     return 0
+
+
+def read_diagnostics(path: str) -> dict:
+    """``bias_sources`` and ``proxies`` for :func:`build_card` from a ``faircard diagnose
+    --json`` file."""
+    import json
+
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise FaircardError(f"Cannot read the diagnostics '{path}': {exc}.") from None
+    items = doc.get("checklist") if isinstance(doc, dict) else None
+    proxies = doc.get("top_proxies", []) if isinstance(doc, dict) else None
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items) \
+            or not isinstance(proxies, list) or not all(isinstance(p, dict) for p in proxies):
+        raise FaircardError(f"'{path}' is not a file written by 'faircard diagnose --json': it "
+                            "needs a 'checklist' list (and a 'top_proxies' list).")
+    return {"bias_sources": items, "proxies": proxies}

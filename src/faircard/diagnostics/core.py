@@ -104,6 +104,7 @@ class Diagnostics:
             "subgroups_significant": int(self.subgroups["significant"].sum())
             if len(self.subgroups) else 0,
             "checklist": [i.to_dict() for i in self.checklist],
+            "top_proxies": self.for_card()["proxies"],
             "notes": list(self.notes),
         }
 

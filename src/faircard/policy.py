@@ -129,11 +129,12 @@ def _levels(values: np.ndarray, tol: float, n_max: int = 400) -> np.ndarray:
     return cand
 
 
-def _windows(metric: np.ndarray, levels: np.ndarray, tol: float):
-    """Each group's thresholds sorted by metric (NaN last), and for each level the range
-    ``[lo, hi)`` of that order whose metric lies in [L, L + tol]: (order (K, G), lo, hi
-    (n_levels, G))."""
-    order = np.argsort(metric, axis=0, kind="stable")
+def _windows(metric: np.ndarray, levels: np.ndarray, tol: float, order=None):
+    """Each group's thresholds sorted by metric (NaN last; ``order`` if already known), and
+    for each level the range ``[lo, hi)`` of that order whose metric lies in [L, L + tol]:
+    (order (K, G), lo, hi (n_levels, G))."""
+    if order is None:
+        order = np.argsort(metric, axis=0, kind="stable")
     sorted_m = np.take_along_axis(metric, order, axis=0)
     n_valid = (~np.isnan(metric)).sum(axis=0)
     low, high = levels - 1e-12, levels + tol + 1e-12
@@ -146,16 +147,28 @@ def _windows(metric: np.ndarray, levels: np.ndarray, tol: float):
     return order, lo, hi
 
 
-def _best_in_windows(gains: np.ndarray, windows) -> tuple[np.ndarray, np.ndarray]:
+def _ranking(gains: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(thresholds by rank, rank of each threshold) per group: best gain first, the lower
+    index first among equal gains."""
+    n, n_groups = gains.shape
+    by_rank = np.argsort(-gains, axis=0, kind="stable")
+    rank = np.empty_like(by_rank)
+    rank[by_rank, np.arange(n_groups)] = np.arange(n)[:, None]
+    return by_rank, rank
+
+
+def _best_in_windows(gains: np.ndarray, windows, ranking=None,
+                     excluded: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per level and group, the best gain in the window and its threshold index (the lowest
     index among equal gains, as ``argmax`` over thresholds gives; -inf at index 0 when the
-    window has no finite gain), by a sparse table of range minima of the thresholds' ranks."""
+    window has no finite gain), by a sparse table of range minima of the thresholds' ranks.
+    ``excluded`` (K, G): thresholds left out, as if their gain were -inf."""
     order, lo, hi = windows
     n, n_groups = gains.shape
     cols = np.arange(n_groups)
-    by_rank = np.argsort(-gains, axis=0, kind="stable")  # best first, lower index on ties
-    rank = np.empty_like(by_rank)
-    rank[by_rank, cols] = np.arange(n)[:, None]
+    by_rank, rank = _ranking(gains) if ranking is None else ranking
+    if excluded is not None:
+        rank = np.where(excluded, n, rank)
     table = [rank[order, cols]]
     width = 1
     while 2 * width <= n:
@@ -165,14 +178,14 @@ def _best_in_windows(gains: np.ndarray, windows) -> tuple[np.ndarray, np.ndarray
     size = hi - lo
     some = size > 0
     k = np.floor(np.log2(np.maximum(size, 1))).astype(np.int64)
-    best_rank = np.zeros(lo.shape, dtype=np.int64)
+    best_rank = np.full(lo.shape, n, dtype=np.int64)
     col = np.broadcast_to(cols, lo.shape)
     for level in np.unique(k[some]):
         at = some & (k == level)
         best_rank[at] = np.minimum(table[level][lo[at], col[at]],
                                    table[level][hi[at] - (1 << level), col[at]])
-    best = by_rank[best_rank, col]
-    gain = np.where(some, gains[best, col], -np.inf)
+    best = by_rank[np.minimum(best_rank, n - 1), col]
+    gain = np.where(best_rank < n, gains[best, col], -np.inf)
     return gain, np.where(np.isfinite(gain), best, 0)
 
 
@@ -207,21 +220,27 @@ def _fix_degenerate(best_gain, best_idx, nt_gain, nt_idx, trivial, included) -> 
     best_idx[rows, j[rows]] = nt_idx[rows, j[rows]]
 
 
-def _best_with_rules(metric, gains, levels, tol, trivial, included, allow_degenerate):
+def _best_with_rules(metric, gains, levels, tol, trivial, included, allow_degenerate, *,
+                     order=None, rankings=None, excluded=None):
     """:func:`_best_per_level` with groups outside ``included`` unconstrained and, unless
-    ``allow_degenerate``, no all-or-nothing policy."""
-    windows = _windows(metric, levels, tol)
-    bg, bi = _best_in_windows(gains, windows)
+    ``allow_degenerate``, no all-or-nothing policy. ``excluded`` (K, G): thresholds left out
+    (gain -inf); ``order`` (of ``metric``) and ``rankings`` (of ``gains`` and of ``gains``
+    without all-or-nothing choices) when already known."""
+    windows = _windows(metric, levels, tol, order)
+    rank_all, rank_real = rankings or (None, None)
+    bg, bi = _best_in_windows(gains, windows, rank_all, excluded)
+    allowed = gains if excluded is None else np.where(excluded, -np.inf, gains)
     free = ~included
     if free.any():
-        bg[:, free] = gains[:, free].max(axis=0)
-        bi[:, free] = gains[:, free].argmax(axis=0)
+        bg[:, free] = allowed[:, free].max(axis=0)
+        bi[:, free] = allowed[:, free].argmax(axis=0)
     if not allow_degenerate:
         real = np.where(trivial > 0, -np.inf, gains)
-        ng, ni = _best_in_windows(real, windows)
+        ng, ni = _best_in_windows(real, windows, rank_real, excluded)
         if free.any():
-            ng[:, free] = real[:, free].max(axis=0)
-            ni[:, free] = real[:, free].argmax(axis=0)
+            real_allowed = np.where(trivial > 0, -np.inf, allowed)
+            ng[:, free] = real_allowed[:, free].max(axis=0)
+            ni[:, free] = real_allowed[:, free].argmax(axis=0)
         _fix_degenerate(bg, bi, ng, ni, trivial, included)
     return bg, bi
 
@@ -269,16 +288,20 @@ def search(sw: Sweep, constraint: str, objective: str, tolerance: float,
     # equalized odds: pairs of TPR and FPR levels
     tpr, fpr = vals["true_positive_rate"], vals["false_positive_rate"]
     best = (-np.inf, None)
+    # the FPR order and the gains' rankings do not depend on the TPR level: thresholds outside
+    # the TPR window are left out instead of re-sorting
+    order = np.argsort(fpr, axis=0, kind="stable")
+    rankings = (_ranking(gains), _ranking(np.where(trivial > 0, -np.inf, gains)))
     for lt in _levels(tpr[:, included], tolerance, n_max=400):
         in_t = (tpr >= lt - 1e-12) & (tpr <= lt + tolerance + 1e-12)
         in_t[:, ~included] = True
         if not in_t.any(axis=0).all():
             continue
-        g2 = np.where(in_t, gains, -np.inf)
         f2 = np.where(in_t, fpr, np.nan)
         levels = _levels(f2[:, included], tolerance, n_max=400)
-        bg, bi = _best_with_rules(np.where(in_t, fpr, np.inf), g2, levels, tolerance, trivial,
-                                  included, allow_degenerate)
+        bg, bi = _best_with_rules(fpr, gains, levels, tolerance, trivial, included,
+                                  allow_degenerate, order=order, rankings=rankings,
+                                  excluded=~in_t)
         total = bg.sum(axis=1)
         if np.isfinite(total).any():
             i = int(np.argmax(total))

@@ -60,6 +60,13 @@ def test_window_search_equals_an_exhaustive_scan():
         want = _exhaustive(metric, gains, levels, tol)
         assert np.array_equal(got[0], want[0])
         assert np.array_equal(got[1], want[1])
+        # thresholds left out (equalized odds: outside the TPR window) as if never offered
+        out = rng.random((k, g)) < 0.3
+        got = policy._best_in_windows(gains, policy._windows(metric, levels, tol), excluded=out)
+        want = _exhaustive(np.where(out, np.inf, metric), np.where(out, -np.inf, gains), levels,
+                           tol)
+        assert np.array_equal(got[0], want[0])
+        assert np.array_equal(got[1], want[1])
 
 
 @pytest.mark.parametrize("randomized", [False, True])

@@ -126,3 +126,38 @@ def test_with_a_model_the_page_shows_its_permutation_importance():
     assert set(shown["group"]) == {"(all)", *df["sex"].unique(), *df["race"].unique()}
     captions = " ".join(c.value for c in at.caption)
     assert "Permutation importance: the drop in ROC AUC" in captions
+
+
+def test_an_approval_covers_the_checklist_on_the_card(_private_audit_store):
+    from faircard.governance.store import AuditStore
+
+    df = _frame()
+    diag = seed_state(new("app_pages/diagnostics.py"), df)
+    diag.session_state["fc_diag_exclude"] = ["decision"]
+    diag.run()
+    diag.selectbox(key="w_check_measurement").set_value("concern").run()
+    diag.text_area(key="w_note_measurement").set_value("zone follows race").run()
+    no_exception(diag)
+    keys = ["fc_diag_checklist", "fc_diag_card", "fc_diag_exclude"]
+    gov = _copy_session(diag, seed_state(new("app_pages/governance.py"), df), keys)
+    gov.run()
+    gov.text_input(key="w_gov_author").input("Ana Kim")
+    [button] = [b for b in gov.button if b.label == "Record as a draft"]
+    button.click().run()
+    no_exception(gov)
+    with AuditStore(_private_audit_store, create=False) as store:
+        rid = store.list()[-1].id
+        store.submit(rid, "Ana Kim")
+        store.review(rid, "Ben Lee", "approve", "Looks right")
+    card = _copy_session(diag, seed_state(new("app_pages/model_card.py"), df), keys)
+    card.run()
+    no_exception(card)
+    assert "Status: approved, reviewer Ben Lee" in " ".join(m.value for m in card.markdown)
+    # the experts change a note after the approval: the card is no longer the approved one
+    diag.text_area(key="w_note_measurement").set_value("zone follows race closely").run()
+    no_exception(diag)
+    card = _copy_session(diag, seed_state(new("app_pages/model_card.py"), df), keys)
+    card.run()
+    preview = " ".join(m.value for m in card.markdown)
+    assert "zone follows race closely" in preview
+    assert "Status: changed since approval" in preview and "Status: approved" not in preview

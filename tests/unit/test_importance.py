@@ -136,13 +136,18 @@ class _Planted:
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
 
-def test_planted_column_ranks_first_and_a_one_group_column_matters_only_there():
-    rng = np.random.default_rng(7)
-    n = 6000
+def _planted_data(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Inputs of :class:`_Planted` and outcomes drawn from its scores."""
+    rng = np.random.default_rng(seed)
     X = pd.DataFrame(rng.normal(size=(n, 3)), columns=["x1", "x2", "x3"])
     X["g"] = rng.integers(0, 2, n)
+    y = (rng.random(n) < _Planted().predict_proba(X)[:, 1]).astype(int)
+    return X, y
+
+
+def test_planted_column_ranks_first_and_a_one_group_column_matters_only_there():
+    X, y = _planted_data(6000, 7)
     model = _Planted()
-    y = (rng.random(n) < model.predict_proba(X)[:, 1]).astype(int)
     handle = InProcessModel(model, name="planted", filename="planted", sha256="0" * 64)
     groups = [("group", X["g"].to_numpy(), ("A", "B"))]
     table = imp.permutation_importance(handle, X, y, groups=groups, n_repeats=5, seed=0)
@@ -188,3 +193,19 @@ def test_a_label_only_model_cannot_use_roc_auc():
         imp.permutation_importance(handle, X, y, metric="roc_auc")
     table = imp.permutation_importance(handle, X, y, n_repeats=3)
     assert table.attrs["metric"] == "accuracy" and table["baseline"].iloc[0] == 1.0
+
+
+def test_the_checklist_names_a_column_used_for_one_group_and_a_sensitive_input():
+    X, y = _planted_data(4000, 8)
+    model = _Planted()
+    data = X.assign(score=model.predict_proba(X)[:, 1], y=y)
+    handle = InProcessModel(model, name="planted", filename="planted", sha256="0" * 64)
+    d = diagnose(data, target="y", score="score", sensitive="g", model=handle, n_boot=0,
+                 max_conditions=1, importance_repeats=3)
+    items = {i.source: i for i in d.checklist}
+    aggregation = " ".join(items["aggregation"].evidence)
+    # x3 moves no score of group 0, so its importance there is exactly zero
+    assert "the model relies on 'x3' more for '1'" in aggregation
+    assert "than for '0' (0.000)" in aggregation
+    measurement = " ".join(items["measurement"].evidence)
+    assert "The model uses g itself" in measurement

@@ -64,6 +64,10 @@ def fill_checklist(d) -> None:
         meas.evidence.append(f"No column predicts a sensitive feature with an AUC of "
                              f"{PROXY_AUC_CONCERN:.2f} or more.")
 
+    imp = d.importance
+    if imp is not None and len(imp):
+        _importance_evidence(imp, meas, items["aggregation"], top)
+
     # aggregation: the same score meaning different risks
     agg = items["aggregation"]
     gaps = d.calibration_gaps
@@ -127,6 +131,48 @@ def fill_checklist(d) -> None:
                                 f"({len(overall)} columns compared).")
     else:
         dep.evidence.append("No reference (training) data was given, so drift was not checked.")
+
+
+IMPORTANCE_GAP = 0.02
+"""A column whose importance differs by this much between two groups of a feature (and by
+more than twice the spread of the shuffles) is named under aggregation bias."""
+
+
+def _importance_evidence(imp, meas, agg, top) -> None:
+    """Sensitive features and proxies the model relies on (measurement), and columns it
+    relies on much more for one group than for another (aggregation)."""
+    what = "ROC AUC" if imp.attrs.get("metric") == "roc_auc" else "accuracy"
+    overall = imp[imp["group"] == "(all)"].set_index("column")
+    features = {str(f) for f in imp["feature"].dropna().unique()}
+    proxies = set(top["feature"]) if len(top) else set()
+    for column, r in overall.iterrows():
+        relied = r["importance"] > 0 and r["importance"] > 2 * r["importance_std"]
+        if not relied:
+            continue
+        if column in features:
+            meas.evidence.append(
+                f"The model uses {column} itself: shuffling it lowers its {what} by "
+                f"{r['importance']:.3f} (sd {r['importance_std']:.3f}).")
+            meas.suggested_status = "concern"
+        elif column in proxies:
+            meas.evidence.append(
+                f"The model relies on '{column}', a likely proxy: shuffling it lowers its "
+                f"{what} by {r['importance']:.3f} (sd {r['importance_std']:.3f}).")
+    by_group = imp[imp["group"] != "(all)"]
+    found = []
+    for (feature, column), t in by_group.groupby(["feature", "column"], sort=False):
+        t = t.dropna(subset=["importance"])
+        if len(t) < 2:
+            continue
+        hi, lo = t.loc[t["importance"].idxmax()], t.loc[t["importance"].idxmin()]
+        gap = hi["importance"] - lo["importance"]
+        if gap >= IMPORTANCE_GAP and gap > 2 * (hi["importance_std"] + lo["importance_std"]):
+            found.append((gap, feature, column, hi, lo))
+    for _, feature, column, hi, lo in sorted(found, key=lambda x: -x[0])[:3]:
+        agg.evidence.append(
+            f"{feature}: the model relies on '{column}' more for '{hi['group']}' (shuffling it "
+            f"lowers the {what} by {hi['importance']:.3f}) than for '{lo['group']}' "
+            f"({lo['importance']:.3f}).")
 
 
 def _p(p: float) -> str:

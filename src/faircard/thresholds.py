@@ -21,23 +21,56 @@ def exact_thresholds(y_score: np.ndarray) -> np.ndarray:
     return np.append(np.unique(y_score), np.inf)
 
 
-def grid_thresholds(y_score: np.ndarray, n: int = 1001) -> np.ndarray:
-    """``n`` thresholds at quantiles of the scores (plus +inf), distinct and ascending."""
-    q = np.quantile(y_score, np.linspace(0, 1, n))
-    return np.append(np.unique(q), np.inf)
+def grid_thresholds(y_score: np.ndarray, n: int = 1001, weight=None) -> np.ndarray:
+    """``n`` thresholds at quantiles of the scores (plus +inf), distinct and ascending.
+
+    ``weight``: how many rows each score stands for (a grouped table); the quantiles are then
+    those of the rows, computed as ``np.quantile`` computes them on the rows."""
+    q = np.linspace(0, 1, n)
+    if weight is None:
+        return np.append(np.unique(np.quantile(y_score, q)), np.inf)
+    return np.append(np.unique(_row_quantiles(np.asarray(y_score, np.float64),
+                                              np.asarray(weight), q)), np.inf)
+
+
+def _row_quantiles(values: np.ndarray, weight: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``np.quantile(rows, q)`` (linear method) of the rows that ``values`` with their row
+    counts ``weight`` stand for, without building the rows."""
+    order = np.argsort(values, kind="stable")
+    xs = values[order]
+    ends = np.cumsum(np.asarray(weight, np.int64)[order])  # row i is xs[searchsorted(ends, i)]
+    n = int(ends[-1])
+    virtual = (n - 1) * q
+    before = np.floor(virtual).astype(np.intp)
+    after = before + 1
+    top = virtual >= n - 1
+    before[top] = n - 1
+    after[top] = n - 1
+    gamma = virtual - before
+    a = xs[np.searchsorted(ends, before, side="right")]
+    b = xs[np.searchsorted(ends, after, side="right")]
+    # numpy's interpolation, term for term, so the thresholds are bit-for-bit the same
+    diff = b - a
+    out = a + diff * gamma
+    upper = gamma >= 0.5
+    out[upper] = (b - diff * (1 - gamma))[upper]
+    return out
 
 
 def sweep_counts(y_true: np.ndarray, y_score: np.ndarray, group: np.ndarray, n_groups: int,
-                 thresholds: np.ndarray) -> np.ndarray:
+                 thresholds: np.ndarray, weight=None) -> np.ndarray:
     """Confusion counts ``[tn, fp, fn, tp]`` at every threshold for every group.
 
-    ``thresholds`` ascending (float64, K); returns int64 (K, n_groups, 4).
+    ``thresholds`` ascending (float64, K); ``weight``: rows each entry stands for (default
+    one); returns int64 (K, n_groups, 4).
     """
     t = np.asarray(thresholds, dtype=np.float64)
     k = len(t)
     idx = np.searchsorted(t, y_score, side="right")  # rows positive at t_j iff idx > j
     code = (idx * n_groups + group) * 2 + y_true.astype(np.int64)
-    hist = np.bincount(code, minlength=(k + 1) * n_groups * 2).reshape(k + 1, n_groups, 2)
+    hist = np.bincount(code, weights=None if weight is None else np.asarray(weight, np.float64),
+                       minlength=(k + 1) * n_groups * 2)
+    hist = np.rint(hist).astype(np.int64).reshape(k + 1, n_groups, 2)
     # selected at t_j: rows with idx >= j + 1 -> reverse cumulative sum over idx
     selected = np.cumsum(hist[::-1], axis=0)[::-1][1:]  # (k, G, 2)
     totals = hist.sum(axis=0)  # (G, 2)
@@ -80,30 +113,41 @@ class Sweep:
         return out
 
 
-def sweep(y_true, y_score, group, groups, thresholds=None, exact: bool = False) -> Sweep:
-    """Sweep thresholds (exact: every distinct score; default: a 1,001-point quantile grid)."""
+def sweep(y_true, y_score, group, groups, thresholds=None, exact: bool = False,
+          weight=None) -> Sweep:
+    """Sweep thresholds (exact: every distinct score; default: a 1,001-point quantile grid).
+    ``weight``: how many rows each entry stands for (a grouped table; default one each)."""
     y_score = np.asarray(y_score, dtype=np.float64)
     if thresholds is None:
-        thresholds = exact_thresholds(y_score) if exact else grid_thresholds(y_score)
+        thresholds = exact_thresholds(y_score) if exact else grid_thresholds(y_score,
+                                                                             weight=weight)
     counts = sweep_counts(np.asarray(y_true, bool), y_score, np.asarray(group, np.int64),
-                          len(groups), np.asarray(thresholds, np.float64))
+                          len(groups), np.asarray(thresholds, np.float64), weight)
     return Sweep(np.asarray(thresholds, np.float64), tuple(groups), counts)
 
 
 def sweep_assessment(assessment, feature: str | None = None, exact: bool = False) -> Sweep:
-    """The sweep of an assessment's scores for one partition (default: the first feature)."""
-    y_true, y_score, group, groups = _scored_rows(assessment, feature)
-    return sweep(y_true, y_score, group, groups, exact=exact)
+    """The sweep of an assessment's scores for one partition (default: the first feature);
+    from the rows, or from the grouped table of an engine that counted next to the data."""
+    y_true, y_score, group, groups, weight = _scored_rows(assessment, feature)
+    return sweep(y_true, y_score, group, groups, exact=exact, weight=weight)
 
 
 def sort_assessment_scores(assessment, feature: str | None = None) -> SortedScores:
     """:class:`SortedScores` of an assessment's scores for one partition (default: the first
     feature)."""
-    return sort_scores(*_scored_rows(assessment, feature))
+    y_true, y_score, group, groups, weight = _scored_rows(assessment, feature)
+    return sort_scores(y_true, y_score, group, groups, weight=weight)
+
+
+GROUPED_ROWS = "grouped_rows"
+"""Key of ``Prepared.memo`` holding an engine's grouped table as (y_true, y_score, cell,
+weight): one entry per distinct (cell, outcome, score) with its row count."""
 
 
 def _scored_rows(assessment, feature: str | None):
-    """(y_true, y_score, group, groups) of one partition of an assessment."""
+    """(y_true, y_score, group, groups, weight) of one partition of an assessment (weight None
+    for rows; the row counts for an engine's grouped table)."""
     prepared = assessment.prepared
     if prepared.y_score is None:
         from .errors import FaircardError
@@ -112,8 +156,11 @@ def _scored_rows(assessment, feature: str | None):
                             "predicted labels.")
     parts = {p.name: p for p in prepared.index.partitions(assessment.spec.intersection)}
     part = parts[feature or assessment.features[0]]
+    if GROUPED_ROWS in prepared.memo:
+        y_true, y_score, cell, weight = prepared.memo[GROUPED_ROWS]
+        return y_true, y_score, part.cell_to_group[cell], part.groups, weight
     group = part.cell_to_group[prepared.index.cell]
-    return prepared.y_true, prepared.y_score, group, part.groups
+    return prepared.y_true, prepared.y_score, group, part.groups, None
 
 
 @dataclass(frozen=True)

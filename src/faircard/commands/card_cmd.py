@@ -5,11 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..assess import assess
 from ..card import build_card
 from ..errors import FaircardError
-from ..io import fingerprint
-from ..privacy import detect_personal_data
 from ..render import render_html, render_json, render_markdown, render_pdf
 from . import common
 
@@ -20,6 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("card", help="write the model card (md, html, pdf, json)",
                        description="Assess DATA and write model_card.{md,html,pdf,json}.")
     common.add_data_options(p)
+    common.add_engine_options(p)
     p.add_argument("--out", required=True, help="folder to write the card files to")
     common.add_card_text_option(p, "reuse the text sections of a card JSON")
     p.add_argument("--diagnostics", metavar="DIAG.json",
@@ -40,14 +38,14 @@ def run(args: argparse.Namespace) -> int:
         raise FaircardError(f"Unknown format(s) {', '.join(bad)}; choose from md, html, pdf, json.")
     text = common.read_card_text(args.card_json)
     checklist = read_diagnostics(args.diagnostics) if args.diagnostics else {}
-    data = common.read_data(args)
-    flags = detect_personal_data(data)
+    flags, data = common.personal_data_of(args, "The model card")
     from ..models_assess import check_sensitive_not_personal
 
     check_sensitive_not_personal(args.sensitive, flags)
-    result = assess(data, **common.spec_kwargs(args))
+    result = common.assess_data(args, data)  # counted by the chosen engine, as assess does
     card = build_card(result, text=text, personal_data=[f.column for f in flags],
-                      dataset={"name": Path(args.data).name, "sha256": fingerprint(args.data)},
+                      dataset={"name": Path(args.data).name,
+                               "sha256": common.dataset_sha256(args.data)},
                       suppress_small_groups=args.suppress_small_groups, **checklist)
     out = Path(args.out)
     try:

@@ -196,17 +196,70 @@ def add_engine_options(p: argparse.ArgumentParser) -> None:
                            "folders; pandas otherwise), pandas, duckdb or spark")
 
 
-def assess_data(args: argparse.Namespace, **extra: Any):
-    """The assessment the shared options describe, counted by the chosen engine."""
+def engine_of(args: argparse.Namespace) -> str:
+    """The engine that counts DATA: as asked with --engine, or chosen by the path (auto)."""
+    from ..engine import choose_engine
+
+    spark_table = getattr(args, "spark_table", None)
+    return choose_engine(None if spark_table else args.data, getattr(args, "engine", "pandas"))
+
+
+def personal_data_of(args: argparse.Namespace, purpose: str):
+    """(personal-data flags, rows) of DATA: flags judged on the rows read here (pandas, which
+    returns them for :func:`assess_data`), or on a sample of the values (DuckDB; rows None).
+    ``purpose`` names what needs the flags, for the refusal with Spark."""
+    from ..privacy import detect_personal_data
+
+    engine = engine_of(args)
+    if engine == "pandas":
+        data = read_data(args)
+        return detect_personal_data(data), data
+    if engine == "duckdb":
+        from ..engine.sources import sample_duckdb
+
+        return detect_personal_data(sample_duckdb(args.data)), None
+    raise FaircardError(f"{purpose} checks the data for personal information on a sample of "
+                        "its values, which faircard reads with pandas or DuckDB; use --engine "
+                        "duckdb or pandas.")
+
+
+def dataset_sha256(path: str) -> str:
+    """sha256 of DATA: of the file's bytes; for a folder or a glob, of the sorted list of
+    the matching files' relative paths with each file's sha256."""
+    import glob as globlib
+    import hashlib
+
+    from ..io import fingerprint
+
+    p = Path(path)
+    if p.is_file():
+        return fingerprint(p)
+    if p.is_dir():
+        files = sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith("."))
+        names = [str(f.relative_to(p)) for f in files]
+    else:
+        files = sorted(Path(f) for f in globlib.glob(path, recursive=True) if Path(f).is_file())
+        names = [str(f) for f in files]
+    if not files:
+        raise FaircardError(f"No file matches '{path}'.")
+    h = hashlib.sha256()
+    for name, f in zip(names, files, strict=True):
+        h.update(f"{name}\t{fingerprint(f)}\n".encode())
+    return h.hexdigest()
+
+
+def assess_data(args: argparse.Namespace, data: pd.DataFrame | None = None, **extra: Any):
+    """The assessment the shared options describe, counted by the chosen engine (``data``:
+    the rows, when pandas has read them already)."""
     from ..assess import assess
-    from ..engine import assess_source, choose_engine
+    from ..engine import assess_source
     from ..spec import AssessmentSpec
 
     kwargs = {**spec_kwargs(args), **extra}
     spark_table = getattr(args, "spark_table", None)
-    engine = choose_engine(None if spark_table else args.data, getattr(args, "engine", "pandas"))
+    engine = engine_of(args)
     if engine == "pandas":
-        return assess(read_data(args), **kwargs)
+        return assess(read_data(args) if data is None else data, **kwargs)
     sensitive = kwargs.pop("sensitive")
     spec = AssessmentSpec(sensitive=tuple([sensitive] if isinstance(sensitive, str)
                                           else sensitive), **kwargs)

@@ -35,6 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "flags. Exit 0 when every check passes, 1 when one fails, 2 on input errors.",
     )
     common.add_data_options(p)
+    common.add_engine_options(p)
     common.add_model_options(
         p, "a scikit-learn model that scores DATA; repeat to check several",
         "load joblib/pickle models the ordinary way (only for trusted files)")
@@ -94,8 +95,6 @@ def _overrides(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..io import fingerprint
-
     rules = load_rules(args.rules, _overrides(args))
     if rules.is_empty:
         raise FaircardError("There are no gate rules; give --rules FILE or limits such as "
@@ -110,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         # intervals are not checked and not fingerprinted, so skip the bootstrap
         assessed = assess_inputs(args, n_boot=0)
         card_text = common.read_card_text(args.card_json)
-        dataset_sha = fingerprint(args.data)
+        dataset_sha = common.dataset_sha256(args.data)
         baseline = store.assessment(args.baseline) if args.baseline is not None else None
         results = []
         for a in assessed:

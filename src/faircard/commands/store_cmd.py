@@ -163,19 +163,20 @@ class Assessed:
 
 def assess_inputs(args: argparse.Namespace, *, n_boot: int | None = None) -> list[Assessed]:
     """Assess DATA with the shared data options: one assessment, or one per ``--model``."""
-    from ..assess import assess
     from ..models_assess import check_sensitive_not_personal
-    from ..privacy import detect_personal_data
 
-    data = common.read_data(args)
-    flags = detect_personal_data(data)
+    if args.model and common.engine_of(args) != "pandas":
+        raise FaircardError("Models score the rows inside faircard; use --engine pandas "
+                            "with --model.")
+    flags, data = common.personal_data_of(args, "This command")
     check_sensitive_not_personal(args.sensitive, flags)
     kwargs = common.spec_kwargs(args)
     if n_boot is not None:
         kwargs["n_boot"] = n_boot
     personal = [{"column": f.column, "kind": f.kind} for f in flags]
     if not args.model:
-        result = assess(data, **kwargs)
+        extra = {} if n_boot is None else {"n_boot": n_boot}
+        result = common.assess_data(args, data, **extra)
         doc = result.to_dict()
         doc["personal_data_columns"] = personal
         return [Assessed(None, doc, [], result)]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from ..assess import assess
 from ..errors import FaircardError
-from ..policy import CONSTRAINTS, LEGAL_NOTE, OBJECTIVES, choose_policy
+from ..policy import CONSTRAINTS, LEGAL_NOTE, OBJECTIVES, choose_policy_from_sweep
+from ..thresholds import sweep_assessment
 from . import common
 
 
@@ -19,6 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "group's threshold.",
     )
     common.add_data_options(p, score_required=True, policy=False)
+    common.add_engine_options(p)
     p.add_argument("--constraint", default="none", choices=list(CONSTRAINTS),
                    help="fairness constraint (default none)")
     p.add_argument("--tolerance", type=float, default=0.01,
@@ -44,21 +45,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.fp_cost < 0 or args.fn_cost < 0:
         raise FaircardError("Costs cannot be negative.")
-    data = common.read_data(args)
-    kwargs = common.spec_kwargs(args)
-    kwargs["n_boot"] = 0
-    a = assess(data, **kwargs)
+    # counted by the chosen engine; the search reads only the partition's threshold sweep
+    a = common.assess_data(args, n_boot=0)
     feature = a.features[-1]  # the intersection when several features are given
-    part = {p.name: p for p in a.prepared.index.partitions(a.spec.intersection)}[feature]
-    group = part.cell_to_group[a.prepared.index.cell]
-    policy = choose_policy(a.prepared.y_true, a.prepared.y_score, group, list(part.groups),
-                           feature=feature, constraint=args.constraint,
-                           objective=args.objective, tolerance=args.tolerance,
-                           fp_cost=args.fp_cost, fn_cost=args.fn_cost, volume=args.volume,
-                           min_group_size=a.spec.min_group_size,
-                           include_small_groups=a.spec.include_small_groups,
-                           allow_degenerate=args.allow_degenerate, randomized=args.randomized,
-                           favorable_outcome=args.favorable_outcome)
+    policy = choose_policy_from_sweep(
+        sweep_assessment(a, feature), feature=feature, constraint=args.constraint,
+        objective=args.objective, tolerance=args.tolerance, fp_cost=args.fp_cost,
+        fn_cost=args.fn_cost, volume=args.volume, min_group_size=a.spec.min_group_size,
+        include_small_groups=a.spec.include_small_groups,
+        allow_degenerate=args.allow_degenerate, randomized=args.randomized,
+        favorable_outcome=args.favorable_outcome)
     doc = {"schema_version": 2, "n_rows": a.n_rows, "n_dropped": a.n_dropped,
            "target": args.target, "score": args.score, "sensitive_features": args.sensitive,
            "favorable_outcome": args.favorable_outcome,

@@ -26,6 +26,7 @@ from ..prepare import (
     resolve_pos_label,
 )
 from ..spec import AssessmentSpec
+from ..thresholds import GROUPED_ROWS
 
 MAX_DISTINCT_SCORES = 100_000
 """Above this many distinct scores, sweeps and AUC use scores on a grid (counts at the chosen
@@ -135,6 +136,8 @@ def assess_grouped(counted: GroupedCounts, spec: AssessmentSpec) -> Assessment:
         y_score = np.array([counted.score_min, counted.score_max], dtype=np.float64)
         memo[("score_metrics", spec.intersection)], bound = _score_metrics(
             g, y, index, partitions, counted)
+        # sweeps, policies and the Thresholds page read the scores from the grouped table
+        memo[GROUPED_ROWS] = _scored_entries(g, y, index.cell, weight)
         if counted.score_step is not None:
             notes["auc_error_bound"] = float(np.nanmax(bound)) if np.isfinite(bound).any() \
                 else 0.0
@@ -155,6 +158,16 @@ def assess_grouped(counted: GroupedCounts, spec: AssessmentSpec) -> Assessment:
             f"computed on a grid of step {counted.score_step:.3g}; it may differ from the exact "
             f"value by at most {notes['auc_error_bound']:.2g}. Counts at the threshold are exact.")
     return result
+
+
+def _scored_entries(g: pd.DataFrame, y: np.ndarray, cell: np.ndarray, weight: np.ndarray):
+    """(y_true, y_score, cell, weight) with one entry per distinct (cell, outcome, score): the
+    grouped rows that differ only in the decision columns are merged."""
+    score = g["__score"].to_numpy(dtype=np.float64)
+    keys = pd.DataFrame({"cell": cell, "y": y, "score": score, "n": weight})
+    merged = keys.groupby(["cell", "y", "score"], sort=False, as_index=False)["n"].sum()
+    return (merged["y"].to_numpy(dtype=bool), merged["score"].to_numpy(dtype=np.float64),
+            merged["cell"].to_numpy(dtype=np.int64), merged["n"].to_numpy(dtype=np.int64))
 
 
 def policy_thresholds(spec: AssessmentSpec) -> list[float]:

@@ -26,15 +26,20 @@ def neutralise(value: Any) -> Any:
     return value
 
 
+def _is_text(dtype: Any) -> bool:
+    # pandas 3 gives text columns and labels its own string dtype rather than object
+    return dtype == object or isinstance(dtype, pd.StringDtype | pd.CategoricalDtype)
+
+
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` with every text cell, column name and index label neutralised."""
     out = frame.copy()
     for col in out.columns:
         s = out[col]
-        if s.dtype == object or isinstance(s.dtype, pd.StringDtype | pd.CategoricalDtype):
+        if _is_text(s.dtype):
             out[col] = s.astype(object).map(neutralise)
     out.columns = [neutralise(c) if isinstance(c, str) else c for c in out.columns]
-    if out.index.dtype == object:
+    if _is_text(out.index.dtype):
         out.index = out.index.map(neutralise)
     return out
 

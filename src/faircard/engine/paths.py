@@ -1,0 +1,85 @@
+"""Datasets opened by a path on the server: only inside the folders an operator allows.
+
+The operator lists the folders in the environment variable ``FAIRCARD_DATA_DIRS`` (separated
+by ``os.pathsep``, ':' on Linux); nothing is allowed when it is unset. A path, a folder or a
+glob is accepted only when it, and every file it reaches, resolves (symbolic links followed)
+inside one of those folders, so ``..`` and links that lead out are refused.
+"""
+
+from __future__ import annotations
+
+import glob as globlib
+import os
+from pathlib import Path
+
+from ..errors import FaircardError
+
+DATA_DIRS_ENV = "FAIRCARD_DATA_DIRS"
+GLOB_CHARS = "*?["
+
+
+def allowed_data_dirs(environ: dict[str, str] | None = None) -> list[Path]:
+    """The folders datasets may be opened from (resolved; folders that do not exist are
+    left out). Empty when the operator allowed none."""
+    text = (os.environ if environ is None else environ).get(DATA_DIRS_ENV, "")
+    out = []
+    for part in text.split(os.pathsep):
+        if part.strip():
+            folder = Path(part.strip()).resolve()
+            if folder.is_dir() and folder not in out:
+                out.append(folder)
+    return out
+
+
+def resolve_data_path(text: str, allowed: list[Path] | None = None) -> str:
+    """``text`` (a file, a folder or a glob; relative to the first allowed folder unless
+    absolute) checked to lie inside the allowed folders, as the path to read. Raises
+    :class:`FaircardError` with the reason otherwise."""
+    allowed = allowed_data_dirs() if allowed is None else [Path(a).resolve() for a in allowed]
+    if not allowed:
+        raise FaircardError("Opening a dataset by its path on the server is not enabled: the "
+                            f"operator lists the allowed folders in {DATA_DIRS_ENV}. Upload "
+                            "the file instead.")
+    text = str(text).strip()
+    if not text:
+        raise FaircardError("Give the path of a Parquet or CSV file, a folder or a glob such "
+                            "as 'logs/*.parquet'.")
+    path = Path(text)
+    if not path.is_absolute():
+        path = allowed[0] / path
+    parts = path.parts
+    first_glob = next((i for i, p in enumerate(parts) if any(c in p for c in GLOB_CHARS)),
+                      len(parts))
+    base = Path(*parts[:first_glob])
+    pattern = Path(*parts[first_glob:]) if first_glob < len(parts) else None
+    real_base = base.resolve()
+    _check_inside(real_base, allowed, text)
+    if pattern is None:
+        if not real_base.exists():
+            raise FaircardError(f"There is no file or folder '{text}'.")
+        files = [f for f in real_base.rglob("*") if f.is_file()] if real_base.is_dir() else \
+            [real_base]
+        resolved = str(real_base)
+    else:
+        resolved = str(real_base / pattern)
+        files = [Path(f) for f in globlib.glob(resolved, recursive=True)]
+        if not files:
+            raise FaircardError(f"No file matches '{text}'.")
+    for f in files:
+        _check_inside(f.resolve(), allowed, text, reached=f)
+    if real_base.is_dir():  # links the reader could follow that the listing above did not
+        for folder, dirs, names in os.walk(real_base):
+            for name in dirs + names:
+                entry = Path(folder) / name
+                if entry.is_symlink():
+                    _check_inside(entry.resolve(), allowed, text, reached=entry)
+    return resolved
+
+
+def _check_inside(real: Path, allowed: list[Path], text: str, reached: Path | None = None):
+    if any(real == root or real.is_relative_to(root) for root in allowed):
+        return
+    where = f" ('{reached.name}' leads to a place outside them)" if reached is not None else ""
+    raise FaircardError(f"'{text}' is outside the folders this server allows datasets to be "
+                        f"opened from{where}. Choose a path inside: "
+                        + ", ".join(str(a) for a in allowed) + ".")

@@ -7,7 +7,7 @@ import streamlit as st
 
 from faircard.diagnostics import SOURCES, STATUSES
 from faircard.diagnostics.charts import importance_bars, proxy_bars, reliability_curves
-from faircard.diagnostics.core import importance_note
+from faircard.diagnostics.core import IMPORTANCE_FAILED, importance_note
 from faircard.errors import FaircardError
 from faircard.formatting import fmt_num
 from faircard.io import fingerprint
@@ -164,7 +164,10 @@ with tabs[3]:
 
 with tabs[4]:
     imp = result.importance
-    if imp is None:
+    failed = [n for n in result.notes if n.startswith(IMPORTANCE_FAILED)]
+    if failed:
+        st.warning(components.escape(failed[0]))
+    elif imp is None:
         st.info("Permutation importance needs the model itself: these decisions come from a "
                 "column of scores or predictions. Load the model file on the Data & model page "
                 "to see which columns it relies on, overall and in each group.")

@@ -209,3 +209,23 @@ def test_the_checklist_names_a_column_used_for_one_group_and_a_sensitive_input()
     assert "than for '0' (0.000)" in aggregation
     measurement = " ".join(items["measurement"].evidence)
     assert "The model uses g itself" in measurement
+
+
+def test_a_model_that_fails_on_the_shuffled_copies_leaves_the_other_diagnostics():
+    class Fragile(_Planted):
+        """Scores the evaluation data, refuses anything larger (the stacked copies)."""
+
+        def predict_proba(self, X):
+            if len(X) > 4000:
+                raise ValueError("too many rows for this model")
+            return super().predict_proba(X)
+
+    X, y = _planted_data(4000, 9)
+    model = Fragile()
+    data = X.assign(score=model.predict_proba(X)[:, 1], y=y)
+    handle = InProcessModel(model, name="fragile", filename="fragile", sha256="0" * 64)
+    d = diagnose(data, target="y", score="score", sensitive="g", model=handle, n_boot=0,
+                 max_conditions=1)
+    assert d.importance is None and len(d.calibration) and len(d.proxies)
+    assert any(n.startswith("Permutation importance could not be computed: The model could "
+                            "not score the dataset: too many rows") for n in d.notes)

@@ -32,6 +32,7 @@ from .subgroups import search_subgroups
 PROXY_AUC_CONCERN = 0.65
 """A column that alone tells members of one sensitive group from everyone else with a
 cross-validated AUC at or above this is reported as a likely proxy."""
+IMPORTANCE_FAILED = "Permutation importance could not be computed:"
 PSI_CONCERN = 0.2
 """PSI above 0.2 is the usual rule of thumb for a shift that matters."""
 
@@ -248,12 +249,16 @@ def diagnose_spec(data: pd.DataFrame, spec: AssessmentSpec, *,
 
     importance = None
     if model is not None:
-        importance = _importance(model, kept, prepared, spec, group_of, labels,
-                                 model_positive_class=model_positive_class,
-                                 exclude=[target, decision, *model_exclude],
-                                 n_repeats=importance_repeats, max_rows=importance_max_rows,
-                                 seed=seed, report=report)
-        notes.append(importance_note(importance))
+        try:
+            importance = _importance(model, kept, prepared, spec, group_of, labels,
+                                     model_positive_class=model_positive_class,
+                                     exclude=[target, decision, *model_exclude],
+                                     n_repeats=importance_repeats,
+                                     max_rows=importance_max_rows, seed=seed, report=report)
+        except FaircardError as exc:  # the other diagnostics do not need the model
+            notes.append(f"{IMPORTANCE_FAILED} {exc}")
+        else:
+            notes.append(importance_note(importance))
     else:
         notes.append("Permutation importance needs the model itself, not only its scores or "
                      "predictions: load the model to see which columns it relies on.")

@@ -3,6 +3,8 @@ formulas) and planted effects that must be found and ranked first."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -214,3 +216,22 @@ def test_redundant_conjunctions_are_left_out():
     res = search_subgroups(cols, y, p, max_conditions=2, min_size=10)
     assert (("a", "x"), ("b", "p")) not in set(res["conditions"])
     assert (("a",  "x"),) in set(res["conditions"])
+
+
+def test_a_randomised_policy_is_named_where_subgroups_count_the_likelier_decision():
+    from faircard.decision import DecisionPolicy
+    from faircard.diagnostics.core import RANDOMISED_NOTE, diagnose_spec
+    from faircard.spec import AssessmentSpec
+
+    rng = np.random.default_rng(3)
+    n = 600
+    df = pd.DataFrame({"g": rng.choice(["a", "b"], n), "x": rng.normal(size=n),
+                       "y": rng.integers(0, 2, n), "s": rng.random(n)})
+    base = AssessmentSpec(target="y", sensitive=("g",), score="s")
+    plain = diagnose_spec(df, base)
+    assert RANDOMISED_NOTE not in plain.notes
+    mixed = DecisionPolicy.per_group("g", {"a": 0.4, "b": 0.6}, mix={"b": (0.3, 0.2)})
+    result = diagnose_spec(df, replace(base, policy=mixed))
+    assert RANDOMISED_NOTE in result.notes
+    deterministic = DecisionPolicy.per_group("g", {"a": 0.4, "b": 0.6})
+    assert RANDOMISED_NOTE not in diagnose_spec(df, replace(base, policy=deterministic)).notes

@@ -127,6 +127,13 @@ def _plain(v: Any) -> Any:
     return v
 
 
+RANDOMISED_NOTE = (
+    "The decision policy is randomised: the subgroup search counts each person's more likely "
+    "decision (positive where its probability is at least one half), not the expected values "
+    "the Disparities and Thresholds pages show, so its rates can differ from theirs.")
+"""Said when the subgroup search cannot use the policy's expected values."""
+
+
 def diagnose(data: pd.DataFrame, *, target: str, sensitive, score: str | None = None,
              prediction: str | None = None, threshold: float = 0.5, pos_label: Any = None,
              bins=None, **options: Any) -> Diagnostics:
@@ -275,6 +282,8 @@ def diagnose_spec(data: pd.DataFrame, spec: AssessmentSpec, *,
                              sensitive=sensitive[0] if sensitive[0] in reference_data.columns
                              else None)
 
+    if spec.policy is not None and spec.policy.is_randomized:
+        notes.append(RANDOMISED_NOTE)
     report("Searching subgroups", 0.7)
     coded = [Coded(f, np.asarray(group_of[f], np.int64), labels[f], False) for f in sensitive]
     coded += [code_column(kept[c], c) for c in candidates]

@@ -4,13 +4,20 @@ import os
 
 import streamlit as st
 
+from faircard.engine.paths import allowed_data_dirs
 from faircard.errors import FaircardError
 from faircard.favorable import FAVORABLE_CHOICES
 from faircard.io import DETECT, ENCODING_CHOICES, fingerprint
 from faircard.prepare import resolve_pos_label
 from faircard.roles import guess_prediction, guess_target, score_candidates
 from faircard.ui import cache, components, state
-from faircard.ui.loaders import add_models, load_demo_into_state, rescore_models, set_dataset
+from faircard.ui.loaders import (
+    add_models,
+    load_demo_into_state,
+    open_server_dataset,
+    rescore_models,
+    set_dataset,
+)
 
 st.title("Data & model")
 st.caption("Load the data the model decides on, then tell faircard which column is the true "
@@ -55,12 +62,36 @@ if upload is not None:
                                         "warnings": list(table.warnings)})
             st.rerun()  # show what was detected next to the Encoding choice
 
+if allowed_data_dirs():  # the operator lets datasets too large to upload be opened in place
+    with left.expander("Open a large dataset on the server", expanded=bool(state.get(
+            state.SOURCE))):
+        st.caption("A Parquet or CSV file, a folder of Parquet files or a glob such as "
+                   "'logs/*.parquet', inside: "
+                   + ", ".join(f"`{components.escape(d)}`" for d in allowed_data_dirs())
+                   + ". DuckDB counts the rows where they are; only counts come back.")
+        server_path = st.text_input("Path on the server", key="w_server_path")
+        if st.button("Open", key="open_server_path", disabled=not server_path.strip()):
+            try:
+                with st.status("Opening the dataset...") as status:
+                    open_server_dataset(server_path, lambda label: status.update(label=label))
+                    status.update(label="Dataset opened", state="complete")
+            except FaircardError as exc:
+                st.error(str(exc))
+            else:
+                st.rerun()
+
 components.need(state.has_data(), "Upload a dataset, or press **Load demo** to try faircard "
                 "with synthetic loan decisions.")
 data = state.get(state.DATA)
+source = state.get(state.SOURCE)
 
 st.subheader(f"{state.get(state.DATA_NAME)}")
-st.caption(f"{len(data):,} rows x {data.shape[1]} columns. First 200 rows:")
+if source:
+    st.caption(f"{source['rows']:,} rows x {data.shape[1]} columns, counted by DuckDB where "
+               f"they are. Columns and values are offered from the first {len(data):,} rows; "
+               "every figure is counted over all rows. First 200 rows:")
+else:
+    st.caption(f"{len(data):,} rows x {data.shape[1]} columns. First 200 rows:")
 for note in state.get(state.DATA_READ).get("warnings", []):
     st.warning(components.escape(note))
 pii = state.get(state.PII)
@@ -113,6 +144,10 @@ with c2:
     state.keep("w_favorable", state.FAVORABLE)
 
 kinds = {"model": "A model file", "score": "A score column", "prediction": "A prediction column"}
+if source:  # models score rows in faircard's sandbox; a server dataset stays where it is
+    kinds.pop("model")
+    if state.get(state.DECISION) == "model":
+        state.put(state.DECISION, "score")
 state.restore("w_decision", state.DECISION)
 kind = st.radio("Where do the decisions come from?", list(kinds), format_func=kinds.get,
                 horizontal=True, key="w_decision")

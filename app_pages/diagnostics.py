@@ -19,6 +19,9 @@ st.caption("Why do groups fare differently, and where else? Representation, colu
            "the subgroups that fare worst, gathered into the bias-sources checklist.")
 components.need(state.has_sensitive(), "Choose the sensitive features first.",
                 components.PAGE_SENSITIVE, "Go to Sensitive features")
+components.need(not state.get(state.SOURCE), "Diagnostics look at the rows themselves, and "
+                "this dataset is counted where it lives on the server. Upload the dataset, or "
+                "a sample of it, to run them.", components.PAGE_DATA, "Go to Data & model")
 
 data = state.get(state.DATA)
 choices = components.decisions()

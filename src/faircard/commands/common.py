@@ -224,28 +224,10 @@ def personal_data_of(args: argparse.Namespace, purpose: str):
 
 
 def dataset_sha256(path: str) -> str:
-    """sha256 of DATA: of the file's bytes; for a folder or a glob, of the sorted list of
-    the matching files' relative paths with each file's sha256."""
-    import glob as globlib
-    import hashlib
+    """sha256 of DATA (see :func:`faircard.engine.paths.sha256_of_files`)."""
+    from ..engine.paths import sha256_of_files
 
-    from ..io import fingerprint
-
-    p = Path(path)
-    if p.is_file():
-        return fingerprint(p)
-    if p.is_dir():
-        files = sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith("."))
-        names = [str(f.relative_to(p)) for f in files]
-    else:
-        files = sorted(Path(f) for f in globlib.glob(path, recursive=True) if Path(f).is_file())
-        names = [str(f) for f in files]
-    if not files:
-        raise FaircardError(f"No file matches '{path}'.")
-    h = hashlib.sha256()
-    for name, f in zip(names, files, strict=True):
-        h.update(f"{name}\t{fingerprint(f)}\n".encode())
-    return h.hexdigest()
+    return sha256_of_files(path)
 
 
 def assess_data(args: argparse.Namespace, data: pd.DataFrame | None = None, **extra: Any):

@@ -83,3 +83,27 @@ def _check_inside(real: Path, allowed: list[Path], text: str, reached: Path | No
     raise FaircardError(f"'{text}' is outside the folders this server allows datasets to be "
                         f"opened from{where}. Choose a path inside: "
                         + ", ".join(str(a) for a in allowed) + ".")
+
+
+def sha256_of_files(path: str) -> str:
+    """sha256 of a dataset: of the file's bytes; for a folder or a glob, of the sorted list of
+    the matching files' relative paths with each file's sha256."""
+    import hashlib
+
+    from ..io import fingerprint
+
+    p = Path(path)
+    if p.is_file():
+        return fingerprint(p)
+    if p.is_dir():
+        files = sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith("."))
+        names = [str(f.relative_to(p)) for f in files]
+    else:
+        files = sorted(Path(f) for f in globlib.glob(path, recursive=True) if Path(f).is_file())
+        names = [str(f) for f in files]
+    if not files:
+        raise FaircardError(f"No file matches '{path}'.")
+    h = hashlib.sha256()
+    for name, f in zip(names, files, strict=True):
+        h.update(f"{name}\t{fingerprint(f)}\n".encode())
+    return h.hexdigest()

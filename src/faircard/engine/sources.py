@@ -135,6 +135,19 @@ def sample_duckdb(path: str, n: int = 1000) -> pd.DataFrame:
         con.close()
 
 
+def count_rows_duckdb(path: str) -> int:
+    """Rows in the file, glob or folder at ``path`` (Parquet: from the files' footers)."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        return int(con.execute(f"SELECT COUNT(*) FROM {_reader(str(path))}").fetchone()[0])
+    except duckdb.Error as exc:
+        raise FaircardError(f"DuckDB cannot read '{path}': {_first_line(exc)}") from None
+    finally:
+        con.close()
+
+
 def count_spark(source: Any, spec: AssessmentSpec, *, spark: Any = None) -> GroupedCounts:
     """Grouped counts of ``spec`` over a PySpark DataFrame, or a catalog table named
     ``"db.table"`` (with ``spark``, a SparkSession)."""

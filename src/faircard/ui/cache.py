@@ -72,6 +72,19 @@ def assessment(digest: str, data: pd.DataFrame, spec: AssessmentSpec) -> Assessm
     return _assessment(digest, full_key, prepared, spec)
 
 
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _counted(digest: str, key: str, path: str, _spec: AssessmentSpec) -> Assessment:
+    from ..engine import assess_source
+
+    return assess_source(path, _spec, engine="duckdb")
+
+
+def counted_assessment(digest: str, path: str, spec: AssessmentSpec) -> Assessment:
+    """The assessment of ``spec`` counted by DuckDB where the dataset at ``path`` lives
+    (identified by ``digest``), cached."""
+    return _counted(digest, json.dumps(spec.to_dict(), sort_keys=True, default=str), path, spec)
+
+
 def _spec_key(assessment: Assessment) -> str:
     return json.dumps(assessment.spec.to_dict(), sort_keys=True, default=str)
 

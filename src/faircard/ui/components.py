@@ -129,19 +129,28 @@ def spec_for(decision: dict, **overrides) -> AssessmentSpec:
 
 def group_labels(spec: AssessmentSpec, feature: str) -> tuple[str, ...]:
     """The groups of one sensitive feature under ``spec`` (from the cached assessment)."""
-    a = cache.assessment(state.get(state.DATA_DIGEST), state.get(state.DATA), spec)
+    a = assessment_of(spec)
     return tuple(next(gc.groups for gc in a.counts if gc.feature == feature))
+
+
+def assessment_of(spec: AssessmentSpec):
+    """The cached assessment of ``spec`` on the dataset: of the rows in memory, or counted by
+    DuckDB where a server dataset lives (with a spinner while it counts)."""
+    digest = state.get(state.DATA_DIGEST)
+    source = state.get(state.SOURCE)
+    if source is None:
+        return cache.assessment(digest, state.get(state.DATA), spec)
+    with st.spinner(f"Counting {source['rows']:,} rows with DuckDB where they are..."):
+        return cache.counted_assessment(digest, source["path"], spec)
 
 
 def current_assessments(**overrides):
     """[(name, Assessment)] for the current choices; shows st.error and stops on bad input."""
-    data = state.get(state.DATA)
-    digest = state.get(state.DATA_DIGEST)
     out = []
     try:
         for name, decision in decisions():
             spec = spec_for(decision, **overrides)
-            out.append((name, cache.assessment(digest, data, spec)))
+            out.append((name, assessment_of(spec)))
     except FaircardError as exc:
         st.error(str(exc))
         stop()
@@ -299,8 +308,11 @@ def _status() -> None:
     if data is None:
         st.caption("No dataset yet.")
         return
+    source = state.get(state.SOURCE)
+    rows = source["rows"] if source else len(data)
     st.markdown(f"**Dataset:** {escape(state.get(state.DATA_NAME))}  \n"
-                f"{len(data):,} rows x {data.shape[1]} columns")
+                f"{rows:,} rows x {data.shape[1]} columns"
+                + ("  \ncounted where it lives (DuckDB)" if source else ""))
     models = state.get(state.MODELS)
     if models:
         st.markdown("**Models:** " + ", ".join(escape(m.name) for m in models))

@@ -16,10 +16,13 @@ from ..privacy import detect_personal_data
 from . import cache, state
 
 
-def set_dataset(df: pd.DataFrame, name: str, digest: str) -> None:
-    """Make ``df`` the dataset; earlier choices about another dataset are cleared."""
+def set_dataset(df: pd.DataFrame, name: str, digest: str, source: dict | None = None) -> None:
+    """Make ``df`` the dataset; earlier choices about another dataset are cleared. With
+    ``source`` ({"path", "rows"}), ``df`` is the first rows of a dataset counted where it
+    lives."""
     if state.get(state.DATA_DIGEST) != digest:
         state.reset_after_data_change()
+    state.put(state.SOURCE, source)
     state.put(state.DATA, df)
     state.put(state.DATA_NAME, name)
     state.put(state.DATA_DIGEST, digest)
@@ -128,3 +131,25 @@ def rescore_models() -> list[str]:
     state.put(state.DATA, frame)
     state.put(state.MODEL_SCORED, scored)
     return errors
+
+
+SAMPLE_ROWS = 10_000
+"""Rows of a server dataset read to offer its columns and values (every figure is counted
+over all rows)."""
+
+
+def open_server_dataset(text: str, progress) -> None:
+    """Open the dataset at the server path ``text`` (inside the folders the operator allows):
+    its first rows for choosing columns, its row count and its sha256; nothing else is read
+    until the counts are asked for. ``progress(label)`` reports each step."""
+    from ..engine.paths import resolve_data_path, sha256_of_files
+    from ..engine.sources import count_rows_duckdb, sample_duckdb
+
+    path = resolve_data_path(text)
+    progress("Reading the first rows...")
+    sample = sample_duckdb(path, SAMPLE_ROWS)
+    progress("Counting the rows...")
+    rows = count_rows_duckdb(path)
+    progress("Fingerprinting the files (sha256)...")
+    sha = sha256_of_files(path)
+    set_dataset(sample, text.strip(), sha, source={"path": path, "rows": rows})

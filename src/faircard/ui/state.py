@@ -17,6 +17,8 @@ DATA = "fc_data"                  # DataFrame being assessed (with model score c
 DATA_NAME = "fc_data_name"        # file name shown to the user
 DATA_DIGEST = "fc_data_digest"    # sha256 of the uploaded bytes (or "demo"); "@encoding" when
                                   # a text encoding was chosen; "+model sha" per scored model
+SOURCE = "fc_source"              # a dataset counted where it lives (DuckDB): {"path", "rows"};
+                                  # DATA then holds its first rows, for choosing columns
 DATA_READ = "fc_data_read"        # how the file was read: {"encoding", "detected", "warnings"}
 TARGET = "fc_target"
 DECISION = "fc_decision"          # "model" | "score" | "prediction"
@@ -70,6 +72,7 @@ DEFAULTS: dict[str, Any] = {
     DATA: None,
     DATA_NAME: None,
     DATA_DIGEST: None,
+    SOURCE: None,
     DATA_READ: {},
     TARGET: None,
     DECISION: "score",

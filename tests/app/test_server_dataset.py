@@ -1,0 +1,104 @@
+"""A large dataset opened by its path on the server (inside the folders the operator allows) is
+counted by DuckDB where it lives, and every page shows the figures of the same data uploaded."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import pandas as pd
+import pytest
+
+from faircard.engine.paths import DATA_DIRS_ENV
+from tests.app.conftest import new, no_exception, seed_state, small_frame
+
+N = 12_000  # more rows than the sample the Data page reads to offer columns
+
+
+@pytest.fixture
+def allowed(tmp_path, monkeypatch):
+    folder = tmp_path / "datasets"
+    folder.mkdir()
+    small_frame(N, seed=4).to_parquet(folder / "decisions.parquet")
+    monkeypatch.setenv(DATA_DIRS_ENV, str(folder))
+    return folder
+
+
+def _open(path: str):
+    at = new("app_pages/data.py")
+    at.run()
+    at.text_input(key="w_server_path").input(path)
+    at.run()
+    at.button(key="open_server_path").click()
+    at.run()
+    return at
+
+
+def test_nothing_to_open_unless_the_operator_allows_a_folder(monkeypatch):
+    monkeypatch.delenv(DATA_DIRS_ENV, raising=False)
+    at = new("app_pages/data.py")
+    at.run()
+    no_exception(at)
+    assert not [t for t in at.text_input if t.key == "w_server_path"]
+
+
+def test_paths_outside_the_allowed_folders_are_refused(allowed, tmp_path):
+    (tmp_path / "private.csv").write_text("outcome,risk_score\n1,0.5\n")
+    at = _open("../private.csv")
+    no_exception(at)
+    assert any("outside the folders" in e.value for e in at.error)
+    assert at.session_state["fc_source"] is None
+
+
+def test_opened_by_path_every_page_shows_the_figures_of_the_upload(allowed):
+    at = _open("decisions.parquet")
+    no_exception(at)
+    source = at.session_state["fc_source"]
+    assert source["rows"] == N
+    assert len(at.session_state["fc_data"]) == 10_000  # the sample behind the column choices
+    digest = at.session_state["fc_data_digest"]
+    sample = at.session_state["fc_data"]
+    assert any(f"{N:,} rows" in c.value for c in at.caption)
+
+    full = small_frame(N, seed=4)
+    for page in ("app_pages/sensitive.py", "app_pages/disparities.py",
+                 "app_pages/thresholds.py"):
+        uploaded = seed_state(new(page), df=full)
+        uploaded.run()
+        no_exception(uploaded)
+        counted = seed_state(new(page), df=sample)
+        counted.session_state["fc_source"] = source
+        counted.session_state["fc_data_digest"] = digest
+        counted.run()
+        no_exception(counted)
+        assert len(counted.dataframe) == len(uploaded.dataframe) > 0, page
+        for mine, theirs in zip(counted.dataframe, uploaded.dataframe, strict=True):
+            pd.testing.assert_frame_equal(mine.value, theirs.value, check_exact=False,
+                                          rtol=1e-12, atol=1e-12)
+        assert [m.value for m in counted.metric] == [m.value for m in uploaded.metric], page
+
+    # the model card: the same text, but for the dataset's sha256 (of the file here, of the
+    # table written as CSV for the seeded upload) and the second it was written
+    table_sha = hashlib.sha256(full.to_csv(index=False).encode()).hexdigest()
+    texts = []
+    for df, extra in ((full, {}), (sample, {"fc_source": source, "fc_data_digest": digest})):
+        card = seed_state(new("app_pages/model_card.py"), df=df)
+        for k, v in extra.items():
+            card.session_state[k] = v
+        card.run()
+        no_exception(card)
+        texts.append([re.sub(r"Generated at \S+", "Generated at (time)",
+                             m.value.replace(table_sha, "SHA").replace(digest, "SHA"))
+                      for m in card.markdown])
+    assert texts[0] == texts[1]
+    assert any("Female" in t for t in texts[1])
+
+
+def test_diagnostics_say_they_need_the_rows(allowed):
+    at = _open("decisions.parquet")
+    diag = seed_state(new("app_pages/diagnostics.py"), df=at.session_state["fc_data"])
+    diag.session_state["fc_source"] = at.session_state["fc_source"]
+    diag.session_state["fc_data_digest"] = at.session_state["fc_data_digest"]
+    diag.run()
+    no_exception(diag)
+    assert any("Upload the dataset, or a sample of it" in i.value for i in diag.info)

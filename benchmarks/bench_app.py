@@ -3,7 +3,10 @@
 Starts ``streamlit run app.py`` on a free port, drives Debian's chromium with Playwright and
 times each step:
 
-    python benchmarks/bench_app.py [ROWS ...]     (default: 1000000)
+    python benchmarks/bench_app.py [--by-path] [ROWS ...]     (default: 1000000)
+
+``--by-path``: the rows are a Parquet file in a folder the server allows (FAIRCARD_DATA_DIRS),
+opened on the Data page by its path and counted by DuckDB, instead of an uploaded CSV.
 
 The clock of a step starts just before the action (a click, a key, a file) and stops when a
 script run that started after the action has finished and the page is drawn: every page writes
@@ -20,6 +23,7 @@ features (a new count from the rows). Each line gives the runs that the step wai
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -35,7 +39,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
-def _server():
+def _server(data_dir: Path | None = None):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -43,7 +47,8 @@ def _server():
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
          str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
          "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        env={**os.environ, **({"FAIRCARD_DATA_DIRS": str(data_dir)} if data_dir else {})})
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:
@@ -97,19 +102,34 @@ def _nav(page, name: str):
     return lambda: page.locator('[data-testid="stSidebarNav"] a').filter(has_text=name).click()
 
 
-def run(n: int, browser, url: str, workdir: Path) -> tuple[dict[str, float], dict]:
-    path = workdir / f"rows_{n}.csv"
-    make_rows(n).drop(columns=["pred"]).to_csv(path, index=False)
+def run(n: int, browser, url: str, workdir: Path,
+        by_path: bool = False) -> tuple[dict[str, float], dict]:
+    path = workdir / (f"rows_{n}.parquet" if by_path else f"rows_{n}.csv")
+    rows = make_rows(n).drop(columns=["pred"])
+    if by_path:
+        rows.to_parquet(path)
+    else:
+        rows.to_csv(path, index=False)
+    del rows
     size_mb = path.stat().st_size / 1e6
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.set_default_timeout(600_000)
+    page.set_default_timeout(int(os.environ.get("BENCH_TIMEOUT_MS", "600000")))
     page.goto(url)
     page.wait_for_selector('[data-testid="fc-page-done"]', state="attached")
     times: dict[str, float] = {"csv_mb": size_mb}
     runs: dict = {}
 
-    upload = page.locator('input[type="file"]').first
-    _step(page, times, runs, "upload to roles ready", lambda: upload.set_input_files(str(path)))
+    if by_path:  # the Data page's "Open a large dataset on the server"
+        page.get_by_text("Open a large dataset on the server").click()
+        page.get_by_label("Path on the server").fill(path.name)
+        page.keyboard.press("Enter")
+        page.get_by_role("button", name="Open", exact=True).wait_for()
+        _step(page, times, runs, "open by path to roles ready",
+              lambda: page.get_by_role("button", name="Open", exact=True).click())
+    else:
+        upload = page.locator('input[type="file"]').first
+        _step(page, times, runs, "upload to roles ready",
+              lambda: upload.set_input_files(str(path)))
     ready = page.get_by_text("Data and decisions are ready.").first
     if not ready.is_visible():  # the score column was not guessed: say where decisions are
         _step(page, times, runs, "choose the score column",
@@ -158,23 +178,27 @@ def run(n: int, browser, url: str, workdir: Path) -> tuple[dict[str, float], dic
 def main(argv: list[str]) -> None:
     from playwright.sync_api import sync_playwright
 
-    sizes = [int(float(a)) for a in argv] or [1_000_000]
-    proc, url = _server()
-    try:
-        with sync_playwright() as p, tempfile.TemporaryDirectory() as tmp:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            rows, runs = {}, {}
-            for n in sizes:
-                rows[n], runs[n] = run(n, browser, url, Path(tmp))
-            browser.close()
-    finally:
-        proc.terminate()
+    by_path = "--by-path" in argv
+    sizes = [int(float(a)) for a in argv if a != "--by-path"] or [1_000_000]
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, url = _server(Path(tmp) if by_path else None)
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                            args=CHROMIUM_ARGS)
+                rows, runs = {}, {}
+                for n in sizes:
+                    rows[n], runs[n] = run(n, browser, url, Path(tmp), by_path)
+                browser.close()
+        finally:
+            proc.terminate()
     for n in sizes:
         print(f"{n:,} rows: each step waited for a finished run numbered above the newest "
               "before its action: " + "; ".join(f"{k} {a}->{b}" for k, (a, b) in runs[n].items()))
     steps = [k for k in next(iter(rows.values())) if k != "csv_mb"]
-    print("| step | " + " | ".join(f"{n:,} rows ({rows[n]['csv_mb']:.0f} MB CSV)" for n in sizes)
-          + " |")
+    kind = "Parquet, opened by path" if by_path else "CSV"
+    print("| step | " + " | ".join(f"{n:,} rows ({rows[n]['csv_mb']:.0f} MB {kind})"
+                                   for n in sizes) + " |")
     print("|---|" + "---:|" * len(sizes))
     for s in steps:
         print(f"| {s} | " + " | ".join(f"{rows[n][s]:.2f} s" for n in sizes) + " |")

@@ -102,3 +102,22 @@ def test_diagnostics_say_they_need_the_rows(allowed):
     diag.run()
     no_exception(diag)
     assert any("Upload the dataset, or a sample of it" in i.value for i in diag.info)
+
+
+def test_a_new_reference_group_re_renders_from_the_counts(allowed, monkeypatch):
+    from faircard.engine import sources
+
+    at = _open("decisions.parquet")
+    calls = []
+    real = sources.count_duckdb
+    monkeypatch.setattr(sources, "count_duckdb", lambda *a, **k: calls.append(1) or real(*a, **k))
+    page = seed_state(new("app_pages/disparities.py"), df=at.session_state["fc_data"])
+    page.session_state["fc_source"] = at.session_state["fc_source"]
+    page.session_state["fc_data_digest"] = at.session_state["fc_data_digest"] + "-reference"
+    page.run()
+    no_exception(page)
+    page.session_state["fc_reference"] = {"sex": "Female"}
+    page.run()
+    no_exception(page)
+    assert any("reference group 'Female'" in c.value for c in page.caption)
+    assert len(calls) == 1

@@ -73,16 +73,26 @@ def assessment(digest: str, data: pd.DataFrame, spec: AssessmentSpec) -> Assessm
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def _counted(digest: str, key: str, path: str, _spec: AssessmentSpec) -> Assessment:
-    from ..engine import assess_source
+def _grouped(digest: str, key: str, path: str, _spec: AssessmentSpec):
+    from ..engine.sources import count_duckdb
 
-    return assess_source(path, _spec, engine="duckdb")
+    return count_duckdb(path, _spec)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _counted(digest: str, key: str, _grouped, _spec: AssessmentSpec) -> Assessment:
+    from ..engine import assess_grouped
+
+    return assess_grouped(_grouped, _spec)
 
 
 def counted_assessment(digest: str, path: str, spec: AssessmentSpec) -> Assessment:
     """The assessment of ``spec`` counted by DuckDB where the dataset at ``path`` lives
-    (identified by ``digest``), cached."""
-    return _counted(digest, json.dumps(spec.to_dict(), sort_keys=True, default=str), path, spec)
+    (identified by ``digest``), cached: the count once per choice that changes it, so the
+    reference group, the minimum group size or the intervals re-render from the counts."""
+    grouped = _grouped(digest, _prep_key(spec), path, spec)
+    return _counted(digest, json.dumps(spec.to_dict(), sort_keys=True, default=str), grouped,
+                    spec)
 
 
 def _spec_key(assessment: Assessment) -> str:

@@ -139,7 +139,10 @@ shown = ["threshold"] + [c for c in ("probability", "else_threshold") if c in pt
 st.dataframe(ptable[shown], key="policy_table", column_config=readable)
 with st.spinner("Tracing the trade-off..."):
     front = cache.tradeoff_front(digest, a, feature, chosen=policy, constraint=constraint,
-                                 objective=objective, fp_cost=fp_cost, fn_cost=fn_cost)
+                                 objective=objective, fp_cost=fp_cost, fn_cost=fn_cost,
+                                 min_group_size=a.spec.min_group_size,
+                                 include_small_groups=a.spec.include_small_groups,
+                                 allow_degenerate=allow_degenerate, randomized=randomized)
 st.altair_chart(charts.tradeoff(front, objective))
 
 b1, b2, b3, b4 = st.columns(4)

@@ -599,31 +599,42 @@ def describe(policy: Policy, counts: np.ndarray, groups: list[str]) -> str:
 
 def pareto_front(y_true, y_score, group, groups, *, constraint: str, objective: str = "accuracy",
                  tolerances=TOLERANCES, chosen: Policy | None = None,
-                 fp_cost: float = 1.0, fn_cost: float = 1.0):
-    """Objective vs disparity over tolerances, plus the best single threshold (tidy frame)."""
+                 fp_cost: float = 1.0, fn_cost: float = 1.0, **rules):
+    """Objective vs disparity over tolerances, plus the best single threshold (tidy frame).
+    ``rules``: ``min_group_size``, ``include_small_groups``, ``allow_degenerate`` and
+    ``randomized`` as for :func:`choose_policy`."""
     y_score = np.asarray(y_score, np.float64)
     sw = sweep(np.asarray(y_true, bool), y_score, np.asarray(group, np.int64), groups,
                grid_thresholds(y_score))
     return pareto_front_from_sweep(sw, constraint=constraint, objective=objective,
                                    tolerances=tolerances, chosen=chosen, fp_cost=fp_cost,
-                                   fn_cost=fn_cost)
+                                   fn_cost=fn_cost, **rules)
 
 
 def pareto_front_from_sweep(sw: Sweep, *, constraint: str, objective: str = "accuracy",
                             tolerances=TOLERANCES, chosen: Policy | None = None,
-                            fp_cost: float = 1.0, fn_cost: float = 1.0):
-    """:func:`pareto_front` from a threshold sweep of the scores (no rows)."""
+                            fp_cost: float = 1.0, fn_cost: float = 1.0,
+                            min_group_size: int = 30, include_small_groups: bool = False,
+                            allow_degenerate: bool = False, randomized: bool = False):
+    """:func:`pareto_front` from a threshold sweep of the scores (no rows). Every point is
+    searched under the same rules as the chosen policy (small groups, degenerate and
+    randomised policies), so the point at the chosen tolerance is the chosen policy."""
     import pandas as pd
 
     rows = []
     for tol in tolerances:
         p = choose_policy_from_sweep(sw, constraint=constraint, objective=objective,
-                                     tolerance=tol, fp_cost=fp_cost, fn_cost=fn_cost)
+                                     tolerance=tol, fp_cost=fp_cost, fn_cost=fn_cost,
+                                     min_group_size=min_group_size,
+                                     include_small_groups=include_small_groups,
+                                     allow_degenerate=allow_degenerate, randomized=randomized)
         rows.append({"tolerance": tol, "objective_value": p.objective_value,
                      "disparity": p.disparity, "feasible": p.feasible,
                      "is_single_threshold": False, "is_chosen": False})
     single = best_single_from_sweep(sw, objective=objective, constraint=constraint,
-                                    fp_cost=fp_cost, fn_cost=fn_cost)
+                                    fp_cost=fp_cost, fn_cost=fn_cost,
+                                    included=included_of(group_sizes(sw), min_group_size,
+                                                         include_small_groups))
     rows.append({"tolerance": np.nan, "objective_value": single.objective_value,
                  "disparity": single.disparity, "feasible": True, "is_single_threshold": True,
                  "is_chosen": False})
@@ -655,9 +666,11 @@ def best_single_threshold(y_true, y_score, group, groups, *, objective: str = "a
 
 
 def best_single_from_sweep(sw: Sweep, *, objective: str = "accuracy", constraint: str = "none",
-                           fp_cost: float = 1.0, fn_cost: float = 1.0) -> Policy:
+                           fp_cost: float = 1.0, fn_cost: float = 1.0,
+                           included: np.ndarray | None = None) -> Policy:
     """:func:`best_single_threshold` among the thresholds of a sweep (no rows): the sweep's
-    counts summed over groups are those of everyone at each threshold."""
+    counts summed over groups are those of everyone at each threshold. The constraint's gap
+    is measured over the ``included`` groups (default: all)."""
     total = sw.counts.sum(axis=1)
     tot = total[0]
     totals = np.array([tot.sum(), tot[2] + tot[3], tot[0] + tot[1]], dtype=np.float64)
@@ -665,5 +678,6 @@ def best_single_from_sweep(sw: Sweep, *, objective: str = "accuracy", constraint
     t = float(finite_thresholds(sw)[i])
     groups = list(sw.groups)
     return policy_from_counts(sw.counts[i], groups, {g: t for g in groups},
-                              included=np.ones(len(groups), bool), constraint=constraint,
+                              included=np.ones(len(groups), bool) if included is None
+                              else included, constraint=constraint,
                               objective=objective, fp_cost=fp_cost, fn_cost=fn_cost)

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from faircard import charts
-from faircard.decision import DecisionPolicy
+from faircard.decision import DecisionPolicy, short_threshold
 from faircard.errors import FaircardError
 from faircard.formatting import THRESHOLD_FORMAT, fmt_threshold
 from faircard.io.export import csv_text
@@ -43,6 +43,12 @@ groups = list(sw.groups)
 everyone = np.ones(len(groups), bool)
 
 in_force = state.policy()
+if in_force.is_single:  # a slider position between two scores: written in a few digits
+    short = short_threshold(in_force.threshold, scores.largest_below(in_force.threshold))
+    if short != in_force.threshold:
+        state.set_policy(DecisionPolicy.single(short),
+                         chosen=bool(state.get(state.POLICY_CHOSEN)))
+        in_force = state.policy()
 st.info("Decision policy in force (every page and the model card use it): "
         + components.escape(in_force.describe()))
 

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from .errors import FaircardError
+from .formatting import fmt_threshold
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,7 @@ class DecisionPolicy:
     def describe(self, digits: int = 3) -> str:
         """The rule in words, e.g. ``"Thresholds per group of race: A 0.400, B 0.520."``."""
         def f(x: float) -> str:
-            return f"{x:.{digits}f}"
+            return fmt_threshold(x, digits)
 
         if self.is_single:
             return f"One threshold for everyone: a score at or above {f(self.threshold)} is a " \
@@ -248,6 +249,32 @@ def load_policy(path: str | Path) -> DecisionPolicy:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise FaircardError(f"The policy file '{p}' is not valid JSON ({exc}).") from None
     return DecisionPolicy.from_dict(doc)
+
+
+def shortest_between(low: float, high: float) -> float:
+    """The shortest decimal number in ``(low, high]``: with ``low`` the highest score below a
+    threshold ``high``, it makes the same decisions as ``high`` and can be written down exactly
+    in a few digits. ``high`` itself when nothing is below it (``low`` is -inf)."""
+    high = float(high)
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return high
+    for digits in range(0, 17):
+        c = float(f"{high:.{digits}f}")
+        if c > high:  # rounded up: take the number one step below
+            c = float(f"{c - 10.0 ** -digits:.{digits}f}")
+        if low < c <= high:
+            return c
+    return high
+
+
+def short_threshold(threshold: float, low: float) -> float:
+    """``threshold`` written in a few digits with the same decisions (see
+    :func:`shortest_between`; ``low``: the highest score below it). A threshold with three
+    decimals or fewer (one a person typed) is kept as it is."""
+    t = float(threshold)
+    if math.isfinite(t) and float(f"{t:.3f}") == t:
+        return t
+    return shortest_between(low, t)
 
 
 def threshold_above(max_score: float) -> float:

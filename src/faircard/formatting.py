@@ -40,12 +40,17 @@ THRESHOLD_FORMAT = f"%.{THRESHOLD_DIGITS}f"
 P_FLOOR = 1e-4
 
 
-def fmt_threshold(value: Any) -> str:
-    """A decision threshold, always with :data:`THRESHOLD_DIGITS` decimals ("0.500", "5.000");
-    "n/a" when undefined."""
+def fmt_threshold(value: Any, digits: int = THRESHOLD_DIGITS) -> str:
+    """A decision threshold with ``digits`` decimals ("0.500", "5.000"), or with as many as it
+    takes to state it exactly ("0.57153"): a reader who applies the written number gets the
+    same decisions. "n/a" when undefined."""
     if is_missing(value):
         return "n/a"
-    return f"{float(value):.{THRESHOLD_DIGITS}f}"
+    x = float(value)
+    text = f"{x:.{digits}f}"
+    if float(text) == x or not math.isfinite(x):
+        return text
+    return repr(x) if "e" in repr(x) else repr(x).rstrip("0")
 
 
 def fmt_p(value: Any) -> str:

@@ -22,15 +22,32 @@ def exact_thresholds(y_score: np.ndarray) -> np.ndarray:
 
 
 def grid_thresholds(y_score: np.ndarray, n: int = 1001, weight=None) -> np.ndarray:
-    """``n`` thresholds at quantiles of the scores (plus +inf), distinct and ascending.
+    """``n`` thresholds at quantiles of the scores (plus +inf), distinct and ascending. Each is
+    the shortest decimal number that makes the same decisions as its quantile on these scores
+    (0.452 rather than 0.45237...), so that a policy chosen among them can be written down
+    exactly and applied as written.
 
     ``weight``: how many rows each score stands for (a grouped table); the quantiles are then
     those of the rows, computed as ``np.quantile`` computes them on the rows."""
+    y_score = np.asarray(y_score, np.float64)
     q = np.linspace(0, 1, n)
-    if weight is None:
-        return np.append(np.unique(np.quantile(y_score, q)), np.inf)
-    return np.append(np.unique(_row_quantiles(np.asarray(y_score, np.float64),
-                                              np.asarray(weight), q)), np.inf)
+    quantiles = np.quantile(y_score, q) if weight is None else \
+        _row_quantiles(y_score, np.asarray(weight), q)
+    return np.append(_short_same_decisions(np.unique(quantiles), y_score), np.inf)
+
+
+def _short_same_decisions(q: np.ndarray, y_score: np.ndarray) -> np.ndarray:
+    """Each threshold of ``q`` (ascending) as the shortest number with its decisions on
+    ``y_score`` (distinct and ascending)."""
+    from .decision import shortest_between
+
+    # the highest score below each threshold: scores below q[j] fall in bins 0..j
+    k = np.searchsorted(q, y_score, side="right")
+    top = np.full(len(q) + 1, -np.inf)
+    np.maximum.at(top, k, y_score)
+    low = np.maximum.accumulate(top)[:len(q)]
+    return np.unique([shortest_between(lo, hi)
+                      for lo, hi in zip(low.tolist(), q.tolist(), strict=True)])
 
 
 def _row_quantiles(values: np.ndarray, weight: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -176,6 +193,16 @@ class SortedScores:
     scores: np.ndarray
     bounds: np.ndarray
     cumulative: np.ndarray | None = None
+
+    def largest_below(self, threshold: float) -> float:
+        """The highest score of any group below ``threshold`` (-inf when there is none)."""
+        out = -np.inf
+        for j in range(len(self.bounds) - 1):
+            a, b = int(self.bounds[j]), int(self.bounds[j + 1])
+            i = a + int(np.searchsorted(self.scores[a:b], threshold, side="left"))
+            if i > a:
+                out = max(out, float(self.scores[i - 1]))
+        return out
 
     def counts_at(self, thresholds) -> np.ndarray:
         """Counts ``[tn, fp, fn, tp]`` per group (G, 4) when group ``g`` decides positive at

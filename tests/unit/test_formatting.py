@@ -21,10 +21,44 @@ def test_tiny_p_values_are_not_shown_as_zero(p, shown):
     assert fmt_p(p) == shown
 
 
-@pytest.mark.parametrize("t, shown", [(0.5, "0.500"), (5, "5.000"), (0.12345, "0.123"),
-                                      (0.0005, "0.001"), (-1.25, "-1.250"), (math.nan, "n/a")])
-def test_thresholds_always_have_three_decimals(t, shown):
+@pytest.mark.parametrize("t, shown", [(0.5, "0.500"), (5, "5.000"), (0.12345, "0.12345"),
+                                      (0.0005, "0.0005"), (-1.25, "-1.250"), (math.nan, "n/a")])
+def test_thresholds_have_three_decimals_or_as_many_as_state_them_exactly(t, shown):
     assert fmt_threshold(t) == shown
+
+
+def test_a_written_threshold_reads_back_as_the_same_number():
+    rng = np.random.default_rng(0)
+    for t in np.concatenate([rng.random(200), rng.normal(0, 50, 200), [1e-9, 123456.789]]):
+        assert float(fmt_threshold(t)) == t
+
+
+def test_short_threshold_keeps_the_decisions_in_fewer_digits():
+    from faircard.decision import short_threshold
+
+    rng = np.random.default_rng(1)
+    s = rng.random(500).round(4)
+    for t in rng.random(200):
+        below = s[s < t]
+        short = short_threshold(t, below.max() if len(below) else -np.inf)
+        assert np.array_equal(s >= short, s >= t)
+        assert len(fmt_threshold(short)) <= len(fmt_threshold(t))
+    assert short_threshold(0.35, 0.2) == 0.35  # three decimals (typed by a person): kept
+
+
+def test_grid_thresholds_are_short_and_make_the_quantiles_decisions():
+    from faircard.thresholds import grid_thresholds
+
+    rng = np.random.default_rng(2)
+    s = rng.random(5000)
+    grid = grid_thresholds(s, 301)
+    assert np.all(np.diff(grid) > 0) and grid[-1] == np.inf
+    q = np.unique(np.quantile(s, np.linspace(0, 1, 301)))
+    # the same sets of decisions as the quantiles, in the same order
+    chosen = [np.flatnonzero(s >= t).tolist() for t in grid[:-1]]
+    assert chosen == [np.flatnonzero(s >= t).tolist() for t in q]
+    # above the lowest score (nothing is below it, so it stays as it is): 0.xxxxxx at most here
+    assert max(len(fmt_threshold(t)) for t in grid[1:-1]) < 10
 
 
 def test_policy_summaries_use_the_threshold_format():

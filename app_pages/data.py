@@ -51,10 +51,10 @@ if upload is not None:
     current = state.get(state.DATA_DIGEST)
     if current is None or current.split("+")[0] != read_key:
         try:
-            with st.spinner(f"Reading {upload.name}..."):
+            with st.spinner(f"Reading {components.escape(upload.name)}..."):
                 table = cache.read_upload(digest, raw, upload.name, encoding)
         except FaircardError as exc:
-            st.error(str(exc))
+            components.error(exc)
         else:
             set_dataset(table.frame, upload.name, read_key)
             state.put(state.DATA_READ, {"encoding": table.encoding,
@@ -67,16 +67,17 @@ if allowed_data_dirs():  # the operator lets datasets too large to upload be ope
             state.SOURCE))):
         st.caption("A Parquet or CSV file, a folder of Parquet files or a glob such as "
                    "'logs/*.parquet', inside: "
-                   + ", ".join(f"`{components.escape(d)}`" for d in allowed_data_dirs())
+                   + ", ".join(f"'{components.escape(d)}'" for d in allowed_data_dirs())
                    + ". DuckDB counts the rows where they are; only counts come back.")
         server_path = st.text_input("Path on the server", key="w_server_path")
         if st.button("Open", key="open_server_path", disabled=not server_path.strip()):
             try:
                 with st.status("Opening the dataset...") as status:
-                    open_server_dataset(server_path, lambda label: status.update(label=label))
+                    open_server_dataset(server_path, lambda label: status.update(
+                        label=components.escape(label)))
                     status.update(label="Dataset opened", state="complete")
             except FaircardError as exc:
-                st.error(str(exc))
+                components.error(exc)
             else:
                 st.rerun()
 
@@ -85,7 +86,7 @@ components.need(state.has_data(), "Upload a dataset, or press **Load demo** to t
 data = state.get(state.DATA)
 source = state.get(state.SOURCE)
 
-st.subheader(f"{state.get(state.DATA_NAME)}")
+st.subheader(components.escape(state.get(state.DATA_NAME)))
 if source:
     st.caption(f"{source['rows']:,} rows x {data.shape[1]} columns, counted by DuckDB where "
                f"they are. Columns and values are offered from the first {len(data):,} rows; "
@@ -185,7 +186,7 @@ else:
         loaded, errors = [], []
         with st.status(f"Opening {len(new)} model file(s) safely...", expanded=False) as status:
             for i, f in enumerate(new, 1):
-                status.update(label=f"Opening {f.name} ({i}/{len(new)})...")
+                status.update(label=f"Opening {components.escape(f.name)} ({i}/{len(new)})...")
                 raw = f.getvalue()
                 try:
                     loaded.append(cache.read_model(fingerprint(raw), raw, f.name, allow_unsafe))
@@ -197,7 +198,7 @@ else:
                           state="complete" if not errors else "error")
         state.put(state.MODEL_ERRORS, errors)
     for msg in state.get(state.MODEL_ERRORS):
-        st.error(msg)
+        components.error(msg)
     models = state.get(state.MODELS)
     if models:
         chosen = dict(state.get(state.MODEL_CLASSES))
@@ -208,7 +209,8 @@ else:
             widget = f"w_model_class_{m.sha256[:16]}"
             # one widget per model: which of its classes means the positive outcome
             picked = st.selectbox(
-                f"{m.name}: the model class that means {pos!r}", classes, key=widget,
+                components.escape(f"{m.name}: the model class that means {pos!r}"), classes,
+                key=widget,
                 index=classes.index(current) if current in classes else len(classes) - 1,
                 format_func=repr,
                 help="faircard uses the class equal to the positive outcome, or class 1 of a "
@@ -217,7 +219,7 @@ else:
                 chosen[m.name] = picked
         state.put(state.MODEL_CLASSES, chosen)
         for msg in rescore_models():
-            st.error(msg)
+            components.error(msg)
         st.dataframe(
             [{"model": m.name, "type": m.model_type, "format": m.format,
               "classes": ", ".join(repr(c) for c in (m.classes or [])),
@@ -228,7 +230,7 @@ else:
         for m in models:
             note = (state.get(state.MODEL_SCORED).get(m.name) or {}).get("note")
             if note:
-                st.info(note)
+                components.info(note)
 if kind in ("score", "model"):
     policy = state.policy()
     if policy.is_single:

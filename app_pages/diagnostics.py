@@ -41,7 +41,7 @@ with st.expander("Reference data and population", expanded=False):
         try:
             cache.read_table(digest, raw, upload.name)
         except FaircardError as exc:
-            st.error(str(exc))
+            components.error(exc)
         else:
             state.put(state.DIAG_REFERENCE, {"digest": digest, "name": upload.name, "raw": raw})
     ref = state.get(state.DIAG_REFERENCE)
@@ -92,7 +92,7 @@ try:
                                    model_exclude=tuple(state.get(state.MODEL_COLUMNS).values()))
         status.update(label="Diagnostics ready", state="complete")
 except FaircardError as exc:
-    st.error(str(exc))
+    components.error(exc)
     components.stop("diagnostics")
 
 tabs = st.tabs(["Checklist", "Representation", "Proxies", "Calibration", "Importance", "Drift",
@@ -163,7 +163,7 @@ with tabs[3]:
             st.warning("The same score means different risks for different groups in "
                        f"{int(gaps['significant'].sum())} score band(s); see the checklist.")
     for note in result.notes:
-        st.caption(note)
+        components.caption(note)
 
 with tabs[4]:
     imp = result.importance

@@ -101,7 +101,7 @@ st.dataframe(tables.disparity_table(a, feature, metrics), hide_index=True,
 st.subheader("Fairness criteria")
 components.criteria_tiles(a, feature)
 for note in a.notes:
-    st.caption(note)
+    components.caption(note)
 
 st.download_button("Download assessment (JSON)",
                    json.dumps(a.to_dict(), indent=2, default=str),

@@ -55,7 +55,7 @@ def _open(create: bool) -> AuditStore | None:
     try:
         return AuditStore(location, create=create)
     except FaircardError as exc:
-        st.error(str(exc))
+        components.error(exc)
         return None
 
 
@@ -130,7 +130,7 @@ else:
                                     dataset_sha256=data_sha, models=models, spec=spec,
                                     supersedes=supersedes, cells=cells_of(a))
             except FaircardError as exc:
-                st.error(str(exc))
+                components.error(exc)
             else:
                 state.put(state.GOVERNANCE_RECORD, rec.id)
                 _done(f"Recorded as record {rec.id} (draft). Submit it for review below.")
@@ -147,7 +147,7 @@ with store:
     try:
         records = store.list()
     except FaircardError as exc:
-        st.error(str(exc))
+        components.error(exc)
         components.stop("governance")
 if not records:
     st.caption("No records yet.")
@@ -175,7 +175,7 @@ try:
         history = store.history(rid)
         export = store.export(rid)
 except FaircardError as exc:
-    st.error(str(exc))
+    components.error(exc)
     components.stop("governance")
 
 st.markdown(f"**Status:** {STATUS_LABELS.get(rec.status, rec.status)}  \n"
@@ -213,7 +213,7 @@ if rec.status == "draft" and _may("submit"):
             with AuditStore(location, create=False) as store:
                 store.submit(rid, _actor("w_gov_submitter"))
         except FaircardError as exc:
-            st.error(str(exc))
+            components.error(exc)
         else:
             _done(f"Record {rid} is now in review.")
 
@@ -245,7 +245,7 @@ if reviewed:
             after = store.review(rid, _actor("w_gov_reviewer"), decision, comment,
                                  role=role or None)
     except FaircardError as exc:
-        st.error(str(exc))
+        components.error(exc)
     else:
         _done(f"Review added; record {rid} is {STATUS_LABELS.get(after.status, after.status)}.")
 
@@ -259,9 +259,9 @@ if st.button("Verify the store", key="gov_verify"):
         with AuditStore(location, create=False) as store:
             result = store.verify()
     if result.ok:
-        st.success(result.message)
+        st.success(components.escape(result.message))
     else:
-        st.error(result.message)
+        components.error(result.message)
         for problem in result.problems[:20]:
             st.markdown(f"- {components.escape(problem)}")
 components.page_done("governance")

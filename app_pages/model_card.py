@@ -24,7 +24,7 @@ if draft is not None:
     try:
         old = ModelCard.from_bytes(draft.getvalue())
     except FaircardError as exc:
-        st.error(str(exc))
+        components.error(exc)
     else:
         imported = old.authors_text()
         imported.pop(CHECKLIST_SECTION, None)  # the checklist is answered on Diagnostics
@@ -112,7 +112,7 @@ if d3.button("Prepare HTML and PDF", key="prepare_card"):
             html = render_html(card)
             pdf = render_pdf(card, html=html)
         except FaircardError as exc:
-            st.error(str(exc))
+            components.error(exc)
     files = {"for": fingerprint, "html": html, "pdf": pdf} if html else {}
     state.put(state.CARD_FILES, files)
 if files and files.get("for") == fingerprint:

@@ -37,7 +37,8 @@ if who is None:
 
 location = default_location()
 if not store_exists(location):
-    st.error(f"There is no audit store at '{location}', so record {raw} cannot be opened.")
+    components.error(f"There is no audit store at '{location}', so record {raw} cannot be "
+                     "opened.")
     components.stop("record")
 try:
     with AuditStore(location, create=False) as store:
@@ -48,7 +49,7 @@ try:
         changes = diff_records(store, rec.baseline, rec.id) if rec.baseline else None
     a = assessment_from_cells(cells)
 except FaircardError as exc:
-    st.error(str(exc))
+    components.error(exc)
     components.stop("record")
 
 
@@ -56,7 +57,7 @@ def _who(name: str, authenticated: bool) -> str:
     return name if authenticated else f"{name} (unauthenticated)"
 
 
-st.subheader(rec.title)
+st.subheader(components.escape(rec.title))
 st.markdown(
     f"**Record {rec.id}** · status **{STATUS_LABELS.get(rec.status, rec.status)}** · recorded "
     f"{rec.created_at[:19].replace('T', ' ')} UTC by "
@@ -116,7 +117,7 @@ with tab_disp:
         if not hist.empty:
             st.altair_chart(charts.score_histograms(hist, feature))
         for note in a.notes:
-            st.caption(note)
+            components.caption(note)
 
 # -- policy ---------------------------------------------------------------------------------------
 with tab_policy:
@@ -130,7 +131,7 @@ with tab_policy:
         lines.append(f"- Decision: the predictions in '{components.escape(spec.prediction)}'")
     policy = rec.spec.get("policy")
     if policy:
-        lines.append(f"- Decision policy as recorded: `{components.escape(policy)}`")
+        lines.append(f"- Decision policy as recorded: {components.escape(policy)}")
     lines.append("- Sensitive features: " + ", ".join(components.escape(s)
                                                       for s in spec.sensitive))
     lines.append("- Reference groups: " + ", ".join(
@@ -147,7 +148,7 @@ with tab_card:
         card = build_card(a, model={"name": rec.title}, dataset={"name": rec.dataset_name})
         st.markdown(render_markdown(card))
     except FaircardError as exc:
-        st.error(str(exc))
+        components.error(exc)
 
 # -- review and comments --------------------------------------------------------------------------
 with tab_review:
@@ -202,7 +203,7 @@ with tab_review:
                                   section="" if section == sections[0] else section,
                                   reply_to=reply)
             except FaircardError as exc:
-                st.error(str(exc))
+                components.error(exc)
             else:
                 st.rerun()
 
@@ -227,7 +228,7 @@ with tab_review:
                 with AuditStore(location, create=False) as store:
                     after = store.review(rec.id, _actor("w_share_reviewer"), decision, note)
             except FaircardError as exc:
-                st.error(str(exc))
+                components.error(exc)
             else:
                 st.success(f"Record {rec.id} is now "
                            f"{STATUS_LABELS.get(after.status, after.status)}.")

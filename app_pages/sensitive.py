@@ -48,7 +48,8 @@ for feature in chosen:
     if not needs_bins(col):
         bins.pop(feature, None)
         continue
-    with st.expander(f"Bands for '{feature}' (numeric, {col.nunique():,} values)",
+    with st.expander(f"Bands for '{components.escape(feature)}' (numeric, "
+                     f"{col.nunique():,} values)",
                      expanded=feature not in bins):
         edges, labels = default_bands(col, feature)
         if feature in bins:
@@ -66,7 +67,7 @@ for feature in chosen:
         try:
             banding = Binning(new_edges, tuple(x.strip() for x in l_txt.split(",")))
         except FaircardError as exc:
-            st.error(str(exc))
+            components.error(exc)
             continue
         if bins.get(feature) != banding:
             # groups changed: reference groups chosen for the old bands no longer exist
@@ -130,7 +131,7 @@ for i, f in enumerate(result.features):
     current = reference.get(f, result.reference_groups[f])
     if current not in groups:
         current = result.reference_groups[f]
-    choice = cols[i % len(cols)].selectbox(f"Reference for {f}", groups,
+    choice = cols[i % len(cols)].selectbox(f"Reference for {components.escape(f)}", groups,
                                            index=groups.index(current), key=f"w_ref_{f}")
     reference[f] = choice
 state.put(state.REFERENCE, {k: v for k, v in reference.items() if k in result.features})

@@ -128,7 +128,7 @@ try:
             include_small_groups=a.spec.include_small_groups, allow_degenerate=allow_degenerate,
             randomized=randomized, favorable_outcome=favorable)
 except FaircardError as exc:
-    st.error(str(exc))
+    components.error(exc)
     components.stop("thresholds")
 if policy.degenerate:
     st.error(components.escape(policy.summary))

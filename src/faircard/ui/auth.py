@@ -72,7 +72,7 @@ def sidebar_identity() -> Identity | None:
         try:
             who = current_identity()
         except FaircardError as exc:
-            st.error(str(exc))
+            components.error(exc)
             who = None
         if who is not None:
             roles = ", ".join(r for r in ROLES if r in who.roles) or "no role"
@@ -99,7 +99,7 @@ def require(action: str, page: str = "") -> Identity | None:
             components.stop(page)
         who.require(action)
     except FaircardError as exc:
-        st.error(str(exc))
+        components.error(exc)
         st.caption(f"Roles come from the 'roles' claim of your sign-in or the roles file "
                    f"(${ROLES_ENV} or [faircard] roles_file in the secrets).")
         components.stop(page)

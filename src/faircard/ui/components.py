@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import NoReturn
 
 import streamlit as st
@@ -152,7 +153,7 @@ def current_assessments(**overrides):
             spec = spec_for(decision, **overrides)
             out.append((name, assessment_of(spec)))
     except FaircardError as exc:
-        st.error(str(exc))
+        error(exc)
         stop()
     return out
 
@@ -330,9 +331,39 @@ def _status() -> None:
         st.markdown("**Sensitive features:** " + ", ".join(escape(s) for s in sens))
 
 
+# Every character that can start Markdown in Streamlit: CommonMark and GFM (emphasis, code,
+# links, images, headings, lists, tables, HTML, entities, autolinks, strikethrough, setext
+# underlines) plus Streamlit's LaTeX ($) and directives (:red[...], :material/...:).
+# CommonMark lets any ASCII punctuation be escaped with a backslash, which is then dropped.
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$~:&=@/])")
+
+
 def escape(text) -> str:
-    """Escape Markdown control characters in user-provided text."""
-    s = str(text)
-    for ch in "\\`*_{}[]()#+-.!|<>":
-        s = s.replace(ch, "\\" + ch)
-    return s
+    """``text`` (user data, or a message that may contain it) made inert for everything that
+    Streamlit renders as Markdown (st.markdown, st.error/warning/info/success, captions,
+    headers, widget labels): each Markdown character escaped and each line's leading
+    whitespace removed (so it cannot become a code block). It reads the same on screen."""
+    s = "" if text is None else str(text)
+    lines = s.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return _MARKDOWN.sub(r"\\\1", "\n".join(line.lstrip(" \t") for line in lines))
+
+
+def error(message) -> None:
+    """``st.error`` of a message (often a FaircardError naming a user's column, group or file)
+    shown as literal text."""
+    st.error(escape(message))
+
+
+def warning(message) -> None:
+    """``st.warning`` of a message that may contain user data, as literal text."""
+    st.warning(escape(message))
+
+
+def info(message) -> None:
+    """``st.info`` of a message that may contain user data, as literal text."""
+    st.info(escape(message))
+
+
+def caption(message) -> None:
+    """``st.caption`` of a message that may contain user data, as literal text."""
+    st.caption(escape(message))

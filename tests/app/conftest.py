@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +53,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def new(path: str) -> AppTest:
     return AppTest.from_file(str(ROOT / path), default_timeout=TIMEOUT)
+
+
+def text_of(element) -> str:
+    """The text a message element shows: its Markdown body without the backslash escapes that
+    keep user data literal (ui/components.escape)."""
+    return re.sub(r"\\(.)", r"\1", element.value)
 
 
 def no_exception(at: AppTest) -> None:

@@ -11,7 +11,7 @@ import numpy as np
 import skops.io as sio
 from sklearn.linear_model import LogisticRegression
 
-from tests.app.conftest import new, no_exception, small_frame
+from tests.app.conftest import new, no_exception, small_frame, text_of
 
 
 def _uploaded(csv: bytes, name="small.csv"):
@@ -119,7 +119,7 @@ def test_crashing_model_then_a_normal_assessment_in_the_same_session():
     at.radio(key="w_decision").set_value("model").run()
     at.file_uploader(key="upload_models").upload("crafted.pkl", pickle.dumps(crafted)).run()
     no_exception(at)
-    errors = [e.value for e in at.error]
+    errors = [text_of(e) for e in at.error]
     assert any("crashed while predicting (signal 11, SIGSEGV)" in e for e in errors), errors
     assert at.session_state["fc_models"] == []
 

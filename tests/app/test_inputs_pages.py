@@ -8,7 +8,7 @@ import pandas as pd
 
 from faircard.io import fingerprint
 from faircard.ui import state
-from tests.app.conftest import new, no_exception, small_frame
+from tests.app.conftest import new, no_exception, small_frame, text_of
 from tests.app.conftest import seed_state as _seed
 
 
@@ -44,7 +44,7 @@ def test_encoding_is_detected_shown_and_can_be_chosen():
     assert box.value == "detect"
     box.set_value("utf-8").run()  # wrong: said so, and the data stays as it was
     no_exception(at)
-    assert any("not utf-8 text" in e.value for e in at.error)
+    assert any("not utf-8 text" in text_of(e) for e in at.error)
     assert set(at.session_state[state.DATA]["site"]) == {"Ärzteheim", "Café Süd"}
     at.selectbox(key=state.encoding_widget(fingerprint(raw))).set_value("cp1251").run()
     no_exception(at)

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 import faircard
+from faircard.formatting import fmt_threshold
 from tests.e2e.conftest import ROOT, Runs, grid_rows, screenshot_dir
 
 pytestmark = pytest.mark.e2e
@@ -183,7 +184,7 @@ def test_journey_on_compas(page, tmp_path):
     assert md.startswith("---") and "## Quantitative analyses" in md
     assert "adverse for the person" in md
     for group, t in thresholds.items():
-        assert f"{group} {t:.3f}" in md, (group, t)  # the policy in words
+        assert f"{group} {fmt_threshold(t)}" in md, (group, t)  # the policy in words
     card_table = _md_table(md, "### By race")
     figures = []
     selection = next(c for c in card_table.columns if c.startswith("Selection rate"))
@@ -203,7 +204,7 @@ def test_journey_on_compas(page, tmp_path):
         flat = " ".join(text.split())
         assert "adverse for the person" in flat
         for group, t in thresholds.items():
-            assert f"{group} {t:.3f}" in flat, (group, t)
+            assert f"{group} {fmt_threshold(t)}" in flat, (group, t)
         race = flat[flat.index("By race"):]
         for figure in figures:
             assert figure in race, figure

@@ -13,6 +13,7 @@ from faircard.formatting import THRESHOLD_FORMAT, fmt_threshold
 from faircard.io.export import csv_text
 from faircard.metrics import LABELS
 from faircard.policy import CONSTRAINTS, LEGAL_NOTE, OBJECTIVES, policy_from_counts
+from faircard.thresholds import lowest_cost_threshold
 from faircard.ui import cache, components, state
 
 st.title("Thresholds")
@@ -95,10 +96,18 @@ costed = policy_from_counts(at_t, groups, {g: t for g in groups}, included=every
                             fn_cost=fn_cost, volume=int(volume) or None,
                             favorable_outcome=favorable)
 st.markdown(components.escape(costed.summary))
-best = cache.best_single(digest, a, feature, objective="cost", fp_cost=fp_cost, fn_cost=fn_cost)
-best_t = next(iter(best.thresholds.values()))
-st.info(f"The single threshold with the lowest expected cost is {fmt_threshold(best_t)} "
-        f"({best.objective_value:.3f} per decision).")
+if fp_cost + fn_cost > 0:
+    best = lowest_cost_threshold(cache.cost_curve_for(digest, a, feature), fp_cost, fn_cost)
+    text = (f"The single threshold with the lowest expected cost is "
+            f"{fmt_threshold(best.threshold)} ({best.cost_per_decision:.3f} per decision), "
+            "among every distinct score.")
+    if best.degenerate:
+        text += (" It selects " + ("nobody" if best.selected_share == 0 else "everybody")
+                 + ": at these costs no threshold that tells people apart costs less, which "
+                 "says more about the costs than about the model.")
+        st.warning(text)
+    else:
+        st.info(text)
 
 st.altair_chart(charts.roc_curves(cache.curves(digest, a, feature)))
 

@@ -265,3 +265,70 @@ def auc_from_sweep(sw: Sweep) -> np.ndarray:
 def costs_at(counts: np.ndarray, fp_cost: float, fn_cost: float) -> np.ndarray:
     """Total cost ``fp * fp_cost + fn * fn_cost`` of counts ``[..., 4]``."""
     return counts[..., 1] * fp_cost + counts[..., 2] * fn_cost
+
+
+@dataclass(frozen=True)
+class CostCurve:
+    """Everyone's confusion counts at every distinct decision rule of one threshold for all:
+    ``scores`` are the distinct scores ascending; at rule ``k`` (score >= ``scores[k]``, or
+    nobody for ``k == len(scores)``) the negatives and positives below the threshold number
+    ``neg_below[k]`` and ``pos_below[k]``."""
+
+    scores: np.ndarray
+    neg_below: np.ndarray
+    pos_below: np.ndarray
+
+
+def cost_curve(sorted_scores: SortedScores) -> CostCurve:
+    """:class:`CostCurve` of the rows held by ``sorted_scores`` (all groups together)."""
+    s = sorted_scores
+    pieces, negs, poss = [], [], []
+    for j in range(len(s.bounds) - 1):
+        a, b = int(s.bounds[j]), int(s.bounds[j + 1])
+        w = np.ones(b - a) if s.cumulative is None else np.diff(s.cumulative[a:b + 1])
+        pieces.append(s.scores[a:b])
+        (poss if j % 2 else negs).append(w)
+        (negs if j % 2 else poss).append(np.zeros(b - a))
+    values = np.concatenate(pieces) if pieces else np.empty(0)
+    uniq, inverse = np.unique(values, return_inverse=True)
+    neg = np.bincount(inverse, weights=np.concatenate(negs) if negs else None,
+                      minlength=len(uniq))
+    pos = np.bincount(inverse, weights=np.concatenate(poss) if poss else None,
+                      minlength=len(uniq))
+    return CostCurve(uniq, np.concatenate(([0.0], np.cumsum(neg))),
+                     np.concatenate(([0.0], np.cumsum(pos))))
+
+
+@dataclass(frozen=True)
+class LowestCost:
+    """The single threshold with the lowest expected cost among every distinct decision rule."""
+
+    threshold: float
+    cost_per_decision: float
+    selected_share: float
+
+    @property
+    def degenerate(self) -> bool:
+        """Nobody or everybody is selected."""
+        return self.selected_share in (0.0, 1.0)
+
+
+def lowest_cost_threshold(curve: CostCurve, fp_cost: float, fn_cost: float) -> LowestCost:
+    """The threshold (written in as few digits as make the same decisions) whose total cost
+    ``fp_cost * FP + fn_cost * FN`` is lowest over every distinct score and the rule that selects
+    nobody; among equal costs, the lowest threshold."""
+    from .decision import short_threshold, threshold_above
+
+    negatives, positives = curve.neg_below[-1], curve.pos_below[-1]
+    n = negatives + positives
+    if n <= 0:
+        raise ValueError("no rows to choose a threshold on")
+    cost = fp_cost * (negatives - curve.neg_below) + fn_cost * curve.pos_below
+    k = int(np.argmin(cost))
+    if k == len(curve.scores):
+        t = threshold_above(float(curve.scores[-1]))
+    else:
+        t = short_threshold(float(curve.scores[k]),
+                            float(curve.scores[k - 1]) if k else -np.inf)
+    selected = n - curve.neg_below[k] - curve.pos_below[k]
+    return LowestCost(t, float(cost[k] / n), float(selected / n))

@@ -148,7 +148,8 @@ def test_cheapest_single_threshold_and_costs_equal_an_exhaustive_search():
     shown = next(i.value for i in at.info if "lowest expected cost" in i.value)
     t_shown = float(shown.split("lowest expected cost is ")[1].split()[0])
     per = float(shown.split("(")[1].split()[0])
-    assert per == pytest.approx(best, abs=5e-4)
+    assert "among every distinct score" in shown
+    assert per == pytest.approx(best, abs=5e-4)  # shown with three decimals
     # the stated threshold, applied as written, has that cost
     assert (3.0 * ((s >= t_shown) & (y == 0)).sum() + ((s < t_shown) & (y == 1)).sum()) \
         / len(y) == pytest.approx(best, abs=1e-12)
@@ -234,3 +235,17 @@ def test_trade_off_follows_the_pages_minimum_group_size(min_size, left_out):
     same = front[(front.policy == "per-group thresholds") & (front.tolerance == 0.02)].iloc[0]
     assert (same.objective_value, same.disparity) == pytest.approx(
         (chosen.objective_value, chosen.disparity), abs=1e-12)
+
+
+def test_a_cheapest_threshold_that_selects_everybody_is_said_to_be_trivial():
+    df = _coarse_frame()
+    at = _seed(df, "thr-values-coarse-trivial")
+    at.run()
+    at.number_input(key="w_fp_cost").set_value(0.0).run()
+    at.number_input(key="w_fn_cost").set_value(1.0).run()
+    no_exception(at)
+    shown = next(w.value for w in at.warning if "lowest expected cost" in w.value)
+    assert "selects everybody" in shown
+    t_shown = float(shown.split("lowest expected cost is ")[1].split()[0])
+    assert (df.risk_score.to_numpy() >= t_shown).all()
+    assert not any("lowest expected cost" in i.value for i in at.info)

@@ -28,7 +28,7 @@ def neutralise(value: Any) -> Any:
 
 def _is_text(dtype: Any) -> bool:
     # pandas 3 gives text columns and labels its own string dtype rather than object
-    return dtype == object or isinstance(dtype, pd.StringDtype | pd.CategoricalDtype)
+    return pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.StringDtype | pd.CategoricalDtype)
 
 
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:

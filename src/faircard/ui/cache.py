@@ -123,6 +123,19 @@ def sorted_scores_for(digest: str, assessment: Assessment, feature: str):
     return _sorted_scores(digest, _spec_key(assessment), feature, assessment)
 
 
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _cost_curve(digest: str, key: str, feature: str, _assessment: Assessment):
+    from ..thresholds import cost_curve
+
+    return _read_only(cost_curve(sorted_scores_for(digest, _assessment, feature)))
+
+
+def cost_curve_for(digest: str, assessment: Assessment, feature: str):
+    """Everyone's counts at every distinct score (the exact lowest-cost search; cached,
+    read-only)."""
+    return _cost_curve(digest, _spec_key(assessment), feature, assessment)
+
+
 def _read_only(obj):
     """``obj`` (shared by every session) with its arrays made read-only."""
     for value in vars(obj).values():

@@ -9,6 +9,7 @@ import streamlit as st
 from faircard.errors import FaircardError
 from faircard.formatting import fmt_num
 from faircard.governance import AuditStore, assessment_fingerprint, default_location, store_exists
+from faircard.governance.diff import default_baseline
 from faircard.governance.share import cells_of
 from faircard.ui import auth, components, state
 
@@ -115,10 +116,21 @@ else:
         else:
             st.caption(f"Recorded as {components.escape(who.display_name)} (signed in).")
         choices = [None] + [r.id for r in older]
+        titles = {r.id: r.title for r in older}
         supersedes = st.selectbox(
             "Replaces an older record", choices, key="w_gov_supersedes",
-            format_func=lambda i: "no" if i is None else
-            f"{i}: {next(r.title for r in older if r.id == i)}")
+            format_func=lambda i: "no" if i is None else f"{i}: {titles[i]}")
+        # the newest earlier record of this model is the natural baseline; a new record in
+        # the store (or another model) brings the default back
+        if state.get(state.GOVERNANCE_BASELINE_FOR) != (tuple(choices), name):
+            state.forget_widgets("w_gov_baseline")
+            state.put(state.GOVERNANCE_BASELINE_FOR, (tuple(choices), name))
+        state.seed("w_gov_baseline", default_baseline(older, name))
+        baseline = st.selectbox(
+            "Compare with an earlier record (baseline)", choices, key="w_gov_baseline",
+            format_func=lambda i: "none" if i is None else f"{i}: {titles[i]}",
+            help="The share link then shows what changed since that record, per criterion "
+            "and per group, with intervals (as 'faircard diff' does).")
         recorded = st.form_submit_button("Record as a draft", type="primary")
     if recorded:
         store = _open(create=True)
@@ -128,7 +140,8 @@ else:
                     rec = store.add(a, title=title, created_by=_actor("w_gov_author"),
                                     dataset_name=str(state.get(state.DATA_NAME)),
                                     dataset_sha256=data_sha, models=models, spec=spec,
-                                    supersedes=supersedes, cells=cells_of(a))
+                                    supersedes=supersedes, baseline=baseline,
+                                    cells=cells_of(a), card=components.record_card(name, a))
             except FaircardError as exc:
                 components.error(exc)
             else:

@@ -68,8 +68,9 @@ with left:
                 part[f] = widget(f.replace("_", " ").capitalize(), key=key, help=help_text,
                                  placeholder=help_text or "")
 state.put(state.CARD_TEXT, text)
-suppress = st.checkbox("Leave groups below the minimum size out of the card",
-                       key="w_card_suppress")
+state.restore("w_card_suppress", state.CARD_SUPPRESS)
+st.checkbox("Leave groups below the minimum size out of the card", key="w_card_suppress")
+suppress = bool(state.keep("w_card_suppress", state.CARD_SUPPRESS))
 data_info = {"name": state.get(state.DATA_NAME), "sha256": components.dataset_sha256()}
 checklist = components.card_diagnostics(name, a.spec)
 if checklist is None:

@@ -12,10 +12,12 @@ from faircard.card import build_card
 from faircard.errors import FaircardError
 from faircard.findings import findings
 from faircard.governance import AuditStore, default_location, store_exists
+from faircard.governance.approval import CHANGED, card_review
 from faircard.governance.diff import diff_records
+from faircard.governance.recorded_card import recorded_card, text_problem
 from faircard.governance.share import assessment_from_cells, score_histograms
 from faircard.metrics import DEFAULT_METRICS, LABELS
-from faircard.render import render_markdown
+from faircard.render import markdown_body, render_markdown
 from faircard.ui import auth, components, tables
 
 STATUS_LABELS = {"draft": "draft", "in_review": "in review", "approved": "approved",
@@ -47,6 +49,11 @@ try:
         history = store.history(rec.id)
         comments = store.comments(rec.id)
         changes = diff_records(store, rec.baseline, rec.id) if rec.baseline else None
+        stored_card = store.card(rec.id)
+        review = card_review(store, fingerprint=rec.fingerprint,
+                             dataset_sha256=rec.dataset_sha256,
+                             model_sha256s=[m["sha256"] for m in rec.models], spec=rec.spec,
+                             summary=rec.summary)
     a = assessment_from_cells(cells)
 except FaircardError as exc:
     components.error(exc)
@@ -145,8 +152,29 @@ with tab_policy:
 # -- card ------------------------------------------------------------------------------------------
 with tab_card:
     try:
-        card = build_card(a, model={"name": rec.title}, dataset={"name": rec.dataset_name})
-        st.markdown(render_markdown(card))
+        if stored_card is None:
+            st.info("This record was made before records kept the model card's text, so the "
+                    "card shows the figures without its authors' text.")
+            card = build_card(a, model={"name": rec.title},
+                              dataset={"name": rec.dataset_name, "sha256": rec.dataset_sha256})
+        else:
+            card = recorded_card(a, stored_card, dataset_name=rec.dataset_name,
+                                 dataset_sha256=rec.dataset_sha256, created_at=rec.created_at)
+        if review:
+            card.review.update(review)
+        problem = text_problem(stored_card, rec.spec) if stored_card is not None else ""
+        if problem:
+            st.error(f"Record {rec.id}: {problem}. Its approval does not cover this text; "
+                     "run 'faircard verify'.")
+            if card.review["status"] == "approved":
+                card.review.update(status=CHANGED, notes=f"Audit record {rec.id}: {problem}.")
+        st.caption("The card as its author saw it when recording: the authors' text as "
+                   "recorded, the figures recomputed from the record's counts.")
+        with st.container(border=True):
+            st.markdown(markdown_body(card))
+        st.download_button("Download the card (Markdown)", render_markdown(card),
+                           file_name=f"model_card_record_{rec.id}.md", mime="text/markdown",
+                           key="dl_share_card_md")
     except FaircardError as exc:
         components.error(exc)
 

@@ -16,7 +16,9 @@ from typing import Any
 
 from ..errors import FaircardError
 from ..formatting import fmt_num
+from ..governance.recorded_card import card_document
 from ..governance.records import spec_of
+from ..governance.share import cells_of
 from ..governance.store import DEFAULT_STORE, STATUSES, STORE_ENV, AuditStore
 from ..safe_text import for_terminal, json_for_terminal
 from . import common
@@ -217,10 +219,13 @@ def run_record(args: argparse.Namespace) -> int:
             title = args.title or f"{dataset}" + (f" / {a.name}" if a.name else "")
             if args.title and len(assessed) > 1:
                 title = f"{args.title} ({a.name})"
+            personal = [p["column"] for p in a.doc.get("personal_data_columns") or []]
             rec = store.add(a.doc, title=title, created_by=args.author, dataset_name=dataset,
                             dataset_sha256=sha, models=a.models, supersedes=args.supersedes,
                             spec=spec_of(a.doc, card_text=card_text),
-                            baseline=args.baseline)
+                            baseline=args.baseline, cells=cells_of(a.assessment),
+                            card=card_document(card_text, model=a.doc.get("model"),
+                                               personal_data=personal))
             print(f"record {rec.id} ({rec.status}): {safe(rec.title)}")
             print(f"fingerprint {rec.fingerprint}")
             if args.mlflow:

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from ..errors import FaircardError
 from .identity import UNAUTHENTICATED, same_person
+from .recorded_card import text_problem
 from .records import canonical_json, fingerprint_of, sha256_text, summary_of
 
 GENESIS_HASH = "0" * 64
@@ -116,6 +117,10 @@ HASHED_COLUMNS: dict[int, dict[str, tuple[str, ...]]] = {
                      "author_issuer", "author_subject", "role", "at", "prev_hash",
                      "hash_version"),
     },
+}
+HASHED_COLUMNS[3] = {
+    **HASHED_COLUMNS[2],
+    "records": (*HASHED_COLUMNS[2]["records"], "card"),
 }
 """The columns each entry's hash covers, by the entry's ``hash_version``. Frozen: a version's
 list never changes, so entries written under an older schema keep verifying after a migration
@@ -280,6 +285,12 @@ def _check_record(row: Mapping[str, Any]) -> str:
         return "its fingerprint does not match its data, models, spec and results"
     if not same_summary:
         return "its summary does not match its full assessment"
+    if row.get("card") is not None:
+        try:
+            card = json.loads(row["card"])
+        except (TypeError, ValueError):
+            return "its stored model card cannot be read"
+        return text_problem(card, spec)
     return ""
 
 

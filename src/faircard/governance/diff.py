@@ -12,7 +12,7 @@ dataset (same sha256) the change is the model's or the choices', not sampling no
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,3 +164,18 @@ def diff_assessments(base: Any, new: Any) -> AssessmentDiff:
 def diff_records(store: Any, base_id: int | str, new_id: int | str) -> AssessmentDiff:
     """:func:`diff_assessments` of two records of an :class:`AuditStore`."""
     return diff_assessments(store.assessment(base_id), store.assessment(new_id))
+
+
+def model_name_of(record: Any) -> str:
+    """The name of what a record assessed: its model's name, or else its score or prediction
+    column (how the app names an assessment without a model file)."""
+    if record.models:
+        return str(record.models[0]["name"])
+    return str(record.spec.get("score") or record.spec.get("prediction") or "")
+
+
+def default_baseline(records: Iterable[Any], name: str) -> int | None:
+    """The id of the newest record whose model (or score or prediction column) is ``name``,
+    the record a new assessment of it is naturally compared with; None when there is none."""
+    same = [r.id for r in records if model_name_of(r) == name]
+    return max(same) if same else None

@@ -22,7 +22,7 @@ from .signing import Keys
 from .store import APP_ID, SCHEMA_VERSION, AuditStore, engine_for, resolve_location
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-_REVISION_OF_SCHEMA = {1: "0001", 2: "0002"}
+_REVISION_OF_SCHEMA = {1: "0001", 2: "0002", 3: "0003"}
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,18 @@ def canonical_json(value: Any) -> str:
                       ensure_ascii=False, allow_nan=False)
 
 
+def bounded_json(value: Any, limit: int, what: str, advice: str) -> str:
+    """Exact JSON of ``value`` (floats kept) for a stored column: sorted keys, compact, at most
+    ``limit`` characters, else a :class:`FaircardError` ("``what`` N characters of JSON; the
+    limit is L. ``advice``")."""
+    text = json.dumps(canonical_value(value, None), ensure_ascii=False, allow_nan=False,
+                      sort_keys=True, separators=(",", ":"))
+    if len(text) > limit:
+        raise FaircardError(f"{what} {len(text):,} characters of JSON; the limit is "
+                            f"{limit:,}. {advice}")
+    return text
+
+
 def sha256_text(text: str) -> str:
     """sha256 hex digest of ``text`` encoded as UTF-8."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -125,6 +137,13 @@ def card_text_sha256(card_text: Mapping[str, Mapping[str, Any]] | None) -> str |
 
     Empty fields are dropped first, so a card nobody wrote in and no card give the same
     fingerprint (the command line without ``--card-json`` finds such a record)."""
+    kept = filled_card_text(card_text)
+    return sha256_text(canonical_json(kept)) if kept else None
+
+
+def filled_card_text(card_text: Mapping[str, Mapping[str, Any]] | None
+                     ) -> dict[str, dict[str, str]]:
+    """The authors' text {section: {field: text}} without its empty fields and sections."""
     if card_text is not None and not isinstance(card_text, Mapping):
         raise FaircardError("The card text must be a mapping of sections to fields.")
     kept = {}
@@ -135,7 +154,7 @@ def card_text_sha256(card_text: Mapping[str, Mapping[str, Any]] | None) -> str |
         filled = {str(k): str(v) for k, v in fields.items() if v is not None and str(v).strip()}
         if filled:
             kept[str(section)] = filled
-    return sha256_text(canonical_json(kept)) if kept else None
+    return kept
 
 
 def summary_of(assessment: Any) -> dict[str, Any]:

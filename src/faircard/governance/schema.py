@@ -16,10 +16,11 @@ import sqlalchemy as sa
 from .chain import is_authenticated
 from .identity import UNAUTHENTICATED
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Version 1: records and reviews. Version 2 adds who acted as issuer + subject (records,
 reviews, comments), the comments table, a record's baseline and per-cell counts (``cells``),
-the hash version of each entry and its signature (``key_id``, ``signature``)."""
+the hash version of each entry and its signature (``key_id``, ``signature``). Version 3 adds
+the model card's authors' text and how the card was shown (``card``)."""
 
 metadata = sa.MetaData()
 
@@ -64,6 +65,8 @@ records_table = sa.Table(
     sa.Column("author_subject", sa.Text, nullable=False, server_default=""),
     sa.Column("baseline_id", sa.Integer, nullable=True),
     sa.Column("cells", sa.Text, nullable=True),
+    # schema 3
+    sa.Column("card", sa.Text, nullable=True),
 )
 reviews_table = sa.Table(
     "reviews", metadata,
@@ -103,7 +106,7 @@ alembic_version_table = sa.Table(
     "alembic_version", metadata,
     sa.Column("version_num", sa.String(32), primary_key=True),
 )
-ALEMBIC_HEAD = "0002"
+ALEMBIC_HEAD = "0003"
 """The Alembic revision of :data:`SCHEMA_VERSION` (a new store is created at it)."""
 CHAIN = {"records": records_table, "reviews": reviews_table, "comments": comments_table}
 
@@ -117,7 +120,8 @@ class Record:
     they are (the ID token's ``iss``/``sub``; for a typed name ``"unauthenticated"`` and the
     name's key; ``""`` for records written before schema 2). ``superseded_by`` lists newer
     records that replace it; ``baseline`` the record it is compared with; ``has_cells``
-    whether per-cell counts are stored; ``signed`` whether the entry carries a signature.
+    whether per-cell counts are stored; ``has_card`` whether the model card's authors' text is
+    stored (see :meth:`AuditStore.card`); ``signed`` whether the entry carries a signature.
     """
 
     id: int
@@ -139,6 +143,7 @@ class Record:
     author_subject: str = ""
     baseline: int | None = None
     has_cells: bool = False
+    has_card: bool = False
     key_id: str | None = None
 
     @property

@@ -48,8 +48,10 @@ from .chain import (
     verify_chain,
 )
 from .identity import name_key, same_person
+from .recorded_card import card_json, text_problem
 from .records import (
     as_document,
+    bounded_json,
     canonical_json,
     canonical_value,
     check_sha256,
@@ -94,7 +96,8 @@ MAX_CELLS = 20_000_000
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
-_RECORD_LIST_COLS = [c for c in records_table.columns if c.name not in ("assessment", "cells")]
+_RECORD_LIST_COLS = [c for c in records_table.columns
+                     if c.name not in ("assessment", "cells", "card")]
 
 
 def default_location() -> str:
@@ -308,7 +311,8 @@ class AuditStore:
     def add(self, assessment: Any, *, title: str, created_by: Any, dataset_name: str,
             dataset_sha256: str, models: Iterable[Any] | None = None,
             spec: Mapping[str, Any] | None = None, supersedes: int | None = None,
-            baseline: int | None = None, cells: Mapping[str, Any] | None = None) -> Record:
+            baseline: int | None = None, cells: Mapping[str, Any] | None = None,
+            card: Mapping[str, Any] | None = None) -> Record:
         """Record ``assessment`` (an :class:`~faircard.assess.Assessment` or its ``to_dict()``)
         as a new draft and return it.
 
@@ -320,7 +324,9 @@ class AuditStore:
         of an earlier record to compare this one with (``faircard diff``); ``cells``: the
         assessment's per-cell counts and per-cell score histograms as a JSON object (group
         aggregates only, never rows or personal data), so that a read-only view can draw the
-        tables and charts without the dataset.
+        tables and charts without the dataset; ``card``: the model card's authors' text and how
+        the card was shown (:func:`faircard.governance.recorded_card.card_document`), whose
+        text must be the one ``spec`` fingerprints, so that a share link shows the author's card.
         """
         doc = as_document(assessment)
         title = _text(title, "title", MAX_TITLE)
@@ -351,6 +357,7 @@ class AuditStore:
             "supersedes": None if supersedes is None else _record_id(supersedes),
             "baseline_id": None if baseline is None else _record_id(baseline),
             "cells": None if cells is None else _cells_json(cells),
+            "card": None if card is None else _card_json(card, spec_doc),
             "status": "draft",
         }
         with self._append() as (conn, head, seq):
@@ -500,8 +507,10 @@ class AuditStore:
 
     def _records(self, where: list[Any], limit: int | None = None) -> list[Record]:
         with self._errors(), self._engine.connect() as conn:
-            query = sa.select(*_RECORD_LIST_COLS, records_table.c.cells.is_not(None)
-                              .label("has_cells")).where(*where).order_by(records_table.c.id)
+            query = sa.select(*_RECORD_LIST_COLS,
+                              records_table.c.cells.is_not(None).label("has_cells"),
+                              records_table.c.card.is_not(None).label("has_card")
+                              ).where(*where).order_by(records_table.c.id)
             if limit is not None:
                 query = query.limit(limit)
             rows = conn.execute(query).mappings().all()
@@ -528,7 +537,7 @@ class AuditStore:
                       superseded_by=superseded_by, entry_hash=r["entry_hash"],
                       author_issuer=r["author_issuer"], author_subject=r["author_subject"],
                       baseline=r["baseline_id"], has_cells=bool(r["has_cells"]),
-                      key_id=r["key_id"])
+                      has_card=bool(r["has_card"]), key_id=r["key_id"])
 
     def get(self, record_id: int | str) -> Record:
         """The record with this id (a :class:`FaircardError` names an unknown id)."""
@@ -608,18 +617,27 @@ class AuditStore:
     def cells(self, record_id: int | str) -> dict[str, Any] | None:
         """The per-cell counts and histograms stored with a record (as given to :meth:`add`),
         or None when the record has none."""
+        return self._json_column(record_id, records_table.c.cells, "per-cell counts")
+
+    def card(self, record_id: int | str) -> dict[str, Any] | None:
+        """The model card's authors' text and how the card was shown, as stored with a record
+        (see :meth:`add`), or None when the record has none (recorded before schema 3, or
+        without a card)."""
+        return self._json_column(record_id, records_table.c.card, "model card")
+
+    def _json_column(self, record_id: int | str, column: sa.Column,
+                     what: str) -> dict[str, Any] | None:
         rid = _record_id(record_id)
         with self._errors(), self._engine.connect() as conn:
             self._row(conn, rid)
-            text = conn.execute(sa.select(records_table.c.cells)
-                                .where(records_table.c.id == rid)).scalar_one()
+            text = conn.execute(sa.select(column).where(records_table.c.id == rid)).scalar_one()
         if text is None:
             return None
         try:
             return json.loads(text)
         except (TypeError, ValueError):
-            raise FaircardError(f"Record {rid}'s per-cell counts are damaged; run "
-                                "'faircard verify'.") from None
+            raise FaircardError(f"Record {rid}'s {what} is damaged; run 'faircard verify'.") \
+                from None
 
     def head(self) -> str:
         """The hash of the newest entry (64 zeros for an empty store); keep a copy elsewhere to
@@ -645,6 +663,7 @@ class AuditStore:
             "history": [r.to_dict() for r in self.history(rec.id)],
             "comments": [c.to_dict() for c in self.comments(rec.id)],
             "cells": self.cells(rec.id),
+            "card": self.card(rec.id),
         }
 
     # -- verification ----------------------------------------------------------------------
@@ -702,12 +721,16 @@ def _entries(conn: sa.Connection) -> dict[str, list[Mapping[str, Any]]]:
 def _cells_json(cells: Mapping[str, Any]) -> str:
     if not isinstance(cells, Mapping):
         raise FaircardError("The per-cell counts must be a JSON object (a mapping).")
-    text = json.dumps(canonical_value(cells, None), ensure_ascii=False, allow_nan=False,
-                      sort_keys=True, separators=(",", ":"))
-    if len(text) > MAX_CELLS:
+    return bounded_json(cells, MAX_CELLS, "The per-cell counts are",
+                        "Use fewer groups or fewer histogram bins.")
+
+
+def _card_json(card: Mapping[str, Any], spec: Mapping[str, Any]) -> str:
+    text = card_json(card)
+    if text_problem(card, spec):
         raise FaircardError(
-            f"The per-cell counts are {len(text):,} characters of JSON; the limit is "
-            f"{MAX_CELLS:,}. Use fewer groups or fewer histogram bins."
+            "The model card's text to record is not the text the recorded choices fingerprint "
+            "(their card_text_sha256); record the card text the fingerprint was made from."
         )
     return text
 

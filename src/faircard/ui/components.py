@@ -229,6 +229,17 @@ def card_diagnostics(name: str, spec: AssessmentSpec) -> dict | None:
     return {"bias_sources": saved["bias_sources"], "proxies": saved["proxies"]}
 
 
+def _authors_text(name: str) -> dict[str, dict[str, str]]:
+    """The card's authors' text as it is fingerprinted and recorded: the model's own name and
+    type come from the model, which the fingerprint covers already; left as filled in, they
+    are not authors' text (so the command line finds the record)."""
+    text = card_text(name)
+    info = model_info(name)
+    text["model_details"] = {k: v for k, v in text["model_details"].items()
+                             if not (k in ("name", "type") and v == info[k])}
+    return text
+
+
 def record_spec(assessment, name: str) -> dict:
     """The recorded choices of ``assessment`` (of the model or column ``name``) for the audit
     store: its spec, the favourable setting and the model card's authors' text (see
@@ -236,16 +247,25 @@ def record_spec(assessment, name: str) -> dict:
     looks its record up with it."""
     from ..governance.records import spec_of
 
-    text = card_text(name)
-    info = model_info(name)
-    # the model's own name and type come from the model, which the fingerprint covers already:
-    # left as filled in, they are not authors' text (so the command line finds the record)
-    text["model_details"] = {k: v for k, v in text["model_details"].items()
-                             if not (k in ("name", "type") and v == info[k])}
+    text = _authors_text(name)
     extra = card_diagnostics(name, assessment.spec)
     if extra:  # the card states the checklist, so its approval covers it (as card JSON does)
         text[CHECKLIST_SECTION] = checklist_text(**extra)
     return spec_of(assessment, card_text=text)
+
+
+def record_card(name: str, assessment) -> dict:
+    """The model card of ``name`` as the Model card page shows it, for a record: the authors'
+    text, the bias-sources checklist and proxies (which :func:`record_spec` fingerprints with
+    it), the model, the metrics shown, the personal-data columns left out and whether small
+    groups are left out."""
+    from ..governance.recorded_card import card_document
+
+    return card_document(_authors_text(name), model=model_info(name),
+                         metrics=state.get(state.METRICS),
+                         personal_data=[f.column for f in state.get(state.PII)],
+                         suppress_small_groups=bool(state.get(state.CARD_SUPPRESS)),
+                         **(card_diagnostics(name, assessment.spec) or {}))
 
 
 def review_of(assessment, name: str) -> dict[str, str] | None:

@@ -43,6 +43,7 @@ FOCUS_MODEL = "fc_focus_model"
 POLICY = "fc_policy"              # the decision policy (DecisionPolicy): the only decision rule
 POLICY_CHOSEN = "fc_policy_chosen"  # the user has set the policy (threshold or per group)
 CARD_TEXT = "fc_card_text"        # {section: {field: text}} written by the card's authors
+CARD_SUPPRESS = "fc_card_suppress"  # the card leaves groups below the minimum size out
 CARD_FILES = "fc_card_files"      # rendered HTML/PDF bytes of the last "prepare" click
 DIAG_REFERENCE = "fc_diag_reference"  # {"digest", "name", "raw"} of the reference (training) data
 DIAG_SHARES = "fc_diag_shares"    # {feature: {group: population share}}
@@ -55,6 +56,8 @@ RUN = "fc_run"                    # number of the current script run (see compon
 SIDEBAR_PENDING = "fc_sidebar_pending"  # the sidebar status is still to be drawn in this run
 TABLE_SHA256 = "fc_table_sha256"  # (DATA_DIGEST, sha256 of the table as CSV) for file-less data
 GOVERNANCE_MESSAGE = "fc_governance_message"  # confirmation shown once after a rerun
+GOVERNANCE_BASELINE_FOR = "fc_governance_baseline_for"  # (record ids, model) the baseline
+                                                         # choice was seeded for
 
 # Widget keys that code also reads or writes directly (other widget keys stay on their page).
 GOVERNANCE_RECORD = "w_gov_record"  # the record open on the Governance page
@@ -97,6 +100,7 @@ DEFAULTS: dict[str, Any] = {
     POLICY: DecisionPolicy.single(0.5),
     POLICY_CHOSEN: False,
     CARD_TEXT: {},
+    CARD_SUPPRESS: False,
     CARD_FILES: {},
     DIAG_REFERENCE: None,
     DIAG_SHARES: {},
@@ -108,6 +112,7 @@ DEFAULTS: dict[str, Any] = {
     RUN: 0,
     TABLE_SHA256: None,
     GOVERNANCE_MESSAGE: None,
+    GOVERNANCE_BASELINE_FOR: None,
     SIDEBAR_PENDING: False,
 }
 

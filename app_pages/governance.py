@@ -46,6 +46,14 @@ def _may(action: str) -> bool:
 st.markdown(f"**Audit store:** `{location}`")
 st.caption("Set the environment variable FAIRCARD_STORE before starting the app to use another "
            "SQLite file or a database URL. The command line reads the same store.")
+try:
+    signer = auth.store_keys().signer
+except FaircardError as exc:
+    components.error(exc)
+else:
+    st.caption(f"New entries are signed with the key `{signer.key_id}`." if signer else
+               "New entries are not signed: set signing_key under [faircard] in Streamlit's "
+               "secrets (or FAIRCARD_SIGNING_KEY) so that entries cannot be forged.")
 
 
 def _open(create: bool) -> AuditStore | None:
@@ -54,7 +62,7 @@ def _open(create: bool) -> AuditStore | None:
     if not create and not store_exists(location):
         return None
     try:
-        return AuditStore(location, create=create)
+        return auth.open_store(location, create=create)
     except FaircardError as exc:
         components.error(exc)
         return None
@@ -184,7 +192,7 @@ rid = st.selectbox("Open record", ids, key=state.GOVERNANCE_RECORD,
                    format_func=lambda i: f"{i}: {by_id[i].title}")
 rec = by_id[rid]
 try:
-    with AuditStore(location, create=False) as store:
+    with auth.open_store(location) as store:
         history = store.history(rid)
         export = store.export(rid)
 except FaircardError as exc:
@@ -223,7 +231,7 @@ if rec.status == "draft" and _may("submit"):
         sent = st.form_submit_button("Submit for review")
     if sent:
         try:
-            with AuditStore(location, create=False) as store:
+            with auth.open_store(location) as store:
                 store.submit(rid, _actor("w_gov_submitter"))
         except FaircardError as exc:
             components.error(exc)
@@ -254,7 +262,7 @@ with st.form("review_form"):
     reviewed = st.form_submit_button("Add review")
 if reviewed:
     try:
-        with AuditStore(location, create=False) as store:
+        with auth.open_store(location) as store:
             after = store.review(rid, _actor("w_gov_reviewer"), decision, comment,
                                  role=role or None)
     except FaircardError as exc:
@@ -268,10 +276,16 @@ st.caption("Recomputes every fingerprint and every link of the hash chain, so an
            "after it was written is found. Keep the head hash somewhere else (for example in CI "
            "logs) to detect a rewritten store.")
 if st.button("Verify the store", key="gov_verify"):
+    result = None
     with st.spinner("Checking every record and review..."):
-        with AuditStore(location, create=False) as store:
-            result = store.verify()
-    if result.ok:
+        try:
+            with auth.open_store(location) as store:
+                result = store.verify()
+        except FaircardError as exc:
+            components.error(exc)
+    if result is None:
+        pass
+    elif result.ok:
         st.success(components.escape(result.message))
     else:
         components.error(result.message)

@@ -11,7 +11,7 @@ from faircard import charts
 from faircard.card import build_card
 from faircard.errors import FaircardError
 from faircard.findings import findings
-from faircard.governance import AuditStore, default_location, store_exists
+from faircard.governance import default_location, store_exists
 from faircard.governance.approval import CHANGED, card_review
 from faircard.governance.diff import diff_records
 from faircard.governance.recorded_card import recorded_card, text_problem
@@ -43,7 +43,7 @@ if not store_exists(location):
                      "opened.")
     components.stop("record")
 try:
-    with AuditStore(location, create=False) as store:
+    with auth.open_store(location) as store:
         rec = store.get(raw)
         cells = store.cells(rec.id)
         history = store.history(rec.id)
@@ -226,7 +226,7 @@ with tab_review:
             sent = st.form_submit_button("Add comment")
         if sent:
             try:
-                with AuditStore(location, create=False) as store:
+                with auth.open_store(location) as store:
                     store.comment(rec.id, _actor("w_share_name"), body,
                                   section="" if section == sections[0] else section,
                                   reply_to=reply)
@@ -253,7 +253,7 @@ with tab_review:
             decided = st.form_submit_button("Record the decision", type="primary")
         if decided:
             try:
-                with AuditStore(location, create=False) as store:
+                with auth.open_store(location) as store:
                     after = store.review(rec.id, _actor("w_share_reviewer"), decision, note)
             except FaircardError as exc:
                 components.error(exc)

@@ -296,7 +296,8 @@ class AuditStore:
                 raise FaircardError(
                     f"The entries of the audit store '{self.location}' are signed, and no "
                     "signing key is configured here. Set FAIRCARD_SIGNING_KEY or "
-                    "FAIRCARD_SIGNING_KEY_FILE to the store's key to add to it."
+                    "FAIRCARD_SIGNING_KEY_FILE (in the app also signing_key under [faircard] "
+                    "in Streamlit's secrets) to the store's key to add to it."
                 )
             yield conn, meta["head_hash"], int(meta["event_count"])
 

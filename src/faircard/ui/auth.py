@@ -12,6 +12,7 @@ import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
 from ..errors import FaircardError
+from ..governance import AuditStore
 from ..governance.identity import (
     ROLES,
     ROLES_ENV,
@@ -20,6 +21,7 @@ from ..governance.identity import (
     load_role_map,
     local_identity,
 )
+from ..governance.signing import Keys
 from . import components
 
 LOCAL_MODE_NOTE = ("Local single-user mode: nobody signs in, so names are typed and records "
@@ -50,6 +52,20 @@ def current_identity() -> Identity | None:
     settings = _secrets_section("faircard")
     role_map = load_role_map(settings.get("roles_file"))
     return identity_from_claims(st.user.to_dict(), role_map)
+
+
+def store_keys() -> Keys:
+    """The audit store's signing and verification keys: ``signing_key``,
+    ``signing_key_file`` and ``verify_keys`` under ``[faircard]`` in Streamlit's secrets, each
+    falling back to the environment (``FAIRCARD_SIGNING_KEY`` ...). Raises
+    :class:`FaircardError` for a key that cannot be read."""
+    return Keys.from_environment(_secrets_section("faircard"))
+
+
+def open_store(location: str | None = None, *, create: bool = False) -> AuditStore:
+    """The audit store at ``location`` (default: ``$FAIRCARD_STORE``) with the app's keys
+    (:func:`store_keys`)."""
+    return AuditStore(location, create=create, keys=store_keys())
 
 
 def local_user(name: str) -> Identity:

@@ -272,9 +272,10 @@ def review_of(assessment, name: str) -> dict[str, str] | None:
     """The card's ``review`` section from the audit store: the status of the record whose
     fingerprint matches what the card says, "changed since approval" when only an older
     content of the card was approved, or None when there is no store or no such record."""
-    from ..governance import AuditStore, assessment_fingerprint, store_exists
+    from ..governance import assessment_fingerprint, store_exists
     from ..governance.approval import card_review
     from ..governance.records import summary_of
+    from .auth import open_store
 
     if not store_exists():
         return None
@@ -283,7 +284,7 @@ def review_of(assessment, name: str) -> dict[str, str] | None:
         spec = record_spec(assessment, name)
         fp = assessment_fingerprint(assessment, dataset_sha256=dataset_sha256(),
                                     models=models, spec=spec)
-        with AuditStore(create=False) as store:
+        with open_store() as store:
             return card_review(store, fingerprint=fp, dataset_sha256=dataset_sha256(),
                                model_sha256s=[m.sha256 for m in models], spec=spec,
                                summary=summary_of(assessment))

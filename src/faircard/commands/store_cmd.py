@@ -1,5 +1,5 @@
-"""Audit store commands: ``record``, ``records``, ``show``, ``submit``, ``review``, ``verify``,
-``head``, ``keygen``, ``upgrade``.
+"""Audit store commands: ``record``, ``records``, ``show``, ``submit``, ``review``,
+``comment``, ``verify``, ``head``, ``keygen``, ``upgrade``.
 
 Each opens the store given by ``--store`` (a file path or database URL; default
 ``$FAIRCARD_STORE`` or ``faircard-audit.db``) with the keys configured in the environment
@@ -106,6 +106,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--comment", default="", metavar="TEXT", help="the review's comment")
     add_store_option(p)
     p.set_defaults(func=run_review)
+
+    p = sub.add_parser("comment", help="comment on a record (or answer a comment)",
+                       description="Add a comment to a record, about the record as a whole or "
+                       "one part of it; comments never change a record's status. The comment "
+                       "is an entry of the audit chain, signed like every other entry when a "
+                       "signing key is configured.")
+    p.add_argument("id", metavar="ID", help="record id")
+    p.add_argument("--by", required=True, metavar="NAME", help="who comments")
+    p.add_argument("--text", required=True, metavar="TEXT", help="the comment")
+    p.add_argument("--section", default="", metavar="S",
+                   help="what it is about, as the share view names it: 'finding 2', "
+                   "'disparities', 'decision policy', 'model card' (default: the record as a "
+                   "whole)")
+    p.add_argument("--role", help="the commenter's role (for example 'domain expert')")
+    p.add_argument("--reply-to", metavar="COMMENT",
+                   help="id of the comment on this record that this one answers")
+    add_store_option(p)
+    p.set_defaults(func=run_comment)
 
     p = sub.add_parser("verify", help="check the audit store's fingerprints and hash chain",
                        description="Recompute every fingerprint and the hash chain of the audit "
@@ -276,6 +294,7 @@ def run_show(args: argparse.Namespace) -> int:
             return 0
         rec = store.get(args.id)
         history = store.history(rec.id)
+        comments = store.comments(rec.id)
     lines = [f"record {rec.id}: {safe(rec.title)}",
              f"  status       {rec.status}",
              f"  author       {safe(rec.created_by)}, {rec.created_at}",
@@ -315,6 +334,14 @@ def run_show(args: argparse.Namespace) -> int:
         lines.append(f"    {e.at[:19]}  {verb} by {who}")
         for text_line in e.comment.splitlines():
             lines.append(f"        {safe(text_line)}")
+    if comments:
+        lines.append("  comments:")
+    for c in comments:
+        about = f" on {safe(c.section)}" if c.section else ""
+        answer = f" answering {c.reply_to}" if c.reply_to is not None else ""
+        lines.append(f"    {c.at[:19]}  comment {c.id}{about}{answer} by {safe(c.author)}")
+        for text_line in c.body.splitlines():
+            lines.append(f"        {safe(text_line)}")
     print("\n".join(lines))
     return 0
 
@@ -330,6 +357,17 @@ def run_review(args: argparse.Namespace) -> int:
     with open_store(args) as store:
         rec = store.review(args.id, args.reviewer, args.decision, args.comment, role=args.role)
     print(f"record {rec.id} is now {rec.status}")
+    return 0
+
+
+def run_comment(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        c = store.comment(args.id, args.by, args.text, section=args.section,
+                          reply_to=args.reply_to, role=args.role)
+    about = f" on {safe(c.section)}" if c.section else ""
+    answer = f", answering comment {c.reply_to}" if c.reply_to is not None else ""
+    print(f"comment {c.id} on record {c.record_id}{about}{answer} by {safe(c.author)}"
+          + (" (signed)" if c.key_id else ""))
     return 0
 
 

@@ -1,6 +1,7 @@
 """Sign in through Streamlit's native OpenID Connect login against a test identity provider:
 an author records and submits, cannot approve her own record (decided by subject, although a
-second person has the same display name), and a reviewer signs it off from the share link."""
+second person has the same display name), and a reviewer signs it off from the share link, to
+which the app brings them back after signing in."""
 
 from __future__ import annotations
 
@@ -59,10 +60,11 @@ def _sign_in(browser, url: str, who: str, path: str = ""):
     sidebar.get_by_role("button", name="Log in").click()
     page.get_by_role("button", name=f"Sign in as {USERS[who]['name']} ({who})").click()
     page.wait_for_url(lambda u: u.startswith(url))
-    if path:  # Streamlit returns to the app's root after signing in: open the link again
-        page.goto(url + path)
     runs = Runs(page)
     runs.settle()
+    if path:  # Streamlit returns to the app's root; the app brings the person back to the link
+        page.get_by_role("heading", name="Shared record").wait_for()
+        assert page.url.endswith(path), page.url  # Streamlit itself returned to "/"
     sidebar.get_by_text(USERS[who]["name"]).first.wait_for()
     return context, page, runs
 

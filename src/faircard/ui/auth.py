@@ -8,6 +8,12 @@ and records say "unauthenticated".
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
@@ -22,7 +28,7 @@ from ..governance.identity import (
     local_identity,
 )
 from ..governance.signing import Keys
-from . import components
+from . import cache, components, state
 
 LOCAL_MODE_NOTE = ("Local single-user mode: nobody signs in, so names are typed and records "
                    "say \"unauthenticated\". Configure OpenID Connect in Streamlit's secrets "
@@ -83,7 +89,7 @@ def sidebar_identity() -> Identity | None:
         if not st.user.is_logged_in:
             st.caption("Nobody is signed in.")
             if st.button("Log in", key="auth_login", icon=":material/login:"):
-                st.login()
+                login()
             return None
         try:
             who = current_identity()
@@ -107,7 +113,7 @@ def require(action: str, page: str = "") -> Identity | None:
     if not st.user.is_logged_in:
         st.info("Sign in to continue: this faircard checks who records, reviews and comments.")
         if st.button("Log in", key="auth_login_page", type="primary"):
-            st.login()
+            login()
         components.stop(page)
     try:
         who = current_identity()
@@ -120,6 +126,89 @@ def require(action: str, page: str = "") -> Identity | None:
                    f"(${ROLES_ENV} or [faircard] roles_file in the secrets).")
         components.stop(page)
     return who
+
+
+# -- coming back after sign-in ---------------------------------------------------------------
+# Streamlit's sign-in leaves the app for the provider and comes back to the start page in a new
+# session: the page, its query (?record=3) and the session state are gone. What survives is the
+# browser's XSRF cookie: its token stays the same across the round trip (only its mask changes
+# with every response). So the page is remembered in this process under a hash of that token.
+
+XSRF_COOKIE = "_streamlit_xsrf"
+RETURN_SECONDS = 600
+"""How long after clicking "Log in" the app still brings someone back to their page."""
+MAX_PENDING = 10_000
+
+
+class PendingReturns:
+    """The page (and its query) each browser was on when it clicked "Log in", kept for
+    :data:`RETURN_SECONDS` and taken once. One per server process."""
+
+    def __init__(self, seconds: float = RETURN_SECONDS,
+                 clock: Callable[[], float] = time.monotonic):
+        self._seconds, self._clock = seconds, clock
+        self._lock = threading.Lock()
+        self._items: dict[str, tuple[float, str, dict[str, Any]]] = {}
+
+    def remember(self, browser: str, page: str, query: Mapping[str, Any]) -> None:
+        now = self._clock()
+        with self._lock:
+            for key in [k for k, v in self._items.items() if v[0] < now]:
+                del self._items[key]
+            while len(self._items) >= MAX_PENDING:
+                del self._items[next(iter(self._items))]
+            self._items[browser] = (now + self._seconds, page, dict(query))
+
+    def take(self, browser: str) -> tuple[str, dict[str, Any]] | None:
+        with self._lock:
+            item = self._items.pop(browser, None)
+        if item is None or item[0] < self._clock():
+            return None
+        return item[1], item[2]
+
+
+def browser_key(cookies: Mapping[str, str]) -> str | None:
+    """A key for this browser that survives the sign-in round trip (a hash of the token in
+    Streamlit's XSRF cookie), or None when there is no such cookie."""
+    raw = cookies.get(XSRF_COOKIE)
+    token = None
+    if isinstance(raw, str) and raw:
+        parts = raw.split("|")
+        try:
+            if parts[0] == "2" and len(parts) == 4:  # 2|mask|masked token|timestamp
+                mask, masked = bytes.fromhex(parts[1]), bytes.fromhex(parts[2])
+                token = bytes(b ^ mask[i % len(mask)] for i, b in enumerate(masked)) \
+                    if mask else None
+            else:  # version 1: the token in hex
+                token = bytes.fromhex(raw)
+        except ValueError:
+            token = None
+    return hashlib.sha256(b"faircard-return\0" + token).hexdigest() if token else None
+
+
+def _cookies() -> Mapping[str, str]:
+    return st.context.cookies
+
+
+def login() -> None:
+    """Start Streamlit's sign-in, remembering the page this browser is on (and its query) to
+    come back to (see :func:`return_after_login`)."""
+    page = state.get(state.CURRENT_PAGE)
+    key = browser_key(_cookies())
+    if page and key:
+        cache.pending_returns().remember(key, page, st.query_params.to_dict())
+    st.login()
+
+
+def return_after_login() -> None:
+    """Right after sign-in, Streamlit opens the start page: switch once to the page this
+    browser signed in from, with its query (within :data:`RETURN_SECONDS`)."""
+    if not oidc_configured() or not st.user.is_logged_in:
+        return
+    key = browser_key(_cookies())
+    target = cache.pending_returns().take(key) if key else None
+    if target is not None and target[0] != state.get(state.CURRENT_PAGE):
+        st.switch_page(target[0], query_params=target[1])
 
 
 def _escape(text: str) -> str:

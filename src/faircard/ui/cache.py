@@ -47,6 +47,14 @@ def demo() -> Demo:
     return load_demo()
 
 
+@st.cache_resource(show_spinner=False)
+def pending_returns():
+    """Where each browser was when it clicked "Log in" (see ``auth.return_after_login``)."""
+    from .auth import PendingReturns
+
+    return PendingReturns()
+
+
 def _prep_key(spec: AssessmentSpec) -> str:
     d = spec.to_dict()
     for k in ("reference", "min_group_size", "include_small_groups", "n_boot", "confidence",

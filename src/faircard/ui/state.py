@@ -53,6 +53,7 @@ DIAG_CARD = "fc_diag_card"        # {"for": key, "bias_sources", "proxies"}: wha
 IS_DEMO = "fc_is_demo"
 DEMO_AUTOLOADED = "fc_demo_autoloaded"
 RUN = "fc_run"                    # number of the current script run (see components.page_done)
+CURRENT_PAGE = "fc_current_page"  # script path of the page this run shows (set by app.py)
 SIDEBAR_PENDING = "fc_sidebar_pending"  # the sidebar status is still to be drawn in this run
 TABLE_SHA256 = "fc_table_sha256"  # (DATA_DIGEST, sha256 of the table as CSV) for file-less data
 GOVERNANCE_MESSAGE = "fc_governance_message"  # confirmation shown once after a rerun
@@ -114,6 +115,7 @@ DEFAULTS: dict[str, Any] = {
     GOVERNANCE_MESSAGE: None,
     GOVERNANCE_BASELINE_FOR: None,
     SIDEBAR_PENDING: False,
+    CURRENT_PAGE: None,
 }
 
 

@@ -180,6 +180,7 @@ table = pd.DataFrame([{
     "recorded (UTC)": r.created_at[:19].replace("T", " "),
     "rows": r.n_rows, "fingerprint": r.fingerprint[:16],
     "replaced by": ", ".join(str(i) for i in r.superseded_by),
+    "baseline": "" if r.baseline is None else str(r.baseline),
     "on screen": "yes" if r.fingerprint == fingerprint else "",
 } for r in records])
 st.dataframe(table, hide_index=True, width="stretch")

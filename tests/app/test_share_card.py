@@ -160,6 +160,8 @@ def test_the_governance_page_names_a_baseline_and_the_share_link_shows_the_diff(
     no_exception(gov)
     with AuditStore(_private_audit_store, create=False) as store:
         assert store.get(2).baseline == 1 and store.get(1).baseline is None
+    [table] = [d.value for d in gov.dataframe if "baseline" in d.value.columns]
+    assert list(table["baseline"]) == ["", "1"]
 
     assert main(["diff", "1", "2", "--json", "--store", str(_private_audit_store)]) == 0
     cli = json.loads(capsys.readouterr().out)

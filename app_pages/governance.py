@@ -284,12 +284,8 @@ if st.button("Verify the store", key="gov_verify"):
                 result = store.verify()
         except FaircardError as exc:
             components.error(exc)
-    if result is None:
-        pass
-    elif result.ok:
-        st.success(components.escape(result.message))
-    else:
-        components.error(result.message)
+    if result is not None:
+        (st.success if result.ok else st.error)(components.escape(result.message))
         for problem in result.problems[:20]:
             st.markdown(f"- {components.escape(problem)}")
 components.page_done("governance")

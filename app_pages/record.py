@@ -153,8 +153,9 @@ with tab_policy:
 with tab_card:
     try:
         if stored_card is None:
-            st.info("This record was made before records kept the model card's text, so the "
-                    "card shows the figures without its authors' text.")
+            st.info("This record does not keep the model card's text (it was made before "
+                    "records kept it, or without a card), so the card shows the figures "
+                    "without its authors' text.")
             card = build_card(a, model={"name": rec.title},
                               dataset={"name": rec.dataset_name, "sha256": rec.dataset_sha256})
         else:

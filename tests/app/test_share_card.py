@@ -187,3 +187,24 @@ def test_the_governance_page_names_a_baseline_and_the_share_link_shows_the_diff(
     assert third.selectbox(key="w_gov_baseline").value == 3, "the default follows the store"
     with AuditStore(_private_audit_store, create=False) as store:
         assert store.get(3).baseline is None
+
+
+def test_a_record_from_before_schema_3_still_opens(tmp_path, monkeypatch):
+    """An upgraded schema-2 store: the old record's share link shows its figures, and says
+    that its card text was not kept."""
+    import shutil
+
+    from faircard.governance.migrate import upgrade
+    from faircard.governance.signing import Keys
+    from tests.unit.test_migrations import FIXTURE_V2
+
+    path = tmp_path / "old.db"
+    shutil.copyfile(FIXTURE_V2, path)
+    monkeypatch.setenv("FAIRCARD_STORE", str(path))
+    monkeypatch.setenv("FAIRCARD_SIGNING_KEY", "s" * 48)
+    upgrade(path, keys=Keys.from_environment())
+    shared = _share()
+    assert not shared.error, [e.value for e in shared.error]
+    assert any("does not keep the model card's text" in i.value for i in shared.info)
+    assert "Status: approved, reviewer bob (model risk)" in _card_markdown(shared)
+    assert any("people" in d.value.columns for d in shared.dataframe)

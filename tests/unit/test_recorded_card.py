@@ -170,3 +170,27 @@ def test_default_baseline_is_the_newest_record_of_the_same_model(run, tmp_path):
     assert default_baseline(records, "score") == 2
     assert default_baseline(records, "gbm.skops") == 3
     assert default_baseline(records, "other") is None
+
+
+def test_a_card_added_to_an_older_record_fails_verify(tmp_path):
+    """An upgraded schema-2 record's hash does not cover a card: one written into it later,
+    even with no text (which matches a record without a card text fingerprint), is found."""
+    import shutil
+
+    from faircard.governance.migrate import upgrade
+    from tests.unit.test_migrations import FIXTURE_V2
+
+    path = tmp_path / "old.db"
+    shutil.copyfile(FIXTURE_V2, path)
+    keys = Keys.from_environment(environ={"FAIRCARD_SIGNING_KEY": "s" * 48})
+    upgrade(path, keys=keys)
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE records SET card = :c WHERE id = 2"), {"c": json.dumps(
+            card_document({}, model={"name": "Approved by legal"}))})
+    engine.dispose()
+    with AuditStore(path, keys=keys) as store:
+        v = store.verify()
+    assert [str(p) for p in v.problems] == [
+        "record 2: it has a model card, which its hash does not cover (it was written before "
+        "records kept one): the card was added afterwards"]

@@ -286,6 +286,10 @@ def _check_record(row: Mapping[str, Any]) -> str:
     if not same_summary:
         return "its summary does not match its full assessment"
     if row.get("card") is not None:
+        version = _as_int(row.get("hash_version", 1) or 1)
+        if "card" not in HASHED_COLUMNS.get(version, {}).get("records", ()):
+            return ("it has a model card, which its hash does not cover (it was written before "
+                    "records kept one): the card was added afterwards")
         try:
             card = json.loads(row["card"])
         except (TypeError, ValueError):

@@ -41,11 +41,16 @@ def _card_markdown(at) -> str:
     return "\n".join(line for line in body.splitlines() if "Generated at" not in line)
 
 
-def _author_card(metrics=None, suppress=False):
+DIAG_KEYS = ("fc_diag_checklist", "fc_diag_card", "fc_diag_exclude")
+
+
+def _author_card(metrics=None, suppress=False, diagnostics=None):
     """The author's Model card page with the text typed in, and its state."""
     at = seed_state(new("app_pages/model_card.py"))
     if metrics:
         at.session_state["fc_metrics"] = metrics
+    for key in DIAG_KEYS if diagnostics is not None else ():
+        at.session_state[key] = diagnostics.session_state[key]
     at.run()
     no_exception(at)
     for key, value in TEXT.items():
@@ -61,7 +66,7 @@ def _author_card(metrics=None, suppress=False):
 def _record(author_card, user=AUTHOR, baseline="default"):
     """The Governance page of the same session records the assessment."""
     gov = _signed_in(seed_state(new("app_pages/governance.py")), user)
-    for key in ("fc_card_text", "fc_card_suppress", "fc_metrics"):
+    for key in ("fc_card_text", "fc_card_suppress", "fc_metrics", *DIAG_KEYS):
         gov.session_state[key] = author_card.session_state[key]
     gov.run()
     no_exception(gov)
@@ -106,6 +111,31 @@ def test_the_share_link_shows_the_authors_card(_private_audit_store, metrics, su
     assert rec.has_card and kept["suppress_small_groups"] is suppress
     assert kept["text"]["caveats"]["text"] == HOSTILE
     assert kept["metrics"] == (metrics if metrics else author.session_state["fc_metrics"])
+
+
+def test_the_share_link_shows_the_checklist_the_card_stated(_private_audit_store):
+    """The bias-sources checklist set on the Diagnostics page, and the proxies, are on the
+    author's card; the record keeps them (its fingerprint covers them) and the share link shows
+    them too."""
+    diag = seed_state(new("app_pages/diagnostics.py"))
+    diag.run()
+    no_exception(diag)
+    diag.selectbox(key="w_check_measurement").set_value("concern").run()
+    diag.text_area(key="w_note_measurement").set_value("age <b>bands</b> follow race").run()
+    no_exception(diag)
+    author = _author_card(diagnostics=diag)
+    assert "| Measurement bias | concern |" in _card_markdown(author)
+    _record(author)
+    author.run()
+    shared = _share()
+    assert not shared.error, [e.value for e in shared.error]
+    assert _card_markdown(shared) == _card_markdown(author)
+    assert "age &lt;b&gt;bands&lt;/b&gt; follow race" in _card_markdown(shared)
+    with AuditStore(_private_audit_store, create=False) as store:
+        kept = store.card(1)
+        assert store.verify().ok
+    assert [b["status"] for b in kept["bias_sources"] if b["source"] == "measurement"] == \
+        ["concern"]
 
 
 def test_hostile_card_text_stays_inert_in_the_share_view(_private_audit_store):

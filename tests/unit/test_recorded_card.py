@@ -194,3 +194,19 @@ def test_a_card_added_to_an_older_record_fails_verify(tmp_path):
     assert [str(p) for p in v.problems] == [
         "record 2: it has a model card, which its hash does not cover (it was written before "
         "records kept one): the card was added afterwards"]
+
+
+def test_the_checklist_and_proxies_are_fingerprinted_with_the_text(run):
+    """As the card's authors_text() gives them: a status changed in the stored checklist no
+    longer matches the fingerprint."""
+    checklist = [{"source": "measurement", "question": "Are labels measured alike?",
+                  "evidence": ["zone predicts race"], "suggested_status": "concern",
+                  "status": "concern", "note": "zone follows race"}]
+    proxies = [{"sensitive_feature": "race", "feature": "zone", "group": None, "value": 0.41}]
+    card = build_card(run, text=TEXT, bias_sources=checklist, proxies=proxies)
+    spec = spec_of(run, card_text=card.authors_text())
+    doc = card_document(TEXT, bias_sources=checklist, proxies=proxies)
+    assert text_problem(doc, spec) == ""
+    assert "changed after it was recorded" in text_problem(card_document(TEXT), spec)
+    doc["bias_sources"][0]["status"] = "no concern"
+    assert "changed after it was recorded" in text_problem(doc, spec)

@@ -210,3 +210,23 @@ def test_the_checklist_and_proxies_are_fingerprinted_with_the_text(run):
     assert "changed after it was recorded" in text_problem(card_document(TEXT), spec)
     doc["bias_sources"][0]["status"] = "no concern"
     assert "changed after it was recorded" in text_problem(doc, spec)
+
+
+def test_a_record_counted_with_duckdb_keeps_its_card_without_cells(tmp_path, capsys):
+    """Counted next to the data there are no rows for the score histograms: the record keeps
+    the card text and the same fingerprint as with pandas, and no cells."""
+    pytest.importorskip("duckdb")
+    df = make_dataset(5, n=500, n_features=2, with_missing=False, tiny_group=False,
+                      no_positive_group=False)
+    data = tmp_path / "loans.csv"
+    df.to_csv(data, index=False)
+    store = tmp_path / "a.db"
+    for engine in ("duckdb", "pandas"):
+        assert main(["record", str(data), "--target", "y", "--score", "score", "--sensitive",
+                     "sex", "--bootstrap", "0", "--author", "ana", "--store", str(store),
+                     "--engine", engine]) == 0, capsys.readouterr().err
+    with AuditStore(store, keys=Keys()) as s:
+        duck, pandas_ = s.list()
+        assert s.verify().ok
+    assert duck.fingerprint == pandas_.fingerprint
+    assert (duck.has_cells, duck.has_card, pandas_.has_cells) == (False, True, True)

@@ -165,8 +165,8 @@ with tab_card:
             card.review.update(review)
         problem = text_problem(stored_card, rec.spec) if stored_card is not None else ""
         if problem:
-            st.error(f"Record {rec.id}: {problem}. Its approval does not cover this text; "
-                     "run 'faircard verify'.")
+            components.error(f"Record {rec.id}: {problem}. Its approval does not cover this text; "
+                             "run 'faircard verify'.")
             if card.review["status"] == "approved":
                 card.review.update(status=CHANGED, notes=f"Audit record {rec.id}: {problem}.")
         st.caption("The card as its author saw it when recording: the authors' text as "

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from faircard.cli import main
 from faircard.governance.store import AuditStore
-from tests.app.conftest import new, no_exception, seed_state, small_frame
+from tests.app.conftest import new, no_exception, seed_state, small_frame, text_of
 from tests.app.test_share_view import AUTH, VIEWER
 
 AUTHOR = {"is_logged_in": True, "iss": "https://login.example.org", "sub": "author-1",
@@ -168,7 +168,7 @@ def test_card_text_changed_after_approval_is_shown_as_changed(_private_audit_sto
     shared = _share()
     card = _card_markdown(shared)
     assert "Status: changed since approval" in card and "Status: approved" not in card
-    assert any("not the text its fingerprint covers" in e.value for e in shared.error)
+    assert any("not the text its fingerprint covers" in text_of(e) for e in shared.error)
     with AuditStore(_private_audit_store, create=False) as store:
         v = store.verify()
     assert not v.ok

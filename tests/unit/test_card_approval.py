@@ -144,3 +144,21 @@ def test_cli_record_and_gate_cover_the_card_json(tmp_path, frame, capsys):
     edited["caveats"]["text"] = "Changed after approval"
     card.write_text(json.dumps(edited), encoding="utf-8")
     assert main([*gate, "--card-json", str(card)]) == 1
+
+
+def test_display_changes_name_what_is_shown_differently():
+    from faircard.governance.approval import display_changes
+    from faircard.metrics import DEFAULT_METRICS
+
+    available = [m for m in DEFAULT_METRICS if m != "roc_auc"]
+    stored = {"metrics": None, "suppress_small_groups": False, "personal_data": ["b", "a"]}
+    same = {"metrics": list(DEFAULT_METRICS), "suppress_small_groups": False,
+            "personal_data": ["a", "b"]}
+    assert display_changes(stored, same, available) == []
+    assert display_changes(None, same, available) == []
+    assert display_changes(stored, None, available) == []
+    fewer = dict(same, metrics=available[1:])
+    assert display_changes(stored, fewer, available) == ["the metrics shown"]
+    both = dict(same, suppress_small_groups=True, personal_data=["a"])
+    assert display_changes(stored, both, available) == [
+        "whether small groups are left out", "the personal-data columns left out"]

@@ -39,18 +39,58 @@ def what_changed(old_spec: Mapping[str, Any], new_spec: Mapping[str, Any],
     return out
 
 
+_SHOWN = (("metrics", "the metrics shown"),
+          ("suppress_small_groups", "whether small groups are left out"),
+          ("personal_data", "the personal-data columns left out"))
+
+
+def display_changes(stored: Mapping[str, Any] | None, current: Mapping[str, Any] | None,
+                    available: Iterable[str]) -> list[str]:
+    """How the card ``current`` is shown differently from the card document a record keeps
+    (``stored``; see :mod:`faircard.governance.recorded_card`), in words: the metrics it shows
+    (None meaning the default metrics, among the ``available`` ones), whether small groups
+    are left out and which personal-data columns are left out. Empty when either is None."""
+    from ..metrics import DEFAULT_METRICS
+
+    if stored is None or current is None:
+        return []
+    have = set(available)
+
+    def norm(card: Mapping[str, Any], key: str) -> Any:
+        value = card.get(key)
+        if key == "metrics":
+            return [m for m in (value or DEFAULT_METRICS) if m in have]
+        if key == "personal_data":
+            return sorted(str(c) for c in value or ())
+        return bool(value)
+
+    return [words for key, words in _SHOWN if norm(stored, key) != norm(current, key)]
+
+
 def card_review(store, *, fingerprint: str, dataset_sha256: str,
                 model_sha256s: Iterable[str], spec: Mapping[str, Any],
-                summary: Mapping[str, Any]) -> dict[str, str] | None:
+                summary: Mapping[str, Any], card: Mapping[str, Any] | None = None,
+                available: Iterable[str] = ()) -> dict[str, str] | None:
     """The ``review`` section of a card with this ``fingerprint``, or None (a draft).
 
     The newest record with the same fingerprint gives its status, reviewer and comment. Without
     one, the newest approved record of the same dataset and models makes the card
-    ``"changed since approval"`` and the notes say what changed.
+    ``"changed since approval"`` and the notes say what changed. ``card`` (the card document
+    as it is shown now, with the ``available`` metrics) is compared with the card the record
+    keeps: shown with other metrics or other groups left out, an approved record's card is
+    ``"changed since approval"`` too, and another record's status does not apply (None).
     """
     found = store.find_by_fingerprint(fingerprint)
     if found:
         rec = max(found, key=lambda r: r.id)
+        shown = display_changes(store.card(rec.id), card, available)
+        if shown:
+            if rec.status != "approved":
+                return None
+            return {"status": CHANGED, "reviewer": "",
+                    "notes": f"Audit record {rec.id} was approved for this card shown "
+                             f"differently; since then {_join(shown)} changed. Record this "
+                             "card and have it reviewed again."}
         decisions = [h for h in store.history(rec.id)
                      if h.decision in ("approve", "request_changes", "reject")]
         last = decisions[-1] if decisions else None

@@ -287,7 +287,9 @@ def review_of(assessment, name: str) -> dict[str, str] | None:
         with open_store() as store:
             return card_review(store, fingerprint=fp, dataset_sha256=dataset_sha256(),
                                model_sha256s=[m.sha256 for m in models], spec=spec,
-                               summary=summary_of(assessment))
+                               summary=summary_of(assessment),
+                               card=record_card(name, assessment),
+                               available=list(assessment.metrics))
     except FaircardError:
         return None
 

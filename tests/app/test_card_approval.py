@@ -106,3 +106,33 @@ def test_missing_pango_is_one_line_and_html_is_still_offered():
     assert error.startswith("PDF export needs") and "\n" not in error
     labels = [b.proto.label for b in at.get("download_button")]
     assert "HTML" in labels and "PDF" not in labels
+
+
+def _card_with(**session):
+    at = seed_state(new(CARD))
+    for key, value in session.items():
+        at.session_state[key] = value
+    at.run()
+    no_exception(at)
+    return _preview(at).replace("\\", ""), at
+
+
+def test_approved_until_the_card_is_shown_otherwise(_private_audit_store):
+    from faircard.metrics import DEFAULT_METRICS
+
+    rid = _record_and_approve(_private_audit_store)
+    assert "Status: approved, reviewer Ben Lee" in _card_with()[0]
+    # the default metrics chosen explicitly are the same card
+    assert "Status: approved, reviewer Ben Lee" in _card_with(fc_metrics=list(DEFAULT_METRICS))[0]
+    # one metric fewer: the approved card showed it
+    dropped = [m for m in DEFAULT_METRICS if m != "false_positive_rate"]
+    assert len(dropped) == len(DEFAULT_METRICS) - 1
+    preview, _ = _card_with(fc_metrics=dropped)
+    assert "Status: changed since approval" in preview and "Status: approved" not in preview
+    assert f"Audit record {rid} was approved for this card shown differently" in preview
+    assert "the metrics shown" in preview
+    # small groups left out of the card after approval
+    preview, at = _card_with(fc_card_suppress=True)
+    assert at.checkbox(key="w_card_suppress").value is True
+    assert "Status: changed since approval" in preview
+    assert "whether small groups are left out" in preview

@@ -19,7 +19,6 @@ from ..io import DETECT, TableRead, read_table
 from ..io.models import SandboxedModel, load_model
 from ..policy import (
     Policy,
-    best_single_from_sweep,
     choose_policy_from_sweep,
     pareto_front_from_sweep,
     with_chosen,
@@ -177,15 +176,6 @@ def tradeoff_front(digest: str, assessment: Assessment, feature: str, *, chosen:
     return with_chosen(_front(digest, _spec_key(assessment), feature, choices, sw), chosen)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def _best_single(digest: str, key: str, feature: str, choices: dict, _sw) -> Policy:
-    return best_single_from_sweep(_sw, **choices)
-
-
-def best_single(digest: str, assessment: Assessment, feature: str, **choices) -> Policy:
-    """:func:`faircard.policy.best_single_from_sweep` on the partition's cached sweep."""
-    sw = sweep_for(digest, assessment, feature)
-    return _best_single(digest, _spec_key(assessment), feature, choices, sw)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

@@ -70,3 +70,20 @@ def _private_audit_store(tmp_path, monkeypatch):
     """Each test gets its own audit store, never the working directory's."""
     monkeypatch.setenv("FAIRCARD_STORE", str(tmp_path / "audit.db"))
     return tmp_path / "audit.db"
+
+
+def record_and_approve(gov: AppTest, store_path) -> int:
+    """Record what the (not yet run) Governance page ``gov`` shows as Ana Kim's draft, submit
+    it and have Ben Lee approve it in the audit store at ``store_path``; the record's id."""
+    from faircard.governance.store import AuditStore
+
+    gov.run()
+    gov.text_input(key="w_gov_author").input("Ana Kim")
+    [button] = [b for b in gov.button if b.label == "Record as a draft"]
+    button.click().run()
+    no_exception(gov)
+    with AuditStore(store_path, create=False) as store:
+        rid = store.list()[-1].id
+        store.submit(rid, "Ana Kim")
+        store.review(rid, "Ben Lee", "approve", "Looks right")
+    return rid

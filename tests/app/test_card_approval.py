@@ -8,8 +8,7 @@ import time
 
 import pytest
 
-from faircard.governance.store import AuditStore
-from tests.app.conftest import new, no_exception, seed_state
+from tests.app.conftest import new, no_exception, record_and_approve, seed_state
 from tests.unit.test_pdf_dependency import no_pango  # noqa: F401  (a fixture)
 
 CARD = "app_pages/model_card.py"
@@ -29,16 +28,7 @@ def _record_and_approve(store_path, text=None):
     gov = seed_state(new("app_pages/governance.py"))
     if text:
         gov.session_state["fc_card_text"] = text
-    gov.run()
-    gov.text_input(key="w_gov_author").input("Ana Kim")
-    [button] = [b for b in gov.button if b.label == "Record as a draft"]
-    button.click().run()
-    no_exception(gov)
-    with AuditStore(store_path, create=False) as store:
-        rid = store.list()[-1].id
-        store.submit(rid, "Ana Kim")
-        store.review(rid, "Ben Lee", "approve", "Looks right")
-    return rid
+    return record_and_approve(gov, store_path)
 
 
 def test_approved_until_the_card_text_changes(_private_audit_store):

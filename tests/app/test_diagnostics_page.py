@@ -7,7 +7,7 @@ import numpy as np
 
 from faircard.diagnostics import diagnose
 
-from .conftest import new, no_exception, seed_state, small_frame
+from .conftest import new, no_exception, record_and_approve, seed_state, small_frame
 
 
 def _table(at, *columns):
@@ -129,7 +129,6 @@ def test_with_a_model_the_page_shows_its_permutation_importance():
 
 
 def test_an_approval_covers_the_checklist_on_the_card(_private_audit_store):
-    from faircard.governance.store import AuditStore
 
     df = _frame()
     diag = seed_state(new("app_pages/diagnostics.py"), df)
@@ -140,15 +139,7 @@ def test_an_approval_covers_the_checklist_on_the_card(_private_audit_store):
     no_exception(diag)
     keys = ["fc_diag_checklist", "fc_diag_card", "fc_diag_exclude"]
     gov = _copy_session(diag, seed_state(new("app_pages/governance.py"), df), keys)
-    gov.run()
-    gov.text_input(key="w_gov_author").input("Ana Kim")
-    [button] = [b for b in gov.button if b.label == "Record as a draft"]
-    button.click().run()
-    no_exception(gov)
-    with AuditStore(_private_audit_store, create=False) as store:
-        rid = store.list()[-1].id
-        store.submit(rid, "Ana Kim")
-        store.review(rid, "Ben Lee", "approve", "Looks right")
+    record_and_approve(gov, _private_audit_store)
     card = _copy_session(diag, seed_state(new("app_pages/model_card.py"), df), keys)
     card.run()
     no_exception(card)

@@ -198,10 +198,10 @@ def verify_chain(tables: Mapping[str, Sequence[Mapping[str, Any]]], meta: Mappin
             bad("its prev_hash does not match the entry before it: an earlier entry was "
                 "removed, inserted or rewritten")
         try:
-            digest = compute_hash(row, table)
+            digest: str | None = compute_hash(row, table)
         except (FaircardError, ValueError, KeyError):
-            digest = ""
-        if digest != row["entry_hash"]:
+            digest = None  # never equal to a stored hash, not even an empty one
+        if digest is None or digest != row["entry_hash"]:
             bad("its content does not match its entry_hash: it was changed after it was "
                 "written")
         signature = row.get("signature")

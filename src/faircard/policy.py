@@ -115,8 +115,9 @@ def disparity_of(counts: np.ndarray, constraint: str) -> float:
     gaps = []
     for m in metrics:
         v = vals[m][~np.isnan(vals[m])]
-        gaps.append(float(v.max() - v.min()) if v.size else np.nan)
-    return float(np.nanmax(gaps)) if gaps else np.nan
+        if v.size:  # an undefined rate (no positives, say) is no gap
+            gaps.append(float(v.max() - v.min()))
+    return max(gaps) if gaps else np.nan
 
 
 def _levels(values: np.ndarray, tol: float, n_max: int = 400) -> np.ndarray:
@@ -201,9 +202,12 @@ def _trivial(counts: np.ndarray) -> np.ndarray:
     return np.where(sel == 0, 1, np.where(sel == n, 2, 0))
 
 
-def _fix_degenerate(best_gain, best_idx, nt_gain, nt_idx, trivial, included) -> None:
+def _fix_degenerate(best_gain, best_idx, alternatives, trivial, included) -> None:
     """Where every included group got the same all-or-nothing decision, move the one group
-    that costs least to its best real choice (in place; -inf when it has none)."""
+    that costs least to its best other choice (in place; -inf when it has none).
+    ``alternatives``: (gain, index) per level and group of the best choice that is not
+    "nobody selected", then of the best that is not "everybody selected": a real choice or
+    the opposite all-or-nothing decision both end the degeneracy."""
     if not included.any():
         return
     cols = np.arange(best_idx.shape[1])
@@ -212,36 +216,56 @@ def _fix_degenerate(best_gain, best_idx, nt_gain, nt_idx, trivial, included) -> 
     degenerate = (inc > 0).all(axis=1) & (inc == inc[:, :1]).all(axis=1)
     if not degenerate.any():
         return
-    with np.errstate(invalid="ignore"):
-        delta = np.where(included, nt_gain - best_gain, -np.inf)
-    j = delta.argmax(axis=1)
+    everybody = (inc[:, :1] == 2)
+    (g1, i1), (g2, i2) = alternatives
+    nt_gain, nt_idx = np.where(everybody, g2, g1), np.where(everybody, i2, i1)
+    # only an included group can end the degeneracy (when none can, its -inf ends the level)
+    cols = np.flatnonzero(included)
+    with np.errstate(invalid="ignore"):  # -inf - -inf: a level no policy reaches anyway
+        j = cols[(nt_gain[:, cols] - best_gain[:, cols]).argmax(axis=1)]
     rows = np.flatnonzero(degenerate)
     best_gain[rows, j[rows]] = nt_gain[rows, j[rows]]
     best_idx[rows, j[rows]] = nt_idx[rows, j[rows]]
 
 
+def _not_kind(gains: np.ndarray, trivial: np.ndarray,
+              several: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """``gains`` without "nobody selected", and without "everybody selected" (-inf there).
+    With one group (not ``several``) the opposite all-or-nothing decision is degenerate too,
+    so both leave out every all-or-nothing choice."""
+    if not several:
+        real = np.where(trivial > 0, -np.inf, gains)
+        return real, real
+    return np.where(trivial == 1, -np.inf, gains), np.where(trivial == 2, -np.inf, gains)
+
+
 def _best_with_rules(metric, gains, levels, tol, trivial, included, allow_degenerate, *,
-                     order=None, rankings=None, excluded=None):
-    """:func:`_best_per_level` with groups outside ``included`` unconstrained and, unless
-    ``allow_degenerate``, no all-or-nothing policy. ``excluded`` (K, G): thresholds left out
-    (gain -inf); ``order`` (of ``metric``) and ``rankings`` (of ``gains`` and of ``gains``
-    without all-or-nothing choices) when already known."""
+                     order=None, rankings=None, excluded=None, held=None):
+    """:func:`_best_per_level` with groups outside ``held`` (default ``included``)
+    unconstrained and, unless ``allow_degenerate``, no policy in which every ``included`` group
+    gets the same all-or-nothing decision. ``excluded`` (K, G): thresholds left out (gain
+    -inf); ``order`` (of ``metric``) and ``rankings`` (of ``gains`` and of the two
+    :func:`_not_kind` gains) when already known."""
     windows = _windows(metric, levels, tol, order)
-    rank_all, rank_real = rankings or (None, None)
+    rank_all, *rank_alt = rankings or (None, None, None)
     bg, bi = _best_in_windows(gains, windows, rank_all, excluded)
     allowed = gains if excluded is None else np.where(excluded, -np.inf, gains)
-    free = ~included
+    free = ~(included if held is None else held)
     if free.any():
         bg[:, free] = allowed[:, free].max(axis=0)
         bi[:, free] = allowed[:, free].argmax(axis=0)
     if not allow_degenerate:
-        real = np.where(trivial > 0, -np.inf, gains)
-        ng, ni = _best_in_windows(real, windows, rank_real, excluded)
-        if free.any():
-            real_allowed = np.where(trivial > 0, -np.inf, allowed)
-            ng[:, free] = real_allowed[:, free].max(axis=0)
-            ni[:, free] = real_allowed[:, free].argmax(axis=0)
-        _fix_degenerate(bg, bi, ng, ni, trivial, included)
+        alternatives = []
+        several = included.sum() > 1
+        for other, other_allowed, rank in zip(_not_kind(gains, trivial, several),
+                                              _not_kind(allowed, trivial, several), rank_alt,
+                                              strict=True):
+            ag, ai = _best_in_windows(other, windows, rank, excluded)
+            if free.any():
+                ag[:, free] = other_allowed[:, free].max(axis=0)
+                ai[:, free] = other_allowed[:, free].argmax(axis=0)
+            alternatives.append((ag, ai))
+        _fix_degenerate(bg, bi, alternatives, trivial, included)
     return bg, bi
 
 
@@ -270,16 +294,19 @@ def search(sw: Sweep, constraint: str, objective: str, tolerance: float,
         bg, bi = _best_with_rules(anything, gains, np.zeros(1), 0.0, trivial,
                                   np.zeros(n_groups, bool), allow_degenerate)
         if not allow_degenerate:  # "every group" when nothing is constrained
-            real = np.where(trivial > 0, -np.inf, gains)
-            _fix_degenerate(bg, bi, real.max(axis=0)[None], real.argmax(axis=0)[None], trivial,
-                            np.ones(n_groups, bool))
+            _fix_degenerate(bg, bi, [(o.max(axis=0)[None], o.argmax(axis=0)[None])
+                                     for o in _not_kind(gains, trivial, n_groups > 1)],
+                            trivial, np.ones(n_groups, bool))
         return (bi[0], True) if np.isfinite(bg[0]).all() else (None, False)
     vals = metrics_from_counts(counts)
     if len(names) == 1:
         m = vals[names[0]]
-        levels = _levels(m[:, included], tolerance)
-        best_gain, best_idx = _best_with_rules(m, gains, levels, tolerance, trivial, included,
-                                               allow_degenerate)
+        held = _held(m, included)
+        if not held.any():  # undefined in every group: the constraint cannot be checked
+            return None, False
+        best_gain, best_idx = _best_with_rules(m, gains, _levels_of(m, held, tolerance),
+                                               tolerance, trivial, included, allow_degenerate,
+                                               held=held)
         total = best_gain.sum(axis=1)
         if np.isfinite(total).any():
             i = int(np.argmax(total))
@@ -291,17 +318,20 @@ def search(sw: Sweep, constraint: str, objective: str, tolerance: float,
     # the FPR order and the gains' rankings do not depend on the TPR level: thresholds outside
     # the TPR window are left out instead of re-sorting
     order = np.argsort(fpr, axis=0, kind="stable")
-    rankings = (_ranking(gains), _ranking(np.where(trivial > 0, -np.inf, gains)))
-    for lt in _levels(tpr[:, included], tolerance, n_max=400):
+    rankings = (_ranking(gains),
+                *(_ranking(o) for o in _not_kind(gains, trivial, included.sum() > 1)))
+    held_t, held_f = _held(tpr, included), _held(fpr, included)
+    if not (held_t.any() or held_f.any()):
+        return None, False
+    for lt in _levels_of(tpr, held_t, tolerance):
         in_t = (tpr >= lt - 1e-12) & (tpr <= lt + tolerance + 1e-12)
-        in_t[:, ~included] = True
+        in_t[:, ~held_t] = True
         if not in_t.any(axis=0).all():
             continue
         f2 = np.where(in_t, fpr, np.nan)
-        levels = _levels(f2[:, included], tolerance, n_max=400)
-        bg, bi = _best_with_rules(fpr, gains, levels, tolerance, trivial, included,
-                                  allow_degenerate, order=order, rankings=rankings,
-                                  excluded=~in_t)
+        bg, bi = _best_with_rules(fpr, gains, _levels_of(f2, held_f, tolerance), tolerance,
+                                  trivial, included, allow_degenerate, order=order,
+                                  rankings=rankings, excluded=~in_t, held=held_f)
         total = bg.sum(axis=1)
         if np.isfinite(total).any():
             i = int(np.argmax(total))
@@ -310,6 +340,19 @@ def search(sw: Sweep, constraint: str, objective: str, tolerance: float,
     if best[1] is None:
         return None, False
     return best[1], True
+
+
+def _held(metric: np.ndarray, included: np.ndarray) -> np.ndarray:
+    """Groups held to a metric: the included groups for which it is defined. A rate is
+    undefined at every threshold or at none (a true positive rate without positives), and,
+    as in :func:`disparity_of`, an undefined rate is no gap."""
+    return included & ~np.isnan(metric).all(axis=0)
+
+
+def _levels_of(metric: np.ndarray, held: np.ndarray, tol: float) -> np.ndarray:
+    """:func:`_levels` of the held groups' values; one level (unused) when none is held
+    (equalized odds with one rate undefined in every group)."""
+    return _levels(metric[:, held], tol) if held.any() else np.zeros(1)
 
 
 def check_choices(constraint: str, objective: str, tolerance: float) -> None:
@@ -412,10 +455,12 @@ def group_sizes(sw: Sweep) -> np.ndarray:
 
 
 def finite_thresholds(sw: Sweep) -> np.ndarray:
-    """The sweep's thresholds with +inf (nobody selected) replaced by the first number above
-    the highest score, which selects nobody too."""
+    """The sweep's thresholds with +inf (nobody selected) replaced by a short number above
+    the highest score and every finite threshold, which selects nobody too. (A grid's highest
+    threshold may lie below the highest score: 0.7 selects the same people as 0.75.)"""
     finite = sw.thresholds[np.isfinite(sw.thresholds)]
-    above = threshold_above(float(finite.max())) if finite.size else 1.0
+    tops = [float(x) for x in (*finite, sw.max_score) if x is not None]
+    above = threshold_above(max(tops)) if tops else 1.0
     return np.where(np.isfinite(sw.thresholds), sw.thresholds, above)
 
 
@@ -499,7 +544,9 @@ def policy_from_counts(counts: np.ndarray, groups: list[str], thresholds: dict[s
     if not included.any():
         included = np.ones(len(groups), bool)
     gap = disparity_of(counts[included], constraint)
-    sel = vals["selection_rate"][included]
+    # without a constraint no group is held to it: degenerate is then about every group, as
+    # in the search
+    sel = vals["selection_rate"] if constraint == "none" else vals["selection_rate"][included]
     degenerate = bool(np.all(sel == 0) or np.all(sel == 1))
     # 1e-6: a randomised mix lands on its target rates up to rounding
     feasible = bool(searched_feasible and (constraint == "none" or gap <= tolerance + 1e-6))
@@ -566,7 +613,9 @@ def describe(policy: Policy, counts: np.ndarray, groups: list[str]) -> str:
                 + " Figures are expected values over the randomisation.")
     text = f"{head} {obj.capitalize()}: {policy.objective_value:.3f}."
     if policy.degenerate:
-        everyone = all(v == 1 for v in policy.selection_rates.values())
+        held = [g for g in policy.selection_rates
+                if policy.constraint == "none" or g not in policy.excluded_groups]
+        everyone = all(policy.selection_rates[g] == 1 for g in held)
         text += (" Degenerate: every group gets the same decision ("
                  + ("everybody is selected" if everyone else "nobody is selected") + ").")
     if policy.constraint != "none":

@@ -106,6 +106,8 @@ class Sweep:
     groups: tuple[str, ...]
     counts: np.ndarray
     """(K, G, 4) per group; overall is ``counts.sum(axis=1)``."""
+    max_score: float | None = None
+    """The highest score swept (None when unknown): a threshold above it selects nobody."""
 
     def metrics(self) -> dict[str, np.ndarray]:
         """Every count metric, each (K, G)."""
@@ -140,7 +142,8 @@ def sweep(y_true, y_score, group, groups, thresholds=None, exact: bool = False,
                                                                              weight=weight)
     counts = sweep_counts(np.asarray(y_true, bool), y_score, np.asarray(group, np.int64),
                           len(groups), np.asarray(thresholds, np.float64), weight)
-    return Sweep(np.asarray(thresholds, np.float64), tuple(groups), counts)
+    return Sweep(np.asarray(thresholds, np.float64), tuple(groups), counts,
+                 float(y_score.max()) if y_score.size else None)
 
 
 def sweep_assessment(assessment, feature: str | None = None, exact: bool = False) -> Sweep:

@@ -1,0 +1,551 @@
+"""faircard.policy (per-group thresholds under a fairness constraint) against an exhaustive
+search over every combination of per-group thresholds, counted with scikit-learn on group
+masks; plus hand-worked figures, words and bounds of the pieces around the search. Written to
+kill mutmut survivors."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from sklearn.metrics import confusion_matrix, multilabel_confusion_matrix
+
+from faircard import policy as P
+from faircard.errors import FaircardError
+from faircard.thresholds import grid_thresholds, sweep
+
+NAMES = P.CONSTRAINTS  # constraint -> the rates it holds equal (read by the oracle)
+LADDER = (0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+
+
+# ------------------------------------------------------------- exhaustive oracle
+
+def _masked_counts(y, decided, g, n_groups):
+    """[tn, fp, fn, tp] of each group (G, 4) for each column of ``decided`` (n, T): (T, G, 4),
+    by scikit-learn's multilabel_confusion_matrix with one label per (group, column); rows of
+    other groups are negatives never selected, so they are taken out of tn."""
+    masks = g[:, None] == np.arange(n_groups)[None, :]  # (n, G)
+    truth = (y[:, None, None] & masks[:, None, :]).repeat(decided.shape[1], axis=1)
+    pred = decided[:, :, None] & masks[:, None, :]
+    # one more label, never true nor predicted, so that one column is still multilabel
+    spare = np.zeros((len(y), 1), int)
+    m = multilabel_confusion_matrix(np.hstack([truth.reshape(len(y), -1), spare]),
+                                    np.hstack([pred.reshape(len(y), -1), spare]))
+    out = m[:-1].reshape(decided.shape[1], n_groups, 4).copy()  # tn, fp, fn, tp
+    out[..., 0] -= len(y) - masks.sum(axis=0)
+    return out
+
+
+def _group_counts(y, s, g, n_groups):
+    """Counts of every group at every candidate threshold: each distinct score (everybody at
+    or above it selected) and +inf (nobody), as a list per group of (T, 4) arrays."""
+    cands = np.append(np.unique(s), np.inf)
+    counts = _masked_counts(y, s[:, None] >= cands[None, :], g, n_groups)
+    return cands, [counts[:, j] for j in range(n_groups)]
+
+
+def _rates(c):
+    """Rates of counts [..., tn, fp, fn, tp] (NaN where undefined)."""
+    tn, fp, fn, tp = np.moveaxis(np.asarray(c, float), -1, 0)
+    n = tn + fp + fn + tp
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {"selection_rate": (fp + tp) / n, "true_positive_rate": tp / (tp + fn),
+                "false_positive_rate": fp / (fp + tn), "accuracy": (tp + tn) / n}
+
+
+def _gap(c, constraint, inc):
+    """Largest gap over the included groups (last axis but one of ``c``) of each constrained
+    rate that is defined; NaN when none is."""
+    rates = _rates(c)
+    gaps = []
+    for name in NAMES[constraint]:
+        v = rates[name][..., inc]
+        defined = ~np.isnan(v)
+        hi = np.where(defined, v, -np.inf).max(axis=-1)
+        lo = np.where(defined, v, np.inf).min(axis=-1)
+        gaps.append(np.where(defined.any(axis=-1), hi - lo, np.nan))
+    if not gaps:
+        return math.nan
+    gaps = np.array(gaps)
+    out = np.where(np.isnan(gaps).all(axis=0), np.nan,
+                   np.where(np.isnan(gaps), -np.inf, gaps).max(axis=0))
+    return float(out) if out.ndim == 0 else out
+
+
+def _value(c, objective, fp_cost, fn_cost):
+    """Objective of the whole population (larger is better: cost is negated)."""
+    tn, fp, fn, tp = np.moveaxis(np.asarray(c, float).sum(axis=-2), -1, 0)
+    if objective == "accuracy":
+        return (tp + tn) / (tn + fp + fn + tp)
+    if objective == "balanced_accuracy":
+        return (tp / np.maximum(tp + fn, 1) + tn / np.maximum(tn + fp, 1)) / 2
+    return -(fp * fp_cost + fn * fn_cost) / (tn + fp + fn + tp)
+
+
+def _exhaustive(per_group, constraint, objective, tol, allow_degenerate, inc, fp_cost, fn_cost):
+    """The best objective over every combination of one candidate per group that meets the
+    constraint within ``tol`` and, unless allowed, does not give every group (every included
+    group under a constraint) the same all-or-nothing decision. None when nothing qualifies."""
+    combos = np.array(list(itertools.product(*[range(len(c)) for c in per_group])))
+    c = np.stack([np.asarray(per_group[j])[combos[:, j]] for j in range(len(per_group))],
+                 axis=1)  # (combinations, groups, 4)
+    sel = _rates(c)["selection_rate"]
+    kinds = np.where(sel == 0, 1, np.where(sel == 1, 2, 0))
+    held = kinds if constraint == "none" else kinds[:, inc]
+    ok = np.ones(len(c), bool)
+    if not allow_degenerate:
+        ok &= ~((held > 0).all(axis=1) & (held == held[:, :1]).all(axis=1))
+    if constraint != "none":
+        ok &= _gap(c, constraint, inc) <= tol + 1e-9  # NaN (unmeasurable) fails
+    if not ok.any():
+        return None
+    return float(_value(c[ok], objective, fp_cost, fn_cost).max())
+
+
+def _expected(per_group, constraint, objective, tol, allow_degenerate, inc, fp_cost, fn_cost):
+    """(feasible, best objective) as documented: the best policy within ``tol``; else the best
+    at the first wider tolerance that has one (twice ``tol``, then 0.02 ... 1), then without the
+    constraint, then allowing all-or-nothing policies."""
+    args = (objective,)
+    found = _exhaustive(per_group, constraint, *args, tol, allow_degenerate, inc, fp_cost,
+                        fn_cost)
+    if found is not None:
+        return True, found
+    for wider in (2 * tol, *LADDER):
+        found = _exhaustive(per_group, constraint, *args, wider, allow_degenerate, inc,
+                            fp_cost, fn_cost)
+        if found is not None:
+            return False, found
+    found = _exhaustive(per_group, "none", *args, 0.0, allow_degenerate, inc, fp_cost, fn_cost)
+    if found is not None:
+        return False, found
+    return False, _exhaustive(per_group, "none", *args, 0.0, True, inc, fp_cost, fn_cost)
+
+
+def _case(seed):
+    rng = np.random.default_rng(seed)
+    n_groups = int(rng.integers(1, 4))
+    n = int(rng.integers(4, 13))
+    g = rng.permutation(np.concatenate([np.arange(n_groups),
+                                        rng.integers(0, n_groups, n - n_groups)]))
+    s = rng.integers(0, 5, n) / 4
+    y = rng.random(n) < rng.random()
+    return dict(y=y, s=s, g=g, n_groups=n_groups,
+                constraint=str(rng.choice(list(NAMES))),
+                objective=str(rng.choice(list(P.OBJECTIVES))),
+                tolerance=float(rng.choice([0.0, 0.1, 0.3])),
+                allow_degenerate=bool(rng.random() < 0.3),
+                min_group_size=int(rng.choice([0, 3, 4])),
+                fn_cost=float(rng.choice([2.0, 0.5])))
+
+
+@pytest.mark.parametrize("block", range(6))
+def test_search_equals_the_exhaustive_optimum_on_small_data(block):
+    """On 240 small random cases (1 to 3 groups, ties, groups without positives or negatives,
+    small groups left out) the chosen policy's objective is the exhaustive optimum, it meets the
+    constraint exactly when some policy does, and its stated gap, flags and per-group figures
+    are those scikit-learn counts at its thresholds."""
+    for seed in range(40 * block, 40 * block + 40):
+        c = _case(seed)
+        y, s, g, k = c["y"], c["s"], c["g"], c["n_groups"]
+        groups = [f"g{j}" for j in range(k)]
+        sizes = np.bincount(g, minlength=k)
+        inc = sizes >= c["min_group_size"]
+        if not inc.any():
+            inc[:] = True
+        _, per_group = _group_counts(y, s, g, k)
+        feasible, best = _expected(per_group, c["constraint"], c["objective"], c["tolerance"],
+                                   c["allow_degenerate"], inc, 1.0, c["fn_cost"])
+        p = P.choose_policy(y, s, g, groups, feature="f", constraint=c["constraint"],
+                            objective=c["objective"], tolerance=c["tolerance"],
+                            fn_cost=c["fn_cost"], min_group_size=c["min_group_size"],
+                            allow_degenerate=c["allow_degenerate"])
+        msg = (seed, c["constraint"], c["objective"], p.thresholds)
+        got = -p.objective_value if c["objective"] == "cost" else p.objective_value
+        assert got == pytest.approx(best, abs=1e-12), msg
+        # the figures of the thresholds it states, counted from scratch
+        t = np.array([p.thresholds[x] for x in groups])[g]
+        counts = _masked_counts(y, (s >= t)[:, None], g, k)[0]
+        assert got == pytest.approx(_value(counts, c["objective"], 1.0, c["fn_cost"]),
+                                    abs=1e-12), msg
+        gap = _gap(counts, c["constraint"], inc) if c["constraint"] != "none" else \
+            _gap(counts, "demographic_parity", inc)
+        assert p.disparity == pytest.approx(gap, abs=1e-12, nan_ok=True), msg
+        assert p.feasible == (feasible and (c["constraint"] == "none" or gap <= c["tolerance"]
+                                            + 1e-9)), msg
+        sel = _rates(counts)["selection_rate"]
+        held = sel if c["constraint"] == "none" else sel[inc]
+        assert p.degenerate == bool((held == 0).all() or (held == 1).all()), msg
+        assert p.selection_rates == pytest.approx(dict(zip(groups, sel, strict=True))), msg
+        assert p.excluded_groups == [x for x, i in zip(groups, inc, strict=True) if not i]
+        assert [r["count"] for r in p.by_group] == sizes.tolist()
+        assert [r["in_constraint"] for r in p.by_group] == inc.tolist()
+        for r, (tn, fp, fn, tp) in zip(p.by_group, counts, strict=True):
+            assert r["false_positive_rate"] == (fp / (fp + tn) if fp + tn else None), msg
+            assert r["true_positive_rate"] == (tp / (tp + fn) if tp + fn else None), msg
+        if c["allow_degenerate"] is False and p.feasible:
+            assert not p.degenerate, msg
+
+
+# --------------------------------------------------- cases the search once got wrong
+
+def test_a_group_without_positives_is_not_held_to_equal_opportunity():
+    # group b has no positive outcome: its true positive rate is undefined at every threshold,
+    # so (as in the stated gap) it cannot make equal opportunity fail
+    y = np.array([1, 0, 1, 0, 0, 0], bool)
+    s = np.array([0.9, 0.2, 0.6, 0.8, 0.3, 0.1])
+    g = np.array([0, 0, 0, 1, 1, 1])
+    p = P.choose_policy(y, s, g, ["a", "b"], constraint="equal_opportunity", tolerance=0.0,
+                        min_group_size=0)
+    # a: 0.6 selects both positives (TPR 1) and no negative; b: nobody selected is best
+    assert p.feasible and p.disparity == 0.0
+    assert p.objective_value == 1.0
+    assert "meets equal opportunity" in p.summary
+    eo = P.choose_policy(y, s, g, ["a", "b"], constraint="equalized_odds", tolerance=0.0,
+                         min_group_size=0)
+    # b is held to the false positive rate only: 0 in both groups, with a's TPR 1
+    assert eo.feasible and eo.objective_value == 1.0
+    fpr = P.choose_policy(~y, s, g, ["a", "b"], constraint="false_positive_rate_parity",
+                          tolerance=0.0, min_group_size=0)
+    # outcomes flipped: b has no negatives, so no false positive rate
+    assert fpr.feasible
+
+
+def test_opposite_all_or_nothing_decisions_are_not_degenerate():
+    # every score of a group is the same, so each group can only select everybody or nobody;
+    # a selects everybody and b nobody: accuracy 1/2 in both (gap 0), balanced accuracy 1/2.
+    # Only "everybody in both" or "nobody in both" is degenerate.
+    y = np.array([0, 1, 0, 1], bool)
+    s = np.array([1.0, 1.0, 1.0, 1.0])
+    g = np.array([0, 0, 1, 1])
+    p = P.choose_policy(y, s, g, ["a", "b"], constraint="equal_accuracy", tolerance=0.0,
+                        objective="balanced_accuracy", min_group_size=0)
+    assert p.feasible and not p.degenerate
+    assert sorted(p.selection_rates.values()) == [0.0, 1.0]
+    assert p.objective_value == 0.5
+    # with no constraint, the same pair is the only policy that is not degenerate
+    free = P.choose_policy(y, s, g, ["a", "b"], constraint="none", min_group_size=0)
+    assert sorted(free.selection_rates.values()) == [0.0, 1.0] and not free.degenerate
+
+
+def test_a_group_left_out_of_the_constraint_cannot_end_a_degenerate_policy():
+    # a (1 person) is left out; b and c (3 each) must not both select everybody or nobody.
+    # c has one score, 0.5, so it only selects everybody or nobody.
+    y = np.array([1, 0, 0, 1, 0, 1, 1], bool)
+    s = np.array([0.3, 0.7, 0.5, 0.9, 0.5, 0.5, 0.5])
+    g = np.array([0, 1, 1, 1, 2, 2, 2])
+    p = P.choose_policy(y, s, g, ["a", "b", "c"], constraint="demographic_parity",
+                        tolerance=1.0, min_group_size=3)
+    assert p.excluded_groups == ["a"] and not p.degenerate
+    assert {p.selection_rates["b"], p.selection_rates["c"]} != {0.0} and \
+        {p.selection_rates["b"], p.selection_rates["c"]} != {1.0}
+    # b selects its positive only (1/2), c everybody (2 of 3 right); a freely takes 0.3 or
+    # nobody (1 of 2 right either way): 1 + 1 + 2 + 1 of 7... the best over all choices:
+    _, per_group = _group_counts(y, s, g, 3)
+    want = _exhaustive(per_group, "demographic_parity", "accuracy", 1.0, False,
+                       np.array([False, True, True]), 1.0, 1.0)
+    assert p.objective_value == pytest.approx(want)
+
+
+def test_a_single_group_is_never_given_all_or_nothing_unless_allowed():
+    # one group: selecting everybody and selecting nobody are both degenerate, so the best
+    # real threshold is taken even though "nobody" is more accurate (4 of 6)
+    y = np.array([1, 0, 0, 1, 0, 0], bool)
+    s = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
+    p = P.choose_policy(y, s, np.zeros(6, int), ["a"], constraint="none")
+    assert 0 < p.selection_rates["a"] < 1 and not p.degenerate
+    # the best real threshold: 0.4 selects 0.4, 0.5, 0.6 (one right of three) and leaves
+    # 0.1 wrongly out: 3 of 6; 0.2 .. 0.3 do worse or equal; 0.6 gets 3 of 6 too
+    assert p.objective_value == pytest.approx(0.5)
+    allowed = P.choose_policy(y, s, np.zeros(6, int), ["a"], constraint="none",
+                              allow_degenerate=True)
+    assert allowed.selection_rates["a"] == 0.0 and allowed.objective_value == pytest.approx(4 / 6)
+
+
+# ------------------------------------------------------------ front and one threshold
+
+def _small_rows():
+    """Three groups of 6, 5 and 2 people with tied scores; c is left out at size 3."""
+    y = np.array([1, 0, 1, 0, 0, 1, 1, 0, 0, 1, 0, 1, 0], bool)
+    s = np.array([0.9, 0.2, 0.6, 0.6, 0.1, 0.4, 0.8, 0.8, 0.3, 0.5, 0.2, 0.7, 0.9])
+    g = np.array([0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2])
+    return y, s, g, ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("rules", [
+    dict(objective="accuracy", min_group_size=3, include_small_groups=False,
+         allow_degenerate=False),
+    dict(objective="cost", fp_cost=1.0, fn_cost=3.0, min_group_size=0,
+         include_small_groups=False, allow_degenerate=True),
+    dict(objective="balanced_accuracy", min_group_size=3, include_small_groups=True,
+         allow_degenerate=False),
+])
+def test_front_points_are_the_exhaustive_optimum_at_each_tolerance(rules):
+    y, s, g, groups = _small_rows()
+    tolerances = (0.0, 0.1, 0.25)
+    front = P.pareto_front(y, s, g, groups, constraint="equal_opportunity",
+                           tolerances=tolerances, **rules)
+    inc = np.bincount(g) >= rules["min_group_size"]
+    if rules["include_small_groups"]:
+        inc[:] = True
+    _, per_group = _group_counts(y, s, g, 3)
+    fp_cost, fn_cost = rules.get("fp_cost", 1.0), rules.get("fn_cost", 1.0)
+    sign = -1.0 if rules["objective"] == "cost" else 1.0
+    assert list(front.columns) == ["tolerance", "objective_value", "disparity", "feasible",
+                                   "is_single_threshold", "is_chosen"]
+    assert len(front) == 4
+    for i, tol in enumerate(tolerances):
+        row = front.iloc[i]
+        feasible, best = _expected(per_group, "equal_opportunity", rules["objective"], tol,
+                                   rules["allow_degenerate"], inc, fp_cost, fn_cost)
+        assert row["tolerance"] == tol
+        assert sign * row["objective_value"] == pytest.approx(best, abs=1e-12)
+        assert bool(row["feasible"]) == feasible
+        assert not row["is_single_threshold"] and not row["is_chosen"]
+        if feasible:
+            assert row["disparity"] <= tol + 1e-12
+    single = front.iloc[3]
+    assert math.isnan(single["tolerance"]) and single["is_single_threshold"]
+    assert single["feasible"] and not single["is_chosen"]
+    # the best single threshold over every distinct score, by scikit-learn
+    scored = []
+    for t in np.append(np.unique(s), np.inf):
+        tn, fp, fn, tp = confusion_matrix(y, s >= t, labels=[False, True]).ravel()
+        scored.append(sign * _value(np.array([[tn, fp, fn, tp]]), rules["objective"], fp_cost,
+                                    fn_cost))
+    assert single["objective_value"] == pytest.approx(max(scored) if sign > 0 else min(scored),
+                                                      abs=1e-12)
+    best_t = P.best_single_threshold(y, s, g, groups, objective=rules["objective"],
+                                     constraint="equal_opportunity", fp_cost=fp_cost,
+                                     fn_cost=fn_cost)
+    t = next(iter(best_t.thresholds.values()))
+    c = np.array([confusion_matrix(y[g == j], s[g == j] >= t, labels=[False, True]).ravel()
+                  for j in range(3)])
+    assert single["disparity"] == pytest.approx(_gap(c, "equal_opportunity", inc), abs=1e-12)
+    # best_single_threshold measures the gap over every group
+    assert best_t.disparity == pytest.approx(_gap(c, "equal_opportunity", np.ones(3, bool)),
+                                             abs=1e-12)
+    assert best_t.objective_value == single["objective_value"]
+    assert set(best_t.thresholds) == set(groups) and len(set(best_t.thresholds.values())) == 1
+
+
+def test_the_chosen_policy_is_added_to_the_front_as_one_more_row():
+    y, s, g, groups = _small_rows()
+    chosen = P.choose_policy(y, s, g, groups, constraint="demographic_parity", tolerance=0.2,
+                             min_group_size=0)
+    front = P.pareto_front(y, s, g, groups, constraint="demographic_parity", tolerances=(0.2,),
+                           min_group_size=0)
+    both = P.with_chosen(front, chosen)
+    assert len(both) == 3 and both.index.tolist() == [0, 1, 2]
+    last = both.iloc[2]
+    assert last.to_dict() == {"tolerance": 0.2, "objective_value": chosen.objective_value,
+                              "disparity": chosen.disparity, "feasible": chosen.feasible,
+                              "is_single_threshold": False, "is_chosen": True}
+    assert both.iloc[:2].equals(front)
+    same = P.with_chosen(front, None)
+    assert same.equals(front) and same is not front
+    # pareto_front with chosen= gives the same frame, and the point at the chosen tolerance
+    # is the chosen policy
+    assert P.pareto_front(y, s, g, groups, constraint="demographic_parity", tolerances=(0.2,),
+                          min_group_size=0, chosen=chosen).equals(both)
+    assert front.iloc[0]["objective_value"] == chosen.objective_value
+
+
+# ------------------------------------------------------------------ the summary
+
+def _two_groups(thresholds, counts, **kw):
+    return P.policy_from_counts(np.array(counts), ["a", "b"], thresholds,
+                                included=np.array([True, True]), feature="sex", **kw)
+
+
+def test_summary_of_a_per_group_policy_that_misses_its_constraint():
+    # a: tn 3, fp 1, fn 1, tp 5 (selects 6 of 10); b: tn 6, fp 0, fn 2, tp 2 (2 of 10)
+    p = _two_groups({"a": 0.5, "b": 0.7}, [[3, 1, 1, 5], [6, 0, 2, 2]],
+                    constraint="demographic_parity", tolerance=0.05)
+    assert p.objective_value == pytest.approx(16 / 20)
+    assert p.disparity == pytest.approx(0.4) and not p.feasible and not p.degenerate
+    assert p.summary == (
+        "Thresholds per group: a 0.500, b 0.700. Accuracy: 0.800. It cannot meet demographic "
+        "parity within 0.05 (largest gap 0.400). No non-trivial policy (one that does not give "
+        "every group the same all-or-nothing decision) meets it; this is the closest one found."
+        " Per 1,000 people: a: 100 wrongly denied and 100 wrongly approved; b: 200 wrongly "
+        "denied and 0 wrongly approved.")
+    assert p.costs is None
+    assert p.to_dict()["kind"] == "per_group"
+    assert p.to_dict()["thresholds"] == {"a": 0.5, "b": 0.7}
+    assert p.to_dict()["summary"] == p.summary
+
+
+def test_summary_of_a_cost_policy_in_adverse_words_with_a_volume():
+    # cost per decision: (1 false positive x 1 + 3 false negatives x 3) / 20 = 0.5
+    p = _two_groups({"a": 0.4, "b": 0.4}, [[3, 1, 1, 5], [6, 0, 2, 2]], objective="cost",
+                    fp_cost=1.0, fn_cost=3.0, volume=10_000, constraint="equal_opportunity",
+                    tolerance=0.5, favorable_outcome="negative")
+    # TPR a 5/6, b 2/4: gap 1/3, within 0.5
+    assert p.feasible and p.disparity == pytest.approx(1 / 3)
+    assert p.costs == {"fp": 1.0, "fn": 3.0, "volume": 10_000}
+    assert p.favorable_outcome == "negative"
+    assert p.summary == (
+        "One threshold for everyone: 0.400. Expected cost per decision: 0.500. It meets equal "
+        "opportunity within 0.5 (largest gap 0.333). Per 1,000 people: a: 100 wrongly not "
+        "flagged and 100 wrongly flagged; b: 200 wrongly not flagged and 0 wrongly flagged. "
+        "Expected cost 0.50 per decision, 5,000 for 10,000 decisions.")
+
+
+def test_summary_states_the_cost_of_an_accuracy_policy_given_a_volume():
+    p = _two_groups({"a": 0.4, "b": 0.4}, [[3, 1, 1, 5], [6, 0, 2, 2]], fp_cost=2.0,
+                    fn_cost=1.0, volume=7)
+    # (1 x 2 + 3 x 1) / 20 = 0.25 per decision, 1.75 for 7
+    assert p.costs == {"fp": 2.0, "fn": 1.0, "volume": 7}
+    assert p.summary.endswith("Expected cost 0.25 per decision, 2 for 7 decisions.")
+    none = _two_groups({"a": 0.4, "b": 0.4}, [[3, 1, 1, 5], [6, 0, 2, 2]], objective="cost",
+                       fn_cost=2.0)
+    assert none.costs == {"fp": 1.0, "fn": 2.0, "volume": None}
+    # (1 + 3 x 2) / 20
+    assert none.summary.endswith("Expected cost 0.35 per decision.")
+
+
+def test_summary_of_a_degenerate_policy_and_of_left_out_groups():
+    p = P.policy_from_counts(np.array([[0, 4, 0, 6], [0, 3, 0, 2], [1, 0, 0, 0]]),
+                             ["a", "b", "c"], {"a": 0.1, "b": 0.1, "c": 0.1},
+                             included=np.array([True, True, False]), feature="race",
+                             constraint="demographic_parity", tolerance=0.0, min_group_size=5)
+    # a and b select everybody; c (left out) nobody
+    assert p.degenerate and p.feasible and p.disparity == 0.0
+    assert p.excluded_groups == ["c"] and p.min_group_size == 5
+    assert " Degenerate: every group gets the same decision (everybody is selected)." in \
+        p.summary
+    assert " Left out of the constraint as smaller than 5 people: c." in p.summary
+    # c has a false negative rate of 0 of 1 person
+    assert p.summary.endswith("c: 0 wrongly denied and 0 wrongly approved.")
+    nobody = _two_groups({"a": 0.99, "b": 0.99}, [[4, 0, 6, 0], [3, 0, 2, 0]],
+                         constraint="demographic_parity", tolerance=0.0, searched_feasible=False)
+    assert nobody.degenerate and not nobody.feasible
+    assert "(nobody is selected)" in nobody.summary
+    assert "It cannot meet demographic parity within 0 (largest gap 0.000). This is the " \
+        "closest policy found." in nobody.summary
+
+
+def test_summary_and_rule_of_a_randomised_policy():
+    # b uses 0.6 with probability 0.25, else 0.8; counts are expected values
+    p = _two_groups({"a": 0.5, "b": 0.6}, [[3, 1, 1, 5], [6.5, 0.5, 2, 1]],
+                    mix={"b": (0.25, 0.8)}, objective="balanced_accuracy",
+                    constraint="equal_opportunity", tolerance=0.1)
+    assert p.randomized is True
+    assert p.mix == {"b": {"probability": 0.25, "else_threshold": 0.8}}
+    rows = {r["group"]: r for r in p.by_group}
+    assert rows["b"]["probability"] == 0.25 and rows["b"]["else_threshold"] == 0.8
+    assert "probability" not in rows["a"]
+    assert p.summary.startswith(
+        "Randomised: people with the same score in the same group may get different decisions; "
+        "group b: threshold 0.600 with probability 0.250, else 0.800. Thresholds per group: "
+        "a 0.500, b 0.600. Figures are expected values over the randomisation. Balanced "
+        "accuracy: ")
+    # balanced accuracy of everyone: TPR (5 + 1) / 9, TNR (3 + 6.5) / 11
+    assert p.objective_value == pytest.approx((6 / 9 + 9.5 / 11) / 2)
+    rule = p.decision_policy()
+    assert rule.feature == "sex" and rule.is_randomized
+    assert rule.rules["b"].probability == 0.25 and rule.rules["b"].else_threshold == 0.8
+    assert rule.rules["a"].threshold == 0.5 and not rule.rules["a"].is_randomized
+    assert rule.chosen_for == {"constraint": "equal_opportunity",
+                               "objective": "balanced_accuracy", "tolerance": 0.1}
+    # 1 - 0.25 = 0.75 of b's decisions use 0.8
+    np.testing.assert_allclose(rule.positive_probability(np.array([0.7, 0.7]),
+                                                         np.array([0, 1]), ["a", "b"]),
+                               [1.0, 0.25])
+
+
+# ------------------------------------------------------------- small pieces, by hand
+
+def test_choices_are_checked_with_a_sentence():
+    with pytest.raises(FaircardError) as err:
+        P.check_choices("parity", "accuracy", 0.0)
+    assert str(err.value) == (
+        "Unknown constraint 'parity'. Choose one of: none, demographic_parity, "
+        "equal_opportunity, false_positive_rate_parity, equalized_odds, equal_accuracy.")
+    with pytest.raises(FaircardError) as err:
+        P.check_choices("none", "f1", 0.0)
+    assert str(err.value) == ("Unknown objective 'f1'. Choose one of: accuracy, "
+                              "balanced_accuracy, cost.")
+    for bad in (-0.001, math.nan):
+        with pytest.raises(FaircardError) as err:
+            P.check_choices("none", "cost", bad)
+        assert str(err.value) == "The tolerance must be zero or a positive number, e.g. 0.01."
+    P.check_choices("equal_accuracy", "cost", 0.0)  # the bound itself is allowed
+    with pytest.raises(FaircardError):
+        P.choose_policy([True, False], [0.1, 0.2], [0, 0], ["a"], tolerance=-1.0)
+
+
+def test_groups_at_exactly_the_minimum_size_are_held_to_the_constraint():
+    group = np.array([0, 0, 0, 1, 1, 3])  # sizes 3, 2, 0, 1
+    assert P.included_groups(group, 4, 2, False).tolist() == [True, True, False, False]
+    assert P.included_groups(group, 4, 3, False).tolist() == [True, False, False, False]
+    assert P.included_groups(group, 4, 3, True).tolist() == [True, True, True, True]
+    assert P.included_groups(group, 5, 0, False).tolist() == [True] * 5
+    assert P.included_of(np.array([30, 29]), 30, False).tolist() == [True, False]
+
+
+def test_policy_decisions_and_expected_counts_by_hand():
+    t = {"a": 0.5, "b": 0.7}
+    got = P.apply_policy(t, [0.5, 0.49, 0.7, 0.69], [0, 0, 1, 1], ["a", "b"])
+    assert got.tolist() == [True, False, True, False]
+    # group 0: a positive decided with probability 0.5, a negative with probability 1;
+    # group 1: a positive never decided positive
+    counts = P.expected_counts(np.array([0, 0, 1]), np.array([True, False, True]),
+                               np.array([0.5, 1.0, 0.0]), 2)
+    assert counts.tolist() == [[0.0, 1.0, 0.5, 0.5], [0.0, 0.0, 1.0, 0.0]]
+    assert counts.dtype == np.float64
+    whole = P.expected_counts(np.array([0, 0, 1, 2]), np.array([True, False, True, False]),
+                              np.array([1.0, 0.0, 0.0, 1.0]), 4)
+    assert whole.tolist() == [[1, 0, 0, 1], [0, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 0]]
+    assert whole.dtype == np.int64
+
+
+def test_evaluate_policy_counts_the_rows_and_their_expected_values():
+    y = np.array([1, 0, 1, 0, 1, 0], bool)
+    s = np.array([0.9, 0.6, 0.65, 0.3, 0.5, 0.7])
+    g = np.array([0, 0, 0, 1, 1, 1])
+    p = P.evaluate_policy(y, s, g, ["a", "b"], {"a": 0.6, "b": 0.6}, feature="sex",
+                          constraint="equal_opportunity", tolerance=0.1, objective="cost",
+                          fp_cost=2.0, fn_cost=1.0, volume=100, min_group_size=3)
+    # a: 0.9 tp, 0.6 fp, 0.65 tp; b: 0.3 tn, 0.5 fn, 0.7 fp
+    assert p.feature == "sex" and p.constraint == "equal_opportunity"
+    assert p.objective_value == pytest.approx((2 * 2.0 + 1 * 1.0) / 6)
+    assert p.disparity == pytest.approx(1.0) and not p.feasible  # TPR 1 against 0
+    assert p.costs == {"fp": 2.0, "fn": 1.0, "volume": 100}
+    assert p.excluded_groups == [] and p.min_group_size == 3
+    small = P.evaluate_policy(y, s, g, ["a", "b"], {"a": 0.6, "b": 0.6}, min_group_size=4,
+                              constraint="equal_opportunity")
+    # both groups are smaller than 4: rather than nobody, everybody is held to the constraint
+    assert small.excluded_groups == [] and small.disparity == pytest.approx(1.0)
+    assert [r["in_constraint"] for r in small.by_group] == [True, True]
+    kept = P.evaluate_policy(y, s, g, ["a", "b"], {"a": 0.6, "b": 0.6}, min_group_size=4,
+                             include_small_groups=True, searched_feasible=False)
+    assert kept.excluded_groups == [] and not kept.feasible
+    assert P.evaluate_policy(y, s, g, ["a", "b"], {"a": 0.6, "b": 0.6},
+                             favorable_outcome="negative").favorable_outcome == "negative"
+    # b decides with 0.6 half the time, else 0.4: 0.5 is selected with probability 1/2
+    mixed = P.evaluate_policy(y, s, g, ["a", "b"], {"a": 0.6, "b": 0.6},
+                              mix={"b": (0.5, 0.4)}, objective="accuracy")
+    rows = {r["group"]: r for r in mixed.by_group}
+    assert rows["b"]["true_positive_rate"] == 0.5
+    assert rows["b"]["false_positive_rate"] == 0.5
+    assert mixed.objective_value == pytest.approx((1 + 0 + 1 + 1 + 0.5 + 0) / 6)
+
+
+def test_thresholds_that_select_nobody_are_written_above_every_score():
+    # the grid writes its top threshold as the shortest number with the same decisions (0.7
+    # selects the same people as 0.75); "nobody" must then lie above 0.75, not above 0.7
+    s = np.array([0.5, 0.0, 0.75, 0.0, 0.75])
+    y = np.array([1, 1, 0, 0, 0], bool)
+    g = np.zeros(5, int)
+    sw = sweep(y, s, g, ["a"], grid_thresholds(s))
+    top = P.finite_thresholds(sw)[-1]
+    assert top > 0.75 and not (s >= top).any()
+    assert P.finite_thresholds(sw)[:-1].tolist() == sw.thresholds[:-1].tolist()
+    # nobody selected is the most accurate (3 of 5), and then written so that it holds
+    p = P.choose_policy(y, s, g, ["a"], allow_degenerate=True)
+    assert p.selection_rates == {"a": 0.0} and not (s >= p.thresholds["a"]).any()
+    assert P.group_sizes(sw).tolist() == [5]

@@ -141,14 +141,18 @@ def _case(seed):
                 fn_cost=float(rng.choice([2.0, 0.5])))
 
 
-@pytest.mark.parametrize("block", range(6))
+@pytest.mark.parametrize("block", range(7))
 def test_search_equals_the_exhaustive_optimum_on_small_data(block):
-    """On 240 small random cases (1 to 3 groups, ties, groups without positives or negatives,
+    """On 280 small random cases (1 to 3 groups, ties, groups without positives or negatives,
     small groups left out) the chosen policy's objective is the exhaustive optimum, it meets the
     constraint exactly when some policy does, and its stated gap, flags and per-group figures
-    are those scikit-learn counts at its thresholds."""
+    are those scikit-learn counts at its thresholds. The last block holds equal accuracy at
+    tolerance 0 with all-or-nothing policies allowed (often unmeetable: the closest is found
+    among all-or-nothing ones too)."""
     for seed in range(40 * block, 40 * block + 40):
         c = _case(seed)
+        if block == 6:
+            c.update(constraint="equal_accuracy", tolerance=0.0, allow_degenerate=True)
         y, s, g, k = c["y"], c["s"], c["g"], c["n_groups"]
         groups = [f"g{j}" for j in range(k)]
         sizes = np.bincount(g, minlength=k)
@@ -277,7 +281,7 @@ def _small_rows():
 @pytest.mark.parametrize("rules", [
     dict(objective="accuracy", min_group_size=3, include_small_groups=False,
          allow_degenerate=False),
-    dict(objective="cost", fp_cost=1.0, fn_cost=3.0, min_group_size=0,
+    dict(objective="cost", fp_cost=2.0, fn_cost=3.0, min_group_size=0,
          include_small_groups=False, allow_degenerate=True),
     dict(objective="balanced_accuracy", min_group_size=3, include_small_groups=True,
          allow_degenerate=False),
@@ -549,3 +553,123 @@ def test_thresholds_that_select_nobody_are_written_above_every_score():
     p = P.choose_policy(y, s, g, ["a"], allow_degenerate=True)
     assert p.selection_rates == {"a": 0.0} and not (s >= p.thresholds["a"]).any()
     assert P.group_sizes(sw).tolist() == [5]
+
+
+def test_defaults_of_the_entry_points():
+    y, s, g, groups = _small_rows()
+    _, per_group = _group_counts(y, s, g, 3)
+    singles = {}
+    for t in np.append(np.unique(s), np.inf):
+        tn, fp, fn, tp = confusion_matrix(y, s >= t, labels=[False, True]).ravel()
+        singles[t] = ((tp + tn) / len(y), (fp + fn) / len(y), (2 * fp + fn) / len(y))
+    # accuracy, and a cost of 1 per error of either kind, unless told otherwise
+    assert P.best_single_threshold(y, s, g, groups).objective_value == \
+        pytest.approx(max(v[0] for v in singles.values()))
+    assert P.best_single_threshold(y, s, g, groups, objective="cost").objective_value == \
+        pytest.approx(min(v[1] for v in singles.values()))
+    assert P.best_single_threshold(y, s, g, groups, objective="cost", fp_cost=2.0)\
+        .objective_value == pytest.approx(min(v[2] for v in singles.values()))
+    sw = sweep(y, s, g, groups, grid_thresholds(s))
+    one = P.best_single_from_sweep(sw, objective="cost")
+    assert one.objective_value == pytest.approx(min(v[1] for v in singles.values()))
+    assert one.costs == {"fp": 1.0, "fn": 1.0, "volume": None}
+    two = P.best_single_from_sweep(sw, objective="cost", fp_cost=2.0)
+    assert two.objective_value == pytest.approx(min(v[2] for v in singles.values()))
+    assert two.costs == {"fp": 2.0, "fn": 1.0, "volume": None}
+    front = P.pareto_front(y, s, g, groups, constraint="none", objective="cost",
+                           tolerances=(0.0,), min_group_size=0)
+    assert front.iloc[0]["objective_value"] == pytest.approx(
+        -_exhaustive(per_group, "none", "cost", 0.0, False, np.ones(3, bool), 1.0, 1.0))
+    chosen = P.choose_policy(y, s, g, groups, volume=1000, objective="cost")
+    assert chosen.favorable_outcome == "positive"
+    assert chosen.costs == {"fp": 1.0, "fn": 1.0, "volume": 1000}
+    assert chosen.summary.endswith(
+        f", {chosen.objective_value * 1000:,.0f} for 1,000 decisions.")
+
+
+def test_default_group_sizes_of_evaluation_and_front():
+    y, s, g, groups = _small_rows()
+    # a listed group with nobody in it: held to the constraint only at a minimum size of 0
+    p = P.evaluate_policy(y, s, g, groups + ["d"], {x: 0.5 for x in groups + ["d"]},
+                          constraint="demographic_parity")
+    assert p.excluded_groups == [] and [r["count"] for r in p.by_group] == [6, 5, 2, 0]
+    # the front leaves out groups smaller than 30 by default: b (30 people) is held to the
+    # constraint, c (29) is not
+    rng = np.random.default_rng(5)
+    g2 = np.repeat([0, 1, 2], [40, 30, 29])
+    s2 = np.round(rng.random(99) * (1 + 0.5 * (g2 == 1)), 2)
+    y2 = rng.random(99) < 0.5
+    sw = sweep(y2, s2, g2, ["a", "b", "c"], grid_thresholds(s2))
+    front = P.pareto_front_from_sweep(sw, constraint="demographic_parity", tolerances=(0.0,))
+    t = next(iter(P.best_single_from_sweep(sw).thresholds.values()))
+    sel = [np.mean(s2[g2 == j] >= t) for j in range(3)]
+    assert front.iloc[1]["disparity"] == pytest.approx(abs(sel[0] - sel[1]))
+    held = P.choose_policy_from_sweep(sw, constraint="demographic_parity", tolerance=0.0)
+    assert held.excluded_groups == ["c"]
+    assert front.iloc[0]["objective_value"] == held.objective_value
+
+
+def _shifted():
+    """Two groups whose score distributions differ: equal false and true positive rates need
+    a mix of two thresholds in one group."""
+    rng = np.random.default_rng(11)
+    g = np.repeat([0, 1], [300, 200])
+    y = rng.random(500) < np.where(g == 0, 0.4, 0.6)
+    s = np.clip(0.35 * y + rng.normal(np.where(g == 0, 0.3, 0.45), 0.18), 0, 1).round(2)
+    return y, s, g, ["a", "b"]
+
+
+def test_a_randomised_choice_has_the_expected_figures_of_its_rows():
+    y, s, g, groups = _shifted()
+    rules = dict(constraint="equalized_odds", tolerance=0.0, objective="accuracy")
+    mixed = P.choose_policy(y, s, g, groups, randomized=True, **rules)
+    plain = P.choose_policy(y, s, g, groups, **rules)
+    assert mixed.randomized and mixed.mix and mixed.feasible
+    assert mixed.objective_value > plain.objective_value
+    mix = {x: (m["probability"], m["else_threshold"]) for x, m in mixed.mix.items()}
+    # expected counts of the rows under the mix: each row is selected with its probability
+    p_pos = np.zeros(len(y))
+    for j, x in enumerate(groups):
+        rows = g == j
+        first = (s[rows] >= mixed.thresholds[x]).astype(float)
+        if x in mix:
+            p, other = mix[x]
+            first = p * first + (1 - p) * (s[rows] >= other)
+        p_pos[rows] = first
+    for j, r in enumerate(mixed.by_group):
+        rows = g == j
+        tp = p_pos[rows & y].sum()
+        fp = p_pos[rows & ~y].sum()
+        assert r["true_positive_rate"] == pytest.approx(tp / (rows & y).sum(), abs=1e-12)
+        assert r["false_positive_rate"] == pytest.approx(fp / (rows & ~y).sum(), abs=1e-12)
+    assert mixed.objective_value == pytest.approx(
+        (p_pos[y].sum() + (1 - p_pos[~y]).sum()) / len(y), abs=1e-12)
+    front = P.pareto_front(y, s, g, groups, constraint="equalized_odds", tolerances=(0.0,),
+                           randomized=True)
+    assert front.iloc[0]["objective_value"] == pytest.approx(mixed.objective_value)
+
+
+def test_when_every_policy_is_all_or_nothing_the_closest_is_one():
+    # one score for everybody: each group can only select everybody or nobody
+    y = np.array([1, 0, 1, 1, 0, 0], bool)
+    s = np.full(6, 0.4)
+    g = np.array([0, 0, 0, 1, 1, 1])
+    p = P.choose_policy(y, s, g, ["a", "b"], constraint="none", min_group_size=0)
+    # nothing is degenerate when the groups differ: a everybody (2 of 3 right), b nobody
+    assert p.selection_rates == {"a": 1.0, "b": 0.0} and p.feasible
+    one = P.choose_policy(y[:3], s[:3], g[:3], ["a"], constraint="none")
+    # with one group, both choices are degenerate: the better one (2 of 3) is shown
+    assert one.degenerate and not one.feasible
+    assert one.selection_rates == {"a": 1.0} and one.objective_value == pytest.approx(2 / 3)
+    assert "Degenerate" in one.summary
+
+
+def test_a_policy_as_json_has_plain_float_thresholds():
+    p = _two_groups({"a": np.float64(0.5), "b": np.float64(0.7)}, [[3, 1, 1, 5], [6, 0, 2, 2]])
+    d = p.to_dict()
+    assert set(d) == {"feature", "thresholds", "constraint", "objective", "objective_value",
+                      "disparity", "tolerance", "feasible", "costs", "by_group", "summary",
+                      "degenerate", "randomized", "mix", "selection_rates", "excluded_groups",
+                      "min_group_size", "favorable_outcome", "kind"}
+    assert [type(t) for t in d["thresholds"].values()] == [float, float]
+    assert d["kind"] == "per_group" and d["randomized"] is False

@@ -150,14 +150,14 @@ with tabs[1]:
 with tabs[2]:
     for feature in spec.sensitive:
         st.markdown(f"**{components.escape(feature)}**")
-        st.altair_chart(proxy_bars(result.proxies, feature))
+        components.chart(proxy_bars, result.proxies, feature)
     st.dataframe(result.proxies, hide_index=True, key="diag_proxies")
 
 with tabs[3]:
     if len(result.calibration):
         st.dataframe(result.calibration, hide_index=True, key="diag_calibration")
         for feature in spec.sensitive:
-            st.altair_chart(reliability_curves(result.calibration_bins, feature))
+            components.chart(reliability_curves, result.calibration_bins, feature)
         gaps = result.calibration_gaps
         if len(gaps) and gaps["significant"].any():
             st.warning("The same score means different risks for different groups in "
@@ -176,7 +176,7 @@ with tabs[4]:
                 "to see which columns it relies on, overall and in each group.")
     else:
         st.caption(importance_note(imp))
-        st.altair_chart(importance_bars(imp))
+        components.chart(importance_bars, imp)
         by_group = imp[imp["group"] != "(all)"]
         if len(by_group):
             st.markdown("Per group (mean drop; the spread over shuffles is in the table below):")

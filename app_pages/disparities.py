@@ -55,7 +55,8 @@ if len(results) > 1:
     focus = st.selectbox("Focus on model", names, key="w_focus")
     state.keep("w_focus", state.FOCUS_MODEL)
     perf = "accuracy" if "accuracy" in table.columns else metrics[0]
-    st.altair_chart(charts.models_scatter(table, perf, "demographic_parity_difference", focus))
+    components.chart(charts.models_scatter, table, perf, "demographic_parity_difference",
+                     focus)
     st.caption("Disparity: demographic parity difference for "
                f"'{components.escape(feature0)}'.")
 else:
@@ -73,8 +74,8 @@ st.dataframe(table, key="group_table")
 
 cols = st.columns(2)
 for i, m in enumerate(metrics):
-    cols[i % 2].altair_chart(charts.metric_bars(a.by_group, m, feature, a.overall.get(m),
-                                                label=words.label(m)))
+    components.chart(charts.metric_bars, a.by_group, m, feature, a.overall.get(m),
+                     label=words.label(m), where=cols[i % 2])
 
 reference = a.reference_groups.get(feature)
 if reference is not None:

@@ -115,14 +115,15 @@ with tab_disp:
         st.dataframe(tables.group_table(a, feature, metrics), key="share_group_table")
         cols = st.columns(2)
         for i, m in enumerate(metrics):
-            cols[i % 2].altair_chart(charts.metric_bars(a.by_group, m, feature, a.overall.get(m)))
+            components.chart(charts.metric_bars, a.by_group, m, feature, a.overall.get(m),
+                             where=cols[i % 2])
         st.markdown("**Differences and ratios between groups**")
         st.dataframe(tables.disparity_table(a, feature, metrics), hide_index=True,
                      key="share_disparity_table")
         components.criteria_tiles(a, feature)
         hist = score_histograms(cells, feature)
         if not hist.empty:
-            st.altair_chart(charts.score_histograms(hist, feature))
+            components.chart(charts.score_histograms, hist, feature)
         for note in a.notes:
             components.caption(note)
 

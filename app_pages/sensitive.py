@@ -119,8 +119,8 @@ st.dataframe(
 )
 feature = st.selectbox("Chart", result.features, key="w_chart_feature")
 g1, g2 = st.columns(2)
-g1.altair_chart(charts.group_sizes(summary, feature))
-g2.altair_chart(charts.rates_by_group(summary, feature))
+components.chart(charts.group_sizes, summary, feature, where=g1)
+components.chart(charts.rates_by_group, summary, feature, where=g2)
 
 st.subheader("Reference groups")
 st.caption("Other groups are compared with the reference group (the largest by default).")

@@ -109,7 +109,7 @@ if fp_cost + fn_cost > 0:
     else:
         st.info(text)
 
-st.altair_chart(charts.roc_curves(cache.curves(digest, a, feature)))
+components.chart(charts.roc_curves, cache.curves(digest, a, feature))
 
 st.subheader("Thresholds per group under a fairness constraint")
 st.warning(LEGAL_NOTE)
@@ -158,7 +158,7 @@ with st.spinner("Tracing the trade-off..."):
                                  min_group_size=a.spec.min_group_size,
                                  include_small_groups=a.spec.include_small_groups,
                                  allow_degenerate=allow_degenerate, randomized=randomized)
-st.altair_chart(charts.tradeoff(front, objective))
+components.chart(charts.tradeoff, front, objective)
 
 b1, b2, b3, b4 = st.columns(4)
 if b1.button("Use this policy", type="primary", key="use_policy",

@@ -45,6 +45,14 @@ def page_done(page: str = "") -> None:
             "</span>")
 
 
+def chart(build, *args, where=None, **kwargs) -> None:
+    """Draw the Altair chart ``build(*args, **kwargs)`` (a chart builder of the core) in
+    ``where`` (default: the page): its Vega-Lite spec comes from the cache, so a rerun with the
+    same inputs neither builds nor validates the chart again."""
+    spec = cache.chart_spec(build.__module__, build.__name__, args, kwargs)
+    (where or st).vega_lite_chart(spec)
+
+
 def stop(page: str = "") -> NoReturn:
     """``st.stop()`` after writing the end-of-run marker (see :func:`page_done`)."""
     page_done(page)

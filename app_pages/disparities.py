@@ -1,7 +1,5 @@
 """Disparities: per-group metrics with intervals, differences and ratios, criteria, findings."""
 
-import json
-
 import pandas as pd
 import streamlit as st
 
@@ -9,9 +7,8 @@ from faircard import charts
 from faircard.favorable import wording
 from faircard.findings import findings
 from faircard.formatting import fmt_num
-from faircard.io.export import csv_text
 from faircard.metrics import DEFAULT_METRICS, LABELS
-from faircard.ui import components, state, tables
+from faircard.ui import cache, components, state, tables
 
 st.title("Disparities")
 st.caption("Where does the model treat groups differently? Bars show each group's value with "
@@ -22,6 +19,7 @@ components.need(state.has_sensitive(), "Choose the sensitive features first.",
 with st.spinner("Computing metrics, intervals and criteria..."):
     results = components.current_assessments()
 names = [n for n, _ in results]
+digest = state.get(state.DATA_DIGEST)
 
 first = results[0][1]
 available = [m for m in first.metrics if m != "count"]
@@ -65,11 +63,11 @@ a = dict(results)[focus]
 
 st.subheader("Findings")
 st.caption(words.describe() + " Change this on the Data & model page.")
-for sentence in findings(a, metrics):
+for sentence in cache.of_assessment(findings, digest, a, metrics):
     st.markdown(f"- {components.escape(sentence)}")
 
 feature = st.selectbox("Groups of", a.features, key="w_feature")
-table = tables.group_table(a, feature, metrics)
+table = cache.of_assessment(tables.group_table, digest, a, feature, metrics)
 st.dataframe(table, key="group_table")
 
 cols = st.columns(2)
@@ -94,7 +92,8 @@ if reference is not None:
     st.dataframe(vs, key="reference_table")
 
 st.subheader("Differences and ratios between groups")
-st.dataframe(tables.disparity_table(a, feature, metrics), hide_index=True,
+st.dataframe(cache.of_assessment(tables.disparity_table, digest, a, feature, metrics),
+             hide_index=True,
              key="disparity_table", column_config={
                  c: st.column_config.TextColumn(c, help=h)
                  for c, h in tables.DISPARITY_COLUMNS_HELP.items()})
@@ -105,9 +104,10 @@ for note in a.notes:
     components.caption(note)
 
 st.download_button("Download assessment (JSON)",
-                   json.dumps(a.to_dict(), indent=2, default=str),
+                   cache.of_assessment(tables.assessment_json, digest, a),
                    file_name="assessment.json", mime="application/json", key="dl_json")
-st.download_button("Download per-group metrics (CSV)", csv_text(a.by_group_wide()),
+st.download_button("Download per-group metrics (CSV)",
+                   cache.of_assessment(tables.by_group_csv, digest, a),
                    file_name="by_group.csv", mime="text/csv", key="dl_csv")
 components.link(components.PAGE_THRESHOLDS, label="Next: thresholds",
              icon=":material/arrow_forward:")

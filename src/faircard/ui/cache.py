@@ -151,6 +151,34 @@ def cost_curve_for(digest: str, assessment: Assessment, feature: str):
     return _cost_curve(digest, _spec_key(assessment), feature, assessment)
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def _lowest_cost(digest: str, key: str, feature: str, fp_cost: float, fn_cost: float, _curve):
+    from ..thresholds import lowest_cost_threshold
+
+    return lowest_cost_threshold(_curve, fp_cost, fn_cost)
+
+
+def lowest_cost_for(digest: str, assessment: Assessment, feature: str, fp_cost: float,
+                    fn_cost: float):
+    """:func:`faircard.thresholds.lowest_cost_threshold` of the partition at these costs
+    (searched once per costs, not on every move of the slider)."""
+    return _lowest_cost(digest, _spec_key(assessment), feature, float(fp_cost), float(fn_cost),
+                        cost_curve_for(digest, assessment, feature))
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def _derived(digest: str, key: str, module: str, name: str, args: tuple, _assessment):
+    return getattr(importlib.import_module(module), name)(_assessment, *args)
+
+
+def of_assessment(fn, digest: str, assessment: Assessment, *args):
+    """``fn(assessment, *args)``, computed once per dataset, choices and arguments: tables,
+    findings and exports that depend on nothing else (a rerun for another widget reads
+    them)."""
+    return _derived(digest, _spec_key(assessment), fn.__module__, fn.__name__, args,
+                    assessment)
+
+
 def _read_only(obj):
     """``obj`` (shared by every session) with its arrays made read-only."""
     for value in vars(obj).values():

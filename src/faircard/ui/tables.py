@@ -3,6 +3,8 @@ record view (so both show the same figures in the same form)."""
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
 from ..favorable import wording
@@ -24,6 +26,18 @@ def group_table(a, feature: str, metrics: list[str]) -> pd.DataFrame:
     table.insert(1, "note", sizes.set_index("group")["is_small_group"].map(
         {True: "too small to trust", False: ""}))
     return table
+
+
+def assessment_json(a) -> str:
+    """The assessment as the JSON the Disparities page offers for download."""
+    return json.dumps(a.to_dict(), indent=2, default=str)
+
+
+def by_group_csv(a) -> str:
+    """The per-group metrics, one row per group, as the CSV the Disparities page offers."""
+    from ..io.export import csv_text
+
+    return csv_text(a.by_group_wide())
 
 
 def disparity_table(a, feature: str, metrics: list[str]) -> pd.DataFrame:

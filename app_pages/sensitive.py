@@ -124,17 +124,28 @@ components.chart(charts.rates_by_group, summary, feature, where=g2)
 
 st.subheader("Reference groups")
 st.caption("Other groups are compared with the reference group (the largest by default).")
-reference = dict(state.get(state.REFERENCE))
-cols = st.columns(min(len(result.features), 3))
-for i, f in enumerate(result.features):
-    groups = list(summary[summary["feature"] == f]["group"])
-    current = reference.get(f, result.reference_groups[f])
-    if current not in groups:
-        current = result.reference_groups[f]
-    choice = cols[i % len(cols)].selectbox(f"Reference for {components.escape(f)}", groups,
-                                           index=groups.index(current), key=f"w_ref_{f}")
-    reference[f] = choice
-state.put(state.REFERENCE, {k: v for k, v in reference.items() if k in result.features})
+
+
+@st.fragment
+def reference_groups() -> None:
+    """The reference group of each feature: a choice reruns only this part, since nothing
+    else on this page or in the sidebar depends on it (the next pages read it)."""
+    reference = dict(state.get(state.REFERENCE))
+    cols = st.columns(min(len(result.features), 3))
+    for i, f in enumerate(result.features):
+        groups = list(summary[summary["feature"] == f]["group"])
+        current = reference.get(f, result.reference_groups[f])
+        if current not in groups:
+            current = result.reference_groups[f]
+        choice = cols[i % len(cols)].selectbox(f"Reference for {components.escape(f)}",
+                                               groups, index=groups.index(current),
+                                               key=f"w_ref_{f}")
+        reference[f] = choice
+    state.put(state.REFERENCE, {k: v for k, v in reference.items() if k in result.features})
+    components.fragment_done("sensitive")
+
+
+reference_groups()
 if isinstance(summary, pd.DataFrame) and summary["is_small_group"].any():
     st.info(f"Groups with fewer than {state.get(state.MIN_GROUP_SIZE)} people are greyed out "
             "and not compared.")

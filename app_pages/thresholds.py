@@ -13,7 +13,6 @@ from faircard.formatting import THRESHOLD_FORMAT, fmt_threshold
 from faircard.io.export import csv_text
 from faircard.metrics import LABELS
 from faircard.policy import CONSTRAINTS, LEGAL_NOTE, OBJECTIVES, policy_from_counts
-from faircard.thresholds import lowest_cost_threshold
 from faircard.ui import cache, components, state
 
 st.title("Thresholds")
@@ -97,7 +96,7 @@ costed = policy_from_counts(at_t, groups, {g: t for g in groups}, included=every
                             favorable_outcome=favorable)
 st.markdown(components.escape(costed.summary))
 if fp_cost + fn_cost > 0:
-    best = lowest_cost_threshold(cache.cost_curve_for(digest, a, feature), fp_cost, fn_cost)
+    best = cache.lowest_cost_for(digest, a, feature, fp_cost, fn_cost)
     text = (f"The single threshold with the lowest expected cost is "
             f"{fmt_threshold(best.threshold)} ({best.cost_per_decision:.3f} per decision), "
             "among every distinct score.")
@@ -111,66 +110,78 @@ if fp_cost + fn_cost > 0:
 
 components.chart(charts.roc_curves, cache.curves(digest, a, feature))
 
-st.subheader("Thresholds per group under a fairness constraint")
-st.warning(LEGAL_NOTE)
-d1, d2, d3 = st.columns(3)
-constraint = d1.selectbox("Constraint", list(CONSTRAINTS), index=1, key="w_constraint",
-                          format_func=lambda c: c.replace("_", " "))
-objective = d2.selectbox("Objective", list(OBJECTIVES), key="w_objective",
-                         format_func=lambda o: o.replace("_", " "))
-tolerance = d3.number_input("Tolerance (largest gap allowed)", min_value=0.0, max_value=1.0,
-                            value=0.01, step=0.005, format="%.3f", key="w_tolerance")
-e1, e2 = st.columns(2)
-randomized = e1.toggle("Randomised thresholds", key="w_randomized",
-                       help="Each group may mix two thresholds with a stated probability. "
-                       "People with the same score in the same group may then get different "
-                       "decisions; the figures are expected values.")
-allow_degenerate = e2.toggle("Allow all-or-nothing policies", key="w_allow_degenerate",
-                             help="Policies in which every group gets the same decision "
-                             "(everybody or nobody selected) are hidden unless allowed.")
-try:
-    with st.spinner("Searching thresholds..."):
-        policy = cache.policy_search(
-            digest, a, feature, constraint=constraint, objective=objective,
-            tolerance=tolerance, fp_cost=fp_cost, fn_cost=fn_cost, volume=int(volume) or None,
-            min_group_size=a.spec.min_group_size,
-            include_small_groups=a.spec.include_small_groups, allow_degenerate=allow_degenerate,
-            randomized=randomized, favorable_outcome=favorable)
-except FaircardError as exc:
-    components.error(exc)
-    components.stop("thresholds")
-if policy.degenerate:
-    st.error(components.escape(policy.summary))
-elif policy.feasible:
-    st.success(components.escape(policy.summary))
-else:
-    st.error("No policy meets the constraint. Closest one: " + components.escape(policy.summary))
-if policy.randomized:
-    st.warning("Randomised policy: people with the same score in the same group may get "
-               "different decisions. The figures below are expected values over the "
-               "randomisation.")
-ptable = pd.DataFrame(policy.by_group).set_index("group")
-shown = ["threshold"] + [c for c in ("probability", "else_threshold") if c in ptable] + cols
-st.dataframe(ptable[shown], key="policy_table", column_config=readable)
-with st.spinner("Tracing the trade-off..."):
-    front = cache.tradeoff_front(digest, a, feature, chosen=policy, constraint=constraint,
-                                 objective=objective, fp_cost=fp_cost, fn_cost=fn_cost,
-                                 min_group_size=a.spec.min_group_size,
-                                 include_small_groups=a.spec.include_small_groups,
-                                 allow_degenerate=allow_degenerate, randomized=randomized)
-components.chart(charts.tradeoff, front, objective)
+@st.fragment
+def per_group_thresholds(t: float) -> None:
+    """The per-group search under a constraint: its choices rerun only this part, since
+    nothing else on the page or in the sidebar depends on them ("Use this policy" reruns the
+    app, which then shows the new policy everywhere)."""
+    st.subheader("Thresholds per group under a fairness constraint")
+    st.warning(LEGAL_NOTE)
+    d1, d2, d3 = st.columns(3)
+    constraint = d1.selectbox("Constraint", list(CONSTRAINTS), index=1, key="w_constraint",
+                              format_func=lambda c: c.replace("_", " "))
+    objective = d2.selectbox("Objective", list(OBJECTIVES), key="w_objective",
+                             format_func=lambda o: o.replace("_", " "))
+    tolerance = d3.number_input("Tolerance (largest gap allowed)", min_value=0.0, max_value=1.0,
+                                value=0.01, step=0.005, format="%.3f", key="w_tolerance")
+    e1, e2 = st.columns(2)
+    randomized = e1.toggle("Randomised thresholds", key="w_randomized",
+                           help="Each group may mix two thresholds with a stated probability. "
+                           "People with the same score in the same group may then get "
+                           "different decisions; the figures are expected values.")
+    allow_degenerate = e2.toggle("Allow all-or-nothing policies", key="w_allow_degenerate",
+                                 help="Policies in which every group gets the same decision "
+                                 "(everybody or nobody selected) are hidden unless allowed.")
+    try:
+        with st.spinner("Searching thresholds..."):
+            policy = cache.policy_search(
+                digest, a, feature, constraint=constraint, objective=objective,
+                tolerance=tolerance, fp_cost=fp_cost, fn_cost=fn_cost,
+                volume=int(volume) or None, min_group_size=a.spec.min_group_size,
+                include_small_groups=a.spec.include_small_groups,
+                allow_degenerate=allow_degenerate, randomized=randomized,
+                favorable_outcome=favorable)
+    except FaircardError as exc:
+        components.error(exc)
+        components.fragment_done("thresholds")
+        return
+    if policy.degenerate:
+        st.error(components.escape(policy.summary))
+    elif policy.feasible:
+        st.success(components.escape(policy.summary))
+    else:
+        st.error("No policy meets the constraint. Closest one: "
+                 + components.escape(policy.summary))
+    if policy.randomized:
+        st.warning("Randomised policy: people with the same score in the same group may get "
+                   "different decisions. The figures below are expected values over the "
+                   "randomisation.")
+    ptable = pd.DataFrame(policy.by_group).set_index("group")
+    shown = ["threshold"] + [c for c in ("probability", "else_threshold") if c in ptable] + cols
+    st.dataframe(ptable[shown], key="policy_table", column_config=readable)
+    with st.spinner("Tracing the trade-off..."):
+        front = cache.tradeoff_front(digest, a, feature, chosen=policy, constraint=constraint,
+                                     objective=objective, fp_cost=fp_cost, fn_cost=fn_cost,
+                                     min_group_size=a.spec.min_group_size,
+                                     include_small_groups=a.spec.include_small_groups,
+                                     allow_degenerate=allow_degenerate, randomized=randomized)
+    components.chart(charts.tradeoff, front, objective)
 
-b1, b2, b3, b4 = st.columns(4)
-if b1.button("Use this policy", type="primary", key="use_policy",
-             help="Every page, the model card and the records then use these thresholds."):
-    state.set_policy(policy.decision_policy())
-    st.rerun()
-if b2.button("Use the single threshold instead", key="use_single"):
-    state.set_policy(DecisionPolicy.single(float(t)))
-    st.rerun()
-b3.download_button("Policy (JSON)", json.dumps(policy.to_dict(), indent=2),
-                   file_name="policy.json", mime="application/json", key="dl_policy_json")
-b4.download_button("Policy (CSV)", csv_text(pd.DataFrame(policy.by_group)),
-                   file_name="policy.csv", mime="text/csv", key="dl_policy_csv")
+    b1, b2, b3, b4 = st.columns(4)
+    if b1.button("Use this policy", type="primary", key="use_policy",
+                 help="Every page, the model card and the records then use these thresholds."):
+        state.set_policy(policy.decision_policy())
+        st.rerun()
+    if b2.button("Use the single threshold instead", key="use_single"):
+        state.set_policy(DecisionPolicy.single(float(t)))
+        st.rerun()
+    b3.download_button("Policy (JSON)", json.dumps(policy.to_dict(), indent=2),
+                       file_name="policy.json", mime="application/json", key="dl_policy_json")
+    b4.download_button("Policy (CSV)", csv_text(pd.DataFrame(policy.by_group)),
+                       file_name="policy.csv", mime="text/csv", key="dl_policy_csv")
+    components.fragment_done("thresholds")
+
+
+per_group_thresholds(t)
 components.link(components.PAGE_CARD, label="Next: the model card")
 components.page_done("thresholds")

@@ -8,11 +8,13 @@ times each step:
 ``--by-path``: the rows are a Parquet file in a folder the server allows (FAIRCARD_DATA_DIRS),
 opened on the Data page by its path and counted by DuckDB, instead of an uploaded CSV.
 
-The clock of a step starts just before the action (a click, a key, a file) and stops when a
-script run that started after the action has finished and the page is drawn: every page writes
-an end-of-run marker last (``components.page_done``), carrying the number of its run, so a step
-waits for a marker numbered above the newest one on screen before the action, then for two
-animation frames. Streamlit's status widget is not used: it only appears after 500 ms of running.
+The clock of a step starts just before the action that changes something (a click on a link
+or button, the key that commits a widget's new value, a file) and stops when a script run that
+started after the action has finished and the page is drawn. Opening a drop-down and typing
+into it change nothing on the server, so a choice is timed from its Enter key, a slider from
+its arrow key (focused before). Every page writes an end-of-run marker last
+(``components.page_done``), carrying the number of its run, so a step waits for a marker
+numbered above the newest one on screen before the action, then for two animation frames. Streamlit's status widget is not used: it only appears after 500 ms of running.
 
 Steps: upload a CSV until the roles are ready; open Sensitive features (first count); open
 Disparities; add a metric; change a reference group; open Disparities again; open Thresholds
@@ -71,8 +73,11 @@ def _latest_run(page) -> int:
     return int(page.evaluate(_LATEST_RUN))
 
 
-def _step(page, times: dict, runs: dict, name: str, action) -> None:
-    """Time ``action`` until a run that began after it has finished and the page is drawn."""
+def _step(page, times: dict, runs: dict, name: str, action, prepare=None) -> None:
+    """Time ``action`` until a run that began after it has finished and the page is drawn.
+    ``prepare`` (opening a drop-down, typing, focusing) runs before the clock starts."""
+    if prepare is not None:
+        prepare()
     before = _latest_run(page)
     t0 = time.perf_counter()
     action()
@@ -85,13 +90,13 @@ def _step(page, times: dict, runs: dict, name: str, action) -> None:
         raise SystemExit(f"{name}: the app raised {errors.first.inner_text()[:300]}")
 
 
-def _choose(page, label: str, option: str):
-    def action():
+def _choose(page, label: str, option: str) -> dict:
+    """Open the drop-down ``label`` and type ``option`` (not timed); Enter chooses it."""
+    def prepare():
         box = page.get_by_role("combobox", name=label)
         box.click()
         box.fill(option)
-        page.keyboard.press("Enter")
-    return action
+    return {"prepare": prepare, "action": lambda: page.keyboard.press("Enter")}
 
 
 def _link(page, name: str):
@@ -141,11 +146,11 @@ def run(n: int, browser, url: str, workdir: Path,
     _step(page, times, runs, "open Sensitive features (first count)",
           _link(page, "Next: choose sensitive features"))
     _step(page, times, runs, "open Disparities", _link(page, "Next: see the disparities"))
-    _step(page, times, runs, "metric: add Precision", _choose(page, "Metrics", "Precision"))
+    _step(page, times, runs, "metric: add Precision", **_choose(page, "Metrics", "Precision"))
     page.get_by_text("Precision by sex").first.wait_for(timeout=1000)
     _step(page, times, runs, "open Sensitive features", _nav(page, "Sensitive features"))
     _step(page, times, runs, "reference: sex -> Female",
-          _choose(page, "Reference for sex", "Female"))
+          **_choose(page, "Reference for sex", "Female"))
     _step(page, times, runs, "open Disparities (new reference)",
           _link(page, "Next: see the disparities"))
     page.get_by_text("reference group 'Female'").first.wait_for(timeout=1000)
@@ -154,25 +159,23 @@ def run(n: int, browser, url: str, workdir: Path,
     shown = page.locator('[data-testid="stSliderThumbValue"]').first
     before = shown.inner_text()
 
-    def slide():
-        page.get_by_role("slider").first.focus()
-        page.keyboard.press("ArrowRight")
-    _step(page, times, runs, "slider: threshold one step up", slide)
+    slide = {"prepare": lambda: page.get_by_role("slider").first.focus(),
+             "action": lambda: page.keyboard.press("ArrowRight")}
+    _step(page, times, runs, "slider: threshold one step up", **slide)
     if shown.inner_text() == before:
         raise SystemExit("the slider did not move")
     _step(page, times, runs, "constraint: equal opportunity (first)",
-          _choose(page, "Constraint", "equal opportunity"))
+          **_choose(page, "Constraint", "equal opportunity"))
     _step(page, times, runs, "constraint: back to demographic parity",
-          _choose(page, "Constraint", "demographic parity"))
-    _step(page, times, runs, "slider: another step up", slide)
-    _step(page, times, runs, "groups of: race (first)", _choose(page, "Groups of", "race"))
-    _step(page, times, runs, "groups of: back to sex", _choose(page, "Groups of", "sex"))
+          **_choose(page, "Constraint", "demographic parity"))
+    _step(page, times, runs, "slider: another step up", **slide)
+    _step(page, times, runs, "groups of: race (first)", **_choose(page, "Groups of", "race"))
+    _step(page, times, runs, "groups of: back to sex", **_choose(page, "Groups of", "sex"))
     _step(page, times, runs, "open Sensitive features again", _nav(page, "Sensitive features"))
 
-    def drop_last_feature():
-        page.get_by_role("combobox", name="Sensitive features").click()
-        page.keyboard.press("Backspace")
-    _step(page, times, runs, "features: drop one (new count)", drop_last_feature)
+    _step(page, times, runs, "features: drop one (new count)",
+          prepare=page.get_by_role("combobox", name="Sensitive features").click,
+          action=lambda: page.keyboard.press("Backspace"))
     page.close()
     return times, runs
 

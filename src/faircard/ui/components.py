@@ -40,7 +40,21 @@ def page_done(page: str = "") -> None:
     name and the number of the run that wrote it. Browser tests wait for the marker of a run
     that began after their action, instead of guessing from spinners."""
     draw_sidebar_status()  # the page has run: the sidebar can show this run's choices
-    run = int(st.session_state.get(state.RUN, 0))
+    state.put(state.PAGE_RUNNING, False)
+    _marker(page, int(st.session_state.get(state.RUN, 0)))
+
+
+def fragment_done(page: str) -> None:
+    """Last in a part of a page that reruns alone when one of its widgets changes (an
+    ``st.fragment``): such a rerun gets the next run number and writes the end-of-run marker
+    of :func:`page_done` at the end of the part. In a run of the whole page, the page's own
+    marker ends the run instead. Nothing outside the part (the sidebar included) may depend
+    on its widgets: a change that other parts show reruns the whole app (``st.rerun()``)."""
+    if not state.get(state.PAGE_RUNNING):
+        _marker(page, state.next_run())
+
+
+def _marker(page: str, run: int) -> None:
     st.html(f'<span data-testid="fc-page-done" data-page="{page}" data-run="{run}" hidden>'
             "</span>")
 

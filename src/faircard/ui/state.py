@@ -52,7 +52,9 @@ DIAG_CHECKLIST = "fc_diag_checklist"  # {source: {"status", "note"}} set by the 
 DIAG_CARD = "fc_diag_card"        # {"for": key, "bias_sources", "proxies"}: what the card takes
 IS_DEMO = "fc_is_demo"
 DEMO_AUTOLOADED = "fc_demo_autoloaded"
-RUN = "fc_run"                    # number of the current script run (see components.page_done)
+RUN = "fc_run"                    # number of the current script run, or of a fragment's rerun
+                                  # (see components.page_done and components.fragment_done)
+PAGE_RUNNING = "fc_page_running"  # a run of the whole app is under way (not a fragment's rerun)
 CURRENT_PAGE = "fc_current_page"  # script path of the page this run shows (set by app.py)
 SIDEBAR_PENDING = "fc_sidebar_pending"  # the sidebar status is still to be drawn in this run
 TABLE_SHA256 = "fc_table_sha256"  # (DATA_DIGEST, sha256 of the table as CSV) for file-less data
@@ -111,6 +113,7 @@ DEFAULTS: dict[str, Any] = {
     IS_DEMO: False,
     DEMO_AUTOLOADED: False,
     RUN: 0,
+    PAGE_RUNNING: False,
     TABLE_SHA256: None,
     GOVERNANCE_MESSAGE: None,
     GOVERNANCE_BASELINE_FOR: None,
@@ -127,13 +130,20 @@ def init() -> None:
 
 
 def begin_run() -> int:
-    """Number this script run (1, 2, ...); called once at the top of every run."""
+    """Number this script run (1, 2, ...); called once at the top of every run of the app."""
+    st.session_state[PAGE_RUNNING] = True
+    return next_run()
+
+
+def next_run() -> int:
+    """The next run number: of a script run, or of a fragment that reruns alone."""
     st.session_state[RUN] = int(st.session_state.get(RUN, 0)) + 1
     return st.session_state[RUN]
 
 
 def get(key: str) -> Any:
-    init()
+    if key not in st.session_state:  # one look-up: init() costs one per key (~0.1 s a run)
+        init()
     return st.session_state[key]
 
 

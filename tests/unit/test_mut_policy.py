@@ -376,7 +376,7 @@ def test_summary_of_a_per_group_policy_that_misses_its_constraint():
         "every group the same all-or-nothing decision) meets it; this is the closest one found."
         " Per 1,000 people: a: 100 wrongly denied and 100 wrongly approved; b: 200 wrongly "
         "denied and 0 wrongly approved.")
-    assert p.costs is None
+    assert p.costs is None and p.min_group_size == 0 and p.excluded_groups == []
     assert p.to_dict()["kind"] == "per_group"
     assert p.to_dict()["thresholds"] == {"a": 0.5, "b": 0.7}
     assert p.to_dict()["summary"] == p.summary
@@ -673,3 +673,55 @@ def test_a_policy_as_json_has_plain_float_thresholds():
                       "min_group_size", "favorable_outcome", "kind"}
     assert [type(t) for t in d["thresholds"].values()] == [float, float]
     assert d["kind"] == "per_group" and d["randomized"] is False
+
+
+def test_summary_names_every_randomised_group():
+    p = _two_groups({"a": 0.5, "b": 0.6}, [[3, 1, 1, 5], [6.5, 0.5, 2, 1]],
+                    mix={"a": (0.5, 0.4), "b": (0.25, 0.8)})
+    assert ("decisions; group a: threshold 0.500 with probability 0.500, else 0.400; group b: "
+            "threshold 0.600 with probability 0.250, else 0.800. Thresholds") in p.summary
+
+
+@pytest.mark.parametrize("tolerance", [0.0, 1.0])
+@pytest.mark.parametrize("constraint", ["none", "equalized_odds", "demographic_parity"])
+def test_one_group_gets_a_real_threshold_even_when_everybody_is_better(constraint, tolerance):
+    # scores run against the outcome: nobody selected is right for 2 of 3, everybody for 1 of
+    # 3, and the only real threshold (0.9, both negatives) for none. With one group both
+    # all-or-nothing decisions are degenerate, so 0.9 it is.
+    y = np.array([1, 0, 0], bool)
+    s = np.array([0.1, 0.9, 0.9])
+    p = P.choose_policy(y, s, np.zeros(3, int), ["a"], constraint=constraint,
+                        tolerance=tolerance, min_group_size=0)
+    assert not p.degenerate and p.feasible
+    assert p.thresholds["a"] <= 0.9 and p.thresholds["a"] > 0.1
+    assert p.objective_value == 0.0
+
+
+def test_a_randomised_policy_is_kept_only_when_it_costs_less():
+    y, s, g, groups = _shifted()
+    rules = dict(constraint="equalized_odds", tolerance=0.02, objective="cost", fp_cost=1.0,
+                 fn_cost=2.0)
+    plain = P.choose_policy(y, s, g, groups, **rules)
+    mixed = P.choose_policy(y, s, g, groups, randomized=True, **rules)
+    assert plain.feasible and mixed.feasible
+    # on these scores a mix meets the constraint more cheaply than any two thresholds
+    assert mixed.randomized and mixed.objective_value < plain.objective_value
+
+
+def test_the_closest_policy_may_be_all_or_nothing_when_allowed():
+    # one score per group, so each group selects everybody or nobody. Accuracy of nobody:
+    # a 3/4, b 3/5 (gap 0.15); of everybody: a 1/4, b 2/5 (gap 0.15); mixed choices differ by
+    # 0.35. Equal accuracy at 0 cannot be met; the closest (within 0.2) is nobody in both,
+    # all-or-nothing, which is allowed here: 6 of 9 right
+    y = np.array([1, 0, 0, 0, 1, 1, 0, 0, 0], bool)
+    s = np.full(9, 0.5)
+    g = np.repeat([0, 1], [4, 5])
+    p = P.choose_policy(y, s, g, ["a", "b"], constraint="equal_accuracy", tolerance=0.0,
+                        allow_degenerate=True, min_group_size=0)
+    assert not p.feasible and p.degenerate
+    assert p.selection_rates == {"a": 0.0, "b": 0.0}
+    assert p.objective_value == pytest.approx(6 / 9)
+    assert p.disparity == pytest.approx(0.15)
+    _, per_group = _group_counts(y, s, g, 2)
+    assert _expected(per_group, "equal_accuracy", "accuracy", 0.0, True, np.ones(2, bool), 1.0,
+                     1.0) == (False, pytest.approx(6 / 9))

@@ -13,8 +13,9 @@ or button, the key that commits a widget's new value, a file) and stops when a s
 started after the action has finished and the page is drawn. Opening a drop-down and typing
 into it change nothing on the server, so a choice is timed from its Enter key, a slider from
 its arrow key (focused before). Every page writes an end-of-run marker last
-(``components.page_done``), carrying the number of its run, so a step waits for a marker
-numbered above the newest one on screen before the action, then for two animation frames. Streamlit's status widget is not used: it only appears after 500 ms of running.
+(``components.page_done``), carrying the number of its run, and so does a part of a page that
+reruns alone (``components.fragment_done``, with the next run number), so a step waits for a
+marker numbered above the newest one on screen before the action, then for two animation frames. Streamlit's status widget is not used: it only appears after 500 ms of running.
 
 Steps: upload a CSV until the roles are ready; open Sensitive features (first count); open
 Disparities; add a metric; change a reference group; open Disparities again; open Thresholds

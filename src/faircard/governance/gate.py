@@ -318,9 +318,7 @@ def evaluate_gate(assessment: Any, rules: GateRules, store: Any = None, *,
     return GateResult(checks=checks, fingerprint=fingerprint, allow_empty=rules.allow_empty)
 
 
-def _compare(value: float | None, key: str, limit: float) -> bool:
-    if value is None:
-        return False
+def _compare(value: float, key: str, limit: float) -> bool:
     return value <= limit + TOLERANCE if key.startswith("max_") else value >= limit - TOLERANCE
 
 
@@ -384,10 +382,11 @@ def _describe(doc: Mapping[str, Any], feature: str, criterion: str, value: float
 
 
 def _criterion_reason(doc: Mapping[str, Any], feature: str, criterion: str) -> str:
-    prefix = f"'{feature}': fewer than two groups"
+    named = f"'{feature}': "
     for note in doc.get("notes") or ():
-        if note.startswith(prefix):
-            return note.split(": ", 1)[1].rstrip(".")
+        if note.startswith(f"{named}fewer than two groups"):
+            # the feature's name may itself hold ": "
+            return note[len(named):].removesuffix(".")
     if feature not in doc["criteria"]:
         return f"the assessment has no criteria for '{feature}'"
     base = criterion.rpartition("_")[0]

@@ -8,6 +8,7 @@ from faircard.favorable import wording
 from faircard.findings import findings
 from faircard.formatting import fmt_num
 from faircard.metrics import DEFAULT_METRICS, LABELS
+from faircard.trivial import trivial_decision
 from faircard.ui import cache, components, state, tables
 
 st.title("Disparities")
@@ -63,8 +64,12 @@ a = dict(results)[focus]
 
 st.subheader("Findings")
 st.caption(words.describe() + " Change this on the Data & model page.")
+trivial = trivial_decision(a)
+if trivial:  # the gaps below are zero or undefined by construction
+    st.error(components.escape(trivial))
 for sentence in cache.of_assessment(findings, digest, a, metrics):
-    st.markdown(f"- {components.escape(sentence)}")
+    if sentence != trivial:
+        st.markdown(f"- {components.escape(sentence)}")
 
 feature = st.selectbox("Groups of", a.features, key="w_feature")
 table = cache.of_assessment(tables.group_table, digest, a, feature, metrics)

@@ -9,6 +9,7 @@ import streamlit as st
 from faircard import charts
 from faircard.decision import DecisionPolicy, short_threshold
 from faircard.errors import FaircardError
+from faircard.favorable import wording
 from faircard.formatting import THRESHOLD_FORMAT, fmt_threshold
 from faircard.io.export import csv_text
 from faircard.metrics import LABELS
@@ -76,6 +77,13 @@ readable = {"count": st.column_config.NumberColumn("people", format="localized")
             "threshold": st.column_config.NumberColumn("threshold", format=THRESHOLD_FORMAT),
             **{c: st.column_config.NumberColumn(LABELS[c], format="%.3f") for c in cols[1:]}}
 st.dataframe(table[cols], key="thr_table", column_config=readable)
+if single.degenerate or single.group_only:  # perfect gaps that mean nothing
+    verb = wording(favorable).positive_decision
+    rates = list(single.selection_rates.values())
+    what = (f"nobody is {verb}" if max(rates) == 0 else f"everybody is {verb}"
+            if min(rates) == 1 else f"in each group either everybody or nobody is {verb}")
+    st.warning(f"At this threshold {what}: every gap between groups is zero or undefined by "
+               "construction, which says nothing about fairness.")
 with st.expander("Confusion matrices"):
     cm_cols = st.columns(min(len(groups), 4))
     for i, g in enumerate(groups):
@@ -145,7 +153,7 @@ def per_group_thresholds(t: float) -> None:
         components.error(exc)
         components.fragment_done("thresholds")
         return
-    if policy.degenerate:
+    if policy.degenerate or policy.group_only:
         st.error(components.escape(policy.summary))
     elif policy.feasible:
         st.success(components.escape(policy.summary))

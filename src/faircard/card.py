@@ -249,6 +249,7 @@ def build_card(assessment, *, text: dict[str, dict[str, str]] | None = None,
     from . import __version__
     from .findings import findings
     from .metrics import DEFAULT_METRICS
+    from .trivial import trivial_decision
 
     text = text or {}
     spec = assessment.spec
@@ -290,6 +291,9 @@ def build_card(assessment, *, text: dict[str, dict[str, str]] | None = None,
         details.update({"name": model.get("name", ""), "type": model.get("type", "")})
     details.update({k: v for k, v in sections["model_details"].items() if v})
     decision = decision_section(spec)
+    trivial = trivial_decision(assessment)
+    if trivial and not any(f"'{p}'" in trivial for p in personal):
+        decision["trivial"] = trivial
     card = ModelCard(
         model_details=details,
         intended_use={k: sections["intended_use"].get(k, "") for k in TEXT_SECTIONS["intended_use"]},

@@ -13,6 +13,7 @@ import math
 from .favorable import Wording, favorable_rate, wording
 from .formatting import fmt_pct
 from .metrics import LABELS
+from .trivial import trivial_decision
 
 LEAD_METRICS = {
     "positive": ("false_negative_rate", "selection_rate", "false_positive_rate"),
@@ -54,6 +55,8 @@ def findings(assessment, metrics: tuple[str, ...] | list[str] | None = None,
     order = list(LEAD_METRICS[words.favorable_outcome])
     order += [m for m in (metrics or ()) if m not in order and _error_clause(m, "", words)]
     out: list[str] = []
+    if sentence := trivial_decision(assessment):  # before any gap, which it makes meaningless
+        out.append(sentence)
     for metric in order:
         if metric == "selection_rate":
             out += [s for f in features if (s := _four_fifths(assessment, f, words))]

@@ -70,6 +70,19 @@ class Policy:
     min_group_size: int = 0
     favorable_outcome: str = "positive"
 
+    def held_groups(self) -> list[str]:
+        """The groups held to the constraint (every group when there is none)."""
+        return [g for g in self.selection_rates
+                if self.constraint == "none" or g not in self.excluded_groups]
+
+    @property
+    def group_only(self) -> bool:
+        """Not degenerate, but every group held to the constraint gets an all-or-nothing
+        decision (some everybody, others nobody): the decision depends on the group alone."""
+        held = self.held_groups()
+        return (not self.degenerate and len(held) > 1
+                and all(min(r, 1 - r) <= 1e-12 for r in map(self.selection_rates.get, held)))
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["thresholds"] = {g: float(t) for g, t in self.thresholds.items()}
@@ -613,11 +626,15 @@ def describe(policy: Policy, counts: np.ndarray, groups: list[str]) -> str:
                 + " Figures are expected values over the randomisation.")
     text = f"{head} {obj.capitalize()}: {policy.objective_value:.3f}."
     if policy.degenerate:
-        held = [g for g in policy.selection_rates
-                if policy.constraint == "none" or g not in policy.excluded_groups]
-        everyone = all(policy.selection_rates[g] == 1 for g in held)
+        everyone = all(policy.selection_rates[g] == 1 for g in policy.held_groups())
         text += (" Degenerate: every group gets the same decision ("
                  + ("everybody is selected" if everyone else "nobody is selected") + ").")
+    elif policy.group_only:
+        text += (" Every group gets an all-or-nothing decision ("
+                 + "; ".join(f"{g}: {'everybody' if policy.selection_rates[g] > 0.5 else 'nobody'}"
+                             f" {words.positive_decision}" for g in policy.held_groups())
+                 + "): who is " + words.positive_decision + " depends on the group alone, not "
+                 "on the model's scores.")
     if policy.constraint != "none":
         status = "meets" if policy.feasible else "cannot meet"
         text += (f" It {status} {policy.constraint.replace('_', ' ')} within "

@@ -64,6 +64,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--allow-empty", action="store_true", default=None,
                    help="pass when no check applies (by default a gate that checks nothing "
                    "fails: 'no checks ran')")
+    p.add_argument("--allow-trivial", action="store_true", default=None,
+                   help="pass a decision rule that selects nobody or everybody, or gives each "
+                   "group an all-or-nothing decision (by default it fails: its zero gaps say "
+                   "nothing about fairness)")
     p.add_argument("--json", metavar="OUT.json", help="write the checks as JSON")
     common.add_card_text_option(p, "with --require-approved: the model card JSON the approved "
                                 "record covers (as given to 'faircard record --card-json')")
@@ -89,6 +93,7 @@ def _overrides(args: argparse.Namespace) -> dict:
     out["max_regression"] = args.max_regression
     out["ignore_small_groups"] = args.ignore_small_groups
     out["allow_empty"] = args.allow_empty
+    out["allow_trivial"] = args.allow_trivial
     if args.allow_undefined:
         out["fail_on_undefined"] = False
     return out

@@ -10,6 +10,8 @@ Rules come from a small TOML file (or the same keys as a mapping)::
     require_authenticated = true              # ... approved by someone who signed in
     max_regression = 0.02                     # vs a baseline record: no criterion worse by more
     allow_empty = false                       # default; true: a gate with no checks passes
+    allow_trivial = false                     # default; true: a rule selecting nobody or
+                                              # everybody (or each group all-or-nothing) passes
     ignore_small_groups = true                # default; false: groups left out fail the gate
     fail_on_undefined = true                  # default; false: undefined values do not fail
 
@@ -37,6 +39,7 @@ from typing import Any
 from ..errors import FaircardError
 from ..favorable import favorable_rate, wording
 from ..metrics import ALL_METRICS, SCORE_METRICS, UNDEFINED_REASONS
+from ..trivial import trivial_decision
 from .records import as_document
 
 TOLERANCE = 1e-9
@@ -53,7 +56,8 @@ CRITERION_LIMITS = {
 }
 METRIC_LIMITS = {f"{side}_{m}": m for m in ALL_METRICS if m != "count" for side in ("min", "max")}
 FLAGS = {"require_approved": False, "require_authenticated": False,
-         "ignore_small_groups": True, "fail_on_undefined": True, "allow_empty": False}
+         "ignore_small_groups": True, "fail_on_undefined": True, "allow_empty": False,
+         "allow_trivial": False}
 MAX_RULES_BYTES = 1_000_000
 """Largest rules file read (bytes); real rules files are a few hundred bytes."""
 UNBOUNDED_METRICS = {"log_loss"}
@@ -83,6 +87,7 @@ class GateRules:
     ignore_small_groups: bool = True
     fail_on_undefined: bool = True
     allow_empty: bool = False
+    allow_trivial: bool = False
 
     @property
     def is_empty(self) -> bool:
@@ -235,6 +240,7 @@ class GateResult:
     checks: list[GateCheck]
     fingerprint: str | None = None
     allow_empty: bool = False
+    allow_trivial: bool = False
 
     @property
     def passed(self) -> bool:
@@ -292,6 +298,11 @@ def evaluate_gate(assessment: Any, rules: GateRules, store: Any = None, *,
             f"have. Its features are: {', '.join(features)}."
         )
     checks: list[GateCheck] = []
+    if trivial := trivial_decision(doc):  # its perfect gaps are no evidence of fairness
+        checks.append(GateCheck("decision_rule", None, None, None, "", rules.allow_trivial,
+                                trivial + (" Allowed by allow_trivial." if rules.allow_trivial
+                                           else " To accept it: allow_trivial = true "
+                                           "(--allow-trivial).")))
     for feature in features:
         if feature in rules.skip_features:
             continue
@@ -374,6 +385,8 @@ def _describe(doc: Mapping[str, Any], feature: str, criterion: str, value: float
         (lo, lo_g), (hi, hi_g) = sorted([(favorable_rate(lo, fav), lo_g),
                                          (favorable_rate(hi, fav), hi_g)])
         label = f"shares of people {wording(fav).favorable_decision}"
+    if lo_g == hi_g:  # every compared group has the same value: no pair to name
+        return f"the {label} of every compared group are {lo:.3f}"
     if kind == "difference":
         return (f"the {label} of '{lo_g}' ({lo:.3f}) and '{hi_g}' ({hi:.3f}) differ by "
                 f"{hi - lo:.3f}")

@@ -1,0 +1,79 @@
+"""Decision rules that tell nobody apart: nobody or everybody selected, or each group all-or-nothing.
+
+Under such a rule every gap in selection and error rates between groups is zero or undefined by
+construction, so the fairness criteria look perfect while the model is not used at all (or
+only the group is). faircard never presents such a rule as a success: findings, the model card,
+the pages and the CI gate say what the rule does instead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from .favorable import wording
+
+_EPS = 1e-12
+"""Rates within this of 0 or 1 are all-or-nothing (weighted sums may differ in the last bit)."""
+
+
+def _rate(value: Any) -> float | None:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+def _kind(rate: float | None) -> str | None:
+    """"nobody" (rate 0), "everybody" (rate 1) or None (a real choice or undefined)."""
+    if rate is None:
+        return None
+    if rate <= _EPS:
+        return "nobody"
+    if rate >= 1 - _EPS:
+        return "everybody"
+    return None
+
+
+def _parts(assessment: Any) -> tuple[Mapping[str, Any], list[Mapping[str, Any]], str]:
+    """(overall metrics, per-group rows with feature/group/n/is_small_group/selection_rate,
+    favourable outcome) of an Assessment or of its JSON document."""
+    if hasattr(assessment, "by_group_wide"):
+        rows = assessment.by_group_wide().to_dict("records")
+        return assessment.overall, rows, assessment.spec.favorable_outcome
+    return (assessment.get("overall") or {}, list(assessment.get("by_group") or ()),
+            assessment.get("favorable_outcome") or "positive")
+
+
+def trivial_decision(assessment: Any) -> str | None:
+    """A sentence saying how the assessment's decision rule fails to tell people apart, or
+    None when it does tell them apart.
+
+    Trivial: nobody or everybody gets the positive decision overall, or, for some feature,
+    every group that is compared (not a small group) gets an all-or-nothing decision, so the
+    decision depends on the group alone."""
+    overall, rows, favorable = _parts(assessment)
+    words = wording(favorable)
+    verb = words.positive_decision
+    n = _rate(overall.get("count"))
+    kind = _kind(_rate(overall.get("selection_rate")))
+    if kind is not None:
+        people = f" ({'0' if kind == 'nobody' else 'all'} of {n:,.0f})" if n else ""
+        return (f"The decision rule tells nobody apart: {kind} is {verb}{people}. Every gap "
+                "between groups is then zero or undefined by construction, which says nothing "
+                "about fairness.")
+    features: dict[str, list[tuple[str, str | None]]] = {}
+    for row in rows:
+        if row.get("is_small_group"):
+            continue
+        features.setdefault(str(row.get("feature")), []).append(
+            (str(row.get("group")), _kind(_rate(row.get("selection_rate")))))
+    for feature, groups in features.items():
+        if len(groups) > 1 and all(k is not None for _, k in groups):
+            each = "; ".join(f"'{g}': {k} {verb}" for g, k in groups)
+            return (f"The decision rule gives every group of '{feature}' an all-or-nothing "
+                    f"decision ({each}): who is {verb} depends on the group alone, not on the "
+                    "model's scores.")
+    return None

@@ -339,6 +339,12 @@ def build_group_index(data: pd.DataFrame, spec: AssessmentSpec) -> GroupIndex:
     for c, size in zip(codes, sizes, strict=True):
         combined = combined * size + c
     product = int(np.prod(sizes, dtype=np.float64))
+    if product > 2**62:
+        # the combined code would not fit in 64 bits: the cells are the distinct rows of codes
+        # (in the same order, the first feature slowest)
+        cell_codes, cell = np.unique(np.stack(codes, axis=1), axis=0, return_inverse=True)
+        return GroupIndex(tuple(spec.sensitive), labels, cell.reshape(-1).astype(np.int64),
+                          cell_codes.astype(np.int64))
     if product <= 4 * max(len(data), 1) and product <= 50_000_000:
         present = np.flatnonzero(np.bincount(combined, minlength=product))
         remap = np.full(product, -1, dtype=np.int64)

@@ -382,6 +382,8 @@ def test_a_product_of_sizes_beyond_64_bits_is_not_wrapped_around(n_features, n_v
     idx = _index(df, *cols)
     assert idx.n_cells == n_values and sorted(idx.cell.tolist()) == list(range(n_values))
     assert idx.cell.dtype == np.int64 and idx.cell_codes.dtype == np.int64
+    assert idx.features == tuple(cols)
+    assert idx.labels == {f: tuple(str(v) for v in range(n_values)) for f in cols}
     # each feature's labels are its values in order, so a value's code is the value itself
     assert idx.cell_codes[idx.cell].tolist() == np.stack(list(cols.values()), axis=1).tolist()
     # cells are numbered in the order of their codes, the first feature slowest

@@ -40,3 +40,25 @@ def make_dataset(seed: int, n: int = 600, n_features: int = 2, with_missing: boo
 @pytest.fixture
 def small_df() -> pd.DataFrame:
     return make_dataset(0, n=400)
+
+
+@pytest.fixture(scope="module")
+def spark():
+    """One local[*] Spark session per test module (the commands' getOrCreate finds it)."""
+    import shutil
+    import warnings
+
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs Java (java is not on PATH)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # PySpark's pandas 3 notice
+        from pyspark.sql import SparkSession
+
+        session = (SparkSession.builder.master("local[*]").appName("faircard-tests")
+                   .config("spark.ui.enabled", "false")
+                   .config("spark.sql.shuffle.partitions", "4")
+                   .config("spark.sql.codegen.wholeStage", "false")  # small data: no compiling
+                   .getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

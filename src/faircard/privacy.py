@@ -52,27 +52,49 @@ def detect_personal_data(df: pd.DataFrame) -> list[PersonalDataFlag]:
     """Columns of ``df`` that look like direct identifiers (by name, then by content)."""
     flags = []
     for col in df.columns:
-        norm = _normalise(col)
-        kind = next((k for k, pat in _NAME_PATTERNS if re.match(pat, norm)), None)
-        if kind is None:
-            kind = next((k for word, k in _KOREAN_NAMES.items() if word in str(col)), None)
-        if kind is not None:
-            flags.append(PersonalDataFlag(str(col), kind,
-                                          f"the column name '{col}' suggests {_words(kind)}"))
-            continue
-        series = df[col]
-        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-            continue
-        sample = series.dropna().astype(str).str.strip().head(_SAMPLE)
-        if len(sample) < 5:
-            continue
-        for kind, pattern in _CONTENT:
-            share = sample.map(lambda v, p=pattern: bool(p.match(v))).mean()
-            if share >= 0.8:
-                flags.append(PersonalDataFlag(
-                    str(col), kind, f"{share:.0%} of the values look like {_words(kind)}"))
-                break
+        flag = name_flag(col)
+        if flag is None:
+            series = df[col]
+            if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+                continue
+            sample = series.dropna().astype(str).str.strip().head(_SAMPLE)
+            flag = content_flag(col, len(sample), [
+                int(sample.map(lambda v, p=pattern: bool(p.match(v))).sum())
+                for _, pattern in _CONTENT])
+        if flag is not None:
+            flags.append(flag)
     return flags
+
+
+def name_flag(col) -> PersonalDataFlag | None:
+    """The flag of a column whose name (English or Korean) suggests personal data."""
+    norm = _normalise(col)
+    kind = next((k for k, pat in _NAME_PATTERNS if re.match(pat, norm)), None)
+    if kind is None:
+        kind = next((k for word, k in _KOREAN_NAMES.items() if word in str(col)), None)
+    if kind is None:
+        return None
+    return PersonalDataFlag(str(col), kind, f"the column name '{col}' suggests {_words(kind)}")
+
+
+def content_flag(col, n: int, matched: list[int]) -> PersonalDataFlag | None:
+    """The flag of a text column from its sample's size ``n`` (the first non-missing values,
+    stripped, at most :data:`_SAMPLE`) and how many of them match each pattern of
+    :data:`_CONTENT`, in order: at least 80% matching one pattern flags the column (needs 5
+    values). An engine can count the matches next to the data (:data:`CONTENT_JAVA`)."""
+    if n < 5:
+        return None
+    for (kind, _), hits in zip(_CONTENT, matched, strict=True):
+        share = hits / n
+        if share >= 0.8:
+            return PersonalDataFlag(str(col), kind,
+                                    f"{share:.0%} of the values look like {_words(kind)}")
+    return None
+
+
+CONTENT_JAVA = [f"(?U){pattern.pattern}" for _, pattern in _CONTENT]
+"""The patterns of :data:`_CONTENT` for Java's regular expressions (Spark's ``RLIKE``); ``(?U)``
+makes ``\\w`` and ``\\d`` match Unicode letters and digits, as Python's do."""
 
 
 def _words(kind: str) -> str:

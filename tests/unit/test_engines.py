@@ -3,8 +3,6 @@ itself equals fairlearn's MetricFrame."""
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -158,24 +156,6 @@ def test_duckdb_input_errors_are_sentences(tmp_path, parquet):
     with pytest.raises(FaircardError, match="No file matches"):
         count_duckdb(str(tmp_path / "nothing-*.parquet"),
                      AssessmentSpec(target="y", score="score", sensitive=("sex",)))
-
-
-@pytest.fixture(scope="module")
-def spark():
-    if shutil.which("java") is None:
-        pytest.skip("Spark needs Java (java is not on PATH)")
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # PySpark's pandas 3 notice
-        from pyspark.sql import SparkSession
-
-        session = (SparkSession.builder.master("local[*]").appName("faircard-tests")
-                   .config("spark.ui.enabled", "false")
-                   .config("spark.sql.shuffle.partitions", "4").getOrCreate())
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 @pytest.mark.filterwarnings("ignore::FutureWarning")

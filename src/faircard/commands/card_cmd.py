@@ -42,10 +42,11 @@ def run(args: argparse.Namespace) -> int:
     from ..models_assess import check_sensitive_not_personal
 
     check_sensitive_not_personal(args.sensitive, flags)
-    result = common.assess_data(args, data)  # counted by the chosen engine, as assess does
+    # counted by the chosen engine, as assess does
+    result = common.assess_data(args, data, flags=flags)
+    name, sha256 = common.dataset_identity(args)
     card = build_card(result, text=text, personal_data=[f.column for f in flags],
-                      dataset={"name": Path(args.data).name,
-                               "sha256": common.dataset_sha256(args.data)},
+                      dataset={"name": name, "sha256": sha256},
                       suppress_small_groups=args.suppress_small_groups, **checklist)
     out = Path(args.out)
     try:

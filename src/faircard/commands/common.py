@@ -218,9 +218,40 @@ def personal_data_of(args: argparse.Namespace, purpose: str):
         from ..engine.sources import sample_duckdb
 
         return detect_personal_data(sample_duckdb(args.data)), None
-    raise FaircardError(f"{purpose} checks the data for personal information on a sample of "
-                        "its values, which faircard reads with pandas or DuckDB; use --engine "
-                        "duckdb or pandas.")
+    if engine == "spark":
+        from ..engine.sources import personal_data_spark
+
+        return personal_data_spark(_spark_frame(args)), None
+    raise FaircardError(f"{purpose} checks the data for personal information, which faircard "
+                        f"does with pandas, DuckDB or Spark, not with the {engine} engine.")
+
+
+def _spark_frame(args: argparse.Namespace):
+    from ..engine import spark_frame
+
+    spark_table = getattr(args, "spark_table", None)
+    return spark_frame(None if spark_table else args.data, spark_table=spark_table,
+                       spark_master=getattr(args, "spark_master", "local[*]"))
+
+
+def dataset_identity(args: argparse.Namespace) -> tuple[str, str]:
+    """(name, sha256) of DATA: the file's name and :func:`dataset_sha256`; for a Spark
+    catalog table, or a path only Spark's cluster can reach, the table name or path and
+    :func:`faircard.engine.sources.digest_spark`, computed by Spark from the rows."""
+    spark_table = getattr(args, "spark_table", None)
+    if spark_table or (engine_of(args) == "spark" and not _local(args.data)):
+        from ..engine.sources import digest_spark
+
+        label = spark_table or args.data
+        return label, digest_spark(_spark_frame(args), label)
+    return Path(args.data).name, dataset_sha256(args.data)
+
+
+def _local(path: str) -> bool:
+    import glob as globlib
+
+    return Path(path).exists() or any(Path(f).is_file()
+                                      for f in globlib.glob(path, recursive=True))
 
 
 def dataset_sha256(path: str) -> str:
@@ -230,9 +261,11 @@ def dataset_sha256(path: str) -> str:
     return sha256_of_files(path)
 
 
-def assess_data(args: argparse.Namespace, data: pd.DataFrame | None = None, **extra: Any):
+def assess_data(args: argparse.Namespace, data: pd.DataFrame | None = None, *,
+                flags: list | None = None, **extra: Any):
     """The assessment the shared options describe, counted by the chosen engine (``data``:
-    the rows, when pandas has read them already)."""
+    the rows, when pandas has read them already; ``flags``: DATA's personal-data flags, when
+    :func:`personal_data_of` has judged them already)."""
     from ..assess import assess
     from ..engine import assess_source
     from ..spec import AssessmentSpec
@@ -245,14 +278,12 @@ def assess_data(args: argparse.Namespace, data: pd.DataFrame | None = None, **ex
     sensitive = kwargs.pop("sensitive")
     spec = AssessmentSpec(sensitive=tuple([sensitive] if isinstance(sensitive, str)
                                           else sensitive), **kwargs)
-    if engine == "duckdb":
-        # the same refusals as for rows read here: personal data (judged on a sample of
-        # values) as sensitive feature or target
-        from ..engine.sources import sample_duckdb
-        from ..privacy import detect_personal_data, refuse_personal_data
+    # the same refusals as for rows read here: personal data (judged on a sample of values)
+    # as sensitive feature or target
+    from ..privacy import refuse_personal_data
 
-        refuse_personal_data(detect_personal_data(sample_duckdb(args.data)),
-                             sensitive=list(spec.sensitive), target=spec.target)
+    refuse_personal_data(personal_data_of(args, "The assessment")[0] if flags is None else flags,
+                         sensitive=list(spec.sensitive), target=spec.target)
     result = assess_source(None if spark_table else args.data, spec, engine=engine,
                            spark_master=getattr(args, "spark_master", "local[*]"),
                            spark_table=spark_table)

@@ -7,7 +7,6 @@ line), 2 for problems with the input (data, options, rules file, store).
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from ..errors import FaircardError
 from ..governance.gate import CRITERION_LIMITS, METRIC_LIMITS, evaluate_gate, load_rules
@@ -114,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         # intervals are not checked and not fingerprinted, so skip the bootstrap
         assessed = assess_inputs(args, n_boot=0)
         card_text = common.read_card_text(args.card_json)
-        dataset_sha = common.dataset_sha256(args.data)
+        dataset_name, dataset_sha = common.dataset_identity(args)
         baseline = store.assessment(args.baseline) if args.baseline is not None else None
         results = []
         for a in assessed:
@@ -126,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if store is not None:
             store.close()
-    doc = {"passed": all(r.passed for _, r in results), "data": Path(args.data).name,
+    doc = {"passed": all(r.passed for _, r in results), "data": dataset_name,
            "results": [{"model": a.name, **r.to_dict()} for a, r in results]}
     if args.json:
         common.write_json(args.json, doc)

@@ -196,7 +196,7 @@ def assess_inputs(args: argparse.Namespace, *, n_boot: int | None = None) -> lis
     personal = [{"column": f.column, "kind": f.kind} for f in flags]
     if not args.model:
         extra = {} if n_boot is None else {"n_boot": n_boot}
-        result = common.assess_data(args, data, **extra)
+        result = common.assess_data(args, data, flags=flags, **extra)
         doc = result.to_dict()
         doc["personal_data_columns"] = personal
         return [Assessed(None, doc, [], result)]

@@ -48,14 +48,27 @@ def assess_source(path: str | None, spec: AssessmentSpec, *, engine: str,
     if engine == "spark":
         from .sources import count_spark
 
-        session = spark or _spark_session(spark_master)
-        if spark_table:
-            return assess_grouped(count_spark(spark_table, spec, spark=session), spec)
-        reader = session.read
-        frame = reader.parquet(path) if not str(path).lower().endswith(".csv") else \
-            reader.option("header", True).option("inferSchema", True).csv(path)
-        return assess_grouped(count_spark(frame, spec), spec)
+        return assess_grouped(count_spark(spark_frame(path, spark_master=spark_master,
+                                                      spark_table=spark_table, spark=spark),
+                                          spec), spec)
     raise FaircardError(f"The {engine} engine does not count next to the data.")
+
+
+def spark_frame(path: str | None, *, spark_master: str = "local[*]",
+                spark_table: str | None = None, spark: Any = None):
+    """The PySpark DataFrame of the catalog table ``spark_table``, or of the Parquet or CSV
+    file, glob or folder at ``path`` (read by Spark, wherever its master runs)."""
+    session = spark or _spark_session(spark_master)
+    if spark_table:
+        from .sources import open_spark_table
+
+        return open_spark_table(session, spark_table)
+    if path is None:
+        raise FaircardError("Spark reads a file, glob or folder (give DATA) or a catalog table "
+                            "(give --spark-table DB.TABLE).")
+    reader = session.read
+    return reader.parquet(path) if not str(path).lower().endswith(".csv") else \
+        reader.option("header", True).option("inferSchema", True).csv(path)
 
 
 def _spark_session(master: str):
@@ -67,4 +80,5 @@ def _spark_session(master: str):
             .config("spark.ui.enabled", "false").getOrCreate())
 
 
-__all__ = ["ENGINES", "assess_grouped", "assess_source", "choose_engine", "count_queries"]
+__all__ = ["ENGINES", "assess_grouped", "assess_source", "choose_engine", "count_queries",
+           "spark_frame"]

@@ -154,11 +154,7 @@ def count_spark(source: Any, spec: AssessmentSpec, *, spark: Any = None) -> Grou
     if isinstance(source, str):
         if spark is None:
             raise FaircardError("A Spark table name needs a Spark session.")
-        try:
-            frame = spark.table(source)
-        except Exception as exc:  # Spark raises its own analysis errors
-            raise FaircardError(f"Spark cannot open table '{source}': {_first_line(exc)}") \
-                from None
+        frame = open_spark_table(spark, source)
     else:
         frame = source
         spark = frame.sparkSession
@@ -174,6 +170,73 @@ def count_spark(source: Any, spec: AssessmentSpec, *, spark: Any = None) -> Grou
     targets = pd.Series([r["target"] for r in spark.sql(to_spark(q["targets"])).collect()])
     grouped = spark.sql(to_spark(q["grouped"])).toPandas()
     return _counted(stats, targets, grouped, step, "spark")
+
+
+def open_spark_table(spark: Any, name: str):
+    """The DataFrame of the table ``name`` ("db.table") of ``spark``'s catalog."""
+    try:
+        return spark.table(name)
+    except Exception as exc:  # Spark raises its own analysis errors
+        raise FaircardError(f"Spark cannot open table '{name}': {_first_line(exc)}") from None
+
+
+def personal_data_spark(frame: Any, rows: int = 1000) -> list:
+    """Personal-data flags of a PySpark DataFrame, judged as :func:`faircard.privacy.
+    detect_personal_data` judges rows: by column name, then for text columns by the values of
+    a sample (the first non-missing values among the first ``rows`` rows, as DuckDB samples).
+    Spark counts the values matching each pattern; only those counts come back."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from ..privacy import _SAMPLE, CONTENT_JAVA, content_flag, name_flag
+
+    flags, text = [], []
+    for name, kind in frame.dtypes:
+        flag = name_flag(name)
+        if flag is not None:
+            flags.append(flag)
+        elif kind == "string":
+            text.append(name)
+    if not text:
+        return flags
+    cols = [F.col("`" + name.replace("`", "``") + "`") for name in text]
+    head = frame.select(*[c.alias(f"c{j}") for j, c in enumerate(cols)]).limit(int(rows)) \
+        .withColumn("_row", F.monotonically_increasing_id())
+    upto = Window.orderBy("_row").rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    ranked = head.select(*[
+        x for j in range(len(text)) for x in (
+            F.when(F.col(f"c{j}").isNotNull(),
+                   F.sum(F.col(f"c{j}").isNotNull().cast("int")).over(upto)).alias(f"r{j}"),
+            F.regexp_replace(F.col(f"c{j}"), r"(?U)^\s+|\s+$", "").alias(f"v{j}"))])
+    counts = []
+    for j in range(len(text)):
+        kept = F.col(f"r{j}") <= _SAMPLE
+        counts.append(F.sum(F.when(kept, 1).otherwise(0)).alias(f"n{j}"))
+        counts += [F.sum(F.when(kept & F.col(f"v{j}").rlike(p), 1).otherwise(0)).alias(f"m{j}_{k}")
+                   for k, p in enumerate(CONTENT_JAVA)]
+    got = ranked.agg(*counts).collect()[0].asDict()
+    for j, name in enumerate(text):
+        flag = content_flag(name, int(got[f"n{j}"] or 0),
+                            [int(got[f"m{j}_{k}"] or 0) for k in range(len(CONTENT_JAVA))])
+        if flag is not None:
+            flags.append(flag)
+    return sorted(flags, key=lambda f: list(frame.columns).index(f.column))
+
+
+def digest_spark(frame: Any, label: str) -> str:
+    """sha256 that names the rows of a Spark DataFrame without bringing them here: of
+    ``label``, the schema, the row count and two sums, over the rows, of per-row hashes that
+    Spark computes (xxhash64 and murmur3 of every column). Order-independent: the same rows in
+    another order or partitioning give the same digest; a changed value changes it."""
+    import hashlib
+
+    from pyspark.sql import functions as F
+
+    cols = [F.col("`" + name.replace("`", "``") + "`") for name in frame.columns]
+    row = frame.agg(F.count(F.lit(1)), F.sum(F.xxhash64(*cols).cast("decimal(20,0)")),
+                    F.sum(F.hash(*cols).cast("decimal(20,0)"))).collect()[0]
+    text = f"spark\n{label}\n{frame.schema.json()}\n{row[0]}\n{row[1]}\n{row[2]}"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _spark_type(t: str) -> str:

@@ -44,3 +44,34 @@ def test_intersection_min_size_and_reference():
     assert notes[("race", "C")] == "too small"
     at.selectbox(key="w_ref_sex").set_value("Female").run()
     assert at.session_state["fc_reference"]["sex"] == "Female"
+
+
+def test_removing_a_feature_re_renders_from_the_counts_already_made(monkeypatch):
+    """Counts of fewer features come from the counts made: no row is read again, the groups
+    shown are those of a fresh count, and a feature never counted is counted."""
+    import faircard
+    from faircard.ui import cache
+
+    calls = []
+    real = cache.prepare
+    monkeypatch.setattr(cache, "prepare", lambda *a, **k: calls.append(a[1].sensitive)
+                        or real(*a, **k))
+    df = small_frame(1500, seed=21)
+    at = seed_state(new("app_pages/sensitive.py"), df=df, sensitive=("sex", "race"))
+    at.run()
+    no_exception(at)
+    assert calls == [("sex", "race")]
+    at.multiselect(key="w_sensitive").set_value(["race"]).run()
+    no_exception(at)
+    assert calls == [("sex", "race")]  # derived, not counted
+    fresh = faircard.assess(df, target="outcome", score="risk_score", sensitive="race",
+                            n_boot=0).counts_frame()
+    table = _groups(at)
+    assert list(table["group"]) == list(fresh["group"])
+    assert list(table["people"]) == list(fresh["n"])
+    at.multiselect(key="w_sensitive").set_value(["race", "sex"]).run()
+    no_exception(at)
+    assert calls == [("sex", "race")]  # another order of features already counted
+    at.multiselect(key="w_sensitive").set_value(["race", "sex", "age"]).run()
+    no_exception(at)
+    assert calls[1:] == [("race", "sex", "age")]  # never counted: counted

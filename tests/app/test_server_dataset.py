@@ -104,20 +104,39 @@ def test_diagnostics_say_they_need_the_rows(allowed):
     assert any("Upload the dataset, or a sample of it" in i.value for i in diag.info)
 
 
-def test_a_new_reference_group_re_renders_from_the_counts(allowed, monkeypatch):
+def _counted_page(monkeypatch, path: str, name: str):
+    """``path`` opened on the server, then page ``name`` run on it, and the list that grows by
+    one for each count DuckDB makes."""
     from faircard.engine import sources
 
     at = _open("decisions.parquet")
     calls = []
     real = sources.count_duckdb
     monkeypatch.setattr(sources, "count_duckdb", lambda *a, **k: calls.append(1) or real(*a, **k))
-    page = seed_state(new("app_pages/disparities.py"), df=at.session_state["fc_data"])
+    page = seed_state(new(path), df=at.session_state["fc_data"])
     page.session_state["fc_source"] = at.session_state["fc_source"]
-    page.session_state["fc_data_digest"] = at.session_state["fc_data_digest"] + "-reference"
+    page.session_state["fc_data_digest"] = at.session_state["fc_data_digest"] + "-" + name
     page.run()
     no_exception(page)
+    return page, calls
+
+
+def test_a_new_reference_group_re_renders_from_the_counts(allowed, monkeypatch):
+    page, calls = _counted_page(monkeypatch, "app_pages/disparities.py", "reference")
     page.session_state["fc_reference"] = {"sex": "Female"}
     page.run()
     no_exception(page)
     assert any("reference group 'Female'" in c.value for c in page.caption)
     assert len(calls) == 1
+
+
+def test_removing_a_feature_re_renders_from_the_grouped_counts(allowed, monkeypatch):
+    page, calls = _counted_page(monkeypatch, "app_pages/sensitive.py", "subset")
+    page.multiselect(key="w_sensitive").set_value(["race"]).run()
+    no_exception(page)
+    assert len(calls) == 1
+    full = small_frame(N, seed=4)
+    groups = page.dataframe[0].value
+    counts = full.dropna(subset=["outcome", "risk_score"])["race"].value_counts()
+    assert list(groups["group"]) == sorted(counts.index)
+    assert list(groups["people"]) == [int(counts[g]) for g in sorted(counts.index)]

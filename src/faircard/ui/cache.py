@@ -70,9 +70,50 @@ def _prep_key(spec: AssessmentSpec) -> str:
     return json.dumps(d, sort_keys=True, default=str)
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
-def _prepared(digest: str, key: str, _data: pd.DataFrame, _spec: AssessmentSpec) -> Prepared:
-    return prepare(_data, _spec)
+@st.cache_resource(show_spinner=False)
+def _count_store() -> OrderedDict:
+    """Counts shared by all sessions, newest last: the prepared rows of an upload or the
+    grouped table of a dataset opened by path, per dataset and choices that change them."""
+    return OrderedDict()
+
+
+_COUNT_LOCK = threading.Lock()
+COUNTS_KEPT = 16
+
+
+def _counts(digest: str, spec: AssessmentSpec, count, derive, *, bins_on_values: bool,
+            counting=None):
+    """The counts of ``spec``: kept ones, else derived from kept counts of more sensitive
+    features (no row is read: removing a feature, or choosing features already counted, is
+    fast), else ``count()`` inside ``counting()`` (a progress indicator)."""
+    from ..engine.derive import derivable
+
+    store = _count_store()
+    key = (digest, _prep_key(spec))
+    with _COUNT_LOCK:
+        if key in store:
+            store.move_to_end(key)
+            return store[key][1]
+        bases = [(len(s.sensitive), -i, s, v) for i, ((d, _), (s, v)) in enumerate(store.items())
+                 if d == digest and derivable(s, spec, bins_on_values=bins_on_values)]
+    if bases:
+        _, _, base_spec, base = min(bases, key=lambda b: b[:2])  # fewest features, newest
+        value = derive(base, spec)
+    else:
+        with counting() if counting is not None else nullcontext():
+            value = count()
+    with _COUNT_LOCK:
+        store[key] = (spec, value)
+        while len(store) > COUNTS_KEPT:
+            store.popitem(last=False)
+    return value
+
+
+def _prepared(digest: str, data: pd.DataFrame, spec: AssessmentSpec, counting=None) -> Prepared:
+    from ..engine.derive import derive_prepared
+
+    return _counts(digest, spec, lambda: prepare(data, spec), derive_prepared,
+                   bins_on_values=False, counting=counting)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -80,18 +121,22 @@ def _assessment(digest: str, key: str, _prepared: Prepared, _spec: AssessmentSpe
     return assess_prepared(_prepared, _spec)
 
 
-def assessment(digest: str, data: pd.DataFrame, spec: AssessmentSpec) -> Assessment:
-    """The assessment of ``spec`` on ``data`` (identified by ``digest``), cached."""
-    prepared = _prepared(digest, _prep_key(spec), data, spec)
+def assessment(digest: str, data: pd.DataFrame, spec: AssessmentSpec,
+               counting=None) -> Assessment:
+    """The assessment of ``spec`` on ``data`` (identified by ``digest``), cached; rows are
+    read (inside ``counting()``) only for sensitive features not counted yet."""
+    prepared = _prepared(digest, data, spec, counting)
     full_key = json.dumps(spec.to_dict(), sort_keys=True, default=str)
     return _assessment(digest, full_key, prepared, spec)
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
-def _grouped(digest: str, key: str, path: str, _spec: AssessmentSpec):
+def _grouped(digest: str, path: str, spec: AssessmentSpec, counting=None):
+    from ..engine.derive import derive_grouped
     from ..engine.sources import count_duckdb
 
-    return count_duckdb(path, _spec)
+    return _counts(digest, spec, lambda: count_duckdb(path, spec),
+                   lambda grouped, s: derive_grouped(grouped, s.sensitive),
+                   bins_on_values=True, counting=counting)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -101,11 +146,13 @@ def _counted(digest: str, key: str, _grouped, _spec: AssessmentSpec) -> Assessme
     return assess_grouped(_grouped, _spec)
 
 
-def counted_assessment(digest: str, path: str, spec: AssessmentSpec) -> Assessment:
+def counted_assessment(digest: str, path: str, spec: AssessmentSpec,
+                       counting=None) -> Assessment:
     """The assessment of ``spec`` counted by DuckDB where the dataset at ``path`` lives
-    (identified by ``digest``), cached: the count once per choice that changes it, so the
-    reference group, the minimum group size or the intervals re-render from the counts."""
-    grouped = _grouped(digest, _prep_key(spec), path, spec)
+    (identified by ``digest``), cached: the count (inside ``counting()``) once per outcome,
+    decision and feature not counted yet, so the reference group, the minimum group size, the
+    intervals, the bands and removing a feature re-render from the counts."""
+    grouped = _grouped(digest, path, spec, counting)
     return _counted(digest, json.dumps(spec.to_dict(), sort_keys=True, default=str), grouped,
                     spec)
 

@@ -162,9 +162,11 @@ def assessment_of(spec: AssessmentSpec):
     digest = state.get(state.DATA_DIGEST)
     source = state.get(state.SOURCE)
     if source is None:
-        return cache.assessment(digest, state.get(state.DATA), spec)
-    with st.spinner(f"Counting {source['rows']:,} rows with DuckDB where they are..."):
-        return cache.counted_assessment(digest, source["path"], spec)
+        data = state.get(state.DATA)
+        return cache.assessment(digest, data, spec, counting=lambda: st.spinner(
+            f"Counting {len(data):,} rows by {', '.join(spec.sensitive)}..."))
+    return cache.counted_assessment(digest, source["path"], spec, counting=lambda: st.spinner(
+        f"Counting {source['rows']:,} rows with DuckDB where they are..."))
 
 
 def current_assessments(**overrides):

@@ -1,0 +1,118 @@
+"""Counts of fewer sensitive features from counts already made, without reading the rows again.
+
+Removing a sensitive feature (or choosing a subset of features already counted, in any order)
+merges the intersection cells that differ only in the removed features. Everything else about a
+row (its outcome, its score, its decision, whether it was left out for a missing outcome or
+score) does not depend on the sensitive features, and a missing value in a sensitive feature is
+a group of its own, never a reason to leave a row out. So the derived counts equal a fresh count
+of the subset: the same groups, labels, cells, row accounting and sufficient statistics.
+
+Two sources are derived here:
+
+* the arrays the in-memory path keeps (:class:`~faircard.prepare.Prepared`): the rows keep
+  their outcome, score and decision, only their cell is renumbered;
+* the grouped table a source engine returns (:class:`~faircard.engine.grouped.GroupedCounts`):
+  its rows are summed over the removed features' columns.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+
+from ..counts import aggregate_cells
+from ..prepare import GroupIndex, Prepared, policy_probabilities
+from ..spec import AssessmentSpec
+from .grouped import GroupedCounts
+
+_FREE = ("sensitive", "bins", "intersection", "reference", "min_group_size",
+         "include_small_groups", "n_boot", "confidence", "random_state")
+"""Choices that do not change which rows are kept, their outcome, score or decision rule."""
+
+SUMMED = ("__n", "__s1", "__s2", "__lp", "__lq")
+"""Columns of a grouped table that add up when its rows are merged."""
+_INTERNAL = re.compile(r"__(target|score|prediction|p\d+|n|s1|s2|lp|lq)$")
+
+
+def _rest(spec: AssessmentSpec) -> dict[str, Any]:
+    d = spec.to_dict()
+    return {k: v for k, v in d.items() if k not in _FREE}
+
+
+def derivable(counted: AssessmentSpec, spec: AssessmentSpec, *, bins_on_values: bool) -> bool:
+    """True when the counts made for ``counted`` hold those of ``spec``: the same outcome,
+    decision and rule, and ``spec``'s sensitive features among ``counted``'s.
+
+    ``bins_on_values``: the counts keep each feature's values (a grouped table), so its bands
+    can change; otherwise (rows already banded) each kept feature's bands must be the same.
+    """
+    if not set(spec.sensitive) <= set(counted.sensitive) or _rest(counted) != _rest(spec):
+        return False
+    if bins_on_values:
+        return True
+    return all(counted.bins.get(f) == spec.bins.get(f) for f in spec.sensitive)
+
+
+def derive_index(index: GroupIndex, features: tuple[str, ...]) -> tuple[GroupIndex, np.ndarray]:
+    """The index of ``features`` (a subset of ``index.features``, in any order) and, for each
+    old cell, its new cell. Cells are numbered as :func:`~faircard.prepare.build_group_index`
+    numbers them: non-empty cells in the order of their combined code."""
+    cols = [index.features.index(f) for f in features]
+    sizes = [len(index.labels[f]) for f in features]
+    key = np.zeros(index.n_cells, dtype=np.int64)
+    for j, size in zip(cols, sizes, strict=True):
+        key = key * size + index.cell_codes[:, j]
+    keys, old_to_new = np.unique(key, return_inverse=True)
+    codes = np.empty((len(keys), len(sizes)), dtype=np.int64)
+    rest = keys.copy()
+    for j in range(len(sizes) - 1, -1, -1):
+        codes[:, j] = rest % sizes[j]
+        rest //= sizes[j]
+    old_to_new = old_to_new.astype(np.int64).reshape(-1)
+    cell = old_to_new[index.cell] if index.cell.size else index.cell
+    new = GroupIndex(tuple(features), {f: index.labels[f] for f in features}, cell, codes)
+    return new, old_to_new
+
+
+def derive_prepared(prepared: Prepared, spec: AssessmentSpec) -> Prepared:
+    """The arrays :func:`~faircard.prepare.prepare` builds for ``spec`` from those built for a
+    spec with more sensitive features (see :func:`derivable`): no row of the table is read."""
+    index, old_to_new = derive_index(prepared.index, spec.sensitive)
+    y_pred, p_pred = prepared.y_pred, None
+    if prepared.y_score is not None:
+        p = policy_probabilities(spec.policy, prepared.y_score, index, spec.intersection)
+        y_pred = p >= 0.5
+        p_pred = p if spec.policy.is_randomized else None
+    memo: dict = {}
+    cells = prepared.memo.get("cells")
+    if cells is not None and p_pred is None and prepared.p_pred is None:
+        memo["cells"] = aggregate_cells(cells, old_to_new, index.n_cells)  # whole rows: exact
+    return Prepared(y_true=prepared.y_true, y_pred=y_pred, p_pred=p_pred,
+                    y_score=prepared.y_score, index=index, pos_label=prepared.pos_label,
+                    n_input=prepared.n_input, n_dropped=prepared.n_dropped,
+                    dropped_reasons=dict(prepared.dropped_reasons), memo=memo)
+
+
+def derive_grouped(counted: GroupedCounts, features: tuple[str, ...]) -> GroupedCounts:
+    """The grouped table of ``features`` (a subset of the counted features) from one with more:
+    rows that differ only in the removed features' values are merged and their counts and
+    score sums added. A missing value stays a value of its own."""
+    g = counted.grouped
+    keep = set(features)
+    removed = [c for c in g.columns if c not in keep and not _INTERNAL.match(str(c))]
+    if not removed:
+        return counted
+    keys = [c for c in g.columns if c not in removed and c not in SUMMED]
+    sums = [c for c in SUMMED if c in g.columns]
+    merged = (g.groupby(keys, dropna=False, sort=False, observed=True)[sums].sum()
+              .reset_index()) if len(g) else g.drop(columns=removed)
+    return GroupedCounts(
+        grouped=merged, targets=counted.targets, n_input=counted.n_input,
+        n_missing_target=counted.n_missing_target, n_missing_decision=counted.n_missing_decision,
+        score_min=counted.score_min, score_max=counted.score_max,
+        score_step=counted.score_step, engine=counted.engine)
+
+
+__all__ = ["derivable", "derive_grouped", "derive_index", "derive_prepared"]

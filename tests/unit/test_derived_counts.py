@@ -204,3 +204,17 @@ def test_duckdb_bands_change_from_the_grouped_table(parquet):
     a = assess_grouped(derive_grouped(count_duckdb(parquet, plain), banded.sensitive), banded)
     b = assess_grouped(count_duckdb(parquet, banded), banded)
     _assert_same_assessment(a, b, rtol=1e-12)
+
+
+def test_wide_intersections_beyond_64_bits_derive_the_cells_of_a_fresh_count():
+    rng = np.random.default_rng(3)
+    n = 1000
+    frame = pd.DataFrame({f"f{j}": rng.permutation(n) for j in range(7)})
+    frame["y"] = rng.integers(0, 2, n)
+    frame["score"] = rng.random(n)
+    names = tuple(f"f{j}" for j in range(7))
+    wide = _spec(names, intersection=False)
+    counted = prepare(frame, wide)
+    for sensitive in (names[1:], names[::-2], ("f6", "f0")):
+        spec = _spec(sensitive, intersection=False)
+        _assert_same_prepared(derive_prepared(counted, spec), prepare(frame, spec))

@@ -60,16 +60,10 @@ def derive_index(index: GroupIndex, features: tuple[str, ...]) -> tuple[GroupInd
     old cell, its new cell. Cells are numbered as :func:`~faircard.prepare.build_group_index`
     numbers them: non-empty cells in the order of their combined code."""
     cols = [index.features.index(f) for f in features]
-    sizes = [len(index.labels[f]) for f in features]
-    key = np.zeros(index.n_cells, dtype=np.int64)
-    for j, size in zip(cols, sizes, strict=True):
-        key = key * size + index.cell_codes[:, j]
-    keys, old_to_new = np.unique(key, return_inverse=True)
-    codes = np.empty((len(keys), len(sizes)), dtype=np.int64)
-    rest = keys.copy()
-    for j in range(len(sizes) - 1, -1, -1):
-        codes[:, j] = rest % sizes[j]
-        rest //= sizes[j]
+    # distinct rows of the kept codes, in lexicographic order (the first feature slowest): the
+    # order of the combined code, and right whatever the number of possible cells
+    codes, old_to_new = np.unique(index.cell_codes[:, cols], axis=0, return_inverse=True)
+    codes = codes.astype(np.int64)
     old_to_new = old_to_new.astype(np.int64).reshape(-1)
     cell = old_to_new[index.cell] if index.cell.size else index.cell
     new = GroupIndex(tuple(features), {f: index.labels[f] for f in features}, cell, codes)

@@ -13,7 +13,7 @@ import pytest
 from faircard.cli import main
 from faircard.engine.sources import sample_duckdb
 from faircard.privacy import detect_personal_data
-from tests.unit.test_engines import _rows
+from tests.unit.test_engines import _rows, _same
 
 pytestmark = [pytest.mark.filterwarnings("ignore::FutureWarning"),
               pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")]
@@ -158,3 +158,22 @@ def test_spark_digest_names_the_rows_not_their_order(spark, parquet):
     changed = frame.withColumn("score", frame["score"] + (frame["age"] == 40).cast("double"))
     assert digest_spark(changed, "t") != first
     assert digest_spark(frame.limit(3_999), "t") != first
+
+
+def test_the_python_api_takes_a_session_and_a_table(spark, parquet):
+    """The README's Python example: a SparkSession and a catalog table, or a DataFrame."""
+    import faircard
+    from faircard import AssessmentSpec
+    from faircard.engine import assess_grouped, assess_source
+    from faircard.engine.sources import count_spark
+
+    spark.read.parquet(str(parquet)).createOrReplaceTempView("decisions_api")
+    spec = AssessmentSpec(target="y", score="score", sensitive=("sex",), n_boot=0)
+    expected = faircard.assess_spec(pd.read_parquet(parquet), spec)
+    by_table = assess_source(None, spec, engine="spark", spark_table="decisions_api",
+                             spark=spark)
+    by_frame = assess_grouped(count_spark(spark.table("decisions_api"), spec), spec)
+    assert by_table.to_dict() == by_frame.to_dict()
+    _same(expected, by_table)  # counts equal, metrics to 1e-12
+    with pytest.raises(faircard.FaircardError, match="cannot open table 'no_such.table'"):
+        assess_source(None, spec, engine="spark", spark_table="no_such.table", spark=spark)

@@ -141,7 +141,7 @@ def _case(seed):
                 fn_cost=float(rng.choice([2.0, 0.5])))
 
 
-@pytest.mark.parametrize("block", range(7))
+@pytest.mark.parametrize("block", range(8))
 def test_search_equals_the_exhaustive_optimum_on_small_data(block):
     """On 280 small random cases (1 to 3 groups, ties, groups without positives or negatives,
     small groups left out) the chosen policy's objective is the exhaustive optimum, it meets the
@@ -153,6 +153,8 @@ def test_search_equals_the_exhaustive_optimum_on_small_data(block):
         c = _case(seed)
         if block == 6:
             c.update(constraint="equal_accuracy", tolerance=0.0, allow_degenerate=True)
+        if block == 7:  # a tolerance whose double (the first one tried wider) is below 0.02
+            c.update(tolerance=0.005)
         y, s, g, k = c["y"], c["s"], c["g"], c["n_groups"]
         groups = [f"g{j}" for j in range(k)]
         sizes = np.bincount(g, minlength=k)
@@ -185,6 +187,7 @@ def test_search_equals_the_exhaustive_optimum_on_small_data(block):
         assert p.selection_rates == pytest.approx(dict(zip(groups, sel, strict=True))), msg
         assert p.excluded_groups == [x for x, i in zip(groups, inc, strict=True) if not i]
         assert [r["count"] for r in p.by_group] == sizes.tolist()
+        assert all(type(r["count"]) is int for r in p.by_group)
         assert [r["in_constraint"] for r in p.by_group] == inc.tolist()
         for r, (tn, fp, fn, tp) in zip(p.by_group, counts, strict=True):
             assert r["false_positive_rate"] == (fp / (fp + tn) if fp + tn else None), msg
@@ -263,6 +266,8 @@ def test_a_single_group_is_never_given_all_or_nothing_unless_allowed():
     # the best real threshold: 0.4 selects 0.4, 0.5, 0.6 (one right of three) and leaves
     # 0.1 wrongly out: 3 of 6; 0.2 .. 0.3 do worse or equal; 0.6 gets 3 of 6 too
     assert p.objective_value == pytest.approx(0.5)
+    sw = sweep(y, s, np.zeros(6, int), ["a"], grid_thresholds(s))
+    assert not P.choose_policy_from_sweep(sw).degenerate  # refused by default here too
     allowed = P.choose_policy(y, s, np.zeros(6, int), ["a"], constraint="none",
                               allow_degenerate=True)
     assert allowed.selection_rates["a"] == 0.0 and allowed.objective_value == pytest.approx(4 / 6)
@@ -426,6 +431,7 @@ def test_summary_of_a_degenerate_policy_and_of_left_out_groups():
     assert p.summary.endswith("c: 0 wrongly denied and 0 wrongly approved.")
     nobody = _two_groups({"a": 0.99, "b": 0.99}, [[4, 0, 6, 0], [3, 0, 2, 0]],
                          constraint="demographic_parity", tolerance=0.0, searched_feasible=False)
+    assert p.summary.startswith("One threshold for everyone: 0.100. Accuracy: 0.562.")
     assert nobody.degenerate and not nobody.feasible
     assert "(nobody is selected)" in nobody.summary
     assert "It cannot meet demographic parity within 0 (largest gap 0.000). This is the " \
@@ -725,3 +731,70 @@ def test_the_closest_policy_may_be_all_or_nothing_when_allowed():
     _, per_group = _group_counts(y, s, g, 2)
     assert _expected(per_group, "equal_accuracy", "accuracy", 0.0, True, np.ones(2, bool), 1.0,
                      1.0) == (False, pytest.approx(6 / 9))
+
+
+def test_defaults_of_the_search_and_of_a_policy():
+    y, s, g, groups = _small_rows()
+    sw = sweep(y, s, g, groups, grid_thresholds(s))
+    _, per_group = _group_counts(y, s, g, 3)
+    # every group held, costs of 1
+    idx, ok = P.search(sw, "none", "cost", 0.0)
+    assert ok
+    finite = P.finite_thresholds(sw)
+    chosen = {x: finite[i] for x, i in zip(groups, idx, strict=True)}
+    t = np.array([chosen[x] for x in groups])[g]
+    counts = _masked_counts(y, (s >= t)[:, None], g, 3)[0]
+    assert _value(counts, "cost", 1.0, 1.0) == pytest.approx(
+        _exhaustive(per_group, "none", "cost", 0.0, False, np.ones(3, bool), 1.0, 1.0))
+    p = P.choose_policy(y, s, g, groups)
+    q = P.choose_policy_from_sweep(sw)
+    assert p.tolerance == q.tolerance == 0.01 and p.feature == q.feature == ""
+    # all smaller than 30: rather than none, all are held
+    assert q.min_group_size == 30 and q.excluded_groups == [] and not q.degenerate
+    rng = np.random.default_rng(5)
+    g2 = np.repeat([0, 1, 2], [40, 30, 29])
+    s2 = np.round(rng.random(99), 2)
+    sw2 = sweep(rng.random(99) < 0.5, s2, g2, ["a", "b", "c"], grid_thresholds(s2))
+    assert P.choose_policy_from_sweep(sw2, constraint="demographic_parity",
+                                      tolerance=0.1).excluded_groups == ["c"]
+    assert P.choose_policy_from_sweep(sw2, constraint="demographic_parity", tolerance=0.1,
+                                      include_small_groups=True).excluded_groups == []
+    e = P.evaluate_policy(y, s, g, groups, {x: 0.5 for x in groups})
+    assert e.tolerance == 0.01 and e.feature == ""
+    c = P.policy_from_counts(np.array([[1, 0, 0, 1]]), ["a"], {"a": 0.5},
+                             included=np.array([True]))
+    assert c.tolerance == 0.01 and c.feature == "" and " It meets" not in c.summary
+    assert P.best_single_threshold(y, s, g, groups, objective="cost").costs == \
+        {"fp": 1.0, "fn": 1.0, "volume": None}
+    acc = max(np.mean((s >= t) == y) for t in np.append(np.unique(s), np.inf))
+    assert P.best_single_from_sweep(sw).objective_value == pytest.approx(acc)
+
+
+def test_the_best_single_threshold_for_balanced_accuracy_by_scikit_learn():
+    from sklearn.metrics import balanced_accuracy_score
+
+    y, s, g, groups = _shifted()
+    sw = sweep(y, s, g, groups, grid_thresholds(s))
+    best = max(balanced_accuracy_score(y, s >= t) for t in np.append(np.unique(s), np.inf))
+    got = P.best_single_from_sweep(sw, objective="balanced_accuracy")
+    assert got.objective_value == pytest.approx(best, abs=1e-12)
+
+
+def test_a_policy_of_all_or_nothing_groups_says_it_depends_on_the_group_alone():
+    p = _two_groups({"a": 0.1, "b": 0.99}, [[0, 4, 0, 6], [3, 0, 2, 0]],
+                    constraint="demographic_parity", tolerance=1.0)
+    assert not p.degenerate
+    assert (" Every group gets an all-or-nothing decision (a: everybody approved; b: nobody "
+            "approved): who is approved depends on the group alone, not on the model's scores."
+            ) in p.summary
+
+
+def test_opposite_all_or_nothing_decisions_meet_equalized_odds_when_loose_enough():
+    # as above, with equalized odds: everybody in a (TPR 1, FPR 1), nobody in b (0, 0)
+    y = np.array([0, 1, 0, 1], bool)
+    s = np.full(4, 1.0)
+    g = np.array([0, 0, 1, 1])
+    p = P.choose_policy(y, s, g, ["a", "b"], constraint="equalized_odds", tolerance=1.0,
+                        objective="balanced_accuracy", min_group_size=0)
+    assert p.feasible and not p.degenerate
+    assert sorted(p.selection_rates.values()) == [0.0, 1.0]

@@ -21,7 +21,7 @@ Steps: upload a CSV until the roles are ready; open Sensitive features (first co
 Disparities; add a metric; change a reference group; open Disparities again; open Thresholds
 (first searches); move the threshold slider; change the constraint; change it back; show the
 thresholds of another feature; go back to the first; drop a sensitive feature on Sensitive
-features (a new count from the rows). Each line gives the runs that the step waited for.
+features (derived from the counts made, no row read). Each line gives the runs that the step waited for.
 """
 
 from __future__ import annotations
@@ -174,7 +174,7 @@ def run(n: int, browser, url: str, workdir: Path,
     _step(page, times, runs, "groups of: back to sex", **_choose(page, "Groups of", "sex"))
     _step(page, times, runs, "open Sensitive features again", _nav(page, "Sensitive features"))
 
-    _step(page, times, runs, "features: drop one (new count)",
+    _step(page, times, runs, "features: drop one (from the counts)",
           prepare=page.get_by_role("combobox", name="Sensitive features").click,
           action=lambda: page.keyboard.press("Backspace"))
     page.close()

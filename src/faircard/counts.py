@@ -15,6 +15,8 @@ import pandas as pd
 from .prepare import Partition, Prepared, partition_name
 
 CELL_NAMES = ("tn", "fp", "fn", "tp")
+SCORE_ORDER = "score_order"
+"""Key of ``Prepared.memo`` holding the stable argsort of the scores."""
 TN, FP, FN, TP = 0, 1, 2, 3
 
 
@@ -171,7 +173,9 @@ def score_metrics(prepared: Prepared, partitions: list[Partition]) -> dict[str, 
     """
     y_true, y_score = prepared.y_true, prepared.y_score
     index = prepared.index
-    order = np.argsort(y_score, kind="stable")
+    order = prepared.memo.get(SCORE_ORDER)
+    if order is None:  # kept: counts of other features over the same rows sort no more
+        order = prepared.memo[SCORE_ORDER] = np.argsort(y_score, kind="stable")
     prob = is_probability(y_score)
     sums = score_sums(prepared) if prob else None
     cell_n = np.bincount(index.cell, minlength=index.n_cells).astype(np.float64)

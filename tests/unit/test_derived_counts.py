@@ -13,6 +13,7 @@ from fairlearn.metrics import MetricFrame, false_positive_rate, selection_rate, 
 
 import faircard
 from faircard.assess import assess_prepared
+from faircard.counts import SCORE_ORDER
 from faircard.decision import DecisionPolicy
 from faircard.engine.derive import derivable, derive_grouped, derive_prepared
 from faircard.engine.grouped import assess_grouped
@@ -126,6 +127,8 @@ def test_rows_in_memory_derived_equal_a_fresh_count(rows, name):
         spec = _spec(sensitive, **CHOICES[name])
         assert derivable(wide, spec, bins_on_values=False)
         derived = derive_prepared(counted, spec)
+        if spec.score is not None:  # the scores are sorted once for every set of features
+            assert derived.memo[SCORE_ORDER] is counted.memo[SCORE_ORDER]
         fresh = prepare(rows, spec)
         _assert_same_prepared(derived, fresh)
         a, b = assess_prepared(derived, spec), assess_prepared(fresh, spec)

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..counts import aggregate_cells
+from ..counts import SCORE_ORDER, aggregate_cells
 from ..prepare import GroupIndex, Prepared, policy_probabilities
 from ..spec import AssessmentSpec
 from .grouped import GroupedCounts
@@ -80,6 +80,8 @@ def derive_prepared(prepared: Prepared, spec: AssessmentSpec) -> Prepared:
         y_pred = p >= 0.5
         p_pred = p if spec.policy.is_randomized else None
     memo: dict = {}
+    if SCORE_ORDER in prepared.memo:  # the same scores: the same order
+        memo[SCORE_ORDER] = prepared.memo[SCORE_ORDER]
     cells = prepared.memo.get("cells")
     if cells is not None and p_pred is None and prepared.p_pred is None:
         memo["cells"] = aggregate_cells(cells, old_to_new, index.n_cells)  # whole rows: exact

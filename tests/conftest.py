@@ -42,9 +42,10 @@ def small_df() -> pd.DataFrame:
     return make_dataset(0, n=400)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def spark():
-    """One local[*] Spark session per test module (the commands' getOrCreate finds it)."""
+    """One local[*] Spark session for the whole run (the commands' getOrCreate finds it):
+    starting the JVM is most of a Spark test's time."""
     import shutil
     import warnings
 

@@ -17,6 +17,7 @@ from faircard.ui.loaders import (
     open_server_dataset,
     rescore_models,
     set_dataset,
+    take_upload,
 )
 
 st.title("Data & model")
@@ -32,12 +33,14 @@ with right:
         st.rerun()
 with left:
     upload = st.file_uploader("Dataset (CSV, Parquet or Excel)",
-                              type=["csv", "tsv", "txt", "parquet", "xlsx"], key="upload_data")
-if upload is not None:
-    raw = upload.getvalue()
-    digest = fingerprint(raw)
+                              type=["csv", "tsv", "txt", "parquet", "xlsx"],
+                              key=state.upload_widget())
+fresh = take_upload(upload) if upload is not None else None
+pending = fresh or state.get(state.UPLOAD)  # a new file, or the uploaded file in use
+if pending is not None:
+    raw, digest, name = pending["raw"], pending["digest"], pending["name"]
     encoding = DETECT
-    if upload.name.lower().endswith((".csv", ".tsv", ".txt")):
+    if name.lower().endswith((".csv", ".tsv", ".txt")):
         read = state.get(state.DATA_READ)
         with left:
             encoding = st.selectbox(
@@ -51,16 +54,20 @@ if upload is not None:
     current = state.get(state.DATA_DIGEST)
     if current is None or current.split("+")[0] != read_key:
         try:
-            with st.spinner(f"Reading {components.escape(upload.name)}..."):
-                table = cache.read_upload(digest, raw, upload.name, encoding)
+            with st.spinner(f"Reading {components.escape(name)}..."):
+                table = cache.read_upload(digest, raw, name, encoding)
         except FaircardError as exc:
             components.error(exc)
         else:
-            set_dataset(table.frame, upload.name, read_key)
+            state.put(state.UPLOAD, pending)
+            set_dataset(table.frame, name, read_key)
             state.put(state.DATA_READ, {"encoding": table.encoding,
                                         "detected": table.encoding_detected,
                                         "warnings": list(table.warnings)})
             st.rerun()  # show what was detected next to the Encoding choice
+    elif fresh is not None:  # the file in use, uploaded again
+        state.put(state.UPLOAD, pending)
+    del raw, pending, fresh
 
 if allowed_data_dirs():  # the operator lets datasets too large to upload be opened in place
     with left.expander("Open a large dataset on the server", expanded=bool(state.get(

@@ -57,13 +57,24 @@ def detect_personal_data(df: pd.DataFrame) -> list[PersonalDataFlag]:
             series = df[col]
             if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
                 continue
-            sample = series.dropna().astype(str).str.strip().head(_SAMPLE)
+            sample = _first_present(series, _SAMPLE).astype(str).str.strip()
             flag = content_flag(col, len(sample), [
                 int(sample.map(lambda v, p=pattern: bool(p.match(v))).sum())
                 for _, pattern in _CONTENT])
         if flag is not None:
             flags.append(flag)
     return flags
+
+
+def _first_present(series: pd.Series, k: int) -> pd.Series:
+    """The first ``k`` values of ``series`` that are not missing, found in a growing head of
+    the column (a whole column's copy would cost as much memory as the column)."""
+    rows = k
+    while True:
+        head = series.iloc[:rows].dropna()
+        if len(head) >= k or rows >= len(series):
+            return head.head(k)
+        rows *= 8
 
 
 def name_flag(col) -> PersonalDataFlag | None:

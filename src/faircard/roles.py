@@ -42,8 +42,20 @@ def scalar_columns(df: pd.DataFrame) -> list[str]:
     return [c for c in df.columns if is_scalar_column(df[c])]
 
 
+_HEAD = 1000
+"""Rows looked at first when counting a column's distinct values only up to a few."""
+
+
+def _more_than(col: pd.Series, k: int) -> bool:
+    """Whether ``col`` holds more than ``k`` distinct values (missing values aside). Decided
+    on the first rows when they already do: counting a column of ids or scores in full builds
+    a hash table as large as the column."""
+    return col.iloc[:_HEAD].nunique(dropna=True) > k or col.nunique(dropna=True) > k
+
+
 def is_binary(col: pd.Series) -> bool:
-    return is_scalar_column(col) and col.nunique(dropna=True) == 2
+    return (is_scalar_column(col) and col.iloc[:_HEAD].nunique(dropna=True) <= 2
+            and col.nunique(dropna=True) == 2)
 
 
 def guess_target(df: pd.DataFrame) -> str | None:
@@ -61,7 +73,7 @@ def score_candidates(df: pd.DataFrame) -> list[str]:
         s = df[c]
         if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s) \
                 and is_scalar_column(s):
-            if s.nunique(dropna=True) > 2:
+            if _more_than(s, 2):
                 out.append(c)
     named = [c for c in out if _words(c) & set(_SCORE_WORDS)]
     return named + [c for c in out if c not in named]
@@ -95,7 +107,7 @@ def guess_sensitive(df: pd.DataFrame, exclude: tuple[str, ...] = ()) -> list[str
 def needs_bins(col: pd.Series, max_groups: int = 12) -> bool:
     """Numeric columns with more distinct values than make sense as groups."""
     return (pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
-            and col.nunique(dropna=True) > max_groups)
+            and _more_than(col, max_groups))
 
 
 _AGE_EDGES = (25, 40, 65)

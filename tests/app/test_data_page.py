@@ -34,10 +34,27 @@ def test_csv_upload_guesses_roles(csv_bytes):
 
 def test_bad_file_shows_error_and_keeps_previous_data(csv_bytes):
     at = _uploaded(csv_bytes)
-    at.file_uploader(key="upload_data").upload("junk.csv", bytes(range(256)) * 4).run()
+    assert at.file_uploader[0].value is None  # the file was taken: the uploader is empty
+    at.file_uploader[0].upload("junk.csv", bytes(range(256)) * 4).run()
     no_exception(at)
     assert any("binary" in e.value for e in at.error)
     assert at.session_state["fc_data_name"] == "small.csv"
+
+
+def test_an_upload_is_taken_once_and_another_dataset_replaces_it(csv_bytes):
+    """The uploader is drawn empty once its file is read (Streamlit would copy the file on
+    every run otherwise); the file stays the dataset until another one is loaded."""
+    at = _uploaded(csv_bytes)
+    assert at.file_uploader[0].value is None
+    assert at.session_state["fc_upload"]["raw"] == csv_bytes
+    at.radio(key="w_decision").set_value("prediction").run()  # a later run reads nothing
+    assert at.session_state["fc_data_name"] == "small.csv"
+    at.button(key="load_demo").click().run()
+    no_exception(at)
+    assert at.session_state["fc_data_name"].startswith("demo")
+    assert at.session_state["fc_upload"] is None
+    at.run()
+    assert at.session_state["fc_data_name"].startswith("demo")
 
 
 def test_prediction_column_choice(csv_bytes):

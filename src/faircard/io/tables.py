@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import FaircardError
+from .allocator import returning_freed_memory
 from .encodings import DETECT, ENCODING_CHOICES, decode_text
 from .limits import MAX_TABLE_BYTES, TableLimits, over_limit
 
@@ -111,13 +112,14 @@ def read_table(
         raise FaircardError(f"The file '{name}' is empty. Choose a file with a header row and data.")
 
     kind = _kind(name, raw)
-    if kind == "parquet":
-        df, notes = _read_parquet(raw, name, limits)
-        result = TableRead(df, warnings=tuple(notes))
-    elif kind == "excel":
-        result = TableRead(_read_excel(raw, name, limits))
-    else:
-        result = _read_csv(raw, name, encoding, limits)
+    with returning_freed_memory():  # the peak stays near the table's own size
+        if kind == "parquet":
+            df, notes = _read_parquet(raw, name, limits)
+            result = TableRead(df, warnings=tuple(notes))
+        elif kind == "excel":
+            result = TableRead(_read_excel(raw, name, limits))
+        else:
+            result = _read_csv(raw, name, encoding, limits)
     _tidy_columns(result.frame, name)
     _check_shape(*result.frame.shape, name, limits)
     return result

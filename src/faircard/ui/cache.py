@@ -35,10 +35,15 @@ except ImportError:  # pragma: no cover - another Streamlit version
     _ALTAIR_LOCK = threading.Lock()
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
+@st.cache_resource(max_entries=4, show_spinner=False)
 def read_upload(digest: str, _raw: bytes, name: str, encoding: str = DETECT) -> TableRead:
     """The uploaded table, parsed once per distinct file and encoding (limits from the
-    environment, see :class:`faircard.io.TableLimits`)."""
+    environment, see :class:`faircard.io.TableLimits`).
+
+    A resource, not ``st.cache_data``: that would keep a pickled copy of the table and hand
+    each caller another, three tables in memory for one upload. Sessions that upload the same
+    file share one frame; nothing writes to it (pages add columns to shallow copies, which
+    pandas' copy-on-write keeps apart)."""
     return read_table(_raw, filename=name, encoding=encoding)
 
 

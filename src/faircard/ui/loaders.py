@@ -11,15 +11,35 @@ import streamlit as st
 from ..decision import DecisionPolicy
 from ..demo import demo_bins
 from ..errors import FaircardError
+from ..io import fingerprint
 from ..models_assess import model_decision, unique_name
 from ..privacy import detect_personal_data
 from . import cache, state
+
+
+def take_upload(upload) -> dict:
+    """The file in the dataset uploader, taken over from it: {"name", "digest", "raw"}.
+
+    Streamlit keeps an uploaded file's bytes and hands every run that draws the uploader a
+    deep copy of them. The copy is closed at once and the bytes Streamlit keeps are used
+    instead (``st.session_state`` returns the widget's own value, which shares them), and the
+    uploader is drawn empty from the next run on, so no run copies the file again: one copy
+    of the file stays in memory, next to the table read from it.
+    """
+    key = state.upload_widget()
+    upload.close()
+    raw = st.session_state[key].getvalue()
+    state.put(state.UPLOAD_ROUND, int(state.get(state.UPLOAD_ROUND)) + 1)
+    return {"name": upload.name, "digest": fingerprint(raw), "raw": raw}
 
 
 def set_dataset(df: pd.DataFrame, name: str, digest: str, source: dict | None = None) -> None:
     """Make ``df`` the dataset; earlier choices about another dataset are cleared. With
     ``source`` ({"path", "rows"}), ``df`` is the first rows of a dataset counted where it
     lives."""
+    upload = state.get(state.UPLOAD)
+    if upload is not None and digest.split("@")[0].split("+")[0] != upload["digest"]:
+        state.put(state.UPLOAD, None)  # another dataset replaces the uploaded file
     if state.get(state.DATA_DIGEST) != digest:
         state.reset_after_data_change()
     state.put(state.SOURCE, source)

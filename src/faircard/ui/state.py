@@ -20,6 +20,9 @@ DATA_DIGEST = "fc_data_digest"    # sha256 of the uploaded bytes (or "demo"); "@
 SOURCE = "fc_source"              # a dataset counted where it lives (DuckDB): {"path", "rows"};
                                   # DATA then holds its first rows, for choosing columns
 DATA_READ = "fc_data_read"        # how the file was read: {"encoding", "detected", "warnings"}
+UPLOAD = "fc_upload"              # the uploaded dataset file: {"name", "digest", "raw"} (kept to
+                                  # read it again in another encoding)
+UPLOAD_ROUND = "fc_upload_round"  # how many dataset files were taken from the uploader
 TARGET = "fc_target"
 DECISION = "fc_decision"          # "model" | "score" | "prediction"
 SCORE_COL = "fc_score_col"
@@ -68,6 +71,13 @@ THRESHOLD_INPUT = "w_threshold"   # the Data page's threshold (shows the single 
 THRESHOLD_SLIDER = "w_thr_slider"  # the Thresholds page's slider (shows the single policy)
 
 
+def upload_widget() -> str:
+    """Key of the dataset uploader. A file is taken from it once (see
+    ``loaders.take_upload``); the next uploader has a new key, so it is drawn empty."""
+    n = int(st.session_state.get(UPLOAD_ROUND, 0))
+    return "upload_data" if n == 0 else f"upload_data_{n}"
+
+
 def encoding_widget(file_digest: str) -> str:
     """Key of the Encoding choice for one uploaded file (kept when choices are reset, so
     re-reading the file in another encoding does not undo itself; a new file starts afresh)."""
@@ -80,6 +90,8 @@ DEFAULTS: dict[str, Any] = {
     DATA_DIGEST: None,
     SOURCE: None,
     DATA_READ: {},
+    UPLOAD: None,
+    UPLOAD_ROUND: 0,
     TARGET: None,
     DECISION: "score",
     SCORE_COL: None,

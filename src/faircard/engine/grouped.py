@@ -48,10 +48,19 @@ class GroupedCounts:
     engine: str = ""
 
 
+def order_by_group_and_score(group: np.ndarray, by_score: np.ndarray) -> np.ndarray:
+    """The order of rows by group, then score, then position (``np.lexsort((score, group))``),
+    from ``by_score``, the rows' stable order by score alone: sorting a few group numbers is
+    cheap, so the scores are sorted once for every partition."""
+    return by_score[np.argsort(group[by_score], kind="stable")]
+
+
 def weighted_auc(group: np.ndarray, score: np.ndarray, y: np.ndarray, weight: np.ndarray,
-                 n_groups: int) -> np.ndarray:
-    """ROC AUC per group from weighted (score, outcome) rows; ties count one half."""
-    order = np.lexsort((score, group))
+                 n_groups: int, order: np.ndarray | None = None) -> np.ndarray:
+    """ROC AUC per group from weighted (score, outcome) rows; ties count one half. ``order``:
+    the rows sorted by group and score, when already known."""
+    if order is None:
+        order = np.lexsort((score, group))
     g, s, yy, w = group[order], score[order], y[order], weight[order].astype(np.float64)
     pos = np.where(yy, w, 0.0)
     neg = np.where(yy, 0.0, w)
@@ -75,10 +84,11 @@ def weighted_auc(group: np.ndarray, score: np.ndarray, y: np.ndarray, weight: np
 
 
 def tie_bound(group: np.ndarray, score: np.ndarray, y: np.ndarray, weight: np.ndarray,
-              n_groups: int) -> np.ndarray:
+              n_groups: int, order: np.ndarray | None = None) -> np.ndarray:
     """Largest change of each group's AUC that grid ties can hide: half the share of
-    (positive, negative) pairs that share a grid cell."""
-    order = np.lexsort((score, group))
+    (positive, negative) pairs that share a grid cell. ``order`` as in :func:`weighted_auc`."""
+    if order is None:
+        order = np.lexsort((score, group))
     g, s, yy = group[order], score[order], y[order]
     w = weight[order].astype(np.float64)
     new = np.concatenate(([True], (g[1:] != g[:-1]) | (s[1:] != s[:-1])))
@@ -226,21 +236,23 @@ def _score_metrics(g: pd.DataFrame, y: np.ndarray, index: GroupIndex, partitions
             "log_loss": np.bincount(index.cell, weights=ll, minlength=n_cells)}
     out: dict[str, dict[str, np.ndarray]] = {}
     bounds = []
+    by_score = np.argsort(s, kind="stable")
     for p in partitions:
         n_groups = len(p.groups)
         row_group = p.cell_to_group[index.cell]
-        res = {"roc_auc": weighted_auc(row_group, s, y, w, n_groups)}
+        order = order_by_group_and_score(row_group, by_score)
+        res = {"roc_auc": weighted_auc(row_group, s, y, w, n_groups, order)}
         if counted.score_step is not None:
-            bounds.append(tie_bound(row_group, s, y, w, n_groups))
+            bounds.append(tie_bound(row_group, s, y, w, n_groups, order))
         n_g = aggregate_cells(cell_n, p.cell_to_group, n_groups)
         for key in ("brier_score", "log_loss"):
             res[key] = aggregate_cells(sums[key], p.cell_to_group, n_groups) / n_g if prob \
                 else np.full(n_groups, np.nan)
         out[p.name] = res
     zeros = np.zeros(len(s), dtype=np.int64)
-    overall = {"roc_auc": weighted_auc(zeros, s, y, w, 1)}
+    overall = {"roc_auc": weighted_auc(zeros, s, y, w, 1, by_score)}
     if counted.score_step is not None:
-        bounds.append(tie_bound(zeros, s, y, w, 1))
+        bounds.append(tie_bound(zeros, s, y, w, 1, by_score))
     total = w.sum()
     for key in ("brier_score", "log_loss"):
         overall[key] = np.array([sums[key].sum() / total if prob else np.nan])

@@ -14,7 +14,7 @@ import pandas as pd
 from ..errors import FaircardError, missing_column
 from ..spec import AssessmentSpec
 from .grouped import MAX_DISTINCT_SCORES, GroupedCounts, policy_thresholds
-from .sql import Columns, count_queries, to_spark
+from .sql import Columns, count_queries, grid_scores, to_spark
 
 FLOAT_TYPES = ("DOUBLE", "FLOAT", "REAL", "FLOAT4", "FLOAT8", "DECIMAL")
 NUMBER_TYPES = FLOAT_TYPES + ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
@@ -81,9 +81,12 @@ def _grid(stats: dict[str, Any]) -> tuple[float | None, float]:
     return step, float(lo)
 
 
-def _counted(stats, targets: pd.Series, grouped: pd.DataFrame, step, engine) -> GroupedCounts:
+def _counted(stats, targets: pd.Series, grouped: pd.DataFrame, step, origin,
+             engine) -> GroupedCounts:
     if stats.get("n_infinite"):
         raise FaircardError("The score column contains infinite values; remove them.")
+    if "__score_cell" in grouped:
+        grouped["__score"] = grid_scores(grouped.pop("__score_cell"), step, origin)
     return GroupedCounts(
         grouped=grouped, targets=targets, n_input=int(stats["n_input"]),
         n_missing_target=int(stats["n_missing_target"] or 0),
@@ -118,7 +121,7 @@ def count_duckdb(path: str, spec: AssessmentSpec, *, memory_limit: str = "4GB",
         grouped = con.execute(q["grouped"]).fetchdf()
     finally:
         con.close()
-    return _counted(stats, targets, grouped, step, "duckdb")
+    return _counted(stats, targets, grouped, step, origin, "duckdb")
 
 
 def sample_duckdb(path: str, n: int = 1000) -> pd.DataFrame:
@@ -169,7 +172,7 @@ def count_spark(source: Any, spec: AssessmentSpec, *, spark: Any = None) -> Grou
                       score_step=step, score_origin=origin)
     targets = pd.Series([r["target"] for r in spark.sql(to_spark(q["targets"])).collect()])
     grouped = spark.sql(to_spark(q["grouped"])).toPandas()
-    return _counted(stats, targets, grouped, step, "spark")
+    return _counted(stats, targets, grouped, step, origin, "spark")
 
 
 def open_spark_table(spark: Any, name: str):

@@ -101,3 +101,36 @@ def test_folder_gets_one_fingerprint_of_its_files(tmp_path):
     assert dataset_sha256(str(folder / "**" / "*.parquet")) != ""
     (folder / "year=2024" / "a.parquet").write_bytes(b"two")
     assert dataset_sha256(str(folder)) != first
+
+
+def test_record_duckdb_keeps_the_cells_pandas_keeps(parquet, tmp_path, capsys):
+    """A record counted by DuckDB keeps per-cell counts, score histograms and sums equal to those
+    of the same data read by pandas, so its share view draws the same tables."""
+    from faircard.governance.share import assessment_from_cells
+    from faircard.governance.signing import Keys
+    from faircard.governance.store import AuditStore
+
+    kept = {}
+    for engine in ("pandas", "duckdb"):
+        store = tmp_path / f"{engine}.db"
+        assert main(["record", str(parquet), "--target", "y", "--score", "score", "--sensitive",
+                     "sex", "--sensitive", "race", "--bootstrap", "0", "--engine", engine,
+                     "--author", "ana", "--store", str(store)]) == 0
+        with AuditStore(store, keys=Keys()) as s:
+            assert s.get(1).has_cells
+            kept[engine] = s.cells(1)
+    capsys.readouterr()
+    rows, counted = kept["pandas"], kept["duckdb"]
+    assert counted["labels"] == rows["labels"]
+    by_codes = {tuple(c): k for k, c in enumerate(rows["cell_codes"])}
+    order = [by_codes[tuple(c)] for c in counted["cell_codes"]]
+    assert counted["counts"] == [rows["counts"][k] for k in order]
+    assert counted["scores"]["histograms"] == [rows["scores"]["histograms"][k] for k in order]
+    for key in ("brier_sum", "log_loss_sum"):
+        np.testing.assert_allclose(counted["scores"][key],
+                                   [rows["scores"][key][k] for k in order], rtol=1e-12)
+    a, b = (assessment_from_cells(kept[e]).by_group for e in ("pandas", "duckdb"))
+    pd.testing.assert_frame_equal(a[["feature", "group", "metric"]],
+                                  b[["feature", "group", "metric"]])
+    np.testing.assert_allclose(a["value"].to_numpy(float), b["value"].to_numpy(float),
+                               rtol=1e-12, atol=1e-15)

@@ -229,9 +229,6 @@ def run_record(args: argparse.Namespace) -> int:
     if args.supersedes and len(args.model) > 1:
         raise FaircardError("--supersedes applies to one record; record one model at a time.")
     assessed = assess_inputs(args)
-    # per-cell score histograms need the rows, which only the pandas engine holds; records
-    # counted next to the data keep no cells (their share link cannot draw the tables)
-    keep_cells = common.engine_of(args) == "pandas"
     card_text = common.read_card_text(args.card_json)
     dataset = Path(args.data).name
     sha = fingerprint(args.data)
@@ -245,7 +242,7 @@ def run_record(args: argparse.Namespace) -> int:
                             dataset_sha256=sha, models=a.models, supersedes=args.supersedes,
                             spec=spec_of(a.doc, card_text=card_text),
                             baseline=args.baseline,
-                            cells=cells_of(a.assessment) if keep_cells else None,
+                            cells=cells_of(a.assessment),
                             card=card_document(card_text, model=a.doc.get("model"),
                                                personal_data=personal))
             print(f"record {rec.id} ({rec.status}): {safe(rec.title)}")

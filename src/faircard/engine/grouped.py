@@ -145,7 +145,7 @@ def assess_grouped(counted: GroupedCounts, spec: AssessmentSpec) -> Assessment:
             raise FaircardError(f"Score column '{spec.score}' has no values.")
         y_score = np.array([counted.score_min, counted.score_max], dtype=np.float64)
         memo[("score_metrics", spec.intersection)], bound = _score_metrics(
-            g, y, index, partitions, counted)
+            g, y, index, partitions, counted, memo)
         # sweeps, policies and the Thresholds page read the scores from the grouped table
         memo[GROUPED_ROWS] = _scored_entries(g, y, index.cell, weight)
         if counted.score_step is not None:
@@ -221,7 +221,8 @@ def policy_probability(g: pd.DataFrame, spec: AssessmentSpec, index: GroupIndex)
     return out
 
 
-def _score_metrics(g: pd.DataFrame, y: np.ndarray, index: GroupIndex, partitions, counted):
+def _score_metrics(g: pd.DataFrame, y: np.ndarray, index: GroupIndex, partitions, counted,
+                   memo: dict):
     s = g["__score"].to_numpy(dtype=np.float64)
     w = g["__n"].to_numpy(dtype=np.float64)
     prob = counted.score_min >= 0 and counted.score_max <= 1
@@ -234,6 +235,7 @@ def _score_metrics(g: pd.DataFrame, y: np.ndarray, index: GroupIndex, partitions
     cell_n = np.bincount(index.cell, weights=w, minlength=n_cells)
     sums = {"brier_score": np.bincount(index.cell, weights=sq, minlength=n_cells),
             "log_loss": np.bincount(index.cell, weights=ll, minlength=n_cells)}
+    memo["score_sums"] = sums  # what a record keeps per cell (governance.share.cells_of)
     out: dict[str, dict[str, np.ndarray]] = {}
     bounds = []
     by_score = np.argsort(s, kind="stable")

@@ -4,7 +4,9 @@ A *cell* is one combination of the sensitive features' groups (for sex x race: "
 "B"). :func:`cells_of` stores, per cell, the confusion counts ``[tn, fp, fn, tp]``, the score
 sums behind the Brier score and log loss, and a histogram of the scores of each outcome; plus
 the choices (the spec) and each group's ROC AUC (which does not add up over cells). No row and
-no personal data: group aggregates only.
+no personal data: group aggregates only. An assessment counted where the data lives (DuckDB,
+Spark) gives the same document from its grouped counts; when its scores were put on a grid
+(more than 100,000 distinct), each histogram counts a row in the bin of its grid cell.
 
 :func:`assessment_from_cells` rebuilds the :class:`~faircard.assess.Assessment` from that
 document with the same engine as the author's screen (metrics from counts, intervals from
@@ -25,6 +27,7 @@ from ..counts import is_probability, prepared_cells, score_sums
 from ..errors import FaircardError
 from ..prepare import GroupIndex, Prepared
 from ..spec import AssessmentSpec
+from ..thresholds import GROUPED_ROWS
 
 CELLS_FORMAT = "faircard-cells"
 CELLS_VERSION = 1
@@ -43,6 +46,9 @@ def cells_of(assessment: Assessment, n_bins: int = N_BINS) -> dict[str, Any]:
     cells = prepared.memo.get("cells")
     if cells is None:
         cells = prepared_cells(prepared)
+    counted = GROUPED_ROWS in prepared.memo  # counted where the data lives: no rows here
+    fractional = prepared.p_pred is not None or (
+        counted and np.issubdtype(np.asarray(cells).dtype, np.floating))
     doc: dict[str, Any] = {
         "format": CELLS_FORMAT,
         "version": CELLS_VERSION,
@@ -55,8 +61,8 @@ def cells_of(assessment: Assessment, n_bins: int = N_BINS) -> dict[str, Any]:
         "labels": {f: list(index.labels[f]) for f in index.features},
         "cell_codes": np.asarray(index.cell_codes, dtype=np.int64).tolist(),
         # expected counts under a randomised policy stay fractional
-        "counts": (np.asarray(cells, dtype=np.int64) if prepared.p_pred is None
-                   else np.asarray(cells, dtype=np.float64)).tolist(),
+        "counts": (np.asarray(cells, dtype=np.float64) if fractional
+                   else np.asarray(cells, dtype=np.int64)).tolist(),
         "scores": None,
     }
     s = prepared.y_score
@@ -64,10 +70,16 @@ def cells_of(assessment: Assessment, n_bins: int = N_BINS) -> dict[str, Any]:
         prob = is_probability(s)
         lo, hi = (0.0, 1.0) if prob else (float(s.min()), float(s.max()))
         edges = np.linspace(lo, hi if hi > lo else lo + 1.0, n_bins + 1)
-        b = np.clip(np.searchsorted(edges, s, side="right") - 1, 0, n_bins - 1)
-        code = (index.cell * 2 + prepared.y_true.astype(np.int64)) * n_bins + b
-        hist = np.bincount(code, minlength=index.n_cells * 2 * n_bins)
-        sums = score_sums(prepared) if prob else None
+        if counted:  # one entry per distinct (cell, outcome, score), with its rows
+            y_true, scores, cell, weight = prepared.memo[GROUPED_ROWS]
+        else:
+            y_true, scores, cell, weight = prepared.y_true, s, index.cell, None
+        b = np.clip(np.searchsorted(edges, scores, side="right") - 1, 0, n_bins - 1)
+        code = (cell * 2 + y_true.astype(np.int64)) * n_bins + b
+        hist = np.bincount(code, weights=weight, minlength=index.n_cells * 2 * n_bins)
+        hist = np.rint(hist).astype(np.int64) if counted else hist
+        sums = (prepared.memo["score_sums"] if counted else score_sums(prepared)) if prob \
+            else None
         auc = {}
         for gc_feature in assessment.features:
             rows = assessment.by_group[(assessment.by_group["feature"] == gc_feature)

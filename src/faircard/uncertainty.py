@@ -197,14 +197,18 @@ def estimate_uncertainty(prepared, spec, counts, by_group: pd.DataFrame,
     disp = pd.DataFrame({"feature": disparities["feature"], "metric": disparities["metric"],
                          "worst_group": disparities["worst_group"],
                          "best_group": disparities["best_group"]}, index=disparities.index)
-    for col in ("difference_ci_low", "difference_ci_high", "ratio_ci_low", "ratio_ci_high",
-                "p_value"):
-        disp[col] = np.nan
+    # columns as arrays, compared and filled in NumPy (pandas' per-call cost dominated here)
+    bg_feature, bg_metric = bg["feature"].to_numpy(), bg["metric"].to_numpy()
+    bg_group = bg["group"].to_numpy()
+    d_feature, d_metric = disp["feature"].to_numpy(), disp["metric"].to_numpy()
+    d_worst, d_best = disp["worst_group"].to_numpy(), disp["best_group"].to_numpy()
+    d_values = {col: np.full(len(disp), np.nan) for col in (
+        "difference_ci_low", "difference_ci_high", "ratio_ci_low", "ratio_ci_high", "p_value")}
     criteria_ci: dict[str, dict[str, list[float]]] = {}
 
     for gc in counts:
         part = partitions[gc.features]
-        rows_f = (bg["feature"] == gc.feature).to_numpy()
+        rows_f = bg_feature == gc.feature
         n_groups = len(gc.groups)
         group_pos = {g: i for i, g in enumerate(gc.groups)}
         boot_vals = None
@@ -216,10 +220,10 @@ def estimate_uncertainty(prepared, spec, counts, by_group: pd.DataFrame,
         small = gc.n < spec.min_group_size
         included = np.ones(n_groups, bool) if spec.include_small_groups else ~small
         for metric in metrics:
-            sel = np.flatnonzero(rows_f & (bg["metric"] == metric).to_numpy())
+            sel = np.flatnonzero(rows_f & (bg_metric == metric))
             if len(sel) == 0:
                 continue
-            g_idx = np.array([group_pos[g] for g in bg["group"].to_numpy()[sel]])
+            g_idx = np.array([group_pos[g] for g in bg_group[sel]])
             if metric in PROPORTIONS:
                 num_cells, den_cells = PROPORTIONS[metric]
                 k = gc.counts[:, list(num_cells)].sum(axis=1)
@@ -250,25 +254,24 @@ def estimate_uncertainty(prepared, spec, counts, by_group: pd.DataFrame,
             # disparity row of this feature x metric
             if metric == "count":
                 continue
-            drow = np.flatnonzero(((disp["feature"] == gc.feature)
-                                   & (disp["metric"] == metric)).to_numpy())
+            drow = np.flatnonzero((d_feature == gc.feature) & (d_metric == metric))
             if len(drow) == 0:
                 continue
             d = drow[0]
             if boot_vals is not None and metric in boot_vals and included.sum() >= 2:
                 diff_b, ratio_b = _between(boot_vals[metric], included)
-                disp.loc[disp.index[d], "difference_ci_low"], \
-                    disp.loc[disp.index[d], "difference_ci_high"] = _percentile(diff_b, confidence)
-                disp.loc[disp.index[d], "ratio_ci_low"], \
-                    disp.loc[disp.index[d], "ratio_ci_high"] = _percentile(ratio_b, confidence)
-            worst, best = disp.at[disp.index[d], "worst_group"], disp.at[disp.index[d], "best_group"]
+                d_values["difference_ci_low"][d], d_values["difference_ci_high"][d] = \
+                    _percentile(diff_b, confidence)
+                d_values["ratio_ci_low"][d], d_values["ratio_ci_high"][d] = \
+                    _percentile(ratio_b, confidence)
+            worst, best = d_worst[d], d_best[d]
             named = isinstance(worst, str) and isinstance(best, str)
             if metric in PROPORTIONS and named and worst != best:
                 num_cells, den_cells = PROPORTIONS[metric]
                 w, b = group_pos[worst], group_pos[best]
                 k = gc.counts[:, list(num_cells)].sum(axis=1)
                 n = gc.counts[:, list(den_cells)].sum(axis=1)
-                disp.loc[disp.index[d], "p_value"] = two_proportion_p(k[w], n[w], k[b], n[b])
+                d_values["p_value"][d] = two_proportion_p(k[w], n[w], k[b], n[b])
         if boot_vals is not None and included.sum() >= 2:
             sr = _between(boot_vals["selection_rate"], included)
             tpr = _between(boot_vals["true_positive_rate"], included)
@@ -294,6 +297,8 @@ def estimate_uncertainty(prepared, spec, counts, by_group: pd.DataFrame,
                 ]
             }
 
+    for col, values in d_values.items():
+        disp[col] = values
     alpha = 1 - confidence
     disp["p_adjusted"] = holm(disp["p_value"].to_numpy())
     disp["is_distinguishable"] = pd.Series(

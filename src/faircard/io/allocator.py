@@ -8,7 +8,8 @@ chunks stay resident while the columns are mapped beside them, and the read peak
 the table's size. Inside :func:`returning_freed_memory` requests from 128 KiB up are mapped
 and unmapped on their own, so a read peaks near the table's own size (measured in
 ``benchmarks/bench_upload.py``). Afterwards the threshold is fixed at glibc's ceiling of
-32 MiB, where a warmed-up process's threshold sits anyway, so later work keeps its speed.
+32 MiB, where a warmed-up process's threshold sits anyway, and the heap is trimmed above twice
+that (glibc's own rule for a raised threshold), so later work keeps its speed.
 Elsewhere (another C library) this does nothing.
 """
 
@@ -21,7 +22,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 
-_M_MMAP_THRESHOLD = -3  # mallopt parameter, glibc's malloc.h
+_M_TRIM_THRESHOLD = -1  # mallopt parameters, glibc's malloc.h
+_M_MMAP_THRESHOLD = -3
 READ_THRESHOLD = 128 * 1024
 """Requests of this many bytes or more are mapped on their own during a read."""
 AFTER_THRESHOLD = 32 * 1024 * 1024
@@ -63,4 +65,5 @@ def returning_freed_memory() -> Iterator[None]:
             _active -= 1
             if _active == 0:
                 libc.mallopt(_M_MMAP_THRESHOLD, AFTER_THRESHOLD)
+                libc.mallopt(_M_TRIM_THRESHOLD, 2 * AFTER_THRESHOLD)  # glibc's own pairing
                 libc.malloc_trim(0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -212,9 +213,9 @@ def test_the_checklist_and_proxies_are_fingerprinted_with_the_text(run):
     assert "changed after it was recorded" in text_problem(doc, spec)
 
 
-def test_a_record_counted_with_duckdb_keeps_its_card_without_cells(tmp_path, capsys):
-    """Counted next to the data there are no rows for the score histograms: the record keeps
-    the card text and the same fingerprint as with pandas, and no cells."""
+def test_a_record_counted_with_duckdb_keeps_its_card_and_cells(tmp_path, capsys):
+    """Counted next to the data, the record keeps the card text, the same fingerprint as with
+    pandas, and per-cell counts that rebuild the same figures."""
     pytest.importorskip("duckdb")
     df = make_dataset(5, n=500, n_features=2, with_missing=False, tiny_group=False,
                       no_positive_group=False)
@@ -228,5 +229,10 @@ def test_a_record_counted_with_duckdb_keeps_its_card_without_cells(tmp_path, cap
     with AuditStore(store, keys=Keys()) as s:
         duck, pandas_ = s.list()
         assert s.verify().ok
+        rebuilt = [assessment_from_cells(s.cells(r.id)).by_group for r in (duck, pandas_)]
     assert duck.fingerprint == pandas_.fingerprint
-    assert (duck.has_cells, duck.has_card, pandas_.has_cells) == (False, True, True)
+    assert (duck.has_cells, duck.has_card, pandas_.has_cells) == (True, True, True)
+    cols = ["feature", "group", "metric"]
+    pd.testing.assert_frame_equal(rebuilt[0][cols], rebuilt[1][cols])
+    np.testing.assert_allclose(rebuilt[0]["value"].to_numpy(float),
+                               rebuilt[1]["value"].to_numpy(float), rtol=1e-12, atol=1e-15)

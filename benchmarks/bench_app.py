@@ -51,7 +51,11 @@ def _server(data_dir: Path | None = None):
          str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
          "--browser.gatherUsageStats", "false"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-        env={**os.environ, **({"FAIRCARD_DATA_DIRS": str(data_dir)} if data_dir else {})})
+        env={**os.environ,
+             # this checkout's faircard, not whichever one the environment has installed
+             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"),
+                                                         os.environ.get("PYTHONPATH")])),
+             **({"FAIRCARD_DATA_DIRS": str(data_dir)} if data_dir else {})})
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:

@@ -151,6 +151,8 @@ def test_holm_on_hand_worked_values():
     # plain lists, integers and None are read as numbers and missing values
     np.testing.assert_allclose(u.holm([0, 1]), [0.0, 1.0])
     np.testing.assert_allclose(u.holm([0.02, None, 0.01]), [0.02, np.nan, 0.02])
+    # a single p-value is its own adjustment
+    np.testing.assert_allclose(u.holm([np.nan, 0.03]), [np.nan, 0.03])
 
 
 # ------------------------------------------------------------------ estimate_uncertainty
@@ -331,3 +333,373 @@ def test_few_people_behind_a_rate_over_everyone_is_only_flagged_by_the_group_siz
     assert rows.loc[("seven", "selection_rate"), "reliability"] == ""
     assert rows.loc[("seven", "true_positive_rate"), "reliability"] == \
         "only 3 actual positives behind this rate"
+
+
+# ------------------------------------------- estimate_uncertainty against an independent resampling
+# Two features and their intersection, a small group (c: 10 people under min_group_size 20)
+# and an intersection cell without actual positives (c & x). The documented draw scheme: each
+# intersection cell (sorted by feature values) keeps its size and its (TN, FP, FN, TP) are drawn
+# with one ``rng.multinomial(sizes, proportions, size=(n_boot, n_cells))`` call of
+# ``np.random.default_rng(random_state)``; a group's replicate is the sum of its cells'.
+
+ORACLE_CELLS = {("a", "x"): (12, 5, 4, 14), ("a", "y"): (9, 3, 6, 10),
+                ("b", "x"): (20, 2, 8, 5), ("b", "y"): (15, 6, 3, 9),
+                ("c", "x"): (3, 1, 0, 0), ("c", "y"): (2, 2, 1, 1)}
+ORACLE_MIN_SIZE = 20
+ORACLE_BOOT = 40
+ORACLE_LEVEL = 0.9
+# metric -> (numerator, denominator) as functions of tn, fp, fn, tp; "people" is everyone
+ORACLE_RATES = {
+    "selection_rate": (lambda tn, fp, fn, tp: tp + fp, lambda tn, fp, fn, tp: tn + fp + fn + tp),
+    "accuracy": (lambda tn, fp, fn, tp: tp + tn, lambda tn, fp, fn, tp: tn + fp + fn + tp),
+    "prevalence": (lambda tn, fp, fn, tp: tp + fn, lambda tn, fp, fn, tp: tn + fp + fn + tp),
+    "precision": (lambda tn, fp, fn, tp: tp, lambda tn, fp, fn, tp: tp + fp),
+    "false_discovery_rate": (lambda tn, fp, fn, tp: fp, lambda tn, fp, fn, tp: tp + fp),
+    "true_positive_rate": (lambda tn, fp, fn, tp: tp, lambda tn, fp, fn, tp: tp + fn),
+    "false_negative_rate": (lambda tn, fp, fn, tp: fn, lambda tn, fp, fn, tp: tp + fn),
+    "false_positive_rate": (lambda tn, fp, fn, tp: fp, lambda tn, fp, fn, tp: fp + tn),
+    "true_negative_rate": (lambda tn, fp, fn, tp: tn, lambda tn, fp, fn, tp: fp + tn),
+    "negative_predictive_value": (lambda tn, fp, fn, tp: tn, lambda tn, fp, fn, tp: tn + fn),
+    "false_omission_rate": (lambda tn, fp, fn, tp: fn, lambda tn, fp, fn, tp: tn + fn),
+}
+ORACLE_DENOMINATOR = {"selection_rate": "people", "accuracy": "people", "prevalence": "people",
+                      "precision": "predicted positives",
+                      "false_discovery_rate": "predicted positives",
+                      "true_positive_rate": "actual positives",
+                      "false_negative_rate": "actual positives",
+                      "false_positive_rate": "actual negatives",
+                      "true_negative_rate": "actual negatives",
+                      "negative_predictive_value": "predicted negatives",
+                      "false_omission_rate": "predicted negatives"}
+
+
+def _oracle_frame():
+    parts = []
+    for (g, h), (tn, fp, fn, tp) in ORACLE_CELLS.items():
+        y = [0] * tn + [0] * fp + [1] * fn + [1] * tp
+        p = [0] * tn + [1] * fp + [0] * fn + [1] * tp
+        parts.append(pd.DataFrame({"g": g, "h": h, "y": y, "p": p}))
+    # shuffled, so that the cell order is the module's business, not the row order's
+    return pd.concat(parts, ignore_index=True).sample(frac=1.0, random_state=7)
+
+
+def _nan_div(a, b):
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b > 0, a / b, np.nan)
+
+
+def _oracle_metric(metric, c):
+    tn, fp, fn, tp = (np.asarray(c, float)[..., i] for i in range(4))
+    if metric in ORACLE_RATES:
+        num, den = ORACLE_RATES[metric]
+        return _nan_div(num(tn, fp, fn, tp), den(tn, fp, fn, tp))
+    if metric == "balanced_accuracy":
+        return (_nan_div(tp, tp + fn) + _nan_div(tn, tn + fp)) / 2
+    if metric == "f1":
+        return _nan_div(2 * tp, 2 * tp + fp + fn)
+    raise KeyError(metric)
+
+
+def _oracle_percentile(samples, level):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanpercentile(samples, [50 * (1 - level), 50 * (1 + level)], axis=0)
+
+
+def _oracle_spread(values, included):
+    import warnings
+    v = np.where(included[None, :], values, np.nan)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        hi, lo = np.nanmax(v, axis=1), np.nanmin(v, axis=1)
+        return hi - lo, lo / hi
+
+
+def _oracle_groups():
+    """feature -> {group label: summed counts, and the list of its cells' positions}."""
+    keys = sorted(ORACLE_CELLS)
+    out = {"g": {}, "h": {}, "g & h": {}}
+    for pos, (g, h) in enumerate(keys):
+        for feature, label in (("g", g), ("h", h), ("g & h", f"{g} & {h}")):
+            out[feature].setdefault(label, []).append(pos)
+    return keys, out
+
+
+# function-scoped on purpose: mutmut maps a test to the code it runs, and a module-scoped
+# fixture's call would be counted for the first test only
+@pytest.fixture(params=[("positive", False, 3), ("negative", True, 11)],
+                ids=["favourable-positive", "adverse-with-small-groups"])
+def oracle_case(request):
+    favorable, include_small, seed = request.param
+    a = faircard.assess(_oracle_frame(), target="y", prediction="p", sensitive=["g", "h"],
+                        n_boot=ORACLE_BOOT, confidence=ORACLE_LEVEL, random_state=seed,
+                        min_group_size=ORACLE_MIN_SIZE, include_small_groups=include_small,
+                        favorable_outcome=favorable)
+    keys, groups = _oracle_groups()
+    cells = np.array([ORACLE_CELLS[k] for k in keys], float)
+    sizes = cells.sum(axis=1).astype(np.int64)
+    reps = np.random.default_rng(seed).multinomial(
+        sizes, cells / sizes[:, None], size=(ORACLE_BOOT, len(sizes)))
+    return a, favorable, include_small, seed, cells, groups, reps
+
+
+def test_estimate_uncertainty_per_group_intervals_match_an_independent_resampling(oracle_case):
+    from statsmodels.stats.proportion import proportion_confint
+
+    a, favorable, include_small, seed, cells, groups, reps = oracle_case
+    bg = a.by_group
+    assert list(bg.columns[-6:]) == list(u.BY_GROUP_COLUMNS)
+    seen = 0
+    for i, row in enumerate(bg.itertuples()):
+        positions = groups[row.feature][row.group]
+        counts = cells[positions].sum(axis=0)
+        n_people = int(counts.sum())
+        small = n_people < ORACLE_MIN_SIZE
+        lo, hi, blo, bhi = (bg.iloc[i][c] for c in ("ci_low", "ci_high", "boot_low", "boot_high"))
+        if row.metric == "count":
+            assert np.isnan([lo, hi, blo, bhi]).all()
+        else:
+            want_b = _oracle_percentile(_oracle_metric(row.metric, reps[:, positions].sum(axis=1)),
+                                        ORACLE_LEVEL)
+            np.testing.assert_allclose([blo, bhi], want_b, rtol=0, atol=1e-12, equal_nan=True,
+                                       err_msg=f"{row.feature} {row.group} {row.metric}")
+            if row.metric in ORACLE_RATES:
+                num, den = ORACLE_RATES[row.metric]
+                k, n = num(*counts), den(*counts)
+                want = (np.array(proportion_confint(k, n, alpha=1 - ORACLE_LEVEL,
+                                                    method="wilson"))
+                        if n > 0 else np.array([np.nan, np.nan]))
+                np.testing.assert_allclose([lo, hi], want, rtol=0, atol=1e-12, equal_nan=True,
+                                           err_msg=f"{row.feature} {row.group} {row.metric}")
+            else:
+                np.testing.assert_array_equal([lo, hi], [blo, bhi])
+            seen += 1
+        # reliability: a small group first, then few people behind a rate (not everyone)
+        if small:
+            want_flag = f"only {n_people} people (fewer than {ORACLE_MIN_SIZE})"
+        elif row.metric in ORACLE_RATES and ORACLE_DENOMINATOR[row.metric] != "people" \
+                and ORACLE_RATES[row.metric][1](*counts) < u.MIN_DENOMINATOR:
+            want_flag = (f"only {int(ORACLE_RATES[row.metric][1](*counts))} "
+                         f"{ORACLE_DENOMINATOR[row.metric]} behind this rate")
+        else:
+            want_flag = ""
+        assert bg.iloc[i]["reliability"] == want_flag, (row.feature, row.group, row.metric)
+        assert bg.iloc[i]["is_unreliable"] == (want_flag != ""), (row.feature, row.group)
+    assert seen == 11 * 13
+
+
+def test_estimate_uncertainty_disparity_and_criteria_intervals_match_an_independent_resampling(
+        oracle_case):
+    a, favorable, include_small, seed, cells, groups, reps = oracle_case
+    disp = a.disparities
+    assert set(disp["feature"]) == {"g", "h", "g & h"}
+    for feature, members in groups.items():
+        labels = sorted(members)
+        sizes = np.array([cells[members[g]].sum() for g in labels])
+        included = np.ones(len(labels), bool) if include_small else sizes >= ORACLE_MIN_SIZE
+        group_reps = np.stack([reps[:, members[g]].sum(axis=1) for g in labels], axis=1)
+        rows = disp[disp["feature"] == feature]
+        for _, d in rows.iterrows():
+            values = _oracle_metric(d["metric"], group_reps)
+            diff, ratio = _oracle_spread(values, included)
+            np.testing.assert_allclose(
+                d[["difference_ci_low", "difference_ci_high", "ratio_ci_low",
+                   "ratio_ci_high"]].to_numpy(float),
+                np.concatenate([_oracle_percentile(diff, ORACLE_LEVEL),
+                                _oracle_percentile(ratio, ORACLE_LEVEL)]),
+                rtol=0, atol=1e-12, equal_nan=True, err_msg=f"{feature} {d['metric']}")
+        sr = _oracle_metric("selection_rate", group_reps)
+        fav = 1 - sr if favorable == "negative" else sr
+        tpr = _oracle_spread(_oracle_metric("true_positive_rate", group_reps), included)
+        fpr = _oracle_spread(_oracle_metric("false_positive_rate", group_reps), included)
+        with np.errstate(invalid="ignore"):
+            want = {"demographic_parity_difference": _oracle_spread(sr, included)[0],
+                    "demographic_parity_ratio": _oracle_spread(sr, included)[1],
+                    "equalized_odds_difference": np.fmax(tpr[0], fpr[0]),
+                    "equalized_odds_ratio": np.fmin(tpr[1], fpr[1]),
+                    "equal_opportunity_difference": tpr[0],
+                    "equal_opportunity_ratio": tpr[1],
+                    "disparate_impact_ratio": _oracle_spread(fav, included)[1]}
+        got = a.uncertainty["criteria"][feature]
+        assert set(got) == set(want)
+        for name, samples in want.items():
+            assert all(type(x) is float for x in got[name])
+            np.testing.assert_allclose(got[name], _oracle_percentile(samples, ORACLE_LEVEL),
+                                       rtol=0, atol=1e-12, equal_nan=True,
+                                       err_msg=f"{feature} {name}")
+    s = a.uncertainty
+    assert (s["method"], s["n_boot"], s["confidence"], s["random_state"]) == \
+        ("wilson+bootstrap", ORACLE_BOOT, ORACLE_LEVEL, seed)
+    assert s["test"] == ("Fisher's exact (small expected counts) or two-proportion z; "
+                         "Holm-adjusted")
+
+
+def test_estimate_uncertainty_p_values_against_scipy_and_holm_against_statsmodels(oracle_case):
+    from scipy.stats import fisher_exact as fisher
+    from statsmodels.stats.multitest import multipletests
+
+    a, favorable, include_small, seed, cells, groups, reps = oracle_case
+    disp = a.disparities
+    assert list(disp.columns[-7:]) == list(u.DISPARITY_COLUMNS)
+    want_p = []
+    for _, d in disp.iterrows():
+        worst, best = d["worst_group"], d["best_group"]
+        if d["metric"] not in ORACLE_RATES or not isinstance(worst, str) or worst == best:
+            want_p.append(np.nan)
+            continue
+        num, den = ORACLE_RATES[d["metric"]]
+        cw = cells[groups[d["feature"]][worst]].sum(axis=0)
+        cb = cells[groups[d["feature"]][best]].sum(axis=0)
+        k1, n1, k2, n2 = num(*cw), den(*cw), num(*cb), den(*cb)
+        pooled = (k1 + k2) / (n1 + n2)
+        expected = [n1 * pooled, n1 * (1 - pooled), n2 * pooled, n2 * (1 - pooled)]
+        if min(expected) < 5:
+            want_p.append(fisher([[k1, n1 - k1], [k2, n2 - k2]]).pvalue)
+        else:
+            z = (k1 / n1 - k2 / n2) / math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+            want_p.append(2 * norm.sf(abs(z)))
+    want_p = np.array(want_p)
+    np.testing.assert_allclose(disp["p_value"].to_numpy(float), want_p, rtol=1e-10, atol=0,
+                               equal_nan=True)
+    ok = ~np.isnan(want_p)
+    assert ok.sum() >= 20 and (~ok).sum() >= 6  # balanced accuracy and F1 have no test
+    want_adj = np.full_like(want_p, np.nan)
+    want_adj[ok] = multipletests(want_p[ok], method="holm")[1]
+    np.testing.assert_allclose(disp["p_adjusted"].to_numpy(float), want_adj, rtol=1e-10,
+                               equal_nan=True)
+    want_dist = [None if np.isnan(p) else bool(p < 1 - ORACLE_LEVEL) for p in want_adj]
+    assert disp["is_distinguishable"].tolist() == want_dist
+    assert disp["is_distinguishable"].dtype == object
+
+
+def test_estimate_uncertainty_leaves_its_inputs_alone_and_follows_their_index():
+    a = faircard.assess(_oracle_frame(), target="y", prediction="p", sensitive=["g", "h"],
+                        n_boot=30, confidence=ORACLE_LEVEL, random_state=4,
+                        min_group_size=ORACLE_MIN_SIZE)
+    base = [c for c in a.disparities.columns if c not in u.DISPARITY_COLUMNS]
+    bg = a.by_group.drop(columns=list(u.BY_GROUP_COLUMNS)).iloc[::-1]
+    bg.index = bg.index + 1000
+    disp = a.disparities[base].iloc[::-1]
+    disp.index = disp.index * 3 + 7
+    bg_before, disp_before = bg.copy(), disp.copy()
+    a.prepared.memo.pop("cells", None)  # recomputed from the rows when absent
+    out = u.estimate_uncertainty(a.prepared, a.spec, a.counts, bg, disp, 30, ORACLE_LEVEL, 4)
+    pd.testing.assert_frame_equal(bg, bg_before)
+    pd.testing.assert_frame_equal(disp, disp_before)
+    assert out.by_group.index.equals(bg.index)
+    assert out.disparities.index.equals(disp.index)
+    assert list(out.by_group.columns) == list(u.BY_GROUP_COLUMNS)
+    assert list(out.disparities.columns) == list(u.DISPARITY_COLUMNS)
+    want_bg = a.by_group[list(u.BY_GROUP_COLUMNS)].iloc[::-1].set_axis(bg.index)
+    pd.testing.assert_frame_equal(out.by_group, want_bg)
+    want_disp = a.disparities[list(u.DISPARITY_COLUMNS)].iloc[::-1].set_axis(disp.index)
+    pd.testing.assert_frame_equal(out.disparities, want_disp)
+    assert out.summary == a.uncertainty
+
+
+def test_estimate_uncertainty_unseeded_summary_and_wilson_only_types():
+    a = faircard.assess(_oracle_frame(), target="y", prediction="p", sensitive=["g"],
+                        n_boot=3, random_state=None, min_group_size=ORACLE_MIN_SIZE)
+    assert a.uncertainty["random_state"] is None and a.uncertainty["n_boot"] == 3
+    w = faircard.assess(_oracle_frame(), target="y", prediction="p", sensitive=["g"],
+                        n_boot=0, min_group_size=ORACLE_MIN_SIZE)
+    s = w.uncertainty
+    assert type(s["n_boot"]) is int and type(s["confidence"]) is float
+    assert s["method"] == "wilson" and s["criteria"] == {}
+    assert w.by_group["is_unreliable"].dtype == bool
+    assert w.by_group[["boot_low", "boot_high"]].isna().all().all()
+    d = w.disparities
+    assert d[["difference_ci_low", "difference_ci_high", "ratio_ci_low",
+              "ratio_ci_high"]].isna().all().all()
+
+
+def _one_feature(**groups):
+    return pd.concat([_rows(g, **c) for g, c in groups.items()], ignore_index=True)
+
+
+def test_estimate_uncertainty_uses_the_counted_cells_it_is_given(monkeypatch):
+    a = faircard.assess(_oracle_frame(), target="y", prediction="p", sensitive=["g", "h"],
+                        n_boot=20, min_group_size=ORACLE_MIN_SIZE)
+    assert "cells" in a.prepared.memo
+
+    def recount(_prepared):
+        raise AssertionError("the cells were counted again from the rows")
+
+    monkeypatch.setattr(u, "prepared_cells", recount)
+    bg = a.by_group.drop(columns=list(u.BY_GROUP_COLUMNS))
+    disp = a.disparities.drop(columns=list(u.DISPARITY_COLUMNS))
+    out = u.estimate_uncertainty(a.prepared, a.spec, a.counts, bg, disp, 20, 0.95, 0)
+    pd.testing.assert_frame_equal(out.by_group, a.by_group[list(u.BY_GROUP_COLUMNS)])
+
+
+def test_estimate_uncertainty_with_one_replicate_reports_that_replicate():
+    df = _one_feature(a=dict(tn=20, fp=10, fn=5, tp=15), b=dict(tn=25, fp=5, fn=10, tp=10))
+    a = faircard.assess(df, target="y", prediction="p", sensitive="g", n_boot=1,
+                        random_state=2, min_group_size=10)
+    assert a.uncertainty["method"] == "wilson+bootstrap" and a.uncertainty["n_boot"] == 1
+    cells = np.array([[20, 10, 5, 15], [25, 5, 10, 10]], float)
+    rep = np.random.default_rng(2).multinomial([50, 50], cells / 50, size=(1, 2))[0]
+    rows = a.by_group.set_index(["group", "metric"])
+    for i, g in enumerate(("a", "b")):
+        want = _oracle_metric("selection_rate", rep[i])
+        assert rows.loc[(g, "selection_rate"), "boot_low"] == pytest.approx(want, abs=1e-12)
+        assert rows.loc[(g, "selection_rate"), "boot_high"] == pytest.approx(want, abs=1e-12)
+
+
+def test_estimate_uncertainty_columns_not_computed_are_float_nan():
+    a = faircard.assess(_rows("a", tn=40, fp=10, fn=10, tp=40), target="y", prediction="p",
+                        sensitive="g", n_boot=0)
+    for col in ("difference_ci_low", "difference_ci_high", "ratio_ci_low", "ratio_ci_high",
+                "p_value", "p_adjusted"):
+        assert a.disparities[col].dtype == np.float64, col
+        assert a.disparities[col].isna().all(), col
+    assert a.disparities["is_distinguishable"].isna().all()
+
+
+def test_reliability_flags_at_exactly_the_minimum_group_size_and_denominator():
+    # "edge": exactly 30 people (the minimum) and exactly 10 actual positives
+    # (MIN_DENOMINATOR): neither is flagged; "under": 29 people and 9 actual negatives: both are
+    df = _one_feature(big=dict(tn=40, fp=10, fn=10, tp=40),
+                      edge=dict(tn=15, fp=5, fn=4, tp=6),
+                      under=dict(tn=5, fp=4, fn=10, tp=10))
+    a = faircard.assess(df, target="y", prediction="p", sensitive="g", n_boot=0,
+                        min_group_size=30)
+    assert u.MIN_DENOMINATOR == 10
+    rows = a.by_group.set_index(["group", "metric"])
+    assert not rows.loc[("edge", "true_positive_rate"), "is_unreliable"]
+    assert rows.loc[("edge", "true_positive_rate"), "reliability"] == ""
+    assert not rows.loc[("edge", "balanced_accuracy"), "is_unreliable"]
+    assert rows.loc[("under", "balanced_accuracy"), "reliability"] == \
+        "only 29 people (fewer than 30)"
+    b = faircard.assess(df, target="y", prediction="p", sensitive="g", n_boot=0,
+                        min_group_size=29)
+    rows = b.by_group.set_index(["group", "metric"])
+    assert rows.loc[("under", "true_positive_rate"), "reliability"] == ""
+    assert rows.loc[("under", "false_positive_rate"), "reliability"] == \
+        "only 9 actual negatives behind this rate"
+
+
+def test_a_disparity_is_distinguishable_only_below_the_significance_level():
+    from statsmodels.stats.multitest import multipletests
+
+    df = _one_feature(a=dict(tn=28, fp=25, fn=25, tp=37), b=dict(tn=16, fp=34, fn=29, tp=8))
+    kw = dict(target="y", prediction="p", sensitive="g", n_boot=0)
+    first = faircard.assess(df, **kw)
+    p = first.disparities["p_value"].to_numpy(float)
+    ok = ~np.isnan(p)
+    adjusted = first.disparities["p_adjusted"].to_numpy(float)
+    np.testing.assert_allclose(adjusted[ok], multipletests(p[ok], method="holm")[1], rtol=1e-12)
+    # a level whose alpha is exactly one of the adjusted p-values, in floating point
+    exact = [q for q in adjusted[ok] if 0 < q <= 0.5 and 1 - (1 - q) == q]
+    if not exact:  # the last bits of scipy's p-values may differ between its versions
+        pytest.skip(f"no adjusted p-value here is exactly 1 - (1 - q): {adjusted[ok]}")
+    q = exact[0]
+    a = faircard.assess(df, confidence=1 - q, **kw)
+    got = a.disparities["p_adjusted"].to_numpy(float)
+    flags = a.disparities["is_distinguishable"].tolist()
+    for value, flag in zip(got, flags, strict=True):
+        assert flag is (None if np.isnan(value) else bool(value < q))
+    assert any(value == q and flag is False for value, flag in zip(got, flags, strict=True))
+    assert any(flag is True for flag in flags)

@@ -798,3 +798,171 @@ def test_opposite_all_or_nothing_decisions_meet_equalized_odds_when_loose_enough
                         objective="balanced_accuracy", min_group_size=0)
     assert p.feasible and not p.degenerate
     assert sorted(p.selection_rates.values()) == [0.0, 1.0]
+
+
+def test_the_closest_policy_is_searched_first_at_twice_the_tolerance():
+    """Equal accuracy within 0.04 cannot be met here; within 0.08 it can, and the best policy
+    there beats the best within 0.02 or 0.05 (the rungs that follow), so the closest policy is
+    the exhaustive optimum at twice the tolerance."""
+    g = np.array([0, 0, 1, 0, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0])
+    s = np.array([6, 7, 2, 0, 3, 5, 2, 0, 2, 8, 6, 3, 5, 6]) / 8
+    y = np.array([0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 1], bool)
+    _, per_group = _group_counts(y, s, g, 2)
+    inc = np.ones(2, bool)
+    assert _exhaustive(per_group, "equal_accuracy", "balanced_accuracy", 0.04, False, inc,
+                       1.0, 1.0) is None
+    at_double = _exhaustive(per_group, "equal_accuracy", "balanced_accuracy", 0.08, False, inc,
+                            1.0, 1.0)
+    assert at_double is not None
+    p = P.choose_policy(y, s, g, ["a", "b"], constraint="equal_accuracy",
+                        objective="balanced_accuracy", tolerance=0.04, min_group_size=0)
+    assert not p.feasible
+    assert p.objective_value == pytest.approx(at_double, abs=1e-12)
+    assert 0.04 < p.disparity <= 0.08
+
+
+def test_a_randomised_policy_that_meets_the_constraint_beats_a_better_one_that_does_not():
+    """Groups of 3 and 4 people never have equal selection rates under one threshold each
+    (except all-or-nothing), so no deterministic policy meets demographic parity at tolerance
+    0; a mix can. It is returned though the closest deterministic policy is more accurate."""
+    g = np.array([0, 0, 0, 1, 1, 1, 1])
+    s = np.array([6, 7, 0, 7, 4, 4, 5]) / 8
+    y = np.array([1, 1, 1, 1, 1, 0, 0], bool)
+    _, per_group = _group_counts(y, s, g, 2)
+    assert _exhaustive(per_group, "demographic_parity", "accuracy", 0.0, False,
+                       np.ones(2, bool), 1.0, 1.0) is None
+    kw = dict(constraint="demographic_parity", objective="accuracy", tolerance=0.0,
+              min_group_size=0)
+    fixed = P.choose_policy(y, s, g, ["a", "b"], **kw)
+    p = P.choose_policy(y, s, g, ["a", "b"], randomized=True, **kw)
+    assert not fixed.feasible and not fixed.degenerate
+    assert p.randomized and p.feasible
+    assert p.objective_value < fixed.objective_value
+    # the mix's expected selection rates, from the rows
+    rates = []
+    for j, name in enumerate(["a", "b"]):
+        mine = s[g == j]
+        m = p.mix.get(name)
+        if m is None:
+            rates.append(np.mean(mine >= p.thresholds[name]))
+        else:
+            rates.append(m["probability"] * np.mean(mine >= p.thresholds[name])
+                         + (1 - m["probability"]) * np.mean(mine >= m["else_threshold"]))
+    assert rates[0] == pytest.approx(rates[1], abs=1e-9)
+    assert 0 < rates[0] < 1
+
+
+def test_the_best_single_threshold_for_balanced_accuracy_on_rare_positives():
+    """One positive in ten: accuracy is best selecting nobody, balanced accuracy is best at
+    0.6 (scikit-learn over every distinct score)."""
+    from sklearn.metrics import accuracy_score
+
+    from sklearn.metrics import balanced_accuracy_score
+
+    y = np.array([1, 0, 0, 0, 0, 0, 0, 0, 0, 0], bool)
+    s = np.array([0.6, 0.9, 0.7, 0.2, 0.3, 0.1, 0.2, 0.3, 0.4, 0.5])
+    g = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1])
+    sw = sweep(y, s, g, ["a", "b"], grid_thresholds(s))
+    cands = np.append(np.unique(s), np.inf)
+    scores = [balanced_accuracy_score(y, s >= t) for t in cands]
+    got = P.best_single_from_sweep(sw, objective="balanced_accuracy")
+    assert got.objective_value == pytest.approx(max(scores), abs=1e-12)
+    t = next(iter(got.thresholds.values()))
+    assert balanced_accuracy_score(y, s >= t) == pytest.approx(max(scores), abs=1e-12)
+    accuracies = [accuracy_score(y, s >= t) for t in cands]
+    assert int(np.argmax(accuracies)) == len(cands) - 1 != int(np.argmax(scores))
+
+
+@pytest.mark.parametrize("small", [True, False])
+@pytest.mark.parametrize("constraint", ["demographic_parity", "equal_opportunity"])
+def test_front_with_a_costly_false_negative_and_small_groups(constraint, small):
+    """Every point of the front is the exhaustive optimum with false negatives costing 10
+    times a false positive; the single threshold's gap is measured over the groups held to
+    the constraint (the small one too when small groups are included, else not)."""
+    y, s, g, groups = _small_rows()
+    tolerances = (0.0, 0.1, 0.25)
+    front = P.pareto_front(y, s, g, groups, constraint=constraint, objective="cost",
+                           fp_cost=1.0, fn_cost=10.0, tolerances=tolerances,
+                           min_group_size=3, include_small_groups=small)
+    inc = np.ones(3, bool) if small else np.bincount(g) >= 3
+    _, per_group = _group_counts(y, s, g, 3)
+    for i, tol in enumerate(tolerances):
+        feasible, best = _expected(per_group, constraint, "cost", tol, False, inc, 1.0, 10.0)
+        assert -front.iloc[i]["objective_value"] == pytest.approx(best, abs=1e-12)
+        assert bool(front.iloc[i]["feasible"]) == feasible
+    single = front.iloc[len(tolerances)]
+    costs = [(np.sum(~y & (s >= t)) + 10.0 * np.sum(y & (s < t))) / len(y)
+             for t in np.append(np.unique(s), np.inf)]
+    assert single["objective_value"] == pytest.approx(min(costs), abs=1e-12)
+    t = np.append(np.unique(s), np.inf)[int(np.argmin(costs))]
+    c = np.array([confusion_matrix(y[g == j], s[g == j] >= t, labels=[False, True]).ravel()
+                  for j in range(3)])
+    assert single["disparity"] == pytest.approx(_gap(c, constraint, inc), abs=1e-12)
+
+
+@pytest.mark.parametrize("constraint", ["none", "demographic_parity"])
+def test_a_costly_false_positive_is_weighed_as_given(constraint):
+    y, s, g, groups = _small_rows()
+    _, per_group = _group_counts(y, s, g, 3)
+    p = P.choose_policy(y, s, g, groups, constraint=constraint, objective="cost",
+                        fp_cost=3.0, fn_cost=0.5, tolerance=0.1, min_group_size=0)
+    feasible, best = _expected(per_group, constraint, "cost", 0.1, False, np.ones(3, bool),
+                               3.0, 0.5)
+    assert p.feasible == feasible
+    assert -p.objective_value == pytest.approx(best, abs=1e-12)
+
+
+def test_the_search_uses_the_number_of_thresholds_asked_for():
+    rng = np.random.default_rng(5)
+    s = np.round(rng.random(60), 3)
+    y = rng.random(60) < s
+    g = np.repeat([0, 1], 30)
+    grid = grid_thresholds(s, 5)
+    p = P.choose_policy(y, s, g, ["a", "b"], n_thresholds=5, min_group_size=0)
+    for t in p.thresholds.values():
+        assert t in grid[np.isfinite(grid)] or t > s.max()
+
+
+def test_small_groups_can_be_held_to_the_constraint():
+    y, s, g, groups = _small_rows()
+    p = P.choose_policy(y, s, g, groups, constraint="demographic_parity", tolerance=0.2,
+                        min_group_size=3, include_small_groups=True)
+    assert p.excluded_groups == []
+    assert [r["in_constraint"] for r in p.by_group] == [True, True, True]
+
+
+@pytest.mark.parametrize("g, s, y, allow", [
+    ([0, 1, 1, 0, 1, 1, 0, 1, 0], [0, 0, 1, 0, 3, 0, 3, 4, 4], [0, 0, 1, 0, 1, 1, 0, 0, 1], False),
+    # everybody selected in both groups is the best, and allowed
+    ([0, 0, 0, 1, 0, 1, 1, 0], [1, 1, 4, 2, 0, 2, 4, 2], [1, 1, 1, 1, 1, 0, 1, 0], True),
+])
+def test_a_randomised_policy_no_better_than_the_deterministic_one_is_not_used(g, s, y, allow):
+    """When a mix only ties the best deterministic policy (the exhaustive optimum over one
+    threshold per group), the deterministic one is kept: no one is randomised for nothing."""
+    g, s, y = np.array(g), np.array(s) / 4, np.array(y, bool)
+    kw = dict(constraint="equal_opportunity", objective="accuracy", tolerance=0.05,
+              allow_degenerate=allow, min_group_size=0)
+    _, per_group = _group_counts(y, s, g, 2)
+    feasible, best = _expected(per_group, "equal_opportunity", "accuracy", 0.05, allow,
+                               np.ones(2, bool), 1.0, 1.0)
+    p = P.choose_policy(y, s, g, ["a", "b"], randomized=True, **kw)
+    assert feasible and p.feasible
+    assert p.objective_value == pytest.approx(best, abs=1e-12)
+    assert not p.randomized and p.mix == {}
+    assert p.thresholds == P.choose_policy(y, s, g, ["a", "b"], **kw).thresholds
+
+
+def test_two_groups_without_positives_can_end_a_degenerate_policy():
+    """Equal opportunity holds only group c (a and b have no positives, so no true positive
+    rate); selecting nobody anywhere is the cheapest but degenerate, and moving a or b off
+    "nobody" must use that group's own best other threshold (the exhaustive optimum)."""
+    g = np.array([1, 2, 0, 1, 1, 0, 1, 2, 0, 2])
+    s = np.array([0, 3, 3, 1, 1, 2, 1, 4, 0, 4]) / 4
+    y = np.array([0, 1, 0, 0, 0, 0, 0, 0, 0, 0], bool)
+    _, per_group = _group_counts(y, s, g, 3)
+    feasible, best = _expected(per_group, "equal_opportunity", "cost", 0.0, False,
+                               np.ones(3, bool), 1.0, 1.0)
+    p = P.choose_policy(y, s, g, ["a", "b", "c"], constraint="equal_opportunity",
+                        objective="cost", tolerance=0.0, min_group_size=0)
+    assert feasible and p.feasible and not p.degenerate
+    assert -p.objective_value == pytest.approx(best, abs=1e-12)

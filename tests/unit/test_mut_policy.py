@@ -873,25 +873,26 @@ def test_the_best_single_threshold_for_balanced_accuracy_on_rare_positives():
     assert int(np.argmax(accuracies)) == len(cands) - 1 != int(np.argmax(scores))
 
 
+@pytest.mark.parametrize("fn_cost", [10.0, 0.2])
 @pytest.mark.parametrize("small", [True, False])
 @pytest.mark.parametrize("constraint", ["demographic_parity", "equal_opportunity"])
-def test_front_with_a_costly_false_negative_and_small_groups(constraint, small):
+def test_front_with_a_costly_false_negative_and_small_groups(constraint, small, fn_cost):
     """Every point of the front is the exhaustive optimum with false negatives costing 10
-    times a false positive; the single threshold's gap is measured over the groups held to
-    the constraint (the small one too when small groups are included, else not)."""
+    times (or a fifth of) a false positive; the single threshold's gap is measured over the
+    groups held to the constraint (the small one too when small groups are included)."""
     y, s, g, groups = _small_rows()
     tolerances = (0.0, 0.1, 0.25)
     front = P.pareto_front(y, s, g, groups, constraint=constraint, objective="cost",
-                           fp_cost=1.0, fn_cost=10.0, tolerances=tolerances,
+                           fp_cost=1.0, fn_cost=fn_cost, tolerances=tolerances,
                            min_group_size=3, include_small_groups=small)
     inc = np.ones(3, bool) if small else np.bincount(g) >= 3
     _, per_group = _group_counts(y, s, g, 3)
     for i, tol in enumerate(tolerances):
-        feasible, best = _expected(per_group, constraint, "cost", tol, False, inc, 1.0, 10.0)
+        feasible, best = _expected(per_group, constraint, "cost", tol, False, inc, 1.0, fn_cost)
         assert -front.iloc[i]["objective_value"] == pytest.approx(best, abs=1e-12)
         assert bool(front.iloc[i]["feasible"]) == feasible
     single = front.iloc[len(tolerances)]
-    costs = [(np.sum(~y & (s >= t)) + 10.0 * np.sum(y & (s < t))) / len(y)
+    costs = [(np.sum(~y & (s >= t)) + fn_cost * np.sum(y & (s < t))) / len(y)
              for t in np.append(np.unique(s), np.inf)]
     assert single["objective_value"] == pytest.approx(min(costs), abs=1e-12)
     t = np.append(np.unique(s), np.inf)[int(np.argmin(costs))]
@@ -966,3 +967,35 @@ def test_two_groups_without_positives_can_end_a_degenerate_policy():
                         objective="cost", tolerance=0.0, min_group_size=0)
     assert feasible and p.feasible and not p.degenerate
     assert -p.objective_value == pytest.approx(best, abs=1e-12)
+
+
+def test_costs_default_to_one_in_the_search_the_sweep_entry_and_the_evaluation():
+    y, s, g, groups = _small_rows()
+    _, per_group = _group_counts(y, s, g, 3)
+    sw = sweep(y, s, g, groups, grid_thresholds(s))
+    for constraint in ("demographic_parity", "false_positive_rate_parity"):
+        feasible, best = _expected(per_group, constraint, "cost", 0.1, False,
+                                   np.ones(3, bool), 1.0, 1.0)
+        idx, ok = P.search(sw, constraint, "cost", 0.1)  # every group included
+        tn, fp, fn, tp = sw.counts[idx, np.arange(3)].sum(axis=0)
+        assert ok == feasible and -(fp + fn) / len(y) == pytest.approx(best, abs=1e-12)
+    feasible, best = _expected(per_group, "demographic_parity", "cost", 0.1, False,
+                               np.ones(3, bool), 1.0, 1.0)
+    p = P.choose_policy_from_sweep(sw, constraint="demographic_parity", objective="cost",
+                                   tolerance=0.1, min_group_size=0)
+    assert -p.objective_value == pytest.approx(best, abs=1e-12)
+    front = P.pareto_front_from_sweep(sw, constraint="demographic_parity", objective="cost",
+                                      tolerances=(0.1,), min_group_size=0)
+    assert -front.iloc[0]["objective_value"] == pytest.approx(best, abs=1e-12)
+    e = P.evaluate_policy(y, s, g, groups, p.thresholds, objective="cost")
+    t = np.array([p.thresholds[x] for x in groups])[g]
+    tn, fp, fn, tp = confusion_matrix(y, s >= t, labels=[False, True]).ravel()
+    assert e.objective_value == pytest.approx((fp + fn) / len(y), abs=1e-12)
+
+
+def test_rows_of_a_policy_state_their_threshold_and_the_summary_every_left_out_group():
+    y, s, g, groups = _small_rows()
+    p = P.choose_policy(y, s, g, groups, constraint="demographic_parity", tolerance=0.2,
+                        min_group_size=6)
+    assert [r["threshold"] for r in p.by_group] == [p.thresholds[x] for x in groups]
+    assert p.summary.count(" Left out of the constraint as smaller than 6 people: b, c.") == 1

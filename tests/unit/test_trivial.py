@@ -139,3 +139,17 @@ def test_a_per_group_policy_of_all_or_nothing_groups_says_so():
     assert both_nobody.degenerate and not both_nobody.group_only
     real = _policy([[30, 10, 20, 40], [70, 0, 30, 0]])
     assert not real.group_only and "all-or-nothing" not in real.summary
+
+
+def test_the_gate_check_of_a_trivial_rule_in_full():
+    a = _assess(_frame(), threshold=1.0)
+    sentence = trivial_decision(a)
+    for allowed, tail in [(False, " To accept it: allow_trivial = true (--allow-trivial)."),
+                          (True, " Allowed by allow_trivial.")]:
+        rules = GateRules.from_mapping({"max_demographic_parity_difference": 0.1,
+                                        "allow_trivial": allowed})
+        check = evaluate_gate(a, rules).checks[0]
+        # what the JSON written by 'faircard gate --json' holds for it
+        assert check.to_dict() == {"name": "decision_rule", "feature": None, "value": None,
+                                   "limit": None, "comparison": "", "passed": allowed,
+                                   "explanation": sentence + tail}

@@ -541,3 +541,18 @@ def test_lowest_cost_threshold_is_shortened_against_the_score_just_below():
                    1.0)
     assert best.threshold == 0.51
     assert best.cost_per_decision == 0.0 and best.selected_share == 0.5
+
+
+def test_a_sweep_keeps_the_highest_score_it_swept():
+    # the policy search writes "nobody selected" above this score, so it must be the true max
+    rng = np.random.default_rng(11)
+    s = rng.random(300)
+    y = rng.random(300) < 0.4
+    g = rng.integers(0, 3, 300)
+    sw = th.sweep(y, s, g, ["a", "b", "c"], thresholds=[0.2, 0.5])
+    assert sw.max_score == float(np.max(s))
+    # no rows at all: nothing to be above, and no error
+    empty = th.sweep(np.array([], bool), np.array([]), np.array([], np.int64), ["a"],
+                     thresholds=[0.5])
+    assert empty.max_score is None
+    assert empty.counts.sum() == 0

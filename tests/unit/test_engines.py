@@ -224,3 +224,52 @@ def test_counting_engines_keep_the_input_refusals(tmp_path, capsys):
     assert main(base + ["--sensitive", "zip"]) == 2
     assert "--allow-many-groups" in capsys.readouterr().err
     assert main(base + ["--sensitive", "zip", "--allow-many-groups"]) == 0
+
+
+@pytest.fixture(scope="module")
+def float32_parquet(tmp_path_factory):
+    """4-byte float scores, some exactly 0 and 1, a threshold that lies between two of them."""
+    rows = _rows(20_000, seed=9, distinct=None)
+    rows.loc[rows.index[100:400], "score"] = 0.45  # stored as 0.44999998807907104
+    rows["score"] = rows["score"].astype(np.float32)
+    path = tmp_path_factory.mktemp("float32") / "rows.parquet"
+    rows.to_parquet(path)
+    return path
+
+
+FLOAT32_SPEC = AssessmentSpec(target="y", score="score", sensitive=("sex", "race"),
+                              threshold=0.45, n_boot=0)
+
+
+def _float32_oracle(path, spec):
+    from sklearn.metrics import confusion_matrix, log_loss
+
+    rows = pd.read_parquet(path).dropna(subset=["y", "score"])
+    score = rows["score"].to_numpy(np.float64)  # the stored 4-byte values, exactly
+    assert ((score > 0.449999) & (score < 0.45)).any()  # a value rounding 0.45 would select
+    assert (score == 1.0).any() and (score == 0.0).any()
+    y, pred = rows["y"].astype(int), (score >= spec.threshold).astype(int)
+    tn, fp, fn, tp = confusion_matrix(y, pred, labels=[0, 1]).ravel()
+    return (tp, fp, tn, fn), log_loss(y, score)  # clipped to the float64 eps, as faircard does
+
+
+def test_four_byte_float_scores_are_compared_as_pandas_compares_them(float32_parquet):
+    spec = FLOAT32_SPEC
+    expected = faircard.assess_spec(pd.read_parquet(float32_parquet), spec)
+    got = assess_grouped(count_duckdb(str(float32_parquet), spec), spec)
+    _same(expected, got)
+    (tp, fp, tn, fn), loss = _float32_oracle(float32_parquet, spec)
+    overall = got.counts_frame().query("feature == 'sex'")[["tp", "fp", "tn", "fn"]].sum()
+    assert tuple(overall) == (tp, fp, tn, fn)
+    assert got.overall["log_loss"] == pytest.approx(loss, rel=1e-9)
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+@pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")
+def test_spark_compares_four_byte_float_scores_as_pandas_does(spark, float32_parquet):
+    from faircard.engine.sources import count_spark
+
+    spec = FLOAT32_SPEC
+    expected = faircard.assess_spec(pd.read_parquet(float32_parquet), spec)
+    got = assess_grouped(count_spark(spark.read.parquet(str(float32_parquet)), spec), spec)
+    _same(expected, got)

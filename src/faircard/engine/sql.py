@@ -41,7 +41,9 @@ def _literal(value) -> str:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, int | float):
-        return repr(float(value))
+        x = float(value)
+        text = repr(x) if np.isfinite(x) else ("Infinity" if x > 0 else "-Infinity")
+        return f"CAST('{text}' AS DOUBLE)"  # the float itself, not a rounded decimal
     return "'" + str(value).replace("'", "''") + "'"
 
 
@@ -68,6 +70,10 @@ def count_queries(cols: Columns, *, thresholds: list[float] = (),
     d = quote(cols.decision)
     t_missing = _missing(t, cols.is_float.get(cols.target, False))
     d_missing = _missing(d, cols.is_float.get(cols.decision, False))
+    if cols.uses_score:
+        # a score is compared and summed as a double, as pandas does: a 4-byte FLOAT column
+        # compared with a threshold as written would round the threshold to 4 bytes first
+        d = f"CAST({d} AS DOUBLE)"
     keep = f"NOT {t_missing} AND NOT {d_missing}"
     stats = [
         "COUNT(*) AS n_input",

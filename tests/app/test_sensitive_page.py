@@ -75,3 +75,27 @@ def test_removing_a_feature_re_renders_from_the_counts_already_made(monkeypatch)
     at.multiselect(key="w_sensitive").set_value(["race", "sex", "age"]).run()
     no_exception(at)
     assert calls[1:] == [("race", "sex", "age")]  # never counted: counted
+
+
+def test_a_new_threshold_re_renders_from_the_rows_counted(monkeypatch):
+    """The rows counted keep their scores: another threshold decides from them, without
+    preparing the table again, and the page shows the rates of a fresh count."""
+    from faircard.decision import DecisionPolicy
+    from faircard.ui import cache
+
+    calls = []
+    real = cache.prepare
+    monkeypatch.setattr(cache, "prepare", lambda *a, **k: calls.append(a[1].sensitive)
+                        or real(*a, **k))
+    df = small_frame(1500, seed=22)
+    at = seed_state(new("app_pages/disparities.py"), df=df, sensitive=("sex",))
+    at.session_state["fc_reference"] = {"sex": "Female"}
+    at.run()
+    no_exception(at)
+    at.session_state["fc_policy"] = DecisionPolicy.single(0.3)
+    at.run()
+    no_exception(at)
+    assert calls == [("sex",)]  # decided from the rows counted, not counted again
+    rate = {g: (df.risk_score[df.sex == g] >= 0.3).mean() for g in ["Female", "Male"]}
+    shown = at.dataframe[-2].value.loc["Male", "Selection rate (share approved)"]
+    assert f"({rate['Male'] / rate['Female']:.3f}x)" in shown, shown

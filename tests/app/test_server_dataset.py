@@ -140,3 +140,21 @@ def test_removing_a_feature_re_renders_from_the_grouped_counts(allowed, monkeypa
     counts = full.dropna(subset=["outcome", "risk_score"])["race"].value_counts()
     assert list(groups["group"]) == sorted(counts.index)
     assert list(groups["people"]) == [int(counts[g]) for g in sorted(counts.index)]
+
+
+def test_a_new_threshold_re_renders_from_the_grouped_counts(allowed, monkeypatch):
+    """The grouped table keeps every exact score, so the decisions under another threshold
+    come from it: no second count, and the selection rates of the rows at that threshold."""
+    from faircard.decision import DecisionPolicy
+
+    page, calls = _counted_page(monkeypatch, "app_pages/disparities.py", "threshold")
+    page.session_state["fc_reference"] = {"sex": "Female"}
+    page.session_state["fc_policy"] = DecisionPolicy.single(0.3)
+    page.run()
+    no_exception(page)
+    assert len(calls) == 1
+    full = small_frame(N, seed=4).dropna(subset=["outcome", "risk_score"])
+    rate = {g: (full.risk_score[full.sex == g] >= 0.3).mean() for g in ["Female", "Male"]}
+    table = page.dataframe[-2].value  # group table, reference table, disparities
+    shown = table.loc["Male", "Selection rate (share approved)"]
+    assert f"({rate['Male'] / rate['Female']:.3f}x)" in shown, shown

@@ -15,7 +15,7 @@ import faircard
 from faircard.assess import assess_prepared
 from faircard.counts import SCORE_ORDER
 from faircard.decision import DecisionPolicy
-from faircard.engine.derive import derivable, derive_grouped, derive_prepared
+from faircard.engine.derive import derivable, derive_grouped, derive_prepared, scores_exact
 from faircard.engine.grouped import assess_grouped
 from faircard.engine.sources import count_duckdb
 from faircard.errors import FaircardError
@@ -99,7 +99,8 @@ def _assert_same_assessment(a, b, rtol=0.0):
         assert a.criteria.keys() == b.criteria.keys()
         for f in a.criteria:
             for k, v in a.criteria[f].items():
-                assert v == pytest.approx(b.criteria[f][k], rel=rtol, nan_ok=True), (f, k)
+                w = b.criteria[f][k]
+                assert v == (w if w is None else pytest.approx(w, rel=rtol, nan_ok=True)), (f, k)
 
 
 def _assert_same_thresholds(a, b):
@@ -221,3 +222,75 @@ def test_wide_intersections_beyond_64_bits_derive_the_cells_of_a_fresh_count():
     for sensitive in (names[1:], names[::-2], ("f6", "f0")):
         spec = _spec(sensitive, intersection=False)
         _assert_same_prepared(derive_prepared(counted, spec), prepare(frame, spec))
+
+
+RULES = {  # another decision rule than the counted threshold of 0.45
+    "lower": {"threshold": 0.3},
+    "between_scores": {"threshold": 0.45 + 1e-9},
+    "nobody": {"threshold": 2.0},
+    "per_group": CHOICES["per_group"],
+    "randomised": CHOICES["randomised"],
+}
+
+
+@pytest.mark.parametrize("name", list(RULES))
+def test_rows_in_memory_decide_another_rule_as_a_fresh_count(rows, name):
+    wide = _spec(("race", "sex", "band"), n_boot=20)
+    counted = prepare(rows, wide)
+    assess_prepared(counted, wide)  # fills the memo (cells at 0.45) a derivation must not reuse
+    assert "cells" in counted.memo
+    for sensitive in (("race", "sex", "band"), ("sex",)):
+        spec = _spec(sensitive, n_boot=20, **RULES[name])
+        assert not derivable(wide, spec, bins_on_values=False)
+        assert derivable(wide, spec, bins_on_values=False, scores_kept=True)
+        derived = derive_prepared(counted, spec)
+        fresh = prepare(rows, spec)
+        _assert_same_prepared(derived, fresh)
+        _assert_same_assessment(assess_prepared(derived, spec), assess_prepared(fresh, spec))
+
+
+@pytest.mark.parametrize("name", list(RULES))
+def test_duckdb_grouped_table_decides_another_rule_as_a_fresh_count(parquet, name):
+    wide = _spec(("race", "sex", "band"))
+    counted = count_duckdb(parquet, wide)
+    assert scores_exact(counted)
+    for sensitive in (("race", "sex", "band"), ("sex",)):
+        spec = _spec(sensitive, **RULES[name])
+        assert derivable(wide, spec, bins_on_values=True, scores_kept=True)
+        a = assess_grouped(derive_grouped(counted, spec.sensitive, spec), spec)
+        b = assess_grouped(count_duckdb(parquet, spec), spec)
+        _assert_same_assessment(a, b, rtol=1e-12)
+
+
+def test_another_threshold_from_the_counts_equals_fairlearn(rows, parquet):
+    wide = _spec(("race", "sex"))
+    spec = _spec(("sex",), threshold=0.3)
+    kept = rows.dropna(subset=["y", "score"])
+    mf = MetricFrame(metrics={"selection_rate": selection_rate,
+                              "true_positive_rate": true_positive_rate,
+                              "false_positive_rate": false_positive_rate},
+                     y_true=kept["y"].astype(int), y_pred=(kept["score"] >= 0.3).astype(int),
+                     sensitive_features=kept["sex"])
+    positives = kept.groupby("sex")["y"].sum()
+    for got in (assess_prepared(derive_prepared(prepare(rows, wide), spec), spec),
+                assess_grouped(derive_grouped(count_duckdb(parquet, wide), spec.sensitive, spec),
+                               spec)):
+        table = got.by_group_wide().set_index("group")
+        for metric in mf.by_group.columns:
+            for group, value in mf.by_group[metric].items():
+                if metric == "true_positive_rate" and positives[group] == 0:
+                    value = np.nan  # 0/0: fairlearn says 0, faircard says undefined
+                assert table.loc[group, metric] == pytest.approx(value, abs=1e-12, nan_ok=True)
+
+
+def test_scores_on_a_grid_do_not_decide_another_rule(parquet):
+    wide = _spec(("sex",))
+    counted = dataclasses.replace(count_duckdb(parquet, wide), score_step=1e-4)
+    assert not scores_exact(counted)
+    with pytest.raises(ValueError):
+        derive_grouped(counted, ("sex",), _spec(("sex",), threshold=0.3))
+    # a prediction column has no score to decide with
+    pred = _spec(("sex",), score=None, prediction="pred")
+    assert not derivable(pred, _spec(("sex",)), bins_on_values=True, scores_kept=True)
+    assert not derivable(wide, _spec(("sex",), target="pred"), bins_on_values=True,
+                         scores_kept=True)

@@ -25,7 +25,7 @@ import numpy as np
 from ..counts import SCORE_ORDER, aggregate_cells
 from ..prepare import GroupIndex, Prepared, policy_probabilities
 from ..spec import AssessmentSpec
-from .grouped import GroupedCounts
+from .grouped import GroupedCounts, policy_thresholds
 
 _FREE = ("sensitive", "bins", "intersection", "reference", "min_group_size",
          "include_small_groups", "n_boot", "confidence", "random_state")
@@ -36,19 +36,28 @@ SUMMED = ("__n", "__s1", "__s2", "__lp", "__lq")
 _INTERNAL = re.compile(r"__(target|score|prediction|p\d+|n|s1|s2|lp|lq)$")
 
 
-def _rest(spec: AssessmentSpec) -> dict[str, Any]:
+_RULE = ("threshold", "policy")
+"""The decision rule of a score: another one is derived when the counts keep every score."""
+
+
+def _rest(spec: AssessmentSpec, free: tuple[str, ...] = _FREE) -> dict[str, Any]:
     d = spec.to_dict()
-    return {k: v for k, v in d.items() if k not in _FREE}
+    return {k: v for k, v in d.items() if k not in free}
 
 
-def derivable(counted: AssessmentSpec, spec: AssessmentSpec, *, bins_on_values: bool) -> bool:
-    """True when the counts made for ``counted`` hold those of ``spec``: the same outcome,
-    decision and rule, and ``spec``'s sensitive features among ``counted``'s.
+def derivable(counted: AssessmentSpec, spec: AssessmentSpec, *, bins_on_values: bool,
+              scores_kept: bool = False) -> bool:
+    """True when the counts made for ``counted`` hold those of ``spec``: the same outcome and
+    decision column, and ``spec``'s sensitive features among ``counted``'s; the same decision
+    rule, unless ``scores_kept`` (the counts keep every exact score, so the decision of each
+    row under another threshold or per-group policy follows from them).
 
     ``bins_on_values``: the counts keep each feature's values (a grouped table), so its bands
     can change; otherwise (rows already banded) each kept feature's bands must be the same.
     """
-    if not set(spec.sensitive) <= set(counted.sensitive) or _rest(counted) != _rest(spec):
+    free = _FREE + _RULE if scores_kept and counted.uses_score and spec.uses_score else _FREE
+    if not set(spec.sensitive) <= set(counted.sensitive) or \
+            _rest(counted, free) != _rest(spec, free):
         return False
     if bins_on_values:
         return True
@@ -83,7 +92,8 @@ def derive_prepared(prepared: Prepared, spec: AssessmentSpec) -> Prepared:
     if SCORE_ORDER in prepared.memo:  # the same scores: the same order
         memo[SCORE_ORDER] = prepared.memo[SCORE_ORDER]
     cells = prepared.memo.get("cells")
-    if cells is not None and p_pred is None and prepared.p_pred is None:
+    if cells is not None and p_pred is None and prepared.p_pred is None and \
+            np.array_equal(y_pred, prepared.y_pred):  # the same decisions: the same cells
         memo["cells"] = aggregate_cells(cells, old_to_new, index.n_cells)  # whole rows: exact
     return Prepared(y_true=prepared.y_true, y_pred=y_pred, p_pred=p_pred,
                     y_score=prepared.y_score, index=index, pos_label=prepared.pos_label,
@@ -91,19 +101,37 @@ def derive_prepared(prepared: Prepared, spec: AssessmentSpec) -> Prepared:
                     dropped_reasons=dict(prepared.dropped_reasons), memo=memo)
 
 
-def derive_grouped(counted: GroupedCounts, features: tuple[str, ...]) -> GroupedCounts:
+def scores_exact(counted: GroupedCounts) -> bool:
+    """Whether a grouped table keeps every exact score (not scores on a grid)."""
+    return counted.score_step is None and "__score" in counted.grouped
+
+
+def derive_grouped(counted: GroupedCounts, features: tuple[str, ...],
+                   rule: AssessmentSpec | None = None) -> GroupedCounts:
     """The grouped table of ``features`` (a subset of the counted features) from one with more:
     rows that differ only in the removed features' values are merged and their counts and
-    score sums added. A missing value stays a value of its own."""
+    score sums added. A missing value stays a value of its own.
+
+    ``rule``: a spec whose decision rule may differ from the counted one; its decision columns
+    (``__p{k}``, ``score >= threshold k``) are then computed from the exact scores the table
+    keeps, as the query computes them (only when the scores are not on a grid)."""
     g = counted.grouped
+    if rule is not None and rule.uses_score:
+        if counted.score_step is not None or "__score" not in g:
+            raise ValueError("scores on a grid do not decide another threshold")
+        old = [c for c in g.columns if re.fullmatch(r"__p\d+", str(c))]
+        score = g["__score"].to_numpy(dtype=np.float64)
+        g = g.drop(columns=old).assign(**{
+            f"__p{k}": (score >= t).astype(np.int64)
+            for k, t in enumerate(policy_thresholds(rule))})
     keep = set(features)
     removed = [c for c in g.columns if c not in keep and not _INTERNAL.match(str(c))]
-    if not removed:
+    if not removed and g is counted.grouped:
         return counted
     keys = [c for c in g.columns if c not in removed and c not in SUMMED]
     sums = [c for c in SUMMED if c in g.columns]
     merged = (g.groupby(keys, dropna=False, sort=False, observed=True)[sums].sum()
-              .reset_index()) if len(g) else g.drop(columns=removed)
+              .reset_index()) if len(g) and removed else g.drop(columns=removed)
     return GroupedCounts(
         grouped=merged, targets=counted.targets, n_input=counted.n_input,
         n_missing_target=counted.n_missing_target, n_missing_decision=counted.n_missing_decision,
@@ -111,4 +139,4 @@ def derive_grouped(counted: GroupedCounts, features: tuple[str, ...]) -> Grouped
         score_step=counted.score_step, engine=counted.engine)
 
 
-__all__ = ["derivable", "derive_grouped", "derive_index", "derive_prepared"]
+__all__ = ["derivable", "derive_grouped", "derive_index", "derive_prepared", "scores_exact"]

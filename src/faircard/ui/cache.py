@@ -87,10 +87,11 @@ COUNTS_KEPT = 16
 
 
 def _counts(digest: str, spec: AssessmentSpec, count, derive, *, bins_on_values: bool,
-            counting=None):
+            scores_kept, counting=None):
     """The counts of ``spec``: kept ones, else derived from kept counts of more sensitive
-    features (no row is read: removing a feature, or choosing features already counted, is
-    fast), else ``count()`` inside ``counting()`` (a progress indicator)."""
+    features or of another decision rule when ``scores_kept(counts)`` (no row is read:
+    removing a feature, choosing features already counted or a new threshold is fast), else
+    ``count()`` inside ``counting()`` (a progress indicator)."""
     from ..engine.derive import derivable
 
     store = _count_store()
@@ -100,7 +101,8 @@ def _counts(digest: str, spec: AssessmentSpec, count, derive, *, bins_on_values:
             store.move_to_end(key)
             return store[key][1]
         bases = [(len(s.sensitive), -i, s, v) for i, ((d, _), (s, v)) in enumerate(store.items())
-                 if d == digest and derivable(s, spec, bins_on_values=bins_on_values)]
+                 if d == digest and derivable(s, spec, bins_on_values=bins_on_values,
+                                              scores_kept=scores_kept(v))]
     if bases:
         _, _, base_spec, base = min(bases, key=lambda b: b[:2])  # fewest features, newest
         value = derive(base, spec)
@@ -118,7 +120,8 @@ def _prepared(digest: str, data: pd.DataFrame, spec: AssessmentSpec, counting=No
     from ..engine.derive import derive_prepared
 
     return _counts(digest, spec, lambda: prepare(data, spec), derive_prepared,
-                   bins_on_values=False, counting=counting)
+                   bins_on_values=False, scores_kept=lambda p: p.y_score is not None,
+                   counting=counting)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -136,12 +139,13 @@ def assessment(digest: str, data: pd.DataFrame, spec: AssessmentSpec,
 
 
 def _grouped(digest: str, path: str, spec: AssessmentSpec, counting=None):
-    from ..engine.derive import derive_grouped
+    from ..engine.derive import derive_grouped, scores_exact
     from ..engine.sources import count_duckdb
 
     return _counts(digest, spec, lambda: count_duckdb(path, spec),
-                   lambda grouped, s: derive_grouped(grouped, s.sensitive),
-                   bins_on_values=True, counting=counting)
+                   lambda grouped, s: derive_grouped(grouped, s.sensitive,
+                                                     s if scores_exact(grouped) else None),
+                   bins_on_values=True, scores_kept=scores_exact, counting=counting)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)

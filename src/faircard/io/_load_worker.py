@@ -8,10 +8,12 @@ requests on stdin until it is told to quit, its input closes, or it has been idl
 
 Messages in both directions are frames: kind (1 byte), header length (uint32), body length
 (uint64), a JSON header, then the body. Requests: ``L`` (header ``{"fmt", "unsafe"}``, body the
-model file), ``P`` (header ``{"what", "positive_index"}``, body a pickled DataFrame chunk written
-by the parent), ``Q`` (quit). Replies: ``O`` (header: facts as plain data; body: raw float64
-scores or int8 class indices) or ``E`` (header ``{"kind", "message"}``). Nothing the child
-sends is ever unpickled by the parent.
+model file), ``P`` (header ``{"what", "positive_index"}``, body a DataFrame chunk in the format
+of :mod:`faircard.io.rows`, which carries data only), ``Q`` (quit). Replies: ``O`` (header:
+facts as plain data; body: raw float64 scores or int8 class indices) or ``E`` (header
+``{"kind", "message"}``). Nothing the child sends is ever unpickled by the parent, and the
+child unpickles nothing it is sent except the model file itself (through the restricted
+unpickler, or with the full one only when an operator opted in for a trusted file).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ FRAME = struct.Struct("<cIQ")
 MAX_HEADER = 4 * 1024 * 1024
 
 
-def _read_exact(fd: int, n: int) -> bytes | None:
+def _read_exact(fd: int, n: int) -> bytearray | None:
     buf = bytearray(n)
     view = memoryview(buf)
     got = 0
@@ -34,7 +36,7 @@ def _read_exact(fd: int, n: int) -> bytes | None:
         if k == 0:
             return None
         got += k
-    return bytes(buf)
+    return buf  # writable: arrays rebuilt from a row body stay writable, as the model expects
 
 
 def _send(fd: int, kind: bytes, header: dict, body: bytes | memoryview = b"") -> None:
@@ -101,26 +103,6 @@ def _load(fmt: str, unsafe: bool, data: bytes):
     return est, saved, notes
 
 
-def unpack_rows(packed):
-    """The DataFrame packed by :func:`faircard.io.sandbox.pack_rows`."""
-    import pandas as pd
-
-    kind, payload = packed
-    if kind == "raw":
-        return payload
-    cols, columns_name = payload
-    data = {}
-    for name, how, value in cols:
-        if how == "codes":
-            codes, uniques = value
-            data[name] = pd.Series(uniques.take(codes), dtype=object)
-        else:
-            data[name] = value
-    frame = pd.DataFrame(data, columns=[c[0] for c in cols])
-    frame.columns.name = columns_name
-    return frame
-
-
 def _failure(exc: BaseException) -> dict:
     from faircard.io.safe_pickle import RefusedGlobal, refused_message
 
@@ -138,7 +120,6 @@ def _failure(exc: BaseException) -> dict:
 
 
 def serve(memory_mb: int, cpu_s: int, idle_s: float, fsize_mb: int = 1, nofile: int = 64) -> int:
-    import pickle
     import select
     import warnings
 
@@ -148,6 +129,7 @@ def serve(memory_mb: int, cpu_s: int, idle_s: float, fsize_mb: int = 1, nofile: 
     import sklearn  # noqa: F401
 
     from faircard.io import _estimator, allowlist, safe_pickle, validate  # noqa: F401
+    from faircard.io.rows import decode_rows
 
     # the protocol gets its own descriptor; anything the model prints goes to stderr
     out = os.dup(1)
@@ -169,6 +151,7 @@ def serve(memory_mb: int, cpu_s: int, idle_s: float, fsize_mb: int = 1, nofile: 
             return 0
         try:
             if kind == b"L":
+                body = bytes(body)
                 est, saved, notes = _load(header["fmt"], bool(header.get("unsafe")), body)
                 del body
                 facts = _estimator.describe(est)
@@ -177,7 +160,7 @@ def serve(memory_mb: int, cpu_s: int, idle_s: float, fsize_mb: int = 1, nofile: 
             elif kind == b"P":
                 if est is None:
                     raise RuntimeError("no model is loaded")
-                X = unpack_rows(pickle.loads(body))  # written by the parent (trusted)
+                X = decode_rows(body)  # data only: no format here can name code to run
                 del body
                 result = _estimator.outputs(est, X, header["what"], int(header["positive_index"]))
                 _send(out, b"O", {"n": len(result), "dtype": result.dtype.str},

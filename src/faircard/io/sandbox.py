@@ -16,7 +16,6 @@ import errno
 import fcntl
 import json
 import os
-import pickle
 import selectors
 import signal
 import subprocess
@@ -34,6 +33,7 @@ import pandas as pd
 from ..errors import FaircardError
 from . import _estimator
 from ._load_worker import FRAME, MAX_HEADER
+from .rows import encode_rows
 
 _PKG_ROOT = str(Path(__file__).resolve().parents[2])
 _BOOT = ("import sys; sys.path.insert(0, {root!r}); "
@@ -122,24 +122,6 @@ _SIGNAL_WHAT = {signal.SIGXCPU: "used up its CPU time", signal.SIGKILL: "was kil
                 signal.SIGXFSZ: "tried to write a file"}
 
 
-def pack_rows(X: Any) -> Any:
-    """``X`` (a DataFrame chunk) in a form that pickles fast: text columns as integer codes
-    plus their distinct values. :func:`faircard.io._load_worker.unpack_rows` rebuilds the
-    same frame (same column order, dtypes and values)."""
-    if not isinstance(X, pd.DataFrame) or not X.columns.is_unique:
-        return ("raw", X)
-    cols = []
-    for name in X.columns:
-        col = X[name]
-        if col.dtype == object and pd.api.types.infer_dtype(col, skipna=False) == "string":
-            codes, uniques = pd.factorize(col.to_numpy(), use_na_sentinel=False)
-            cols.append((name, "codes", (codes.astype(np.int32), np.asarray(uniques,
-                                                                           dtype=object))))
-        else:
-            cols.append((name, "series", col.reset_index(drop=True)))
-    return ("frame", (cols, X.columns.name))
-
-
 class _ChildGone(Exception):
     """The child closed its pipe or died."""
 
@@ -179,9 +161,13 @@ class _Child:
                 if sel.select(left):
                     return
 
-    def send(self, kind: bytes, header: dict, body: bytes | memoryview, deadline: float) -> None:
+    def send(self, kind: bytes, header: dict, body: bytes | list[memoryview],
+             deadline: float) -> None:
+        """One frame; ``body`` may come in parts (written one after the other, not joined)."""
         head = json.dumps(header).encode("utf-8")
-        for part in (memoryview(FRAME.pack(kind, len(head), len(body)) + head), memoryview(body)):
+        parts = [memoryview(p).cast("B") for p in ([body] if isinstance(body, bytes) else body)]
+        size = sum(len(p) for p in parts)
+        for part in (memoryview(FRAME.pack(kind, len(head), size) + head), *parts):
             while len(part):
                 self._wait(self.fin, selectors.EVENT_WRITE, deadline)
                 try:
@@ -424,7 +410,7 @@ class SandboxedModel(ModelHandle):
                 self._start()
             for lo in range(0, n, step):
                 chunk = X.iloc[lo:lo + step] if hasattr(X, "iloc") else X[lo:lo + step]
-                body = pickle.dumps(pack_rows(chunk), protocol=5)
+                body = encode_rows(chunk)
                 deadline = time.monotonic() + self.limits.predict_timeout_s
                 doc, data = self._exchange(b"P", {"what": what, "positive_index": positive_index},
                                            body, deadline, "predicting", len(chunk) * 8)
@@ -442,7 +428,8 @@ class SandboxedModel(ModelHandle):
             self._child.stop()
             self._child = None
 
-    def _exchange(self, kind: bytes, header: dict, body: bytes, deadline: float, doing: str,
+    def _exchange(self, kind: bytes, header: dict, body: bytes | list[memoryview],
+                  deadline: float, doing: str,
                   max_body: int) -> tuple[dict, bytearray]:
         """Send one request and return the reply's (header, body), or raise FaircardError."""
         child = self._child

@@ -72,7 +72,7 @@ def tables(draw):
     return frame, threshold, kinds
 
 
-@settings(max_examples=60, deadline=None,
+@settings(max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(tables())
 def test_duckdb_counts_what_pandas_counts_whatever_the_column_types(tmp_path, case):
@@ -96,3 +96,45 @@ def test_duckdb_counts_what_pandas_counts_whatever_the_column_types(tmp_path, ca
         assert (a is None) == (b is None), key
         if a is not None:
             assert a == pytest.approx(b, rel=1e-9, abs=1e-12, nan_ok=True), (key, kinds)
+
+
+SPARK_CASES = [  # (feature f, feature h, target, score): every type above at least once
+    ("category", "Int64", "str", "float32"),
+    ("float32", "bool", "bool", "float64"),
+    ("int8", "str", "Int64", "int32"),
+    ("float64", "int64", "float64", "int64"),
+]
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+@pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")
+def test_spark_counts_what_pandas_counts_whatever_the_column_types(spark, tmp_path):
+    from faircard.engine.sources import count_spark
+
+    rng = np.random.default_rng(12)
+    n = 400
+    for j, kinds in enumerate(SPARK_CASES):
+        frame = pd.DataFrame({
+            "f": _feature(rng.integers(0, 3, n), kinds[0], rng.random(n) < 0.1),
+            "h": _feature(rng.integers(-1, 2, n), kinds[1], rng.random(n) < 0.1),
+            "y": _target(rng.random(n) < 0.4, kinds[2])})
+        if kinds[3].startswith("int"):
+            frame["score"] = pd.Series(rng.integers(0, 11, n)).astype(kinds[3])
+            threshold = 5.0
+        else:
+            raw = np.round(rng.random(n), 2)
+            raw[:20] = 0.45  # a 4-byte float rounds it below 0.45
+            raw[20:30] = np.nan
+            frame["score"] = pd.Series(raw).astype(kinds[3])
+            threshold = 0.45
+        path = tmp_path / f"rows{j}.parquet"
+        frame.to_parquet(path)
+        spec = AssessmentSpec(target="y", score="score", sensitive=("f", "h"),
+                              threshold=threshold, n_boot=0, min_group_size=0)
+        expected = faircard.assess_spec(pd.read_parquet(path), spec)
+        got = assess_grouped(count_spark(spark.read.parquet(str(path)), spec), spec)
+        pd.testing.assert_frame_equal(expected.counts_frame(), got.counts_frame(),
+                                      obj=f"counts {kinds}")
+        for key in ("roc_auc", "brier_score", "log_loss"):
+            assert expected.overall[key] == pytest.approx(got.overall[key], rel=1e-9,
+                                                          nan_ok=True), (key, kinds)

@@ -14,7 +14,7 @@ import pandas as pd
 from ..errors import FaircardError, missing_column
 from ..spec import AssessmentSpec
 from .grouped import MAX_DISTINCT_SCORES, GroupedCounts, policy_thresholds
-from .sql import Columns, count_queries, grid_scores, to_spark
+from .sql import Columns, count_queries, grid_scores, quote, to_spark
 
 FLOAT_TYPES = ("DOUBLE", "FLOAT", "REAL", "FLOAT4", "FLOAT8", "DECIMAL")
 NUMBER_TYPES = FLOAT_TYPES + ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
@@ -37,7 +37,7 @@ def _reader(path: str) -> str:
             return f"read_parquet('{_esc(pattern)}', hive_partitioning = true, " \
                    "union_by_name = true)"
         if kinds <= {".csv"}:
-            return f"read_csv('{_esc(str(p / '**' / '*.csv'))}', union_by_name = true)"
+            return _csv_reader(str(p / "**" / "*.csv"), sorted(files)[0])
         raise FaircardError(f"The folder '{path}' mixes file types ({', '.join(sorted(kinds))}); "
                             "give a glob such as 'folder/*.parquet'.")
     matches = globlib.glob(path, recursive=True) if any(c in path for c in "*?[") else \
@@ -48,9 +48,46 @@ def _reader(path: str) -> str:
     if suffix == ".parquet":
         return f"read_parquet('{_esc(path)}', hive_partitioning = true, union_by_name = true)"
     if suffix in (".csv", ".tsv", ".txt"):
-        return f"read_csv('{_esc(path)}', union_by_name = true)"
+        return _csv_reader(path, sorted(matches)[0])
     raise FaircardError(f"'{path}' is not a Parquet or CSV file; DuckDB reads those (use the "
                         "pandas engine for Excel).")
+
+
+def _csv_reader(pattern: str, first: str | Path) -> str:
+    """DuckDB reading the CSV files of ``pattern`` as faircard's own reader reads a CSV
+    (:func:`faircard.io.tables.read_table`): the delimiter it would sniff from the first file,
+    the same words for a missing value, and spaces after a delimiter skipped (in text values and
+    column names; DuckDB already skips them before numbers). Without this, ' A' and 'A' were two
+    groups and 'NA' a group instead of a missing value."""
+    import duckdb
+
+    from ..io.tables import NA_WORDS, _sniff_delimiter
+
+    with open(first, "rb") as fh:
+        head = fh.read(65536).decode("utf-8", errors="ignore")
+    na = "[" + ", ".join(f"'{_esc(w)}'" for w in NA_WORDS) + "]"
+    read = (f"read_csv('{_esc(pattern)}', union_by_name = true, header = true, "
+            f"delim = '{_esc(_sniff_delimiter(head))}', nullstr = {na})")
+    con = duckdb.connect()
+    try:
+        types = [(str(r[0]), str(r[1])) for r in con.execute(f"DESCRIBE SELECT * FROM {read}")
+                 .fetchall()]
+    except duckdb.Error as exc:
+        raise FaircardError(f"DuckDB cannot read '{pattern}': {_first_line(exc)}") from None
+    finally:
+        con.close()
+    names = [n.lstrip(" ") or n for n in types and [t[0] for t in types]]
+    if len(set(names)) < len(names):  # stripping would merge two columns: keep them as named
+        names = [t[0] for t in types]
+    words = ", ".join(f"'{_esc(w)}'" for w in NA_WORDS)
+    cols = []
+    for (raw, kind), name in zip(types, names, strict=True):
+        col = quote(raw)
+        if kind.upper() == "VARCHAR":
+            col = (f"CASE WHEN ltrim({col}, ' ') IN ({words}) THEN NULL "
+                   f"ELSE ltrim({col}, ' ') END")
+        cols.append(f"{col} AS {quote(name)}")
+    return f"(SELECT {', '.join(cols)} FROM {read})"
 
 
 def _esc(text: str) -> str:

@@ -180,7 +180,10 @@ def _sniff_delimiter(head: str) -> str:
         return best if counts[best] > 0 else ","
 
 
-_NA_VALUES = ["?", "NA", "N/A", "NaN", "nan", "null", "NULL", ""]
+NA_WORDS = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+            "1.#QNAN", "<NA>", "?", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
+"""Every value a CSV reader of faircard takes for a missing one (pandas' default words and
+'?'); DuckDB reads CSV files opened by path with the same list."""
 
 
 def _read_csv(raw: bytes, name: str, encoding: str, limits: TableLimits) -> TableRead:
@@ -188,8 +191,8 @@ def _read_csv(raw: bytes, name: str, encoding: str, limits: TableLimits) -> Tabl
     text = decoded.data
     head = text[:65536].decode("utf-8", errors="ignore")
     sep = _sniff_delimiter(head)
-    options = dict(sep=sep, skipinitialspace=True, na_values=_NA_VALUES, keep_default_na=True,
-                   encoding="utf-8")
+    options = dict(sep=sep, skipinitialspace=True, na_values=list(NA_WORDS),
+                   keep_default_na=False, encoding="utf-8")
     try:
         header = pd.read_csv(io.BytesIO(text), nrows=0, **options)
         n_cols = max(header.shape[1], 1)

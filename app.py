@@ -11,6 +11,7 @@ from faircard.ui import auth, components, state
 from faircard.ui.loaders import load_demo_into_state
 
 st.set_page_config(page_title="faircard", page_icon=":material/balance:", layout="wide")
+components.freeze_libraries()
 state.init()
 state.begin_run()
 

@@ -6,7 +6,6 @@ import streamlit as st
 from faircard import charts
 from faircard.favorable import wording
 from faircard.findings import findings
-from faircard.formatting import fmt_num
 from faircard.metrics import DEFAULT_METRICS, LABELS
 from faircard.trivial import trivial_decision
 from faircard.ui import cache, components, state, tables
@@ -64,7 +63,7 @@ a = dict(results)[focus]
 
 st.subheader("Findings")
 st.caption(words.describe() + " Change this on the Data & model page.")
-trivial = trivial_decision(a)
+trivial = cache.of_assessment(trivial_decision, digest, a)
 if trivial:  # the gaps below are zero or undefined by construction
     st.error(components.escape(trivial))
 for sentence in cache.of_assessment(findings, digest, a, metrics):
@@ -85,15 +84,7 @@ if reference is not None:
     st.subheader("Compared with the reference group")
     st.caption(f"Each group's difference from, and ratio to, the reference group "
                f"'{components.escape(str(reference))}' (change it on Sensitive features).")
-    vs = a.by_group[(a.by_group["feature"] == feature) & a.by_group["metric"].isin(metrics)]
-    vs = vs.assign(shown=[
-        "reference" if g == reference else
-        f"{'+' if d >= 0 else ''}{fmt_num(d)} ({fmt_num(r)}x)" if pd.notna(d) else "n/a"
-        for g, d, r in zip(vs["group"], vs["difference_to_reference"], vs["ratio_to_reference"],
-                           strict=True)
-    ]).pivot(index="group", columns="metric", values="shown")
-    vs = vs.reindex(index=list(table.index), columns=metrics)
-    vs.columns = [words.label(m) for m in metrics]
+    vs = cache.of_assessment(tables.reference_table, digest, a, feature, metrics)
     st.dataframe(vs, key="reference_table")
 
 st.subheader("Differences and ratios between groups")

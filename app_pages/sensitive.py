@@ -18,7 +18,7 @@ from faircard.roles import (
     sensitive_options,
 )
 from faircard.spec import Binning
-from faircard.ui import components, state
+from faircard.ui import cache, components, state, tables
 
 st.title("Sensitive features")
 st.caption("Which groups of people should the model treat alike? Choose the attributes; "
@@ -103,8 +103,7 @@ with c2:
     state.keep("w_min_size", state.MIN_GROUP_SIZE)
 
 (name, result), *_ = components.current_assessments(n_boot=0)
-wide = result.by_group_wide()
-summary = wide[["feature", "group", "n", "prevalence", "selection_rate", "is_small_group"]]
+summary = cache.of_assessment(tables.group_summary, state.get(state.DATA_DIGEST), result)
 
 st.subheader("Groups")
 st.dataframe(

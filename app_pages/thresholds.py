@@ -14,7 +14,7 @@ from faircard.formatting import THRESHOLD_FORMAT, fmt_threshold
 from faircard.io.export import csv_text
 from faircard.metrics import LABELS
 from faircard.policy import CONSTRAINTS, LEGAL_NOTE, OBJECTIVES, policy_from_counts
-from faircard.ui import cache, components, state
+from faircard.ui import cache, components, state, tables
 
 st.title("Thresholds")
 st.caption("A model gives scores; people act on a threshold. See what each group pays at a "
@@ -116,7 +116,13 @@ if fp_cost + fn_cost > 0:
     else:
         st.info(text)
 
-components.chart(charts.roc_curves, cache.curves(digest, a, feature))
+components.chart(charts.roc_curves, cache.roc_drawn(digest, a, feature))
+r1, r2 = st.columns([3, 1], vertical_alignment="center")
+r1.caption(f"The curve is drawn through points at least {tables.ROC_STEP:g} apart: every "
+           "threshold's point lies within that of the line. The CSV holds every threshold's "
+           "point, with precision and recall.")
+r2.download_button("ROC points (CSV)", cache.curves_csv(digest, a, feature),
+                   file_name="roc_points.csv", mime="text/csv", key="dl_roc_csv")
 
 @st.fragment
 def per_group_thresholds(t: float) -> None:

@@ -3,10 +3,11 @@
 Starts ``streamlit run app.py`` on a free port, drives Debian's chromium with Playwright and
 times each step:
 
-    python benchmarks/bench_app.py [--by-path] [ROWS ...]     (default: 1000000)
+    python benchmarks/bench_app.py [--by-path] [--trace] [ROWS ...]     (default: 1000000)
 
 ``--by-path``: the rows are a Parquet file in a folder the server allows (FAIRCARD_DATA_DIRS),
 opened on the Data page by its path and counted by DuckDB, instead of an uploaded CSV.
+``--trace``: after each step, what the server sent meanwhile (see :class:`Trace`).
 
 The clock of a step starts just before the action that changes something (a click on a link
 or button, the key that commits a widget's new value, a file) and stops when a script run that
@@ -26,6 +27,7 @@ features (derived from the counts made, no row read). Each line gives the runs t
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import subprocess
@@ -78,18 +80,78 @@ def _latest_run(page) -> int:
     return int(page.evaluate(_LATEST_RUN))
 
 
-def _step(page, times: dict, runs: dict, name: str, action, prepare=None) -> None:
+class Trace:
+    """With ``--trace``: the messages the server sent during each step (Streamlit's
+    ForwardMsg frames), to tell the server's time from the browser's: when the first and
+    the last message (the end of the script run) arrived, how many bytes, and which
+    elements were sent (each kind with its count and bytes; a cached message re-sent by
+    reference counts as ``ref``), and how long the browser's main thread was busy in tasks
+    of 50 ms or more (its long tasks: drawing, Vega, data grids)."""
+
+    def __init__(self, page):
+        self.page = page
+        self.frames: list[tuple[float, bytes]] = []
+        page.on("websocket", lambda ws: ws.on("framereceived", self._received))
+        page.add_init_script("""window.__fcLong = [];
+            new PerformanceObserver(l => window.__fcLong.push(...l.getEntries().map(
+                e => e.duration))).observe({type: "longtask", buffered: true});""")
+
+    def _received(self, payload) -> None:
+        if isinstance(payload, bytes):
+            self.frames.append((time.perf_counter(), payload))
+
+    def mark(self) -> tuple[int, int]:
+        return len(self.frames), int(self.page.evaluate("window.__fcLong.length"))
+
+    def summary(self, start: tuple[int, int], t0: float, total: float) -> str:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        start, long_start = start
+        busy = self.page.evaluate(f"window.__fcLong.slice({long_start})")
+
+        kinds: dict[str, list[int]] = {}
+        finished = None
+        frames = self.frames[start:]
+        for t, payload in frames:
+            msg = ForwardMsg()
+            msg.ParseFromString(payload)
+            kind = msg.WhichOneof("type")
+            if kind == "delta":
+                d = msg.delta
+                kind = d.WhichOneof("type")
+                if kind == "new_element":
+                    kind = d.new_element.WhichOneof("type")
+            elif kind == "script_finished":
+                finished = t - t0
+            entry = kinds.setdefault(kind or "?", [0, 0])
+            entry[0] += 1
+            entry[1] += len(payload)
+        size = sum(len(p) for _, p in frames)
+        first = f"{frames[0][0] - t0:.2f}" if frames else "-"
+        end = f"{finished:.2f}" if finished is not None else "-"
+        parts = ", ".join(f"{k} {n}x{b / 1e3:.0f}kB" for k, (n, b) in
+                          sorted(kinds.items(), key=lambda kv: -kv[1][1]))
+        return (f"first message {first} s, run finished {end} s, drawn {total:.2f} s; "
+                f"browser long tasks {len(busy)}, {sum(busy) / 1e3:.2f} s; "
+                f"{len(frames)} messages, {size / 1e3:.0f} kB: {parts}")
+
+
+def _step(page, times: dict, runs: dict, name: str, action, prepare=None,
+          trace: Trace | None = None) -> None:
     """Time ``action`` until a run that began after it has finished and the page is drawn.
     ``prepare`` (opening a drop-down, typing, focusing) runs before the clock starts."""
     if prepare is not None:
         prepare()
     before = _latest_run(page)
+    start = trace.mark() if trace else (0, 0)
     t0 = time.perf_counter()
     action()
     page.wait_for_function(_DONE_AFTER, arg=before, timeout=600_000, polling="raf")
     page.evaluate(_TWO_FRAMES)
     times[name] = time.perf_counter() - t0
     runs[name] = (before, _latest_run(page))
+    if trace is not None:
+        print(f"  {name}: {trace.summary(start, t0, times[name])}", flush=True)
     errors = page.locator('[data-testid="stException"]')
     if errors.count():
         raise SystemExit(f"{name}: the app raised {errors.first.inner_text()[:300]}")
@@ -112,8 +174,8 @@ def _nav(page, name: str):
     return lambda: page.locator('[data-testid="stSidebarNav"] a').filter(has_text=name).click()
 
 
-def run(n: int, browser, url: str, workdir: Path,
-        by_path: bool = False) -> tuple[dict[str, float], dict]:
+def run(n: int, browser, url: str, workdir: Path, by_path: bool = False,
+        tracing: bool = False) -> tuple[dict[str, float], dict]:
     path = workdir / (f"rows_{n}.parquet" if by_path else f"rows_{n}.csv")
     rows = make_rows(n).drop(columns=["pred"])
     if by_path:
@@ -123,6 +185,7 @@ def run(n: int, browser, url: str, workdir: Path,
     del rows
     size_mb = path.stat().st_size / 1e6
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    step = functools.partial(_step, page, trace=Trace(page) if tracing else None)
     page.set_default_timeout(int(os.environ.get("BENCH_TIMEOUT_MS", "600000")))
     page.goto(url)
     page.wait_for_selector('[data-testid="fc-page-done"]', state="attached")
@@ -135,50 +198,50 @@ def run(n: int, browser, url: str, workdir: Path,
         def type_path():
             page.get_by_label("Path on the server").fill(path.name)
             page.keyboard.press("Enter")
-        _step(page, {}, {}, "type the path", type_path)  # not timed: the run it starts
-        _step(page, times, runs, "open by path to roles ready",
+        step({}, {}, "type the path", type_path)  # not timed: the run it starts
+        step(times, runs, "open by path to roles ready",
               lambda: page.get_by_role("button", name="Open", exact=True).click())
     else:
         upload = page.locator('input[type="file"]').first
-        _step(page, times, runs, "upload to roles ready",
+        step(times, runs, "upload to roles ready",
               lambda: upload.set_input_files(str(path)))
     ready = page.get_by_text("Data and decisions are ready.").first
     if not ready.is_visible():  # the score column was not guessed: say where decisions are
-        _step(page, times, runs, "choose the score column",
+        step(times, runs, "choose the score column",
               lambda: page.get_by_text("A score column", exact=True).click())
         ready.wait_for(timeout=1000)
 
-    _step(page, times, runs, "open Sensitive features (first count)",
+    step(times, runs, "open Sensitive features (first count)",
           _link(page, "Next: choose sensitive features"))
-    _step(page, times, runs, "open Disparities", _link(page, "Next: see the disparities"))
-    _step(page, times, runs, "metric: add Precision", **_choose(page, "Metrics", "Precision"))
+    step(times, runs, "open Disparities", _link(page, "Next: see the disparities"))
+    step(times, runs, "metric: add Precision", **_choose(page, "Metrics", "Precision"))
     page.get_by_text("Precision by sex").first.wait_for(timeout=1000)
-    _step(page, times, runs, "open Sensitive features", _nav(page, "Sensitive features"))
-    _step(page, times, runs, "reference: sex -> Female",
+    step(times, runs, "open Sensitive features", _nav(page, "Sensitive features"))
+    step(times, runs, "reference: sex -> Female",
           **_choose(page, "Reference for sex", "Female"))
-    _step(page, times, runs, "open Disparities (new reference)",
+    step(times, runs, "open Disparities (new reference)",
           _link(page, "Next: see the disparities"))
     page.get_by_text("reference group 'Female'").first.wait_for(timeout=1000)
-    _step(page, times, runs, "open Thresholds (first searches)", _link(page, "Next: thresholds"))
+    step(times, runs, "open Thresholds (first searches)", _link(page, "Next: thresholds"))
 
     shown = page.locator('[data-testid="stSliderThumbValue"]').first
     before = shown.inner_text()
 
     slide = {"prepare": lambda: page.get_by_role("slider").first.focus(),
              "action": lambda: page.keyboard.press("ArrowRight")}
-    _step(page, times, runs, "slider: threshold one step up", **slide)
+    step(times, runs, "slider: threshold one step up", **slide)
     if shown.inner_text() == before:
         raise SystemExit("the slider did not move")
-    _step(page, times, runs, "constraint: equal opportunity (first)",
+    step(times, runs, "constraint: equal opportunity (first)",
           **_choose(page, "Constraint", "equal opportunity"))
-    _step(page, times, runs, "constraint: back to demographic parity",
+    step(times, runs, "constraint: back to demographic parity",
           **_choose(page, "Constraint", "demographic parity"))
-    _step(page, times, runs, "slider: another step up", **slide)
-    _step(page, times, runs, "groups of: race (first)", **_choose(page, "Groups of", "race"))
-    _step(page, times, runs, "groups of: back to sex", **_choose(page, "Groups of", "sex"))
-    _step(page, times, runs, "open Sensitive features again", _nav(page, "Sensitive features"))
+    step(times, runs, "slider: another step up", **slide)
+    step(times, runs, "groups of: race (first)", **_choose(page, "Groups of", "race"))
+    step(times, runs, "groups of: back to sex", **_choose(page, "Groups of", "sex"))
+    step(times, runs, "open Sensitive features again", _nav(page, "Sensitive features"))
 
-    _step(page, times, runs, "features: drop one (from the counts)",
+    step(times, runs, "features: drop one (from the counts)",
           prepare=page.get_by_role("combobox", name="Sensitive features").click,
           action=lambda: page.keyboard.press("Backspace"))
     page.close()
@@ -189,7 +252,8 @@ def main(argv: list[str]) -> None:
     from playwright.sync_api import sync_playwright
 
     by_path = "--by-path" in argv
-    sizes = [int(float(a)) for a in argv if a != "--by-path"] or [1_000_000]
+    tracing = "--trace" in argv
+    sizes = [int(float(a)) for a in argv if not a.startswith("--")] or [1_000_000]
     with tempfile.TemporaryDirectory() as tmp:
         proc, url = _server(Path(tmp) if by_path else None)
         try:
@@ -198,7 +262,7 @@ def main(argv: list[str]) -> None:
                                             args=CHROMIUM_ARGS)
                 rows, runs = {}, {}
                 for n in sizes:
-                    rows[n], runs[n] = run(n, browser, url, Path(tmp), by_path)
+                    rows[n], runs[n] = run(n, browser, url, Path(tmp), by_path, tracing)
                 browser.close()
         finally:
             proc.terminate()

@@ -268,34 +268,68 @@ def tradeoff_front(digest: str, assessment: Assessment, feature: str, *, chosen:
     return with_chosen(_front(digest, _spec_key(assessment), feature, choices, sw), chosen)
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def _roc_drawn(digest: str, key: str, feature: str, _sw) -> pd.DataFrame:
+    from ..thresholds import roc_pr_curves
+    from .tables import roc_drawn
+
+    return roc_drawn(roc_pr_curves(_sw, feature))
+
+
+def roc_drawn(digest: str, assessment: Assessment, feature: str) -> pd.DataFrame:
+    """The ROC points the chart draws (:func:`faircard.ui.tables.roc_drawn`), per partition."""
+    return _roc_drawn(digest, _spec_key(assessment), feature,
+                      sweep_for(digest, assessment, feature))
+
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _curves(digest: str, key: str, feature: str, _sw) -> pd.DataFrame:
+def _curves_csv(digest: str, key: str, feature: str, _sw) -> str:
+    from ..io.export import csv_text
     from ..thresholds import roc_pr_curves
 
-    return roc_pr_curves(_sw, feature)
+    return csv_text(roc_pr_curves(_sw, feature))
 
 
-def curves(digest: str, assessment: Assessment, feature: str) -> pd.DataFrame:
-    """ROC and precision-recall points of the partition (from its cached sweep)."""
-    return _curves(digest, _spec_key(assessment), feature, sweep_for(digest, assessment, feature))
+def curves_csv(digest: str, assessment: Assessment, feature: str) -> str:
+    """Every ROC and precision-recall point of the partition, one per threshold, as CSV."""
+    return _curves_csv(digest, _spec_key(assessment), feature,
+                       sweep_for(digest, assessment, feature))
+
+
+def _named_frames(data, frames: dict):
+    """Altair data transformer: a data frame becomes a named data set kept as it is in
+    ``frames`` (Streamlit sends it as Arrow), instead of rows of JSON values that Altair writes
+    and hashes row by row (0.05-0.14 s for a ROC chart of a few thousand points)."""
+    from altair.vegalite.data import default_data_transformer
+
+    if isinstance(data, pd.DataFrame):
+        data = data.reset_index(drop=True)
+        # layers drawn from the same rows share one data set, as Altair's do
+        name = next((n for n, f in frames.items() if f.equals(data)), f"data-{len(frames)}")
+        frames[name] = data
+        return {"name": name}
+    return default_data_transformer(data, max_rows=None)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def chart_spec(module: str, builder: str, args: tuple, kwargs: dict) -> dict:
     """The Vega-Lite spec of the Altair chart ``module.builder(*args, **kwargs)``, built and
     validated once per inputs (Altair takes about 0.08 s per chart, on every rerun otherwise).
-    Converted as ``st.altair_chart`` does: no Altair theme, every row of data kept; the data
-    sets are data frames, which Streamlit sends as Arrow."""
+    Converted as ``st.altair_chart`` does (no Altair theme, every row of data kept), except
+    that the data sets stay data frames, named by their order in the chart (Streamlit sends
+    them as Arrow)."""
     import altair as alt
 
     chart = getattr(importlib.import_module(module), builder)(*args, **kwargs)
+    frames: dict[str, pd.DataFrame] = {}
     with _ALTAIR_LOCK:
+        if "faircard_frames" not in alt.data_transformers.names():
+            alt.data_transformers.register("faircard_frames", _named_frames)
         theme = alt.theme.enable("none") if alt.theme.active == "default" else nullcontext()
-        with theme, alt.data_transformers.enable("default", max_rows=None):
+        with theme, alt.data_transformers.enable("faircard_frames", frames=frames):
             spec = chart.to_dict()
-    spec["datasets"] = {name: pd.DataFrame.from_records(rows)
-                        for name, rows in spec.get("datasets", {}).items()}
+    spec["datasets"] = {**{name: pd.DataFrame.from_records(rows)
+                           for name, rows in spec.get("datasets", {}).items()}, **frames}
     return spec
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from typing import NoReturn
 
 import streamlit as st
@@ -24,6 +25,31 @@ PAGE_THRESHOLDS = "app_pages/thresholds.py"
 PAGE_CARD = "app_pages/model_card.py"
 PAGE_GOVERNANCE = "app_pages/governance.py"
 PAGE_RECORD = "app_pages/record.py"
+
+
+_FROZEN = threading.Lock()
+_frozen = False
+
+
+def freeze_libraries() -> None:
+    """Once per server process, at its first run: import the libraries the pages use, then
+    move every object alive into Python's permanent generation (``gc.freeze``). The garbage
+    collector's full passes then skip the libraries' few hundred thousand objects, which
+    otherwise stopped the server for 0.05-0.6 s at random moments (one in a widget change now
+    and then). Nothing of a dataset is frozen: none is loaded yet."""
+    global _frozen
+    with _FROZEN:
+        if _frozen:
+            return
+        _frozen = True
+        import gc
+
+        import altair  # noqa: F401  (the charts' library, the largest)
+
+        from .. import charts, findings, policy, thresholds  # noqa: F401
+        from ..engine import grouped  # noqa: F401
+        gc.collect()
+        gc.freeze()
 
 
 def link(page: str, label: str, icon: str = ":material/arrow_forward:",

@@ -28,6 +28,58 @@ def group_table(a, feature: str, metrics: list[str]) -> pd.DataFrame:
     return table
 
 
+def reference_table(a, feature: str, metrics: list[str]) -> pd.DataFrame:
+    """One row per group of ``feature`` (in the order of :func:`group_table`): each metric's
+    difference from, and ratio to, the reference group, as "+d (rx)"."""
+    reference = a.reference_groups.get(feature)
+    vs = a.by_group[(a.by_group["feature"] == feature) & a.by_group["metric"].isin(metrics)]
+    vs = vs.assign(shown=[
+        "reference" if g == reference else
+        f"{'+' if d >= 0 else ''}{fmt_num(d)} ({fmt_num(r)}x)" if pd.notna(d) else "n/a"
+        for g, d, r in zip(vs["group"], vs["difference_to_reference"], vs["ratio_to_reference"],
+                           strict=True)
+    ]).pivot(index="group", columns="metric", values="shown")
+    sizes = a.by_group[(a.by_group["feature"] == feature) & (a.by_group["metric"] == "count")]
+    vs = vs.reindex(index=list(sizes["group"]), columns=metrics)
+    vs.columns = [wording(a.spec.favorable_outcome).label(m) for m in metrics]
+    return vs
+
+
+def group_summary(a) -> pd.DataFrame:
+    """One row per group of every feature: people, base rate, selection rate, small or not
+    (the Sensitive features page's table and charts)."""
+    wide = a.by_group_wide()
+    return wide[["feature", "group", "n", "prevalence", "selection_rate", "is_small_group"]]
+
+
+ROC_STEP = 0.005
+"""How far apart (along both rates together) the points of a drawn ROC curve are at least."""
+
+
+def roc_drawn(curves: pd.DataFrame, step: float = ROC_STEP) -> pd.DataFrame:
+    """The points of ``curves`` (``thresholds.roc_pr_curves``) that the ROC chart draws, with
+    the columns it shows: per group in threshold order, the first and the last point and each
+    point whose false and true positive rates together moved at least ``step`` from the last
+    point kept. Every point left out lies within ``step`` of a drawn one (under 2 pixels on
+    the chart), so the curve looks the same; the browser draws up to 2/``step`` points per
+    group instead of one per threshold."""
+    c = curves.dropna(subset=["false_positive_rate", "true_positive_rate"])
+    keep = []
+    for _, part in c.groupby("group", sort=False):
+        x = part["false_positive_rate"].to_numpy()
+        y = part["true_positive_rate"].to_numpy()
+        last = 0
+        kept = [0]
+        for i in range(1, len(x) - 1):
+            if abs(x[i] - x[last]) + abs(y[i] - y[last]) >= step:
+                kept.append(i)
+                last = i
+        if len(x) > 1:
+            kept.append(len(x) - 1)
+        keep.extend(part.index[kept])
+    return c.loc[keep, ["group", "threshold", "false_positive_rate", "true_positive_rate"]]
+
+
 def assessment_json(a) -> str:
     """The assessment as the JSON the Disparities page offers for download."""
     return json.dumps(a.to_dict(), indent=2, default=str)

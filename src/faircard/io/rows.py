@@ -12,7 +12,9 @@ column labels, each column's kind and the ``[offset, length]`` of every buffer:
   timedeltas) as its raw buffer and dtype string;
 - ``masked``: a pandas nullable column (``Int64``, ``Float64``, ``boolean``, ...) as values
   plus a mask;
-- ``string``: a pandas ``str``/``string`` column as codes (-1 missing) into its distinct values;
+- ``string``: a pandas ``str``/``string`` column: Arrow-backed ones as Arrow's own offsets,
+  UTF-8 bytes and validity bits; Python-backed ones as codes (-1 missing) into their distinct
+  values;
 - ``text``: an ``object`` column of Python ``str`` only, as codes into its distinct values;
 - ``objects``: any other ``object`` column, one type tag per value (``str``, ``None``, ``float``
   including NaN, ``int``, ``bool``, NumPy numbers, ``pd.NA``, ``pd.NaT``, dates, times of day,
@@ -20,12 +22,12 @@ column labels, each column's kind and the ``[offset, length]`` of every buffer:
 - ``category``: codes plus the categories (encoded recursively as a column), ordered or not;
 - ``datetimetz``: a time-zone-aware column as int64 ticks, its unit and time zone name.
 
-Text travels as UTF-8 (lone surrogates kept) in one buffer with int64 offsets. The rebuilt
-frame has the same column labels in the same order (duplicates included), the same dtypes and
-the same values (NaN vs None, the Python type of each object value, the bits of every float);
-its row index is a fresh ``RangeIndex`` (the model never sees it). A column of any other kind
-(periods, intervals, sparse or Arrow-backed columns, lists, time-zone-aware objects, ...) is
-refused with a :class:`~faircard.errors.FaircardError` before anything is sent.
+Distinct values travel as UTF-8 (lone surrogates kept) in one buffer with int64 offsets. The
+rebuilt frame has the same column labels in the same order (duplicates included), the same
+dtypes and the same values (NaN vs None, the Python type of each object value, the bits of
+every float); its row index is a fresh ``RangeIndex`` (the model never sees it). A column of any
+other kind (periods, intervals, sparse or Arrow-typed numbers, lists, time-zone-aware objects,
+...) is refused with a :class:`~faircard.errors.FaircardError` before anything is sent.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ T_DATE, T_DATETIME, T_DECIMAL, T_BYTES, T_BIGINT, T_NPSTR, T_TIME = 7, 8, 9, 10,
 T_TIMESTAMP = 16  # + index of the unit in _UNITS
 T_SCALAR = 32     # + index of the NumPy dtype in the column's "scalars" list
 _UNITS = ("s", "ms", "us", "ns")
+_TEXT_STORAGE = ("python", "pyarrow", "pyarrow_numpy")  # the last: pandas 2.2's str with NaN
 
 
 class _Unsendable(Exception):
@@ -160,10 +163,10 @@ def _encode_values(col: pd.Series | pd.Index, out: _Buffers) -> dict:
                 "categories": _encode_index(dtype.categories, out)}
     if isinstance(dtype, pd.StringDtype):
         na = "nan" if dtype.na_value is np.nan else "NA" if dtype.na_value is pd.NA else None
-        if na is None or dtype.storage not in ("python", "pyarrow"):
+        if na is None or dtype.storage not in _TEXT_STORAGE:
             raise _Unsendable(f"text of type {dtype!r}")
         desc = {"kind": "string", "n": n, "storage": dtype.storage, "na": na}
-        if dtype.storage == "pyarrow":
+        if dtype.storage != "python":
             return desc | _arrow_text(col, out)
         codes, uniques = pd.factorize(col, use_na_sentinel=True)
         return desc | {"codes": out.add(codes.astype("<i8")),
@@ -424,10 +427,10 @@ def _decode_values(b: _Body, desc: Any) -> Any:
         return uniques.take(codes)
     if kind == "string":
         na = {"nan": np.nan, "NA": pd.NA}.get(desc.get("na"))
-        if desc.get("storage") not in ("python", "pyarrow") or na is None:
+        if desc.get("storage") not in _TEXT_STORAGE or na is None:
             raise ValueError("rows: bad text type")
-        dtype = pd.StringDtype(storage=desc["storage"], na_value=na)
-        if desc["storage"] == "pyarrow":
+        dtype = _string_dtype(desc["storage"], na)
+        if desc["storage"] != "python":
             return pd.array(_arrow_text_from(b, desc, n), dtype=dtype)
         codes = b.array(desc.get("codes"), "<i8", n)
         uniques = np.asarray(b.strings(desc.get("strings")) + [None], dtype=object)
@@ -460,6 +463,12 @@ def _decode_values(b: _Body, desc: Any) -> Any:
     if kind == "objects":
         return _decode_objects(b, desc, n)
     raise ValueError(f"rows: unknown column kind {kind!r}")
+
+
+def _string_dtype(storage: str, na: Any) -> pd.StringDtype:
+    if na is pd.NA or storage == "pyarrow_numpy":
+        return pd.StringDtype(storage)  # NA is the default; pandas 2.2 names NaN's by storage
+    return pd.StringDtype(storage, na_value=na)
 
 
 def _arrow_text_from(b: _Body, desc: dict, n: int) -> Any:

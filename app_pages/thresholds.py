@@ -197,5 +197,12 @@ def per_group_thresholds(t: float) -> None:
 
 
 per_group_thresholds(t)
+# the other features' sweeps, sorted scores and curves depend on nothing on this page: made
+# with the page, so that showing the thresholds of another feature only searches
+for other in a.features:
+    if other != feature:
+        cache.sorted_scores_for(digest, a, other)
+        cache.cost_curve_for(digest, a, other)
+        cache.roc_drawn(digest, a, other)
 components.link(components.PAGE_CARD, label="Next: the model card")
 components.page_done("thresholds")

@@ -1,5 +1,7 @@
 """Disparities: per-group metrics with intervals, differences and ratios, criteria, findings."""
 
+import json
+
 import pandas as pd
 import streamlit as st
 
@@ -71,24 +73,34 @@ for sentence in cache.of_assessment(findings, digest, a, metrics):
         st.markdown(f"- {components.escape(sentence)}")
 
 feature = st.selectbox("Groups of", a.features, key="w_feature")
-table = cache.of_assessment(tables.group_table, digest, a, feature, metrics)
+# the tables are made once per assessment and feature with every metric; choosing metrics
+# picks their columns or rows
+every = tables.every_metric(a)
+table = tables.metric_columns(cache.of_assessment(tables.group_table, digest, a, feature, every),
+                              a, metrics, keep=("people", "note"))
 st.dataframe(table, key="group_table")
 
 cols = st.columns(2)
 for i, m in enumerate(metrics):
+    # by_group and overall come from the assessment: its key identifies them
     components.chart(charts.metric_bars, a.by_group, m, feature, a.overall.get(m),
-                     label=words.label(m), where=cols[i % 2])
+                     label=words.label(m), where=cols[i % 2],
+                     key=json.dumps([cache.assessment_key(digest, a), "metric_bars", m,
+                                     feature, words.label(m)]))
 
 reference = a.reference_groups.get(feature)
 if reference is not None:
     st.subheader("Compared with the reference group")
     st.caption(f"Each group's difference from, and ratio to, the reference group "
                f"'{components.escape(str(reference))}' (change it on Sensitive features).")
-    vs = cache.of_assessment(tables.reference_table, digest, a, feature, metrics)
+    vs = tables.metric_columns(
+        cache.of_assessment(tables.reference_table, digest, a, feature, every), a, metrics)
     st.dataframe(vs, key="reference_table")
 
 st.subheader("Differences and ratios between groups")
-st.dataframe(cache.of_assessment(tables.disparity_table, digest, a, feature, metrics),
+st.dataframe(tables.metric_rows(
+                 cache.of_assessment(tables.disparity_table, digest, a, feature, every), a,
+                 metrics),
              hide_index=True,
              key="disparity_table", column_config={
                  c: st.column_config.TextColumn(c, help=h)

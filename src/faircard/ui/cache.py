@@ -311,14 +311,13 @@ def _named_frames(data, frames: dict):
     return default_data_transformer(data, max_rows=None)
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
-def chart_spec(module: str, builder: str, args: tuple, kwargs: dict) -> dict:
-    """The Vega-Lite spec of the Altair chart ``module.builder(*args, **kwargs)``, built and
-    validated once per inputs (Altair takes about 0.08 s per chart, on every rerun otherwise).
-    Converted as ``st.altair_chart`` does (no Altair theme, every row of data kept), except
-    that the data sets stay data frames, named by their order in the chart (Streamlit sends
-    them as Arrow)."""
+def _build_chart_spec(module: str, builder: str, args: tuple, kwargs: dict) -> dict:
+    """The Vega-Lite spec of the Altair chart ``module.builder(*args, **kwargs)``, converted as
+    ``st.altair_chart`` does (no Altair theme, every row of data kept), except that its data
+    sets, named by their order in the chart, are kept as the Arrow bytes that Streamlit sends
+    (made once, not on every rerun)."""
     import altair as alt
+    from streamlit import dataframe_util
 
     chart = getattr(importlib.import_module(module), builder)(*args, **kwargs)
     frames: dict[str, pd.DataFrame] = {}
@@ -328,9 +327,30 @@ def chart_spec(module: str, builder: str, args: tuple, kwargs: dict) -> dict:
         theme = alt.theme.enable("none") if alt.theme.active == "default" else nullcontext()
         with theme, alt.data_transformers.enable("faircard_frames", frames=frames):
             spec = chart.to_dict()
-    spec["datasets"] = {**{name: pd.DataFrame.from_records(rows)
-                           for name, rows in spec.get("datasets", {}).items()}, **frames}
+    frames = {**{name: pd.DataFrame.from_records(rows)
+                 for name, rows in spec.get("datasets", {}).items()}, **frames}
+    spec["datasets"] = {name: dataframe_util.convert_anything_to_arrow_bytes(frame)
+                        for name, frame in frames.items()}
     return spec
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def chart_spec(module: str, builder: str, args: tuple, kwargs: dict) -> dict:
+    """:func:`_build_chart_spec`, built and validated once per inputs (Altair takes about
+    0.08 s per chart, on every rerun otherwise)."""
+    return _build_chart_spec(module, builder, args, kwargs)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def keyed_chart_spec(module: str, builder: str, key: str, _args: tuple, _kwargs: dict) -> dict:
+    """:func:`_build_chart_spec`, once per ``key``: a string that says everything the chart
+    depends on (see :func:`assessment_key`), so a rerun does not hash its data."""
+    return _build_chart_spec(module, builder, _args, _kwargs)
+
+
+def assessment_key(digest: str, assessment: Assessment) -> str:
+    """What an assessment depends on: the dataset's digest and the assessment's choices."""
+    return json.dumps([digest, _spec_key(assessment)])
 
 
 @st.cache_resource(show_spinner=False)

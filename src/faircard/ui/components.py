@@ -85,11 +85,16 @@ def _marker(page: str, run: int) -> None:
             "</span>")
 
 
-def chart(build, *args, where=None, **kwargs) -> None:
+def chart(build, *args, where=None, key: str | None = None, **kwargs) -> None:
     """Draw the Altair chart ``build(*args, **kwargs)`` (a chart builder of the core) in
     ``where`` (default: the page): its Vega-Lite spec comes from the cache, so a rerun with the
-    same inputs neither builds nor validates the chart again."""
-    spec = cache.chart_spec(build.__module__, build.__name__, args, kwargs)
+    same inputs neither builds nor validates the chart again. With ``key`` (a string that
+    identifies every argument, e.g. built from ``cache.assessment_key``), the cache looks the
+    chart up by it instead of hashing the arguments' data."""
+    if key is None:
+        spec = cache.chart_spec(build.__module__, build.__name__, args, kwargs)
+    else:
+        spec = cache.keyed_chart_spec(build.__module__, build.__name__, key, args, kwargs)
     (where or st).vega_lite_chart(spec)
 
 

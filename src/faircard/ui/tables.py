@@ -80,6 +80,26 @@ def roc_drawn(curves: pd.DataFrame, step: float = ROC_STEP) -> pd.DataFrame:
     return c.loc[keep, ["group", "threshold", "false_positive_rate", "true_positive_rate"]]
 
 
+def every_metric(a) -> list[str]:
+    """The metrics a page can show for ``a`` (all but the group size)."""
+    return [m for m in a.metrics if m != "count"]
+
+
+def metric_columns(table: pd.DataFrame, a, metrics: list[str], keep=()) -> pd.DataFrame:
+    """The columns ``keep`` and those of ``metrics`` (in their order) of a table made for
+    :func:`every_metric` (:func:`group_table`, :func:`reference_table`): choosing metrics then
+    picks columns instead of making the table again."""
+    label = wording(a.spec.favorable_outcome).label
+    return table.reindex(columns=[*keep, *(label(m) for m in metrics)])
+
+
+def metric_rows(table: pd.DataFrame, a, metrics: list[str]) -> pd.DataFrame:
+    """The rows of ``metrics`` of a :func:`disparity_table` made for :func:`every_metric`, in
+    the table's order."""
+    label = wording(a.spec.favorable_outcome).label
+    return table[table["metric"].isin({label(m) for m in metrics})].reset_index(drop=True)
+
+
 def assessment_json(a) -> str:
     """The assessment as the JSON the Disparities page offers for download."""
     return json.dumps(a.to_dict(), indent=2, default=str)

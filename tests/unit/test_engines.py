@@ -145,6 +145,40 @@ def test_many_distinct_scores_use_a_grid_with_exact_counts_and_a_bounded_auc(tmp
     assert any("grid" in note for note in got.notes)
 
 
+def test_grid_auc_equals_scikit_learn_on_the_grid_cells_and_its_bound_counts_tied_pairs(
+        tmp_path):
+    """On the score grid, each group's AUC is scikit-learn's AUC of the rows' grid-cell
+    numbers, and the error bound is half the largest share of (positive, negative) pairs that
+    share a cell, counted here pair class by pair class."""
+    from sklearn.metrics import roc_auc_score
+
+    rows = _rows(150_000, seed=11, distinct=None)
+    path = tmp_path / "continuous.parquet"
+    rows.to_parquet(path)
+    spec = SPECS["score"]
+    got = assess_grouped(count_duckdb(str(path), spec), spec)
+    kept = rows.dropna(subset=["y", "score"]).copy()
+    lo, hi = kept["score"].min(), kept["score"].max()
+    step = (hi - lo) / 10_000
+    assert got.extras["engine"]["score_step"] == pytest.approx(step, rel=1e-15)
+    kept["cell"] = np.floor((kept["score"] - lo) / step)
+    kept["race"] = kept["race"].fillna("(missing)")
+    kept["sex & race"] = kept["sex"] + " & " + kept["race"]
+    auc = got.by_group[got.by_group["metric"] == "roc_auc"].set_index(["feature", "group"])
+    worst = 0.0
+    for feature in ("sex", "race", "sex & race"):
+        for group, part in kept.groupby(feature):
+            ours = auc.loc[(feature, group), "value"]
+            assert ours == pytest.approx(roc_auc_score(part["y"], part["cell"]), abs=1e-12)
+            per_cell = part.groupby("cell")["y"].agg(["sum", "count"])
+            tied = (per_cell["sum"] * (per_cell["count"] - per_cell["sum"])).sum()
+            n_pos = part["y"].sum()
+            worst = max(worst, 0.5 * tied / (n_pos * (len(part) - n_pos)))
+    assert got.overall["roc_auc"] == pytest.approx(roc_auc_score(kept["y"], kept["cell"]),
+                                                   abs=1e-12)
+    assert got.extras["engine"]["auc_error_bound"] == pytest.approx(worst, rel=1e-12)
+
+
 def test_duckdb_input_errors_are_sentences(tmp_path, parquet):
     with pytest.raises(FaircardError, match="Sensitive feature 'gender' is not in the dataset"):
         count_duckdb(str(parquet), AssessmentSpec(target="y", score="score",

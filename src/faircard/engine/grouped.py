@@ -48,59 +48,52 @@ class GroupedCounts:
     engine: str = ""
 
 
-def order_by_group_and_score(group: np.ndarray, by_score: np.ndarray) -> np.ndarray:
+def order_by_group_and_score(group: np.ndarray, by_score: np.ndarray,
+                             n_groups: int) -> np.ndarray:
     """The order of rows by group, then score, then position (``np.lexsort((score, group))``),
-    from ``by_score``, the rows' stable order by score alone: sorting a few group numbers is
-    cheap, so the scores are sorted once for every partition."""
-    return by_score[np.argsort(group[by_score], kind="stable")]
+    from ``by_score``, the rows' stable order by score alone: the group numbers (fewer than
+    ``n_groups``) are sorted by radix when they fit 16 bits, so the scores are sorted once for
+    every partition."""
+    return by_score[np.argsort(group[by_score].astype(_small_int(n_groups)), kind="stable")]
 
 
-def weighted_auc(group: np.ndarray, score: np.ndarray, y: np.ndarray, weight: np.ndarray,
-                 n_groups: int, order: np.ndarray | None = None) -> np.ndarray:
-    """ROC AUC per group from weighted (score, outcome) rows; ties count one half. ``order``:
-    the rows sorted by group and score, when already known."""
-    if order is None:
-        order = np.lexsort((score, group))
-    g, s, yy, w = group[order], score[order], y[order], weight[order].astype(np.float64)
-    pos = np.where(yy, w, 0.0)
-    neg = np.where(yy, 0.0, w)
-    out = np.full(n_groups, np.nan)
-    bounds = np.searchsorted(g, np.arange(n_groups + 1))
-    for k in range(n_groups):
-        a, b = bounds[k], bounds[k + 1]
-        if a == b:
-            continue
-        ss = s[a:b]
-        new = np.concatenate(([True], ss[1:] != ss[:-1]))
-        run = np.cumsum(new) - 1
-        p = np.bincount(run, weights=pos[a:b])
-        q = np.bincount(run, weights=neg[a:b])
-        n_pos, n_neg = p.sum(), q.sum()
-        if n_pos == 0 or n_neg == 0:
-            continue
-        below = np.cumsum(q) - q
-        out[k] = ((below + 0.5 * q) * p).sum() / (n_pos * n_neg)
-    return out
+def _small_int(n: int):
+    """The integer type NumPy sorts by radix (16 bits) when values below ``n`` fit it."""
+    return np.uint16 if n <= 2**16 else np.int64
 
 
-def tie_bound(group: np.ndarray, score: np.ndarray, y: np.ndarray, weight: np.ndarray,
-              n_groups: int, order: np.ndarray | None = None) -> np.ndarray:
-    """Largest change of each group's AUC that grid ties can hide: half the share of
-    (positive, negative) pairs that share a grid cell. ``order`` as in :func:`weighted_auc`."""
+def auc_and_ties(group: np.ndarray, score: np.ndarray, y: np.ndarray, weight: np.ndarray,
+                 n_groups: int, order: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per group, from weighted (score, outcome) rows: the ROC AUC (ties count one half) and the
+    largest change of it that ties can hide (half the share of (positive, negative) pairs with
+    the same score; on a grid, the pairs that share a cell). NaN for a group without both
+    outcomes. ``order``: the rows sorted by group and score, when already known.
+
+    One pass over the runs of equal (group, score), all groups at once: with whole-number
+    weights every sum is of integers and halves, so it is exact (below 2**53)."""
     if order is None:
         order = np.lexsort((score, group))
     g, s, yy = group[order], score[order], y[order]
     w = weight[order].astype(np.float64)
-    new = np.concatenate(([True], (g[1:] != g[:-1]) | (s[1:] != s[:-1])))
+    new = np.empty(len(g), dtype=bool)
+    new[:1] = True
+    new[1:] = (g[1:] != g[:-1]) | (s[1:] != s[:-1])
     run = np.cumsum(new) - 1
     pos = np.bincount(run, weights=np.where(yy, w, 0.0))
     neg = np.bincount(run, weights=np.where(yy, 0.0, w))
     run_group = g[new]
-    tied = np.bincount(run_group, weights=pos * neg, minlength=n_groups)
+    before = np.cumsum(neg) - neg  # negatives in earlier runs, of any group
+    first = np.searchsorted(run_group, np.arange(n_groups))
+    start = np.append(before, 0.0)[first]  # ... before each group's first run
+    below = before - start[run_group]  # negatives of the same group with a lower score
     p = np.bincount(run_group, weights=pos, minlength=n_groups)
     q = np.bincount(run_group, weights=neg, minlength=n_groups)
+    won = np.bincount(run_group, weights=(below + 0.5 * neg) * pos, minlength=n_groups)
+    tied = np.bincount(run_group, weights=pos * neg, minlength=n_groups)
+    both = (p > 0) & (q > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where((p > 0) & (q > 0), 0.5 * tied / (p * q), np.nan)
+        return (np.where(both, won / (p * q), np.nan),
+                np.where(both, 0.5 * tied / (p * q), np.nan))
 
 
 def assess_grouped(counted: GroupedCounts, spec: AssessmentSpec) -> Assessment:
@@ -144,10 +137,12 @@ def assess_grouped(counted: GroupedCounts, spec: AssessmentSpec) -> Assessment:
         if counted.score_min is None:
             raise FaircardError(f"Score column '{spec.score}' has no values.")
         y_score = np.array([counted.score_min, counted.score_max], dtype=np.float64)
+        score = g["__score"].to_numpy(dtype=np.float64)
+        by_score = np.argsort(score, kind="stable")  # one sort for every partition
         memo[("score_metrics", spec.intersection)], bound = _score_metrics(
-            g, y, index, partitions, counted, memo)
+            g, score, by_score, y, index, partitions, counted, memo)
         # sweeps, policies and the Thresholds page read the scores from the grouped table
-        memo[GROUPED_ROWS] = _scored_entries(g, y, index.cell, weight)
+        memo[GROUPED_ROWS] = _scored_entries(score, by_score, y, index, weight)
         if counted.score_step is not None:
             notes["auc_error_bound"] = float(np.nanmax(bound)) if np.isfinite(bound).any() \
                 else 0.0
@@ -170,14 +165,20 @@ def assess_grouped(counted: GroupedCounts, spec: AssessmentSpec) -> Assessment:
     return result
 
 
-def _scored_entries(g: pd.DataFrame, y: np.ndarray, cell: np.ndarray, weight: np.ndarray):
+def _scored_entries(score: np.ndarray, by_score: np.ndarray, y: np.ndarray, index: GroupIndex,
+                    weight: np.ndarray):
     """(y_true, y_score, cell, weight) with one entry per distinct (cell, outcome, score): the
-    grouped rows that differ only in the decision columns are merged."""
-    score = g["__score"].to_numpy(dtype=np.float64)
-    keys = pd.DataFrame({"cell": cell, "y": y, "score": score, "n": weight})
-    merged = keys.groupby(["cell", "y", "score"], sort=False, as_index=False)["n"].sum()
-    return (merged["y"].to_numpy(dtype=bool), merged["score"].to_numpy(dtype=np.float64),
-            merged["cell"].to_numpy(dtype=np.int64), merged["n"].to_numpy(dtype=np.int64))
+    grouped rows that differ only in the decision columns are merged (in the order of cell,
+    outcome and score)."""
+    key = index.cell * 2 + y
+    order = order_by_group_and_score(key, by_score, index.n_cells * 2)
+    k, s = key[order], score[order]
+    new = np.empty(len(k), dtype=bool)
+    new[:1] = True
+    new[1:] = (k[1:] != k[:-1]) | (s[1:] != s[:-1])
+    first = np.flatnonzero(new)
+    n = np.add.reduceat(weight[order], first) if len(k) else weight[:0]
+    return ((k[first] & 1).astype(bool), s[first], k[first] >> 1, n.astype(np.int64))
 
 
 def policy_thresholds(spec: AssessmentSpec) -> list[float]:
@@ -221,9 +222,11 @@ def policy_probability(g: pd.DataFrame, spec: AssessmentSpec, index: GroupIndex)
     return out
 
 
-def _score_metrics(g: pd.DataFrame, y: np.ndarray, index: GroupIndex, partitions, counted,
-                   memo: dict):
-    s = g["__score"].to_numpy(dtype=np.float64)
+def _score_metrics(g: pd.DataFrame, s: np.ndarray, by_score: np.ndarray, y: np.ndarray,
+                   index: GroupIndex, partitions, counted, memo: dict):
+    """roc_auc, brier_score and log_loss per group of each partition and overall, and the
+    largest AUC change the score grid can hide (empty when scores are exact). ``s``: the grouped
+    rows' scores; ``by_score``: their stable order."""
     w = g["__n"].to_numpy(dtype=np.float64)
     prob = counted.score_min >= 0 and counted.score_max <= 1
     s1, s2 = g["__s1"].to_numpy(float), g["__s2"].to_numpy(float)
@@ -238,26 +241,24 @@ def _score_metrics(g: pd.DataFrame, y: np.ndarray, index: GroupIndex, partitions
     memo["score_sums"] = sums  # what a record keeps per cell (governance.share.cells_of)
     out: dict[str, dict[str, np.ndarray]] = {}
     bounds = []
-    by_score = np.argsort(s, kind="stable")
     for p in partitions:
         n_groups = len(p.groups)
         row_group = p.cell_to_group[index.cell]
-        order = order_by_group_and_score(row_group, by_score)
-        res = {"roc_auc": weighted_auc(row_group, s, y, w, n_groups, order)}
-        if counted.score_step is not None:
-            bounds.append(tie_bound(row_group, s, y, w, n_groups, order))
+        order = order_by_group_and_score(row_group, by_score, n_groups)
+        auc, ties = auc_and_ties(row_group, s, y, w, n_groups, order)
+        res = {"roc_auc": auc}
+        bounds.append(ties)
         n_g = aggregate_cells(cell_n, p.cell_to_group, n_groups)
         for key in ("brier_score", "log_loss"):
             res[key] = aggregate_cells(sums[key], p.cell_to_group, n_groups) / n_g if prob \
                 else np.full(n_groups, np.nan)
         out[p.name] = res
-    zeros = np.zeros(len(s), dtype=np.int64)
-    overall = {"roc_auc": weighted_auc(zeros, s, y, w, 1, by_score)}
-    if counted.score_step is not None:
-        bounds.append(tie_bound(zeros, s, y, w, 1, by_score))
+    auc, ties = auc_and_ties(np.zeros(len(s), dtype=np.int64), s, y, w, 1, by_score)
+    overall = {"roc_auc": auc}
+    bounds.append(ties)
     total = w.sum()
     for key in ("brier_score", "log_loss"):
         overall[key] = np.array([sums[key].sum() / total if prob else np.nan])
     out["overall"] = overall
-    bound = np.concatenate(bounds) if bounds else np.array([])
+    bound = np.concatenate(bounds) if counted.score_step is not None else np.array([])
     return out, bound

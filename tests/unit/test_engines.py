@@ -179,6 +179,31 @@ def test_grid_auc_equals_scikit_learn_on_the_grid_cells_and_its_bound_counts_tie
     assert got.extras["engine"]["auc_error_bound"] == pytest.approx(worst, rel=1e-12)
 
 
+@pytest.mark.parametrize("labels", [(" >50K", "<=50K "), (True, False), (1.0, 0.0), ("yes", "no")],
+                         ids=["padded-text", "bool", "float", "yes-no"])
+def test_brier_and_log_loss_sums_find_the_positive_label_as_pandas_does(tmp_path, labels):
+    """The score sums compare each row's outcome with the positive label inside the query;
+    whatever the target's type (text with stray spaces, booleans, floats), the Brier score and
+    log loss equal scikit-learn's and the pandas path's."""
+    from sklearn.metrics import brier_score_loss, log_loss
+
+    rows = _rows(20_000, seed=13, distinct=None).dropna(subset=["y"])
+    positive, negative = labels
+    rows["outcome"] = np.where(rows["y"] == 1, positive, negative)
+    if isinstance(positive, bool):
+        rows["outcome"] = rows["outcome"].astype(bool)
+    path = tmp_path / "labels.parquet"
+    rows.to_parquet(path)
+    spec = AssessmentSpec(target="outcome", score="score", sensitive=("sex",), n_boot=0)
+    got = assess_grouped(count_duckdb(str(path), spec), spec)
+    _same(faircard.assess_spec(rows.reset_index(drop=True), spec), got)
+    kept = rows.dropna(subset=["score"])
+    y = (kept["y"] == 1).to_numpy()
+    assert got.overall["brier_score"] == pytest.approx(brier_score_loss(y, kept["score"]),
+                                                       abs=1e-12)
+    assert got.overall["log_loss"] == pytest.approx(log_loss(y, kept["score"]), abs=1e-12)
+
+
 def test_duckdb_input_errors_are_sentences(tmp_path, parquet):
     with pytest.raises(FaircardError, match="Sensitive feature 'gender' is not in the dataset"):
         count_duckdb(str(parquet), AssessmentSpec(target="y", score="score",

@@ -31,9 +31,9 @@ _FREE = ("sensitive", "bins", "intersection", "reference", "min_group_size",
          "include_small_groups", "n_boot", "confidence", "random_state")
 """Choices that do not change which rows are kept, their outcome, score or decision rule."""
 
-SUMMED = ("__n", "__s1", "__s2", "__lp", "__lq")
+SUMMED = ("__n", "__sq", "__ll")
 """Columns of a grouped table that add up when its rows are merged."""
-_INTERNAL = re.compile(r"__(target|score|prediction|p\d+|n|s1|s2|lp|lq)$")
+_INTERNAL = re.compile(r"__(target|score|prediction|p\d+|n|sq|ll)$")
 
 
 _RULE = ("threshold", "policy")

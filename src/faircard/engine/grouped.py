@@ -181,6 +181,16 @@ def _scored_entries(score: np.ndarray, by_score: np.ndarray, y: np.ndarray, inde
     return ((k[first] & 1).astype(bool), s[first], k[first] >> 1, n.astype(np.int64))
 
 
+def positive_values(targets: pd.Series, spec: AssessmentSpec) -> list:
+    """The outcome values, as the source holds them (``targets``: its distinct values), that
+    are the positive label: the values :func:`assess_grouped` takes for positive."""
+    pos_label = resolve_pos_label(targets, spec.target, spec.pos_label)
+    norm = _normalise_labels(targets)
+    hits = (norm == _normalise_scalar(pos_label, norm)).to_numpy(dtype=bool)
+    return [v.item() if isinstance(v, np.generic) else v
+            for v, hit in zip(targets.tolist(), hits, strict=True) if hit]
+
+
 def policy_thresholds(spec: AssessmentSpec) -> list[float]:
     """Every threshold the spec's decision policy can apply (one column each in the query)."""
     policy = spec.policy
@@ -229,11 +239,8 @@ def _score_metrics(g: pd.DataFrame, s: np.ndarray, by_score: np.ndarray, y: np.n
     rows' scores; ``by_score``: their stable order."""
     w = g["__n"].to_numpy(dtype=np.float64)
     prob = counted.score_min >= 0 and counted.score_max <= 1
-    s1, s2 = g["__s1"].to_numpy(float), g["__s2"].to_numpy(float)
-    lp, lq = g["__lp"].to_numpy(float), g["__lq"].to_numpy(float)
-    # per grouped row: sum (y - s)^2 and the log-loss terms, then per cell
-    sq = np.where(y, w - 2 * s1 + s2, s2)
-    ll = np.where(y, -lp, -lq)
+    # per grouped row: sum (y - s)^2 and minus the log of the probability given to the outcome
+    sq, ll = g["__sq"].to_numpy(float), -g["__ll"].to_numpy(float)
     n_cells = index.n_cells
     cell_n = np.bincount(index.cell, weights=w, minlength=n_cells)
     sums = {"brier_score": np.bincount(index.cell, weights=sq, minlength=n_cells),

@@ -8,7 +8,7 @@ Three queries over a source relation ``src``:
 * ``grouped``: one row per combination of the sensitive features' values, the outcome, the
   score (exact, or the number of its grid cell when there are too many distinct scores, see
   :func:`grid_scores`) and the decision, with the row count and the score sums behind the
-  Brier score and log loss.
+  Brier score and log loss (which need the positive label, found from ``targets`` first).
 
 Float values that are NaN count as missing, as in pandas.
 """
@@ -59,12 +59,15 @@ class Columns:
 
 
 def count_queries(cols: Columns, *, thresholds: list[float] = (),
-                  score_step: float | None = None, score_origin: float = 0.0) -> dict[str, str]:
+                  score_step: float | None = None, score_origin: float = 0.0,
+                  positives: list | None = None) -> dict[str, str]:
     """The three queries (see the module docstring) in DuckDB's dialect.
 
     ``thresholds``: one column ``__p{k}`` per threshold, 1 where ``score >= thresholds[k]``
     (exact whatever the grid; a decision policy picks its threshold per group from them);
-    ``score_step``: put scores on a grid of this step from ``score_origin`` (None: exact).
+    ``score_step``: put scores on a grid of this step from ``score_origin`` (None: exact);
+    ``positives``: the outcome values that are the positive label (from the ``targets`` query),
+    needed by the score sums of the ``grouped`` query.
     """
     t = quote(cols.target)
     d = quote(cols.decision)
@@ -105,9 +108,7 @@ def count_queries(cols: Columns, *, thresholds: list[float] = (),
         for k, t in enumerate(thresholds):
             select.append(f"CASE WHEN {d} >= {_literal(t)} THEN 1 ELSE 0 END AS __p{k}")
             group.append(f"__p{k}")
-        p = f"GREATEST(LEAST({d}, {_literal(1 - EPS)}), {_literal(EPS)})"
-        sums = [f"SUM({d}) AS __s1", f"SUM({d} * {d}) AS __s2", f"SUM(LN({p})) AS __lp",
-                f"SUM(LN(1 - {p})) AS __lq"]
+        sums = _score_sums(quote(cols.target), d, positives or [])
     else:
         select += [f"{d} AS __prediction"]
         group += ["__prediction"]
@@ -116,6 +117,20 @@ def count_queries(cols: Columns, *, thresholds: list[float] = (),
     queries["grouped"] = (f"SELECT {select_sql} FROM src WHERE {keep} "
                           f"GROUP BY {', '.join(group)}")
     return queries
+
+
+def _score_sums(target: str, score: str, positives: list) -> list[str]:
+    """The sums behind the Brier score and log loss of each grouped row: with ``y`` 1 for a
+    positive outcome and 0 otherwise, ``__sq`` adds ``(y - score)^2`` and ``__ll`` adds the log
+    of the probability given to the outcome that happened (``p`` or ``1 - p``, with ``p`` the
+    score clipped to [eps, 1 - eps] as scikit-learn clips it): one logarithm per row, written
+    as arithmetic on ``y`` (``1 - y + (2y - 1) p`` is ``p`` or ``1 - p`` exactly), since a
+    CASE costs more than the sum it would save."""
+    y = ("CAST(FALSE AS DOUBLE)" if not positives else
+         f"CAST({target} IN ({', '.join(_literal(v) for v in positives)}) AS DOUBLE)")
+    p = f"GREATEST(LEAST({score}, {_literal(1 - EPS)}), {_literal(EPS)})"
+    return [f"SUM(({y} - {score}) * ({y} - {score})) AS __sq",
+            f"SUM(LN(1 - {y} + (2 * {y} - 1) * {p})) AS __ll"]
 
 
 def grid_scores(cells, step: float, origin: float) -> np.ndarray:

@@ -1,28 +1,36 @@
-"""Counting next to the data at 1e6-1e8 rows: time and peak memory of each engine, measured in
-one run against a bare DuckDB GROUP BY on the same file (the floor) and fairlearn.
+"""Counting next to the data at 1e6-1e8 rows: time and peak memory of each engine against a
+bare DuckDB GROUP BY on the same file (the floor) and fairlearn.
 
 Each size is one generated Parquet file (score, outcome, sex with 2 groups, race with 5: 10
-cells). Every measurement runs in a fresh process, so its peak resident memory is its own:
-
-* floor: DuckDB counts rows per (sex, race, outcome, decision) and nothing else;
+cells). Every measurement runs in a fresh process, so its peak resident memory is its own.
 Imports are done before each clock starts. The clock stops when the assessment (or MetricFrame)
 exists, which is what a caller waits for.
 
-* faircard duckdb: ``faircard assess FILE --engine duckdb`` as a function call (3 scans: row
-  accounting, outcome values, the grouped table with score sums), then the full assessment
-  with 1,000 bootstrap replicates from the counts;
-* faircard pandas: read the four columns with pandas, then ``faircard.assess``;
+* floor: DuckDB counts rows per (sex, race, outcome, decision) and nothing else;
+* faircard duckdb: ``faircard assess FILE --engine duckdb`` as a function call (the row
+  accounting, the outcome values, then the grouped table with the score grid and score sums),
+  then the full assessment with 1,000 bootstrap replicates from the counts;
+* faircard pandas: read the four columns with pandas, then ``faircard.assess`` (up to 1e7 rows);
 * fairlearn: MetricFrame with 4 metrics for sex, race and sex x race, at the smallest size only
   (larger sizes extrapolated linearly, marked "est.");
-* spark: the same assessment with Spark ``local[*]`` at the smallest size, checked equal.
+* spark (``--spark``): the same assessment with Spark ``local[*]`` at the smallest size, checked
+  equal.
+
+The floor and faircard duckdb are measured ``--reps`` times each (default 3), alternately
+(floor, faircard, floor, faircard, ...), so both see the same machine; the table gives the
+median time with the range in brackets, the highest peak memory, the ratio of the medians with
+the range of the ratios of each alternate pair, and the load average (1 minute) at the start and
+end of each size. The others run once.
 
     python benchmarks/bench_scale.py [--sizes 1000000 10000000 100000000] [--dir /tmp/fc]
+                                     [--reps 3] [--no-pandas] [--no-fairlearn] [--spark]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -129,11 +137,27 @@ def measure(task: str, path: Path) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def _median(values: list[float]) -> float:
+    return float(np.median(values))
+
+
+def _timing(runs: list[dict]) -> str:
+    """Median seconds (range) / highest peak MB of repeated runs."""
+    t = [r["seconds"] for r in runs]
+    mb = max(r["peak_rss_mb"] for r in runs)
+    spread = f" ({min(t):.2f}-{max(t):.2f})" if len(t) > 1 else ""
+    return f"{_median(t):.2f}{spread} / {mb:,.0f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+",
                         default=[1_000_000, 10_000_000, 100_000_000])
     parser.add_argument("--dir", default="/tmp/faircard-bench-scale")
+    parser.add_argument("--reps", type=int, default=3,
+                        help="alternate runs of the floor and of faircard duckdb per size")
+    parser.add_argument("--no-pandas", action="store_true", help="skip faircard pandas")
+    parser.add_argument("--no-fairlearn", action="store_true", help="skip fairlearn")
     parser.add_argument("--child", nargs=2, metavar=("TASK", "PATH"), help=argparse.SUPPRESS)
     parser.add_argument("--spark", action="store_true", help="also time Spark local[*]")
     args = parser.parse_args()
@@ -143,34 +167,48 @@ def main() -> None:
     folder = Path(args.dir)
     folder.mkdir(parents=True, exist_ok=True)
     fairlearn_per_row = None
-    print("| rows | floor: DuckDB GROUP BY (s / MB) | faircard duckdb (s / MB) | x floor | "
-          "faircard pandas (s / MB) | fairlearn (s) | fairlearn / faircard duckdb |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"floor and faircard duckdb: median of {args.reps} alternate runs (range); "
+          "MB: highest peak RSS")
+    print("| rows | floor: DuckDB GROUP BY (s / MB) | faircard duckdb (s / MB) | x floor "
+          "(pairs) | faircard pandas (s / MB) | fairlearn (s) | fairlearn / faircard duckdb | "
+          "load average |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---|")
     for n in args.sizes:
         path = folder / f"rows_{n}.parquet"
         if not path.exists():
             generate(path, n)
-        floor = measure("floor", path)
-        duck = measure("duckdb", path)
+        load_start = os.getloadavg()[0]
+        floors, ducks = [], []
+        for _ in range(max(1, args.reps)):
+            floors.append(measure("floor", path))
+            ducks.append(measure("duckdb", path))
+        load_end = os.getloadavg()[0]
+        assert all(d["counts"] == ducks[0]["counts"] for d in ducks), "DuckDB runs differ"
+        duck_s = _median([d["seconds"] for d in ducks])
+        ratio = duck_s / _median([f["seconds"] for f in floors])
+        pairs = [d["seconds"] / f["seconds"] for f, d in zip(floors, ducks, strict=True)]
+        ratio_cell = f"{ratio:.1f}x" + (f" ({min(pairs):.1f}-{max(pairs):.1f})"
+                                        if len(pairs) > 1 else "")
         pandas_cell = "-"
-        if n <= 10_000_000:
+        if n <= 10_000_000 and not args.no_pandas:
             pd_run = measure("pandas", path)
-            assert pd_run["counts"] == duck["counts"], "pandas and DuckDB counts differ"
-            pandas_cell = f"{pd_run['seconds']:.2f} / {pd_run['peak_rss_mb']:.0f}"
-        if fairlearn_per_row is None:
-            fl = measure("fairlearn", path)
-            fairlearn_per_row = fl["seconds"] / n
-            fl_cell = f"{fl['seconds']:.1f}"
-        else:
-            fl_cell = f"{fairlearn_per_row * n:.0f} (est.)"
+            assert pd_run["counts"] == ducks[0]["counts"], "pandas and DuckDB counts differ"
+            pandas_cell = f"{pd_run['seconds']:.2f} / {pd_run['peak_rss_mb']:,.0f}"
+        fl_cell, versus = "-", "-"
+        if not args.no_fairlearn:
+            if fairlearn_per_row is None:
+                fl = measure("fairlearn", path)
+                fairlearn_per_row = fl["seconds"] / n
+                fl_cell = f"{fl['seconds']:.1f}"
+            else:
+                fl_cell = f"{fairlearn_per_row * n:,.0f} (est.)"
+            versus = f"{fairlearn_per_row * n / duck_s:,.0f}x"
         if args.spark and n == args.sizes[0]:
             sp = measure("spark", path)
-            assert sp["counts"] == duck["counts"], "Spark and DuckDB counts differ"
+            assert sp["counts"] == ducks[0]["counts"], "Spark and DuckDB counts differ"
             print(f"(spark local[*] at {n:,} rows: {sp['seconds']:.1f} s, same counts as DuckDB)")
-        print(f"| {n:,} | {floor['seconds']:.2f} / {floor['peak_rss_mb']:.0f} | "
-              f"{duck['seconds']:.2f} / {duck['peak_rss_mb']:.0f} | "
-              f"{duck['seconds'] / floor['seconds']:.1f}x | {pandas_cell} | {fl_cell} | "
-              f"{fairlearn_per_row * n / duck['seconds']:.0f}x |", flush=True)
+        print(f"| {n:,} | {_timing(floors)} | {_timing(ducks)} | {ratio_cell} | {pandas_cell} | "
+              f"{fl_cell} | {versus} | {load_start:.1f} to {load_end:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,10 @@ from faircard.metrics import LABELS
 from faircard.policy import CONSTRAINTS, LEGAL_NOTE, OBJECTIVES, policy_from_counts
 from faircard.ui import cache, components, state, tables
 
+CONFUSION_CELLS = ["actual no, predicted no", "actual no, predicted yes",
+                   "actual yes, predicted no", "actual yes, predicted yes"]
+"""The columns of the confusion matrices, in the order of the counts (tn, fp, fn, tp)."""
+
 st.title("Thresholds")
 st.caption("A model gives scores; people act on a threshold. See what each group pays at a "
            "threshold, weigh the costs of mistakes, and choose a policy for the model card.")
@@ -85,13 +89,12 @@ if single.degenerate or single.group_only:  # perfect gaps that mean nothing
     st.warning(f"At this threshold {what}: every gap between groups is zero or undefined by "
                "construction, which says nothing about fairness.")
 with st.expander("Confusion matrices"):
-    cm_cols = st.columns(min(len(groups), 4))
-    for i, g in enumerate(groups):
-        tn, fp, fn, tp = (int(x) for x in at_t[i])
-        cm_cols[i % len(cm_cols)].dataframe(
-            pd.DataFrame({"predicted no": [tn, fn], "predicted yes": [fp, tp]},
-                         index=["actual no", "actual yes"]), key=f"cm_{i}")
-        cm_cols[i % len(cm_cols)].caption(str(g))
+    # one table, a row per group (one grid to draw on every move of the slider, not one each)
+    st.dataframe(pd.DataFrame(np.asarray(at_t, dtype=np.int64), columns=CONFUSION_CELLS,
+                              index=pd.Index([str(g) for g in groups], name="group")),
+                 key="cm_table", column_config={
+                     c: st.column_config.NumberColumn(c, format="localized")
+                     for c in CONFUSION_CELLS})
 
 st.subheader("Costs of mistakes")
 c1, c2, c3 = st.columns(3)

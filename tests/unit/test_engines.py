@@ -99,6 +99,44 @@ def test_duckdb_equals_pandas(parquet, name):
     _same(expected, got)
 
 
+@pytest.mark.parametrize("name", ["score", "per_group", "randomised", "bins"])
+def test_the_packed_key_gives_the_grouped_table_of_one_column_per_part(parquet, monkeypatch,
+                                                                        name):
+    """Numbering the features' and outcome's values, the flags and the grid cell into one key
+    (with missing values and a float feature) gives the same grouped table as grouping by each
+    column, which the query does when a feature has too many values to number."""
+    import faircard.engine.sources as sources
+
+    spec = SPECS[name]
+    codings = []
+    unpack = sources._unpacked
+    monkeypatch.setattr(sources, "_unpacked",
+                        lambda g, coding, *a: codings.append(coding) or unpack(g, coding, *a))
+    packed = count_duckdb(str(parquet), spec).grouped
+    monkeypatch.setattr(sources, "MAX_CODED", 0)
+    plain = count_duckdb(str(parquet), spec).grouped
+    assert codings[0] is not None and codings[1] is None
+    keys = [c for c in plain.columns if c not in ("__n", "__sq", "__ll")]
+    assert list(packed.columns) == list(plain.columns)
+    a = packed.sort_values(keys).reset_index(drop=True)
+    b = plain.sort_values(keys).reset_index(drop=True)
+    pd.testing.assert_frame_equal(a.drop(columns=["__sq", "__ll"]),
+                                  b.drop(columns=["__sq", "__ll"]), check_dtype=False)
+    np.testing.assert_allclose(a[["__sq", "__ll"]], b[["__sq", "__ll"]], rtol=1e-12)
+
+
+def test_a_feature_with_more_values_than_are_numbered_is_grouped_by_its_values(tmp_path):
+    rows = _rows(30_000, seed=17, distinct=None)
+    rows["income"] = np.round(np.random.default_rng(3).lognormal(10, 1, len(rows)))
+    assert rows["income"].nunique() > 1_000
+    path = tmp_path / "income.parquet"
+    rows.to_parquet(path)
+    spec = AssessmentSpec(target="y", score="score", sensitive=("sex", "income"), n_boot=50,
+                          bins={"income": Binning((0, 20_000, 50_000, np.inf),
+                                                  ("<20k", "20-50k", "50k+"))})
+    _same(faircard.assess_spec(rows, spec), assess_grouped(count_duckdb(str(path), spec), spec))
+
+
 def test_duckdb_equals_fairlearn(parquet):
     spec = SPECS["score"]
     got = assess_grouped(count_duckdb(str(parquet), spec), spec).by_group_wide()

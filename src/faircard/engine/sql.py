@@ -60,14 +60,16 @@ class Columns:
 
 def count_queries(cols: Columns, *, thresholds: list[float] = (),
                   score_step: float | None = None, score_origin: float = 0.0,
-                  positives: list | None = None) -> dict[str, str]:
+                  positives: list | None = None, coding: Coding | None = None) -> dict[str, str]:
     """The three queries (see the module docstring) in DuckDB's dialect.
 
     ``thresholds``: one column ``__p{k}`` per threshold, 1 where ``score >= thresholds[k]``
     (exact whatever the grid; a decision policy picks its threshold per group from them);
     ``score_step``: put scores on a grid of this step from ``score_origin`` (None: exact);
     ``positives``: the outcome values that are the positive label (from the ``targets`` query),
-    needed by the score sums of the ``grouped`` query.
+    needed by the score sums of the ``grouped`` query;
+    ``coding``: the value sets that the ``grouped`` query packs into one integer key (see
+    :class:`Coding`; scores only).
     """
     t = quote(cols.target)
     d = quote(cols.decision)
@@ -93,6 +95,10 @@ def count_queries(cols: Columns, *, thresholds: list[float] = (),
         "stats": f"SELECT {', '.join(stats)} FROM src",
         "targets": f"SELECT DISTINCT {t} AS target FROM src WHERE NOT {t_missing} LIMIT 3",
     }
+    if cols.uses_score and coding is not None:
+        queries["grouped"] = _packed_query(cols, coding, d, keep, thresholds, score_step,
+                                           score_origin, positives or [])
+        return queries
     feats = [f"{_value(quote(f), cols.is_float.get(f, False))} AS {quote(f)}"
              for f in cols.sensitive]
     select = feats + [f"{t} AS __target"]
@@ -117,6 +123,95 @@ def count_queries(cols: Columns, *, thresholds: list[float] = (),
     queries["grouped"] = (f"SELECT {select_sql} FROM src WHERE {keep} "
                           f"GROUP BY {', '.join(group)}")
     return queries
+
+
+def values_query(cols: Columns, feature: str, limit: int) -> str:
+    """Up to ``limit`` distinct values of a sensitive feature (NULL for missing, NaN included),
+    in the form the ``grouped`` query groups them."""
+    value = _value(quote(feature), cols.is_float.get(feature, False))
+    return f"SELECT DISTINCT {value} AS value FROM src LIMIT {int(limit)}"
+
+
+MAX_CODED = 1_000
+"""Most values of one sensitive feature that the ``grouped`` query numbers in its key."""
+
+
+@dataclass(frozen=True)
+class Coding:
+    """What the ``grouped`` query packs into one integer key ``__key``: the number of each
+    sensitive feature's value (its position in ``features[f]``, the feature's distinct values,
+    missing included), of the outcome's value (in ``targets``), the threshold flags (bit k:
+    ``score >= thresholds[k]``) and the grid cell (``n_cells`` of them; None: exact scores stay
+    a column of their own). Every part has a known range, so DuckDB counts into a directly
+    indexed table (its perfect hash aggregate) instead of a hash table: several times fewer
+    cache misses with ~10^5 groups."""
+
+    features: dict[str, list]
+    targets: list
+    n_thresholds: int
+    n_cells: int | None
+
+    def radices(self) -> list[int]:
+        """The range of each part of the key, the most significant first."""
+        out = [max(len(v), 1) for v in self.features.values()] + [max(len(self.targets), 1),
+                                                                  2 ** self.n_thresholds]
+        return out + ([self.n_cells] if self.n_cells is not None else [])
+
+    def fits(self) -> bool:
+        """Whether the key fits a signed 64-bit integer."""
+        return int(np.prod([float(r) for r in self.radices()])) < 2 ** 62
+
+    def decode(self, keys: np.ndarray) -> dict[str, np.ndarray]:
+        """Each part's number, by name: the features, ``__target``, ``__p{k}``, and
+        ``__score_cell`` on a grid."""
+        rest = np.asarray(keys, dtype=np.int64)
+        names = list(self.features) + ["__target", "__bits"] + \
+            (["__score_cell"] if self.n_cells is not None else [])
+        parts = {}
+        for name, radix in zip(reversed(names), reversed(self.radices()), strict=True):
+            rest, parts[name] = np.divmod(rest, radix)
+        bits = parts.pop("__bits")
+        for k in range(self.n_thresholds):
+            parts[f"__p{k}"] = (bits >> k) & 1
+        return parts
+
+
+def codable(value) -> bool:
+    """Whether a value can be written as a literal the query compares exactly."""
+    if value is None or isinstance(value, bool | str):
+        return True
+    if isinstance(value, int):
+        return abs(value) < 2 ** 53  # compared as a double
+    return isinstance(value, float)
+
+
+def _code(expr: str, values: list) -> str:
+    """The position of ``expr``'s value in ``values`` (None: missing, NaN as missing)."""
+    missing = next((i for i, v in enumerate(values) if v is None or v != v), 0)
+    whens = " ".join(f"WHEN {_literal(v)} THEN {i}" for i, v in enumerate(values)
+                     if not (v is None or v != v))
+    return f"CASE {expr} {whens} ELSE {missing} END" if whens else str(missing)
+
+
+def _packed_query(cols: Columns, coding: Coding, d: str, keep: str, thresholds, score_step,
+                  score_origin: float, positives: list) -> str:
+    parts = [_code(_value(quote(f), cols.is_float.get(f, False)), coding.features[f])
+             for f in cols.sensitive]
+    parts.append(_code(quote(cols.target), coding.targets))
+    flags = [f"CASE WHEN {d} >= {_literal(t)} THEN {2 ** k} ELSE 0 END"
+             for k, t in enumerate(thresholds)]
+    parts.append(" + ".join(flags) if flags else "0")
+    if score_step is not None:
+        parts.append(f"CAST(FLOOR(({d} - {_literal(score_origin)}) / "
+                     f"{_literal(score_step)}) AS BIGINT)")
+    key = f"({parts[0]})"
+    for part, radix in zip(parts[1:], coding.radices()[1:], strict=True):
+        key = f"({key} * {radix} + ({part}))"
+    select = [f"{key} AS __key"] + ([f"{d} AS __score"] if score_step is None else [])
+    group = ["__key"] + (["__score"] if score_step is None else [])
+    sums = _score_sums(quote(cols.target), d, positives)
+    return (f"SELECT {', '.join(select + ['COUNT(*) AS __n'] + sums)} FROM src WHERE {keep} "
+            f"GROUP BY {', '.join(group)}")
 
 
 def _score_sums(target: str, score: str, positives: list) -> list[str]:

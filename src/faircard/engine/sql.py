@@ -1,6 +1,6 @@
 """The count queries, written once (DuckDB's SQL) and translated for Spark with sqlglot.
 
-Three queries over a source relation ``src``:
+Queries over a source relation ``src``:
 
 * ``stats``: rows, rows with a missing outcome, rows with a missing decision, the score's range,
   an estimate of its distinct values and whether it has infinite values;
@@ -8,7 +8,9 @@ Three queries over a source relation ``src``:
 * ``grouped``: one row per combination of the sensitive features' values, the outcome, the
   score (exact, or the number of its grid cell when there are too many distinct scores, see
   :func:`grid_scores`) and the decision, with the row count and the score sums behind the
-  Brier score and log loss (which need the positive label, found from ``targets`` first).
+  Brier score and log loss (which need the positive label, found from ``targets`` first);
+  with scores, the features' values (``values_query``, one query each) and the outcome's are
+  numbered and packed with the flags and grid cell into one integer key (see :class:`Coding`).
 
 Float values that are NaN count as missing, as in pandas.
 """

@@ -131,7 +131,7 @@ with tab_disp:
 with tab_policy:
     spec = a.spec
     lines = [f"- Outcome: '{components.escape(spec.target)}', positive label "
-             f"'{components.escape(a.prepared.pos_label)}'"]
+             f"'{components.escape(a.cube.pos_label)}'"]
     if spec.uses_score:
         lines.append(f"- Decision: '{components.escape(spec.score)}' at or above the threshold "
                      f"{spec.threshold:g}")

@@ -32,7 +32,7 @@ components.need(state.get(state.DECISION) != "prediction", "Thresholds need scor
 # scores, outcomes and groups do not depend on the policy: assess at one threshold so that a
 # policy for groups that are no longer chosen can still be replaced here
 results = [(n, a) for n, a in components.current_assessments(n_boot=0, policy=None)
-           if a.prepared.y_score is not None]
+           if a.cube.scores is not None]
 components.need(bool(results), "None of the models gives scores.", components.PAGE_DATA,
                 "Go to Data & model")
 names = [n for n, _ in results]

@@ -51,7 +51,7 @@ def main() -> None:
         base = faircard.assess(df, target="y", prediction="pred", sensitive=["sex", "race"],
                                n_boot=0)
         ours = best_of(lambda b=base: estimate_uncertainty(
-            b.prepared, b.spec, b.counts, b.by_group, b.disparities, N_BOOT, 0.95, 0))
+            b.cube, b.spec, b.counts, b.by_group, b.disparities, N_BOOT, 0.95, 0))
         k = args.fairlearn_boot
         t0 = best_of(lambda d=df: run_fairlearn(d, None), repeat=1)
         tk = best_of(lambda d=df, k=k: run_fairlearn(d, k), repeat=1)

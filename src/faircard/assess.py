@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .counts import GroupCounts, count_by_group, counts_frame, is_probability, score_metrics
+from .counts import GroupCounts, count_by_group, counts_frame, score_metrics
+from .cube import Cube
 from .decision import DecisionPolicy
 from .errors import FaircardError
 from .favorable import favorable_rate
@@ -26,7 +27,7 @@ from .metrics import (
     to_overall,
     worst_and_best,
 )
-from .prepare import Prepared, prepare
+from .prepare import Prepared
 from .spec import AssessmentSpec, Binning
 from .uncertainty import estimate_uncertainty
 
@@ -66,7 +67,8 @@ class Assessment:
     """
 
     spec: AssessmentSpec
-    prepared: Prepared
+    cube: Cube
+    """The counts every figure here was computed from (see :mod:`faircard.cube`)."""
     counts: list[GroupCounts]
     metrics: tuple[str, ...]
     overall: dict[str, float]
@@ -84,12 +86,12 @@ class Assessment:
     @property
     def n_rows(self) -> int:
         """Rows in the input table."""
-        return self.prepared.n_input
+        return self.cube.n_input
 
     @property
     def n_dropped(self) -> int:
         """Rows left out because the target or the prediction/score was missing."""
-        return self.prepared.n_dropped
+        return self.cube.n_dropped
 
     @property
     def features(self) -> list[str]:
@@ -163,11 +165,11 @@ class Assessment:
             "schema_version": SCHEMA_VERSION,
             "n_rows": self.n_rows,
             "n_dropped": self.n_dropped,
-            "dropped_reasons": dict(self.prepared.dropped_reasons),
+            "dropped_reasons": dict(self.cube.dropped_reasons),
             "target": spec.target,
             "prediction": spec.prediction,
             "score": spec.score,
-            "pos_label": _jsonable(self.prepared.pos_label),
+            "pos_label": _jsonable(self.cube.pos_label),
             "favorable_outcome": spec.favorable_outcome,
             "sensitive_features": list(spec.sensitive),
             "features": self.features,
@@ -277,34 +279,44 @@ def assess(
 
 
 def assess_spec(data: pd.DataFrame, spec: AssessmentSpec) -> Assessment:
-    """:func:`assess` with the choices given as an :class:`AssessmentSpec`."""
-    prepared = prepare(data, spec)
-    return assess_prepared(prepared, spec)
+    """:func:`assess` with the choices given as an :class:`AssessmentSpec`: the rows of
+    ``data`` are counted into a cube (:mod:`faircard.engine.pandas_source`), then assessed."""
+    from .engine.pandas_source import count_pandas
+
+    return assess_cube(count_pandas(data, spec), spec)
 
 
 def assess_prepared(prepared: Prepared, spec: AssessmentSpec) -> Assessment:
-    """Compute the assessment from validated arrays (shared by the app's cached path)."""
-    partitions = prepared.index.partitions(spec.intersection)
-    memo = prepared.memo
+    """The assessment of rows already checked and encoded by :func:`~faircard.prepare.prepare`
+    (the app keeps them to derive fewer sensitive features): counted into their cube once."""
+    from .engine.pandas_source import cube_of
+
+    return assess_cube(cube_of(prepared), spec)
+
+
+def assess_cube(cube: Cube, spec: AssessmentSpec) -> Assessment:
+    """The assessment of ``spec`` from a source's counts cube (no row is read)."""
+    partitions = cube.partitions(spec.intersection)
+    memo = cube.memo
     key = ("counts", spec.intersection)
     if key not in memo:
-        memo[key] = count_by_group(prepared, spec.intersection)
+        memo[key] = count_by_group(cube, spec.intersection)
     counts = memo[key]
-    use_score = prepared.y_score is not None
+    use_score = cube.scores is not None
     metric_names = ALL_METRICS if use_score else COUNT_METRICS
     notes: list[str] = []
     if spec.policy is not None and spec.policy.is_randomized:
         notes.append(spec.policy.describe())
-    if prepared.n_dropped:
-        detail = ", ".join(f"{v:,} with {k}" for k, v in prepared.dropped_reasons.items())
-        notes.append(f"{prepared.n_dropped:,} rows were left out ({detail}).")
+    if cube.n_dropped:
+        detail = ", ".join(f"{v:,} with {k}" for k, v in cube.dropped_reasons.items())
+        notes.append(f"{cube.n_dropped:,} rows were left out ({detail}).")
     score_vals = None
     if use_score:
         key = ("score_metrics", spec.intersection)
         if key not in memo:
-            memo[key] = score_metrics(prepared, partitions)
+            memo[key] = score_metrics(cube, partitions)
         score_vals = memo[key]
-    if use_score and not is_probability(prepared.y_score):
+    if use_score and not cube.scores.is_probability:
         notes.append(
             "Scores are not probabilities in [0, 1], so Brier score and log loss are not reported."
         )
@@ -394,11 +406,11 @@ def assess_prepared(prepared: Prepared, spec: AssessmentSpec) -> Assessment:
 
     by_group = pd.concat(frames, ignore_index=True)
     disparities = pd.DataFrame(disparity_rows, columns=DISPARITY_BASE_COLUMNS)
-    intervals = estimate_uncertainty(prepared, spec, counts, by_group, disparities, spec.n_boot,
+    intervals = estimate_uncertainty(cube, spec, counts, by_group, disparities, spec.n_boot,
                                      spec.confidence, spec.random_state)
     return Assessment(
         spec=spec,
-        prepared=prepared,
+        cube=cube,
         counts=counts,
         metrics=tuple(metric_names),
         overall=overall,

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .cube import Cube
 from .prepare import Partition, Prepared, partition_name
 
 CELL_NAMES = ("tn", "fp", "fn", "tp")
 SCORE_ORDER = "score_order"
-"""Key of ``Prepared.memo`` holding the stable argsort of the scores."""
+"""Key of ``Prepared.memo`` holding the stable argsort of the scores (shared by the rows of
+fewer sensitive features derived from them)."""
 TN, FP, FN, TP = 0, 1, 2, 3
 
 
@@ -73,13 +75,13 @@ class GroupCounts:
         return self.counts.sum(axis=1)
 
 
-def count_by_group(prepared: Prepared, intersection: bool = True) -> list[GroupCounts]:
-    """Counts for each sensitive feature and (with two or more) their intersection."""
-    index = prepared.index
-    cells = prepared_cells(prepared)
+def count_by_group(cube: Cube, intersection: bool = True) -> list[GroupCounts]:
+    """Counts for each sensitive feature and (with two or more) their intersection: sums of
+    the cube's cells."""
     return [
-        GroupCounts(p.features, p.groups, aggregate_cells(cells, p.cell_to_group, len(p.groups)))
-        for p in index.partitions(intersection)
+        GroupCounts(p.features, p.groups,
+                    aggregate_cells(cube.cells, p.cell_to_group, len(p.groups)))
+        for p in cube.partitions(intersection)
     ]
 
 
@@ -165,25 +167,34 @@ def auc_by_group(y_true: np.ndarray, y_score: np.ndarray, group: np.ndarray, n_g
     return auc
 
 
-def score_metrics(prepared: Prepared, partitions: list[Partition]) -> dict[str, dict[str, np.ndarray]]:
-    """roc_auc, brier_score and log_loss per group for each partition, plus ``"overall"``.
+def score_metrics(cube: Cube, partitions: list[Partition]) -> dict[str, dict[str, np.ndarray]]:
+    """roc_auc, brier_score and log_loss per group for each partition, plus ``"overall"``,
+    from the cube's scored cells.
 
     Brier score and log loss are NaN everywhere when the scores are not probabilities.
     Returns ``{partition name: {metric: values per group}}``.
     """
-    y_true, y_score = prepared.y_true, prepared.y_score
-    index = prepared.index
-    order = prepared.memo.get(SCORE_ORDER)
-    if order is None:  # kept: counts of other features over the same rows sort no more
-        order = prepared.memo[SCORE_ORDER] = np.argsort(y_score, kind="stable")
-    prob = is_probability(y_score)
-    sums = score_sums(prepared) if prob else None
-    cell_n = np.bincount(index.cell, minlength=index.n_cells).astype(np.float64)
+    sc = cube.scores
+    n_cells = cube.n_cells
+    if sc.by_score:  # already ascending: the stable order of the scores is the identity
+        order = np.arange(len(sc.y_score))
+    else:
+        order = np.argsort(sc.y_score, kind="stable")
+    sums = sc.sums if sc.is_probability else None
+    cell_n = sc.rows_per_cell(n_cells)
+
+    def auc(group: np.ndarray, n_groups: int) -> np.ndarray:
+        if sc.weight is None:
+            return auc_by_group(sc.y_true, sc.y_score, group, n_groups, order)
+        from .engine.grouped import auc_and_ties, order_by_group_and_score
+
+        return auc_and_ties(group, sc.y_score, sc.y_true, sc.weight, n_groups,
+                            order_by_group_and_score(group, order, n_groups))[0]
+
     out: dict[str, dict[str, np.ndarray]] = {}
     for p in partitions:
         n_groups = len(p.groups)
-        row_group = p.cell_to_group[index.cell]
-        res = {"roc_auc": auc_by_group(y_true, y_score, row_group, n_groups, order)}
+        res = {"roc_auc": auc(p.cell_to_group[sc.cell], n_groups)}
         n_g = aggregate_cells(cell_n, p.cell_to_group, n_groups)
         for key in ("brier_score", "log_loss"):
             if sums is None:
@@ -191,11 +202,10 @@ def score_metrics(prepared: Prepared, partitions: list[Partition]) -> dict[str, 
             else:
                 res[key] = aggregate_cells(sums[key], p.cell_to_group, n_groups) / n_g
         out[p.name] = res
-    zeros = np.zeros(len(y_true), dtype=np.int64)
-    overall = {"roc_auc": auc_by_group(y_true, y_score, zeros, 1, order)}
+    overall = {"roc_auc": auc(np.zeros(len(sc.y_score), dtype=np.int64), 1)}
+    total = cell_n.sum()
     for key in ("brier_score", "log_loss"):
-        overall[key] = (
-            np.array([sums[key].sum() / len(y_true)]) if sums is not None else np.array([np.nan])
-        )
+        overall[key] = np.array([sums[key].sum() / total]) if sums is not None \
+            else np.array([np.nan])
     out["overall"] = overall
     return out

@@ -1,8 +1,10 @@
 """Turn a DataFrame and an AssessmentSpec into clean arrays: the boundary where input is checked.
 
-Everything downstream (counts, thresholds, bootstrap) works on :class:`Prepared`: boolean
-``y_true``/``y_pred``, an optional float ``y_score``, and a :class:`GroupIndex` that assigns every
-row to an intersection cell of the sensitive features.
+:class:`Prepared` holds boolean ``y_true``/``y_pred``, an optional float ``y_score``, and a
+:class:`GroupIndex` that assigns every row to an intersection cell of the sensitive features.
+The pandas source (:mod:`faircard.engine.pandas_source`) counts it into the
+:class:`~faircard.cube.Cube` that everything downstream reads; the diagnostics, which look at
+other columns too, read these arrays.
 """
 
 from __future__ import annotations
@@ -105,8 +107,8 @@ class Prepared:
     """float64 probability of a positive decision per row under a randomised policy, else
     None; counts computed from it are expected values over the randomisation."""
     memo: dict = field(default_factory=dict, compare=False, repr=False)
-    """Row-level results that do not depend on the reference group or group-size rules
-    (counts, score metrics), kept so a changed option does not recount the rows."""
+    """What is computed from these rows once: their cube and the order of their scores (shared
+    with rows of fewer sensitive features derived from them)."""
 
 
 def prepare(data: pd.DataFrame, spec: AssessmentSpec) -> Prepared:

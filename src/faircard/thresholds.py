@@ -147,8 +147,8 @@ def sweep(y_true, y_score, group, groups, thresholds=None, exact: bool = False,
 
 
 def sweep_assessment(assessment, feature: str | None = None, exact: bool = False) -> Sweep:
-    """The sweep of an assessment's scores for one partition (default: the first feature);
-    from the rows, or from the grouped table of an engine that counted next to the data."""
+    """The sweep of an assessment's scores for one partition (default: the first feature),
+    from its counts cube (exact scores, or an engine's grid)."""
     y_true, y_score, group, groups, weight = _scored_rows(assessment, feature)
     return sweep(y_true, y_score, group, groups, exact=exact, weight=weight)
 
@@ -160,27 +160,19 @@ def sort_assessment_scores(assessment, feature: str | None = None) -> SortedScor
     return sort_scores(y_true, y_score, group, groups, weight=weight)
 
 
-GROUPED_ROWS = "grouped_rows"
-"""Key of ``Prepared.memo`` holding an engine's grouped table as (y_true, y_score, cell,
-weight): one entry per distinct (cell, outcome, score) with its row count."""
-
-
 def _scored_rows(assessment, feature: str | None):
-    """(y_true, y_score, group, groups, weight) of one partition of an assessment (weight None
-    for rows; the row counts for an engine's grouped table)."""
-    prepared = assessment.prepared
-    if prepared.y_score is None:
+    """(y_true, y_score, group, groups, weight) of one partition of an assessment, from its
+    cube's scored cells (weight None when each entry is one row)."""
+    scores = assessment.cube.scores
+    if scores is None:
         from .errors import FaircardError
 
         raise FaircardError("Thresholds need a score column (or a model with scores), not "
                             "predicted labels.")
-    parts = {p.name: p for p in prepared.index.partitions(assessment.spec.intersection)}
+    parts = {p.name: p for p in assessment.cube.partitions(assessment.spec.intersection)}
     part = parts[feature or assessment.features[0]]
-    if GROUPED_ROWS in prepared.memo:
-        y_true, y_score, cell, weight = prepared.memo[GROUPED_ROWS]
-        return y_true, y_score, part.cell_to_group[cell], part.groups, weight
-    group = part.cell_to_group[prepared.index.cell]
-    return prepared.y_true, prepared.y_score, group, part.groups, None
+    return (scores.y_true, scores.y_score, part.cell_to_group[scores.cell], part.groups,
+            scores.weight)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .counts import FN, FP, TN, TP, prepared_cells
+from .counts import FN, FP, TN, TP
 from .favorable import favorable_rate
 from .metrics import metrics_from_counts
 
@@ -159,10 +159,11 @@ class Intervals:
     summary: dict[str, Any]
 
 
-def estimate_uncertainty(prepared, spec, counts, by_group: pd.DataFrame,
+def estimate_uncertainty(cube, spec, counts, by_group: pd.DataFrame,
                          disparities: pd.DataFrame, n_boot: int = 1000,
                          confidence: float = 0.95, random_state: int | None = 0) -> Intervals:
-    """Intervals, p-values and reliability flags for the per-group metrics and disparities.
+    """Intervals, p-values and reliability flags for the per-group metrics and disparities,
+    from the cells of ``cube`` (a :class:`~faircard.cube.Cube`).
 
     ``ci_low``/``ci_high`` are Wilson intervals for proportions and bootstrap intervals for
     balanced accuracy and F1 (NaN for those when ``n_boot == 0``); ``boot_low``/``boot_high``
@@ -177,11 +178,8 @@ def estimate_uncertainty(prepared, spec, counts, by_group: pd.DataFrame,
         raise FaircardError("The confidence level must be between 0.5 and 1 (e.g. 0.95).")
     if n_boot < 0:
         raise FaircardError("The number of bootstrap replicates cannot be negative.")
-    index = prepared.index
-    memo = prepared.memo
-    if "cells" not in memo:
-        memo["cells"] = prepared_cells(prepared)
-    cells = memo["cells"]
+    index = cube.index
+    cells = cube.cells
     partitions = {p.features: p for p in index.partitions(spec.intersection)}
     rng = np.random.default_rng(random_state)
     reps = bootstrap_cell_counts(cells, n_boot, rng) if n_boot > 0 else None

@@ -17,6 +17,7 @@ from faircard.counts import SCORE_ORDER
 from faircard.decision import DecisionPolicy
 from faircard.engine.derive import derivable, derive_grouped, derive_prepared, scores_exact
 from faircard.engine.grouped import assess_grouped
+from faircard.engine.pandas_source import CUBE
 from faircard.engine.sources import count_duckdb
 from faircard.errors import FaircardError
 from faircard.policy import choose_policy_from_sweep
@@ -237,8 +238,8 @@ RULES = {  # another decision rule than the counted threshold of 0.45
 def test_rows_in_memory_decide_another_rule_as_a_fresh_count(rows, name):
     wide = _spec(("race", "sex", "band"), n_boot=20)
     counted = prepare(rows, wide)
-    assess_prepared(counted, wide)  # fills the memo (cells at 0.45) a derivation must not reuse
-    assert "cells" in counted.memo
+    assess_prepared(counted, wide)  # keeps the cube (cells at 0.45) a derivation must not reuse
+    assert CUBE in counted.memo
     for sensitive in (("race", "sex", "band"), ("sex",)):
         spec = _spec(sensitive, n_boot=20, **RULES[name])
         assert not derivable(wide, spec, bins_on_values=False)

@@ -244,7 +244,7 @@ def test_string_labels_and_categorical_features():
     a = faircard.assess(df, target="income", prediction="guess", sensitive="sex")
     y = (df["income"] == ">50K").to_numpy()
     p = (df["guess"] == ">50K").to_numpy()
-    assert a.prepared.pos_label == ">50K"
+    assert a.cube.pos_label == ">50K"
     for g in ["F", "M"]:
         m = (df["sex"] == g).to_numpy()
         got = _ours(a, "sex").loc[g]

@@ -72,7 +72,7 @@ def _same(a, b):
     else:
         assert ca.equals(cb)
     assert a.n_rows == b.n_rows and a.n_dropped == b.n_dropped
-    assert a.prepared.dropped_reasons == b.prepared.dropped_reasons
+    assert a.cube.dropped_reasons == b.cube.dropped_reasons
     m = a.by_group.merge(b.by_group, on=["feature", "group", "metric"], validate="1:1")
     assert len(m) == len(a.by_group) == len(b.by_group)
     for col in ("value", "ci_low", "ci_high"):

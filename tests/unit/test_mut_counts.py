@@ -14,6 +14,7 @@ import pytest
 from sklearn.metrics import brier_score_loss, confusion_matrix, log_loss, roc_auc_score
 
 from faircard import counts as c
+from faircard.engine.pandas_source import cube_of
 from faircard.prepare import GroupIndex, Prepared
 
 
@@ -115,7 +116,7 @@ def test_group_counts_name_size_and_features_must_be_a_tuple():
 @pytest.mark.parametrize("intersection", [True, False])
 def test_count_by_group_equals_sklearn_on_each_groups_mask(intersection):
     prep, sex, race = _prepared(3)
-    out = c.count_by_group(prep, intersection)
+    out = c.count_by_group(cube_of(prep), intersection)
     assert [gc.features for gc in out] == [("sex",), ("race",)] + (
         [("sex", "race")] if intersection else [])
     y, pred = prep.y_true, prep.y_pred
@@ -204,7 +205,7 @@ def test_score_metrics_per_partition_and_overall_equal_sklearn(probability):
         prep = Prepared(prep.y_true, prep.y_pred, prep.y_score * 10 - 2, prep.index, True,
                         200, 0, {})
     parts = prep.index.partitions(True)
-    out = c.score_metrics(prep, parts)
+    out = c.score_metrics(cube_of(prep), parts)
     assert list(out) == ["sex", "race", "sex & race", "overall"]
     y, s = prep.y_true, prep.y_score
     for p in parts:
@@ -234,7 +235,7 @@ def test_score_metrics_per_partition_and_overall_equal_sklearn(probability):
 def test_score_metrics_of_some_partitions_only():
     prep, sex, race = _prepared(6, n=120)
     race_part = prep.index.partitions(False)[1]
-    out = c.score_metrics(prep, [race_part])
+    out = c.score_metrics(cube_of(prep), [race_part])
     assert list(out) == ["race", "overall"]
     for j in range(3):
         m = race == j
@@ -284,7 +285,7 @@ def test_score_metrics_with_a_cell_left_without_rows():
     sub = Prepared(prep.y_true[keep], prep.y_pred[keep], prep.y_score[keep], index, True,
                    int(keep.sum()), 0, {})
     parts = index.partitions(False)
-    out = c.score_metrics(sub, parts)
+    out = c.score_metrics(cube_of(sub), parts)
     y, s = sub.y_true, sub.y_score
     for p in parts:
         row_group = p.cell_to_group[index.cell]
@@ -297,4 +298,4 @@ def test_score_metrics_with_a_cell_left_without_rows():
 
 def test_count_by_group_includes_the_intersection_unless_asked_not_to():
     prep, sex, race = _prepared(9, n=60)
-    assert [gc.feature for gc in c.count_by_group(prep)] == ["sex", "race", "sex & race"]
+    assert [gc.feature for gc in c.count_by_group(cube_of(prep))] == ["sex", "race", "sex & race"]

@@ -584,8 +584,7 @@ def test_estimate_uncertainty_leaves_its_inputs_alone_and_follows_their_index():
     disp = a.disparities[base].iloc[::-1]
     disp.index = disp.index * 3 + 7
     bg_before, disp_before = bg.copy(), disp.copy()
-    a.prepared.memo.pop("cells", None)  # recomputed from the rows when absent
-    out = u.estimate_uncertainty(a.prepared, a.spec, a.counts, bg, disp, 30, ORACLE_LEVEL, 4)
+    out = u.estimate_uncertainty(a.cube, a.spec, a.counts, bg, disp, 30, ORACLE_LEVEL, 4)
     pd.testing.assert_frame_equal(bg, bg_before)
     pd.testing.assert_frame_equal(disp, disp_before)
     assert out.by_group.index.equals(bg.index)
@@ -619,18 +618,13 @@ def _one_feature(**groups):
     return pd.concat([_rows(g, **c) for g, c in groups.items()], ignore_index=True)
 
 
-def test_estimate_uncertainty_uses_the_counted_cells_it_is_given(monkeypatch):
+def test_estimate_uncertainty_reads_the_counted_cells_only():
     a = faircard.assess(_oracle_frame(), target="y", prediction="p", sensitive=["g", "h"],
                         n_boot=20, min_group_size=ORACLE_MIN_SIZE)
-    assert "cells" in a.prepared.memo
-
-    def recount(_prepared):
-        raise AssertionError("the cells were counted again from the rows")
-
-    monkeypatch.setattr(u, "prepared_cells", recount)
+    assert a.cube.index.cell.size == 0 and a.cube.scores is None  # no row in the cube
     bg = a.by_group.drop(columns=list(u.BY_GROUP_COLUMNS))
     disp = a.disparities.drop(columns=list(u.DISPARITY_COLUMNS))
-    out = u.estimate_uncertainty(a.prepared, a.spec, a.counts, bg, disp, 20, 0.95, 0)
+    out = u.estimate_uncertainty(a.cube, a.spec, a.counts, bg, disp, 20, 0.95, 0)
     pd.testing.assert_frame_equal(out.by_group, a.by_group[list(u.BY_GROUP_COLUMNS)])
 
 

@@ -66,7 +66,7 @@ def test_same_columns_with_and_without_bootstrap():
 def test_estimate_uncertainty_returns_and_does_not_mutate():
     a = assess(_table(), target="y", score="score", sensitive="sex", n_boot=0)
     bg, disp = a.by_group.copy(), a.disparities.copy()
-    out = estimate_uncertainty(a.prepared, a.spec, a.counts, a.by_group, a.disparities,
+    out = estimate_uncertainty(a.cube, a.spec, a.counts, a.by_group, a.disparities,
                                n_boot=40, confidence=0.9, random_state=1)
     pd.testing.assert_frame_equal(a.by_group, bg)
     pd.testing.assert_frame_equal(a.disparities, disp)
@@ -92,7 +92,7 @@ def test_partition_features_are_tuples_even_with_ampersand_in_names():
         "sex & race & ethnicity": ("sex", "race & ethnicity"),
     }
     assert a.single_features == ["sex", "race & ethnicity"]
-    parts = a.prepared.index.partitions(True)
+    parts = a.cube.partitions(True)
     assert [p.features for p in parts] == list(a.partition_features.values())
     assert [p.name for p in parts] == a.features  # the display name is kept
     # a feature whose name contains " & " is still a single feature in the findings

@@ -328,13 +328,14 @@ def test_compas_by_race_demographic_parity_is_not_a_degenerate_success():
     df = faircard.load_table("/work/shared/data/compas-scores-two-years.csv")
     a = faircard.assess(df, target="two_year_recid", score="decile_score", threshold=5,
                         sensitive="race", n_boot=0)
-    part = a.prepared.index.partitions()[0]
-    grp = part.cell_to_group[a.prepared.index.cell]
-    p = choose_policy(a.prepared.y_true, a.prepared.y_score, grp, list(part.groups),
+    part = a.cube.partitions()[0]
+    rows = a.cube.scores  # one entry per row kept, from the pandas source
+    grp = part.cell_to_group[rows.cell]
+    p = choose_policy(rows.y_true, rows.y_score, grp, list(part.groups),
                       feature="race", constraint="demographic_parity", tolerance=0.01)
     assert not p.degenerate and not p.feasible
     assert "Native American" in p.excluded_groups
-    allowed = choose_policy(a.prepared.y_true, a.prepared.y_score, grp, list(part.groups),
+    allowed = choose_policy(rows.y_true, rows.y_score, grp, list(part.groups),
                             feature="race", constraint="demographic_parity", tolerance=0.01,
                             allow_degenerate=True)
     assert allowed.degenerate is True

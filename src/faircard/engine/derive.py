@@ -26,6 +26,7 @@ from ..counts import SCORE_ORDER, aggregate_cells
 from ..prepare import GroupIndex, Prepared, policy_probabilities
 from ..spec import AssessmentSpec
 from .grouped import GroupedCounts, policy_thresholds
+from .pandas_source import CUBE
 
 _FREE = ("sensitive", "bins", "intersection", "reference", "min_group_size",
          "include_small_groups", "n_boot", "confidence", "random_state")
@@ -91,10 +92,10 @@ def derive_prepared(prepared: Prepared, spec: AssessmentSpec) -> Prepared:
     memo: dict = {}
     if SCORE_ORDER in prepared.memo:  # the same scores: the same order
         memo[SCORE_ORDER] = prepared.memo[SCORE_ORDER]
-    cells = prepared.memo.get("cells")
-    if cells is not None and p_pred is None and prepared.p_pred is None and \
+    base = prepared.memo.get(CUBE)  # the cube already counted from these rows
+    if base is not None and p_pred is None and prepared.p_pred is None and \
             np.array_equal(y_pred, prepared.y_pred):  # the same decisions: the same cells
-        memo["cells"] = aggregate_cells(cells, old_to_new, index.n_cells)  # whole rows: exact
+        memo["cells"] = aggregate_cells(base.cells, old_to_new, index.n_cells)  # exact
     return Prepared(y_true=prepared.y_true, y_pred=y_pred, p_pred=p_pred,
                     y_score=prepared.y_score, index=index, pos_label=prepared.pos_label,
                     n_input=prepared.n_input, n_dropped=prepared.n_dropped,

@@ -14,19 +14,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..assess import Assessment, assess_prepared
-from ..counts import GroupCounts, aggregate_cells
+from ..assess import Assessment, assess_cube
+from ..counts import aggregate_cells
+from ..cube import Cube, ScoredCells, cells_only
 from ..errors import FaircardError
 from ..prepare import (
     GroupIndex,
-    Prepared,
     _normalise_labels,
     _normalise_scalar,
     build_group_index,
     resolve_pos_label,
 )
 from ..spec import AssessmentSpec
-from ..thresholds import GROUPED_ROWS
 
 MAX_DISTINCT_SCORES = 100_000
 """Above this many distinct scores, sweeps and AUC use scores on a grid (counts at the chosen
@@ -98,6 +97,21 @@ def auc_and_ties(group: np.ndarray, score: np.ndarray, y: np.ndarray, weight: np
 
 def assess_grouped(counted: GroupedCounts, spec: AssessmentSpec) -> Assessment:
     """The assessment of ``spec`` from a source's grouped counts (no rows)."""
+    cube = cube_from_grouped(counted, spec)
+    result = assess_cube(cube, spec)
+    result.extras["engine"] = dict(cube.engine)
+    if counted.score_step is not None:
+        result.notes.append(
+            f"Scores have more than {MAX_DISTINCT_SCORES:,} distinct values, so ROC AUC was "
+            f"computed on a grid of step {counted.score_step:.3g}; it may differ from the exact "
+            f"value by at most {cube.engine['auc_error_bound']:.2g}. Counts at the threshold "
+            "are exact.")
+    return result
+
+
+def cube_from_grouped(counted: GroupedCounts, spec: AssessmentSpec) -> Cube:
+    """The counts cube of ``spec`` from a source's grouped table: groups labelled, the positive
+    label found and the decision rule applied as :mod:`faircard.prepare` does on rows."""
     g = counted.grouped
     n_kept = int(g["__n"].sum()) if len(g) else 0
     if n_kept == 0:
@@ -124,45 +138,36 @@ def assess_grouped(counted: GroupedCounts, spec: AssessmentSpec) -> Assessment:
     if not (spec.uses_score and spec.policy.is_randomized):
         cells = np.rint(cells).astype(np.int64)  # whole rows: exact integers
     cells = cells.reshape(index.n_cells, 4)
-    memo: dict[Any, Any] = {"cells": cells}
-    row_free = GroupIndex(index.features, index.labels, np.zeros(0, dtype=np.int64),
-                          index.cell_codes)
+    memo: dict[Any, Any] = {}
+    row_free = cells_only(index)
     partitions = row_free.partitions(spec.intersection)
-    memo[("counts", spec.intersection)] = [
-        GroupCounts(p.features, p.groups, aggregate_cells(cells, p.cell_to_group, len(p.groups)))
-        for p in partitions]
-    y_score = None
-    notes = {}
+    scores = None
+    facts: dict[str, Any] = {"name": counted.engine, "grouped_rows": len(g),
+                             "score_step": counted.score_step}
     if spec.uses_score:
         if counted.score_min is None:
             raise FaircardError(f"Score column '{spec.score}' has no values.")
-        y_score = np.array([counted.score_min, counted.score_max], dtype=np.float64)
         score = g["__score"].to_numpy(dtype=np.float64)
         by_score = np.argsort(score, kind="stable")  # one sort for every partition
         memo[("score_metrics", spec.intersection)], bound = _score_metrics(
             g, score, by_score, y, index, partitions, counted, memo)
         # sweeps, policies and the Thresholds page read the scores from the grouped table
-        memo[GROUPED_ROWS] = _scored_entries(score, by_score, y, index, weight)
+        y_true, y_score, cell, n = _scored_entries(score, by_score, y, index, weight)
+        sums = memo.pop("score_sums")
+        prob = counted.score_min >= 0 and counted.score_max <= 1
+        scores = ScoredCells(y_true, y_score, cell, n, minimum=counted.score_min,
+                             maximum=counted.score_max, sums=sums if prob else None,
+                             step=counted.score_step)
         if counted.score_step is not None:
-            notes["auc_error_bound"] = float(np.nanmax(bound)) if np.isfinite(bound).any() \
+            facts["auc_error_bound"] = float(np.nanmax(bound)) if np.isfinite(bound).any() \
                 else 0.0
     reasons = {"missing target": counted.n_missing_target,
                ("missing score" if spec.uses_score else "missing prediction"):
                counted.n_missing_decision}
-    prepared = Prepared(y_true=np.zeros(0, bool), y_pred=np.zeros(0, bool), y_score=y_score,
-                        index=row_free, pos_label=pos_label, n_input=counted.n_input,
-                        n_dropped=counted.n_input - n_kept,
-                        dropped_reasons={k: int(v) for k, v in reasons.items() if v},
-                        memo=memo)
-    result = assess_prepared(prepared, spec)
-    result.extras["engine"] = {"name": counted.engine, "grouped_rows": len(g),
-                               "score_step": counted.score_step, **notes}
-    if counted.score_step is not None:
-        result.notes.append(
-            f"Scores have more than {MAX_DISTINCT_SCORES:,} distinct values, so ROC AUC was "
-            f"computed on a grid of step {counted.score_step:.3g}; it may differ from the exact "
-            f"value by at most {notes['auc_error_bound']:.2g}. Counts at the threshold are exact.")
-    return result
+    return Cube(index=row_free, cells=cells, pos_label=pos_label, n_input=counted.n_input,
+                n_dropped=counted.n_input - n_kept,
+                dropped_reasons={k: int(v) for k, v in reasons.items() if v},
+                scores=scores, engine=facts, memo=memo)
 
 
 def _scored_entries(score: np.ndarray, by_score: np.ndarray, y: np.ndarray, index: GroupIndex,
@@ -245,7 +250,7 @@ def _score_metrics(g: pd.DataFrame, s: np.ndarray, by_score: np.ndarray, y: np.n
     cell_n = np.bincount(index.cell, weights=w, minlength=n_cells)
     sums = {"brier_score": np.bincount(index.cell, weights=sq, minlength=n_cells),
             "log_loss": np.bincount(index.cell, weights=ll, minlength=n_cells)}
-    memo["score_sums"] = sums  # what a record keeps per cell (governance.share.cells_of)
+    memo["score_sums"] = sums  # the cube keeps them per cell (a record stores them)
     out: dict[str, dict[str, np.ndarray]] = {}
     bounds = []
     for p in partitions:

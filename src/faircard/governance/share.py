@@ -22,12 +22,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..assess import Assessment, assess_prepared
-from ..counts import is_probability, prepared_cells, score_sums
+from ..assess import Assessment, assess_cube
+from ..cube import Cube, ScoredCells
 from ..errors import FaircardError
-from ..prepare import GroupIndex, Prepared
+from ..prepare import GroupIndex
 from ..spec import AssessmentSpec
-from ..thresholds import GROUPED_ROWS
 
 CELLS_FORMAT = "faircard-cells"
 CELLS_VERSION = 1
@@ -41,45 +40,35 @@ def _plain(value: Any) -> Any:
 
 def cells_of(assessment: Assessment, n_bins: int = N_BINS) -> dict[str, Any]:
     """The per-cell document of ``assessment`` (JSON-ready; see the module docstring)."""
-    prepared = assessment.prepared
-    index = prepared.index
-    cells = prepared.memo.get("cells")
-    if cells is None:
-        cells = prepared_cells(prepared)
-    counted = GROUPED_ROWS in prepared.memo  # counted where the data lives: no rows here
-    fractional = prepared.p_pred is not None or (
-        counted and np.issubdtype(np.asarray(cells).dtype, np.floating))
+    cube = assessment.cube
+    index = cube.index
+    cells = cube.cells
     doc: dict[str, Any] = {
         "format": CELLS_FORMAT,
         "version": CELLS_VERSION,
         "spec": assessment.spec.to_dict(),
-        "pos_label": _plain(prepared.pos_label),
-        "n_input": int(prepared.n_input),
-        "n_dropped": int(prepared.n_dropped),
-        "dropped_reasons": {str(k): int(v) for k, v in prepared.dropped_reasons.items()},
+        "pos_label": _plain(cube.pos_label),
+        "n_input": int(cube.n_input),
+        "n_dropped": int(cube.n_dropped),
+        "dropped_reasons": {str(k): int(v) for k, v in cube.dropped_reasons.items()},
         "features": list(index.features),
         "labels": {f: list(index.labels[f]) for f in index.features},
         "cell_codes": np.asarray(index.cell_codes, dtype=np.int64).tolist(),
         # expected counts under a randomised policy stay fractional
-        "counts": (np.asarray(cells, dtype=np.float64) if fractional
+        "counts": (np.asarray(cells, dtype=np.float64) if cube.is_randomized
                    else np.asarray(cells, dtype=np.int64)).tolist(),
         "scores": None,
     }
-    s = prepared.y_score
-    if s is not None and s.size:
-        prob = is_probability(s)
-        lo, hi = (0.0, 1.0) if prob else (float(s.min()), float(s.max()))
+    sc = cube.scores
+    if sc is not None and len(sc.y_score):
+        prob = sc.is_probability
+        lo, hi = (0.0, 1.0) if prob else (sc.minimum, sc.maximum)
         edges = np.linspace(lo, hi if hi > lo else lo + 1.0, n_bins + 1)
-        if counted:  # one entry per distinct (cell, outcome, score), with its rows
-            y_true, scores, cell, weight = prepared.memo[GROUPED_ROWS]
-        else:
-            y_true, scores, cell, weight = prepared.y_true, s, index.cell, None
-        b = np.clip(np.searchsorted(edges, scores, side="right") - 1, 0, n_bins - 1)
-        code = (cell * 2 + y_true.astype(np.int64)) * n_bins + b
-        hist = np.bincount(code, weights=weight, minlength=index.n_cells * 2 * n_bins)
-        hist = np.rint(hist).astype(np.int64) if counted else hist
-        sums = (prepared.memo["score_sums"] if counted else score_sums(prepared)) if prob \
-            else None
+        b = np.clip(np.searchsorted(edges, sc.y_score, side="right") - 1, 0, n_bins - 1)
+        code = (sc.cell * 2 + sc.y_true.astype(np.int64)) * n_bins + b
+        hist = np.bincount(code, weights=sc.weight, minlength=index.n_cells * 2 * n_bins)
+        hist = np.rint(hist).astype(np.int64)  # whole rows
+        sums = sc.sums if prob else None
         auc = {}
         for gc_feature in assessment.features:
             rows = assessment.by_group[(assessment.by_group["feature"] == gc_feature)
@@ -87,7 +76,7 @@ def cells_of(assessment: Assessment, n_bins: int = N_BINS) -> dict[str, Any]:
             auc[gc_feature] = [None if pd.isna(v) else float(v) for v in rows["value"]]
         doc["scores"] = {
             "is_probability": prob,
-            "min": float(s.min()), "max": float(s.max()),
+            "min": float(sc.minimum), "max": float(sc.maximum),
             "bin_edges": edges.tolist(),
             "histograms": hist.reshape(index.n_cells, 2, n_bins).tolist(),
             "brier_sum": None if sums is None else sums["brier_score"].tolist(),
@@ -125,24 +114,20 @@ def assessment_from_cells(cells: dict[str, Any]) -> Assessment:
         raise FaircardError(f"This record's per-cell counts are damaged ({exc}).") from None
     index = GroupIndex(features, labels, np.zeros(0, dtype=np.int64), codes)
     scores = cells.get("scores")
-    y_score = None
-    memo: dict[Any, Any] = {"cells": counts}
+    scored = None
+    memo: dict[Any, Any] = {}
     if scores:
-        # two values carry the scores' range (all the engine reads of them once the per-group
-        # score metrics are given)
-        y_score = np.array([scores["min"], scores["max"]], dtype=np.float64)
+        # the record keeps each score's histogram bin, not the score: the per-group score
+        # metrics are given, and the scores' range
+        none = np.zeros(0, dtype=np.int64)
+        scored = ScoredCells(np.zeros(0, bool), np.zeros(0, np.float64), none, none,
+                             minimum=float(scores["min"]), maximum=float(scores["max"]))
         memo[("score_metrics", spec.intersection)] = _score_metrics(index, counts, scores, spec)
-    prepared = Prepared(y_true=np.zeros(0, bool), y_pred=np.zeros(0, bool), y_score=y_score,
-                        index=index, pos_label=cells.get("pos_label"),
-                        n_input=int(cells["n_input"]), n_dropped=int(cells["n_dropped"]),
-                        dropped_reasons=dict(cells.get("dropped_reasons") or {}), memo=memo)
-    from ..counts import GroupCounts, aggregate_cells
-
-    memo[("counts", spec.intersection)] = [
-        GroupCounts(p.features, p.groups, aggregate_cells(counts, p.cell_to_group, len(p.groups)))
-        for p in index.partitions(spec.intersection)
-    ]
-    return assess_prepared(prepared, spec)
+    cube = Cube(index=index, cells=counts, pos_label=cells.get("pos_label"),
+                n_input=int(cells["n_input"]), n_dropped=int(cells["n_dropped"]),
+                dropped_reasons=dict(cells.get("dropped_reasons") or {}), scores=scored,
+                engine={"name": "record"}, memo=memo)
+    return assess_cube(cube, spec)
 
 
 def _score_metrics(index: GroupIndex, counts: np.ndarray, scores: dict[str, Any],

@@ -127,3 +127,26 @@ def test_score_metrics_of_a_cube_equal_sklearn_on_the_rows(rows, parquet, source
                                                                   rel=1e-9)
     assert got["overall"]["roc_auc"][0] == pytest.approx(
         roc_auc_score(kept["y"], kept["score"]), abs=1e-12)
+
+
+SOURCES = {"counts.py", "assess.py", "engine/pandas_source.py", "engine/derive.py",
+           "ui/cache.py", "diagnostics/core.py"}
+"""Where rows may still be read: the sources and their caches (the pandas source, the rows an
+upload keeps to derive fewer features, the engines' decoding), and the diagnostics, which look
+at columns other than the sensitive features."""
+
+
+def test_nothing_past_the_cube_imports_the_row_arrays():
+    import ast
+    from pathlib import Path
+
+    src = Path(faircard.__file__).parent
+    readers = []
+    for path in sorted(src.rglob("*.py")):
+        rel = path.relative_to(src).as_posix()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").endswith("prepare") \
+                    and {a.name for a in node.names} & {"Prepared", "prepare"}:
+                readers.append(rel)
+    assert readers, "the check must see the sources that do read rows"
+    assert set(readers) <= SOURCES, sorted(set(readers) - SOURCES)

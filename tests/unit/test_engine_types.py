@@ -138,3 +138,20 @@ def test_spark_counts_what_pandas_counts_whatever_the_column_types(spark, tmp_pa
         for key in ("roc_auc", "brier_score", "log_loss"):
             assert expected.overall[key] == pytest.approx(got.overall[key], rel=1e-9,
                                                           nan_ok=True), (key, kinds)
+
+
+def test_the_positive_label_is_found_among_the_rows_kept_as_in_memory(tmp_path):
+    """Found by the property test above: when every positive outcome is on a row left out (its
+    score is missing), pandas asks for the positive label; DuckDB used to find it among the
+    rows left out and assess."""
+    frame = pd.DataFrame({"f": ["a", "b", "a", "b"], "h": [1, 1, 2, 2], "y": [0, 0, 0, 1],
+                          "score": [0.2, 0.7, 0.4, np.nan]})
+    path = tmp_path / "rows.parquet"
+    frame.to_parquet(path)
+    spec = AssessmentSpec(target="y", score="score", sensitive=("f",), n_boot=0,
+                          min_group_size=0)
+    with pytest.raises(FaircardError, match="only has the value 0") as in_memory:
+        faircard.assess_spec(frame, spec)
+    with pytest.raises(FaircardError) as counted:
+        assess_grouped(count_duckdb(str(path), spec), spec)
+    assert str(counted.value) == str(in_memory.value)

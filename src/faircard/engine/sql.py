@@ -95,7 +95,8 @@ def count_queries(cols: Columns, *, thresholds: list[float] = (),
                   " AS n_infinite"]
     queries = {
         "stats": f"SELECT {', '.join(stats)} FROM src",
-        "targets": f"SELECT DISTINCT {t} AS target FROM src WHERE NOT {t_missing} LIMIT 3",
+        # the outcome values of the rows kept, as pandas finds the positive label among them
+        "targets": f"SELECT DISTINCT {t} AS target FROM src WHERE {keep} LIMIT 3",
     }
     if cols.uses_score and coding is not None:
         queries["grouped"] = _packed_query(cols, coding, d, keep, thresholds, score_step,

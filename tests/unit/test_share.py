@@ -110,3 +110,29 @@ def test_predictions_only_and_bad_documents():
         assessment_from_cells({**doc, "version": 9})
     with pytest.raises(FaircardError, match="damaged"):
         assessment_from_cells({**doc, "counts": [[1, 2]]})
+
+
+def test_a_randomised_policy_keeps_its_expected_counts():
+    """Expected counts of a randomised policy are fractions: the read-only view shows them as
+    the author saw them (they were cut to whole numbers), and whole-row counts stay whole."""
+    from faircard.decision import DecisionPolicy
+
+    df = make_dataset(5, n=900)
+    policy = DecisionPolicy.per_group("sex", {g: 0.5 for g in df["sex"].unique()},
+                                      mix={sorted(df["sex"].unique())[0]: (0.37, 0.6)})
+    a = faircard.assess(df, target="y", score="score", sensitive="sex", policy=policy,
+                        n_boot=0)
+    doc = json.loads(json.dumps(cells_of(a)))
+    assert any(x != round(x) for row in doc["counts"] for x in row)
+    rebuilt = assessment_from_cells(doc)
+    pd.testing.assert_frame_equal(rebuilt.counts_frame(), a.counts_frame())
+    # rates from the same counts; score sums added per cell may differ in the last digit
+    pd.testing.assert_frame_equal(rebuilt.by_group_wide(), a.by_group_wide(), rtol=1e-12)
+    single = json.loads(json.dumps(cells_of(faircard.assess(df, target="y", score="score",
+                                                            sensitive="sex", n_boot=0))))
+    with pytest.raises(FaircardError, match="damaged"):
+        assessment_from_cells({**single, "counts": [[x + 0.5 for x in row]
+                                                    for row in single["counts"]]})
+    with pytest.raises(FaircardError, match="damaged"):
+        assessment_from_cells({**single, "counts": [[-x for x in row]
+                                                    for row in single["counts"]]})

@@ -109,7 +109,7 @@ def assessment_from_cells(cells: dict[str, Any]) -> Assessment:
         features = tuple(cells["features"])
         labels = {f: tuple(cells["labels"][f]) for f in features}
         codes = np.asarray(cells["cell_codes"], dtype=np.int64).reshape(-1, len(features))
-        counts = np.asarray(cells["counts"], dtype=np.int64).reshape(len(codes), 4)
+        counts = _counts(cells["counts"], spec).reshape(len(codes), 4)
     except (KeyError, TypeError, ValueError) as exc:
         raise FaircardError(f"This record's per-cell counts are damaged ({exc}).") from None
     index = GroupIndex(features, labels, np.zeros(0, dtype=np.int64), codes)
@@ -128,6 +128,19 @@ def assessment_from_cells(cells: dict[str, Any]) -> Assessment:
                 dropped_reasons=dict(cells.get("dropped_reasons") or {}), scores=scored,
                 engine={"name": "record"}, memo=memo)
     return assess_cube(cube, spec)
+
+
+def _counts(stored, spec: AssessmentSpec) -> np.ndarray:
+    """The stored per-cell counts: expected counts of a randomised policy as they are, whole
+    rows otherwise (a fraction there means the document was changed)."""
+    counts = np.asarray(stored, dtype=np.float64)
+    if not np.isfinite(counts).all() or (counts < 0).any():
+        raise ValueError("counts must be finite and not negative")
+    if spec.uses_score and spec.policy.is_randomized:
+        return counts
+    if (counts != np.rint(counts)).any():
+        raise ValueError("whole rows were stored as fractions")
+    return counts.astype(np.int64)
 
 
 def _score_metrics(index: GroupIndex, counts: np.ndarray, scores: dict[str, Any],

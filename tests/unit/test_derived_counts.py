@@ -138,23 +138,29 @@ def test_rows_in_memory_derived_equal_a_fresh_count(rows, name):
         _assert_same_thresholds(a, b)
 
 
-def test_derived_counts_equal_fairlearn(rows):
-    wide = _spec(("race", "sex", "band"))
-    spec = _spec(("sex",))
-    got = assess_prepared(derive_prepared(prepare(rows, wide), spec), spec)
+def _assert_equals_fairlearn_by_sex(got, rows, threshold):
+    """``got``'s rates by sex equal fairlearn's MetricFrame on the rows kept at ``threshold``."""
     kept = rows.dropna(subset=["y", "score"])
     mf = MetricFrame(metrics={"selection_rate": selection_rate,
                               "true_positive_rate": true_positive_rate,
                               "false_positive_rate": false_positive_rate},
-                     y_true=kept["y"].astype(int), y_pred=(kept["score"] >= 0.45).astype(int),
+                     y_true=kept["y"].astype(int),
+                     y_pred=(kept["score"] >= threshold).astype(int),
                      sensitive_features=kept["sex"])
-    wide_table = got.by_group_wide().set_index("group")
+    table = got.by_group_wide().set_index("group")
     positives = kept.groupby("sex")["y"].sum()
     for metric in mf.by_group.columns:
         for group, value in mf.by_group[metric].items():
             if metric == "true_positive_rate" and positives[group] == 0:
                 value = np.nan  # 0/0: fairlearn says 0, faircard says undefined
-            assert wide_table.loc[group, metric] == pytest.approx(value, abs=1e-12, nan_ok=True)
+            assert table.loc[group, metric] == pytest.approx(value, abs=1e-12, nan_ok=True)
+
+
+def test_derived_counts_equal_fairlearn(rows):
+    wide = _spec(("race", "sex", "band"))
+    spec = _spec(("sex",))
+    got = assess_prepared(derive_prepared(prepare(rows, wide), spec), spec)
+    _assert_equals_fairlearn_by_sex(got, rows, 0.45)
     assert got.n_dropped == 20
 
 
@@ -266,22 +272,10 @@ def test_duckdb_grouped_table_decides_another_rule_as_a_fresh_count(parquet, nam
 def test_another_threshold_from_the_counts_equals_fairlearn(rows, parquet):
     wide = _spec(("race", "sex"))
     spec = _spec(("sex",), threshold=0.3)
-    kept = rows.dropna(subset=["y", "score"])
-    mf = MetricFrame(metrics={"selection_rate": selection_rate,
-                              "true_positive_rate": true_positive_rate,
-                              "false_positive_rate": false_positive_rate},
-                     y_true=kept["y"].astype(int), y_pred=(kept["score"] >= 0.3).astype(int),
-                     sensitive_features=kept["sex"])
-    positives = kept.groupby("sex")["y"].sum()
     for got in (assess_prepared(derive_prepared(prepare(rows, wide), spec), spec),
                 assess_grouped(derive_grouped(count_duckdb(parquet, wide), spec.sensitive, spec),
                                spec)):
-        table = got.by_group_wide().set_index("group")
-        for metric in mf.by_group.columns:
-            for group, value in mf.by_group[metric].items():
-                if metric == "true_positive_rate" and positives[group] == 0:
-                    value = np.nan  # 0/0: fairlearn says 0, faircard says undefined
-                assert table.loc[group, metric] == pytest.approx(value, abs=1e-12, nan_ok=True)
+        _assert_equals_fairlearn_by_sex(got, rows, 0.3)
 
 
 def test_scores_on_a_grid_do_not_decide_another_rule(parquet):

@@ -79,9 +79,9 @@ def _csv_reader(pattern: str, first: str | Path) -> str:
 
     with open(first, "rb") as fh:
         head = fh.read(65536).decode("utf-8", errors="ignore")
-    na = "[" + ", ".join(f"'{_esc(w)}'" for w in NA_WORDS) + "]"
+    words = ", ".join(f"'{_esc(w)}'" for w in NA_WORDS)
     read = (f"read_csv('{_esc(pattern)}', union_by_name = true, header = true, "
-            f"delim = '{_esc(_sniff_delimiter(head))}', nullstr = {na})")
+            f"delim = '{_esc(_sniff_delimiter(head))}', nullstr = [{words}])")
     con = duckdb.connect()
     try:
         types = [(str(r[0]), str(r[1])) for r in con.execute(f"DESCRIBE SELECT * FROM {read}")
@@ -90,10 +90,9 @@ def _csv_reader(pattern: str, first: str | Path) -> str:
         raise FaircardError(f"DuckDB cannot read '{pattern}': {_first_line(exc)}") from None
     finally:
         con.close()
-    names = [n.lstrip(" ") or n for n in types and [t[0] for t in types]]
+    names = [raw.lstrip(" ") or raw for raw, _ in types]
     if len(set(names)) < len(names):  # stripping would merge two columns: keep them as named
-        names = [t[0] for t in types]
-    words = ", ".join(f"'{_esc(w)}'" for w in NA_WORDS)
+        names = [raw for raw, _ in types]
     cols = []
     for (raw, kind), name in zip(types, names, strict=True):
         col = quote(raw)

@@ -12,11 +12,11 @@ import pytest
 from sklearn.metrics import accuracy_score, precision_score, recall_score
 
 import faircard
-from faircard.governance.records import assessment_fingerprint, spec_of
 from faircard.card import build_card
 from faircard.cli import main
 from faircard.decision import DecisionPolicy, GroupRule, load_policy, threshold_above
 from faircard.errors import FaircardError
+from faircard.governance.records import assessment_fingerprint, spec_of
 
 SHA = "0" * 64
 

@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 from fairlearn.metrics import MetricFrame, false_positive_rate, selection_rate, true_positive_rate
 
-import faircard
 from faircard.assess import assess_prepared
 from faircard.counts import SCORE_ORDER
 from faircard.decision import DecisionPolicy

@@ -7,7 +7,6 @@ kill mutmut survivors."""
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 

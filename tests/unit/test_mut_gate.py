@@ -187,7 +187,7 @@ def test_per_feature_errors_name_the_table():
     assert msg({"min_accuracy": 0.5}) == (
         f"{where}: 'min_accuracy' limits an overall metric and cannot be set per feature; "
         "move it to the top of the file.")
-    assert msg({"skipp": True}) == f"Unknown key 'skipp' in 'gate.toml' [features.sex]. " \
+    assert msg({"skipp": True}) == "Unknown key 'skipp' in 'gate.toml' [features.sex]. " \
                                    "Did you mean 'skip'?"
     assert _message(g.GateRules.from_mapping, {"features": 3}, "'gate.toml'") == (
         "In 'gate.toml', 'features' must be a table of features.")

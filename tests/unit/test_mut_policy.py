@@ -855,9 +855,7 @@ def test_a_randomised_policy_that_meets_the_constraint_beats_a_better_one_that_d
 def test_the_best_single_threshold_for_balanced_accuracy_on_rare_positives():
     """One positive in ten: accuracy is best selecting nobody, balanced accuracy is best at
     0.6 (scikit-learn over every distinct score)."""
-    from sklearn.metrics import accuracy_score
-
-    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
     y = np.array([1, 0, 0, 0, 0, 0, 0, 0, 0, 0], bool)
     s = np.array([0.6, 0.9, 0.7, 0.2, 0.3, 0.1, 0.2, 0.3, 0.4, 0.5])

@@ -515,7 +515,8 @@ def test_sweep_of_the_intersection_partition(scored, frame):
     got = th.sweep_assessment(scored, "sex & race", exact=True)
     assert got.groups == ("F & A", "F & B", "F & C", "M & A", "M & B", "M & C")
     y, s = frame["y"].to_numpy() == 1, frame["score"].to_numpy()
-    g = np.array([got.groups.index(f"{a} & {b}") for a, b in zip(frame["sex"], frame["race"])])
+    g = np.array([got.groups.index(f"{a} & {b}")
+                  for a, b in zip(frame["sex"], frame["race"], strict=True)])
     _check_sweep(got, y, s, g)
 
 

@@ -72,7 +72,11 @@ class GroupCounts:
 
     @property
     def n(self) -> np.ndarray:
-        return self.counts.sum(axis=1)
+        """People per group. Under a randomised policy the counts are expected counts whose
+        sum is the whole number of people only up to rounding (21.999999999999996 for 22,
+        depending on the order of the additions), so it is rounded back."""
+        n = self.counts.sum(axis=1)
+        return np.rint(n) if n.dtype.kind == "f" else n
 
 
 def count_by_group(cube: Cube, intersection: bool = True) -> list[GroupCounts]:

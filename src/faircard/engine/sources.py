@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import glob as globlib
 import math
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -378,3 +379,24 @@ def _row(cursor) -> dict[str, Any]:
 
 def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+@contextmanager
+def duckdb_source(path: str, *, memory_limit: str = "4GB", threads: int | None = None):
+    """A DuckDB connection with the view ``src`` over the file, glob or folder at ``path``, and
+    the view's column types by name (closed on leaving)."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute(f"SET memory_limit = '{_esc(memory_limit)}'")
+        if threads:
+            con.execute(f"SET threads = {int(threads)}")
+        try:
+            con.execute(f"CREATE VIEW src AS SELECT * FROM {_reader(str(path))}")
+            types = {r[0]: str(r[1]) for r in con.execute("DESCRIBE src").fetchall()}
+        except duckdb.Error as exc:
+            raise FaircardError(f"DuckDB cannot read '{path}': {_first_line(exc)}") from None
+        yield con, types
+    finally:
+        con.close()

@@ -88,10 +88,11 @@ COUNTS_KEPT = 16
 
 def _counts(digest: str, spec: AssessmentSpec, count, derive, *, bins_on_values: bool,
             scores_kept, counting=None):
-    """The counts of ``spec``: kept ones, else derived from kept counts of more sensitive
-    features or of another decision rule when ``scores_kept(counts)`` (no row is read:
-    removing a feature, choosing features already counted or a new threshold is fast), else
-    ``count()`` inside ``counting()`` (a progress indicator)."""
+    """The counts of ``spec``: kept ones, else derived by ``derive(counts, spec, counted_spec)``
+    from kept counts of more sensitive features, or of another decision rule when
+    ``scores_kept(counts)`` (removing a feature, choosing features already counted or a new
+    threshold is fast), else ``count()`` inside ``counting()`` (a progress indicator). Counts
+    made under the same rule are preferred: a new rule may read a few rows again."""
     from ..engine.derive import derivable
 
     store = _count_store()
@@ -100,12 +101,14 @@ def _counts(digest: str, spec: AssessmentSpec, count, derive, *, bins_on_values:
         if key in store:
             store.move_to_end(key)
             return store[key][1]
-        bases = [(len(s.sensitive), -i, s, v) for i, ((d, _), (s, v)) in enumerate(store.items())
+        bases = [(not derivable(s, spec, bins_on_values=bins_on_values), len(s.sensitive), -i,
+                  s, v) for i, ((d, _), (s, v)) in enumerate(store.items())
                  if d == digest and derivable(s, spec, bins_on_values=bins_on_values,
                                               scores_kept=scores_kept(v))]
     if bases:
-        _, _, base_spec, base = min(bases, key=lambda b: b[:2])  # fewest features, newest
-        value = derive(base, spec)
+        # the same rule first, then the fewest features, then the newest
+        *_, base_spec, base = min(bases, key=lambda b: b[:3])
+        value = derive(base, spec, base_spec)
     else:
         with counting() if counting is not None else nullcontext():
             value = count()
@@ -119,9 +122,9 @@ def _counts(digest: str, spec: AssessmentSpec, count, derive, *, bins_on_values:
 def _prepared(digest: str, data: pd.DataFrame, spec: AssessmentSpec, counting=None) -> Prepared:
     from ..engine.derive import derive_prepared
 
-    return _counts(digest, spec, lambda: prepare(data, spec), derive_prepared,
-                   bins_on_values=False, scores_kept=lambda p: p.y_score is not None,
-                   counting=counting)
+    return _counts(digest, spec, lambda: prepare(data, spec),
+                   lambda prepared, s, _: derive_prepared(prepared, s), bins_on_values=False,
+                   scores_kept=lambda p: p.y_score is not None, counting=counting)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -139,13 +142,20 @@ def assessment(digest: str, data: pd.DataFrame, spec: AssessmentSpec,
 
 
 def _grouped(digest: str, path: str, spec: AssessmentSpec, counting=None):
-    from ..engine.derive import derive_grouped, scores_exact
+    from ..engine.derive import derivable, derive_grouped, scores_exact
+    from ..engine.recount import recount_duckdb, recountable
     from ..engine.sources import count_duckdb
 
-    return _counts(digest, spec, lambda: count_duckdb(path, spec),
-                   lambda grouped, s: derive_grouped(grouped, s.sensitive,
-                                                     s if scores_exact(grouped) else None),
-                   bins_on_values=True, scores_kept=scores_exact, counting=counting)
+    def derive(grouped, s: AssessmentSpec, counted: AssessmentSpec):
+        if scores_exact(grouped):  # every score kept: any rule, no row read
+            return derive_grouped(grouped, s.sensitive, s)
+        if derivable(counted, s, bins_on_values=True):  # the same rule
+            return derive_grouped(grouped, s.sensitive)
+        # scores on a grid: only the rows in the grid cells next to the new thresholds
+        return recount_duckdb(path, grouped, s)
+
+    return _counts(digest, spec, lambda: count_duckdb(path, spec), derive, bins_on_values=True,
+                   scores_kept=lambda g: scores_exact(g) or recountable(g), counting=counting)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)

@@ -13,6 +13,10 @@ Two sources are derived here:
   their outcome, score and decision, only their cell is renumbered;
 * the grouped table a source engine returns (:class:`~faircard.engine.grouped.GroupedCounts`):
   its rows are summed over the removed features' columns.
+
+Another decision rule is derived from the exact scores these keep. A grouped table whose scores
+are on a grid reads the rows of the grid cells next to the new thresholds again
+(:mod:`faircard.engine.recount`).
 """
 
 from __future__ import annotations

@@ -71,7 +71,7 @@ def recountable(counted: GroupedCounts) -> bool:
 
 def threshold_cells(counted: GroupedCounts, thresholds: list[float]) -> list[int]:
     """The grid cell ``FLOOR((t - origin) / step)`` of each threshold, computed with the
-    operations of the count query; clipped two cells beyond the scores' range (a threshold
+    operations of the count query; clipped three cells beyond the scores' range (a threshold
     outside it decides every row from its cell)."""
     step, origin = counted.score_step, counted.score_min
     top = math.floor((counted.score_max - origin) / step)
@@ -84,7 +84,8 @@ def threshold_cells(counted: GroupedCounts, thresholds: list[float]) -> list[int
 
 def windows(counted: GroupedCounts, cells: list[int]) -> list[tuple[int, int]]:
     """The ranges of grid cells to recount: ``c - 1 .. c + 1`` around each threshold's cell,
-    merged, and only those that may hold rows (cells 0 to the cell of the highest score)."""
+    merged, and only those that may hold rows (cells 0 to one past the cell of the highest
+    score)."""
     top = math.floor((counted.score_max - counted.score_min) / counted.score_step) + 1
     out: list[list[int]] = []
     for c in sorted(cells):

@@ -39,8 +39,13 @@ PERFECT_HASH_BITS = 20
 query has at most 2**20 possible values (the default allows 2**12): about 50 MB per thread."""
 
 
-def _reader(path: str) -> str:
-    """The DuckDB table function that reads ``path`` (a file, a glob or a folder)."""
+def _reader(path: str, *, footers: bool = False) -> str:
+    """The DuckDB table function that reads ``path`` (a file, a glob or a folder).
+
+    A Parquet file's footers hold each column's range without its NaN values, and DuckDB,
+    unless told a float column can hold NaN, trusts them to drop ``isnan`` tests: a NaN score
+    was then counted as a score. So it is told; ``footers``: not told, for queries that only
+    want the footers' answer (see :func:`_quick_stats`)."""
     p = Path(path)
     if p.is_dir():
         files = [f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")]
@@ -48,9 +53,7 @@ def _reader(path: str) -> str:
         if not files:
             raise FaircardError(f"The folder '{path}' has no files.")
         if kinds <= {".parquet"}:
-            pattern = str(p / "**" / "*.parquet")
-            return f"read_parquet('{_esc(pattern)}', hive_partitioning = true, " \
-                   "union_by_name = true)"
+            return _parquet_reader(str(p / "**" / "*.parquet"), footers)
         if kinds <= {".csv"}:
             return _csv_reader(str(p / "**" / "*.csv"), sorted(files)[0])
         raise FaircardError(f"The folder '{path}' mixes file types ({', '.join(sorted(kinds))}); "
@@ -61,11 +64,16 @@ def _reader(path: str) -> str:
         raise FaircardError(f"No file matches '{path}'.")
     suffix = Path(matches[0]).suffix.lower()
     if suffix == ".parquet":
-        return f"read_parquet('{_esc(path)}', hive_partitioning = true, union_by_name = true)"
+        return _parquet_reader(path, footers)
     if suffix in (".csv", ".tsv", ".txt"):
         return _csv_reader(path, sorted(matches)[0])
     raise FaircardError(f"'{path}' is not a Parquet or CSV file; DuckDB reads those (use the "
                         "pandas engine for Excel).")
+
+
+def _parquet_reader(pattern: str, footers: bool) -> str:
+    nan = "" if footers else ", can_have_nan = true"
+    return f"read_parquet('{_esc(pattern)}', hive_partitioning = true, union_by_name = true{nan})"
 
 
 def _csv_reader(pattern: str, first: str | Path) -> str:
@@ -123,6 +131,57 @@ def _columns(spec: AssessmentSpec, types: dict[str, str]) -> Columns:
     return Columns(spec.target, decision, tuple(spec.sensitive), is_float, spec.uses_score)
 
 
+def _quick_stats(cols: Columns, b: dict[str, Any], row) -> dict[str, Any] | None:
+    """The ``stats`` row without reading every row, or None when it needs them: from ``b``,
+    the ``bounds`` query's row as a Parquet file's footers answer it, assuming no outcome or
+    score is NaN, which the footers cannot show; counting then proves it (see
+    :func:`_proves`). ``row``: a query to a dict."""
+    q = count_queries(cols, head_rows=2 * MAX_DISTINCT_SCORES)
+    n = int(b["n_input"])
+    if n == 0 or b["n_target"] != n or b["n_decision"] != n:
+        return None
+    stats = {"n_input": n, "n_missing_target": 0, "n_missing_decision": 0}
+    if not cols.uses_score:
+        return stats
+    lo, hi = b["score_min"], b["score_max"]  # NaN (a scan saw one) came back as None
+    if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
+        return None
+    # more distinct scores among the first rows than the limit settles it; else as ``stats``
+    distinct = int(row(q["head_distinct"])["score_distinct"])
+    if distinct <= MAX_DISTINCT_SCORES:
+        distinct = int(row(q["distinct"])["score_distinct"] or 0)
+    # + 0.0: footers give -0.0 for a least score of 0 (as Parquet asks of writers)
+    return stats | {"score_min": float(lo) + 0.0, "score_max": float(hi) + 0.0,
+                    "score_distinct": distinct, "n_infinite": 0}
+
+
+def _proves(stats: dict[str, Any], grouped: pd.DataFrame) -> bool:
+    """Whether the grouped table (one column per part) bears out quick ``stats``: it counts
+    every row (so no outcome or score was missing or NaN, and every score lay in the range),
+    and the range's ends are scores it holds (exact scores) or its first and last grid cells
+    are used."""
+    if int(grouped["__n"].sum()) != stats["n_input"]:
+        return False
+    step, origin = _grid(stats)
+    lo, hi = stats.get("score_min"), stats.get("score_max")
+    if lo is None:
+        return True
+    if step is None:
+        score = grouped["__score"].to_numpy(dtype=np.float64)
+        return bool(score.min() == lo and score.max() == hi)
+    cells = grouped["__score_cell"].to_numpy()
+    return bool(cells.min() == 0 and cells.max() == math.floor((hi - origin) / step))
+
+
+def _same_grid(a: dict[str, Any], b: dict[str, Any] | None) -> bool:
+    """Whether the ``grouped`` query of stats ``a`` is that of stats ``b`` (None: no query):
+    exact scores for both, or the same grid over the same range, and no infinite score."""
+    if b is None or a.get("n_infinite") or b.get("n_infinite") or _grid(a) != _grid(b):
+        return False
+    return _grid(a)[0] is None or (a["score_min"], a["score_max"]) == (b["score_min"],
+                                                                          b["score_max"])
+
+
 def _grid(stats: dict[str, Any]) -> tuple[float | None, float]:
     """(step, origin) of the score grid, or (None, 0) when exact scores are few enough."""
     lo, hi = stats.get("score_min"), stats.get("score_max")
@@ -172,8 +231,8 @@ def _grouped_query(cols: Columns, spec: AssessmentSpec, stats: dict[str, Any],
         raise FaircardError("The score column contains infinite values; remove them.")
     step, origin = _grid(stats)
     return count_queries(cols, thresholds=policy_thresholds(spec), score_step=step,
-                         score_origin=origin, positives=positive_values(targets, spec),
-                         coding=coding)["grouped"]
+                         score_origin=origin, score_max=stats.get("score_max"),
+                         positives=positive_values(targets, spec), coding=coding)["grouped"]
 
 
 def _unpacked(grouped: pd.DataFrame, coding: Coding | None, values: dict[str, pd.Series],
@@ -213,34 +272,44 @@ def _counted(stats, targets: pd.Series, grouped: pd.DataFrame, engine) -> Groupe
 def count_duckdb(path: str, spec: AssessmentSpec, *, memory_limit: str = "4GB",
                  threads: int | None = None) -> GroupedCounts:
     """Grouped counts of ``spec`` over the Parquet/CSV file, glob or folder at ``path``."""
-    import duckdb
-
-    con = duckdb.connect()
-    try:
-        con.execute(f"SET memory_limit = '{_esc(memory_limit)}'")
-        if threads:
-            con.execute(f"SET threads = {int(threads)}")
-        try:
-            con.execute(f"CREATE VIEW src AS SELECT * FROM {_reader(str(path))}")
-            types = {r[0]: str(r[1]) for r in con.execute("DESCRIBE src").fetchall()}
-        except duckdb.Error as exc:
-            raise FaircardError(f"DuckDB cannot read '{path}': {_first_line(exc)}") from None
+    reader, footers = _reader(str(path)), _reader(str(path), footers=True)
+    with duckdb_source(path, memory_limit=memory_limit, threads=threads) as (con, types):
         cols = _columns(spec, types)
         q = count_queries(cols)
-        stats = _row(con.execute(q["stats"]))
-        targets = con.execute(q["targets"]).fetchdf()["target"]
-        # through Arrow: a third of the time of fetchdf for the same frame
 
         def run(query: str) -> pd.DataFrame:
+            # through Arrow: a third of the time of fetchdf for the same frame
             return con.sql(query).to_arrow_table().to_pandas()
 
-        coding, values = _coding(cols, spec, stats, targets, run)
-        con.execute(f"SET perfect_ht_threshold = {PERFECT_HASH_BITS}")
-        grouped = _unpacked(run(_grouped_query(cols, spec, stats, targets, coding)), coding,
-                            values, targets)
-    finally:
-        con.close()
-    return _counted(stats, targets, grouped, "duckdb")
+        def count(stats: dict[str, Any], targets: pd.Series) -> pd.DataFrame:
+            coding, values = _coding(cols, spec, stats, targets, run)
+            con.execute(f"SET perfect_ht_threshold = {PERFECT_HASH_BITS}")
+            grouped = run(_grouped_query(cols, spec, stats, targets, coding))
+            return _unpacked(grouped, coding, values, targets)
+
+        # a Parquet file's footers give the row accounting and the score's range without
+        # reading the rows (CSV files have none), and the counts prove them
+        quick, grouped = None, None
+        if footers.startswith("read_parquet("):
+            con.execute(f"CREATE OR REPLACE VIEW src AS SELECT * FROM {footers}")
+            bounds = _row(con.execute(q["bounds"]))
+            con.execute(f"CREATE OR REPLACE VIEW src AS SELECT * FROM {reader}")
+            quick = _quick_stats(cols, bounds, lambda query: _row(con.execute(query)))
+        if quick is not None:
+            # every row kept, so the outcome values are those of the rows with one
+            targets = con.execute(q["all_targets"]).fetchdf()["target"]
+            try:
+                grouped = count(quick, targets)
+            except FaircardError:  # e.g. a third outcome value on rows left out
+                grouped = None
+            if grouped is not None and _proves(quick, grouped):
+                return _counted(quick, targets, grouped, "duckdb")
+        # a NaN outcome or score, or a range the footers got wrong: count as without them
+        stats = _row(con.execute(q["stats"]))
+        kept = con.execute(q["targets"]).fetchdf()["target"]
+        if grouped is None or not _same_grid(stats, quick) or set(kept) != set(targets):
+            grouped, targets = count(stats, kept), kept
+        return _counted(stats, targets, grouped, "duckdb")
 
 
 def sample_duckdb(path: str, n: int = 1000) -> pd.DataFrame:
@@ -372,7 +441,7 @@ def _spark_type(t: str) -> str:
 
 def _row(cursor) -> dict[str, Any]:
     names = [d[0] for d in cursor.description]
-    values = cursor.fetchone()
+    values = cursor.fetchall()[0]  # to the end: DuckDB refuses new work on an unfinished one
     out = dict(zip(names, values, strict=True))
     return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in out.items()}
 

@@ -4,7 +4,14 @@ Queries over a source relation ``src``:
 
 * ``stats``: rows, rows with a missing outcome, rows with a missing decision, the score's range,
   an estimate of its distinct values and whether it has infinite values;
-* ``targets``: up to three distinct outcome values (to find the positive label);
+* ``bounds``: rows, outcomes and decisions that are not NULL and the score's range over all
+  rows, which a Parquet file's footers answer without reading the rows (the footers do not see
+  NaN; see :func:`faircard.engine.sources.count_duckdb` for how the counts prove there was
+  none); ``head_distinct``: the distinct scores among the first rows, and ``distinct``: an
+  estimate of the distinct scores of all rows (the same estimate as ``stats`` when no row is
+  left out);
+* ``targets``: up to three distinct outcome values of the rows kept (to find the positive
+  label); ``all_targets``: the same over the rows with an outcome;
 * ``grouped``: one row per combination of the sensitive features' values, the outcome, the
   score (exact, or the number of its grid cell when there are too many distinct scores, see
   :func:`grid_scores`) and the decision, with the row count and the score sums behind the
@@ -62,12 +69,17 @@ class Columns:
 
 def count_queries(cols: Columns, *, thresholds: list[float] = (),
                   score_step: float | None = None, score_origin: float = 0.0,
-                  positives: list | None = None, coding: Coding | None = None) -> dict[str, str]:
-    """The three queries (see the module docstring) in DuckDB's dialect.
+                  score_max: float | None = None, positives: list | None = None,
+                  coding: Coding | None = None, head_rows: int = 200_000) -> dict[str, str]:
+    """The queries (see the module docstring) in DuckDB's dialect.
 
     ``thresholds``: one column ``__p{k}`` per threshold, 1 where ``score >= thresholds[k]``
     (exact whatever the grid; a decision policy picks its threshold per group from them);
-    ``score_step``: put scores on a grid of this step from ``score_origin`` (None: exact);
+    ``score_step``: put scores on a grid of this step from ``score_origin`` (None: exact); the
+    ``grouped`` query then keeps only scores from ``score_origin`` to ``score_max``, so a
+    score outside the range it was told cannot land in another group's cells (it is left out,
+    and the rows counted show it);
+    ``head_rows``: how many first rows ``head_distinct`` reads;
     ``positives``: the outcome values that are the positive label (from the ``targets`` query),
     needed by the score sums of the ``grouped`` query;
     ``coding``: the value sets that the ``grouped`` query packs into one integer key (see
@@ -91,13 +103,29 @@ def count_queries(cols: Columns, *, thresholds: list[float] = (),
         stats += [f"MIN(CASE WHEN {keep} THEN {d} END) AS score_min",
                   f"MAX(CASE WHEN {keep} THEN {d} END) AS score_max",
                   f"approx_count_distinct(CASE WHEN {keep} THEN {d} END) AS score_distinct",
-                  f"SUM(CASE WHEN {keep} AND ABS({d}) = CAST('Infinity' AS DOUBLE) THEN 1 ELSE 0 END)"
+                  # on any row, as pandas refuses them (even where the outcome is missing)
+                  f"SUM(CASE WHEN ABS({d}) = CAST('Infinity' AS DOUBLE) THEN 1 ELSE 0 END)"
                   " AS n_infinite"]
+    bounds = ["COUNT(*) AS n_input", f"COUNT({t}) AS n_target", f"COUNT({d}) AS n_decision"]
+    if cols.uses_score:
+        bounds += [f"MIN({d}) AS score_min", f"MAX({d}) AS score_max"]
     queries = {
         "stats": f"SELECT {', '.join(stats)} FROM src",
+        "bounds": f"SELECT {', '.join(bounds)} FROM src",
+        "head_distinct": f"SELECT COUNT(DISTINCT __score) AS score_distinct FROM "
+                         f"(SELECT {d} AS __score FROM src LIMIT {int(head_rows)}) AS head",
+        "distinct": f"SELECT approx_count_distinct({d}) AS score_distinct FROM src",
         # the outcome values of the rows kept, as pandas finds the positive label among them
         "targets": f"SELECT DISTINCT {t} AS target FROM src WHERE {keep} LIMIT 3",
+        # ... the same when every row is kept, without reading the scores
+        "all_targets": f"SELECT DISTINCT {t} AS target FROM src WHERE NOT {t_missing} LIMIT 3",
     }
+    if cols.uses_score and score_step is not None:
+        # the range also leaves out a missing or NaN score (larger than any number for DuckDB
+        # and Spark), and tells DuckDB the grid cells' range (a directly indexed table)
+        keep = f"NOT {t_missing} AND {d} >= {_literal(score_origin)}"
+        if score_max is not None:
+            keep += f" AND {d} <= {_literal(score_max)}"
     if cols.uses_score and coding is not None:
         queries["grouped"] = _packed_query(cols, coding, d, keep, thresholds, score_step,
                                            score_origin, positives or [])

@@ -625,6 +625,19 @@ def _shifted():
     return y, s, g, ["a", "b"]
 
 
+def _selection_probability(policy, s, g, groups):
+    """Each row's probability of a positive decision under a policy's thresholds and mix."""
+    p_pos = np.zeros(len(s))
+    for j, x in enumerate(groups):
+        rows = g == j
+        first = (s[rows] >= policy.thresholds[x]).astype(float)
+        if x in policy.mix:
+            p, other = policy.mix[x]["probability"], policy.mix[x]["else_threshold"]
+            first = p * first + (1 - p) * (s[rows] >= other)
+        p_pos[rows] = first
+    return p_pos
+
+
 def test_a_randomised_choice_has_the_expected_figures_of_its_rows():
     y, s, g, groups = _shifted()
     rules = dict(constraint="equalized_odds", tolerance=0.0, objective="accuracy")
@@ -632,16 +645,8 @@ def test_a_randomised_choice_has_the_expected_figures_of_its_rows():
     plain = P.choose_policy(y, s, g, groups, **rules)
     assert mixed.randomized and mixed.mix and mixed.feasible
     assert mixed.objective_value > plain.objective_value
-    mix = {x: (m["probability"], m["else_threshold"]) for x, m in mixed.mix.items()}
     # expected counts of the rows under the mix: each row is selected with its probability
-    p_pos = np.zeros(len(y))
-    for j, x in enumerate(groups):
-        rows = g == j
-        first = (s[rows] >= mixed.thresholds[x]).astype(float)
-        if x in mix:
-            p, other = mix[x]
-            first = p * first + (1 - p) * (s[rows] >= other)
-        p_pos[rows] = first
+    p_pos = _selection_probability(mixed, s, g, groups)
     for j, r in enumerate(mixed.by_group):
         rows = g == j
         tp = p_pos[rows & y].sum()
@@ -997,3 +1002,181 @@ def test_rows_of_a_policy_state_their_threshold_and_the_summary_every_left_out_g
                         min_group_size=6)
     assert [r["threshold"] for r in p.by_group] == [p.thresholds[x] for x in groups]
     assert p.summary.count(" Left out of the constraint as smaller than 6 people: b, c.") == 1
+
+
+# ------------------------------------------------- the rest of the mutation run
+
+def test_a_one_score_group_without_positives_can_end_a_degenerate_policy():
+    """Equal opportunity at tolerance 0: a and b reach a common true positive rate only at 0
+    (nobody) or 1 (every positive, with many negatives); c has no positive and one score, so
+    it selects everybody or nobody. Nobody everywhere is degenerate; the optimum (exhaustive)
+    lets c select everybody, an all-or-nothing choice of a group outside the rate."""
+    y = np.array([1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 1, 0], bool)
+    s = np.array([1.0, .5, .5, .5, .5, .25, 1.0, .75, .5, .5, .5, .25, .5])
+    g = np.array([0] * 6 + [1] * 6 + [2])
+    _, per_group = _group_counts(y, s, g, 3)
+    for objective in ("cost", "accuracy"):
+        feasible, best = _expected(per_group, "equal_opportunity", objective, 0.0, False,
+                                   np.ones(3, bool), 1.0, 1.0)
+        p = P.choose_policy(y, s, g, ["a", "b", "c"], constraint="equal_opportunity",
+                            objective=objective, tolerance=0.0, min_group_size=0)
+        got = -p.objective_value if objective == "cost" else p.objective_value
+        assert feasible and p.feasible and not p.degenerate
+        assert got == pytest.approx(best, abs=1e-12)
+
+
+@pytest.mark.parametrize("constraint, tolerance", [("equalized_odds", 0.02),
+                                                   ("equalized_odds", 0.05),
+                                                   ("demographic_parity", 0.02)])
+def test_the_more_accurate_of_the_randomised_and_the_deterministic_policy_is_kept(
+        constraint, tolerance):
+    """Both meet the constraint here; the one returned is never less accurate than the best
+    deterministic policy, each accuracy counted on the rows (expected over the mix)."""
+    from sklearn.metrics import accuracy_score
+
+    y, s, g, groups = _shifted()
+    rules = dict(constraint=constraint, tolerance=tolerance, objective="accuracy")
+    plain = P.choose_policy(y, s, g, groups, **rules)
+    p = P.choose_policy(y, s, g, groups, randomized=True, **rules)
+    assert plain.feasible and p.feasible
+    t = np.array([plain.thresholds[x] for x in groups])[g]
+    plain_accuracy = accuracy_score(y, s >= t)
+    p_pos = _selection_probability(p, s, g, groups)
+    accuracy = (p_pos[y].sum() + (1 - p_pos[~y]).sum()) / len(y)
+    assert p.objective_value == pytest.approx(accuracy, abs=1e-12)
+    assert accuracy >= plain_accuracy - 1e-12
+    if p.randomized:
+        assert accuracy > plain_accuracy
+    else:
+        assert p.thresholds == plain.thresholds
+
+
+def test_the_front_holds_all_or_nothing_policies_when_allowed():
+    """One score per group (each selects everybody or nobody): with all-or-nothing allowed,
+    nobody in both groups is the best policy and every point of the front is the exhaustive
+    optimum under that rule."""
+    y = np.array([1, 0, 0, 0, 1, 1, 0, 0, 0], bool)
+    s = np.full(9, 0.5)
+    g = np.repeat([0, 1], [4, 5])
+    _, per_group = _group_counts(y, s, g, 2)
+    front = P.pareto_front(y, s, g, ["a", "b"], constraint="equal_accuracy",
+                           tolerances=(0.0, 0.2), allow_degenerate=True, min_group_size=0)
+    for i, tol in enumerate((0.0, 0.2)):
+        feasible, best = _expected(per_group, "equal_accuracy", "accuracy", tol, True,
+                                   np.ones(2, bool), 1.0, 1.0)
+        assert front.iloc[i]["objective_value"] == pytest.approx(best, abs=1e-12)
+        assert bool(front.iloc[i]["feasible"]) == feasible
+    # refused, the best is another (and no policy meets the constraint)
+    assert _expected(per_group, "equal_accuracy", "accuracy", 0.2, False, np.ones(2, bool),
+                     1.0, 1.0)[1] < front.iloc[1]["objective_value"]
+
+
+def test_the_front_counts_a_false_negative_as_one_by_default():
+    y, s, g, groups = _small_rows()
+    _, per_group = _group_counts(y, s, g, 3)
+    front = P.pareto_front(y, s, g, groups, constraint="demographic_parity", objective="cost",
+                           tolerances=(0.1,), min_group_size=0)
+    assert -front.iloc[0]["objective_value"] == pytest.approx(
+        _expected(per_group, "demographic_parity", "cost", 0.1, False, np.ones(3, bool),
+                  1.0, 1.0)[1], abs=1e-12)
+    costs = [np.mean((s >= t) != y) for t in np.append(np.unique(s), np.inf)]
+    assert front.iloc[1]["objective_value"] == pytest.approx(min(costs), abs=1e-12)
+
+
+def test_an_evaluation_weighs_false_negatives_and_holds_small_groups_as_asked():
+    """Groups of 4 and 2 with a minimum size of 3: the small group is held to the constraint
+    when asked; a false negative costs 3; figures by scikit-learn on group masks."""
+    y = np.array([1, 0, 1, 0, 1, 0], bool)
+    s = np.array([0.9, 0.6, 0.3, 0.2, 0.5, 0.7])
+    g = np.array([0, 0, 0, 0, 1, 1])
+    thresholds = {"a": 0.5, "b": 0.6}
+    t = np.array([0.5, 0.6])[g]
+    kw = dict(feature="sex", constraint="demographic_parity", tolerance=0.1,
+              objective="cost", fp_cost=1.0, fn_cost=3.0, min_group_size=3)
+    held = P.evaluate_policy(y, s, g, ["a", "b"], thresholds, include_small_groups=True, **kw)
+    left = P.evaluate_policy(y, s, g, ["a", "b"], thresholds, **kw)
+    tn, fp, fn, tp = confusion_matrix(y, s >= t, labels=[False, True]).ravel()
+    assert held.objective_value == pytest.approx((fp + 3 * fn) / len(y), abs=1e-12)
+    rates = [np.mean(s[g == j] >= t[g == j]) for j in range(2)]
+    assert held.excluded_groups == [] and held.disparity == pytest.approx(abs(rates[0] - rates[1]))
+    assert [r["in_constraint"] for r in held.by_group] == [True, True]
+    assert left.excluded_groups == ["b"] and left.disparity == 0.0
+    assert [r["feature"] for r in held.by_group] == ["sex", "sex"]
+
+
+def _counts_of(y, decided, g, n_groups):
+    """[tn, fp, fn, tp] of each group (G, 4), by scikit-learn on group masks."""
+    return np.array([confusion_matrix(y[g == j], decided[g == j], labels=[False, True]).ravel()
+                     for j in range(n_groups)])
+
+
+def test_figures_from_counts_count_a_false_negative_as_one_by_default():
+    y = np.array([1, 0, 1, 1, 0, 0, 1], bool)
+    s = np.array([0.8, 0.7, 0.2, 0.4, 0.1, 0.9, 0.3])
+    g = np.array([0, 0, 0, 1, 1, 1, 1])
+    counts = _counts_of(y, s >= 0.5, g, 2)
+    p = P.policy_from_counts(counts, ["a", "b"], {"a": 0.5, "b": 0.5},
+                             included=np.ones(2, bool), objective="cost")
+    assert p.objective_value == pytest.approx(np.mean((s >= 0.5) != y), abs=1e-12)
+    assert p.costs == {"fp": 1.0, "fn": 1.0, "volume": None}
+
+
+def test_summary_per_1000_people_and_the_cost_of_an_accuracy_policy():
+    """a: 3 of its 4 people wrongly denied; b: 3 of 4 wrongly approved. The cost per decision
+    of an accuracy policy weighs each false negative by its cost (3 here)."""
+    y = np.array([1, 1, 1, 1, 0, 0, 0, 0], bool)
+    s = np.array([0.9, 0.2, 0.3, 0.1, 0.8, 0.7, 0.9, 0.2])
+    g = np.repeat([0, 1], 4)
+    counts = _counts_of(y, s >= 0.5, g, 2)
+    p = P.policy_from_counts(counts, ["a", "b"], {"a": 0.5, "b": 0.5}, included=np.ones(2, bool),
+                             fp_cost=1.0, fn_cost=3.0, volume=100)
+    fn = [np.sum(y & (s < 0.5) & (g == j)) for j in range(2)]
+    fp = [np.sum(~y & (s >= 0.5) & (g == j)) for j in range(2)]
+    n = np.bincount(g)
+    assert (f" Per 1,000 people: a: {1000 * fn[0] / n[0]:.0f} wrongly denied and "
+            f"{1000 * fp[0] / n[0]:.0f} wrongly approved; b: {1000 * fn[1] / n[1]:.0f} wrongly "
+            f"denied and {1000 * fp[1] / n[1]:.0f} wrongly approved.") in p.summary
+    per = (sum(fp) * 1.0 + sum(fn) * 3.0) / len(y)
+    assert p.summary.endswith(f" Expected cost {per:.2f} per decision, {per * 100:,.0f} for "
+                              "100 decisions.")
+
+
+def test_summary_of_all_or_nothing_groups_and_of_a_group_left_out_without_a_constraint():
+    """Without a constraint every group counts, also one left out by size: a selects
+    everybody and b nobody, but c a real share, so the decision is not by group alone."""
+    counts = np.array([[0, 4, 0, 6], [3, 0, 2, 0], [1, 1, 1, 1]])
+    p = P.policy_from_counts(counts, ["a", "b", "c"], {"a": 0.1, "b": 0.99, "c": 0.5},
+                             included=np.array([True, True, False]), constraint="none",
+                             min_group_size=5)
+    assert p.excluded_groups == ["c"] and not p.degenerate and not p.group_only
+    assert "all-or-nothing" not in p.summary
+    # with c also all-or-nothing, the summary says so, after its head and figures
+    alone = P.policy_from_counts(np.array([[0, 4, 0, 6], [3, 0, 2, 0], [2, 0, 2, 0]]),
+                                 ["a", "b", "c"], {"a": 0.1, "b": 0.99, "c": 0.99},
+                                 included=np.array([True, True, False]), constraint="none",
+                                 min_group_size=5)
+    assert alone.group_only
+    assert alone.summary.startswith("Thresholds per group: a 0.100, b 0.990, c 0.990. Accuracy: ")
+    assert (" Every group gets an all-or-nothing decision (a: everybody approved; b: nobody "
+            "approved; c: nobody approved)") in alone.summary
+
+
+def test_the_search_refuses_all_or_nothing_by_default_and_an_unmeasurable_constraint():
+    # one group: nobody selected is the most accurate (4 of 6) but degenerate
+    y = np.array([1, 0, 0, 1, 0, 0], bool)
+    s = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
+    sw = sweep(y, s, np.zeros(6, int), ["a"], grid_thresholds(s))
+    idx, ok = P.search(sw, "none", "accuracy", 0.0)
+    assert ok and 0 < sw.counts[idx[0], 0, [1, 3]].sum() < 6
+    # the only group held to equalized odds has nobody in it: nothing can be checked
+    sw2 = sweep(y, s, np.ones(6, int), ["a", "b"], grid_thresholds(s))
+    assert P.search(sw2, "equalized_odds", "accuracy", 0.1,
+                    included=np.array([True, False])) == (None, False)
+
+
+def test_the_groups_held_to_the_constraint_are_a_boolean_mask():
+    sizes = np.array([40, 3, 30])
+    for small in (False, True):
+        mask = P.included_of(sizes, 30, small)
+        assert mask.dtype == bool
+        assert sizes[mask].tolist() == ([40, 3, 30] if small else [40, 30])

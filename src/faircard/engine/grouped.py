@@ -95,6 +95,61 @@ def auc_and_ties(group: np.ndarray, score: np.ndarray, y: np.ndarray, weight: np
                 np.where(both, 0.5 * tied / (p * q), np.nan))
 
 
+DENSE_ENTRIES = 1 << 21
+"""Largest groups x distinct scores table that AUC and the scored entries are summed in
+(histograms, no sort); beyond it they sort the grouped rows."""
+
+
+def auc_from_ranks(group: np.ndarray, rank: np.ndarray, y: np.ndarray, weight: np.ndarray,
+                   n_groups: int, n_ranks: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`auc_and_ties` from each row's ``rank`` among the ``n_ranks`` distinct scores
+    (ascending): per group, histograms of positives and negatives over the ranks, and the
+    negatives below each rank by a cumulative sum; the same whole-number sums, without a sort
+    (``n_groups * n_ranks`` entries)."""
+    w = weight.astype(np.float64)
+    at = group.astype(np.int64) * n_ranks + rank
+    size = n_groups * n_ranks
+    pos = np.bincount(at, weights=np.where(y, w, 0.0), minlength=size).reshape(n_groups, -1)
+    neg = np.bincount(at, weights=np.where(y, 0.0, w), minlength=size).reshape(n_groups, -1)
+    below = np.cumsum(neg, axis=1) - neg
+    p, q = pos.sum(axis=1), neg.sum(axis=1)
+    won = (pos * (below + 0.5 * neg)).sum(axis=1)
+    tied = (pos * neg).sum(axis=1)
+    both = (p > 0) & (q > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (np.where(both, won / (p * q), np.nan),
+                np.where(both, 0.5 * tied / (p * q), np.nan))
+
+
+class _Ranked:
+    """The grouped rows' scores as ranks among their distinct values (one sort), and the AUC
+    of any grouping of the rows by histograms when the table is small enough, else by
+    sorting (see :data:`DENSE_ENTRIES`)."""
+
+    def __init__(self, score: np.ndarray, y: np.ndarray, weight: np.ndarray):
+        self.score, self.y, self.weight = score, y, weight
+        self.distinct, self.rank = np.unique(score, return_inverse=True)
+        self.rank = self.rank.reshape(-1).astype(np.int64)
+        self._by_score = None
+
+    @property
+    def by_score(self) -> np.ndarray:
+        """The rows' stable order by score."""
+        if self._by_score is None:
+            self._by_score = np.argsort(self.rank, kind="stable")
+        return self._by_score
+
+    def dense(self, n_groups: int) -> bool:
+        return n_groups * len(self.distinct) <= DENSE_ENTRIES
+
+    def auc(self, group: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.dense(n_groups):
+            return auc_from_ranks(group, self.rank, self.y, self.weight, n_groups,
+                                  len(self.distinct))
+        order = order_by_group_and_score(group, self.by_score, n_groups)
+        return auc_and_ties(group, self.score, self.y, self.weight, n_groups, order)
+
+
 def assess_grouped(counted: GroupedCounts, spec: AssessmentSpec) -> Assessment:
     """The assessment of ``spec`` from a source's grouped counts (no rows)."""
     cube = cube_from_grouped(counted, spec)
@@ -147,12 +202,12 @@ def cube_from_grouped(counted: GroupedCounts, spec: AssessmentSpec) -> Cube:
     if spec.uses_score:
         if counted.score_min is None:
             raise FaircardError(f"Score column '{spec.score}' has no values.")
-        score = g["__score"].to_numpy(dtype=np.float64)
-        by_score = np.argsort(score, kind="stable")  # one sort for every partition
+        # one sort for every partition
+        ranked = _Ranked(g["__score"].to_numpy(dtype=np.float64), y, weight)
         memo[("score_metrics", spec.intersection)], bound = _score_metrics(
-            g, score, by_score, y, index, partitions, counted, memo)
+            g, ranked, index, partitions, counted, memo)
         # sweeps, policies and the Thresholds page read the scores from the grouped table
-        y_true, y_score, cell, n = _scored_entries(score, by_score, y, index, weight)
+        y_true, y_score, cell, n = _scored_entries(ranked, index)
         sums = memo.pop("score_sums")
         prob = counted.score_min >= 0 and counted.score_max <= 1
         scores = ScoredCells(y_true, y_score, cell, n, minimum=counted.score_min,
@@ -170,13 +225,21 @@ def cube_from_grouped(counted: GroupedCounts, spec: AssessmentSpec) -> Cube:
                 scores=scores, engine=facts, memo=memo)
 
 
-def _scored_entries(score: np.ndarray, by_score: np.ndarray, y: np.ndarray, index: GroupIndex,
-                    weight: np.ndarray):
+def _scored_entries(ranked: _Ranked, index: GroupIndex):
     """(y_true, y_score, cell, weight) with one entry per distinct (cell, outcome, score): the
     grouped rows that differ only in the decision columns are merged (in the order of cell,
     outcome and score)."""
-    key = index.cell * 2 + y
-    order = order_by_group_and_score(key, by_score, index.n_cells * 2)
+    key = index.cell * 2 + ranked.y
+    weight, n_ranks = ranked.weight, len(ranked.distinct)
+    if ranked.dense(index.n_cells * 2):  # summed in a table of (cell, outcome) x score
+        n = np.bincount(key * n_ranks + ranked.rank, weights=weight.astype(np.float64),
+                        minlength=index.n_cells * 2 * n_ranks)
+        at = np.flatnonzero(n)  # every grouped row counts at least one row
+        k, r = np.divmod(at, n_ranks)
+        return ((k & 1).astype(bool), ranked.distinct[r], k >> 1,
+                np.rint(n[at]).astype(np.int64))
+    score = ranked.score
+    order = order_by_group_and_score(key, ranked.by_score, index.n_cells * 2)
     k, s = key[order], score[order]
     new = np.empty(len(k), dtype=bool)
     new[:1] = True
@@ -237,11 +300,11 @@ def policy_probability(g: pd.DataFrame, spec: AssessmentSpec, index: GroupIndex)
     return out
 
 
-def _score_metrics(g: pd.DataFrame, s: np.ndarray, by_score: np.ndarray, y: np.ndarray,
-                   index: GroupIndex, partitions, counted, memo: dict):
+def _score_metrics(g: pd.DataFrame, ranked: _Ranked, index: GroupIndex, partitions, counted,
+                   memo: dict):
     """roc_auc, brier_score and log_loss per group of each partition and overall, and the
-    largest AUC change the score grid can hide (empty when scores are exact). ``s``: the grouped
-    rows' scores; ``by_score``: their stable order."""
+    largest AUC change the score grid can hide (empty when scores are exact). ``ranked``: the
+    grouped rows' scores, outcomes and weights."""
     w = g["__n"].to_numpy(dtype=np.float64)
     prob = counted.score_min >= 0 and counted.score_max <= 1
     # per grouped row: sum (y - s)^2 and minus the log of the probability given to the outcome
@@ -255,9 +318,7 @@ def _score_metrics(g: pd.DataFrame, s: np.ndarray, by_score: np.ndarray, y: np.n
     bounds = []
     for p in partitions:
         n_groups = len(p.groups)
-        row_group = p.cell_to_group[index.cell]
-        order = order_by_group_and_score(row_group, by_score, n_groups)
-        auc, ties = auc_and_ties(row_group, s, y, w, n_groups, order)
+        auc, ties = ranked.auc(p.cell_to_group[index.cell], n_groups)
         res = {"roc_auc": auc}
         bounds.append(ties)
         n_g = aggregate_cells(cell_n, p.cell_to_group, n_groups)
@@ -265,7 +326,7 @@ def _score_metrics(g: pd.DataFrame, s: np.ndarray, by_score: np.ndarray, y: np.n
             res[key] = aggregate_cells(sums[key], p.cell_to_group, n_groups) / n_g if prob \
                 else np.full(n_groups, np.nan)
         out[p.name] = res
-    auc, ties = auc_and_ties(np.zeros(len(s), dtype=np.int64), s, y, w, 1, by_score)
+    auc, ties = ranked.auc(np.zeros(len(w), dtype=np.int64), 1)
     overall = {"roc_auc": auc}
     bounds.append(ties)
     total = w.sum()

@@ -36,6 +36,11 @@ FOUR_FIFTHS = 0.8
 """Lowest selection-rate ratio that passes; compared with 1e-9 of slack so that 0.6 / 0.75
 (0.7999999999999999 in floating point) passes, as it does on paper."""
 
+BY_GROUP_BASE = ("feature", "group", "metric", "value", "n", "is_small_group", "reason",
+                 "difference_to_reference", "ratio_to_reference")
+"""The columns of ``Assessment.by_group`` before the intervals'."""
+TEXT_COLUMNS = ("feature", "group", "metric", "reason")
+
 DISPARITY_BASE_COLUMNS = (
     "feature", "metric", "difference", "ratio", "difference_to_overall", "ratio_to_overall",
     "worst_group", "best_group", "worst_value", "best_value", "reference_group",
@@ -329,7 +334,7 @@ def assess_cube(cube: Cube, spec: AssessmentSpec) -> Assessment:
             overall[m] = float(score_vals["overall"][m][0])
 
     reference_groups: dict[str, str] = {}
-    frames = []
+    columns: dict[str, list] = {name: [] for name in BY_GROUP_BASE}
     disparity_rows = []
     criteria: dict[str, dict[str, Any]] = {}
     for gc in counts:
@@ -348,21 +353,19 @@ def assess_cube(cube: Cube, spec: AssessmentSpec) -> Assessment:
             reasons = _reasons(m, v)
             with np.errstate(divide="ignore", invalid="ignore"):
                 ratio_ref = v / v[ref]
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "feature": gc.feature,
-                        "group": list(gc.groups),
-                        "metric": m,
-                        "value": v,
-                        "n": n,
-                        "is_small_group": small,
-                        "reason": reasons,
-                        "difference_to_reference": v - v[ref],
-                        "ratio_to_reference": np.where(np.isnan(v) | (v[ref] == 0) & (v == 0), np.nan, ratio_ref),
-                    }
-                )
-            )
+            # one frame at the end, from the columns of every feature x metric
+            for name, part in (
+                ("feature", [gc.feature] * len(v)),
+                ("group", list(gc.groups)),
+                ("metric", [m] * len(v)),
+                ("value", v),
+                ("n", n),
+                ("is_small_group", small),
+                ("reason", reasons),
+                ("difference_to_reference", v - v[ref]),
+                ("ratio_to_reference", np.where(np.isnan(v) | (v[ref] == 0) & (v == 0), np.nan, ratio_ref)),
+            ):
+                columns[name].append(part)
             if m == "count":
                 continue
             vi = np.where(included, v, np.nan)
@@ -404,7 +407,9 @@ def assess_cube(cube: Cube, spec: AssessmentSpec) -> Assessment:
                 + "."
             )
 
-    by_group = pd.concat(frames, ignore_index=True)
+    by_group = pd.DataFrame({
+        name: [x for part in parts for x in part] if name in TEXT_COLUMNS
+        else np.concatenate(parts) for name, parts in columns.items()})
     disparities = pd.DataFrame(disparity_rows, columns=DISPARITY_BASE_COLUMNS)
     intervals = estimate_uncertainty(cube, spec, counts, by_group, disparities, spec.n_boot,
                                      spec.confidence, spec.random_state)

@@ -100,6 +100,9 @@ def _percentile(samples: np.ndarray, confidence: float, axis: int = 0):
     import warnings
 
     q = [50 * (1 - confidence), 50 * (1 + confidence)]
+    if not np.isnan(samples).any():  # the same values; NumPy's nan version loops per column
+        lo, hi = np.percentile(samples, q, axis=axis)
+        return lo, hi
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         lo, hi = np.nanpercentile(samples, q, axis=axis)

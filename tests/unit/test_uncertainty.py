@@ -228,3 +228,20 @@ def test_assessment_p_values_match_independent_tests():
     assert disp["p_adjusted"][~ok].isna().all()
     # Holm changed something here: skipping it would not go unnoticed
     assert (disp["p_adjusted"][ok] > disp["p_value"][ok] + 1e-6).any()
+
+
+@pytest.mark.parametrize("shape", [(1000,), (1000, 7), (5, 3)])
+@pytest.mark.parametrize("confidence", [0.95, 0.9, 0.5])
+def test_percentile_equals_numpy_nanpercentile_with_and_without_nan(shape, confidence):
+    import warnings
+
+    rng = np.random.default_rng(len(shape) + int(100 * confidence))
+    samples = rng.random(shape)
+    q = [50 * (1 - confidence), 50 * (1 + confidence)]
+    for data in (samples, np.where(rng.random(shape) < 0.1, np.nan, samples)):
+        lo, hi = _percentile(data, confidence)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            want = np.nanpercentile(data, q, axis=0)
+        np.testing.assert_array_equal(lo, want[0])
+        np.testing.assert_array_equal(hi, want[1])

@@ -32,6 +32,9 @@ FLOAT_TYPES = ("DOUBLE", "FLOAT", "REAL", "FLOAT4", "FLOAT8", "DECIMAL")
 NUMBER_TYPES = FLOAT_TYPES + ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
                               "USMALLINT", "UINTEGER", "UBIGINT", "BOOLEAN", "INT", "LONG",
                               "SHORT", "BYTE")
+HEAD_ROWS = 2 * MAX_DISTINCT_SCORES
+"""First rows whose distinct scores, when more than :data:`MAX_DISTINCT_SCORES`, settle that
+scores go on the grid without an estimate over every row."""
 GRID_POINTS = 10_000
 """Grid cells across the score's range when scores are put on a grid (step 1e-4 on [0, 1])."""
 PERFECT_HASH_BITS = 20
@@ -136,16 +139,13 @@ def _quick_stats(cols: Columns, b: dict[str, Any], row) -> dict[str, Any] | None
     the ``bounds`` query's row as a Parquet file's footers answer it, assuming no outcome or
     score is NaN, which the footers cannot show; counting then proves it (see
     :func:`_proves`). ``row``: a query to a dict."""
-    q = count_queries(cols, head_rows=2 * MAX_DISTINCT_SCORES)
-    n = int(b["n_input"])
-    if n == 0 or b["n_target"] != n or b["n_decision"] != n:
+    if not _complete(cols, b):
         return None
-    stats = {"n_input": n, "n_missing_target": 0, "n_missing_decision": 0}
+    q = count_queries(cols, head_rows=HEAD_ROWS)
+    stats = {"n_input": int(b["n_input"]), "n_missing_target": 0, "n_missing_decision": 0}
     if not cols.uses_score:
         return stats
-    lo, hi = b["score_min"], b["score_max"]  # NaN (a scan saw one) came back as None
-    if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
-        return None
+    lo, hi = b["score_min"], b["score_max"]
     # more distinct scores among the first rows than the limit settles it; else as ``stats``
     distinct = int(row(q["head_distinct"])["score_distinct"])
     if distinct <= MAX_DISTINCT_SCORES:
@@ -153,6 +153,40 @@ def _quick_stats(cols: Columns, b: dict[str, Any], row) -> dict[str, Any] | None
     # + 0.0: footers give -0.0 for a least score of 0 (as Parquet asks of writers)
     return stats | {"score_min": float(lo) + 0.0, "score_max": float(hi) + 0.0,
                     "score_distinct": distinct, "n_infinite": 0}
+
+
+def _complete(cols: Columns, b: dict[str, Any]) -> bool:
+    """Whether the footers' ``bounds`` row ``b`` shows rows, every outcome and decision there
+    (not NULL) and a finite score range (a NaN that a scan saw came back as None)."""
+    n = int(b["n_input"])
+    if n == 0 or b["n_target"] != n or b["n_decision"] != n:
+        return False
+    if not cols.uses_score:
+        return True
+    lo, hi = b["score_min"], b["score_max"]
+    return lo is not None and hi is not None and math.isfinite(lo) and math.isfinite(hi)
+
+
+def _fetch_all(con, queries: dict[str, str]) -> dict[str, Any]:
+    """The results of small queries run at once, each on a cursor of ``con`` (a LIMIT query
+    runs on one DuckDB thread): by query, a dict (``"row"``), a frame through ``fetchdf``
+    (``"df"``) or through Arrow (``"arrow"``)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(item: tuple[str, str]) -> tuple[str, Any]:
+        query, kind = item
+        cur = con.cursor()
+        try:
+            if kind == "row":
+                return query, _row(cur.execute(query))
+            if kind == "df":
+                return query, cur.execute(query).fetchdf()
+            return query, cur.sql(query).to_arrow_table().to_pandas()
+        finally:
+            cur.close()
+
+    with ThreadPoolExecutor(max_workers=len(queries)) as pool:
+        return dict(pool.map(one, queries.items()))
 
 
 def _proves(stats: dict[str, Any], grouped: pd.DataFrame) -> bool:
@@ -275,11 +309,20 @@ def count_duckdb(path: str, spec: AssessmentSpec, *, memory_limit: str = "4GB",
     reader, footers = _reader(str(path)), _reader(str(path), footers=True)
     with duckdb_source(path, memory_limit=memory_limit, threads=threads) as (con, types):
         cols = _columns(spec, types)
-        q = count_queries(cols)
+        q = count_queries(cols, head_rows=HEAD_ROWS)
+        fetched: dict[str, Any] = {}  # small queries run at once, by query
 
         def run(query: str) -> pd.DataFrame:
+            if query in fetched:
+                return fetched.pop(query)
             # through Arrow: a third of the time of fetchdf for the same frame
             return con.sql(query).to_arrow_table().to_pandas()
+
+        def row(query: str) -> dict[str, Any]:
+            return fetched.pop(query) if query in fetched else _row(con.execute(query))
+
+        def frame(query: str) -> pd.DataFrame:
+            return fetched.pop(query) if query in fetched else con.execute(query).fetchdf()
 
         def count(stats: dict[str, Any], targets: pd.Series) -> pd.DataFrame:
             coding, values = _coding(cols, spec, stats, targets, run)
@@ -294,10 +337,17 @@ def count_duckdb(path: str, spec: AssessmentSpec, *, memory_limit: str = "4GB",
             con.execute(f"CREATE OR REPLACE VIEW src AS SELECT * FROM {footers}")
             bounds = _row(con.execute(q["bounds"]))
             con.execute(f"CREATE OR REPLACE VIEW src AS SELECT * FROM {reader}")
-            quick = _quick_stats(cols, bounds, lambda query: _row(con.execute(query)))
+            if _complete(cols, bounds):
+                small = {q["all_targets"]: "df"}
+                if cols.uses_score:
+                    small[q["head_distinct"]] = "row"
+                    small |= {values_query(cols, f, MAX_CODED + 1): "arrow"
+                              for f in cols.sensitive}
+                fetched |= _fetch_all(con, small)
+            quick = _quick_stats(cols, bounds, row)
         if quick is not None:
             # every row kept, so the outcome values are those of the rows with one
-            targets = con.execute(q["all_targets"]).fetchdf()["target"]
+            targets = frame(q["all_targets"])["target"]
             try:
                 grouped = count(quick, targets)
             except FaircardError:  # e.g. a third outcome value on rows left out
@@ -305,6 +355,7 @@ def count_duckdb(path: str, spec: AssessmentSpec, *, memory_limit: str = "4GB",
             if grouped is not None and _proves(quick, grouped):
                 return _counted(quick, targets, grouped, "duckdb")
         # a NaN outcome or score, or a range the footers got wrong: count as without them
+        fetched.clear()
         stats = _row(con.execute(q["stats"]))
         kept = con.execute(q["targets"]).fetchdf()["target"]
         if grouped is None or not _same_grid(stats, quick) or set(kept) != set(targets):

@@ -66,3 +66,18 @@ def test_histograms_and_sorting_give_the_same_cube(files, monkeypatch, name):
         np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
     pd.testing.assert_frame_equal(dense.by_group, sorted_.by_group, rtol=1e-14)
     assert dense.extras["engine"] == sorted_.extras["engine"]
+
+
+def test_grid_ranks_without_a_sort_equal_the_sorted_ranks(files, monkeypatch):
+    spec = AssessmentSpec(target="y", score="score", sensitive=("sex", "band"), threshold=0.5,
+                          n_boot=0)
+    counted = count_duckdb(str(files["grid"]), spec)
+    score = counted.grouped["__score"].to_numpy()
+    distinct, rank = grouped._grid_ranks(score, counted.score_step, counted.score_min)
+    want_distinct, want_rank = np.unique(score, return_inverse=True)
+    np.testing.assert_array_equal(distinct, want_distinct)
+    np.testing.assert_array_equal(rank, want_rank.reshape(-1))
+    assert grouped._grid_ranks(score + 1e-9, counted.score_step, counted.score_min) is None
+    by_grid = assess_grouped(counted, spec)
+    monkeypatch.setattr(grouped, "_grid_ranks", lambda *a: None)
+    pd.testing.assert_frame_equal(by_grid.by_group, assess_grouped(counted, spec).by_group)

@@ -121,14 +121,33 @@ def auc_from_ranks(group: np.ndarray, rank: np.ndarray, y: np.ndarray, weight: n
                 np.where(both, 0.5 * tied / (p * q), np.nan))
 
 
+def _grid_ranks(score: np.ndarray, step: float, origin: float):
+    """(distinct scores, ranks) of scores on the grid ``origin + cell * step`` without a sort:
+    the cells used, in order; None when a score is not such a grid point or two cells give
+    the same score (then a sort decides)."""
+    cell = np.rint((score - origin) / step).astype(np.int64)
+    if len(cell) == 0 or cell.min() < 0 or cell.max() > 4 * DENSE_ENTRIES or \
+            not np.array_equal(origin + cell.astype(np.float64) * step, score):
+        return None
+    used = np.flatnonzero(np.bincount(cell))
+    distinct = origin + used.astype(np.float64) * step
+    if not (np.diff(distinct) > 0).all():
+        return None
+    place = np.empty(used[-1] + 1, dtype=np.int64)
+    place[used] = np.arange(len(used))
+    return distinct, place[cell]
+
+
 class _Ranked:
     """The grouped rows' scores as ranks among their distinct values (one sort), and the AUC
     of any grouping of the rows by histograms when the table is small enough, else by
     sorting (see :data:`DENSE_ENTRIES`)."""
 
-    def __init__(self, score: np.ndarray, y: np.ndarray, weight: np.ndarray):
+    def __init__(self, score: np.ndarray, y: np.ndarray, weight: np.ndarray,
+                 step: float | None = None, origin: float = 0.0):
         self.score, self.y, self.weight = score, y, weight
-        self.distinct, self.rank = np.unique(score, return_inverse=True)
+        ranks = _grid_ranks(score, step, origin) if step else None
+        self.distinct, self.rank = ranks if ranks else np.unique(score, return_inverse=True)
         self.rank = self.rank.reshape(-1).astype(np.int64)
         self._by_score = None
 
@@ -203,7 +222,8 @@ def cube_from_grouped(counted: GroupedCounts, spec: AssessmentSpec) -> Cube:
         if counted.score_min is None:
             raise FaircardError(f"Score column '{spec.score}' has no values.")
         # one sort for every partition
-        ranked = _Ranked(g["__score"].to_numpy(dtype=np.float64), y, weight)
+        ranked = _Ranked(g["__score"].to_numpy(dtype=np.float64), y, weight,
+                         counted.score_step, counted.score_min)
         memo[("score_metrics", spec.intersection)], bound = _score_metrics(
             g, ranked, index, partitions, counted, memo)
         # sweeps, policies and the Thresholds page read the scores from the grouped table

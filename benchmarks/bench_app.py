@@ -15,8 +15,9 @@ started after the action has finished and the page is drawn. Opening a drop-down
 into it change nothing on the server, so a choice is timed from its Enter key, a slider from
 its arrow key (focused before). Every page writes an end-of-run marker last
 (``components.page_done``), carrying the number of its run, and so does a part of a page that
-reruns alone (``components.fragment_done``, with the next run number), so a step waits for a
-marker numbered above the newest one on screen before the action, then for two animation frames. Streamlit's status widget is not used: it only appears after 500 ms of running.
+reruns alone (``components.fragment``, with the next run number), so a step waits for a
+marker numbered above the newest one on screen before the action, then for two animation
+frames. Streamlit's status widget is not used: it only appears after 500 ms of running.
 
 Steps: upload a CSV until the roles are ready; open Sensitive features (first count); open
 Disparities; add a metric; change a reference group; open Disparities again; open Thresholds
@@ -76,37 +77,59 @@ _DONE_AFTER = """(run) => [...document.querySelectorAll('[data-testid="fc-page-d
 _TWO_FRAMES = """() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"""
 
 
+_BUSY = {"TaskDuration": "all", "ScriptDuration": "script", "LayoutDuration": "layout",
+         "RecalcStyleDuration": "style"}
+
+
 def _latest_run(page) -> int:
     return int(page.evaluate(_LATEST_RUN))
 
 
 class Trace:
     """With ``--trace``: the messages the server sent during each step (Streamlit's
-    ForwardMsg frames), to tell the server's time from the browser's: when the first and
+    ForwardMsg frames), to tell the server's time from the browser's: when the browser sent
+    its first message of the step (the widget's new value), when the server's first and
     the last message (the end of the script run) arrived, how many bytes, and which
     elements were sent (each kind with its count and bytes; a cached message re-sent by
-    reference counts as ``ref``), and how long the browser's main thread was busy in tasks
-    of 50 ms or more (its long tasks: drawing, Vega, data grids)."""
+    reference counts as ``ref``), how long the browser's main thread was busy in all
+    (Chrome's own task, script, layout and style times: drawing, Vega, data grids) and in
+    tasks of 50 ms or more (its long tasks)."""
 
     def __init__(self, page):
         self.page = page
         self.frames: list[tuple[float, bytes]] = []
-        page.on("websocket", lambda ws: ws.on("framereceived", self._received))
+        self.sent: list[float] = []
+        page.on("websocket", self._socket)
+        self.cdp = page.context.new_cdp_session(page)
+        self.cdp.send("Performance.enable")
         page.add_init_script("""window.__fcLong = [];
             new PerformanceObserver(l => window.__fcLong.push(...l.getEntries().map(
                 e => e.duration))).observe({type: "longtask", buffered: true});""")
+
+    def _socket(self, ws) -> None:
+        ws.on("framereceived", self._received)
+        ws.on("framesent", lambda payload: self.sent.append(time.perf_counter()))
 
     def _received(self, payload) -> None:
         if isinstance(payload, bytes):
             self.frames.append((time.perf_counter(), payload))
 
-    def mark(self) -> tuple[int, int]:
-        return len(self.frames), int(self.page.evaluate("window.__fcLong.length"))
+    def _busy(self) -> dict[str, float]:
+        """Chrome's running totals of the main thread's time (s), by kind."""
+        metrics = self.cdp.send("Performance.getMetrics")["metrics"]
+        return {m["name"]: m["value"] for m in metrics if m["name"] in _BUSY}
 
-    def summary(self, start: tuple[int, int], t0: float, total: float) -> str:
+    def mark(self) -> tuple:
+        return (len(self.frames), int(self.page.evaluate("window.__fcLong.length")),
+                len(self.sent), self._busy())
+
+    def summary(self, start: tuple, t0: float, total: float) -> str:
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-        start, long_start = start
+        start, long_start, sent_start, busy_start = start
+        sent = self.sent[sent_start:]
+        busy_end = self._busy()
+        main = ", ".join(f"{_BUSY[k]} {busy_end[k] - busy_start[k]:.2f}" for k in _BUSY)
         busy = self.page.evaluate(f"window.__fcLong.slice({long_start})")
 
         kinds: dict[str, list[int]] = {}
@@ -127,12 +150,14 @@ class Trace:
             entry[0] += 1
             entry[1] += len(payload)
         size = sum(len(p) for _, p in frames)
+        asked = f"{sent[0] - t0:.2f}" if sent else "-"
         first = f"{frames[0][0] - t0:.2f}" if frames else "-"
         end = f"{finished:.2f}" if finished is not None else "-"
         parts = ", ".join(f"{k} {n}x{b / 1e3:.0f}kB" for k, (n, b) in
                           sorted(kinds.items(), key=lambda kv: -kv[1][1]))
-        return (f"first message {first} s, run finished {end} s, drawn {total:.2f} s; "
-                f"browser long tasks {len(busy)}, {sum(busy) / 1e3:.2f} s; "
+        return (f"request sent {asked} s, first message {first} s, run finished {end} s, "
+                f"drawn {total:.2f} s; browser busy (s): {main}; "
+                f"long tasks {len(busy)}, {sum(busy) / 1e3:.2f} s; "
                 f"{len(frames)} messages, {size / 1e3:.0f} kB: {parts}")
 
 
@@ -143,7 +168,7 @@ def _step(page, times: dict, runs: dict, name: str, action, prepare=None,
     if prepare is not None:
         prepare()
     before = _latest_run(page)
-    start = trace.mark() if trace else (0, 0)
+    start = trace.mark() if trace else None
     t0 = time.perf_counter()
     action()
     page.wait_for_function(_DONE_AFTER, arg=before, timeout=600_000, polling="raf")

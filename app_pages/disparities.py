@@ -28,95 +28,110 @@ available = [m for m in first.metrics if m != "count"]
 if not state.get(state.METRICS):
     state.put(state.METRICS, list(DEFAULT_METRICS))
 state.put(state.METRICS, [m for m in state.get(state.METRICS) if m in available])
-state.restore("w_metrics", state.METRICS)
-metrics = st.multiselect("Metrics", available, key="w_metrics", format_func=LABELS.get)
-state.keep("w_metrics", state.METRICS)
-components.need(bool(metrics), "Choose at least one metric.")
 
-words = wording(first.spec.favorable_outcome)
-if len(results) > 1:
-    st.subheader("Models side by side")
-    feature0 = first.features[0]
-    rows = []
-    for name, a in results:
-        row = {"model": name}
-        row.update({m: a.overall.get(m) for m in metrics})
-        row["demographic_parity_difference"] = a.criteria[feature0]["demographic_parity_difference"]
-        row["equalized_odds_difference"] = a.criteria[feature0]["equalized_odds_difference"]
-        rows.append(row)
-    table = pd.DataFrame(rows)
-    st.dataframe(table, hide_index=True, key="models_table", column_config={
-        c: st.column_config.NumberColumn(
-            words.label(c) if c in metrics else c.replace("_", " "), format="%.3f")
-        for c in table.columns if c != "model"})
-    if state.get(state.FOCUS_MODEL) not in names:
-        state.put(state.FOCUS_MODEL, names[0])
-    state.restore("w_focus", state.FOCUS_MODEL)
-    focus = st.selectbox("Focus on model", names, key="w_focus")
-    state.keep("w_focus", state.FOCUS_MODEL)
-    perf = "accuracy" if "accuracy" in table.columns else metrics[0]
-    components.chart(charts.models_scatter, table, perf, "demographic_parity_difference",
-                     focus)
-    st.caption("Disparity: demographic parity difference for "
-               f"'{components.escape(feature0)}'.")
-else:
-    focus = names[0]
-a = dict(results)[focus]
 
-st.subheader("Findings")
-st.caption(words.describe() + " Change this on the Data & model page.")
-trivial = cache.of_assessment(trivial_decision, digest, a)
-if trivial:  # the gaps below are zero or undefined by construction
-    st.error(components.escape(trivial))
-for sentence in cache.of_assessment(findings, digest, a, metrics):
-    if sentence != trivial:
-        st.markdown(f"- {components.escape(sentence)}")
+@components.fragment("disparities")
+def view() -> None:
+    """Everything that depends on the metrics, the model in focus and the groups shown:
+    choosing them reruns only this part (nothing above it or in the sidebar shows them; the
+    other pages read the metrics from the session)."""
+    state.restore("w_metrics", state.METRICS)
+    metrics = st.multiselect("Metrics", available, key="w_metrics", format_func=LABELS.get)
+    state.keep("w_metrics", state.METRICS)
+    if not metrics:
+        st.info("Choose at least one metric.")
+        return
 
-feature = st.selectbox("Groups of", a.features, key="w_feature")
-# the tables are made once per assessment and feature with every metric; choosing metrics
-# picks their columns or rows
-every = tables.every_metric(a)
-table = tables.metric_columns(cache.of_assessment(tables.group_table, digest, a, feature, every),
-                              a, metrics, keep=("people", "note"))
-st.dataframe(table, key="group_table")
+    words = wording(first.spec.favorable_outcome)
+    if len(results) > 1:
+        st.subheader("Models side by side")
+        feature0 = first.features[0]
+        rows = []
+        for name, a in results:
+            row = {"model": name}
+            row.update({m: a.overall.get(m) for m in metrics})
+            for c in ("demographic_parity_difference", "equalized_odds_difference"):
+                row[c] = a.criteria[feature0][c]
+            rows.append(row)
+        table = pd.DataFrame(rows)
+        st.dataframe(table, hide_index=True, key="models_table", column_config={
+            c: st.column_config.NumberColumn(
+                words.label(c) if c in metrics else c.replace("_", " "), format="%.3f")
+            for c in table.columns if c != "model"})
+        if state.get(state.FOCUS_MODEL) not in names:
+            state.put(state.FOCUS_MODEL, names[0])
+        state.restore("w_focus", state.FOCUS_MODEL)
+        focus = st.selectbox("Focus on model", names, key="w_focus")
+        state.keep("w_focus", state.FOCUS_MODEL)
+        perf = "accuracy" if "accuracy" in table.columns else metrics[0]
+        components.chart(charts.models_scatter, table, perf, "demographic_parity_difference",
+                         focus)
+        st.caption("Disparity: demographic parity difference for "
+                   f"'{components.escape(feature0)}'.")
+    else:
+        focus = names[0]
+    a = dict(results)[focus]
 
-cols = st.columns(2)
-for i, m in enumerate(metrics):
-    # by_group and overall come from the assessment: its key identifies them
-    components.chart(charts.metric_bars, a.by_group, m, feature, a.overall.get(m),
-                     label=words.label(m), where=cols[i % 2],
-                     key=json.dumps([cache.assessment_key(digest, a), "metric_bars", m,
-                                     feature, words.label(m)]))
+    st.subheader("Findings")
+    st.caption(words.describe() + " Change this on the Data & model page.")
+    trivial = cache.of_assessment(trivial_decision, digest, a)
+    if trivial:  # the gaps below are zero or undefined by construction
+        st.error(components.escape(trivial))
+    for sentence in cache.of_assessment(findings, digest, a, metrics):
+        if sentence != trivial:
+            st.markdown(f"- {components.escape(sentence)}")
 
-reference = a.reference_groups.get(feature)
-if reference is not None:
-    st.subheader("Compared with the reference group")
-    st.caption(f"Each group's difference from, and ratio to, the reference group "
-               f"'{components.escape(str(reference))}' (change it on Sensitive features).")
-    vs = tables.metric_columns(
-        cache.of_assessment(tables.reference_table, digest, a, feature, every), a, metrics)
-    st.dataframe(vs, key="reference_table")
+    feature = st.selectbox("Groups of", a.features, key="w_feature")
+    # the tables are made once per assessment and feature with every metric; choosing metrics
+    # picks their columns or rows
+    every = tables.every_metric(a)
+    table = tables.metric_columns(
+        cache.of_assessment(tables.group_table, digest, a, feature, every), a, metrics,
+        keep=("people", "note"))
+    st.dataframe(table, key="group_table")
 
-st.subheader("Differences and ratios between groups")
-st.dataframe(tables.metric_rows(
-                 cache.of_assessment(tables.disparity_table, digest, a, feature, every), a,
-                 metrics),
-             hide_index=True,
-             key="disparity_table", column_config={
-                 c: st.column_config.TextColumn(c, help=h)
-                 for c, h in tables.DISPARITY_COLUMNS_HELP.items()})
+    cols = st.columns(2)
+    for i, m in enumerate(metrics):
+        # by_group and overall come from the assessment: its key identifies them
+        components.chart(charts.metric_bars, a.by_group, m, feature, a.overall.get(m),
+                         label=words.label(m), where=cols[i % 2],
+                         key=json.dumps([cache.assessment_key(digest, a), "metric_bars", m,
+                                         feature, words.label(m)]))
 
-st.subheader("Fairness criteria")
-components.criteria_tiles(a, feature)
-for note in a.notes:
-    components.caption(note)
+    reference = a.reference_groups.get(feature)
+    if reference is not None:
+        st.subheader("Compared with the reference group")
+        st.caption(f"Each group's difference from, and ratio to, the reference group "
+                   f"'{components.escape(str(reference))}' (change it on Sensitive features).")
+        vs = tables.metric_columns(
+            cache.of_assessment(tables.reference_table, digest, a, feature, every), a, metrics)
+        st.dataframe(vs, key="reference_table")
 
-st.download_button("Download assessment (JSON)",
-                   cache.of_assessment(tables.assessment_json, digest, a),
-                   file_name="assessment.json", mime="application/json", key="dl_json")
-st.download_button("Download per-group metrics (CSV)",
-                   cache.of_assessment(tables.by_group_csv, digest, a),
-                   file_name="by_group.csv", mime="text/csv", key="dl_csv")
+    st.subheader("Differences and ratios between groups")
+    st.dataframe(tables.metric_rows(
+                     cache.of_assessment(tables.disparity_table, digest, a, feature, every), a,
+                     metrics),
+                 hide_index=True,
+                 key="disparity_table", column_config={
+                     c: st.column_config.TextColumn(c, help=h)
+                     for c, h in tables.DISPARITY_COLUMNS_HELP.items()})
+
+    st.subheader("Fairness criteria")
+    components.criteria_tiles(a, feature)
+    for note in a.notes:
+        components.caption(note)
+
+    st.download_button("Download assessment (JSON)",
+                       cache.of_assessment(tables.assessment_json, digest, a),
+                       file_name="assessment.json", mime="application/json",
+                       key="dl_json", on_click="ignore")
+    st.download_button("Download per-group metrics (CSV)",
+                       cache.of_assessment(tables.by_group_csv, digest, a),
+                       file_name="by_group.csv", mime="text/csv", key="dl_csv",
+                       on_click="ignore")
+
+
+view()
 components.link(components.PAGE_THRESHOLDS, label="Next: thresholds",
              icon=":material/arrow_forward:")
 components.page_done("disparities")

@@ -125,7 +125,7 @@ st.subheader("Reference groups")
 st.caption("Other groups are compared with the reference group (the largest by default).")
 
 
-@st.fragment
+@components.fragment("sensitive")
 def reference_groups() -> None:
     """The reference group of each feature: a choice reruns only this part, since nothing
     else on this page or in the sidebar depends on it (the next pages read it)."""
@@ -141,7 +141,6 @@ def reference_groups() -> None:
                                                key=f"w_ref_{f}")
         reference[f] = choice
     state.put(state.REFERENCE, {k: v for k, v in reference.items() if k in result.features})
-    components.fragment_done("sensitive")
 
 
 reference_groups()

@@ -38,18 +38,22 @@ components.need(bool(results), "None of the models gives scores.", components.PA
 names = [n for n, _ in results]
 name = st.selectbox("Model", names, key="w_thr_model") if len(names) > 1 else names[0]
 a = dict(results)[name]
-feature = st.selectbox("Groups of", a.features, key="w_thr_feature")
-# everything below comes from the partition's cached sweep and sorted scores, and the searches
-# (which do not depend on the slider) are cached per choices: moving the slider reads counts
 digest = state.get(state.DATA_DIGEST)
-sw = cache.sweep_for(digest, a, feature)
-scores = cache.sorted_scores_for(digest, a, feature)
-groups = list(sw.groups)
-everyone = np.ones(len(groups), bool)
+favorable = a.spec.favorable_outcome
+cols = ["count", "selection_rate", "accuracy", "true_positive_rate", "false_positive_rate",
+        "false_negative_rate", "precision"]
+readable = {"count": st.column_config.NumberColumn("people", format="localized"),
+            "threshold": st.column_config.NumberColumn("threshold", format=THRESHOLD_FORMAT),
+            **{c: st.column_config.NumberColumn(LABELS[c], format="%.3f") for c in cols[1:]}}
 
+# every partition holds the same scores, grouped differently: the slider's range and the
+# threshold in force are read from the first one, so the groups shown can change without
+# the slider (and the policy it sets) running again
+everyone_scores = cache.sorted_scores_for(digest, a, a.features[0])
 in_force = state.policy()
 if in_force.is_single:  # a slider position between two scores: written in a few digits
-    short = short_threshold(in_force.threshold, scores.largest_below(in_force.threshold))
+    short = short_threshold(in_force.threshold,
+                            everyone_scores.largest_below(in_force.threshold))
     if short != in_force.threshold:
         state.set_policy(DecisionPolicy.single(short),
                          chosen=bool(state.get(state.POLICY_CHOSEN)))
@@ -58,7 +62,8 @@ st.info("Decision policy in force (every page and the model card use it): "
         + components.escape(in_force.describe()))
 
 st.subheader("One threshold for everyone")
-finite = sw.thresholds[np.isfinite(sw.thresholds)]  # from the lowest to the highest score
+thresholds = cache.sweep_for(digest, a, a.features[0]).thresholds
+finite = thresholds[np.isfinite(thresholds)]  # from the lowest to the highest score
 lo, hi = float(finite[0]), float(finite[-1])
 if in_force.is_single:  # the slider always shows the threshold in force
     lo, hi = min(lo, in_force.threshold), max(hi, in_force.threshold)
@@ -70,65 +75,84 @@ t = st.slider("Threshold (score at or above it = positive decision)", lo, hi,
               step=step, key=state.THRESHOLD_SLIDER, format=THRESHOLD_FORMAT,
               on_change=state.set_single_threshold, args=(state.THRESHOLD_SLIDER,),
               help="Moving it makes this one threshold the decision policy.")
-favorable = a.spec.favorable_outcome
-at_t = scores.counts_at([t] * len(groups))
-single = policy_from_counts(at_t, groups, {g: t for g in groups}, included=everyone,
-                            feature=feature, favorable_outcome=favorable)
-table = pd.DataFrame(single.by_group).set_index("group")
-cols = ["count", "selection_rate", "accuracy", "true_positive_rate", "false_positive_rate",
-        "false_negative_rate", "precision"]
-readable = {"count": st.column_config.NumberColumn("people", format="localized"),
-            "threshold": st.column_config.NumberColumn("threshold", format=THRESHOLD_FORMAT),
-            **{c: st.column_config.NumberColumn(LABELS[c], format="%.3f") for c in cols[1:]}}
-st.dataframe(table[cols], key="thr_table", column_config=readable)
-if single.degenerate or single.group_only:  # perfect gaps that mean nothing
-    verb = wording(favorable).positive_decision
-    rates = list(single.selection_rates.values())
-    what = (f"nobody is {verb}" if max(rates) == 0 else f"everybody is {verb}"
-            if min(rates) == 1 else f"in each group either everybody or nobody is {verb}")
-    st.warning(f"At this threshold {what}: every gap between groups is zero or undefined by "
-               "construction, which says nothing about fairness.")
-with st.expander("Confusion matrices"):
-    # one table, a row per group (one grid to draw on every move of the slider, not one each)
-    st.dataframe(pd.DataFrame(np.asarray(at_t, dtype=np.int64), columns=CONFUSION_CELLS,
-                              index=pd.Index([str(g) for g in groups], name="group")),
-                 key="cm_table", column_config={
-                     c: st.column_config.NumberColumn(c, format="localized")
-                     for c in CONFUSION_CELLS})
 
-st.subheader("Costs of mistakes")
-c1, c2, c3 = st.columns(3)
-fp_cost = c1.number_input("Cost of a false positive", min_value=0.0, value=1.0, key="w_fp_cost")
-fn_cost = c2.number_input("Cost of a false negative", min_value=0.0, value=1.0, key="w_fn_cost")
-volume = c3.number_input("Decisions expected", min_value=0, value=1000, step=100, key="w_volume")
-costed = policy_from_counts(at_t, groups, {g: t for g in groups}, included=everyone,
-                            feature=feature, objective="cost", fp_cost=fp_cost,
-                            fn_cost=fn_cost, volume=int(volume) or None,
-                            favorable_outcome=favorable)
-st.markdown(components.escape(costed.summary))
-if fp_cost + fn_cost > 0:
-    best = cache.lowest_cost_for(digest, a, feature, fp_cost, fn_cost)
-    text = (f"The single threshold with the lowest expected cost is "
-            f"{fmt_threshold(best.threshold)} ({best.cost_per_decision:.3f} per decision), "
-            "among every distinct score.")
-    if best.degenerate:
-        text += (" It selects " + ("nobody" if best.selected_share == 0 else "everybody")
-                 + ": at these costs no threshold that tells people apart costs less, which "
-                 "says more about the costs than about the model.")
-        st.warning(text)
-    else:
-        st.info(text)
 
-components.chart(charts.roc_curves, cache.roc_drawn(digest, a, feature))
-r1, r2 = st.columns([3, 1], vertical_alignment="center")
-r1.caption(f"The curve is drawn through points at least {tables.ROC_STEP:g} apart: every "
-           "threshold's point lies within that of the line. The CSV holds every threshold's "
-           "point, with precision and recall.")
-r2.download_button("ROC points (CSV)", cache.curves_csv(digest, a, feature),
-                   file_name="roc_points.csv", mime="text/csv", key="dl_roc_csv")
+@components.fragment("thresholds")
+def by_group(t: float) -> None:
+    """What each group gets at the slider's threshold, the costs of mistakes, the ROC curves
+    and the per-group search, for the groups chosen here: choosing other groups or costs
+    reruns only this part, since nothing above it or in the sidebar depends on them (the
+    slider reruns the page: it sets the policy that the sidebar shows)."""
+    feature = st.selectbox("Groups of", a.features, key="w_thr_feature")
+    # everything below comes from the partition's cached sweep and sorted scores, and the
+    # searches (which do not depend on the slider) are cached per choices
+    sw = cache.sweep_for(digest, a, feature)
+    scores = cache.sorted_scores_for(digest, a, feature)
+    groups = list(sw.groups)
+    everyone = np.ones(len(groups), bool)
+    at_t = scores.counts_at([t] * len(groups))
+    single = policy_from_counts(at_t, groups, {g: t for g in groups}, included=everyone,
+                                feature=feature, favorable_outcome=favorable)
+    table = pd.DataFrame(single.by_group).set_index("group")
+    st.dataframe(table[cols], key="thr_table", column_config=readable)
+    if single.degenerate or single.group_only:  # perfect gaps that mean nothing
+        verb = wording(favorable).positive_decision
+        rates = list(single.selection_rates.values())
+        what = (f"nobody is {verb}" if max(rates) == 0 else f"everybody is {verb}"
+                if min(rates) == 1 else f"in each group either everybody or nobody is {verb}")
+        st.warning(f"At this threshold {what}: every gap between groups is zero or undefined "
+                   "by construction, which says nothing about fairness.")
+    # drawn only while open (opening it reruns this part): one grid fewer on every change
+    matrices = st.expander("Confusion matrices", key="w_cm_open", on_change="rerun")
+    if matrices.open:
+        # one table, a row per group (one grid to draw, not one per group)
+        matrices.dataframe(pd.DataFrame(np.asarray(at_t, dtype=np.int64),
+                                        columns=CONFUSION_CELLS,
+                                        index=pd.Index([str(g) for g in groups], name="group")),
+                           key="cm_table", column_config={
+                               c: st.column_config.NumberColumn(c, format="localized")
+                               for c in CONFUSION_CELLS})
 
-@st.fragment
-def per_group_thresholds(t: float) -> None:
+    st.subheader("Costs of mistakes")
+    c1, c2, c3 = st.columns(3)
+    fp_cost = c1.number_input("Cost of a false positive", min_value=0.0, value=1.0,
+                              key="w_fp_cost")
+    fn_cost = c2.number_input("Cost of a false negative", min_value=0.0, value=1.0,
+                              key="w_fn_cost")
+    volume = c3.number_input("Decisions expected", min_value=0, value=1000, step=100,
+                             key="w_volume")
+    costed = policy_from_counts(at_t, groups, {g: t for g in groups}, included=everyone,
+                                feature=feature, objective="cost", fp_cost=fp_cost,
+                                fn_cost=fn_cost, volume=int(volume) or None,
+                                favorable_outcome=favorable)
+    st.markdown(components.escape(costed.summary))
+    if fp_cost + fn_cost > 0:
+        best = cache.lowest_cost_for(digest, a, feature, fp_cost, fn_cost)
+        text = (f"The single threshold with the lowest expected cost is "
+                f"{fmt_threshold(best.threshold)} ({best.cost_per_decision:.3f} per decision), "
+                "among every distinct score.")
+        if best.degenerate:
+            text += (" It selects " + ("nobody" if best.selected_share == 0 else "everybody")
+                     + ": at these costs no threshold that tells people apart costs less, which "
+                     "says more about the costs than about the model.")
+            st.warning(text)
+        else:
+            st.info(text)
+
+    components.chart(charts.roc_curves, cache.roc_drawn(digest, a, feature))
+    r1, r2 = st.columns([3, 1], vertical_alignment="center")
+    r1.caption(f"The curve is drawn through points at least {tables.ROC_STEP:g} apart: every "
+               "threshold's point lies within that of the line. The CSV holds every "
+               "threshold's point, with precision and recall.")
+    r2.download_button("ROC points (CSV)", cache.curves_csv(digest, a, feature),
+                       file_name="roc_points.csv", mime="text/csv", key="dl_roc_csv",
+                       on_click="ignore")
+    per_group_thresholds(feature, t, fp_cost, fn_cost, int(volume) or None)
+
+
+@components.fragment("thresholds")
+def per_group_thresholds(feature: str, t: float, fp_cost: float, fn_cost: float,
+                         volume: int | None) -> None:
     """The per-group search under a constraint: its choices rerun only this part, since
     nothing else on the page or in the sidebar depends on them ("Use this policy" reruns the
     app, which then shows the new policy everywhere)."""
@@ -150,17 +174,15 @@ def per_group_thresholds(t: float) -> None:
                                  help="Policies in which every group gets the same decision "
                                  "(everybody or nobody selected) are hidden unless allowed.")
     try:
-        with st.spinner("Searching thresholds..."):
-            policy = cache.policy_search(
-                digest, a, feature, constraint=constraint, objective=objective,
-                tolerance=tolerance, fp_cost=fp_cost, fn_cost=fn_cost,
-                volume=int(volume) or None, min_group_size=a.spec.min_group_size,
-                include_small_groups=a.spec.include_small_groups,
-                allow_degenerate=allow_degenerate, randomized=randomized,
-                favorable_outcome=favorable)
+        policy = cache.policy_search(
+            digest, a, feature, computing=lambda: st.spinner("Searching thresholds..."),
+            constraint=constraint, objective=objective, tolerance=tolerance, fp_cost=fp_cost,
+            fn_cost=fn_cost, volume=volume, min_group_size=a.spec.min_group_size,
+            include_small_groups=a.spec.include_small_groups,
+            allow_degenerate=allow_degenerate, randomized=randomized,
+            favorable_outcome=favorable)
     except FaircardError as exc:
         components.error(exc)
-        components.fragment_done("thresholds")
         return
     if policy.degenerate or policy.group_only:
         st.error(components.escape(policy.summary))
@@ -176,12 +198,12 @@ def per_group_thresholds(t: float) -> None:
     ptable = pd.DataFrame(policy.by_group).set_index("group")
     shown = ["threshold"] + [c for c in ("probability", "else_threshold") if c in ptable] + cols
     st.dataframe(ptable[shown], key="policy_table", column_config=readable)
-    with st.spinner("Tracing the trade-off..."):
-        front = cache.tradeoff_front(digest, a, feature, chosen=policy, constraint=constraint,
-                                     objective=objective, fp_cost=fp_cost, fn_cost=fn_cost,
-                                     min_group_size=a.spec.min_group_size,
-                                     include_small_groups=a.spec.include_small_groups,
-                                     allow_degenerate=allow_degenerate, randomized=randomized)
+    front = cache.tradeoff_front(
+        digest, a, feature, chosen=policy,
+        computing=lambda: st.spinner("Tracing the trade-off..."), constraint=constraint,
+        objective=objective, fp_cost=fp_cost, fn_cost=fn_cost,
+        min_group_size=a.spec.min_group_size, include_small_groups=a.spec.include_small_groups,
+        allow_degenerate=allow_degenerate, randomized=randomized)
     components.chart(charts.tradeoff, front, objective)
 
     b1, b2, b3, b4 = st.columns(4)
@@ -193,19 +215,19 @@ def per_group_thresholds(t: float) -> None:
         state.set_policy(DecisionPolicy.single(float(t)))
         st.rerun()
     b3.download_button("Policy (JSON)", json.dumps(policy.to_dict(), indent=2),
-                       file_name="policy.json", mime="application/json", key="dl_policy_json")
+                       file_name="policy.json", mime="application/json",
+                       key="dl_policy_json", on_click="ignore")
     b4.download_button("Policy (CSV)", csv_text(pd.DataFrame(policy.by_group)),
-                       file_name="policy.csv", mime="text/csv", key="dl_policy_csv")
-    components.fragment_done("thresholds")
+                       file_name="policy.csv", mime="text/csv", key="dl_policy_csv",
+                       on_click="ignore")
 
 
-per_group_thresholds(t)
-# the other features' sweeps, sorted scores and curves depend on nothing on this page: made
-# with the page, so that showing the thresholds of another feature only searches
+by_group(t)
+# every feature's sweep, sorted scores and curves depend on nothing on this page: made with
+# the page, so that showing the thresholds of other groups only searches
 for other in a.features:
-    if other != feature:
-        cache.sorted_scores_for(digest, a, other)
-        cache.cost_curve_for(digest, a, other)
-        cache.roc_drawn(digest, a, other)
+    cache.sorted_scores_for(digest, a, other)
+    cache.cost_curve_for(digest, a, other)
+    cache.roc_drawn(digest, a, other)
 components.link(components.PAGE_CARD, label="Next: the model card")
 components.page_done("thresholds")

@@ -28,6 +28,19 @@ def test_table_follows_chosen_metrics_and_matches_sklearn():
     assert "Four-fifths rule" in labels
 
 
+def test_no_metric_asks_for_one_and_ends_the_page():
+    """The metrics are chosen in a part of the page that reruns alone: with none chosen it
+    asks for one and draws nothing that needs them; the page still ends (its marker)."""
+    at = seed_state(new("app_pages/disparities.py"), sensitive=("sex",))
+    at.run()
+    at.multiselect(key="w_metrics").set_value([]).run()
+    no_exception(at)
+    assert any("Choose at least one metric." in i.value for i in at.info)
+    assert not at.dataframe and not at.metric
+    assert at.session_state["fc_metrics"] == []
+    assert "fc-page-done" in at.get("html")[-1].proto.body
+
+
 def test_several_models_side_by_side():
     df = small_frame()
     df["score: model A"] = df["risk_score"]

@@ -35,3 +35,78 @@ def test_predictions_only_explains_that_scores_are_needed():
     at.run()
     no_exception(at)
     assert any("need scores" in i.value for i in at.info)
+
+
+def test_confusion_matrices_are_drawn_only_when_opened():
+    """The expander's table is left out while it is closed (one grid fewer to draw on every
+    change); opened, it holds each group's counts at the slider's threshold."""
+    df = small_frame()
+    at = seed_state(new("app_pages/thresholds.py"), sensitive=("sex",))
+    at.session_state["fc_data_digest"] = "thr-page-matrices"
+    at.run()
+    no_exception(at)
+    assert not [d for d in at.dataframe if "actual yes, predicted yes" in d.value.columns]
+    assert [e.label for e in at.expander] == ["Confusion matrices"]
+    at.session_state["w_cm_open"] = True
+    at.slider(key="w_thr_slider").set_value(0.6).run()
+    no_exception(at)
+    (cm,) = [d.value for d in at.dataframe if "actual yes, predicted yes" in d.value.columns]
+    for g in ("Female", "Male"):
+        part = df[df.sex == g]
+        assert cm.loc[g, "actual yes, predicted yes"] == ((part.risk_score >= 0.6)
+                                                          & (part.outcome == 1)).sum()
+        assert cm.loc[g].sum() == len(part)
+
+
+def test_the_groups_shown_change_every_table_and_the_search_below_them():
+    """"Groups of" (a part of the page that reruns alone in the browser) changes the table
+    at the slider's threshold, the per-group search and its table, while the slider and the
+    policy in force (above it) stay."""
+    df = small_frame()
+    at = seed_state(new("app_pages/thresholds.py"), sensitive=("sex", "race"))
+    at.session_state["fc_data_digest"] = "thr-page-groups"
+    at.run()
+    at.slider(key="w_thr_slider").set_value(0.45).run()
+    policy = at.session_state["fc_policy"]
+    at.selectbox(key="w_thr_feature").set_value("race").run()
+    no_exception(at)
+    assert at.session_state["fc_policy"] == policy
+    assert at.slider(key="w_thr_slider").value == 0.45
+    first, *_, searched = [d.value for d in at.dataframe]
+    assert list(first.index) == list(searched.index) == ["A", "B", "C"]
+    for g in ("A", "B", "C"):
+        assert abs(first.loc[g, "selection_rate"]
+                   - np.mean(df.risk_score[df.race == g] >= 0.45)) < 1e-12
+        assert first.loc[g, "count"] == (df.race == g).sum()
+
+
+def test_a_search_is_kept_and_shows_progress_only_when_it_runs():
+    """The per-group search and its trade-off front run once per choices; a rerun that
+    finds them kept enters no progress indicator (a spinner costs a thread and a message)."""
+    import contextlib
+
+    import faircard
+    from faircard.policy import choose_policy_from_sweep
+    from faircard.thresholds import sweep_assessment
+    from faircard.ui import cache
+
+    df = small_frame()
+    a = faircard.assess(df, target="outcome", score="risk_score", sensitive="sex", n_boot=0)
+    entered = []
+
+    @contextlib.contextmanager
+    def computing():
+        entered.append(1)
+        yield
+
+    choices = {"constraint": "equal_opportunity", "tolerance": 0.02}
+    for _ in range(3):
+        p = cache.policy_search("kept-search", a, "sex", computing=computing, **choices)
+    assert len(entered) == 1
+    direct = choose_policy_from_sweep(sweep_assessment(a, "sex"), feature="sex", **choices)
+    assert p.thresholds == direct.thresholds
+    for _ in range(2):
+        front = cache.tradeoff_front("kept-search", a, "sex", chosen=p, computing=computing,
+                                     constraint="equal_opportunity")
+    assert len(entered) == 2
+    assert front["is_chosen"].sum() == 1

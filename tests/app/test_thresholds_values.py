@@ -103,7 +103,7 @@ def _seed(df, digest: str, **state):
 @pytest.mark.parametrize("t", [0.6, 0.4137])
 def test_slider_table_and_confusion_matrices_equal_sklearn_and_assess(t):
     df = small_frame()
-    at = _seed(df, "thr-values-slider")
+    at = _seed(df, "thr-values-slider", w_cm_open=True)  # the confusion matrices opened
     at.run()
     at.slider(key="w_thr_slider").set_value(t).run()
     no_exception(at)

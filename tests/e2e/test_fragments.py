@@ -1,21 +1,27 @@
 """Parts of a page that rerun alone (st.fragment) leave nothing stale, in a real browser on
-generated data: a reference group chosen on Sensitive features reaches Disparities, and a
-per-group policy searched on Thresholds, once used, is the policy that the page, the sidebar and
-the model card state and compute under (checked against faircard.assess under that policy).
-Each fragment's rerun must write its own end-of-run marker: the steps wait for it, and the page's
-marker from the run before stays as it was, which shows that only the fragment ran."""
+generated data: a reference group chosen on Sensitive features reaches Disparities; a metric
+added on Disparities shows its figures (checked against scikit-learn on each group's rows);
+other groups chosen on Thresholds change every table there and the per-group search below them
+(checked against scikit-learn); and a per-group policy searched on Thresholds, once used, is
+the policy that the page, the sidebar and the model card state and compute under (checked
+against faircard.assess under that policy). Each fragment's rerun must write its own
+end-of-run marker: the steps wait for it, and the page's marker from the run before stays as
+it was, which shows that only the fragment ran."""
 
 from __future__ import annotations
 
 import json
+import re
+import time
 
 import pytest
+from sklearn.metrics import precision_score
 
 import faircard
 from faircard.decision import DecisionPolicy
 from faircard.formatting import fmt_threshold
 from tests.app.conftest import small_frame
-from tests.e2e.conftest import SENTINEL
+from tests.e2e.conftest import SENTINEL, grid_rows
 from tests.e2e.test_journey import Journey, _first_number, _md_table
 
 pytestmark = pytest.mark.e2e
@@ -29,13 +35,37 @@ def _markers(page) -> list[tuple[str, int]]:
 
 def _fragment_step(j: Journey, label: str, value: str, page_name: str) -> None:
     """Choose ``value`` in ``label`` (a widget inside a fragment) and check that only the
-    fragment ran: one new marker, numbered above the page's, which is unchanged."""
-    (before,) = _markers(j.page)
+    fragment ran: one new marker, numbered above every marker before, and the page's own
+    marker (the oldest) unchanged."""
+    before = _markers(j.page)
     j.choose(label, value)
     after = _markers(j.page)
-    assert before in after and len(after) == 2, (before, after)
-    (new,) = [m for m in after if m != before]
-    assert new[0] == page_name and new[1] > before[1], (before, after)
+    page_marker = min(before, key=lambda m: m[1])
+    assert page_marker in after, (before, after)
+    new = [m for m in after if m not in before]
+    assert len(new) == 1, (before, after)
+    assert new[0][0] == page_name and new[0][1] > max(r for _, r in before), (before, after)
+
+
+def _grid_of(page, frame, groups: set[str], timeout_s: float = 10.0) -> list[list[str]]:
+    """The cells of the st.dataframe ``frame`` once its rows are ``groups``: the grid's text
+    (read here) follows its canvas a moment after the run's end-of-run marker; a table that
+    stays stale fails."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        rows = grid_rows(frame)
+        if {r[0] for r in rows[1:]} == groups or time.monotonic() > deadline:
+            assert {r[0] for r in rows[1:]} == groups, (rows, groups)
+            return rows
+        page.wait_for_timeout(100)
+
+
+def _column(page, header: str):
+    return page.locator("th[role=columnheader]", has_text=re.compile(f"^{re.escape(header)}$"))
+
+
+def _selection_rates(df, feature: str, t: float) -> dict[str, float]:
+    return {str(g): float((part.risk_score >= t).mean()) for g, part in df.groupby(feature)}
 
 
 def test_fragment_choices_reach_other_pages_and_the_card(page, tmp_path):
@@ -50,6 +80,8 @@ def test_fragment_choices_reach_other_pages_and_the_card(page, tmp_path):
     j.radio("A score column")
     j.choose("Score column", "risk_score")
     assert page.get_by_text("Data and decisions are ready.", exact=True).is_visible()
+    t = 0.5  # the policy in force until one is chosen
+    assert f"at or above {fmt_threshold(t)}" in page.get_by_test_id("stSidebar").inner_text()
 
     # Sensitive features: the reference group is a fragment; Disparities uses the new one
     j.go("Next: choose sensitive features", "sensitive")
@@ -58,9 +90,32 @@ def test_fragment_choices_reach_other_pages_and_the_card(page, tmp_path):
     j.go("Next: see the disparities", "disparities")
     assert page.get_by_text(f"reference group '{smaller}'", exact=False).first.is_visible()
 
+    # Disparities: the metrics are a fragment; a metric added shows its figures per group
+    _fragment_step(j, "Metrics", "Precision", "disparities")
+    page.keyboard.press("Escape")  # close the list of metrics (nothing is sent)
+    _column(page, "Precision").first.wait_for(state="attached")  # the grid's text follows its canvas
+    shown = j.table("people")
+    assert "Precision" in shown.columns, list(shown.columns)
+    for g, part in df.groupby("sex"):
+        want = precision_score(part.outcome, part.risk_score >= t)
+        assert abs(_first_number(shown.loc[g, "Precision"]) - want) <= SHOWN, g
+
     # Thresholds: the constraint is a fragment; "Use this policy" makes its policy everyone's
     j.go("Next: thresholds", "thresholds")
-    j.choose("Groups of", "sex")
+    # the groups shown are a fragment: every table below them, and the per-group search
+    # nested in it, change to the new groups
+    for feature in ("race", "sex"):
+        _fragment_step(j, "Groups of", feature, "thresholds")
+        want = _selection_rates(df, feature, t)
+        rows = _grid_of(page, page.get_by_test_id("stDataFrame").first, set(want))
+        rate = rows[0].index("Selection rate")  # at the slider's threshold
+        for r in rows[1:]:
+            assert abs(float(r[rate]) - want[r[0]]) <= SHOWN, (feature, r)
+        policy_table = page.get_by_test_id("stDataFrame").filter(
+            has=_column(page, "threshold"))
+        _grid_of(page, policy_table, set(want))  # the per-group search, nested, follows
+        searched = json.loads(j.download("Policy (JSON)", tmp_path / "p.json").read_text())
+        assert set(searched["thresholds"]) == set(want), feature
     _fragment_step(j, "Constraint", "equal opportunity", "thresholds")
     j.click("Use this policy")
     policy = json.loads(j.download("Policy (JSON)", tmp_path / "policy.json").read_text())

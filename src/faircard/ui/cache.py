@@ -254,28 +254,58 @@ def _read_only(obj):
 
 
 # The searches below depend on the page's choices, not on its threshold slider: each is run
-# once per input and choices. st.cache_data hands every caller its own copy.
-@st.cache_data(max_entries=64, show_spinner=False)
-def _policy(digest: str, key: str, feature: str, choices: dict, _sw) -> Policy:
-    return choose_policy_from_sweep(_sw, feature=feature, **choices)
+# once per input and choices, and kept for every session (nothing changes them after).
+@st.cache_resource(show_spinner=False)
+def _search_store() -> OrderedDict:
+    """Per-group policies and trade-off fronts shared by all sessions, newest last."""
+    return OrderedDict()
 
 
-def policy_search(digest: str, assessment: Assessment, feature: str, **choices) -> Policy:
-    """:func:`faircard.policy.choose_policy_from_sweep` on the partition's cached sweep."""
-    sw = sweep_for(digest, assessment, feature)
-    return _policy(digest, _spec_key(assessment), feature, choices, sw)
+_SEARCH_LOCK = threading.Lock()
+SEARCHES_KEPT = 96
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def _front(digest: str, key: str, feature: str, choices: dict, _sw) -> pd.DataFrame:
-    return pareto_front_from_sweep(_sw, **choices)
+def _searched(key: str, search, computing=None):
+    """``search()`` once per ``key`` (the most recent kept), inside ``computing()`` (a
+    progress indicator) only when it runs: a rerun that finds it kept draws nothing for it
+    (a spinner costs a thread and a message even when it never shows)."""
+    store = _search_store()
+    with _SEARCH_LOCK:
+        if key in store:
+            store.move_to_end(key)
+            return store[key]
+    with computing() if computing is not None else nullcontext():
+        value = search()
+    with _SEARCH_LOCK:
+        store[key] = value
+        while len(store) > SEARCHES_KEPT:
+            store.popitem(last=False)
+    return value
+
+
+def _search_key(kind: str, digest: str, assessment: Assessment, feature: str,
+                choices: dict) -> str:
+    return json.dumps([kind, digest, _spec_key(assessment), feature, choices], sort_keys=True,
+                      default=str)
+
+
+def policy_search(digest: str, assessment: Assessment, feature: str, computing=None,
+                  **choices) -> Policy:
+    """:func:`faircard.policy.choose_policy_from_sweep` on the partition's cached sweep,
+    searched once per choices (inside ``computing()`` when it runs)."""
+    return _searched(_search_key("policy", digest, assessment, feature, choices),
+                     lambda: choose_policy_from_sweep(sweep_for(digest, assessment, feature),
+                                                      feature=feature, **choices), computing)
 
 
 def tradeoff_front(digest: str, assessment: Assessment, feature: str, *, chosen: Policy,
-                   **choices) -> pd.DataFrame:
-    """The trade-off front of the partition (searched once per choices) with ``chosen``."""
-    sw = sweep_for(digest, assessment, feature)
-    return with_chosen(_front(digest, _spec_key(assessment), feature, choices, sw), chosen)
+                   computing=None, **choices) -> pd.DataFrame:
+    """The trade-off front of the partition (searched once per choices, inside
+    ``computing()`` when it runs) with ``chosen``, as a new frame."""
+    front = _searched(_search_key("front", digest, assessment, feature, choices),
+                      lambda: pareto_front_from_sweep(sweep_for(digest, assessment, feature),
+                                                      **choices), computing)
+    return with_chosen(front, chosen)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -321,6 +351,9 @@ def _named_frames(data, frames: dict):
     return default_data_transformer(data, max_rows=None)
 
 
+_transformer_registered = False
+
+
 def _build_chart_spec(module: str, builder: str, args: tuple, kwargs: dict) -> dict:
     """The Vega-Lite spec of the Altair chart ``module.builder(*args, **kwargs)``, converted as
     ``st.altair_chart`` does (no Altair theme, every row of data kept), except that its data
@@ -329,11 +362,13 @@ def _build_chart_spec(module: str, builder: str, args: tuple, kwargs: dict) -> d
     import altair as alt
     from streamlit import dataframe_util
 
+    global _transformer_registered
     chart = getattr(importlib.import_module(module), builder)(*args, **kwargs)
     frames: dict[str, pd.DataFrame] = {}
     with _ALTAIR_LOCK:
-        if "faircard_frames" not in alt.data_transformers.names():
+        if not _transformer_registered:  # asking Altair reads every package's entry points
             alt.data_transformers.register("faircard_frames", _named_frames)
+            _transformer_registered = True
         theme = alt.theme.enable("none") if alt.theme.active == "default" else nullcontext()
         with theme, alt.data_transformers.enable("faircard_frames", frames=frames):
             spec = chart.to_dict()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import threading
@@ -70,14 +71,28 @@ def page_done(page: str = "") -> None:
     _marker(page, int(st.session_state.get(state.RUN, 0)))
 
 
-def fragment_done(page: str) -> None:
-    """Last in a part of a page that reruns alone when one of its widgets changes (an
-    ``st.fragment``): such a rerun gets the next run number and writes the end-of-run marker
-    of :func:`page_done` at the end of the part. In a run of the whole page, the page's own
-    marker ends the run instead. Nothing outside the part (the sidebar included) may depend
-    on its widgets: a change that other parts show reruns the whole app (``st.rerun()``)."""
-    if not state.get(state.PAGE_RUNNING):
-        _marker(page, state.next_run())
+def fragment(page: str):
+    """Decorator: ``st.fragment`` for a part of ``page`` that reruns alone when one of its
+    widgets changes. Such a rerun gets the next run number and ends with the end-of-run marker
+    of :func:`page_done`; in a run of the whole page, or when the part runs inside another
+    part that reruns, the outer run writes the marker instead (once, at its end). Nothing
+    outside the part (the sidebar included) may depend on its widgets: a change that other
+    parts show reruns the whole app (``st.rerun()``)."""
+    def decorate(fn):
+        @st.fragment
+        @functools.wraps(fn)
+        def part(*args, **kwargs):
+            inside = bool(state.get(state.FRAGMENT_RUNNING))
+            outer = inside or bool(state.get(state.PAGE_RUNNING))
+            state.put(state.FRAGMENT_RUNNING, True)
+            try:
+                fn(*args, **kwargs)
+            finally:
+                state.put(state.FRAGMENT_RUNNING, inside)
+            if not outer:
+                _marker(page, state.next_run())
+        return part
+    return decorate
 
 
 def _marker(page: str, run: int) -> None:

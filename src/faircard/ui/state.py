@@ -56,8 +56,9 @@ DIAG_CARD = "fc_diag_card"        # {"for": key, "bias_sources", "proxies"}: wha
 IS_DEMO = "fc_is_demo"
 DEMO_AUTOLOADED = "fc_demo_autoloaded"
 RUN = "fc_run"                    # number of the current script run, or of a fragment's rerun
-                                  # (see components.page_done and components.fragment_done)
+                                  # (see components.page_done and components.fragment)
 PAGE_RUNNING = "fc_page_running"  # a run of the whole app is under way (not a fragment's rerun)
+FRAGMENT_RUNNING = "fc_fragment_running"  # a part of a page (st.fragment) is running
 CURRENT_PAGE = "fc_current_page"  # script path of the page this run shows (set by app.py)
 SIDEBAR_PENDING = "fc_sidebar_pending"  # the sidebar status is still to be drawn in this run
 TABLE_SHA256 = "fc_table_sha256"  # (DATA_DIGEST, sha256 of the table as CSV) for file-less data
@@ -126,6 +127,7 @@ DEFAULTS: dict[str, Any] = {
     DEMO_AUTOLOADED: False,
     RUN: 0,
     PAGE_RUNNING: False,
+    FRAGMENT_RUNNING: False,
     TABLE_SHA256: None,
     GOVERNANCE_MESSAGE: None,
     GOVERNANCE_BASELINE_FOR: None,

@@ -392,36 +392,38 @@ def draw_sidebar_status() -> None:
 
 
 def _status() -> None:
-    """What is loaded, and the next step, in the current container."""
+    """What is loaded, and the next step, in the current container (the loaded facts in one
+    block of text: each element is drawn again on every run of the app)."""
     step = next_step()
     if step:
         st.markdown("### Next step")
         link(*step)
-    st.markdown("### Loaded")
     data = state.get(state.DATA)
     if data is None:
+        st.markdown("### Loaded")
         st.caption("No dataset yet.")
         return
     source = state.get(state.SOURCE)
     rows = source["rows"] if source else len(data)
-    st.markdown(f"**Dataset:** {escape(state.get(state.DATA_NAME))}  \n"
-                f"{rows:,} rows x {data.shape[1]} columns"
-                + ("  \ncounted where it lives (DuckDB)" if source else ""))
+    lines = [f"**Dataset:** {escape(state.get(state.DATA_NAME))}  \n"
+             f"{rows:,} rows x {data.shape[1]} columns"
+             + ("  \ncounted where it lives (DuckDB)" if source else "")]
     models = state.get(state.MODELS)
     if models:
-        st.markdown("**Models:** " + ", ".join(escape(m.name) for m in models))
+        lines.append("**Models:** " + ", ".join(escape(m.name) for m in models))
     elif state.get(state.DECISION) == "score" and state.get(state.SCORE_COL):
-        st.markdown(f"**Score:** {escape(state.get(state.SCORE_COL))}")
+        lines.append(f"**Score:** {escape(state.get(state.SCORE_COL))}")
     if state.get(state.DECISION) != "prediction":
-        st.markdown(f"**Decision policy:** {escape(state.policy().describe())}")
+        lines.append(f"**Decision policy:** {escape(state.policy().describe())}")
     elif state.get(state.PRED_COL):
-        st.markdown(f"**Predictions:** {escape(state.get(state.PRED_COL))}")
+        lines.append(f"**Predictions:** {escape(state.get(state.PRED_COL))}")
     if state.get(state.TARGET):
-        st.markdown(f"**Outcome:** {escape(state.get(state.TARGET))}  \n"
-                    f"a positive decision is {wording(state.get(state.FAVORABLE)).kind}")
+        lines.append(f"**Outcome:** {escape(state.get(state.TARGET))}  \n"
+                     f"a positive decision is {wording(state.get(state.FAVORABLE)).kind}")
     sens = state.get(state.SENSITIVE)
     if sens:
-        st.markdown("**Sensitive features:** " + ", ".join(escape(s) for s in sens))
+        lines.append("**Sensitive features:** " + ", ".join(escape(s) for s in sens))
+    st.markdown("\n\n".join(["### Loaded", *lines]))
 
 
 # Every character that can start Markdown in Streamlit: CommonMark and GFM (emphasis, code,

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .favorable import wording
+from .formatting import fmt_disparate_impact
 
 CARD_VERSION = 1
 TEXT_SECTIONS = {
@@ -389,7 +390,7 @@ def _auto_caveats(assessment, criteria, personal, suppressed, words) -> list[str
         if c.get("passes_four_fifths") is False:
             out.append(f"The shares of people {words.favorable_decision} across '{f}' fail the "
                        f"four-fifths rule (disparate impact ratio "
-                       f"{c['disparate_impact_ratio']:.2f}).")
+                       f"{fmt_disparate_impact(c, 2)}).")
     if assessment.n_dropped:
         out.append(f"{assessment.n_dropped:,} rows without an outcome or decision were left out.")
     if personal:

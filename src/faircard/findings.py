@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from .favorable import Wording, favorable_rate, wording
-from .formatting import fmt_pct
+from .formatting import fmt_disparate_impact, fmt_pct
 from .metrics import LABELS
 from .trivial import trivial_decision
 
@@ -112,11 +112,24 @@ def _four_fifths(assessment, feature: str, words: Wording) -> str | None:
                else "this passes the four-fifths rule")
     # "'B' is not flagged at 0.67x the rate of 'A'" can be read as a negation; the share of
     # people given the favourable decision cannot.
+    shares = _shares_as_judged(favorable_rate(r["worst_value"], fav),
+                               favorable_rate(r["best_value"], fav), rule)
     sentence = (f"{feature}: the share of people {words.favorable_decision} is "
-                f"{fmt_pct(favorable_rate(r['worst_value'], fav))} in '{low}' vs "
-                f"{fmt_pct(favorable_rate(r['best_value'], fav))} in '{high}' "
-                f"({ratio:.2f}x); {verdict}.")
+                f"{shares[0]} in '{low}' vs {shares[1]} in '{high}' "
+                f"({fmt_disparate_impact(crit, 2)}x); {verdict}.")
     return sentence + _uncertainty_clause(assessment.by_group, feature, low, r, words)
+
+
+def _shares_as_judged(low: float, high: float, passes: bool | None) -> tuple[str, str]:
+    """Two favourable shares as percentages, with more decimals when the rounded ones would
+    pass the four-fifths rule that the exact ones fail (39.99% vs 50.0%, not 40.0% vs 50.0%)."""
+    from .assess import FOUR_FIFTHS
+
+    for digits in range(1, 7):
+        shown = fmt_pct(low, digits), fmt_pct(high, digits)
+        if passes is not False or float(shown[0][:-1]) < FOUR_FIFTHS * float(shown[1][:-1]):
+            return shown
+    return shown
 
 
 def _uncertainty_clause(bg, feature, group, disparity_row, words: Wording) -> str:

@@ -9,7 +9,7 @@ from ..assess import Assessment
 from ..errors import FaircardError
 from ..favorable import wording
 from ..findings import findings
-from ..formatting import fmt_num
+from ..formatting import fmt_disparate_impact, fmt_num
 from . import common
 
 SUMMARY_METRICS = (
@@ -90,7 +90,7 @@ def summary_text(result: Assessment) -> str:
         lines.append(
             f"  {feature}: demographic parity difference {fmt_num(crit['demographic_parity_difference'])}, "
             f"ratio {fmt_num(crit['demographic_parity_ratio'])}; disparate impact ratio "
-            f"{fmt_num(crit['disparate_impact_ratio'])} (four-fifths rule: {flag}); "
+            f"{fmt_disparate_impact(crit)} (four-fifths rule: {flag}); "
             f"equalized odds difference {fmt_num(crit['equalized_odds_difference'])}"
         )
     stated = findings(result)

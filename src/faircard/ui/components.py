@@ -122,7 +122,7 @@ def stop(page: str = "") -> NoReturn:
 def criteria_tiles(a, feature: str) -> None:
     """The fairness criteria of one partition as tiles (the Disparities page and share links
     show the same ones)."""
-    from ..formatting import fmt_num
+    from ..formatting import fmt_disparate_impact, fmt_num
 
     words = wording(a.spec.favorable_outcome)
     crit = a.criteria[feature]
@@ -137,7 +137,7 @@ def criteria_tiles(a, feature: str) -> None:
     c[2].metric("Equalized odds", fmt_num(crit["equalized_odds_difference"]),
                 help="Equalized odds difference: the larger of the gaps in true positive rates "
                      "and in false positive rates.")
-    c[3].metric("Disparate impact ratio", fmt_num(crit["disparate_impact_ratio"]),
+    c[3].metric("Disparate impact ratio", fmt_disparate_impact(crit),
                 help=f"The share of people {words.favorable_decision} in the group with the "
                      "fewest favourable decisions divided by that of the group with the most.")
     four_fifths = crit["passes_four_fifths"]

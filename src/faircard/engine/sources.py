@@ -306,7 +306,8 @@ def _counted(stats, targets: pd.Series, grouped: pd.DataFrame, engine) -> Groupe
 def count_duckdb(path: str, spec: AssessmentSpec, *, memory_limit: str = "4GB",
                  threads: int | None = None) -> GroupedCounts:
     """Grouped counts of ``spec`` over the Parquet/CSV file, glob or folder at ``path``."""
-    reader, footers = _reader(str(path)), _reader(str(path), footers=True)
+    reader = _reader(str(path))
+    footers = _reader(str(path), footers=True) if reader.startswith("read_parquet(") else None
     with duckdb_source(path, memory_limit=memory_limit, threads=threads) as (con, types):
         cols = _columns(spec, types)
         q = count_queries(cols, head_rows=HEAD_ROWS)
@@ -333,7 +334,7 @@ def count_duckdb(path: str, spec: AssessmentSpec, *, memory_limit: str = "4GB",
         # a Parquet file's footers give the row accounting and the score's range without
         # reading the rows (CSV files have none), and the counts prove them
         quick, grouped = None, None
-        if footers.startswith("read_parquet("):
+        if footers is not None:
             con.execute(f"CREATE OR REPLACE VIEW src AS SELECT * FROM {footers}")
             bounds = _row(con.execute(q["bounds"]))
             con.execute(f"CREATE OR REPLACE VIEW src AS SELECT * FROM {reader}")

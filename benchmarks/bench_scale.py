@@ -20,7 +20,8 @@ The floor and faircard duckdb are measured ``--reps`` times each (default 3), al
 (floor, faircard, floor, faircard, ...), so both see the same machine; the table gives the
 median time with the range in brackets, the highest peak memory, the ratio of the medians with
 the range of the ratios of each alternate pair, and the load average (1 minute) at the start and
-end of each size. The others run once.
+end of each size (and, on stderr, the median CPU time of all threads, which the load changes
+less). The others run once.
 
     python benchmarks/bench_scale.py [--sizes 1000000 10000000 100000000] [--dir /tmp/fc]
                                      [--reps 3] [--no-pandas] [--no-fairlearn] [--spark]
@@ -80,7 +81,7 @@ def child(task: str, path: str) -> dict:
 
     if task == "fairlearn":
         import fairlearn.metrics  # noqa: F401
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     out: dict = {}
     if task == "floor":
         import duckdb
@@ -125,6 +126,7 @@ def child(task: str, path: str) -> dict:
             MetricFrame(metrics=metrics, y_true=data["y"], y_pred=y_pred,
                         sensitive_features=features)
     out["seconds"] = time.perf_counter() - t0
+    out["cpu_seconds"] = time.process_time() - cpu0  # every thread's, less sensitive to load
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return out
 
@@ -209,6 +211,9 @@ def main() -> None:
             print(f"(spark local[*] at {n:,} rows: {sp['seconds']:.1f} s, same counts as DuckDB)")
         print(f"| {n:,} | {_timing(floors)} | {_timing(ducks)} | {ratio_cell} | {pandas_cell} | "
               f"{fl_cell} | {versus} | {load_start:.1f} to {load_end:.1f} |", flush=True)
+        cpu = [_median([r["cpu_seconds"] for r in runs]) for runs in (floors, ducks)]
+        print(f"(CPU time of all threads at {n:,} rows, medians: floor {cpu[0]:.2f} s, faircard "
+              f"duckdb {cpu[1]:.2f} s, {cpu[1] / cpu[0]:.1f}x)", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -47,17 +47,23 @@ def _fragment_step(j: Journey, label: str, value: str, page_name: str) -> None:
     assert new[0][0] == page_name and new[0][1] > max(r for _, r in before), (before, after)
 
 
-def _grid_of(page, frame, groups: set[str], timeout_s: float = 10.0) -> list[list[str]]:
-    """The cells of the st.dataframe ``frame`` once its rows are ``groups``: the grid's text
-    (read here) follows its canvas a moment after the run's end-of-run marker; a table that
-    stays stale fails."""
+def _settled(page, read, ok, timeout_s: float = 10.0):
+    """``read()`` once ``ok`` of it holds (or after ``timeout_s``): the data grids' text
+    (read here) follows their canvas a moment after the run's end-of-run marker; a grid that
+    stays stale fails the checks that follow."""
     deadline = time.monotonic() + timeout_s
     while True:
-        rows = grid_rows(frame)
-        if {r[0] for r in rows[1:]} == groups or time.monotonic() > deadline:
-            assert {r[0] for r in rows[1:]} == groups, (rows, groups)
-            return rows
+        value = read()
+        if ok(value) or time.monotonic() > deadline:
+            return value
         page.wait_for_timeout(100)
+
+
+def _grid_of(page, frame, groups: set[str]) -> list[list[str]]:
+    """The cells of the st.dataframe ``frame`` once its rows are ``groups``."""
+    rows = _settled(page, lambda: grid_rows(frame), lambda r: {x[0] for x in r[1:]} == groups)
+    assert {r[0] for r in rows[1:]} == groups, (rows, groups)
+    return rows
 
 
 def _column(page, header: str):
@@ -93,8 +99,7 @@ def test_fragment_choices_reach_other_pages_and_the_card(page, tmp_path):
     # Disparities: the metrics are a fragment; a metric added shows its figures per group
     _fragment_step(j, "Metrics", "Precision", "disparities")
     page.keyboard.press("Escape")  # close the list of metrics (nothing is sent)
-    _column(page, "Precision").first.wait_for(state="attached")  # the grid's text follows its canvas
-    shown = j.table("people")
+    shown = _settled(page, lambda: j.table("people"), lambda t: "Precision" in t.columns)
     assert "Precision" in shown.columns, list(shown.columns)
     for g, part in df.groupby("sex"):
         want = precision_score(part.outcome, part.risk_score >= t)

@@ -133,14 +133,18 @@ def disparity_of(counts: np.ndarray, constraint: str) -> float:
     return max(gaps) if gaps else np.nan
 
 
-def _levels(values: np.ndarray, tol: float, n_max: int = 400) -> np.ndarray:
-    """Candidate window starts: every attained value (and value - tol), thinned to n_max."""
-    v = values[~np.isnan(values)]
-    cand = np.unique(np.concatenate([v, v - tol]))
-    cand = cand[(cand >= -tol) & (cand <= 1)]
-    if len(cand) > n_max:
-        cand = np.unique(np.quantile(cand, np.linspace(0, 1, n_max)))
-    return cand
+_CELLS = 1 << 20
+"""Level x group cells evaluated at once (about 8 MB per int64 array): the candidate levels
+are searched in chunks of this many cells, so memory stays bounded however many levels a
+sweep has (up to 1,002 thresholds times the number of groups)."""
+
+
+def _levels(values: np.ndarray) -> np.ndarray:
+    """Candidate window starts: every attained value. A policy meets a constraint within
+    ``tol`` when its held groups' values lie in ``[L, L + tol]`` for ``L`` the lowest of
+    them, an attained value, so the windows starting at attained values hold every policy
+    that meets it: searching them all is exhaustive."""
+    return np.unique(values[~np.isnan(values)])
 
 
 def _windows(metric: np.ndarray, levels: np.ndarray, tol: float, order=None):
@@ -253,13 +257,15 @@ def _not_kind(gains: np.ndarray, trivial: np.ndarray,
 
 
 def _best_with_rules(metric, gains, levels, tol, trivial, included, allow_degenerate, *,
-                     order=None, rankings=None, excluded=None, held=None):
+                     order=None, rankings=None, excluded=None, held=None, windows=None):
     """:func:`_best_per_level` with groups outside ``held`` (default ``included``)
     unconstrained and, unless ``allow_degenerate``, no policy in which every ``included`` group
     gets the same all-or-nothing decision. ``excluded`` (K, G): thresholds left out (gain
     -inf); ``order`` (of ``metric``) and ``rankings`` (of ``gains`` and of the two
-    :func:`_not_kind` gains) when already known."""
-    windows = _windows(metric, levels, tol, order)
+    :func:`_not_kind` gains) when already known; ``windows`` as :func:`_windows` gives them,
+    instead of ``metric``, ``levels`` and ``tol``."""
+    if windows is None:
+        windows = _windows(metric, levels, tol, order)
     rank_all, *rank_alt = rankings or (None, None, None)
     bg, bi = _best_in_windows(gains, windows, rank_all, excluded)
     allowed = gains if excluded is None else np.where(excluded, -np.inf, gains)
@@ -312,47 +318,96 @@ def search(sw: Sweep, constraint: str, objective: str, tolerance: float,
                             trivial, np.ones(n_groups, bool))
         return (bi[0], True) if np.isfinite(bg[0]).all() else (None, False)
     vals = metrics_from_counts(counts)
+    several = included.sum() > 1
+    rankings = (_ranking(gains), *(_ranking(o) for o in _not_kind(gains, trivial, several)))
+    rules = (trivial, included, allow_degenerate)
     if len(names) == 1:
         m = vals[names[0]]
         held = _held(m, included)
         if not held.any():  # undefined in every group: the constraint cannot be checked
             return None, False
-        best_gain, best_idx = _best_with_rules(m, gains, _levels_of(m, held, tolerance),
-                                               tolerance, trivial, included, allow_degenerate,
-                                               held=held)
-        total = best_gain.sum(axis=1)
-        if np.isfinite(total).any():
-            i = int(np.argmax(total))
-            return best_idx[i], True
-        return None, False
-    # equalized odds: pairs of TPR and FPR levels
+        total, idx = _best_level(m, gains, _levels_of(m, held), tolerance, *rules,
+                                 order=np.argsort(m, axis=0, kind="stable"),
+                                 rankings=rankings, held=held)
+        return (idx, True) if idx is not None else (None, False)
     tpr, fpr = vals["true_positive_rate"], vals["false_positive_rate"]
-    best = (-np.inf, None)
-    # the FPR order and the gains' rankings do not depend on the TPR level: thresholds outside
-    # the TPR window are left out instead of re-sorting
-    order = np.argsort(fpr, axis=0, kind="stable")
-    rankings = (_ranking(gains),
-                *(_ranking(o) for o in _not_kind(gains, trivial, included.sum() > 1)))
     held_t, held_f = _held(tpr, included), _held(fpr, included)
     if not (held_t.any() or held_f.any()):
         return None, False
-    for lt in _levels_of(tpr, held_t, tolerance):
-        in_t = (tpr >= lt - 1e-12) & (tpr <= lt + tolerance + 1e-12)
-        in_t[:, ~held_t] = True
-        if not in_t.any(axis=0).all():
-            continue
-        f2 = np.where(in_t, fpr, np.nan)
-        bg, bi = _best_with_rules(fpr, gains, _levels_of(f2, held_f, tolerance), tolerance,
-                                  trivial, included, allow_degenerate, order=order,
-                                  rankings=rankings, excluded=~in_t, held=held_f)
-        total = bg.sum(axis=1)
-        if np.isfinite(total).any():
-            i = int(np.argmax(total))
-            if total[i] > best[0]:
-                best = (total[i], bi[i])
-    if best[1] is None:
-        return None, False
-    return best[1], True
+    return _equalized_odds(tpr, fpr, gains, tolerance, rules, rankings, held_t, held_f)
+
+
+def _ranges(metric: np.ndarray, levels: np.ndarray, tol: float, held: np.ndarray):
+    """For a rate that never rises with the threshold (a true or false positive rate), each
+    level's and group's range ``[lo, hi)`` of threshold indices whose rate lies in
+    ``[L, L + tol]`` (every index for groups not ``held``): (lo, hi), (n_levels, G)."""
+    lo = np.zeros((len(levels), metric.shape[1]), dtype=np.int64)
+    hi = np.full_like(lo, metric.shape[0])
+    for j in np.flatnonzero(held):
+        rising = -metric[:, j]
+        lo[:, j] = np.searchsorted(rising, -(levels + tol + 1e-12), side="left")
+        hi[:, j] = np.searchsorted(rising, -(levels - 1e-12), side="right")
+    return lo, hi
+
+
+def _equalized_odds(tpr, fpr, gains, tol, rules, rankings, held_t, held_f):
+    """The best policy with the held groups' TPRs within ``tol`` and their FPRs within
+    ``tol``, exhaustively: every pair of levels (L_t, L_f), each an attained rate (the
+    lowest of its policy's). Both rates fall as the threshold rises, so each group's window
+    of a pair is a range of threshold indices (the intersection of the TPR and the FPR
+    range). TPR levels are taken from the highest upper bound down (each group's best gain
+    in its TPR range alone), until no bound is above the best policy found; a TPR level is
+    skipped when the groups' FPR spans in their TPR ranges are more than ``tol`` apart."""
+    n, n_groups = gains.shape
+    identity = np.broadcast_to(np.arange(n)[:, None], (n, n_groups))
+    t_levels = _levels_of(tpr, held_t)
+    t_lo, t_hi = _ranges(tpr, t_levels, tol, held_t)
+    bound = np.concatenate([
+        _best_in_windows(gains, (identity, t_lo[i], t_hi[i]), rankings[0])[0].sum(axis=1)
+        for i in _slices(len(t_levels), n_groups)])
+    # FPR spans of the held groups within their TPR ranges (FPR falls with the index)
+    f_cols = np.flatnonzero(held_f)
+    top = np.where(t_hi > t_lo, 0.0, np.nan)[:, f_cols]
+    if f_cols.size:
+        top_f = fpr[np.minimum(t_lo[:, f_cols], n - 1), f_cols] + top
+        low_f = fpr[np.maximum(t_hi[:, f_cols] - 1, 0), f_cols] + top
+        start, stop = np.max(low_f, axis=1) - tol, np.min(top_f, axis=1)
+        bound[~(start <= stop + 1e-12)] = -np.inf  # also NaN: an empty range
+    else:
+        start, stop = np.full(len(t_levels), -np.inf), np.full(len(t_levels), np.inf)
+    best = (-np.inf, None)
+    lo_parts, hi_parts, cells = [], [], 0
+    for i in np.argsort(-bound, kind="stable"):
+        if not bound[i] > best[0]:
+            break
+        if f_cols.size:
+            inside = np.concatenate([fpr[t_lo[i, j]:t_hi[i, j], j] for j in f_cols])
+            f_levels = np.unique(inside[(inside >= start[i] - 1e-12) & (inside <= stop[i] + 1e-12)])
+        else:
+            f_levels = np.zeros(1)
+        f_lo, f_hi = _ranges(fpr, f_levels, tol, held_f)
+        lo = np.maximum(f_lo, t_lo[i])
+        lo_parts.append(lo)
+        hi_parts.append(np.maximum(lo, np.minimum(f_hi, t_hi[i])))
+        cells += lo.size
+        if cells >= _CELLS:
+            best = _better(best, gains, identity, lo_parts, hi_parts, rules, rankings)
+            lo_parts, hi_parts, cells = [], [], 0
+    if lo_parts:
+        best = _better(best, gains, identity, lo_parts, hi_parts, rules, rankings)
+    return (best[1], True) if best[1] is not None else (None, False)
+
+
+def _better(best, gains, identity, lo_parts, hi_parts, rules, rankings):
+    """``best`` (total gain, indices) or the best policy of the stacked index ranges if
+    that is better."""
+    windows = (identity, np.concatenate(lo_parts), np.concatenate(hi_parts))
+    held = np.ones(gains.shape[1], bool)  # the ranges already leave groups not held free
+    bg, bi = _best_with_rules(None, gains, None, None, *rules, rankings=rankings, held=held,
+                              windows=windows)
+    total = bg.sum(axis=1)
+    i = int(np.argmax(total))
+    return (float(total[i]), bi[i]) if total[i] > best[0] else best
 
 
 def _held(metric: np.ndarray, included: np.ndarray) -> np.ndarray:
@@ -362,10 +417,32 @@ def _held(metric: np.ndarray, included: np.ndarray) -> np.ndarray:
     return included & ~np.isnan(metric).all(axis=0)
 
 
-def _levels_of(metric: np.ndarray, held: np.ndarray, tol: float) -> np.ndarray:
+def _levels_of(metric: np.ndarray, held: np.ndarray) -> np.ndarray:
     """:func:`_levels` of the held groups' values; one level (unused) when none is held
     (equalized odds with one rate undefined in every group)."""
-    return _levels(metric[:, held], tol) if held.any() else np.zeros(1)
+    return _levels(metric[:, held]) if held.any() else np.zeros(1)
+
+
+def _slices(n_levels: int, n_groups: int):
+    """Consecutive slices of ``n_levels`` levels of at most :data:`_CELLS` level x group
+    cells each."""
+    step = max(1, _CELLS // max(n_groups, 1))
+    for start in range(0, n_levels, step):
+        yield slice(start, start + step)
+
+
+def _best_level(metric, gains, levels, tol, *rules, **known) -> tuple[float, np.ndarray | None]:
+    """The best policy over every level by :func:`_best_with_rules` (same ``rules`` and
+    ``known`` arrays), searched in chunks of levels: (total gain, threshold index per group)
+    of the first best level, or (-inf, None) when no level has a policy."""
+    best = (-np.inf, None)
+    for part in _slices(len(levels), metric.shape[1]):
+        bg, bi = _best_with_rules(metric, gains, levels[part], tol, *rules, **known)
+        total = bg.sum(axis=1)
+        i = int(np.argmax(total))
+        if total[i] > best[0]:
+            best = (float(total[i]), bi[i])
+    return best
 
 
 def check_choices(constraint: str, objective: str, tolerance: float) -> None:

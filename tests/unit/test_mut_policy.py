@@ -1182,12 +1182,12 @@ def test_the_groups_held_to_the_constraint_are_a_boolean_mask():
         assert sizes[mask].tolist() == ([40, 3, 30] if small else [40, 30])
 
 
-def test_many_levels_thinned_still_find_the_optimum_when_every_gap_is_allowed():
+def test_many_levels_find_the_optimum_when_every_gap_is_allowed():
     """600 people with distinct scores give more than 400 candidate levels of the selection
-    rate, which are thinned. Within a tolerance of 1 every policy meets demographic parity, so
-    the best is each group's most accurate threshold (scikit-learn over every distinct score):
-    a selects all but its 5 lowest (rate 0.983), b only its 3 highest (0.01), so a level
-    between -0.017 and 0.01 must survive the thinning."""
+    rate. Within a tolerance of 1 every policy meets demographic parity, so the best is each
+    group's most accurate threshold (scikit-learn over every distinct score): a selects all but
+    its 5 lowest (rate 0.983), b only its 3 highest (0.01), so a window holding both must be
+    searched."""
     from sklearn.metrics import accuracy_score
 
     n = 300
@@ -1202,9 +1202,6 @@ def test_many_levels_thinned_still_find_the_optimum_when_every_gap_is_allowed():
     assert p.objective_value == pytest.approx(best / len(y), abs=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason="known limitation: more than 400 candidate levels are "
-                   "thinned to interpolated quantiles, so at tolerance 0 a level equal to a rate "
-                   "both groups reach is rarely kept (docs/mutation.md, policy.py)")
 def test_exact_parity_over_many_levels_is_found_when_it_exists():
     """Groups of 300 and 260 people with distinct scores reach the same selection rate at 19
     pairs of real thresholds (t / 20); the best of them (exhaustive over every pair of

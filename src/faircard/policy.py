@@ -326,7 +326,7 @@ def search(sw: Sweep, constraint: str, objective: str, tolerance: float,
         held = _held(m, included)
         if not held.any():  # undefined in every group: the constraint cannot be checked
             return None, False
-        total, idx = _best_level(m, gains, _levels_of(m, held), tolerance, *rules,
+        _, idx = _best_level(m, gains, _levels_of(m, held), tolerance, *rules,
                                  order=np.argsort(m, axis=0, kind="stable"),
                                  rankings=rankings, held=held)
         return (idx, True) if idx is not None else (None, False)
@@ -376,7 +376,7 @@ def _equalized_odds(tpr, fpr, gains, tol, rules, rankings, held_t, held_f):
     else:
         start, stop = np.full(len(t_levels), -np.inf), np.full(len(t_levels), np.inf)
     best = (-np.inf, None)
-    lo_parts, hi_parts, cells = [], [], 0
+    lo_parts, hi_parts, cells, budget = [], [], 0, _BLOCK * n_groups
     for i in np.argsort(-bound, kind="stable"):
         if not bound[i] > best[0]:
             break
@@ -390,9 +390,9 @@ def _equalized_odds(tpr, fpr, gains, tol, rules, rankings, held_t, held_f):
         lo_parts.append(lo)
         hi_parts.append(np.maximum(lo, np.minimum(f_hi, t_hi[i])))
         cells += lo.size
-        if cells >= _CELLS:
+        if cells >= budget:  # batches double up to _CELLS cells
             best = _better(best, gains, identity, lo_parts, hi_parts, rules, rankings)
-            lo_parts, hi_parts, cells = [], [], 0
+            lo_parts, hi_parts, cells, budget = [], [], 0, min(2 * budget, _CELLS)
     if lo_parts:
         best = _better(best, gains, identity, lo_parts, hi_parts, rules, rankings)
     return (best[1], True) if best[1] is not None else (None, False)
@@ -431,13 +431,41 @@ def _slices(n_levels: int, n_groups: int):
         yield slice(start, start + step)
 
 
-def _best_level(metric, gains, levels, tol, *rules, **known) -> tuple[float, np.ndarray | None]:
-    """The best policy over every level by :func:`_best_with_rules` (same ``rules`` and
-    ``known`` arrays), searched in chunks of levels: (total gain, threshold index per group)
-    of the first best level, or (-inf, None) when no level has a policy."""
+_BLOCK = 64
+"""Consecutive levels bounded together by :func:`_best_level`."""
+
+
+def _best_level(metric, gains, levels, tol, trivial, included, allow_degenerate, *, order,
+                rankings, held) -> tuple[float, np.ndarray | None]:
+    """The best policy over every level by :func:`_best_with_rules` (same arguments), or
+    (-inf, None) when no level has one: (total gain, threshold index per group).
+
+    Exhaustive, by branch and bound: the levels are cut into blocks of :data:`_BLOCK`
+    consecutive levels, and every window of a block lies inside the block's wide window
+    ``[first level, last level + tol]``, whose groups' best gains (no other rule) bound the
+    block's policies from above. Blocks are searched from the highest bound down, in batches
+    that double from one block up to :data:`_CELLS` level x group cells, until no bound is
+    above the best policy found."""
+    n_groups = metric.shape[1]
+    free = ~held
+    starts = np.arange(0, len(levels), _BLOCK)
+    first = levels[starts]
+    wide = levels[np.minimum(starts + _BLOCK, len(levels)) - 1] - first + tol
+    bound = np.concatenate([
+        _best_in_windows(gains, _windows(metric, first[part], wide[part], order),
+                         rankings[0])[0] for part in _slices(len(starts), n_groups)])
+    bound[:, free] = gains[:, free].max(axis=0)
+    bound = bound.sum(axis=1)
     best = (-np.inf, None)
-    for part in _slices(len(levels), metric.shape[1]):
-        bg, bi = _best_with_rules(metric, gains, levels[part], tol, *rules, **known)
+    queue = list(np.argsort(-bound, kind="stable"))
+    n_blocks = 1
+    while queue and bound[queue[0]] > best[0]:
+        batch = []
+        while queue and bound[queue[0]] > best[0] and len(batch) < n_blocks:
+            batch.append(levels[starts[queue[0]]:starts[queue.pop(0)] + _BLOCK])
+        n_blocks = min(2 * n_blocks, max(1, _CELLS // (_BLOCK * n_groups)))
+        bg, bi = _best_with_rules(metric, gains, np.concatenate(batch), tol, trivial, included,
+                                  allow_degenerate, order=order, rankings=rankings, held=held)
         total = bg.sum(axis=1)
         i = int(np.argmax(total))
         if total[i] > best[0]:

@@ -283,7 +283,9 @@ def build_card(assessment, *, text: dict[str, dict[str, str]] | None = None,
                 "feature", "metric", "difference", "ratio", "worst_group", "best_group",
                 "difference_ci_low", "difference_ci_high", "p_adjusted", "is_distinguishable")})
     criteria = {f: c for f, c in assessment.criteria.items() if not is_personal(f)}
-    auto = _auto_caveats(assessment, criteria, personal, suppress_small_groups, words)
+    undefined = sum(v is None for r in rows for v in r["values"].values())
+    auto = _auto_caveats(assessment, criteria, personal, suppress_small_groups, words,
+                         undefined)
     stated = [s for s in findings(assessment, shown)
               if not any(s.startswith(f"{p}:") for p in personal)]
     sections = {s: dict(text.get(s, {})) for s in TEXT_SECTIONS}
@@ -374,7 +376,9 @@ def _versions() -> dict[str, str]:
             "scikit-learn": sklearn.__version__}
 
 
-def _auto_caveats(assessment, criteria, personal, suppressed, words) -> list[str]:
+def _auto_caveats(assessment, criteria, personal, suppressed, words,
+                  undefined: int) -> list[str]:
+    """``undefined``: how many cells of the card's per-group tables are n/a."""
     out = []
     bg = assessment.by_group
     small = bg[(bg["metric"] == "count") & bg["is_small_group"]]
@@ -382,9 +386,8 @@ def _auto_caveats(assessment, criteria, personal, suppressed, words) -> list[str
         verb = "are left out of this card" if suppressed else "are shown but not compared"
         out.append(f"{len(small)} group(s) have fewer than {assessment.spec.min_group_size} "
                    f"people and {verb}.")
-    undefined = bg[bg["value"].isna() & (bg["metric"] != "count")]
-    if not undefined.empty:
-        out.append(f"{len(undefined)} per-group values are undefined (for example a rate with "
+    if undefined:
+        out.append(f"{undefined} per-group values are undefined (for example a rate with "
                    "no positives) and shown as n/a.")
     for f, c in criteria.items():
         if c.get("passes_four_fifths") is False:

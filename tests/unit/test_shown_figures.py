@@ -71,3 +71,31 @@ def test_the_shares_of_a_failing_finding_fail_the_rule_as_written(just_failing):
     [sentence] = [s for s in findings(a) if "four-fifths" in s]
     low, high = (float(x) for x in re.findall(r"([0-9.]+)% in '", sentence))
     assert "fails" in sentence and low < 0.8 * high, sentence
+
+
+def _na_cells_of_group_tables(markdown: str) -> int:
+    body = markdown.split("## Quantitative analyses", 1)[1].split("### Findings", 1)[0]
+    table_rows = [line for line in body.splitlines() if line.startswith("| ")
+                  and not line.startswith(("| Group", "| Metric", "| ---"))]
+    overall = body.split("### By ", 1)[0]
+    return sum(line.count("n/a") for line in table_rows if line not in overall)
+
+
+@pytest.mark.parametrize("scores_outside, metrics", [(False, None), (True, None),
+                                                     (True, ["selection_rate", "precision"])])
+def test_the_caveat_on_undefined_values_counts_the_n_a_cells_the_card_shows(scores_outside,
+                                                                            metrics):
+    """Scores on a 1..10 scale have no Brier score, and a group nobody is selected in has no
+    precision: neither is a cell of the card's default tables."""
+    rng = np.random.default_rng(3)
+    n = 300
+    df = pd.DataFrame({"g": rng.choice(["A", "B", "C"], n), "y": rng.integers(0, 2, n),
+                       "s": rng.integers(1, 11, n) if scores_outside else rng.random(n)})
+    df.loc[df["g"] == "C", "s"] = 0  # nobody in C is selected: precision is 0/0 there
+    a = faircard.assess(df, target="y", score="s", threshold=5 if scores_outside else 0.5,
+                        sensitive="g", n_boot=0)
+    md = render_markdown(build_card(a, metrics=metrics))
+    shown = _na_cells_of_group_tables(md)
+    stated = re.findall(r"(\d+) per-group values are undefined", md)
+    assert [int(x) for x in stated] == ([shown] if shown else []), (stated, shown)
+    assert bool(shown) == bool(metrics)

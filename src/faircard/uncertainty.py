@@ -96,6 +96,26 @@ def _between(values: np.ndarray, included: np.ndarray) -> tuple[np.ndarray, np.n
         return hi - lo, lo / hi
 
 
+def _pair_between(values: np.ndarray, point: np.ndarray,
+                  included: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per replicate: the difference and ratio between the two included groups that are
+    furthest apart in the data (``point``: the highest and the lowest value, two different
+    groups even when tied), signed as observed (the higher minus the lower, the lower over the
+    higher). Unlike the replicates' own max - min, whose percentiles lie above a gap near 0,
+    its interval holds the gap and reaches below 0 when the order of the two could be chance,
+    as the p-value of the same two groups says. NaN when fewer than two values are defined."""
+    ranked = [g for g in np.argsort(point, kind="stable") if included[g] and point[g] == point[g]]
+    if len(ranked) < 2:
+        nan = np.full(len(values), np.nan)
+        return nan, nan
+    low, high = ranked[0], ranked[-1]
+    with np.errstate(all="ignore"):
+        ratio = values[:, low] / values[:, high]
+    # a replicate whose higher group is at 0 has no ratio (x / 0), as the point ratio would not
+    ratio[~np.isfinite(ratio)] = np.nan
+    return values[:, high] - values[:, low], ratio
+
+
 def _percentile(samples: np.ndarray, confidence: float, axis: int = 0):
     import warnings
 
@@ -200,7 +220,7 @@ def estimate_uncertainty(cube, spec, counts, by_group: pd.DataFrame,
                          "best_group": disparities["best_group"]}, index=disparities.index)
     # columns as arrays, compared and filled in NumPy (pandas' per-call cost dominated here)
     bg_feature, bg_metric = bg["feature"].to_numpy(), bg["metric"].to_numpy()
-    bg_group = bg["group"].to_numpy()
+    bg_group, bg_value = bg["group"].to_numpy(), bg["value"].to_numpy(dtype=float)
     d_feature, d_metric = disp["feature"].to_numpy(), disp["metric"].to_numpy()
     d_worst, d_best = disp["worst_group"].to_numpy(), disp["best_group"].to_numpy()
     d_values = {col: np.full(len(disp), np.nan) for col in (
@@ -260,7 +280,9 @@ def estimate_uncertainty(cube, spec, counts, by_group: pd.DataFrame,
                 continue
             d = drow[0]
             if boot_vals is not None and metric in boot_vals and included.sum() >= 2:
-                diff_b, ratio_b = _between(boot_vals[metric], included)
+                point = np.full(n_groups, np.nan)
+                point[g_idx] = bg_value[sel]
+                diff_b, ratio_b = _pair_between(boot_vals[metric], point, included)
                 d_values["difference_ci_low"][d], d_values["difference_ci_high"][d] = \
                     _percentile(diff_b, confidence)
                 d_values["ratio_ci_low"][d], d_values["ratio_ci_high"][d] = \

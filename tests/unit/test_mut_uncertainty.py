@@ -501,9 +501,22 @@ def test_estimate_uncertainty_disparity_and_criteria_intervals_match_an_independ
         included = np.ones(len(labels), bool) if include_small else sizes >= ORACLE_MIN_SIZE
         group_reps = np.stack([reps[:, members[g]].sum(axis=1) for g in labels], axis=1)
         rows = disp[disp["feature"] == feature]
+        point_counts = np.stack([cells[members[g]].sum(axis=0) for g in labels])
         for _, d in rows.iterrows():
             values = _oracle_metric(d["metric"], group_reps)
-            diff, ratio = _oracle_spread(values, included)
+            # the gap between the two groups furthest apart in the data, signed as observed
+            worst, best = d["worst_group"], d["best_group"]
+            if not (isinstance(worst, str) and isinstance(best, str)):
+                diff = ratio = np.full(len(values), np.nan)
+            elif worst == best:  # tied: any two tied groups (none in these cases)
+                continue
+            else:
+                point = _oracle_metric(d["metric"], point_counts)
+                i, j = labels.index(worst), labels.index(best)
+                high, low = (i, j) if point[i] >= point[j] else (j, i)
+                with np.errstate(all="ignore"):
+                    diff, ratio = values[:, high] - values[:, low], values[:, low] / values[:, high]
+                ratio = np.where(np.isfinite(ratio), ratio, np.nan)
             np.testing.assert_allclose(
                 d[["difference_ci_low", "difference_ci_high", "ratio_ci_low",
                    "ratio_ci_high"]].to_numpy(float),

@@ -99,3 +99,23 @@ def test_the_caveat_on_undefined_values_counts_the_n_a_cells_the_card_shows(scor
     stated = re.findall(r"(\d+) per-group values are undefined", md)
     assert [int(x) for x in stated] == ([shown] if shown else []), (stated, shown)
     assert bool(shown) == bool(metrics)
+
+
+@pytest.mark.parametrize("selected_b", [1_000, 1_003, 1_060])
+def test_the_interval_of_a_gap_between_two_groups_agrees_with_statsmodels(selected_b):
+    """Selection rates 1000/2000 against ``selected_b``/2000: the gap's interval (shown as
+    "gap [low-high]") holds the gap itself and matches the Wald interval of a difference of
+    two independent proportions; a gap of about 0 has an interval that reaches below 0."""
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    df = _two_groups(2_000, {"A": 1_000, "B": selected_b})
+    a = faircard.assess(df, target="y", prediction="pred", sensitive="g", n_boot=4_000,
+                        random_state=0)
+    d = a.disparities.set_index("metric").loc["selection_rate"]
+    assert d["difference"] == pytest.approx(abs(selected_b - 1_000) / 2_000, abs=1e-12)
+    assert d["difference_ci_low"] <= d["difference"] <= d["difference_ci_high"]
+    lo, hi = confint_proportions_2indep(max(selected_b, 1_000), 2_000,
+                                        min(selected_b, 1_000), 2_000, method="wald")
+    assert d["difference_ci_low"] == pytest.approx(lo, abs=0.005)
+    assert d["difference_ci_high"] == pytest.approx(hi, abs=0.005)
+    assert d["ratio_ci_low"] <= d["ratio"] <= d["ratio_ci_high"]

@@ -55,11 +55,12 @@ def findings(assessment, metrics: tuple[str, ...] | list[str] | None = None,
     order = list(LEAD_METRICS[words.favorable_outcome])
     order += [m for m in (metrics or ()) if m not in order and _error_clause(m, "", words)]
     out: list[str] = []
-    if sentence := trivial_decision(assessment):  # before any gap, which it makes meaningless
-        out.append(sentence)
+    if trivial := trivial_decision(assessment):  # before any gap, which it makes meaningless
+        out.append(trivial)
     for metric in order:
         if metric == "selection_rate":
-            out += [s for f in features if (s := _four_fifths(assessment, f, words))]
+            out += [s for f in features if (s := _four_fifths(assessment, f, words))
+                    and not (trivial and "passes" in s)]  # no success to report
         elif sentence := _largest_gap(disp, features, metric, words):
             out.append(sentence)
     bg = assessment.by_group
@@ -114,8 +115,9 @@ def _four_fifths(assessment, feature: str, words: Wording) -> str | None:
     # people given the favourable decision cannot.
     shares = _shares_as_judged(favorable_rate(r["worst_value"], fav),
                                favorable_rate(r["best_value"], fav), rule)
-    sentence = (f"{feature}: the share of people {words.favorable_decision} is "
-                f"{shares[0]} in '{low}' vs {shares[1]} in '{high}' "
+    where = (f"{shares[0]} in '{low}' vs {shares[1]} in '{high}'" if low != high
+             else f"{shares[0]} in every group compared")  # tied: worst and best are one
+    sentence = (f"{feature}: the share of people {words.favorable_decision} is {where} "
                 f"({fmt_disparate_impact(crit, 2)}x); {verdict}.")
     return sentence + _uncertainty_clause(assessment.by_group, feature, low, r, words)
 

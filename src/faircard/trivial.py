@@ -62,8 +62,10 @@ def trivial_decision(assessment: Any) -> str | None:
     if kind is not None:
         people = f" ({'0' if kind == 'nobody' else 'all'} of {n:,.0f})" if n else ""
         return (f"The decision rule tells nobody apart: {kind} is {verb}{people}. Every gap "
-                "between groups is then zero or undefined by construction, which says nothing "
-                "about fairness.")
+                "in selection and error rates between groups is then zero or undefined by "
+                "construction, and the gaps in accuracy and precision only mirror how common "
+                "the positive outcome is in each group: none of this says anything about "
+                "fairness.")
     features: dict[str, list[tuple[str, str | None]]] = {}
     for row in rows:
         if row.get("is_small_group"):

@@ -119,3 +119,44 @@ def test_the_interval_of_a_gap_between_two_groups_agrees_with_statsmodels(select
     assert d["difference_ci_low"] == pytest.approx(lo, abs=0.005)
     assert d["difference_ci_high"] == pytest.approx(hi, abs=0.005)
     assert d["ratio_ci_low"] <= d["ratio"] <= d["ratio_ci_high"]
+
+
+@pytest.fixture(scope="module")
+def everybody_or_nobody():
+    """Two groups with different base rates, scored so that one threshold selects everybody
+    and another nobody."""
+    rng = np.random.default_rng(11)
+    n = 600
+    g = rng.choice(["a", "b"], n)
+    y = (rng.random(n) < np.where(g == "a", 0.6, 0.4)).astype(int)
+    return pd.DataFrame({"g": g, "y": y, "s": rng.random(n)})
+
+
+@pytest.mark.parametrize("threshold", [-1.0, 2.0])
+@pytest.mark.parametrize("favorable", ["positive", "negative"])
+def test_a_rule_that_tells_nobody_apart_is_not_described_as_fair(everybody_or_nobody, threshold,
+                                                                 favorable):
+    from sklearn.metrics import accuracy_score
+
+    df = everybody_or_nobody
+    a = faircard.assess(df, target="y", score="s", threshold=threshold, sensitive="g",
+                        n_boot=0, favorable_outcome=favorable)
+    stated = findings(a)
+    assert "tells nobody apart" in stated[0]
+    assert not any("passes the four-fifths rule" in s for s in stated), stated
+    # the groups' accuracies differ (each is its base rate or its complement): a sentence
+    # claiming that every gap between groups is zero would be false
+    pred = (df["s"] >= threshold).astype(int)
+    acc = {g: accuracy_score(df["y"][df["g"] == g], pred[df["g"] == g]) for g in ("a", "b")}
+    assert abs(acc["a"] - acc["b"]) > 0.05
+    assert "Every gap between groups is then zero" not in stated[0]
+    assert "selection and error rates" in stated[0]
+
+
+def test_two_groups_with_the_same_share_are_not_compared_with_themselves():
+    df = _two_groups(1_000, {"A": 400, "B": 400})
+    a = faircard.assess(df, target="y", prediction="pred", sensitive="g", n_boot=0)
+    [sentence] = [s for s in findings(a) if "four-fifths" in s]
+    named = re.findall(r"% in '([^']+)'", sentence)
+    assert len(set(named)) == len(named), sentence
+    assert "40.0%" in sentence and "passes" in sentence

@@ -98,10 +98,14 @@ def by_group(t: float) -> None:
     if single.degenerate or single.group_only:  # perfect gaps that mean nothing
         verb = wording(favorable).positive_decision
         rates = list(single.selection_rates.values())
-        what = (f"nobody is {verb}" if max(rates) == 0 else f"everybody is {verb}"
-                if min(rates) == 1 else f"in each group either everybody or nobody is {verb}")
-        st.warning(f"At this threshold {what}: every gap between groups is zero or undefined "
-                   "by construction, which says nothing about fairness.")
+        if max(rates) == 0 or min(rates) == 1:
+            what = (f"{'nobody' if max(rates) == 0 else 'everybody'} is {verb}: every gap in "
+                    "selection and error rates between groups is zero or undefined by "
+                    "construction, which says nothing about fairness")
+        else:
+            what = (f"in each group either everybody or nobody is {verb}: who is {verb} "
+                    "depends on the group alone, not on the scores")
+        st.warning(f"At this threshold {what}.")
     # drawn only while open (opening it reruns this part): one grid fewer on every change
     matrices = st.expander("Confusion matrices", key="w_cm_open", on_change="rerun")
     if matrices.open:

@@ -40,3 +40,20 @@ def test_thresholds_warns_when_the_slider_selects_nobody():
     at.slider(key="w_thr_slider").set_value(0.5).run()
     no_exception(at)
     assert not any(text_of(w).startswith("At this threshold") for w in at.warning)
+
+
+def test_thresholds_warning_claims_no_zero_gap_that_is_not():
+    """Selecting nobody makes the selection and error rates of the groups equal, not their
+    accuracies (each is the share of negative outcomes): the warning says only the first."""
+    from sklearn.metrics import accuracy_score
+
+    df = small_frame()
+    acc = {g: accuracy_score(df.loc[df["sex"] == g, "outcome"], [0] * int((df["sex"] == g).sum()))
+           for g in ("Female", "Male")}
+    assert abs(acc["Female"] - acc["Male"]) > 0.01
+    at = _nobody(seed_state(new("app_pages/thresholds.py"), sensitive=("sex",)))
+    at.run()
+    no_exception(at)
+    [warning] = [text_of(w) for w in at.warning if text_of(w).startswith("At this threshold")]
+    assert "every gap between groups is zero" not in warning
+    assert "selection and error rates" in warning

@@ -61,25 +61,27 @@ def fmt_p(value: Any) -> str:
     return f"< {P_FLOOR:.4f}" if p < P_FLOOR else f"{p:.4f}"
 
 
-def fmt_ratio_against(value: Any, limit: float, passes: bool | None, digits: int = 3) -> str:
-    """A ratio judged against ``limit`` (the four-fifths rule's 0.8), with ``digits`` decimals
-    or with as many more as it takes for the written number to fall on the side of the limit
-    the verdict states: a ratio of 0.7998 that fails is "0.7998", never "0.800" or "0.80"."""
+def fmt_against(value: Any, limit: float, passes: bool | None, digits: int = 3, *,
+                upper: bool = False) -> str:
+    """A value judged against ``limit`` (a minimum, or a maximum when ``upper``), with
+    ``digits`` decimals or with as many more as it takes for the written number to fall on the
+    side of the limit the verdict states: a ratio of 0.7998 that fails a minimum of 0.8 is
+    "0.7998", never "0.800" or "0.80"; a gap of 0.1001 over a maximum of 0.1 is "0.1001"."""
     text = fmt_num(value, digits)
     if passes is not False or is_missing(value):
         return text
     x = float(value)
     for more in range(digits, 13):
         text = f"{x:.{more}f}"
-        if float(text) < limit:
+        if (float(text) > limit) if upper else (float(text) < limit):
             return text
     return repr(x)
 
 
 def fmt_disparate_impact(criteria: dict[str, Any], digits: int = 3) -> str:
     """A feature's disparate impact ratio as its four-fifths verdict reads it (see
-    :func:`fmt_ratio_against`)."""
+    :func:`fmt_against`)."""
     from .assess import FOUR_FIFTHS
 
-    return fmt_ratio_against(criteria.get("disparate_impact_ratio"), FOUR_FIFTHS,
-                             criteria.get("passes_four_fifths"), digits)
+    return fmt_against(criteria.get("disparate_impact_ratio"), FOUR_FIFTHS,
+                       criteria.get("passes_four_fifths"), digits)

@@ -160,3 +160,23 @@ def test_two_groups_with_the_same_share_are_not_compared_with_themselves():
     named = re.findall(r"% in '([^']+)'", sentence)
     assert len(set(named)) == len(named), sentence
     assert "40.0%" in sentence and "passes" in sentence
+
+
+def test_the_gate_states_a_failing_value_on_the_failing_side_of_its_limit(just_failing):
+    from faircard.governance.gate import GateRules, evaluate_gate
+
+    a, ratio = just_failing
+    doc = a.to_dict()
+    gap = abs(doc["criteria"]["g"]["demographic_parity_difference"])
+    limits = {"min_disparate_impact_ratio": 0.8,
+              "max_demographic_parity_difference": round(gap, 3)}  # 0.1 for a gap of 0.1001
+    assert gap > limits["max_demographic_parity_difference"] + 1e-6 and ratio < 0.8
+    result = evaluate_gate(doc, GateRules(limits=limits))
+    explained = {c.name: c.explanation for c in result.checks}
+    di = explained["disparate_impact_ratio"]
+    assert "outside the limit" in di
+    assert float(re.search(r"is ([0-9.]+) times the highest", di).group(1)) < 0.8, di
+    dp = explained["demographic_parity_difference"]
+    assert "outside the limit" in dp
+    shown = float(re.search(r"differ by ([0-9.]+)", dp).group(1))
+    assert shown > limits["max_demographic_parity_difference"], dp

@@ -38,6 +38,7 @@ from typing import Any
 
 from ..errors import FaircardError
 from ..favorable import favorable_rate, wording
+from ..formatting import fmt_against
 from ..metrics import ALL_METRICS, SCORE_METRICS, UNDEFINED_REASONS
 from ..trivial import trivial_decision
 from .records import as_document
@@ -352,7 +353,8 @@ def _criterion_check(doc: Mapping[str, Any], feature: str, key: str, limit: floa
                           _criterion_reason(doc, feature, criterion), rules)
     value = float(value)
     passed = _compare(value, key, limit)
-    text = _describe(doc, feature, criterion, value)
+    shown = fmt_against(value, limit, passed, upper=key.startswith("max_"))
+    text = _describe(doc, feature, criterion, value, shown)
     verdict = "within the limit" if passed else "outside the limit"
     return GateCheck(criterion, feature, value, limit, comparison, passed, f"{verdict}; {text}")
 
@@ -364,8 +366,10 @@ def _disparity(doc: Mapping[str, Any], feature: str, metric: str) -> Mapping[str
     return None
 
 
-def _describe(doc: Mapping[str, Any], feature: str, criterion: str, value: float) -> str:
-    """Which groups are furthest apart on the metric behind ``criterion``."""
+def _describe(doc: Mapping[str, Any], feature: str, criterion: str, value: float,
+              shown: str) -> str:
+    """Which groups are furthest apart on the metric behind ``criterion`` (``value``, written
+    as ``shown``)."""
     base, _, kind = criterion.rpartition("_")
     rows = [(m, _disparity(doc, feature, m)) for m in _BASE_METRICS[base]]
     rows = [(m, r) for m, r in rows if r is not None and r.get(kind) is not None]
@@ -389,8 +393,8 @@ def _describe(doc: Mapping[str, Any], feature: str, criterion: str, value: float
         return f"the {label} of every compared group are {lo:.3f}"
     if kind == "difference":
         return (f"the {label} of '{lo_g}' ({lo:.3f}) and '{hi_g}' ({hi:.3f}) differ by "
-                f"{hi - lo:.3f}")
-    return (f"the lowest of the {label}, '{lo_g}' ({lo:.3f}), is {value:.3f} times the highest, "
+                f"{shown if math.isclose(hi - lo, value) else f'{hi - lo:.3f}'}")
+    return (f"the lowest of the {label}, '{lo_g}' ({lo:.3f}), is {shown} times the highest, "
             f"'{hi_g}' ({hi:.3f})")
 
 

@@ -299,3 +299,25 @@ def test_score_metrics_with_a_cell_left_without_rows():
 def test_count_by_group_includes_the_intersection_unless_asked_not_to():
     prep, sex, race = _prepared(9, n=60)
     assert [gc.feature for gc in c.count_by_group(cube_of(prep))] == ["sex", "race", "sex & race"]
+
+
+def test_group_sizes_under_a_randomised_policy_are_whole_numbers_of_people():
+    # expected counts weighted by each row's probability (scikit-learn); their sum per group
+    # is the number of people only up to rounding, which GroupCounts.n must not show
+    rng = np.random.default_rng(7)
+    off_whole = 0
+    for _ in range(20):
+        groups = rng.choice(["A", "B", "C"], size=rng.integers(20, 60))
+        y = rng.random(groups.size) < 0.4
+        p = rng.random(groups.size)
+        names = tuple(sorted(set(groups)))
+        expected = np.array([
+            _cm(np.r_[y[groups == g], y[groups == g]],
+                np.r_[np.zeros((groups == g).sum(), bool), np.ones((groups == g).sum(), bool)],
+                np.r_[1 - p[groups == g], p[groups == g]])
+            for g in names])
+        sizes = pd.Series(groups).value_counts().reindex(list(names)).to_numpy()
+        off_whole += int((expected.sum(axis=1) != sizes).any())
+        n = c.GroupCounts(("g",), names, expected).n
+        assert n.tolist() == sizes.tolist()
+    assert off_whole > 0  # the rounding was needed in some of these cases

@@ -512,7 +512,8 @@ def choose_policy(y_true, y_score, group, groups, *, feature: str = "", constrai
     ``min_group_size`` are left out of the constraint (named in the result) unless
     ``include_small_groups``. Policies in which every group gets the same all-positive or
     all-negative decision are never returned unless ``allow_degenerate``. When no policy
-    meets the constraint, the closest one found is returned with ``feasible=False``.
+    meets the constraint, the best of those with the smallest largest gap any policy reaches
+    is returned with ``feasible=False``.
     """
     check_choices(constraint, objective, tolerance)
     y_score = np.asarray(y_score, np.float64)
@@ -602,11 +603,35 @@ def _rank(p: Policy, sign: float, allow_degenerate: bool) -> tuple:
     return (p.feasible and (allow_degenerate or not p.degenerate), sign * p.objective_value)
 
 
+CLOSEST_PRECISION = 1e-6
+"""How far above the smallest reachable gap the policy returned when none meets the
+constraint may lie (the bisection over the tolerance stops there)."""
+
+
 def _closest(sw, tolerance, allow_degenerate, **rules):
-    for tol in (tolerance * 2, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0):
+    """When no policy meets the constraint within ``tolerance``: the best policy (by the
+    objective) among those whose largest gap is the smallest any policy reaches, to within
+    :data:`CLOSEST_PRECISION`. Whether some policy meets the constraint at a tolerance only
+    grows with it (each window widens), so the smallest such tolerance is found by bisection,
+    started from the first of a few widening tolerances that some policy meets."""
+    lo, hi, best = tolerance, None, None
+    for tol in sorted({tolerance * 2, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0}):
+        if tol <= lo:
+            continue
         idx, ok = search(sw, tolerance=tol, allow_degenerate=allow_degenerate, **rules)
         if ok:
-            return idx
+            hi, best = tol, idx
+            break
+        lo = tol
+    if best is not None:
+        while hi - lo > CLOSEST_PRECISION:
+            mid = (lo + hi) / 2
+            idx, ok = search(sw, tolerance=mid, allow_degenerate=allow_degenerate, **rules)
+            if ok:
+                hi, best = mid, idx
+            else:
+                lo = mid
+        return best
     rules["constraint"] = "none"
     idx, ok = search(sw, tolerance=0.0, allow_degenerate=allow_degenerate, **rules)
     if ok:
@@ -693,7 +718,7 @@ def policy_from_counts(counts: np.ndarray, groups: list[str], thresholds: dict[s
                                      if not inc],
                     min_group_size=int(min_group_size),
                     favorable_outcome=wording(favorable_outcome).favorable_outcome)
-    policy.summary = describe(policy, counts, list(groups))
+    policy.summary = describe(policy, counts, list(groups), searched=not searched_feasible)
     return policy
 
 
@@ -710,8 +735,11 @@ def expected_counts(group: np.ndarray, y_true: np.ndarray, p_pos: np.ndarray,
     return rounded.astype(np.int64) if np.array_equal(rounded, out) else out
 
 
-def describe(policy: Policy, counts: np.ndarray, groups: list[str]) -> str:
-    """Plain-language summary of a policy, in the words of its ``favorable_outcome``."""
+def describe(policy: Policy, counts: np.ndarray, groups: list[str], *,
+             searched: bool = False) -> str:
+    """Plain-language summary of a policy, in the words of its ``favorable_outcome``.
+    ``searched``: the policy is what the search returned when no policy met the constraint
+    (else a policy that misses it only "does not meet" it)."""
     words = wording(policy.favorable_outcome)
     same = len({round(t, 12) for t in policy.thresholds.values()}) == 1
     if same:
@@ -741,12 +769,13 @@ def describe(policy: Policy, counts: np.ndarray, groups: list[str]) -> str:
                  + "): who is " + words.positive_decision + " depends on the group alone, not "
                  "on the model's scores.")
     if policy.constraint != "none":
-        status = "meets" if policy.feasible else "cannot meet"
+        status = "meets" if policy.feasible else "cannot meet" if searched else "does not meet"
         text += (f" It {status} {policy.constraint.replace('_', ' ')} within "
                  f"{policy.tolerance:g} (largest gap {policy.disparity:.3f}).")
-        if not policy.feasible:
+        if not policy.feasible and searched:
             text += (" No non-trivial policy (one that does not give every group the same "
-                     "all-or-nothing decision) meets it; this is the closest one found."
+                     "all-or-nothing decision) meets it; this is the one closest to meeting "
+                     "it (no such policy has a smaller largest gap)."
                      if not policy.degenerate else " This is the closest policy found.")
     if policy.excluded_groups:
         text += (f" Left out of the constraint as smaller than {policy.min_group_size} people: "

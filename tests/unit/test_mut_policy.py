@@ -17,7 +17,6 @@ from faircard.errors import FaircardError
 from faircard.thresholds import grid_thresholds, sweep
 
 NAMES = P.CONSTRAINTS  # constraint -> the rates it holds equal (read by the oracle)
-LADDER = (0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 
 
 # ------------------------------------------------------------- exhaustive oracle
@@ -84,10 +83,12 @@ def _value(c, objective, fp_cost, fn_cost):
     return -(fp * fp_cost + fn * fn_cost) / (tn + fp + fn + tp)
 
 
-def _exhaustive(per_group, constraint, objective, tol, allow_degenerate, inc, fp_cost, fn_cost):
+def _exhaustive(per_group, constraint, objective, tol, allow_degenerate, inc, fp_cost, fn_cost,
+                smallest=False):
     """The best objective over every combination of one candidate per group that meets the
     constraint within ``tol`` and, unless allowed, does not give every group (every included
-    group under a constraint) the same all-or-nothing decision. None when nothing qualifies."""
+    group under a constraint) the same all-or-nothing decision. None when nothing qualifies.
+    ``smallest``: instead, the smallest gap of such a combination at any tolerance."""
     combos = np.array(list(itertools.product(*[range(len(c)) for c in per_group])))
     c = np.stack([np.asarray(per_group[j])[combos[:, j]] for j in range(len(per_group))],
                  axis=1)  # (combinations, groups, 4)
@@ -97,6 +98,10 @@ def _exhaustive(per_group, constraint, objective, tol, allow_degenerate, inc, fp
     ok = np.ones(len(c), bool)
     if not allow_degenerate:
         ok &= ~((held > 0).all(axis=1) & (held == held[:, :1]).all(axis=1))
+    if smallest:
+        gap = _gap(c, constraint, inc)
+        ok &= ~np.isnan(gap)  # NaN: unmeasurable
+        return float(gap[ok].min()) if ok.any() else None
     if constraint != "none":
         ok &= _gap(c, constraint, inc) <= tol + 1e-9  # NaN (unmeasurable) fails
     if not ok.any():
@@ -106,18 +111,18 @@ def _exhaustive(per_group, constraint, objective, tol, allow_degenerate, inc, fp
 
 def _expected(per_group, constraint, objective, tol, allow_degenerate, inc, fp_cost, fn_cost):
     """(feasible, best objective) as documented: the best policy within ``tol``; else the best
-    at the first wider tolerance that has one (twice ``tol``, then 0.02 ... 1), then without the
-    constraint, then allowing all-or-nothing policies."""
+    of those with the smallest gap any qualifying policy has, then without the constraint,
+    then allowing all-or-nothing policies."""
     args = (objective,)
     found = _exhaustive(per_group, constraint, *args, tol, allow_degenerate, inc, fp_cost,
                         fn_cost)
     if found is not None:
         return True, found
-    for wider in (2 * tol, *LADDER):
-        found = _exhaustive(per_group, constraint, *args, wider, allow_degenerate, inc,
-                            fp_cost, fn_cost)
-        if found is not None:
-            return False, found
+    gap = _exhaustive(per_group, constraint, *args, tol, allow_degenerate, inc, fp_cost,
+                      fn_cost, smallest=True)
+    if gap is not None:
+        return False, _exhaustive(per_group, constraint, *args, gap, allow_degenerate, inc,
+                                  fp_cost, fn_cost)
     found = _exhaustive(per_group, "none", *args, 0.0, allow_degenerate, inc, fp_cost, fn_cost)
     if found is not None:
         return False, found
@@ -375,12 +380,20 @@ def test_summary_of_a_per_group_policy_that_misses_its_constraint():
                     constraint="demographic_parity", tolerance=0.05)
     assert p.objective_value == pytest.approx(16 / 20)
     assert p.disparity == pytest.approx(0.4) and not p.feasible and not p.degenerate
+    # given thresholds that miss the constraint only "do not meet" it: nothing was searched
     assert p.summary == (
+        "Thresholds per group: a 0.500, b 0.700. Accuracy: 0.800. It does not meet demographic "
+        "parity within 0.05 (largest gap 0.400). Per 1,000 people: a: 100 wrongly denied and "
+        "100 wrongly approved; b: 200 wrongly denied and 0 wrongly approved.")
+    searched = _two_groups({"a": 0.5, "b": 0.7}, [[3, 1, 1, 5], [6, 0, 2, 2]],
+                           constraint="demographic_parity", tolerance=0.05,
+                           searched_feasible=False)
+    assert searched.summary == (
         "Thresholds per group: a 0.500, b 0.700. Accuracy: 0.800. It cannot meet demographic "
         "parity within 0.05 (largest gap 0.400). No non-trivial policy (one that does not give "
-        "every group the same all-or-nothing decision) meets it; this is the closest one found."
-        " Per 1,000 people: a: 100 wrongly denied and 100 wrongly approved; b: 200 wrongly "
-        "denied and 0 wrongly approved.")
+        "every group the same all-or-nothing decision) meets it; this is the one closest to "
+        "meeting it (no such policy has a smaller largest gap). Per 1,000 people: a: 100 "
+        "wrongly denied and 100 wrongly approved; b: 200 wrongly denied and 0 wrongly approved.")
     assert p.costs is None and p.min_group_size == 0 and p.excluded_groups == []
     assert p.to_dict()["kind"] == "per_group"
     assert p.to_dict()["thresholds"] == {"a": 0.5, "b": 0.7}
@@ -805,25 +818,26 @@ def test_opposite_all_or_nothing_decisions_meet_equalized_odds_when_loose_enough
     assert sorted(p.selection_rates.values()) == [0.0, 1.0]
 
 
-def test_the_closest_policy_is_searched_first_at_twice_the_tolerance():
-    """Equal accuracy within 0.04 cannot be met here; within 0.08 it can, and the best policy
-    there beats the best within 0.02 or 0.05 (the rungs that follow), so the closest policy is
-    the exhaustive optimum at twice the tolerance."""
+def test_the_closest_policy_has_the_smallest_gap_any_policy_reaches():
+    """Equal accuracy within 0.04 cannot be met here; the policy returned has the smallest gap
+    of any non-trivial policy (exhaustive search) and is the best of those, though a wider
+    tolerance (twice 0.04) holds a more accurate one."""
     g = np.array([0, 0, 1, 0, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0])
     s = np.array([6, 7, 2, 0, 3, 5, 2, 0, 2, 8, 6, 3, 5, 6]) / 8
     y = np.array([0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 1], bool)
     _, per_group = _group_counts(y, s, g, 2)
     inc = np.ones(2, bool)
-    assert _exhaustive(per_group, "equal_accuracy", "balanced_accuracy", 0.04, False, inc,
-                       1.0, 1.0) is None
-    at_double = _exhaustive(per_group, "equal_accuracy", "balanced_accuracy", 0.08, False, inc,
-                            1.0, 1.0)
-    assert at_double is not None
+    args = ("equal_accuracy", "balanced_accuracy")
+    assert _exhaustive(per_group, *args, 0.04, False, inc, 1.0, 1.0) is None
+    smallest = _exhaustive(per_group, *args, 0.04, False, inc, 1.0, 1.0, smallest=True)
+    assert 0.04 < smallest <= 0.08
+    at_smallest = _exhaustive(per_group, *args, smallest, False, inc, 1.0, 1.0)
+    assert _exhaustive(per_group, *args, 0.08, False, inc, 1.0, 1.0) > at_smallest
     p = P.choose_policy(y, s, g, ["a", "b"], constraint="equal_accuracy",
                         objective="balanced_accuracy", tolerance=0.04, min_group_size=0)
     assert not p.feasible
-    assert p.objective_value == pytest.approx(at_double, abs=1e-12)
-    assert 0.04 < p.disparity <= 0.08
+    assert p.disparity == pytest.approx(smallest, abs=1e-9)
+    assert p.objective_value == pytest.approx(at_smallest, abs=1e-12)
 
 
 def test_a_randomised_policy_that_meets_the_constraint_beats_a_better_one_that_does_not():

@@ -107,6 +107,23 @@ def test_between_ignores_excluded_groups_per_replicate():
     assert diff[0] == 0.0 and np.isnan(ratio[0])
 
 
+def test_pair_between_has_no_gap_when_fewer_than_two_included_groups_are_defined():
+    # three groups compared, but the metric is defined in one only (precision where only one
+    # group has positive decisions): no pair, so NaN replicates and a NaN interval, as NumPy's
+    # nanpercentile gives for all-NaN samples
+    values = np.array([[0.2, np.nan, np.nan], [0.4, np.nan, np.nan], [0.3, np.nan, np.nan],
+                       [0.5, np.nan, np.nan]])
+    point = np.array([0.35, np.nan, np.nan])
+    for included in (np.array([True, True, True]), np.array([True, False, True])):
+        diff, ratio = u._pair_between(values, point, included)
+        for got in (diff, ratio):
+            assert got.dtype == np.float64 and got.shape == (len(values),)
+            assert np.isnan(got).all()
+            with pytest.warns(RuntimeWarning):  # "All-NaN slice encountered"
+                want = np.nanpercentile(got, [5.0, 95.0])
+            assert np.isnan(u._percentile(got, 0.9)).all() and np.isnan(want).all()
+
+
 def test_percentile_takes_the_central_interval_and_skips_nan():
     samples = np.concatenate([np.arange(101.0), [np.nan, np.nan]])
     lo, hi = u._percentile(samples, 0.9)

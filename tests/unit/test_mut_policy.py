@@ -840,6 +840,31 @@ def test_the_closest_policy_has_the_smallest_gap_any_policy_reaches():
     assert p.objective_value == pytest.approx(at_smallest, abs=1e-12)
 
 
+def test_the_closest_policy_may_be_all_or_nothing_when_that_is_allowed():
+    """Equal accuracy within 0 cannot be met here even with all-or-nothing policies; allowed,
+    one of them comes closest (gap 0.2: 0.8 against 1.0 for nobody selected) while every
+    policy that tells people apart leaves a gap of 0.4. The closest is searched with
+    all-or-nothing allowed, at every tolerance tried."""
+    g = np.array([0, 0, 0, 0, 1, 0])
+    s = np.array([2, 2, 4, 2, 2, 4]) / 4
+    y = np.array([0, 1, 0, 0, 0, 0], bool)
+    _, per_group = _group_counts(y, s, g, 2)
+    inc = np.ones(2, bool)
+    args = ("equal_accuracy", "accuracy", 0.0)
+    assert _exhaustive(per_group, *args, True, inc, 1.0, 1.0) is None
+    smallest = _exhaustive(per_group, *args, True, inc, 1.0, 1.0, smallest=True)
+    assert smallest == pytest.approx(0.2)
+    assert _exhaustive(per_group, *args, False, inc, 1.0, 1.0, smallest=True) == \
+        pytest.approx(0.4)
+    p = P.choose_policy(y, s, g, ["a", "b"], constraint="equal_accuracy", tolerance=0.0,
+                        min_group_size=0, allow_degenerate=True)
+    assert not p.feasible and p.degenerate
+    assert p.disparity == pytest.approx(0.2, abs=1e-9)
+    assert p.objective_value == pytest.approx(
+        _exhaustive(per_group, "equal_accuracy", "accuracy", smallest, True, inc, 1.0, 1.0),
+        abs=1e-12)
+
+
 def test_a_randomised_policy_that_meets_the_constraint_beats_a_better_one_that_does_not():
     """Groups of 3 and 4 people never have equal selection rates under one threshold each
     (except all-or-nothing), so no deterministic policy meets demographic parity at tolerance

@@ -37,6 +37,35 @@ def make_dataset(seed: int, n: int = 600, n_features: int = 2, with_missing: boo
     return df
 
 
+# a rate and its complement: the same counts split the other way round
+COMPLEMENTS = {"true_positive_rate": "false_negative_rate",
+               "false_positive_rate": "true_negative_rate",
+               "precision": "false_discovery_rate",
+               "negative_predictive_value": "false_omission_rate"}
+COMPLEMENTS.update({v: k for k, v in COMPLEMENTS.items()})
+
+
+def holm_once_per_hypothesis(disp) -> np.ndarray:
+    """statsmodels' Holm over the distinct hypotheses of a disparities table (a rate and its
+    complement between the same two groups counted once), spread back onto every row."""
+    from statsmodels.stats.multitest import multipletests
+
+    family: dict = {}
+    row_key = []
+    for _, r in disp.iterrows():
+        if np.isnan(r["p_value"]):
+            row_key.append(None)
+            continue
+        metric = min(r["metric"], COMPLEMENTS.get(r["metric"], r["metric"]))
+        key = (r["feature"], metric, frozenset((r["worst_group"], r["best_group"])))
+        family.setdefault(key, r["p_value"])
+        row_key.append(key)
+    keys = list(family)
+    adjusted = dict(zip(keys, multipletests([family[k] for k in keys], method="holm")[1],
+                        strict=True))
+    return np.array([np.nan if k is None else adjusted[k] for k in row_key])
+
+
 @pytest.fixture
 def small_df() -> pd.DataFrame:
     return make_dataset(0, n=400)

@@ -9,7 +9,10 @@
 * Differences, ratios and fairness criteria get percentile bootstrap intervals; each disparity
   gets a test of "no difference" between its worst and best group (Fisher's exact test when an
   expected count is below 5, otherwise a pooled two-proportion z test), Holm-adjusted across
-  all feature x metric rows.
+  the distinct hypotheses among the feature x metric rows: a rate and its complement (true
+  positive and false negative rate, false positive and true negative rate, precision and false
+  discovery rate, negative predictive value and false omission rate) compare the same counts of
+  the same two groups, so they are one hypothesis, counted once, and share one adjusted p-value.
 """
 
 from __future__ import annotations
@@ -144,6 +147,36 @@ def two_proportion_p(k1: float, n1: float, k2: float, n2: float) -> float:
         return 1.0
     z = (k1 / n1 - k2 / n2) / se
     return float(2 * stats.norm.sf(abs(z)))
+
+
+def hypothesis_key(feature, metric: str, worst, best) -> tuple | None:
+    """What a disparity's test compares: the feature, the two groups (unordered) and the
+    proportion up to its complement (its denominator cells and the unordered split of them
+    into numerator and rest). A rate and its complement get the same key; ``None`` for a
+    metric that is not a proportion."""
+    if metric not in PROPORTIONS:
+        return None
+    num, den = PROPORTIONS[metric]
+    rest = tuple(c for c in den if c not in num)
+    return (feature, frozenset((worst, best)), tuple(sorted(den)),
+            frozenset((tuple(sorted(num)), tuple(sorted(rest)))))
+
+
+def holm_by_hypothesis(p: np.ndarray, keys) -> np.ndarray:
+    """Holm-adjusted p-values where rows sharing a key are one hypothesis: each key is counted
+    once in the family (with its first row's p-value) and every row of it gets the same adjusted
+    p-value. Rows whose key is ``None`` are their own hypothesis; NaN stays NaN."""
+    p = np.asarray(p, dtype=np.float64)
+    first: dict = {}
+    owner = np.arange(len(p))
+    for i, key in enumerate(keys):
+        if key is None or np.isnan(p[i]):
+            continue
+        owner[i] = first.setdefault(key, i)
+    unique = np.flatnonzero(owner == np.arange(len(p)))
+    family = np.full(len(p), np.nan)
+    family[unique] = p[unique]
+    return holm(family)[owner]
 
 
 def holm(p: np.ndarray) -> np.ndarray:
@@ -323,7 +356,12 @@ def estimate_uncertainty(cube, spec, counts, by_group: pd.DataFrame,
     for col, values in d_values.items():
         disp[col] = values
     alpha = 1 - confidence
-    disp["p_adjusted"] = holm(disp["p_value"].to_numpy())
+    # a rate and its complement are one hypothesis: counted once, one adjusted p-value
+    keys = [hypothesis_key(f, m, w, b) if isinstance(w, str) and isinstance(b, str) else None
+            for f, m, w, b in zip(d_feature, d_metric, d_worst, d_best, strict=True)]
+    d_values["p_value"] = _shared_p(d_values["p_value"], keys)
+    disp["p_value"] = d_values["p_value"]
+    disp["p_adjusted"] = holm_by_hypothesis(disp["p_value"].to_numpy(), keys)
     disp["is_distinguishable"] = pd.Series(
         [None if np.isnan(p) else bool(p < alpha) for p in disp["p_adjusted"].to_numpy()],
         index=disp.index, dtype=object)
@@ -335,10 +373,22 @@ def estimate_uncertainty(cube, spec, counts, by_group: pd.DataFrame,
         "n_boot": int(n_boot),
         "confidence": float(confidence),
         "random_state": random_state,
-        "test": "Fisher's exact (small expected counts) or two-proportion z; Holm-adjusted",
+        "test": ("Fisher's exact (small expected counts) or two-proportion z; Holm-adjusted, "
+                 "a rate and its complement counted once"),
         "criteria": criteria_ci,
     }
     return Intervals(out_bg[list(BY_GROUP_COLUMNS)], disp[list(DISPARITY_COLUMNS)], summary)
+
+
+def _shared_p(p: np.ndarray, keys) -> np.ndarray:
+    """The p-value of each key's first row on every row of that key (the two tables of a rate
+    and its complement are mirror images; one p-value keeps them identical to the last bit)."""
+    out = np.array(p, dtype=np.float64)
+    first: dict = {}
+    for i, key in enumerate(keys):
+        if key is not None and not np.isnan(out[i]):
+            out[i] = out[first.setdefault(key, i)]
+    return out
 
 
 def interval_of(assessment, feature: str, group: str, metric: str) -> tuple[float, float]:

@@ -16,7 +16,7 @@ from faircard.uncertainty import (
     two_proportion_p,
     wilson_interval,
 )
-from tests.conftest import make_dataset
+from tests.conftest import COMPLEMENTS, holm_once_per_hypothesis, make_dataset
 
 D = 1500  # simulated datasets per scenario: Monte Carlo SE of a 95% coverage is about 0.6%
 
@@ -184,9 +184,8 @@ def test_holm_matches_statsmodels():
 def test_assessment_p_values_match_independent_tests():
     """Each disparity's p-value (worst vs best group) against scipy's Fisher test or
     statsmodels' pooled z test on the raw rows, and the adjusted p-values against statsmodels'
-    Holm over every feature x metric row."""
+    Holm over the distinct hypotheses (a rate and its complement counted once)."""
     from scipy.stats import fisher_exact
-    from statsmodels.stats.multitest import multipletests
     from statsmodels.stats.proportion import proportions_ztest
 
     df = make_dataset(4, n=1200, n_features=2, with_missing=False)
@@ -223,8 +222,8 @@ def test_assessment_p_values_match_independent_tests():
     p = disp["p_value"].to_numpy(dtype=float)
     ok = ~np.isnan(p)
     assert ok.sum() >= 10
-    np.testing.assert_allclose(disp["p_adjusted"].to_numpy(dtype=float)[ok],
-                               multipletests(p[ok], method="holm")[1], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(disp["p_adjusted"].to_numpy(dtype=float),
+                               holm_once_per_hypothesis(disp), rtol=0, atol=1e-12)
     assert disp["p_adjusted"][~ok].isna().all()
     # Holm changed something here: skipping it would not go unnoticed
     assert (disp["p_adjusted"][ok] > disp["p_value"][ok] + 1e-6).any()
@@ -245,3 +244,81 @@ def test_percentile_equals_numpy_nanpercentile_with_and_without_nan(shape, confi
             want = np.nanpercentile(data, q, axis=0)
         np.testing.assert_array_equal(lo, want[0])
         np.testing.assert_array_equal(hi, want[1])
+
+
+def test_a_rate_and_its_complement_are_one_hypothesis_with_one_adjusted_p_value():
+    """TPR/FNR, FPR/TNR, precision/FDR and NPV/FOR compare the same counts of the same two
+    groups: identical p-values, identical adjusted p-values, and each pair counts once in
+    the Holm family (checked against statsmodels on the de-duplicated family)."""
+    df = make_dataset(11, n=1500, n_features=2, with_missing=False)
+    disp = faircard.assess(df, target="y", prediction="pred", sensitive=["sex", "race"],
+                           n_boot=0).disparities
+    pairs = 0
+    for feature in pd.unique(disp["feature"]):
+        rows = disp[disp["feature"] == feature].set_index("metric")
+        for metric, other in COMPLEMENTS.items():
+            a, b = rows.loc[metric], rows.loc[other]
+            if np.isnan(a["p_value"]):
+                continue
+            assert {a["worst_group"], a["best_group"]} == {b["worst_group"], b["best_group"]}
+            assert a["p_value"] == b["p_value"] and a["p_adjusted"] == b["p_adjusted"]
+            pairs += 1
+    assert pairs >= 8 * 3 // 2  # four pairs, both directions, three features (some may tie)
+    want = holm_once_per_hypothesis(disp)
+    np.testing.assert_allclose(disp["p_adjusted"].to_numpy(float), want, rtol=0, atol=1e-12)
+    # counting every row would have been stricter somewhere: the de-duplication matters here
+    from statsmodels.stats.multitest import multipletests
+
+    p = disp["p_value"].to_numpy(float)
+    ok = ~np.isnan(p)
+    every_row = multipletests(p[ok], method="holm")[1]
+    assert (want[ok] < every_row - 1e-9).any()
+
+
+def _german_credit_shape() -> pd.DataFrame:
+    """1,000 applicants like German credit's: 690 men and 310 women, 190 aged 25 or under,
+    about 70% good outcomes, women approved less often than men."""
+    cells = {("male", "over 25"): (560, 0.72, 0.74), ("male", "25 or under"): (130, 0.62, 0.66),
+             ("female", "over 25"): (250, 0.68, 0.66), ("female", "25 or under"): (60, 0.60, 0.57)}
+    rows = []
+    for (sex, age), (n, p_good, p_approved) in cells.items():
+        n_good = round(n * p_good)
+        for y, m in ((1, n_good), (0, n - n_good)):
+            k = round(m * (p_approved + (0.12 if y else -0.25)))
+            rows += [(sex, age, y, 1)] * k + [(sex, age, y, 0)] * (m - k)
+    return pd.DataFrame(rows, columns=["sex", "age", "y", "pred"])
+
+
+def test_german_shaped_selection_gap_is_beyond_chance_exactly_when_statsmodels_says_so():
+    """A selection-rate gap with a raw p-value near 0.003 among two features: Holm over the
+    distinct hypotheses (statsmodels) puts it below 5%, so the product must not call it
+    indistinguishable from parity (counting each complementary rate twice would have)."""
+    from statsmodels.stats.multitest import multipletests
+
+    from faircard.findings import findings
+
+    df = _german_credit_shape()
+    assert len(df) == 1000 and (df["sex"] == "female").sum() == 310
+    a = faircard.assess(df, target="y", prediction="pred", sensitive=["sex", "age"],
+                        intersection=False, n_boot=0)
+    disp = a.disparities
+    want = holm_once_per_hypothesis(disp)
+    row = np.flatnonzero(((disp["feature"] == "sex")
+                          & (disp["metric"] == "selection_rate")).to_numpy())[0]
+    p = disp["p_value"].to_numpy(float)
+    ok = ~np.isnan(p)
+    every_row = np.full(len(p), np.nan)
+    every_row[ok] = multipletests(p[ok], method="holm")[1]
+    # the case this is about: chance ruled out once, not when complements count twice
+    assert 0.001 < p[row] < 0.005 and want[row] < 0.05 <= every_row[row]
+    assert disp["p_adjusted"].iloc[row] == pytest.approx(want[row], rel=1e-12)
+    assert disp["is_distinguishable"].iloc[row] is True
+    sentence = [s for s in findings(a) if s.startswith("sex: the share of people")]
+    assert len(sentence) == 1
+    assert ("not distinguishable from parity" in sentence[0]) == (want[row] >= 0.05)
+    # and every other gap sentence follows statsmodels too
+    for s in findings(a):
+        for _, r in disp.dropna(subset=["p_value"]).iterrows():
+            if s.startswith(f"{r['feature']}: the {r['metric'].replace('_', ' ')} is"):
+                adj = want[disp.index.get_loc(r.name)]
+                assert ("not distinguishable" in s) == (adj >= 0.05), s

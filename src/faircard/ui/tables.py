@@ -132,7 +132,8 @@ def disparity_table(a, feature: str, metrics: list[str]) -> pd.DataFrame:
 DISPARITY_COLUMNS_HELP = {
     "gap (max - min)": "Largest minus smallest group value, with its 95% interval.",
     "gap to overall": "Largest distance of a group from the overall value.",
-    "adjusted p": "Test of equal rates between the worst and best group, Holm-adjusted.",
+    "adjusted p": ("Test of equal rates between the worst and best group, Holm-adjusted "
+                   "(a rate and its complement are one test, counted once)."),
     "beyond chance": "Whether the gap is distinguishable from parity at this sample size "
                      "(no: it could be chance).",
 }

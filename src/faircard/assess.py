@@ -67,7 +67,8 @@ class Assessment:
     and the interval columns :data:`~faircard.uncertainty.BY_GROUP_COLUMNS`);
     ``disparities`` has one row per feature x metric (with
     :data:`~faircard.uncertainty.DISPARITY_COLUMNS`); ``criteria`` maps each feature to its
-    fairness criteria. Values are floats (NaN when undefined or not computed). The columns are
+    fairness criteria. Values are floats (NaN when undefined or not computed; a ratio to a
+    reference group whose value is 0 is undefined). The columns are
     the same whether or not bootstrap intervals were asked for.
     """
 
@@ -363,7 +364,8 @@ def assess_cube(cube: Cube, spec: AssessmentSpec) -> Assessment:
                 ("is_small_group", small),
                 ("reason", reasons),
                 ("difference_to_reference", v - v[ref]),
-                ("ratio_to_reference", np.where(np.isnan(v) | (v[ref] == 0) & (v == 0), np.nan, ratio_ref)),
+                # a ratio to a reference value of 0 is undefined (NaN), never infinite
+                ("ratio_to_reference", np.where(np.isnan(v) | (v[ref] == 0), np.nan, ratio_ref)),
             ):
                 columns[name].append(part)
             if m == "count":

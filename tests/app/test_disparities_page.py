@@ -80,3 +80,21 @@ def test_reference_table_compares_each_group_with_the_chosen_reference():
     table = at.dataframe[-2].value  # group table, reference table, disparities
     assert table.loc["Male", "Selection rate (share approved)"] == "reference"
     assert f"({1 / ratio:.3f}x)" in table.loc["Female", "Selection rate (share approved)"]
+
+
+def test_a_ratio_to_a_reference_value_of_0_is_shown_as_undefined():
+    """Nobody in the reference group is approved: a ratio to its rate of 0 has no value, so the
+    table shows the difference and "n/a" with the reason, never "infx"."""
+    df = small_frame()
+    df.loc[df.sex == "Female", "risk_score"] = 0.0
+    rate_male = (df.risk_score[df.sex == "Male"] >= 0.5).mean()
+    assert rate_male > 0
+    at = seed_state(new("app_pages/disparities.py"), df=df, sensitive=("sex",))
+    at.session_state["fc_reference"] = {"sex": "Female"}
+    at.run()
+    no_exception(at)
+    table = at.dataframe[-2].value  # group table, reference table, disparities
+    assert table.loc["Female", "Selection rate (share approved)"] == "reference"
+    shown = table.loc["Male", "Selection rate (share approved)"]
+    assert shown == f"+{rate_male:.3f} (ratio n/a: the reference's value is 0)", shown
+    assert not any("inf" in str(v) for v in table.to_numpy().ravel()), table

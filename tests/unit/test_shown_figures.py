@@ -180,3 +180,34 @@ def test_the_gate_states_a_failing_value_on_the_failing_side_of_its_limit(just_f
     assert "outside the limit" in dp
     shown = float(re.search(r"differ by ([0-9.]+)", dp).group(1))
     assert shown > limits["max_demographic_parity_difference"], dp
+
+
+def test_a_ratio_to_a_reference_value_of_0_is_undefined_not_infinite():
+    """The reference group approves nobody: every other group's ratio to its selection rate
+    of 0 is undefined (NaN, JSON null), while ratios to a non-zero reference are value/ref
+    from the rows; the shared table builder says why the ratio is missing."""
+    from faircard.ui.tables import reference_table
+
+    rng = np.random.default_rng(3)
+    n = 400
+    g = rng.choice(["A", "B", "C"], n)
+    y = (rng.random(n) < 0.4).astype(int)
+    pred = np.where(g == "A", 0, (rng.random(n) < 0.5).astype(int))
+    df = pd.DataFrame({"g": g, "y": y, "pred": pred})
+    a = faircard.assess(df, target="y", prediction="pred", sensitive="g",
+                        reference={"g": "A"}, n_boot=0)
+    bg = a.by_group.set_index(["metric", "group"])
+    for group in ("B", "C"):
+        assert pred[g == group].mean() > 0
+        assert np.isnan(bg.loc[("selection_rate", group), "ratio_to_reference"])
+        assert bg.loc[("selection_rate", group), "difference_to_reference"] == \
+            pytest.approx(pred[g == group].mean())
+        # a reference value above 0 still gives value / reference (accuracy of group A)
+        acc = {h: (pred[g == h] == y[g == h]).mean() for h in ("A", group)}
+        assert bg.loc[("accuracy", group), "ratio_to_reference"] == \
+            pytest.approx(acc[group] / acc["A"], rel=1e-12)
+    assert np.isfinite(a.by_group["ratio_to_reference"].fillna(0)).all()
+    table = reference_table(a, "g", ["selection_rate", "accuracy"])
+    shown = table.loc["B", table.columns[0]]
+    assert shown == (f"+{pred[g == 'B'].mean():.3f} (ratio n/a: the reference's value is 0)")
+    assert "inf" not in " ".join(table.to_numpy().ravel())

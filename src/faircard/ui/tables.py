@@ -28,14 +28,23 @@ def group_table(a, feature: str, metrics: list[str]) -> pd.DataFrame:
     return table
 
 
+def _versus_reference(difference: float, ratio: float) -> str:
+    """"+d (rx)"; a ratio to a reference value of 0 is undefined and says so."""
+    if pd.isna(difference):
+        return "n/a"
+    shown = f"{'+' if difference >= 0 else ''}{fmt_num(difference)}"
+    if pd.isna(ratio):  # the difference exists, so the reference's value is 0
+        return f"{shown} (ratio n/a: the reference's value is 0)"
+    return f"{shown} ({fmt_num(ratio)}x)"
+
+
 def reference_table(a, feature: str, metrics: list[str]) -> pd.DataFrame:
     """One row per group of ``feature`` (in the order of :func:`group_table`): each metric's
     difference from, and ratio to, the reference group, as "+d (rx)"."""
     reference = a.reference_groups.get(feature)
     vs = a.by_group[(a.by_group["feature"] == feature) & a.by_group["metric"].isin(metrics)]
     vs = vs.assign(shown=[
-        "reference" if g == reference else
-        f"{'+' if d >= 0 else ''}{fmt_num(d)} ({fmt_num(r)}x)" if pd.notna(d) else "n/a"
+        "reference" if g == reference else _versus_reference(d, r)
         for g, d, r in zip(vs["group"], vs["difference_to_reference"], vs["ratio_to_reference"],
                            strict=True)
     ]).pivot(index="group", columns="metric", values="shown")

@@ -75,6 +75,7 @@ for feature in chosen:
             stale = {feature, partition_name(chosen)}
             state.put(state.REFERENCE, {k: v for k, v in reference.items() if k not in stale})
         bins[feature] = banding
+        st.caption(components.escape(banding.describe_outside()))
 state.put(state.BINS, bins)
 
 accepted = dict(state.get(state.MANY_GROUPS_OK))

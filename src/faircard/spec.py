@@ -49,16 +49,40 @@ class Binning:
         if len(set(labels)) != len(labels):
             raise FaircardError("Band names must be different from each other.")
 
+    @property
+    def outside_labels(self) -> tuple[str, str]:
+        """Names of the values below the first edge and above the last one: ``"under 18"`` and
+        ``"over 65"`` (a known value outside every band is never counted as missing)."""
+        below, above = f"under {_fmt(self.edges[0])}", f"over {_fmt(self.edges[-1])}"
+        return tuple(n if n not in self.labels else f"{n} (outside the bands)"
+                     for n in (below, above))
+
+    def describe_outside(self) -> str:
+        """One sentence on where values outside the bands go."""
+        below, above = self.outside_labels
+        parts = [f"values under {_fmt(self.edges[0])} form the group '{below}'"
+                 if np.isfinite(self.edges[0]) else "",
+                 f"values over {_fmt(self.edges[-1])} form the group '{above}'"
+                 if np.isfinite(self.edges[-1]) else ""]
+        said = " and ".join(p for p in parts if p)
+        if not said:
+            return "The bands cover every number; only empty values are '(missing)'."
+        return f"Known values are never counted as missing: {said}; only empty values are " \
+               "'(missing)'."
+
     def apply(self, values: pd.Series) -> pd.Categorical:
-        """Assign each value its band name; values outside every band or missing become NaN."""
+        """Assign each value its band name. Numbers below the first edge or above the last one
+        get :attr:`outside_labels` (their own groups); missing or non-numeric values become NaN.
+        """
         numeric = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
         edges = np.asarray(self.edges)
         idx = np.searchsorted(edges, numeric, side="right") - 1
         # the top edge belongs to the last band
         idx[numeric == edges[-1]] = len(self.labels) - 1
-        inside = (idx >= 0) & (idx < len(self.labels)) & ~np.isnan(numeric)
-        codes = np.where(inside, idx, -1)
-        return pd.Categorical.from_codes(codes, categories=list(self.labels))
+        # categories: below, the bands, above (unused ones are dropped when groups are encoded)
+        codes = np.where(np.isnan(numeric), -1, idx + 1)
+        below, above = self.outside_labels
+        return pd.Categorical.from_codes(codes, categories=[below, *self.labels, above])
 
     def to_dict(self) -> dict[str, Any]:
         return {"edges": [_json_float(e) for e in self.edges], "labels": list(self.labels)}

@@ -59,6 +59,10 @@ SPECS = {
     "bins": AssessmentSpec(target="y", score="score", sensitive=("sex", "age"),
                            bins={"age": Binning((18, 30, 50, np.inf), ("18-29", "30-49", "50+"))},
                            n_boot=0),
+    # ages 17..89 fall below and above these bands: their own groups on every engine
+    "bins_outside": AssessmentSpec(target="y", score="score", sensitive=("sex", "age"),
+                                   bins={"age": Binning((25, 40, 65), ("25-39", "40-65"))},
+                                   n_boot=0),
 }
 
 
@@ -257,8 +261,9 @@ def test_duckdb_input_errors_are_sentences(tmp_path, parquet):
 
 @pytest.mark.filterwarnings("ignore::FutureWarning")
 @pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")
-def test_spark_equals_duckdb_and_pandas(spark, parquet):
-    spec = SPECS["score"]
+@pytest.mark.parametrize("name", ["score", "bins_outside"])
+def test_spark_equals_duckdb_and_pandas(spark, parquet, name):
+    spec = SPECS[name]
     expected = faircard.assess_spec(pd.read_parquet(parquet), spec)
     from faircard.engine.sources import count_spark
 
@@ -370,3 +375,15 @@ def test_spark_compares_four_byte_float_scores_as_pandas_does(spark, float32_par
     expected = faircard.assess_spec(pd.read_parquet(float32_parquet), spec)
     got = assess_grouped(count_spark(spark.read.parquet(str(float32_parquet)), spec), spec)
     _same(expected, got)
+
+
+def test_duckdb_puts_ages_outside_the_bands_in_their_own_groups_as_pandas_cut_does(parquet):
+    spec = SPECS["bins_outside"]
+    rows = pd.read_parquet(parquet).dropna(subset=["y", "score"])
+    band = pd.cut(rows["age"], [-np.inf, 25, 40, 65, np.inf], right=False,
+                  labels=["under 25", "25-39", "40-65", "over 65"]).astype(object)
+    band[rows["age"] == 65] = "40-65"  # the top edge belongs to the last band
+    expected = band.where(rows["age"].notna(), "(missing)").value_counts()
+    got = assess_grouped(count_duckdb(str(parquet), spec), spec).counts_frame()
+    got = got[got["feature"] == "age"].set_index("group")["n"]
+    assert {k: int(v) for k, v in got.items()} == {k: int(v) for k, v in expected.items()}

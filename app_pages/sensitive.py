@@ -117,6 +117,8 @@ st.dataframe(
                       "is_small_group": "note"}),
     hide_index=True, key="groups_table",
 )
+for note in result.group_notes:
+    st.info(components.escape(note))
 feature = st.selectbox("Chart", result.features, key="w_chart_feature")
 g1, g2 = st.columns(2)
 components.chart(charts.group_sizes, summary, feature, where=g1)

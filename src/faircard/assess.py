@@ -27,6 +27,7 @@ from .metrics import (
     to_overall,
     worst_and_best,
 )
+from .group_notes import group_notes
 from .prepare import Prepared
 from .spec import AssessmentSpec, Binning
 from .uncertainty import estimate_uncertainty
@@ -108,6 +109,11 @@ class Assessment:
     def partition_features(self) -> dict[str, tuple[str, ...]]:
         """Each partition name mapped to the sensitive features it crosses."""
         return {gc.feature: gc.features for gc in self.counts}
+
+    @property
+    def group_notes(self) -> list[str]:
+        """Combinations of groups with nobody in them and values outside their bands."""
+        return group_notes(self.cube.index, self.spec)
 
     @property
     def single_features(self) -> list[str]:
@@ -316,6 +322,7 @@ def assess_cube(cube: Cube, spec: AssessmentSpec) -> Assessment:
     if cube.n_dropped:
         detail = ", ".join(f"{v:,} with {k}" for k, v in cube.dropped_reasons.items())
         notes.append(f"{cube.n_dropped:,} rows were left out ({detail}).")
+    notes.extend(group_notes(cube.index, spec))
     score_vals = None
     if use_score:
         key = ("score_metrics", spec.intersection)

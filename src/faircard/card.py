@@ -394,6 +394,7 @@ def _auto_caveats(assessment, criteria, personal, suppressed, words,
             out.append(f"The shares of people {words.favorable_decision} across '{f}' fail the "
                        f"four-fifths rule (disparate impact ratio "
                        f"{fmt_disparate_impact(c, 2)}).")
+    out.extend(assessment.group_notes)
     if assessment.n_dropped:
         out.append(f"{assessment.n_dropped:,} rows without an outcome or decision were left out.")
     if personal:

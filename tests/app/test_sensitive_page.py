@@ -99,3 +99,31 @@ def test_a_new_threshold_re_renders_from_the_rows_counted(monkeypatch):
     rate = {g: (df.risk_score[df.sex == g] >= 0.3).mean() for g in ["Female", "Male"]}
     shown = at.dataframe[-2].value.loc["Male", "Selection rate (share approved)"]
     assert f"({rate['Male'] / rate['Female']:.3f}x)" in shown, shown
+
+
+def test_ages_outside_the_bands_are_their_own_group_and_empty_combinations_are_named():
+    import numpy as np
+    import pandas as pd
+
+    df = small_frame().astype({"age": float})
+    df.loc[df["age"] > 60, "sex"] = "Male"  # nobody is over 60 and Female
+    df.loc[df.index[:7], "age"] = np.nan
+    at = seed_state(new("app_pages/sensitive.py"), df=df, sensitive=("age", "sex"))
+    at.run()
+    at.text_input(key="w_edges_age").set_value("30, 50, 60").run()
+    at.text_input(key="w_labels_age").set_value("30-49, 50-60").run()
+    at.checkbox(key="w_intersection").check().run()
+    no_exception(at)
+    table = _groups(at)
+    ages = table[table["feature"] == "age"].set_index("group")["people"]
+    band = pd.cut(df["age"], [-np.inf, 30, 50, 60, np.inf], right=False,
+                  labels=["under 30", "30-49", "50-60", "over 60"]).astype(object)
+    band[df["age"] == 60] = "50-60"  # the top edge belongs to the last band
+    band = band.where(df["age"].notna(), "(missing)")
+    assert dict(ages) == {k: int(v) for k, v in band.value_counts().items()}
+    assert any("'under 30'" in c.value for c in at.caption)
+    combos = pd.crosstab(band, df["sex"]).stack()
+    empty = combos[combos == 0]
+    assert list(empty.index) == [("over 60", "Female")]
+    infos = [i.value for i in at.info if "No one in" in i.value]
+    assert len(infos) == 1 and "over 60 & Female" in infos[0].replace("\\", "")

@@ -1,0 +1,55 @@
+"""What the group tables cannot show by themselves: combinations with nobody in them, and known
+values that fall outside every band (their own groups, never "(missing)")."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+from .prepare import GroupIndex, partition_name
+from .spec import AssessmentSpec
+
+MAX_LISTED = 10
+"""Empty combinations named in a note; the rest are counted."""
+
+
+def empty_combinations(index: GroupIndex, limit: int = MAX_LISTED) -> tuple[int, list[str]]:
+    """How many combinations of the features' groups hold nobody, and the first ``limit`` of
+    them named as the intersection's groups are (``"Female & Other"``), in display order."""
+    sizes = [len(index.labels[f]) for f in index.features]
+    total = math.prod(sizes)
+    present = {tuple(int(c) for c in row) for row in index.cell_codes}
+    n_empty = total - len(present)
+    names: list[str] = []
+    if n_empty:
+        # at most len(present) + limit combinations are visited before the list is full
+        for combo in itertools.product(*(range(s) for s in sizes)):
+            if combo not in present:
+                names.append(" & ".join(index.labels[f][c]
+                                        for f, c in zip(index.features, combo, strict=True)))
+                if len(names) >= limit:
+                    break
+    return n_empty, names
+
+
+def group_notes(index: GroupIndex, spec: AssessmentSpec) -> list[str]:
+    """Sentences for the pages, the CLI and the card about the groups shown."""
+    notes = []
+    for f in index.features:
+        binning = spec.bins.get(f)
+        if binning is None:
+            continue
+        outside = [name for name in binning.outside_labels if name in index.labels[f]]
+        if outside:
+            shown = " and ".join(f"'{name}'" for name in outside)
+            notes.append(f"Some values of '{f}' lie outside its bands: they are shown as "
+                         f"{shown}, not as missing.")
+    if spec.intersection and len(index.features) > 1:
+        n_empty, names = empty_combinations(index)
+        if n_empty:
+            total = math.prod(len(index.labels[f]) for f in index.features)
+            more = f" (and {n_empty - len(names):,} more)" if n_empty > len(names) else ""
+            notes.append(f"No one in {n_empty:,} of the {total:,} combinations of "
+                         f"{partition_name(index.features)}, so they are not shown: "
+                         f"{', '.join(names)}{more}.")
+    return notes

@@ -14,6 +14,7 @@ import faircard
 from faircard.favorable import wording
 from faircard.metrics import DEFAULT_METRICS
 from tests.app.conftest import new, no_exception, seed_state, small_frame
+from tests.conftest import holm_once_per_hypothesis
 
 LABEL = wording("positive").label
 """Column names of the page: a favourable decision here (the seeded default)."""
@@ -106,8 +107,6 @@ def test_disparities_group_table_equals_the_assessment(disparities, feature):
 
 
 def test_disparities_table_and_criteria_equal_the_assessment(disparities):
-    from statsmodels.stats.multitest import multipletests
-
     at, truth = disparities
     at.selectbox(key="w_feature").set_value("race").run()
     no_exception(at)
@@ -124,11 +123,10 @@ def test_disparities_table_and_criteria_equal_the_assessment(disparities):
                                                                 row["best_group"])
         assert "D" not in (shown["worst group"], shown["best group"])  # small: not compared
         _close(shown["adjusted p"], row["p_adjusted"], digits=4)
-    # the adjusted p-values are Holm's over every feature x metric row
-    p = truth.disparities["p_value"].to_numpy(dtype=float)
-    ok = ~np.isnan(p)
-    holm = pd.Series(np.nan, index=truth.disparities.index)
-    holm[ok] = multipletests(p[ok], method="holm")[1]
+    # the adjusted p-values are statsmodels' Holm over every feature x metric hypothesis (a
+    # rate and its complement between the same two groups are one)
+    holm = pd.Series(holm_once_per_hypothesis(truth.disparities),
+                     index=truth.disparities.index)
     race = (truth.disparities["feature"] == "race").to_numpy()
     for m, adj in zip(truth.disparities["metric"][race], holm[race], strict=True):
         if LABEL(m) not in table.index:

@@ -73,7 +73,8 @@ def _server(data_dir: Path | None = None):
 _LATEST_RUN = """() => Math.max(0, ...[...document.querySelectorAll('[data-testid="fc-page-done"]')]
                                    .map(e => Number(e.dataset.run)))"""
 _DONE_AFTER = """(run) => [...document.querySelectorAll('[data-testid="fc-page-done"]')]
-    .some(e => Number(e.dataset.run) > run)"""
+    .some(e => Number(e.dataset.run) > run)
+    && !document.querySelector('[data-testid="stSkeleton"]')"""  # no widget's code still loading
 _TWO_FRAMES = """() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"""
 
 

@@ -104,8 +104,11 @@ def screenshot_dir(tmp_path: Path) -> Path:
 SENTINEL = '[data-testid="fc-page-done"]'
 _LATEST_RUN = """() => Math.max(0, ...[...document.querySelectorAll('[data-testid="fc-page-done"]')]
                                    .map(e => Number(e.dataset.run)))"""
+# An element whose code is still loading (Streamlit loads each widget's code on first use) is a
+# skeleton: the marker can be on screen before it, so a finished run also means none is left.
 _DONE_AFTER = """([run, page]) => [...document.querySelectorAll('[data-testid="fc-page-done"]')]
-    .some(e => Number(e.dataset.run) > run && (!page || e.dataset.page === page))"""
+    .some(e => Number(e.dataset.run) > run && (!page || e.dataset.page === page))
+    && !document.querySelector('[data-testid="stSkeleton"]')"""
 
 
 def latest_run(page) -> int:

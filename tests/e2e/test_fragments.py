@@ -15,6 +15,7 @@ import re
 import time
 
 import pytest
+from playwright.sync_api import expect
 from sklearn.metrics import precision_score
 
 import faircard
@@ -85,7 +86,7 @@ def test_fragment_choices_reach_other_pages_and_the_card(page, tmp_path):
     j.choose("Positive outcome", "1")
     j.radio("A score column")
     j.choose("Score column", "risk_score")
-    assert page.get_by_text("Data and decisions are ready.", exact=True).is_visible()
+    expect(page.get_by_text("Data and decisions are ready.", exact=True)).to_be_visible()
     t = 0.5  # the policy in force until one is chosen
     assert f"at or above {fmt_threshold(t)}" in page.get_by_test_id("stSidebar").inner_text()
 
@@ -94,7 +95,7 @@ def test_fragment_choices_reach_other_pages_and_the_card(page, tmp_path):
     smaller = df["sex"].value_counts().index[-1]  # the largest group is the default
     _fragment_step(j, "Reference for sex", smaller, "sensitive")
     j.go("Next: see the disparities", "disparities")
-    assert page.get_by_text(f"reference group '{smaller}'", exact=False).first.is_visible()
+    expect(page.get_by_text(f"reference group '{smaller}'", exact=False).first).to_be_visible()
 
     # Disparities: the metrics are a fragment; a metric added shows its figures per group
     _fragment_step(j, "Metrics", "Precision", "disparities")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from playwright.sync_api import expect
 
 import faircard
 from faircard.formatting import fmt_threshold
@@ -132,12 +133,12 @@ def test_journey_on_compas(page, tmp_path):
     j.radio("A score column")
     j.choose("Score column", "decile_score")
     j.number("Decision threshold: a score at or above it means a positive decision", "5")
-    assert page.get_by_text("Data and decisions are ready.", exact=True).is_visible()
+    expect(page.get_by_text("Data and decisions are ready.", exact=True)).to_be_visible()
 
     # Sensitive features: race among the suggestions
     j.go("Next: choose sensitive features", "sensitive")
     sensitive = page.get_by_role("combobox", name="Sensitive features", exact=True)
-    assert sensitive.count() == 1
+    expect(sensitive).to_have_count(1)  # waits: a widget's code may load after the marker
 
     # Disparities: error rates by race equal ProPublica's table and faircard.assess
     j.go("Next: see the disparities", "disparities")
@@ -213,9 +214,9 @@ def test_journey_on_compas(page, tmp_path):
     j.go("Next: record the assessment and sign it off", "governance")
     page.get_by_role("textbox", name="Your name").first.fill("Ana Kim")
     j.click("Record as a draft")
-    assert page.get_by_text("Recorded as record 1", exact=False).first.is_visible()
+    expect(page.get_by_text("Recorded as record 1", exact=False).first).to_be_visible()
     page.get_by_role("textbox", name="Your name").nth(1).fill("Ana Kim")
     j.click("Submit for review")
-    assert page.get_by_text("Record 1 is now in review.").first.is_visible()
+    expect(page.get_by_text("Record 1 is now in review.").first).to_be_visible()
     j.click("Verify the store")
-    assert page.get_by_text("The audit store is intact", exact=False).first.is_visible()
+    expect(page.get_by_text("The audit store is intact", exact=False).first).to_be_visible()

@@ -169,13 +169,22 @@ def _actor(who: Any, what: str) -> tuple[str, str, str]:
             MAX_NAME), _text(name, what, MAX_NAME))
 
 
+MAX_ID = 2**63 - 1
+"""The largest id a database integer column holds (SQLite and PostgreSQL ``bigint``)."""
+
+
 def _record_id(value: Any) -> int:
     try:
         if isinstance(value, bool):
             raise ValueError
-        return int(str(value).strip().lstrip("#"))
+        number = int(str(value).strip().lstrip("#"))
     except (TypeError, ValueError):
         raise FaircardError(f"A record id is a whole number such as 3; got {value!r}.") from None
+    if not -MAX_ID <= number <= MAX_ID:
+        # the database cannot even look such a number up (SQLite raises OverflowError)
+        raise FaircardError(f"There is no record {number}: record ids are whole numbers from 1 "
+                            f"to {MAX_ID:,}.")
+    return number
 
 
 class AuditStore:

@@ -5,7 +5,7 @@ import streamlit as st
 from faircard.card import CHECKLIST_SECTION, QUESTIONS, TEXT_SECTIONS, ModelCard, build_card
 from faircard.diagnostics import SOURCES, STATUSES
 from faircard.errors import FaircardError
-from faircard.governance.approval import CHANGED
+from faircard.governance.approval import CHANGED, UNVERIFIED
 from faircard.render import markdown_body, render_html, render_json, render_markdown, render_pdf
 from faircard.ui import components, state
 
@@ -86,7 +86,8 @@ card = build_card(a, text=text, model=model_info,
 signed = components.review_of(a, name)
 if signed:
     card.review.update(signed)
-    shown = {"approved": st.success, CHANGED: st.warning}.get(signed["status"], st.caption)
+    shown = {"approved": st.success, CHANGED: st.warning, UNVERIFIED: st.error}.get(
+        signed["status"], st.caption)
     shown(f"Review status from the audit store: **{signed['status']}** "
           f"({components.escape(signed['notes'])}).")
 else:

@@ -12,7 +12,7 @@ from faircard.card import build_card
 from faircard.errors import FaircardError
 from faircard.findings import findings
 from faircard.governance import default_location, store_exists
-from faircard.governance.approval import CHANGED, card_review
+from faircard.governance.approval import CHANGED, UNVERIFIED, card_review
 from faircard.governance.diff import diff_records
 from faircard.governance.recorded_card import recorded_card, text_problem
 from faircard.governance.share import assessment_from_cells, score_histograms
@@ -50,6 +50,7 @@ try:
         comments = store.comments(rec.id)
         changes = diff_records(store, rec.baseline, rec.id) if rec.baseline else None
         stored_card = store.card(rec.id)
+        problems = store.problems(rec.id)
         review = card_review(store, fingerprint=rec.fingerprint,
                              dataset_sha256=rec.dataset_sha256,
                              model_sha256s=[m["sha256"] for m in rec.models], spec=rec.spec,
@@ -65,8 +66,14 @@ def _who(name: str, authenticated: bool) -> str:
 
 
 st.subheader(components.escape(rec.title))
+if problems:
+    components.error(f"Record {rec.id} does not verify: {problems[0]}. Its status, figures and "
+                     "reviews may have been changed in the database, so none of them can be "
+                     "trusted; run 'faircard verify'.")
+status_shown = "not verified" if problems else \
+    components.escape(STATUS_LABELS.get(rec.status, rec.status))
 st.markdown(
-    f"**Record {rec.id}** · status **{STATUS_LABELS.get(rec.status, rec.status)}** · recorded "
+    f"**Record {rec.id}** · status **{status_shown}** · recorded "
     f"{rec.created_at[:19].replace('T', ' ')} UTC by "
     f"{components.escape(_who(rec.created_by, rec.authenticated))}  \n"
     f"Dataset '{components.escape(rec.dataset_name)}' ({rec.n_rows:,} rows, sha256 "
@@ -168,7 +175,7 @@ with tab_card:
         if problem:
             components.error(f"Record {rec.id}: {problem}. Its approval does not cover this text; "
                              "run 'faircard verify'.")
-            if card.review["status"] == "approved":
+            if card.review["status"] in ("approved", UNVERIFIED) and rec.status == "approved":
                 card.review.update(status=CHANGED, notes=f"Audit record {rec.id}: {problem}.")
         st.caption("The card as its author saw it when recording: the authors' text as "
                    "recorded, the figures recomputed from the record's counts.")

@@ -280,8 +280,8 @@ def run_records(args: argparse.Namespace) -> int:
     for r in recs:
         title = safe(r.title) + (f" [superseded by {', '.join(map(str, r.superseded_by))}]"
                                  if r.superseded_by else "")
-        rows.append([str(r.id), r.status, r.created_at[:16].replace("T", " "),
-                     safe(r.created_by), r.fingerprint[:12], title])
+        rows.append([str(r.id), safe(r.status), safe(r.created_at[:16].replace("T", " ")),
+                     safe(r.created_by), safe(r.fingerprint[:12]), title])
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1])
@@ -296,9 +296,12 @@ def run_show(args: argparse.Namespace) -> int:
         rec = store.get(args.id)
         history = store.history(rec.id)
         comments = store.comments(rec.id)
+        problems = store.problems(rec.id)
+    status = safe(rec.status) + (f" -- NOT VERIFIED: {safe(problems[0])}; run 'faircard "
+                                 "verify'" if problems else "")
     lines = [f"record {rec.id}: {safe(rec.title)}",
-             f"  status       {rec.status}",
-             f"  author       {safe(rec.created_by)}, {rec.created_at}",
+             f"  status       {status}",
+             f"  author       {safe(rec.created_by)}, {safe(rec.created_at)}",
              f"  dataset      {safe(rec.dataset_name)} (sha256 {rec.dataset_sha256}), "
              f"{rec.n_rows:,} rows"]
     for m in rec.models:
@@ -328,11 +331,11 @@ def run_show(args: argparse.Namespace) -> int:
         parts.append("four-fifths " + ("n/a" if ff is None else "passes" if ff else "FAILS"))
         lines.append(f"    {safe(feature)}: " + ", ".join(parts))
     lines.append("  history:")
-    lines.append(f"    {rec.created_at[:19]}  recorded by {safe(rec.created_by)}")
+    lines.append(f"    {safe(rec.created_at[:19])}  recorded by {safe(rec.created_by)}")
     for e in history:
         who = safe(e.reviewer) + (f" ({safe(e.role)})" if e.role else "")
         verb = _VERBS.get(e.decision, e.decision)
-        lines.append(f"    {e.at[:19]}  {verb} by {who}")
+        lines.append(f"    {safe(e.at[:19])}  {safe(verb)} by {who}")
         for text_line in e.comment.splitlines():
             lines.append(f"        {safe(text_line)}")
     if comments:
@@ -340,7 +343,7 @@ def run_show(args: argparse.Namespace) -> int:
     for c in comments:
         about = f" on {safe(c.section)}" if c.section else ""
         answer = f" answering {c.reply_to}" if c.reply_to is not None else ""
-        lines.append(f"    {c.at[:19]}  comment {c.id}{about}{answer} by {safe(c.author)}")
+        lines.append(f"    {safe(c.at[:19])}  comment {c.id}{about}{answer} by {safe(c.author)}")
         for text_line in c.body.splitlines():
             lines.append(f"        {safe(text_line)}")
     print("\n".join(lines))

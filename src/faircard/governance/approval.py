@@ -14,6 +14,9 @@ from typing import Any
 from .records import CARD_TEXT_KEY
 
 CHANGED = "changed since approval"
+UNVERIFIED = "not verified"
+"""The status of a card whose record does not verify (edited in the database): no status it
+claims can be trusted."""
 _WHAT = (
     ((CARD_TEXT_KEY,), "the authors' text of the card"),
     (("policy", "threshold", "prediction", "score"), "the decision rule"),
@@ -83,6 +86,11 @@ def card_review(store, *, fingerprint: str, dataset_sha256: str,
     found = store.find_by_fingerprint(fingerprint)
     if found:
         rec = max(found, key=lambda r: r.id)
+        problems = store.problems(rec.id)
+        if problems:
+            return {"status": UNVERIFIED, "reviewer": "",
+                    "notes": f"Audit record {rec.id} does not verify ({problems[0]}), so its "
+                             "status cannot be trusted. Run 'faircard verify'."}
         shown = display_changes(store.card(rec.id), card, available)
         if shown:
             if rec.status != "approved":

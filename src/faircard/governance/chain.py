@@ -262,6 +262,51 @@ def verify_chain(tables: Mapping[str, Sequence[Mapping[str, Any]]], meta: Mappin
                         signatures_checked=keys is not None)
 
 
+def record_problems(record: Mapping[str, Any], reviews: Sequence[Mapping[str, Any]],
+                    keys: SignatureCheck | None = None) -> list[str]:
+    """What is wrong with one record's own entries, in words (empty when nothing is): the
+    record's row (its hash, fingerprint and card) and its submissions and reviews (their
+    hashes, the status flow they give and, with ``keys``, every signature), and whether the
+    record's status is the one they give.
+
+    This is the part of :func:`verify_chain` that concerns one record, cheap enough to run
+    before showing or approving it: a status, a figure or a review edited in the database
+    is found here. It does not walk the whole chain (entries removed from it, or a chain
+    rewritten with new hashes in a store without signatures, need :func:`verify_chain`)."""
+    problems: list[str] = []
+    status: dict[Any, str] = {}
+    authors: dict[Any, tuple[Any, Any, str]] = {}
+    rid = record["id"]
+    for table, row in (("records", record),
+                       *(("reviews", r) for r in sorted(reviews,
+                                                        key=lambda r: _as_int(r["seq"])))):
+        name = f"record {rid}" if table == "records" else f"review {row['id']}"
+        try:
+            digest: str | None = compute_hash(row, table)
+        except (FaircardError, ValueError, KeyError):
+            digest = None
+        if digest is None or digest != row["entry_hash"]:
+            problems.append(f"{name} was changed after it was written (its content does not "
+                            "match its entry_hash)")
+        if keys is not None:
+            reason = keys.check(row.get("key_id"), row.get("signature"), str(row["entry_hash"]))
+            if reason:
+                problems.append(f"{name}: {reason}")
+        if table == "records":
+            reason = _check_record(row)
+            status[rid] = "draft"
+            authors[rid] = (row.get("author_issuer"), row.get("author_subject"),
+                            str(row["created_by"]))
+        else:
+            reason = _replay(row, status, authors)
+        if reason:
+            problems.append(f"{name}: {reason}")
+    if record["status"] != status.get(rid):
+        problems.append(f"record {rid}'s status is '{record['status']}' but its reviews give "
+                        f"'{status.get(rid)}': the status was edited")
+    return problems
+
+
 def _as_int(value: Any) -> int:
     try:
         return int(value)

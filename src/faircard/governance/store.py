@@ -45,6 +45,7 @@ from .chain import (
     ChainProblem,
     VerifyResult,
     entry_hash,
+    record_problems,
     verify_chain,
 )
 from .identity import name_key, same_person
@@ -431,6 +432,13 @@ class AuditStore:
                         f"{actor[2]} created record {rid} and cannot approve it; another "
                         "person must approve it."
                     )
+                problems = self._problems(conn, rid) if decision == "approve" else []
+                if problems:
+                    raise FaircardError(
+                        f"Record {rid} cannot be approved: {problems[0]}. An approval must "
+                        "cover what was recorded; run 'faircard verify' to see every problem "
+                        "of the store."
+                    )
             self._add_event(conn, head, seq, rid, decision, actor, role, comment)
             if decision in DECISION_STATUS:
                 self._set_status(conn, rid, DECISION_STATUS[decision])
@@ -648,6 +656,23 @@ class AuditStore:
         except (TypeError, ValueError):
             raise FaircardError(f"Record {rid}'s {what} is damaged; run 'faircard verify'.") \
                 from None
+
+    def problems(self, record_id: int | str) -> list[str]:
+        """What is wrong with one record's own entries, in words; empty when its row, its
+        reviews, their signatures (with verification keys) and its status check out (see
+        :func:`faircard.governance.chain.record_problems`). Run before trusting a record's
+        status or figures without verifying the whole store."""
+        rid = _record_id(record_id)
+        with self._errors(), self._engine.connect() as conn:
+            self._row(conn, rid)
+            return self._problems(conn, rid)
+
+    def _problems(self, conn: sa.Connection, rid: int) -> list[str]:
+        row = conn.execute(sa.select(records_table).where(records_table.c.id == rid)) \
+            .mappings().one()
+        reviews = conn.execute(sa.select(reviews_table).where(reviews_table.c.record_id == rid)) \
+            .mappings().all()
+        return record_problems(row, reviews, self.keys.ring)
 
     def head(self) -> str:
         """The hash of the newest entry (64 zeros for an empty store); keep a copy elsewhere to

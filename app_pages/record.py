@@ -202,7 +202,7 @@ with tab_review:
     for c in comments:
         if c.reply_to is not None:
             continue
-        about = f" on {c.section}" if c.section else ""
+        about = f" on {components.escape(c.section)}" if c.section else ""
         st.markdown(f"**{components.escape(_who(c.author, c.authenticated))}**{about} "
                     f"({c.at[:16].replace('T', ' ')} UTC): {components.escape(c.body)}")
         for r in comments:

@@ -197,6 +197,18 @@ def test_share_link_of_a_record_whose_status_was_edited(tmp_path, result, monkey
     assert "status **not verified**" in shown and "status **approved**" not in shown
 
 
+def test_share_link_shows_a_hostile_comment_section_as_text(tmp_path, result, monkeypatch):
+    from tests.security.test_hostile_text import MARKDOWN
+
+    path = tmp_path / "a.db"
+    with AuditStore(path) as store:
+        # the command line lets anyone name any section
+        store.comment(_add(store, result).id, "Eve", "see above", section=MARKDOWN["image"])
+    shown = "\n".join(m.value for m in _share(path, monkeypatch, "1").markdown)
+    assert "](https://evil.example" not in shown.replace("\\]\\(", ""), shown
+    assert "!\\[pixel\\]" in shown  # the section's words are shown, escaped
+
+
 @pytest.mark.parametrize("record", [HUGE_IDS[0], "1; DROP TABLE records", "<script>"])
 def test_share_link_with_a_hostile_record_id_is_a_sentence(record, tmp_path, result,
                                                           monkeypatch):

@@ -66,9 +66,12 @@ def spark_frame(path: str | None, *, spark_master: str = "local[*]",
     if path is None:
         raise FaircardError("Spark reads a file, glob or folder (give DATA) or a catalog table "
                             "(give --spark-table DB.TABLE).")
-    reader = session.read
-    return reader.parquet(path) if not str(path).lower().endswith(".csv") else \
-        reader.option("header", True).option("inferSchema", True).csv(path)
+    from .sources import csv_source, read_csv_spark
+
+    csv = csv_source(str(path))
+    if csv is None:
+        return session.read.parquet(path)
+    return read_csv_spark(session, str(path), *csv)
 
 
 def _spark_session(master: str):

@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..errors import FaircardError, missing_column
 from ..spec import AssessmentSpec
+from .csv_text import cleaned_select, column_kinds, header_names, kinds_query, typed_select
 from .grouped import MAX_DISTINCT_SCORES, GroupedCounts, policy_thresholds, positive_values
 from .sql import (
     MAX_CODED,
@@ -23,7 +24,6 @@ from .sql import (
     codable,
     count_queries,
     grid_scores,
-    quote,
     to_spark,
     values_query,
 )
@@ -58,7 +58,7 @@ def _reader(path: str, *, footers: bool = False) -> str:
         if kinds <= {".parquet"}:
             return _parquet_reader(str(p / "**" / "*.parquet"), footers)
         if kinds <= {".csv"}:
-            return _csv_reader(str(p / "**" / "*.csv"), sorted(files)[0])
+            return _csv_reader(*csv_source(path))
         raise FaircardError(f"The folder '{path}' mixes file types ({', '.join(sorted(kinds))}); "
                             "give a glob such as 'folder/*.parquet'.")
     matches = globlib.glob(path, recursive=True) if any(c in path for c in "*?[") else \
@@ -69,7 +69,7 @@ def _reader(path: str, *, footers: bool = False) -> str:
     if suffix == ".parquet":
         return _parquet_reader(path, footers)
     if suffix in (".csv", ".tsv", ".txt"):
-        return _csv_reader(path, sorted(matches)[0])
+        return _csv_reader(*csv_source(path))
     raise FaircardError(f"'{path}' is not a Parquet or CSV file; DuckDB reads those (use the "
                         "pandas engine for Excel).")
 
@@ -82,37 +82,72 @@ def _parquet_reader(pattern: str, footers: bool) -> str:
 def _csv_reader(pattern: str, first: str | Path) -> str:
     """DuckDB reading the CSV files of ``pattern`` as faircard's own reader reads a CSV
     (:func:`faircard.io.tables.read_table`): the delimiter it would sniff from the first file,
-    the same words for a missing value, and spaces after a delimiter skipped (in text values and
-    column names; DuckDB already skips them before numbers). Without this, ' A' and 'A' were two
-    groups and 'NA' a group instead of a missing value."""
+    every column read as text and typed by the values of every row with the rule of
+    :mod:`faircard.engine.csv_text` (the same words for a missing value, spaces after a
+    delimiter skipped, a code such as '01' kept as written). DuckDB's own sniffing decided
+    from a sample of rows: '01' was text when the sample held it, the number 1 when not."""
     import duckdb
 
-    from ..io.tables import NA_WORDS, _sniff_delimiter
+    read = csv_text_reader(pattern, first)
+    key = (read, tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size)
+                       for f in _csv_files(pattern)))
+    if key not in _CSV_KINDS:
+        con = duckdb.connect()
+        try:
+            raw = [str(r[0]) for r in con.execute(f"DESCRIBE SELECT * FROM {read}").fetchall()]
+            names = header_names(raw)
+            con.execute(f"CREATE VIEW clean AS {cleaned_select(read, raw, names)}")
+            kinds = column_kinds(_row(con.execute(kinds_query("clean", names))), names)
+        except duckdb.Error as exc:
+            raise FaircardError(f"DuckDB cannot read '{pattern}': {_first_line(exc)}") from None
+        finally:
+            con.close()
+        if len(_CSV_KINDS) > 32:
+            _CSV_KINDS.clear()
+        _CSV_KINDS[key] = (raw, names, kinds)
+    raw, names, kinds = _CSV_KINDS[key]
+    return f"({typed_select(f'({cleaned_select(read, raw, names)}) AS clean', kinds)})"
+
+
+_CSV_KINDS: dict[tuple, tuple[list[str], list[str], dict[str, str]]] = {}
+"""The column types of CSV files already read, by reader and the files' sizes and times."""
+
+
+def csv_text_reader(pattern: str, first: str | Path) -> str:
+    """DuckDB's ``read_csv`` of ``pattern`` with every column as text and the delimiter
+    faircard's reader sniffs from the file ``first``."""
+    return (f"read_csv('{_esc(pattern)}', union_by_name = true, header = true, "
+            f"delim = '{_esc(_delimiter(first))}', all_varchar = true)")
+
+
+def _delimiter(first: str | Path) -> str:
+    """The delimiter faircard's reader sniffs from the start of the file ``first``."""
+    from ..io.tables import _sniff_delimiter
 
     with open(first, "rb") as fh:
-        head = fh.read(65536).decode("utf-8", errors="ignore")
-    words = ", ".join(f"'{_esc(w)}'" for w in NA_WORDS)
-    read = (f"read_csv('{_esc(pattern)}', union_by_name = true, header = true, "
-            f"delim = '{_esc(_sniff_delimiter(head))}', nullstr = [{words}])")
-    con = duckdb.connect()
-    try:
-        types = [(str(r[0]), str(r[1])) for r in con.execute(f"DESCRIBE SELECT * FROM {read}")
-                 .fetchall()]
-    except duckdb.Error as exc:
-        raise FaircardError(f"DuckDB cannot read '{pattern}': {_first_line(exc)}") from None
-    finally:
-        con.close()
-    names = [raw.lstrip(" ") or raw for raw, _ in types]
-    if len(set(names)) < len(names):  # stripping would merge two columns: keep them as named
-        names = [raw for raw, _ in types]
-    cols = []
-    for (raw, kind), name in zip(types, names, strict=True):
-        col = quote(raw)
-        if kind.upper() == "VARCHAR":
-            col = (f"CASE WHEN ltrim({col}, ' ') IN ({words}) THEN NULL "
-                   f"ELSE ltrim({col}, ' ') END")
-        cols.append(f"{col} AS {quote(name)}")
-    return f"(SELECT {', '.join(cols)} FROM {read})"
+        return _sniff_delimiter(fh.read(65536).decode("utf-8", errors="ignore"))
+
+
+def _csv_files(pattern: str) -> list[Path]:
+    if any(c in pattern for c in "*?["):
+        return sorted(Path(f) for f in globlib.glob(pattern, recursive=True))
+    return [Path(pattern)]
+
+
+def csv_source(path: str) -> tuple[str, Path] | None:
+    """(the pattern, the first file) of the CSV files at ``path`` (a file, glob or folder),
+    or None when they are Parquet files."""
+    p = Path(path)
+    if p.is_dir():
+        files = sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith("."))
+        if files and {f.suffix.lower() for f in files} <= {".csv"}:
+            return str(p / "**" / "*.csv"), files[0]
+        return None
+    matches = sorted(globlib.glob(path, recursive=True)) if any(c in path for c in "*?[") \
+        else [path]
+    if matches and Path(matches[0]).suffix.lower() in (".csv", ".tsv", ".txt"):
+        return path, Path(matches[0])
+    return None
 
 
 def _esc(text: str) -> str:
@@ -416,6 +451,25 @@ def count_spark(source: Any, spec: AssessmentSpec, *, spark: Any = None) -> Grou
     grouped = _unpacked(run(_grouped_query(cols, spec, stats, targets, coding)), coding, values,
                         targets)
     return _counted(stats, targets, grouped, "spark")
+
+
+def read_csv_spark(spark: Any, path: str, pattern: str, first: Path):
+    """The DataFrame of the CSV files at ``path`` (a file, glob or folder; ``pattern`` and
+    ``first`` as :func:`csv_source` gives them) read by Spark as faircard's own reader reads a
+    CSV: every column as text, then typed by every row's values with the rule of
+    :mod:`faircard.engine.csv_text` (Spark's inferSchema knows neither the words for a missing
+    value nor codes such as '01')."""
+    reader = (spark.read.option("header", True).option("inferSchema", False)
+              .option("sep", _delimiter(first)).option("escape", '"'))
+    if Path(path).is_dir():
+        reader = reader.option("recursiveFileLookup", True).option("pathGlobFilter", "*.csv")
+    raw_frame = reader.csv(str(path))
+    raw = list(raw_frame.columns)
+    names = header_names(raw)
+    raw_frame.createOrReplaceTempView("faircard_raw_csv")
+    clean = f"({cleaned_select('faircard_raw_csv', raw, names)}) AS clean"
+    row = spark.sql(to_spark(kinds_query(clean, names))).collect()[0].asDict()
+    return spark.sql(to_spark(typed_select(clean, column_kinds(row, names))))
 
 
 def open_spark_table(spark: Any, name: str):

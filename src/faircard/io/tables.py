@@ -186,6 +186,13 @@ NA_WORDS = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan"
 '?'); DuckDB reads CSV files opened by path with the same list."""
 
 
+CODE_PATTERN = "^[+-]?0[0-9]"
+"""A value written with a leading zero (``01``, ``007``, ``00501``): a code, not a number. A
+CSV column of numbers holding one is read as text, every value as written, so the region code
+``01`` stays ``01`` (and ``1`` stays another group) whichever engine reads the file."""
+_CODE_IN_TEXT = re.compile(rb"(?:^|[,;\t|])[ ]*\"?[+-]?0[0-9]", re.MULTILINE)
+
+
 def _read_csv(raw: bytes, name: str, encoding: str, limits: TableLimits) -> TableRead:
     decoded = decode_text(raw, name, encoding, limits.max_decoded_bytes)
     text = decoded.data
@@ -199,6 +206,7 @@ def _read_csv(raw: bytes, name: str, encoding: str, limits: TableLimits) -> Tabl
         # stop parsing one row past a limit, so a huge file is refused without being loaded
         nrows = min(limits.max_rows, limits.max_cells // n_cols) + 1
         df = _parse_csv(text, nrows, options)
+        df = _keep_codes(df, text, nrows, options)
     except pd.errors.EmptyDataError:
         raise FaircardError(f"'{name}' has no columns. Check that it has a header row.") from None
     except pd.errors.ParserError as exc:
@@ -239,6 +247,29 @@ def _parse_csv(text: bytes, nrows: int, options: dict) -> pd.DataFrame:
         names = [df.columns[i] for i in positions if i < df.shape[1]]
         df = pd.read_csv(io.BytesIO(text), nrows=nrows, low_memory=True,
                          dtype={c: object for c in names}, **options)
+    return df
+
+
+def _keep_codes(df: pd.DataFrame, text: bytes, nrows: int, options: dict) -> pd.DataFrame:
+    """``df`` with its numeric columns that hold a code with a leading zero (see
+    :data:`CODE_PATTERN`) read again as text, every value as written. The file is searched
+    once for such a value first; most files have none and are not read again."""
+    numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])
+               and not pd.api.types.is_bool_dtype(df[c])]
+    if not numeric or _CODE_IN_TEXT.search(text) is None:
+        return df
+    positions = [i for i, c in enumerate(df.columns) if c in set(numeric)]
+    codes: list[int] = []
+    for chunk in pd.read_csv(io.BytesIO(text), nrows=nrows, usecols=positions, dtype=str,
+                             chunksize=1 << 18, **options):
+        for i in positions:
+            if i not in codes and chunk.iloc[:, positions.index(i)].str.contains(
+                    CODE_PATTERN, regex=True, na=False).any():
+                codes.append(i)
+    if codes:
+        again = pd.read_csv(io.BytesIO(text), nrows=nrows, usecols=codes, dtype=str, **options)
+        for k, i in enumerate(codes):
+            df.isetitem(i, again.iloc[:, k])
     return df
 
 

@@ -1,5 +1,6 @@
 """What the group tables cannot show by themselves: combinations with nobody in them, and known
-values that fall outside every band (their own groups, never "(missing)")."""
+values that fall outside every band or are not numbers (their own groups, never
+"(missing)")."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import itertools
 import math
 
 from .prepare import GroupIndex, partition_name
-from .spec import AssessmentSpec
+from .spec import MISSING_GROUP, AssessmentSpec
 
 MAX_LISTED = 10
 """Empty combinations named in a note; the rest are counted."""
@@ -44,6 +45,14 @@ def group_notes(index: GroupIndex, spec: AssessmentSpec) -> list[str]:
             shown = " and ".join(f"'{name}'" for name in outside)
             notes.append(f"Some values of '{f}' lie outside its bands: they are shown as "
                          f"{shown}, not as missing.")
+        named = {*binning.labels, *binning.outside_labels}
+        texts = [name for name in index.labels[f]
+                 if name not in named and not name.startswith(MISSING_GROUP)]
+        if texts:
+            shown = ", ".join(f"'{name}'" for name in texts[:MAX_LISTED])
+            more = f" (and {len(texts) - MAX_LISTED:,} more)" if len(texts) > MAX_LISTED else ""
+            notes.append(f"Some values of '{f}' are not numbers, so no band holds them: they "
+                         f"are shown as they are written, {shown}{more}, not as missing.")
     if spec.intersection and len(index.features) > 1:
         n_empty, names = empty_combinations(index)
         if n_empty:

@@ -63,26 +63,45 @@ class Binning:
         parts = [f"values under {_fmt(self.edges[0])} form the group '{below}'"
                  if np.isfinite(self.edges[0]) else "",
                  f"values over {_fmt(self.edges[-1])} form the group '{above}'"
-                 if np.isfinite(self.edges[-1]) else ""]
-        said = " and ".join(p for p in parts if p)
-        if not said:
-            return "The bands cover every number; only empty values are '(missing)'."
+                 if np.isfinite(self.edges[-1]) else "",
+                 "a value that is not a number (such as 'unknown') forms a group of its own, "
+                 "named as written"]
+        said = "; ".join(p for p in parts if p)
         return f"Known values are never counted as missing: {said}; only empty values are " \
                "'(missing)'."
 
+    def text_label(self, text: str) -> str:
+        """The group name of a value that is not a number: the value as written, unless a band
+        or an outside group has that name."""
+        return text if text not in (*self.labels, *self.outside_labels) else \
+            f"{text} (as written)"
+
     def apply(self, values: pd.Series) -> pd.Categorical:
         """Assign each value its band name. Numbers below the first edge or above the last one
-        get :attr:`outside_labels` (their own groups); missing or non-numeric values become NaN.
+        get :attr:`outside_labels` (their own groups); a value that is not a number (the text
+        'unknown') is known, not missing: it gets :meth:`text_label`, a group of its own after
+        the bands; missing values and blank text become NaN.
         """
+        values = pd.Series(values).reset_index(drop=True)
         numeric = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
         edges = np.asarray(self.edges)
         idx = np.searchsorted(edges, numeric, side="right") - 1
         # the top edge belongs to the last band
         idx[numeric == edges[-1]] = len(self.labels) - 1
-        # categories: below, the bands, above (unused ones are dropped when groups are encoded)
+        # categories: below, the bands, above, the texts (unused ones are dropped when groups
+        # are encoded)
         codes = np.where(np.isnan(numeric), -1, idx + 1)
         below, above = self.outside_labels
-        return pd.Categorical.from_codes(codes, categories=[below, *self.labels, above])
+        categories = [below, *self.labels, above]
+        text = np.isnan(numeric) & values.notna().to_numpy()
+        if text.any():  # a blank text is empty, so missing
+            text[text] = values[text].map(str).str.strip().ne("").to_numpy()
+        if text.any():
+            written = values[text].map(str)
+            names = sorted(set(written))
+            codes[text] = len(categories) + pd.Index(names).get_indexer(written)
+            categories += [self.text_label(t) for t in names]
+        return pd.Categorical.from_codes(codes, categories=categories)
 
     def to_dict(self) -> dict[str, Any]:
         return {"edges": [_json_float(e) for e in self.edges], "labels": list(self.labels)}

@@ -106,3 +106,42 @@ def test_a_per_group_policy_reads_only_the_cells_next_to_its_thresholds(opened, 
     rows = _rows()
     decided = rows.risk_score >= rows.sex.map({"Female": 0.42, "Male": 0.61})
     assert f"({_ratio(decided, rows):.3f}x)" in _ratio_shown(page)
+
+
+def test_a_recount_shows_progress_while_it_reads_the_file(opened, monkeypatch):
+    """The recount after a new threshold reads the file again: it runs inside a spinner (which
+    Streamlit shows once it lasts more than half a second) that says what is happening; the
+    first count has its own."""
+    import contextlib
+
+    import streamlit
+
+    from faircard.decision import DecisionPolicy
+    from faircard.engine import recount
+
+    shown, during = [], []
+    real_spinner, near = streamlit.spinner, recount.recount_duckdb
+
+    @contextlib.contextmanager
+    def spinner(text="", **kwargs):
+        shown.append(text)
+        with real_spinner(text, **kwargs):
+            yield
+        shown.append(None)
+
+    monkeypatch.setattr(streamlit, "spinner", spinner)
+    monkeypatch.setattr(recount, "recount_duckdb",
+                        lambda *a, **k: during.append(list(shown)) or near(*a, **k))
+    page = _page(opened, "grid-spinner")
+    page.run()
+    no_exception(page)
+    assert any(text and text.startswith(f"Counting {N:,} rows") for text in shown)
+    assert not during
+    shown.clear()
+    page.session_state["fc_policy"] = DecisionPolicy.single(0.4321)
+    page.run()
+    no_exception(page)
+    assert len(during) == 1
+    assert during[0][-1].startswith(f"Recounting, among {N:,} rows, those whose scores lie "
+                                    "next to the new thresholds")
+    assert shown.count(None) == len(shown) / 2  # every spinner closed

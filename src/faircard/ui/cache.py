@@ -141,9 +141,9 @@ def assessment(digest: str, data: pd.DataFrame, spec: AssessmentSpec,
     return _assessment(digest, full_key, prepared, spec)
 
 
-def _grouped(digest: str, path: str, spec: AssessmentSpec, counting=None):
+def _grouped(digest: str, path: str, spec: AssessmentSpec, counting=None, recounting=None):
+    from ..engine import recount
     from ..engine.derive import derivable, derive_grouped, scores_exact
-    from ..engine.recount import recount_duckdb, recountable
     from ..engine.sources import count_duckdb
 
     def derive(grouped, s: AssessmentSpec, counted: AssessmentSpec):
@@ -151,11 +151,14 @@ def _grouped(digest: str, path: str, spec: AssessmentSpec, counting=None):
             return derive_grouped(grouped, s.sensitive, s)
         if derivable(counted, s, bins_on_values=True):  # the same rule
             return derive_grouped(grouped, s.sensitive)
-        # scores on a grid: only the rows in the grid cells next to the new thresholds
-        return recount_duckdb(path, grouped, s)
+        # scores on a grid: only the rows in the grid cells next to the new thresholds, which
+        # reads the file again (seconds on a large one), inside the progress indicator
+        with recounting() if recounting is not None else nullcontext():
+            return recount.recount_duckdb(path, grouped, s)
 
     return _counts(digest, spec, lambda: count_duckdb(path, spec), derive, bins_on_values=True,
-                   scores_kept=lambda g: scores_exact(g) or recountable(g), counting=counting)
+                   scores_kept=lambda g: scores_exact(g) or recount.recountable(g),
+                   counting=counting)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -166,12 +169,14 @@ def _counted(digest: str, key: str, _grouped, _spec: AssessmentSpec) -> Assessme
 
 
 def counted_assessment(digest: str, path: str, spec: AssessmentSpec,
-                       counting=None) -> Assessment:
+                       counting=None, recounting=None) -> Assessment:
     """The assessment of ``spec`` counted by DuckDB where the dataset at ``path`` lives
     (identified by ``digest``), cached: the count (inside ``counting()``) once per outcome,
     decision and feature not counted yet, so the reference group, the minimum group size, the
-    intervals, the bands and removing a feature re-render from the counts."""
-    grouped = _grouped(digest, path, spec, counting)
+    intervals, the bands and removing a feature re-render from the counts; a new decision rule
+    on scores kept on a grid reads again only the rows next to its thresholds (inside
+    ``recounting()``)."""
+    grouped = _grouped(digest, path, spec, counting, recounting)
     return _counted(digest, json.dumps(spec.to_dict(), sort_keys=True, default=str), grouped,
                     spec)
 

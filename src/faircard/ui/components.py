@@ -211,8 +211,13 @@ def assessment_of(spec: AssessmentSpec):
         data = state.get(state.DATA)
         return cache.assessment(digest, data, spec, counting=lambda: st.spinner(
             f"Counting {len(data):,} rows by {', '.join(spec.sensitive)}..."))
-    return cache.counted_assessment(digest, source["path"], spec, counting=lambda: st.spinner(
-        f"Counting {source['rows']:,} rows with DuckDB where they are..."))
+    return cache.counted_assessment(
+        digest, source["path"], spec,
+        counting=lambda: st.spinner(
+            f"Counting {source['rows']:,} rows with DuckDB where they are...", show_time=True),
+        recounting=lambda: st.spinner(
+            f"Recounting, among {source['rows']:,} rows, those whose scores lie next to the "
+            "new thresholds...", show_time=True))
 
 
 def current_assessments(**overrides):

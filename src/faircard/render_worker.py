@@ -98,11 +98,19 @@ def child_main() -> int:
 def _limit(cpu_s: int, memory_mb: int) -> None:
     import resource
 
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
+    def lower(which: int, soft: int, hard: int) -> None:
+        # a process may not raise a hard limit it inherited (ulimit -t, a CI job's limits):
+        # keep the inherited one where it is lower, rather than fail every job
+        _, inherited = resource.getrlimit(which)
+        if inherited != resource.RLIM_INFINITY:
+            soft, hard = min(soft, inherited), min(hard, inherited)
+        resource.setrlimit(which, (soft, hard))
+
+    lower(resource.RLIMIT_CPU, cpu_s, cpu_s + 1)
     # RLIMIT_DATA, not RLIMIT_AS: the chart renderer's JavaScript engine reserves large
     # address ranges it never touches
     limit = memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    lower(resource.RLIMIT_DATA, limit, limit)
 
 
 def _charts(payload: dict[str, Any]) -> dict[str, Any]:

@@ -113,7 +113,9 @@ def metrics_from_counts(counts: np.ndarray) -> dict[str, np.ndarray]:
     tpr = _div(tp, pos)
     tnr = _div(tn, neg)
     return {
-        "count": n,
+        # the number of people: under a randomised policy the expected counts add up to it
+        # only up to rounding (2453.999... for 2454), and a count is a whole number
+        "count": np.rint(n),
         "selection_rate": _div(tp + fp, n),
         "accuracy": _div(tp + tn, n),
         "balanced_accuracy": (tpr + tnr) / 2.0,

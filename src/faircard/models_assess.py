@@ -36,8 +36,10 @@ class ModelResult:
             **self.info,
             "name": self.name,
             "warnings": list(self.warnings),
-            **{k: doc[k] for k in ("threshold", "overall", "by_group", "disparities", "criteria",
-                                   "notes")},
+            # the rule every figure was computed under: one threshold, or the per-group
+            # policy (its threshold is then null)
+            **{k: doc[k] for k in ("threshold", "policy", "overall", "by_group", "disparities",
+                                   "criteria", "notes")},
         }
 
 

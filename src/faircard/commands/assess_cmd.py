@@ -123,7 +123,8 @@ def run_models(args: argparse.Namespace, data) -> int:
     if len(results) == 1:
         doc = results[0].assessment.to_dict()
         doc["model"] = results[0].to_dict()
-        for key in ("overall", "by_group", "disparities", "criteria", "notes", "threshold"):
+        for key in ("overall", "by_group", "disparities", "criteria", "notes", "threshold",
+                    "policy"):
             doc["model"].pop(key, None)
     else:
         first = results[0].assessment.to_dict()

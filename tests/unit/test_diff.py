@@ -157,7 +157,8 @@ def test_diff_and_gate_commands(tmp_path, capsys):
     assert main(["diff", "2", "--store", store]) == 0
     out = capsys.readouterr().out
     assert out.startswith("record 1 -> record 2")
-    assert re.search(r"sex: demographic_parity_difference\s+\S+ -> \S+  change \+0\.\d{4}\n", out)
+    assert re.search(r"sex: demographic_parity_difference\s+\S+ -> \S+  change \+0\.\d{4} "
+                     r"\(less fair\)\n", out)
     assert re.search(r"sex = female: selection_rate .*\(n=\d+\) .* change -0\.\d{4} \[", out)
     assert main(["diff", "1", "--store", store]) == 2
     assert "names no baseline" in capsys.readouterr().err
@@ -169,3 +170,39 @@ def test_diff_and_gate_commands(tmp_path, capsys):
     assert main([*gate, "--max-regression", "0.9"]) == 0
     assert main(["gate", str(unfair), *OPTS, "--store", store, "--max-regression", "0.1"]) == 2
     assert "go together" in capsys.readouterr().err
+
+
+def test_diff_says_which_way_each_criterion_moved(tmp_path, capsys):
+    """A ratio that rises is fairer, a difference that rises is less fair: each criterion's
+    line says which, judged here with fairlearn's own criteria of the two datasets."""
+    from fairlearn.metrics import demographic_parity_ratio
+
+    store = str(tmp_path / "audit.db")
+    frames = {"unfair": _data(1, unfair=0.4), "fair": _data(1)}
+    for name, df in frames.items():  # record 1 is the unfair one, record 2 the fair one
+        path = tmp_path / f"{name}.csv"
+        df.to_csv(path, index=False)
+        assert main(["record", str(path), *OPTS, "--author", "alice", "--store", store,
+                     "--bootstrap", "0"]) == 0
+    capsys.readouterr()
+    assert main(["diff", "1", "2", "--store", store]) == 0
+    out = capsys.readouterr().out
+    assert "regression > 0" not in out  # the lines show the change, not the regression
+
+    def moved(crit, value):
+        line = re.search(rf"sex: {crit} .*change ([+-]0\.\d{{4}}).*\((fairer|less fair)\)\n",
+                         out)
+        assert line, (crit, out)
+        assert float(line.group(1)) == pytest.approx(value, abs=5e-5)
+        return line.group(2)
+
+    def dp(fn, df):
+        return fn(df["y"], df["pred"], sensitive_features=df["sex"])
+
+    d_dpr = dp(demographic_parity_ratio, frames["fair"]) - dp(demographic_parity_ratio,
+                                                              frames["unfair"])
+    d_dpd = dp(demographic_parity_difference, frames["fair"]) - dp(
+        demographic_parity_difference, frames["unfair"])
+    assert d_dpr > 0 and d_dpd < 0  # the fair data are fairer by both
+    assert moved("demographic_parity_ratio", d_dpr) == "fairer"
+    assert moved("demographic_parity_difference", d_dpd) == "fairer"

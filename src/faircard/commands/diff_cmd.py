@@ -42,6 +42,16 @@ def _signed(value: float) -> str:
     return "n/a" if not math.isfinite(value) else f"{value:+.4f}"
 
 
+def _verdict(regression: float) -> str:
+    """Which way a criterion moved: ``regression`` is how much less fair the new one is
+    (the change of a difference, minus the change of a ratio)."""
+    if not math.isfinite(regression):
+        return ""
+    if regression == 0:
+        return " (unchanged)"
+    return " (less fair)" if regression > 0 else " (fairer)"
+
+
 def run(args: argparse.Namespace) -> int:
     with open_store(args) as store:
         if args.b is None:
@@ -57,11 +67,12 @@ def run(args: argparse.Namespace) -> int:
         print(json_for_terminal({"base": base_id, "new": new_id, **result.to_dict()}))
         return 0
     print(f"record {base_id} -> record {new_id} (change = new - base; [interval])")
-    print("criteria (regression > 0: less fair than before):")
+    print("criteria (a lower difference or a higher ratio is fairer):")
     for row in result.criteria.itertuples():
         print(f"  {safe(row.feature)}: {row.criterion}  {_f(row.base)}{_ci(row.base_ci_low, row.base_ci_high)}"
               f" -> {_f(row.new)}{_ci(row.new_ci_low, row.new_ci_high)}  change "
-              f"{_signed(row.change)}{_ci(row.change_ci_low, row.change_ci_high)}")
+              f"{_signed(row.change)}{_ci(row.change_ci_low, row.change_ci_high)}"
+              f"{_verdict(row.regression)}")
     metrics = args.metric or ["selection_rate", "true_positive_rate", "false_positive_rate"]
     unknown = sorted(set(metrics) - set(result.groups["metric"]))
     if unknown:

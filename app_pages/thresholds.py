@@ -136,7 +136,8 @@ def by_group(t: float) -> None:
                 f"{fmt_threshold(best.threshold)} ({best.cost_per_decision:.3f} per decision), "
                 "among every distinct score.")
         if best.degenerate:
-            text += (" It selects " + ("nobody" if best.selected_share == 0 else "everybody")
+            text += (" It " + ("flags " if wording(favorable).is_adverse else "selects ")
+                     + ("nobody" if best.selected_share == 0 else "everybody")
                      + ": at these costs no threshold that tells people apart costs less, which "
                      "says more about the costs than about the model.")
             st.warning(text)
@@ -176,7 +177,8 @@ def per_group_thresholds(feature: str, t: float, fp_cost: float, fn_cost: float,
                            "different decisions; the figures are expected values.")
     allow_degenerate = e2.toggle("Allow all-or-nothing policies", key="w_allow_degenerate",
                                  help="Policies in which every group gets the same decision "
-                                 "(everybody or nobody selected) are hidden unless allowed.")
+                                 f"(everybody or nobody {wording(favorable).positive_decision})"
+                                 " are hidden unless allowed.")
     try:
         policy = cache.policy_search(
             digest, a, feature, computing=lambda: st.spinner("Searching thresholds..."),

@@ -760,8 +760,10 @@ def describe(policy: Policy, counts: np.ndarray, groups: list[str], *,
     text = f"{head} {obj.capitalize()}: {policy.objective_value:.3f}."
     if policy.degenerate:
         everyone = all(policy.selection_rates[g] == 1 for g in policy.held_groups())
+        # a flag is never a selection
+        verb = words.positive_decision if words.is_adverse else "selected"
         text += (" Degenerate: every group gets the same decision ("
-                 + ("everybody is selected" if everyone else "nobody is selected") + ").")
+                 + ("everybody" if everyone else "nobody") + f" is {verb}).")
     elif policy.group_only:
         text += (" Every group gets an all-or-nothing decision ("
                  + "; ".join(f"{g}: {'everybody' if policy.selection_rates[g] > 0.5 else 'nobody'}"

@@ -1,0 +1,53 @@
+"""With a positive decision adverse (flagged as high risk), the Thresholds, Disparities and
+Model card pages never call a flag a selection or an approval: not in their text, their
+warnings or the help of their controls."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.app.conftest import new, no_exception, seed_state, small_frame
+
+FAVOURABLE_WORDS = re.compile(r"\b(selected|selects|approved|approves|granted|denied|hired)\b",
+                              re.I)
+
+
+def _texts(at) -> list[str]:
+    out = []
+    for kind in ("markdown", "caption", "info", "warning", "error", "success", "subheader"):
+        out += [str(el.value) for el in getattr(at, kind)]
+    for kind in ("toggle", "checkbox", "number_input", "selectbox", "slider", "radio"):
+        out += [f"{el.label} {getattr(el, 'help', '') or ''}" for el in getattr(at, kind)]
+    return out
+
+
+@pytest.mark.parametrize("page", ["app_pages/thresholds.py", "app_pages/disparities.py",
+                                  "app_pages/model_card.py"])
+def test_no_favourable_word_for_a_flag(page):
+    at = seed_state(new(page), sensitive=("sex",))
+    at.session_state["fc_favorable"] = "negative"
+    at.run()
+    no_exception(at)
+    found = [t for t in _texts(at) if FAVOURABLE_WORDS.search(t)]
+    assert not found, found
+
+
+def test_the_lowest_cost_note_says_nobody_is_flagged():
+    """False positives 50 times as costly as false negatives: on these data no threshold
+    that flags anybody costs less than flagging nobody (checked here from the rows)."""
+    df = small_frame()
+    y, s = df["outcome"].to_numpy(), df["risk_score"].to_numpy()
+    fp_cost, fn_cost = 50.0, 1.0
+    nobody = fn_cost * y.sum()
+    assert all(fp_cost * ((s >= t) & (y == 0)).sum() + fn_cost * ((s < t) & (y == 1)).sum()
+               > nobody for t in set(s))
+    at = seed_state(new("app_pages/thresholds.py"), sensitive=("sex",))
+    at.session_state["fc_favorable"] = "negative"
+    at.run()
+    at.number_input(key="w_fp_cost").set_value(fp_cost).run()
+    no_exception(at)
+    [note] = [w.value for w in at.warning if "lowest expected cost" in w.value]
+    assert "It flags nobody" in note
+    assert not FAVOURABLE_WORDS.search(note), note

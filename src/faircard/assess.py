@@ -17,6 +17,7 @@ from .cube import Cube
 from .decision import DecisionPolicy
 from .errors import FaircardError
 from .favorable import favorable_rate
+from .formatting import counted
 from .metrics import (
     ALL_METRICS,
     COUNT_METRICS,
@@ -321,7 +322,7 @@ def assess_cube(cube: Cube, spec: AssessmentSpec) -> Assessment:
         notes.append(spec.policy.describe())
     if cube.n_dropped:
         detail = ", ".join(f"{v:,} with {k}" for k, v in cube.dropped_reasons.items())
-        notes.append(f"{cube.n_dropped:,} rows were left out ({detail}).")
+        notes.append(f"{counted(cube.n_dropped, 'row was', 'rows were')} left out ({detail}).")
     notes.extend(group_notes(cube.index, spec))
     score_vals = None
     if use_score:
@@ -410,8 +411,10 @@ def assess_cube(cube: Cube, spec: AssessmentSpec) -> Assessment:
             )
         elif excluded:
             notes.append(
-                f"'{gc.feature}': {len(excluded)} group(s) with fewer than {spec.min_group_size} "
-                f"rows are left out of comparisons: {', '.join(excluded[:5])}"
+                f"'{gc.feature}': "
+                + counted(len(excluded), f"group with fewer than {spec.min_group_size} rows is",
+                          f"group(s) with fewer than {spec.min_group_size} rows are")
+                + f" left out of comparisons: {', '.join(excluded[:5])}"
                 + ("..." if len(excluded) > 5 else "")
                 + "."
             )

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .favorable import wording
-from .formatting import fmt_disparate_impact
+from .formatting import counted, fmt_disparate_impact
 
 CARD_VERSION = 1
 TEXT_SECTIONS = {
@@ -383,12 +383,14 @@ def _auto_caveats(assessment, criteria, personal, suppressed, words,
     bg = assessment.by_group
     small = bg[(bg["metric"] == "count") & bg["is_small_group"]]
     if not small.empty:
-        verb = "are left out of this card" if suppressed else "are shown but not compared"
-        out.append(f"{len(small)} group(s) have fewer than {assessment.spec.min_group_size} "
-                   f"people and {verb}.")
+        fewer = f"fewer than {assessment.spec.min_group_size} people and"
+        verb = ("is left out of this card", "are left out of this card") if suppressed else \
+            ("is shown but not compared", "are shown but not compared")
+        out.append(counted(len(small), f"group has {fewer} {verb[0]}",
+                           f"group(s) have {fewer} {verb[1]}") + ".")
     if undefined:
-        out.append(f"{undefined} per-group values are undefined (for example a rate with "
-                   "no positives) and shown as n/a.")
+        out.append(counted(undefined, "per-group value is", "per-group values are")
+                   + " undefined (for example a rate with no positives) and shown as n/a.")
     for f, c in criteria.items():
         if c.get("passes_four_fifths") is False:
             out.append(f"The shares of people {words.favorable_decision} across '{f}' fail the "
@@ -396,7 +398,8 @@ def _auto_caveats(assessment, criteria, personal, suppressed, words,
                        f"{fmt_disparate_impact(c, 2)}).")
     out.extend(assessment.group_notes)
     if assessment.n_dropped:
-        out.append(f"{assessment.n_dropped:,} rows without an outcome or decision were left out.")
+        out.append(counted(assessment.n_dropped, "row without an outcome or decision was",
+                           "rows without an outcome or decision were") + " left out.")
     if personal:
         out.append("Columns holding personal data were found and kept out of this card: "
                    f"{len(personal)} column(s).")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from .favorable import Wording, favorable_rate, wording
-from .formatting import fmt_disparate_impact, fmt_pct
+from .formatting import counted, fmt_disparate_impact, fmt_pct
 from .metrics import LABELS
 from .trivial import trivial_decision
 
@@ -71,8 +71,8 @@ def findings(assessment, metrics: tuple[str, ...] | list[str] | None = None,
         out.append(f"Too small to trust (fewer than {assessment.spec.min_group_size} people): "
                    f"{names}. They are shown but left out of comparisons.")
     if assessment.n_dropped:
-        out.append(f"{assessment.n_dropped:,} rows had no outcome or prediction and were left "
-                   "out.")
+        out.append(counted(assessment.n_dropped, "row had no outcome or prediction and was",
+                           "rows had no outcome or prediction and were") + " left out.")
     return out[:max_items]
 
 

@@ -40,6 +40,12 @@ THRESHOLD_FORMAT = f"%.{THRESHOLD_DIGITS}f"
 P_FLOOR = 1e-4
 
 
+def counted(n: int, singular: str, plural: str) -> str:
+    """``n`` with the word that agrees with it: "1 row was", "2 rows were" (``singular`` and
+    ``plural`` are the words after the number)."""
+    return f"{n:,} {singular if n == 1 else plural}"
+
+
 def fmt_threshold(value: Any, digits: int = THRESHOLD_DIGITS) -> str:
     """A decision threshold with ``digits`` decimals ("0.500", "5.000"), or with as many as it
     takes to state it exactly ("0.57153"): a reader who applies the written number gets the

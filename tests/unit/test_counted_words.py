@@ -1,0 +1,53 @@
+"""Sentences that count things agree with their count: one row "was" left out, one group
+"has" fewer people than the minimum, one value "is" undefined (the counts themselves are taken
+from the rows with pandas)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+import faircard
+from faircard.card import build_card
+from faircard.findings import findings
+
+
+def _one_of_each() -> pd.DataFrame:
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame({"g": ["a"] * 120 + ["b"] * 120 + ["c"] * 6,
+                       "y": rng.integers(0, 2, 246).astype(float),
+                       "s": rng.random(246).round(2)})
+    df.loc[df["g"] == "c", "y"] = 0.0  # no positives in c: its true positive rate is 0/0
+    df.loc[5, "y"] = np.nan  # one row without an outcome
+    return df
+
+
+def test_sentences_about_one_thing_are_singular():
+    df = _one_of_each()
+    assert df["y"].isna().sum() == 1
+    sizes = df["g"].value_counts()
+    assert (sizes < 30).sum() == 1
+    a = faircard.assess(df, target="y", score="s", sensitive="g", n_boot=0)
+    card = build_card(a, metrics=["selection_rate", "true_positive_rate"])
+    undefined = [r["values"]["true_positive_rate"] for r in card.quantitative["by_group"]]
+    assert sum(v is None for v in undefined) == 1
+    text = " ".join(a.notes + findings(a) + card.caveats["automatic"])
+    for wrong in ("1 rows", "1 group(s)", "1 per-group values are"):
+        assert wrong not in text, text
+    assert "1 row was left out (1 with a missing target)." in a.notes or \
+        any(n.startswith("1 row was left out") for n in a.notes), a.notes
+    assert "'g': 1 group with fewer than 30 rows is left out of comparisons: c." in a.notes
+    assert "1 row had no outcome or prediction and was left out." in findings(a)
+    caveats = card.caveats["automatic"]
+    assert "1 group has fewer than 30 people and is shown but not compared." in caveats
+    assert any(c.startswith("1 per-group value is undefined") for c in caveats), caveats
+    assert "1 row without an outcome or decision was left out." in caveats
+
+
+def test_sentences_about_several_things_keep_their_plural():
+    df = _one_of_each()
+    df.loc[6, "y"] = np.nan
+    a = faircard.assess(df, target="y", score="s", sensitive="g", n_boot=0)
+    assert any(n.startswith("2 rows were left out") for n in a.notes), a.notes
+    assert "2 rows without an outcome or decision were left out." in \
+        build_card(a).caveats["automatic"]

@@ -20,6 +20,7 @@ from faircard.cli import main as cli_main
 from faircard.errors import FaircardError
 from faircard.governance.approval import UNVERIFIED, card_review
 from faircard.governance.chain import compute_hash
+from faircard.governance.identity import same_name
 from faircard.governance.share import cells_of
 from faircard.governance.signing import Keys
 from faircard.governance.store import AuditStore
@@ -220,3 +221,48 @@ def test_share_link_with_a_hostile_record_id_is_a_sentence(record, tmp_path, res
         "no record" in e.value or "whole number" in e.value for e in at.error)
     with AuditStore(path) as store:
         assert store.verify().ok and store.get(1).status == "draft"
+
+
+# -- typed names: the author under another spelling ----------------------------------------------
+
+AUTHOR_SPELLINGS = ["Ana Kim.", "Ana Kim,", "'Ana Kim'", "\"Ana Kim\"", "Ana-Kim", "Ana_Kim",
+                    "Ana.Kim", "Ana;Kim", "Ana/Kim", "Ana\u00b7Kim", "AnaKim", "Ana\u200bKim",
+                    "Ana\u00adKim", "Ana K i m", "Ana K\u00edm", "A\u0301na Kim",
+                    "Ana Kim (author)", "Dr. Ana Kim", "Ana Kim, PhD", "\u212bna Kim"]
+
+
+@pytest.mark.parametrize("name", AUTHOR_SPELLINGS, ids=ascii)
+def test_the_author_under_another_spelling_cannot_approve(name, tmp_path, result):
+    path = _in_review(tmp_path, result)
+    with AuditStore(path) as store:
+        with pytest.raises(FaircardError, match="created record 1 and cannot approve it"):
+            store.review(1, name, "approve")
+        assert store.get(1).status == "in_review"
+
+
+def test_other_people_can_still_approve(tmp_path, result):
+    path = _in_review(tmp_path, result)
+    with AuditStore(path) as store:
+        for name in ("Kim", "Ana", "Ben Lee", "Ana Kimura"):
+            assert not same_name("Ana Kim", name), name
+        assert store.review(1, "Ana Kimura", "approve").status == "approved"
+
+
+def test_verify_finds_an_approval_under_another_spelling_written_before(tmp_path, result):
+    """An approval written by an older faircard under a spelling it did not catch is found."""
+    path = _in_review(tmp_path, result)
+    with AuditStore(path) as store:
+        store.review(1, "Ben Lee", "approve")
+    con = sqlite3.connect(path)
+    con.row_factory = sqlite3.Row
+    row = dict(con.execute("SELECT * FROM reviews WHERE decision = 'approve'").fetchone())
+    row["reviewer"] = "Ana-Kim"
+    new_hash = compute_hash(row, "reviews")
+    con.execute("UPDATE reviews SET reviewer = ?, entry_hash = ? WHERE id = ?",
+                ("Ana-Kim", new_hash, row["id"]))
+    con.execute("UPDATE meta SET value = ? WHERE key = 'head_hash'", (new_hash,))
+    con.commit()
+    con.close()
+    with AuditStore(path) as store:
+        v = store.verify()
+        assert not v.ok and "approves record 1 by its own author" in str(v.first_broken)

@@ -127,27 +127,56 @@ def name_key(name: str) -> str:
     words sorted. So "Surname, Given name" and "Given name Surname" have the same key (so does
     "Surname Given name": for a guard against self-approval, one false "same person" is better
     than a missed one). This is the subject of a typed name's :class:`Identity`."""
-    return _sorted_words(skeleton(clean_name(name).casefold()).casefold())
+    return _sorted_words(_folded(name))
+
+
+def _folded(name: str) -> str:
+    return skeleton(clean_name(name).casefold()).casefold()
+
+
+def _folded_after(name: str) -> str:
+    # UTS #39 skeletons are case-sensitive (Greek capital Kappa -> "K", capital "I" -> "l"),
+    # which case-folding first would lose; fold only afterwards.
+    return skeleton(clean_name(name)).casefold()
 
 
 def _case_sensitive_key(name: str) -> str:
-    # UTS #39 skeletons are case-sensitive (Greek capital Kappa -> "K", capital "I" -> "l"),
-    # which case-folding first would lose; fold only afterwards.
-    return _sorted_words(skeleton(clean_name(name)).casefold())
+    return _sorted_words(_folded_after(name))
 
 
 def _sorted_words(text: str) -> str:
     return " ".join(sorted(_tokens(text)))
 
 
+def _words(key: str) -> list[str]:
+    """The words of a name's key without accents and punctuation: "Kím, Ana (QA)." gives
+    ["kirn", "ana", "qa"] (the skeleton writes "m" as "rn")."""
+    bare = "".join(ch for ch in unicodedata.normalize("NFD", key)
+                   if not unicodedata.category(ch).startswith("M"))
+    return "".join(ch if ch.isalnum() else " " for ch in bare).split()
+
+
+def _same_words(a: list[str], b: list[str]) -> bool:
+    if not a or not b:
+        return False
+    if sorted(a) == sorted(b) or "".join(a) == "".join(b):  # "Ana-Kim", "AnaKim", "Ana K i m"
+        return True
+    short, long = sorted((set(a), set(b)), key=len)
+    return len(short) >= 2 and short <= long  # "Dr. Ana Kim", "Ana Kim (author)"
+
+
 def same_name(a: str, b: str) -> bool:
     """Whether two typed names are the same person's for local mode: the same :func:`name_key`
     (case-insensitive), or the same case-sensitive UTS #39 skeleton (so a Greek capital Kappa
-    for "K", or a capital "I" for a small "l", is caught too)."""
+    for "K", or a capital "I" for a small "l", is caught too); either also with accents and
+    punctuation left out, words joined or split ("Ana-Kim", "AnaKim", "Ana Kím", "Ana Kim.")
+    or words added to a name of two words or more ("Dr. Ana Kim", "Ana Kim (author)")."""
     if name_key(a) == name_key(b):
         return True
     ka, kb = _case_sensitive_key(a), _case_sensitive_key(b)
-    return bool(ka) and ka == kb
+    if ka and ka == kb:
+        return True
+    return any(_same_words(_words(fold(a)), _words(fold(b))) for fold in (_folded, _folded_after))
 
 
 # -- identities ---------------------------------------------------------------------------------

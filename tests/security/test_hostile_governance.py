@@ -20,7 +20,7 @@ from faircard.cli import main as cli_main
 from faircard.errors import FaircardError
 from faircard.governance.approval import UNVERIFIED, card_review
 from faircard.governance.chain import compute_hash
-from faircard.governance.identity import same_name
+from faircard.governance.identity import identity_from_claims, parse_role_map, same_name
 from faircard.governance.share import cells_of
 from faircard.governance.signing import Keys
 from faircard.governance.store import AuditStore
@@ -266,3 +266,37 @@ def test_verify_finds_an_approval_under_another_spelling_written_before(tmp_path
     with AuditStore(path) as store:
         v = store.verify()
         assert not v.ok and "approves record 1 by its own author" in str(v.first_broken)
+
+
+# -- roles: granted by nobody but the roles file and the provider --------------------------------
+
+ROLES_FILE = {"default": ["viewer"], "users": {"kim@example.org": ["approver"],
+                                               "Sam@Example.org": ["approver"]}}
+
+
+@pytest.mark.parametrize("claims", [
+    {"email": "kim@example.org"},  # no email_verified (Entra ID): anyone may have typed it
+    {"email": "kim@example.org", "email_verified": False},
+    {"email": "kim@example.org", "email_verified": "no"},
+    {"email": "\u212aim@example.org", "email_verified": True},  # KELVIN SIGN folds to "k"
+    {"email": "\u017fam@example.org", "email_verified": True},  # LONG S folds to "s"
+    {"email": "kim@example.org\u200b", "email_verified": True},
+    {"email": ["kim@example.org"], "email_verified": True},
+    {"email": "eve@example.org", "email_verified": True, "groups": "approver"},
+], ids=["unverified", "verified false", "verified no", "kelvin sign", "long s", "zero width",
+        "a list", "group named like a role"])
+def test_an_e_mail_address_someone_chose_gives_no_role(claims):
+    role_map = parse_role_map(ROLES_FILE)
+    claims = {"iss": "https://idp", "sub": "eve", "name": "Eve", **claims}
+    who = identity_from_claims(claims, role_map)
+    expected = {"viewer", "approver"} if claims["email"] == "kim@example.org" and \
+        claims.get("email_verified") is True else {"viewer"}
+    assert who.roles == expected and not (expected == {"viewer"} and who.can("approve"))
+
+
+def test_a_verified_address_gives_its_roles_whatever_the_case_of_its_ascii_letters():
+    role_map = parse_role_map(ROLES_FILE)
+    for email in ("KIM@example.org", "sam@EXAMPLE.ORG", " Sam@example.org "):
+        who = identity_from_claims({"iss": "i", "sub": "s", "email": email,
+                                    "email_verified": True}, role_map)
+        assert who.can("approve"), email

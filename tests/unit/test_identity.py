@@ -167,7 +167,7 @@ def test_roles_from_claim_users_groups_and_default():
     rm = parse_role_map({"default": ["viewer"], "users": {"Alice@Example.org": ["author"]},
                          "groups": {"board": ["reviewer", "approver"]}})
     alice = identity_from_claims({"iss": "https://idp", "sub": "1", "email": "alice@example.org",
-                                  "name": "Alice"}, rm)
+                                  "email_verified": True, "name": "Alice"}, rm)
     assert alice.roles == {"viewer", "author"} and alice.can("record")
     assert not alice.can("approve")
     bob = identity_from_claims({"iss": "https://idp", "sub": "2", "groups": ["board", "x"],

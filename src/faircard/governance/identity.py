@@ -273,7 +273,7 @@ class RoleMap:
         roles |= {r for r in _names(_claim(claims, self.claim)) if r in ROLES}
         email = _verified_email(claims)
         if email:
-            roles |= self.users.get(email.casefold(), frozenset())
+            roles |= self.users.get(email_key(email), frozenset())
         for group in _names(_claim(claims, self.groups_claim)):
             roles |= self.groups.get(group, frozenset())
         return frozenset(roles)
@@ -298,14 +298,27 @@ def _names(value: Any) -> list[str]:
 
 
 def _verified_email(claims: Mapping[str, Any]) -> str | None:
-    """The e-mail address, unless the provider says it is not verified (then anyone could have
-    typed it, and it must not give roles)."""
+    """The e-mail address, only when the provider says it verified it (``email_verified``
+    true). Otherwise anyone could have typed it: some providers let people set their own
+    address (Microsoft Entra ID sends no ``email_verified`` and its ``email`` claim can be
+    edited), and it must not give roles."""
     email = claims.get("email")
     if not isinstance(email, str) or not email.strip():
         return None
-    if claims.get("email_verified") in (False, "false", "False"):
+    if claims.get("email_verified") not in (True, "true", "True"):
         return None
     return email.strip()
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def email_key(email: str) -> str:
+    """An e-mail address compared without the case of its ASCII letters. Other letters are
+    kept as they are: Unicode case-folding would make "\u212aim@example.org" (KELVIN SIGN) or
+    "\u017fam@example.org" (LONG S) the address of kim@ or sam@, and give their roles to
+    whoever registered the look-alike."""
+    return email.strip().translate(_ASCII_LOWER)
 
 
 def _role_set(value: Any, where: str) -> frozenset[str]:
@@ -352,7 +365,7 @@ def parse_role_map(data: Any, source: str = "the roles file") -> RoleMap:
         if not isinstance(value, Mapping):
             raise FaircardError(f"In {source}, '{key}' must map names to roles.")
         tables[key] = {
-            (str(k).strip().casefold() if key == "users" else str(k)):
+            (email_key(str(k)) if key == "users" else str(k)):
             _role_set(v, f"{key[:-1]} '{k}'") for k, v in value.items()
         }
     return RoleMap(

@@ -45,8 +45,8 @@ def decode_text(raw: bytes, name: str, encoding: str = DETECT,
     another encoding is decoded line by line, with a warning.
     """
     limit = max_decoded_bytes or TableLimits().max_decoded_bytes
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and encoding == DETECT:
-        encoding = "utf-16"
+    if encoding == DETECT:
+        encoding = _unicode_by_bytes(raw) or DETECT
     if encoding == DETECT and b"\x00" in raw[:65536]:
         raise FaircardError(
             f"'{name}' looks like a binary file, not text. Upload a CSV, Parquet or Excel file."
@@ -86,6 +86,24 @@ def decode_text(raw: bytes, name: str, encoding: str = DETECT,
         f"faircard could not find a text encoding that reads '{name}'. Save it as CSV UTF-8, "
         "or choose its encoding (app: Encoding; CLI: --encoding)."
     )
+
+
+def _unicode_by_bytes(raw: bytes) -> str | None:
+    """UTF-32 or UTF-16 told by a byte-order mark, or UTF-16 without one told by its zero bytes
+    (ASCII text in UTF-16 has a zero in every other byte); None otherwise. UTF-32's marks are
+    checked first: its little-endian mark starts with UTF-16's."""
+    if raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    head = raw[:4096]
+    if len(head) >= 4 and len(head) % 2 == 0:
+        even, odd = head[0::2], head[1::2]
+        if not odd.strip(b"\x00") and even.count(0) == 0:
+            return "utf-16-le"
+        if not even.strip(b"\x00") and odd.count(0) == 0:
+            return "utf-16-be"
+    return None
 
 
 def _codec(encoding: str) -> str:

@@ -9,6 +9,8 @@ parser's exception reaches the user instead of a sentence naming the problem.
 from __future__ import annotations
 
 import codecs
+import io
+import time
 
 import pandas as pd
 import pytest
@@ -41,3 +43,39 @@ def test_unicode_encodings_are_read_as_what_they_are(raw):
 def test_broken_unicode_is_one_sentence(raw, says):
     with pytest.raises(FaircardError, match=says):
         read_table(raw, filename="d.csv")
+
+
+# -- very wide tables ------------------------------------------------------------------------------
+
+def _wide_csv(n_columns: int) -> bytes:
+    return (",".join(f"c{i}" for i in range(n_columns)) + "\n"
+            + ",".join("1" for _ in range(n_columns)) + "\n").encode()
+
+
+def test_a_csv_of_a_million_columns_is_refused_at_once():
+    # it took 210 s and 3.3 GB before the header was counted first
+    start = time.perf_counter()
+    with pytest.raises(FaircardError, match=r"has 1,000,000 columns, over this server's limit "
+                                            r"on columns \(10,000 columns\).*MAX_COLUMNS"):
+        read_table(_wide_csv(1_000_000), filename="wide.csv")
+    assert time.perf_counter() - start < 10
+
+
+def test_the_column_limit_counts_quoted_names_and_follows_the_environment(monkeypatch):
+    header = b'"a,1","b\nsecond line",c\n1,2,3\n'
+    assert read_table(header, filename="d.csv").frame.shape == (1, 3)
+    monkeypatch.setenv("FAIRCARD_MAX_COLUMNS", "2")
+    with pytest.raises(FaircardError, match="has 3 columns"):
+        read_table(header, filename="d.csv")
+    monkeypatch.setenv("FAIRCARD_MAX_COLUMNS", "20")
+    assert read_table(_wide_csv(20), filename="w.csv").frame.shape == (1, 20)
+    with pytest.raises(FaircardError, match="has 21 columns"):
+        read_table(_wide_csv(21), filename="w.csv")
+
+
+def test_the_column_limit_holds_for_parquet_files(monkeypatch):
+    buf = io.BytesIO()
+    pd.DataFrame({f"c{i}": [1] for i in range(21)}).to_parquet(buf)
+    monkeypatch.setenv("FAIRCARD_MAX_COLUMNS", "20")
+    with pytest.raises(FaircardError, match="has 21 columns"):
+        read_table(buf.getvalue(), filename="wide.parquet")

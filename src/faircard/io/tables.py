@@ -125,7 +125,14 @@ def read_table(
     return result
 
 
+def _check_columns(cols: int, name: str, limits: TableLimits) -> None:
+    if cols > limits.max_columns:
+        raise over_limit(name, f"{cols:,} columns", "columns", f"{limits.max_columns:,} columns",
+                         "FAIRCARD_MAX_COLUMNS")
+
+
 def _check_shape(rows: int, cols: int, name: str, limits: TableLimits) -> None:
+    _check_columns(cols, name, limits)
     if rows > limits.max_rows:
         raise over_limit(name, f"{rows:,} rows", "rows", f"{limits.max_rows:,} rows",
                          "FAIRCARD_MAX_ROWS")
@@ -200,6 +207,7 @@ def _read_csv(raw: bytes, name: str, encoding: str, limits: TableLimits) -> Tabl
     sep = _sniff_delimiter(head)
     options = dict(sep=sep, skipinitialspace=True, na_values=list(NA_WORDS),
                    keep_default_na=False, encoding="utf-8")
+    _check_columns(_header_width(text, sep), name, limits)
     try:
         header = pd.read_csv(io.BytesIO(text), nrows=0, **options)
         n_cols = max(header.shape[1], 1)
@@ -226,6 +234,17 @@ def _read_csv(raw: bytes, name: str, encoding: str, limits: TableLimits) -> Tabl
             "'|': save it again as CSV."
         )
     return TableRead(df, decoded.encoding, decoded.detected, tuple(notes))
+
+
+def _header_width(text: bytes, sep: str) -> int:
+    """How many names the header has, counted by the csv module in milliseconds (pandas takes
+    seconds per 10,000 columns to read a header); 0 when it cannot tell (pandas then says
+    what is wrong)."""
+    stream = io.TextIOWrapper(io.BytesIO(text), encoding="utf-8", errors="replace", newline="")
+    try:
+        return len(next(csv.reader(stream, delimiter=sep), []))
+    except csv.Error:
+        return 0
 
 
 def _parse_csv(text: bytes, nrows: int, options: dict) -> pd.DataFrame:

@@ -9,6 +9,7 @@ flagged), then the false negative rate; when it is favourable (a loan), the fals
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 from .favorable import Wording, favorable_rate, wording
 from .formatting import counted, fmt_disparate_impact, fmt_pct
@@ -53,7 +54,9 @@ def findings(assessment, metrics: tuple[str, ...] | list[str] | None = None,
     disp = assessment.disparities
     features = assessment.single_features or assessment.features
     order = list(LEAD_METRICS[words.favorable_outcome])
-    order += [m for m in (metrics or ()) if m not in order and _error_clause(m, "", words)]
+    for m in metrics or ():  # a metric chosen twice is still one sentence
+        if m not in order and _error_clause(m, "", words):
+            order.append(m)
     out: list[str] = []
     if trivial := trivial_decision(assessment):  # before any gap, which it makes meaningless
         out.append(trivial)
@@ -123,13 +126,17 @@ def _four_fifths(assessment, feature: str, words: Wording) -> str | None:
 
 
 def _shares_as_judged(low: float, high: float, passes: bool | None) -> tuple[str, str]:
-    """Two favourable shares as percentages, with more decimals when the rounded ones would
-    pass the four-fifths rule that the exact ones fail (39.99% vs 50.0%, not 40.0% vs 50.0%)."""
+    """Two favourable shares as percentages, with more decimals when the rounded ones, read
+    exactly as written, would give the four-fifths rule the other verdict (39.99% vs 50.0%,
+    not 40.0% vs 50.0%, for shares that fail; 24.13% vs 30.16%, not 24.1% vs 30.2%, for ones
+    that pass)."""
     from .assess import FOUR_FIFTHS
 
-    for digits in range(1, 7):
+    rule = Fraction(str(FOUR_FIFTHS))  # the rule as written (4/5), not its binary double
+    for digits in range(1, 13):
         shown = fmt_pct(low, digits), fmt_pct(high, digits)
-        if passes is not False or float(shown[0][:-1]) < FOUR_FIFTHS * float(shown[1][:-1]):
+        if passes is None or (Fraction(shown[0][:-1]) >= rule * Fraction(shown[1][:-1])) \
+                == passes:
             return shown
     return shown
 

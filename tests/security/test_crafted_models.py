@@ -90,3 +90,38 @@ def test_corpus_covers_every_family():
     families = {c[2].split(":")[0] for c in CASES}
     assert families == {"crafted", "gadget", "bomb", "hog"}
     assert len(CASES) >= 40
+
+
+@pytest.mark.parametrize("function", ["os.system", "posix.system", "builtins.eval",
+                                      "numpy.load", "subprocess.getoutput"])
+def test_a_skops_file_naming_a_function_that_runs_code_is_refused(function):
+    """A .skops pipeline whose FunctionTransformer's function is renamed in schema.json."""
+    import io
+    import json
+    import zipfile
+
+    import numpy as np
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from faircard.errors import FaircardError
+    from faircard.io.models import load_model
+
+    df = mp.frame()
+    pipe = Pipeline([("f", FunctionTransformer(np.abs)), ("m", LogisticRegression())])
+    good = sio.dumps(pipe.fit(df[["a", "b", "c"]], df["y"]))
+    module, name = function.split(".")
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(good)) as zin, zipfile.ZipFile(out, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "schema.json":
+                text = json.dumps(json.loads(data))
+                assert '"__class__": "absolute", "__module__": "numpy"' in text
+                data = text.replace('"__class__": "absolute", "__module__": "numpy"',
+                                    f'"__class__": "{name}", "__module__": "{module}"').encode()
+            zout.writestr(info.filename, data)
+    with pytest.raises(FaircardError, match=f"does not trust.*{function}"):
+        load_model(out.getvalue(), filename="m.skops")

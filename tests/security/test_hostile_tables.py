@@ -79,3 +79,44 @@ def test_the_column_limit_holds_for_parquet_files(monkeypatch):
     monkeypatch.setenv("FAIRCARD_MAX_COLUMNS", "20")
     with pytest.raises(FaircardError, match="has 21 columns"):
         read_table(buf.getvalue(), filename="wide.parquet")
+
+
+# -- spreadsheets whose XML expands or reaches out -----------------------------------------------
+
+def _workbook_with_sheet(transform) -> bytes:
+    """A real one-sheet workbook with its sheet XML passed through ``transform``."""
+    import zipfile
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.append(["group", "outcome"])
+    wb.active.append(["A", 1])
+    good = io.BytesIO()
+    wb.save(good)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(good.getvalue())) as zin, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = transform(data)
+            zout.writestr(info.filename, data)
+    return out.getvalue()
+
+
+LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE s [<!ENTITY l0 "lol">'
+          + b"".join(b'<!ENTITY l%d "%s">' % (k, b"&l%d;" % (k - 1) * 10) for k in range(1, 10))
+          + b"]>")
+XXE = b'<?xml version="1.0"?><!DOCTYPE s [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+
+
+@pytest.mark.parametrize("prolog, entity", [(LAUGHS, b"&l9;"), (XXE, b"&e;")],
+                         ids=["a billion laughs", "external entity /etc/passwd"])
+def test_spreadsheet_entities_neither_expand_nor_read_files(prolog, entity):
+    raw = _workbook_with_sheet(lambda xml: prolog + xml.replace(b"<v>1</v>",
+                                                                b"<v>" + entity + b"</v>"))
+    start = time.perf_counter()
+    with pytest.raises(FaircardError, match="could not be read as Excel"):
+        read_table(raw, filename="d.xlsx")
+    assert time.perf_counter() - start < 10

@@ -113,7 +113,9 @@ else:
         store.close()
     if same:
         st.info("This exact assessment is already recorded: "
-                + ", ".join(f"record {r.id} ({STATUS_LABELS[r.status]})" for r in same)
+                + ", ".join(f"record {r.id} "
+                            f"({components.escape(STATUS_LABELS.get(r.status, r.status))})"
+                            for r in same)
                 + ". Recording it again adds another record.")
     with st.form("record_form", clear_on_submit=False):
         title = st.text_input("Title", value=f"{state.get(state.DATA_NAME)}: {name}",
@@ -196,11 +198,17 @@ try:
     with auth.open_store(location) as store:
         history = store.history(rid)
         export = store.export(rid)
+        problems = store.problems(rid)
 except FaircardError as exc:
     components.error(exc)
     components.stop("governance")
 
-st.markdown(f"**Status:** {STATUS_LABELS.get(rec.status, rec.status)}  \n"
+if problems:
+    components.error(f"Record {rid} does not verify: {problems[0]}. Its status, figures and "
+                     "reviews may have been changed in the database; run 'Verify the store' "
+                     "below.")
+status_shown = "not verified" if problems else STATUS_LABELS.get(rec.status, rec.status)
+st.markdown(f"**Status:** {components.escape(status_shown)}  \n"
             f"**Fingerprint:** `{rec.fingerprint}`")
 criteria = rec.summary.get("criteria") or {}
 rows = [{"feature": feature, **{label: fmt_num(values.get(key)) for key, label in CRITERIA}}

@@ -300,3 +300,18 @@ def test_a_verified_address_gives_its_roles_whatever_the_case_of_its_ascii_lette
         who = identity_from_claims({"iss": "i", "sub": "s", "email": email,
                                     "email_verified": True}, role_map)
         assert who.can("approve"), email
+
+
+def test_governance_page_of_a_record_whose_status_was_edited(tmp_path, result, monkeypatch):
+    from tests.app.conftest import new, no_exception
+
+    path = _in_review(tmp_path, result)
+    _sql(path, "UPDATE records SET status = 'approved](https://evil.example)' WHERE id = 1")
+    monkeypatch.setenv("FAIRCARD_STORE", str(path))
+    at = new("app_pages/governance.py")
+    at.run()
+    no_exception(at)
+    assert any("does not verify" in e.value and "status was edited" in e.value
+               for e in at.error), [e.value for e in at.error]
+    shown = "\n".join(m.value for m in at.markdown)
+    assert "**Status:** not verified" in shown and "](https://evil" not in shown

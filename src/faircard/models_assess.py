@@ -95,8 +95,8 @@ def check_sensitive_not_personal(sensitive: list[str], flags) -> None:
 
 
 def assess_models(data: pd.DataFrame, models: list, *, target: str, sensitive: list[str],
-                  threshold: float = 0.5, pos_label: Any = None, model_positive_class: Any = None,
-                  **options: Any) -> list[ModelResult]:
+                  threshold: float | None = None, pos_label: Any = None,
+                  model_positive_class: Any = None, **options: Any) -> list[ModelResult]:
     """Score ``data`` with each loaded model and assess each the same way.
 
     Models are named by file name, made unique ("pipe.joblib", "pipe.joblib (2)").
@@ -104,6 +104,8 @@ def assess_models(data: pd.DataFrame, models: list, *, target: str, sensitive: l
     model's classes differ from the target's labels (default: the class equal to the positive
     label, else class 1 of a 0/1 or False/True model). ``options`` are further keyword
     arguments of :func:`faircard.assess` (bins, reference, min_group_size, ...).
+    ``threshold`` None: each model's own cut, 0.5 on probabilities and 0 on a decision
+    function (where the model's ``predict`` draws its line).
     """
     if target not in data.columns:
         from .errors import missing_column
@@ -116,14 +118,22 @@ def assess_models(data: pd.DataFrame, models: list, *, target: str, sensitive: l
                                              exclude=[target, *sensitive],
                                              model_positive_class=model_positive_class)
         frame = data.copy(deep=False)
+        notes = []
         if kind == "score":
             frame[SCORE_COLUMN] = values
-            decision = {"score": SCORE_COLUMN, "threshold": threshold}
+            cut = threshold
+            if cut is None:  # the model's own cut (a policy, if given, decides instead)
+                cut = 0.5 if model.facts.has_proba else 0.0
+                if not model.facts.has_proba and options.get("policy") is None:
+                    notes.append("The model gives no probabilities: its decision function is "
+                                 "cut at 0, where the model's own predictions change.")
+            decision = {"score": SCORE_COLUMN, "threshold": cut}
         else:
             frame[PREDICTION_COLUMN] = values
             decision = {"prediction": PREDICTION_COLUMN}
         result = assess(frame, target=target, sensitive=sensitive, pos_label=pos, **decision,
                         **options)
+        result.notes.extend(notes)
         if check.class_mapping:
             result.notes.append(check.class_mapping)
         name = unique_name(model.name, [r.name for r in results])

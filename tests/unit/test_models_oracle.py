@@ -107,3 +107,35 @@ def test_the_side_by_side_table_holds_each_models_own_figures(files):
         rates = pd.Series(d).groupby(sex.to_numpy()).mean()
         assert row.demographic_parity_difference == pytest.approx(rates.max() - rates.min(),
                                                                   abs=1e-12)
+
+
+def test_a_model_without_probabilities_is_judged_by_its_own_decisions(files, tmp_path, capsys):
+    """A model with a decision function and no probabilities (a linear SVM) decides positive
+    where its decision function is above 0. Without --threshold, its figures are those of its
+    own predictions (scikit-learn's ``predict``), not of the function cut at 0.5; an explicit
+    --threshold is kept."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import LinearSVC
+
+    tmp, data, _ = files
+    svm = make_pipeline(StandardScaler(), LinearSVC(random_state=0)).fit(data[FEATURES],
+                                                                         data["repaid"])
+    (tmp_path / "svm.skops").write_bytes(sio.dumps(svm))
+    y = data["repaid"].to_numpy()
+    for rule, decided in (([], svm.predict(data[FEATURES]) == 1),
+                          (["--threshold", "0.5"], svm.decision_function(data[FEATURES]) >= 0.5)):
+        out = tmp_path / "svm.json"
+        code = main(["assess", str(tmp / "loans.csv"), "--target", "repaid", "--sensitive",
+                     "sex", "--model", str(tmp_path / "svm.skops"), "--bootstrap", "0",
+                     "--json", str(out), "--quiet", *rule])
+        assert code == 0, capsys.readouterr().err
+        doc = json.loads(out.read_text())
+        assert doc["threshold"] == (0.5 if rule else 0.0)
+        said = any("decision function is cut at 0" in n for n in doc["notes"])
+        assert said == (not rule), doc["notes"]
+        assert doc["overall"]["selection_rate"] == pytest.approx(decided.mean(), abs=1e-12)
+        for row in doc["by_group"]:
+            mask = (data["sex"] == row["group"]).to_numpy()
+            for m, v in _oracle(y[mask], decided[mask]).items():
+                assert row[m] == pytest.approx(v, abs=1e-12), (rule, row["group"], m)

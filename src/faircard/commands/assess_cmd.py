@@ -111,9 +111,7 @@ def run_models(args: argparse.Namespace, data) -> int:
 
     if args.prediction or args.score:
         raise FaircardError("Give --model or a --prediction/--score column, not both.")
-    kwargs = common.spec_kwargs(args)
-    for key in ("prediction", "score"):
-        kwargs.pop(key)
+    kwargs = common.model_kwargs(args)
     flags = detect_personal_data(data)
     check_sensitive_not_personal(kwargs["sensitive"], flags)
     models = common.load_models(args)

@@ -153,7 +153,8 @@ def load_models(args: argparse.Namespace) -> list:
 
 
 def spec_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    """Keyword arguments of :func:`faircard.assess` from the shared options."""
+    """Keyword arguments of :func:`faircard.assess` from the shared options (without
+    --threshold: 0.5; see :func:`model_kwargs` for models)."""
     policy = None
     if getattr(args, "policy", None):
         from ..decision import load_policy
@@ -180,6 +181,17 @@ def spec_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "random_state": args.seed,
         "favorable_outcome": args.favorable_outcome,
     }
+
+
+def model_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """Keyword arguments of :func:`faircard.models_assess.assess_models`: the shared options
+    without a score or prediction column; without --threshold each model keeps its own cut."""
+    kwargs = spec_kwargs(args)
+    for key in ("prediction", "score"):
+        kwargs.pop(key)
+    if args.threshold is None:
+        kwargs["threshold"] = None
+    return kwargs
 
 
 def add_engine_options(p: argparse.ArgumentParser) -> None:

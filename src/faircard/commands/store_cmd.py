@@ -190,9 +190,6 @@ def assess_inputs(args: argparse.Namespace, *, n_boot: int | None = None) -> lis
                             "with --model.")
     flags, data = common.personal_data_of(args, "This command")
     check_sensitive_not_personal(args.sensitive, flags)
-    kwargs = common.spec_kwargs(args)
-    if n_boot is not None:
-        kwargs["n_boot"] = n_boot
     personal = [{"column": f.column, "kind": f.kind} for f in flags]
     if not args.model:
         extra = {} if n_boot is None else {"n_boot": n_boot}
@@ -204,8 +201,8 @@ def assess_inputs(args: argparse.Namespace, *, n_boot: int | None = None) -> lis
 
     if args.prediction or args.score:
         raise FaircardError("Give --model or a --prediction/--score column, not both.")
-    for key in ("prediction", "score"):
-        kwargs.pop(key)
+    kwargs = {**common.model_kwargs(args),
+              **({} if n_boot is None else {"n_boot": n_boot})}
     models = common.load_models(args)
     out = []
     for r in assess_models(data, models, model_positive_class=args.model_positive_class,

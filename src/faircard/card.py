@@ -248,7 +248,7 @@ def build_card(assessment, *, text: dict[str, dict[str, str]] | None = None,
     ``proxies`` (``sensitive_feature``, ``feature``, ``group``, ``value``: the cross-validated
     AUC) are named in the caveats."""
     from . import __version__
-    from .findings import findings
+    from .findings import SMALL_GROUPS_LEAD, findings
     from .metrics import DEFAULT_METRICS
     from .trivial import trivial_decision
 
@@ -287,7 +287,9 @@ def build_card(assessment, *, text: dict[str, dict[str, str]] | None = None,
     auto = _auto_caveats(assessment, criteria, personal, suppress_small_groups, words,
                          undefined)
     stated = [s for s in findings(assessment, shown)
-              if not any(s.startswith(f"{p}:") for p in personal)]
+              if not any(s.startswith(f"{p}:") for p in personal)
+              # groups left out of the card are not named in it (the caveats count them)
+              and not (suppress_small_groups and s.startswith(SMALL_GROUPS_LEAD))]
     sections = {s: dict(text.get(s, {})) for s in TEXT_SECTIONS}
     details = {k: "" for k in TEXT_SECTIONS["model_details"]}
     if model:
@@ -302,7 +304,10 @@ def build_card(assessment, *, text: dict[str, dict[str, str]] | None = None,
         intended_use={k: sections["intended_use"].get(k, "") for k in TEXT_SECTIONS["intended_use"]},
         factors={"sensitive_features": [s for s in spec.sensitive if s not in personal],
                  "bins": {k: b.to_dict() for k, b in spec.bins.items()},
-                 "groups": {gc.feature: list(gc.groups) for gc in assessment.counts
+                 "groups": {gc.feature: [g for g, n in zip(gc.groups, gc.n, strict=True)
+                                         if not (suppress_small_groups
+                                                 and n < spec.min_group_size)]
+                            for gc in assessment.counts
                             if not any(f in personal for f in gc.features)},
                  "reference_groups": dict(assessment.reference_groups),
                  "why_these_factors": sections["factors"].get("why_these_factors", "")},

@@ -23,6 +23,9 @@ LEAD_METRICS = {
 }
 """The order of the first findings for each ``favorable_outcome``."""
 
+SMALL_GROUPS_LEAD = "Too small to trust"
+"""How the sentence naming the small groups begins."""
+
 MIN_GAP = 0.02
 """Gaps in an error rate below this (2 points) are not worth a sentence."""
 
@@ -71,7 +74,7 @@ def findings(assessment, metrics: tuple[str, ...] | list[str] | None = None,
     if not small.empty:
         names = ", ".join(f"'{g}' ({int(n)})" for g, n in zip(small["group"], small["n"],
                                                                strict=True))
-        out.append(f"Too small to trust (fewer than {assessment.spec.min_group_size} people): "
+        out.append(f"{SMALL_GROUPS_LEAD} (fewer than {assessment.spec.min_group_size} people): "
                    f"{names}. They are shown but left out of comparisons.")
     if assessment.n_dropped:
         out.append(counted(assessment.n_dropped, "row had no outcome or prediction and was",

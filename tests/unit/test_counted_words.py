@@ -51,3 +51,25 @@ def test_sentences_about_several_things_keep_their_plural():
     assert any(n.startswith("2 rows were left out") for n in a.notes), a.notes
     assert "2 rows without an outcome or decision were left out." in \
         build_card(a).caveats["automatic"]
+
+
+def test_a_card_that_leaves_small_groups_out_names_them_nowhere():
+    """With small groups left out of the card, no part of it names them (the findings said
+    "'Tinygroup' (3). They are shown but left out of comparisons." while the card left them
+    out); the caveat counts them."""
+    from faircard.render import render_html, render_json, render_markdown
+    from tests.conftest import make_dataset
+
+    df = make_dataset(9, n=500, with_missing=False)
+    df["sex"] = df["sex"].replace({"tiny": "Tinygroup", "nopos": "Nopositive"})
+    sizes = df["sex"].value_counts()
+    small = sorted(sizes[sizes < 30].index)
+    assert small == ["Nopositive", "Tinygroup"]
+    a = faircard.assess(df, target="y", score="score", sensitive="sex", n_boot=0)
+    card = build_card(a, suppress_small_groups=True)
+    for text in (render_markdown(card), render_html(card, charts={}), render_json(card)):
+        for name in small:
+            assert name not in text
+    assert any("left out of this card" in c for c in card.caveats["automatic"])
+    shown = build_card(a)  # shown, they are named as too small
+    assert "'Tinygroup' (3)" in " ".join(shown.quantitative["findings"])

@@ -368,7 +368,7 @@ def assess_cube(cube: Cube, spec: AssessmentSpec) -> Assessment:
                 ("group", list(gc.groups)),
                 ("metric", [m] * len(v)),
                 ("value", v),
-                ("n", n),
+                ("n", n.astype(np.int64)),  # people: rounded back under a randomised rule
                 ("is_small_group", small),
                 ("reason", reasons),
                 ("difference_to_reference", v - v[ref]),

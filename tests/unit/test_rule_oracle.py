@@ -11,6 +11,7 @@ runs; COMPAS, Adult and German credit run when their files are present.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -24,6 +25,7 @@ from sklearn.metrics import (accuracy_score, brier_score_loss, confusion_matrix,
 
 import faircard
 from faircard.card import build_card
+from faircard.cli import main
 from faircard.decision import DecisionPolicy
 from faircard.render import render_markdown
 from tests.conftest import make_dataset
@@ -233,7 +235,7 @@ def test_card_figures_follow_the_stated_rule_on_synthetic_data(rule, favorable):
 
 
 @pytest.mark.parametrize("rule", ["single", "randomised"])
-def test_assessment_counts_are_whole_people_under_every_rule(rule):
+def test_assessment_counts_are_whole_people_under_every_rule(rule, tmp_path):
     """``count`` is the number of people of a group (and of all rows), whatever the rule: a
     randomised rule's expected counts add up to it only up to rounding, and the JSON must not
     cut 2453.999... down to 2453."""
@@ -248,10 +250,22 @@ def test_assessment_counts_are_whole_people_under_every_rule(rule):
              "c": (0.7761571841851495, 4)})
     doc = faircard.assess(df, target="y", score="s", sensitive=["g", "h"], policy=policy,
                           n_boot=0).to_dict()
+    data, policy_file = tmp_path / "d.csv", tmp_path / "policy.json"
+    df.to_csv(data, index=False)
+    policy_file.write_text(json.dumps(policy.to_dict()))
     assert doc["overall"]["count"] == n
     for row in doc["by_group"]:
         size = (labels_of(df, row["feature"]) == row["group"]).sum()
         assert row["count"] == row["n"] == size, (row["feature"], row["group"])
+    # the CSV writes people as whole numbers too ("2454", not "2454.0")
+    path = tmp_path / "by_group.csv"
+    assert main(["assess", str(data), "--target", "y", "--score", "s", "--sensitive", "g",
+                 "--sensitive", "h", "--policy", str(policy_file), "--bootstrap", "0",
+                 "--csv", str(path)]) == 0
+    written = pd.read_csv(path, dtype=str)
+    for row in written.itertuples():
+        size = (labels_of(df, row.feature) == row.group).sum()
+        assert row.n == row.count == str(size), (row.feature, row.group, row.n, row.count)
 
 
 # ------------------------------------------------------------------ the real datasets

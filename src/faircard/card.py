@@ -389,8 +389,12 @@ def _auto_caveats(assessment, criteria, personal, suppressed, words,
     small = bg[(bg["metric"] == "count") & bg["is_small_group"]]
     if not small.empty:
         fewer = f"fewer than {assessment.spec.min_group_size} people and"
-        verb = ("is left out of this card", "are left out of this card") if suppressed else \
-            ("is shown but not compared", "are shown but not compared")
+        compared = assessment.spec.include_small_groups  # as asked, with the others
+        verb = (("is left out of this card's tables but compared",
+                 "are left out of this card's tables but compared") if compared else
+                ("is left out of this card", "are left out of this card")) if suppressed else \
+            (("is shown and compared", "are shown and compared") if compared else
+             ("is shown but not compared", "are shown but not compared"))
         out.append(counted(len(small), f"group has {fewer} {verb[0]}",
                            f"group(s) have {fewer} {verb[1]}") + ".")
     if undefined:

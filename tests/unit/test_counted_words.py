@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import faircard
 from faircard.card import build_card
@@ -73,3 +74,27 @@ def test_a_card_that_leaves_small_groups_out_names_them_nowhere():
     assert any("left out of this card" in c for c in card.caveats["automatic"])
     shown = build_card(a)  # shown, they are named as too small
     assert "'Tinygroup' (3)" in " ".join(shown.quantitative["findings"])
+
+
+def test_small_groups_asked_into_the_comparisons_are_not_said_to_be_left_out():
+    """With small groups included in the comparisons (--include-small-groups), the gaps span
+    them (fairlearn's demographic parity difference over every group), so neither the findings
+    nor the card's caveats may say they are left out of comparisons."""
+    from fairlearn.metrics import demographic_parity_difference
+
+    from tests.conftest import make_dataset
+
+    df = make_dataset(9, n=500, with_missing=False)
+    for include in (True, False):
+        a = faircard.assess(df, target="y", score="score", sensitive="sex", n_boot=0,
+                            include_small_groups=include)
+        sizes = df["sex"].value_counts()
+        kept = df[df["sex"].map(sizes) >= (0 if include else 30)]
+        dpd = demographic_parity_difference(kept["y"], kept["score"] >= 0.5,
+                                            sensitive_features=kept["sex"])
+        assert a.criteria["sex"]["demographic_parity_difference"] == pytest.approx(dpd)
+        said = " ".join(findings(a) + build_card(a).caveats["automatic"])
+        left_out = "left out of comparisons" in said or "not compared" in said
+        assert left_out == (not include), said
+        if include:
+            assert "'tiny' (3)" in said and "compared" in said

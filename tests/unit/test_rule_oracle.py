@@ -20,8 +20,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from fairlearn.metrics import MetricFrame, selection_rate
-from sklearn.metrics import (accuracy_score, brier_score_loss, confusion_matrix, log_loss,
-                             roc_auc_score)
+from sklearn.metrics import (
+    accuracy_score,
+    brier_score_loss,
+    confusion_matrix,
+    log_loss,
+    roc_auc_score,
+)
 
 import faircard
 from faircard.card import build_card

@@ -23,36 +23,55 @@ NUMBER = "^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?[ \t]*$"
 """A number as pandas' CSV parser reads one (trailing spaces and tabs allowed)."""
 INFINITE = "^[+-]?(inf|infinity)[ \t]*$"
 """An infinite number, lower-cased."""
-INTEGER = "^[+-]?[0-9]+[ \t]*$"
-TRAILING = "[ \t]+$"
+FIRST_CHARS = ", ".join(f"'{c}'" for c in "0123456789+-.iI")
+"""How a number (or an infinite one) can start: other values skip the regular expressions."""
+TRAILING_CHARS = " \t"
+"""The characters pandas allows after a number (a space and a tab)."""
 # (a tab written as itself: DuckDB and Spark read backslashes in SQL text differently)
 
 
 def cleaned(col: str) -> str:
     """The text column ``col`` (quoted) with the spaces after the delimiter skipped and the
-    words for a missing value as NULL."""
+    words for a missing value as NULL. (``ltrim`` only where a value starts with a space: it
+    copies every value it is given, and a regular expression costs more still.)"""
     words = ", ".join("'" + w.replace("'", "''") + "'" for w in NA_WORDS)
-    text = f"regexp_replace({col}, '^ +', '')"
+    text = f"(CASE WHEN starts_with({col}, ' ') THEN ltrim({col}, ' ') ELSE {col} END)"
     return f"CASE WHEN {text} IN ({words}) THEN NULL ELSE {text} END"
 
 
 def kinds_query(view: str, names: list[str]) -> str:
     """One row: per column ``j``, its values (``n{j}``), and how many are ``true``/``false``
-    (``b{j}``), numbers (``f{j}``), integers (``i{j}``) and codes with a leading zero
-    (``z{j}``). ``view`` holds the cleaned columns."""
-    parts = []
+    (``b{j}``), numbers (``f{j}``), integers (``i{j}``) and numbers written with a leading zero
+    (``z{j}``, codes). ``view`` holds the cleaned columns.
+
+    Each value is tested as few times as the answer needs (this query reads every row): the
+    integer and leading-zero tests only on numbers, the infinite test only on what is not a
+    plain number, neither on a value whose first character no number starts with, and the cheap ones with plain string functions: a number is an integer when
+    it has no '.', 'e' or 'E' (and fits 64 bits); a number is written with a leading zero when,
+    after its sign, a '0' is followed by a digit (:data:`CODE_PATTERN`)."""
+    flags, parts = [], []
     for j, name in enumerate(names):
         v = quote(name)
-        number = f"(regexp_matches({v}, '{NUMBER}') OR regexp_matches(lower({v}), '{INFINITE}'))"
-        integer = (f"(regexp_matches({v}, '{INTEGER}') AND "
-                   f"TRY_CAST(regexp_replace({v}, '{TRAILING}', '') AS BIGINT) IS NOT NULL)")
-        parts += [f"COUNT({v}) AS n{j}",
-                  f"SUM(CASE WHEN lower({v}) IN ('true', 'false') THEN 1 ELSE 0 END) AS b{j}",
-                  f"SUM(CASE WHEN {number} THEN 1 ELSE 0 END) AS f{j}",
-                  f"SUM(CASE WHEN {integer} THEN 1 ELSE 0 END) AS i{j}",
-                  f"SUM(CASE WHEN regexp_matches({v}, '{CODE_PATTERN}') THEN 1 ELSE 0 END) "
-                  f"AS z{j}"]
-    return f"SELECT {', '.join(parts)} FROM {view}"
+        number = (f"CASE WHEN NOT (left({v}, 1) IN ({FIRST_CHARS})) THEN 0 "
+                  f"WHEN regexp_matches({v}, '{NUMBER}') THEN 1 "
+                  f"WHEN regexp_matches(lower({v}), '{INFINITE}') THEN 2 ELSE 0 END")
+        flags += [f"{v} AS v{j}", f"{number} AS k{j}"]
+        w = f"v{j}"
+        integer = (f"CASE WHEN k{j} <> 1 OR contains({w}, '.') OR contains({w}, 'e') "
+                   f"OR contains({w}, 'E') THEN 0 "
+                   f"WHEN TRY_CAST(rtrim({w}, '{TRAILING_CHARS}') AS BIGINT) IS NULL THEN 0 "
+                   f"ELSE 1 END")
+        code = (f"CASE WHEN k{j} <> 1 THEN FALSE "
+                f"WHEN starts_with({w}, '0') THEN (substring({w}, 2, 1) BETWEEN '0' AND '9') "
+                f"WHEN starts_with({w}, '+0') OR starts_with({w}, '-0') "
+                f"THEN (substring({w}, 3, 1) BETWEEN '0' AND '9') ELSE FALSE END")
+        parts += [f"COUNT({w}) AS n{j}",
+                  f"SUM(CASE WHEN length({w}) NOT IN (4, 5) THEN 0 "
+                  f"WHEN lower({w}) IN ('true', 'false') THEN 1 ELSE 0 END) AS b{j}",
+                  f"SUM(CASE WHEN k{j} > 0 THEN 1 ELSE 0 END) AS f{j}",
+                  f"SUM({integer}) AS i{j}",
+                  f"SUM(CASE WHEN {code} THEN 1 ELSE 0 END) AS z{j}"]
+    return f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(flags)} FROM {view}) AS flagged"
 
 
 def column_kinds(row: dict, names: list[str]) -> dict[str, str]:
@@ -80,7 +99,7 @@ def typed_select(view: str, kinds: dict[str, str]) -> str:
         if kind == "BOOLEAN":
             expr = f"CASE WHEN {v} IS NULL THEN NULL ELSE lower({v}) = 'true' END"
         elif kind in ("BIGINT", "DOUBLE"):
-            expr = f"CAST(regexp_replace({v}, '{TRAILING}', '') AS {kind})"
+            expr = f"CAST(rtrim({v}, '{TRAILING_CHARS}') AS {kind})"
         else:
             expr = v
         cols.append(f"{expr} AS {v}")

@@ -69,7 +69,7 @@ def _write(read: str, path: Path, pattern: str) -> None:
         con.execute(f"SET memory_limit = '{SPILL_MEMORY}'")
         raw = [str(r[0]) for r in con.execute(f"DESCRIBE SELECT * FROM {read}").fetchall()]
         names = header_names(raw)
-        clean = f"({cleaned_select(read, raw, names)}) AS clean"
+        clean = f"({cleaned_select(read, raw, names, words_read=True)}) AS clean"
         kinds = column_kinds(_row(con.execute(kinds_query(clean, names))), names)
         target = str(path).replace("'", "''")
         con.execute(f"COPY ({typed_select(clean, kinds)}) TO '{target}' (FORMAT parquet)")

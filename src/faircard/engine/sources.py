@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..errors import FaircardError, missing_column
 from ..spec import AssessmentSpec
-from .csv_text import cleaned_select, column_kinds, header_names, kinds_query, typed_select
+from .csv_text import cleaned_select, column_kinds, header_names, kinds_query, na_list, typed_select
 from .grouped import MAX_DISTINCT_SCORES, GroupedCounts, policy_thresholds, positive_values
 from .sql import (
     MAX_CODED,
@@ -100,10 +100,11 @@ def _csv_reader(pattern: str, first: str | Path, footers: bool = False) -> str:
 
 
 def csv_text_reader(pattern: str, first: str | Path) -> str:
-    """DuckDB's ``read_csv`` of ``pattern`` with every column as text and the delimiter
-    faircard's reader sniffs from the file ``first``."""
+    """DuckDB's ``read_csv`` of ``pattern`` with every column as text, the delimiter
+    faircard's reader sniffs from the file ``first`` and the words for a missing value read as
+    NULL (quoted or not, as pandas reads them)."""
     return (f"read_csv('{_esc(pattern)}', union_by_name = true, header = true, "
-            f"delim = '{_esc(_delimiter(first))}', all_varchar = true)")
+            f"delim = '{_esc(_delimiter(first))}', all_varchar = true, nullstr = {na_list()})")
 
 
 def _delimiter(first: str | Path) -> str:

@@ -215,6 +215,7 @@ def _read_csv(raw: bytes, name: str, encoding: str, limits: TableLimits) -> Tabl
         nrows = min(limits.max_rows, limits.max_cells // n_cols) + 1
         df = _parse_csv(text, nrows, options)
         df = _keep_codes(df, text, nrows, options)
+        df = _keep_long_integers(df, text, nrows, options)
     except pd.errors.EmptyDataError:
         raise FaircardError(f"'{name}' has no columns. Check that it has a header row.") from None
     except pd.errors.ParserError as exc:
@@ -288,6 +289,23 @@ def _keep_codes(df: pd.DataFrame, text: bytes, nrows: int, options: dict) -> pd.
     if codes:
         again = pd.read_csv(io.BytesIO(text), nrows=nrows, usecols=codes, dtype=str, **options)
         for k, i in enumerate(codes):
+            df.isetitem(i, again.iloc[:, k])
+    return df
+
+
+def _keep_long_integers(df: pd.DataFrame, text: bytes, nrows: int,
+                        options: dict) -> pd.DataFrame:
+    """``df`` with its columns of whole numbers one of which does not fit in 64 bits (pandas
+    reads them as unsigned integers, or as Python integers in an object column) read again as
+    text, every value as written: such a column holds identifiers (an account number such as
+    ``99999999999999999999``), and DuckDB and Spark read it as text too."""
+    long = [i for i in range(df.shape[1])
+            if str(df.dtypes.iloc[i]) == "uint64"
+            or (df.dtypes.iloc[i] == object
+                and pd.api.types.infer_dtype(df.iloc[:, i], skipna=True) == "integer")]
+    if long:
+        again = pd.read_csv(io.BytesIO(text), nrows=nrows, usecols=long, dtype=str, **options)
+        for k, i in enumerate(long):
             df.isetitem(i, again.iloc[:, k])
     return df
 

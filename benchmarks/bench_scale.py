@@ -13,6 +13,9 @@ exists, which is what a caller waits for.
 * faircard pandas: read the four columns with pandas, then ``faircard.assess`` (up to 1e7 rows);
 * fairlearn: MetricFrame with 4 metrics for sex, race and sex x race, at the smallest size only
   (larger sizes extrapolated linearly, marked "est.");
+* CSV (``--csv``): the same rows written as a CSV file; the floor is DuckDB's ``read_csv``
+  (its own sampled typing) with the same GROUP BY, against ``faircard assess FILE.csv --engine
+  duckdb`` (every column typed by faircard's CSV rule from every row, then counted);
 * spark (``--spark``): the same assessment with Spark ``local[*]`` at the smallest size, checked
   equal.
 
@@ -24,7 +27,7 @@ end of each size (and, on stderr, the median CPU time of all threads, which the 
 less). The others run once.
 
     python benchmarks/bench_scale.py [--sizes 1000000 10000000 100000000] [--dir /tmp/fc]
-                                     [--reps 3] [--no-pandas] [--no-fairlearn] [--spark]
+                                     [--reps 3] [--no-pandas] [--no-fairlearn] [--spark] [--csv]
 """
 
 from __future__ import annotations
@@ -68,6 +71,13 @@ def generate(path: Path, n: int, seed: int = 0, chunk: int = 5_000_000) -> None:
     writer.close()
 
 
+def write_csv(parquet: Path, path: Path) -> None:
+    """The rows of ``parquet`` as a CSV file with a header."""
+    import duckdb
+
+    duckdb.sql(f"COPY (SELECT * FROM read_parquet('{parquet}')) TO '{path}' (HEADER)")
+
+
 def child(task: str, path: str) -> dict:
     """One measurement; imports happen before the clock starts (a running app has them)."""
     import resource
@@ -86,8 +96,9 @@ def child(task: str, path: str) -> dict:
     if task == "floor":
         import duckdb
 
+        read = "read_csv" if path.endswith(".csv") else "read_parquet"
         rows = duckdb.sql(
-            f"SELECT sex, race, y, score >= {THRESHOLD} AS p, COUNT(*) FROM read_parquet('{path}')"
+            f"SELECT sex, race, y, score >= {THRESHOLD} AS p, COUNT(*) FROM {read}('{path}')"
             " GROUP BY ALL").fetchall()
         out["cells"] = len(rows)
     elif task in ("duckdb", "spark"):
@@ -162,12 +173,17 @@ def main() -> None:
     parser.add_argument("--no-fairlearn", action="store_true", help="skip fairlearn")
     parser.add_argument("--child", nargs=2, metavar=("TASK", "PATH"), help=argparse.SUPPRESS)
     parser.add_argument("--spark", action="store_true", help="also time Spark local[*]")
+    parser.add_argument("--csv", action="store_true",
+                        help="only the same rows as a CSV file: the floor and faircard duckdb")
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(*args.child)))
         return
     folder = Path(args.dir)
     folder.mkdir(parents=True, exist_ok=True)
+    if args.csv:
+        csv_table(folder, args.sizes, args.reps)
+        return
     fairlearn_per_row = None
     print(f"floor and faircard duckdb: median of {args.reps} alternate runs (range); "
           "MB: highest peak RSS")
@@ -214,6 +230,32 @@ def main() -> None:
         cpu = [_median([r["cpu_seconds"] for r in runs]) for runs in (floors, ducks)]
         print(f"(CPU time of all threads at {n:,} rows, medians: floor {cpu[0]:.2f} s, faircard "
               f"duckdb {cpu[1]:.2f} s, {cpu[1] / cpu[0]:.1f}x)", file=sys.stderr, flush=True)
+
+
+def csv_table(folder: Path, sizes: list[int], reps: int) -> None:
+    """The floor (DuckDB's read_csv and GROUP BY) against faircard duckdb on CSV files."""
+    print(f"CSV: median of {reps} alternate runs (range); MB: highest peak RSS")
+    print("| rows | floor: DuckDB read_csv GROUP BY (s / MB) | faircard duckdb (s / MB) | "
+          "x floor (pairs) | load average |")
+    print("|---:|---:|---:|---:|---|")
+    for n in sizes:
+        parquet, path = folder / f"rows_{n}.parquet", folder / f"rows_{n}.csv"
+        if not parquet.exists():
+            generate(parquet, n)
+        if not path.exists():
+            write_csv(parquet, path)
+        load_start = os.getloadavg()[0]
+        floors, ducks = [], []
+        for _ in range(max(1, reps)):
+            floors.append(measure("floor", path))
+            ducks.append(measure("duckdb", path))
+        load_end = os.getloadavg()[0]
+        assert all(d["counts"] == ducks[0]["counts"] for d in ducks), "DuckDB runs differ"
+        ratio = _median([d["seconds"] for d in ducks]) / _median([f["seconds"] for f in floors])
+        pairs = [d["seconds"] / f["seconds"] for f, d in zip(floors, ducks, strict=True)]
+        spread = f" ({min(pairs):.1f}-{max(pairs):.1f})" if len(pairs) > 1 else ""
+        print(f"| {n:,} | {_timing(floors)} | {_timing(ducks)} | {ratio:.1f}x{spread} | "
+              f"{load_start:.1f} to {load_end:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -1262,3 +1262,64 @@ def test_exact_parity_over_many_levels_is_found_when_it_exists():
                         min_group_size=0)
     assert p.feasible
     assert p.objective_value == pytest.approx(right[equal].max() / len(g), abs=1e-12)
+
+
+def test_equalized_odds_searches_the_level_where_a_group_is_best_off_selecting_nobody():
+    """Group a has no positives, so it is held to the false positive rate only, and it is most
+    accurate selecting nobody. The best policy within 0.1 (exhaustive over every combination of
+    the three groups' thresholds, counted by scikit-learn on group masks) must be found: each
+    TPR level's upper bound counts a's best choice, nobody selected; ranked without it, the
+    bound of the best level fell below a policy found first and that level was skipped."""
+    rng = np.random.default_rng(37)
+    sizes = (15, 25, 25)
+    g = np.repeat([0, 1, 2], sizes)
+    s = rng.integers(0, 101, len(g)) / 100
+    y = (rng.random(len(g)) < 0.2 + 0.6 * s) & (g > 0)
+    tol = 0.1
+    cells = []
+    for j in range(3):
+        cuts = np.append(np.unique(s[g == j]), np.inf)
+        c = np.array([confusion_matrix(y[g == j], s[g == j] >= t, labels=[False, True]).ravel()
+                      for t in cuts], dtype=np.float64)
+        shape = [1, 1, 1]
+        shape[j] = len(cuts)
+        cells.append([c[:, i].reshape(shape) for i in range(4)])  # tn, fp, fn, tp
+    right_a = cells[0][0] + cells[0][3]
+    assert right_a.argmax() == right_a.size - 1  # a: nobody selected is the most accurate
+    fpr = [fp / (fp + tn) for tn, fp, _, _ in cells]
+    tpr = [tp / (tp + fn) for _, _, fn, tp in cells[1:]]  # a's is undefined: no gap
+    sel = [(fp + tp) / n for (_, fp, _, tp), n in zip(cells, sizes, strict=True)]
+    gap_f = np.max(np.broadcast_arrays(*fpr), axis=0) - np.min(np.broadcast_arrays(*fpr), axis=0)
+    gap_t = np.abs(tpr[0] - tpr[1])
+    every = np.broadcast_arrays(*sel)
+    degenerate = np.all([x == 0 for x in every], axis=0) | np.all([x == 1 for x in every],
+                                                                  axis=0)
+    right = sum(tn + tp for tn, _, _, tp in cells)
+    ok = (gap_f <= tol + 1e-9) & (gap_t <= tol + 1e-9) & ~degenerate
+    p = P.choose_policy(y, s, g, ["a", "b", "c"], constraint="equalized_odds", tolerance=tol,
+                        min_group_size=0)
+    assert p.feasible
+    assert p.objective_value == pytest.approx(right[ok].max() / len(g), abs=1e-12)
+
+
+@pytest.mark.parametrize("g, s4, y, tolerance", [
+    # gap 0.5 (false positive rates 0.5 and 1 or 0, exact in binary)
+    ([0, 0, 0, 1, 1, 1, 1, 1], [2, 0, 0, 0, 1, 2, 3, 3], [0, 1, 1, 0, 1, 1, 0, 1], 0.5 - 1e-12),
+    # gap 0.25
+    ([0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1], [2, 1, 1, 0, 3, 3, 0, 0, 1, 1, 2],
+     [1, 0, 0, 0, 1, 0, 0, 1, 1, 1, 0], 0.25 - 1e-12)])
+def test_a_gap_above_the_tolerance_by_rounding_alone_meets_equalized_odds(g, s4, y, tolerance):
+    """The windows of the search admit a gap up to 1e-12 above the tolerance (rounding), as the
+    policy's own check does: the best policy here has a gap of 0.5 (or 0.25), 1e-12 above the
+    tolerance, and is found, as the exhaustive search (which admits 1e-9) says. The check that
+    a TPR level's FPR spans can meet and the filter of its FPR levels end with the same slack."""
+    g, s, y = np.array(g), np.array(s4) / 4, np.array(y, bool)
+    _, per_group = _group_counts(y, s, g, 2)
+    feasible, best = _expected(per_group, "equalized_odds", "accuracy", tolerance, True,
+                               np.ones(2, bool), 1.0, 1.0)
+    assert feasible
+    p = P.choose_policy(y, s, g, ["a", "b"], constraint="equalized_odds", tolerance=tolerance,
+                        min_group_size=0, allow_degenerate=True)
+    assert p.feasible
+    assert p.objective_value == pytest.approx(best, abs=1e-12)
+    assert p.disparity == pytest.approx(tolerance, abs=2e-12)  # the slack is used

@@ -1323,3 +1323,32 @@ def test_a_gap_above_the_tolerance_by_rounding_alone_meets_equalized_odds(g, s4,
     assert p.feasible
     assert p.objective_value == pytest.approx(best, abs=1e-12)
     assert p.disparity == pytest.approx(tolerance, abs=2e-12)  # the slack is used
+
+
+@pytest.mark.parametrize("g, s4, y, tolerance", [
+    # the smallest gap, 1/6, is reached both by an all-or-nothing policy (nobody selected) and
+    # by one that tells people apart; the all-or-nothing one is more accurate
+    ([0, 1, 0, 0, 1, 0, 0, 0, 1], [0, 1, 2, 2, 1, 3, 3, 1, 3], [1, 1, 1, 1, 1, 0, 1, 1, 1], 0.0),
+    # all-or-nothing reaches 0.25, nothing else better than 0.5; twice the tolerance, the
+    # first wider one tried, lies just below 0.5
+    ([0, 0, 1, 0, 0], [3, 2, 1, 2, 0], [0, 1, 0, 0, 0], (0.5 - 4e-7) / 2),
+])
+def test_the_closest_policy_weighs_all_or_nothing_ones_at_every_step_when_allowed(
+        g, s4, y, tolerance):
+    """Equal accuracy cannot be met here; with all-or-nothing policies allowed, the closest
+    policy is the best of those with the smallest gap any policy reaches, all-or-nothing ones
+    included (exhaustive search). Refused in the widening tolerances, the search would start
+    its bisection above that gap; refused in the bisection, it would miss the better one."""
+    g, s, y = np.array(g), np.array(s4) / 4, np.array(y, bool)
+    _, per_group = _group_counts(y, s, g, 2)
+    inc = np.ones(2, bool)
+    args = ("equal_accuracy", "accuracy", tolerance)
+    smallest = _exhaustive(per_group, *args, True, inc, 1.0, 1.0, smallest=True)
+    assert _exhaustive(per_group, *args, False, inc, 1.0, 1.0, smallest=True) >= smallest
+    feasible, best = _expected(per_group, *args, True, inc, 1.0, 1.0)
+    assert not feasible
+    p = P.choose_policy(y, s, g, ["a", "b"], constraint="equal_accuracy", tolerance=tolerance,
+                        min_group_size=0, allow_degenerate=True)
+    assert not p.feasible
+    assert p.disparity == pytest.approx(smallest, abs=1e-6)
+    assert p.objective_value == pytest.approx(best, abs=1e-12)

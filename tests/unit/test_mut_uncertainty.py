@@ -726,3 +726,90 @@ def test_a_disparity_is_distinguishable_only_below_the_significance_level():
         assert flag is (None if np.isnan(value) else bool(value < q))
     assert any(value == q and flag is False for value, flag in zip(got, flags, strict=True))
     assert any(flag is True for flag in flags)
+
+
+# ------------------------------------------- Holm over distinct hypotheses (de-duplicated)
+
+def _family_holm(p, keys):
+    """statsmodels' Holm over the de-duplicated family: each key counted once, with the p-value
+    of its first row whose p-value is a number; rows without a key (None) each their own
+    hypothesis; NaN rows stay NaN and do not count."""
+    from statsmodels.stats.multitest import multipletests
+
+    owner, family = [], {}
+    for i, (pi, k) in enumerate(zip(p, keys, strict=True)):
+        if np.isnan(pi):
+            owner.append(None)
+            continue
+        k = ("row", i) if k is None else ("key", k)
+        family.setdefault(k, pi)
+        owner.append(k)
+    names = list(family)
+    adj = dict(zip(names, multipletests([family[k] for k in names], method="holm")[1],
+                   strict=True)) if names else {}
+    return np.array([np.nan if k is None else adj[k] for k in owner])
+
+
+def test_a_rate_and_its_complement_are_one_hypothesis_and_nothing_else_is():
+    from tests.conftest import COMPLEMENTS
+
+    rates = list(u.PROPORTIONS)
+    for a in rates:
+        for b in rates:
+            same = a == b or COMPLEMENTS.get(a) == b
+            assert (u.hypothesis_key("sex", a, "f", "m") == u.hypothesis_key("sex", b, "m", "f")) \
+                == same, (a, b)
+    key = u.hypothesis_key("sex", "precision", "f", "m")
+    assert key == u.hypothesis_key("sex", "false_discovery_rate", "m", "f")
+    assert key != u.hypothesis_key("race", "precision", "f", "m")
+    assert key != u.hypothesis_key("sex", "precision", "f", "x")
+    assert hash(key) == hash(u.hypothesis_key("sex", "false_discovery_rate", "m", "f"))
+    for metric in ("balanced_accuracy", "f1", "count", "roc_auc"):
+        assert u.hypothesis_key("sex", metric, "f", "m") is None
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_holm_over_distinct_hypotheses_equals_statsmodels_on_the_de_duplicated_family(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(3, 14))
+    pool = [("f", "tpr"), ("f", "fpr"), ("g", "tpr"), ("g", "sel")]
+    keys = [None if rng.random() < 0.3 else pool[rng.integers(len(pool))] for _ in range(n)]
+    p = rng.choice([0.001, 0.01, 0.02, 0.04, 0.3, 0.8], n) * rng.uniform(0.9, 1.1, n)
+    p[rng.random(n) < 0.2] = np.nan
+    got = u.holm_by_hypothesis(p, keys)
+    np.testing.assert_allclose(got, _family_holm(p, keys), rtol=1e-12, equal_nan=True)
+
+
+def test_holm_over_distinct_hypotheses_by_hand():
+    from statsmodels.stats.multitest import multipletests
+
+    # rows 0 and 2 share a key: the family is {0.01 (key a), 0.04 (None), 0.03 (key b)}; row 2's
+    # own p-value 0.5 is not counted, and it gets key a's adjusted value
+    p = np.array([0.01, 0.04, 0.5, 0.03, np.nan])
+    keys = ["a", None, "a", "b", "b"]
+    want = multipletests([0.01, 0.04, 0.03], method="holm")[1]
+    np.testing.assert_allclose(u.holm_by_hypothesis(p, keys),
+                               [want[0], want[1], want[0], want[2], np.nan])
+    # a key's first row without a p-value does not own it: the next row does
+    p = np.array([np.nan, 0.02, 0.02, 0.01])
+    keys = ["a", "a", None, None]
+    want = multipletests([0.02, 0.02, 0.01], method="holm")[1]
+    np.testing.assert_allclose(u.holm_by_hypothesis(p, keys), [np.nan, *want])
+    # rows without a key are never merged, even with equal p-values
+    np.testing.assert_allclose(u.holm_by_hypothesis([0.02, 0.02], [None, None]),
+                               multipletests([0.02, 0.02], method="holm")[1])
+    assert u.holm_by_hypothesis(np.array([]), []).shape == (0,)
+    assert np.isnan(u.holm_by_hypothesis([np.nan, np.nan], ["a", "a"])).all()
+
+
+def test_rows_of_one_hypothesis_share_its_first_p_value():
+    p = np.array([0.2, np.nan, 0.3, 0.25, 0.5, 0.7, 0.9])
+    keys = ["a", "a", "a", None, "b", None, "b"]
+    got = u._shared_p(p, keys)
+    np.testing.assert_array_equal(got, [0.2, np.nan, 0.2, 0.25, 0.5, 0.7, 0.5])
+    assert got.dtype == np.float64
+    assert p[2] == 0.3  # the input is left alone
+    # the first row with a number owns the key
+    np.testing.assert_array_equal(u._shared_p([np.nan, 0.4, 0.1], ["k", "k", "k"]),
+                                  [np.nan, 0.4, 0.4])
+    np.testing.assert_array_equal(u._shared_p([1, 0], [None, None]), [1.0, 0.0])

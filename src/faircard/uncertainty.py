@@ -102,16 +102,19 @@ def _between(values: np.ndarray, included: np.ndarray) -> tuple[np.ndarray, np.n
 def _pair_between(values: np.ndarray, point: np.ndarray,
                   included: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per replicate: the difference and ratio between the two included groups that are
-    furthest apart in the data (``point``: the highest and the lowest value, two different
-    groups even when tied), signed as observed (the higher minus the lower, the lower over the
+    furthest apart in the data (``point``: the lowest and the highest value, the first group of
+    each when several tie, as the disparity row names them; when every value ties, the first
+    and the last group), signed as observed (the higher minus the lower, the lower over the
     higher). Unlike the replicates' own max - min, whose percentiles lie above a gap near 0,
     its interval holds the gap and reaches below 0 when the order of the two could be chance,
     as the p-value of the same two groups says. NaN when fewer than two values are defined."""
-    ranked = [g for g in np.argsort(point, kind="stable") if included[g] and point[g] == point[g]]
-    if len(ranked) < 2:
+    ok = np.flatnonzero(included & ~np.isnan(point))
+    if len(ok) < 2:
         nan = np.full(len(values), np.nan)
         return nan, nan
-    low, high = ranked[0], ranked[-1]
+    low, high = ok[np.argmin(point[ok])], ok[np.argmax(point[ok])]
+    if low == high:  # every value the same: still two different groups
+        high = ok[-1]
     with np.errstate(all="ignore"):
         ratio = values[:, low] / values[:, high]
     # a replicate whose higher group is at 0 has no ratio (x / 0), as the point ratio would not

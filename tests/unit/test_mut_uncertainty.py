@@ -799,6 +799,8 @@ def test_holm_over_distinct_hypotheses_by_hand():
     np.testing.assert_allclose(u.holm_by_hypothesis([0.02, 0.02], [None, None]),
                                multipletests([0.02, 0.02], method="holm")[1])
     assert u.holm_by_hypothesis(np.array([]), []).shape == (0,)
+    np.testing.assert_allclose(u.holm_by_hypothesis([None, 0.02, 0.01], ["a", "a", None]),
+                               [np.nan, *multipletests([0.02, 0.01], method="holm")[1]])
     assert np.isnan(u.holm_by_hypothesis([np.nan, np.nan], ["a", "a"])).all()
 
 
@@ -813,6 +815,9 @@ def test_rows_of_one_hypothesis_share_its_first_p_value():
     np.testing.assert_array_equal(u._shared_p([np.nan, 0.4, 0.1], ["k", "k", "k"]),
                                   [np.nan, 0.4, 0.4])
     np.testing.assert_array_equal(u._shared_p([1, 0], [None, None]), [1.0, 0.0])
+    # p-values from an object column: None is a missing p-value, as for holm
+    np.testing.assert_array_equal(u._shared_p([None, 0.3, 0.1], ["k", "k", "k"]),
+                                  [np.nan, 0.3, 0.3])
 
 
 def test_a_rate_and_its_complement_show_one_p_value_to_the_last_bit():
@@ -868,3 +873,29 @@ def test_the_same_two_group_names_under_two_features_are_two_hypotheses():
     np.testing.assert_allclose(a.disparities["p_adjusted"].to_numpy(float),
                                holm_once_per_hypothesis(a.disparities), rtol=1e-12,
                                equal_nan=True)
+
+
+def test_the_interval_of_a_gap_is_that_of_the_two_groups_the_row_names_when_groups_tie():
+    """b and c tie at the highest true positive rate (0.6), a is lowest: the row names a and
+    b (the first of the tied groups, as for an untied maximum), and its p-value compares a
+    and b; the interval of the gap and of the ratio is that of b against a too, by a NumPy
+    resampling of the cells written here (one multinomial draw per group and replicate)."""
+    cells = {"a": (30, 10, 12, 8), "b": (25, 15, 8, 12), "c": (20, 5, 16, 24)}
+    df = _one_feature(**{g: dict(zip(("tn", "fp", "fn", "tp"), c, strict=True))
+                         for g, c in cells.items()})
+    n_boot, seed = 60, 5
+    a = faircard.assess(df, target="y", prediction="p", sensitive="g", n_boot=n_boot,
+                        confidence=ORACLE_LEVEL, random_state=seed, min_group_size=0)
+    d = a.disparities.set_index("metric").loc["true_positive_rate"]
+    assert (d["worst_group"], d["best_group"]) == ("a", "b")
+    counts = np.array([cells[g] for g in ("a", "b", "c")], float)
+    sizes = counts.sum(axis=1).astype(np.int64)
+    reps = np.random.default_rng(seed).multinomial(sizes, counts / sizes[:, None],
+                                                   size=(n_boot, 3))
+    tpr = _oracle_metric("true_positive_rate", reps)
+    assert _oracle_metric("true_positive_rate", counts)[1] == \
+        _oracle_metric("true_positive_rate", counts)[2]  # the tie
+    want = np.concatenate([_oracle_percentile(tpr[:, 1] - tpr[:, 0], ORACLE_LEVEL),
+                           _oracle_percentile(tpr[:, 0] / tpr[:, 1], ORACLE_LEVEL)])
+    np.testing.assert_allclose(d[["difference_ci_low", "difference_ci_high", "ratio_ci_low",
+                                  "ratio_ci_high"]].to_numpy(float), want, rtol=0, atol=1e-12)

@@ -1352,3 +1352,29 @@ def test_the_closest_policy_weighs_all_or_nothing_ones_at_every_step_when_allowe
     assert not p.feasible
     assert p.disparity == pytest.approx(smallest, abs=1e-6)
     assert p.objective_value == pytest.approx(best, abs=1e-12)
+
+
+def test_the_search_in_small_memory_chunks_finds_the_same_optimum(monkeypatch):
+    """The levels are searched in chunks of at most ``_CELLS`` level x group cells (about a
+    million: only dozens of groups with thousands of levels need several). Forced down to a
+    few cells, every chunking path runs on small data, and the chosen policy's objective and
+    feasibility are still those of the exhaustive search (as in the test above)."""
+    monkeypatch.setattr(P, "_CELLS", 5)
+    for seed in range(48):
+        c = _case(1000 + seed)
+        c["constraint"] = list(NAMES)[seed % len(NAMES)]
+        y, s, g, k = c["y"], c["s"], c["g"], c["n_groups"]
+        inc = np.bincount(g, minlength=k) >= c["min_group_size"]
+        if not inc.any():
+            inc[:] = True
+        _, per_group = _group_counts(y, s, g, k)
+        feasible, best = _expected(per_group, c["constraint"], c["objective"], c["tolerance"],
+                                   c["allow_degenerate"], inc, 1.0, c["fn_cost"])
+        p = P.choose_policy(y, s, g, [f"g{j}" for j in range(k)], constraint=c["constraint"],
+                            objective=c["objective"], tolerance=c["tolerance"],
+                            fn_cost=c["fn_cost"], min_group_size=c["min_group_size"],
+                            allow_degenerate=c["allow_degenerate"])
+        got = -p.objective_value if c["objective"] == "cost" else p.objective_value
+        assert got == pytest.approx(best, abs=1e-12), (seed, c["constraint"])
+        if feasible:
+            assert p.feasible, (seed, c["constraint"])

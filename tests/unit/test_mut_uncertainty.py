@@ -899,3 +899,29 @@ def test_the_interval_of_a_gap_is_that_of_the_two_groups_the_row_names_when_grou
                            _oracle_percentile(tpr[:, 0] / tpr[:, 1], ORACLE_LEVEL)])
     np.testing.assert_allclose(d[["difference_ci_low", "difference_ci_high", "ratio_ci_low",
                                   "ratio_ci_high"]].to_numpy(float), want, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("names", [("a", "b"), ("a", "b", "c")])
+def test_the_interval_of_a_gap_of_zero_is_that_of_the_first_and_the_last_group(names):
+    """Every group has a true positive rate of 0.4: the gap is 0 and any two groups are the
+    furthest apart; the interval is that of the last group against the first (never of a
+    group against itself, which would be [0, 0]), by a NumPy resampling written here."""
+    base = [(30, 10, 12, 8), (25, 15, 6, 4), (20, 5, 18, 12)]
+    cells = dict(zip(names, base, strict=False))
+    df = _one_feature(**{g: dict(zip(("tn", "fp", "fn", "tp"), c, strict=True))
+                         for g, c in cells.items()})
+    n_boot, seed = 50, 9
+    a = faircard.assess(df, target="y", prediction="p", sensitive="g", n_boot=n_boot,
+                        confidence=ORACLE_LEVEL, random_state=seed, min_group_size=0)
+    d = a.disparities.set_index("metric").loc["true_positive_rate"]
+    counts = np.array([cells[g] for g in names], float)
+    assert np.all(_oracle_metric("true_positive_rate", counts) == 0.4)
+    sizes = counts.sum(axis=1).astype(np.int64)
+    reps = np.random.default_rng(seed).multinomial(sizes, counts / sizes[:, None],
+                                                   size=(n_boot, len(names)))
+    tpr = _oracle_metric("true_positive_rate", reps)
+    want = np.concatenate([_oracle_percentile(tpr[:, -1] - tpr[:, 0], ORACLE_LEVEL),
+                           _oracle_percentile(tpr[:, 0] / tpr[:, -1], ORACLE_LEVEL)])
+    np.testing.assert_allclose(d[["difference_ci_low", "difference_ci_high", "ratio_ci_low",
+                                  "ratio_ci_high"]].to_numpy(float), want, rtol=0, atol=1e-12)
+    assert d["difference_ci_low"] < 0 < d["difference_ci_high"]

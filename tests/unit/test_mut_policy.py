@@ -1378,3 +1378,25 @@ def test_the_search_in_small_memory_chunks_finds_the_same_optimum(monkeypatch):
         assert got == pytest.approx(best, abs=1e-12), (seed, c["constraint"])
         if feasible:
             assert p.feasible, (seed, c["constraint"])
+
+
+def test_the_last_block_of_levels_alone_is_searched():
+    """Groups of 40 and 26 people with distinct scores reach 65 distinct selection rates: the
+    search bounds blocks of 64 levels, so the last level, 1 (everybody selected), is a block of
+    its own. Almost everybody is a positive, so with all-or-nothing policies allowed the best
+    policy under exact demographic parity selects everybody (exhaustive search); the bound of
+    that block must reach its own level."""
+    rng = np.random.default_rng(3)
+    g = np.repeat([0, 1], [40, 26])
+    s = np.concatenate([(np.arange(40) + 0.5) / 40, (np.arange(26) + 0.25) / 26])
+    y = rng.random(66) < 0.95
+    rates = np.unique(np.concatenate([np.arange(41) / 40, np.arange(27) / 26]))
+    assert len(rates) == P._BLOCK + 1
+    _, per_group = _group_counts(y, s, g, 2)
+    feasible, best = _expected(per_group, "demographic_parity", "accuracy", 0.0, True,
+                               np.ones(2, bool), 1.0, 1.0)
+    assert feasible and best == pytest.approx(y.mean())
+    p = P.choose_policy(y, s, g, ["a", "b"], constraint="demographic_parity", tolerance=0.0,
+                        allow_degenerate=True, min_group_size=0)
+    assert p.feasible and p.objective_value == pytest.approx(best, abs=1e-12)
+    assert p.selection_rates == {"a": 1.0, "b": 1.0}

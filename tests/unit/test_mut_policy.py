@@ -1400,3 +1400,21 @@ def test_the_last_block_of_levels_alone_is_searched():
                         allow_degenerate=True, min_group_size=0)
     assert p.feasible and p.objective_value == pytest.approx(best, abs=1e-12)
     assert p.selection_rates == {"a": 1.0, "b": 1.0}
+
+
+@pytest.mark.parametrize("constraint", ["false_positive_rate_parity", "demographic_parity"])
+def test_a_group_with_one_score_alone_gets_the_better_all_or_nothing_decision(constraint):
+    """One group whose four people share one score: selecting everybody or nobody is all there
+    is, and with one group held both are all-or-nothing (refused), so no policy qualifies;
+    the last resort is the best all-or-nothing one, nobody selected (3 of 4 right), as the
+    exhaustive search has it. Had the opposite decision counted as a way out for one group,
+    everybody (1 of 4) would have been returned."""
+    y = np.array([0, 1, 0, 0], bool)
+    s = np.ones(4)
+    g = np.zeros(4, int)
+    _, per_group = _group_counts(y, s, g, 1)
+    assert _expected(per_group, constraint, "accuracy", 0.3, False, np.ones(1, bool), 1.0,
+                     1.0) == (False, pytest.approx(0.75))
+    p = P.choose_policy(y, s, g, ["a"], constraint=constraint, tolerance=0.3, min_group_size=3)
+    assert not p.feasible and p.degenerate
+    assert p.selection_rates == {"a": 0.0} and p.objective_value == pytest.approx(0.75)

@@ -875,53 +875,48 @@ def test_the_same_two_group_names_under_two_features_are_two_hypotheses():
                                equal_nan=True)
 
 
+def _tpr_gap_case(cells, n_boot, seed):
+    """The true positive rate's disparity row of one feature with groups of these cells
+    (tn, fp, fn, tp), the groups' rates, and their replicates by a NumPy resampling written
+    here (one multinomial draw per group and replicate, seeded as the assessment)."""
+    df = _one_feature(**{g: dict(zip(("tn", "fp", "fn", "tp"), c, strict=True))
+                         for g, c in cells.items()})
+    a = faircard.assess(df, target="y", prediction="p", sensitive="g", n_boot=n_boot,
+                        confidence=ORACLE_LEVEL, random_state=seed, min_group_size=0)
+    counts = np.array(list(cells.values()), float)
+    sizes = counts.sum(axis=1).astype(np.int64)
+    reps = np.random.default_rng(seed).multinomial(sizes, counts / sizes[:, None],
+                                                   size=(n_boot, len(cells)))
+    return (a.disparities.set_index("metric").loc["true_positive_rate"],
+            _oracle_metric("true_positive_rate", counts),
+            _oracle_metric("true_positive_rate", reps))
+
+
+def _assert_gap_interval(d, tpr, high, low):
+    want = np.concatenate([_oracle_percentile(tpr[:, high] - tpr[:, low], ORACLE_LEVEL),
+                           _oracle_percentile(tpr[:, low] / tpr[:, high], ORACLE_LEVEL)])
+    np.testing.assert_allclose(d[["difference_ci_low", "difference_ci_high", "ratio_ci_low",
+                                  "ratio_ci_high"]].to_numpy(float), want, rtol=0, atol=1e-12)
+
+
 def test_the_interval_of_a_gap_is_that_of_the_two_groups_the_row_names_when_groups_tie():
     """b and c tie at the highest true positive rate (0.6), a is lowest: the row names a and
     b (the first of the tied groups, as for an untied maximum), and its p-value compares a
-    and b; the interval of the gap and of the ratio is that of b against a too, by a NumPy
-    resampling of the cells written here (one multinomial draw per group and replicate)."""
-    cells = {"a": (30, 10, 12, 8), "b": (25, 15, 8, 12), "c": (20, 5, 16, 24)}
-    df = _one_feature(**{g: dict(zip(("tn", "fp", "fn", "tp"), c, strict=True))
-                         for g, c in cells.items()})
-    n_boot, seed = 60, 5
-    a = faircard.assess(df, target="y", prediction="p", sensitive="g", n_boot=n_boot,
-                        confidence=ORACLE_LEVEL, random_state=seed, min_group_size=0)
-    d = a.disparities.set_index("metric").loc["true_positive_rate"]
+    and b; the interval of the gap and of the ratio is that of b against a too."""
+    d, point, tpr = _tpr_gap_case({"a": (30, 10, 12, 8), "b": (25, 15, 8, 12),
+                                   "c": (20, 5, 16, 24)}, n_boot=60, seed=5)
     assert (d["worst_group"], d["best_group"]) == ("a", "b")
-    counts = np.array([cells[g] for g in ("a", "b", "c")], float)
-    sizes = counts.sum(axis=1).astype(np.int64)
-    reps = np.random.default_rng(seed).multinomial(sizes, counts / sizes[:, None],
-                                                   size=(n_boot, 3))
-    tpr = _oracle_metric("true_positive_rate", reps)
-    assert _oracle_metric("true_positive_rate", counts)[1] == \
-        _oracle_metric("true_positive_rate", counts)[2]  # the tie
-    want = np.concatenate([_oracle_percentile(tpr[:, 1] - tpr[:, 0], ORACLE_LEVEL),
-                           _oracle_percentile(tpr[:, 0] / tpr[:, 1], ORACLE_LEVEL)])
-    np.testing.assert_allclose(d[["difference_ci_low", "difference_ci_high", "ratio_ci_low",
-                                  "ratio_ci_high"]].to_numpy(float), want, rtol=0, atol=1e-12)
+    assert point[1] == point[2] > point[0]  # the tie
+    _assert_gap_interval(d, tpr, high=1, low=0)
 
 
 @pytest.mark.parametrize("names", [("a", "b"), ("a", "b", "c")])
 def test_the_interval_of_a_gap_of_zero_is_that_of_the_first_and_the_last_group(names):
     """Every group has a true positive rate of 0.4: the gap is 0 and any two groups are the
     furthest apart; the interval is that of the last group against the first (never of a
-    group against itself, which would be [0, 0]), by a NumPy resampling written here."""
+    group against itself, which would be [0, 0])."""
     base = [(30, 10, 12, 8), (25, 15, 6, 4), (20, 5, 18, 12)]
-    cells = dict(zip(names, base, strict=False))
-    df = _one_feature(**{g: dict(zip(("tn", "fp", "fn", "tp"), c, strict=True))
-                         for g, c in cells.items()})
-    n_boot, seed = 50, 9
-    a = faircard.assess(df, target="y", prediction="p", sensitive="g", n_boot=n_boot,
-                        confidence=ORACLE_LEVEL, random_state=seed, min_group_size=0)
-    d = a.disparities.set_index("metric").loc["true_positive_rate"]
-    counts = np.array([cells[g] for g in names], float)
-    assert np.all(_oracle_metric("true_positive_rate", counts) == 0.4)
-    sizes = counts.sum(axis=1).astype(np.int64)
-    reps = np.random.default_rng(seed).multinomial(sizes, counts / sizes[:, None],
-                                                   size=(n_boot, len(names)))
-    tpr = _oracle_metric("true_positive_rate", reps)
-    want = np.concatenate([_oracle_percentile(tpr[:, -1] - tpr[:, 0], ORACLE_LEVEL),
-                           _oracle_percentile(tpr[:, 0] / tpr[:, -1], ORACLE_LEVEL)])
-    np.testing.assert_allclose(d[["difference_ci_low", "difference_ci_high", "ratio_ci_low",
-                                  "ratio_ci_high"]].to_numpy(float), want, rtol=0, atol=1e-12)
+    d, point, tpr = _tpr_gap_case(dict(zip(names, base, strict=False)), n_boot=50, seed=9)
+    assert np.all(point == 0.4)
+    _assert_gap_interval(d, tpr, high=-1, low=0)
     assert d["difference_ci_low"] < 0 < d["difference_ci_high"]

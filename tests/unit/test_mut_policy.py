@@ -1418,3 +1418,25 @@ def test_a_group_with_one_score_alone_gets_the_better_all_or_nothing_decision(co
     p = P.choose_policy(y, s, g, ["a"], constraint=constraint, tolerance=0.3, min_group_size=3)
     assert not p.feasible and p.degenerate
     assert p.selection_rates == {"a": 0.0} and p.objective_value == pytest.approx(0.75)
+
+
+def test_a_block_of_levels_where_a_group_is_best_off_selecting_nobody_is_searched():
+    """Groups of 56 and 57 people with distinct scores reach more than 64 accuracy levels, so
+    levels are bounded in blocks; group a has few positives, so selecting nobody is often its
+    cheapest choice. The best policy (equal accuracy within 0.1, cost with a false negative
+    twice a false positive) is the exhaustive optimum only if each block's bound counts that
+    choice; ranked without it, a block was skipped for a costlier policy."""
+    rng = np.random.default_rng(215)
+    na, nb = int(rng.integers(30, 60)), int(rng.integers(30, 60))
+    g = np.repeat([0, 1], [na, nb])
+    s = rng.permutation(na + nb) / (na + nb) + 0.001
+    pa, pb = rng.uniform(0.0, 0.15), rng.uniform(0.2, 0.8)
+    y = rng.random(na + nb) < np.where(g == 0, pa * (1 - s), pb * s * 1.5)
+    _, per_group = _group_counts(y, s, g, 2)
+    assert (na, nb) == (56, 57)
+    rules = ("equal_accuracy", "cost", 0.1, False, np.ones(2, bool), 1.0, 2.0)
+    feasible, best = _expected(per_group, *rules)
+    p = P.choose_policy(y, s, g, ["a", "b"], constraint="equal_accuracy", objective="cost",
+                        tolerance=0.1, fn_cost=2.0, min_group_size=0)
+    assert feasible and p.feasible
+    assert -p.objective_value == pytest.approx(best, abs=1e-12)

@@ -1440,3 +1440,23 @@ def test_a_block_of_levels_where_a_group_is_best_off_selecting_nobody_is_searche
                         tolerance=0.1, fn_cost=2.0, min_group_size=0)
     assert feasible and p.feasible
     assert -p.objective_value == pytest.approx(best, abs=1e-12)
+
+
+def test_groups_without_positives_each_weigh_their_own_way_out_of_an_all_or_nothing_policy():
+    """Equal opportunity holds only group a (b and c have no positives, so no true positive
+    rate; they are still among the groups that must not all get one all-or-nothing decision).
+    The best policy (exhaustive search) gets all 9 right: a selects everybody (its two
+    positives), b and c nobody. Where a level's best choices are all-or-nothing for every
+    group, one group is moved to its best other choice, weighed by that group's own gains;
+    weighed by the best of both free groups' gains, a repaired level looked better than it
+    is and a policy with 6 of 9 right was returned."""
+    g = np.array([0, 2, 1, 1, 0, 1, 2, 1, 1])
+    s = np.array([3, 0, 0, 1, 0, 1, 1, 3, 2]) / 4
+    y = np.array([1, 0, 0, 0, 1, 0, 0, 0, 0], bool)
+    _, per_group = _group_counts(y, s, g, 3)
+    assert _expected(per_group, "equal_opportunity", "accuracy", 0.3, False, np.ones(3, bool),
+                     1.0, 1.0) == (True, 1.0)
+    p = P.choose_policy(y, s, g, ["a", "b", "c"], constraint="equal_opportunity",
+                        tolerance=0.3, min_group_size=0)
+    assert p.feasible and not p.degenerate
+    assert p.objective_value == 1.0

@@ -1460,3 +1460,19 @@ def test_groups_without_positives_each_weigh_their_own_way_out_of_an_all_or_noth
                         tolerance=0.3, min_group_size=0)
     assert p.feasible and not p.degenerate
     assert p.objective_value == 1.0
+
+
+def test_the_search_counts_a_false_positive_as_one_by_default():
+    """One group: a threshold at 0.1 selects two negatives and misses no positive (2 false
+    positives), one at 0.9 misses three positives (3 false negatives); everybody or nobody is
+    refused. With both errors costing 1 by default, 0.1 is the cheaper (scikit-learn's
+    confusion matrix at every distinct score)."""
+    y = np.array([0, 1, 1, 1, 0, 0, 1], bool)
+    s = np.array([0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.9])
+    sw = sweep(y, s, np.zeros(7, int), ["a"], grid_thresholds(s))
+    idx, ok = P.search(sw, "none", "cost", 0.0)
+    t = P.finite_thresholds(sw)[idx[0]]
+    _, fp, fn, _ = confusion_matrix(y, s >= t, labels=[False, True]).ravel()
+    costs = [sum(confusion_matrix(y, s >= c, labels=[False, True]).ravel()[1:3])
+             for c in np.unique(s)[1:]]  # every real threshold
+    assert ok and fp + fn == min(costs) == 2

@@ -1326,8 +1326,8 @@ def test_a_gap_above_the_tolerance_by_rounding_alone_meets_equalized_odds(g, s4,
 
 
 @pytest.mark.parametrize("g, s4, y, tolerance", [
-    # the smallest gap, 1/6, is reached both by an all-or-nothing policy (nobody selected) and
-    # by one that tells people apart; the all-or-nothing one is more accurate
+    # the smallest gap, 1/6, is reached both by an all-or-nothing policy (everybody selected)
+    # and by one that tells people apart; the all-or-nothing one is more accurate
     ([0, 1, 0, 0, 1, 0, 0, 0, 1], [0, 1, 2, 2, 1, 3, 3, 1, 3], [1, 1, 1, 1, 1, 0, 1, 1, 1], 0.0),
     # all-or-nothing reaches 0.25, nothing else better than 0.5; twice the tolerance, the
     # first wider one tried, lies just below 0.5

@@ -315,3 +315,18 @@ def test_governance_page_of_a_record_whose_status_was_edited(tmp_path, result, m
                for e in at.error), [e.value for e in at.error]
     shown = "\n".join(m.value for m in at.markdown)
     assert "**Status:** not verified" in shown and "](https://evil" not in shown
+
+
+def test_a_later_rejection_of_the_same_assessment_withdraws_its_approval(tmp_path, result):
+    from faircard.governance.gate import _approved_check
+
+    path = _in_review(tmp_path, result)
+    with AuditStore(path) as store:
+        rec = store.review(1, "Ben Lee", "approve")
+        assert _approved_check(store, rec.fingerprint, None, False).passed
+        again = _add(store, result)  # the same assessment recorded again, and rejected
+        assert again.fingerprint == rec.fingerprint
+        store.submit(again.id, "Ana Kim")
+        store.review(again.id, "Vera Domain", "reject", "group B is missing half its rows")
+        check = _approved_check(store, rec.fingerprint, None, False)
+        assert not check.passed and "rejected later by Vera Domain" in check.explanation

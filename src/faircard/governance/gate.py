@@ -510,6 +510,18 @@ def _approved_check(store: Any, fingerprint: str | None, expect_head: str | None
                             "its approvals cannot be trusted; run 'faircard verify'")
     short = fingerprint[:12]
     approved = store.find_by_fingerprint(fingerprint, status="approved")
+    # the latest decision on this content wins: an approval is withdrawn by recording the same
+    # assessment again and rejecting it or asking for changes
+    decisions = [(e.at, r.id, e) for r in store.find_by_fingerprint(fingerprint)
+                 for e in store.history(r.id)
+                 if e.decision in ("approve", "request_changes", "reject")]
+    if approved and decisions:
+        _, rid, last = max(decisions, key=lambda d: d[:2])
+        if last.decision != "approve":
+            verb = "rejected" if last.decision == "reject" else "sent back for changes"
+            return check(False, f"fingerprint {short} was approved, but record {rid} of the "
+                                f"same assessment was {verb} later by {last.reviewer} on "
+                                f"{last.at[:10]}: the latest decision on it is not an approval")
     if approved:
         rec = approved[-1]
         event = next((e for e in reversed(store.history(rec.id)) if e.decision == "approve"),

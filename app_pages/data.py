@@ -180,13 +180,16 @@ elif kind == "prediction":
     st.selectbox("Prediction column (the model's label)", candidates, key="w_pred")
     state.keep("w_pred", state.PRED_COL)
 else:
-    allow_unsafe = os.environ.get("FAIRCARD_ALLOW_UNSAFE_PICKLE") == "1"
     files = st.file_uploader("Model files (.skops recommended; .joblib/.pkl are opened safely)",
                              type=["skops", "joblib", "pkl", "pickle"], accept_multiple_files=True,
                              key="upload_models")
-    if allow_unsafe:
-        st.warning("This server allows ordinary pickle loading (FAIRCARD_ALLOW_UNSAFE_PICKLE=1): "
-                   "model files can run code. Upload only files you trust.")
+    if os.environ.get("FAIRCARD_ALLOW_UNSAFE_PICKLE"):
+        # An uploaded file comes from whoever can reach the server: it is never unpickled
+        # freely, whatever the environment says (the command line keeps its opt-in for files
+        # its own user trusts).
+        st.info("FAIRCARD_ALLOW_UNSAFE_PICKLE is set, but uploaded model files are always opened "
+                "safely. To use a trusted pickle that is refused, save the model with skops or "
+                "run `faircard assess --allow-unsafe-pickle` on your own machine.")
     new = [f for f in files or [] if fingerprint(f.getvalue()) not in
            {m.sha256 for m in state.get(state.MODELS)}]
     if new:
@@ -196,7 +199,7 @@ else:
                 status.update(label=f"Opening {components.escape(f.name)} ({i}/{len(new)})...")
                 raw = f.getvalue()
                 try:
-                    loaded.append(cache.read_model(fingerprint(raw), raw, f.name, allow_unsafe))
+                    loaded.append(cache.read_model(fingerprint(raw), raw, f.name))
                 except FaircardError as exc:
                     errors.append(f"{f.name}: {exc}")
             status.update(label="Scoring the dataset...")

@@ -18,6 +18,7 @@ from .decision import DecisionPolicy
 from .errors import FaircardError
 from .favorable import favorable_rate
 from .formatting import counted
+from .group_notes import group_notes
 from .metrics import (
     ALL_METRICS,
     COUNT_METRICS,
@@ -28,7 +29,6 @@ from .metrics import (
     to_overall,
     worst_and_best,
 )
-from .group_notes import group_notes
 from .prepare import Prepared
 from .spec import AssessmentSpec, Binning
 from .uncertainty import estimate_uncertainty

@@ -101,6 +101,28 @@ def test_model_upload_scores_data_and_refuses_malicious(tmp_path):
     assert pickle.dumps(1)  # the test process is unaffected
 
 
+def test_an_uploaded_pickle_is_opened_safely_even_when_the_server_allows_pickle(tmp_path,
+                                                                                monkeypatch):
+    """FAIRCARD_ALLOW_UNSAFE_PICKLE once made every upload go through ordinary unpickling
+    (in the sandboxed child, but as the server's user): an upload is never trusted."""
+    monkeypatch.setenv("FAIRCARD_ALLOW_UNSAFE_PICKLE", "1")
+    df = small_frame()
+    at = _uploaded(df.to_csv(index=False).encode())
+    at.radio(key="w_decision").set_value("model").run()
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return os.system, (f"touch {marker}",)
+
+    at.file_uploader(key="upload_models").upload("evil.pkl", pickle.dumps(Evil())).run()
+    no_exception(at)
+    assert any("does not allow" in e.value for e in at.error)
+    assert any("always opened safely" in i.value for i in at.info)
+    assert not marker.exists()
+    assert at.session_state["fc_models"] == []
+
+
 def test_changing_the_target_keeps_a_sensible_positive_label():
     df = small_frame()
     df["other_outcome"] = 1 - df["outcome"]

@@ -7,8 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from faircard.favorable import (FAVORABLE_CHOICES, FAVORABLE_OUTCOMES, check_favorable,
-                                favorable_rate, wording)
+from faircard.favorable import (
+    FAVORABLE_CHOICES,
+    FAVORABLE_OUTCOMES,
+    check_favorable,
+    favorable_rate,
+    wording,
+)
 
 
 def test_each_choice_is_offered_with_the_kind_of_decision_it_sets():

@@ -301,7 +301,7 @@ def _keep_long_integers(df: pd.DataFrame, text: bytes, nrows: int,
     ``99999999999999999999``), and DuckDB and Spark read it as text too."""
     long = [i for i in range(df.shape[1])
             if str(df.dtypes.iloc[i]) == "uint64"
-            or (df.dtypes.iloc[i] == object
+            or (pd.api.types.is_object_dtype(df.dtypes.iloc[i])
                 and pd.api.types.infer_dtype(df.iloc[:, i], skipna=True) == "integer")]
     if long:
         again = pd.read_csv(io.BytesIO(text), nrows=nrows, usecols=long, dtype=str, **options)

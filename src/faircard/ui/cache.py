@@ -48,10 +48,11 @@ def read_upload(digest: str, _raw: bytes, name: str, encoding: str = DETECT) -> 
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def read_model(digest: str, _raw: bytes, name: str, allow_unsafe: bool) -> SandboxedModel:
+def read_model(digest: str, _raw: bytes, name: str) -> SandboxedModel:
     """An uploaded model, opened once per distinct file in its sandboxed process (the handle
-    holds only the file's bytes and plain facts; the model runs in that process)."""
-    return load_model(_raw, filename=name, allow_unsafe_pickle=allow_unsafe)
+    holds only the file's bytes and plain facts; the model runs in that process). An upload is
+    always opened safely: skops' checks or the restricted unpickler, never ordinary pickle."""
+    return load_model(_raw, filename=name, allow_unsafe_pickle=False)
 
 
 @st.cache_resource(show_spinner=False)

@@ -139,6 +139,8 @@ def _shares_as_judged(low: float, high: float, passes: bool | None) -> tuple[str
     from .assess import FOUR_FIFTHS
 
     rule = Fraction(str(FOUR_FIFTHS))  # the rule as written (4/5), not its binary double
+    if passes is not None and passes != (Fraction(low) >= rule * Fraction(high)):
+        passes = None  # passed within the rule's tolerance for rounding: no decimals show it
     for digits in range(1, 13):
         shown = fmt_pct(low, digits), fmt_pct(high, digits)
         if passes is None or (Fraction(shown[0][:-1]) >= rule * Fraction(shown[1][:-1])) \

@@ -150,3 +150,103 @@ def test_the_gap_sentence_ends_with_the_chance_warning_or_nothing():
     assert "this fails the four-fifths rule. With 40 people in 'B'" in sentence
     assert sentence.endswith("%. The gap is not distinguishable from parity at this sample "
                              "size.")
+
+
+def _missed(missed: dict[str, int], positives: int = 1000) -> pd.DataFrame:
+    """Each group: ``positives`` people with a positive outcome, of whom ``missed[g]`` get a
+    negative decision, and as many with a negative outcome, half of them selected."""
+    parts = []
+    for g, m in missed.items():
+        i = pd.Series(range(positives))
+        parts += [pd.DataFrame({"g": g, "y": 1, "pred": (i >= m).astype(int)}),
+                  pd.DataFrame({"g": g, "y": 0, "pred": (i % 2).astype(int)})]
+    return pd.concat(parts, ignore_index=True)
+
+
+@pytest.mark.parametrize(("missed_b", "stated"), [(325, True), (315, False)])
+def test_gaps_under_two_points_get_no_sentence(missed_b, stated):
+    # false negative rates 30.0% and 32.5% (a gap of 2.5 points) or 31.5% (1.5 points)
+    df = _missed({"A": 300, "B": missed_b})
+    a = faircard.assess(df, target="y", prediction="pred", sensitive="g", n_boot=0)
+    sentences = [s for s in findings(a) if "false negative rate" in s]
+    assert bool(sentences) is stated
+    if stated:
+        assert sentences[0].startswith(f"g: the false negative rate is {missed_b / 10:.1f}% for "
+                                       "'B' vs 30.0% for 'A' (a gap of 2.5 points)")
+
+
+@pytest.mark.parametrize("favorable", ["positive", "negative"])
+def test_the_interval_of_the_lower_share_is_wilsons(favorable):
+    from statsmodels.stats.proportion import proportion_confint
+
+    # favourable shares: A 60 of 100, B 30 of 100 (selected, or not flagged)
+    spec = ({"A": (100, 60), "B": (100, 30)} if favorable == "positive"
+            else {"A": (100, 40), "B": (100, 70)})
+    a, _ = _groups(spec, favorable)
+    lo, hi = proportion_confint(30, 100, alpha=0.05, method="wilson")
+    sentence = _rule_sentence(a)
+    assert f" With 100 people in 'B', that share's interval is {100 * lo:.0f}%-{100 * hi:.0f}%." \
+        in sentence, sentence
+
+
+def test_the_interval_is_stated_below_a_thousand_people_only():
+    for n, stated in ((999, True), (1000, False)):
+        a, _ = _groups({"A": (n, n // 2), "B": (n, n // 4)})
+        assert ("that share's interval is" in _rule_sentence(a)) is stated
+
+
+def test_shares_exactly_four_fifths_apart_are_shown_plainly():
+    # 36 of 100 against 45 of 100 is exactly 4/5: it passes, though 0.36 / 0.45 is
+    # 0.7999999999999999 in binary floating point
+    a = _two_groups(100, {"A": 45, "B": 36})
+    assert a.criteria["g"]["passes_four_fifths"] is True
+    sentence = _rule_sentence(a)
+    assert "is 36.0% in 'B' vs 45.0% in 'A' (0.80x); this passes the four-fifths rule" \
+        in sentence
+
+
+def test_a_ratio_passing_within_the_rules_tolerance_gets_plain_shares():
+    from faircard.findings import _shares_as_judged
+
+    # 0.39999999996 / 0.5 is 0.79999999992: below 4/5, passed within assess's 1e-9 tolerance
+    # for rounding; no number of decimals can show it passing, so none are added
+    assert _shares_as_judged(0.39999999996, 0.5, True) == (f"{39.999999996:.1f}%", "50.0%")
+    # the same shares judged as failing get the decimals that show it
+    low, high = (Fraction(x[:-1]) for x in _shares_as_judged(0.39999999996, 0.5, False))
+    assert low < RULE * high
+
+
+def test_a_gap_of_exactly_two_points_is_stated():
+    a = faircard.assess(_missed({"A": 0, "B": 20}), target="y", prediction="pred",
+                        sensitive="g", n_boot=0)
+    assert any(s.startswith("g: the false negative rate is 2.0% for 'B' vs 0.0% for 'A' (a gap "
+                            "of 2.0 points)") for s in findings(a))
+
+
+@pytest.mark.parametrize("missing", [1, 3])
+def test_rows_left_out_are_counted(missing):
+    i = pd.Series(range(200))
+    df = pd.DataFrame({"g": (i % 2).map({0: "A", 1: "B"}), "y": (i % 3 == 0).astype(float),
+                       "pred": (i % 5 < 2).astype(int)})
+    df.loc[df.index[:missing], "y"] = np.nan
+    a = faircard.assess(df, target="y", prediction="pred", sensitive="g", n_boot=0)
+    want = ("1 row had no outcome or prediction and was left out." if missing == 1 else
+            f"{missing} rows had no outcome or prediction and were left out.")
+    assert findings(a)[-1] == want
+
+
+def test_each_feature_has_its_own_four_fifths_sentence():
+    i = pd.Series(range(400))
+    df = pd.DataFrame({"sex": (i % 2).map({0: "F", 1: "M"}),
+                       "age": (i % 4 < 2).map({True: "young", False: "old"}),
+                       "y": (i % 3 == 0).astype(int)})
+    df["pred"] = ((df["sex"] == "M") & (i % 8 < 6) | (df["age"] == "old") & (i % 8 < 1)).astype(int)
+    a = faircard.assess(df, target="y", prediction="pred", sensitive=["sex", "age"], n_boot=0,
+                        intersection=False)
+    rules = {s.split(":")[0]: s for s in findings(a, max_items=50) if "four-fifths" in s}
+    for feature in ("sex", "age"):
+        share = df.groupby(feature)["pred"].mean()
+        low, high = share.idxmin(), share.idxmax()
+        assert f"in '{low}' vs " in rules[feature] and f"in '{high}' (" in rules[feature]
+        assert rules[feature].startswith(f"{feature}: the share of people approved is "
+                                         f"{100 * share[low]:.1f}%")

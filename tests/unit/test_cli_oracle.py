@@ -74,3 +74,26 @@ def test_thresholds_card_and_gate_agree_with_the_rows(data, tmp_path, capsys, ra
         line = re.search(r"(PASS|FAIL) \[sex\] equal_opportunity_difference = ([0-9.]+)", text)
         assert line.group(1) == ("PASS" if status == 0 else "FAIL")
         assert float(line.group(2)) == pytest.approx(gap, rel=1e-3)
+
+
+def test_assess_states_the_rule_its_table_was_computed_under(data, tmp_path, capsys):
+    """``faircard assess --policy`` prints the decision rule with its table: the thresholds
+    read back from the printed text give the printed selection rates (scikit-learn on masks,
+    to the table's three decimals)."""
+    tmp, df = data
+    groups = sorted(df["sex"].unique())
+    pol = tmp_path / "policy.json"
+    pol.write_text(json.dumps({"policy": {"feature": "sex", "thresholds": {
+        g: round(0.35 + 0.05 * i, 2) for i, g in enumerate(groups)}}}))
+    assert main(["assess", str(tmp / "d.csv"), *OPTS, "--policy", str(pol)]) == 0
+    out = capsys.readouterr().out
+    stated = re.search(r"Thresholds per group of sex: (.*?)\.\n", out)
+    assert stated, out
+    thresholds = dict(part.rsplit(" ", 1) for part in stated.group(1).split("; "))
+    assert sorted(thresholds) == groups
+    s = df["score"].to_numpy()
+    for g, t in thresholds.items():
+        m = (df["sex"] == g).to_numpy()
+        rate = (s[m] >= float(t)).mean()
+        row = re.search(rf"^sex\s+{re.escape(g)}(?: \*)?\s+\S+\s+(\d\.\d{{3}})", out, re.M)
+        assert float(row.group(1)) == pytest.approx(rate, abs=5e-4 + 1e-12), g

@@ -63,6 +63,10 @@ def summary_text(result: Assessment) -> str:
     kept = result.n_rows - result.n_dropped
     lines.append(f"faircard assessment: {kept:,} rows assessed"
                  + (f" ({result.n_dropped:,} dropped)" if result.n_dropped else ""))
+    policy = result.spec.policy  # the rule every figure below was computed under
+    rule = policy.describe() if policy is not None else \
+        f"the predicted labels in column '{result.spec.prediction}'."
+    lines.append(f"Decision: {rule}")
     wide = result.by_group_wide()
     cols = [m for m in SUMMARY_METRICS if m in wide.columns]
     header = ["feature", "group", "n"] + cols
@@ -99,7 +103,8 @@ def summary_text(result: Assessment) -> str:
         lines.append("Findings:")
         lines += [f"  - {sentence}" for sentence in stated]
     for note in result.notes:
-        lines.append(f"Note: {note}")
+        if note != rule:  # a randomised policy's note is the rule stated above
+            lines.append(f"Note: {note}")
     return "\n".join(lines)
 
 

@@ -191,3 +191,42 @@ def test_model_class_mapping_control(tmp_path):
     no_exception(at)
     col = at.session_state["fc_data"]["score: lr.skops"].to_numpy()
     assert np.allclose(col, model.predict_proba(df[feats])[:, 0])
+
+
+def test_a_model_without_probabilities_is_judged_where_it_draws_its_line():
+    """A linear SVM gives a decision function, which it cuts at 0 to predict; the app's default
+    threshold of 0.5 would judge it by a rule it never uses (the command line cuts it at 0)."""
+    from sklearn.svm import LinearSVC
+
+    df = small_frame()
+    features = ["risk_score", "age"]
+    svc = LinearSVC().fit(df[features], df["outcome"])
+    lr = LogisticRegression().fit(df[features], df["outcome"])
+    at = _uploaded(df.to_csv(index=False).encode())
+    at.radio(key="w_decision").set_value("model").run()
+    at.file_uploader(key="upload_models").upload("svc.skops", sio.dumps(svc)).run()
+    no_exception(at)
+    policy = at.session_state["fc_policy"]
+    assert policy.is_single and policy.threshold == 0
+    decided = at.session_state["fc_data"]["score: svc.skops"].to_numpy() >= policy.threshold
+    assert (decided == (svc.predict(df[features]) == 1)).all()  # scikit-learn's own decisions
+    assert any("cuts at 0" in i.value and "threshold is 0" in i.value for i in at.info)
+
+    # with a model that gives probabilities too, one threshold cannot suit both: it says so
+    at.file_uploader(key="upload_models").upload("lr.skops", sio.dumps(lr)).run()
+    no_exception(at)
+    assert any("at most one scale" in i.value for i in at.info)
+
+
+def test_a_threshold_the_user_chose_is_kept_when_a_decision_function_model_arrives():
+    from sklearn.svm import LinearSVC
+
+    df = small_frame()
+    svc = LinearSVC().fit(df[["risk_score", "age"]], df["outcome"])
+    at = _uploaded(df.to_csv(index=False).encode())
+    at.radio(key="w_decision").set_value("model").run()
+    at.number_input(key="w_threshold").set_value(0.7).run()
+    at.file_uploader(key="upload_models").upload("svc.skops", sio.dumps(svc)).run()
+    no_exception(at)
+    assert at.session_state["fc_policy"].threshold == 0.7
+    assert any("read on that scale" in i.value for i in at.info)

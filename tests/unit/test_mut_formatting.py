@@ -10,8 +10,15 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from faircard.formatting import (counted, fmt_against, fmt_disparate_impact, fmt_int, fmt_num,
-                                 fmt_pct, is_missing)
+from faircard.formatting import (
+    counted,
+    fmt_against,
+    fmt_disparate_impact,
+    fmt_int,
+    fmt_num,
+    fmt_pct,
+    is_missing,
+)
 
 
 @pytest.mark.parametrize(("value", "missing"), [(None, True), (math.nan, True),

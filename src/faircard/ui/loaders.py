@@ -89,6 +89,38 @@ def _score_into(frame: pd.DataFrame, model, target: str, pos: Any, chosen: Any) 
             "positive_class": model.classes[check.positive_class_index]}
 
 
+def _notes_on_decision_functions(models: list, scored: dict) -> None:
+    """A model without probabilities is scored by its decision function, which it cuts at 0 to
+    make its own predictions; 0.5 on that scale is a rule the model never uses. When every model
+    that gives scores is of that kind and nobody has set the threshold, the threshold becomes 0;
+    each such model's note says so, or says that one threshold cannot suit both scales."""
+    scoring = [m for m in models if m.has_scores and m.name in scored]
+    functions = [m for m in scoring if not m.facts.has_proba]
+    if not functions:
+        return
+    mixed = len(functions) < len(scoring)
+    policy = state.policy()
+    if (not mixed and not state.get(state.POLICY_CHOSEN) and policy.is_single
+            and policy.threshold == 0.5):
+        policy = DecisionPolicy.single(0.0)
+        state.set_policy(policy, chosen=False)
+    if mixed:
+        tail = ("; the one threshold also applies to the other models' probabilities, so at "
+                "most one scale is judged where its model draws its line.")
+    elif policy.is_single and policy.threshold == 0:
+        tail = "; the threshold is 0 for that reason."
+    else:
+        tail = "; the decision rule in force is read on that scale, not as a probability."
+    for m in functions:
+        entry = dict(scored[m.name])
+        sentence = (f"{m.name} gives no probabilities: its score is its decision function, "
+                    "which the model cuts at 0 to make its own predictions")
+        sentence += tail
+        if sentence not in (entry.get("note") or ""):
+            entry["note"] = " ".join(x for x in (entry.get("note"), sentence) if x)
+        scored[m.name] = entry
+
+
 def add_models(models: list) -> list[str]:
     """Check and score each model on the dataset; add a score column per model.
 
@@ -114,6 +146,7 @@ def add_models(models: list) -> list[str]:
             errors.append(f"{model.filename}: {exc}")
             continue
         kept.append(model)
+    _notes_on_decision_functions(kept, scored)
     state.put(state.DATA, frame)
     digest = state.get(state.DATA_DIGEST).split("+")[0]
     state.put(state.DATA_DIGEST, "+".join([digest] + [m.sha256[:16] for m in kept]))
@@ -149,6 +182,7 @@ def rescore_models() -> list[str]:
         except FaircardError as exc:
             errors.append(f"{model.name}: {exc}")
     state.put(state.DATA, frame)
+    _notes_on_decision_functions(list(state.get(state.MODELS)), scored)
     state.put(state.MODEL_SCORED, scored)
     return errors
 

@@ -276,20 +276,31 @@ def build_card(assessment, *, text: dict[str, dict[str, str]] | None = None,
                 zip(part["metric"], part["ci_low"], part["ci_high"], strict=True) if m in shown}
         rows.append(asdict(GroupRow(feature, str(group), int(part["n"].iloc[0]), small, vals,
                                     ints)))
+    # groups below the minimum size that this card leaves out: named nowhere in it
+    hidden = ({(f, str(g)) for f, g, small in zip(bg["feature"], bg["group"],
+                                                  bg["is_small_group"], strict=True) if small}
+              if suppress_small_groups else set())
     disparities = []
     for r in assessment.disparities.to_dict(orient="records"):
         if r["metric"] in shown and not is_personal(r["feature"]):
-            disparities.append({k: r.get(k) for k in (
+            row = {k: r.get(k) for k in (
                 "feature", "metric", "difference", "ratio", "worst_group", "best_group",
-                "difference_ci_low", "difference_ci_high", "p_adjusted", "is_distinguishable")})
+                "difference_ci_low", "difference_ci_high", "p_adjusted", "is_distinguishable")}
+            for k in ("worst_group", "best_group"):  # compared as asked, but not named
+                if (r["feature"], str(row[k])) in hidden:
+                    row[k] = LEFT_OUT_GROUP
+            disparities.append(row)
     criteria = {f: c for f, c in assessment.criteria.items() if not is_personal(f)}
     undefined = sum(v is None for r in rows for v in r["values"].values())
     auto = _auto_caveats(assessment, criteria, personal, suppress_small_groups, words,
-                         undefined)
+                         undefined, {g for _, g in hidden})
     stated = [s for s in findings(assessment, shown)
               if not any(s.startswith(f"{p}:") for p in personal)
               # groups left out of the card are not named in it (the caveats count them)
               and not (suppress_small_groups and s.startswith(SMALL_GROUPS_LEAD))]
+    for f, g in hidden:  # compared as asked (--include-small-groups) but not named
+        stated = [s.replace(f"'{g}'", LEFT_OUT_GROUP.strip("()")) if s.startswith(f"{f}:")
+                  else s for s in stated]
     sections = {s: dict(text.get(s, {})) for s in TEXT_SECTIONS}
     details = {k: "" for k in TEXT_SECTIONS["model_details"]}
     if model:
@@ -381,9 +392,30 @@ def _versions() -> dict[str, str]:
             "scikit-learn": sklearn.__version__}
 
 
+LEFT_OUT_GROUP = "(a group left out of this card)"
+EMPTY_COMBINATIONS_LEAD = "No one in "  # the note of faircard.group_notes, and where it names
+EMPTY_COMBINATIONS_NAMES = ", so they are not shown: "
+
+
+def _unnamed(note: str, hidden: set[str]) -> str:
+    """A note about groups, without naming any of the groups the card leaves out. Empty
+    combinations are groups of nobody, below any minimum size: they are then only counted, and
+    a note naming a left-out group keeps its first sentence's subject only."""
+    if not hidden:
+        return note
+    if note.startswith(EMPTY_COMBINATIONS_LEAD):
+        head = note.split(EMPTY_COMBINATIONS_NAMES, 1)[0]
+        return head + ", so they are not shown." if head != note else note
+    if any(f"'{g}'" in note for g in hidden):
+        return (note.split(":", 1)[0] + ": they form groups of their own, not missing; those "
+                "below the minimum size are left out of this card.")
+    return note
+
+
 def _auto_caveats(assessment, criteria, personal, suppressed, words,
-                  undefined: int) -> list[str]:
-    """``undefined``: how many cells of the card's per-group tables are n/a."""
+                  undefined: int, hidden: set[str]) -> list[str]:
+    """``undefined``: how many cells of the card's per-group tables are n/a; ``hidden``: the
+    names of the groups the card leaves out, which its notes about groups may not name."""
     out = []
     bg = assessment.by_group
     small = bg[(bg["metric"] == "count") & bg["is_small_group"]]
@@ -396,7 +428,7 @@ def _auto_caveats(assessment, criteria, personal, suppressed, words,
             (("is shown and compared", "are shown and compared") if compared else
              ("is shown but not compared", "are shown but not compared"))
         out.append(counted(len(small), f"group has {fewer} {verb[0]}",
-                           f"group(s) have {fewer} {verb[1]}") + ".")
+                           f"groups have {fewer} {verb[1]}") + ".")
     if undefined:
         out.append(counted(undefined, "per-group value is", "per-group values are")
                    + " undefined (for example a rate with no positives) and shown as n/a.")
@@ -405,7 +437,7 @@ def _auto_caveats(assessment, criteria, personal, suppressed, words,
             out.append(f"The shares of people {words.favorable_decision} across '{f}' fail the "
                        f"four-fifths rule (disparate impact ratio "
                        f"{fmt_disparate_impact(c, 2)}).")
-    out.extend(assessment.group_notes)
+    out.extend(_unnamed(note, hidden) for note in assessment.group_notes)
     if assessment.n_dropped:
         out.append(counted(assessment.n_dropped, "row without an outcome or decision was",
                            "rows without an outcome or decision were") + " left out.")

@@ -98,3 +98,46 @@ def test_small_groups_asked_into_the_comparisons_are_not_said_to_be_left_out():
         assert left_out == (not include), said
         if include:
             assert "'tiny' (3)" in said and "compared" in said
+
+
+def test_a_card_that_leaves_small_groups_out_names_them_nowhere_even_in_notes_and_gaps():
+    """Left-out small groups were still named by the note on empty combinations ('No one in
+    ... Tinygroup & over 60'), by the note on values outside the bands, and, when the small
+    groups are compared all the same, as a gap's worst or best group."""
+    from faircard.render import render_html, render_json, render_markdown
+    from faircard.spec import Binning
+
+    rng = np.random.default_rng(4)
+    n = 600
+    df = pd.DataFrame({"sex": rng.choice(["Female", "Male"], n),
+                       "age": rng.integers(20, 60, n).astype(float),
+                       "y": rng.integers(0, 2, n), "score": rng.random(n)})
+    df.loc[:3, "sex"] = "Tinygroup"          # 4 people: below 30, and not in every age band
+    df.loc[:3, "age"] = 30
+    df.loc[4:6, "age"] = 75                  # 3 people over every band: a small group
+    df.loc[:3, "score"] = 0.99               # the highest selection rate: the 'best' group
+    bins = {"age": Binning(edges=(18, 40, 65), labels=("18-39", "40-64"))}
+    for include in (False, True):
+        a = faircard.assess(df, target="y", score="score", sensitive=["sex", "age"],
+                            bins=bins, n_boot=0, include_small_groups=include)
+        by = a.by_group[a.by_group["metric"] == "count"]
+        small = set(by.loc[by["is_small_group"], "group"].astype(str))
+        # the oracle: pandas' group sizes
+        sizes = pd.concat([df["sex"].value_counts(),
+                           pd.cut(df["age"], [-np.inf, 18, 40, 65, np.inf], right=False)
+                           .value_counts()])
+        assert {"Tinygroup"} <= small and sizes["Tinygroup"] == 4
+        notes = " ".join(a.group_notes)
+        assert "Tinygroup &" in notes and "over 65" in notes  # the assessment names them
+        card = build_card(a, suppress_small_groups=True)
+        for text in (render_markdown(card), render_html(card, charts={}), render_json(card)):
+            assert "Tinygroup" not in text
+            assert "over 65" not in text
+        assert any(c.startswith("No one in ") for c in card.caveats["automatic"])
+        if include:  # the gaps still span the left-out groups, without naming them
+            rates = df.assign(sel=df["score"] >= 0.5).groupby("sex")["sel"].mean()
+            assert rates.idxmax() == "Tinygroup"
+            row = [d for d in card.quantitative["disparities"]
+                   if d["feature"] == "sex" and d["metric"] == "selection_rate"][0]
+            assert row["best_group"] == "(a group left out of this card)"
+            assert row["difference"] == pytest.approx(rates.max() - rates.min())

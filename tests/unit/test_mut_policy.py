@@ -146,23 +146,30 @@ def _case(seed):
                 fn_cost=float(rng.choice([2.0, 0.5])))
 
 
-@pytest.mark.parametrize("block", range(8))
+@pytest.mark.parametrize("block", range(10))
 def test_search_equals_the_exhaustive_optimum_on_small_data(block):
-    """On 280 small random cases (1 to 3 groups, ties, groups without positives or negatives,
+    """On 400 small random cases (1 to 3 groups, ties, groups without positives or negatives,
     small groups left out) the chosen policy's objective is the exhaustive optimum, it meets the
     constraint exactly when some policy does, and its stated gap, flags and per-group figures
-    are those scikit-learn counts at its thresholds. The last block holds equal accuracy at
+    are those scikit-learn counts at its thresholds. Block 6 holds equal accuracy at
     tolerance 0 with all-or-nothing policies allowed (often unmeetable: the closest is found
-    among all-or-nothing ones too)."""
+    among all-or-nothing ones too); block 8 constrains nothing and allows all-or-nothing
+    policies; block 9 holds only the one largest group to the constraint."""
     for seed in range(40 * block, 40 * block + 40):
         c = _case(seed)
         if block == 6:
             c.update(constraint="equal_accuracy", tolerance=0.0, allow_degenerate=True)
         if block == 7:  # a tolerance whose double (the first one tried wider) is below 0.02
             c.update(tolerance=0.005)
+        if block == 8:  # nothing constrained, all-or-nothing allowed
+            c.update(constraint="none", allow_degenerate=True)
         y, s, g, k = c["y"], c["s"], c["g"], c["n_groups"]
         groups = [f"g{j}" for j in range(k)]
         sizes = np.bincount(g, minlength=k)
+        if block == 9:  # one group held to the constraint among several
+            if k < 2 or (sizes == sizes.max()).sum() > 1:
+                continue
+            c.update(min_group_size=int(sizes.max()), allow_degenerate=False)
         inc = sizes >= c["min_group_size"]
         if not inc.any():
             inc[:] = True
@@ -202,6 +209,16 @@ def test_search_equals_the_exhaustive_optimum_on_small_data(block):
 
 
 # --------------------------------------------------- cases the search once got wrong
+
+def test_a_constraint_no_group_can_be_measured_by_is_not_met():
+    """Nobody has a positive outcome: no group has a true positive rate at any threshold, so
+    equal opportunity cannot be checked, and the search says it is not met."""
+    y = np.zeros(6, bool)
+    s = np.array([0.9, 0.2, 0.6, 0.8, 0.3, 0.1])
+    g = np.array([0, 0, 0, 1, 1, 1])
+    sw = sweep(y, s, g, ["a", "b"], grid_thresholds(s))
+    assert P.search(sw, "equal_opportunity", "accuracy", 0.0) == (None, False)
+
 
 def test_a_group_without_positives_is_not_held_to_equal_opportunity():
     # group b has no positive outcome: its true positive rate is undefined at every threshold,

@@ -1371,12 +1371,16 @@ def test_the_closest_policy_weighs_all_or_nothing_ones_at_every_step_when_allowe
     assert p.objective_value == pytest.approx(best, abs=1e-12)
 
 
-def test_the_search_in_small_memory_chunks_finds_the_same_optimum(monkeypatch):
+@pytest.mark.parametrize("patch", [{"_CELLS": 5}, {"_BLOCK": 1}])
+def test_the_search_in_small_memory_chunks_finds_the_same_optimum(monkeypatch, patch):
     """The levels are searched in chunks of at most ``_CELLS`` level x group cells (about a
     million: only dozens of groups with thousands of levels need several). Forced down to a
     few cells, every chunking path runs on small data, and the chosen policy's objective and
-    feasibility are still those of the exhaustive search (as in the test above)."""
-    monkeypatch.setattr(P, "_CELLS", 5)
+    feasibility are still those of the exhaustive search (as in the test above). With blocks
+    of one level, the batches of blocks double (1, 2, 4, ...) until the blocks run out, which
+    the last batch may do before it is full."""
+    for name, value in patch.items():
+        monkeypatch.setattr(P, name, value)
     for seed in range(48):
         c = _case(1000 + seed)
         c["constraint"] = list(NAMES)[seed % len(NAMES)]

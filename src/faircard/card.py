@@ -12,6 +12,7 @@ from typing import Any
 
 from .favorable import wording
 from .formatting import counted, fmt_disparate_impact
+from .group_notes import EMPTY_LEAD, EMPTY_NAMES
 
 CARD_VERSION = 1
 TEXT_SECTIONS = {
@@ -393,8 +394,6 @@ def _versions() -> dict[str, str]:
 
 
 LEFT_OUT_GROUP = "(a group left out of this card)"
-EMPTY_COMBINATIONS_LEAD = "No one in "  # the note of faircard.group_notes, and where it names
-EMPTY_COMBINATIONS_NAMES = ", so they are not shown: "
 
 
 def _unnamed(note: str, hidden: set[str]) -> str:
@@ -403,8 +402,8 @@ def _unnamed(note: str, hidden: set[str]) -> str:
     a note naming a left-out group keeps its first sentence's subject only."""
     if not hidden:
         return note
-    if note.startswith(EMPTY_COMBINATIONS_LEAD):
-        head = note.split(EMPTY_COMBINATIONS_NAMES, 1)[0]
+    if note.startswith(EMPTY_LEAD):
+        head = note.split(EMPTY_NAMES, 1)[0]
         return head + ", so they are not shown." if head != note else note
     if any(f"'{g}'" in note for g in hidden):
         return (note.split(":", 1)[0] + ": they form groups of their own, not missing; those "

@@ -12,6 +12,10 @@ from .spec import MISSING_GROUP, AssessmentSpec
 
 MAX_LISTED = 10
 """Empty combinations named in a note; the rest are counted."""
+EMPTY_LEAD = "No one in "
+"""How the note on empty combinations begins."""
+EMPTY_NAMES = ", so they are not shown: "
+"""What comes before the names in that note (a card that names no small group cuts there)."""
 
 
 def empty_combinations(index: GroupIndex, limit: int = MAX_LISTED) -> tuple[int, list[str]]:
@@ -58,7 +62,7 @@ def group_notes(index: GroupIndex, spec: AssessmentSpec) -> list[str]:
         if n_empty:
             total = math.prod(len(index.labels[f]) for f in index.features)
             more = f" (and {n_empty - len(names):,} more)" if n_empty > len(names) else ""
-            notes.append(f"No one in {n_empty:,} of the {total:,} combinations of "
-                         f"{partition_name(index.features)}, so they are not shown: "
+            notes.append(f"{EMPTY_LEAD}{n_empty:,} of the {total:,} combinations of "
+                         f"{partition_name(index.features)}{EMPTY_NAMES}"
                          f"{', '.join(names)}{more}.")
     return notes

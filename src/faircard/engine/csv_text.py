@@ -35,6 +35,8 @@ FIRST_CHARS = ", ".join(f"'{c}'" for c in "0123456789+-.iI")
 TRAILING_CHARS = " \t"
 """The characters pandas allows after a number (a space and a tab)."""
 # (a tab written as itself: DuckDB and Spark read backslashes in SQL text differently)
+
+
 def na_list() -> str:
     """:data:`~faircard.io.tables.NA_WORDS` as a SQL list of text literals."""
     return "[" + ", ".join("'" + w.replace("'", "''") + "'" for w in NA_WORDS) + "]"
@@ -45,7 +47,7 @@ def cleaned(col: str, *, words_read: bool = False) -> str:
     words for a missing value as NULL. ``words_read``: the reader already read the words as
     NULL (DuckDB's ``nullstr``), so only values starting with a space are looked at.
     (``ltrim`` only where a value starts with a space: it copies every value it is given.)"""
-    words = ", ".join("'" + w.replace("'", "''") + "'" for w in NA_WORDS)
+    words = na_list()[1:-1]  # the same literals, without the list's brackets
     text = f"ltrim({col}, ' ')"
     spaced = f"CASE WHEN {text} IN ({words}) THEN NULL ELSE {text} END"
     if words_read:

@@ -280,7 +280,7 @@ def diagnose_spec(data: pd.DataFrame, spec: AssessmentSpec, *,
             notes.append("Not in the reference data, so no drift: " + ", ".join(absent) + ".")
         drift = column_drift(reference_data, kept, common,
                              sensitive=sensitive[0] if sensitive[0] in reference_data.columns
-                             else None)
+                             else None, bins=spec.bins.get(sensitive[0]))
 
     if spec.policy is not None and spec.policy.is_randomized:
         notes.append(RANDOMISED_NOTE)

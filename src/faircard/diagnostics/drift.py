@@ -70,23 +70,51 @@ def _numeric_drift(ref: np.ndarray, cur: np.ndarray) -> dict[str, float]:
     return {"psi": psi(e, a), "ks": ks, "ks_p_value": p, "js": js_divergence(e, a)}
 
 
+def _level_text(value) -> str:
+    """A level as text, the same for 13, 13.0 and np.int64(13): a column of whole numbers
+    turns float in a file where one value is missing, and must still match."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _level_counts(col: pd.Series) -> pd.Series:
+    counts = col.value_counts(dropna=True)
+    counts.index = [_level_text(v) for v in counts.index]
+    return counts.groupby(level=0).sum()
+
+
+def _group_labels(col: pd.Series, binning) -> np.ndarray:
+    """Each row's group, labelled (and banded) as the rest of faircard labels it."""
+    from ..prepare import encode_feature
+
+    if binning is not None:
+        col = pd.Series(binning.apply(col), index=col.index)
+    codes, labels = encode_feature(col, str(col.name))
+    return np.asarray(labels, dtype=object)[codes]
+
+
 def _categorical_drift(ref: pd.Series, cur: pd.Series) -> dict[str, float]:
-    levels = pd.Index(pd.concat([ref, cur]).astype(str).unique())
-    e = ref.astype(str).value_counts().reindex(levels, fill_value=0).to_numpy()
-    a = cur.astype(str).value_counts().reindex(levels, fill_value=0).to_numpy()
+    e, a = _level_counts(ref), _level_counts(cur)
+    levels = e.index.union(a.index)
+    e, a = e.reindex(levels, fill_value=0).to_numpy(), a.reindex(levels, fill_value=0).to_numpy()
     return {"psi": psi(e, a), "ks": np.nan, "ks_p_value": np.nan, "js": js_divergence(e, a)}
 
 
 def column_drift(reference: pd.DataFrame, current: pd.DataFrame, columns: list[str], *,
-                 sensitive: str | None = None, numeric_levels: int = 20) -> pd.DataFrame:
+                 sensitive: str | None = None, bins=None,
+                 numeric_levels: int = 20) -> pd.DataFrame:
     """Drift of each column overall (``group`` = "(all)") and, with ``sensitive``, within each
-    of its groups present in both datasets. Columns ``column, group, kind, psi, ks, ks_p_value,
-    js, n_reference, n_current``, ranked by PSI (largest first)."""
+    of its groups present in both datasets (banded by ``bins``, a
+    :class:`~faircard.spec.Binning`, when given). Columns ``column, group, kind, psi, ks,
+    ks_p_value, js, n_reference, n_current``, ranked by PSI (largest first)."""
     parts = [("(all)", reference, current)]
     if sensitive is not None:
-        ref_groups = reference[sensitive].astype(str)
-        cur_groups = current[sensitive].astype(str)
-        for g in sorted(set(ref_groups.unique()) & set(cur_groups.unique())):
+        ref_groups = _group_labels(reference[sensitive], bins)
+        cur_groups = _group_labels(current[sensitive], bins)
+        for g in sorted(set(ref_groups) & set(cur_groups)):
             parts.append((g, reference[ref_groups == g], current[cur_groups == g]))
     rows = []
     for col in columns:

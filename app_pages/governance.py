@@ -146,17 +146,20 @@ else:
         store = _open(create=True)
         if store:
             try:
+                cells = cells_of(a)
                 with store:
                     rec = store.add(a, title=title, created_by=_actor("w_gov_author"),
                                     dataset_name=str(state.get(state.DATA_NAME)),
                                     dataset_sha256=data_sha, models=models, spec=spec,
                                     supersedes=supersedes, baseline=baseline,
-                                    cells=cells_of(a), card=components.record_card(name, a))
+                                    cells=cells, card=components.record_card(name, a))
             except FaircardError as exc:
                 components.error(exc)
             else:
                 state.put(state.GOVERNANCE_RECORD, rec.id)
-                _done(f"Recorded as record {rec.id} (draft). Submit it for review below.")
+                # a cube too large to keep: the record is made, its share link has no what-if
+                note = f" {cells['cube_note']}" if cells.get("cube_note") else ""
+                _done(f"Recorded as record {rec.id} (draft).{note} Submit it for review below.")
 
 # -- the records -------------------------------------------------------------------------------
 st.subheader("Records")

@@ -1,21 +1,30 @@
 """Shared record: the read-only view of one audit record (``?record=ID``) for domain experts.
 
 Everything shown is drawn from what the record stores (per-cell counts and score histograms,
-the choices, the review trail), never from the dataset, which need not be present.
+its counts cube, the choices, the review trail), never from the dataset, which need not be
+present. The "What if" tab moves a threshold over the stored cube; it never changes the record,
+whose card and approval state the recorded decision rule, and it writes nothing.
 """
 
+import math
+
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from faircard import charts
 from faircard.card import build_card
 from faircard.errors import FaircardError
+from faircard.favorable import wording
 from faircard.findings import findings
+from faircard.formatting import fmt_num, fmt_threshold
 from faircard.governance import default_location, store_exists
 from faircard.governance.approval import CHANGED, UNVERIFIED, card_review
 from faircard.governance.diff import diff_records
 from faircard.governance.recorded_card import recorded_card, text_problem
 from faircard.governance.share import assessment_from_cells, score_histograms
+from faircard.governance.stored_cube import stored_cube
+from faircard.governance.what_if import COUNT_COLUMNS, WHAT_IF_METRICS, what_if
 from faircard.metrics import DEFAULT_METRICS, LABELS
 from faircard.render import markdown_body, render_markdown
 from faircard.ui import auth, components, tables
@@ -85,10 +94,13 @@ if rec.superseded_by:
     st.warning("A newer version of this record exists: "
                + ", ".join(f"record {i}" for i in rec.superseded_by) + ".")
 st.caption("Read-only: the figures below are recomputed from the group counts the record keeps "
-           "(no row of the data and no personal data is stored).")
+           "(each group's counts and, for a score, each group's distinct scores with their "
+           "outcomes and how many people had them; no other column, no row order and no row "
+           "of the data).")
 
-tab_disp, tab_policy, tab_card, tab_review = st.tabs(
-    ["Disparities", "Decision policy", "Model card", "Review and comments"])
+tab_disp, tab_policy, tab_what_if, tab_card, tab_review = st.tabs(
+    ["Disparities", "Decision policy", "What if: another threshold", "Model card",
+     "Review and comments"])
 
 # -- changes since the baseline --------------------------------------------------------------------
 if changes is not None:
@@ -157,6 +169,94 @@ with tab_policy:
                     "left out of comparisons"))
     st.markdown("\n".join(lines))
 
+
+def _recorded_rule() -> str:
+    """The record's decision rule in words (what its card and approval state)."""
+    spec = a.spec
+    if not spec.uses_score:
+        return f"the predictions in '{spec.prediction}'"
+    return spec.policy.describe()
+
+
+def _slider_range(cube) -> tuple[float, float, float]:
+    """(low, high, step) of the what-if threshold: [0, 1] by 0.01 for probabilities, else
+    the scores' range on a round step, one step beyond the highest score (nobody selected)."""
+    sc = cube.scores
+    if sc.is_probability:
+        return 0.0, 1.0, 0.01
+    span = max(sc.maximum - sc.minimum, 1e-9)
+    step = 10.0 ** math.floor(math.log10(span / 100))
+    low = math.floor(sc.minimum / step) * step
+    high = (math.floor(sc.maximum / step) + 1) * step
+    return float(low), float(high), float(step)
+
+
+def _what_if_table(w, feature: str, words) -> pd.DataFrame:
+    rows = w.by_group[w.by_group["feature"] == feature]
+    names = {"tn": f"not {words.positive_decision}, outcome negative",
+             "fp": words.false_positive,
+             "fn": words.false_negative,
+             "tp": f"{words.positive_decision}, outcome positive"}
+    out = pd.DataFrame({"group": [g + (" (small group)" if small else "")
+                                  for g, small in zip(rows["group"], rows["is_small_group"],
+                                                      strict=True)],
+                        "group size": [f"{n:,}" for n in rows["n"]],
+                        words.positive_decision: [f"{fp + tp:,}" for fp, tp in
+                                                  zip(rows["fp"], rows["tp"], strict=True)]})
+    for c in COUNT_COLUMNS:
+        out[names[c]] = [f"{v:,}" for v in rows[c]]
+    for m in WHAT_IF_METRICS:
+        out[words.label(m)] = [fmt_num(v) for v in rows[m]]
+    return out
+
+
+# -- what if: another threshold --------------------------------------------------------------------
+with tab_what_if:
+    st.markdown("**What if the threshold were another?** An exploration from the counts the "
+                "record keeps, not part of the record.")
+    st.caption(f"The record, its model card and its approval state the recorded decision "
+               f"rule: {components.escape(_recorded_rule())} Moving the threshold here changes "
+               "none of them and saves nothing.")
+    try:
+        cube = None if problems else stored_cube(cells)
+    except FaircardError as exc:
+        cube = None
+        components.error(exc)
+    if problems:
+        st.info("This record does not verify, so its counts cube is not used.")
+    elif cube is None:
+        components.info((cells or {}).get("cube_note") or
+                "This record keeps no counts cube (it was recorded before records kept one), "
+                "so it cannot show another threshold; the recorded figures are complete.")
+    elif cube.scores is None or not len(cube.scores.y_score):
+        st.info("This record's decisions are predicted labels, not scores, so there is no "
+                "threshold to move.")
+    else:
+        words = wording(a.spec.favorable_outcome)
+        low, high, step = _slider_range(cube)
+        start = float(np.clip(round(a.spec.threshold / step) * step, low, high))
+        chosen = st.slider("What-if threshold (one for everyone)", min_value=low,
+                           max_value=high, value=start, step=step,
+                           key="w_share_what_if_threshold")
+        w = what_if(cube, chosen, intersection=a.spec.intersection,
+                    min_group_size=a.spec.min_group_size,
+                    favorable_outcome=a.spec.favorable_outcome)
+        st.markdown(f"**What if: threshold {fmt_threshold(w.threshold)} for everyone.** A score "
+                    f"at or above it would be {words.positive_decision}: "
+                    f"{int(round(w.overall['fp'] + w.overall['tp'])):,} of "
+                    f"{int(round(w.overall['count'])):,} people "
+                    f"(selection rate {fmt_num(w.overall['selection_rate'])}).")
+        if w.trivial:
+            components.warning(f"What if: {w.trivial}")
+        if w.grid_step:
+            st.caption(f"The scores were put on a grid of step {w.grid_step:g} when they were "
+                       "counted, so people whose scores lie within one step of this threshold "
+                       "may be counted on the wrong side of it.")
+        what_feature = st.selectbox("Groups of", list(dict.fromkeys(w.by_group["feature"])),
+                                    key="w_share_what_if_feature")
+        st.dataframe(_what_if_table(w, what_feature, words), hide_index=True,
+                     key="share_what_if_table")
+
 # -- card ------------------------------------------------------------------------------------------
 with tab_card:
     try:
@@ -178,7 +278,8 @@ with tab_card:
             if card.review["status"] in ("approved", UNVERIFIED) and rec.status == "approved":
                 card.review.update(status=CHANGED, notes=f"Audit record {rec.id}: {problem}.")
         st.caption("The card as its author saw it when recording: the authors' text as "
-                   "recorded, the figures recomputed from the record's counts.")
+                   "recorded, the figures recomputed from the record's counts, under the "
+                   f"recorded decision rule ({components.escape(_recorded_rule())})")
         with st.container(border=True):
             st.markdown(markdown_body(card))
         st.download_button("Download the card (Markdown)", render_markdown(card),

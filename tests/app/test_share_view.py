@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 
 from faircard.governance.store import AuditStore
@@ -173,3 +174,112 @@ def test_share_view_shows_the_changes_since_the_baseline(_private_audit_store):
     assert len(groups) > 0 and set(groups["feature"]) >= {"sex", "race"}
     plain = _share(VIEWER, record="1")
     assert not any("Changes since the baseline" in e.label for e in plain.expander)
+
+
+# -- what if: another threshold, from the stored cube ---------------------------------------------
+
+def _record_directly(store_path, *, favorable="negative", too_large=False, without_cube=False):
+    """Record the small frame (COMPAS-like: a positive decision flags a person) straight into
+    the store; the frame, for the oracle."""
+    import faircard
+    from faircard.governance import stored_cube
+    from faircard.governance.share import cells_of
+    from tests.app.conftest import small_frame
+
+    data = small_frame()
+    a = faircard.assess(data, target="outcome", score="risk_score", sensitive=["sex", "race"],
+                        n_boot=0, favorable_outcome=favorable)
+    bound = stored_cube.MAX_CUBE_BYTES
+    try:
+        if too_large:
+            stored_cube.MAX_CUBE_BYTES = 100
+        cells = cells_of(a)
+    finally:
+        stored_cube.MAX_CUBE_BYTES = bound
+    if without_cube:
+        del cells["cube"]  # as recorded before records kept the cube
+    with AuditStore(store_path) as store:
+        store.add(a, title="Risk v1", created_by="Ana Kim", dataset_name="small.csv",
+                  dataset_sha256="a" * 64, cells=cells)
+    return data
+
+
+def _file_sha(path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _not_what_if(at) -> list[str]:
+    """Everything the page writes in Markdown and captions outside the what-if's own lines
+    (without the clock time of a card whose record keeps no card text, dated when shown)."""
+    return [re.sub(r"Generated at \S+", "", m.value) for m in [*at.markdown, *at.caption]
+            if "What if: threshold" not in m.value]
+
+
+def _oracle_rows(data, feature, t):
+    from sklearn.metrics import accuracy_score, confusion_matrix, precision_score, recall_score
+
+    out = {}
+    for group in sorted(data[feature].unique()):
+        m = data[feature] == group
+        y, pred = data["outcome"][m], (data["risk_score"][m] >= t).astype(int)
+        tn, fp, fn, tp = confusion_matrix(y, pred, labels=[0, 1]).ravel()
+        out[group] = {"group size": m.sum(), "flagged": fp + tp, "wrongly flagged": fp,
+                      "wrongly not flagged": fn,
+                      "Selection rate (share flagged)": pred.mean(),
+                      "Accuracy": accuracy_score(y, pred),
+                      "Precision": precision_score(y, pred, zero_division=np.nan),
+                      "True positive rate": recall_score(y, pred)}
+    return out
+
+
+def test_what_if_moves_the_threshold_and_writes_nothing(_private_audit_store):
+    data = _record_directly(_private_audit_store)
+    before = _file_sha(_private_audit_store)
+    at = _share(VIEWER)
+    slider = at.slider(key="w_share_what_if_threshold")
+    assert slider.value == pytest.approx(0.5), "it starts at the recorded threshold"
+    recorded = _not_what_if(at)
+    rule = "One threshold for everyone: a score at or above 0.500 is a positive decision."
+    from tests.app.conftest import text_of
+
+    assert any(rule in text_of(c) and "recorded decision rule" in text_of(c)
+               for c in at.caption)
+    assert any("What if: threshold 0.500 for everyone" in m.value for m in at.markdown)
+    for t in (0.3, 0.62):
+        at.slider(key="w_share_what_if_threshold").set_value(t).run()
+        no_exception(at)
+        assert any(f"What if: threshold {t:.3f} for everyone" in m.value for m in at.markdown)
+        at.selectbox(key="w_share_what_if_feature").set_value("race").run()
+        shown = _table(at, "group size").set_index("group")
+        assert "selected" not in " ".join(shown.columns) and "approved" not in \
+            " ".join(shown.columns)
+        expected = _oracle_rows(data, "race", t)
+        assert sorted(shown.index) == sorted(expected)
+        for group, figures in expected.items():
+            for column, value in figures.items():
+                cell = float(str(shown.loc[group, column]).replace(",", ""))
+                assert cell == pytest.approx(float(value), abs=5e-4), (t, group, column)
+        # the record's own figures, its card and its rule do not move
+        assert _not_what_if(at) == recorded
+    at.slider(key="w_share_what_if_threshold").set_value(0.0).run()
+    assert any("What if:" in text_of(w) and "everybody is flagged" in text_of(w)
+               for w in at.warning)
+    assert _file_sha(_private_audit_store) == before, "the what-if wrote nothing"
+    with AuditStore(_private_audit_store, create=False) as store:
+        assert store.event_count() == 1 and store.verify().ok
+
+
+def test_what_if_of_an_old_record_or_a_cube_too_large_says_why(_private_audit_store):
+    _record_directly(_private_audit_store, without_cube=True)
+    _record_directly(_private_audit_store, too_large=True)
+    old = _share(VIEWER, record="1")
+    assert any("keeps no counts cube" in i.value.replace("\\", "") for i in old.info)
+    assert not old.slider and _table(old, "people") is not None  # the recorded figures stay
+    big = _share(VIEWER, record="2")
+    from tests.app.conftest import text_of
+
+    assert any("MB compressed" in text_of(i) and "cannot show another threshold" in text_of(i)
+               for i in big.info)
+    assert not big.slider

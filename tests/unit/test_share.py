@@ -50,7 +50,7 @@ def test_the_document_holds_group_aggregates_only(stored, data):
     assert longest == len(stored["counts"]) < len(data) / 50
     assert set(stored) == {"format", "version", "spec", "pos_label", "n_input", "n_dropped",
                            "dropped_reasons", "features", "labels", "cell_codes", "counts",
-                           "scores"}
+                           "scores", "cube"}
 
 
 def test_rebuilt_assessment_equals_the_authors(original, stored):

@@ -235,14 +235,17 @@ def run_record(args: argparse.Namespace) -> int:
             if args.title and len(assessed) > 1:
                 title = f"{args.title} ({a.name})"
             personal = [p["column"] for p in a.doc.get("personal_data_columns") or []]
+            cells = cells_of(a.assessment)
             rec = store.add(a.doc, title=title, created_by=args.author, dataset_name=dataset,
                             dataset_sha256=sha, models=a.models, supersedes=args.supersedes,
                             spec=spec_of(a.doc, card_text=card_text),
                             baseline=args.baseline,
-                            cells=cells_of(a.assessment),
+                            cells=cells,
                             card=card_document(card_text, model=a.doc.get("model"),
                                                personal_data=personal))
             print(f"record {rec.id} ({rec.status}): {safe(rec.title)}")
+            if cells.get("cube_note"):
+                print(f"note: {cells['cube_note']}")
             print(f"fingerprint {rec.fingerprint}")
             if args.mlflow:
                 run_id = _log_mlflow(a, rec, store.location, args.data)

@@ -20,6 +20,7 @@ from ..errors import FaircardError
 from .identity import UNAUTHENTICATED, same_person
 from .recorded_card import text_problem
 from .records import canonical_json, fingerprint_of, sha256_text, summary_of
+from .stored_cube import cube_problem, has_cube
 
 GENESIS_HASH = "0" * 64
 
@@ -330,6 +331,9 @@ def _check_record(row: Mapping[str, Any]) -> str:
         return "its fingerprint does not match its data, models, spec and results"
     if not same_summary:
         return "its summary does not match its full assessment"
+    reason = _check_cells(row, summary)
+    if reason:
+        return reason
     if row.get("card") is not None:
         version = _as_int(row.get("hash_version", 1) or 1)
         if "card" not in HASHED_COLUMNS.get(version, {}).get("records", ()):
@@ -341,6 +345,25 @@ def _check_record(row: Mapping[str, Any]) -> str:
             return "its stored model card cannot be read"
         return text_problem(card, spec)
     return ""
+
+
+def _check_cells(row: Mapping[str, Any], summary: Mapping[str, Any]) -> str:
+    """Why the counts cube stored with a record's per-cell counts does not belong to it ("" when
+    it does or there is none)."""
+    text = row.get("cells")
+    if text is None:
+        return ""
+    try:
+        cells = json.loads(text)
+    except (TypeError, ValueError):
+        return "its stored per-cell counts cannot be read"
+    if not has_cube(cells):
+        return ""
+    version = _as_int(row.get("hash_version", 1) or 1)
+    if "cells" not in HASHED_COLUMNS.get(version, {}).get("records", ()):
+        return ("it has a counts cube, which its hash does not cover (it was written before "
+                "records kept one): the cube was added afterwards")
+    return cube_problem(cells, summary)
 
 
 def _refers_back(row: Mapping[str, Any], status: Mapping[Any, str]) -> str:

@@ -3,8 +3,10 @@
 A *cell* is one combination of the sensitive features' groups (for sex x race: "Female" and
 "B"). :func:`cells_of` stores, per cell, the confusion counts ``[tn, fp, fn, tp]``, the score
 sums behind the Brier score and log loss, and a histogram of the scores of each outcome; plus
-the choices (the spec) and each group's ROC AUC (which does not add up over cells). No row and
-no personal data: group aggregates only. An assessment counted where the data lives (DuckDB,
+the choices (the spec) and each group's ROC AUC (which does not add up over cells); and the
+whole counts cube, with every distinct score of each cell and outcome and its number of rows
+(:mod:`faircard.governance.stored_cube`), so that a read-only view can show the counts at
+another threshold. No row and no personal data: group aggregates only. An assessment counted where the data lives (DuckDB,
 Spark) gives the same document from its grouped counts; when its scores were put on a grid
 (more than 100,000 distinct), each histogram counts a row in the bin of its grid cell.
 
@@ -27,6 +29,7 @@ from ..cube import Cube, ScoredCells
 from ..errors import FaircardError
 from ..prepare import GroupIndex
 from ..spec import AssessmentSpec
+from .stored_cube import cube_entry
 
 CELLS_FORMAT = "faircard-cells"
 CELLS_VERSION = 1
@@ -59,6 +62,9 @@ def cells_of(assessment: Assessment, n_bins: int = N_BINS) -> dict[str, Any]:
                    else np.asarray(cells, dtype=np.int64)).tolist(),
         "scores": None,
     }
+    doc["cube"], note = cube_entry(cube)
+    if note:
+        doc["cube_note"] = note
     sc = cube.scores
     if sc is not None and len(sc.y_score):
         prob = sc.is_probability

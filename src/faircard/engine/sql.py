@@ -235,7 +235,10 @@ def _packed_query(cols: Columns, coding: Coding, d: str, keep: str, thresholds, 
     if score_step is not None:
         parts.append(f"CAST(FLOOR(({d} - {_literal(score_origin)}) / "
                      f"{_literal(score_step)}) AS BIGINT)")
-    key = f"({parts[0]})"
+    # a 64-bit product from the first factor on: engines type small literals and CASE
+    # results as 32-bit integers, and their product overflowed (DuckDB and ANSI Spark refuse,
+    # Spark without ANSI wraps around to wrong keys)
+    key = f"CAST({parts[0]} AS BIGINT)"
     for part, radix in zip(parts[1:], coding.radices()[1:], strict=True):
         key = f"({key} * {radix} + ({part}))"
     select = [f"{key} AS __key"] + ([f"{d} AS __score"] if score_step is None else [])

@@ -1,0 +1,65 @@
+"""Hostile inputs for the engines that count next to the data (DuckDB, Spark): every engine
+gives the counts scikit-learn gives on the rows, or refuses with a sentence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import confusion_matrix
+
+from faircard.decision import DecisionPolicy
+from faircard.engine.grouped import assess_grouped
+from faircard.engine.sources import count_duckdb, count_spark
+from faircard.spec import AssessmentSpec
+
+
+SPARK_WARNINGS = pytest.mark.filterwarnings("ignore::FutureWarning",
+                                            "ignore:The copy keyword is deprecated")
+
+
+def _oracle_counts(rows: pd.DataFrame, feature: str, y_pred: np.ndarray) -> dict:
+    """(tn, fp, fn, tp) of every group, by scikit-learn on the group's mask."""
+    y = rows["y"].to_numpy()
+    out = {}
+    for group in pd.unique(rows[feature]):
+        mask = (rows[feature] == group).to_numpy()
+        tn, fp, fn, tp = confusion_matrix(y[mask], y_pred[mask], labels=[0, 1]).ravel()
+        out[str(group)] = (int(tn), int(fp), int(fn), int(tp))
+    return out
+
+
+def _counts(assessment, feature: str) -> dict:
+    frame = assessment.counts_frame()
+    frame = frame[frame["feature"] == feature]
+    return {r.group: (int(r.tn), int(r.fp), int(r.fn), int(r.tp)) for r in frame.itertuples()}
+
+
+@pytest.fixture(scope="module")
+def many_groups(tmp_path_factory):
+    """28 groups, each with its own threshold: 2**28 decision flags do not fit the 32-bit
+    integers an engine types small numbers with."""
+    rng = np.random.default_rng(11)
+    n = 4_000
+    groups = np.array([f"g{i:02d}" for i in range(28)])
+    rows = pd.DataFrame({"y": rng.integers(0, 2, n), "s": rng.random(n).round(3),
+                         "g": rng.choice(groups, n)})
+    path = tmp_path_factory.mktemp("audit") / "groups.parquet"
+    rows.to_parquet(path)
+    thresholds = {g: 0.2 + 0.015 * i for i, g in enumerate(groups)}
+    spec = AssessmentSpec(target="y", score="s", sensitive=("g",), n_boot=0,
+                          policy=DecisionPolicy.per_group("g", thresholds))
+    y_pred = (rows["s"].to_numpy() >= rows["g"].map(thresholds).to_numpy()).astype(int)
+    return path, spec, _oracle_counts(rows, "g", y_pred)
+
+
+def test_duckdb_counts_a_policy_with_many_thresholds(many_groups):
+    path, spec, expected = many_groups
+    assert _counts(assess_grouped(count_duckdb(str(path), spec), spec), "g") == expected
+
+
+@SPARK_WARNINGS
+def test_spark_counts_a_policy_with_many_thresholds(spark, many_groups):
+    path, spec, expected = many_groups
+    got = assess_grouped(count_spark(spark.read.parquet(str(path)), spec), spec)
+    assert _counts(got, "g") == expected

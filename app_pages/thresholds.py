@@ -16,9 +16,10 @@ from faircard.metrics import LABELS
 from faircard.policy import CONSTRAINTS, LEGAL_NOTE, OBJECTIVES, policy_from_counts
 from faircard.ui import cache, components, state, tables
 
+# The columns of the confusion matrices, in the order of the counts (tn, fp, fn, tp). (A
+# comment, not a string: Streamlit's magic would show a bare string on the page.)
 CONFUSION_CELLS = ["actual no, predicted no", "actual no, predicted yes",
                    "actual yes, predicted no", "actual yes, predicted yes"]
-"""The columns of the confusion matrices, in the order of the counts (tn, fp, fn, tp)."""
 
 st.title("Thresholds")
 st.caption("A model gives scores; people act on a threshold. See what each group pays at a "

@@ -148,7 +148,7 @@ def reference_groups() -> None:
 
 reference_groups()
 if isinstance(summary, pd.DataFrame) and summary["is_small_group"].any():
-    st.info(f"Groups with fewer than {state.get(state.MIN_GROUP_SIZE)} people are greyed out "
+    st.info(f"Groups with fewer than {state.get(state.MIN_GROUP_SIZE):,} people are greyed out "
             "and not compared.")
 components.link(components.PAGE_DISPARITIES, label="Next: see the disparities",
              icon=":material/arrow_forward:")

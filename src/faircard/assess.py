@@ -406,14 +406,14 @@ def assess_cube(cube: Cube, spec: AssessmentSpec) -> Assessment:
                                          spec.favorable_outcome)
         if not enough:
             notes.append(
-                f"'{gc.feature}': fewer than two groups have at least {spec.min_group_size} rows, "
+                f"'{gc.feature}': fewer than two groups have at least {spec.min_group_size:,} rows, "
                 "so groups are not compared."
             )
         elif excluded:
             notes.append(
                 f"'{gc.feature}': "
-                + counted(len(excluded), f"group with fewer than {spec.min_group_size} rows is",
-                          f"group(s) with fewer than {spec.min_group_size} rows are")
+                + counted(len(excluded), f"group with fewer than {spec.min_group_size:,} rows is",
+                          f"groups with fewer than {spec.min_group_size:,} rows are")
                 + f" left out of comparisons: {', '.join(excluded[:5])}"
                 + ("..." if len(excluded) > 5 else "")
                 + "."

@@ -419,7 +419,7 @@ def _auto_caveats(assessment, criteria, personal, suppressed, words,
     bg = assessment.by_group
     small = bg[(bg["metric"] == "count") & bg["is_small_group"]]
     if not small.empty:
-        fewer = f"fewer than {assessment.spec.min_group_size} people and"
+        fewer = f"fewer than {assessment.spec.min_group_size:,} people and"
         compared = assessment.spec.include_small_groups  # as asked, with the others
         verb = (("is left out of this card's tables but compared",
                  "are left out of this card's tables but compared") if compared else
@@ -442,5 +442,5 @@ def _auto_caveats(assessment, criteria, personal, suppressed, words,
                            "rows without an outcome or decision were") + " left out.")
     if personal:
         out.append("Columns holding personal data were found and kept out of this card: "
-                   f"{len(personal)} column(s).")
+                   + counted(len(personal), "column", "columns") + ".")
     return out

@@ -72,12 +72,12 @@ def findings(assessment, metrics: tuple[str, ...] | list[str] | None = None,
     bg = assessment.by_group
     small = bg[(bg["metric"] == "count") & bg["is_small_group"]]
     if not small.empty:
-        names = ", ".join(f"'{g}' ({int(n)})" for g, n in zip(small["group"], small["n"],
+        names = ", ".join(f"'{g}' ({int(n):,})" for g, n in zip(small["group"], small["n"],
                                                                strict=True))
         how = ("They are compared all the same, as asked, though their figures are uncertain."
                if assessment.spec.include_small_groups
                else "They are shown but left out of comparisons.")
-        out.append(f"{SMALL_GROUPS_LEAD} (fewer than {assessment.spec.min_group_size} people): "
+        out.append(f"{SMALL_GROUPS_LEAD} (fewer than {assessment.spec.min_group_size:,} people): "
                    f"{names}. {how}")
     if assessment.n_dropped:
         out.append(counted(assessment.n_dropped, "row had no outcome or prediction and was",

@@ -780,7 +780,7 @@ def describe(policy: Policy, counts: np.ndarray, groups: list[str], *,
                      "it (no such policy has a smaller largest gap)."
                      if not policy.degenerate else " This is the closest policy found.")
     if policy.excluded_groups:
-        text += (f" Left out of the constraint as smaller than {policy.min_group_size} people: "
+        text += (f" Left out of the constraint as smaller than {policy.min_group_size:,} people: "
                  + ", ".join(policy.excluded_groups) + ".")
     n = counts.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):

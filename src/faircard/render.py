@@ -23,7 +23,7 @@ from markupsafe import Markup
 
 from .card import QUESTIONS, ModelCard
 from .errors import FaircardError
-from .formatting import fmt_disparate_impact, fmt_num, fmt_p, fmt_pct, fmt_threshold
+from .formatting import fmt_disparate_impact, fmt_int, fmt_num, fmt_p, fmt_pct, fmt_threshold
 from .render_worker import data_only_fetcher, run_job
 from .safe_text import has_unsafe, md_cell, md_text, visible
 
@@ -81,7 +81,8 @@ def environment(template_dir: str | Path | None = None) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(num=fmt_num, threshold=fmt_threshold, pct=fmt_pct, pvalue=fmt_p,
+    env.filters.update(num=fmt_num, count=fmt_int, threshold=fmt_threshold, pct=fmt_pct,
+                       pvalue=fmt_p,
                        md=md_cell, mdtext=md_text, label=_label,
                        disparate_impact=fmt_disparate_impact)
     env.globals["questions"] = QUESTIONS

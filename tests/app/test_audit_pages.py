@@ -3,9 +3,12 @@ page must not show, counts written with thousands separators, and agreement in n
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
+from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Title
 
-from tests.app.conftest import new, no_exception, seed_state, small_frame
+from tests.app.conftest import new, no_exception, seed_state, small_frame, text_of
 
 
 def test_thresholds_page_opens_with_its_title_and_shows_no_stray_text():
@@ -19,3 +22,61 @@ def test_thresholds_page_opens_with_its_title_and_shows_no_stray_text():
     first = next(iter(at.main.children.values()))
     assert isinstance(first, Title) and first.value == "Thresholds", first
     assert not [m.value for m in at.markdown if "confusion matrices" in m.value]
+
+
+def _sized_frame() -> pd.DataFrame:
+    """Groups of known sizes above a thousand: race A 2,100, B 1,500, C 700, D 800; sex from
+    a seeded draw; a score that depends on the outcome."""
+    rng = np.random.default_rng(7)
+    race = np.repeat(["A", "B", "C", "D"], [2100, 1500, 700, 800])
+    n = race.size
+    sex = rng.choice(["Female", "Male"], n)
+    y = (rng.random(n) < 0.4).astype(int)
+    score = np.clip(0.3 * y + rng.normal(0.35, 0.2, n), 0, 1).round(3)
+    return pd.DataFrame({"outcome": y, "risk_score": score, "sex": sex, "race": race,
+                         "age": rng.integers(18, 80, n), "decision": (score >= 0.5).astype(int)})
+
+
+def _seed_sized(page: str) -> AppTest:
+    at = seed_state(new(page), df=_sized_frame())
+    at.session_state["fc_data_digest"] = "audit-thousands"
+    at.session_state["fc_min_group_size"] = 1000
+    return at
+
+
+def test_counts_of_a_thousand_and_more_have_separators_and_plurals_agree():
+    """The card, its findings and caveats and the pages write counts of 1,000 and more with a
+    separator (never "5100 rows"), and plurals agree ("2 groups", never "group(s)"); the
+    counts themselves are pandas' counts of the rows."""
+    df = _sized_frame()
+    race = df["race"].value_counts()
+    small = race[race < 1000]
+
+    card = _seed_sized("app_pages/model_card.py")
+    card.run()
+    no_exception(card)
+    preview = "\n".join(m.value for m in card.markdown)
+    assert f"{len(df):,} rows (0 left out)" in preview
+    for g, n in race.items():
+        cell = f"| {g} | {n:,}" + (" (small)" if n < 1000 else "") + " |"
+        assert cell in preview, cell
+    for g, n in df["sex"].value_counts().items():
+        assert f"| {g} | {n:,} |" in preview
+    assert (f"{len(small)} groups have fewer than 1,000 people and are shown but not "
+            "compared.") in preview
+    listed = ", ".join(f"'{g}' ({n:,})" for g, n in small.sort_index().items())
+    assert f"(fewer than 1,000 people): {listed}." in preview
+
+    dis = _seed_sized("app_pages/disparities.py")
+    dis.run()
+    no_exception(dis)
+    captions = [text_of(c) for c in dis.caption]
+    assert (f"'race': {len(small)} groups with fewer than 1,000 rows are left out of "
+            f"comparisons: {', '.join(sorted(small.index))}.") in captions, captions
+    assert not [c for c in captions if "(s)" in c]
+
+    sens = _seed_sized("app_pages/sensitive.py")
+    sens.run()
+    no_exception(sens)
+    assert "Groups with fewer than 1,000 people are greyed out and not compared." in [
+        i.value for i in sens.info]

@@ -139,7 +139,7 @@ def test_undefined_values_fail_with_the_reason_unless_allowed(clean):
     check = _by(evaluate_gate(d, _rules(max_demographic_parity_difference=0.1)),
                 "demographic_parity_difference")
     assert not check.passed and check.value is None
-    assert "fewer than two groups have at least 10000 rows" in check.explanation
+    assert "fewer than two groups have at least 10,000 rows" in check.explanation
     assert "= n/a" in check.line()
     allowed = evaluate_gate(d, _rules(max_demographic_parity_difference=0.1,
                                       fail_on_undefined=False))

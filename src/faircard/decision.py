@@ -195,7 +195,8 @@ class DecisionPolicy:
             shown = ", ".join(repr(g) for g in missing[:10])
             known = ", ".join(repr(g) for g in list(self.rules)[:10])
             raise FaircardError(
-                f"The decision policy has no threshold for the group(s) {shown} of "
+                f"The decision policy has no threshold for the "
+                f"{'group' if len(missing) == 1 else 'groups'} {shown} of "
                 f"'{self.feature}' (it has thresholds for {known}). Choose the policy again on "
                 "these data, or add those groups to the policy file."
             )

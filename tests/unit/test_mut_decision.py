@@ -169,10 +169,12 @@ def test_missing_groups_are_named():
     missing = [f"m{i}" for i in range(11)]
     msg = _message(p.check_groups, ["g0", *missing])
     assert msg == (
-        "The decision policy has no threshold for the group(s) "
+        "The decision policy has no threshold for the groups "
         + ", ".join(repr(m) for m in missing[:10]) + " of 'race' (it has thresholds for "
         + ", ".join(repr(f"g{i}") for i in range(10)) + "). Choose the policy again on these "
         "data, or add those groups to the policy file.")
+    assert _message(p.check_groups, ["g0", "m0"]).startswith(
+        "The decision policy has no threshold for the group 'm0' of 'race'")
     p.check_groups(["g0", "g11"])  # every group known: no error
 
 

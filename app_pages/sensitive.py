@@ -116,6 +116,7 @@ st.dataframe(
                       "selection_rate": "predicted positive rate",
                       "is_small_group": "note"}),
     hide_index=True, key="groups_table",
+    column_config={"people": st.column_config.NumberColumn("people", format="localized")},
 )
 for note in result.group_notes:
     st.info(components.escape(note))

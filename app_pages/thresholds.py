@@ -12,7 +12,6 @@ from faircard.errors import FaircardError
 from faircard.favorable import wording
 from faircard.formatting import THRESHOLD_FORMAT, fmt_threshold
 from faircard.io.export import csv_text
-from faircard.metrics import LABELS
 from faircard.policy import CONSTRAINTS, LEGAL_NOTE, OBJECTIVES, policy_from_counts
 from faircard.ui import cache, components, state, tables
 
@@ -45,7 +44,8 @@ cols = ["count", "selection_rate", "accuracy", "true_positive_rate", "false_posi
         "false_negative_rate", "precision"]
 readable = {"count": st.column_config.NumberColumn("people", format="localized"),
             "threshold": st.column_config.NumberColumn("threshold", format=THRESHOLD_FORMAT),
-            **{c: st.column_config.NumberColumn(LABELS[c], format="%.3f") for c in cols[1:]}}
+            **{c: st.column_config.NumberColumn(wording(favorable).label(c), format="%.3f")
+               for c in cols[1:]}}
 
 # every partition holds the same scores, grouped differently: the slider's range and the
 # threshold in force are read from the first one, so the groups shown can change without

@@ -3,6 +3,8 @@ page must not show, counts written with thousands separators, and agreement in n
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 from streamlit.testing.v1 import AppTest
@@ -80,3 +82,26 @@ def test_counts_of_a_thousand_and_more_have_separators_and_plurals_agree():
     no_exception(sens)
     assert "Groups with fewer than 1,000 people are greyed out and not compared." in [
         i.value for i in sens.info]
+
+
+def _column_config(element) -> dict:
+    return json.loads(element.proto.columns)
+
+
+def test_thresholds_table_says_what_a_selection_is_and_sensitive_page_separates_thousands():
+    """With a positive decision adverse, the Thresholds page's table labels the selection rate
+    "share flagged" as every other page does; the Sensitive features page shows group sizes
+    with a thousands separator, as the Disparities page does."""
+    thr = _seed_sized("app_pages/thresholds.py")
+    thr.session_state["fc_favorable"] = "negative"
+    thr.run()
+    no_exception(thr)
+    config = _column_config(thr.dataframe[0])
+    assert config["selection_rate"]["label"] == "Selection rate (share flagged)"
+
+    sens = _seed_sized("app_pages/sensitive.py")
+    sens.run()
+    no_exception(sens)
+    table = sens.dataframe[0]
+    assert table.value["people"].max() >= 1000
+    assert _column_config(table)["people"]["type_config"]["format"] == "localized"

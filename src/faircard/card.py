@@ -251,7 +251,7 @@ def build_card(assessment, *, text: dict[str, dict[str, str]] | None = None,
     from . import __version__
     from .findings import SMALL_GROUPS_LEAD, findings
     from .metrics import DEFAULT_METRICS
-    from .trivial import trivial_decision
+    from .trivial import all_or_nothing, trivial_decision
 
     text = text or {}
     spec = assessment.spec
@@ -291,7 +291,11 @@ def build_card(assessment, *, text: dict[str, dict[str, str]] | None = None,
                 if (r["feature"], str(row[k])) in hidden:
                     row[k] = LEFT_OUT_GROUP
             disparities.append(row)
-    criteria = {f: c for f, c in assessment.criteria.items() if not is_personal(f)}
+    # a rule that gives every group all or nothing passes the four-fifths rule by construction:
+    # never reported as passed
+    criteria = {f: {**c, "passes_four_fifths": None}
+                if c.get("passes_four_fifths") and all_or_nothing(assessment, f) else c
+                for f, c in assessment.criteria.items() if not is_personal(f)}
     undefined = sum(v is None for r in rows for v in r["values"].values())
     auto = _auto_caveats(assessment, criteria, personal, suppress_small_groups, words,
                          undefined, {g for _, g in hidden})

@@ -79,3 +79,13 @@ def trivial_decision(assessment: Any) -> str | None:
                     f"decision ({each}): who is {verb} depends on the group alone, not on the "
                     "model's scores.")
     return None
+
+
+def all_or_nothing(assessment: Any, feature: str) -> bool:
+    """True when every compared group of ``feature`` (not a small group) gets an all-or-nothing
+    decision (nobody or everybody): its four-fifths rule then passes or fails by construction,
+    which says nothing about the model, so it is not reported as passed."""
+    _, rows, _ = _parts(assessment)
+    kinds = [_kind(_rate(r.get("selection_rate"))) for r in rows
+             if str(r.get("feature")) == feature and not r.get("is_small_group")]
+    return bool(kinds) and all(k is not None for k in kinds)

@@ -7,10 +7,15 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
+from fairlearn.metrics import demographic_parity_ratio
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Title
 
+from faircard.decision import DecisionPolicy
 from tests.app.conftest import new, no_exception, seed_state, small_frame, text_of
+from tests.app.test_card_values import _table
+from tests.app.test_policy_flow import _carry
 
 
 def test_thresholds_page_opens_with_its_title_and_shows_no_stray_text():
@@ -105,3 +110,35 @@ def test_thresholds_table_says_what_a_selection_is_and_sensitive_page_separates_
     table = sens.dataframe[0]
     assert table.value["people"].max() >= 1000
     assert _column_config(table)["people"]["type_config"]["format"] == "localized"
+
+
+@pytest.mark.parametrize("favorable", ["positive", "negative"])
+def test_a_rule_that_selects_nobody_never_passes_the_four_fifths_rule(favorable):
+    """A threshold above every score selects nobody (checked on the scores): the favourable
+    rates of all groups are then equal by construction, so the Disparities tile and the card's
+    criteria table say n/a instead of "passes". A rule that tells people apart is still judged
+    by fairlearn's ratio of favourable rates."""
+    df = small_frame(n=600, seed=4)
+    for t, trivial in ((float(df.risk_score.max()) + 0.01, True), (0.5, False)):
+        assert ((df.risk_score >= t).sum() == 0) == trivial
+        dis = seed_state(new("app_pages/disparities.py"), df=df, sensitive=("sex",))
+        dis.session_state["fc_data_digest"] = f"audit-nobody-{t}"
+        dis.session_state["fc_policy"] = DecisionPolicy.single(t)
+        dis.session_state["fc_favorable"] = favorable
+        dis.run()
+        no_exception(dis)
+        tile = {m.label: m.value for m in dis.metric}["Four-fifths rule"]
+        card = _carry(dis, "app_pages/model_card.py")
+        card.run()
+        no_exception(card)
+        preview = "\n".join(m.value for m in card.markdown)
+        (row,) = _table(preview, "### Fairness criteria")
+        if trivial:
+            assert tile == "n/a" and row["Four-fifths rule"] == "n/a"
+            assert "passes" not in preview.split("### Fairness criteria", 1)[1]
+            continue
+        pred = (df.risk_score >= t).astype(int)
+        fav = pred if favorable == "positive" else 1 - pred
+        ratio = demographic_parity_ratio(df.outcome, fav, sensitive_features=df.sex)
+        want = "passes" if ratio >= 0.8 else "fails"
+        assert tile == want and row["Four-fifths rule"] == want

@@ -16,6 +16,7 @@ from ..errors import FaircardError
 from ..favorable import wording
 from ..governance.records import SHA256_RE
 from ..spec import AssessmentSpec
+from ..trivial import all_or_nothing
 from . import cache, state
 
 PAGE_DATA = "app_pages/data.py"
@@ -141,8 +142,13 @@ def criteria_tiles(a, feature: str) -> None:
                 help=f"The share of people {words.favorable_decision} in the group with the "
                      "fewest favourable decisions divided by that of the group with the most.")
     four_fifths = crit["passes_four_fifths"]
+    help_text = "Passes when the disparate impact ratio is at least 0.8."
+    if four_fifths and all_or_nothing(a, feature):  # passed by construction: no success
+        four_fifths = None
+        help_text = (f"Every group is {words.positive_decision} all or nothing, so the ratio is "
+                     "1 by construction: it says nothing about the model.")
     c[4].metric("Four-fifths rule", {True: "passes", False: "fails", None: "n/a"}[four_fifths],
-                help="Passes when the disparate impact ratio is at least 0.8.")
+                help=help_text)
 
 
 def share_link(record_id: int) -> str:

@@ -112,11 +112,17 @@ def models_scatter(table: pd.DataFrame, performance: str, disparity: str,
 def roc_curves(curves: pd.DataFrame) -> alt.Chart:
     """ROC curve per group (tidy frame from ``thresholds.roc_pr_curves``)."""
     c = curves.dropna(subset=["false_positive_rate", "true_positive_rate"])
-    return alt.Chart(c).mark_line().encode(
+    # drawn along the curve: both rates only grow along it, so their sum orders its points
+    # (ordered by the false positive rate alone, a rise at a fixed false positive rate kept
+    # the rows' threshold order and was drawn from its top down, a zigzag; Vega-Lite does
+    # not order a line by two fields)
+    return alt.Chart(c).transform_calculate(
+        along="datum.false_positive_rate + datum.true_positive_rate",
+    ).mark_line().encode(
         x=alt.X("false_positive_rate:Q", title="False positive rate"),
         y=alt.Y("true_positive_rate:Q", title="True positive rate"),
         color=alt.Color("group:N", scale=alt.Scale(scheme=_PALETTE)),
-        order="false_positive_rate:Q",
+        order="along:Q",
         tooltip=["group:N", alt.Tooltip("threshold:Q", format=".3f"),
                  alt.Tooltip("false_positive_rate:Q", format=".3f"),
                  alt.Tooltip("true_positive_rate:Q", format=".3f")],

@@ -132,9 +132,11 @@ def roc_curves(curves: pd.DataFrame) -> alt.Chart:
 def tradeoff(front: pd.DataFrame, objective: str) -> alt.Chart:
     """Objective vs disparity over tolerances, marking the single threshold and the choice."""
     f = front.copy()
+    # a tolerance no policy meets gives the closest policy: drawn apart, never as meeting it
     f["policy"] = np.where(f["is_chosen"], "chosen policy",
                            np.where(f["is_single_threshold"], "one threshold for all",
-                                    "per-group thresholds"))
+                                    np.where(f["feasible"].astype(bool), "per-group thresholds",
+                                             "closest, misses tolerance")))
     return alt.Chart(f).mark_point(filled=True, size=120).encode(
         x=alt.X("disparity:Q", title="largest gap between groups",
                 axis=alt.Axis(format=".3f", tickCount=6, labelOverlap="greedy")),

@@ -8,6 +8,7 @@ import json
 import re
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import vl_convert as vlc
 
@@ -44,3 +45,40 @@ def test_roc_curves_are_drawn_along_the_curve_without_zigzags():
         step = np.diff(xy, axis=0)
         assert (step[:, 0] >= -1e-6).all()  # never left
         assert (step[:, 1] <= 1e-6).all()   # never down (SVG's y grows downwards)
+
+
+def _chart_rows(chart) -> pd.DataFrame:
+    (data,) = chart.proto.datasets
+    return pa.ipc.open_stream(io.BytesIO(data.data.data)).read_pandas()
+
+
+def test_trade_off_never_draws_a_policy_that_misses_its_tolerance_as_meeting_it():
+    """Scores 1-10 in two groups whose selection rates never come closer than 0.0125 (all
+    pairs of per-group thresholds searched here by brute force): at the tolerances 0, 0.005
+    and 0.01 no policy meets demographic parity, and the trade-off chart's point for each of
+    them (the closest policy) is labelled as missing it, not as the per-group thresholds
+    that meet theirs."""
+    a = np.repeat(np.arange(1, 11), 60)
+    b = np.repeat(np.arange(1, 11), [25, 45, 55, 65, 55, 45, 35, 30, 25, 20])
+    s = np.concatenate([a, b]).astype(float)
+    df = pd.DataFrame({"outcome": (np.arange(len(s)) % 10 < s - 1).astype(int),
+                       "risk_score": s, "sex": ["Female"] * len(a) + ["Male"] * len(b)})
+    at = seed_state(new("app_pages/thresholds.py"), df=df, sensitive=("sex",))
+    at.session_state["fc_data_digest"] = "audit-trade-off-misses"
+    at.run()
+    no_exception(at)
+    assert at.selectbox(key="w_constraint").value == "demographic_parity"
+    chart = next(c for c in at.get("vega_lite_chart") if "Trade-off" in c.proto.spec)
+    rows = _chart_rows(chart)
+    searched = rows[~rows["is_single_threshold"] & ~rows["is_chosen"]]
+    thresholds = np.arange(1, 12)  # every rule of each group: 11 selects nobody
+    rate = {g: np.array([(df.risk_score[df.sex == g] >= t).mean() for t in thresholds])
+            for g in ("Female", "Male")}
+    gap = np.abs(rate["Female"][:, None] - rate["Male"][None, :])
+    same_all_or_nothing = np.isin(rate["Female"], (0, 1))[:, None] & (
+        rate["Female"][:, None] == rate["Male"][None, :])
+    misses = {tol: not (gap[~same_all_or_nothing] <= tol + 1e-12).any()
+              for tol in searched["tolerance"]}
+    assert sorted(t for t, m in misses.items() if m) == [0.0, 0.005, 0.01]
+    for tol, label in zip(searched["tolerance"], searched["policy"], strict=True):
+        assert ("misses" in label) == misses[tol], (tol, label)

@@ -174,7 +174,7 @@ def _recorded_rule() -> str:
     """The record's decision rule in words (what its card and approval state)."""
     spec = a.spec
     if not spec.uses_score:
-        return f"the predictions in '{spec.prediction}'"
+        return f"the predictions in '{spec.prediction}'."
     return spec.policy.describe()
 
 

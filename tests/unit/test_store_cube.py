@@ -203,3 +203,36 @@ def test_the_cli_says_when_a_cube_is_left_out(rows, tmp_path, monkeypatch, capsy
     out = capsys.readouterr().out
     assert rc == 0 and "record 1 (draft)" in out
     assert "note: The counts cube is" in out and "cannot show another threshold" in out
+
+
+POLICY_SPECS = {
+    "per group": AssessmentSpec(target="y", score="score", sensitive=("sex", "race"), n_boot=0,
+                                policy={"feature": "race",
+                                        "thresholds": {"A": 0.4, "B": 0.5, "C": 0.55}}),
+    "per cell": AssessmentSpec(target="y", score="score", sensitive=("sex", "race"), n_boot=0,
+                               policy={"feature": "sex & race", "thresholds": {
+                                   f"{s} & {r}": 0.3 + 0.05 * i for i, (s, r) in enumerate(
+                                       (s, r) for s in ("Female", "Male") for r in "ABC")}}),
+    "randomised": AssessmentSpec(target="y", score="score", sensitive=("sex", "race"), n_boot=0,
+                                 policy={"feature": "sex",
+                                         "thresholds": {"Female": 0.4, "Male": 0.5},
+                                         "mix": {"Female": {"probability": 0.3,
+                                                            "else_threshold": 0.6}}}),
+    "no intersection": AssessmentSpec(target="y", score="score", sensitive=("sex", "race"),
+                                      n_boot=0, intersection=False, threshold=0.4),
+}
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+@pytest.mark.parametrize("name", list(POLICY_SPECS))
+def test_records_under_every_kind_of_rule_verify_with_their_cube(name, engine, rows, parquet,
+                                                                  tmp_path):
+    spec = POLICY_SPECS[name]
+    a = assess_spec(rows, spec) if engine == "pandas" else \
+        assess_source(str(parquet), spec, engine="duckdb")
+    with AuditStore(tmp_path / "a.db") as store:
+        store.add(a, title=name, created_by="Ana Kim", dataset_name="rows.parquet",
+                  dataset_sha256=DATA_SHA, cells=cells_of(a))
+        assert store.problems(1) == [] and store.verify().ok
+        cube = stored_cube(store.cells(1))
+    assert np.allclose(cube.cells, a.cube.cells, rtol=0, atol=1e-9)

@@ -3,10 +3,16 @@
 Typing a CSV column by faircard's rule (:mod:`faircard.engine.csv_text`) means testing every
 value of every row; counting reads the rows four or five times (the row accounting, the
 outcome values, each feature's values, the grouped table). Doing both on the text of the CSV
-on every read cost twenty times a bare DuckDB count. So the files are read twice, once per
-process: a pass that types the columns, then a pass that writes the typed rows, in their
-order, to a Parquet file in a temporary folder (deleted when the process ends). Counts are
-the same: the Parquet file holds exactly the typed values each count used to compute.
+on every read cost twenty times a bare DuckDB count. So the rows are typed once per process
+and written, in their order, to a Parquet file in a temporary folder (deleted when the process
+ends), which every count reads. Counts are the same: the Parquet file holds exactly the typed
+values each count used to compute.
+
+The types are guessed from the first rows (:data:`GUESS_ROWS`), then one pass over the file
+writes the copy while checking that every other value keeps its column's type, with the
+cheapest test that is enough (:func:`checked_value`). A value that does not stops the pass;
+then the types are counted from every row and the copy written again (two more passes). A
+text column needs no check.
 """
 
 from __future__ import annotations
@@ -20,12 +26,39 @@ from collections import OrderedDict
 from pathlib import Path
 
 from ..errors import FaircardError
-from .csv_text import cleaned_select, column_kinds, header_names, kinds_query, typed_select
+from .csv_text import (
+    BOOLEAN,
+    INTEGER,
+    LONG,
+    NUMBER_OTHER,
+    TEXT,
+    class_counts,
+    cleaned_select,
+    column_kinds,
+    header_names,
+    kind_of,
+    kinds_query,
+    typed_select,
+    typed_value,
+    value_class,
+)
+from .sql import quote
 
 MAX_SPILLS = 8
 """Typed copies kept at once; the oldest is deleted when a ninth is written."""
 SPILL_MEMORY = "1GB"
 """DuckDB's memory limit while typing and writing a copy (it streams the rows)."""
+GUESS_ROWS = 10_000
+"""The first rows whose values give each column's type before the copy checks the others."""
+GUESS_FAILED = "faircard: a CSV value does not have the type the first rows gave its column"
+"""The error that stops a copy whose guessed types a later value contradicts."""
+FEW_VALUES = 16
+"""A column with at most this many distinct values in its first rows checks each other value
+against them first (a match needs no other test)."""
+CAST_SHORTCUT = ("+", "_", "n", "N")
+"""Beyond pandas' numbers, DuckDB's cast to a double reads only values holding one of these
+('+-1', '1_000', 'nan', ' inf', ...) or written with a leading zero: any other value it reads
+is a number for pandas too (``tests/unit/test_csv_typing.py`` checks this on random text)."""
 
 _SPILLS: OrderedDict[tuple, Path] = OrderedDict()
 _LOCK = threading.Lock()
@@ -59,6 +92,89 @@ def typed_parquet(read: str, files: list[Path], pattern: str) -> Path:
         return path
 
 
+def _no_leading_zero(v: str) -> str:
+    """``v`` does not start with a '0' (after a '-') followed by a digit: ``v`` does not sort,
+    byte by byte, between '00' and '0:' (':' follows '9')."""
+    return (f"NOT (({v} >= '00' AND {v} < '0:') OR ({v} >= '-00' AND {v} < '-0:'))")
+
+
+def cast_shortcut(v: str) -> str:
+    """A condition on ``v`` under which a value DuckDB's cast to a double reads is a number
+    not written with a leading zero for pandas too: ``v`` holds none of
+    :data:`CAST_SHORTCUT` and does not start with a '0' (after a '-') followed by a digit."""
+    odd = " OR ".join(f"contains({v}, '{c}')" for c in CAST_SHORTCUT)
+    return f"NOT ({odd}) AND {_no_leading_zero(v)}"
+
+
+def checked_value(v: str, kind: str, allowed: tuple[int, ...], values: list[str]) -> str:
+    """The cleaned text column ``v`` as the type ``kind``, every value that is not missing
+    being of one of the ``allowed`` classes (:func:`value_class`), else the query stops with
+    :data:`GUESS_FAILED`. Cheaper tests come first, each enough on its own: one of the
+    ``values`` already seen; for a double, a value DuckDB's cast reads that holds none of
+    :data:`CAST_SHORTCUT` and no leading zero (a value DuckDB's cast does not read is not a
+    number for pandas either); then :func:`value_class` itself."""
+    typed, fail = typed_value(v, kind), f"error('{GUESS_FAILED}')"
+    branches = [f"WHEN {v} IS NULL THEN CAST(NULL AS {kind})"]
+    if values:
+        branches.append(f"WHEN {v} IN ({', '.join(_literal(x) for x in values)}) THEN {typed}")
+    if kind == "DOUBLE" and NUMBER_OTHER in allowed:
+        branches.append(f"WHEN {cast_shortcut(v)} "
+                        f"THEN COALESCE(TRY_CAST({v} AS DOUBLE), {fail})")
+    if allowed:
+        classes = ", ".join(str(c) for c in allowed)
+        branches.append(f"WHEN ({value_class(v)}) IN ({classes}) THEN {typed}")
+    return f"CASE {' '.join(branches)} ELSE {fail} END"
+
+
+def guessed_kinds(row: dict, names: list[str]
+                  ) -> tuple[dict[str, str], dict[str, tuple[int, ...]]]:
+    """(each column's type, the classes of value that keep it) guessed from the row of
+    :func:`kinds_query` on the first rows. A column's guessed type is its type when every
+    other value is of one of its classes (:func:`checked_value`); a column made text by a
+    code, a text or ``true`` next to a number has no classes: it needs no check."""
+    kinds, allowed = {}, {}
+    for j, name in enumerate(names):
+        counts = class_counts(row, j)
+        kinds[name] = kind_of(counts)
+        n = sum(counts.values())
+        if counts[TEXT] or 0 < counts[BOOLEAN] < n:
+            continue
+        if n == 0:  # no value yet: any value changes the type
+            allowed[name] = ()
+        elif counts[BOOLEAN]:
+            allowed[name] = (BOOLEAN,)
+        elif counts[NUMBER_OTHER]:
+            allowed[name] = (INTEGER, LONG, NUMBER_OTHER)
+        elif counts[LONG]:
+            allowed[name] = (INTEGER, LONG)
+        else:
+            allowed[name] = (INTEGER,)
+    return kinds, allowed
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _few_values(con, table: str, names: list[str]) -> dict[str, list[str]]:
+    """The distinct values of each column ``names`` of ``table`` that has at most
+    :data:`FEW_VALUES` (counted in Python: DuckDB gives each DISTINCT its own large table)."""
+    if not names:
+        return {}
+    rows = con.execute(f"SELECT {', '.join(quote(n) for n in names)} FROM {table}").fetchall()
+    out = {}
+    for j, name in enumerate(names):
+        seen: set = set()
+        for r in rows:
+            if r[j] is not None:
+                seen.add(r[j])
+                if len(seen) > FEW_VALUES:
+                    break
+        if 0 < len(seen) <= FEW_VALUES:
+            out[name] = sorted(seen)
+    return out
+
+
 def _write(read: str, path: Path, pattern: str) -> None:
     import duckdb
 
@@ -70,9 +186,22 @@ def _write(read: str, path: Path, pattern: str) -> None:
         raw = [str(r[0]) for r in con.execute(f"DESCRIBE SELECT * FROM {read}").fetchall()]
         names = header_names(raw)
         clean = f"({cleaned_select(read, raw, names, words_read=True)}) AS clean"
-        kinds = column_kinds(_row(con.execute(kinds_query(clean, names))), names)
         target = str(path).replace("'", "''")
-        con.execute(f"COPY ({typed_select(clean, kinds)}) TO '{target}' (FORMAT parquet)")
+        con.execute(f"CREATE TEMP TABLE first_rows AS SELECT * FROM {clean} LIMIT {GUESS_ROWS}")
+        kinds, allowed = guessed_kinds(_row(con.execute(kinds_query("first_rows", names))), names)
+        seen = _few_values(con, "first_rows", list(allowed))
+        exprs = {name: checked_value(quote(name), kinds[name], classes, seen.get(name, []))
+                 for name, classes in allowed.items()}
+        try:
+            con.execute(f"COPY ({typed_select(clean, kinds, exprs)}) TO '{target}' "
+                        "(FORMAT parquet)")
+        except duckdb.Error as exc:
+            if GUESS_FAILED not in str(exc):
+                raise
+            # a later value changes a column's type: type every column from every row
+            path.unlink(missing_ok=True)
+            kinds = column_kinds(_row(con.execute(kinds_query(clean, names))), names)
+            con.execute(f"COPY ({typed_select(clean, kinds)}) TO '{target}' (FORMAT parquet)")
     except duckdb.Error as exc:
         path.unlink(missing_ok=True)
         raise FaircardError(f"DuckDB cannot read '{pattern}': {_first_line(exc)}") from None

@@ -9,16 +9,15 @@ then apply the rule of :func:`faircard.io.tables.read_table` to each column's va
 * a column of numbers is numeric (integers, or floats when any value is not a whole number),
   unless one of them is written with a leading zero (``01``, ``007``, ``00501``): such a column
   holds codes, and stays text, each value as written; so does a column of whole numbers one of
-  which does not fit in 64 bits (an identifier such as ``99999999999999999999``);
+  which does not fit in 64 bits (an identifier such as ``99999999999999999999``). A number is
+  what pandas' parser reads as one (:data:`PLAIN_NUMBER`, :data:`INFINITE`): ``1.``, ``.5``,
+  ``1e5``, ``inf``, spaces and tabs around it, but not ``+-1``, ``1_000``, ``0x10`` or ``NAN``,
+  which DuckDB's cast reads;
 * anything else is text, each value as written (spaces after the delimiter skipped).
 
-Rows are read once to type the columns; only one row of counts per column comes back.
-
-Each value is tested as few times as the answer needs (the typing reads every row): the
-regular expressions only on values whose first character can start a number, the infinite
-test only on what is not a plain number, the others on numbers only and with plain string
-functions: a number is whole when it has no '.', 'e' or 'E'; it is written with a leading zero
-when, after its sign, a '0' is followed by a digit (:data:`~faircard.io.tables.CODE_PATTERN`).
+The rule is one test per value, :func:`value_class`; a column's type is decided by how many
+of its values are of each class (:func:`kind_of`). Only one row of counts per column comes
+back.
 """
 
 from __future__ import annotations
@@ -26,15 +25,28 @@ from __future__ import annotations
 from ..io.tables import NA_WORDS
 from .sql import quote
 
-NUMBER = "^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?[ \t]*$"
-"""A number as pandas' CSV parser reads one (trailing spaces and tabs allowed)."""
-INFINITE = "^[+-]?(inf|infinity)[ \t]*$"
-"""An infinite number, lower-cased."""
-FIRST_CHARS = ", ".join(f"'{c}'" for c in "0123456789+-.iI")
-"""How a number (or an infinite one) can start: other values skip the regular expressions."""
-TRAILING_CHARS = " \t"
-"""The characters pandas allows after a number (a space and a tab)."""
-# (a tab written as itself: DuckDB and Spark read backslashes in SQL text differently)
+SPACES = " \t\n\x0b\x0c\r"
+"""The characters pandas skips before and after a number (C's ``isspace``; DuckDB's and Spark's
+casts skip them too). The spaces after a delimiter are already skipped, so these matter for
+tabs and quoted values. SQL text holds them as themselves (DuckDB and Spark read backslashes
+in SQL text differently)."""
+_S = f"[{SPACES}]"
+_EXPONENT = "([eE][+-]?[0-9]+)?"
+PLAIN_NUMBER = (f"^([+-]?((0|[1-9][0-9]*)([.][0-9]*)?|[.][0-9]+)"
+                f"|{_S}+[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)){_EXPONENT}{_S}*$")
+"""A number as pandas' CSV parser reads one, unless it is written with a leading zero: after
+its sign, a '0' followed by a digit (``01``, ``007``, ``00501``; the test of
+:data:`~faircard.io.tables.CODE_PATTERN`, which a value starting with a tab escapes: pandas
+reads a tab followed by ``01`` as the number 1)."""
+INFINITE = "^[+-]?(inf|infinity)$"
+"""An infinite number, lower-cased (pandas reads no space around it)."""
+
+NULL, BOOLEAN, INTEGER, LONG, NUMBER_OTHER, TEXT = range(6)
+"""What one value is (:func:`value_class`): missing; ``true``/``false``; a whole number that
+fits in 64 bits; a whole number that does not; any other number (not whole, or infinite);
+anything else, a number written with a leading zero included (a code)."""
+KIND_OF_NOTHING = "DOUBLE"
+"""The type of a column with no value (pandas reads it as floats, all NaN)."""
 
 
 def na_list() -> str:
@@ -56,86 +68,73 @@ def cleaned(col: str, *, words_read: bool = False) -> str:
             f"WHEN {col} IN ({words}) THEN NULL ELSE {col} END")
 
 
-def number_kind(v: str) -> str:
-    """1 for a number, 2 for an infinite one, else 0 (``v``: a cleaned text column)."""
-    return (f"CASE WHEN NOT (left({v}, 1) IN ({FIRST_CHARS})) THEN 0 "
-            f"WHEN regexp_matches({v}, '{NUMBER}') THEN 1 "
-            f"WHEN regexp_matches(lower({v}), '{INFINITE}') THEN 2 ELSE 0 END")
-
-
-def whole_kind(v: str, k: str) -> str:
-    """For a number ``v`` of :func:`number_kind` ``k``: 2 when it is whole and fits in 64 bits,
-    1 when it is whole and does not, else 0."""
-    return (f"CASE WHEN {k} <> 1 OR contains({v}, '.') OR contains({v}, 'e') "
-            f"OR contains({v}, 'E') THEN 0 "
-            f"WHEN TRY_CAST(rtrim({v}, '{TRAILING_CHARS}') AS BIGINT) IS NULL THEN 1 ELSE 2 END")
-
-
-def is_code(v: str, k: str) -> str:
-    """Whether the number ``v`` of :func:`number_kind` ``k`` is written with a leading zero."""
-    return (f"CASE WHEN {k} <> 1 THEN FALSE "
-            f"WHEN starts_with({v}, '0') THEN (substring({v}, 2, 1) BETWEEN '0' AND '9') "
-            f"WHEN starts_with({v}, '+0') OR starts_with({v}, '-0') "
-            f"THEN (substring({v}, 3, 1) BETWEEN '0' AND '9') ELSE FALSE END")
-
-
-def is_boolean(v: str) -> str:
-    return (f"CASE WHEN length({v}) NOT IN (4, 5) THEN FALSE "
-            f"ELSE lower({v}) IN ('true', 'false') END")
+def value_class(v: str) -> str:
+    """The class of each value of the cleaned text column ``v`` (:data:`NULL` ... :data:`TEXT`):
+    the one test of faircard's CSV rule. The kinds of the columns, and the checks of a kind
+    guessed from the first rows, count these classes. A number is whole when it has no '.',
+    'e' or 'E'; a whole number fits when the engine's 64-bit cast of it succeeds."""
+    return (f"CASE WHEN {v} IS NULL THEN {NULL} "
+            f"WHEN regexp_matches({v}, '{PLAIN_NUMBER}') THEN ("
+            f"CASE WHEN contains({v}, '.') OR contains({v}, 'e') OR contains({v}, 'E') "
+            f"THEN {NUMBER_OTHER} WHEN TRY_CAST({v} AS BIGINT) IS NULL THEN {LONG} "
+            f"ELSE {INTEGER} END) "
+            f"WHEN regexp_matches(lower({v}), '{INFINITE}') THEN {NUMBER_OTHER} "
+            f"WHEN lower({v}) IN ('true', 'false') THEN {BOOLEAN} "
+            f"ELSE {TEXT} END")
 
 
 def kinds_query(view: str, names: list[str]) -> str:
-    """One row: per column ``j``, its values (``n{j}``), and how many are ``true``/``false``
-    (``b{j}``), numbers (``f{j}``), whole numbers (``w{j}``), whole numbers that fit in 64 bits
-    (``i{j}``) and numbers written with a leading zero (``z{j}``, codes). ``view`` holds the
+    """One row: per column ``j`` and class ``c`` of :func:`value_class`, how many of its values
+    are of that class (``c{c}_{j}``; missing values are not counted). ``view`` holds the
     cleaned columns."""
     flags, parts = [], []
     for j, name in enumerate(names):
-        flags += [f"{quote(name)} AS v{j}", f"{number_kind(quote(name))} AS k{j}"]
-        v, k = f"v{j}", f"k{j}"
-        whole = whole_kind(v, k)
-        parts += [f"COUNT({v}) AS n{j}",
-                  f"SUM(CASE WHEN {is_boolean(v)} THEN 1 ELSE 0 END) AS b{j}",
-                  f"SUM(CASE WHEN {k} > 0 THEN 1 ELSE 0 END) AS f{j}",
-                  f"SUM(CASE WHEN ({whole}) > 0 THEN 1 ELSE 0 END) AS w{j}",
-                  f"SUM(CASE WHEN ({whole}) = 2 THEN 1 ELSE 0 END) AS i{j}",
-                  f"SUM(CASE WHEN {is_code(v, k)} THEN 1 ELSE 0 END) AS z{j}"]
+        flags.append(f"{value_class(quote(name))} AS k{j}")
+        parts += [f"SUM(CASE WHEN k{j} = {c} THEN 1 ELSE 0 END) AS c{c}_{j}"
+                  for c in range(BOOLEAN, TEXT + 1)]
     return f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(flags)} FROM {view}) AS flagged"
 
 
+def class_counts(row: dict, j: int) -> dict[int, int]:
+    """How many values of column ``j`` are of each class, from the row of :func:`kinds_query`."""
+    return {c: int(row[f"c{c}_{j}"] or 0) for c in range(BOOLEAN, TEXT + 1)}
+
+
+def kind_of(counts: dict[int, int]) -> str:
+    """A column's type ("BOOLEAN", "BIGINT", "DOUBLE" or "VARCHAR") from how many of its
+    values are of each class (:func:`value_class`)."""
+    n = sum(counts.values())
+    if n == 0:
+        return KIND_OF_NOTHING
+    if counts[BOOLEAN] == n:
+        return "BOOLEAN"
+    whole = counts[INTEGER] + counts[LONG]
+    if whole + counts[NUMBER_OTHER] == n:  # numbers, none written with a leading zero
+        if whole == n:  # integers, or identifiers too long for 64 bits
+            return "BIGINT" if counts[INTEGER] == n else "VARCHAR"
+        return "DOUBLE"
+    return "VARCHAR"
+
+
 def column_kinds(row: dict, names: list[str]) -> dict[str, str]:
-    """Each column's type ("BOOLEAN", "BIGINT", "DOUBLE" or "VARCHAR") from the row of
-    :func:`kinds_query` (a column with no value is read as floats, all NaN, as pandas reads
-    it)."""
-    out = {}
-    for j, name in enumerate(names):
-        n, b, f, w, i, z = (int(row[f"{k}{j}"] or 0) for k in "nbfwiz")
-        if n == 0:
-            out[name] = "DOUBLE"
-        elif b == n:
-            out[name] = "BOOLEAN"
-        elif f == n and z == 0:
-            if w == n:  # whole numbers: integers, or identifiers too long for 64 bits
-                out[name] = "BIGINT" if i == n else "VARCHAR"
-            else:
-                out[name] = "DOUBLE"
-        else:
-            out[name] = "VARCHAR"
-    return out
+    """Each column's type from the row of :func:`kinds_query`."""
+    return {name: kind_of(class_counts(row, j)) for j, name in enumerate(names)}
 
 
-def typed_select(view: str, kinds: dict[str, str]) -> str:
-    """The cleaned columns of ``view`` as the types ``kinds`` gives them."""
-    cols = []
-    for name, kind in kinds.items():
-        v = quote(name)
-        if kind == "BOOLEAN":
-            expr = f"CASE WHEN {v} IS NULL THEN NULL ELSE lower({v}) = 'true' END"
-        elif kind in ("BIGINT", "DOUBLE"):
-            expr = f"CAST(rtrim({v}, '{TRAILING_CHARS}') AS {kind})"
-        else:
-            expr = v
-        cols.append(f"{expr} AS {v}")
+def typed_value(v: str, kind: str) -> str:
+    """The cleaned text column ``v`` as the type ``kind`` of :func:`kind_of`."""
+    if kind == "BOOLEAN":
+        return f"lower({v}) = 'true'"
+    if kind in ("BIGINT", "DOUBLE"):
+        return f"CAST({v} AS {kind})"  # the cast skips the spaces around a number
+    return v
+
+
+def typed_select(view: str, kinds: dict[str, str], exprs: dict[str, str] | None = None) -> str:
+    """The cleaned columns of ``view`` as the types ``kinds`` gives them (by
+    :func:`typed_value`, or by the expression ``exprs`` gives a column)."""
+    cols = [f"{(exprs or {}).get(name) or typed_value(quote(name), kind)} AS {quote(name)}"
+            for name, kind in kinds.items()]
     return f"SELECT {', '.join(cols)} FROM {view}"
 
 
@@ -155,5 +154,5 @@ def header_names(raw_names: list[str]) -> list[str]:
     return names if len(set(names)) == len(names) else list(raw_names)
 
 
-__all__ = ["cleaned_select", "column_kinds", "header_names", "kinds_query",
-           "na_list", "typed_select"]
+__all__ = ["class_counts", "cleaned_select", "column_kinds", "header_names", "kind_of",
+           "kinds_query", "na_list", "typed_select", "typed_value", "value_class"]

@@ -15,7 +15,8 @@ exists, which is what a caller waits for.
   (larger sizes extrapolated linearly, marked "est.");
 * CSV (``--csv``): the same rows written as a CSV file; the floor is DuckDB's ``read_csv``
   (its own sampled typing) with the same GROUP BY, against ``faircard assess FILE.csv --engine
-  duckdb`` (every column typed by faircard's CSV rule from every row, then counted);
+  duckdb`` (every column typed by faircard's CSV rule from every row into a temporary Parquet
+  copy, whose size the table gives, then counted);
 * spark (``--spark``): the same assessment with Spark ``local[*]`` at the smallest size, checked
   equal.
 
@@ -110,6 +111,11 @@ def child(task: str, path: str) -> dict:
         a = assess_source(path, spec, engine=task)
         out["counts"] = a.counts_frame().to_dict(orient="list")
         out["selection_rate"] = a.overall["selection_rate"]
+        if path.endswith(".csv"):  # the typed Parquet copy on the temporary disk
+            from faircard.engine import csv_spill
+
+            out["spill_mb"] = sum(f.stat().st_size for folder in csv_spill._FOLDER
+                                  for f in folder.iterdir()) / 1e6
     elif task == "pandas":
         import pandas as pd
 
@@ -160,6 +166,13 @@ def _timing(runs: list[dict]) -> str:
     mb = max(r["peak_rss_mb"] for r in runs)
     spread = f" ({min(t):.2f}-{max(t):.2f})" if len(t) > 1 else ""
     return f"{_median(t):.2f}{spread} / {mb:,.0f}"
+
+
+def _cpu_note(n: int, floors: list[dict], ducks: list[dict]) -> None:
+    """The median CPU time of all threads, on stderr (the load changes it less)."""
+    cpu = [_median([r["cpu_seconds"] for r in runs]) for runs in (floors, ducks)]
+    print(f"(CPU time of all threads at {n:,} rows, medians: floor {cpu[0]:.2f} s, faircard "
+          f"duckdb {cpu[1]:.2f} s, {cpu[1] / cpu[0]:.1f}x)", file=sys.stderr, flush=True)
 
 
 def main() -> None:
@@ -227,17 +240,15 @@ def main() -> None:
             print(f"(spark local[*] at {n:,} rows: {sp['seconds']:.1f} s, same counts as DuckDB)")
         print(f"| {n:,} | {_timing(floors)} | {_timing(ducks)} | {ratio_cell} | {pandas_cell} | "
               f"{fl_cell} | {versus} | {load_start:.1f} to {load_end:.1f} |", flush=True)
-        cpu = [_median([r["cpu_seconds"] for r in runs]) for runs in (floors, ducks)]
-        print(f"(CPU time of all threads at {n:,} rows, medians: floor {cpu[0]:.2f} s, faircard "
-              f"duckdb {cpu[1]:.2f} s, {cpu[1] / cpu[0]:.1f}x)", file=sys.stderr, flush=True)
+        _cpu_note(n, floors, ducks)
 
 
 def csv_table(folder: Path, sizes: list[int], reps: int) -> None:
     """The floor (DuckDB's read_csv and GROUP BY) against faircard duckdb on CSV files."""
     print(f"CSV: median of {reps} alternate runs (range); MB: highest peak RSS")
     print("| rows | floor: DuckDB read_csv GROUP BY (s / MB) | faircard duckdb (s / MB) | "
-          "x floor (pairs) | load average |")
-    print("|---:|---:|---:|---:|---|")
+          "x floor (pairs) | typed copy on disk (MB) | load average |")
+    print("|---:|---:|---:|---:|---:|---|")
     for n in sizes:
         parquet, path = folder / f"rows_{n}.parquet", folder / f"rows_{n}.csv"
         if not parquet.exists():
@@ -254,8 +265,10 @@ def csv_table(folder: Path, sizes: list[int], reps: int) -> None:
         ratio = _median([d["seconds"] for d in ducks]) / _median([f["seconds"] for f in floors])
         pairs = [d["seconds"] / f["seconds"] for f, d in zip(floors, ducks, strict=True)]
         spread = f" ({min(pairs):.1f}-{max(pairs):.1f})" if len(pairs) > 1 else ""
+        disk = max(d["spill_mb"] for d in ducks)
         print(f"| {n:,} | {_timing(floors)} | {_timing(ducks)} | {ratio:.1f}x{spread} | "
-              f"{load_start:.1f} to {load_end:.1f} |", flush=True)
+              f"{disk:,.0f} | {load_start:.1f} to {load_end:.1f} |", flush=True)
+        _cpu_note(n, floors, ducks)
 
 
 if __name__ == "__main__":

@@ -311,7 +311,7 @@ def build_card(assessment, *, text: dict[str, dict[str, str]] | None = None,
     if model:
         details.update({"name": model.get("name", ""), "type": model.get("type", "")})
     details.update({k: v for k, v in sections["model_details"].items() if v})
-    decision = decision_section(spec)
+    decision = decision_section(spec, assessment)
     trivial = trivial_decision(assessment)
     if trivial and not any(f"'{p}'" in trivial for p in personal):
         decision["trivial"] = trivial
@@ -360,9 +360,11 @@ def build_card(assessment, *, text: dict[str, dict[str, str]] | None = None,
     return card
 
 
-def decision_section(spec) -> dict[str, Any]:
+def decision_section(spec, assessment=None) -> dict[str, Any]:
     """The card's statement of the decision rule, from the assessment's own spec: a single
-    threshold, a per-group (possibly randomised) policy, or a column of predicted labels."""
+    threshold, a per-group (possibly randomised) policy, or a column of predicted labels.
+    A policy chosen for a constraint says whether it meets it on ``assessment`` (it may have
+    been chosen on another model's scores or on other data)."""
     policy = spec.policy
     if policy is None:
         return {"predictions": spec.prediction}
@@ -375,7 +377,32 @@ def decision_section(spec) -> dict[str, Any]:
                     + (f" within {chosen['tolerance']:g}" if "tolerance" in chosen else "")
                     + "; the figures below are computed under this policy on the evaluation "
                     "data.")
+        gap = _constraint_gap(assessment, policy.feature, chosen["constraint"])
+        if gap is not None and "tolerance" in chosen and gap > float(chosen["tolerance"]) + 1e-9:
+            summary += (f" On these data and this model's scores it does not meet it: the "
+                        f"largest gap is {gap:.3f}.")
     return {"policy": {**policy.to_dict(), "summary": summary}}
+
+
+def _constraint_gap(assessment, feature: str, constraint: str) -> float | None:
+    """The largest gap of ``constraint`` between the compared groups of ``feature`` under the
+    assessment's decisions (None when unknown)."""
+    import numpy as np
+
+    from .policy import CONSTRAINTS, disparity_of
+
+    if assessment is None or constraint not in CONSTRAINTS:
+        return None
+    gc = next((c for c in assessment.counts if c.feature == feature), None)
+    if gc is None:
+        return None
+    spec = assessment.spec
+    included = np.ones(len(gc.n), bool) if spec.include_small_groups else \
+        np.asarray(gc.n) >= spec.min_group_size
+    if included.sum() < 2:
+        return None
+    gap = disparity_of(np.asarray(gc.counts, dtype=np.float64)[included], constraint)
+    return None if math.isnan(gap) else gap
 
 
 def _num(v: Any) -> float | None:

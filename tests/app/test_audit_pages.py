@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from fairlearn.metrics import demographic_parity_ratio
+from fairlearn.metrics import MetricFrame, demographic_parity_ratio, true_positive_rate
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Title
 
@@ -142,3 +142,39 @@ def test_a_rule_that_selects_nobody_never_passes_the_four_fifths_rule(favorable)
         ratio = demographic_parity_ratio(df.outcome, fav, sensitive_features=df.sex)
         want = "passes" if ratio >= 0.8 else "fails"
         assert tile == want and row["Four-fifths rule"] == want
+
+
+def test_card_of_another_model_says_the_policy_misses_the_constraint_it_was_chosen_for():
+    """A per-group policy chosen on one model's scores applies to every model. The card of
+    the other model stated "It was chosen for equal opportunity within 0.01" although on its
+    scores the gap in true positive rates (fairlearn) is larger: it now says so."""
+    df = small_frame(n=1200, seed=6)
+    rng = np.random.default_rng(6)
+    df["score: first"] = df.pop("risk_score")
+    df["score: second"] = np.clip(df["score: first"] + 0.15 * (df.sex == "Male")
+                                  + rng.normal(0, 0.1, len(df)), 0, 1).round(4)
+    at = seed_state(new("app_pages/thresholds.py"), df=df, sensitive=("sex",))
+    at.session_state["fc_data_digest"] = "audit-two-models"
+    at.session_state["fc_decision"] = "model"
+    at.session_state["fc_model_columns"] = {"first": "score: first", "second": "score: second"}
+    at.run()
+    assert at.selectbox(key="w_thr_model").value == "first"
+    at.selectbox(key="w_constraint").set_value("equal_opportunity").run()
+    at.number_input(key="w_tolerance").set_value(0.01).run()
+    at.button(key="use_policy").click().run()
+    no_exception(at)
+    thresholds = at.session_state["fc_policy"].thresholds
+    for model, column in (("first", "score: first"), ("second", "score: second")):
+        pred = (df[column] >= df.sex.map(thresholds)).astype(int)
+        gap = MetricFrame(metrics=true_positive_rate, y_true=df.outcome, y_pred=pred,
+                          sensitive_features=df.sex).difference()
+        at.session_state["fc_focus_model"] = model
+        card = _carry(at, "app_pages/model_card.py")
+        card.run()
+        no_exception(card)
+        policy_line = next(line for line in "\n".join(m.value for m in card.markdown)
+                           .splitlines() if line.startswith("Decision policy:"))
+        assert "It was chosen for equal opportunity within 0.01" in policy_line
+        missed = f"it does not meet it: the largest gap is {gap:.3f}."
+        assert (missed in policy_line) == (gap > 0.01), (model, gap, policy_line)
+        assert (gap > 0.01) == (model == "second")

@@ -96,17 +96,23 @@ def models_scatter(table: pd.DataFrame, performance: str, disparity: str,
     """Performance vs disparity, one point per model (``table`` has model + both columns)."""
     t = table.copy()
     t["focus"] = t["model"] == focus if focus else False
-    return alt.Chart(t).mark_circle(size=160).encode(
+    base = alt.Chart(t).encode(
         x=alt.X(f"{disparity}:Q", title=disparity.replace("_", " "),
                 axis=alt.Axis(format=".3f", tickCount=5, labelOverlap="greedy")),
         y=alt.Y(f"{performance}:Q", title=LABELS.get(performance, performance),
                 scale=alt.Scale(domain=_padded_domain(t[performance])),
                 axis=alt.Axis(format=".3f", tickCount=5)),
+    )
+    points = base.mark_circle(size=160).encode(
         color=alt.condition(alt.datum.focus, alt.value("#e45756"), alt.value("#4c78a8")),
         tooltip=["model:N", alt.Tooltip(f"{performance}:Q", format=".3f",
                                         title=LABELS.get(performance, performance)),
                  alt.Tooltip(f"{disparity}:Q", format=".3f", title=disparity.replace("_", " "))],
-    ).properties(title="Models: performance vs disparity", width=420, height=260)
+    )
+    # each point says which model it is (not only on hover)
+    names = base.mark_text(align="left", dx=10, fontSize=12).encode(text="model:N")
+    return alt.layer(points, names).properties(title="Models: performance vs disparity",
+                                               width=420, height=260)
 
 
 def roc_curves(curves: pd.DataFrame) -> alt.Chart:

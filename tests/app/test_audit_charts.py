@@ -15,14 +15,18 @@ import vl_convert as vlc
 from tests.app.conftest import new, no_exception, seed_state, small_frame
 
 
-def _drawn_lines(chart) -> list[np.ndarray]:
-    """The pixel vertices of each line the renderer draws for a chart the page sent (its
-    Arrow data set put inline)."""
+def _svg(chart) -> str:
+    """The SVG a real renderer draws for a chart the page sent (its Arrow data sets inline)."""
     spec = json.loads(chart.proto.spec)
-    (data,) = chart.proto.datasets
-    rows = pa.ipc.open_stream(io.BytesIO(data.data.data)).read_pandas()
-    spec["data"] = {"values": json.loads(rows.to_json(orient="records"))}
-    svg = vlc.vegalite_to_svg(spec)
+    spec["datasets"] = {
+        d.name: json.loads(pa.ipc.open_stream(io.BytesIO(d.data.data)).read_pandas()
+                           .to_json(orient="records")) for d in chart.proto.datasets}
+    return vlc.vegalite_to_svg(spec)
+
+
+def _drawn_lines(chart) -> list[np.ndarray]:
+    """The pixel vertices of each line the renderer draws for a chart the page sent."""
+    svg = _svg(chart)
     paths = re.findall(r'<path[^>]*aria-roledescription="line mark"[^>]*\sd="([^"]+)"', svg)
     return [np.array(re.findall(r"(-?[\d.]+),(-?[\d.]+)", d), dtype=float) for d in paths]
 
@@ -82,3 +86,20 @@ def test_trade_off_never_draws_a_policy_that_misses_its_tolerance_as_meeting_it(
     assert sorted(t for t, m in misses.items() if m) == [0.0, 0.005, 0.01]
     for tol, label in zip(searched["tolerance"], searched["policy"], strict=True):
         assert ("misses" in label) == misses[tol], (tol, label)
+
+
+def test_models_chart_names_every_model_next_to_its_point():
+    """Disparities with two models: the performance-vs-disparity chart names each model on the
+    chart (it was only in the tooltip, so the points could not be told apart)."""
+    df = small_frame(n=600, seed=8)
+    df["score: first"] = df.pop("risk_score")
+    df["score: second"] = (1 - df["score: first"]).round(4)
+    at = seed_state(new("app_pages/disparities.py"), df=df, sensitive=("sex",))
+    at.session_state["fc_data_digest"] = "audit-models-chart"
+    at.session_state["fc_decision"] = "model"
+    at.session_state["fc_model_columns"] = {"first": "score: first", "second": "score: second"}
+    at.run()
+    no_exception(at)
+    chart = next(c for c in at.get("vega_lite_chart") if "performance vs disparity" in c.proto.spec)
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", _svg(chart))
+    assert {"first", "second"} <= set(texts), texts

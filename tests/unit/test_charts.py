@@ -63,7 +63,7 @@ def test_models_scatter_formats_numbers():
     table = pd.DataFrame({"model": ["a", "b"], "accuracy": [0.712345678, 0.70111111],
                           "demographic_parity_difference": [0.0312345, 0.0898765]})
     spec = _spec(charts.models_scatter(table, "accuracy", "demographic_parity_difference", "a"))
-    enc = spec["encoding"]
+    [enc] = [e for e in _encodings(spec) if "tooltip" in e]
     assert enc["x"]["axis"]["format"] == ".3f" and enc["y"]["axis"]["format"] == ".3f"
     lo, hi = enc["y"]["scale"]["domain"]
     assert lo < 0.70111111 and 0.712345678 < hi

@@ -63,3 +63,74 @@ def test_spark_counts_a_policy_with_many_thresholds(spark, many_groups):
     path, spec, expected = many_groups
     got = assess_grouped(count_spark(spark.read.parquet(str(path)), spec), spec)
     assert _counts(got, "g") == expected
+
+
+def _scored_rows(n: int = 3_000, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"y": rng.integers(0, 2, n), "s": rng.random(n).round(3),
+                         "g": rng.choice(["a", "b"], n)})
+
+
+def _garbled(rows: pd.DataFrame, path) -> None:
+    """``rows`` written to ``path``, then every byte between the leading magic and the footer
+    overwritten: the footer reads, the pages do not."""
+    import struct
+
+    rows.to_parquet(path, compression="snappy")
+    data = bytearray(path.read_bytes())
+    footer = struct.unpack("<I", bytes(data[-8:-4]))[0]
+    end = len(data) - 8 - footer
+    data[4:end] = bytes((i * 37 + 11) % 256 for i in range(end - 4))
+    path.write_bytes(bytes(data))
+
+
+@pytest.fixture(scope="module")
+def refused(tmp_path_factory):
+    """Files the in-memory path refuses or cannot read, with what it says (None: it does
+    not read the file at all)."""
+    import faircard
+
+    folder = tmp_path_factory.mktemp("refused")
+    spec = AssessmentSpec(target="y", score="s", sensitive=("g",), n_boot=0)
+    rows = _scored_rows()
+    cases = {"no rows": rows.iloc[:0],
+             "no outcome": rows.assign(y=np.nan),
+             "no score": rows.assign(s=np.nan),
+             "nothing at all": rows.assign(y=None, s=None, g=None)}
+    out = {}
+    for name, frame in cases.items():
+        path = folder / f"{name.replace(' ', '_')}.parquet"
+        frame.to_parquet(path)
+        with pytest.raises(faircard.FaircardError) as said:
+            faircard.assess_spec(pd.read_parquet(path), spec)
+        out[name] = (path, str(said.value))
+    _garbled(rows, folder / "garbled.parquet")
+    out["garbled"] = (folder / "garbled.parquet", None)
+    return spec, out
+
+
+@pytest.mark.parametrize("name", ["no rows", "no outcome", "no score", "nothing at all",
+                                  "garbled"])
+def test_duckdb_refuses_what_pandas_refuses_with_its_sentence(refused, name):
+    """No row to assess: the in-memory path's sentence, not a search for the positive label
+    among no outcome; pages that do not read: a sentence, not DuckDB's exception."""
+    from faircard.errors import FaircardError
+
+    spec, cases = refused
+    path, said = cases[name]
+    with pytest.raises(FaircardError) as got:
+        assess_grouped(count_duckdb(str(path), spec), spec)
+    assert str(got.value) == said if said else "DuckDB cannot read" in str(got.value)
+
+
+@SPARK_WARNINGS
+def test_spark_refuses_what_pandas_refuses_with_its_sentence(spark, refused):
+    from faircard.engine import spark_frame
+    from faircard.errors import FaircardError
+
+    spec, cases = refused
+    missing = cases["garbled"][0].parent / "none.parquet"
+    for name, (path, said) in [*cases.items(), ("no file", (missing, None))]:
+        with pytest.raises(FaircardError) as got:
+            assess_grouped(count_spark(spark_frame(str(path), spark=spark), spec), spec)
+        assert str(got.value) == said if said else "Spark cannot read" in str(got.value), name

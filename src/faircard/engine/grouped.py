@@ -27,6 +27,8 @@ from ..prepare import (
 )
 from ..spec import AssessmentSpec
 
+NOTHING_KEPT = "No row has both a target and a prediction/score value; nothing can be assessed."
+
 MAX_DISTINCT_SCORES = 100_000
 """Above this many distinct scores, sweeps and AUC use scores on a grid (counts at the chosen
 threshold stay exact)."""
@@ -189,8 +191,7 @@ def cube_from_grouped(counted: GroupedCounts, spec: AssessmentSpec) -> Cube:
     g = counted.grouped
     n_kept = int(g["__n"].sum()) if len(g) else 0
     if n_kept == 0:
-        raise FaircardError(
-            "No row has both a target and a prediction/score value; nothing can be assessed.")
+        raise FaircardError(NOTHING_KEPT)
     pos_label = resolve_pos_label(counted.targets, spec.target, spec.pos_label)
     target_norm = _normalise_labels(g["__target"])
     y = (target_norm == _normalise_scalar(pos_label, target_norm)).to_numpy(dtype=bool)

@@ -212,13 +212,14 @@ def recount_spark(frame: Any, counted: GroupedCounts, spec: AssessmentSpec) -> G
     """:func:`recount_duckdb` for a PySpark DataFrame (of a catalog table: see
     :func:`~faircard.engine.sources.open_spark_table`): the same query, translated; equal to
     ``count_spark(frame, spec)``."""
-    from .sources import _columns, _spark_type
+    from .sources import _columns, _spark_type, spark_errors
 
     _check(counted, spec)
-    cols = _columns(spec, {name: _spark_type(t) for name, t in frame.dtypes})
-    frame.createOrReplaceTempView("src")
-    return _recount(counted, spec, cols,
-                    lambda q: frame.sparkSession.sql(to_spark(q)).toPandas())
+    with spark_errors():
+        cols = _columns(spec, {name: _spark_type(t) for name, t in frame.dtypes})
+        frame.createOrReplaceTempView("src")
+        return _recount(counted, spec, cols,
+                        lambda q: frame.sparkSession.sql(to_spark(q)).toPandas())
 
 
 __all__ = ["grid_cells", "recount_duckdb", "recount_query", "recount_spark", "recountable",

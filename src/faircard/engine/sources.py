@@ -16,7 +16,13 @@ import pandas as pd
 from ..errors import FaircardError, missing_column
 from ..spec import AssessmentSpec
 from .csv_text import cleaned_select, column_kinds, header_names, kinds_query, na_list, typed_select
-from .grouped import MAX_DISTINCT_SCORES, GroupedCounts, policy_thresholds, positive_values
+from .grouped import (
+    MAX_DISTINCT_SCORES,
+    NOTHING_KEPT,
+    GroupedCounts,
+    policy_thresholds,
+    positive_values,
+)
 from .sql import (
     MAX_CODED,
     Coding,
@@ -148,7 +154,8 @@ def _columns(spec: AssessmentSpec, types: dict[str, str]) -> Columns:
                       *[(s, "Sensitive feature") for s in spec.sensitive]]:
         if col not in types:
             raise missing_column(col, list(types), role)
-    if spec.score and not types[spec.score].upper().startswith(NUMBER_TYPES):
+    # a column of a file with no value in any row has the type NULL: missing, not text
+    if spec.score and not types[spec.score].upper().startswith(NUMBER_TYPES + ('"NULL"',)):
         raise FaircardError(f"Score column '{spec.score}' has text values; a score must be a "
                             "number. Choose a numeric column, or use it as a prediction column "
                             "instead.")
@@ -187,6 +194,17 @@ def _complete(cols: Columns, b: dict[str, Any]) -> bool:
         return True
     lo, hi = b["score_min"], b["score_max"]
     return lo is not None and hi is not None and math.isfinite(lo) and math.isfinite(hi)
+
+
+def _checked(stats: dict[str, Any]) -> dict[str, Any]:
+    """The ``stats`` row, once it shows rows to assess (the sentences of the in-memory path:
+    the positive label was otherwise looked for among no outcome at all)."""
+    n = int(stats["n_input"] or 0)
+    if n == 0:
+        raise FaircardError("The dataset has no rows.")
+    if n == int(stats["n_missing_target"] or 0) + int(stats["n_missing_decision"] or 0):
+        raise FaircardError(NOTHING_KEPT)
+    return stats
 
 
 def _fetch_all(con, queries: dict[str, str]) -> dict[str, Any]:
@@ -379,7 +397,7 @@ def count_duckdb(path: str, spec: AssessmentSpec, *, memory_limit: str = "4GB",
                 return _counted(quick, targets, grouped, "duckdb")
         # a NaN outcome or score, or a range the footers got wrong: count as without them
         fetched.clear()
-        stats = _row(con.execute(q["stats"]))
+        stats = _checked(_row(con.execute(q["stats"])))
         kept = con.execute(q["targets"]).fetchdf()["target"]
         if grouped is None or not _same_grid(stats, quick) or set(kept) != set(targets):
             grouped, targets = count(stats, kept), kept
@@ -423,21 +441,51 @@ def count_spark(source: Any, spec: AssessmentSpec, *, spark: Any = None) -> Grou
     else:
         frame = source
         spark = frame.sparkSession
-    types = {name: _spark_type(t) for name, t in frame.dtypes}
-    cols = _columns(spec, types)
-    view = "src"
-    frame.createOrReplaceTempView(view)
-    q = count_queries(cols)
-    stats = spark.sql(to_spark(q["stats"])).collect()[0].asDict()
-    targets = pd.Series([r["target"] for r in spark.sql(to_spark(q["targets"])).collect()])
+    with spark_errors():
+        types = {name: _spark_type(t) for name, t in frame.dtypes}
+        cols = _columns(spec, types)
+        view = "src"
+        frame.createOrReplaceTempView(view)
+        q = count_queries(cols)
+        stats = _checked(spark.sql(to_spark(q["stats"])).collect()[0].asDict())
+        targets = pd.Series([r["target"] for r in spark.sql(to_spark(q["targets"])).collect()])
 
-    def run(query: str) -> pd.DataFrame:
-        return spark.sql(to_spark(query)).toPandas()
+        def run(query: str) -> pd.DataFrame:
+            return spark.sql(to_spark(query)).toPandas()
 
-    coding, values = _coding(cols, spec, stats, targets, run)
-    grouped = _unpacked(run(_grouped_query(cols, spec, stats, targets, coding)), coding, values,
-                        targets)
+        coding, values = _coding(cols, spec, stats, targets, run)
+        grouped = _unpacked(run(_grouped_query(cols, spec, stats, targets, coding)), coding,
+                            values, targets)
     return _counted(stats, targets, grouped, "spark")
+
+
+@contextmanager
+def spark_errors():
+    """Spark's own errors while it reads and counts (a corrupt file, a path it cannot read,
+    ...) as a :class:`FaircardError` with Spark's first line, not a Java stack trace."""
+    try:
+        yield
+    except Exception as exc:
+        message = _spark_message(exc)
+        if message is None:
+            raise
+        raise FaircardError(f"Spark cannot read or count the data: {message}") from None
+
+
+def _spark_message(exc: BaseException) -> str | None:
+    """The first line of a Spark error (of the Java exception behind a Py4J error), or None
+    when ``exc`` is not Spark's."""
+    try:
+        from py4j.protocol import Py4JJavaError
+        from pyspark.errors import PySparkException
+    except ImportError:
+        return None
+    if isinstance(exc, Py4JJavaError):
+        try:
+            return _first_line(Exception(exc.java_exception.toString()))
+        except Exception:  # the JVM is gone: Py4J's own first line
+            return _first_line(exc)
+    return _first_line(exc) if isinstance(exc, PySparkException) else None
 
 
 def read_csv_spark(spark: Any, path: str, pattern: str, first: Path):
@@ -559,6 +607,9 @@ def duckdb_source(path: str, *, memory_limit: str = "4GB", threads: int | None =
             types = {r[0]: str(r[1]) for r in con.execute("DESCRIBE src").fetchall()}
         except duckdb.Error as exc:
             raise FaircardError(f"DuckDB cannot read '{path}': {_first_line(exc)}") from None
-        yield con, types
+        try:
+            yield con, types
+        except duckdb.Error as exc:  # a file that breaks on reading (corrupt pages, ...)
+            raise FaircardError(f"DuckDB cannot read '{path}': {_first_line(exc)}") from None
     finally:
         con.close()

@@ -134,3 +134,30 @@ def test_spark_refuses_what_pandas_refuses_with_its_sentence(spark, refused):
         with pytest.raises(FaircardError) as got:
             assess_grouped(count_spark(spark_frame(str(path), spark=spark), spec), spec)
         assert str(got.value) == said if said else "Spark cannot read" in str(got.value), name
+
+
+@pytest.mark.parametrize("where", ["pipe.parquet", "logs", "logs/*.parquet"])
+def test_a_server_path_reaching_a_pipe_is_refused_not_read_forever(tmp_path, where):
+    """A named pipe inside an allowed folder: DuckDB would wait on it for ever (the server's
+    count never ends); it is refused before any reading."""
+    import os
+
+    from faircard.engine.paths import resolve_data_path
+    from faircard.errors import FaircardError
+
+    allowed = tmp_path / "allowed"
+    (allowed / "logs").mkdir(parents=True)
+    _scored_rows(100).to_parquet(allowed / "logs" / "a.parquet")
+    os.mkfifo(allowed / "logs" / "b.parquet")
+    os.mkfifo(allowed / "pipe.parquet")
+    with pytest.raises(FaircardError, match="not a file but a pipe"):
+        resolve_data_path(where, [allowed])
+    assert resolve_data_path("logs/a.parquet", [allowed]) == str(allowed / "logs" / "a.parquet")
+
+
+def test_a_server_path_with_a_nul_character_is_a_sentence(tmp_path):
+    from faircard.engine.paths import resolve_data_path
+    from faircard.errors import FaircardError
+
+    with pytest.raises(FaircardError, match="NUL character"):
+        resolve_data_path("rows.parquet\x00.csv", [tmp_path])

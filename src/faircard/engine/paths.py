@@ -41,6 +41,9 @@ def resolve_data_path(text: str, allowed: list[Path] | None = None) -> str:
                             f"operator lists the allowed folders in {DATA_DIRS_ENV}. Upload "
                             "the file instead.")
     text = str(text).strip()
+    if "\x00" in text:
+        raise FaircardError("The path contains a NUL character; no file is named so. Give the "
+                            "path of a Parquet or CSV file, a folder or a glob.")
     if not text:
         raise FaircardError("Give the path of a Parquet or CSV file, a folder or a glob such "
                             "as 'logs/*.parquet'.")
@@ -67,13 +70,25 @@ def resolve_data_path(text: str, allowed: list[Path] | None = None) -> str:
             raise FaircardError(f"No file matches '{text}'.")
     for f in files:
         _check_inside(f.resolve(), allowed, text, reached=f)
+        _check_readable(f, text)
     if real_base.is_dir():  # links the reader could follow that the listing above did not
         for folder, dirs, names in os.walk(real_base):
             for name in dirs + names:
                 entry = Path(folder) / name
                 if entry.is_symlink():
                     _check_inside(entry.resolve(), allowed, text, reached=entry)
+                _check_readable(entry, text)
     return resolved
+
+
+def _check_readable(entry: Path, text: str) -> None:
+    """Refuses what a reader would wait on forever or read without end: a named pipe, a
+    device, a socket (only files and folders are read)."""
+    if entry.is_file() or entry.is_dir() or not entry.exists():
+        return
+    raise FaircardError(f"'{text}' reaches '{entry.name}', which is not a file but a pipe, a "
+                        "device or a socket; datasets are read from files. Remove it or choose "
+                        "another path.")
 
 
 def _check_inside(real: Path, allowed: list[Path], text: str, reached: Path | None = None):

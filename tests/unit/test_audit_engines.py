@@ -161,3 +161,78 @@ def test_a_server_path_with_a_nul_character_is_a_sentence(tmp_path):
 
     with pytest.raises(FaircardError, match="NUL character"):
         resolve_data_path("rows.parquet\x00.csv", [tmp_path])
+
+
+def _with_footer(src, dst, old: bytes, new: bytes) -> None:
+    """``src`` copied to ``dst`` with the bytes ``old`` of its footer (the file's metadata:
+    row groups, column statistics) replaced by ``new`` of the same length: the rows stay as
+    written, only what the footer says about them changes (every occurrence: a statistic is
+    written twice, in the old and the new field)."""
+    import struct
+
+    data = src.read_bytes()
+    size = struct.unpack("<I", data[-8:-4])[0]
+    start = len(data) - 8 - size
+    footer = data[start:-8]
+    assert len(old) == len(new) and footer.count(old) >= 1
+    dst.write_bytes(data[:start] + footer.replace(old, new) + data[-8:])
+
+
+@pytest.fixture(scope="module")
+def lying_footers(tmp_path_factory):
+    """Files whose footers disagree with their rows, and the rows as a reader that does not
+    trust footers (pyarrow) reads them."""
+    import struct
+
+    import pyarrow.parquet as pq
+
+    folder = tmp_path_factory.mktemp("footers")
+    rows = _scored_rows(2_000, seed=8)
+    rows["s"] = rows["s"].clip(0.01, 0.99)
+    rows.loc[3, "s"], rows.loc[4, "s"] = 0.001, 0.999  # the least and greatest scores
+    rows["y"] = pd.array(rows["y"], dtype="Int64")
+    rows.loc[:6, "y"] = pd.NA  # 7 missing outcomes (null count 7: 0x0e as Parquet writes it)
+    honest = folder / "honest.parquet"
+    rows.to_parquet(honest, compression="snappy")
+
+    def stats(path, column):
+        meta = pq.ParquetFile(path).metadata.row_group(0)
+        names = [meta.column(i).path_in_schema for i in range(meta.num_columns)]
+        return meta.column(names.index(column)).statistics
+
+    cases = {}
+    # the least score said to be 0.6: every score >= 0.5, by the footer
+    _with_footer(honest, folder / "least.parquet", struct.pack("<d", 0.001),
+                 struct.pack("<d", 0.6))
+    assert stats(folder / "least.parquet", "s").min == 0.6
+    cases["least score"] = folder / "least.parquet"
+    # every score said to lie in [2, 3], out of the rows' range
+    _with_footer(honest, folder / "out1.parquet", struct.pack("<d", 0.001),
+                 struct.pack("<d", 2.0))
+    _with_footer(folder / "out1.parquet", folder / "outside.parquet", struct.pack("<d", 0.999),
+                 struct.pack("<d", 3.0))
+    assert (stats(folder / "outside.parquet", "s").min,
+            stats(folder / "outside.parquet", "s").max) == (2.0, 3.0)
+    cases["range outside"] = folder / "outside.parquet"
+    # no missing outcome, says the footer (field 3, null_count, of the outcome's statistics)
+    _with_footer(honest, folder / "nulls.parquet", b"\x16\x0e", b"\x16\x00")
+    assert stats(folder / "nulls.parquet", "y").null_count == 0
+    cases["no missing outcome"] = folder / "nulls.parquet"
+    return cases
+
+
+@pytest.mark.parametrize("name", ["least score", "range outside", "no missing outcome"])
+def test_duckdb_counts_the_rows_not_what_the_footer_says_of_them(lying_footers, name):
+    """A Parquet footer is written by whoever wrote the file: DuckDB took its statistics as
+    facts, so that a footer claiming every score >= 0.6 gave a selection rate of 1 (pandas,
+    reading the rows: 0.49), and one claiming no missing outcome counted them as outcomes."""
+    path = lying_footers[name]
+    rows = pd.read_parquet(path)  # pyarrow reads the pages, whatever the footer claims
+    assert rows["y"].isna().sum() == 7 and rows["s"].min() == 0.001
+    kept = rows.dropna(subset=["y"]).assign(y=lambda r: r["y"].astype(int))
+    expected = _oracle_counts(kept, "g", (kept["s"].to_numpy() >= 0.5).astype(int))
+    spec = AssessmentSpec(target="y", score="s", sensitive=("g",), n_boot=0)
+    got = assess_grouped(count_duckdb(str(path), spec), spec)
+    assert _counts(got, "g") == expected
+    assert (got.n_rows, got.n_dropped, got.cube.dropped_reasons) == (
+        len(rows), 7, {"missing target": 7})

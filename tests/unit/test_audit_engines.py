@@ -236,3 +236,20 @@ def test_duckdb_counts_the_rows_not_what_the_footer_says_of_them(lying_footers, 
     assert _counts(got, "g") == expected
     assert (got.n_rows, got.n_dropped, got.cube.dropped_reasons) == (
         len(rows), 7, {"missing target": 7})
+
+
+def test_scores_spanning_more_than_a_double_are_refused_with_a_sentence(tmp_path):
+    """Over 100,000 distinct scores from -1.7e308 to 1.7e308: their span overflows, the grid
+    cell of the greatest was NaN and DuckDB stopped on casting it ('-nan can't be cast')."""
+    from faircard.errors import FaircardError
+
+    rng = np.random.default_rng(2)
+    n = 100_050
+    rows = pd.DataFrame({"y": rng.integers(0, 2, n), "g": rng.choice(["a", "b"], n),
+                         "s": np.concatenate([[-1.7e308, 1.7e308], rng.random(n - 2)])})
+    with np.errstate(over="ignore"):
+        assert rows["s"].nunique() > 100_000 and np.isinf(rows["s"].max() - rows["s"].min())
+    rows.to_parquet(tmp_path / "wide.parquet")
+    spec = AssessmentSpec(target="y", score="s", sensitive=("g",), n_boot=0)
+    with pytest.raises(FaircardError, match="span larger than a number can hold"):
+        count_duckdb(str(tmp_path / "wide.parquet"), spec)

@@ -267,6 +267,12 @@ def _grid(stats: dict[str, Any]) -> tuple[float | None, float]:
     lo, hi = stats.get("score_min"), stats.get("score_max")
     if lo is None or stats.get("score_distinct", 0) <= MAX_DISTINCT_SCORES or hi <= lo:
         return None, 0.0
+    if not math.isfinite(hi - lo):  # the cells' arithmetic, (score - lo) / step, overflows
+        raise FaircardError(
+            f"Score column scores range from {lo:.3g} to {hi:.3g}, a span larger than a number "
+            f"can hold, and they have more than {MAX_DISTINCT_SCORES:,} distinct values, which "
+            "are counted on a grid across that span. Rescale the scores (to [0, 1], for "
+            "example).")
     step = (hi - lo) / GRID_POINTS
     return step, float(lo)
 

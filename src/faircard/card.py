@@ -290,6 +290,8 @@ def build_card(assessment, *, text: dict[str, dict[str, str]] | None = None,
             for k in ("worst_group", "best_group"):  # compared as asked, but not named
                 if (r["feature"], str(row[k])) in hidden:
                     row[k] = LEFT_OUT_GROUP
+            if r.get("worst_value") == r.get("best_value"):  # all equal: no worst or best
+                row["worst_group"] = row["best_group"] = None
             disparities.append(row)
     # a rule that gives every group all or nothing passes the four-fifths rule by construction:
     # never reported as passed

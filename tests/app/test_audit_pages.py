@@ -116,8 +116,9 @@ def test_thresholds_table_says_what_a_selection_is_and_sensitive_page_separates_
 def test_a_rule_that_selects_nobody_never_passes_the_four_fifths_rule(favorable):
     """A threshold above every score selects nobody (checked on the scores): the favourable
     rates of all groups are then equal by construction, so the Disparities tile and the card's
-    criteria table say n/a instead of "passes". A rule that tells people apart is still judged
-    by fairlearn's ratio of favourable rates."""
+    criteria table say n/a instead of "passes", and no group is named the worst or the best of
+    rates that are all equal. A rule that tells people apart is still judged by fairlearn's
+    ratio of favourable rates."""
     df = small_frame(n=600, seed=4)
     for t, trivial in ((float(df.risk_score.max()) + 0.01, True), (0.5, False)):
         assert ((df.risk_score >= t).sum() == 0) == trivial
@@ -136,6 +137,13 @@ def test_a_rule_that_selects_nobody_never_passes_the_four_fifths_rule(favorable)
         if trivial:
             assert tile == "n/a" and row["Four-fifths rule"] == "n/a"
             assert "passes" not in preview.split("### Fairness criteria", 1)[1]
+            # every group's selection rate is 0: no group is the worst or the best
+            label = "Selection rate (share " + ("approved" if favorable == "positive"
+                                                else "flagged") + ")"
+            shown = dis.dataframe[-1].value.set_index("metric").loc[label]
+            carded = next(r for r in _table(preview, "### Disparities") if r["Metric"] == label)
+            assert (shown["worst group"], shown["best group"]) == ("", "")
+            assert (carded["Worst group"], carded["Best group"]) == ("", "")
             continue
         pred = (df.risk_score >= t).astype(int)
         fav = pred if favorable == "positive" else 1 - pred

@@ -125,13 +125,15 @@ def disparity_table(a, feature: str, metrics: list[str]) -> pd.DataFrame:
     """One row per metric: difference and ratio between groups with intervals, worst and best
     group, difference to overall, adjusted p-value."""
     d = a.disparities[(a.disparities["feature"] == feature) & a.disparities["metric"].isin(metrics)]
+    tied = (d["worst_value"] == d["best_value"]).to_numpy()  # all equal: no worst or best group
     return pd.DataFrame({
         "metric": [wording(a.spec.favorable_outcome).label(m) for m in d["metric"]],
         "gap (max - min)": [f"{fmt_num(x)} [{fmt_num(lo)}-{fmt_num(hi)}]" for x, lo, hi in
                             zip(d["difference"], d["difference_ci_low"],
                                 d["difference_ci_high"], strict=True)],
         "ratio (min / max)": d["ratio"].map(fmt_num),
-        "worst group": d["worst_group"], "best group": d["best_group"],
+        "worst group": d["worst_group"].where(~tied, ""),
+        "best group": d["best_group"].where(~tied, ""),
         "gap to overall": d["difference_to_overall"].map(fmt_num),
         "adjusted p": d["p_adjusted"].map(fmt_p),
         "beyond chance": d["is_distinguishable"].map({True: "yes", False: "no", None: "n/a"}),

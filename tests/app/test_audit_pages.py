@@ -4,6 +4,7 @@ page must not show, counts written with thousands separators, and agreement in n
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -186,3 +187,21 @@ def test_card_of_another_model_says_the_policy_misses_the_constraint_it_was_chos
         missed = f"it does not meet it: the largest gap is {gap:.3f}."
         assert (missed in policy_line) == (gap > 0.01), (model, gap, policy_line)
         assert (gap > 0.01) == (model == "second")
+
+
+def test_html_card_leaves_no_worst_group_blank_not_none():
+    """No worst or best group (all rates equal, or too few groups to compare) is an empty cell
+    in the HTML card, as in the Markdown one, not the word 'None'."""
+    from faircard import assess
+    from faircard.card import build_card
+    from faircard.render import render_html
+
+    df = small_frame(n=400, seed=9)
+    nobody = float(df.risk_score.max()) + 0.01
+    assert (df.risk_score >= nobody).sum() == 0
+    a = assess(df, target="outcome", score="risk_score", sensitive=["sex"], n_boot=0,
+               policy=DecisionPolicy.single(nobody))
+    html = render_html(build_card(a), charts={})
+    assert ">None<" not in html
+    assert re.search(r"<td>Selection rate \(share approved\)</td><td class=\"num\">0\.000</td>"
+                     r"<td class=\"num\">n/a</td><td></td><td></td>", html)

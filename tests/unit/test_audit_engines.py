@@ -253,3 +253,27 @@ def test_scores_spanning_more_than_a_double_are_refused_with_a_sentence(tmp_path
     spec = AssessmentSpec(target="y", score="s", sensitive=("g",), n_boot=0)
     with pytest.raises(FaircardError, match="span larger than a number can hold"):
         count_duckdb(str(tmp_path / "wide.parquet"), spec)
+
+
+@SPARK_WARNINGS
+def test_spark_refuses_hive_folder_names_it_would_read_as_other_groups(spark, tmp_path):
+    """pyarrow writes the group 'é' as the folder 'g=%C3%A9', which pyarrow and DuckDB read
+    back as 'é' and Spark as 'Ã©'; Spark reads 'k=01' and 'k=1' as one number, where DuckDB
+    keeps two codes. Spark refuses such folders with a sentence instead of other groups."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from faircard.engine import spark_frame
+    from faircard.errors import FaircardError
+
+    rows = _scored_rows(200).assign(g=lambda r: np.where(r["g"] == "a", "é", "e"))
+    pq.write_to_dataset(pa.Table.from_pandas(rows), tmp_path / "accents", partition_cols=["g"])
+    assert set(pd.read_parquet(tmp_path / "accents")["g"].astype(str)) == {"é", "e"}
+    for code in ("01", "1"):
+        (tmp_path / "codes" / f"k={code}").mkdir(parents=True)
+        rows.drop(columns="g").to_parquet(tmp_path / "codes" / f"k={code}" / "part.parquet")
+    spec = AssessmentSpec(target="y", score="s", sensitive=("g",), n_boot=0)
+    with pytest.raises(FaircardError, match="not 'é' as it was written"):
+        count_spark(spark_frame(str(tmp_path / "accents"), spark=spark), spec)
+    with pytest.raises(FaircardError, match="leading zero"):
+        spark_frame(str(tmp_path / "codes"), spark=spark)

@@ -66,12 +66,12 @@ def spark_frame(path: str | None, *, spark_master: str = "local[*]",
     if path is None:
         raise FaircardError("Spark reads a file, glob or folder (give DATA) or a catalog table "
                             "(give --spark-table DB.TABLE).")
-    from .sources import csv_source, read_csv_spark, spark_errors
+    from .sources import check_spark_partitions, csv_source, read_csv_spark, spark_errors
 
     csv = csv_source(str(path))
     with spark_errors():
         if csv is None:
-            return session.read.parquet(path)
+            return check_spark_partitions(session.read.parquet(path), str(path))
         return read_csv_spark(session, str(path), *csv)
 
 

@@ -524,6 +524,43 @@ def read_csv_spark(spark: Any, path: str, pattern: str, first: Path):
     return spark.sql(to_spark(typed_select(clean, column_kinds(row, names))))
 
 
+def check_spark_partitions(frame: Any, path: str):
+    """``frame``, Spark's reading of the Parquet folder at ``path``, once the values Spark took
+    from its hive folder names (``race=Black/``) are those the names hold; else a
+    :class:`FaircardError`. Spark reads each ``%XX`` of a name as one character, so the
+    UTF-8 bytes that writers such as pyarrow escape came back as other text (``%C3%A9``, é,
+    as 'Ã©'), and it reads codes as numbers, so ``k=01`` and ``k=1`` became one group (DuckDB
+    and faircard's reader keep such codes as written). Only folders this machine can list
+    are checked (a cluster's storage is not)."""
+    import os
+    import re
+    from urllib.parse import unquote
+
+    root = Path(path)
+    if not root.is_dir():
+        return frame
+    numeric = {name for name, kind in frame.dtypes if kind not in ("string", "date", "timestamp")}
+    for _, dirs, _ in os.walk(root):
+        for name in dirs:
+            key, eq, value = name.partition("=")
+            if not eq:
+                continue
+            by_spark = re.sub(r"%([0-9A-Fa-f]{2})", lambda m: chr(int(m.group(1), 16)), value)
+            if by_spark != unquote(value, errors="replace"):
+                raise FaircardError(
+                    f"Spark reads the folder name '{name}' as {key} = '{by_spark}', not "
+                    f"'{unquote(value, errors='replace')}' as it was written. Count this folder "
+                    "with DuckDB (--engine duckdb), or name its folders without escaped "
+                    "characters.")
+            if unquote(key) in numeric and re.fullmatch(r"[+-]?0\d+", unquote(value)):
+                raise FaircardError(
+                    f"Spark reads the folder name '{name}' as the number "
+                    f"{int(unquote(value))}, so '{key}' codes written with a leading zero "
+                    "and without it would be one group. Count this folder with DuckDB "
+                    "(--engine duckdb), which keeps such codes as written.")
+    return frame
+
+
 def open_spark_table(spark: Any, name: str):
     """The DataFrame of the table ``name`` ("db.table") of ``spark``'s catalog."""
     try:

@@ -74,3 +74,61 @@ def test_diagnose_drift_is_within_the_sensitive_bands():
     r = diagnose(d, target="y", score="s", sensitive="age", bins={"age": bands},
                  reference_data=d.sample(300, random_state=1), n_boot=0, max_conditions=1)
     assert set(r.drift["group"]) == {"(all)", "young", "old"}
+
+
+def _scored(n: int, seed: int, **columns) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"y": rng.integers(0, 2, n), "s": rng.random(n), **columns})
+
+
+def test_reference_shares_of_a_numeric_code_read_as_float():
+    from statsmodels.stats.proportion import proportion_confint
+
+    rng = np.random.default_rng(3)
+    d = _scored(300, 3, grp=rng.choice([1, 2], 300, p=[0.7, 0.3]))
+    ref = pd.DataFrame({"grp": rng.choice([1.0, 2.0], 500, p=[0.4, 0.6])})
+    ref.loc[:9, "grp"] = np.nan  # one blank cell makes the column float
+    r = diagnose(d, target="y", score="s", sensitive="grp", reference_data=ref, n_boot=0,
+                 max_conditions=1)
+    rep = r.representation.set_index("group")
+    expected = ref["grp"].value_counts(normalize=True, dropna=False)
+    assert rep.loc["1", "reference_share"] == pytest.approx(expected[1.0], abs=1e-12)
+    assert rep.loc["2", "reference_share"] == pytest.approx(expected[2.0], abs=1e-12)
+    # the reference's blank cells are a group the evaluation data lacks
+    assert rep.loc["(missing)", "n"] == 0
+    lo, hi = proportion_confint(0, 300, method="wilson")
+    assert (rep.loc["(missing)", "share_ci_low"], rep.loc["(missing)", "share_ci_high"]) == \
+        pytest.approx((lo, hi), abs=1e-12)
+
+
+def test_a_population_group_missing_from_the_data_is_named_not_dropped():
+    rng = np.random.default_rng(4)
+    d = _scored(200, 4, race=rng.choice(["A", "B"], 200))
+    r = diagnose(d, target="y", score="s", sensitive="race", n_boot=0, max_conditions=1,
+                 reference_shares={"race": {"A": 0.5, "B": 0.3, "C": 0.2}})
+    rep = r.representation.set_index("group")
+    assert rep.loc["C", "n"] == 0 and rep.loc["C", "reference_share"] == 0.2
+    evidence = next(i for i in r.checklist if i.source == "representation").evidence
+    assert "race: 'C' is 20.0% of the reference population (entered by the user) but has no " \
+           "rows in the data." in evidence
+
+
+@pytest.mark.parametrize("shares, words", [
+    ({"race": {"A": 0.7, "B": 0.6}}, "add up to 1.300"),
+    ({"race": {"A": 13.0}}, "between 0 and 1"),
+    ({"rac": {"A": 0.5}}, "not a chosen sensitive feature"),
+])
+def test_impossible_population_shares_are_refused(shares, words):
+    from faircard.errors import FaircardError
+
+    d = _scored(100, 5, race=np.repeat(["A", "B"], 50))
+    with pytest.raises(FaircardError, match=words):
+        diagnose(d, target="y", score="s", sensitive="race", reference_shares=shares,
+                 n_boot=0, max_conditions=1)
+
+
+def test_a_group_of_one_row_has_only_1_row():
+    d = _scored(100, 6, race=["A"] * 99 + ["B"])
+    r = diagnose(d, target="y", score="s", sensitive="race", n_boot=0, max_conditions=1)
+    evidence = next(i for i in r.checklist if i.source == "representation").evidence
+    assert "race: 'B' has only 1 row." in evidence

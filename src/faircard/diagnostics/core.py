@@ -23,7 +23,7 @@ from ..spec import AssessmentSpec
 from .association import correlation_ratio, cramers_v, proxy_auc, table_of
 from .calibration import calibration_by_group, calibration_table, score_meaning_gaps
 from .checklist import ChecklistItem, blank_checklist
-from .drift import column_drift
+from .drift import column_drift, group_labels
 from .encode import Coded, code_column
 from .importance import DEFAULT_MAX_ROWS, DEFAULT_REPEATS, permutation_importance
 from .representation import base_rates, missing_by_group, representation
@@ -217,6 +217,10 @@ def diagnose_spec(data: pd.DataFrame, spec: AssessmentSpec, *,
     if personal:
         notes.append("Left out as personal data: " + ", ".join(sorted(personal)) + ".")
 
+    stray = [f for f in (reference_shares or {}) if f not in sensitive]
+    if stray:
+        raise FaircardError(f"Population shares were given for '{stray[0]}', which is not a "
+                            f"chosen sensitive feature. Choose one of: {', '.join(sensitive)}.")
     parts = {p.name: p for p in prepared.index.partitions(False)}
     group_of = {f: parts[f].cell_to_group[prepared.index.cell] for f in sensitive}
     labels = {f: tuple(parts[f].groups) for f in sensitive}
@@ -228,10 +232,8 @@ def diagnose_spec(data: pd.DataFrame, spec: AssessmentSpec, *,
         shares = (reference_shares or {}).get(f)
         source = "entered by the user" if shares else ""
         if shares is None and reference_data is not None and f in reference_data.columns:
-            ref_col = reference_data[f]
-            if f in spec.bins:
-                ref_col = pd.Series(spec.bins[f].apply(ref_col))
-            shares = ref_col.astype(str).value_counts(normalize=True).to_dict()
+            shares = pd.Series(group_labels(reference_data[f], spec.bins.get(f))
+                               ).value_counts(normalize=True).to_dict()
             source = "reference data"
         rep.append(representation(group_of[f], labels[f], feature=f, reference_shares=shares,
                                   reference_source=source))

@@ -86,7 +86,7 @@ def _level_counts(col: pd.Series) -> pd.Series:
     return counts.groupby(level=0).sum()
 
 
-def _group_labels(col: pd.Series, binning) -> np.ndarray:
+def group_labels(col: pd.Series, binning) -> np.ndarray:
     """Each row's group, labelled (and banded) as the rest of faircard labels it."""
     from ..prepare import encode_feature
 
@@ -112,8 +112,8 @@ def column_drift(reference: pd.DataFrame, current: pd.DataFrame, columns: list[s
     ks_p_value, js, n_reference, n_current``, ranked by PSI (largest first)."""
     parts = [("(all)", reference, current)]
     if sensitive is not None:
-        ref_groups = _group_labels(reference[sensitive], bins)
-        cur_groups = _group_labels(current[sensitive], bins)
+        ref_groups = group_labels(reference[sensitive], bins)
+        cur_groups = group_labels(current[sensitive], bins)
         for g in sorted(set(ref_groups) & set(cur_groups)):
             parts.append((g, reference[ref_groups == g], current[cur_groups == g]))
     rows = []

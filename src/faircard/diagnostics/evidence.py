@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..formatting import fmt_pct
+from ..formatting import counted, fmt_pct
 
 
 def _ok(x) -> bool:
@@ -37,6 +37,12 @@ def fill_checklist(d) -> None:
     # representation
     rep = items["representation"]
     for _, r in d.representation.iterrows() if len(d.representation) else []:
+        if r["n"] == 0:  # a group of the reference population that the data lacks
+            rep.evidence.append(
+                f"{r['feature']}: '{r['group']}' is {fmt_pct(r['reference_share'])} of the "
+                f"reference population ({r['reference_source']}) but has no rows in the data.")
+            rep.suggested_status = "concern"
+            continue
         if _ok(r["reference_share"]) and r["reference_share"] > 0:
             ratio = r["share"] / r["reference_share"]
             if ratio < 0.8 and r["share_ci_high"] < r["reference_share"]:
@@ -46,7 +52,8 @@ def fill_checklist(d) -> None:
                     f"({r['reference_source']}).")
                 rep.suggested_status = "concern"
         if r["n"] < 30:
-            rep.evidence.append(f"{r['feature']}: '{r['group']}' has only {int(r['n'])} rows.")
+            rep.evidence.append(f"{r['feature']}: '{r['group']}' has only "
+                                f"{counted(int(r['n']), 'row', 'rows')}.")
             rep.suggested_status = "concern"
     if len(d.representation) and not d.representation["reference_share"].notna().any():
         rep.evidence.append("No reference population was given, so shares were not compared.")

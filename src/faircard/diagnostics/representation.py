@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from ..errors import FaircardError
 from ..uncertainty import wilson_interval
 
 
@@ -15,12 +16,16 @@ def representation(group_codes: np.ndarray, groups: tuple[str, ...] | list[str],
                    feature: str, reference_shares: Mapping[str, float] | None = None,
                    reference_source: str = "", confidence: float = 0.95) -> pd.DataFrame:
     """Per group: ``feature, group, n, share, share_ci_low, share_ci_high, reference_share,
-    share_difference, reference_source`` (Wilson intervals; difference = share - reference)."""
+    share_difference, reference_source`` (Wilson intervals; difference = share - reference).
+    A group of the reference population with no row in the data is listed last with ``n`` 0:
+    that is the starkest under-representation (or a misspelt group, which then shows)."""
+    ref = reference_shares or {}
+    _check_shares(feature, ref)
+    unknown = [g for g in ref if g not in set(groups)]
+    groups = [*groups, *unknown]
     n = np.bincount(np.asarray(group_codes, dtype=np.int64), minlength=len(groups))
     total = n.sum()
     lo, hi = wilson_interval(n, np.full(len(n), total), confidence)
-    ref = reference_shares or {}
-    unknown = set(ref) - set(groups)
     rows = []
     for i, g in enumerate(groups):
         r = ref.get(g, np.nan) if ref else np.nan
@@ -28,9 +33,18 @@ def representation(group_codes: np.ndarray, groups: tuple[str, ...] | list[str],
                      "share_ci_low": float(lo[i]), "share_ci_high": float(hi[i]),
                      "reference_share": float(r), "share_difference": n[i] / total - float(r),
                      "reference_source": reference_source if ref else ""})
-    frame = pd.DataFrame(rows)
-    frame.attrs["unknown_reference_groups"] = sorted(unknown)
-    return frame
+    return pd.DataFrame(rows)
+
+
+def _check_shares(feature: str, shares: Mapping[str, float]) -> None:
+    values = [float(v) for v in shares.values()]
+    if any(not 0 <= v <= 1 for v in values):
+        raise FaircardError(f"Population shares of {feature} must be between 0 and 1 (13% is "
+                            "0.13); correct the figures.")
+    if sum(values) > 1 + 1e-6:
+        raise FaircardError(f"The population shares of {feature} add up to {sum(values):.3f}; "
+                            "shares of one population cannot add up to more than 1. Correct "
+                            "the figures (13% is 0.13).")
 
 
 def base_rates(y_true: np.ndarray, group_codes: np.ndarray, groups, *, feature: str,

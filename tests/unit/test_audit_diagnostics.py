@@ -132,3 +132,30 @@ def test_a_group_of_one_row_has_only_1_row():
     r = diagnose(d, target="y", score="s", sensitive="race", n_boot=0, max_conditions=1)
     evidence = next(i for i in r.checklist if i.source == "representation").evidence
     assert "race: 'B' has only 1 row." in evidence
+
+
+def test_proxy_auc_encodes_each_fold_from_the_other_folds_only():
+    """The oracle target-encodes each held-out fold with pandas from the other folds alone
+    (level frequency of the group, smoothed towards the other folds' prior with weight 1) and
+    scores all held-out rows with scikit-learn's roc_auc_score."""
+    from sklearn.metrics import roc_auc_score
+
+    from faircard.diagnostics.association import fold_of_rows, proxy_auc
+
+    rng = np.random.default_rng(7)
+    n = 700
+    g = rng.choice(3, n, p=[0.6, 0.3, 0.1])
+    x = np.where(rng.random(n) < 0.35, g, rng.integers(0, 6, n))  # level 5 is rare
+    x[rng.random(n) < 0.02] = 6
+    aucs = proxy_auc(x, 7, g, 3, n_folds=5, seed=3)
+    fold = fold_of_rows(n, 5, 3)
+    for c in range(3):
+        score = np.empty(n)
+        for f in range(5):
+            train, held = fold != f, fold == f
+            hit = pd.Series(g[train] == c)
+            prior = hit.mean()
+            stats = hit.groupby(x[train]).agg(["sum", "count"])
+            enc = (stats["sum"] + prior) / (stats["count"] + 1)
+            score[held] = pd.Series(x[held]).map(enc).fillna(prior).to_numpy()
+        assert aucs[c] == pytest.approx(roc_auc_score(g == c, score), abs=1e-12)

@@ -102,7 +102,6 @@ def proxy_auc(column_codes: np.ndarray, n_levels: int, sensitive_codes: np.ndarr
                          minlength=n_folds * n_levels * n_groups
                          ).reshape(n_folds, n_levels, n_groups).astype(np.float64)
     total = counts.sum(axis=0)
-    prior = total.sum(axis=0) / total.sum()
     aucs = np.full(n_groups, np.nan)
     for c in range(n_groups):
         if total[:, c].sum() == 0 or total[:, c].sum() == total.sum():
@@ -110,7 +109,9 @@ def proxy_auc(column_codes: np.ndarray, n_levels: int, sensitive_codes: np.ndarr
         scores, pos, neg = [], [], []
         for f in range(n_folds):
             train = total - counts[f]
-            p_c = (train[:, c] + smoothing * prior[c]) / (train.sum(axis=1) + smoothing)
+            # the prior too comes from the other folds only: no held-out label is used
+            prior = train[:, c].sum() / max(train.sum(), 1.0)
+            p_c = (train[:, c] + smoothing * prior) / (train.sum(axis=1) + smoothing)
             scores.append(p_c)
             pos.append(counts[f][:, c])
             neg.append(counts[f].sum(axis=1) - counts[f][:, c])

@@ -159,3 +159,32 @@ def test_proxy_auc_encodes_each_fold_from_the_other_folds_only():
             enc = (stats["sum"] + prior) / (stats["count"] + 1)
             score[held] = pd.Series(x[held]).map(enc).fillna(prior).to_numpy()
         assert aucs[c] == pytest.approx(roc_auc_score(g == c, score), abs=1e-12)
+
+
+def _bias_corrected_v(a, b) -> float:
+    """Bergsma's bias-corrected Cramér's V from scipy's chi-square of the full crosstab."""
+    from scipy import stats
+
+    table = pd.crosstab(a, b).to_numpy()
+    chi2 = stats.chi2_contingency(table, correction=False)[0]
+    n = table.sum()
+    r, k = table.shape
+    phi2 = max(0.0, chi2 / n - (k - 1) * (r - 1) / (n - 1))
+    rc, kc = r - (r - 1) ** 2 / (n - 1), k - (k - 1) ** 2 / (n - 1)
+    return float(np.sqrt(phi2 / min(rc - 1, kc - 1)))
+
+
+def test_cramers_v_of_a_column_with_many_levels_counts_every_level():
+    # 60 levels, of which the rare ones carry the association: lumping them into "(other)"
+    # understated it
+    rng = np.random.default_rng(8)
+    n = 2000
+    race = rng.choice(["A", "B"], n)
+    level = np.where(race == "A", rng.integers(0, 60, n), rng.integers(0, 20, n))
+    code = pd.Series([f"L{v}" for v in level])
+    code[rng.random(n) < 0.05] = None
+    d = _scored(n, 8, race=race, code=code)
+    r = diagnose(d, target="y", score="s", sensitive="race", n_boot=0, max_conditions=1)
+    got = r.proxies[(r.proxies["feature"] == "code") & (r.proxies["measure"] == "cramers_v")]
+    expected = _bias_corrected_v(code.fillna("(blank)"), race)
+    assert got["value"].iloc[0] == pytest.approx(expected, abs=1e-12)

@@ -376,10 +376,11 @@ def _proxies(data: pd.DataFrame, columns: list[str], feature: str, group: np.nda
             rows.append({"sensitive_feature": feature, "feature": c,
                          "measure": "correlation_ratio",
                          "value": correlation_ratio(group, values)})
-        else:
+        else:  # every level counts, not only the ones the coding keeps (missing is one)
+            levels, uniques = pd.factorize(col, use_na_sentinel=False)
             rows.append({"sensitive_feature": feature, "feature": c, "measure": "cramers_v",
-                         "value": cramers_v(table_of(coded.codes, coded.n_levels, group,
-                                                     n_groups))})
+                         "value": cramers_v(table_of(levels.astype(np.int64), len(uniques),
+                                                     group, n_groups))})
         aucs = proxy_auc(coded.codes, coded.n_levels, group, n_groups, seed=seed)
         rows.append({"sensitive_feature": feature, "feature": c, "measure": "cv_auc",
                      "value": float(np.nanmean(aucs)) if np.isfinite(aucs).any() else np.nan})

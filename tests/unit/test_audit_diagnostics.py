@@ -188,3 +188,94 @@ def test_cramers_v_of_a_column_with_many_levels_counts_every_level():
     got = r.proxies[(r.proxies["feature"] == "code") & (r.proxies["measure"] == "cramers_v")]
     expected = _bias_corrected_v(code.fillna("(blank)"), race)
     assert got["value"].iloc[0] == pytest.approx(expected, abs=1e-12)
+
+
+def _evidence(r, source: str) -> list[str]:
+    return next(i for i in r.checklist if i.source == source).evidence
+
+
+@pytest.fixture(scope="module")
+def with_a_small_group():
+    """Three groups of 300 rows and one of 12 whose base rate, missing values, calibration and
+    a proxy are all extreme, and a reference set in which a column shifts only for it."""
+    rng = np.random.default_rng(11)
+    sizes = {"A": 300, "B": 300, "C": 300, "Tiny": 12}
+    race = np.repeat(list(sizes), list(sizes.values()))
+    n = len(race)
+    tiny = race == "Tiny"
+    y = np.where(tiny, 1, (rng.random(n) < np.where(race == "A", 0.3, 0.4)).astype(int))
+    s = np.where(tiny, 0.05, np.clip(0.35 + rng.normal(0, 0.1, n), 0.01, 0.99))
+    note = rng.choice(["x", "y"], n).astype(object)
+    note[((race == "B") & (rng.random(n) < 0.12)) | tiny] = None
+    note = pd.Series(list(note), dtype="str")
+    marker = np.where(tiny, "m", rng.choice(["p", "q", "r"], n))
+    shift = rng.integers(0, 3, n)
+    d = pd.DataFrame({"race": race, "y": y, "s": s, "note": note, "marker": marker,
+                      "shift": shift})
+    ref = d.copy()
+    ref.loc[tiny, "shift"] = 2
+    ref["shift"] = np.where(tiny, 0, ref["shift"])
+    return d, ref
+
+
+def test_small_groups_are_not_compared_in_the_checklist(with_a_small_group):
+    d, ref = with_a_small_group
+    r = diagnose(d, target="y", score="s", sensitive="race", reference_data=ref, n_boot=0,
+                 max_conditions=1)
+    text = " ".join(s for i in r.checklist for s in i.evidence
+                    if i.source != "representation")
+    assert "Tiny" not in text
+    assert "race: 'Tiny' has only 12 rows." in _evidence(r, "representation")
+    # the figures that would have named it are there, in the tables
+    assert r.drift.set_index(["column", "group"]).loc[("shift", "Tiny"), "psi"] > 0.2
+    tiny = r.proxies[(r.proxies["feature"] == "marker") & (r.proxies["measure"] == "cv_auc")]
+    assert tiny["value"].iloc[0] > 0.5
+    big = d[d["race"] != "Tiny"]
+    rates = big.groupby("race")["y"].mean()
+    lo, hi = rates.idxmin(), rates.idxmax()
+    assert _evidence(r, "historical")[0].startswith(
+        f"race: the recorded positive outcome ranges from {100 * rates[lo]:.1f}% ('{lo}') to "
+        f"{100 * rates[hi]:.1f}% ('{hi}')")
+    missing = big["note"].isna().groupby(big["race"]).mean()
+    lo, hi = missing.idxmin(), missing.idxmax()
+    assert (f"race: 'note' is missing in {100 * missing[lo]:.1f}% of the rows of '{lo}' and "
+            f"{100 * missing[hi]:.1f}% of those of '{hi}'.") in _evidence(r, "evaluation")
+    # asked to compare small groups too, the checklist names them
+    from dataclasses import replace
+
+    from faircard.diagnostics.core import diagnose_spec
+    from faircard.spec import AssessmentSpec
+
+    spec = AssessmentSpec(target="y", score="s", sensitive=("race",), include_small_groups=True)
+    r = diagnose_spec(d, replace(spec), reference_data=ref, n_boot=0, max_conditions=1)
+    assert "'Tiny'" in " ".join(_evidence(r, "historical"))
+    assert "of those of 'Tiny'" in " ".join(_evidence(r, "evaluation"))
+    assert "tells 'Tiny' apart" in " ".join(_evidence(r, "measurement"))
+
+
+def test_a_proxy_of_a_two_group_feature_names_the_other_group():
+    rng = np.random.default_rng(12)
+    n = 600
+    sex = rng.choice(["F", "M"], n)
+    role = np.where(rng.random(n) < 0.8, np.where(sex == "F", "wife", "husband"), "other")
+    d = _scored(n, 12, sex=sex, role=role)
+    r = diagnose(d, target="y", score="s", sensitive="sex", n_boot=0, max_conditions=1)
+    sentence = _evidence(r, "measurement")[0]
+    assert sentence.startswith("sex: 'role' alone tells '")
+    told = sentence.split("tells '")[1].split("'")[0]
+    other = ({"F", "M"} - {told}).pop()
+    assert f"apart from '{other}' with a cross-validated AUC of" in sentence
+    assert sentence.endswith("it can stand in for sex.")
+
+
+def test_counts_in_sentences_agree_in_number_and_use_separators():
+    rng = np.random.default_rng(13)
+    n = 2400
+    d = _scored(n, 13, race=rng.choice(["A", "B"], n), x=rng.integers(0, 2, n))
+    d["s"] = np.where(d["x"] == 1, 1 - d["y"], d["y"]) * 0.9 + 0.05  # wrong when x = 1
+    r = diagnose(d, target="y", score="s", sensitive="race", reference_data=d[["x"]],
+                 n_boot=0, max_conditions=1)
+    size = int((d["x"] == 1).sum())
+    assert any(f"x = 1 ({size:,} rows)" in s for s in _evidence(r, "learning"))
+    assert "No column shifted by more than PSI 0.20 (1 column compared)." in \
+        _evidence(r, "deployment")

@@ -55,6 +55,10 @@ class Diagnostics:
     importance: pd.DataFrame | None = None
     """Permutation importance overall and per group (see :mod:`.importance`); None without a
     model."""
+    min_group_size: int = 30
+    """Groups with fewer rows are small: like the assessment, the checklist leaves them out of
+    comparisons between groups (unless ``include_small_groups``) and only says they are small."""
+    include_small_groups: bool = False
 
     def top_proxies(self, k: int = 3) -> pd.DataFrame:
         """The ``k`` columns that best predict each sensitive feature (cross-validated AUC),
@@ -239,7 +243,10 @@ def diagnose_spec(data: pd.DataFrame, spec: AssessmentSpec, *,
                                   reference_source=source))
         rates.append(base_rates(prepared.y_true, group_of[f], labels[f], feature=f))
         miss.append(missing_by_group(kept, candidates, group_of[f], labels[f], feature=f))
-        prox.append(_proxies(kept, candidates, f, group_of[f], labels[f], seed))
+        sizes = np.bincount(group_of[f], minlength=len(labels[f]))
+        compared = (sizes >= spec.min_group_size) | spec.include_small_groups
+        prox.append(_proxies(kept, candidates, f, group_of[f], labels[f], seed,
+                             compared if compared.any() else None))
         if prepared.y_score is not None and _is_probability(prepared.y_score):
             c = calibration_by_group(prepared.y_true, prepared.y_score, group_of[f], labels[f],
                                      n_boot=n_boot, seed=seed)
@@ -296,7 +303,8 @@ def diagnose_spec(data: pd.DataFrame, spec: AssessmentSpec, *,
         representation=_concat(rep), base_rates=_concat(rates), missing=_concat(miss),
         proxies=_concat(prox), calibration=_concat(cal), calibration_bins=_concat(cal_bins),
         calibration_gaps=_concat(gaps), drift=drift, subgroups=subgroups,
-        checklist=blank_checklist(), notes=notes, importance=importance)
+        checklist=blank_checklist(), notes=notes, importance=importance,
+        min_group_size=spec.min_group_size, include_small_groups=spec.include_small_groups)
     from .evidence import fill_checklist
 
     fill_checklist(result)
@@ -364,7 +372,10 @@ def _is_probability(s: np.ndarray) -> bool:
 
 
 def _proxies(data: pd.DataFrame, columns: list[str], feature: str, group: np.ndarray,
-             groups: tuple[str, ...], seed: int) -> pd.DataFrame:
+             groups: tuple[str, ...], seed: int,
+             compared: np.ndarray | None = None) -> pd.DataFrame:
+    """Each column's association with ``feature``; the group it tells apart best is chosen
+    among the ``compared`` groups (not the small ones), all groups when None."""
     n_groups = len(groups)
     rows = []
     for c in columns:
@@ -384,8 +395,9 @@ def _proxies(data: pd.DataFrame, columns: list[str], feature: str, group: np.nda
         aucs = proxy_auc(coded.codes, coded.n_levels, group, n_groups, seed=seed)
         rows.append({"sensitive_feature": feature, "feature": c, "measure": "cv_auc",
                      "value": float(np.nanmean(aucs)) if np.isfinite(aucs).any() else np.nan})
-        if np.isfinite(aucs).any():
-            best = int(np.nanargmax(aucs))
+        among = aucs if compared is None else np.where(compared, aucs, np.nan)
+        if np.isfinite(among).any():
+            best = int(np.nanargmax(among))
             rows.append({"sensitive_feature": feature, "feature": c,
                          "measure": "cv_auc_one_group", "value": float(aucs[best]),
                          "group": groups[best]})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 
 from ..formatting import counted, fmt_pct
 
@@ -18,10 +19,21 @@ def fill_checklist(d) -> None:
     items = {i.source: i for i in d.checklist}
     from .core import PROXY_AUC_CONCERN, PSI_CONCERN
 
+    # groups below the minimum size: named as small, left out of comparisons (as elsewhere)
+    rep_n = d.representation
+    small = set() if d.include_small_groups or not len(rep_n) else {
+        (f, g) for f, g, n in zip(rep_n["feature"], rep_n["group"], rep_n["n"], strict=True)
+        if n < d.min_group_size}
+
+    def compared(frame, feature_col: str = "feature"):
+        keep = [(f, g) not in small for f, g in zip(frame[feature_col], frame["group"],
+                                                     strict=True)]
+        return frame[np.asarray(keep, dtype=bool)] if len(frame) else frame
+
     # historical: base rates
     hist = items["historical"]
     for feature, t in d.base_rates.groupby("feature", sort=False) if len(d.base_rates) else []:
-        t = t[t["n"] > 0].dropna(subset=["base_rate"])
+        t = compared(t[t["n"] > 0].dropna(subset=["base_rate"]))
         if len(t) < 2:
             continue
         lo, hi = t.loc[t["base_rate"].idxmin()], t.loc[t["base_rate"].idxmax()]
@@ -51,7 +63,7 @@ def fill_checklist(d) -> None:
                     f"against {fmt_pct(r['reference_share'])} of the reference population "
                     f"({r['reference_source']}).")
                 rep.suggested_status = "concern"
-        if r["n"] < 30:
+        if r["n"] < d.min_group_size:
             rep.evidence.append(f"{r['feature']}: '{r['group']}' has only "
                                 f"{counted(int(r['n']), 'row', 'rows')}.")
             rep.suggested_status = "concern"
@@ -62,10 +74,13 @@ def fill_checklist(d) -> None:
     meas = items["measurement"]
     top = d.top_proxies() if len(d.proxies) else []
     for _, r in top.iterrows() if len(top) else []:
+        f = r["sensitive_feature"]
+        others = [g for g in d.representation.loc[d.representation["feature"] == f, "group"]
+                  if g != r["group"]] if len(d.representation) else []
+        rest = f"'{others[0]}'" if len(others) == 1 else "the other groups"
         meas.evidence.append(
-            f"'{r['feature']}' alone tells '{r['group']}' apart from the other groups of "
-            f"{r['sensitive_feature']} with a cross-validated AUC of {r['value']:.2f}: it can "
-            "stand in for it.")
+            f"{f}: '{r['feature']}' alone tells '{r['group']}' apart from {rest} with a "
+            f"cross-validated AUC of {r['value']:.2f}: it can stand in for {f}.")
         meas.suggested_status = "concern"
     if len(d.proxies) and not len(top):
         meas.evidence.append(f"No column predicts a sensitive feature with an AUC of "
@@ -73,6 +88,9 @@ def fill_checklist(d) -> None:
 
     imp = d.importance
     if imp is not None and len(imp):
+        by_group = imp[imp["group"] != "(all)"]
+        imp = pd.concat([imp[imp["group"] == "(all)"], compared(by_group)]) \
+            if len(by_group) else imp
         _importance_evidence(imp, meas, items["aggregation"], top)
 
     # aggregation: the same score meaning different risks
@@ -98,7 +116,7 @@ def fill_checklist(d) -> None:
         sig = sub[sub["significant"]]
         for _, r in sig.head(3).iterrows():
             learn.evidence.append(
-                f"{r['description']} ({int(r['size'])} rows): {r['metric'].replace('_', ' ')} "
+                f"{r['description']} ({counted(int(r['size']), 'row', 'rows')}): {r['metric'].replace('_', ' ')} "
                 f"{fmt_pct(r['value'])} against {fmt_pct(r['rest_value'])} for everyone else "
                 f"(adjusted p {_p(r['p_adjusted'])}).")
             learn.suggested_status = "concern"
@@ -109,33 +127,39 @@ def fill_checklist(d) -> None:
 
     # evaluation: calibration and missing values
     ev = items["evaluation"]
-    cal = d.calibration
+    cal = compared(d.calibration) if len(d.calibration) else d.calibration
     for _, r in cal.iterrows() if len(cal) else []:
         if r["ece"] >= 0.05:
             ev.evidence.append(f"{r['feature']}: scores of '{r['group']}' are off by "
                                f"{r['ece']:.3f} on average (expected calibration error).")
             ev.suggested_status = "concern"
-    miss = d.missing
-    if len(miss):
-        spread = miss.groupby(["feature", "column"])["missing_rate"].agg(["min", "max"])
-        for (feature, column), r in spread.iterrows():
-            if r["max"] - r["min"] >= 0.05:
-                ev.evidence.append(f"'{column}' is missing for {fmt_pct(r['min'])} to "
-                                   f"{fmt_pct(r['max'])} of the groups of {feature}.")
-                ev.suggested_status = "concern"
+    miss = compared(d.missing)
+    for (feature, column), t in miss.groupby(["feature", "column"], sort=False) \
+            if len(miss) else []:
+        lo, hi = t.loc[t["missing_rate"].idxmin()], t.loc[t["missing_rate"].idxmax()]
+        if hi["missing_rate"] - lo["missing_rate"] >= 0.05:
+            ev.evidence.append(f"{feature}: '{column}' is missing in "
+                               f"{fmt_pct(lo['missing_rate'])} of the rows of '{lo['group']}' "
+                               f"and {fmt_pct(hi['missing_rate'])} of those of "
+                               f"'{hi['group']}'.")
+            ev.suggested_status = "concern"
 
     # deployment: drift
     dep = items["deployment"]
     if len(d.drift):
         overall = d.drift[d.drift["group"] == "(all)"]
-        big = d.drift[d.drift["psi"] > PSI_CONCERN]
+        # within-group rows are of the first sensitive feature's groups
+        first = d.representation["feature"].iloc[0] if len(d.representation) else ""
+        drift = d.drift[[g == "(all)" or (first, g) not in small for g in d.drift["group"]]]
+        big = drift[drift["psi"] > PSI_CONCERN]
         for _, r in big.head(3).iterrows():
             where = "overall" if r["group"] == "(all)" else f"within '{r['group']}'"
-            dep.evidence.append(f"'{r['column']}' shifted {where} (PSI {r['psi']:.2f}).")
+            lead = "" if r["group"] == "(all)" else f"{first}: "
+            dep.evidence.append(f"{lead}'{r['column']}' shifted {where} (PSI {r['psi']:.2f}).")
             dep.suggested_status = "concern"
         if big.empty:
-            dep.evidence.append(f"No column shifted by more than PSI {PSI_CONCERN} "
-                                f"({len(overall)} columns compared).")
+            dep.evidence.append(f"No column shifted by more than PSI {PSI_CONCERN:.2f} ("
+                                + counted(len(overall), "column", "columns") + " compared).")
     else:
         dep.evidence.append("No reference (training) data was given, so drift was not checked.")
 

@@ -279,3 +279,23 @@ def test_counts_in_sentences_agree_in_number_and_use_separators():
     assert any(f"x = 1 ({size:,} rows)" in s for s in _evidence(r, "learning"))
     assert "No column shifted by more than PSI 0.20 (1 column compared)." in \
         _evidence(r, "deployment")
+
+
+def test_text_with_missing_values_and_mixed_columns_are_diagnosed_not_called_structures():
+    rng = np.random.default_rng(14)
+    n = 300
+    race = rng.choice(["A", "B"], n)
+    note = pd.Series(rng.choice(["x", "y"], n), dtype=object)
+    note[race == "B"] = None  # object dtype: text and None
+    mixed = pd.Series([[1, 2, "unknown"][i] for i in rng.integers(0, 3, n)], dtype=object)
+    listy = pd.Series([[1, 2]] * n, dtype=object)
+    d = _scored(n, 14, race=race, note=note, mixed=mixed, listy=listy)
+    r = diagnose(d, target="y", score="s", sensitive="race", n_boot=0, max_conditions=1)
+    assert "Left out because they hold lists or other structures: listy." in r.notes
+    miss = r.missing.set_index(["column", "group"])["missing_rate"]
+    expected = note.isna().groupby(race).mean()
+    assert miss[("note", "A")] == expected["A"] and miss[("note", "B")] == expected["B"]
+    assert {"note", "mixed"} <= set(r.proxies["feature"])
+    v = r.proxies[(r.proxies["feature"] == "note") & (r.proxies["measure"] == "cramers_v")]
+    assert v["value"].iloc[0] == pytest.approx(_bias_corrected_v(note.fillna("-"), race),
+                                               abs=1e-12)

@@ -353,8 +353,10 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 def _is_usable(col: pd.Series) -> bool:
     """Plain columns only: numbers, booleans, text and categories (not lists or structs)."""
+    # object columns too: text with a missing value, or mixed numbers and text, is object
     if isinstance(col.dtype, pd.CategoricalDtype) or pd.api.types.is_numeric_dtype(col) \
-            or pd.api.types.is_bool_dtype(col) or pd.api.types.is_string_dtype(col):
+            or pd.api.types.is_bool_dtype(col) or pd.api.types.is_string_dtype(col) \
+            or pd.api.types.is_object_dtype(col):
         sample = col.dropna().head(50)
         return not any(isinstance(v, list | dict | tuple | np.ndarray) for v in sample)
     return False

@@ -98,24 +98,33 @@ def calibration_by_group(y_true, y_score, group, groups, *, n_bins: int = 10,
 def score_meaning_gaps(table: pd.DataFrame, *, min_n: int = 30,
                        alpha: float = 0.05) -> pd.DataFrame:
     """Bins in which groups' observed rates differ: for every bin, the group pair with the
-    largest gap among groups with at least ``min_n`` rows there, its two-proportion p-value,
-    Holm-adjusted across bins. Columns ``bin_low, bin_high, low_group, low_rate, high_group,
-    high_rate, gap, p_value, p_adjusted, significant``."""
-    rows = []
+    largest gap among groups with at least ``min_n`` rows there, and its two-proportion
+    p-value. Every pair of such groups in every bin is a hypothesis tested, so the p-values are
+    Holm-adjusted across all of them (adjusting across bins only, the largest gap of six groups
+    was "significant" in four datasets of pure noise out of ten). Columns ``bin_low, bin_high,
+    low_group, low_rate, high_group, high_rate, gap, p_value, p_adjusted, significant``."""
+    rows, every, reported = [], [], []
     for _, t in table[table["n"] >= min_n].groupby("bin"):
         if len(t) < 2:
             continue
-        lo = t.loc[t["observed_rate"].idxmin()]
-        hi = t.loc[t["observed_rate"].idxmax()]
-        p = two_proportion_p(hi["positives"], hi["n"], lo["positives"], lo["n"])
+        ranked = t.sort_values("observed_rate", kind="stable")  # two rows even if all equal
+        lo, hi = ranked.iloc[0], ranked.iloc[-1]
+        for i, a in enumerate(t.index):
+            for b in t.index[i + 1:]:
+                if {a, b} == {lo.name, hi.name}:
+                    reported.append(len(every))
+                every.append(two_proportion_p(t.at[a, "positives"], t.at[a, "n"],
+                                              t.at[b, "positives"], t.at[b, "n"]))
         rows.append({"bin_low": float(t["bin_low"].iloc[0]),
                      "bin_high": float(t["bin_high"].iloc[0]), "low_group": lo["group"],
                      "low_rate": float(lo["observed_rate"]), "high_group": hi["group"],
                      "high_rate": float(hi["observed_rate"]),
-                     "gap": float(hi["observed_rate"] - lo["observed_rate"]), "p_value": p})
+                     "gap": float(hi["observed_rate"] - lo["observed_rate"]),
+                     "p_value": two_proportion_p(hi["positives"], hi["n"], lo["positives"],
+                                                 lo["n"])})
     frame = pd.DataFrame(rows, columns=["bin_low", "bin_high", "low_group", "low_rate",
                                         "high_group", "high_rate", "gap", "p_value"])
-    frame["p_adjusted"] = holm(frame["p_value"].to_numpy(dtype=np.float64)) if len(frame) \
-        else np.array([], dtype=np.float64)
+    adjusted = holm(np.asarray(every, dtype=np.float64))
+    frame["p_adjusted"] = adjusted[reported] if reported else np.array([], dtype=np.float64)
     frame["significant"] = frame["p_adjusted"] < alpha
     return frame

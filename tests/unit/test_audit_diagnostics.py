@@ -345,3 +345,23 @@ def test_score_band_gaps_of_six_equally_calibrated_groups_are_rarely_significant
         gaps = score_meaning_gaps(calibration_table(y, s, g, tuple("abcdef")))
         found += bool(gaps["significant"].any())
     assert found <= 4  # at most 10%; the old adjustment found 17 of these 40
+
+
+@pytest.mark.parametrize("favorable", ["positive", "negative"])
+def test_worst_subgroup_by_selection_rate_follows_what_a_positive_decision_means(favorable):
+    from faircard.diagnostics.core import diagnose_spec
+    from faircard.spec import AssessmentSpec
+
+    rng = np.random.default_rng(17)
+    n = 3000
+    region = rng.choice(["north", "south", "east"], n)
+    rate = np.select([region == "north", region == "south"], [0.2, 0.8], 0.5)
+    d = _scored(n, 17, region=region, sex=rng.choice(["F", "M"], n))
+    d["s"] = (rng.random(n) < rate).astype(float)
+    spec = AssessmentSpec(target="y", score="s", sensitive=("sex",),
+                          favorable_outcome=favorable)
+    r = diagnose_spec(d, spec, subgroup_metric="selection_rate", max_conditions=1, n_boot=0)
+    rates = d.groupby("region")["s"].mean()
+    worst = rates.idxmin() if favorable == "positive" else rates.idxmax()
+    assert r.subgroups["description"].iloc[0] == f"region = {worst}"
+    assert _evidence(r, "learning")[0].startswith(f"region = {worst} (")

@@ -296,9 +296,13 @@ def diagnose_spec(data: pd.DataFrame, spec: AssessmentSpec, *,
     report("Searching subgroups", 0.7)
     coded = [Coded(f, np.asarray(group_of[f], np.int64), labels[f], False) for f in sensitive]
     coded += [code_column(kept[c], c) for c in candidates]
+    # which way is worse for the people in a subgroup: fewer favourable decisions, more
+    # adverse ones, more errors
+    worse = "lower" if subgroup_metric == "selection_rate" \
+        and spec.favorable_outcome == "positive" else "higher"
     subgroups = search_subgroups(coded, prepared.y_true, prepared.y_pred,
                                  metric=subgroup_metric, max_conditions=max_conditions,
-                                 min_size=min_subgroup_size)
+                                 min_size=min_subgroup_size, worse=worse)
     result = Diagnostics(
         representation=_concat(rep), base_rates=_concat(rates), missing=_concat(miss),
         proxies=_concat(prox), calibration=_concat(cal), calibration_bins=_concat(cal_bins),

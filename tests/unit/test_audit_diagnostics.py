@@ -365,3 +365,17 @@ def test_worst_subgroup_by_selection_rate_follows_what_a_positive_decision_means
     worst = rates.idxmin() if favorable == "positive" else rates.idxmax()
     assert r.subgroups["description"].iloc[0] == f"region = {worst}"
     assert _evidence(r, "learning")[0].startswith(f"region = {worst} (")
+
+
+@pytest.mark.parametrize("dtype", ["object", "str", "category"])
+def test_an_all_missing_text_column_is_reported_not_a_crash(dtype):
+    from faircard.privacy import detect_personal_data
+
+    rng = np.random.default_rng(18)
+    n = 120
+    empty = pd.Series([None] * n, dtype=dtype)
+    d = _scored(n, 18, race=rng.choice(["A", "B"], n), empty=empty)
+    assert detect_personal_data(d[["empty"]]) == []
+    r = diagnose(d, target="y", score="s", sensitive="race", n_boot=0, max_conditions=1)
+    miss = r.missing[r.missing["column"] == "empty"]
+    assert list(miss["missing_rate"]) == [1.0, 1.0]

@@ -379,3 +379,14 @@ def test_an_all_missing_text_column_is_reported_not_a_crash(dtype):
     r = diagnose(d, target="y", score="s", sensitive="race", n_boot=0, max_conditions=1)
     miss = r.missing[r.missing["column"] == "empty"]
     assert list(miss["missing_rate"]) == [1.0, 1.0]
+
+
+def test_aggregation_says_when_no_band_could_compare_two_groups():
+    rng = np.random.default_rng(19)
+    d = _scored(400, 19, race=rng.choice(["A", "B"], 400))
+    per_band = pd.crosstab(np.minimum((d["s"] * 10).astype(int), 9), d["race"])
+    assert ((per_band >= 30).sum(axis=1) < 2).all()  # no band holds 30 rows of both groups
+    r = diagnose(d, target="y", score="s", sensitive="race", n_boot=0, max_conditions=1)
+    assert _evidence(r, "aggregation") == [
+        "No score band holds at least 30 rows of two groups, so whether the same score means "
+        "the same risk was not compared."]

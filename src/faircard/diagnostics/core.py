@@ -25,6 +25,7 @@ from .calibration import calibration_by_group, calibration_table, score_meaning_
 from .checklist import ChecklistItem, blank_checklist
 from .drift import column_drift, group_labels
 from .encode import Coded, code_column
+from .evidence import GAP_MIN_ROWS
 from .importance import DEFAULT_MAX_ROWS, DEFAULT_REPEATS, permutation_importance
 from .representation import base_rates, missing_by_group, representation
 from .subgroups import search_subgroups
@@ -253,7 +254,7 @@ def diagnose_spec(data: pd.DataFrame, spec: AssessmentSpec, *,
             c.insert(0, "feature", f)
             cal.append(c)
             t = calibration_table(prepared.y_true, prepared.y_score, group_of[f], labels[f])
-            g = score_meaning_gaps(t)
+            g = score_meaning_gaps(t, min_n=GAP_MIN_ROWS)
             t.insert(0, "feature", f)
             g.insert(0, "feature", f)
             cal_bins.append(t)

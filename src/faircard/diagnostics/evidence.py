@@ -107,7 +107,10 @@ def fill_checklist(d) -> None:
             agg.suggested_status = "concern"
         if sig.empty:
             agg.evidence.append("No score band shows groups with different observed rates "
-                                "after correcting for the number of bands compared.")
+                                "after correcting for the number of comparisons.")
+    elif len(d.calibration):
+        agg.evidence.append(f"No score band holds at least {GAP_MIN_ROWS} rows of two groups, "
+                            "so whether the same score means the same risk was not compared.")
 
     # learning: worst subgroups
     learn = items["learning"]
@@ -164,6 +167,9 @@ def fill_checklist(d) -> None:
         dep.evidence.append("No reference (training) data was given, so drift was not checked.")
 
 
+GAP_MIN_ROWS = 30
+"""Rows a group needs in a score band for the band to compare it (see
+:func:`.calibration.score_meaning_gaps`)."""
 IMPORTANCE_GAP = 0.02
 """A column whose importance differs by this much between two groups of a feature (and by
 more than twice the spread of the shuffles) is named under aggregation bias."""

@@ -289,9 +289,11 @@ def test_text_with_missing_values_and_mixed_columns_are_diagnosed_not_called_str
     note[race == "B"] = None  # object dtype: text and None
     mixed = pd.Series([[1, 2, "unknown"][i] for i in rng.integers(0, 3, n)], dtype=object)
     listy = pd.Series([[1, 2]] * n, dtype=object)
-    d = _scored(n, 14, race=race, note=note, mixed=mixed, listy=listy)
+    d = _scored(n, 14, race=race, note=note, mixed=mixed, listy=listy,
+                day=pd.date_range("2024-01-01", periods=n))
     r = diagnose(d, target="y", score="s", sensitive="race", n_boot=0, max_conditions=1)
-    assert "Left out because they hold lists or other structures: listy." in r.notes
+    assert "Left out because they hold dates, lists or other structures, not numbers, " \
+           "categories or text: listy, day." in r.notes
     miss = r.missing.set_index(["column", "group"])["missing_rate"]
     expected = note.isna().groupby(race).mean()
     assert miss[("note", "A")] == expected["A"] and miss[("note", "B")] == expected["B"]

@@ -217,7 +217,8 @@ def diagnose_spec(data: pd.DataFrame, spec: AssessmentSpec, *,
         notes.append("Left out as identifiers (a different value in every row): "
                      + ", ".join(map(str, ids)) + ".")
     if unusable:
-        notes.append("Left out because they hold lists or other structures: "
+        notes.append("Left out because they hold dates, lists or other structures, not "
+                     "numbers, categories or text: "
                      + ", ".join(map(str, unusable)) + ".")
     if personal:
         notes.append("Left out as personal data: " + ", ".join(sorted(personal)) + ".")

@@ -392,3 +392,15 @@ def test_aggregation_says_when_no_band_could_compare_two_groups():
     assert _evidence(r, "aggregation") == [
         "No score band holds at least 30 rows of two groups, so whether the same score means "
         "the same risk was not compared."]
+
+
+def test_rows_without_an_outcome_or_a_score_are_counted_in_the_notes():
+    rng = np.random.default_rng(20)
+    d = _scored(1500, 20, race=rng.choice(["A", "B"], 1500))
+    d.loc[d.sample(40, random_state=1).index, "y"] = np.nan
+    d["s"] = d["s"].astype(object)
+    d.loc[d.sample(1000, random_state=2).index, "s"] = "n/a"
+    lost = int((d["y"].isna() | pd.to_numeric(d["s"], errors="coerce").isna()).sum())
+    r = diagnose(d, target="y", score="s", sensitive="race", n_boot=0, max_conditions=1)
+    assert f"{lost:,} rows without an outcome or a score were left out." in r.notes
+    assert r.representation["n"].sum() == 1500 - lost

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FaircardError, missing_column
+from ..formatting import counted
 from ..onehot import sensitive_column
 from ..prepare import prepare
 from ..privacy import detect_personal_data
@@ -209,6 +210,11 @@ def diagnose_spec(data: pd.DataFrame, spec: AssessmentSpec, *,
     if missing_cols:
         raise missing_column(missing_cols[0], kept.columns, "Column")
     notes: list[str] = []
+    if len(kept) < len(data):
+        what = "a score" if spec.score is not None else "a prediction"
+        notes.append(counted(len(data) - len(kept), "row without an outcome or "
+                             f"{what} was left out.", f"rows without an outcome or {what} "
+                             "were left out."))
     unusable = [c for c in candidates if not _is_usable(kept[c])]
     ids = [c for c in candidates if c not in unusable and _is_identifier(kept[c])]
     candidates = [c for c in candidates if c not in unusable and c not in ids

@@ -9,7 +9,7 @@ from faircard.diagnostics import SOURCES, STATUSES
 from faircard.diagnostics.charts import importance_bars, proxy_bars, reliability_curves
 from faircard.diagnostics.core import IMPORTANCE_FAILED, importance_note
 from faircard.errors import FaircardError
-from faircard.formatting import fmt_num
+from faircard.formatting import counted, fmt_num
 from faircard.io import fingerprint
 from faircard.ui import cache, components, state
 
@@ -161,7 +161,8 @@ with tabs[3]:
         gaps = result.calibration_gaps
         if len(gaps) and gaps["significant"].any():
             st.warning("The same score means different risks for different groups in "
-                       f"{int(gaps['significant'].sum())} score band(s); see the checklist.")
+                       + counted(int(gaps["significant"].sum()), "score band", "score bands")
+                       + "; see the checklist.")
     for note in result.notes:
         components.caption(note)
 
@@ -194,9 +195,11 @@ with tabs[5]:
 
 with tabs[6]:
     sub = result.subgroups
-    st.caption(f"{sub.attrs.get('n_tested', len(sub)):,} subgroups tried (up to three "
-               f"conditions, at least 30 rows); {int(sub['significant'].sum()) if len(sub) else 0}"
-               " differ from the rest after Holm's correction for all of them.")
+    significant = int(sub["significant"].sum()) if len(sub) else 0
+    st.caption(counted(int(sub.attrs.get("n_tested", len(sub))), "subgroup", "subgroups")
+               + " tried (up to three conditions, at least 30 rows); "
+               + counted(significant, "differs", "differ")
+               + " from the rest after Holm's correction for all of them.")
     st.dataframe(sub.head(50).drop(columns=["conditions"]), hide_index=True,
                  key="diag_subgroups")
 

@@ -3,11 +3,14 @@ checklist answers."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
+import pandas as pd
 
 from faircard.diagnostics import diagnose
 
-from .conftest import new, no_exception, record_and_approve, seed_state, small_frame
+from .conftest import new, no_exception, record_and_approve, seed_state, small_frame, text_of
 
 
 def _table(at, *columns):
@@ -152,3 +155,27 @@ def test_an_approval_covers_the_checklist_on_the_card(_private_audit_store):
     preview = " ".join(m.value for m in card.markdown)
     assert "zone follows race closely" in preview
     assert "Status: changed since approval" in preview and "Status: approved" not in preview
+
+
+def test_one_band_and_its_count_agree():
+    # two equally calibrated groups except in one score band, where 'B' always has the outcome
+    rng = np.random.default_rng(3)
+    n = 4000
+    race = rng.choice(["A", "B"], n)
+    score = rng.random(n).round(4)
+    y = (rng.random(n) < score).astype(int)
+    band = (score > 0.5) & (score <= 0.6)
+    y[band & (race == "B")] = 1
+    df = pd.DataFrame({"outcome": y, "risk_score": score, "sex": rng.choice(["F", "M"], n),
+                       "race": race})
+    at = seed_state(new("app_pages/diagnostics.py"), df)
+    at.run()
+    no_exception(at)
+    warning = " ".join(text_of(w) for w in at.warning)
+    assert "different risks for different groups in 1 score band;" in warning
+    caption = " ".join(text_of(c) for c in at.caption)
+    found = re.search(r"([\d,]+) (subgroups?) tried .*?; (\d+) (differs?) from the rest",
+                      caption)
+    tried, noun, significant, verb = found.groups()
+    assert (noun == "subgroup") == (tried == "1")
+    assert (verb == "differs") == (significant == "1")

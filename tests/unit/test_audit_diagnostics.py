@@ -404,3 +404,14 @@ def test_rows_without_an_outcome_or_a_score_are_counted_in_the_notes():
     r = diagnose(d, target="y", score="s", sensitive="race", n_boot=0, max_conditions=1)
     assert f"{lost:,} rows without an outcome or a score were left out." in r.notes
     assert r.representation["n"].sum() == 1500 - lost
+
+
+def test_representation_says_when_no_group_is_under_represented():
+    rng = np.random.default_rng(21)
+    d = _scored(500, 21, race=rng.choice(["A", "B"], 500, p=[0.6, 0.4]))
+    shares = d["race"].value_counts(normalize=True).to_dict()  # the population looks the same
+    r = diagnose(d, target="y", score="s", sensitive="race", reference_shares={"race": shares},
+                 n_boot=0, max_conditions=1)
+    assert _evidence(r, "representation") == [
+        "No group's share of the data is below 80% of its share of the reference population "
+        "(beyond its 95% interval)."]

@@ -48,16 +48,19 @@ def fill_checklist(d) -> None:
 
     # representation
     rep = items["representation"]
+    under = 0
     for _, r in d.representation.iterrows() if len(d.representation) else []:
         if r["n"] == 0:  # a group of the reference population that the data lacks
             rep.evidence.append(
                 f"{r['feature']}: '{r['group']}' is {fmt_pct(r['reference_share'])} of the "
                 f"reference population ({r['reference_source']}) but has no rows in the data.")
             rep.suggested_status = "concern"
+            under += 1
             continue
         if _ok(r["reference_share"]) and r["reference_share"] > 0:
             ratio = r["share"] / r["reference_share"]
             if ratio < 0.8 and r["share_ci_high"] < r["reference_share"]:
+                under += 1
                 rep.evidence.append(
                     f"{r['feature']}: '{r['group']}' is {fmt_pct(r['share'])} of the data "
                     f"against {fmt_pct(r['reference_share'])} of the reference population "
@@ -67,7 +70,12 @@ def fill_checklist(d) -> None:
             rep.evidence.append(f"{r['feature']}: '{r['group']}' has only "
                                 f"{counted(int(r['n']), 'row', 'rows')}.")
             rep.suggested_status = "concern"
-    if len(d.representation) and not d.representation["reference_share"].notna().any():
+    compared_shares = d.representation["reference_share"].notna().any() \
+        if len(d.representation) else False
+    if compared_shares and not under:
+        rep.evidence.append("No group's share of the data is below 80% of its share of the "
+                            "reference population (beyond its 95% interval).")
+    if len(d.representation) and not compared_shares:
         rep.evidence.append("No reference population was given, so shares were not compared.")
 
     # measurement: proxies

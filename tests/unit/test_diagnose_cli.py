@@ -170,3 +170,24 @@ def test_card_takes_the_checklist_and_proxies_from_diagnose_json(planted_csv, tm
     err = capsys.readouterr().err.strip()
     assert "not a file written by 'faircard diagnose --json'" in err
     assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("favorable", ["positive", "negative"])
+def test_diagnose_ranks_subgroups_by_selection_rate_as_the_decision_means(tmp_path, capsys,
+                                                                          favorable):
+    rng = np.random.default_rng(5)
+    n = 3000
+    region = rng.choice(["north", "south", "east"], n)
+    rate = np.select([region == "north", region == "south"], [0.2, 0.8], 0.5)
+    frame = pd.DataFrame({"y": rng.integers(0, 2, n), "race": rng.choice(["A", "B"], n),
+                          "region": region, "flag": (rng.random(n) < rate).astype(int)})
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    code = main(["diagnose", str(tmp_path / "d.csv"), "--target", "y", "--prediction", "flag",
+                 "--sensitive", "race", "--subgroup-metric", "selection_rate",
+                 "--max-conditions", "1", "--favorable", favorable, "--quiet",
+                 "--json", str(tmp_path / "out.json")])
+    assert code == 0
+    doc = json.loads((tmp_path / "out.json").read_text())
+    rates = frame.groupby("region")["flag"].mean()
+    worst = rates.idxmin() if favorable == "positive" else rates.idxmax()
+    assert doc["subgroups"][0]["conditions"] == [{"column": "region", "level": worst}]

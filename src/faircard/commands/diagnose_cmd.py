@@ -10,6 +10,7 @@ from pathlib import Path
 from ..diagnostics import apply_answers, diagnose
 from ..diagnostics.importance import DEFAULT_MAX_ROWS, DEFAULT_REPEATS
 from ..errors import FaircardError, missing_column
+from ..favorable import DEFAULT_FAVORABLE, FAVORABLE_OUTCOMES
 from . import common
 
 
@@ -56,6 +57,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="most conditions in a searched subgroup (default 3)")
     p.add_argument("--min-subgroup-size", type=int, default=30,
                    help="smallest subgroup reported (default 30)")
+    p.add_argument("--favorable", choices=FAVORABLE_OUTCOMES, default=DEFAULT_FAVORABLE,
+                   dest="favorable_outcome",
+                   help="whether a positive decision is good for the person (positive, e.g. a "
+                   "loan) or bad (negative, e.g. flagged as high risk): ranks the subgroups "
+                   "by selection rate (default positive)")
     p.add_argument("--subgroup-metric", default="error_rate",
                    choices=("error_rate", "selection_rate", "false_positive_rate",
                             "false_negative_rate"),
@@ -109,7 +115,8 @@ def run(args: argparse.Namespace) -> int:
         bins=common.parse_bins(args.bins), reference_data=reference,
         reference_shares=parse_shares(args.reference_share), exclude=args.exclude,
         max_conditions=args.max_conditions, min_subgroup_size=args.min_subgroup_size,
-        subgroup_metric=args.subgroup_metric, seed=args.seed, model=model,
+        subgroup_metric=args.subgroup_metric, favorable_outcome=args.favorable_outcome,
+        seed=args.seed, model=model,
         model_positive_class=args.model_positive_class,
         importance_repeats=args.importance_repeats, importance_max_rows=args.importance_rows)
     if args.checklist:

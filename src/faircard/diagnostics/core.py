@@ -142,13 +142,14 @@ RANDOMISED_NOTE = (
 
 def diagnose(data: pd.DataFrame, *, target: str, sensitive, score: str | None = None,
              prediction: str | None = None, threshold: float = 0.5, pos_label: Any = None,
-             bins=None, **options: Any) -> Diagnostics:
-    """Diagnose where disparities come from (see the module docstring); the column choices as
-    in :func:`faircard.assess`, the options as in :func:`diagnose_spec`."""
+             bins=None, favorable_outcome: str = "positive", **options: Any) -> Diagnostics:
+    """Diagnose where disparities come from (see the module docstring); the column choices
+    and ``favorable_outcome`` as in :func:`faircard.assess`, the options as in
+    :func:`diagnose_spec`."""
     sensitive = [sensitive] if isinstance(sensitive, str) else list(sensitive)
     spec = AssessmentSpec(target=target, sensitive=tuple(sensitive), score=score,
                           prediction=prediction, threshold=threshold, pos_label=pos_label,
-                          bins=bins or {})
+                          bins=bins or {}, favorable_outcome=favorable_outcome)
     return diagnose_spec(data, spec, **options)
 
 

@@ -415,3 +415,22 @@ def test_representation_says_when_no_group_is_under_represented():
     assert _evidence(r, "representation") == [
         "No group's share of the data is below 80% of its share of the reference population "
         "(beyond its 95% interval)."]
+
+
+@pytest.mark.parametrize("centre, spread", [(1000.0, 0.01), (0.5, 1e-4), (-3e-6, 1e-7)])
+def test_band_labels_of_close_quantiles_tell_the_bands_apart(centre, spread):
+    from faircard.diagnostics.encode import code_column
+
+    rng = np.random.default_rng(22)
+    values = pd.Series(centre + rng.normal(0, spread, 400))
+    coded = code_column(values, "v")
+    assert len(set(coded.labels)) == len(coded.labels) == 4
+    assert not any("e+" in label or "e-" in label for label in coded.labels)
+    # the printed edges increase and are numpy's quartiles up to the printed digits
+    texts = [label.split("< ")[-1].replace(",", "") for label in coded.labels[:-1]]
+    inner = [float(t) for t in texts]
+    assert all(a < b for a, b in zip(inner, inner[1:], strict=False))
+    quartiles = np.quantile(values, [0.25, 0.5, 0.75])
+    for text, printed, true in zip(texts, inner, quartiles, strict=True):
+        decimals = len(text.split(".")[1]) if "." in text else 0
+        assert abs(printed - true) <= 0.5 * 10.0 ** -decimals + 1e-12

@@ -47,8 +47,8 @@ def code_column(col: pd.Series, name: str, *, n_bands: int = 4, max_levels: int 
         if edges is None:
             edges = band_edges(values, n_bands)
         band = np.clip(np.searchsorted(edges[1:-1], values, side="right"), 0, len(edges) - 2)
-        labels = [_band_label(edges[i], edges[i + 1], i == len(edges) - 2)
-                  for i in range(len(edges) - 1)]
+        texts = _edge_texts(edges)
+        labels = [_band_label(texts[i], texts[i + 1]) for i in range(len(edges) - 1)]
         codes = np.where(np.isnan(values), len(labels), band).astype(np.int64)
         if np.isnan(values).any():
             labels.append(MISSING)
@@ -82,16 +82,32 @@ def band_edges(values: np.ndarray, n_bands: int) -> np.ndarray:
     return np.concatenate([[-np.inf], inner, [np.inf]])
 
 
-def _num(x: float) -> str:
-    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}"
+def _num(x: float, digits: int) -> str:
+    """``x`` with about ``digits`` significant digits, never in exponent form ("1,000", not
+    "1e+03"), without trailing zeros."""
+    if not np.isfinite(x):
+        return "inf" if x > 0 else "-inf"
+    scale = int(np.floor(np.log10(abs(x)))) if x != 0 else 0
+    text = f"{x:,.{max(0, digits - 1 - scale)}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _band_label(lo: float, hi: float, last: bool) -> str:
-    if np.isinf(lo):
-        return f"< {_num(hi)}"
-    if np.isinf(hi):
-        return f">= {_num(lo)}"
-    return f"{_num(lo)} to < {_num(hi)}"
+def _edge_texts(edges: np.ndarray) -> list[str]:
+    """The band edges as text, with as many digits as it takes to tell them apart (close
+    quantiles printed alike made bands such as "0.5 to < 0.5")."""
+    for digits in range(3, 17):
+        texts = [_num(float(e), digits) for e in edges]
+        if len(set(texts)) == len(texts):
+            break
+    return texts
+
+
+def _band_label(lo: str, hi: str) -> str:
+    if lo == "-inf":
+        return f"< {hi}"
+    if hi == "inf":
+        return f">= {lo}"
+    return f"{lo} to < {hi}"
 
 
 def contingency(a: np.ndarray, b: np.ndarray, na: int, nb: int) -> np.ndarray:

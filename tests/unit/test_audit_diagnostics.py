@@ -434,3 +434,21 @@ def test_band_labels_of_close_quantiles_tell_the_bands_apart(centre, spread):
     for text, printed, true in zip(texts, inner, quartiles, strict=True):
         decimals = len(text.split(".")[1]) if "." in text else 0
         assert abs(printed - true) <= 0.5 * 10.0 ** -decimals + 1e-12
+
+
+def test_learning_bias_with_one_subgroup_or_none():
+    d = _scored(60, 23, race=["A"] * 30 + ["B"] * 30)
+    d["y"] = np.tile([0, 1], 30)
+    d["s"] = np.where(np.arange(60) % 4 == 0, 0.9, 0.1)
+    r = diagnose(d, target="y", score="s", sensitive="race", n_boot=0, max_conditions=1,
+                 columns=[], min_subgroup_size=40)
+    assert len(r.subgroups) == 0  # two groups of 30 rows: none reaches 40
+    assert _evidence(r, "learning") == [
+        "No subgroup could be compared with the rest: none has enough rows with a defined rate."]
+    d["tag"] = ["x"] * 45 + ["y"] * 15
+    r = diagnose(d, target="y", score="s", sensitive="race", n_boot=0, max_conditions=1,
+                 min_subgroup_size=40)
+    assert len(r.subgroups) == 1 and r.subgroups["description"].iloc[0] == "tag = x"
+    assert _evidence(r, "learning") == [
+        "The one subgroup tried does not differ from the rest after correcting for multiple "
+        "testing."]

@@ -131,10 +131,15 @@ def fill_checklist(d) -> None:
                 f"{fmt_pct(r['value'])} against {fmt_pct(r['rest_value'])} for everyone else "
                 f"(adjusted p {_p(r['p_adjusted'])}).")
             learn.suggested_status = "concern"
+        tried = int(sub.attrs.get("n_tested", len(sub)))
         if sig.empty:
             learn.evidence.append(
-                f"None of the {sub.attrs.get('n_tested', len(sub)):,} subgroups tried differs "
-                "from the rest after correcting for multiple testing.")
+                ("The one subgroup tried does not differ" if tried == 1 else
+                 f"None of the {tried:,} subgroups tried differs")
+                + " from the rest after correcting for multiple testing.")
+    else:
+        learn.evidence.append("No subgroup could be compared with the rest: none has enough "
+                              "rows with a defined rate.")
 
     # evaluation: calibration and missing values
     ev = items["evaluation"]

@@ -21,6 +21,12 @@ def fmt_num(value: Any, digits: int = 3) -> str:
     return f"{float(value):.{digits}f}"
 
 
+def fmt_interval(low: Any, high: Any, digits: int = 3) -> str:
+    """An interval as "[low, high]": a comma, since a bound can be negative ("[-0.004, 0.103]"
+    written with a hyphen would read as a range between two negative numbers)."""
+    return f"[{fmt_num(low, digits)}, {fmt_num(high, digits)}]"
+
+
 def fmt_pct(value: Any, digits: int = 1) -> str:
     """A rate as a percentage ("23.4%"); "n/a" when undefined."""
     if is_missing(value):

@@ -96,7 +96,7 @@ def test_disparities_group_table_equals_the_assessment(disparities, feature):
         for m in DEFAULT_METRICS:
             cell = table.loc[g, LABEL(m)]
             row = bg.loc[(g, m)]
-            match = re.fullmatch(NUM + r"(?:\s+\[" + NUM + "-" + NUM + r"\])?", cell)
+            match = re.fullmatch(NUM + r"(?:\s+\[" + NUM + ", " + NUM + r"\])?", cell)
             assert match, cell
             _close(match.group(1), row["value"])
             if not np.isnan(row["ci_low"]):
@@ -114,10 +114,12 @@ def test_disparities_table_and_criteria_equal_the_assessment(disparities):
     d = truth.disparities[truth.disparities["feature"] == "race"].set_index("metric")
     for m in DEFAULT_METRICS:
         shown, row = table.loc[LABEL(m)], d.loc[m]
-        match = re.fullmatch(NUM + r" \[" + NUM + "-" + NUM + r"\]",
+        match = re.fullmatch(NUM + r" \[" + NUM + ", " + NUM + r"\]",
                              shown["gap (max - min)"])
         assert match, shown["gap (max - min)"]
         _close(match.group(1), row["difference"])
+        _close(match.group(2), row["difference_ci_low"])
+        _close(match.group(3), row["difference_ci_high"])
         _close(shown["ratio (min / max)"], row["ratio"])
         assert (shown["worst group"], shown["best group"]) == (row["worst_group"],
                                                                 row["best_group"])

@@ -84,3 +84,13 @@ def test_cards_show_tiny_p_values_as_below_the_floor():
                for line in table.splitlines() if line.startswith("| sex")]
     assert p_cells and "&lt; 0.0001" in p_cells
     assert all(c == "&lt; 0.0001" or float(c) >= 1e-4 for c in p_cells)
+
+
+def test_an_interval_reaching_below_zero_reads_as_two_bounds():
+    """A gap's interval can start below 0; with a hyphen "[-0.004-0.103]" reads as a range
+    between two negative numbers."""
+    from faircard.formatting import fmt_interval
+
+    assert fmt_interval(-0.0041, 0.1034) == "[-0.004, 0.103]"
+    assert fmt_interval(-0.2, -0.05, digits=2) == "[-0.20, -0.05]"
+    assert fmt_interval(float("nan"), 0.5) == "[n/a, 0.500]"

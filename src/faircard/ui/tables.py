@@ -8,15 +8,15 @@ import json
 import pandas as pd
 
 from ..favorable import wording
-from ..formatting import fmt_num, fmt_p
+from ..formatting import fmt_interval, fmt_num, fmt_p
 
 
 def group_table(a, feature: str, metrics: list[str]) -> pd.DataFrame:
     """One row per group of ``feature``: people, a note for small groups, and each metric as
-    "value  [low-high]"."""
+    "value  [low, high]"."""
     wide = a.by_group[(a.by_group["feature"] == feature) & a.by_group["metric"].isin(metrics)]
     table = wide.assign(
-        shown=[f"{fmt_num(v)}  [{fmt_num(lo)}-{fmt_num(hi)}]" if pd.notna(lo) else fmt_num(v)
+        shown=[f"{fmt_num(v)}  {fmt_interval(lo, hi)}" if pd.notna(lo) else fmt_num(v)
                for v, lo, hi in zip(wide["value"], wide["ci_low"], wide["ci_high"], strict=True)]
     ).pivot(index="group", columns="metric", values="shown")
     sizes = a.by_group[(a.by_group["feature"] == feature) & (a.by_group["metric"] == "count")]
@@ -128,7 +128,7 @@ def disparity_table(a, feature: str, metrics: list[str]) -> pd.DataFrame:
     tied = (d["worst_value"] == d["best_value"]).to_numpy()  # all equal: no worst or best group
     return pd.DataFrame({
         "metric": [wording(a.spec.favorable_outcome).label(m) for m in d["metric"]],
-        "gap (max - min)": [f"{fmt_num(x)} [{fmt_num(lo)}-{fmt_num(hi)}]" for x, lo, hi in
+        "gap (max - min)": [f"{fmt_num(x)} {fmt_interval(lo, hi)}" for x, lo, hi in
                             zip(d["difference"], d["difference_ci_low"],
                                 d["difference_ci_high"], strict=True)],
         "ratio (min / max)": d["ratio"].map(fmt_num),

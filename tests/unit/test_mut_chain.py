@@ -182,7 +182,7 @@ def test_an_intact_chain_verifies_with_its_counts_and_head():
     assert (r.n_records, r.n_reviews, r.n_comments) == (2, 4, 2)
     assert r.head == c.prev and r.n_signed == 0 and r.signatures_checked is False
     assert r.message == (
-        f"The audit store is intact: 2 record(s), 4 review event(s), 2 comment(s), head "
+        f"The audit store is intact: 2 records, 4 review events, 2 comments, head "
         f"{c.prev}. The entries are not signed: anyone who can write to the database could "
         "rewrite them unnoticed; configure a signing key.")
     d = r.to_dict()
@@ -195,8 +195,8 @@ def test_an_empty_store_verifies_without_a_signing_warning():
     r = ch.verify_chain({}, {"head_hash": GENESIS, "event_count": "0"})
     assert r.ok and r.head == GENESIS
     assert (r.n_records, r.n_reviews, r.n_comments) == (0, 0, 0)
-    assert r.message == ("The audit store is intact: 0 record(s), 0 review event(s), "
-                         f"0 comment(s), head {GENESIS}.")
+    assert r.message == ("The audit store is intact: 0 records, 0 review events, "
+                         f"0 comments, head {GENESIS}.")
 
 
 def test_entries_are_walked_in_seq_order_whatever_order_the_tables_give():
@@ -278,8 +278,9 @@ def test_an_entry_changed_after_it_was_written_is_found(table, index, column, va
     assert (p.table, p.id, p.seq) == (table, row["id"], row["seq"])
     assert p.reason == ("its content does not match its entry_hash: it was changed after it "
                         "was written")
-    assert r.message == (f"The audit store is broken: {len(r.problems)} problem(s), the first "
-                         f"at {table[:-1]} {row['id']}.")
+    n = len(r.problems)
+    assert r.message == (f"The audit store is broken: {n} {'problem' if n == 1 else 'problems'},"
+                         f" the first at {table[:-1]} {row['id']}.")
 
 
 def test_a_careful_tamper_breaks_at_the_next_entry():
@@ -727,7 +728,7 @@ def test_problem_names_and_dict():
     assert d["problems"] == [{"table": "comments", "id": 2, "seq": 5, "entry": "comment 2",
                               "reason": "its content does not match its entry_hash: it was "
                                         "changed after it was written"}]
-    assert d["message"] == "The audit store is broken: 1 problem(s), the first at comment 2."
+    assert d["message"] == "The audit store is broken: 1 problem, the first at comment 2."
 
 
 def test_decisions_and_statuses():

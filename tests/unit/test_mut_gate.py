@@ -294,7 +294,7 @@ def test_results_and_summaries():
     assert r.to_dict() == {"passed": False, "summary": r.summary, "fingerprint": "f" * 64,
                            "checks": [ok.to_dict(), bad.to_dict(), ok.to_dict()]}
     r = g.GateResult([ok, ok])
-    assert r.passed and r.summary == "gate passed: 2 of 2 checks passed" and r.failures == []
+    assert r.passed and r.summary == "gate passed: 2 checks passed" and r.failures == []
     assert r.to_dict()["fingerprint"] is None
     none = g.GateResult([])
     assert not none.passed
@@ -578,7 +578,7 @@ def test_small_groups_left_out_fail_only_when_asked():
                                         ("small_groups", "age", 1.0, 0.0, "<=", False)]
     assert result.checks[0].explanation == "no group was left out of the comparison"
     assert result.checks[1].explanation == (
-        "1 group(s) with fewer than 30 rows were left out of the comparison: '<25' (n=10); "
+        "1 group with fewer than 30 rows was left out of the comparison: '<25' (n=10); "
         "assess with --include-small-groups or a lower --min-group-size, or set "
         "ignore_small_groups = true")
     included = g.evaluate_gate(_doc(include_small_groups=True), _rules(ignore_small_groups=False))
@@ -599,7 +599,7 @@ def test_at_most_five_small_groups_are_named(n_small, more):
     shown = ", ".join(f"'g{i}' (n={i})" for i in range(5))
     assert check.value == float(n_small) and not check.passed
     assert check.explanation.startswith(
-        f"{n_small} group(s) with fewer than 30 rows were left out of the comparison: "
+        f"{n_small} groups with fewer than 30 rows were left out of the comparison: "
         f"{shown}{more}; assess")
 
 
@@ -813,7 +813,7 @@ def test_the_latest_approval_of_the_latest_approved_record_is_named():
     check = _approval(store)
     assert check.passed
     assert check.explanation == ("fingerprint abababababab matches record 2, approved by dave on "
-                                 "2026-11-03; note: superseded by record(s) 4, 5")
+                                 "2026-11-03; note: superseded by records 4, 5")
 
 
 def test_an_approved_record_without_an_approval_event_names_no_one():
@@ -847,7 +847,7 @@ def test_records_in_other_statuses_do_not_pass():
                   history={3: [Event("approve", "bob", "2026-11-21T09:30:00")]})
     check = _approval(store)
     assert not check.passed
-    assert check.explanation == ("fingerprint abababababab matches record(s) 1 (in_review), 2 "
+    assert check.explanation == ("fingerprint abababababab matches records 1 (in_review), 2 "
                                  "(rejected), none approved")
     check = _approval(Store())
     assert not check.passed

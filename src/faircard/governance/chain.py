@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..errors import FaircardError
+from ..formatting import counted
 from .identity import UNAUTHENTICATED, same_person
 from .recorded_card import text_problem
 from .records import canonical_json, fingerprint_of, sha256_text, summary_of
@@ -82,10 +83,12 @@ class VerifyResult:
                           "could rewrite them unnoticed; configure a signing key.")
             else:
                 signed = ""
-            return (f"The audit store is intact: {self.n_records} record(s), "
-                    f"{self.n_reviews} review event(s), {self.n_comments} comment(s), head "
+            return (f"The audit store is intact: {counted(self.n_records, 'record', 'records')}, "
+                    f"{counted(self.n_reviews, 'review event', 'review events')}, "
+                    f"{counted(self.n_comments, 'comment', 'comments')}, head "
                     f"{self.head}.{signed}")
-        return (f"The audit store is broken: {len(self.problems)} problem(s), the first at "
+        return (f"The audit store is broken: "
+                f"{counted(len(self.problems), 'problem', 'problems')}, the first at "
                 f"{self.problems[0].entry}.")
 
     def to_dict(self) -> dict[str, Any]:

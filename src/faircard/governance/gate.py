@@ -38,7 +38,7 @@ from typing import Any
 
 from ..errors import FaircardError
 from ..favorable import favorable_rate, wording
-from ..formatting import fmt_against
+from ..formatting import counted, fmt_against
 from ..metrics import ALL_METRICS, SCORE_METRICS, UNDEFINED_REASONS
 from ..trivial import trivial_decision
 from .records import as_document
@@ -260,8 +260,8 @@ class GateResult:
                     else "gate FAILED: no checks ran (every feature was skipped or had nothing "
                     "to check); give limits that apply, or allow_empty = true (--allow-empty)")
         if self.passed:
-            return f"gate passed: {n} of {n} checks passed"
-        return f"gate FAILED: {len(self.failures)} of {n} checks failed"
+            return f"gate passed: {counted(n, 'check', 'checks')} passed"
+        return f"gate FAILED: {len(self.failures)} of {counted(n, 'check', 'checks')} failed"
 
     def to_dict(self) -> dict[str, Any]:
         return {"passed": self.passed, "summary": self.summary, "fingerprint": self.fingerprint,
@@ -429,8 +429,9 @@ def _small_groups_check(doc: Mapping[str, Any], feature: str) -> GateCheck:
         return GateCheck("small_groups", feature, 0.0, 0.0, "<=", True, text)
     shown = ", ".join(f"'{g['group']}' (n={g['n']})" for g in left_out[:5])
     more = f" and {len(left_out) - 5} more" if len(left_out) > 5 else ""
-    text = (f"{len(left_out)} group(s) with fewer than {doc.get('min_group_size')} rows were "
-            f"left out of the comparison: {shown}{more}; assess with --include-small-groups or "
+    were = "was" if len(left_out) == 1 else "were"
+    text = (f"{counted(len(left_out), 'group', 'groups')} with fewer than "
+            f"{doc.get('min_group_size')} rows {were} left out of the comparison: {shown}{more}; assess with --include-small-groups or "
             "a lower --min-group-size, or set ignore_small_groups = true")
     return GateCheck("small_groups", feature, float(len(left_out)), 0.0, "<=", False, text)
 
@@ -531,12 +532,18 @@ def _approved_check(store: Any, fingerprint: str | None, expect_head: str | None
             return check(False, f"fingerprint {short} matches record {rec.id}, approved{who} "
                                 "without signing in (a typed name); require_authenticated "
                                 "needs an approval by someone signed in")
-        later = (f"; note: superseded by record(s) {', '.join(map(str, rec.superseded_by))}"
+        later = (f"; note: superseded by {_records(rec.superseded_by)}"
                  if rec.superseded_by else "")
         return check(True, f"fingerprint {short} matches record {rec.id}, approved{who}{later}")
     others = store.find_by_fingerprint(fingerprint)
     if others:
-        shown = ", ".join(f"{r.id} ({r.status})" for r in others)
-        return check(False, f"fingerprint {short} matches record(s) {shown}, none approved")
+        shown = _records([f"{r.id} ({r.status})" for r in others])
+        return check(False, f"fingerprint {short} matches {shown}, none approved")
     return check(False, f"no record in the audit store has fingerprint {short}; record this "
                         "assessment and have it approved")
+
+
+def _records(ids) -> str:
+    """"record 4" or "records 4, 5" (``ids``: what names each record)."""
+    ids = [str(i) for i in ids]
+    return ("record " if len(ids) == 1 else "records ") + ", ".join(ids)

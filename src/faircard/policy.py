@@ -794,8 +794,15 @@ def describe(policy: Policy, counts: np.ndarray, groups: list[str], *,
             float((counts[:, 1].sum() * policy.costs["fp"] + counts[:, 2].sum() * policy.costs["fn"])
                   / n.sum())
         vol = policy.costs.get("volume")
-        text += f" Expected cost {per:.2f} per decision"
-        text += f", {per * vol:,.0f} for {vol:,} decisions." if vol else "."
+        total = per * vol if vol else None
+        # a total shown as a whole number only when rounding it moves it by under 0.5%
+        shown = None if total is None else (f"{total:,.0f}" if abs(total) >= 100
+                                            else f"{total:,.2f}")
+        if policy.objective == "cost":  # its cost per decision was stated above
+            text += f" Expected cost for {vol:,} decisions: {shown}." if vol else ""
+        else:
+            text += f" Expected cost {per:.3f} per decision"
+            text += f", {shown} for {vol:,} decisions." if vol else "."
     return text
 
 

@@ -160,7 +160,9 @@ def test_cheapest_single_threshold_and_costs_equal_an_exhaustive_search():
         fp = 1000 * (pred & (part.outcome == 0)).sum() / len(part)
         assert f"{g}: {fn:.0f} wrongly denied and {fp:.0f} wrongly approved" in para
     at_half = cost[np.searchsorted(cands, 0.5)]
-    assert f"Expected cost {at_half:.2f} per decision, {1000 * at_half:,.0f} for 1,000" in para
+    assert f"Expected cost per decision: {at_half:.3f}." in para
+    assert f"Expected cost for 1,000 decisions: {1000 * at_half:,.0f}." in para
+    assert para.count("Expected cost") == 2  # the cost per decision is stated once
 
 
 @pytest.mark.parametrize("constraint, metric", [("equal_opportunity", "true_positive_rate"),

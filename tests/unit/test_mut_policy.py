@@ -430,20 +430,21 @@ def test_summary_of_a_cost_policy_in_adverse_words_with_a_volume():
         "One threshold for everyone: 0.400. Expected cost per decision: 0.500. It meets equal "
         "opportunity within 0.5 (largest gap 0.333). Per 1,000 people: a: 100 wrongly not "
         "flagged and 100 wrongly flagged; b: 200 wrongly not flagged and 0 wrongly flagged. "
-        "Expected cost 0.50 per decision, 5,000 for 10,000 decisions.")
+        "Expected cost for 10,000 decisions: 5,000.")
 
 
 def test_summary_states_the_cost_of_an_accuracy_policy_given_a_volume():
     p = _two_groups({"a": 0.4, "b": 0.4}, [[3, 1, 1, 5], [6, 0, 2, 2]], fp_cost=2.0,
                     fn_cost=1.0, volume=7)
-    # (1 x 2 + 3 x 1) / 20 = 0.25 per decision, 1.75 for 7
+    # (1 x 2 + 3 x 1) / 20 = 0.25 per decision, 1.75 for 7 (not rounded to 2)
     assert p.costs == {"fp": 2.0, "fn": 1.0, "volume": 7}
-    assert p.summary.endswith("Expected cost 0.25 per decision, 2 for 7 decisions.")
+    assert p.summary.endswith("Expected cost 0.250 per decision, 1.75 for 7 decisions.")
     none = _two_groups({"a": 0.4, "b": 0.4}, [[3, 1, 1, 5], [6, 0, 2, 2]], objective="cost",
                        fn_cost=2.0)
     assert none.costs == {"fp": 1.0, "fn": 2.0, "volume": None}
-    # (1 + 3 x 2) / 20
-    assert none.summary.endswith("Expected cost 0.35 per decision.")
+    # (1 + 3 x 2) / 20, stated once, at the precision of the objective
+    assert "Expected cost per decision: 0.350." in none.summary
+    assert none.summary.count("Expected cost") == 1
 
 
 def test_summary_of_a_degenerate_policy_and_of_left_out_groups():
@@ -620,7 +621,7 @@ def test_defaults_of_the_entry_points():
     assert chosen.favorable_outcome == "positive"
     assert chosen.costs == {"fp": 1.0, "fn": 1.0, "volume": 1000}
     assert chosen.summary.endswith(
-        f", {chosen.objective_value * 1000:,.0f} for 1,000 decisions.")
+        f" Expected cost for 1,000 decisions: {chosen.objective_value * 1000:,.0f}.")
 
 
 def test_default_group_sizes_of_evaluation_and_front():
@@ -1193,7 +1194,7 @@ def test_summary_per_1000_people_and_the_cost_of_an_accuracy_policy():
             f"{1000 * fp[0] / n[0]:.0f} wrongly approved; b: {1000 * fn[1] / n[1]:.0f} wrongly "
             f"denied and {1000 * fp[1] / n[1]:.0f} wrongly approved.") in p.summary
     per = (sum(fp) * 1.0 + sum(fn) * 3.0) / len(y)
-    assert p.summary.endswith(f" Expected cost {per:.2f} per decision, {per * 100:,.0f} for "
+    assert p.summary.endswith(f" Expected cost {per:.3f} per decision, {per * 100:,.0f} for "
                               "100 decisions.")
 
 

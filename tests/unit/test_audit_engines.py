@@ -277,3 +277,36 @@ def test_spark_refuses_hive_folder_names_it_would_read_as_other_groups(spark, tm
         count_spark(spark_frame(str(tmp_path / "accents"), spark=spark), spec)
     with pytest.raises(FaircardError, match="leading zero"):
         spark_frame(str(tmp_path / "codes"), spark=spark)
+
+
+@SPARK_WARNINGS
+def test_spark_counts_the_row_groups_a_footer_says_hold_no_such_scores(spark, tmp_path):
+    """Over 100,000 distinct scores go on a grid whose query keeps the scores' range; a footer
+    claiming scores in [2, 3] for a row group of scores in [0, 1] made Spark skip the row
+    group uncounted (a third of the rows gone, with no reason given)."""
+    import struct
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(9)
+    n = 102_000
+    rows = pd.DataFrame({"y": rng.integers(0, 2, n), "s": rng.random(n),
+                         "g": rng.choice(["a", "b"], n)})
+    pq.write_table(pa.Table.from_pandas(rows, preserve_index=False), tmp_path / "rows.parquet",
+                   row_group_size=34_000)
+    claimed = pq.ParquetFile(tmp_path / "rows.parquet").metadata.row_group(2).column(1)
+    _with_footer(tmp_path / "rows.parquet", tmp_path / "one.parquet",
+                 struct.pack("<d", claimed.statistics.min), struct.pack("<d", 2.0))
+    _with_footer(tmp_path / "one.parquet", tmp_path / "lying.parquet",
+                 struct.pack("<d", claimed.statistics.max), struct.pack("<d", 3.0))
+    lying = pq.ParquetFile(tmp_path / "lying.parquet").metadata.row_group(2).column(1)
+    assert (lying.statistics.min, lying.statistics.max) == (2.0, 3.0)
+    rows = pd.read_parquet(tmp_path / "lying.parquet")  # the rows, as written
+    expected = _oracle_counts(rows, "g", (rows["s"].to_numpy() >= 0.5).astype(int))
+    spec = AssessmentSpec(target="y", score="s", sensitive=("g",), n_boot=0)
+    got = assess_grouped(count_spark(spark.read.parquet(str(tmp_path / "lying.parquet")), spec),
+                         spec)
+    assert got.cube.engine["score_step"] is not None  # on the grid
+    assert _counts(got, "g") == expected and (got.n_rows, got.n_dropped) == (n, 0)
+    assert spark.conf.get("spark.sql.parquet.filterPushdown") == "true"  # restored

@@ -212,10 +212,10 @@ def recount_spark(frame: Any, counted: GroupedCounts, spec: AssessmentSpec) -> G
     """:func:`recount_duckdb` for a PySpark DataFrame (of a catalog table: see
     :func:`~faircard.engine.sources.open_spark_table`): the same query, translated; equal to
     ``count_spark(frame, spec)``."""
-    from .sources import _columns, _spark_type, spark_errors
+    from .sources import _columns, _spark_type, footers_ignored, spark_errors
 
     _check(counted, spec)
-    with spark_errors():
+    with spark_errors(), footers_ignored(frame.sparkSession):
         cols = _columns(spec, {name: _spark_type(t) for name, t in frame.dtypes})
         frame.createOrReplaceTempView("src")
         return _recount(counted, spec, cols,

@@ -458,7 +458,7 @@ def count_spark(source: Any, spec: AssessmentSpec, *, spark: Any = None) -> Grou
     else:
         frame = source
         spark = frame.sparkSession
-    with spark_errors():
+    with spark_errors(), footers_ignored(spark):
         types = {name: _spark_type(t) for name, t in frame.dtypes}
         cols = _columns(spec, types)
         view = "src"
@@ -487,6 +487,29 @@ def spark_errors():
         if message is None:
             raise
         raise FaircardError(f"Spark cannot read or count the data: {message}") from None
+
+
+SPARK_PUSHDOWN = ("spark.sql.parquet.filterPushdown", "spark.sql.orc.filterPushdown")
+"""Spark settings that skip a file's row groups by the statistics its footer claims: with a
+footer claiming scores in [2, 3] for a row group of scores in [0, 1], the grid's range filter
+skipped the row group's rows uncounted (50,000 of 150,000 rows gone without a reason)."""
+
+
+@contextmanager
+def footers_ignored(spark: Any):
+    """Spark reading every row group while faircard counts, whatever footers claim (the
+    session's own settings are restored after)."""
+    before = {key: spark.conf.get(key, None) for key in SPARK_PUSHDOWN}
+    for key in SPARK_PUSHDOWN:
+        spark.conf.set(key, "false")
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
 
 
 def _spark_message(exc: BaseException) -> str | None:

@@ -13,7 +13,6 @@ from faircard.engine.grouped import assess_grouped
 from faircard.engine.sources import count_duckdb, count_spark
 from faircard.spec import AssessmentSpec
 
-
 SPARK_WARNINGS = pytest.mark.filterwarnings("ignore::FutureWarning",
                                             "ignore:The copy keyword is deprecated")
 

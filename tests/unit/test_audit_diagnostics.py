@@ -163,15 +163,9 @@ def test_proxy_auc_encodes_each_fold_from_the_other_folds_only():
 
 def _bias_corrected_v(a, b) -> float:
     """Bergsma's bias-corrected Cramér's V from scipy's chi-square of the full crosstab."""
-    from scipy import stats
+    from tests.unit.test_diagnostics import bias_corrected_v
 
-    table = pd.crosstab(a, b).to_numpy()
-    chi2 = stats.chi2_contingency(table, correction=False)[0]
-    n = table.sum()
-    r, k = table.shape
-    phi2 = max(0.0, chi2 / n - (k - 1) * (r - 1) / (n - 1))
-    rc, kc = r - (r - 1) ** 2 / (n - 1), k - (k - 1) ** 2 / (n - 1)
-    return float(np.sqrt(phi2 / min(rc - 1, kc - 1)))
+    return bias_corrected_v(pd.crosstab(a, b).to_numpy())
 
 
 def test_cramers_v_of_a_column_with_many_levels_counts_every_level():

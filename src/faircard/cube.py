@@ -133,7 +133,8 @@ def _distinct_entries(scores: ScoredCells) -> tuple[np.ndarray, ...]:
     the order of cell, outcome and score (weights: rows of that entry, summed)."""
     segment = scores.cell.astype(np.int64) * 2 + scores.y_true.astype(np.int64)
     y_score = np.asarray(scores.y_score, np.float64)
-    order = np.lexsort((y_score, segment))
+    # -0.0 before 0.0 where scores are equal, so that each signed zero is one run
+    order = np.lexsort((~np.signbit(y_score), y_score, segment))
     seg, sc = segment[order], y_score[order]
     w = np.ones(len(order)) if scores.weight is None else \
         np.asarray(scores.weight, np.float64)[order]

@@ -158,11 +158,14 @@ def test_a_cube_of_exactly_the_bound_is_kept_and_one_byte_more_is_left_out(asses
     assert sc_mod.cube_entry(assessment.cube) == (None, sc_mod.too_large(len(blob)))
 
 
-def test_the_sentence_for_a_cube_too_large_gives_both_sizes():
-    assert sc_mod.too_large(12_345_678).startswith(
-        "The counts cube is 12.3 MB compressed; a record keeps at most 10 MB, so this record "
+def test_the_sentence_for_a_cube_too_large_gives_both_sizes_in_megabytes(monkeypatch):
+    # 12,350,010 bytes are 12.35001 MB (12.4 to one decimal), 11.5 MB rounds to 12
+    monkeypatch.setattr(sc_mod, "MAX_CUBE_BYTES", 11_500_000)
+    assert sc_mod.too_large(12_350_010) == (
+        "The counts cube is 12.4 MB compressed; a record keeps at most 12 MB, so this record "
         "keeps its counts at the recorded decision rule without the cube, and its share link "
-        "cannot show another threshold. Fewer distinct scores")
+        "cannot show another threshold. Fewer distinct scores (for example scores rounded to "
+        "four decimals) or fewer groups make the cube smaller.")
 
 
 @pytest.mark.parametrize("cells, expected", [
@@ -176,8 +179,9 @@ def test_has_cube_reads_only_a_document_with_a_cube(cells, expected):
     "npz", ["npz+base64"], {"encoding": "npz", "data": ""}, {"data": "UEsFBg=="},
     {"encoding": "npz+base64", "data": b"UEsFBg=="}, {"encoding": "npz+base64"}])
 def test_a_cube_entry_of_another_form_is_a_sentence(entry):
-    assert "is not in a form this faircard reads (expected npz+base64)" in \
-        _message(sc_mod.stored_cube, {"cube": entry})
+    assert _message(sc_mod.stored_cube, {"cube": entry}) == (
+        "This record's counts cube is not in a form this faircard reads (expected "
+        "npz+base64); upgrade faircard to open it.")
 
 
 def test_the_text_of_a_stored_cube_is_bounded_by_the_base64_of_the_byte_bound(monkeypatch):
@@ -253,6 +257,14 @@ def _scale_counts(factor):
     return apply
 
 
+def _zero_count(value):
+    def apply(cells):
+        counts = np.asarray(cells["counts"], np.float64)
+        i, j = np.argwhere(counts == 0)[0]
+        cells["counts"][i][j] = value
+    return apply
+
+
 def _overall(metric, value):
     return lambda s: s["overall"].__setitem__(metric, value)
 
@@ -276,12 +288,18 @@ def _overall(metric, value):
     (None, lambda s: s.pop("n_rows"), "'n_rows'"),
     (lambda c: c.pop("spec"), None, "'spec'"),
     (lambda c: c.__setitem__("n_input", None), None, "int() argument"),
+    (lambda c: c["counts"][0].__setitem__(0, None), None, "other per-cell counts"),
+    (_zero_count(5e-9), None, "other per-cell counts"),  # 0 is held to 1e-9
 ])
 def test_a_record_whose_cube_gives_other_figures_names_what_differs(record, change_cells,
                                                                     change_summary, why):
     problem = _problem(record, change_cells, change_summary)
     assert problem.startswith("its stored counts cube does not give its recorded figures (")
-    assert why in problem and problem.endswith("): the cube was changed after it was recorded")
+    assert problem.endswith("): the cube was changed after it was recorded")
+    if why.startswith("other") or why.startswith("another"):  # faircard's own reason: exactly
+        assert f"figures ({why}): the cube" in problem
+    else:
+        assert why in problem
 
 
 def test_figures_rounded_to_twelve_digits_still_verify(record):
@@ -532,3 +550,42 @@ def test_what_if_of_a_cube_without_cells_has_the_named_columns():
     assert w.by_group.empty and list(w.by_group.columns) == [
         "feature", "group", "n", "is_small_group", *COUNT_COLUMNS, *WHAT_IF_METRICS]
     assert w.overall["count"] == 0
+
+
+def _more_rows_of(outcome: bool):
+    def change(cube):
+        s = cube.scores
+        w = s.weight.copy()
+        w[int(np.flatnonzero(s.y_true == outcome)[0])] += 2
+        return dataclasses.replace(cube, scores=dataclasses.replace(s, weight=w))
+    return change
+
+
+@pytest.mark.parametrize("outcome", [False, True])
+def test_more_rows_of_one_outcome_alone_are_found(record, outcome):
+    assert "figures (other rows per cell)" in _problem(record, _with_cube(_more_rows_of(outcome)))
+
+
+@pytest.mark.parametrize("last", [0, 1])
+def test_a_last_cell_with_one_outcome_only_verifies(last):
+    # the last cell (group c) has outcome ``last`` only: no entries of the other outcome
+    rng = np.random.default_rng(5)
+    g = np.repeat(["a", "b", "c"], 20)
+    y = np.where(g == "c", last, rng.integers(0, 2, 60))
+    frame = pd.DataFrame({"y": y, "score": rng.random(60).round(2), "g": g})
+    a = assess_spec(frame, AssessmentSpec(target="y", score="score", sensitive=("g",),
+                                          n_boot=0))
+    assert a.cube.index.labels["g"][-1] == "c"
+    cells, summary = cells_of(a), summary_of(a)
+    assert sc_mod.cube_problem(cells, summary) == ""
+    _with_cube(_more_rows_of(bool(last)))(cells)
+    assert "other rows per cell" in sc_mod.cube_problem(cells, summary)
+
+
+def test_a_record_with_undefined_overall_figures_verifies(rows):
+    # above every score nobody is selected: precision and f1 are undefined (recorded as None)
+    a = assess_spec(rows, AssessmentSpec(target="y", score="score", sensitive=("sex", "band"),
+                                         threshold=1.01, n_boot=0))
+    cells, summary = cells_of(a), json.loads(json.dumps(summary_of(a)))
+    assert summary["overall"]["precision"] is None
+    assert sc_mod.cube_problem(cells, summary) == ""

@@ -589,3 +589,202 @@ def test_a_record_with_undefined_overall_figures_verifies(rows):
     cells, summary = cells_of(a), json.loads(json.dumps(summary_of(a)))
     assert summary["overall"]["precision"] is None
     assert sc_mod.cube_problem(cells, summary) == ""
+
+
+# -- hostile archives: each check of the reader, broken on its own ------------------------------
+
+def _npz(arrays: dict[str, np.ndarray]) -> bytes:
+    out = io.BytesIO()
+    np.savez_compressed(out, **arrays)
+    return out.getvalue()
+
+
+def _zip(members: list[tuple[str, bytes]]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members:
+            z.writestr(name, data)
+    return out.getvalue()
+
+
+def _npy(array: np.ndarray, version=None) -> bytes:
+    out = io.BytesIO()
+    np.lib.format.write_array(out, array, version=version, allow_pickle=False)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def members(assessment):
+    return _members(cube_to_npz(assessment.cube))
+
+
+def _refusal(blob: bytes) -> str:
+    message = _message(cube_from_npz, blob)
+    assert message.startswith("The stored counts cube cannot be read (")
+    assert message.endswith("); it was damaged or written by something other than faircard.")
+    return message
+
+
+def test_a_repeated_member_is_refused(members):
+    parts = [(f"{k}.npy", _npy(v)) for k, v in members.items()]
+    with pytest.warns(UserWarning, match="Duplicate name"):
+        blob = _zip([*parts, parts[1]])
+    assert "(unexpected parts repeated)" in _refusal(blob)
+
+
+def test_big_endian_and_version_2_arrays_are_read_as_the_same_numbers(members, assessment):
+    parts = [(f"{k}.npy", _npy(v.astype(v.dtype.newbyteorder(">")) if v.dtype.itemsize > 1
+                               else v, version=(2, 0))) for k, v in members.items()]
+    back = cube_from_npz(_zip(parts))
+    assert back.cells.dtype == np.int64 and np.array_equal(back.cells, assessment.cube.cells)
+    assert back.scores.cell.dtype == np.int64 and back.scores.weight.dtype == np.float64
+    ref = cube_from_npz(_npz(members))
+    for k in ("y_true", "y_score", "cell", "weight"):
+        assert np.array_equal(getattr(back.scores, k), getattr(ref.scores, k)), k
+
+
+@pytest.mark.parametrize("name, array, version, says", [
+    ("cells", np.asfortranarray(np.ones((4, 4), np.int64)), None, "'cells' holds int64"),
+    ("entry_weight", np.zeros(3, [("a", "<i8")]), None, "'entry_weight' holds"),
+    ("entry_y", np.zeros(3, "<U1"), None, "'entry_y' holds <U1"),
+    ("cells", np.ones((6, 4), np.int64), (3, 0), "'cells': array format (3, 0)"),
+])
+def test_an_array_of_another_kind_is_refused(members, name, array, version, says):
+    parts = [(f"{k}.npy", _npy(array, version) if k == name else _npy(v))
+             for k, v in members.items()]
+    assert says in _refusal(_zip(parts))
+
+
+@pytest.mark.parametrize("cut", [8, 1])
+def test_an_array_that_holds_other_bytes_than_its_header_says_is_refused(members, cut):
+    raw = _npy(members["entry_weight"])
+    parts = [(f"{k}.npy", raw[:-cut] if k == "entry_weight" else _npy(v))
+             for k, v in members.items()]
+    n = len(members["entry_weight"])
+    body = 8 * n - cut
+    assert f"'entry_weight' says ({n},) but holds {body:,} bytes" in _refusal(_zip(parts))
+    longer = [(f"{k}.npy", raw + b"\0" * 8 if k == "entry_weight" else _npy(v))
+              for k, v in members.items()]
+    assert f"but holds {8 * n + 8:,} bytes" in _refusal(_zip(longer))
+
+
+def test_a_member_that_is_no_array_is_refused(members):
+    parts = [(f"{k}.npy", b"\x93NUMPY" if k == "header" else _npy(v)) for k, v in members.items()]
+    assert "'header':" in _refusal(_zip(parts))
+
+
+def _header_with(members, **changes) -> dict[str, np.ndarray]:
+    header = json.loads(bytes(members["header"]).decode("utf-8"))
+    header.update(changes)
+    return {**members, "header": np.frombuffer(json.dumps(header).encode(), np.uint8)}
+
+
+def test_a_cube_of_another_format_or_version_is_refused(members):
+    assert "(not a faircard counts cube)" in _refusal(_npz(_header_with(members, format="x")))
+    assert _message(cube_from_npz, _npz(_header_with(members, version=2))) == (
+        "This counts cube is in version 2; this faircard reads version 1. Upgrade faircard to "
+        "open it.")
+    for header in (b"[1, 2]", b'{"format": "faircard-cube", "version": 1}', b"\xff\xfe"):
+        _refusal(_npz({**members, "header": np.frombuffer(header, np.uint8)}))
+
+
+def _with(members, **arrays):
+    return _npz({**members, **arrays})
+
+
+@pytest.mark.parametrize("change, why", [
+    (lambda m: {"cell_codes": m["cell_codes"][:-1]}, "the cells and their codes do not match"),
+    (lambda m: {"cell_codes": m["cell_codes"][:, :1]}, "the cells and their codes do not match"),
+    (lambda m: {"cells": m["cells"].reshape(-1)}, "the cells and their codes do not match"),
+    (lambda m: {"cells": np.where(np.arange(m["cells"].size).reshape(m["cells"].shape) == 5,
+                                  np.nan, m["cells"].astype(float))},
+     "counts must be finite and not negative"),
+    (lambda m: {"cells": np.where(m["cells"] == m["cells"].max(), np.inf,
+                                  m["cells"].astype(float))},
+     "counts must be finite and not negative"),
+    (lambda m: {"cells": m["cells"] - (m["cells"] == m["cells"].max())},
+     None),  # one count less is read (the verification compares it with the record)
+    (lambda m: {"cells": np.where(m["cells"] == m["cells"].max(), -1, m["cells"])},
+     "counts must be finite and not negative"),
+    (lambda m: {"cell_codes": m["cell_codes"] - (m["cell_codes"] == 0)},
+     "a cell of 'sex' has no label"),
+    (lambda m: {"cell_codes": m["cell_codes"] + (m["cell_codes"] == m["cell_codes"].max(axis=0))
+                * np.array([0, 1])}, "a cell of 'band' has no label"),
+    (lambda m: {"entry_y": m["entry_y"][:-1]}, "the scored entries do not match"),
+    (lambda m: {"entry_weight": m["entry_weight"][:-1]}, "the scored entries do not match"),
+    (lambda m: {"entry_score_planes": m["entry_score_planes"][:7]},
+     "the scored entries do not match"),
+    (lambda m: {"entry_score_planes": m["entry_score_planes"][:, :-1]},
+     "the scored entries do not match"),
+    (lambda m: {"entry_cell": m["entry_cell"] - (m["entry_cell"] == 0)},
+     "an entry names no cell or outcome"),
+    (lambda m: {"entry_cell": np.where(m["entry_cell"] == m["entry_cell"].max(),
+                                       len(m["cells"]), m["entry_cell"]).astype(np.int32)},
+     "an entry names no cell or outcome"),
+    (lambda m: {"entry_y": (m["entry_y"] * 2).astype(np.uint8)},
+     "an entry names no cell or outcome"),
+    (lambda m: {"entry_weight": np.where(np.arange(len(m["entry_weight"])) == 3, 0,
+                                         m["entry_weight"])},
+     "scores and rows must be finite, rows positive"),
+    (lambda m: {"entry_weight": np.where(np.arange(len(m["entry_weight"])) == 3, np.inf,
+                                         m["entry_weight"].astype(float))},
+     "scores and rows must be finite, rows positive"),
+    (lambda m: {"entry_score_planes": _planes_with(m, 3, np.nan)},
+     "scores and rows must be finite, rows positive"),
+    (lambda m: {"entry_score_planes": _planes_with(m, 0, -np.inf)},
+     "scores and rows must be finite, rows positive"),
+    (lambda m: {"sum_log_loss": m["sum_log_loss"][:-1]},
+     "the score sums do not match the cells"),
+    (lambda m: {"sum_brier_score": m["sum_brier_score"][:, None]},
+     "the score sums do not match the cells"),
+])
+def test_an_archive_that_breaks_one_rule_is_refused_with_it(members, change, why):
+    blob = _with(members, **change(members))
+    if why is None:
+        cube_from_npz(blob)
+    else:
+        assert f"({why})" in _refusal(blob)
+
+
+def _planes_with(m, i, value):
+    from faircard.cube import _score_planes
+
+    bits = np.cumsum(np.ascontiguousarray(m["entry_score_planes"].T).view("<u8").reshape(-1),
+                     dtype=np.uint64).view(np.float64).copy()
+    bits[i] = value
+    return _score_planes(bits)
+
+
+def test_one_score_sum_alone_is_not_read(members):
+    only = {k: v for k, v in members.items() if k != "sum_log_loss"}
+    assert cube_from_npz(_npz(only)).scores.sums is None
+    both = cube_from_npz(_npz(members)).scores.sums
+    assert set(both) == {"brier_score", "log_loss"}
+
+
+def test_a_cube_without_scores_needs_no_entries(members):
+    header = _header_with(members, scores=None)
+    plain = {k: header[k] for k in ("header", "cells", "cell_codes")}
+    back = cube_from_npz(_npz(plain))
+    assert back.scores is None and back.n_input == 100
+
+
+def test_rows_left_out_are_kept_with_their_reasons(rows):
+    data = rows.assign(score=rows["score"].where(rows.index % 7 != 3))
+    a = assess_spec(data, SPEC)
+    back = cube_from_npz(cube_to_npz(a.cube))
+    assert back.n_dropped == data["score"].isna().sum() == 14
+    assert back.dropped_reasons == a.cube.dropped_reasons
+    assert sum(back.dropped_reasons.values()) == 14
+    assert back.n_input == len(data)
+
+
+def test_counts_and_codes_of_narrower_integer_types_are_written_as_int64():
+    cube = _cube_of([0.2, 0.7, 0.4], [0, 1, 1], [0, 1, 2])
+    narrow = dataclasses.replace(cube, cells=cube.cells.astype(np.int32), index=dataclasses.replace(
+        cube.index, cell_codes=cube.index.cell_codes.astype(np.int16)))
+    m = _members(cube_to_npz(narrow))
+    assert m["cells"].dtype == np.int64 and m["cell_codes"].dtype == np.int64
+    back = cube_from_npz(cube_to_npz(narrow))
+    assert np.array_equal(back.cells, cube.cells) and back.cells.dtype == np.int64
+    assert np.array_equal(back.index.cell_codes, cube.index.cell_codes)

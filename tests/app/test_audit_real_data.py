@@ -87,7 +87,7 @@ def test_disparities_page_on_compas_equals_sklearn_fairlearn_and_wilson(compas):
             "False negative rate": (((1 - p) & y).sum(), y.sum()),
         }.items():
             lo, hi = proportion_confint(k, n, method="wilson")
-            assert table.loc[g, label] == f"{k / n:.3f}  [{lo:.3f}-{hi:.3f}]", (g, label)
+            assert table.loc[g, label] == f"{k / n:.3f}  [{lo:.3f}, {hi:.3f}]", (g, label)
     # against the largest group, African-American
     by = _frame(df, pred).by_group
     vs = at.dataframe[1].value

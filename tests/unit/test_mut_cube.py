@@ -394,7 +394,8 @@ def test_records_under_per_group_rules_verify_and_a_moved_score_is_found(name, m
     summary = json.loads(json.dumps(summary_of(a)))
     assert sc_mod.cube_problem(cells, summary) == ""
     _with_cube(lambda c: _moved_across(c, *moved))(cells)
-    assert "other decisions under the recorded rule" in sc_mod.cube_problem(cells, summary)
+    assert "figures (other decisions under the recorded rule): the cube" in \
+        sc_mod.cube_problem(cells, summary)
 
 
 def test_a_record_on_predicted_labels_is_held_to_its_counts_only(rows):
@@ -644,7 +645,8 @@ def test_big_endian_and_version_2_arrays_are_read_as_the_same_numbers(members, a
 
 
 @pytest.mark.parametrize("name, array, version, says", [
-    ("cells", np.asfortranarray(np.ones((4, 4), np.int64)), None, "'cells' holds int64"),
+    ("cells", np.asfortranarray(np.ones((4, 4), np.int64)), None,
+     "'cells' holds int64, not i8 or f8"),
     ("entry_weight", np.zeros(3, [("a", "<i8")]), None, "'entry_weight' holds"),
     ("entry_y", np.zeros(3, "<U1"), None, "'entry_y' holds <U1"),
     ("cells", np.ones((6, 4), np.int64), (3, 0), "'cells': array format (3, 0)"),
@@ -779,12 +781,53 @@ def test_rows_left_out_are_kept_with_their_reasons(rows):
     assert back.n_input == len(data)
 
 
-def test_counts_and_codes_of_narrower_integer_types_are_written_as_int64():
+def test_counts_codes_and_sums_of_narrower_types_are_written_as_64_bits():
     cube = _cube_of([0.2, 0.7, 0.4], [0, 1, 1], [0, 1, 2])
-    narrow = dataclasses.replace(cube, cells=cube.cells.astype(np.int32), index=dataclasses.replace(
-        cube.index, cell_codes=cube.index.cell_codes.astype(np.int16)))
+    sums = {"brier_score": np.array([0.04, 0.09, 0.36], np.float32),
+            "log_loss": np.array([0.2, 0.3, 0.9], np.float32)}
+    narrow = dataclasses.replace(
+        cube, cells=cube.cells.astype(np.int32),
+        index=dataclasses.replace(cube.index, cell_codes=cube.index.cell_codes.astype(np.int16)),
+        scores=dataclasses.replace(cube.scores, sums=sums))
     m = _members(cube_to_npz(narrow))
     assert m["cells"].dtype == np.int64 and m["cell_codes"].dtype == np.int64
+    assert m["sum_brier_score"].dtype == m["sum_log_loss"].dtype == np.float64
+    assert np.array_equal(cube_from_npz(cube_to_npz(narrow)).scores.sums["log_loss"],
+                          sums["log_loss"].astype(np.float64))
     back = cube_from_npz(cube_to_npz(narrow))
     assert np.array_equal(back.cells, cube.cells) and back.cells.dtype == np.int64
     assert np.array_equal(back.index.cell_codes, cube.index.cell_codes)
+
+
+def test_two_unexpected_members_are_both_named(members):
+    assert "(unexpected parts extra, more)" in _refusal(
+        _npz({**members, "more": np.zeros(1), "extra": np.zeros(1)}))
+
+
+def test_group_names_outside_ascii_are_kept_as_utf8_text():
+    cube = _cube_of([0.2, 0.7, 0.4], [0, 1, 1], [0, 1, 2])
+    named = dataclasses.replace(cube, index=dataclasses.replace(
+        cube.index, labels={"g": ("Latiné", "Ελλάδα", "c|d")}))
+    header = bytes(_members(cube_to_npz(named))["header"])
+    assert "Latiné".encode() in header and "Ελλάδα".encode() in header
+    assert cube_from_npz(cube_to_npz(named)).index.labels == {"g": ("Latiné", "Ελλάδα", "c|d")}
+
+
+def test_a_member_of_several_megabytes_is_read_whole():
+    # 200,000 distinct scores: each score plane and the entries' cells pass 1 MiB
+    rng = np.random.default_rng(2)
+    n = 200_000
+    score = rng.permutation(n) / n
+    cube = _cube_of(score, score > 0.3, rng.integers(0, 3, n))
+    blob = cube_to_npz(cube)
+    sizes = {i.filename: i.file_size for i in zipfile.ZipFile(io.BytesIO(blob)).infolist()}
+    assert sizes["entry_score_planes.npy"] > 1 << 20
+    back = cube_from_npz(blob)
+    order = np.lexsort((score, cube.scores.cell * 2 + cube.scores.y_true))
+    assert np.array_equal(back.scores.y_score, score[order])
+    assert np.array_equal(back.scores.cell, cube.scores.cell[order])
+
+
+def test_a_stored_cube_holds_no_rows(assessment):
+    back = cube_from_npz(cube_to_npz(assessment.cube))
+    assert back.index.cell.dtype == np.int64 and back.index.cell.shape == (0,)

@@ -114,7 +114,8 @@ def test_fragment_choices_reach_other_pages_and_the_card(page, tmp_path):
         _fragment_step(j, "Groups of", feature, "thresholds")
         want = _selection_rates(df, feature, t)
         rows = _grid_of(page, page.get_by_test_id("stDataFrame").first, set(want))
-        rate = rows[0].index("Selection rate")  # at the slider's threshold
+        # at the slider's threshold ("Selection rate (share approved)": it says what one is)
+        rate = next(i for i, c in enumerate(rows[0]) if c.startswith("Selection rate"))
         for r in rows[1:]:
             assert abs(float(r[rate]) - want[r[0]]) <= SHOWN, (feature, r)
         policy_table = page.get_by_test_id("stDataFrame").filter(

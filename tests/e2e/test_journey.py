@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -109,14 +110,21 @@ class Journey:
         dl.value.save_as(path)
         return path
 
-    def table(self, header: str) -> pd.DataFrame:
-        """The st.dataframe that has a column ``header``, as text."""
+    def table(self, header: str, rows_of: set[str] | None = None) -> pd.DataFrame:
+        """The st.dataframe that has a column ``header``, as text; with ``rows_of``, once
+        those are its rows (a data grid's text follows its canvas a moment after the run's
+        end-of-run marker, so it can still show the previous groups)."""
         heading = self.page.locator("th[role=columnheader]",
                                     has_text=re.compile(f"^{re.escape(header)}$"))
         frame = self.page.get_by_test_id("stDataFrame").filter(has=heading)
         frame.first.wait_for(state="attached")
         assert frame.count() == 1, f"{frame.count()} tables with a column '{header}'"
+        deadline = time.monotonic() + 10
         rows = grid_rows(frame)
+        while rows_of is not None and {r[0] for r in rows[1:]} != rows_of \
+                and time.monotonic() < deadline:
+            self.page.wait_for_timeout(100)
+            rows = grid_rows(frame)
         return pd.DataFrame(rows[1:], columns=rows[0]).set_index(rows[0][0])
 
 
@@ -143,8 +151,8 @@ def test_journey_on_compas(page, tmp_path):
     # Disparities: error rates by race equal ProPublica's table and faircard.assess
     j.go("Next: see the disparities", "disparities")
     j.choose("Groups of", "race")
-    shown = j.table("people")
     df = pd.read_csv(compas)
+    shown = j.table("people", rows_of=set(df["race"].astype(str)))
     truth = faircard.assess(df.drop(columns=["name", "first", "last", "dob"]),
                             target="two_year_recid", score="decile_score", threshold=5,
                             sensitive="race", n_boot=0, favorable_outcome="negative")

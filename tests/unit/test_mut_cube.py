@@ -11,7 +11,6 @@ import base64
 import dataclasses
 import io
 import json
-import math
 import zipfile
 
 import numpy as np

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Set
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
@@ -212,23 +213,60 @@ def bias_sources_text(items: Any, proxies: Any) -> dict[str, str]:
 
 
 def checklist_text(bias_sources: list[dict[str, Any]] | None,
-                   proxies: list[dict[str, Any]] | None) -> dict[str, str]:
+                   proxies: list[dict[str, Any]] | None,
+                   hidden: Set[tuple[str, str]] = frozenset()) -> dict[str, str]:
     """:func:`bias_sources_text` of a checklist and proxies as :func:`build_card` would put
-    them into a card (the card's :meth:`ModelCard.checked_text`, without building it)."""
-    return bias_sources_text(_checklist(bias_sources), _proxies(proxies))
+    them into a card (the card's :meth:`ModelCard.checked_text`, without building it);
+    ``hidden``: the groups the card leaves out (:func:`hidden_groups`)."""
+    return bias_sources_text(_checklist(bias_sources, hidden), _proxies(proxies, hidden))
 
 
-def _proxies(rows: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    return [{k: _clean(p.get(k)) for k in PROXY_FIELDS} for p in rows or []]
+def hidden_groups(assessment: Any, suppress_small_groups: bool) -> set[tuple[str, str]]:
+    """(feature, group) of each group below the minimum size, which a card that leaves them
+    out (``suppress_small_groups``) names nowhere; empty when it does not."""
+    if not suppress_small_groups:
+        return set()
+    bg = assessment.by_group
+    return {(f, str(g)) for f, g, small in zip(bg["feature"], bg["group"],
+                                               bg["is_small_group"], strict=True) if small}
 
 
-def _checklist(items: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+def card_checklist(bias_sources: list[dict[str, Any]] | None,
+                   proxies: list[dict[str, Any]] | None,
+                   hidden: Set[tuple[str, str]]) -> dict[str, Any]:
+    """The checklist and proxies as a card leaving out the ``hidden`` groups states them (the
+    keyword arguments of :func:`build_card` and of a record's card document; None stays None,
+    so a record made without them is fingerprinted as before)."""
+    return {"bias_sources": None if bias_sources is None else _checklist(bias_sources, hidden),
+            "proxies": None if proxies is None else _proxies(proxies, hidden)}
+
+
+def _proxies(rows: list[dict[str, Any]] | None,
+             hidden: Set[tuple[str, str]] = frozenset()) -> list[dict[str, Any]]:
+    out = [{k: _clean(p.get(k)) for k in PROXY_FIELDS} for p in rows or []]
+    for p in out:  # the group a proxy tells apart, when the card leaves it out
+        if (str(p.get("sensitive_feature")), str(p.get("group"))) in hidden:
+            p["group"] = LEFT_OUT_GROUP
+    return out
+
+
+def _checklist(items: list[dict[str, Any]] | None,
+               hidden: Set[tuple[str, str]] = frozenset()) -> list[dict[str, Any]]:
     out = []
     for item in items or []:
         row = {k: item.get(k, [] if k == "evidence" else "") for k in CHECKLIST_FIELDS}
-        row["evidence"] = [str(e) for e in row["evidence"] or []]
+        row["evidence"] = [_unnamed_sentence(str(e), hidden) for e in row["evidence"] or []]
         out.append({k: v if k == "evidence" else str(v or "") for k, v in row.items()})
     return out
+
+
+def _unnamed_sentence(sentence: str, hidden: Set[tuple[str, str]]) -> str:
+    """A sentence about one feature ("race: ...") with the groups of it the card leaves out
+    named "a group left out of this card" (as the findings do)."""
+    for f, g in hidden:
+        if sentence.startswith(f"{f}:"):
+            sentence = sentence.replace(f"'{g}'", LEFT_OUT_GROUP.strip("()"))
+    return sentence
 
 
 def build_card(assessment, *, text: dict[str, dict[str, str]] | None = None,
@@ -278,9 +316,7 @@ def build_card(assessment, *, text: dict[str, dict[str, str]] | None = None,
         rows.append(asdict(GroupRow(feature, str(group), int(part["n"].iloc[0]), small, vals,
                                     ints)))
     # groups below the minimum size that this card leaves out: named nowhere in it
-    hidden = ({(f, str(g)) for f, g, small in zip(bg["feature"], bg["group"],
-                                                  bg["is_small_group"], strict=True) if small}
-              if suppress_small_groups else set())
+    hidden = hidden_groups(assessment, suppress_small_groups)
     disparities = []
     for r in assessment.disparities.to_dict(orient="records"):
         if r["metric"] in shown and not is_personal(r["feature"]):
@@ -348,10 +384,10 @@ def build_card(assessment, *, text: dict[str, dict[str, str]] | None = None,
                       "min_group_size": spec.min_group_size,
                       "uncertainty": _clean(assessment.uncertainty)},
         ethical_considerations={"text": sections["ethical_considerations"].get("text", ""),
-                                **({"bias_sources": _checklist(bias_sources)}
+                                **({"bias_sources": _checklist(bias_sources, hidden)}
                                    if bias_sources else {})},
         caveats={"text": sections["caveats"].get("text", ""), "automatic": auto,
-                 **({"proxies": _proxies(proxies)} if proxies else {})},
+                 **({"proxies": _proxies(proxies, hidden)} if proxies else {})},
         provenance={"dataset_sha256": (dataset or {}).get("sha256", ""),
                     "model_sha256": (model or {}).get("sha256", ""),
                     "generated_at": generated_at or datetime.now(UTC).isoformat(timespec="seconds"),

@@ -4,6 +4,7 @@ the checklist."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 
@@ -142,3 +143,44 @@ def test_the_approval_fingerprint_covers_the_checklist(made):
     assert CHECKLIST_SECTION not in plain.authors_text()
     assert "bias_sources" not in plain.ethical_considerations
     assert "proxies" not in plain.caveats
+
+
+def test_a_card_leaving_small_groups_out_names_them_nowhere_in_its_checklist():
+    """With small groups left out, the checklist's evidence and the proxies no longer name
+    them ('race: 'Tiny' has only 12 rows.' read so in the card), while the card without the
+    option still does; an approval covers the checklist as the card states it, whether it is
+    fingerprinted from the page's choices, from a record's card document or from the card's
+    JSON (the command line)."""
+    from faircard.card import card_checklist, hidden_groups
+    from faircard.governance.recorded_card import card_document, fingerprinted_text
+
+    df = _frame()
+    df.loc[:11, "race"] = "Tiny"  # 12 rows, below the minimum size of 30
+    truth = df["race"].value_counts()
+    assert truth["Tiny"] == 12 < 30
+    d = diagnose(df, target="y", score="score", sensitive="race", n_boot=0, max_conditions=1)
+    a = faircard.assess(df, target="y", score="score", sensitive="race", n_boot=0)
+    for_card = d.for_card(ANSWERS)
+    evidence = [e for item in for_card["bias_sources"] for e in item["evidence"]]
+    assert any("'Tiny'" in e for e in evidence)  # the diagnostics name it as small
+    named = build_card(a, **FIXED, **for_card)
+    assert "Tiny" in render_markdown(named)
+    left_out = build_card(a, **FIXED, suppress_small_groups=True, **for_card)
+    for text in (render_markdown(left_out), render_json(left_out),
+                 render_html(left_out, charts={})):
+        assert "Tiny" not in text
+    stated = [e for item in left_out.ethical_considerations["bias_sources"]
+              for e in item["evidence"]]
+    assert any("a group left out of this card has only 12 rows" in e for e in stated)
+    # one text for the approval, however it is fingerprinted
+    hidden = hidden_groups(a, True)
+    assert hidden == {("race", "Tiny")}
+    from_page = checklist_text(**for_card, hidden=hidden)
+    assert from_page == left_out.checked_text()
+    doc = card_document({}, suppress_small_groups=True, **card_checklist(**for_card,
+                                                                        hidden=hidden))
+    assert fingerprinted_text(doc)[CHECKLIST_SECTION] == from_page
+    card_json = json.loads(render_json(left_out))
+    again = checklist_text(card_json["ethical_considerations"]["bias_sources"],
+                           card_json["caveats"].get("proxies"))
+    assert again == from_page

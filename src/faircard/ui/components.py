@@ -11,7 +11,7 @@ from typing import NoReturn
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
-from ..card import CHECKLIST_SECTION, checklist_text
+from ..card import CHECKLIST_SECTION, card_checklist, checklist_text, hidden_groups
 from ..errors import FaircardError
 from ..favorable import wording
 from ..governance.records import SHA256_RE
@@ -331,8 +331,13 @@ def record_spec(assessment, name: str) -> dict:
     text = _authors_text(name)
     extra = card_diagnostics(name, assessment.spec)
     if extra:  # the card states the checklist, so its approval covers it (as card JSON does)
-        text[CHECKLIST_SECTION] = checklist_text(**extra)
+        text[CHECKLIST_SECTION] = checklist_text(**extra, hidden=_hidden(assessment))
     return spec_of(assessment, card_text=text)
+
+
+def _hidden(assessment) -> set[tuple[str, str]]:
+    """The groups the Model card page leaves out of the card (none unless asked)."""
+    return hidden_groups(assessment, bool(state.get(state.CARD_SUPPRESS)))
 
 
 def record_card(name: str, assessment) -> dict:
@@ -346,7 +351,10 @@ def record_card(name: str, assessment) -> dict:
                          metrics=state.get(state.METRICS),
                          personal_data=[f.column for f in state.get(state.PII)],
                          suppress_small_groups=bool(state.get(state.CARD_SUPPRESS)),
-                         **(card_diagnostics(name, assessment.spec) or {}))
+                         # as the card states them: without the groups it leaves out
+                         **card_checklist(**(card_diagnostics(name, assessment.spec)
+                                             or {"bias_sources": None, "proxies": None}),
+                                          hidden=_hidden(assessment)))
 
 
 def review_of(assessment, name: str) -> dict[str, str] | None:

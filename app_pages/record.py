@@ -210,6 +210,36 @@ def _what_if_table(w, feature: str, words) -> pd.DataFrame:
     return out
 
 
+@components.fragment("record")
+def _what_if_part(cube, spec) -> None:
+    """The what-if threshold and its figures: reruns alone when the threshold or the groups
+    change (the record is read and verified, and its cube decoded, once per page run)."""
+    words = wording(spec.favorable_outcome)
+    low, high, step = _slider_range(cube)
+    start = float(np.clip(round(spec.threshold / step) * step, low, high))
+    chosen = st.slider("What-if threshold (one for everyone)", min_value=low,
+                       max_value=high, value=start, step=step,
+                       key="w_share_what_if_threshold")
+    w = what_if(cube, chosen, intersection=spec.intersection,
+                min_group_size=spec.min_group_size,
+                favorable_outcome=spec.favorable_outcome)
+    st.markdown(f"**What if: threshold {fmt_threshold(w.threshold)} for everyone.** A score "
+                f"at or above it would be {words.positive_decision}: "
+                f"{int(round(w.overall['fp'] + w.overall['tp'])):,} of "
+                f"{int(round(w.overall['count'])):,} people "
+                f"(selection rate {fmt_num(w.overall['selection_rate'])}).")
+    if w.trivial:
+        components.warning(f"What if: {w.trivial}")
+    if w.grid_step:
+        st.caption(f"The scores were put on a grid of step {w.grid_step:g} when they were "
+                   "counted, so people whose scores lie within one step of this threshold "
+                   "may be counted on the wrong side of it.")
+    what_feature = st.selectbox("Groups of", list(dict.fromkeys(w.by_group["feature"])),
+                                key="w_share_what_if_feature")
+    st.dataframe(_what_if_table(w, what_feature, words), hide_index=True,
+                 key="share_what_if_table")
+
+
 # -- what if: another threshold --------------------------------------------------------------------
 with tab_what_if:
     st.markdown("**What if the threshold were another?** An exploration from the counts the "
@@ -232,30 +262,7 @@ with tab_what_if:
         st.info("This record's decisions are predicted labels, not scores, so there is no "
                 "threshold to move.")
     else:
-        words = wording(a.spec.favorable_outcome)
-        low, high, step = _slider_range(cube)
-        start = float(np.clip(round(a.spec.threshold / step) * step, low, high))
-        chosen = st.slider("What-if threshold (one for everyone)", min_value=low,
-                           max_value=high, value=start, step=step,
-                           key="w_share_what_if_threshold")
-        w = what_if(cube, chosen, intersection=a.spec.intersection,
-                    min_group_size=a.spec.min_group_size,
-                    favorable_outcome=a.spec.favorable_outcome)
-        st.markdown(f"**What if: threshold {fmt_threshold(w.threshold)} for everyone.** A score "
-                    f"at or above it would be {words.positive_decision}: "
-                    f"{int(round(w.overall['fp'] + w.overall['tp'])):,} of "
-                    f"{int(round(w.overall['count'])):,} people "
-                    f"(selection rate {fmt_num(w.overall['selection_rate'])}).")
-        if w.trivial:
-            components.warning(f"What if: {w.trivial}")
-        if w.grid_step:
-            st.caption(f"The scores were put on a grid of step {w.grid_step:g} when they were "
-                       "counted, so people whose scores lie within one step of this threshold "
-                       "may be counted on the wrong side of it.")
-        what_feature = st.selectbox("Groups of", list(dict.fromkeys(w.by_group["feature"])),
-                                    key="w_share_what_if_feature")
-        st.dataframe(_what_if_table(w, what_feature, words), hide_index=True,
-                     key="share_what_if_table")
+        _what_if_part(cube, a.spec)
 
 # -- card ------------------------------------------------------------------------------------------
 with tab_card:

@@ -28,6 +28,16 @@ def small_frame(n: int = 1200, seed: int = 0) -> pd.DataFrame:
                          "decision": (score >= 0.5).astype(int)})
 
 
+def coarse_two_groups(male_per_score: list[int]) -> pd.DataFrame:
+    """Scores 1 to 10 only: 60 'Female' rows at each score and ``male_per_score[k]`` 'Male'
+    rows at score k + 1; the outcome is 1 in about (score - 1) of every 10 rows."""
+    female = np.repeat(np.arange(1, 11), 60)
+    male = np.repeat(np.arange(1, 11), male_per_score)
+    s = np.concatenate([female, male]).astype(float)
+    return pd.DataFrame({"outcome": (np.arange(len(s)) % 10 < s - 1).astype(int),
+                         "risk_score": s, "sex": ["Female"] * len(female) + ["Male"] * len(male)})
+
+
 def seed_state(at: AppTest, df: pd.DataFrame | None = None, sensitive=("sex", "race")) -> AppTest:
     df = small_frame() if df is None else df
     at.session_state["fc_data"] = df

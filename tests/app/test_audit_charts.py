@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import vl_convert as vlc
 
-from tests.app.conftest import new, no_exception, seed_state, small_frame
+from tests.app.conftest import coarse_two_groups, new, no_exception, seed_state, small_frame
 
 
 def _svg(chart) -> str:
@@ -62,11 +62,7 @@ def test_trade_off_never_draws_a_policy_that_misses_its_tolerance_as_meeting_it(
     and 0.01 no policy meets demographic parity, and the trade-off chart's point for each of
     them (the closest policy) is labelled as missing it, not as the per-group thresholds
     that meet theirs."""
-    a = np.repeat(np.arange(1, 11), 60)
-    b = np.repeat(np.arange(1, 11), [25, 45, 55, 65, 55, 45, 35, 30, 25, 20])
-    s = np.concatenate([a, b]).astype(float)
-    df = pd.DataFrame({"outcome": (np.arange(len(s)) % 10 < s - 1).astype(int),
-                       "risk_score": s, "sex": ["Female"] * len(a) + ["Male"] * len(b)})
+    df = coarse_two_groups([25, 45, 55, 65, 55, 45, 35, 30, 25, 20])
     at = seed_state(new("app_pages/thresholds.py"), df=df, sensitive=("sex",))
     at.session_state["fc_data_digest"] = "audit-trade-off-misses"
     at.run()

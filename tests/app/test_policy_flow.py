@@ -10,7 +10,7 @@ from sklearn.metrics import recall_score
 
 from faircard.decision import DecisionPolicy
 from faircard.ui.state import DEFAULTS
-from tests.app.conftest import new, no_exception, seed_state, small_frame
+from tests.app.conftest import coarse_two_groups, new, no_exception, seed_state, small_frame
 
 
 def _carry(src, page: str):
@@ -159,11 +159,7 @@ def test_randomised_toggle_is_labelled_and_flows_as_expected_values():
 
 def test_degenerate_policy_is_never_shown_as_success():
     # coarse scores: only "nobody" or "everybody" gives equal selection rates
-    a = np.repeat(np.arange(1, 11), 60)
-    b = np.repeat(np.arange(1, 11), [30, 60, 60, 60, 60, 60, 60, 60, 60, 90])
-    s = np.concatenate([a, b]).astype(float)
-    df = pd.DataFrame({"outcome": (np.arange(len(s)) % 10 < s - 1).astype(int),
-                       "risk_score": s, "sex": ["Female"] * len(a) + ["Male"] * len(b)})
+    df = coarse_two_groups([30, 60, 60, 60, 60, 60, 60, 60, 60, 90])
     at = seed_state(new("app_pages/thresholds.py"), df=df, sensitive=("sex",))
     at.session_state["fc_data_digest"] = "coarse"  # cached results are keyed by the data
     at.run()

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from .metrics import LABELS
+from .safe_text import short_labels
 
 _PALETTE = "tableau10"
 RATE_AXIS = {"format": ".2f", "tickCount": 5, "labelOverlap": "greedy", "labelFlush": True}
@@ -25,21 +26,34 @@ def _padded_domain(values: pd.Series, pad: float = 0.1) -> list[float]:
     return [lo - margin, hi + margin]
 
 
+def _with_labels(frame: pd.DataFrame, column: str = "group") -> pd.DataFrame:
+    """``frame`` with ``column`` as text and ``label``: what the chart draws of it (long names
+    end in an ellipsis, names that would read alike are numbered; tooltips keep ``column``)."""
+    frame = frame.copy()
+    frame[column] = frame[column].astype(str)
+    frame["label"] = frame[column].map(short_labels(frame[column].unique()))
+    return frame
+
+
+def _short(name: str) -> str:
+    return short_labels([name])[str(name)]
+
+
 def metric_bars(by_group: pd.DataFrame, metric: str, feature: str,
                 overall: float | None = None, label: str | None = None) -> alt.LayerChart:
     """Bars of one metric per group (with error bars when ``ci_low``/``ci_high`` exist) and a
     rule at the overall value. Small groups are drawn pale. ``label`` names the metric
     (default: its usual name)."""
-    rows = by_group[(by_group["feature"] == feature) & (by_group["metric"] == metric)].copy()
-    rows["group"] = rows["group"].astype(str)
+    rows = _with_labels(by_group[(by_group["feature"] == feature)
+                                 & (by_group["metric"] == metric)])
     rows["size"] = rows["is_small_group"].map({True: "too small to trust", False: "ok"})
     label = label or LABELS.get(metric, metric)
     base = alt.Chart(rows).encode(
-        y=alt.Y("group:N", sort=None, title=None),
+        y=alt.Y("label:N", sort=None, title=None),
     )
     bars = base.mark_bar().encode(
         x=alt.X("value:Q", title=label, axis=alt.Axis(**RATE_AXIS)),
-        color=alt.Color("group:N", legend=None, scale=alt.Scale(scheme=_PALETTE)),
+        color=alt.Color("label:N", legend=None, scale=alt.Scale(scheme=_PALETTE)),
         opacity=alt.condition(alt.datum.size == "ok", alt.value(1.0), alt.value(0.35)),
         tooltip=[alt.Tooltip("group:N"), alt.Tooltip("value:Q", format=".3f", title=label),
                  alt.Tooltip("n:Q", format=","), alt.Tooltip("size:N", title="group size")],
@@ -55,7 +69,7 @@ def metric_bars(by_group: pd.DataFrame, metric: str, feature: str,
                                                      tooltip=[alt.Tooltip("overall:Q",
                                                                           format=".3f")])
         layers.append(rule)
-    return alt.layer(*layers).properties(title=f"{label} by {feature}", height=alt.Step(26),
+    return alt.layer(*layers).properties(title=f"{label} by {_short(feature)}", height=alt.Step(26),
                                          width=420)
 
 
@@ -63,16 +77,15 @@ def group_sizes(summary: pd.DataFrame, feature: str) -> alt.Chart:
     """Group sizes with base rate and predicted positive rate in the tooltip.
 
     ``summary`` has columns feature, group, n, prevalence, selection_rate, is_small_group."""
-    rows = summary[summary["feature"] == feature].copy()
-    rows["group"] = rows["group"].astype(str)
+    rows = _with_labels(summary[summary["feature"] == feature])
     return alt.Chart(rows).mark_bar().encode(
         x=alt.X("n:Q", title="people in the group"),
-        y=alt.Y("group:N", sort=None, title=None),
+        y=alt.Y("label:N", sort=None, title=None),
         color=alt.condition(alt.datum.is_small_group, alt.value("#c9c9c9"), alt.value("#4c78a8")),
         tooltip=[alt.Tooltip("group:N"), alt.Tooltip("n:Q", format=","),
                  alt.Tooltip("prevalence:Q", format=".1%", title="base rate (actual positives)"),
                  alt.Tooltip("selection_rate:Q", format=".1%", title="predicted positive rate")],
-    ).properties(title=f"Group sizes: {feature}", height=alt.Step(24), width=420)
+    ).properties(title=f"Group sizes: {_short(feature)}", height=alt.Step(24), width=420)
 
 
 def rates_by_group(summary: pd.DataFrame, feature: str) -> alt.Chart:
@@ -81,11 +94,12 @@ def rates_by_group(summary: pd.DataFrame, feature: str) -> alt.Chart:
     long = rows.melt("group", var_name="rate", value_name="value")
     long["rate"] = long["rate"].map({"prevalence": "base rate (actual)",
                                      "selection_rate": "predicted positive rate"})
-    long["group"] = long["group"].astype(str)
+    long = _with_labels(long)
     return alt.Chart(long).mark_bar().encode(
         x=alt.X("value:Q", axis=alt.Axis(format="%"), title=None),
         y=alt.Y("rate:N", title=None),
-        row=alt.Row("group:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")),
+        row=alt.Row("label:N", title=None,
+                    header=alt.Header(labelAngle=0, labelAlign="left")),
         color=alt.Color("rate:N", title=None, legend=alt.Legend(orient="top")),
         tooltip=["group:N", "rate:N", alt.Tooltip("value:Q", format=".1%")],
     ).properties(width=360, height=alt.Step(14))
@@ -94,7 +108,7 @@ def rates_by_group(summary: pd.DataFrame, feature: str) -> alt.Chart:
 def models_scatter(table: pd.DataFrame, performance: str, disparity: str,
                    focus: str | None = None) -> alt.Chart:
     """Performance vs disparity, one point per model (``table`` has model + both columns)."""
-    t = table.copy()
+    t = _with_labels(table, "model")
     t["focus"] = t["model"] == focus if focus else False
     base = alt.Chart(t).encode(
         x=alt.X(f"{disparity}:Q", title=disparity.replace("_", " "),
@@ -110,14 +124,14 @@ def models_scatter(table: pd.DataFrame, performance: str, disparity: str,
                  alt.Tooltip(f"{disparity}:Q", format=".3f", title=disparity.replace("_", " "))],
     )
     # each point says which model it is (not only on hover)
-    names = base.mark_text(align="left", dx=10, fontSize=12).encode(text="model:N")
+    names = base.mark_text(align="left", dx=10, fontSize=12).encode(text="label:N")
     return alt.layer(points, names).properties(title="Models: performance vs disparity",
                                                width=420, height=260)
 
 
 def roc_curves(curves: pd.DataFrame) -> alt.Chart:
     """ROC curve per group (tidy frame from ``thresholds.roc_pr_curves``)."""
-    c = curves.dropna(subset=["false_positive_rate", "true_positive_rate"])
+    c = _with_labels(curves.dropna(subset=["false_positive_rate", "true_positive_rate"]))
     # drawn along the curve: both rates only grow along it, so their sum orders its points
     # (ordered by the false positive rate alone, a rise at a fixed false positive rate kept
     # the rows' threshold order and was drawn from its top down, a zigzag; Vega-Lite does
@@ -127,7 +141,7 @@ def roc_curves(curves: pd.DataFrame) -> alt.Chart:
     ).mark_line().encode(
         x=alt.X("false_positive_rate:Q", title="False positive rate"),
         y=alt.Y("true_positive_rate:Q", title="True positive rate"),
-        color=alt.Color("group:N", scale=alt.Scale(scheme=_PALETTE)),
+        color=alt.Color("label:N", title="group", scale=alt.Scale(scheme=_PALETTE)),
         order="along:Q",
         tooltip=["group:N", alt.Tooltip("threshold:Q", format=".3f"),
                  alt.Tooltip("false_positive_rate:Q", format=".3f"),
@@ -161,11 +175,11 @@ def score_histograms(hist: pd.DataFrame, feature: str) -> alt.Chart:
     """Score distributions per group, split by outcome, from a tidy histogram frame
     (``group, outcome, bin_low, bin_high, count``; see
     :func:`faircard.governance.share.score_histograms`)."""
-    return alt.Chart(hist).mark_bar(opacity=0.7).encode(
+    return alt.Chart(_with_labels(hist)).mark_bar(opacity=0.7).encode(
         x=alt.X("bin_low:Q", bin="binned", title="score"), x2="bin_high:Q",
         y=alt.Y("count:Q", title="people", stack=None),
         color=alt.Color("outcome:N", title="actual outcome"),
-        row=alt.Row("group:N", title=None),
+        row=alt.Row("label:N", title=None),
         tooltip=["group:N", "outcome:N", alt.Tooltip("bin_low:Q", format=".2f"),
                  alt.Tooltip("bin_high:Q", format=".2f"), "count:Q"],
-    ).properties(title=f"Scores by {feature}", height=80, width=420)
+    ).properties(title=f"Scores by {_short(feature)}", height=80, width=420)

@@ -115,3 +115,44 @@ def md_text(value: Any) -> str:
     s = visible("" if value is None else str(value))
     lines = [line.lstrip(" \t") for line in s.split("\n")]
     return _md_escape("\n".join(lines))
+
+
+LABEL_CHARS = 60
+"""Most characters a chart draws of one label (group, feature or model name); longer names end
+in an ellipsis and stay whole in tooltips and tables. A 50,000-character group name drawn whole
+made one chart image take 35 s."""
+
+
+def _looks(label: str) -> str:
+    """What a reader sees of ``label``: Unicode compatibility forms, runs of spaces and spaces
+    at either end cannot be told apart on a chart axis."""
+    import unicodedata
+
+    return " ".join(unicodedata.normalize("NFKC", label).split())
+
+
+def short_labels(values: Any, limit: int = LABEL_CHARS) -> dict[str, str]:
+    """Each distinct value (as text) -> the label to draw: at most about ``limit`` characters
+    (the start, then "…"), and no two labels alike. Names that would read the same (cut at
+    the same place, or differing only in spaces or Unicode forms) get " (1)", " (2)", ... in
+    their order, so that two groups never merge into one label."""
+    names = list(dict.fromkeys(str(v) for v in values))
+    cut = {n: n if len(n) <= limit else n[:limit - 1].rstrip() + "…" for n in names}
+    alike: dict[str, int] = {}
+    for label in cut.values():
+        alike[_looks(label)] = alike.get(_looks(label), 0) + 1
+    used = {_looks(label) for label in cut.values()}
+    numbered: dict[str, int] = {}
+    out: dict[str, str] = {}
+    for name in names:
+        label = cut[name]
+        if alike[_looks(label)] > 1:
+            while True:  # the next number that no other label already reads as
+                numbered[_looks(label)] = numbered.get(_looks(label), 0) + 1
+                candidate = f"{label} ({numbered[_looks(label)]})"
+                if _looks(candidate) not in used:
+                    break
+            used.add(_looks(candidate))
+            label = candidate
+        out[name] = label
+    return out

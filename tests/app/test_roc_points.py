@@ -45,7 +45,8 @@ def test_roc_chart_draws_every_groups_curve_within_a_step():
     a = faircard.assess(df, target="outcome", score="risk_score", sensitive="race", n_boot=0)
     swept = sweep_assessment(a, "race").thresholds
     assert list(drawn.columns) == ["group", "threshold", "false_positive_rate",
-                                   "true_positive_rate"]
+                                   "true_positive_rate", "label"]
+    assert (drawn["label"] == drawn["group"]).all()  # short names are drawn as they are
     for g in ("A", "B", "C"):
         part = df[df["race"] == g]
         y, s = part["outcome"].to_numpy(), part["risk_score"].to_numpy()

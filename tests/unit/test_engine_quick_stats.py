@@ -1,7 +1,8 @@
-"""A Parquet file's footers give DuckDB the row accounting and the score's range without reading
-the rows; the grouped counts then prove the footers told the whole story. Files whose footers
-cannot tell (NaN outcomes or scores, which footers leave out; infinite scores) are counted with
-the full row accounting, and every file gives the counts pandas and scikit-learn give."""
+"""When every row of a Parquet file has an outcome and a score, one pass over those two columns
+gives DuckDB the row accounting and the score's range, and tells whether the footers' statistics
+hold for the rows (then DuckDB may act on them). Files with NaN or missing outcomes or scores
+are counted with the full row accounting, and every file gives the counts pandas and
+scikit-learn give."""
 
 from __future__ import annotations
 
@@ -71,18 +72,20 @@ def _check(path, frame: pd.DataFrame, spec: AssessmentSpec = SPEC):
 
 @pytest.fixture
 def spy(monkeypatch):
-    """Which way each count went: whether the footers were used and whether they were borne
-    out by the counts."""
+    """Which way each count went: whether every row was kept (the row accounting from one
+    pass over the outcome and the score) and whether the footers' statistics held."""
+    import faircard.engine.footers as footers
+
     seen = {"quick": [], "proved": []}
-    quick, proves = sources._quick_stats, sources._proves
-    monkeypatch.setattr(sources, "_quick_stats",
-                        lambda *a: seen["quick"].append(quick(*a)) or seen["quick"][-1])
-    monkeypatch.setattr(sources, "_proves",
-                        lambda *a: seen["proved"].append(proves(*a)) or seen["proved"][-1])
+    kept, hold = sources._all_kept, footers.hold
+    monkeypatch.setattr(sources, "_all_kept",
+                        lambda *a: seen["quick"].append(kept(*a)) or seen["quick"][-1])
+    monkeypatch.setattr(footers, "hold",
+                        lambda *a: seen["proved"].append(hold(*a)) or seen["proved"][-1])
     return seen
 
 
-def test_a_file_without_missing_values_is_counted_from_its_footers(tmp_path, spy):
+def test_a_file_without_missing_values_is_counted_in_one_pass(tmp_path, spy):
     rows = _rows(20_000, seed=1)
     path = tmp_path / "clean.parquet"
     _write(path, rows)
@@ -105,7 +108,7 @@ def test_many_distinct_scores_among_the_first_rows_put_them_on_the_grid(tmp_path
 
 
 @pytest.mark.parametrize("distinct", [1000, None], ids=["exact-scores", "grid"])
-def test_nan_scores_unseen_by_the_footers_are_counted_as_missing(tmp_path, spy, distinct):
+def test_nan_scores_are_counted_as_missing(tmp_path, spy, distinct):
     rows = _rows(150_000, seed=3, distinct=distinct)
     rows["score"][::97] = np.nan
     path = tmp_path / "nan-scores.parquet"
@@ -113,7 +116,9 @@ def test_nan_scores_unseen_by_the_footers_are_counted_as_missing(tmp_path, spy, 
     frame = pd.read_parquet(path)
     assert frame["score"].isna().sum() == len(range(0, 150_000, 97))
     got, _ = _check(path, frame)
-    assert spy["quick"][0] is not None and spy["proved"] == [False]
+    # NaN is not missing for the footers, whose ranges leave it out: DuckDB, told a float
+    # column can hold NaN, claims no greatest score, so the claims hold
+    assert spy["quick"] == [None] and spy["proved"] == [True]
     assert got.cube.dropped_reasons == {"missing score": len(range(0, 150_000, 97))}
 
 
@@ -127,7 +132,7 @@ def test_nan_outcomes_whose_scores_widen_the_range_are_counted_on_the_kept_rows_
     path = tmp_path / "nan-outcomes.parquet"
     _write(path, rows)
     got, _ = _check(path, pd.read_parquet(path))
-    assert spy["quick"][0]["score_min"] == -3.0 and spy["proved"] == [False]
+    assert spy["quick"] == [None] and spy["proved"] == [True]
     kept = rows["score"][50:]
     assert got.extras["engine"]["score_step"] == (kept.max() - kept.min()) / 10_000
     assert got.cube.dropped_reasons == {"missing target": 50}
@@ -139,7 +144,7 @@ def test_missing_values_go_straight_to_the_full_row_accounting(tmp_path, spy):
     path = tmp_path / "nulls.parquet"
     frame.to_parquet(path)  # pandas writes missing values, which the footers count
     _check(path, pd.read_parquet(path))
-    assert spy["quick"] == [None] and spy["proved"] == []
+    assert spy["quick"] == [None] and spy["proved"] == [True]  # the footers count them
 
 
 def test_a_file_without_statistics_in_its_footers_gives_the_same_counts(tmp_path, spy):
@@ -148,7 +153,7 @@ def test_a_file_without_statistics_in_its_footers_gives_the_same_counts(tmp_path
     path = tmp_path / "no-statistics.parquet"
     _write(path, rows, write_statistics=False)
     _check(path, pd.read_parquet(path))
-    assert spy["proved"] in ([], [False])  # DuckDB reads the rows, and sees the NaN
+    assert spy["quick"] == [None] and spy["proved"] == [True]  # nothing claimed
 
 
 @pytest.mark.parametrize("outcome", [1.0, np.nan, None], ids=["kept", "nan-outcome",
@@ -178,7 +183,7 @@ def test_a_prediction_column_with_nan_is_counted_as_missing(tmp_path, spy):
     pd.testing.assert_frame_equal(got.counts_frame(), expected.counts_frame())
     assert got.cube.dropped_reasons == expected.cube.dropped_reasons == {
         "missing prediction": 200}
-    assert spy["quick"][0] is not None and spy["proved"] == [False]
+    assert spy["quick"] == [None] and spy["proved"] == []  # no key to index
 
 
 def test_nan_feature_values_are_the_missing_group_as_in_memory(tmp_path):
@@ -204,7 +209,7 @@ def test_outcome_values_only_on_rows_left_out_do_not_count(tmp_path, spy):
     path = tmp_path / "third-outcome.parquet"
     _write(path, rows)
     _check(path, pd.read_parquet(path))
-    assert spy["quick"][0] is not None and spy["proved"] == []
+    assert spy["quick"] == [None] and spy["proved"] == [True]
 
 
 def test_a_positive_label_only_on_rows_left_out_is_asked_for_as_in_memory(tmp_path):

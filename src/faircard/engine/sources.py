@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..errors import FaircardError, missing_column
 from ..spec import AssessmentSpec
+from . import footers
 from .csv_text import cleaned_select, column_kinds, header_names, kinds_query, na_list, typed_select
 from .grouped import (
     MAX_DISTINCT_SCORES,
@@ -43,24 +44,22 @@ HEAD_ROWS = 2 * MAX_DISTINCT_SCORES
 scores go on the grid without an estimate over every row."""
 GRID_POINTS = 10_000
 """Grid cells across the score's range when scores are put on a grid (step 1e-4 on [0, 1])."""
-UNTRUSTED_FOOTERS = "statistics_propagation,filter_pushdown"
-"""DuckDB's optimizers that act on a Parquet file's footers (each column's null count and
-range, per file and per row group) as facts: with footers that disagree with the rows, a
-``score >= t`` became TRUE for every row, a missing outcome a counted 0, and row groups were
-skipped. Off for a user's Parquet files, whose footers anyone can write: the rows decide (the
-grouped query then hashes its keys instead of indexing them, about half again its time)."""
+MANY_FILES = 100
+"""A Parquet source of more files than this, and of at most :data:`SMALL_TOTAL_BYTES` in all, is
+first copied into one DuckDB table: DuckDB opens every file and reads its footer on every query
+(about 0.2 ms a file), and counting makes several."""
+SMALL_TOTAL_BYTES = 128 * 2 ** 20
 PERFECT_HASH_BITS = 20
 """DuckDB counts into a directly indexed table (no hashing) when the packed key of the grouped
 query has at most 2**20 possible values (the default allows 2**12): about 50 MB per thread."""
 
 
-def _reader(path: str, *, footers: bool = False) -> str:
+def _reader(path: str) -> str:
     """The DuckDB table function that reads ``path`` (a file, a glob or a folder).
 
     A Parquet file's footers hold each column's range without its NaN values, and DuckDB,
     unless told a float column can hold NaN, trusts them to drop ``isnan`` tests: a NaN score
-    was then counted as a score. So it is told; ``footers``: not told, for queries that only
-    want the footers' answer (see :func:`_quick_stats`)."""
+    was then counted as a score. So it is told."""
     p = Path(path)
     if p.is_dir():
         files = [f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")]
@@ -68,9 +67,9 @@ def _reader(path: str, *, footers: bool = False) -> str:
         if not files:
             raise FaircardError(f"The folder '{path}' has no files.")
         if kinds <= {".parquet"}:
-            return _parquet_reader(str(p / "**" / "*.parquet"), footers)
+            return _parquet_reader(str(p / "**" / "*.parquet"))
         if kinds <= {".csv"}:
-            return _csv_reader(*csv_source(path), footers)
+            return _csv_reader(*csv_source(path))
         raise FaircardError(f"The folder '{path}' mixes file types ({', '.join(sorted(kinds))}); "
                             "give a glob such as 'folder/*.parquet'.")
     matches = globlib.glob(path, recursive=True) if any(c in path for c in "*?[") else \
@@ -79,19 +78,43 @@ def _reader(path: str, *, footers: bool = False) -> str:
         raise FaircardError(f"No file matches '{path}'.")
     suffix = Path(matches[0]).suffix.lower()
     if suffix == ".parquet":
-        return _parquet_reader(path, footers)
+        return _parquet_reader(path)
     if suffix in (".csv", ".tsv", ".txt"):
-        return _csv_reader(*csv_source(path), footers)
+        return _csv_reader(*csv_source(path))
     raise FaircardError(f"'{path}' is not a Parquet or CSV file; DuckDB reads those (use the "
                         "pandas engine for Excel).")
 
 
-def _parquet_reader(pattern: str, footers: bool) -> str:
-    nan = "" if footers else ", can_have_nan = true"
-    return f"read_parquet('{_esc(pattern)}', hive_partitioning = true, union_by_name = true{nan})"
+def _parquet_reader(pattern: str) -> str:
+    return (f"read_parquet('{_esc(pattern)}', hive_partitioning = true, union_by_name = true, "
+            "can_have_nan = true)")
 
 
-def _csv_reader(pattern: str, first: str | Path, footers: bool = False) -> str:
+def _parquet_files(path: str) -> list[Path]:
+    """The Parquet files DuckDB reads for ``path`` (a file, a glob or a folder)."""
+    p = Path(path)
+    if p.is_dir():
+        return [f for f in p.rglob("*.parquet") if f.is_file() and not f.name.startswith(".")]
+    if any(c in path for c in "*?["):
+        return [Path(f) for f in globlib.glob(path, recursive=True) if Path(f).is_file()]
+    return [p]
+
+
+def _many_small_files(path: str) -> bool:
+    """Whether the Parquet source ``path`` is more than :data:`MANY_FILES` files of at most
+    :data:`SMALL_TOTAL_BYTES` in all (see :data:`MANY_FILES`)."""
+    files = _parquet_files(path)
+    if len(files) <= MANY_FILES:
+        return False
+    total = 0
+    for f in files:
+        total += f.stat().st_size
+        if total > SMALL_TOTAL_BYTES:
+            return False
+    return True
+
+
+def _csv_reader(pattern: str, first: str | Path) -> str:
     """DuckDB reading the CSV files of ``pattern`` as faircard's own reader reads a CSV
     (:func:`faircard.io.tables.read_table`): the delimiter it would sniff from the first file,
     every column read as text and typed by the values of every row with the rule of
@@ -101,14 +124,13 @@ def _csv_reader(pattern: str, first: str | Path, footers: bool = False) -> str:
 
     The files are read twice, once per process (while they keep their sizes and times): once
     to type the columns, once to write the typed rows, in their order, to a Parquet file in a
-    temporary folder, which every count then reads like any Parquet file (its footers give the
-    row accounting and the score's range). Cleaning and typing text on every count cost far
+    temporary folder, which every count then reads like any Parquet file (with its footers
+    believed: faircard wrote them). Cleaning and typing text on every count cost far
     more than reading the file: 21 s instead of under a second at 1,000,000 rows."""
     from .csv_spill import typed_parquet
 
     spill = typed_parquet(csv_text_reader(pattern, first), _csv_files(pattern), pattern)
-    nan = "" if footers else ", can_have_nan = true"
-    return f"read_parquet('{_esc(str(spill))}'{nan})"
+    return f"read_parquet('{_esc(str(spill))}', can_have_nan = true)"
 
 
 def csv_text_reader(pattern: str, first: str | Path) -> str:
@@ -169,37 +191,28 @@ def _columns(spec: AssessmentSpec, types: dict[str, str]) -> Columns:
     return Columns(spec.target, decision, tuple(spec.sensitive), is_float, spec.uses_score)
 
 
-def _quick_stats(cols: Columns, b: dict[str, Any], row) -> dict[str, Any] | None:
-    """The ``stats`` row without reading every row, or None when it needs them: from ``b``,
-    the ``bounds`` query's row as a Parquet file's footers answer it, assuming no outcome or
-    score is NaN, which the footers cannot show; counting then proves it (see
-    :func:`_proves`). ``row``: a query to a dict."""
-    if not _complete(cols, b):
+def _all_kept(cols: Columns, facts: dict[str, Any], row) -> dict[str, Any] | None:
+    """The ``stats`` row from the ``facts`` row when every row is kept (an outcome and a
+    decision on each, none NaN), without the full row accounting; else None. ``row``: a query
+    to a dict (for the distinct scores)."""
+    n = int(facts["n_input"])
+    if n == 0 or facts["n_target"] != n or facts["n_decision"] != n:
         return None
-    q = count_queries(cols, head_rows=HEAD_ROWS)
-    stats = {"n_input": int(b["n_input"]), "n_missing_target": 0, "n_missing_decision": 0}
+    for name, hi in ((cols.target, facts["target_max"]), (cols.decision, facts["decision_max"])):
+        if cols.is_float.get(name) and isinstance(hi, float) and math.isnan(hi):
+            return None  # a NaN (DuckDB's MAX puts NaN above every number)
+    stats = {"n_input": n, "n_missing_target": 0, "n_missing_decision": 0}
     if not cols.uses_score:
         return stats
-    lo, hi = b["score_min"], b["score_max"]
+    lo, hi = float(facts["decision_min"]), float(facts["decision_max"])
+    q = count_queries(cols, head_rows=HEAD_ROWS)
     # more distinct scores among the first rows than the limit settles it; else as ``stats``
     distinct = int(row(q["head_distinct"])["score_distinct"])
     if distinct <= MAX_DISTINCT_SCORES:
         distinct = int(row(q["distinct"])["score_distinct"] or 0)
-    # + 0.0: footers give -0.0 for a least score of 0 (as Parquet asks of writers)
-    return stats | {"score_min": float(lo) + 0.0, "score_max": float(hi) + 0.0,
-                    "score_distinct": distinct, "n_infinite": 0}
-
-
-def _complete(cols: Columns, b: dict[str, Any]) -> bool:
-    """Whether the footers' ``bounds`` row ``b`` shows rows, every outcome and decision there
-    (not NULL) and a finite score range (a NaN that a scan saw came back as None)."""
-    n = int(b["n_input"])
-    if n == 0 or b["n_target"] != n or b["n_decision"] != n:
-        return False
-    if not cols.uses_score:
-        return True
-    lo, hi = b["score_min"], b["score_max"]
-    return lo is not None and hi is not None and math.isfinite(lo) and math.isfinite(hi)
+    # + 0.0: a least score of 0 may be stored as -0.0 (as Parquet asks of writers)
+    return stats | {"score_min": lo + 0.0, "score_max": hi + 0.0, "score_distinct": distinct,
+                    "n_infinite": int(math.isinf(lo) or math.isinf(hi))}
 
 
 def _checked(stats: dict[str, Any]) -> dict[str, Any]:
@@ -215,8 +228,8 @@ def _checked(stats: dict[str, Any]) -> dict[str, Any]:
 
 def _fetch_all(con, queries: dict[str, str]) -> dict[str, Any]:
     """The results of small queries run at once, each on a cursor of ``con`` (a LIMIT query
-    runs on one DuckDB thread): by query, a dict (``"row"``), a frame through ``fetchdf``
-    (``"df"``) or through Arrow (``"arrow"``)."""
+    runs on one DuckDB thread): by query, a dict (``"row"``, NaN as None; ``"raw"``, NaN
+    kept), a frame through ``fetchdf`` (``"df"``) or through Arrow (``"arrow"``)."""
     from concurrent.futures import ThreadPoolExecutor
 
     def one(item: tuple[str, str]) -> tuple[str, Any]:
@@ -225,6 +238,8 @@ def _fetch_all(con, queries: dict[str, str]) -> dict[str, Any]:
         try:
             if kind == "row":
                 return query, _row(cur.execute(query))
+            if kind == "raw":  # NaN kept
+                return query, _row(cur.execute(query), nan=True)
             if kind == "df":
                 return query, cur.execute(query).fetchdf()
             return query, cur.sql(query).to_arrow_table().to_pandas()
@@ -233,33 +248,6 @@ def _fetch_all(con, queries: dict[str, str]) -> dict[str, Any]:
 
     with ThreadPoolExecutor(max_workers=len(queries)) as pool:
         return dict(pool.map(one, queries.items()))
-
-
-def _proves(stats: dict[str, Any], grouped: pd.DataFrame) -> bool:
-    """Whether the grouped table (one column per part) bears out quick ``stats``: it counts
-    every row (so no outcome or score was missing or NaN, and every score lay in the range),
-    and the range's ends are scores it holds (exact scores) or its first and last grid cells
-    are used."""
-    if int(grouped["__n"].sum()) != stats["n_input"]:
-        return False
-    step, origin = _grid(stats)
-    lo, hi = stats.get("score_min"), stats.get("score_max")
-    if lo is None:
-        return True
-    if step is None:
-        score = grouped["__score"].to_numpy(dtype=np.float64)
-        return bool(score.min() == lo and score.max() == hi)
-    cells = grouped["__score_cell"].to_numpy()
-    return bool(cells.min() == 0 and cells.max() == math.floor((hi - origin) / step))
-
-
-def _same_grid(a: dict[str, Any], b: dict[str, Any] | None) -> bool:
-    """Whether the ``grouped`` query of stats ``a`` is that of stats ``b`` (None: no query):
-    exact scores for both, or the same grid over the same range, and no infinite score."""
-    if b is None or a.get("n_infinite") or b.get("n_infinite") or _grid(a) != _grid(b):
-        return False
-    return _grid(a)[0] is None or (a["score_min"], a["score_max"]) == (b["score_min"],
-                                                                          b["score_max"])
 
 
 def _grid(stats: dict[str, Any]) -> tuple[float | None, float]:
@@ -358,12 +346,20 @@ def _counted(stats, targets: pd.Series, grouped: pd.DataFrame, engine) -> Groupe
 def count_duckdb(path: str, spec: AssessmentSpec, *, memory_limit: str = "4GB",
                  threads: int | None = None) -> GroupedCounts:
     """Grouped counts of ``spec`` over the Parquet/CSV file, glob or folder at ``path``."""
-    reader = _reader(str(path))
-    footers = _reader(str(path), footers=True) if reader.startswith("read_parquet(") else None
     with duckdb_source(path, memory_limit=memory_limit, threads=threads) as (con, types):
         cols = _columns(spec, types)
         q = count_queries(cols, head_rows=HEAD_ROWS)
-        fetched: dict[str, Any] = {}  # small queries run at once, by query
+        setting = con.execute("SELECT current_setting('disabled_optimizers')").fetchone()[0]
+        distrusted = footers.distrusted(con)
+        # what a user's Parquet footers claim, before anything is counted (see footers.py)
+        claimed = footers.claims(con, [cols.target, cols.decision, *cols.sensitive]) \
+            if distrusted and spec.uses_score else None
+        con.execute(f"SET disabled_optimizers = '{footers.UNTRUSTED}'")  # the rows decide
+        small = {q["facts"]: "raw", q["all_targets"]: "df"}
+        if spec.uses_score:
+            small[q["head_distinct"]] = "row"
+            small |= {values_query(cols, f, MAX_CODED + 1): "arrow" for f in cols.sensitive}
+        fetched = _fetch_all(con, small)  # small queries run at once, by query
 
         def run(query: str) -> pd.DataFrame:
             if query in fetched:
@@ -374,51 +370,43 @@ def count_duckdb(path: str, spec: AssessmentSpec, *, memory_limit: str = "4GB",
         def row(query: str) -> dict[str, Any]:
             return fetched.pop(query) if query in fetched else _row(con.execute(query))
 
-        def frame(query: str) -> pd.DataFrame:
-            return fetched.pop(query) if query in fetched else con.execute(query).fetchdf()
+        facts = fetched.pop(q["facts"])
+        stats = _all_kept(cols, facts, row)
+        if stats is None:  # rows left out (a missing or NaN outcome or decision), or none
+            stats = _checked(_row(con.execute(q["stats"])))
+            targets = con.execute(q["targets"]).fetchdf()["target"]
+        else:  # every row kept, so the outcome values are those of the rows with one
+            targets = fetched.pop(q["all_targets"])["target"]
+        coding, values = _coding(cols, spec, stats, targets, run)
+        if not distrusted:  # a copy faircard or DuckDB wrote
+            con.execute(f"SET disabled_optimizers = '{setting}'")
+        elif coding is not None and footers.hold(claimed, _seen(cols, facts, values)):
+            # the footers' statistics hold for the rows: the grouped query may index its
+            # packed key directly (DuckDB knows its range from them)
+            con.execute(f"SET disabled_optimizers = '{footers.BELIEVED}'")
+        con.execute(f"SET perfect_ht_threshold = {PERFECT_HASH_BITS}")
+        grouped = run(_grouped_query(cols, spec, stats, targets, coding))
+        return _counted(stats, targets, _unpacked(grouped, coding, values, targets), "duckdb")
 
-        def count(stats: dict[str, Any], targets: pd.Series) -> pd.DataFrame:
-            coding, values = _coding(cols, spec, stats, targets, run)
-            con.execute(f"SET perfect_ht_threshold = {PERFECT_HASH_BITS}")
-            grouped = run(_grouped_query(cols, spec, stats, targets, coding))
-            return _unpacked(grouped, coding, values, targets)
 
-        # a Parquet file's footers give the row accounting and the score's range without
-        # reading the rows (CSV files have none), and the counts prove them
-        quick, grouped = None, None
-        if footers is not None:
-            # the footers' answer (counts and range), which the grouped counts then prove
-            distrusted = con.execute(
-                "SELECT current_setting('disabled_optimizers')").fetchone()[0]
-            con.execute(f"CREATE OR REPLACE VIEW src AS SELECT * FROM {footers}")
-            con.execute("SET disabled_optimizers = ''")
-            bounds = _row(con.execute(q["bounds"]))
-            con.execute(f"SET disabled_optimizers = '{distrusted}'")
-            con.execute(f"CREATE OR REPLACE VIEW src AS SELECT * FROM {reader}")
-            if _complete(cols, bounds):
-                small = {q["all_targets"]: "df"}
-                if cols.uses_score:
-                    small[q["head_distinct"]] = "row"
-                    small |= {values_query(cols, f, MAX_CODED + 1): "arrow"
-                              for f in cols.sensitive}
-                fetched |= _fetch_all(con, small)
-            quick = _quick_stats(cols, bounds, row)
-        if quick is not None:
-            # every row kept, so the outcome values are those of the rows with one
-            targets = frame(q["all_targets"])["target"]
-            try:
-                grouped = count(quick, targets)
-            except FaircardError:  # e.g. a third outcome value on rows left out
-                grouped = None
-            if grouped is not None and _proves(quick, grouped):
-                return _counted(quick, targets, grouped, "duckdb")
-        # a NaN outcome or score, or a range the footers got wrong: count as without them
-        fetched.clear()
-        stats = _checked(_row(con.execute(q["stats"])))
-        kept = con.execute(q["targets"]).fetchdf()["target"]
-        if grouped is None or not _same_grid(stats, quick) or set(kept) != set(targets):
-            grouped, targets = count(stats, kept), kept
-        return _counted(stats, targets, grouped, "duckdb")
+def _seen(cols: Columns, facts: dict[str, Any], values: dict[str, pd.Series]) -> dict:
+    """What the rows hold in each column the count reads, for :func:`footers.hold`: the
+    outcome and the decision from the ``facts`` row, each sensitive feature from its values
+    (empty when a feature's values came back as floats that may not be its own: an integer
+    column with missing values beyond 2**53)."""
+    n = int(facts["n_input"])
+    seen = {cols.target: footers.seen_in_aggregates(n, int(facts["n_target"]),
+                                                    facts["target_min"], facts["target_max"]),
+            cols.decision: footers.seen_in_aggregates(n, int(facts["n_decision"]),
+                                                      facts["decision_min"],
+                                                      facts["decision_max"])}
+    for f in cols.sensitive:
+        plain = [_plain(v) for v in values[f].tolist()]
+        if not cols.is_float.get(f, False) and any(
+                isinstance(v, float) and abs(v) >= 2 ** 53 for v in plain if v is not None):
+            return {}
+        seen[f] = footers.seen_in_values(plain, nan_as_null=cols.is_float.get(f, False))
+    return seen
 
 
 def sample_duckdb(path: str, n: int = 1000) -> pd.DataFrame:
@@ -657,10 +645,13 @@ def _spark_type(t: str) -> str:
             "string": "VARCHAR"}.get(t, t.upper())
 
 
-def _row(cursor) -> dict[str, Any]:
+def _row(cursor, *, nan: bool = False) -> dict[str, Any]:
+    """The first row of ``cursor`` by column name (a NaN as None, unless ``nan``)."""
     names = [d[0] for d in cursor.description]
     values = cursor.fetchall()[0]  # to the end: DuckDB refuses new work on an unfinished one
     out = dict(zip(names, values, strict=True))
+    if nan:
+        return out
     return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in out.items()}
 
 
@@ -680,10 +671,17 @@ def duckdb_source(path: str, *, memory_limit: str = "4GB", threads: int | None =
         if threads:
             con.execute(f"SET threads = {int(threads)}")
         try:
-            con.execute(f"CREATE VIEW src AS SELECT * FROM {_reader(str(path))}")
+            reader = _reader(str(path))
+            if csv_source(str(path)) is not None:  # the typed copy of a CSV file faircard wrote
+                con.execute(f"CREATE VIEW src AS SELECT * FROM {reader}")
+            elif _many_small_files(str(path)):
+                # read once into DuckDB's own table, whose statistics DuckDB computes itself
+                con.execute(f"CREATE TABLE faircard_rows AS SELECT * FROM {reader}")
+                con.execute("CREATE VIEW src AS SELECT * FROM faircard_rows")
+            else:  # a user's Parquet files: their footers are claims (see footers.py)
+                con.execute(f"CREATE VIEW src AS SELECT * FROM {reader}")
+                con.execute(f"SET disabled_optimizers = '{footers.UNTRUSTED}'")
             types = {r[0]: str(r[1]) for r in con.execute("DESCRIBE src").fetchall()}
-            if csv_source(str(path)) is None:  # not the typed copy of a CSV file faircard wrote
-                con.execute(f"SET disabled_optimizers = '{UNTRUSTED_FOOTERS}'")
         except duckdb.Error as exc:
             raise FaircardError(f"DuckDB cannot read '{path}': {_first_line(exc)}") from None
         try:

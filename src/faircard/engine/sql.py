@@ -4,12 +4,11 @@ Queries over a source relation ``src``:
 
 * ``stats``: rows, rows with a missing outcome, rows with a missing decision, the score's range,
   an estimate of its distinct values and whether it has infinite values;
-* ``bounds``: rows, outcomes and decisions that are not NULL and the score's range over all
-  rows, which a Parquet file's footers answer without reading the rows (the footers do not see
-  NaN; see :func:`faircard.engine.sources.count_duckdb` for how the counts prove there was
-  none); ``head_distinct``: the distinct scores among the first rows, and ``distinct``: an
-  estimate of the distinct scores of all rows (the same estimate as ``stats`` when no row is
-  left out);
+* ``facts``: rows, and the outcome's and the decision's values (NULL left out; NaN counted) with
+  their least and greatest (NaN above every number): the row accounting and the score's range
+  when every row is kept, and what the rows hold against what footers claim;
+* ``head_distinct``: the distinct scores among the first rows, and ``distinct``: an estimate
+  of the distinct scores of all rows (the same estimate as ``stats`` when no row is left out);
 * ``targets``: up to three distinct outcome values of the rows kept (to find the positive
   label); ``all_targets``: the same over the rows with an outcome;
 * ``grouped``: one row per combination of the sensitive features' values, the outcome, the
@@ -106,12 +105,13 @@ def count_queries(cols: Columns, *, thresholds: list[float] = (),
                   # on any row, as pandas refuses them (even where the outcome is missing)
                   f"SUM(CASE WHEN ABS({d}) = CAST('Infinity' AS DOUBLE) THEN 1 ELSE 0 END)"
                   " AS n_infinite"]
-    bounds = ["COUNT(*) AS n_input", f"COUNT({t}) AS n_target", f"COUNT({d}) AS n_decision"]
-    if cols.uses_score:
-        bounds += [f"MIN({d}) AS score_min", f"MAX({d}) AS score_max"]
+    raw_t, raw_d = quote(cols.target), quote(cols.decision)
+    facts = [f"COUNT(*) AS n_input, COUNT({raw_t}) AS n_target, MIN({raw_t}) AS target_min",
+             f"MAX({raw_t}) AS target_max, COUNT({raw_d}) AS n_decision",
+             f"MIN({raw_d}) AS decision_min, MAX({raw_d}) AS decision_max"]
     queries = {
         "stats": f"SELECT {', '.join(stats)} FROM src",
-        "bounds": f"SELECT {', '.join(bounds)} FROM src",
+        "facts": f"SELECT {', '.join(facts)} FROM src",
         "head_distinct": f"SELECT COUNT(DISTINCT __score) AS score_distinct FROM "
                          f"(SELECT {d} AS __score FROM src LIMIT {int(head_rows)}) AS head",
         "distinct": f"SELECT approx_count_distinct({d}) AS score_distinct FROM src",

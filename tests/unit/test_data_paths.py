@@ -79,3 +79,16 @@ def test_missing_paths_are_named(tree):
         resolve_data_path("logs/*.csv", [allowed])
     with pytest.raises(FaircardError, match="Give the path"):
         resolve_data_path("  ", [allowed])
+
+
+def test_a_link_inside_a_linked_folder_that_leads_out_is_refused(tree):
+    """A folder linked from inside to another place inside is followed: a link in it that
+    leads out is refused, and a link loop is listed once."""
+    allowed, outside = tree
+    (allowed / "elsewhere").mkdir()
+    (allowed / "elsewhere" / "loop").symlink_to(allowed / "logs", target_is_directory=True)
+    (allowed / "logs" / "shortcut").symlink_to(allowed / "elsewhere", target_is_directory=True)
+    assert resolve_data_path("logs", [allowed]) == str((allowed / "logs").resolve())
+    (allowed / "elsewhere" / "sneaky.csv").symlink_to(outside / "secret.csv")
+    with pytest.raises(FaircardError, match="outside the folders this server allows"):
+        resolve_data_path("logs", [allowed])

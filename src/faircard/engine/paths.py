@@ -60,8 +60,7 @@ def resolve_data_path(text: str, allowed: list[Path] | None = None) -> str:
     if pattern is None:
         if not real_base.exists():
             raise FaircardError(f"There is no file or folder '{text}'.")
-        files = [f for f in real_base.rglob("*") if f.is_file()] if real_base.is_dir() else \
-            [real_base]
+        files = [] if real_base.is_dir() else [real_base]
         resolved = str(real_base)
     else:
         resolved = str(real_base / pattern)
@@ -71,14 +70,33 @@ def resolve_data_path(text: str, allowed: list[Path] | None = None) -> str:
     for f in files:
         _check_inside(f.resolve(), allowed, text, reached=f)
         _check_readable(f, text)
-    if real_base.is_dir():  # links the reader could follow that the listing above did not
-        for folder, dirs, names in os.walk(real_base):
-            for name in dirs + names:
-                entry = Path(folder) / name
-                if entry.is_symlink():
-                    _check_inside(entry.resolve(), allowed, text, reached=entry)
-                _check_readable(entry, text)
+    if real_base.is_dir():  # every entry below, and the links a reader could follow
+        _check_tree(real_base, allowed, text)
     return resolved
+
+
+def _check_tree(root: Path, allowed: list[Path], text: str) -> None:
+    """Every entry below the folder ``root``, through the links to folders too (each folder
+    once): a link must lead inside the allowed folders, and only files and folders may be
+    reached. One directory listing per folder (a folder of 10,000 files took 1.7 s when each
+    file was looked up on its own)."""
+    done: set[str] = set()
+    todo = [str(root)]
+    while todo:
+        folder = todo.pop()
+        real = os.path.realpath(folder)
+        if real in done:
+            continue
+        done.add(real)
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_symlink():
+                    _check_inside(Path(os.path.realpath(entry.path)), allowed, text,
+                                  reached=Path(entry.path))
+                if entry.is_dir():
+                    todo.append(entry.path)
+                elif not entry.is_file() and os.path.exists(entry.path):
+                    _refuse_unreadable(text, entry.name)
 
 
 def _check_readable(entry: Path, text: str) -> None:
@@ -86,7 +104,11 @@ def _check_readable(entry: Path, text: str) -> None:
     device, a socket (only files and folders are read)."""
     if entry.is_file() or entry.is_dir() or not entry.exists():
         return
-    raise FaircardError(f"'{text}' reaches '{entry.name}', which is not a file but a pipe, a "
+    _refuse_unreadable(text, entry.name)
+
+
+def _refuse_unreadable(text: str, name: str) -> None:
+    raise FaircardError(f"'{text}' reaches '{name}', which is not a file but a pipe, a "
                         "device or a socket; datasets are read from files. Remove it or choose "
                         "another path.")
 

@@ -151,14 +151,18 @@ with tab_policy:
     spec = a.spec
     lines = [f"- Outcome: '{components.escape(spec.target)}', positive label "
              f"'{components.escape(a.cube.pos_label)}'"]
-    if spec.uses_score:
-        lines.append(f"- Decision: '{components.escape(spec.score)}' at or above the threshold "
-                     f"{spec.threshold:g}")
-    else:
+    if not spec.uses_score:
         lines.append(f"- Decision: the predictions in '{components.escape(spec.prediction)}'")
-    policy = rec.spec.get("policy")
-    if policy:
-        lines.append(f"- Decision policy as recorded: {components.escape(policy)}")
+    elif spec.policy.is_single:
+        lines.append(f"- Decision: '{components.escape(spec.score)}' at or above the threshold "
+                     f"{fmt_threshold(spec.threshold)}")
+    else:  # one rule per group: there is no single threshold to state
+        lines.append(f"- Decision: '{components.escape(spec.score)}' with the recorded "
+                     f"decision policy. {components.escape(spec.policy.describe())}")
+    if spec.uses_score and spec.policy.chosen_for:
+        lines.append("- How the policy was chosen: " + ", ".join(
+            f"{components.escape(k)} {components.escape(v)}"
+            for k, v in spec.policy.chosen_for.items()))
     lines.append("- Sensitive features: " + ", ".join(components.escape(s)
                                                       for s in spec.sensitive))
     lines.append("- Reference groups: " + ", ".join(
@@ -216,7 +220,9 @@ def _what_if_part(cube, spec) -> None:
     change (the record is read and verified, and its cube decoded, once per page run)."""
     words = wording(spec.favorable_outcome)
     low, high, step = _slider_range(cube)
-    start = float(np.clip(round(spec.threshold / step) * step, low, high))
+    # a per-group rule has no single threshold: start in the middle of the scores' range
+    begin = spec.threshold if spec.policy.is_single else (low + high) / 2
+    start = float(np.clip(round(begin / step) * step, low, high))
     chosen = st.slider("What-if threshold (one for everyone)", min_value=low,
                        max_value=high, value=start, step=step,
                        key="w_share_what_if_threshold")
@@ -247,6 +253,11 @@ with tab_what_if:
     st.caption(f"The record, its model card and its approval state the recorded decision "
                f"rule: {components.escape(_recorded_rule())} Moving the threshold here changes "
                "none of them and saves nothing.")
+    if a.spec.uses_score and not a.spec.policy.is_single:
+        st.warning(f"The recorded policy sets a threshold per group of "
+                   f"'{components.escape(a.spec.policy.feature)}'. This what-if moves ONE "
+                   "threshold for everyone, which is not the recorded policy: its figures "
+                   "compare the recorded rule with a single threshold, nothing more.")
     try:
         cube = None if problems else stored_cube(cells)
     except FaircardError as exc:

@@ -1,0 +1,160 @@
+"""Audit of the share view (?record=ID) against scikit-learn on the rows: records made by the
+command line with pandas and with DuckDB, favourable and adverse outcomes, a small group left
+out, and records whose decision rule sets a threshold per group (plain or randomised)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import accuracy_score, confusion_matrix, precision_score, recall_score
+
+from faircard.cli import main as cli
+from faircard.decision import DecisionPolicy
+from tests.app.conftest import new, no_exception, small_frame, text_of
+
+NUMBER = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?")
+T = 0.45
+
+
+def _frame() -> pd.DataFrame:
+    """The small frame with a group too small to compare (race 'D', 12 people)."""
+    df = small_frame(900, seed=3)
+    df.loc[df.index[:12], "race"] = "D"
+    return df
+
+
+def _oracle(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    """Each default metric of the share view, by scikit-learn (pred may be expected values)."""
+    if ((pred == 0) | (pred == 1)).all():
+        tn, fp, fn, tp = confusion_matrix(y, pred, labels=[0, 1]).ravel()
+        out = {"accuracy": accuracy_score(y, pred),
+               "precision": precision_score(y, pred, zero_division=np.nan),
+               "true_positive_rate": recall_score(y, pred, zero_division=np.nan)}
+    else:  # a randomised rule: expected counts
+        tp, fp = (pred * y).sum(), (pred * (1 - y)).sum()
+        fn, tn = ((1 - pred) * y).sum(), ((1 - pred) * (1 - y)).sum()
+        out = {"accuracy": (tp + tn) / len(y), "precision": tp / (tp + fp),
+               "true_positive_rate": tp / (tp + fn)}
+    out.update(selection_rate=float(np.mean(pred)), false_positive_rate=fp / (fp + tn))
+    return out
+
+
+def _share(record: str = "1"):
+    at = new("app.py")
+    at.query_params["record"] = record
+    at.run()
+    no_exception(at)
+    return at
+
+
+def _first_numbers(frame: pd.DataFrame, columns: list[str]) -> dict[str, list[float]]:
+    """Each row's first number in each of ``columns`` (a value before its interval)."""
+    out = {}
+    for group, row in frame.iterrows():
+        nums = []
+        for c in columns:
+            found = NUMBER.findall(str(row[c]))
+            nums.append(float(found[0].replace(",", "")) if found else np.nan)
+        out[str(group)] = nums
+    return out
+
+
+def _check_group_tables(at, df: pd.DataFrame, pred: np.ndarray) -> None:
+    metrics = at.multiselect(key="w_share_metrics").value
+    assert set(metrics) >= {"selection_rate", "accuracy", "true_positive_rate",
+                            "false_positive_rate"}
+    checked = 0
+    for feature in at.selectbox(key="w_share_feature").options:
+        at.selectbox(key="w_share_feature").set_value(feature).run()
+        no_exception(at)
+        [table] = [d.value for d in at.dataframe if "people" in d.value.columns]
+        labels = [c for c in table.columns if c not in ("people", "note")]
+        shown = _first_numbers(table, labels)
+        cols = feature.split(" & ")
+        keys = df[cols].astype(str).agg(" & ".join, axis=1)
+        for group, values in shown.items():
+            mask = (keys == group).to_numpy()
+            assert int(table.loc[group, "people"].replace(",", "")) == mask.sum()
+            small = mask.sum() < 30
+            assert (table.loc[group, "note"] == "too small to trust") == small
+            want = _oracle(df["outcome"].to_numpy()[mask], pred[mask])
+            for m, v in zip(metrics, values, strict=True):
+                if m in want:
+                    if np.isnan(want[m]):
+                        assert np.isnan(v), (feature, group, m)
+                    else:
+                        assert v == pytest.approx(want[m], abs=5e-4), (feature, group, m)
+                        checked += 1
+    assert checked >= 24, (checked, at.selectbox(key="w_share_feature").options, metrics)
+
+
+@pytest.mark.parametrize("engine,favorable", [("pandas", "positive"), ("duckdb", "negative")])
+def test_share_view_tables_equal_sklearn_for_cli_records(tmp_path, _private_audit_store,
+                                                         engine, favorable):
+    df = _frame()
+    path = tmp_path / "d.csv"
+    df.to_csv(path, index=False)
+    assert cli(["record", str(path), "--target", "outcome", "--score", "risk_score",
+                "--threshold", str(T), "--sensitive", "sex", "--sensitive", "race",
+                "--favorable", favorable, "--engine", engine, "--bootstrap", "0",
+                "--author", "Ana Kim", "--store", str(_private_audit_store)]) == 0
+    at = _share()
+    assert not at.error, [e.value for e in at.error]
+    pred = (df["risk_score"].to_numpy() >= T).astype(int)
+    _check_group_tables(at, df, pred)
+    # the small group is named, and its gap is not part of the comparison
+    at.selectbox(key="w_share_feature").set_value("race").run()
+    [gaps] = [d.value for d in at.dataframe if "gap (max - min)" in d.value.columns]
+    rates = {g: float(np.mean(pred[(df["race"] == g).to_numpy()])) for g in "ABC"}
+    row = gaps[gaps["metric"].astype(str).str.lower().str.startswith("selection rate")]
+    shown_gap = float(NUMBER.findall(str(row["gap (max - min)"].iloc[0]))[0])
+    assert shown_gap == pytest.approx(max(rates.values()) - min(rates.values()), abs=5e-4)
+
+
+def _record_with_policy(store_path, policy: DecisionPolicy) -> pd.DataFrame:
+    """Record the frame under ``policy`` through the Governance page, as Ana Kim's draft."""
+    from tests.app.conftest import seed_state
+
+    df = _frame()
+    gov = seed_state(new("app_pages/governance.py"), df, sensitive=("sex", "race"))
+    gov.session_state["fc_policy"] = policy
+    gov.session_state["fc_policy_chosen"] = True
+    gov.run()
+    gov.text_input(key="w_gov_author").input("Ana Kim")
+    [button] = [b for b in gov.button if b.label == "Record as a draft"]
+    button.click().run()
+    no_exception(gov)
+    assert any("Recorded as record 1" in s.value for s in gov.success)
+    return df
+
+
+@pytest.mark.parametrize("randomized", [False, True])
+def test_per_group_policy_record_states_its_rule_and_its_figures(_private_audit_store,
+                                                                 randomized):
+    thresholds = {"Female": 0.4, "Male": 0.55}
+    mix = {"Male": (0.3, 0.45)} if randomized else None
+    policy = DecisionPolicy.per_group("sex", thresholds, mix=mix)
+    df = _record_with_policy(_private_audit_store, policy)
+    at = _share()
+    assert not at.error, [e.value for e in at.error]
+    # the figures are those of the recorded per-group rule
+    score = df["risk_score"].to_numpy()
+    pred = np.where(df["sex"] == "Female", score >= 0.4, score >= 0.55).astype(float)
+    if randomized:
+        male = (df["sex"] == "Male").to_numpy()
+        pred[male] = 0.3 * (score[male] >= 0.55) + 0.7 * (score[male] >= 0.45)
+    _check_group_tables(at, df, pred)
+    # the policy tab states the rule in words, never a single (undefined) threshold
+    text = " ".join(text_of(m) for m in at.markdown)
+    assert "threshold nan" not in text.lower() and "'kind'" not in text
+    assert "Female 0.400" in text and "Male" in text and "0.550" in text
+    # the what-if says it moves one threshold for everyone and that this is not the record's
+    what_if = " ".join(text_of(x) for x in [*at.markdown, *at.caption, *at.info, *at.warning])
+    assert "per group" in what_if and "not the recorded" in what_if
+    slider = at.slider(key="w_share_what_if_threshold")
+    slider.set_value(0.5).run()
+    no_exception(at)
+    assert any("What if: threshold 0.500 for everyone" in m.value for m in at.markdown)

@@ -432,6 +432,8 @@ class AuditStore:
                         f"{actor[2]} created record {rid} and cannot approve it; another "
                         "person must approve it."
                     )
+                if decision == "approve":
+                    self._check_approval(conn, rid, rec, actor)
                 problems = self._problems(conn, rid) if decision == "approve" else []
                 if problems:
                     raise FaircardError(
@@ -479,6 +481,43 @@ class AuditStore:
                                "reviewer_subject": subject, "role": role,
                                "decision": decision, "comment": comment, "at": _now()}
         self._chain(conn, "reviews", row, head, seq)
+
+    @staticmethod
+    def _check_approval(conn: sa.Connection, rid: int, rec: Mapping[str, Any],
+                        actor: tuple[str, str, str]) -> None:
+        """Refuse an approval that would sign off the approver's own work under another
+        record: a version this record replaces (directly or further back) or the same
+        assessment (same fingerprint) recorded by the approver; and refuse approving a record
+        that a newer version already replaced."""
+        t = records_table
+        newer = conn.execute(sa.select(t.c.id).where(t.c.supersedes == rid)
+                             .order_by(t.c.id)).scalars().all()
+        if newer:
+            raise FaircardError(
+                f"Record {rid} was replaced by record {newer[-1]}, so approving it would sign "
+                f"off an outdated version; review record {newer[-1]} instead."
+            )
+        cols = (t.c.id, t.c.supersedes, t.c.created_by, t.c.author_issuer, t.c.author_subject)
+        earlier, seen, other = [], {rid}, rec["supersedes"]
+        while other is not None and other not in seen:  # the versions this one replaces
+            seen.add(other)
+            row = conn.execute(sa.select(*cols).where(t.c.id == other)).mappings().first()
+            if row is None:
+                break
+            earlier.append(("replaces", row))
+            other = row["supersedes"]
+        earlier += [("same", row) for row in conn.execute(
+            sa.select(*cols).where(t.c.fingerprint == rec["fingerprint"], t.c.id != rid)
+            .order_by(t.c.id)).mappings()]
+        for how, row in earlier:
+            if same_person(*actor, row["author_issuer"], row["author_subject"],
+                           row["created_by"]):
+                what = (f"record {row['id']}, which record {rid} replaces" if how == "replaces"
+                        else f"record {row['id']}, the same assessment as record {rid}")
+                raise FaircardError(
+                    f"{actor[2]} created {what}, and cannot approve their own work under "
+                    "another record; another person must approve it."
+                )
 
     @staticmethod
     def _next_id(conn: sa.Connection, table: str) -> int:

@@ -1,0 +1,81 @@
+"""Audit of sign-off through the app: nobody approves their own work, whatever record it sits
+under, and no approval of one version is taken for another."""
+
+from __future__ import annotations
+
+from faircard.governance.store import AuditStore
+from tests.app.conftest import new, no_exception, seed_state, text_of
+from tests.app.test_share_view import AUTH, ISS
+
+ANA = {"is_logged_in": True, "iss": ISS, "sub": "ana-1", "name": "Ana Kim",
+       "email": "ana@example.org", "roles": ["author", "approver"]}
+BEN = {"is_logged_in": True, "iss": ISS, "sub": "ben-2", "name": "Ben Lee",
+       "email": "ben@example.org", "roles": ["author"]}
+VERA = {"is_logged_in": True, "iss": ISS, "sub": "vera-3", "name": "Vera Domain",
+        "email": "vera@example.org", "roles": ["approver"]}
+
+
+def _as(at, user):
+    at.secrets["auth"] = AUTH
+    at.user = dict(user)
+    return at
+
+
+def _record(user, supersedes=None) -> int:
+    """``user`` records the seeded assessment on the Governance page (replacing
+    ``supersedes``) and submits it; the new record's id."""
+    gov = _as(seed_state(new("app_pages/governance.py")), user)
+    gov.run()
+    no_exception(gov)
+    if supersedes is not None:
+        gov.selectbox(key="w_gov_supersedes").set_value(supersedes)
+    [button] = [b for b in gov.button if b.label == "Record as a draft"]
+    button.click().run()
+    no_exception(gov)
+    [done] = [s.value for s in gov.success if "Recorded as record" in s.value]
+    rid = int(done.split("record ")[1].split(" ")[0])
+    [submit] = [b for b in gov.button if b.label == "Submit for review"]
+    submit.click().run()
+    no_exception(gov)
+    return rid
+
+
+def _decide(user, rid: int, decision: str = "approve"):
+    """``user`` decides on record ``rid`` on its share view; the page."""
+    at = _as(new("app.py"), user)
+    at.query_params["record"] = str(rid)
+    at.run()
+    no_exception(at)
+    at.radio(key="w_share_decision").set_value(decision)
+    [button] = [b for b in at.button if b.label == "Record the decision"]
+    button.click().run()
+    no_exception(at)
+    return at
+
+
+def _status(store_path, rid: int) -> str:
+    with AuditStore(store_path, create=False) as store:
+        return store.get(rid).status
+
+
+def test_no_approval_of_ones_own_work_under_another_record(_private_audit_store):
+    first = _record(ANA)
+    # Ben records a corrected version of Ana's record: Ana cannot sign off her own work
+    corrected = _record(BEN, supersedes=first)
+    at = _decide(ANA, corrected)
+    assert any("Ana Kim created record 1, which record 2 replaces" in text_of(e)
+               for e in at.error), [e.value for e in at.error]
+    assert _status(_private_audit_store, corrected) == "in_review"
+    # nor the same assessment recorded again by Ben (same fingerprint as her record 1)
+    again = _record(BEN)
+    at = _decide(ANA, again)
+    assert any("the same assessment as record 3" in text_of(e) for e in at.error)
+    assert _status(_private_audit_store, again) == "in_review"
+    # the outdated version is not approved by anyone, the newest one is, by another person
+    at = _decide(VERA, first)
+    assert any("was replaced by record 2" in text_of(e) for e in at.error)
+    assert _status(_private_audit_store, first) == "in_review"
+    _decide(VERA, corrected)
+    assert _status(_private_audit_store, corrected) == "approved"
+    with AuditStore(_private_audit_store, create=False) as store:
+        assert store.verify().ok

@@ -79,3 +79,43 @@ def test_no_approval_of_ones_own_work_under_another_record(_private_audit_store)
     assert _status(_private_audit_store, corrected) == "approved"
     with AuditStore(_private_audit_store, create=False) as store:
         assert store.verify().ok
+
+
+def test_per_cell_counts_of_another_assessment_are_not_verified(_private_audit_store):
+    """A record whose per-cell counts (what the share view draws) are another assessment's:
+    the two sexes swapped, which leaves every overall figure and gap, so the fingerprint, as
+    recorded. The share view must not show them as the record's, nor let them be approved."""
+    import faircard
+    from faircard.governance.share import cells_of
+    from tests.app.conftest import small_frame
+
+    df = small_frame()
+    ref = {"sex": "Male", "race": "A", "sex & race": "Male & A"}
+    kw = dict(target="outcome", score="risk_score", sensitive=["sex", "race"], n_boot=0,
+              reference=ref)
+    real = faircard.assess(df, **kw)
+    swapped = faircard.assess(df.assign(sex=df["sex"].map({"Female": "Male",
+                                                           "Male": "Female"})), **kw)
+    assert real.to_dict()["criteria"] == swapped.to_dict()["criteria"]
+    female = (df["sex"] == "Female").to_numpy()
+    assert swapped.by_group_wide().set_index(["feature", "group"]).loc[
+        ("sex", "Female"), "n"] == (~female).sum()  # the forged table's Female are the men
+    with AuditStore(_private_audit_store) as store:
+        rec = store.add(real, title="Risk v1", created_by="Ana Kim", dataset_name="small.csv",
+                        dataset_sha256="a" * 64, cells=cells_of(swapped))
+        store.submit(rec.id, "Ana Kim")
+        assert not store.verify().ok
+        [problem] = store.problems(rec.id)
+        assert "per-cell counts give sex 'Female' another n" in problem
+    at = new("app.py")
+    at.query_params["record"] = str(rec.id)
+    at.run()
+    no_exception(at)
+    assert any("does not verify" in text_of(e) for e in at.error)
+    assert any("status **not verified**" in m.value for m in at.markdown)
+    at.text_input(key="w_share_reviewer").input("Vera Domain")
+    at.radio(key="w_share_decision").set_value("approve")
+    [button] = [b for b in at.button if b.label == "Record the decision"]
+    button.click().run()
+    assert any("cannot be approved" in text_of(e) for e in at.error)
+    assert _status(_private_audit_store, rec.id) == "in_review"

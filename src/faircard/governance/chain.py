@@ -334,7 +334,7 @@ def _check_record(row: Mapping[str, Any]) -> str:
         return "its fingerprint does not match its data, models, spec and results"
     if not same_summary:
         return "its summary does not match its full assessment"
-    reason = _check_cells(row, summary)
+    reason = _check_cells(row, summary, spec, doc)
     if reason:
         return reason
     if row.get("card") is not None:
@@ -350,9 +350,14 @@ def _check_record(row: Mapping[str, Any]) -> str:
     return ""
 
 
-def _check_cells(row: Mapping[str, Any], summary: Mapping[str, Any]) -> str:
-    """Why the counts cube stored with a record's per-cell counts does not belong to it ("" when
-    it does or there is none)."""
+def _check_cells(row: Mapping[str, Any], summary: Mapping[str, Any],
+                 spec: Mapping[str, Any], doc: Mapping[str, Any]) -> str:
+    """Why the per-cell counts (and the counts cube) stored with a record do not belong to it
+    ("" when they do or there are none): they must state the record's choices and give its
+    groups' figures (:func:`faircard.governance.share.cells_problem`), and the cube must give
+    the per-cell counts and the fingerprinted results."""
+    from .share import cells_problem
+
     text = row.get("cells")
     if text is None:
         return ""
@@ -360,8 +365,9 @@ def _check_cells(row: Mapping[str, Any], summary: Mapping[str, Any]) -> str:
         cells = json.loads(text)
     except (TypeError, ValueError):
         return "its stored per-cell counts cannot be read"
-    if not has_cube(cells):
-        return ""
+    reason = cells_problem(cells, dict(spec), dict(doc))
+    if reason or not has_cube(cells):
+        return reason
     version = _as_int(row.get("hash_version", 1) or 1)
     if "cells" not in HASHED_COLUMNS.get(version, {}).get("records", ()):
         return ("it has a counts cube, which its hash does not cover (it was written before "

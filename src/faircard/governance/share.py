@@ -205,3 +205,52 @@ def score_histograms(cells: dict[str, Any], feature: str) -> pd.DataFrame:
             for b in range(len(edges) - 1):
                 rows.append((group, outcome, edges[b], edges[b + 1], int(hist[gi, y, b])))
     return pd.DataFrame(rows, columns=cols)
+
+
+_REL = 1e-9
+
+
+def cells_problem(cells: Any, spec: dict[str, Any], doc: dict[str, Any]) -> str:
+    """Why a record's per-cell document does not give the record's own results ("" when it
+    does, or when it is not a document this faircard draws): the share view draws its tables,
+    and states its decision rule, from this document, while the fingerprint covers the
+    record's choices (``spec``) and results (``doc``, the full assessment). So the document
+    must state the same choices and give every group the same size and figures; otherwise a
+    share view could show, and a reviewer approve, other tables (for example two groups'
+    figures swapped, which leaves every overall figure and every gap as recorded)."""
+    from .records import SPEC_KEYS, canonical_json, canonical_value, spec_of
+
+    if not isinstance(cells, dict) or cells.get("format") != CELLS_FORMAT \
+            or cells.get("version") != CELLS_VERSION:
+        return ""  # not a document the share view draws (it says so), so it shows no figure
+    try:
+        spec_doc = dict(cells["spec"])
+        spec_doc["n_boot"] = 0  # the figures, not their intervals
+        derived = assessment_from_cells({**cells, "spec": spec_doc}).to_dict()
+    except (FaircardError, KeyError, TypeError, ValueError) as exc:
+        return f"its stored per-cell counts cannot be read ({exc})"
+    stated = spec_of(derived)
+    for key in SPEC_KEYS:
+        if key in spec and canonical_json(stated.get(key)) != canonical_json(spec.get(key)):
+            return (f"its stored per-cell counts state another '{key}' than the record "
+                    "(they belong to another assessment)")
+    want = {(g.get("feature"), g.get("group")): g for g in doc.get("by_group") or ()}
+    got = {(g["feature"], g["group"]): g for g in derived["by_group"]}
+    if set(want) != set(got):
+        return "its stored per-cell counts have other groups than the record"
+    for key, mine in got.items():
+        theirs = want[key]
+        for m, value in mine.items():
+            if m in ("feature", "group", "undefined", "unreliable") or "_ci_" in m \
+                    or m not in theirs:
+                continue
+            a = canonical_value(value)
+            b = canonical_value(theirs[m])
+            if a is None or b is None or isinstance(a, bool | str):
+                same = a == b
+            else:
+                same = bool(np.isclose(float(a), float(b), rtol=_REL, atol=_REL))
+            if not same:
+                return (f"its stored per-cell counts give {key[0]} '{key[1]}' another {m} "
+                        f"({a}) than the record ({b})")
+    return ""

@@ -236,3 +236,21 @@ def test_records_under_every_kind_of_rule_verify_with_their_cube(name, engine, r
         assert store.problems(1) == [] and store.verify().ok
         cube = stored_cube(store.cells(1))
     assert np.allclose(cube.cells, a.cube.cells, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("written", [1.5, "1", 1.0, True])
+def test_cell_codes_that_are_not_whole_numbers_are_refused(recorded, written):
+    """A cell code is a whole number: 1.5 or "1" (or 1.0, or true) is not read as 1, neither
+    when the cube is checked against the record nor when the share view draws the cells."""
+    from faircard.governance.records import summary_of
+    from faircard.governance.stored_cube import cube_problem
+
+    a, cells, _path = recorded
+    codes = [list(row) for row in cells["cell_codes"]]
+    i, j = next((i, j) for i, row in enumerate(codes) for j, c in enumerate(row) if c == 1)
+    codes[i][j] = written
+    bad = {**cells, "cell_codes": codes}
+    assert cube_problem(cells, summary_of(a)) == ""
+    assert "cell codes" in cube_problem(bad, summary_of(a))
+    with pytest.raises(FaircardError, match="cell codes"):
+        assessment_from_cells(bad)

@@ -29,7 +29,7 @@ from ..cube import Cube, ScoredCells
 from ..errors import FaircardError
 from ..prepare import GroupIndex
 from ..spec import AssessmentSpec
-from .stored_cube import cube_entry
+from .stored_cube import cell_codes, cube_entry
 
 CELLS_FORMAT = "faircard-cells"
 CELLS_VERSION = 1
@@ -114,7 +114,7 @@ def assessment_from_cells(cells: dict[str, Any]) -> Assessment:
         spec = AssessmentSpec.from_dict(cells["spec"])
         features = tuple(cells["features"])
         labels = {f: tuple(cells["labels"][f]) for f in features}
-        codes = np.asarray(cells["cell_codes"], dtype=np.int64).reshape(-1, len(features))
+        codes = cell_codes(cells)
         counts = _counts(cells["counts"], spec).reshape(len(codes), 4)
     except (KeyError, TypeError, ValueError) as exc:
         raise FaircardError(f"This record's per-cell counts are damaged ({exc}).") from None
@@ -139,6 +139,9 @@ def assessment_from_cells(cells: dict[str, Any]) -> Assessment:
 def _counts(stored, spec: AssessmentSpec) -> np.ndarray:
     """The stored per-cell counts: expected counts of a randomised policy as they are, whole
     rows otherwise (a fraction there means the document was changed)."""
+    flat = np.asarray(stored, dtype=object).ravel()
+    if not all(type(v) in (int, float) for v in flat):
+        raise ValueError("counts must be numbers")
     counts = np.asarray(stored, dtype=np.float64)
     if not np.isfinite(counts).all() or (counts < 0).any():
         raise ValueError("counts must be finite and not negative")
@@ -185,9 +188,12 @@ def score_histograms(cells: dict[str, Any], feature: str) -> pd.DataFrame:
     if not scores:
         return pd.DataFrame(columns=cols)
     features = tuple(cells["features"])
+    try:
+        codes = cell_codes(cells)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise FaircardError(f"This record's per-cell counts are damaged ({exc}).") from None
     index = GroupIndex(features, {f: tuple(cells["labels"][f]) for f in features},
-                       np.zeros(0, np.int64),
-                       np.asarray(cells["cell_codes"], np.int64).reshape(-1, len(features)))
+                       np.zeros(0, np.int64), codes)
     spec_intersection = bool(cells["spec"].get("intersection", True))
     parts = {p.name: p for p in index.partitions(spec_intersection)}
     if feature not in parts:

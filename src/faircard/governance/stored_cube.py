@@ -103,6 +103,19 @@ def cube_problem(cells: Mapping[str, Any] | None, summary: Mapping[str, Any]) ->
     return ""
 
 
+def cell_codes(cells: Mapping[str, Any]) -> np.ndarray:
+    """The per-cell document's ``cell_codes`` (one row of group codes per cell, one column per
+    feature) as int64; a :class:`ValueError` unless every code is a whole number written as
+    one (1.5, "1", 1.0 and true are not codes: read as 1 they would pass for another cell)."""
+    features = cells["features"]
+    rows = cells["cell_codes"]
+    if not isinstance(rows, list) or not all(
+            isinstance(row, list) and len(row) == len(features)
+            and all(type(c) is int and c >= 0 for c in row) for row in rows):
+        raise ValueError("the cell codes must be lists of whole numbers, one per feature")
+    return np.asarray(rows, dtype=np.int64).reshape(len(rows), len(features))
+
+
 def _close(a: np.ndarray, b: np.ndarray) -> bool:
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     return a.shape == b.shape and bool(np.allclose(a, b, rtol=_REL, atol=1e-9, equal_nan=True))
@@ -116,9 +129,9 @@ def _check_against(cube: Cube, cells: Mapping[str, Any], summary: Mapping[str, A
             list(cube.index.labels[f]) != [str(g) for g in cells["labels"][f]]
             for f in features):
         raise ValueError("other groups")
-    if not np.array_equal(cube.index.cell_codes,
-                          np.asarray(cells["cell_codes"], np.int64).reshape(
-                              cube.index.cell_codes.shape)):
+    codes = cell_codes(cells)
+    if codes.shape != cube.index.cell_codes.shape \
+            or not np.array_equal(cube.index.cell_codes, codes):
         raise ValueError("other cells")
     if not _close(cube.cells, cells["counts"]):
         raise ValueError("other per-cell counts")

@@ -287,12 +287,28 @@ st.subheader("Check the audit trail")
 st.caption("Recomputes every fingerprint and every link of the hash chain, so an entry edited "
            "after it was written is found. Keep the head hash somewhere else (for example in CI "
            "logs) to detect a rewritten store.")
+try:
+    with auth.open_store(location) as store:
+        head, n_entries, signed = store.head(), store.event_count(), store.is_signed()
+except FaircardError as exc:
+    components.error(exc)
+    components.stop("governance")
+st.markdown(f"**Head of the chain now:** `{head}` ({n_entries:,} entries)")
+if not signed:
+    st.warning("The entries of this store are not signed. Someone who can write to its "
+               "database can remove its newest entries (for example a rejection that withdrew "
+               "an approval) or rewrite it, and the store alone cannot show it. Publish the "
+               "head above (a CI log, a ticket) and check it below, or with 'faircard verify "
+               "--expect-head'; better, configure a signing key.")
+expected = st.text_input("Published head to check (optional)", key="w_gov_expect_head",
+                         max_chars=200, help="A head hash published earlier: the chain must "
+                         "still contain it, or entries were removed or the chain rewritten.")
 if st.button("Verify the store", key="gov_verify"):
     result = None
     with st.spinner("Checking every record and review..."):
         try:
             with auth.open_store(location) as store:
-                result = store.verify()
+                result = store.verify(expect_head=expected.strip() or None)
         except FaircardError as exc:
             components.error(exc)
     if result is not None:

@@ -60,6 +60,7 @@ try:
         changes = diff_records(store, rec.baseline, rec.id) if rec.baseline else None
         stored_card = store.card(rec.id)
         problems = store.problems(rec.id)
+        signed = store.is_signed()
         review = card_review(store, fingerprint=rec.fingerprint,
                              dataset_sha256=rec.dataset_sha256,
                              model_sha256s=[m["sha256"] for m in rec.models], spec=rec.spec,
@@ -90,6 +91,11 @@ st.markdown(
     + "".join(f" · model '{components.escape(m['name'])}' (`{m['sha256'][:16]}`)"
               for m in rec.models)
     + f"  \nFingerprint `{rec.fingerprint}`")
+if not signed:
+    st.caption("The audit store's entries are not signed, so someone who can write to its "
+               "database could rewrite this record's trail or remove its newest reviews "
+               "without it showing here; check the store's published head on the Governance "
+               "page.")
 if rec.superseded_by:
     st.warning("A newer version of this record exists: "
                + ", ".join(f"record {i}" for i in rec.superseded_by) + ".")

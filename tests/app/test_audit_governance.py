@@ -119,3 +119,131 @@ def test_per_cell_counts_of_another_assessment_are_not_verified(_private_audit_s
     button.click().run()
     assert any("cannot be approved" in text_of(e) for e in at.error)
     assert _status(_private_audit_store, rec.id) == "in_review"
+
+
+def _approved_then_withdrawn(store_path):
+    """Record 1 approved; record 2, the same assessment, rejected (the approval withdrawn).
+    The head published after the withdrawal."""
+    import faircard
+    from faircard.governance.share import cells_of
+    from tests.app.conftest import small_frame
+
+    a = faircard.assess(small_frame(), target="outcome", score="risk_score",
+                        sensitive=["sex"], n_boot=0)
+    with AuditStore(store_path) as store:
+        for rid, author, reviewer, decision in ((1, "Ana Kim", "Ben Lee", "approve"),
+                                                (2, "Carl Diaz", "Dana Fox", "reject")):
+            store.add(a, title=f"Risk v{rid}", created_by=author, dataset_name="small.csv",
+                      dataset_sha256="a" * 64, cells=cells_of(a))
+            store.submit(rid, author)
+            store.review(rid, reviewer, decision, "" if decision == "approve" else "No.")
+        return store.head()
+
+
+def _cut_the_withdrawal(store_path) -> None:
+    """Remove record 2 and its reviews from the end of the chain, and point the store's head
+    at the entry before them, as someone with write access to the database could."""
+    import sqlite3
+
+    con = sqlite3.connect(store_path)
+    con.execute("DELETE FROM reviews WHERE record_id = 2")
+    con.execute("DELETE FROM records WHERE id = 2")
+    entry, seq = con.execute("SELECT entry_hash, seq FROM reviews ORDER BY seq DESC "
+                             "LIMIT 1").fetchone()
+    con.execute("UPDATE meta SET value = ? WHERE key = 'head_hash'", (entry,))
+    con.execute("UPDATE meta SET value = ? WHERE key = 'event_count'", (str(seq),))
+    con.commit()
+    con.close()
+
+
+def _verify_on_page(expected: str = ""):
+    gov = new("app_pages/governance.py")
+    gov.run()
+    no_exception(gov)
+    if expected:
+        gov.text_input(key="w_gov_expect_head").input(expected)
+    gov.button(key="gov_verify").click().run()
+    no_exception(gov)
+    return gov
+
+
+def test_a_cut_end_of_a_signed_store_is_found_without_a_published_head(_private_audit_store,
+                                                                       monkeypatch):
+    from faircard.errors import FaircardError
+
+    monkeypatch.setenv("FAIRCARD_SIGNING_KEY", "a-long-hmac-secret-for-the-audit-test-0123")
+    _approved_then_withdrawn(_private_audit_store)
+    _cut_the_withdrawal(_private_audit_store)
+    # the approval of record 1 is in force again as far as its own entries go ...
+    with AuditStore(_private_audit_store, create=False) as store:
+        assert store.get(1).status == "approved" and len(store.list()) == 1
+        [problem] = store.problems(1)
+        assert "newest entries may have been removed" in problem
+        # ... and no key holder's write vouches for the cut
+        try:
+            store.comment(1, "Eve", "All fine.")
+            raise AssertionError("a write after the cut was accepted")
+        except FaircardError as exc:
+            assert "Nothing was added" in str(exc)
+    at = new("app.py")
+    at.query_params["record"] = "1"
+    at.run()
+    no_exception(at)
+    assert any("status **not verified**" in m.value for m in at.markdown)
+    assert any("newest entries may have been removed" in text_of(e) for e in at.error)
+    gov = _verify_on_page()
+    assert any("The audit store is broken" in text_of(e) for e in gov.error)
+    assert any("removed from the end" in text_of(m) for m in gov.markdown)
+    assert not any("not signed" in text_of(w) for w in gov.warning)
+
+
+def test_an_unsigned_store_says_it_cannot_see_a_cut_end_and_checks_a_published_head(
+        _private_audit_store):
+    published = _approved_then_withdrawn(_private_audit_store)
+    before = _verify_on_page()
+    assert any(published in m.value for m in before.markdown), "the head to publish is shown"
+    _cut_the_withdrawal(_private_audit_store)
+    gov = _verify_on_page()
+    assert any("not signed" in text_of(w) and "remove its newest entries" in text_of(w)
+               for w in gov.warning)
+    assert any("intact" in text_of(s) for s in gov.success)  # the store alone cannot tell
+    gov = _verify_on_page(published)
+    assert any("The audit store is broken" in text_of(e) for e in gov.error)
+    assert any("published head" in text_of(m) for m in gov.markdown)
+    at = new("app.py")
+    at.query_params["record"] = "1"
+    at.run()
+    no_exception(at)
+    assert any("not signed" in text_of(c) for c in at.caption)
+
+
+def test_a_signed_store_from_before_head_signatures_is_signed_by_upgrade(_private_audit_store):
+    import sqlite3
+
+    from faircard.errors import FaircardError
+    from faircard.governance.migrate import upgrade
+    from faircard.governance.signing import Keys
+
+    keys = Keys.from_environment(environ={
+        "FAIRCARD_SIGNING_KEY": "a-long-hmac-secret-for-the-audit-test-0123"})
+    published = _approved_then_withdrawn(_private_audit_store)
+    with AuditStore(_private_audit_store, keys=keys) as store:
+        assert store.sign_unsigned() == 6  # a store written unsigned, so far
+        assert store.verify().ok and store.head() == published
+    con = sqlite3.connect(_private_audit_store)  # as written by a faircard before this one
+    con.execute("DELETE FROM meta WHERE key IN ('head_signature', 'head_key_id')")
+    con.commit()
+    con.close()
+    with AuditStore(_private_audit_store, keys=keys) as store:
+        [problem] = store.verify().problems
+        assert "faircard upgrade" in problem.reason
+        try:
+            store.comment(1, "Eve", "Fine?")
+            raise AssertionError("a write on an unsigned head was accepted")
+        except FaircardError as exc:
+            assert "faircard upgrade" in str(exc)
+    upgrade(_private_audit_store, keys=keys)
+    with AuditStore(_private_audit_store, keys=keys) as store:
+        assert store.verify().ok
+        store.comment(1, "Eve", "Fine?")
+        assert store.verify(expect_head=published).ok

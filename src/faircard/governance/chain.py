@@ -25,6 +25,17 @@ from .stored_cube import cube_problem, has_cube
 
 GENESIS_HASH = "0" * 64
 
+HEAD_KEY_ID, HEAD_SIGNATURE = "head_key_id", "head_signature"
+"""The store's meta entries holding the signature of its head (see :func:`head_message`)."""
+
+
+def head_message(seq: int, head: str) -> str:
+    """What a signed store signs about its head: how many entries the chain has and its newest
+    entry's hash. Entries removed from the end of the chain leave a head whose signature no
+    longer matches (only the signing key can sign the shorter chain's head)."""
+    return f"head:{int(seq)}:{head}"
+
+
 DECISIONS = ("approve", "request_changes", "reject", "comment")
 SUBMIT = "submit"
 STATUSES = ("draft", "in_review", "approved", "changes_requested", "rejected")
@@ -240,6 +251,17 @@ def verify_chain(tables: Mapping[str, Sequence[Mapping[str, Any]]], meta: Mappin
             table, rid, seq, f"{n_signed} entries are signed but no verification key is "
             "configured, so their signatures cannot be checked: set FAIRCARD_SIGNING_KEY or "
             "FAIRCARD_VERIFY_KEYS"))
+    if signatures and keys is not None and first_signed is not None:
+        reason = keys.check(meta.get(HEAD_KEY_ID), meta.get(HEAD_SIGNATURE),
+                            head_message(_as_int(meta.get("event_count")),
+                                         str(meta.get("head_hash"))))
+        if reason:
+            problems.append(ChainProblem(
+                "meta", None, len(entries) + 1,
+                f"its signature (over the newest entry and the number of entries) does not "
+                f"check out ({reason}): entries may have been removed from the end "
+                "of the chain. A store last written by an older faircard has no such "
+                "signature yet: sign it with 'faircard upgrade' and the signing key"))
     # a status that disagrees with the events comes after the chain's own problems: when
     # an event was removed, the removal (not the status it leaves behind) is the first break
     for table, row in entries:

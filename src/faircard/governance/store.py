@@ -37,11 +37,14 @@ from .chain import (
     DECISION_STATUS,
     DECISIONS,
     GENESIS_HASH,
+    HEAD_KEY_ID,
+    HEAD_SIGNATURE,
     HASH_VERSION,
     HASHED_COLUMNS,
     STATUSES,
     SUBMIT,
     UNAUTHENTICATED,
+    head_message,
     ChainProblem,
     VerifyResult,
     entry_hash,
@@ -75,7 +78,7 @@ from .schema import (
     records_table,
     reviews_table,
 )
-from .signing import Keys
+from .signing import KeyRing, Keys
 
 __all__ = [
     "DECISIONS", "GENESIS_HASH", "SCHEMA_VERSION", "STATUSES", "UNAUTHENTICATED", "AuditStore",
@@ -292,11 +295,13 @@ class AuditStore:
         return {k: v for k, v in conn.execute(sa.select(meta_table.c.key, meta_table.c.value))}
 
     @contextlib.contextmanager
-    def _append(self) -> Iterator[tuple[sa.Connection, str, int]]:
+    def _append(self, check_head: bool = True) -> Iterator[tuple[sa.Connection, str, int]]:
         """A write transaction holding the store's write lock; yields (conn, head, last seq).
 
         The first statement writes the head row, which takes the database's write lock before
-        anything is read, so two writers cannot fork the chain.
+        anything is read, so two writers cannot fork the chain. In a signed store the head
+        must check out first (``check_head``): signing a new entry after a cut end would
+        vouch for the cut.
         """
         with self._errors(), self._engine.begin() as conn:
             conn.execute(sa.update(meta_table).where(meta_table.c.key == "head_hash")
@@ -309,6 +314,16 @@ class AuditStore:
                     "FAIRCARD_SIGNING_KEY_FILE (in the app also signing_key under [faircard] "
                     "in Streamlit's secrets) to the store's key to add to it."
                 )
+            if check_head and meta.get("signed"):
+                signer = self.keys.signer
+                ring = self.keys.ring or KeyRing([signer.verify_key()])
+                for problem in self._head_problems(conn, ring):
+                    raise FaircardError(
+                        f"Nothing was added to the audit store '{self.location}': {problem}. "
+                        "Run 'faircard verify' and restore the store from a backup; a store "
+                        "last written by an older faircard gets its head signed by 'faircard "
+                        "upgrade' with the signing key."
+                    )
             yield conn, meta["head_hash"], int(meta["event_count"])
 
     @staticmethod
@@ -537,6 +552,15 @@ class AuditStore:
         self._advance(conn, row["entry_hash"], row["seq"])
         if signer is not None:
             self._set_meta(conn, "signed", "1")
+            self._sign_head(conn, row["entry_hash"], row["seq"])
+
+    def _sign_head(self, conn: sa.Connection, head: str, seq: int) -> None:
+        """Sign the chain's head (its newest entry and number of entries), so that entries
+        removed from the end of a signed chain are found without a published head."""
+        signer = self.keys.signer
+        assert signer is not None
+        self._set_meta(conn, HEAD_KEY_ID, signer.key_id)
+        self._set_meta(conn, HEAD_SIGNATURE, signer.sign(head_message(seq, head)))
 
     @staticmethod
     def _set_meta(conn: sa.Connection, key: str, value: str) -> None:
@@ -711,13 +735,42 @@ class AuditStore:
             .mappings().one()
         reviews = conn.execute(sa.select(reviews_table).where(reviews_table.c.record_id == rid)) \
             .mappings().all()
-        return record_problems(row, reviews, self.keys.ring)
+        return record_problems(row, reviews, self.keys.ring) + \
+            self._head_problems(conn, self.keys.ring)
+
+    @staticmethod
+    def _head_problems(conn: sa.Connection, ring: KeyRing | None) -> list[str]:
+        """In a signed store, with verification keys: why its head cannot be trusted (empty when
+        it can): the newest entry is not the head the store signed, so entries were removed
+        from the end (for example a rejection that withdrew an approval). Cheap: one signature
+        and the newest entry, not the whole chain."""
+        meta = AuditStore._meta(conn)
+        if not meta.get("signed") or ring is None:
+            return []
+        head, seq = str(meta.get("head_hash")), meta.get("event_count")
+        reason = ring.check(meta.get(HEAD_KEY_ID), meta.get(HEAD_SIGNATURE),
+                                      head_message(int(seq or 0), head))
+        newest = max(((r[0], r[1]) for t in CHAIN.values() for r in conn.execute(
+            sa.select(t.c.seq, t.c.entry_hash).order_by(t.c.seq.desc()).limit(1))),
+            default=(0, GENESIS_HASH))
+        if not reason and (str(newest[0]), newest[1]) != (str(seq), head):
+            reason = "the newest entry of the chain is not the head the store signed"
+        if not reason:
+            return []
+        return [f"the store's head does not check out ({reason}): its newest entries may have "
+                "been removed, so no status in it can be trusted"]
 
     def head(self) -> str:
         """The hash of the newest entry (64 zeros for an empty store); keep a copy elsewhere to
         detect a rewritten chain."""
         with self._errors(), self._engine.connect() as conn:
             return self._meta(conn)["head_hash"]
+
+    def is_signed(self) -> bool:
+        """Whether the store's entries are signed (then it refuses unsigned writes, and
+        verifying needs a verification key)."""
+        with self._errors(), self._engine.connect() as conn:
+            return bool(self._meta(conn).get("signed"))
 
     def event_count(self) -> int:
         """How many entries the chain has (records, reviews and comments)."""
@@ -759,13 +812,15 @@ class AuditStore:
 
     def sign_unsigned(self) -> int:
         """Sign every entry that has no signature (written before a signing key was
-        configured) with the configured key; returns how many. Refuses a chain whose hashes,
-        links or statuses do not verify: a broken chain must not be vouched for."""
+        configured) with the configured key, and sign the store's head (stores written by an
+        older faircard have no head signature); returns how many entries it signed. Refuses a
+        chain whose hashes, links or statuses do not verify: a broken chain must not be
+        vouched for."""
         signer = self.keys.signer
         if signer is None:
             raise FaircardError("No signing key is configured; set FAIRCARD_SIGNING_KEY or "
                                 "FAIRCARD_SIGNING_KEY_FILE.")
-        with self._append() as (conn, _head, _seq):
+        with self._append(check_head=False) as (conn, _head, _seq):
             tables = _entries(conn)
             result = verify_chain(tables, self._meta(conn), signatures=False)
             if not result.ok:
@@ -782,8 +837,10 @@ class AuditStore:
                         conn.execute(sa.update(table).where(table.c.id == row["id"]).values(
                             key_id=signer.key_id, signature=signer.sign(row["entry_hash"])))
                         n += 1
-            if n:
+            meta = self._meta(conn)
+            if n or meta.get("signed"):
                 self._set_meta(conn, "signed", "1")
+                self._sign_head(conn, meta["head_hash"], int(meta["event_count"]))
         return n
 
 

@@ -247,3 +247,18 @@ def test_a_signed_store_from_before_head_signatures_is_signed_by_upgrade(_privat
         assert store.verify().ok
         store.comment(1, "Eve", "Fine?")
         assert store.verify(expect_head=published).ok
+
+
+def test_a_share_link_names_one_record_in_one_way(_private_audit_store):
+    """Only ASCII digits (optionally after '#') name a record: '1_0' is not record 10 and an
+    Arabic-Indic '٣' is not record 3, so one record has one share link."""
+    _approved_then_withdrawn(_private_audit_store)
+    for raw, opens in (("2", True), ("٢", False), ("0_2", False)):
+        at = new("app.py")
+        at.query_params["record"] = raw
+        at.run()
+        no_exception(at)
+        shown = any("**Record 2**" in m.value for m in at.markdown)
+        assert shown == opens, raw
+        if not opens:
+            assert any("whole number such as 3" in text_of(e) for e in at.error), raw

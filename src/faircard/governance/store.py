@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import numbers
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -177,16 +179,24 @@ MAX_ID = 2**63 - 1
 """The largest id a database integer column holds (SQLite and PostgreSQL ``bigint``)."""
 
 
+_ID_TEXT = re.compile(r"\s*#?\s*([0-9]+)\s*", re.ASCII)
+"""A record id as people type it: ASCII digits, optionally after '#'. Not '1_0' (Python reads
+10), not other scripts' digits ('٣' is 3 to Python), so one record has one share link."""
+
+
 def _record_id(value: Any) -> int:
-    try:
-        if isinstance(value, bool):
-            raise ValueError
-        number = int(str(value).strip().lstrip("#"))
-    except (TypeError, ValueError):
-        raise FaircardError(f"A record id is a whole number such as 3; got {value!r}.") from None
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        number = int(value)
+    else:
+        found = _ID_TEXT.fullmatch(value) if isinstance(value, str) else None
+        if found is None:
+            raise FaircardError(f"A record id is a whole number such as 3; got {value!r}.")
+        digits = found.group(1).lstrip("0") or "0"
+        number = int(digits) if len(digits) <= 19 else MAX_ID + 1
     if not -MAX_ID <= number <= MAX_ID:
         # the database cannot even look such a number up (SQLite raises OverflowError)
-        raise FaircardError(f"There is no record {number}: record ids are whole numbers from 1 "
+        shown = value.strip()[:40] if isinstance(value, str) else number
+        raise FaircardError(f"There is no record {shown}: record ids are whole numbers from 1 "
                             f"to {MAX_ID:,}.")
     return number
 

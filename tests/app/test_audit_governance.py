@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from faircard.governance.store import AuditStore
 from tests.app.conftest import new, no_exception, seed_state, text_of
-from tests.app.test_share_view import AUTH, ISS
+from tests.app.test_share_view import AUTH, ISS, VIEWER
 
 ANA = {"is_logged_in": True, "iss": ISS, "sub": "ana-1", "name": "Ana Kim",
        "email": "ana@example.org", "roles": ["author", "approver"]}
@@ -262,3 +262,26 @@ def test_a_share_link_names_one_record_in_one_way(_private_audit_store):
         assert shown == opens, raw
         if not opens:
             assert any("whole number such as 3" in text_of(e) for e in at.error), raw
+
+
+def _card_text(at) -> str:
+    return " ".join(text_of(m) for m in at.markdown if "Status:" in m.value)
+
+
+def test_a_typed_name_approval_is_not_shown_as_a_signed_in_one(_private_audit_store):
+    """With sign-in configured, an approval written with a typed name (the command line) is
+    shown on the shared card as such; one by a signed-in approver is not."""
+    def card_of(rid: int) -> str:
+        at = _as(new("app.py"), VIEWER)
+        at.query_params["record"] = str(rid)
+        at.run()
+        no_exception(at)
+        return _card_text(at)
+
+    assert _record(ANA) == 1
+    with AuditStore(_private_audit_store) as store:
+        store.review(1, "Ben Lee", "approve", role="model risk")  # faircard review --reviewer
+    assert "reviewer Ben Lee (model risk; name typed, not signed in)." in card_of(1)
+    assert _record(ANA) == 2
+    _decide(VERA, 2)
+    assert "reviewer Vera Domain." in card_of(2)

@@ -105,8 +105,9 @@ def test_record_review_sign_off_and_verify(tmp_path, _private_audit_store, capsy
     card.run()
     no_exception(card)
     preview = " ".join(m.value for m in card.markdown)
-    assert "Status: approved, reviewer Ben Lee \\(model risk\\)" in preview or \
-        "Status: approved, reviewer Ben Lee (model risk)" in preview, preview[-600:]
+    assert "Status: approved, reviewer Ben Lee \\(model risk; name typed, not signed in\\)" \
+        in preview or "Status: approved, reviewer Ben Lee (model risk; name typed, not signed " \
+        "in)" in preview, preview[-600:]
     assert "&lt;b&gt;intervals&lt;/b&gt;" in preview
 
     # an entry edited behind the store's back is found

@@ -75,7 +75,8 @@ def test_card_is_approved_only_while_it_matches(tmp_path, frame):
         assert _review(store, a, TEXT) is None  # nothing recorded: a draft
         rec = _approve(store, a, TEXT)
         review = _review(store, a, TEXT)
-        assert review["status"] == "approved" and review["reviewer"] == "ben (model risk)"
+        assert review["status"] == "approved" and review["reviewer"] == \
+            "ben (model risk; name typed, not signed in)"
         assert f"Audit record {rec.id}" in review["notes"]
 
         edited = {**TEXT, "caveats": {"text": "Re-check monthly."}}

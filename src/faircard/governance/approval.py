@@ -104,7 +104,10 @@ def card_review(store, *, fingerprint: str, dataset_sha256: str,
         last = decisions[-1] if decisions else None
         reviewer = ""
         if last:
-            reviewer = f"{last.reviewer} ({last.role})" if last.role else last.reviewer
+            # a typed name proves nothing: the card says so wherever it is read
+            notes_on = [n for n in (last.role, None if last.authenticated else
+                                    "name typed, not signed in") if n]
+            reviewer = f"{last.reviewer} ({'; '.join(notes_on)})" if notes_on else last.reviewer
         notes = f"Audit record {rec.id} (fingerprint {rec.fingerprint[:16]})"
         if last and last.comment:
             notes += f": {last.comment}"

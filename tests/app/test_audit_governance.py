@@ -285,3 +285,35 @@ def test_a_typed_name_approval_is_not_shown_as_a_signed_in_one(_private_audit_st
     assert _record(ANA) == 2
     _decide(VERA, 2)
     assert "reviewer Vera Domain." in card_of(2)
+
+
+def test_the_card_goes_by_the_latest_decision_on_its_content_as_the_gate_does(
+        _private_audit_store):
+    """Two records of the same assessment: record 2 approved, then record 1 rejected. The
+    latest decision on this content is a rejection (the gate fails it), so no card of it may
+    say "approved", whichever record's share link shows it."""
+    import faircard
+    from faircard.governance.gate import _approved_check
+    from faircard.governance.share import cells_of
+    from tests.app.conftest import small_frame
+
+    a = faircard.assess(small_frame(), target="outcome", score="risk_score",
+                        sensitive=["sex"], n_boot=0)
+    with AuditStore(_private_audit_store) as store:
+        for rid in (1, 2):
+            store.add(a, title=f"Risk v{rid}", created_by="Ana Kim", dataset_name="small.csv",
+                      dataset_sha256="a" * 64, cells=cells_of(a))
+            store.submit(rid, "Ana Kim")
+        store.review(2, "Ben Lee", "approve")
+        store.review(1, "Dana Fox", "reject", "The threshold is wrong.")
+        fingerprint = store.get(1).fingerprint
+        gate = _approved_check(store, fingerprint, None, False)
+    assert not gate.passed and "rejected later by Dana Fox" in gate.explanation
+    for rid in (1, 2):
+        at = new("app.py")
+        at.query_params["record"] = str(rid)
+        at.run()
+        no_exception(at)
+        card = _card_text(at)
+        assert "Status: rejected, reviewer Dana Fox" in card, (rid, card)
+        assert "Status: approved" not in card

@@ -236,5 +236,6 @@ def test_a_record_from_before_schema_3_still_opens(tmp_path, monkeypatch):
     shared = _share()
     assert not shared.error, [e.value for e in shared.error]
     assert any("does not keep the model card's text" in i.value for i in shared.info)
-    assert "Status: approved, reviewer bob (model risk)" in _card_markdown(shared)
+    assert "Status: approved, reviewer bob (model risk; name typed, not signed in)" in \
+        _card_markdown(shared)
     assert any("people" in d.value.columns for d in shared.dataframe)

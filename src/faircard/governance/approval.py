@@ -76,7 +76,8 @@ def card_review(store, *, fingerprint: str, dataset_sha256: str,
                 available: Iterable[str] = ()) -> dict[str, str] | None:
     """The ``review`` section of a card with this ``fingerprint``, or None (a draft).
 
-    The newest record with the same fingerprint gives its status, reviewer and comment. Without
+    The latest decision on a record with the same fingerprint (else the newest such record)
+    gives the status, reviewer and comment, as for the gate. Without
     one, the newest approved record of the same dataset and models makes the card
     ``"changed since approval"`` and the notes say what changed. ``card`` (the card document
     as it is shown now, with the ``available`` metrics) is compared with the card the record
@@ -85,7 +86,15 @@ def card_review(store, *, fingerprint: str, dataset_sha256: str,
     """
     found = store.find_by_fingerprint(fingerprint)
     if found:
-        rec = max(found, key=lambda r: r.id)
+        # as the gate does: the latest decision on this content, whichever record of it it is
+        # on (an approval is withdrawn by recording the content again and rejecting it);
+        # without any decision, the newest record
+        decided = [(h.at, r.id, h, r) for r in found for h in store.history(r.id)
+                   if h.decision in ("approve", "request_changes", "reject")]
+        if decided:
+            *_, last, rec = max(decided, key=lambda d: d[:2])
+        else:
+            last, rec = None, max(found, key=lambda r: r.id)
         problems = store.problems(rec.id)
         if problems:
             return {"status": UNVERIFIED, "reviewer": "",
@@ -99,9 +108,6 @@ def card_review(store, *, fingerprint: str, dataset_sha256: str,
                     "notes": f"Audit record {rec.id} was approved for this card shown "
                              f"differently; since then {_join(shown)} changed. Record this "
                              "card and have it reviewed again."}
-        decisions = [h for h in store.history(rec.id)
-                     if h.decision in ("approve", "request_changes", "reject")]
-        last = decisions[-1] if decisions else None
         reviewer = ""
         if last:
             # a typed name proves nothing: the card says so wherever it is read

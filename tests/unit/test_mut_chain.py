@@ -65,6 +65,7 @@ class Chain:
         self.prev = GENESIS
         self.seq = 0
         self.status: dict[int, str] = {}
+        self.head_signed = False
 
     def _append(self, table: str, row: dict, version: int) -> dict:
         self.seq += 1
@@ -137,7 +138,11 @@ class Chain:
 
     @property
     def meta(self) -> dict:
-        return {"head_hash": self.prev, "event_count": str(self.seq)}
+        meta = {"head_hash": self.prev, "event_count": str(self.seq)}
+        if self.head_signed:  # as a signed store keeps it (by the test key ring below)
+            meta.update(head_key_id="k1",
+                        head_signature=f"good:{ch.head_message(self.seq, self.prev)}")
+        return meta
 
     def verify(self, **kw) -> ch.VerifyResult:
         return ch.verify_chain(self.tables, self.meta, **kw)
@@ -399,6 +404,7 @@ def _signed_chain() -> Chain:
     for rows in c.tables.values():
         for row in rows:
             row["key_id"], row["signature"] = "k1", f"good:{row['entry_hash']}"
+    c.head_signed = True
     return c
 
 
@@ -408,9 +414,25 @@ def test_signatures_are_checked_against_each_entry_hash():
     r = c.verify(keys=keys)
     assert r.ok and r.n_signed == 5 and r.signatures_checked
     assert r.message.endswith(" Every entry's signature checks out.")
+    head = ch.head_message(c.seq, c.prev)
     assert sorted(keys.calls) == sorted(
-        ("k1", f"good:{row['entry_hash']}", row["entry_hash"])
-        for rows in c.tables.values() for row in rows)
+        [("k1", f"good:{row['entry_hash']}", row["entry_hash"])
+         for rows in c.tables.values() for row in rows] + [("k1", f"good:{head}", head)])
+
+
+def test_a_signed_chain_whose_head_is_not_the_signed_one_is_a_problem():
+    c = _signed_chain()
+    signed_meta = c.meta
+    assert c.verify(keys=Keys()).ok
+    c.head_signed = False  # no head signature (or none by a trusted key)
+    [problem] = c.verify(keys=Keys()).problems
+    assert problem.entry == "the store's head" and "removed from the end" in problem.reason
+    # the last two comments cut and the head moved back; the head signature is the old one
+    del c.tables["comments"][:]
+    last = c.tables["reviews"][-1]
+    meta = {**signed_meta, "head_hash": last["entry_hash"], "event_count": str(last["seq"])}
+    [problem] = ch.verify_chain(c.tables, meta, Keys()).problems
+    assert problem.entry == "the store's head" and "removed from the end" in problem.reason
 
 
 def test_a_forged_or_missing_signature_is_a_problem():

@@ -273,7 +273,7 @@ def _overall(metric, value):
     (lambda c: c["labels"]["sex"].reverse(), None, "other groups"),
     (lambda c: c["labels"]["band"].append("mid"), None, "other groups"),
     (lambda c: c["cell_codes"].reverse(), None, "other cells"),
-    (lambda c: c["cell_codes"].pop(), None, "cannot reshape"),
+    (lambda c: c["cell_codes"].pop(), None, "other cells"),
     (_scale_counts(1 + 1e-8), None, "other per-cell counts"),
     (lambda c: c["counts"].pop(), None, "other per-cell counts"),
     (lambda c: c.__setitem__("n_input", c["n_input"] + 1), None, "other row accounting"),

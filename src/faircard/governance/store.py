@@ -754,19 +754,22 @@ class AuditStore:
         it can): the newest entry is not the head the store signed, so entries were removed
         from the end (for example a rejection that withdrew an approval). Cheap: one signature
         and the newest entry, not the whole chain."""
-        meta = AuditStore._meta(conn)
-        if not meta.get("signed") or ring is None:
-            return []
-        head, seq = str(meta.get("head_hash")), meta.get("event_count")
-        reason = ring.check(meta.get(HEAD_KEY_ID), meta.get(HEAD_SIGNATURE),
-                                      head_message(int(seq or 0), head))
-        newest = max(((r[0], r[1]) for t in CHAIN.values() for r in conn.execute(
-            sa.select(t.c.seq, t.c.entry_hash).order_by(t.c.seq.desc()).limit(1))),
-            default=(0, GENESIS_HASH))
-        if not reason and (str(newest[0]), newest[1]) != (str(seq), head):
+        reason = ""
+        for _attempt in range(3):  # a writer may commit between reading the head and the rows
+            meta = AuditStore._meta(conn)
+            if not meta.get("signed") or ring is None:
+                return []
+            head, seq = str(meta.get("head_hash")), str(meta.get("event_count"))
+            reason = ring.check(meta.get(HEAD_KEY_ID), meta.get(HEAD_SIGNATURE),
+                                head_message(seq if seq.isdigit() else -1, head))
+            if reason:
+                break
+            newest = max(((r[0], r[1]) for t in CHAIN.values() for r in conn.execute(
+                sa.select(t.c.seq, t.c.entry_hash).order_by(t.c.seq.desc()).limit(1))),
+                default=(0, GENESIS_HASH))
+            if (str(newest[0]), newest[1]) == (seq, head):
+                return []
             reason = "the newest entry of the chain is not the head the store signed"
-        if not reason:
-            return []
         return [f"the store's head does not check out ({reason}): its newest entries may have "
                 "been removed, so no status in it can be trusted"]
 

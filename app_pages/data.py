@@ -30,13 +30,17 @@ with right:
                  help="A synthetic loan book (20,000 applicants) and a logistic regression"):
         with st.spinner("Building the demo data and model..."):
             load_demo_into_state()
+        state.put(state.UPLOAD_REFUSED, None)
         st.rerun()
 with left:
     upload = st.file_uploader("Dataset (CSV, Parquet or Excel)",
                               type=["csv", "tsv", "txt", "parquet", "xlsx"],
                               key=state.upload_widget())
 fresh = take_upload(upload) if upload is not None else None
-pending = fresh or state.get(state.UPLOAD)  # a new file, or the uploaded file in use
+# a new file, a file that could not be read (its encoding may still be changed), or the
+# uploaded file in use
+refused = (state.get(state.UPLOAD_REFUSED) or {}) if fresh is None else {}
+pending = fresh or refused.get("file") or state.get(state.UPLOAD)
 if pending is not None:
     raw, digest, name = pending["raw"], pending["digest"], pending["name"]
     encoding = DETECT
@@ -52,13 +56,22 @@ if pending is not None:
                            + (" (detected)." if read.get("detected") else " (chosen)."))
     read_key = digest if encoding == DETECT else f"{digest}@{encoding}"
     current = state.get(state.DATA_DIGEST)
-    if current is None or current.split("+")[0] != read_key:
+    if refused.get("key") == read_key:  # refused before: not read again on every run
+        components.error(refused["error"])
+    elif current is None or current.split("+")[0] != read_key:
         try:
             with st.spinner(f"Reading {components.escape(name)}..."):
                 table = cache.read_upload(digest, raw, name, encoding)
         except FaircardError as exc:
+            state.put(state.UPLOAD_REFUSED, {"file": pending, "key": read_key,
+                                             "error": str(exc)})
+            if fresh is not None:
+                # this run drew the uploader holding the refused file; the next run draws it
+                # empty, so that the next file the user drops is taken (it was ignored)
+                st.rerun()
             components.error(exc)
         else:
+            state.put(state.UPLOAD_REFUSED, None)
             state.put(state.UPLOAD, pending)
             set_dataset(table.frame, name, read_key)
             state.put(state.DATA_READ, {"encoding": table.encoding,
@@ -86,6 +99,7 @@ if allowed_data_dirs():  # the operator lets datasets too large to upload be ope
             except FaircardError as exc:
                 components.error(exc)
             else:
+                state.put(state.UPLOAD_REFUSED, None)
                 st.rerun()
 
 components.need(state.has_data(), "Upload a dataset, or press **Load demo** to try faircard "

@@ -205,17 +205,22 @@ def _read_csv(raw: bytes, name: str, encoding: str, limits: TableLimits) -> Tabl
     text = decoded.data
     head = text[:65536].decode("utf-8", errors="ignore")
     sep = _sniff_delimiter(head)
+    # index_col=False: rows with one more field than the header (a delimiter at the end of
+    # every line) would otherwise make the first column the index and shift every value one
+    # column to the left, outcomes read as scores
     options = dict(sep=sep, skipinitialspace=True, na_values=list(NA_WORDS),
-                   keep_default_na=False, encoding="utf-8")
+                   keep_default_na=False, encoding="utf-8", index_col=False)
     _check_columns(_header_width(text, sep), name, limits)
     try:
         header = pd.read_csv(io.BytesIO(text), nrows=0, **options)
         n_cols = max(header.shape[1], 1)
         # stop parsing one row past a limit, so a huge file is refused without being loaded
         nrows = min(limits.max_rows, limits.max_cells // n_cols) + 1
-        df = _parse_csv(text, nrows, options)
+        df = _parse_csv(text, nrows, options, name)
         df = _keep_codes(df, text, nrows, options)
         df = _keep_long_integers(df, text, nrows, options)
+    except FaircardError:
+        raise
     except pd.errors.EmptyDataError:
         raise FaircardError(f"'{name}' has no columns. Check that it has a header row.") from None
     except pd.errors.ParserError as exc:
@@ -248,16 +253,24 @@ def _header_width(text: bytes, sep: str) -> int:
         return 0
 
 
-def _parse_csv(text: bytes, nrows: int, options: dict) -> pd.DataFrame:
+def _parse_csv(text: bytes, nrows: int, options: dict, name: str = "the file") -> pd.DataFrame:
     """Parse in chunks (pandas' low-memory mode keeps the peak near the frame's own size).
 
     Chunks can disagree on a column's type; those columns are read again as text, which is
-    what a single-pass parse gives for them.
+    what a single-pass parse gives for them. Rows with values beyond the header's last name
+    are refused (pandas would drop those values).
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", pd.errors.DtypeWarning)
+        warnings.simplefilter("always", pd.errors.ParserWarning)
         df = pd.read_csv(io.BytesIO(text), nrows=nrows, low_memory=True, **options)
     mixed = [w for w in caught if issubclass(w.category, pd.errors.DtypeWarning)]
+    if any(issubclass(w.category, pd.errors.ParserWarning)
+           and "loss of data" in str(w.message) for w in caught):
+        raise FaircardError(
+            f"Rows of '{name}' have more values than its header has names "
+            f"({df.shape[1]}), so some values belong to no column. Add the missing names to "
+            "the header row, or remove the extra delimiters, and upload again.")
     for w in caught:
         if not issubclass(w.category, pd.errors.DtypeWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
@@ -394,11 +407,84 @@ def _read_excel(raw: bytes, name: str, limits: TableLimits) -> pd.DataFrame:
     except zipfile.BadZipFile:
         raise FaircardError(f"'{name}' is damaged or not an Excel file.") from None
     try:
+        _check_excel_extent(raw, name, limits)
         return pd.read_excel(io.BytesIO(raw), engine="openpyxl", nrows=limits.max_rows + 1)
     except FaircardError:
         raise
     except Exception as exc:  # openpyxl raises many types for damaged workbooks
         raise FaircardError(f"'{name}' could not be read as Excel: {_first_line(exc)}") from None
+
+
+def _check_excel_extent(raw: bytes, name: str, limits: TableLimits) -> None:
+    """Refuse a first sheet whose table would be over the limits, before pandas builds it.
+
+    pandas pads every row to the widest one: a 6 KB workbook with one value in cell
+    XFD1048576 became 1,048,576 rows of 16,384 cells and took the server down. The sheet's XML
+    is streamed once, keeping nothing, to find its last row and column holding a value."""
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+
+    book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+    try:
+        if not book.worksheets:
+            return
+        with book.worksheets[0]._get_source() as src:  # the sheet pandas reads (the first)
+            last_row, widest = _sheet_extent(src)
+    finally:
+        book.close()
+    rows = last_row - 1  # the first row is the header
+    if not (widest > limits.max_columns or rows > limits.max_rows
+            or rows * widest > limits.max_cells):
+        return
+    found = (f"values as far as row {last_row:,} and column {get_column_letter(widest)}, so "
+             f"its table is {rows:,} rows x {widest:,} columns")
+    if widest > limits.max_columns:
+        raise over_limit(name, found, "columns", f"{limits.max_columns:,} columns",
+                         "FAIRCARD_MAX_COLUMNS")
+    if rows > limits.max_rows:
+        raise over_limit(name, found, "rows", f"{limits.max_rows:,} rows", "FAIRCARD_MAX_ROWS")
+    raise over_limit(name, found, "cells", f"{limits.max_cells:,} cells", "FAIRCARD_MAX_CELLS")
+
+
+def _sheet_extent(src) -> tuple[int, int]:
+    """(last row, last column) holding a value, 1-based, of a worksheet's XML read from the
+    file object ``src``. Rows and cells without a reference follow the previous one, as Excel
+    and openpyxl read them. A sheet has no document type: one (entities) is refused."""
+    import pyexpat
+
+    from openpyxl.utils.cell import column_index_from_string
+
+    at = {"row": 0, "col": 0, "last_row": 0, "widest": 0}
+    columns: dict[str, int] = {}
+
+    def start(tag: str, attrs: dict) -> None:
+        local = tag.rpartition(" ")[2]
+        if local == "c":
+            ref = attrs.get("r")
+            if not ref:
+                at["col"] += 1
+                return
+            letters = ref.rstrip("0123456789")
+            if letters not in columns:
+                columns[letters] = column_index_from_string(letters)
+            at["col"] = columns[letters]
+            if len(letters) < len(ref):
+                at["row"] = int(ref[len(letters):])
+        elif local in ("v", "is"):  # the cell holds a value (a formula alone has none)
+            at["last_row"] = max(at["last_row"], at["row"])
+            at["widest"] = max(at["widest"], at["col"])
+        elif local == "row":
+            at["row"] = int(attrs.get("r") or at["row"] + 1)
+            at["col"] = 0
+
+    def doctype(*_args) -> None:
+        raise ValueError("the sheet declares a document type, which a workbook never has")
+
+    parser = pyexpat.ParserCreate(namespace_separator=" ")
+    parser.StartElementHandler = start
+    parser.StartDoctypeDeclHandler = doctype
+    parser.ParseFile(src)
+    return at["last_row"], at["widest"]
 
 
 def _tidy_columns(df: pd.DataFrame, name: str) -> pd.DataFrame:

@@ -23,6 +23,8 @@ DATA_READ = "fc_data_read"        # how the file was read: {"encoding", "detecte
 UPLOAD = "fc_upload"              # the uploaded dataset file: {"name", "digest", "raw"} (kept to
                                   # read it again in another encoding)
 UPLOAD_ROUND = "fc_upload_round"  # how many dataset files were taken from the uploader
+UPLOAD_REFUSED = "fc_upload_refused"  # the last uploaded file that could not be read:
+                                  # {"file": as UPLOAD, "key": file digest@encoding, "error"}
 TARGET = "fc_target"
 DECISION = "fc_decision"          # "model" | "score" | "prediction"
 SCORE_COL = "fc_score_col"
@@ -93,6 +95,7 @@ DEFAULTS: dict[str, Any] = {
     DATA_READ: {},
     UPLOAD: None,
     UPLOAD_ROUND: 0,
+    UPLOAD_REFUSED: None,
     TARGET: None,
     DECISION: "score",
     SCORE_COL: None,

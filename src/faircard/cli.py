@@ -94,6 +94,12 @@ def _main(argv: list[str] | None) -> int:
         message = re.sub(r"[ \t\r\n]+", " ", str(exc)).strip()
         print(f"faircard: error: {for_terminal(message)}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a path the system refuses (a name too long, no permission, ...)
+        name = str(exc.filename or "")
+        shown = f" '{name if len(name) <= 80 else name[:80] + '...'}'" if name else ""
+        print(f"faircard: error: cannot use{for_terminal(shown)}: "
+              f"{for_terminal(exc.strerror or exc)}.", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("faircard: interrupted", file=sys.stderr)
         return 130

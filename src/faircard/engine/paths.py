@@ -47,6 +47,16 @@ def resolve_data_path(text: str, allowed: list[Path] | None = None) -> str:
     if not text:
         raise FaircardError("Give the path of a Parquet or CSV file, a folder or a glob such "
                             "as 'logs/*.parquet'.")
+    try:
+        return _resolve(text, allowed)
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        shown = text if len(text) <= 80 else text[:80] + "..."
+        raise FaircardError(f"The path '{shown}' cannot be opened "
+                            f"({(exc.strerror or str(exc)).lower()}). Give the path of a "
+                            "Parquet or CSV file, a folder or a glob.") from None
+
+
+def _resolve(text: str, allowed: list[Path]) -> str:
     path = Path(text)
     if not path.is_absolute():
         path = allowed[0] / path

@@ -204,6 +204,9 @@ def open_server_dataset(text: str, progress) -> None:
     sample = sample_duckdb(path, SAMPLE_ROWS)
     progress("Counting the rows...")
     rows = count_rows_duckdb(path)
+    if rows == 0:
+        raise FaircardError(f"'{text.strip()}' has no data rows. Choose a file with a header "
+                            "row and data.")
     progress("Fingerprinting the files (sha256)...")
     sha = sha256_of_files(path)
     set_dataset(sample, text.strip(), sha, source={"path": path, "rows": rows})

@@ -25,7 +25,7 @@ from .card import QUESTIONS, ModelCard
 from .errors import FaircardError
 from .formatting import fmt_disparate_impact, fmt_int, fmt_num, fmt_p, fmt_pct, fmt_threshold
 from .render_worker import data_only_fetcher, run_job
-from .safe_text import has_unsafe, md_cell, md_text, visible
+from .safe_text import LABEL_CHARS, has_unsafe, md_cell, md_text, short_labels, visible
 
 PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
 MAX_TEMPLATE_VALUE = 10_000_000
@@ -137,8 +137,42 @@ def _context(card: ModelCard, charts: dict[str, str] | None = None) -> dict[str,
     for row in d["quantitative"]["by_group"]:
         if row["feature"] not in features:
             features.append(row["feature"])
-    return {"card": d, "features": features, "charts": charts or {},
+    names = features + [row["group"] for row in d["quantitative"]["by_group"]]
+    labels = {full: short for full, short in short_labels(names).items()
+              if len(full) > LABEL_CHARS}
+    charts = charts or {}
+    if labels:  # drawn short wherever the card names them, listed whole once at its end
+        d = _shorten(d, labels)
+        features = [labels.get(f, f) for f in features]
+        charts = {_shorten(k, labels): uri for k, uri in charts.items()}
+    return {"card": d, "features": features, "charts": charts,
+            "shortened": [{"label": short, "name": full,
+                           "start": full if len(full) <= NAME_SHOWN else full[:NAME_SHOWN] + "…"}
+                          for full, short in labels.items()],
             "name": d["model_details"].get("name") or "Unnamed model"}
+
+
+NAME_SHOWN = 200
+"""Characters of a shortened name that the card's list of them prints (the HTML card has
+the whole name as the cell's tooltip, the JSON card everywhere): the PDF renderer takes
+minutes to wrap a word of thousands of characters."""
+
+
+def _shorten(value: Any, labels: dict[str, str]) -> Any:
+    """``value`` with every long name in ``labels`` (full name -> label) replaced by its label,
+    in every string it holds (the longest names first, so that no name is cut inside
+    another's label). A 50,000-character group name printed in each table and finding made
+    the PDF take three times as long; the card then lists it whole once."""
+    if isinstance(value, str):
+        for full in sorted(labels, key=len, reverse=True):
+            if full in value:
+                value = value.replace(full, labels[full])
+        return value
+    if isinstance(value, dict):
+        return {_shorten(k, labels): _shorten(v, labels) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_shorten(v, labels) for v in value)
+    return value
 
 
 def front_matter(card: ModelCard) -> str:

@@ -1,5 +1,6 @@
 """Thresholds: the decision policy: one threshold, costs, ROC, per-group thresholds."""
 
+import functools
 import json
 
 import numpy as np
@@ -147,10 +148,11 @@ def by_group(t: float) -> None:
 
     components.chart(charts.roc_curves, cache.roc_drawn(digest, a, feature))
     r1, r2 = st.columns([3, 1], vertical_alignment="center")
-    r1.caption(f"The curve is drawn through points at least {tables.ROC_STEP:g} apart: every "
-               "threshold's point lies within that of the line. The CSV holds every "
+    r1.caption(f"The curve is drawn through the points that shape it: every threshold's "
+               f"point lies within {tables.ROC_TOLERANCE:g} of the line. The CSV holds every "
                "threshold's point, with precision and recall.")
-    r2.download_button("ROC points (CSV)", cache.curves_csv(digest, a, feature),
+    # made when asked for (a callable): every threshold's point, written only on a click
+    r2.download_button("ROC points (CSV)", functools.partial(tables.roc_points_csv, sw, feature),
                        file_name="roc_points.csv", mime="text/csv", key="dl_roc_csv",
                        on_click="ignore")
     per_group_thresholds(feature, t, fp_cost, fn_cost, int(volume) or None)
@@ -205,13 +207,20 @@ def per_group_thresholds(feature: str, t: float, fp_cost: float, fn_cost: float,
     ptable = pd.DataFrame(policy.by_group).set_index("group")
     shown = ["threshold"] + [c for c in ("probability", "else_threshold") if c in ptable] + cols
     st.dataframe(ptable[shown], key="policy_table", column_config=readable)
-    front = cache.tradeoff_front(
-        digest, a, feature, chosen=policy,
-        computing=lambda: st.spinner("Tracing the trade-off..."), constraint=constraint,
-        objective=objective, fp_cost=fp_cost, fn_cost=fn_cost,
-        min_group_size=a.spec.min_group_size, include_small_groups=a.spec.include_small_groups,
-        allow_degenerate=allow_degenerate, randomized=randomized)
-    components.chart(charts.tradeoff, front, objective)
+    # traced and drawn only while open (opening it reruns this part): its seven searches take
+    # longer than the policy's own, seconds for equalized odds, on every new choice or groups
+    front_open = st.expander("Trade-off: objective vs disparity", key="w_tradeoff_open",
+                             on_change="rerun")
+    if front_open.open:
+        with front_open:
+            front = cache.tradeoff_front(
+                digest, a, feature, chosen=policy,
+                computing=lambda: st.spinner("Tracing the trade-off..."), constraint=constraint,
+                objective=objective, fp_cost=fp_cost, fn_cost=fn_cost,
+                min_group_size=a.spec.min_group_size,
+                include_small_groups=a.spec.include_small_groups,
+                allow_degenerate=allow_degenerate, randomized=randomized)
+            components.chart(charts.tradeoff, front, objective)
 
     b1, b2, b3, b4 = st.columns(4)
     if b1.button("Use this policy", type="primary", key="use_policy",
@@ -221,20 +230,21 @@ def per_group_thresholds(feature: str, t: float, fp_cost: float, fn_cost: float,
     if b2.button("Use the single threshold instead", key="use_single"):
         state.set_policy(DecisionPolicy.single(float(t)))
         st.rerun()
-    b3.download_button("Policy (JSON)", json.dumps(policy.to_dict(), indent=2),
+    # written when asked for (callables), not on every change of a choice
+    b3.download_button("Policy (JSON)", lambda: json.dumps(policy.to_dict(), indent=2),
                        file_name="policy.json", mime="application/json",
                        key="dl_policy_json", on_click="ignore")
-    b4.download_button("Policy (CSV)", csv_text(pd.DataFrame(policy.by_group)),
+    b4.download_button("Policy (CSV)", lambda: csv_text(pd.DataFrame(policy.by_group)),
                        file_name="policy.csv", mime="text/csv", key="dl_policy_csv",
                        on_click="ignore")
 
 
 by_group(t)
-# every feature's sweep, sorted scores and curves depend on nothing on this page: made with
-# the page, so that showing the thresholds of other groups only searches
+# every feature's sweep, sorted scores, curves and ROC chart depend on nothing on this page:
+# made with the page, so that showing the thresholds of other groups only searches
 for other in a.features:
     cache.sorted_scores_for(digest, a, other)
     cache.cost_curve_for(digest, a, other)
-    cache.roc_drawn(digest, a, other)
+    components.prepare_chart(charts.roc_curves, cache.roc_drawn(digest, a, other))
 components.link(components.PAGE_CARD, label="Next: the model card")
 components.page_done("thresholds")

@@ -65,6 +65,7 @@ def test_trade_off_never_draws_a_policy_that_misses_its_tolerance_as_meeting_it(
     df = coarse_two_groups([25, 45, 55, 65, 55, 45, 35, 30, 25, 20])
     at = seed_state(new("app_pages/thresholds.py"), df=df, sensitive=("sex",))
     at.session_state["fc_data_digest"] = "audit-trade-off-misses"
+    at.session_state["w_tradeoff_open"] = True
     at.run()
     no_exception(at)
     assert at.selectbox(key="w_constraint").value == "demographic_parity"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
+import pyarrow as pa
 
 from tests.app.conftest import new, no_exception, seed_state, small_frame
 
@@ -46,7 +49,8 @@ def test_confusion_matrices_are_drawn_only_when_opened():
     at.run()
     no_exception(at)
     assert not [d for d in at.dataframe if "actual yes, predicted yes" in d.value.columns]
-    assert [e.label for e in at.expander] == ["Confusion matrices"]
+    assert [e.label for e in at.expander] == ["Confusion matrices",
+                                              "Trade-off: objective vs disparity"]
     at.session_state["w_cm_open"] = True
     at.slider(key="w_thr_slider").set_value(0.6).run()
     no_exception(at)
@@ -110,3 +114,25 @@ def test_a_search_is_kept_and_shows_progress_only_when_it_runs():
                                      constraint="equal_opportunity")
     assert len(entered) == 2
     assert front["is_chosen"].sum() == 1
+
+
+def test_the_trade_off_is_traced_and_drawn_only_when_opened():
+    """Closed (the default), the trade-off's searches do not run and no chart is sent: a new
+    constraint or other groups then search only the policy. Opened, the chart holds the
+    chosen policy's point."""
+    from faircard.ui import cache
+
+    at = seed_state(new("app_pages/thresholds.py"), sensitive=("sex",))
+    at.session_state["fc_data_digest"] = "thr-page-trade-off"
+    at.run()
+    no_exception(at)
+    assert not [c for c in at.get("vega_lite_chart") if "Trade-off" in c.proto.spec]
+    fronts = [k for k in cache._search_store() if "thr-page-trade-off" in k and '"front"' in k]
+    assert not fronts
+    at.session_state["w_tradeoff_open"] = True
+    at.selectbox(key="w_constraint").set_value("equal_opportunity").run()
+    no_exception(at)
+    (chart,) = [c for c in at.get("vega_lite_chart") if "Trade-off" in c.proto.spec]
+    (data,) = chart.proto.datasets
+    rows = pa.ipc.open_stream(io.BytesIO(data.data.data)).read_pandas()
+    assert list(rows["policy"]).count("chosen policy") == 1

@@ -95,6 +95,7 @@ def _chart_data(element) -> pd.DataFrame:
 def _seed(df, digest: str, **state):
     at = seed_state(new("app_pages/thresholds.py"), df=df, sensitive=("sex",))
     at.session_state["fc_data_digest"] = digest
+    at.session_state["w_tradeoff_open"] = True  # the trade-off chart, drawn while open
     for k, v in state.items():
         at.session_state[k] = v
     return at

@@ -328,20 +328,6 @@ def roc_drawn(digest: str, assessment: Assessment, feature: str) -> pd.DataFrame
                       sweep_for(digest, assessment, feature))
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def _curves_csv(digest: str, key: str, feature: str, _sw) -> str:
-    from ..io.export import csv_text
-    from ..thresholds import roc_pr_curves
-
-    return csv_text(roc_pr_curves(_sw, feature))
-
-
-def curves_csv(digest: str, assessment: Assessment, feature: str) -> str:
-    """Every ROC and precision-recall point of the partition, one per threshold, as CSV."""
-    return _curves_csv(digest, _spec_key(assessment), feature,
-                       sweep_for(digest, assessment, feature))
-
-
 def _named_frames(data, frames: dict):
     """Altair data transformer: a data frame becomes a named data set kept as it is in
     ``frames`` (Streamlit sends it as Arrow), instead of rows of JSON values that Altair writes

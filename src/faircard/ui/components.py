@@ -107,11 +107,15 @@ def chart(build, *args, where=None, key: str | None = None, **kwargs) -> None:
     same inputs neither builds nor validates the chart again. With ``key`` (a string that
     identifies every argument, e.g. built from ``cache.assessment_key``), the cache looks the
     chart up by it instead of hashing the arguments' data."""
+    (where or st).vega_lite_chart(prepare_chart(build, *args, key=key, **kwargs))
+
+
+def prepare_chart(build, *args, key: str | None = None, **kwargs) -> dict:
+    """The cached Vega-Lite spec that :func:`chart` draws for the same arguments, made now (for
+    a chart that a later rerun may draw) without drawing it."""
     if key is None:
-        spec = cache.chart_spec(build.__module__, build.__name__, args, kwargs)
-    else:
-        spec = cache.keyed_chart_spec(build.__module__, build.__name__, key, args, kwargs)
-    (where or st).vega_lite_chart(spec)
+        return cache.chart_spec(build.__module__, build.__name__, args, kwargs)
+    return cache.keyed_chart_spec(build.__module__, build.__name__, key, args, kwargs)
 
 
 def stop(page: str = "") -> NoReturn:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 
 from ..favorable import wording
@@ -61,32 +62,66 @@ def group_summary(a) -> pd.DataFrame:
     return wide[["feature", "group", "n", "prevalence", "selection_rate", "is_small_group"]]
 
 
-ROC_STEP = 0.005
-"""How far apart (along both rates together) the points of a drawn ROC curve are at least."""
+ROC_TOLERANCE = 0.002
+"""How far (in rate, both axes being rates) a point of a ROC curve may lie from the line drawn
+through the points kept: under a pixel on the Thresholds page's chart."""
 
 
-def roc_drawn(curves: pd.DataFrame, step: float = ROC_STEP) -> pd.DataFrame:
+def _segment_distance(x, y, ax: float, ay: float, bx: float, by: float) -> np.ndarray:
+    """The distance of each point (x, y) to the segment from (ax, ay) to (bx, by)."""
+    dx, dy = bx - ax, by - ay
+    length = dx * dx + dy * dy
+    if length == 0:
+        return np.hypot(x - ax, y - ay)
+    t = np.clip(((x - ax) * dx + (y - ay) * dy) / length, 0.0, 1.0)
+    return np.hypot(x - (ax + t * dx), y - (ay + t * dy))
+
+
+def _kept_along(x: np.ndarray, y: np.ndarray, tolerance: float) -> np.ndarray:
+    """Which points of the path (x, y) to keep so that every point lies within ``tolerance``
+    of the path through the kept ones: the first and the last, and, between two kept points,
+    the farthest point from the segment joining them while it lies farther than ``tolerance``
+    (Ramer-Douglas-Peucker)."""
+    keep = np.zeros(len(x), dtype=bool)
+    if len(x) == 0:
+        return keep
+    keep[[0, -1]] = True
+    todo = [(0, len(x) - 1)]
+    while todo:
+        i, j = todo.pop()
+        if j - i < 2:
+            continue
+        d = _segment_distance(x[i + 1:j], y[i + 1:j], x[i], y[i], x[j], y[j])
+        k = int(np.argmax(d))
+        if d[k] > tolerance:
+            m = i + 1 + k
+            keep[m] = True
+            todo += [(i, m), (m, j)]
+    return keep
+
+
+def roc_drawn(curves: pd.DataFrame, tolerance: float = ROC_TOLERANCE) -> pd.DataFrame:
     """The points of ``curves`` (``thresholds.roc_pr_curves``) that the ROC chart draws, with
-    the columns it shows: per group in threshold order, the first and the last point and each
-    point whose false and true positive rates together moved at least ``step`` from the last
-    point kept. Every point left out lies within ``step`` of a drawn one (under 2 pixels on
-    the chart), so the curve looks the same; the browser draws up to 2/``step`` points per
-    group instead of one per threshold."""
+    the columns it shows: per group in threshold order, the points that shape the line, so that
+    every point left out lies within ``tolerance`` of the line drawn (under a pixel: the curve
+    looks the same). A smooth curve then needs a few dozen points instead of one per
+    threshold; each point drawn is a threshold's own, unchanged."""
     c = curves.dropna(subset=["false_positive_rate", "true_positive_rate"])
     keep = []
     for _, part in c.groupby("group", sort=False):
-        x = part["false_positive_rate"].to_numpy()
-        y = part["true_positive_rate"].to_numpy()
-        last = 0
-        kept = [0]
-        for i in range(1, len(x) - 1):
-            if abs(x[i] - x[last]) + abs(y[i] - y[last]) >= step:
-                kept.append(i)
-                last = i
-        if len(x) > 1:
-            kept.append(len(x) - 1)
+        kept = _kept_along(part["false_positive_rate"].to_numpy(dtype=np.float64),
+                           part["true_positive_rate"].to_numpy(dtype=np.float64), tolerance)
         keep.extend(part.index[kept])
     return c.loc[keep, ["group", "threshold", "false_positive_rate", "true_positive_rate"]]
+
+
+def roc_points_csv(sw, feature: str) -> str:
+    """Every ROC and precision-recall point of a partition's sweep ``sw``, one per threshold
+    and group, as CSV (the download next to the ROC chart)."""
+    from ..io.export import csv_text
+    from ..thresholds import roc_pr_curves
+
+    return csv_text(roc_pr_curves(sw, feature))
 
 
 def every_metric(a) -> list[str]:

@@ -1,5 +1,6 @@
 """Disparities: per-group metrics with intervals, differences and ratios, criteria, findings."""
 
+import functools
 import json
 
 import pandas as pd
@@ -7,7 +8,7 @@ import streamlit as st
 
 from faircard import charts
 from faircard.favorable import wording
-from faircard.findings import findings
+from faircard.findings import GAP_METRICS, findings
 from faircard.metrics import DEFAULT_METRICS, LABELS
 from faircard.trivial import trivial_decision
 from faircard.ui import cache, components, state, tables
@@ -77,7 +78,10 @@ def view() -> None:
     trivial = cache.of_assessment(trivial_decision, digest, a)
     if trivial:  # the gaps below are zero or undefined by construction
         st.error(components.escape(trivial))
-    for sentence in cache.of_assessment(findings, digest, a, metrics):
+    # only the chosen metrics with a gap sentence change the findings: adding another one
+    # reads them from the cache
+    for sentence in cache.of_assessment(findings, digest, a,
+                                        [m for m in metrics if m in GAP_METRICS]):
         if sentence != trivial:
             st.markdown(f"- {components.escape(sentence)}")
 
@@ -117,16 +121,16 @@ def view() -> None:
                      for c, h in tables.DISPARITY_COLUMNS_HELP.items()})
 
     st.subheader("Fairness criteria")
-    components.criteria_tiles(a, feature)
+    components.criteria_tiles(a, feature, digest)
     for note in a.notes:
         components.caption(note)
 
-    st.download_button("Download assessment (JSON)",
-                       cache.of_assessment(tables.assessment_json, digest, a),
+    # written when asked for (callables), not on every change of the metrics shown
+    st.download_button("Download assessment (JSON)", functools.partial(tables.assessment_json, a),
                        file_name="assessment.json", mime="application/json",
                        key="dl_json", on_click="ignore")
     st.download_button("Download per-group metrics (CSV)",
-                       cache.of_assessment(tables.by_group_csv, digest, a),
+                       functools.partial(tables.by_group_csv, a),
                        file_name="by_group.csv", mime="text/csv", key="dl_csv",
                        on_click="ignore")
 

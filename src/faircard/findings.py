@@ -46,6 +46,11 @@ def _error_clause(metric: str, group: str, words: Wording) -> str | None:
     return None
 
 
+GAP_METRICS = ("false_positive_rate", "false_negative_rate", "false_discovery_rate")
+"""The metrics whose largest gap between groups gets a sentence: among the ``metrics`` given to
+:func:`findings`, only these (in their order) change what it says."""
+
+
 def findings(assessment, metrics: tuple[str, ...] | list[str] | None = None,
              max_items: int = 8) -> list[str]:
     """Sentences about the largest disparities, the four-fifths rule, uncertainty and small

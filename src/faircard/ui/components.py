@@ -124,9 +124,10 @@ def stop(page: str = "") -> NoReturn:
     st.stop()
 
 
-def criteria_tiles(a, feature: str) -> None:
+def criteria_tiles(a, feature: str, digest: str | None = None) -> None:
     """The fairness criteria of one partition as tiles (the Disparities page and share links
-    show the same ones)."""
+    show the same ones). With the data's ``digest``, what is read from the groups' rates is
+    kept per assessment (the page reruns for every choice of metrics)."""
     from ..formatting import fmt_disparate_impact, fmt_num
 
     words = wording(a.spec.favorable_outcome)
@@ -147,7 +148,9 @@ def criteria_tiles(a, feature: str) -> None:
                      "fewest favourable decisions divided by that of the group with the most.")
     four_fifths = crit["passes_four_fifths"]
     help_text = "Passes when the disparate impact ratio is at least 0.8."
-    if four_fifths and all_or_nothing(a, feature):  # passed by construction: no success
+    if four_fifths and (all_or_nothing(a, feature) if digest is None else
+                        cache.of_assessment(all_or_nothing, digest, a, feature)):
+        # passed by construction: no success
         four_fifths = None
         help_text = (f"Every group is {words.positive_decision} all or nothing, so the ratio is "
                      "1 by construction: it says nothing about the model.")

@@ -122,8 +122,11 @@ for note in result.group_notes:
     st.info(components.escape(note))
 feature = st.selectbox("Chart", result.features, key="w_chart_feature")
 g1, g2 = st.columns(2)
-components.chart(charts.group_sizes, summary, feature, where=g1)
-components.chart(charts.rates_by_group, summary, feature, where=g2)
+# the charts get the rows of their feature only: when another feature is dropped or added,
+# they are the charts made (and drawn) before
+shown = summary[summary["feature"] == feature].reset_index(drop=True)
+components.chart(charts.group_sizes, shown, feature, where=g1)
+components.chart(charts.rates_by_group, shown, feature, where=g2)
 
 st.subheader("Reference groups")
 st.caption("Other groups are compared with the reference group (the largest by default).")

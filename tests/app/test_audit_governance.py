@@ -21,14 +21,12 @@ def _as(at, user):
     return at
 
 
-def _record(user, supersedes=None) -> int:
-    """``user`` records the seeded assessment on the Governance page (replacing
-    ``supersedes``) and submits it; the new record's id."""
+def _record(user) -> int:
+    """``user`` records the seeded assessment on the Governance page and submits it; the new
+    record's id."""
     gov = _as(seed_state(new("app_pages/governance.py")), user)
     gov.run()
     no_exception(gov)
-    if supersedes is not None:
-        gov.selectbox(key="w_gov_supersedes").set_value(supersedes)
     [button] = [b for b in gov.button if b.label == "Record as a draft"]
     button.click().run()
     no_exception(gov)
@@ -58,16 +56,32 @@ def _status(store_path, rid: int) -> str:
         return store.get(rid).status
 
 
+def _record_again(store_path, user, supersedes=None) -> int:
+    """``user`` (signed in) records record 1's assessment again, as the Governance page would
+    with the same data loaded, and submits it; the new record's id."""
+    from faircard.governance.identity import identity_from_claims
+
+    who = identity_from_claims(user)
+    with AuditStore(store_path, create=False) as store:
+        old = store.get(1)
+        rec = store.add(store.assessment(1), title="again", created_by=who,
+                        dataset_name=old.dataset_name, dataset_sha256=old.dataset_sha256,
+                        models=old.models, spec=old.spec, supersedes=supersedes,
+                        cells=store.cells(1), card=store.card(1))
+        store.submit(rec.id, who)
+        return rec.id
+
+
 def test_no_approval_of_ones_own_work_under_another_record(_private_audit_store):
     first = _record(ANA)
     # Ben records a corrected version of Ana's record: Ana cannot sign off her own work
-    corrected = _record(BEN, supersedes=first)
+    corrected = _record_again(_private_audit_store, BEN, supersedes=first)
     at = _decide(ANA, corrected)
     assert any("Ana Kim created record 1, which record 2 replaces" in text_of(e)
                for e in at.error), [e.value for e in at.error]
     assert _status(_private_audit_store, corrected) == "in_review"
     # nor the same assessment recorded again by Ben (same fingerprint as her record 1)
-    again = _record(BEN)
+    again = _record_again(_private_audit_store, BEN)
     at = _decide(ANA, again)
     assert any("the same assessment as record 3" in text_of(e) for e in at.error)
     assert _status(_private_audit_store, again) == "in_review"
@@ -282,7 +296,7 @@ def test_a_typed_name_approval_is_not_shown_as_a_signed_in_one(_private_audit_st
     with AuditStore(_private_audit_store) as store:
         store.review(1, "Ben Lee", "approve", role="model risk")  # faircard review --reviewer
     assert "reviewer Ben Lee (model risk; name typed, not signed in)." in card_of(1)
-    assert _record(ANA) == 2
+    assert _record_again(_private_audit_store, ANA) == 2
     _decide(VERA, 2)
     assert "reviewer Vera Domain." in card_of(2)
 

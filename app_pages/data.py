@@ -124,8 +124,10 @@ if pii:
                + "; ".join(f"**{components.escape(f.column)}** ({f.reason})" for f in pii))
 
 st.subheader("Column roles")
-columns = [c for c in data.columns if c not in pii_cols
-           and not str(c).startswith(("score: ", "prediction: "))]
+# the columns of the file; models' columns are added by faircard (a file's own column may be
+# named "score: ..." too)
+model_cols = set(state.get(state.MODEL_COLUMNS).values())
+columns = [c for c in data.columns if c not in pii_cols and c not in model_cols]
 c1, c2 = st.columns(2)
 with c1:
     if state.get(state.TARGET) not in columns:

@@ -29,8 +29,7 @@ components.need(state.has_roles(), "First load a dataset and say where the decis
 data = state.get(state.DATA)
 pii_cols = {f.column for f in state.get(state.PII)}
 taken = {state.get(state.TARGET), state.get(state.SCORE_COL), state.get(state.PRED_COL)}
-excluded = pii_cols | taken | {c for c in data.columns
-                              if str(c).startswith(("score: ", "prediction: "))}
+excluded = pii_cols | taken | set(state.get(state.MODEL_COLUMNS).values())
 # one-hot columns (race_White, race_Black, ...) are offered as one feature (race)
 options = sensitive_options(data, exclude=excluded)
 if not state.get(state.SENSITIVE):

@@ -185,3 +185,28 @@ def test_odd_but_readable_files_hold_what_was_written():
     # formulas are never computed or fetched: without a cached value a cell reads as missing
     assert frame["a"].iloc[0] == 1 and frame["b"].iloc[1] == 2
     assert frame["a"].isna().iloc[1] and frame["b"].isna().iloc[0]
+
+
+def test_a_column_of_the_file_named_like_a_models_column_is_offered_and_kept():
+    """The Data page hid every column whose name began with 'score: ' (faircard's names for
+    models' columns), and a model named like one wrote its scores over the file's column."""
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
+    df = small_frame()
+    theirs = df["risk_score"].to_numpy()[::-1].copy()
+    df["score: lr.skops"] = theirs
+    at = new("app_pages/data.py")
+    at.run()
+    at.file_uploader(key="upload_data").upload("d.csv", df.to_csv(index=False).encode()).run()
+    no_exception(at)
+    assert "score: lr.skops" in at.selectbox(key="w_score").options
+    model = LogisticRegression().fit(df[["risk_score", "age"]], df["outcome"])
+    at.radio(key="w_decision").set_value("model").run()
+    at.file_uploader(key="upload_models").upload("lr.skops", sio.dumps(model)).run()
+    no_exception(at)
+    data = at.session_state["fc_data"]
+    assert np.array_equal(data["score: lr.skops"].to_numpy(), theirs)
+    col = at.session_state["fc_model_columns"]["lr.skops"]
+    assert col != "score: lr.skops"
+    assert np.allclose(data[col], model.predict_proba(df[["risk_score", "age"]])[:, 1])

@@ -82,7 +82,9 @@ def _score_into(frame: pd.DataFrame, model, target: str, pos: Any, chosen: Any) 
     about which model class stands for the positive outcome."""
     values, kind, check = model_decision(model, frame, target=target, pos_label=pos,
                                          exclude=[target], model_positive_class=chosen)
-    col = f"{kind}: {model.name}"
+    own = state.get(state.MODEL_COLUMNS).get(model.name)
+    # never over a column of the file that happens to bear the name
+    col = unique_name(f"{kind}: {model.name}", [c for c in frame.columns if c != own])
     frame[col] = values
     state.get(state.MODEL_COLUMNS)[model.name] = col
     return {"key": (target, repr(pos), repr(chosen)), "note": check.class_mapping,

@@ -210,3 +210,19 @@ def test_a_column_of_the_file_named_like_a_models_column_is_offered_and_kept():
     col = at.session_state["fc_model_columns"]["lr.skops"]
     assert col != "score: lr.skops"
     assert np.allclose(data[col], model.predict_proba(df[["risk_score", "age"]])[:, 1])
+
+
+@pytest.mark.parametrize("protocol", [0, 1])
+def test_an_old_protocol_pickle_is_named_as_such(protocol):
+    """It was called 'not a pickle or joblib file', which it is."""
+    import pickle
+
+    from sklearn.linear_model import LogisticRegression
+
+    from faircard.io.models import load_model
+
+    df = small_frame(200)
+    raw = pickle.dumps(LogisticRegression().fit(df[["risk_score"]], df["outcome"]),
+                       protocol=protocol)
+    with pytest.raises(FaircardError, match="pickle of protocol 0 or 1.*skops"):
+        load_model(raw, filename="old.pkl", allow_unsafe_pickle=False)

@@ -59,6 +59,12 @@ def _detect_format(name: str, raw: bytes) -> str:
                 f"'{name}' is a zip archive, not a pickle; if it is a skops file, name it .skops."
             )
         if not (raw[:1] == b"\x80" or raw.startswith(_COMPRESSED)):
+            if raw[:1] in (b"(", b"c", b"]", b"}", b"I", b"N", b"S", b"V"):
+                # protocols 0 and 1 (Python 2's default) start with an opcode, not 0x80
+                raise FaircardError(
+                    f"'{name}' looks like a pickle of protocol 0 or 1, which faircard does not "
+                    "open. Save the model again with skops (recommended) or joblib."
+                )
             raise FaircardError(
                 f"'{name}' is not a pickle or joblib file (it does not start like one)."
             )

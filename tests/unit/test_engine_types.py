@@ -155,3 +155,64 @@ def test_the_positive_label_is_found_among_the_rows_kept_as_in_memory(tmp_path):
     with pytest.raises(FaircardError) as counted:
         assess_grouped(count_duckdb(str(path), spec), spec)
     assert str(counted.value) == str(in_memory.value)
+
+
+OUTCOME_RANGES = [("int8", [0, 1]), ("int8", [3, 4]), ("int16", [-1, 0]), ("int32", [7]),
+                  ("int64", [2 ** 62, 2 ** 62 + 1]), ("uint8", [254, 255]),
+                  ("uint64", [2 ** 64 - 2, 2 ** 64 - 1]), ("bool", [False, True]),
+                  ("bool", [True]), ("int8", [0, 2]), ("int64", [0, 1, 2]),
+                  ("float64", [0.0, 1.0])]
+
+
+@pytest.mark.parametrize(("dtype", "values"), OUTCOME_RANGES)
+def test_outcome_values_settled_by_their_range_are_those_the_rows_hold(tmp_path, dtype, values):
+    """A whole-number or boolean outcome whose least and greatest values are one apart holds
+    exactly those: the values (and dtype) the query over the rows returns; any other outcome
+    is left to that query."""
+    from faircard.engine import sources
+    from faircard.engine.sql import count_queries
+
+    y = pd.Series(np.resize(np.array(values, dtype=dtype), 50))
+    path = tmp_path / "rows.parquet"
+    pd.DataFrame({"y": y, "s": np.linspace(0, 1, 50), "g": ["a", "b"] * 25}).to_parquet(path)
+    with sources.duckdb_source(str(path)) as (con, types):
+        cols = sources._columns(AssessmentSpec(target="y", score="s", sensitive=("g",)), types)
+        q = count_queries(cols)
+        facts = sources._row(con.execute(q["facts"]), nan=True)
+        settled = sources._outcomes_in_range(con, types["y"], facts)
+        queried = con.execute(q["all_targets"]).fetchdf()["target"]
+    if dtype.startswith("float") or max(values) - min(values) > 1:
+        assert settled is None
+        return
+    assert settled is not None
+    pd.testing.assert_series_equal(settled.sort_values(ignore_index=True),
+                                   queried.sort_values(ignore_index=True))
+    assert sorted(settled.tolist()) == sorted(set(y.tolist()))
+
+
+@pytest.mark.parametrize("values", [[0, 1], [0, 2], [1, 2], [False, True]])
+def test_whole_number_outcomes_count_as_in_memory(tmp_path, values):
+    """Counted by DuckDB (outcome values from the range or from the rows) as pandas counts."""
+    rng = np.random.default_rng(3)
+    n = 400
+    data = pd.DataFrame({"y": np.array(values)[rng.integers(0, len(values), n)],
+                         "s": rng.random(n), "g": rng.choice(["a", "b", "c"], n)})
+    path = tmp_path / "rows.parquet"
+    data.to_parquet(path)
+    spec = AssessmentSpec(target="y", score="s", sensitive=("g",), threshold=0.5,
+                          pos_label=values[-1])
+    got = assess_grouped(count_duckdb(str(path), spec), spec)
+    want = faircard.assess(data, target="y", score="s", sensitive=["g"], threshold=0.5,
+                           pos_label=values[-1], n_boot=0)
+    pd.testing.assert_frame_equal(got.counts_frame(), want.counts_frame())
+    from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
+
+    wide = got.by_group_wide().set_index(["feature", "group"]).loc["g"]
+    for name, rows in data.groupby("g"):
+        y_true = (rows["y"] == values[-1]).to_numpy()
+        assert wide.loc[name, "brier_score"] == pytest.approx(
+            brier_score_loss(y_true, rows["s"]), rel=1e-9)
+        assert wide.loc[name, "log_loss"] == pytest.approx(
+            log_loss(y_true, rows["s"], labels=[False, True]), rel=1e-9)
+        assert wide.loc[name, "roc_auc"] == pytest.approx(roc_auc_score(y_true, rows["s"]),
+                                                          rel=1e-12)

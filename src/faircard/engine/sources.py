@@ -215,6 +215,28 @@ def _all_kept(cols: Columns, facts: dict[str, Any], row) -> dict[str, Any] | Non
                     "n_infinite": int(math.isinf(lo) or math.isinf(hi))}
 
 
+WHOLE_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT",
+               "UINTEGER", "UBIGINT", "BOOLEAN"}
+"""Outcome types whose least and greatest values, one apart, are all the values there are."""
+
+
+def _outcomes_in_range(con, type_name: str, facts: dict[str, Any]) -> pd.Series | None:
+    """The outcome's distinct values when the ``facts`` row settles them, as the
+    ``all_targets`` query returns them (same dtype), without reading the rows again: a
+    whole-number or boolean outcome on every row whose greatest value is at most one above its
+    least holds those two values (or the one) and no other. None otherwise."""
+    lo, hi = facts["target_min"], facts["target_max"]
+    n = int(facts["n_input"])
+    if type_name.upper() not in WHOLE_TYPES or n == 0 or facts["n_target"] != n or \
+            not isinstance(lo, bool | int) or not isinstance(hi, bool | int) or \
+            int(hi) - int(lo) > 1:
+        return None
+    values = [lo] if lo == hi else [lo, hi]
+    rows = ", ".join(f"(CAST({'TRUE' if v is True else 'FALSE' if v is False else int(v)} "
+                     f"AS {type_name}))" for v in values)
+    return con.execute(f"SELECT * FROM (VALUES {rows}) AS t(target)").fetchdf()["target"]
+
+
 def _checked(stats: dict[str, Any]) -> dict[str, Any]:
     """The ``stats`` row, once it shows rows to assess (the sentences of the in-memory path:
     the positive label was otherwise looked for among no outcome at all)."""
@@ -355,7 +377,9 @@ def count_duckdb(path: str, spec: AssessmentSpec, *, memory_limit: str = "4GB",
         claimed = footers.claims(con, [cols.target, cols.decision, *cols.sensitive]) \
             if distrusted and spec.uses_score else None
         con.execute(f"SET disabled_optimizers = '{footers.UNTRUSTED}'")  # the rows decide
-        small = {q["facts"]: "raw", q["all_targets"]: "df"}
+        small = {q["facts"]: "raw"}
+        if types[cols.target].upper() not in WHOLE_TYPES:  # else facts may give them
+            small[q["all_targets"]] = "df"
         if spec.uses_score:
             small[q["head_distinct"]] = "row"
             small |= {values_query(cols, f, MAX_CODED + 1): "arrow" for f in cols.sensitive}
@@ -376,7 +400,11 @@ def count_duckdb(path: str, spec: AssessmentSpec, *, memory_limit: str = "4GB",
             stats = _checked(_row(con.execute(q["stats"])))
             targets = con.execute(q["targets"]).fetchdf()["target"]
         else:  # every row kept, so the outcome values are those of the rows with one
-            targets = fetched.pop(q["all_targets"])["target"]
+            targets = _outcomes_in_range(con, types[cols.target], facts)
+            if targets is None:
+                targets = fetched.pop(q["all_targets"]) if q["all_targets"] in fetched \
+                    else con.execute(q["all_targets"]).fetchdf()
+                targets = targets["target"]
         coding, values = _coding(cols, spec, stats, targets, run)
         if not distrusted:  # a copy faircard or DuckDB wrote
             con.execute(f"SET disabled_optimizers = '{setting}'")

@@ -25,18 +25,23 @@ def _frame(seed: int) -> pd.DataFrame:
     })
 
 
-@pytest.mark.parametrize("late", [
-    {"group": "d"},                      # a group first seen past the first rows
-    {"group": " a"},                     # spaces after the delimiter (cleaned to 'a')
-    {"group": " NA", "code": "NA"},      # missing, with and without the spaces
-    {"score": " 0.25", "y": " 1"},       # numbers with spaces after the delimiter
-    {"score": " 01"},                    # a code once the spaces are skipped: text
-    {"y": "\t01"},                       # a tab before '01' is the number 1 for pandas
+LATE = ROWS - 2
+
+
+@pytest.mark.parametrize("values", [
+    {(LATE, "group"): "d"},                          # a group first seen past the first rows
+    {(LATE, "group"): " a"},                         # spaces after the delimiter ('a')
+    {(LATE, "group"): " NA", (LATE, "code"): "NA"},  # missing, with and without the spaces
+    {(LATE, "score"): " 0.25", (LATE, "y"): " 1"},   # numbers with spaces after the delimiter
+    {(LATE, "score"): " 01"},                        # a code once the spaces are skipped: text
+    {(LATE, "y"): "\t01"},                           # a tab before '01': the number 1 (pandas)
+    {(LATE, "score"): "?", (LATE, "y"): "n/a"},      # words for a missing value in numbers
+    {(3, "group"): "NA", (LATE, "group"): "NA", (LATE, "code"): "<NA>"},  # a word seen, one not
 ])
-def test_values_past_the_first_rows_are_typed_as_pandas_reads_them(tmp_path, late):
+def test_values_past_the_first_rows_are_typed_as_pandas_reads_them(tmp_path, values):
     frame = _frame(5)
-    for column, value in late.items():
-        frame.loc[ROWS - 2, column] = value
+    for (row, column), value in values.items():
+        frame.loc[row, column] = value
     path = tmp_path / "late.csv"
     frame.to_csv(path, index=False)
     assert_typed_as_pandas(path)

@@ -32,7 +32,6 @@ from collections import OrderedDict
 from pathlib import Path
 
 from ..errors import FaircardError
-from ..io.tables import NA_WORDS
 from .csv_text import (
     BOOLEAN,
     INTEGER,
@@ -250,9 +249,11 @@ def _write(read: str, path: Path, pattern: str) -> None:
         # the reader knows only the words its first rows hold (any other misses the ENUM)
         fast = read
         if plain is not None and set(text) <= set(texts):
-            held = {v for row in con.execute("SELECT * FROM first_read").fetchall()
-                    for v in row} & set(NA_WORDS)
-            fast = _reading_words(read, sorted(held | {""}))
+            values = ", ".join(quote(r) for r in raw)
+            held = [r[0] for r in con.execute(
+                f"SELECT DISTINCT v FROM (SELECT unnest([{values}]) AS v FROM first_read) "
+                f"WHERE v IN ({na_list()[1:-1]})").fetchall()]
+            fast = _reading_words(read, sorted({*held, ""}))
 
         def copy(enums: dict[str, list[str]], reader: str) -> None:
             # the values as read, under faircard's names (each expression cleans what it must)

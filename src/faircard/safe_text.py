@@ -65,10 +65,11 @@ def json_for_terminal(doc: Any) -> str:
 
 # Markdown: escaped with a backslash, ASCII punctuation stays literal text (CommonMark, GFM);
 # &, < and > become entities so no HTML survives. Escaped everywhere: backslash, code
-# (backticks, tildes: an unclosed fence would swallow the rest of the card), table pipes and
-# "@" (GFM links e-mail addresses). A "]" is escaped where it would close a link or image
+# (backticks, tildes: an unclosed fence would swallow the rest of the card), table pipes,
+# "@" (GFM links e-mail addresses), emphasis ("*", "_") and "$" (Streamlit's preview reads
+# "$...$" as LaTeX). A "]" is escaped where it would close a link or image
 # ("](", "][", "]:"), "#" where it would open a heading.
-_MD_INLINE = re.compile(r"([\\`|~@])")
+_MD_INLINE = re.compile(r"([\\`|~@*_$])")
 _MD_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _MD_LINK_CLOSE = re.compile(r"\](?=[(\[:])")
 _MD_HEADING = re.compile(r"^([ \t]*)#", re.MULTILINE)

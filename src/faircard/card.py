@@ -13,7 +13,7 @@ from typing import Any
 
 from .favorable import wording
 from .formatting import counted, fmt_disparate_impact
-from .group_notes import EMPTY_LEAD, EMPTY_NAMES
+from .group_notes import ALIKE_NAMES, EMPTY_LEAD, EMPTY_NAMES
 
 CARD_VERSION = 1
 TEXT_SECTIONS = {
@@ -474,6 +474,10 @@ def _unnamed(note: str, hidden: set[str]) -> str:
     if note.startswith(EMPTY_LEAD):
         head = note.split(EMPTY_NAMES, 1)[0]
         return head + ", so they are not shown." if head != note else note
+    if ALIKE_NAMES in note:
+        if any(repr(g) in note for g in hidden):
+            return note.split(ALIKE_NAMES, 1)[0] + " are counted as separate groups."
+        return note
     if any(f"'{g}'" in note for g in hidden):
         return (note.split(":", 1)[0] + ": they form groups of their own, not missing; those "
                 "below the minimum size are left out of this card.")

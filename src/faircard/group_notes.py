@@ -1,11 +1,13 @@
-"""What the group tables cannot show by themselves: combinations with nobody in them, and known
+"""What the group tables cannot show by themselves: combinations with nobody in them, known
 values that fall outside every band or are not numbers (their own groups, never
-"(missing)")."""
+"(missing)"), and groups whose names read alike ("Male", "male", "Male ") but are counted
+apart."""
 
 from __future__ import annotations
 
 import itertools
 import math
+import unicodedata
 
 from .prepare import GroupIndex, partition_name
 from .spec import MISSING_GROUP, AssessmentSpec
@@ -16,6 +18,24 @@ EMPTY_LEAD = "No one in "
 """How the note on empty combinations begins."""
 EMPTY_NAMES = ", so they are not shown: "
 """What comes before the names in that note (a card that names no small group cuts there)."""
+ALIKE_NAMES = " are counted as separate groups: "
+"""What comes before the names in the note on names that read alike (cut there likewise)."""
+
+
+def _alike_key(name: str) -> str:
+    """What a reader sees of a name: Unicode compatibility form, letter case folded, runs of
+    spaces as one, none at either end."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def alike_groups(labels: list[str]) -> list[list[str]]:
+    """The sets of two or more ``labels`` that differ only by spaces, letter case or Unicode
+    form, in the labels' order."""
+    sets: dict[str, list[str]] = {}
+    for name in labels:
+        if not name.startswith(MISSING_GROUP):
+            sets.setdefault(_alike_key(name), []).append(name)
+    return [names for names in sets.values() if len(names) > 1]
 
 
 def empty_combinations(index: GroupIndex, limit: int = MAX_LISTED) -> tuple[int, list[str]]:
@@ -37,10 +57,24 @@ def empty_combinations(index: GroupIndex, limit: int = MAX_LISTED) -> tuple[int,
     return n_empty, names
 
 
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def group_notes(index: GroupIndex, spec: AssessmentSpec) -> list[str]:
     """Sentences for the pages, the CLI and the card about the groups shown."""
     notes = []
     for f in index.features:
+        alike = alike_groups(list(index.labels[f]))
+        if alike:
+            n = sum(len(names) for names in alike)
+            shown = "; ".join(_listed([repr(name) for name in names])
+                              for names in alike[:MAX_LISTED])
+            more = f" (and {len(alike) - MAX_LISTED:,} more sets)" if len(alike) > MAX_LISTED \
+                else ""
+            notes.append(f"In '{f}', {n:,} groups whose names differ only by spaces, letter case "
+                         f"or Unicode form{ALIKE_NAMES}{shown}{more}. If they are the same "
+                         "people, correct the data.")
         binning = spec.bins.get(f)
         if binning is None:
             continue

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import itertools
 import math
-import unicodedata
 
 from .prepare import GroupIndex, partition_name
+from .safe_text import reads_as
 from .spec import MISSING_GROUP, AssessmentSpec
 
 MAX_LISTED = 10
@@ -22,19 +22,13 @@ ALIKE_NAMES = " are counted as separate groups: "
 """What comes before the names in the note on names that read alike (cut there likewise)."""
 
 
-def _alike_key(name: str) -> str:
-    """What a reader sees of a name: Unicode compatibility form, letter case folded, runs of
-    spaces as one, none at either end."""
-    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
-
-
 def alike_groups(labels: list[str]) -> list[list[str]]:
     """The sets of two or more ``labels`` that differ only by spaces, letter case or Unicode
-    form, in the labels' order."""
+    form (:func:`~faircard.safe_text.reads_as`, case folded), in the labels' order."""
     sets: dict[str, list[str]] = {}
     for name in labels:
         if not name.startswith(MISSING_GROUP):
-            sets.setdefault(_alike_key(name), []).append(name)
+            sets.setdefault(reads_as(name).casefold(), []).append(name)
     return [names for names in sets.values() if len(names) > 1]
 
 

@@ -14,6 +14,7 @@ Three destinations, three rules:
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 # XML 1.0 refuses these; vl-convert aborts the process on them (C1 added: invisible, never text)
@@ -124,11 +125,9 @@ in an ellipsis and stay whole in tooltips and tables. A 50,000-character group n
 made one chart image take 35 s."""
 
 
-def _looks(label: str) -> str:
+def reads_as(label: str) -> str:
     """What a reader sees of ``label``: Unicode compatibility forms, runs of spaces and spaces
-    at either end cannot be told apart on a chart axis."""
-    import unicodedata
-
+    at either end cannot be told apart on a chart axis or in a table."""
     return " ".join(unicodedata.normalize("NFKC", label).split())
 
 
@@ -141,19 +140,19 @@ def short_labels(values: Any, limit: int = LABEL_CHARS) -> dict[str, str]:
     cut = {n: n if len(n) <= limit else n[:limit - 1].rstrip() + "…" for n in names}
     alike: dict[str, int] = {}
     for label in cut.values():
-        alike[_looks(label)] = alike.get(_looks(label), 0) + 1
-    used = {_looks(label) for label in cut.values()}
+        alike[reads_as(label)] = alike.get(reads_as(label), 0) + 1
+    used = {reads_as(label) for label in cut.values()}
     numbered: dict[str, int] = {}
     out: dict[str, str] = {}
     for name in names:
         label = cut[name]
-        if alike[_looks(label)] > 1:
+        if alike[reads_as(label)] > 1:
             while True:  # the next number that no other label already reads as
-                numbered[_looks(label)] = numbered.get(_looks(label), 0) + 1
-                candidate = f"{label} ({numbered[_looks(label)]})"
-                if _looks(candidate) not in used:
+                numbered[reads_as(label)] = numbered.get(reads_as(label), 0) + 1
+                candidate = f"{label} ({numbered[reads_as(label)]})"
+                if reads_as(candidate) not in used:
                     break
-            used.add(_looks(candidate))
+            used.add(reads_as(candidate))
             label = candidate
         out[name] = label
     return out

@@ -644,7 +644,7 @@ def test_the_author_may_send_back_or_reject_their_own_record():
 def test_an_approval_of_another_record_is_checked_against_that_records_author():
     c = Chain()
     c.record(author="Alice Smith")
-    c.record(author="Bob Jones")
+    c.record(author="Bob Jones", spec={"target": "repaid", "threshold": 0.6})  # not the same
     c.event(2, "submit")
     c.event(2, "approve", reviewer="Alice Smith")
     assert c.verify().ok

@@ -193,7 +193,7 @@ def verify_chain(tables: Mapping[str, Sequence[Mapping[str, Any]]], meta: Mappin
                      key=lambda e: (_as_int(e[1]["seq"]), e[0], _as_int(e[1]["id"])))
     problems: list[ChainProblem] = []
     status: dict[Any, str] = {}
-    authors: dict[Any, tuple[Any, Any, str]] = {}
+    known = Known()
     comments: dict[Any, Any] = {}
     hashes: set[str] = {GENESIS_HASH}
     n_signed = 0
@@ -232,10 +232,9 @@ def verify_chain(tables: Mapping[str, Sequence[Mapping[str, Any]]], meta: Mappin
             if reason:
                 bad(reason)
             status[row["id"]] = "draft"
-            authors[row["id"]] = (row.get("author_issuer"), row.get("author_subject"),
-                                  str(row["created_by"]))
+            known.add(row)
         elif table == "reviews":
-            reason = _replay(row, status, authors)
+            reason = _replay(row, status, known)
             if reason:
                 bad(reason)
         else:
@@ -289,7 +288,8 @@ def verify_chain(tables: Mapping[str, Sequence[Mapping[str, Any]]], meta: Mappin
 
 
 def record_problems(record: Mapping[str, Any], reviews: Sequence[Mapping[str, Any]],
-                    keys: SignatureCheck | None = None) -> list[str]:
+                    keys: SignatureCheck | None = None,
+                    related: Iterable[Mapping[str, Any]] = ()) -> list[str]:
     """What is wrong with one record's own entries, in words (empty when nothing is): the
     record's row (its hash, fingerprint and card) and its submissions and reviews (their
     hashes, the status flow they give and, with ``keys``, every signature), and whether the
@@ -298,14 +298,22 @@ def record_problems(record: Mapping[str, Any], reviews: Sequence[Mapping[str, An
     This is the part of :func:`verify_chain` that concerns one record, cheap enough to run
     before showing or approving it: a status, a figure or a review edited in the database
     is found here. It does not walk the whole chain (entries removed from it, or a chain
-    rewritten with new hashes in a store without signatures, need :func:`verify_chain`)."""
+    rewritten with new hashes in a store without signatures, need :func:`verify_chain`).
+
+    ``related``: the other records an approval of this one depends on (:data:`RELATED_COLUMNS`
+    of the versions it replaces, of the records of the same fingerprint and of the records
+    replacing it), so that an approval of the approver's own work under another record, or
+    of a version already replaced, is found too; their own entries are not checked here."""
     problems: list[str] = []
     status: dict[Any, str] = {}
-    authors: dict[Any, tuple[Any, Any, str]] = {}
+    known = Known()
     rid = record["id"]
-    for table, row in (("records", record),
-                       *(("reviews", r) for r in sorted(reviews,
-                                                        key=lambda r: _as_int(r["seq"])))):
+    entries = [("records", record), *(("reviews", r) for r in reviews),
+               *(("related", r) for r in related if r["id"] != rid)]
+    for table, row in sorted(entries, key=lambda e: _as_int(e[1]["seq"])):
+        if table == "related":
+            known.add(row)
+            continue
         name = f"record {rid}" if table == "records" else f"review {row['id']}"
         try:
             digest: str | None = compute_hash(row, table)
@@ -321,10 +329,9 @@ def record_problems(record: Mapping[str, Any], reviews: Sequence[Mapping[str, An
         if table == "records":
             reason = _check_record(row)
             status[rid] = "draft"
-            authors[rid] = (row.get("author_issuer"), row.get("author_subject"),
-                            str(row["created_by"]))
+            known.add(row)
         else:
-            reason = _replay(row, status, authors)
+            reason = _replay(row, status, known)
         if reason:
             problems.append(f"{name}: {reason}")
     if record["status"] != status.get(rid):
@@ -417,8 +424,77 @@ def _check_comment(row: Mapping[str, Any], status: Mapping[Any, str],
     return ""
 
 
-def _replay(row: Mapping[str, Any], status: dict[Any, str],
-            authors: Mapping[Any, tuple[Any, Any, str]]) -> str:
+RELATED_COLUMNS = ("id", "seq", "supersedes", "fingerprint", "created_by", "author_issuer",
+                   "author_subject")
+"""The columns of a record the approval rules read (:class:`Known`)."""
+
+
+class Known:
+    """What the chain says, up to an entry, about each record the approval rules read
+    (:data:`RELATED_COLUMNS`): its author, the record it replaces, its fingerprint and the
+    records that replaced it."""
+
+    def __init__(self, rows: Iterable[Mapping[str, Any]] = ()) -> None:
+        self.rows: dict[Any, Mapping[str, Any]] = {}
+        self.replaced_by: dict[Any, list[Any]] = {}
+        self.by_fingerprint: dict[str, list[Any]] = {}
+        for row in rows:
+            self.add(row)
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        self.rows[row["id"]] = row
+        self.by_fingerprint.setdefault(str(row["fingerprint"]), []).append(row["id"])
+        if row.get("supersedes") is not None:
+            self.replaced_by.setdefault(row["supersedes"], []).append(row["id"])
+
+    def approval_conflict(self, rid: Any, issuer: Any, subject: Any,
+                          name: str) -> tuple[str, Any] | None:
+        """Why an approval of record ``rid`` by this person breaks the rules the store
+        enforces when it writes one, or None: ``("author", rid)`` they recorded it;
+        ``("replaced", newest)`` it was already replaced; ``("replaces", other)`` they recorded
+        a version it replaces; ``("same", other)`` they recorded the same assessment (same
+        fingerprint) as another record."""
+        def by(other: Any) -> bool:
+            row = self.rows[other]
+            return same_person(issuer, subject, name, row.get("author_issuer"),
+                               row.get("author_subject"), str(row["created_by"]))
+
+        record = self.rows[rid]
+        if by(rid):
+            return "author", rid
+        if self.replaced_by.get(rid):
+            return "replaced", self.replaced_by[rid][-1]
+        seen, other = {rid}, record.get("supersedes")
+        while other is not None and other in self.rows and other not in seen:
+            if by(other):
+                return "replaces", other
+            seen.add(other)
+            other = self.rows[other].get("supersedes")
+        for other in self.by_fingerprint.get(str(record["fingerprint"]), ()):
+            if other != rid and by(other):
+                return "same", other
+        return None
+
+
+def _approval_problem(rid: Any, row: Mapping[str, Any], known: Known) -> str:
+    """:meth:`Known.approval_conflict` of the approval ``row`` (a review), in words."""
+    found = known.approval_conflict(rid, row.get("reviewer_issuer"),
+                                    row.get("reviewer_subject"), str(row["reviewer"]))
+    if found is None:
+        return ""
+    kind, other = found
+    if kind == "author":
+        return f"it approves record {rid} by its own author"
+    if kind == "replaced":
+        return (f"it approves record {rid}, which record {other} had already replaced (an "
+                "outdated version)")
+    what = (f"record {other}, which record {rid} replaces" if kind == "replaces"
+            else f"record {other}, the same assessment")
+    return (f"it approves record {rid} by the author of {what}: their own work under another "
+            "record")
+
+
+def _replay(row: Mapping[str, Any], status: dict[Any, str], known: Known) -> str:
     rid = row["record_id"]
     current = status.get(rid)
     decision = row["decision"]
@@ -431,10 +507,10 @@ def _replay(row: Mapping[str, Any], status: dict[Any, str],
     elif decision in DECISION_STATUS:
         if current != "in_review":
             return f"it decides on record {rid}, which was {current}, not in review"
-        if decision == "approve" and same_person(
-                row.get("reviewer_issuer"), row.get("reviewer_subject"), str(row["reviewer"]),
-                *authors[rid]):
-            return f"it approves record {rid} by its own author"
+        if decision == "approve":
+            reason = _approval_problem(rid, row, known)
+            if reason:
+                return reason
         status[rid] = DECISION_STATUS[decision]
     elif decision != "comment":
         return f"its decision {decision!r} is not a known decision"

@@ -43,17 +43,19 @@ from .chain import (
     HASHED_COLUMNS,
     HEAD_KEY_ID,
     HEAD_SIGNATURE,
+    RELATED_COLUMNS,
     STATUSES,
     SUBMIT,
     UNAUTHENTICATED,
     ChainProblem,
+    Known,
     VerifyResult,
     entry_hash,
     head_message,
     record_problems,
     verify_chain,
 )
-from .identity import name_key, same_person
+from .identity import name_key
 from .recorded_card import card_json, text_problem
 from .records import (
     as_document,
@@ -451,12 +453,6 @@ class AuditStore:
                         f"Record {rid} is {rec['status']}; only a record in review can be "
                         f"approved, sent back or rejected.{hint}"
                     )
-                if decision == "approve" and same_person(
-                        *actor, rec["author_issuer"], rec["author_subject"], rec["created_by"]):
-                    raise FaircardError(
-                        f"{actor[2]} created record {rid} and cannot approve it; another "
-                        "person must approve it."
-                    )
                 if decision == "approve":
                     self._check_approval(conn, rid, rec, actor)
                 problems = self._problems(conn, rid) if decision == "approve" else []
@@ -507,42 +503,30 @@ class AuditStore:
                                "decision": decision, "comment": comment, "at": _now()}
         self._chain(conn, "reviews", row, head, seq)
 
-    @staticmethod
-    def _check_approval(conn: sa.Connection, rid: int, rec: Mapping[str, Any],
+    def _check_approval(self, conn: sa.Connection, rid: int, rec: Mapping[str, Any],
                         actor: tuple[str, str, str]) -> None:
         """Refuse an approval that would sign off the approver's own work under another
         record: a version this record replaces (directly or further back) or the same
         assessment (same fingerprint) recorded by the approver; and refuse approving a record
-        that a newer version already replaced."""
-        t = records_table
-        newer = conn.execute(sa.select(t.c.id).where(t.c.supersedes == rid)
-                             .order_by(t.c.id)).scalars().all()
-        if newer:
+        that a newer version already replaced. (:meth:`verify` checks the same rules.)"""
+        found = Known([rec, *self._related(conn, rec)]).approval_conflict(rid, *actor)
+        if found is None:
+            return
+        kind, other = found
+        if kind == "author":
+            raise FaircardError(f"{actor[2]} created record {rid} and cannot approve it; "
+                                "another person must approve it.")
+        if kind == "replaced":
             raise FaircardError(
-                f"Record {rid} was replaced by record {newer[-1]}, so approving it would sign "
-                f"off an outdated version; review record {newer[-1]} instead."
+                f"Record {rid} was replaced by record {other}, so approving it would sign "
+                f"off an outdated version; review record {other} instead."
             )
-        cols = (t.c.id, t.c.supersedes, t.c.created_by, t.c.author_issuer, t.c.author_subject)
-        earlier, seen, other = [], {rid}, rec["supersedes"]
-        while other is not None and other not in seen:  # the versions this one replaces
-            seen.add(other)
-            row = conn.execute(sa.select(*cols).where(t.c.id == other)).mappings().first()
-            if row is None:
-                break
-            earlier.append(("replaces", row))
-            other = row["supersedes"]
-        earlier += [("same", row) for row in conn.execute(
-            sa.select(*cols).where(t.c.fingerprint == rec["fingerprint"], t.c.id != rid)
-            .order_by(t.c.id)).mappings()]
-        for how, row in earlier:
-            if same_person(*actor, row["author_issuer"], row["author_subject"],
-                           row["created_by"]):
-                what = (f"record {row['id']}, which record {rid} replaces" if how == "replaces"
-                        else f"record {row['id']}, the same assessment as record {rid}")
-                raise FaircardError(
-                    f"{actor[2]} created {what}, and cannot approve their own work under "
-                    "another record; another person must approve it."
-                )
+        what = (f"record {other}, which record {rid} replaces" if kind == "replaces"
+                else f"record {other}, the same assessment as record {rid}")
+        raise FaircardError(
+            f"{actor[2]} created {what}, and cannot approve their own work under "
+            "another record; another person must approve it."
+        )
 
     @staticmethod
     def _next_id(conn: sa.Connection, table: str) -> int:
@@ -745,8 +729,30 @@ class AuditStore:
             .mappings().one()
         reviews = conn.execute(sa.select(reviews_table).where(reviews_table.c.record_id == rid)) \
             .mappings().all()
-        return record_problems(row, reviews, self.keys.ring) + \
+        related = self._related(conn, row) if any(r["decision"] == "approve"
+                                                  for r in reviews) else []
+        return record_problems(row, reviews, self.keys.ring, related) + \
             self._head_problems(conn, self.keys.ring)
+
+    @staticmethod
+    def _related(conn: sa.Connection, row: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        """The records an approval of ``row`` depends on (see
+        :func:`faircard.governance.chain.record_problems`): the versions it replaces, the
+        records of the same fingerprint and the records replacing it."""
+        t = records_table
+        cols = [t.c[c] for c in RELATED_COLUMNS]
+        out = list(conn.execute(sa.select(*cols).where(sa.or_(
+            t.c.fingerprint == row["fingerprint"], t.c.supersedes == row["id"]))
+            .order_by(t.c.id)).mappings())
+        seen, other = {row["id"]}, row["supersedes"]
+        while other is not None and other not in seen:
+            seen.add(other)
+            found = conn.execute(sa.select(*cols).where(t.c.id == other)).mappings().first()
+            if found is None:
+                break
+            out.append(found)
+            other = found["supersedes"]
+        return out
 
     @staticmethod
     def _head_problems(conn: sa.Connection, ring: KeyRing | None) -> list[str]:

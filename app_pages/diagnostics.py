@@ -95,6 +95,8 @@ except FaircardError as exc:
     components.error(exc)
     components.stop("diagnostics")
 
+if result.trivial_rule:  # every rate on the tabs is then about the outcomes, not the model
+    st.error(components.escape(result.trivial_rule))
 tabs = st.tabs(["Checklist", "Representation", "Proxies", "Calibration", "Importance", "Drift",
                 "Subgroups"])
 with tabs[0]:

@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
         raise FaircardError(f"Unknown format(s) {', '.join(bad)}; choose from md, html, pdf, json.")
     text = common.read_card_text(args.card_json)
     checklist = read_diagnostics(args.diagnostics) if args.diagnostics else {}
+    diagnosed_for = checklist.pop("made_for", None)
     flags, data = common.personal_data_of(args, "The model card")
     from ..models_assess import check_sensitive_not_personal
 
@@ -45,6 +46,10 @@ def run(args: argparse.Namespace) -> int:
     # counted by the chosen engine, as assess does
     result = common.assess_data(args, data, flags=flags)
     name, sha256 = common.dataset_identity(args)
+    if args.diagnostics:  # evidence about other decisions than the card's is not evidence
+        from ..diagnostics.made_for import check_made_for
+
+        check_made_for(diagnosed_for, result, sha256, f"The diagnostics '{args.diagnostics}'")
     card = build_card(result, text=text, personal_data=[f.column for f in flags],
                       dataset={"name": name, "sha256": sha256},
                       suppress_small_groups=args.suppress_small_groups, **checklist)
@@ -87,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
 
 def read_diagnostics(path: str) -> dict:
     """``bias_sources`` and ``proxies`` for :func:`build_card` from a ``faircard diagnose
-    --json`` file."""
+    --json`` file, and ``made_for``: what the diagnostics were made for (None when the file
+    does not say)."""
     import json
 
     try:
@@ -100,4 +106,4 @@ def read_diagnostics(path: str) -> dict:
             or not isinstance(proxies, list) or not all(isinstance(p, dict) for p in proxies):
         raise FaircardError(f"'{path}' is not a file written by 'faircard diagnose --json': it "
                             "needs a 'checklist' list (and a 'top_proxies' list).")
-    return {"bias_sources": items, "proxies": proxies}
+    return {"bias_sources": items, "proxies": proxies, "made_for": doc.get("made_for")}

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..diagnostics import apply_answers, diagnose
 from ..diagnostics.importance import DEFAULT_MAX_ROWS, DEFAULT_REPEATS
+from ..diagnostics.made_for import describe_rule
 from ..errors import FaircardError, missing_column
 from ..favorable import DEFAULT_FAVORABLE, FAVORABLE_OUTCOMES
 from . import common
@@ -37,8 +38,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--importance-rows", type=int, default=DEFAULT_MAX_ROWS, metavar="N",
                    help="rows scored per shuffle; larger data is sampled at random (default "
                    f"{DEFAULT_MAX_ROWS:,})")
-    p.add_argument("--threshold", type=float, default=0.5,
-                   help="decision threshold for --score (default 0.5)")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="decision threshold for --score (default 0.5; with --model, the model's "
+                   "own cut: 0.5 on probabilities, 0 on a decision function)")
+    p.add_argument("--policy", metavar="POLICY.json", default=None,
+                   help="decision policy file (one threshold per group, as written by "
+                   "'faircard thresholds --json') instead of --threshold")
+    p.add_argument("--min-group-size", type=int, default=30,
+                   help="groups smaller than this are named as small and left out of the "
+                   "comparisons between groups (default 30)")
+    p.add_argument("--include-small-groups", action="store_true",
+                   help="compare small groups too")
     p.add_argument("--sensitive", action="append", required=True, metavar="COL",
                    help="sensitive feature column; repeat for several")
     p.add_argument("--pos-label", dest="pos_label", default=None,
@@ -104,14 +114,26 @@ def run(args: argparse.Namespace) -> int:
         raise FaircardError("--importance-repeats must be at least 1 and --importance-rows at "
                             "least 2.")
     decision = {"score": args.score, "prediction": args.prediction}
+    policy = None
+    if args.policy:
+        from ..decision import load_policy
+
+        if args.threshold is not None:
+            raise FaircardError("Give --threshold or --policy, not both: the policy file holds "
+                                "the thresholds.")
+        policy = load_policy(args.policy)
+    threshold = 0.5 if args.threshold is None else args.threshold
     model = None
     if args.model:
         model, decision = _score_with_model(args, data)
         data = data.assign(**{decision.get("score") or decision["prediction"]:
                               decision.pop("values")})
+        if args.threshold is None and not model.facts.has_proba:
+            threshold = 0.0  # where the model's own predictions change, as 'assess' cuts it
     result = diagnose(
         data, target=args.target, sensitive=args.sensitive, **decision,
-        threshold=args.threshold, pos_label=args.pos_label,
+        threshold=threshold, policy=policy, pos_label=args.pos_label,
+        min_group_size=args.min_group_size, include_small_groups=args.include_small_groups,
         bins=common.parse_bins(args.bins), reference_data=reference,
         reference_shares=parse_shares(args.reference_share), exclude=args.exclude,
         max_conditions=args.max_conditions, min_subgroup_size=args.min_subgroup_size,
@@ -121,6 +143,10 @@ def run(args: argparse.Namespace) -> int:
         importance_repeats=args.importance_repeats, importance_max_rows=args.importance_rows)
     if args.checklist:
         apply_answers(result.checklist, _read_answers(args.checklist))
+    # the card checks that the checklist it carries was made for its own data and decisions
+    result.made_for["dataset_sha256"] = common.dataset_sha256(args.data)
+    if model is not None:
+        result.made_for["model_sha256"] = model.sha256
     if args.json:
         common.write_json(args.json, result.to_dict())
     if not args.quiet:
@@ -163,6 +189,12 @@ def _read_answers(path: str) -> dict:
 def summary_text(d) -> str:
     """Plain-text summary: the checklist's evidence, source by source."""
     lines = ["faircard diagnostics", ""]
+    rule = d.made_for.get("decision_rule")
+    if rule:  # every error and selection rate below was computed under it
+        lines.append("Decision: " + _sentence(describe_rule(rule, d.made_for.get(
+            "decision_column"))) + ".")
+    if d.trivial_rule:
+        lines.append(d.trivial_rule)
     sub = d.subgroups
     lines.append(f"Subgroups tested: {sub.attrs.get('n_tested', len(sub)):,}; "
                  f"significant after Holm correction: {int(sub['significant'].sum()):,}.")
@@ -181,5 +213,10 @@ def summary_text(d) -> str:
                      + "; ".join(f"{r['column']} {r['importance']:.4f} +/- "
                                  f"{r['importance_std']:.4f}" for _, r in top.iterrows()) + ".")
     for note in d.notes:
-        lines.append(f"Note: {note}")
+        if note != d.trivial_rule:  # said first
+            lines.append(f"Note: {note}")
     return "\n".join(lines)
+
+
+def _sentence(text: str) -> str:
+    return text[0].upper() + text[1:] if text else text

@@ -28,6 +28,7 @@ from .drift import column_drift, group_labels
 from .encode import Coded, code_column
 from .evidence import GAP_MIN_ROWS
 from .importance import DEFAULT_MAX_ROWS, DEFAULT_REPEATS, permutation_importance
+from .made_for import group_counts, made_for
 from .representation import base_rates, missing_by_group, representation
 from .subgroups import search_subgroups
 
@@ -61,6 +62,13 @@ class Diagnostics:
     """Groups with fewer rows are small: like the assessment, the checklist leaves them out of
     comparisons between groups (unless ``include_small_groups``) and only says they are small."""
     include_small_groups: bool = False
+    trivial_rule: str | None = None
+    """The sentence saying that the decision rule tells nobody apart (everybody or nobody
+    selected, or each group all or nothing), which makes every rate here about the outcomes
+    rather than the model; None for a rule that tells people apart."""
+    made_for: dict[str, Any] = field(default_factory=dict)
+    """The data, outcome, groups and decision rule these diagnostics are about, with each
+    group's confusion counts under that rule (see :mod:`.made_for`)."""
 
     def top_proxies(self, k: int = 3) -> pd.DataFrame:
         """The ``k`` columns that best predict each sensitive feature (cross-validated AUC),
@@ -113,6 +121,7 @@ class Diagnostics:
             "checklist": [i.to_dict() for i in self.checklist],
             "top_proxies": self.for_card()["proxies"],
             "notes": list(self.notes),
+            "made_for": self.made_for,
         }
 
 
@@ -142,14 +151,19 @@ RANDOMISED_NOTE = (
 
 def diagnose(data: pd.DataFrame, *, target: str, sensitive, score: str | None = None,
              prediction: str | None = None, threshold: float = 0.5, pos_label: Any = None,
-             bins=None, favorable_outcome: str = "positive", **options: Any) -> Diagnostics:
-    """Diagnose where disparities come from (see the module docstring); the column choices
-    and ``favorable_outcome`` as in :func:`faircard.assess`, the options as in
+             bins=None, favorable_outcome: str = "positive", policy=None,
+             min_group_size: int = 30, include_small_groups: bool = False,
+             **options: Any) -> Diagnostics:
+    """Diagnose where disparities come from (see the module docstring); the column choices,
+    the decision rule (``threshold`` or ``policy``), the minimum group size and
+    ``favorable_outcome`` as in :func:`faircard.assess`, the options as in
     :func:`diagnose_spec`."""
     sensitive = [sensitive] if isinstance(sensitive, str) else list(sensitive)
     spec = AssessmentSpec(target=target, sensitive=tuple(sensitive), score=score,
                           prediction=prediction, threshold=threshold, pos_label=pos_label,
-                          bins=bins or {}, favorable_outcome=favorable_outcome)
+                          bins=bins or {}, favorable_outcome=favorable_outcome, policy=policy,
+                          min_group_size=min_group_size,
+                          include_small_groups=include_small_groups)
     return diagnose_spec(data, spec, **options)
 
 
@@ -183,7 +197,12 @@ def diagnose_spec(data: pd.DataFrame, spec: AssessmentSpec, *,
     ``progress(stage, fraction)`` is called as the work advances.
     """
     report = progress or (lambda stage, fraction: None)
-    spec = replace(spec, intersection=False, n_boot=0)
+    # the diagnostics look at each sensitive feature on its own; a decision policy set per group
+    # of their intersection still needs the intersection to decide
+    policy = spec.policy
+    on_intersection = bool(policy is not None and policy.feature is not None
+                           and policy.feature not in spec.sensitive)
+    spec = replace(spec, intersection=on_intersection, n_boot=0)
     sensitive = list(spec.sensitive)
     target = spec.target
     decision = spec.score or spec.prediction
@@ -237,6 +256,12 @@ def diagnose_spec(data: pd.DataFrame, spec: AssessmentSpec, *,
     parts = {p.name: p for p in prepared.index.partitions(False)}
     group_of = {f: parts[f].cell_to_group[prepared.index.cell] for f in sensitive}
     labels = {f: tuple(parts[f].groups) for f in sensitive}
+    decided = prepared.y_pred if prepared.p_pred is None else prepared.p_pred
+    counts = {f: group_counts(prepared.y_true, decided, group_of[f], labels[f])
+              for f in sensitive}
+    trivial = _trivial_rule(counts, spec)
+    if trivial:  # first: every rate below is then about the outcomes, not the model
+        notes.insert(0, trivial)
 
     rep, rates, miss, prox, cal, cal_bins, gaps = [], [], [], [], [], [], []
     for i, f in enumerate(sensitive):
@@ -317,12 +342,33 @@ def diagnose_spec(data: pd.DataFrame, spec: AssessmentSpec, *,
         proxies=_concat(prox), calibration=_concat(cal), calibration_bins=_concat(cal_bins),
         calibration_gaps=_concat(gaps), drift=drift, subgroups=subgroups,
         checklist=blank_checklist(), notes=notes, importance=importance,
-        min_group_size=spec.min_group_size, include_small_groups=spec.include_small_groups)
+        min_group_size=spec.min_group_size, include_small_groups=spec.include_small_groups,
+        trivial_rule=trivial, made_for=made_for(spec, prepared.pos_label, counts))
     from .evidence import fill_checklist
 
     fill_checklist(result)
     report("Done", 1.0)
     return result
+
+
+def _trivial_rule(counts: dict[str, dict[str, list[float]]],
+                  spec: AssessmentSpec) -> str | None:
+    """The sentence of :func:`faircard.trivial.trivial_decision` when the decision rule gives
+    everybody the same decision, or each group of a feature all or nothing (None otherwise)."""
+    from ..trivial import trivial_decision
+
+    rows = []
+    for f, groups in counts.items():
+        for g, (tn, fp, fn, tp) in groups.items():
+            n = tn + fp + fn + tp
+            rows.append({"feature": f, "group": g, "is_small_group": n < spec.min_group_size,
+                         "selection_rate": (fp + tp) / n if n else None})
+    first = next(iter(counts.values()))
+    total = np.sum([c for c in first.values()], axis=0)
+    overall = {"count": float(total.sum()),
+               "selection_rate": float((total[1] + total[3]) / total.sum())}
+    return trivial_decision({"overall": overall, "by_group": rows,
+                             "favorable_outcome": spec.favorable_outcome})
 
 
 def _importance(model, kept: pd.DataFrame, prepared, spec: AssessmentSpec, group_of, labels,

@@ -298,13 +298,15 @@ def card_text(name: str) -> dict[str, dict[str, str]]:
 
 def diagnostics_key(name: str, spec: AssessmentSpec) -> str:
     """What the diagnostics of the model or column ``name`` depend on among the session's
-    choices: the data, the outcome, the groups and the decision rule."""
+    choices: the data, the outcome, the groups, which of them are compared (the minimum group
+    size) and the decision rule."""
     import json
 
     return json.dumps([state.get(state.DATA_DIGEST), name, spec.target, repr(spec.pos_label),
                        list(spec.sensitive), {k: b.to_dict() for k, b in spec.bins.items()},
                        spec.policy.to_dict() if spec.policy is not None else None,
-                       spec.favorable_outcome], sort_keys=True, default=str)
+                       spec.favorable_outcome, spec.min_group_size, spec.include_small_groups],
+                      sort_keys=True, default=str)
 
 
 def card_diagnostics(name: str, spec: AssessmentSpec) -> dict | None:

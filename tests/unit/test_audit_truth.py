@@ -1,0 +1,157 @@
+"""The truth of what faircard says, checked against computations it did not make: the decision
+rule the diagnostics were made under, and the checks that keep a card from stating one rule
+while carrying evidence computed under another."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from faircard.decision import DecisionPolicy
+from faircard.diagnostics import diagnose_spec
+from faircard.spec import AssessmentSpec
+
+
+def _frame(n: int = 1200, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    sex = rng.choice(["Female", "Male"], n)
+    race = rng.choice(["A", "B", "C"], n, p=[0.5, 0.3, 0.2])
+    y = (rng.random(n) < 0.35 + 0.15 * (sex == "Male")).astype(int)
+    score = np.clip(0.3 * y + rng.normal(0.35, 0.2, n), 0, 1).round(4)
+    return pd.DataFrame({"outcome": y, "risk_score": score, "sex": sex, "race": race,
+                         "region": rng.choice(["north", "south"], n)})
+
+
+def test_diagnostics_under_a_policy_set_per_group_of_the_intersection():
+    """A policy chosen per group of 'sex & race' (the Thresholds page offers the intersection)
+    was refused by the diagnostics as 'not assessed here ... add it as a sensitive feature'
+    although both features were chosen; its subgroups' selection rates are the shares of rows
+    at or above their own cell's threshold, counted with pandas."""
+    df = _frame()
+    thresholds = {f"{s} & {r}": t for (s, r), t in zip(
+        [(s, r) for s in ("Female", "Male") for r in "ABC"],
+        (0.30, 0.45, 2.0, 0.55, 0.40, 0.35), strict=True)}
+    policy = DecisionPolicy.per_group("sex & race", thresholds)
+    spec = AssessmentSpec(target="outcome", sensitive=("sex", "race"), score="risk_score",
+                          policy=policy)
+    result = diagnose_spec(df, spec, subgroup_metric="selection_rate", max_conditions=2,
+                           min_subgroup_size=1)
+    cut = (df["sex"] + " & " + df["race"]).map(thresholds)
+    decided = df.assign(flag=(df["risk_score"] >= cut).astype(float))
+    sub = result.subgroups
+    for (s, r), rate in decided.groupby(["sex", "race"])["flag"].mean().items():
+        row = sub[sub["conditions"].map(set) == {("sex", s), ("race", r)}]
+        assert len(row) == 1, (s, r)
+        assert row["value"].iloc[0] == pytest.approx(rate, abs=1e-12), (s, r)
+
+
+@pytest.fixture(scope="module")
+def scored_csv(tmp_path_factory):
+    """Two score columns of the same people: 'score' and 'other' (which decides differently
+    at the same threshold)."""
+    df = _frame(n=900, seed=5)
+    rng = np.random.default_rng(6)
+    df["other"] = np.clip(df["risk_score"] + rng.normal(0, 0.15, len(df)), 0, 1).round(4)
+    df = df.rename(columns={"risk_score": "score"})
+    path = tmp_path_factory.mktemp("truth") / "scored.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+def _diagnose(path, out, *extra):
+    from faircard.cli import main
+
+    return main(["diagnose", str(path), "--target", "outcome", "--sensitive", "race",
+                 "--max-conditions", "1", "--json", str(out), "--quiet", *extra])
+
+
+def _card(path, out, diag, *extra):
+    from faircard.cli import main
+
+    return main(["card", str(path), "--target", "outcome", "--sensitive", "race",
+                 "--bootstrap", "0", "--out", str(out), "--formats", "md",
+                 "--diagnostics", str(diag), *extra])
+
+
+@pytest.mark.parametrize("card_options, what", [
+    (["--score", "score", "--threshold", "0.4"], "the decision rule"),
+    (["--score", "other", "--threshold", "0.5"], "the decisions in 'race' group"),
+    (["--score", "score", "--threshold", "0.5", "--favorable", "negative"],
+     "a positive decision: favourable there, adverse here"),
+    (["--score", "score", "--threshold", "0.5", "--min-group-size", "400"],
+     "the minimum group size: 30 there, 400 here"),
+])
+def test_a_card_refuses_diagnostics_made_under_other_choices(scored_csv, tmp_path, capsys,
+                                                             card_options, what):
+    """`faircard card --diagnostics` put a checklist made under one decision rule (say the
+    default threshold 0.5) into a card stating another (--threshold 0.4), or made from another
+    score column, direction or minimum group size: evidence about other decisions than those
+    the card states. It is refused with a sentence naming the difference."""
+    diag = tmp_path / "diag.json"
+    assert _diagnose(scored_csv, diag, "--score", "score") == 0
+    capsys.readouterr()
+    assert _card(scored_csv, tmp_path / "card", diag, *card_options) == 2
+    err = capsys.readouterr().err.strip()
+    assert what in err and "Run 'faircard diagnose' again" in err, err
+    assert len(err.splitlines()) == 1
+    assert not (tmp_path / "card" / "model_card.md").exists()
+
+
+def test_a_card_takes_diagnostics_made_for_its_own_decisions(scored_csv, tmp_path, capsys):
+    """The same data, outcome, groups and rule (a per-group policy file here) are accepted:
+    the diagnostics' counts of each group's decisions are pandas' counts under that rule."""
+    policy = tmp_path / "policy.json"
+    policy.write_text('{"feature": "race", "thresholds": {"A": 0.45, "B": 0.5, "C": 0.55}}')
+    diag = tmp_path / "diag.json"
+    assert _diagnose(scored_csv, diag, "--score", "score", "--policy", str(policy)) == 0
+    assert _card(scored_csv, tmp_path / "card", diag, "--score", "score", "--policy",
+                 str(policy)) == 0, capsys.readouterr().err
+    assert "Learning bias" in (tmp_path / "card" / "model_card.md").read_text()
+    import json
+
+    df = pd.read_csv(scored_csv)
+    flag = df["score"] >= df["race"].map({"A": 0.45, "B": 0.5, "C": 0.55})
+    counts = json.loads(diag.read_text())["made_for"]["counts"]["race"]
+    for g, rows in df.assign(flag=flag).groupby("race"):
+        tn, fp, fn, tp = counts[g]
+        assert (fp + tp, tp, fn + tp) == (rows["flag"].sum(), (rows["flag"] & (rows[
+            "outcome"] == 1)).sum(), (rows["outcome"] == 1).sum()), g
+
+
+def test_a_card_refuses_diagnostics_that_do_not_say_what_they_were_made_for(
+        scored_csv, tmp_path, capsys):
+    import json
+
+    diag = tmp_path / "diag.json"
+    assert _diagnose(scored_csv, diag, "--score", "score") == 0
+    doc = json.loads(diag.read_text())
+    del doc["made_for"]
+    diag.write_text(json.dumps(doc))
+    capsys.readouterr()
+    assert _card(scored_csv, tmp_path / "card", diag, "--score", "score") == 2
+    assert "do not say which data and decision rule" in capsys.readouterr().err
+
+
+def test_diagnose_states_its_decision_rule_and_says_when_it_tells_nobody_apart(
+        scored_csv, tmp_path, capsys):
+    """Scores of 1 to 10 cut at the default 0.5 flag everybody: the subgroups' '100% error
+    rate' was printed as learning bias with no word of the rule it was computed under."""
+    from faircard.cli import main
+
+    df = pd.read_csv(scored_csv)
+    df["decile"] = np.ceil(df["score"] * 10).clip(1, 10)
+    path = tmp_path / "deciles.csv"
+    df.to_csv(path, index=False)
+    assert main(["diagnose", str(path), "--target", "outcome", "--score", "decile",
+                 "--sensitive", "race", "--favorable", "negative", "--max-conditions",
+                 "1"]) == 0
+    out = capsys.readouterr().out
+    assert "Decision: One threshold for everyone: a score at or above 0.500 is a positive " \
+           "decision." in out
+    assert f"everybody is flagged (all of {len(df):,})" in out
+    assert main(["diagnose", str(path), "--target", "outcome", "--score", "decile",
+                 "--threshold", "6", "--sensitive", "race", "--max-conditions", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "a score at or above 6.000 is a positive decision." in out
+    assert "tells nobody apart" not in out

@@ -72,7 +72,7 @@ def findings(assessment, metrics: tuple[str, ...] | list[str] | None = None,
         if metric == "selection_rate":
             out += [s for f in features if (s := _four_fifths(assessment, f, words))
                     and not (trivial and "passes" in s)]  # no success to report
-        elif sentence := _largest_gap(disp, features, metric, words):
+        elif sentence := _largest_gap(disp, features, metric, words, assessment.by_group):
             out.append(sentence)
     bg = assessment.by_group
     small = bg[(bg["metric"] == "count") & bg["is_small_group"]]
@@ -90,7 +90,7 @@ def findings(assessment, metrics: tuple[str, ...] | list[str] | None = None,
     return out[:max_items]
 
 
-def _largest_gap(disp, features, metric: str, words: Wording) -> str | None:
+def _largest_gap(disp, features, metric: str, words: Wording, bg) -> str | None:
     rows = disp[(disp["metric"] == metric) & disp["feature"].isin(features)]
     rows = rows.dropna(subset=["difference"])
     if rows.empty:
@@ -101,7 +101,25 @@ def _largest_gap(disp, features, metric: str, words: Wording) -> str | None:
     return (f"{r['feature']}: the {LABELS[metric].lower()} is {fmt_pct(r['worst_value'])} for "
             f"'{r['worst_group']}' vs {fmt_pct(r['best_value'])} for '{r['best_group']}' "
             f"(a gap of {100 * r['difference']:.1f} points): "
-            f"{_error_clause(metric, r['worst_group'], words)}.{_chance_clause(r)}")
+            f"{_error_clause(metric, r['worst_group'], words)}.{_chance_clause(r)}"
+            f"{_few_behind(bg, r['feature'], metric, (r['worst_group'], r['best_group']))}")
+
+
+def _few_behind(bg, feature: str, metric: str, groups: tuple[str, str]) -> str:
+    """A warning for each of the two groups whose rate rests on fewer than
+    :data:`~faircard.uncertainty.MIN_DENOMINATOR` actual or predicted positives or negatives
+    (a largest gap is often the work of such a rate)."""
+    from .uncertainty import FEW_BEHIND
+
+    rows = bg[(bg["feature"] == feature) & (bg["metric"] == metric)]
+    out = ""
+    for g in dict.fromkeys(groups):
+        reason = rows.loc[rows["group"] == g, "reliability"]
+        text = str(reason.iloc[0]) if len(reason) else ""
+        if text.endswith(FEW_BEHIND):  # small groups have their own sentence
+            out += (f" The rate of '{g}' rests on {text[:-len(FEW_BEHIND)]}, too few to "
+                    "trust.")
+    return out
 
 
 def _chance_clause(disparity_row) -> str:

@@ -51,6 +51,9 @@ DENOMINATOR_WORDS = {
 }
 MIN_DENOMINATOR = 10
 """Fewest actual/predicted positives or negatives behind a rate before it is called unreliable."""
+FEW_BEHIND = " behind this rate"
+"""How the reason of a rate resting on too few positives or negatives ends ("only 8
+predicted positives behind this rate")."""
 
 
 def wilson_interval(successes, trials, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
@@ -296,7 +299,7 @@ def estimate_uncertainty(cube, spec, counts, by_group: pd.DataFrame,
                                           f"{spec.min_group_size})")
                     elif few[g] and words != "people":
                         unreliable[s] = True
-                        reliability[s] = f"only {int(n[g])} {words} behind this rate"
+                        reliability[s] = f"only {int(n[g])} {words}{FEW_BEHIND}"
             elif small.any():
                 for s, g in zip(sel, g_idx, strict=True):
                     if small[g]:

@@ -155,3 +155,27 @@ def test_diagnose_states_its_decision_rule_and_says_when_it_tells_nobody_apart(
     out = capsys.readouterr().out
     assert "a score at or above 6.000 is a positive decision." in out
     assert "tells nobody apart" not in out
+
+
+def test_a_largest_gap_says_when_a_rate_rests_on_too_few_people():
+    """The largest gap in an error rate is often the work of a group whose rate rests on a
+    handful of people: 'the false negative rate is 83.3% for C vs 0.0% for A' came with no
+    word that C's rate stood on 6 actual positives (the JSON flagged it, nothing a reader sees
+    did). The finding now says so, with pandas' count of C's actual positives."""
+    from faircard import assess
+    from faircard.findings import findings
+
+    rng = np.random.default_rng(21)
+    group = np.repeat(["A", "B", "C"], [400, 300, 60])
+    y = np.concatenate([rng.random(400) < 0.4, rng.random(300) < 0.4,
+                        np.arange(60) < 6]).astype(int)
+    score = np.where(y == 1, 0.8, 0.2) + rng.normal(0, 0.1, len(y))
+    score[(group == "C") & (y == 1)] = [0.1, 0.2, 0.3, 0.3, 0.4, 0.9]  # 5 of 6 missed
+    df = pd.DataFrame({"y": y, "score": score, "g": group})
+    a = assess(df, target="y", score="score", sensitive="g", n_boot=0)
+    positives_c = int(((df["g"] == "C") & (df["y"] == 1)).sum())
+    [gap] = [s for s in findings(a) if "false negative rate" in s]
+    assert "for 'C'" in gap
+    assert f"The rate of 'C' rests on only {positives_c} actual positives, too few to trust." \
+        in gap
+    assert "The rate of 'A'" not in gap and "The rate of 'B'" not in gap

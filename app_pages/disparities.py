@@ -10,7 +10,7 @@ from faircard import charts
 from faircard.favorable import wording
 from faircard.findings import GAP_METRICS, findings
 from faircard.metrics import DEFAULT_METRICS, LABELS
-from faircard.trivial import trivial_decision
+from faircard.trivial import trivial_decision, trivial_label
 from faircard.ui import cache, components, state, tables
 
 st.title("Disparities")
@@ -53,22 +53,29 @@ def view() -> None:
             row.update({m: a.overall.get(m) for m in metrics})
             for c in ("demographic_parity_difference", "equalized_odds_difference"):
                 row[c] = a.criteria[feature0][c]
+            # a rule that tells nobody apart has gaps of zero: never the fairest model
+            row["decision rule"] = cache.of_assessment(trivial_label, digest, a)
             rows.append(row)
         table = pd.DataFrame(rows)
         st.dataframe(table, hide_index=True, key="models_table", column_config={
             c: st.column_config.NumberColumn(
                 words.label(c) if c in metrics else c.replace("_", " "), format="%.3f")
-            for c in table.columns if c != "model"})
+            for c in table.columns if c not in ("model", "decision rule")})
         if state.get(state.FOCUS_MODEL) not in names:
             state.put(state.FOCUS_MODEL, names[0])
         state.restore("w_focus", state.FOCUS_MODEL)
         focus = st.selectbox("Focus on model", names, key="w_focus")
         state.keep("w_focus", state.FOCUS_MODEL)
         perf = "accuracy" if "accuracy" in table.columns else metrics[0]
-        components.chart(charts.models_scatter, table, perf, "demographic_parity_difference",
-                         focus)
+        told = table["decision rule"] == ""  # a trivial rule's point would look the fairest
+        if told.any():
+            components.chart(charts.models_scatter, table[told].drop(columns="decision rule"),
+                             perf, "demographic_parity_difference", focus)
         st.caption("Disparity: demographic parity difference for "
-                   f"'{components.escape(feature0)}'.")
+                   f"'{components.escape(feature0)}'." + "".join(
+                       f" Not drawn: {components.escape(m)} ({components.escape(w)})."
+                       for m, w in zip(table.loc[~told, "model"],
+                                       table.loc[~told, "decision rule"], strict=True)))
     else:
         focus = names[0]
     a = dict(results)[focus]

@@ -47,25 +47,15 @@ def _parts(assessment: Any) -> tuple[Mapping[str, Any], list[Mapping[str, Any]],
             assessment.get("favorable_outcome") or "positive")
 
 
-def trivial_decision(assessment: Any) -> str | None:
-    """A sentence saying how the assessment's decision rule fails to tell people apart, or
-    None when it does tell them apart.
-
-    Trivial: nobody or everybody gets the positive decision overall, or, for some feature,
-    every group that is compared (not a small group) gets an all-or-nothing decision, so the
-    decision depends on the group alone."""
+def _trivial(assessment: Any) -> tuple[str, Any, str] | None:
+    """How the rule fails to tell people apart: ("nobody" or "everybody", the number of
+    people, the verb), or ("group", (feature, [(group, kind), ...]), the verb); None when it
+    tells them apart."""
     overall, rows, favorable = _parts(assessment)
-    words = wording(favorable)
-    verb = words.positive_decision
-    n = _rate(overall.get("count"))
+    verb = wording(favorable).positive_decision
     kind = _kind(_rate(overall.get("selection_rate")))
     if kind is not None:
-        people = f" ({'0' if kind == 'nobody' else 'all'} of {n:,.0f})" if n else ""
-        return (f"The decision rule tells nobody apart: {kind} is {verb}{people}. Every gap "
-                "in selection and error rates between groups is then zero or undefined by "
-                "construction, and the gaps in accuracy and precision only mirror how common "
-                "the positive outcome is in each group: none of this says anything about "
-                "fairness.")
+        return kind, _rate(overall.get("count")), verb
     features: dict[str, list[tuple[str, str | None]]] = {}
     for row in rows:
         if row.get("is_small_group"):
@@ -74,11 +64,46 @@ def trivial_decision(assessment: Any) -> str | None:
             (str(row.get("group")), _kind(_rate(row.get("selection_rate")))))
     for feature, groups in features.items():
         if len(groups) > 1 and all(k is not None for _, k in groups):
-            each = "; ".join(f"'{g}': {k} {verb}" for g, k in groups)
-            return (f"The decision rule gives every group of '{feature}' an all-or-nothing "
-                    f"decision ({each}): who is {verb} depends on the group alone, not on the "
-                    "model's scores.")
+            return "group", (feature, groups), verb
     return None
+
+
+def trivial_decision(assessment: Any) -> str | None:
+    """A sentence saying how the assessment's decision rule fails to tell people apart, or
+    None when it does tell them apart.
+
+    Trivial: nobody or everybody gets the positive decision overall, or, for some feature,
+    every group that is compared (not a small group) gets an all-or-nothing decision, so the
+    decision depends on the group alone."""
+    found = _trivial(assessment)
+    if found is None:
+        return None
+    kind, detail, verb = found
+    if kind != "group":
+        people = f" ({'0' if kind == 'nobody' else 'all'} of {detail:,.0f})" if detail else ""
+        return (f"The decision rule tells nobody apart: {kind} is {verb}{people}. Every gap "
+                "in selection and error rates between groups is then zero or undefined by "
+                "construction, and the gaps in accuracy and precision only mirror how common "
+                "the positive outcome is in each group: none of this says anything about "
+                "fairness.")
+    feature, groups = detail
+    each = "; ".join(f"'{g}': {k} {verb}" for g, k in groups)
+    return (f"The decision rule gives every group of '{feature}' an all-or-nothing "
+            f"decision ({each}): who is {verb} depends on the group alone, not on the "
+            "model's scores.")
+
+
+def trivial_label(assessment: Any) -> str:
+    """A few words for a table of several models: what a rule that tells nobody apart does
+    ("nobody approved", "each group of 'sex' all or nothing"), and that its gaps mean nothing;
+    empty for a rule that tells people apart."""
+    found = _trivial(assessment)
+    if found is None:
+        return ""
+    kind, detail, verb = found
+    what = f"{kind} {verb}" if kind != "group" else \
+        f"each group of '{detail[0]}' all or nothing"
+    return f"{what}: its gaps say nothing about fairness"
 
 
 def all_or_nothing(assessment: Any, feature: str) -> bool:

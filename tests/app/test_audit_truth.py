@@ -5,6 +5,7 @@ under the card's own choices."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from faircard.decision import DecisionPolicy
 
@@ -60,3 +61,42 @@ def test_diagnostics_under_a_policy_per_group_of_the_intersection_and_a_trivial_
     no_exception(at)
     assert any("The decision rule tells nobody apart: nobody is approved" in text_of(e)
                for e in at.error), [e.value for e in at.error]
+
+
+def _two_models(flat: float):
+    df = small_frame()
+    df["score: good"], df["score: flat"] = df["risk_score"], flat
+    at = seed_state(new("app_pages/disparities.py"), df)
+    at.session_state["fc_decision"] = "model"
+    at.session_state["fc_model_columns"] = {"good.skops": "score: good",
+                                            "flat.skops": "score: flat"}
+    return at
+
+
+def test_models_side_by_side_never_show_a_rule_that_tells_nobody_apart_as_the_fairest():
+    """A model whose scores all lie below the threshold approves nobody: its demographic
+    parity and equalized odds differences are 0.000 by construction, and the side-by-side
+    table and chart showed it as the fairest model with no word (the error was shown only for
+    the model in focus). Its row now says what the rule does and its point is not drawn."""
+    from fairlearn.metrics import demographic_parity_difference
+
+    at = _two_models(0.1)
+    at.run()
+    no_exception(at)
+    table = at.dataframe[0].value.set_index("model")
+    df = at.session_state["fc_data"]
+    for name, col in (("good.skops", "score: good"), ("flat.skops", "score: flat")):
+        want = demographic_parity_difference(df["outcome"], df[col] >= 0.5,
+                                             sensitive_features=df["sex"])
+        assert table.loc[name, "demographic_parity_difference"] == pytest.approx(want,
+                                                                                 abs=1e-12)
+    assert table.loc["flat.skops", "decision rule"] == \
+        "nobody approved: its gaps say nothing about fairness"
+    assert table.loc["good.skops", "decision rule"] == ""
+    assert any("Not drawn: flat.skops (nobody approved" in text_of(c) for c in at.caption)
+    everybody = _two_models(0.9)  # everybody approved: the same
+    everybody.run()
+    no_exception(everybody)
+    assert everybody.dataframe[0].value.set_index("model").loc[
+        "flat.skops", "decision rule"] == "everybody approved: its gaps say nothing about " \
+        "fairness"

@@ -10,7 +10,9 @@ from faircard.errors import FaircardError
 from faircard.formatting import fmt_num
 from faircard.governance import AuditStore, assessment_fingerprint, default_location, store_exists
 from faircard.governance.diff import default_baseline
+from faircard.governance.identity import same_person
 from faircard.governance.share import cells_of
+from faircard.governance.store import PENDING, REPLACE_RULE
 from faircard.ui import auth, components, state
 
 DECISION_LABELS = {"approve": "Approve (sign off)", "request_changes": "Request changes",
@@ -127,9 +129,16 @@ else:
             st.caption(f"Recorded as {components.escape(who.display_name)} (signed in).")
         choices = [None] + [r.id for r in older]
         titles = {r.id: r.title for r in older}
+        # a record awaiting a decision is replaced only by its author (the store refuses the
+        # others; signed in, they are not offered)
+        replaceable = [None] + [r.id for r in older if r.status not in PENDING or who is None
+                                or same_person(who.issuer, who.subject, who.display_name,
+                                               r.author_issuer, r.author_subject,
+                                               r.created_by)]
         supersedes = st.selectbox(
-            "Replaces an older record", choices, key="w_gov_supersedes",
-            format_func=lambda i: "no" if i is None else f"{i}: {titles[i]}")
+            "Replaces an older record", replaceable, key="w_gov_supersedes",
+            format_func=lambda i: "no" if i is None else f"{i}: {titles[i]}",
+            help=REPLACE_RULE)
         # the newest earlier record of this model is the natural baseline; a new record in
         # the store (or another model) brings the default back
         if state.get(state.GOVERNANCE_BASELINE_FOR) != (tuple(choices), name):

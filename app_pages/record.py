@@ -23,6 +23,7 @@ from faircard.governance.approval import CHANGED, UNVERIFIED, card_review
 from faircard.governance.diff import diff_records
 from faircard.governance.recorded_card import recorded_card, text_problem
 from faircard.governance.share import assessment_from_cells, score_histograms
+from faircard.governance.store import PENDING
 from faircard.governance.stored_cube import stored_cube
 from faircard.governance.what_if import COUNT_COLUMNS, WHAT_IF_METRICS, what_if
 from faircard.metrics import DEFAULT_METRICS, LABELS
@@ -397,6 +398,9 @@ with tab_review:
     if rec.status in ("changes_requested", "rejected", "draft") and \
             (who is None or who.can("record")):
         st.caption("Authors: record the corrected assessment as a new version (it replaces "
-                   "this one) on the Governance page, with the dataset loaded.")
+                   "this one) on the Governance page, with the dataset loaded."
+                   + (f" While this record is a draft, only "
+                      f"{components.escape(rec.created_by)}, who recorded it, can replace it."
+                      if rec.status in PENDING else ""))
         components.link(components.PAGE_GOVERNANCE, "Go to Governance")
 components.page_done("record")

@@ -45,6 +45,8 @@ def _decide(user, rid: int, decision: str = "approve"):
     at.run()
     no_exception(at)
     at.radio(key="w_share_decision").set_value(decision)
+    if decision != "approve":
+        at.text_area(key="w_share_note").input("The threshold is not justified.")
     [button] = [b for b in at.button if b.label == "Record the decision"]
     button.click().run()
     no_exception(at)
@@ -74,6 +76,8 @@ def _record_again(store_path, user, supersedes=None) -> int:
 
 def test_no_approval_of_ones_own_work_under_another_record(_private_audit_store):
     first = _record(ANA)
+    _decide(VERA, first, "request_changes")
+    assert _status(_private_audit_store, first) == "changes_requested"
     # Ben records a corrected version of Ana's record: Ana cannot sign off her own work
     corrected = _record_again(_private_audit_store, BEN, supersedes=first)
     at = _decide(ANA, corrected)
@@ -85,14 +89,45 @@ def test_no_approval_of_ones_own_work_under_another_record(_private_audit_store)
     at = _decide(ANA, again)
     assert any("the same assessment as record 3" in text_of(e) for e in at.error)
     assert _status(_private_audit_store, again) == "in_review"
-    # the outdated version is not approved by anyone, the newest one is, by another person
-    at = _decide(VERA, first)
-    assert any("was replaced by record 2" in text_of(e) for e in at.error)
-    assert _status(_private_audit_store, first) == "in_review"
+    # an outdated version is not approved by anyone (Ben replaced his record 3), the newest
+    # one is, by another person
+    newest = _record_again(_private_audit_store, BEN, supersedes=again)
+    at = _decide(VERA, again)
+    assert any(f"was replaced by record {newest}" in text_of(e) for e in at.error)
+    assert _status(_private_audit_store, again) == "in_review"
     _decide(VERA, corrected)
     assert _status(_private_audit_store, corrected) == "approved"
     with AuditStore(_private_audit_store, create=False) as store:
         assert store.verify().ok
+
+
+def _replace_options(user) -> list[str]:
+    gov = _as(seed_state(new("app_pages/governance.py")), user)
+    gov.run()
+    no_exception(gov)
+    return list(gov.selectbox(key="w_gov_supersedes").options)
+
+
+def test_only_its_author_replaces_a_record_awaiting_a_decision(_private_audit_store):
+    """A replaced record can no longer be approved, so another author marking a pending
+    record as replaced would stop its approval: refused until a reviewer decided on it."""
+    from faircard.errors import FaircardError
+
+    first = _record(ANA)
+    assert [o for o in _replace_options(BEN) if o.startswith("1:")] == []
+    assert [o for o in _replace_options(ANA) if o.startswith("1:")] != []
+    try:
+        _record_again(_private_audit_store, BEN, supersedes=first)
+        raise AssertionError("Ben replaced Ana's record in review")
+    except FaircardError as exc:
+        assert "Record 1 is in review and was recorded by Ana Kim; only they can mark it " \
+            "as replaced" in str(exc)
+    with AuditStore(_private_audit_store, create=False) as store:
+        assert [r.id for r in store.list()] == [first]  # nothing was recorded
+    _decide(VERA, first)  # still approvable, and approved
+    assert _status(_private_audit_store, first) == "approved"
+    assert [o for o in _replace_options(BEN) if o.startswith("1:")] != []  # decided: anyone
+    assert _record_again(_private_audit_store, BEN, supersedes=first) == 2
 
 
 def test_per_cell_counts_of_another_assessment_are_not_verified(_private_audit_store):

@@ -121,6 +121,8 @@ def test_a_store_edited_to_hold_a_self_approval_does_not_verify(how, tmp_path, r
     kw = dict(dataset_name="loans.csv", dataset_sha256="b" * 64)
     with AuditStore(path) as store:
         store.add(result, title="v1", created_by="Ana Kim", **kw)
+        store.submit(1, "Ana Kim")
+        store.review(1, "Dana Fox", "request_changes", "Explain the threshold.")
         spec = None if how == "same assessment" else {**store.get(1).spec, "threshold": 0.6}
         rec = store.add(result, title="v2", created_by="Ben Lee", spec=spec,
                         supersedes=1 if how == "corrected version" else None, **kw)

@@ -55,7 +55,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "load joblib/pickle models the ordinary way (only for trusted files)")
     p.add_argument("--author", required=True, help="who made this assessment")
     p.add_argument("--title", help="a title (default: the dataset and model names)")
-    p.add_argument("--supersedes", metavar="ID", help="id of an older record this one replaces")
+    p.add_argument("--supersedes", metavar="ID",
+                   help="id of an older record this one replaces (a draft or a record in "
+                   "review only by the person who recorded it)")
     p.add_argument("--baseline", metavar="ID",
                    help="id of an earlier record to compare this one with (faircard diff ID)")
     p.add_argument("--mlflow", action="store_true",

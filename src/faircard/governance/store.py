@@ -55,7 +55,7 @@ from .chain import (
     record_problems,
     verify_chain,
 )
-from .identity import name_key
+from .identity import name_key, same_person
 from .recorded_card import card_json, text_problem
 from .records import (
     as_document,
@@ -89,6 +89,12 @@ __all__ = [
     "ChainProblem", "Comment", "Record", "Review", "VerifyResult", "default_location", "exists",
 ]
 
+PENDING = ("draft", "in_review")
+"""The statuses of a record awaiting a decision: only its author may mark it as replaced."""
+REPLACE_RULE = ("A record still awaiting a decision (a draft or in review) can be replaced "
+                "only by the person who recorded it; once it is decided, anyone who records "
+                "assessments can record a version replacing it.")
+"""The replacement rule in one sentence, for the app and the command line."""
 STORE_ENV = "FAIRCARD_STORE"
 DEFAULT_STORE = "faircard-audit.db"
 APP_ID = "faircard-audit"
@@ -358,9 +364,10 @@ class AuditStore:
         ``dataset_sha256``: sha256 of the dataset file's bytes (:func:`faircard.io.fingerprint`);
         ``models``: ``[{"name", "sha256"}]`` or loaded models; ``spec`` defaults to
         :func:`faircard.governance.records.spec_of` (keep the default so that the gate finds
-        the record); ``supersedes``: id of an older record this one replaces; ``baseline``: id
-        of an earlier record to compare this one with (``faircard diff``); ``cells``: the
-        assessment's per-cell counts and per-cell score histograms as a JSON object (group
+        the record); ``supersedes``: id of an older record this one replaces (while that one
+        is a draft or in review, only by its author: see :meth:`_check_replacement`);
+        ``baseline``: id of an earlier record to compare this one with (``faircard diff``);
+        ``cells``: the assessment's per-cell counts and per-cell score histograms as a JSON object (group
         aggregates only, never rows or personal data), so that a read-only view can draw the
         tables and charts without the dataset; ``card``: the model card's authors' text and how
         the card was shown (:func:`faircard.governance.recorded_card.card_document`), whose
@@ -402,9 +409,29 @@ class AuditStore:
             for other in (row["supersedes"], row["baseline_id"]):
                 if other is not None:
                     self._row(conn, other)  # must exist
+            if row["supersedes"] is not None:
+                self._check_replacement(conn, row["supersedes"], (issuer, subject, created_by))
             row["id"] = self._next_id(conn, "records")
             self._chain(conn, "records", row, head, seq)
         return self.get(row["id"])
+
+    def _check_replacement(self, conn: sa.Connection, old: int,
+                           actor: tuple[str, str, str]) -> None:
+        """Refuse to mark record ``old`` as replaced by someone else while it awaits a decision
+        (a draft or in review): a replaced record can no longer be approved, so anyone who may
+        record could otherwise stop any pending approval. Once it is decided (approved, sent
+        back or rejected) anyone who may record can record the version replacing it."""
+        rec = self._row(conn, old)
+        if rec["status"] in PENDING and not same_person(
+                *actor, rec["author_issuer"], rec["author_subject"], rec["created_by"]):
+            status = rec["status"].replace("_", " ")
+            raise FaircardError(
+                f"Record {old} is {status} and was recorded by {rec['created_by']}; only they "
+                "can mark it as replaced until a reviewer decides on it, because a replaced "
+                f"record can no longer be approved. Record this assessment without replacing "
+                f"record {old} (name it as the baseline to compare with), or ask for a "
+                f"decision on record {old} first."
+            )
 
     def submit(self, record_id: int | str, by: Any) -> Record:
         """Send a draft for review (``draft`` -> ``in_review``); ``by`` is who submits it (a

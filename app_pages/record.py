@@ -14,6 +14,7 @@ import streamlit as st
 
 from faircard import charts
 from faircard.card import build_card
+from faircard.decision import DecisionPolicy
 from faircard.errors import FaircardError
 from faircard.favorable import wording
 from faircard.findings import findings
@@ -106,7 +107,7 @@ st.caption("Read-only: the figures below are recomputed from the group counts th
            "of the data).")
 
 tab_disp, tab_policy, tab_what_if, tab_card, tab_review = st.tabs(
-    ["Disparities", "Decision policy", "What if: another threshold", "Model card",
+    ["Disparities", "Decision policy", "What if: another rule", "Model card",
      "Review and comments"])
 
 # -- changes since the baseline --------------------------------------------------------------------
@@ -202,6 +203,11 @@ def _slider_range(cube) -> tuple[float, float, float]:
     return float(low), float(high), float(step)
 
 
+def _count(v) -> str:
+    """A count as shown: whole rows, or an expected count under a randomised rule."""
+    return f"{v:,}" if float(v).is_integer() else f"{v:,.2f}"
+
+
 def _what_if_table(w, feature: str, words) -> pd.DataFrame:
     rows = w.by_group[w.by_group["feature"] == feature]
     names = {"tn": f"not {words.positive_decision}, outcome negative",
@@ -212,40 +218,119 @@ def _what_if_table(w, feature: str, words) -> pd.DataFrame:
                                   for g, small in zip(rows["group"], rows["is_small_group"],
                                                       strict=True)],
                         "group size": [f"{n:,}" for n in rows["n"]],
-                        words.positive_decision: [f"{fp + tp:,}" for fp, tp in
+                        words.positive_decision: [_count(fp + tp) for fp, tp in
                                                   zip(rows["fp"], rows["tp"], strict=True)]})
+    if not w.policy.is_single:
+        rules = w.policy.rules if w.policy.feature == feature else {}
+        out.insert(1, "rule", [_group_rule(rules.get(g)) for g in rows["group"]])
     for c in COUNT_COLUMNS:
-        out[names[c]] = [f"{v:,}" for v in rows[c]]
+        out[names[c]] = [_count(v) for v in rows[c]]
     for m in WHAT_IF_METRICS:
         out[words.label(m)] = [fmt_num(v) for v in rows[m]]
     return out
 
 
+def _group_rule(rule) -> str:
+    """One group's rule in a few words ("" for the groups of another grouping)."""
+    if rule is None:
+        return ""
+    if rule.is_randomized:
+        return (f"{fmt_threshold(rule.threshold)} with probability {rule.probability:.3f}, "
+                f"else {fmt_threshold(rule.else_threshold)}")
+    return fmt_threshold(rule.threshold)
+
+
+WHAT_IF_RULES = {"recorded": "The recorded rule", "single": "One threshold for everyone",
+                 "per_group": "A threshold per group"}
+MAX_GROUP_SLIDERS = 40
+"""Groups of a per-group what-if (one slider each); a grouping with more is not offered."""
+
+
+def _on_step(value: float, low: float, high: float, step: float) -> float:
+    return float(np.clip(round(value / step) * step, low, high))
+
+
+def _per_group_rule(cube, spec, low: float, high: float, step: float):
+    """The per-group what-if rule the sliders give (None, with the reason shown, when the
+    grouping has too many groups). Each group starts at its recorded threshold (the recorded
+    threshold for everyone, or the middle of the scores when the record's groups are others)."""
+    recorded = spec.policy
+    parts = cube.partitions(True)
+    names = [p.name for p in parts]
+    start_at = recorded.feature if not recorded.is_single and recorded.feature in names \
+        else names[0]
+    feature = st.selectbox("Thresholds per group of", names, index=names.index(start_at),
+                           key="w_share_what_if_by")
+    at = names.index(feature)
+    part = parts[at]
+    if len(part.groups) > MAX_GROUP_SLIDERS:
+        st.info(f"'{components.escape(feature)}' has {len(part.groups):,} groups; a per-group "
+                f"what-if takes at most {MAX_GROUP_SLIDERS} (one slider each). Choose a "
+                "grouping with fewer groups.")
+        return None
+    own = recorded.rules if recorded.feature == feature else {}
+    if any(r.is_randomized for r in own.values()):
+        st.caption("Each group starts at its recorded (first) threshold; the recorded "
+                   "randomisation is not applied here (choose 'The recorded rule' to see it).")
+    cols = st.columns(2)
+    thresholds = {}
+    for i, group in enumerate(part.groups):
+        begin = own[group].threshold if group in own else \
+            recorded.threshold if recorded.is_single else (low + high) / 2
+        thresholds[group] = cols[i % 2].slider(
+            components.escape(group), min_value=low, max_value=high,
+            value=_on_step(begin, low, high, step), step=step,
+            key=f"w_share_what_if_{at}_{i}")
+    return DecisionPolicy.per_group(feature, thresholds)
+
+
 @components.fragment("record")
 def _what_if_part(cube, spec) -> None:
-    """The what-if threshold and its figures: reruns alone when the threshold or the groups
-    change (the record is read and verified, and its cube decoded, once per page run)."""
+    """The what-if rule and its figures: reruns alone when the rule or the groups change (the
+    record is read and verified, and its cube decoded, once per page run). It starts at the
+    recorded rule: one threshold for everyone, or the recorded per-group policy."""
     words = wording(spec.favorable_outcome)
     low, high, step = _slider_range(cube)
-    # a per-group rule has no single threshold: start in the middle of the scores' range
-    begin = spec.threshold if spec.policy.is_single else (low + high) / 2
-    start = float(np.clip(round(begin / step) * step, low, high))
-    chosen = st.slider("What-if threshold (one for everyone)", min_value=low,
-                       max_value=high, value=start, step=step,
-                       key="w_share_what_if_threshold")
-    w = what_if(cube, chosen, intersection=spec.intersection,
+    recorded = spec.policy
+    modes = [m for m in WHAT_IF_RULES if m != "recorded" or not recorded.is_single]
+    mode = st.radio("Decision rule", modes, format_func=WHAT_IF_RULES.get,
+                    key="w_share_what_if_rule", horizontal=True)
+    if mode == "recorded":
+        rule = recorded
+    elif mode == "single":
+        if not recorded.is_single:
+            st.warning(f"The recorded policy sets a threshold per group of "
+                       f"'{components.escape(recorded.feature)}'. One threshold for everyone "
+                       "is not the recorded policy: its figures compare the recorded rule "
+                       "with a single threshold, nothing more.")
+        begin = recorded.threshold if recorded.is_single else (low + high) / 2
+        rule = st.slider("What-if threshold (one for everyone)", min_value=low,
+                         max_value=high, value=_on_step(begin, low, high, step), step=step,
+                         key="w_share_what_if_threshold")
+    else:
+        rule = _per_group_rule(cube, spec, low, high, step)
+        if rule is None:
+            return
+    w = what_if(cube, rule, intersection=spec.intersection,
                 min_group_size=spec.min_group_size,
                 favorable_outcome=spec.favorable_outcome)
-    st.markdown(f"**What if: threshold {fmt_threshold(w.threshold)} for everyone.** A score "
-                f"at or above it would be {words.positive_decision}: "
-                f"{int(round(w.overall['fp'] + w.overall['tp'])):,} of "
+    chosen = (f"**What if: threshold {fmt_threshold(w.threshold)} for everyone.** A score at "
+              "or above it would be" if w.threshold is not None else
+              f"**{'The recorded rule' if mode == 'recorded' else 'What if'}: "
+              f"{components.escape(w.policy.describe())}** Under it,"
+              f"{' in expectation,' if w.is_randomized else ''}")
+    st.markdown(f"{chosen} {words.positive_decision}: "
+                f"{_count(w.overall['fp'] + w.overall['tp'])} of "
                 f"{int(round(w.overall['count'])):,} people "
                 f"(selection rate {fmt_num(w.overall['selection_rate'])}).")
+    if w.is_randomized:
+        st.caption("Randomised: the counts are expected values over the randomisation, so "
+                   "they need not be whole numbers.")
     if w.trivial:
         components.warning(f"What if: {w.trivial}")
     if w.grid_step:
         st.caption(f"The scores were put on a grid of step {w.grid_step:g} when they were "
-                   "counted, so people whose scores lie within one step of this threshold "
+                   "counted, so people whose scores lie within one step of a threshold "
                    "may be counted on the wrong side of it.")
     what_feature = st.selectbox("Groups of", list(dict.fromkeys(w.by_group["feature"])),
                                 key="w_share_what_if_feature")
@@ -253,18 +338,14 @@ def _what_if_part(cube, spec) -> None:
                  key="share_what_if_table")
 
 
-# -- what if: another threshold --------------------------------------------------------------------
+# -- what if: another rule -------------------------------------------------------------------------
 with tab_what_if:
-    st.markdown("**What if the threshold were another?** An exploration from the counts the "
-                "record keeps, not part of the record.")
+    st.markdown("**What if the decision rule were another?** An exploration from the counts "
+                "the record keeps, not part of the record: the recorded rule, another "
+                "threshold for everyone, or other thresholds per group.")
     st.caption(f"The record, its model card and its approval state the recorded decision "
-               f"rule: {components.escape(_recorded_rule())} Moving the threshold here changes "
+               f"rule: {components.escape(_recorded_rule())} Changing the rule here changes "
                "none of them and saves nothing.")
-    if a.spec.uses_score and not a.spec.policy.is_single:
-        st.warning(f"The recorded policy sets a threshold per group of "
-                   f"'{components.escape(a.spec.policy.feature)}'. This what-if moves ONE "
-                   "threshold for everyone, which is not the recorded policy: its figures "
-                   "compare the recorded rule with a single threshold, nothing more.")
     try:
         cube = None if problems else stored_cube(cells)
     except FaircardError as exc:

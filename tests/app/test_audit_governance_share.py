@@ -166,10 +166,68 @@ def test_per_group_policy_record_states_its_rule_and_its_figures(_private_audit_
     text = " ".join(text_of(m) for m in at.markdown)
     assert "threshold nan" not in text.lower() and "'kind'" not in text
     assert "Female 0.400" in text and "Male" in text and "0.550" in text
-    # the what-if says it moves one threshold for everyone and that this is not the record's
+    # the what-if starts at the recorded policy, randomisation included (expected counts)
+    assert at.radio(key="w_share_what_if_rule").value == "recorded"
+    headline = " ".join(m.value for m in at.markdown if m.value.startswith("**The recorded"))
+    assert "Thresholds per group of sex" in headline and "in expectation" in headline
+    _check_what_if(at, df, pred)
+    # one threshold for everyone says it is not the recorded policy
+    at.radio(key="w_share_what_if_rule").set_value("single").run()
+    no_exception(at)
     what_if = " ".join(text_of(x) for x in [*at.markdown, *at.caption, *at.info, *at.warning])
     assert "per group" in what_if and "not the recorded" in what_if
     slider = at.slider(key="w_share_what_if_threshold")
     slider.set_value(0.5).run()
     no_exception(at)
     assert any("What if: threshold 0.500 for everyone" in m.value for m in at.markdown)
+    _check_what_if(at, df, (score >= 0.5).astype(float))
+    # a threshold per group: each group starts at its recorded threshold, and moves alone
+    at.radio(key="w_share_what_if_rule").set_value("per_group").run()
+    no_exception(at)
+    assert at.selectbox(key="w_share_what_if_by").value == "sex"
+    female, male = at.slider(key="w_share_what_if_0_0"), at.slider(key="w_share_what_if_0_1")
+    assert (female.label, female.value, male.label, male.value) == ("Female", 0.4, "Male",
+                                                                     0.55)
+    male.set_value(0.62).run()
+    no_exception(at)
+    _check_what_if(at, df, np.where(df["sex"] == "Female", score >= 0.4,
+                                    score >= 0.62).astype(float))
+    # on another grouping, each group starts in the middle of the scores' range
+    at.selectbox(key="w_share_what_if_by").set_value("race").run()
+    no_exception(at)
+    race = df["race"].to_numpy()
+    groups = sorted(set(race))
+    assert [at.slider(key=f"w_share_what_if_1_{i}").value for i in range(len(groups))] == \
+        [0.5] * len(groups)
+    at.slider(key="w_share_what_if_1_0").set_value(0.3).run()
+    no_exception(at)
+    _check_what_if(at, df, np.where(race == groups[0], score >= 0.3, score >= 0.5).astype(float))
+
+
+def _check_what_if(at, df: pd.DataFrame, pred: np.ndarray) -> None:
+    """The what-if table of every grouping equals scikit-learn (weighted by the probability
+    of a positive decision, for a randomised rule) on the rows."""
+    checked = 0
+    for feature in at.selectbox(key="w_share_what_if_feature").options:
+        at.selectbox(key="w_share_what_if_feature").set_value(feature).run()
+        no_exception(at)
+        [table] = [d.value.set_index("group") for d in at.dataframe
+                   if "group size" in d.value.columns]
+        keys = df[feature.split(" & ")].astype(str).agg(" & ".join, axis=1).to_numpy()
+        for shown, row in table.iterrows():
+            mask = keys == shown.removesuffix(" (small group)")
+            y = df["outcome"].to_numpy()[mask]
+            n = int(mask.sum())
+            p = pred[mask]
+            tn, fp, fn, tp = confusion_matrix(np.concatenate([y, y]), np.repeat([1, 0], n),
+                                              labels=[0, 1],
+                                              sample_weight=np.concatenate([p, 1 - p])).ravel()
+            want = _oracle(y, p)
+            assert int(row["group size"].replace(",", "")) == n
+            values = [float(str(v).replace(",", "")) for v in row.iloc[-11:]]
+            expected = [fp + tp, tn, fp, fn, tp, want["selection_rate"], want["accuracy"],
+                        want["precision"], want["true_positive_rate"],
+                        want["false_positive_rate"], fn / (fn + tp)]
+            assert values == pytest.approx(expected, abs=5.01e-3), (feature, shown)
+            checked += 1
+    assert checked >= 2 + 4

@@ -113,6 +113,84 @@ def test_what_if_at_several_thresholds_equals_scikit_learn_on_group_masks(record
     assert checked == len(THRESHOLDS) * (2 + 3 + 6)
 
 
+def _policy_oracle(rows: pd.DataFrame, feature: str, group: str, part: str,
+                   rules: dict[str, tuple[float, float, float]]) -> dict[str, float]:
+    """Each what-if figure of ``group`` under thresholds per group of ``part`` (``rules``:
+    group -> (threshold, probability, else threshold)), by scikit-learn with sample weights:
+    every row twice, decided positive with its probability and negative with the rest."""
+    kept = rows.dropna(subset=["y", "score"])
+    mask = np.ones(len(kept), dtype=bool)
+    for f, g in zip(feature.split(" & "), group.split(" & "), strict=True):
+        mask &= (kept[f] == g).to_numpy()
+    key = kept[part.split(" & ")].astype(str).agg(" & ".join, axis=1).to_numpy()
+    score = kept["score"].to_numpy()
+    p = np.zeros(len(kept))
+    for g, (t, prob, other) in rules.items():
+        at = key == g
+        p[at] = prob * (score[at] >= t) + (1 - prob) * (score[at] >= other)
+    y = np.concatenate([kept["y"].to_numpy()[mask]] * 2)
+    pred = np.repeat([1, 0], mask.sum())
+    w = np.concatenate([p[mask], 1 - p[mask]])
+    tn, fp, fn, tp = confusion_matrix(y, pred, labels=[0, 1], sample_weight=w).ravel()
+    nan = float("nan")
+    return {"n": int(mask.sum()), "tn": tn, "fp": fp, "fn": fn, "tp": tp,
+            "selection_rate": float(np.average(pred, weights=w)),
+            "accuracy": accuracy_score(y, pred, sample_weight=w),
+            "precision": precision_score(y, pred, sample_weight=w, zero_division=nan),
+            "true_positive_rate": recall_score(y, pred, sample_weight=w, zero_division=nan),
+            "false_positive_rate": 1 - recall_score(y, pred, pos_label=0, sample_weight=w,
+                                                    zero_division=nan),
+            "false_negative_rate": 1 - recall_score(y, pred, sample_weight=w,
+                                                    zero_division=nan)}
+
+
+@pytest.mark.parametrize("part,rules", [
+    ("race", {"A": (0.5, 1.0, 0.5), "B": (0.3701, 1.0, 0.3701), "C": (0.731, 1.0, 0.731)}),
+    ("sex", {"Female": (0.4, 0.3, 0.55), "Male": (0.45, 1.0, 0.45)}),  # randomised
+    ("sex & race", {f"{s} & {r}": (0.25 + 0.05 * i, 0.6 if i % 2 else 1.0, 0.5)
+                    for i, (s, r) in enumerate((s, r) for s in ("Female", "Male")
+                                               for r in ("A", "B", "C"))}),
+], ids=["per race", "per sex, randomised", "per intersection, randomised"])
+def test_what_if_of_a_per_group_policy_equals_scikit_learn(recorded, rows, part, rules):
+    """The what-if under thresholds per group (plain or randomised, on a feature or on the
+    intersection): every group of every grouping, against weighted scikit-learn."""
+    from faircard.decision import DecisionPolicy
+
+    cube = stored_cube(recorded[1])
+    policy = DecisionPolicy.per_group(part, {g: r[0] for g, r in rules.items()},
+                                      mix={g: r[1:] for g, r in rules.items() if r[1] < 1})
+    w = what_if(cube, policy, intersection=True, min_group_size=30)
+    assert w.threshold is None and w.policy == policy
+    assert w.is_randomized == (part != "race")
+    for row in w.by_group.to_dict("records"):
+        expected = _policy_oracle(rows, row["feature"], row["group"], part, rules)
+        for key, value in expected.items():
+            assert row[key] == pytest.approx(value, rel=1e-9, nan_ok=True), \
+                (part, row["feature"], row["group"], key)
+    assert len(w.by_group) == 2 + 3 + 6
+    if part == "race":  # whole rows: the counts are whole numbers
+        assert all(isinstance(row["tp"], int) for row in w.by_group.to_dict("records"))
+
+
+def test_what_if_of_the_recorded_rule_gives_the_recorded_counts(recorded):
+    a, cells, _path = recorded
+    cube = stored_cube(cells)
+    w = what_if(cube, a.spec.policy)
+    assert w.threshold == SPEC.threshold
+    assert np.array_equal(cell_counts_at(cube, a.spec.policy), a.cube.cells)
+
+
+def test_a_policy_on_groups_the_record_does_not_have_is_a_sentence(recorded):
+    from faircard.decision import DecisionPolicy
+
+    cube = stored_cube(recorded[1])
+    with pytest.raises(FaircardError, match="per group of 'age', which is not one of this "
+                                            "record's groupings: sex, race, sex & race"):
+        what_if(cube, DecisionPolicy.per_group("age", {"young": 0.5}))
+    with pytest.raises(FaircardError, match="no threshold for the group 'B'"):
+        what_if(cube, DecisionPolicy.per_group("race", {"A": 0.5, "C": 0.5}))
+
+
 def test_the_stored_cube_gives_the_recorded_counts_and_accounting(recorded):
     a, cells, _path = recorded
     cube = stored_cube(cells)

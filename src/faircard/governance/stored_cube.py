@@ -167,20 +167,9 @@ def _counts_under_rule(cube: Cube, spec_doc: Mapping[str, Any]) -> np.ndarray | 
     """Each cell's counts ``[tn, fp, fn, tp]`` under the recorded decision rule, from the
     cube's scores (None for a rule on predicted labels)."""
     from ..spec import AssessmentSpec
+    from .what_if import cell_counts_at
 
     spec = AssessmentSpec.from_dict(dict(spec_doc))
     if not spec.uses_score:
         return None
-    sc = cube.scores
-    policy = spec.policy
-    group = groups = None
-    if not policy.is_single:
-        parts = {p.name: p for p in cube.partitions(True)}
-        part = parts[policy.feature]
-        group, groups = part.cell_to_group[sc.cell], part.groups
-    p = policy.positive_probability(sc.y_score, group, groups)
-    code = sc.cell * 4 + sc.y_true.astype(np.int64) * 2
-    size = len(cube.cells) * 4
-    out = (np.bincount(code + 1, weights=sc.weight * p, minlength=size)
-           + np.bincount(code, weights=sc.weight * (1.0 - p), minlength=size))
-    return out.reshape(-1, 4)
+    return cell_counts_at(cube, spec.policy)

@@ -206,11 +206,20 @@ def policy_probabilities(policy, y_score: np.ndarray, index: GroupIndex,
     return policy.positive_probability(y_score, part.cell_to_group[index.cell], part.groups)
 
 
+_TIME_KINDS = ("date", "datetime", "datetime64", "time", "timedelta", "timedelta64", "period")
+
+
 def _numeric_scores(col: pd.Series, name: str) -> np.ndarray:
     if pd.api.types.is_bool_dtype(col):
         return col.astype("float64").to_numpy()
     if pd.api.types.is_numeric_dtype(col):
         values = col.to_numpy(dtype=np.float64, na_value=np.nan)
+    elif col.dtype.kind in "mM" or isinstance(col.dtype, pd.DatetimeTZDtype | pd.PeriodDtype) \
+            or pd.api.types.infer_dtype(col, skipna=True) in _TIME_KINDS:
+        # pandas turns dates and durations into counts of nanoseconds: never a score
+        raise FaircardError(
+            f"Score column '{name}' has dates or times; a score must be a number. Choose a "
+            "numeric column, or use it as a prediction column instead.")
     else:
         values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         bad = col.notna().to_numpy() & np.isnan(values)

@@ -31,6 +31,7 @@ from .sql import (
     codable,
     count_queries,
     grid_scores,
+    quote,
     to_spark,
     values_query,
 )
@@ -69,7 +70,7 @@ def _reader(path: str) -> str:
         if kinds <= {".parquet"}:
             return _parquet_reader(str(p / "**" / "*.parquet"))
         if kinds <= {".csv"}:
-            return _csv_reader(*csv_source(path))
+            return _csv_reader(*_checked_csv(path))
         raise FaircardError(f"The folder '{path}' mixes file types ({', '.join(sorted(kinds))}); "
                             "give a glob such as 'folder/*.parquet'.")
     matches = globlib.glob(path, recursive=True) if any(c in path for c in "*?[") else \
@@ -80,9 +81,19 @@ def _reader(path: str) -> str:
     if suffix == ".parquet":
         return _parquet_reader(path)
     if suffix in (".csv", ".tsv", ".txt"):
-        return _csv_reader(*csv_source(path))
+        return _csv_reader(*_checked_csv(path))
     raise FaircardError(f"'{path}' is not a Parquet or CSV file; DuckDB reads those (use the "
                         "pandas engine for Excel).")
+
+
+def _checked_csv(path: str) -> tuple[str, Path]:
+    """:func:`csv_source`, refusing a web page saved under a CSV name (DuckDB read it as one
+    column of tags)."""
+    from ..io.tables import refuse_markup_file
+
+    pattern, first = csv_source(path)
+    refuse_markup_file(first, first.name)
+    return pattern, first
 
 
 def _parquet_reader(pattern: str) -> str:
@@ -184,7 +195,11 @@ def _columns(spec: AssessmentSpec, types: dict[str, str]) -> Columns:
             raise missing_column(col, list(types), role)
     # a column of a file with no value in any row has the type NULL: missing, not text
     if spec.score and not types[spec.score].upper().startswith(NUMBER_TYPES + ('"NULL"',)):
-        raise FaircardError(f"Score column '{spec.score}' has text values; a score must be a "
+        kind = types[spec.score].upper()
+        held = ("text values" if kind.startswith(("VARCHAR", "STRING", "TEXT")) else
+                "dates or times" if kind.startswith(("DATE", "TIME", "INTERVAL")) else
+                f"values of type {types[spec.score]}")
+        raise FaircardError(f"Score column '{spec.score}' has {held}; a score must be a "
                             "number. Choose a numeric column, or use it as a prediction column "
                             "instead.")
     is_float = {c: t.upper().startswith(FLOAT_TYPES) for c, t in types.items()}
@@ -444,11 +459,32 @@ def sample_duckdb(path: str, n: int = 1000) -> pd.DataFrame:
 
     con = duckdb.connect()
     try:
-        return con.execute(f"SELECT * FROM {_reader(str(path))} LIMIT {int(n)}").fetchdf()
+        reader = _reader(str(path))
+        return con.execute(f"SELECT * FROM {reader} LIMIT {int(n)}").fetchdf()
+    except duckdb.ConversionException as exc:
+        raise _unreadable_dates(con, reader, path) or FaircardError(
+            f"DuckDB cannot read '{path}': {_first_line(exc)}") from None
     except duckdb.Error as exc:
         raise FaircardError(f"DuckDB cannot read '{path}': {_first_line(exc)}") from None
     finally:
         con.close()
+
+
+def _unreadable_dates(con, reader: str, path: str) -> FaircardError | None:
+    """The error naming a column of dates past the year 9999 or before the year 1 (DuckDB
+    only said it could not convert 'DATE (infinity)'), or None."""
+    from ..io.tables import dates_out_of_range
+
+    kinds = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
+    for column, kind, *_ in kinds:
+        if str(kind).upper() != "DATE":
+            continue
+        q = quote(column)
+        late, early = con.execute(f"SELECT bool_or({q} > DATE '9999-12-31'), "
+                                  f"bool_or({q} < DATE '0001-01-01') FROM {reader}").fetchone()
+        if late or early:
+            return dates_out_of_range(column, Path(path).name, late=bool(late))
+    return None
 
 
 def count_rows_duckdb(path: str) -> int:

@@ -51,6 +51,13 @@ def decode_text(raw: bytes, name: str, encoding: str = DETECT,
         raise FaircardError(
             f"'{name}' looks like a binary file, not text. Upload a CSV, Parquet or Excel file."
         )
+    if encoding == DETECT or not _codec(encoding).startswith(("utf-16", "utf-32")):
+        nul = raw.find(b"\x00")
+        if nul >= 0:  # text in any other encoding never holds a zero byte
+            line = raw.count(b"\n", 0, nul) + 1
+            raise FaircardError(
+                f"Line {line:,} of '{name}' holds a zero byte (NUL), which text never holds: "
+                "the file is damaged or is not text. Export it again as CSV and upload that.")
     if encoding != DETECT:
         codec = _codec(encoding)
         if codec == "utf-8" and raw.startswith(codecs.BOM_UTF8):

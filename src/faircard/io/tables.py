@@ -204,6 +204,7 @@ def _read_csv(raw: bytes, name: str, encoding: str, limits: TableLimits) -> Tabl
     decoded = decode_text(raw, name, encoding, limits.max_decoded_bytes)
     text = decoded.data
     head = text[:65536].decode("utf-8", errors="ignore")
+    _refuse_markup(head, name)
     sep = _sniff_delimiter(head)
     # index_col=False: rows with one more field than the header (a delimiter at the end of
     # every line) would otherwise make the first column the index and shift every value one
@@ -240,6 +241,32 @@ def _read_csv(raw: bytes, name: str, encoding: str, limits: TableLimits) -> Tabl
             "'|': save it again as CSV."
         )
     return TableRead(df, decoded.encoding, decoded.detected, tuple(notes))
+
+
+_MARKUP = re.compile(r"\s*<(!doctype\s+html|html|\?xml|!--|[a-z][a-z0-9-]*[\s/>])",
+                     re.IGNORECASE)
+
+
+def refuse_markup_file(path: str | Path, name: str) -> None:
+    """:func:`_refuse_markup` on the first 64 KB of the file at ``path``."""
+    with open(path, "rb") as fh:
+        _refuse_markup(fh.read(65536).decode("utf-8", errors="ignore"), name)
+
+
+def _refuse_markup(head: str, name: str) -> None:
+    """A web page or an XML document saved under a CSV name is said to be one (it was read as
+    a header alone, or as one column of tags)."""
+    m = _MARKUP.match(head.lstrip("\ufeff"))
+    if m is None:
+        return
+    if m.group(1).lower().startswith("?xml") and "<html" not in head[:4096].lower():
+        raise FaircardError(
+            f"'{name}' is an XML document, not a CSV file. Export the table as CSV, Parquet or "
+            "Excel and upload that.")
+    raise FaircardError(
+        f"'{name}' is a web page (HTML), not a CSV file: it was probably saved from a browser "
+        "instead of downloaded. Download the data file itself, or export the table as CSV, and "
+        "upload that.")
 
 
 def _header_width(text: bytes, sep: str) -> int:
@@ -381,11 +408,132 @@ def _read_parquet(raw: bytes, name: str, limits: TableLimits) -> tuple[pd.DataFr
     if not flat:
         raise FaircardError(f"'{name}' has no column of plain values (numbers, text, dates); "
                             "faircard needs one column per value.")
+    # text stored as a dictionary: a few bytes in the file can stand for the same long value
+    # in every row (12 KB made 20 GB), and the footer's sizes count the dictionary once
+    with_dictionary = {meta.row_group(g).column(j).path_in_schema
+                       for g in range(meta.num_row_groups) for j in range(meta.num_columns)
+                       if meta.row_group(g).column(j).has_dictionary_page}
+    coded = [f.name for f in schema
+             if f.name in with_dictionary and f.name in flat and _is_text(f.type)]
     try:
+        if coded:
+            pf = pq.ParquetFile(io.BytesIO(raw), read_dictionary=coded)
         table = pf.read(columns=flat)
-        return table.to_pandas(), notes
+        table = _decode_dictionaries(table, coded, name, limits)
+    except FaircardError:
+        raise
     except Exception as exc:  # pyarrow raises many types for corrupt files
         raise FaircardError(f"'{name}' could not be read as Parquet: {_first_line(exc)}") from None
+    _check_dates(table, name)
+    return _arrow_to_pandas(_bytes_as_text(table)), notes
+
+
+def _bytes_as_text(table):
+    """``table`` with its columns of raw bytes as text written as DuckDB shows them
+    (``b'\\x00\\xff'``): bytes that are not UTF-8 made every later step that reads values as
+    text fail (a group of such bytes crashed the personal-data check)."""
+    import pyarrow as pa
+
+    for i, col in enumerate(table.schema):
+        kind = col.type
+        if isinstance(kind, pa.ExtensionType):
+            continue  # e.g. UUIDs, which pandas shows in their own form
+        if pa.types.is_binary(kind) or pa.types.is_large_binary(kind) or \
+                pa.types.is_fixed_size_binary(kind) or pa.types.is_binary_view(kind):
+            text = pa.array([None if v is None else str(v) for v in table.column(i).to_pylist()],
+                            pa.large_string())
+            table = table.set_column(i, pa.field(col.name, pa.large_string()), text)
+    return table
+
+
+def _is_text(kind) -> bool:
+    import pyarrow as pa
+
+    return (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind)
+            or pa.types.is_large_binary(kind))
+
+
+def _decode_dictionaries(table, coded: list[str], name: str, limits: TableLimits):
+    """``table`` with the columns ``coded`` (read as dictionaries) as plain text again, once
+    the size they expand to, counted exactly from the dictionaries and their indices, is known
+    to be within the limit on decoded bytes."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not coded:
+        return table
+    size = sum(c.nbytes for c, f in zip(table.columns, table.schema, strict=True)
+               if f.name not in coded)
+    for column in coded:
+        for chunk in table.column(column).chunks:
+            lengths = pc.binary_length(chunk.dictionary).cast(pa.int64())
+            size += (pc.sum(pc.take(lengths, chunk.indices)).as_py() or 0) + 4 * len(chunk)
+            if size > limits.max_decoded_bytes:
+                raise over_limit(name, f"more than {limits.max_decoded_bytes / 1024**2:,.0f} MB "
+                                 f"of data once its values are written out (column '{column}')",
+                                 "decoded bytes", f"{limits.max_decoded_bytes / 1024**2:,.0f} MB",
+                                 "FAIRCARD_MAX_DECODED_MB")
+    for i, col in enumerate(table.schema):
+        if col.name in coded and pa.types.is_dictionary(col.type):
+            plain = table.column(i).cast(col.type.value_type)
+            table = table.set_column(i, pa.field(col.name, col.type.value_type), plain)
+    return table
+
+
+_DAYS_1 = -719_162     # 0001-01-01, in days since 1970-01-01
+_DAYS_9999 = 2_932_896  # 9999-12-31
+
+
+def _check_dates(table, name: str) -> None:
+    """Refuse a date column with a date Python cannot hold (before the year 1 or past 9999,
+    such as the 'infinity' some databases write), naming the column: pyarrow only said
+    'year 5881580 is out of range'."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for col, column in zip(table.schema, table.columns, strict=True):
+        if pa.types.is_date32(col.type):
+            days = column.cast(pa.int32())
+        elif pa.types.is_date64(col.type):
+            days = pc.floor(pc.divide(column.cast(pa.int64()).cast(pa.float64()), 86_400_000))
+        else:
+            continue
+        low, high = pc.min_max(days).values()
+        if low.as_py() is None:
+            continue
+        if high.as_py() > _DAYS_9999 or low.as_py() < _DAYS_1:
+            raise dates_out_of_range(col.name, name, late=high.as_py() > _DAYS_9999)
+
+
+def dates_out_of_range(column: str, name: str, late: bool = True) -> FaircardError:
+    """The error for a column of dates past the year 9999 (``late``) or before the year 1."""
+    when = "past the year 9999" if late else "before the year 1"
+    return FaircardError(
+        f"Column '{column}' of '{name}' holds dates {when} (such as the 'infinity' date some "
+        "databases write), which faircard cannot read: it reads dates from the year 1 to 9999. "
+        "Correct those dates, or save the file without that column, and try again.")
+
+
+def _arrow_to_pandas(table) -> pd.DataFrame:
+    """``table`` as a frame with every column of the file. pandas' own metadata in the file
+    may make columns the frame's index (they would vanish from the choices): they are made
+    columns again, in the file's order; metadata pandas cannot apply is ignored."""
+    try:
+        frame = table.to_pandas()
+    except Exception:  # metadata written by hand (or another tool) that pandas cannot apply
+        frame = table.replace_schema_metadata(None).to_pandas()
+    index = frame.index
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+        return frame
+    index.names = [n if n is not None else f"__index_level_{i}__"
+                   for i, n in enumerate(index.names)]
+    frame = frame.reset_index(allow_duplicates=True)
+    at: dict[Any, list[int]] = {}
+    for i, c in enumerate(frame.columns):
+        at.setdefault(c, []).append(i)
+    order = [at[c].pop(0) for c in table.column_names if at.get(c)]
+    taken = set(order)
+    return frame.iloc[:, order + [i for i in range(frame.shape[1]) if i not in taken]]
 
 
 def _read_excel(raw: bytes, name: str, limits: TableLimits) -> pd.DataFrame:

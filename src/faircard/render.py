@@ -260,14 +260,47 @@ def chart_images(card: ModelCard, metrics: list[str] | None = None) -> dict[str,
         for m in (metrics or ["selection_rate"]):
             if m not in set(part["metric"]):
                 continue
-            chart = metric_bars(part, m, visible(feature), d["quantitative"]["overall"].get(m),
-                                label=d["metrics"].get("labels", {}).get(m))
+            label = d["metrics"].get("labels", {}).get(m)
+            bars, title = _bars_to_draw(part[part["metric"] == m], m, visible(feature), label)
+            chart = metric_bars(bars, m, visible(feature), d["quantitative"]["overall"].get(m),
+                                label=label)
+            if title is not None:
+                chart = chart.properties(title=title)
             keys.append(f"{feature}|{m}")
             specs.append(chart.to_json())
     if not specs:
         return {}
     pngs = run_job("charts", {"specs": specs, "scale": 2})["png"]
     return {k: "data:image/png;base64," + png for k, png in zip(keys, pngs, strict=True)}
+
+
+MAX_BARS = 40
+"""Most bars a card's chart draws for one feature. A feature with more groups is drawn as its
+:data:`MAX_BARS` // 2 lowest and highest groups, and says so; its table lists every group (a
+chart of 1,000 bars was a 52,000-pixel image that took minutes to draw and to lay out)."""
+
+
+def _bars_to_draw(rows, metric: str, feature: str, label: str | None):
+    """(the rows of one feature and metric to draw, the chart's title when only some are
+    drawn, else None)."""
+    import altair as alt
+
+    from .metrics import LABELS
+
+    if len(rows) <= MAX_BARS:
+        return rows, None
+    defined = rows[rows["value"].notna()].sort_values("value", kind="stable")
+    k = MAX_BARS // 2
+    drawn = defined if len(defined) <= MAX_BARS else \
+        defined.iloc[list(range(k)) + list(range(len(defined) - k, len(defined)))]
+    label = label or LABELS.get(metric, metric)
+    head = (f"the {k} lowest and {k} highest of {len(rows):,} groups"
+            if len(drawn) < len(defined) else f"the {len(drawn):,} of {len(rows):,} groups "
+            "with a value")
+    undefined = len(rows) - len(defined)
+    tail = f"; {undefined:,} have no value" if undefined and len(drawn) < len(defined) else ""
+    return drawn, alt.TitleParams([f"{label} by {short_labels([feature])[feature]}",
+                                   f"{head}{tail}; the table lists every group"])
 
 
 def render_html(card: ModelCard, template_dir: str | Path | None = None,

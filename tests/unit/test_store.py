@@ -271,15 +271,19 @@ def test_untrusted_text_is_stored_and_returned_verbatim(tmp_path, data, result):
     with AuditStore(path) as store:
         rec = _add(store, result, data, title=texts[0], created_by=texts[2])
         store.submit(rec.id, texts[1])
-        for t in texts:
-            store.review(rec.id, "O'Brien <ob@example.org>", "comment", t, role=t[:100])
+        # a role is shown inside a sentence of the card: one line (the comments keep theirs)
+        roles = [t[:100] if t != texts[3] else "model risk" for t in texts]
+        with pytest.raises(FaircardError, match="line break or a control character"):
+            store.review(rec.id, "O'Brien", "comment", texts[3], role=texts[3])
+        for t, role in zip(texts, roles, strict=True):
+            store.review(rec.id, "O'Brien <ob@example.org>", "comment", t, role=role)
     with AuditStore(path, create=False) as store:
         again = store.get(rec.id)
         assert again.title == texts[0] and again.created_by == texts[2]
         events = store.history(rec.id)
         assert events[0].reviewer == texts[1]
         assert [e.comment for e in events[1:]] == texts
-        assert [e.role for e in events[1:]] == [t[:100] for t in texts]
+        assert [e.role for e in events[1:]] == roles
         assert events[1].reviewer == "O'Brien <ob@example.org>"
         assert store.verify().ok
 

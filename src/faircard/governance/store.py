@@ -26,6 +26,7 @@ import json
 import numbers
 import os
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +53,7 @@ from .chain import (
     VerifyResult,
     entry_hash,
     head_message,
+    is_authenticated,
     record_problems,
     verify_chain,
 )
@@ -166,12 +168,32 @@ def _text(value: Any, what: str, limit: int, *, required: bool = True) -> str:
     return value
 
 
+_MOVES_TEXT = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068"
+                       "\u2069\u2028\u2029")
+"""Bidirectional controls and line or paragraph separators: around a name shown inside a
+sentence they reorder or break the words next to it."""
+
+
+def _one_line(text: str, what: str) -> str:
+    """A typed name or role, shown inside a sentence (on the card: "reviewer NAME (ROLE; name
+    typed, not signed in)"): on one line, without control characters, so that it cannot start
+    a sentence of its own, such as another reviewer's approval."""
+    bad = next((ch for ch in text if ch in _MOVES_TEXT or unicodedata.category(ch) == "Cc"),
+               None)
+    if bad is not None:
+        raise FaircardError(
+            f"The {what} contains a line break or a control character (U+{ord(bad):04X}). It "
+            "is shown inside a sentence, so type it on one line without control characters."
+        )
+    return text
+
+
 def _actor(who: Any, what: str) -> tuple[str, str, str]:
     """``(issuer, subject, display name)`` of ``who``: an identity (anything with ``issuer``,
     ``subject`` and ``display_name``, such as :class:`faircard.governance.identity.Identity`)
     or a typed name (local mode: issuer ``"unauthenticated"``, subject the name's key)."""
     if isinstance(who, str):
-        name = _text(who, what, MAX_NAME)
+        name = _one_line(_text(who, what, MAX_NAME), what)
         return UNAUTHENTICATED, name_key(name), name
     try:
         issuer, subject, name = who.issuer, who.subject, who.display_name
@@ -422,8 +444,13 @@ class AuditStore:
         record could otherwise stop any pending approval. Once it is decided (approved, sent
         back or rejected) anyone who may record can record the version replacing it."""
         rec = self._row(conn, old)
-        if rec["status"] in PENDING and not same_person(
-                *actor, rec["author_issuer"], rec["author_subject"], rec["created_by"]):
+        if is_authenticated(rec["author_issuer"], rec["author_subject"]):
+            # a permission, not a refusal: a typed name is not the signed-in author
+            theirs = (actor[0], actor[1]) == (rec["author_issuer"], rec["author_subject"])
+        else:
+            theirs = same_person(*actor, rec["author_issuer"], rec["author_subject"],
+                                 rec["created_by"])
+        if rec["status"] in PENDING and not theirs:
             status = rec["status"].replace("_", " ")
             raise FaircardError(
                 f"Record {old} is {status} and was recorded by {rec['created_by']}; only they "
@@ -464,7 +491,8 @@ class AuditStore:
                 f"Unknown review decision {decision!r}; choose one of: {', '.join(DECISIONS)}."
             )
         actor = _actor(reviewer, "reviewer's name")
-        role = _text(role, "reviewer's role", MAX_ROLE, required=False) or None
+        role = _one_line(_text(role, "reviewer's role", MAX_ROLE, required=False),
+                         "reviewer's role") or None
         if decision != "approve" and (not isinstance(comment, str) or not comment.strip()):
             raise FaircardError("A comment needs some text; give one." if decision == "comment"
                                 else f"A '{decision}' review needs a comment saying why; "
@@ -502,7 +530,8 @@ class AuditStore:
         issuer, subject, name = _actor(author, "commenter's name")
         body = _text(body, "comment", MAX_COMMENT)
         section = _text(section, "section", MAX_SECTION, required=False)
-        role = _text(role, "commenter's role", MAX_ROLE, required=False) or None
+        role = _one_line(_text(role, "commenter's role", MAX_ROLE, required=False),
+                         "commenter's role") or None
         rid = _record_id(record_id)
         answered = None if reply_to is None else _record_id(reply_to)
         row: dict[str, Any] = {"record_id": rid, "section": section, "body": body,

@@ -213,3 +213,29 @@ def test_new_hostile_uploads_through_the_data_page_are_one_sentence():
         assert len(errors) == 1 and says in errors[0], (name, errors)
         assert at.session_state["fc_data_name"] == "small.csv", name
         pd.testing.assert_frame_equal(at.session_state["fc_data"], before)
+
+
+def test_server_paths_to_such_files_are_one_sentence(tmp_path, monkeypatch):
+    """'Open a large dataset on the server' said 'DuckDB cannot read ...: Conversion Error:
+    Could not convert DATE (infinity) to microseconds' and opened a web page as one column."""
+    from faircard.engine.paths import DATA_DIRS_ENV
+
+    pq.write_table(pa.table(BASE), tmp_path / "good.parquet")
+    pq.write_table(pa.table({**BASE, "ends": LATE["date32 'infinity'"]}), tmp_path / "d.parquet")
+    (tmp_path / "p.csv").write_bytes(PAGES["a saved web page"])
+    monkeypatch.setenv(DATA_DIRS_ENV, str(tmp_path))
+    at = new("app_pages/data.py")
+    at.run()
+    for path, says in (("good.parquet", None), ("d.parquet", "holds dates past the year 9999"),
+                       ("p.csv", "is a web page (HTML)")):
+        at.text_input(key="w_server_path").input(path)
+        if at.button(key="open_server_path").disabled:
+            at.run()
+        at.button(key="open_server_path").click().run()
+        no_exception(at)
+        errors = [text_of(e) for e in at.error]
+        if says is None:
+            assert not errors
+            continue
+        assert len(errors) == 1 and says in errors[0], (path, errors)
+        assert at.session_state["fc_data_name"] == "good.parquet", path

@@ -89,19 +89,6 @@ def describe_interval(low: float, high: float, pct: bool = True) -> str:
     return f"{low:.2f}-{high:.2f}"
 
 
-def _between(values: np.ndarray, included: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per replicate: (max - min, min / max) over included groups, NaN-aware."""
-    v = np.where(included[None, :], values, np.nan)
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            hi = np.nanmax(v, axis=1)
-            lo = np.nanmin(v, axis=1)
-        return hi - lo, lo / hi
-
-
 def _pair_between(values: np.ndarray, point: np.ndarray,
                   included: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per replicate: the difference and ratio between the two included groups that are
@@ -123,6 +110,19 @@ def _pair_between(values: np.ndarray, point: np.ndarray,
     # a replicate whose higher group is at 0 has no ratio (x / 0), as the point ratio would not
     ratio[~np.isfinite(ratio)] = np.nan
     return values[:, high] - values[:, low], ratio
+
+
+def _equalized_odds_pair(point: dict[str, np.ndarray], included: np.ndarray, tpr, fpr):
+    """Per replicate: the equalized odds difference and ratio as the pair of groups behind
+    the criterion's value in the data compare them (the true positive rates' pair when their
+    gap is the larger, or their ratio the smaller, else the false positive rates')."""
+    from .metrics import between_groups
+
+    t_d, t_r = between_groups(np.where(included, point["true_positive_rate"], np.nan))
+    f_d, f_r = between_groups(np.where(included, point["false_positive_rate"], np.nan))
+    diff = tpr[0] if np.isnan(f_d) or (not np.isnan(t_d) and t_d >= f_d) else fpr[0]
+    ratio = tpr[1] if np.isnan(f_r) or (not np.isnan(t_r) and t_r <= f_r) else fpr[1]
+    return diff, ratio
 
 
 def _percentile(samples: np.ndarray, confidence: float, axis: int = 0):
@@ -335,17 +335,20 @@ def estimate_uncertainty(cube, spec, counts, by_group: pd.DataFrame,
                 n = gc.counts[:, list(den_cells)].sum(axis=1)
                 d_values["p_value"][d] = two_proportion_p(k[w], n[w], k[b], n[b])
         if boot_vals is not None and included.sum() >= 2:
-            sr = _between(boot_vals["selection_rate"], included)
-            tpr = _between(boot_vals["true_positive_rate"], included)
-            fpr = _between(boot_vals["false_positive_rate"], included)
-            di = _between(favorable_rate(boot_vals["selection_rate"], spec.favorable_outcome),
-                          included)
-            import warnings
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                eo_d = np.fmax(tpr[0], fpr[0])
-                eo_r = np.fmin(tpr[1], fpr[1])
+            # each criterion's interval is that of the gap between the two groups it compares
+            # in the data, signed as observed, as for the disparities: the replicates' own
+            # max - min lies above 0 by construction, so its interval never held a gap of 0
+            # (parity) however likely it was
+            point = metrics_from_counts(gc.counts)
+            fav = spec.favorable_outcome
+            sr = _pair_between(boot_vals["selection_rate"], point["selection_rate"], included)
+            tpr = _pair_between(boot_vals["true_positive_rate"], point["true_positive_rate"],
+                                included)
+            fpr = _pair_between(boot_vals["false_positive_rate"],
+                                point["false_positive_rate"], included)
+            di = _pair_between(favorable_rate(boot_vals["selection_rate"], fav),
+                               favorable_rate(point["selection_rate"], fav), included)
+            eo_d, eo_r = _equalized_odds_pair(point, included, tpr, fpr)
             criteria_ci[gc.feature] = {
                 name: [float(x) for x in _percentile(samples, confidence)]
                 for name, samples in [

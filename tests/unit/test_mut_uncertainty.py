@@ -96,18 +96,6 @@ def test_describe_interval_defaults_to_percent():
     assert u.describe_interval(0.5, 0.755) == "50%-76%"
 
 
-def test_between_ignores_excluded_groups_per_replicate():
-    values = np.array([[0.2, 0.5, 0.9], [0.4, 0.1, 0.0], [np.nan, 0.5, 0.3]])
-    diff, ratio = u._between(values, np.array([True, True, False]))
-    np.testing.assert_allclose(diff, [0.3, 0.3, 0.0])
-    np.testing.assert_allclose(ratio, [0.4, 0.25, 1.0])
-    diff, ratio = u._between(values, np.array([False, False, False]))
-    assert np.isnan(diff).all() and np.isnan(ratio).all()
-    # every included group at 0: ratio 0/0 is NaN, without a warning (warnings fail tests)
-    diff, ratio = u._between(np.array([[0.0, 0.0, 0.5]]), np.array([True, True, False]))
-    assert diff[0] == 0.0 and np.isnan(ratio[0])
-
-
 def test_pair_between_has_no_gap_when_fewer_than_two_included_groups_are_defined():
     # three groups compared, but the metric is defined in one only (precision where only one
     # group has positive decisions): no pair, so NaN replicates and a NaN interval, as NumPy's
@@ -426,13 +414,26 @@ def _oracle_percentile(samples, level):
         return np.nanpercentile(samples, [50 * (1 - level), 50 * (1 + level)], axis=0)
 
 
-def _oracle_spread(values, included):
-    import warnings
-    v = np.where(included[None, :], values, np.nan)
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        hi, lo = np.nanmax(v, axis=1), np.nanmin(v, axis=1)
-        return hi - lo, lo / hi
+def _oracle_pair(values, point, included):
+    """Per replicate, the gap between the two included groups furthest apart in the data
+    (the first of tied ones), signed as observed: (higher minus lower, lower over higher)."""
+    ok = [i for i in range(len(point)) if included[i] and not np.isnan(point[i])]
+    if len(ok) < 2:
+        nan = np.full(len(values), np.nan)
+        return nan, nan
+    low = min(ok, key=lambda i: (point[i], i))
+    high = max(ok, key=lambda i: (point[i], -i))
+    if low == high:
+        high = ok[-1]
+    with np.errstate(all="ignore"):
+        ratio = values[:, low] / values[:, high]
+    return values[:, high] - values[:, low], np.where(np.isfinite(ratio), ratio, np.nan)
+
+
+def _oracle_gap(point, included):
+    """(max - min, min / max) of the included defined values, NaN when none."""
+    v = [x for x, inc in zip(point, included, strict=True) if inc and not np.isnan(x)]
+    return (max(v) - min(v), min(v) / max(v) if max(v) else np.nan) if v else (np.nan, np.nan)
 
 
 def _oracle_groups():
@@ -541,18 +542,28 @@ def test_estimate_uncertainty_disparity_and_criteria_intervals_match_an_independ
                 np.concatenate([_oracle_percentile(diff, ORACLE_LEVEL),
                                 _oracle_percentile(ratio, ORACLE_LEVEL)]),
                 rtol=0, atol=1e-12, equal_nan=True, err_msg=f"{feature} {d['metric']}")
-        sr = _oracle_metric("selection_rate", group_reps)
-        fav = 1 - sr if favorable == "negative" else sr
-        tpr = _oracle_spread(_oracle_metric("true_positive_rate", group_reps), included)
-        fpr = _oracle_spread(_oracle_metric("false_positive_rate", group_reps), included)
-        with np.errstate(invalid="ignore"):
-            want = {"demographic_parity_difference": _oracle_spread(sr, included)[0],
-                    "demographic_parity_ratio": _oracle_spread(sr, included)[1],
-                    "equalized_odds_difference": np.fmax(tpr[0], fpr[0]),
-                    "equalized_odds_ratio": np.fmin(tpr[1], fpr[1]),
-                    "equal_opportunity_difference": tpr[0],
-                    "equal_opportunity_ratio": tpr[1],
-                    "disparate_impact_ratio": _oracle_spread(fav, included)[1]}
+        # each criterion: the gap between the two groups it compares in the data, signed as
+        # observed (the disparities' way), never the replicates' own max - min (>= 0)
+        def pair(metric, flip=False):
+            values = _oracle_metric(metric, group_reps)
+            point = _oracle_metric(metric, point_counts)
+            if flip:
+                values, point = 1 - values, 1 - point
+            return _oracle_pair(values, point, included), _oracle_gap(point, included)
+
+        (sr_d, sr_r), _ = pair("selection_rate")
+        (_, di_r), _ = pair("selection_rate", flip=favorable == "negative")
+        (tpr_d, tpr_r), (tpr_gap, tpr_ratio) = pair("true_positive_rate")
+        (fpr_d, fpr_r), (fpr_gap, fpr_ratio) = pair("false_positive_rate")
+        tpr_leads = np.isnan(fpr_gap) or (not np.isnan(tpr_gap) and tpr_gap >= fpr_gap)
+        tpr_lowest = np.isnan(fpr_ratio) or (not np.isnan(tpr_ratio) and tpr_ratio <= fpr_ratio)
+        want = {"demographic_parity_difference": sr_d,
+                "demographic_parity_ratio": sr_r,
+                "equalized_odds_difference": tpr_d if tpr_leads else fpr_d,
+                "equalized_odds_ratio": tpr_r if tpr_lowest else fpr_r,
+                "equal_opportunity_difference": tpr_d,
+                "equal_opportunity_ratio": tpr_r,
+                "disparate_impact_ratio": di_r}
         got = a.uncertainty["criteria"][feature]
         assert set(got) == set(want)
         for name, samples in want.items():

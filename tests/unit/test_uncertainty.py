@@ -9,7 +9,7 @@ import pytest
 import faircard
 from faircard.metrics import metrics_from_counts
 from faircard.uncertainty import (
-    _between,
+    _pair_between,
     _percentile,
     bootstrap_cell_counts,
     holm,
@@ -53,13 +53,17 @@ def test_bootstrap_coverage_for_a_difference_with_a_small_group():
     rng = np.random.default_rng(3)
     small, p1 = _simulate_cells(rng, 40, 0.4, (0.1, 0.6))
     large, p2 = _simulate_cells(rng, 400, 0.4, (0.3, 0.9))
-    truth = abs((p1[1] + p1[3]) - (p2[1] + p2[3]))
+    rates = np.array([p1[1] + p1[3], p2[1] + p2[3]])
     covered = []
     for d in range(D):
         cells = np.stack([small[d], large[d]])
         reps = bootstrap_cell_counts(cells, 400, rng)
-        diff, _ = _between(metrics_from_counts(reps)["selection_rate"], np.array([True, True]))
+        point = metrics_from_counts(cells)["selection_rate"]
+        diff, _ = _pair_between(metrics_from_counts(reps)["selection_rate"], point,
+                                np.array([True, True]))
         lo, hi = _percentile(diff, 0.95)
+        # the gap as the interval signs it: the group higher in the data minus the other
+        truth = rates[np.argmax(point)] - rates[np.argmin(point)]
         covered.append(lo <= truth <= hi)
     coverage = np.mean(covered)
     assert 0.93 <= coverage <= 0.97, coverage

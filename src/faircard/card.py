@@ -288,7 +288,7 @@ def build_card(assessment, *, text: dict[str, dict[str, str]] | None = None,
     AUC) are named in the caveats."""
     from . import __version__
     from .findings import SMALL_GROUPS_LEAD, findings
-    from .metrics import DEFAULT_METRICS
+    from .metrics import DEFAULT_METRICS, extreme_names
     from .trivial import all_or_nothing, trivial_decision
 
     text = text or {}
@@ -328,6 +328,9 @@ def build_card(assessment, *, text: dict[str, dict[str, str]] | None = None,
                     row[k] = LEFT_OUT_GROUP
             if r.get("worst_value") == r.get("best_value"):  # all equal: no worst or best
                 row["worst_group"] = row["best_group"] = None
+            elif row["worst_group"] is not None:  # a base rate's lowest group is not "worst"
+                row["worst_group"], row["best_group"] = extreme_names(
+                    r["metric"], row["worst_group"], row["best_group"])
             disparities.append(row)
     # a rule that gives every group all or nothing passes the four-fifths rule by construction:
     # never reported as passed

@@ -166,6 +166,22 @@ def to_overall(values: np.ndarray, overall: float) -> tuple[float, float]:
     return (float(diff.max()) if diff.size else np.nan, float(r.min()) if r.size else np.nan)
 
 
+def has_worse_end(metric: str) -> bool:
+    """Whether one end of ``metric`` is worse for people (an error rate, accuracy, the
+    selection rate read through what a decision means), so its extreme groups are the worst
+    and the best; the base rate (prevalence) and the count have no worse end: their extreme
+    groups are only the lowest and the highest."""
+    return metric == "selection_rate" or HIGHER_IS_BETTER.get(metric) is not None
+
+
+def extreme_names(metric: str, worst: str, best: str) -> tuple[str, str]:
+    """How the worst and best group of a disparity row are shown: as they are, or, for a
+    metric without a worse end (:func:`has_worse_end`), marked as the lowest and highest."""
+    if has_worse_end(metric):
+        return worst, best
+    return f"{worst} (lowest)", f"{best} (highest)"
+
+
 def worst_and_best(values: np.ndarray, metric: str,
                    favorable_outcome: str = "positive") -> tuple[int | None, int | None]:
     """Indices of the worst and best group for ``metric`` (NaN skipped).

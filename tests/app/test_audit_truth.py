@@ -100,3 +100,18 @@ def test_models_side_by_side_never_show_a_rule_that_tells_nobody_apart_as_the_fa
     assert everybody.dataframe[0].value.set_index("model").loc[
         "flat.skops", "decision rule"] == "everybody approved: its gaps say nothing about " \
         "fairness"
+
+
+def test_the_disparity_table_marks_a_base_rates_lowest_and_highest_group():
+    df = small_frame()
+    at = seed_state(new("app_pages/disparities.py"), df, sensitive=("race",))
+    at.session_state["fc_metrics"] = ["prevalence", "false_negative_rate"]
+    at.run()
+    no_exception(at)
+    table = next(d.value for d in at.dataframe if "worst group" in d.value.columns)
+    base = df.groupby("race")["outcome"].mean()
+    row = table[table["metric"] == "Prevalence (base rate)"].iloc[0]
+    assert (row["worst group"], row["best group"]) == (f"{base.idxmin()} (lowest)",
+                                                       f"{base.idxmax()} (highest)")
+    fnr = table[table["metric"] == "False negative rate"].iloc[0]
+    assert "(lowest)" not in fnr["worst group"] and fnr["worst group"]

@@ -207,3 +207,25 @@ def test_criteria_intervals_hold_parity_when_the_groups_are_alike():
         assert crit["equal_opportunity_difference"] == [tpr["difference_ci_low"],
                                                         tpr["difference_ci_high"]]
     assert held / n_sim >= 0.85, held  # about 0.95; 0.0 before
+
+
+def test_a_base_rate_has_a_lowest_and_a_highest_group_not_a_worst_and_a_best():
+    """The card's disparity table named the group with the lowest base rate (prevalence) its
+    'worst group' and the highest its 'best': a base rate is no better or worse for anyone.
+    They are now marked as the lowest and the highest (pandas' group means); error rates keep
+    their worst and best."""
+    from faircard import assess
+    from faircard.card import build_card
+    from faircard.render import render_markdown
+
+    df = _frame(n=900, seed=2)
+    a = assess(df, target="outcome", score="risk_score", sensitive="race", n_boot=0)
+    card = build_card(a, metrics=["prevalence", "false_negative_rate"], versions={},
+                      generated_at="2026-01-01T00:00:00+00:00")
+    base = df.groupby("race")["outcome"].mean()
+    rows = {r["metric"]: r for r in card.quantitative["disparities"]}
+    assert (rows["prevalence"]["worst_group"], rows["prevalence"]["best_group"]) == (
+        f"{base.idxmin()} (lowest)", f"{base.idxmax()} (highest)")
+    assert "(lowest)" not in rows["false_negative_rate"]["worst_group"]
+    md = render_markdown(card)
+    assert f"| {base.idxmin()} (lowest) | {base.idxmax()} (highest) |" in md

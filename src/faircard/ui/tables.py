@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..favorable import wording
 from ..formatting import fmt_interval, fmt_num, fmt_p
+from ..metrics import extreme_names
 
 
 def group_table(a, feature: str, metrics: list[str]) -> pd.DataFrame:
@@ -161,14 +162,19 @@ def disparity_table(a, feature: str, metrics: list[str]) -> pd.DataFrame:
     group, difference to overall, adjusted p-value."""
     d = a.disparities[(a.disparities["feature"] == feature) & a.disparities["metric"].isin(metrics)]
     tied = (d["worst_value"] == d["best_value"]).to_numpy()  # all equal: no worst or best group
+    # a base rate's lowest group is not its "worst": marked as the lowest and highest
+    named = [extreme_names(m, w, b) if isinstance(w, str) else (w, b)
+             for m, w, b in zip(d["metric"], d["worst_group"], d["best_group"], strict=True)]
     return pd.DataFrame({
         "metric": [wording(a.spec.favorable_outcome).label(m) for m in d["metric"]],
         "gap (max - min)": [f"{fmt_num(x)} {fmt_interval(lo, hi)}" for x, lo, hi in
                             zip(d["difference"], d["difference_ci_low"],
                                 d["difference_ci_high"], strict=True)],
         "ratio (min / max)": d["ratio"].map(fmt_num),
-        "worst group": d["worst_group"].where(~tied, ""),
-        "best group": d["best_group"].where(~tied, ""),
+        "worst group": pd.Series([n[0] for n in named], index=d.index, dtype=object)
+        .where(~tied, ""),
+        "best group": pd.Series([n[1] for n in named], index=d.index, dtype=object)
+        .where(~tied, ""),
         "gap to overall": d["difference_to_overall"].map(fmt_num),
         "adjusted p": d["p_adjusted"].map(fmt_p),
         "beyond chance": d["is_distinguishable"].map({True: "yes", False: "no", None: "n/a"}),

@@ -87,6 +87,8 @@ def test_xml_is_named_and_headers_that_begin_with_a_bracket_are_still_read():
         read_table(b"<?xml version='1.0'?>\n<rows><r a='1'/></rows>\n", filename="x.csv")
     frame = read_table(b"<=50K,score\n1,0.5\n0,0.25\n", filename="census.csv").frame
     assert list(frame.columns) == ["<=50K", "score"] and frame["score"].tolist() == [0.5, 0.25]
+    frame = read_table(b"<id>,score\n1,0.5\n", filename="ids.csv").frame
+    assert list(frame.columns) == ["<id>", "score"]
 
 
 def _bytes_frame() -> tuple[pa.Table, list[bytes]]:

@@ -259,6 +259,9 @@ def _refuse_markup(head: str, name: str) -> None:
     m = _MARKUP.match(head.lstrip("\ufeff"))
     if m is None:
         return
+    tag = m.group(1).rstrip("/> \t\r\n").lower()
+    if tag[0].isalpha() and tag != "html" and f"</{tag}" not in head.lower():
+        return  # a header such as '<id>,score' with no closing tag is a CSV header
     if m.group(1).lower().startswith("?xml") and "<html" not in head[:4096].lower():
         raise FaircardError(
             f"'{name}' is an XML document, not a CSV file. Export the table as CSV, Parquet or "

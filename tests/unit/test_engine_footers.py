@@ -1,11 +1,12 @@
-"""DuckDB acts on a Parquet file's footer statistics only once the rows bear them out.
+"""DuckDB never acts on a Parquet file's footer statistics while it counts.
 
 A footer is written by whoever wrote the file. Counting with DuckDB's optimizer believing it
-gave wrong counts (a footer claiming every score >= 0.6 made every decision positive); so the
-rows are measured first (see :mod:`faircard.engine.footers`), and the statistics are acted on
-only when they hold. Every count here equals scikit-learn's on the rows as pyarrow reads them
-(pyarrow reads the pages, whatever the footer claims); the naive version that believes every
-footer is shown to get them wrong, so these files do test the check.
+gave wrong counts (a footer claiming every score >= 0.6 made every decision positive); so a
+user's files are read with statistics that claim nothing (see :mod:`faircard.engine.footers`),
+and the grouped query still indexes its key directly, from what the query itself implies.
+Every count here equals scikit-learn's on the rows as pyarrow reads them (pyarrow reads the
+pages, whatever the footer claims); the naive version that believes every footer is shown to
+get them wrong, so these files do test the replacement.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import faircard
 import faircard.engine.footers as footers
 import faircard.engine.sources as sources
 from faircard.engine.grouped import assess_grouped
-from faircard.engine.sources import count_duckdb
+from faircard.engine.sources import count_duckdb, duckdb_source
 from faircard.spec import AssessmentSpec
 from tests.unit.test_audit_engines import _counts, _oracle_counts, _with_footer
 
@@ -48,14 +49,6 @@ def _expected(path) -> dict:
     rows = pd.read_parquet(path)  # the rows, as written
     kept = rows.dropna(subset=["y", "s"])
     return _oracle_counts(kept, "g", (kept["s"].to_numpy() >= 0.5).astype(int))
-
-
-@pytest.fixture
-def believed(monkeypatch):
-    """Whether each count believed the footers (the check's verdicts, in order)."""
-    verdicts, hold = [], footers.hold
-    monkeypatch.setattr(footers, "hold", lambda *a: verdicts.append(hold(*a)) or verdicts[-1])
-    return verdicts
 
 
 @pytest.fixture(scope="module")
@@ -87,31 +80,23 @@ def files(tmp_path_factory):
     return out
 
 
-LIES = ["least score 0.6", "least group 'Bbbb'", "greatest group 'Yyyy'", "no missing outcome"]
+LIES = ["least score 0.6", "greatest score 0.4", "least group 'Bbbb'",
+        "greatest group 'Yyyy'", "no missing outcome"]
 
 
-@pytest.mark.parametrize("name", ["honest", "greatest score 0.4"])
-def test_a_footer_whose_claims_hold_is_believed_and_counts_as_scikit_learn(files, believed,
-                                                                           name):
+@pytest.mark.parametrize("name", ["honest", *LIES])
+def test_every_file_counts_as_scikit_learn_whatever_its_footer_claims(files, name):
     got = assess_grouped(count_duckdb(str(files[name]), SPEC), SPEC)
-    assert believed == [True]
     assert _counts(got, "g") == _expected(files[name])
     in_memory = faircard.assess_spec(pd.read_parquet(files[name]), SPEC)
     pd.testing.assert_frame_equal(got.counts_frame(), in_memory.counts_frame())
 
 
-@pytest.mark.parametrize("name", LIES)
-def test_a_footer_the_rows_contradict_is_not_believed(files, believed, name):
-    got = assess_grouped(count_duckdb(str(files[name]), SPEC), SPEC)
-    assert believed == [False]
-    assert _counts(got, "g") == _expected(files[name])
-
-
 @pytest.mark.parametrize("name", ["least score 0.6", "no missing outcome"])
 def test_believing_these_footers_would_count_wrong(files, monkeypatch, name):
-    """The naive version, which believes every footer, gets these files wrong: what keeps
-    their counts right is the check."""
-    monkeypatch.setattr(footers, "hold", lambda *a: True)
+    """The naive version, which reads the files with their footers' statistics, gets these
+    files wrong: what keeps their counts right is the replacement."""
+    monkeypatch.setattr(footers, "unclaimed", lambda types: None)
     try:
         got = _counts(assess_grouped(count_duckdb(str(files[name]), SPEC), SPEC), "g")
     except Exception:  # refusing (e.g. an outcome value that is not one) is also not counting
@@ -119,24 +104,60 @@ def test_believing_these_footers_would_count_wrong(files, monkeypatch, name):
     assert got != _expected(files[name])
 
 
-@pytest.mark.parametrize("names, verdict", [
-    (["least score 0.6", "least score 0.6"], False),
-    # DuckDB acts on the files' claims merged (the least of the least scores: 0.001), true
-    (["honest", "least score 0.6", "honest"], True)])
-def test_files_of_a_glob_are_believed_by_their_claims_merged(files, tmp_path, believed, names,
-                                                             verdict):
+@pytest.mark.parametrize("name", ["honest", *LIES])
+def test_the_source_claims_nothing_whatever_the_footer_says(files, name):
+    """What DuckDB's optimizer takes for each column: no range but a float's (from minus
+    infinity to NaN), and a missing value possible."""
+    with duckdb_source(str(files[name])) as (con, types):
+        claims = con.execute("SELECT stats(y), stats(s), stats(g) FROM src LIMIT 1").fetchone()
+    y, s, g = claims
+    assert y == {"has_null": True, "has_no_null": True}
+    assert s["has_null"] and s["min"] == -np.inf and np.isnan(s["max"])
+    assert g["has_null"] and "min" not in g and "max" not in g
+
+
+def test_the_grouped_query_indexes_its_key_directly_whatever_the_footers_say(tmp_path,
+                                                                            monkeypatch):
+    """Scores on the grid: the grouped query counts into DuckDB's perfect hash aggregate (its
+    key's range is implied by the query), for an honest file and for one whose footer claims
+    a least score of 0.6, with the counts of scikit-learn. The lying file's claimed range is
+    guessed first, then refused by the rows it leaves out, and the rows counted again."""
+    rng = np.random.default_rng(13)
+    rows = pd.DataFrame({"y": rng.integers(0, 2, 150_000), "s": rng.uniform(0.01, 0.99, 150_000),
+                         "g": rng.choice(["Aaaa", "Mmmm", "Zzzz"], 150_000)})
+    rows.loc[3, "s"], rows.loc[4, "s"] = 0.001, 0.999
+    _write(rows, tmp_path / "honest.parquet")
+    _with_footer(tmp_path / "honest.parquet", tmp_path / "lying.parquet",
+                 struct.pack("<d", 0.001), struct.pack("<d", 0.6))
+    plans = []
+    frame = sources._arrow_frame
+
+    def explained(con, query):
+        if "GROUP BY __key" in query:
+            plans.append(con.execute("EXPLAIN " + query).fetchall()[0][1])
+        return frame(con, query)
+
+    monkeypatch.setattr(sources, "_arrow_frame", explained)
+    for name in ("honest", "lying"):
+        got = assess_grouped(count_duckdb(str(tmp_path / f"{name}.parquet"), SPEC), SPEC)
+        assert _counts(got, "g") == _expected(tmp_path / f"{name}.parquet")
+    assert len(plans) == 3 and all("Perfect Hash Group By" in plan or
+                                   "PERFECT_HASH_GROUP_BY" in plan for plan in plans)
+
+
+@pytest.mark.parametrize("names", [["least score 0.6", "least score 0.6"],
+                                   ["honest", "least score 0.6", "honest"]])
+def test_files_of_a_glob_count_their_rows(files, tmp_path, names):
     for i, name in enumerate(names):
         (tmp_path / f"part-{i}.parquet").write_bytes(files[name].read_bytes())
     got = assess_grouped(count_duckdb(str(tmp_path / "*.parquet"), SPEC), SPEC)
-    assert believed == [verdict]
     rows = pd.concat([pd.read_parquet(p) for p in sorted(tmp_path.glob("*.parquet"))])
     assert _counts(got, "g") == _oracle_counts(rows, "g", (rows["s"] >= 0.5).astype(int))
 
 
-def test_a_row_group_lying_inside_the_files_range_counts_every_row(tmp_path, believed):
-    """The claims checked are the whole file's (what the optimizer acts on); filters are never
-    pushed to the row groups, so a row group claiming scores in [0.6, 0.999] while it holds
-    lower ones is read whole."""
+def test_a_row_group_lying_inside_the_files_range_counts_every_row(tmp_path):
+    """Filters are never pushed to the row groups, so a row group claiming scores in
+    [0.6, 0.999] while it holds lower ones is read whole."""
     rows = _rows(3_000, seed=12)
     _write(rows, tmp_path / "rows.parquet", row_group_size=1_000)
     claimed = pq.ParquetFile(tmp_path / "rows.parquet").metadata.row_group(2).column(1)
@@ -145,28 +166,7 @@ def test_a_row_group_lying_inside_the_files_range_counts_every_row(tmp_path, bel
     lying = pq.ParquetFile(tmp_path / "lying.parquet").metadata.row_group(2).column(1)
     assert lying.statistics.min == 0.6 and rows["s"][2_000:].min() < 0.5
     got = assess_grouped(count_duckdb(str(tmp_path / "lying.parquet"), SPEC), SPEC)
-    assert believed == [True]  # the file's range (0.001 to 0.999) holds
     assert _counts(got, "g") == _expected(tmp_path / "lying.parquet")
-
-
-def test_claims_hold_by_duckdbs_order():
-    """NaN above every number; a claim of another type, or a statistic not known here, is not
-    borne out."""
-    seen = footers.seen_in_values([1.0, None, 3.0], nan_as_null=True)
-    assert (seen.lo, seen.has_null) == (1.0, True) and np.isnan(seen.hi)
-    claim = {"min": 1.0, "max": float("nan"), "has_null": True, "has_no_null": True}
-    assert footers.hold({"f": claim}, {"f": seen})
-    assert not footers.hold({"f": claim | {"max": 3.0}}, {"f": seen})  # a NaN above 3
-    assert not footers.hold({"f": claim | {"has_null": False}}, {"f": seen})
-    assert not footers.hold({"f": claim | {"distinct": 3}}, {"f": seen})
-    assert not footers.hold({"f": claim | {"min": "1"}}, {"f": seen})
-    text = footers.seen_in_values(["é", "a"], nan_as_null=False)
-    ascii_only = {"min": "a", "max": "é", "has_null": False, "has_no_null": True,
-                  "has_unicode": False}
-    assert not footers.hold({"f": ascii_only}, {"f": text})
-    assert footers.hold({"f": ascii_only | {"has_unicode": True}}, {"f": text})
-    assert footers.hold({"f": None}, {"f": text})  # nothing claimed
-    assert not footers.hold(None, {"f": text})
 
 
 def test_many_small_files_are_read_once_into_duckdbs_own_table(tmp_path, monkeypatch):

@@ -1,8 +1,8 @@
-"""When every row of a Parquet file has an outcome and a score, one pass over those two columns
-gives DuckDB the row accounting and the score's range, and tells whether the footers' statistics
-hold for the rows (then DuckDB may act on them). Files with NaN or missing outcomes or scores
-are counted with the full row accounting, and every file gives the counts pandas and
-scikit-learn give."""
+"""When every row of a Parquet file has an outcome and a score, the grouped query alone counts
+scores on the grid (its guesses, from the first rows and the footers, checked by its own
+counts), and one pass over those two columns gives DuckDB the row accounting and the score's
+range for exact scores. Files with NaN or missing outcomes or scores are counted with the full
+row accounting, and every file gives the counts pandas and scikit-learn give."""
 
 from __future__ import annotations
 
@@ -72,17 +72,22 @@ def _check(path, frame: pd.DataFrame, spec: AssessmentSpec = SPEC):
 
 @pytest.fixture
 def spy(monkeypatch):
-    """Which way each count went: whether every row was kept (the row accounting from one
-    pass over the outcome and the score) and whether the footers' statistics held."""
-    import faircard.engine.footers as footers
+    """Which way each count went: whether the grouped query alone counted the rows (its
+    guesses held), and whether every row was kept (the row accounting from one pass over the
+    outcome and the score)."""
+    import faircard.engine.one_pass as one_pass
 
-    seen = {"quick": [], "proved": []}
-    kept, hold = sources._all_kept, footers.hold
+    seen = {"quick": [], "one_pass": []}
+    kept, alone = sources._all_kept, one_pass.count_in_one_pass
     monkeypatch.setattr(sources, "_all_kept",
                         lambda *a: seen["quick"].append(kept(*a)) or seen["quick"][-1])
-    monkeypatch.setattr(footers, "hold",
-                        lambda *a: seen["proved"].append(hold(*a)) or seen["proved"][-1])
+    monkeypatch.setattr(one_pass, "count_in_one_pass",
+                        lambda *a: seen["one_pass"].append(alone(*a)) or seen["one_pass"][-1])
     return seen
+
+
+def _alone(seen) -> list[bool]:
+    return [counted is not None for counted in seen["one_pass"]]
 
 
 def test_a_file_without_missing_values_is_counted_in_one_pass(tmp_path, spy):
@@ -90,7 +95,7 @@ def test_a_file_without_missing_values_is_counted_in_one_pass(tmp_path, spy):
     path = tmp_path / "clean.parquet"
     _write(path, rows)
     got, _ = _check(path, pd.read_parquet(path))
-    assert spy["quick"][0] is not None and spy["proved"] == [True]
+    assert spy["quick"][0] is not None and _alone(spy) == [False]  # exact scores
     assert got.overall["roc_auc"] == pytest.approx(roc_auc_score(rows["y"], rows["score"]),
                                                    abs=1e-12)
 
@@ -100,7 +105,7 @@ def test_many_distinct_scores_among_the_first_rows_put_them_on_the_grid(tmp_path
     path = tmp_path / "continuous.parquet"
     _write(path, rows)
     got, expected = _check(path, pd.read_parquet(path))
-    assert spy["quick"][0]["score_distinct"] > 100_000 and spy["proved"] == [True]
+    assert _alone(spy) == [True] and spy["quick"] == []
     step = got.extras["engine"]["score_step"]
     assert step == (rows["score"].max() - rows["score"].min()) / 10_000 and step <= 1e-4
     gap = abs(got.overall["roc_auc"] - expected.overall["roc_auc"])
@@ -116,9 +121,9 @@ def test_nan_scores_are_counted_as_missing(tmp_path, spy, distinct):
     frame = pd.read_parquet(path)
     assert frame["score"].isna().sum() == len(range(0, 150_000, 97))
     got, _ = _check(path, frame)
-    # NaN is not missing for the footers, whose ranges leave it out: DuckDB, told a float
-    # column can hold NaN, claims no greatest score, so the claims hold
-    assert spy["quick"] == [None] and spy["proved"] == [True]
+    # NaN is not missing for the footers, whose ranges leave it out: the grouped query's
+    # guesses do not hold (rows left out), so the full row accounting counts them
+    assert spy["quick"] == [None] and _alone(spy) == [False]
     assert got.cube.dropped_reasons == {"missing score": len(range(0, 150_000, 97))}
 
 
@@ -132,7 +137,7 @@ def test_nan_outcomes_whose_scores_widen_the_range_are_counted_on_the_kept_rows_
     path = tmp_path / "nan-outcomes.parquet"
     _write(path, rows)
     got, _ = _check(path, pd.read_parquet(path))
-    assert spy["quick"] == [None] and spy["proved"] == [True]
+    assert spy["quick"] == [None] and _alone(spy) == [False]
     kept = rows["score"][50:]
     assert got.extras["engine"]["score_step"] == (kept.max() - kept.min()) / 10_000
     assert got.cube.dropped_reasons == {"missing target": 50}
@@ -144,7 +149,7 @@ def test_missing_values_go_straight_to_the_full_row_accounting(tmp_path, spy):
     path = tmp_path / "nulls.parquet"
     frame.to_parquet(path)  # pandas writes missing values, which the footers count
     _check(path, pd.read_parquet(path))
-    assert spy["quick"] == [None] and spy["proved"] == [True]  # the footers count them
+    assert spy["quick"] == [None] and _alone(spy) == [False]
 
 
 def test_a_file_without_statistics_in_its_footers_gives_the_same_counts(tmp_path, spy):
@@ -153,7 +158,7 @@ def test_a_file_without_statistics_in_its_footers_gives_the_same_counts(tmp_path
     path = tmp_path / "no-statistics.parquet"
     _write(path, rows, write_statistics=False)
     _check(path, pd.read_parquet(path))
-    assert spy["quick"] == [None] and spy["proved"] == [True]  # nothing claimed
+    assert spy["quick"] == [None] and _alone(spy) == [False]
 
 
 @pytest.mark.parametrize("outcome", [1.0, np.nan, None], ids=["kept", "nan-outcome",
@@ -183,7 +188,7 @@ def test_a_prediction_column_with_nan_is_counted_as_missing(tmp_path, spy):
     pd.testing.assert_frame_equal(got.counts_frame(), expected.counts_frame())
     assert got.cube.dropped_reasons == expected.cube.dropped_reasons == {
         "missing prediction": 200}
-    assert spy["quick"] == [None] and spy["proved"] == []  # no key to index
+    assert spy["quick"] == [None] and spy["one_pass"] == []  # no score
 
 
 def test_nan_feature_values_are_the_missing_group_as_in_memory(tmp_path):
@@ -209,7 +214,7 @@ def test_outcome_values_only_on_rows_left_out_do_not_count(tmp_path, spy):
     path = tmp_path / "third-outcome.parquet"
     _write(path, rows)
     _check(path, pd.read_parquet(path))
-    assert spy["quick"] == [None] and spy["proved"] == [True]
+    assert spy["quick"] == [None] and _alone(spy) == [False]
 
 
 def test_a_positive_label_only_on_rows_left_out_is_asked_for_as_in_memory(tmp_path):

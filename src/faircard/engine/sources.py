@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..errors import FaircardError, missing_column
 from ..spec import AssessmentSpec
-from . import footers
+from . import footers, one_pass
 from .csv_text import cleaned_select, column_kinds, header_names, kinds_query, na_list, typed_select
 from .grouped import (
     MAX_DISTINCT_SCORES,
@@ -56,11 +56,13 @@ query has at most 2**20 possible values (the default allows 2**12): about 50 MB 
 
 
 def _reader(path: str) -> str:
-    """The DuckDB table function that reads ``path`` (a file, a glob or a folder).
+    """The DuckDB table function that reads ``path`` (a file, a glob or a folder)."""
+    return _parquet_reader(*_parquet_source(path))
 
-    A Parquet file's footers hold each column's range without its NaN values, and DuckDB,
-    unless told a float column can hold NaN, trusts them to drop ``isnan`` tests: a NaN score
-    was then counted as a score. So it is told."""
+
+def _parquet_source(path: str) -> tuple[str, bool]:
+    """(the Parquet files DuckDB reads for ``path``, a file, a glob or a folder; whether they
+    are faircard's typed copy of CSV files)."""
     p = Path(path)
     if p.is_dir():
         files = [f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")]
@@ -68,9 +70,9 @@ def _reader(path: str) -> str:
         if not files:
             raise FaircardError(f"The folder '{path}' has no files.")
         if kinds <= {".parquet"}:
-            return _parquet_reader(str(p / "**" / "*.parquet"))
+            return str(p / "**" / "*.parquet"), False
         if kinds <= {".csv"}:
-            return _csv_reader(*_checked_csv(path))
+            return _csv_copy(*_checked_csv(path)), True
         raise FaircardError(f"The folder '{path}' mixes file types ({', '.join(sorted(kinds))}); "
                             "give a glob such as 'folder/*.parquet'.")
     matches = globlib.glob(path, recursive=True) if any(c in path for c in "*?[") else \
@@ -79,9 +81,9 @@ def _reader(path: str) -> str:
         raise FaircardError(f"No file matches '{path}'.")
     suffix = Path(matches[0]).suffix.lower()
     if suffix == ".parquet":
-        return _parquet_reader(path)
+        return path, False
     if suffix in (".csv", ".tsv", ".txt"):
-        return _csv_reader(*_checked_csv(path))
+        return _csv_copy(*_checked_csv(path)), True
     raise FaircardError(f"'{path}' is not a Parquet or CSV file; DuckDB reads those (use the "
                         "pandas engine for Excel).")
 
@@ -96,9 +98,19 @@ def _checked_csv(path: str) -> tuple[str, Path]:
     return pattern, first
 
 
-def _parquet_reader(pattern: str) -> str:
-    return (f"read_parquet('{_esc(pattern)}', hive_partitioning = true, union_by_name = true, "
-            "can_have_nan = true)")
+def _parquet_reader(pattern: str, copy: bool = False, *, statistics: str | None = None) -> str:
+    """``read_parquet`` of ``pattern``: a user's files with hive partitions and columns
+    matched by name, faircard's typed copy as it is.
+
+    A Parquet file's footers hold each column's range without its NaN values, and DuckDB,
+    unless told a float column can hold NaN, trusts them to drop ``isnan`` tests: a NaN score
+    was then counted as a score. So it is told. ``statistics``: the ``column_statistics``
+    that replace the footers' (see :mod:`faircard.engine.footers`)."""
+    options = [] if copy else ["hive_partitioning = true", "union_by_name = true"]
+    options.append("can_have_nan = true")
+    if statistics is not None:
+        options.append(f"column_statistics = {statistics}")
+    return f"read_parquet('{_esc(pattern)}'{''.join(', ' + o for o in options)})"
 
 
 def _parquet_files(path: str) -> list[Path]:
@@ -125,13 +137,14 @@ def _many_small_files(path: str) -> bool:
     return True
 
 
-def _csv_reader(pattern: str, first: str | Path) -> str:
-    """DuckDB reading the CSV files of ``pattern`` as faircard's own reader reads a CSV
-    (:func:`faircard.io.tables.read_table`): the delimiter it would sniff from the first file,
-    every column read as text and typed by the values of every row with the rule of
-    :mod:`faircard.engine.csv_text` (the same words for a missing value, spaces after a
-    delimiter skipped, a code such as '01' kept as written). DuckDB's own sniffing decided
-    from a sample of rows: '01' was text when the sample held it, the number 1 when not.
+def _csv_copy(pattern: str, first: str | Path) -> str:
+    """The path of the typed Parquet copy through which DuckDB reads the CSV files of
+    ``pattern`` as faircard's own reader reads a CSV (:func:`faircard.io.tables.read_table`):
+    the delimiter it would sniff from the first file, every column read as text and typed by
+    the values of every row with the rule of :mod:`faircard.engine.csv_text` (the same words
+    for a missing value, spaces after a delimiter skipped, a code such as '01' kept as
+    written). DuckDB's own sniffing decided from a sample of rows: '01' was text when the
+    sample held it, the number 1 when not.
 
     The files are read twice, once per process (while they keep their sizes and times): once
     to type the columns, once to write the typed rows, in their order, to a Parquet file in a
@@ -140,8 +153,7 @@ def _csv_reader(pattern: str, first: str | Path) -> str:
     more than reading the file: 21 s instead of under a second at 1,000,000 rows."""
     from .csv_spill import typed_parquet
 
-    spill = typed_parquet(csv_text_reader(pattern, first), _csv_files(pattern), pattern)
-    return f"read_parquet('{_esc(str(spill))}', can_have_nan = true)"
+    return str(typed_parquet(csv_text_reader(pattern, first), _csv_files(pattern), pattern))
 
 
 def csv_text_reader(pattern: str, first: str | Path) -> str:
@@ -353,9 +365,9 @@ def _unpacked(grouped: pd.DataFrame, coding: Coding | None, values: dict[str, pd
     if coding is None:
         return grouped
     parts = coding.decode(grouped["__key"].to_numpy())
-    out = {f: values[f].take(parts[f]).reset_index(drop=True) for f in coding.features}
-    out["__target"] = targets.reset_index(drop=True).take(parts["__target"]).reset_index(
-        drop=True)
+    # taken from the values' array: a tenth of the time of Series.take for text
+    out = {f: pd.Series(values[f].array.take(parts[f])) for f in coding.features}
+    out["__target"] = pd.Series(targets.array.take(parts["__target"]))
     if "__score_cell" in parts:
         out["__score_cell"] = parts["__score_cell"]
     else:
@@ -385,13 +397,12 @@ def count_duckdb(path: str, spec: AssessmentSpec, *, memory_limit: str = "4GB",
     """Grouped counts of ``spec`` over the Parquet/CSV file, glob or folder at ``path``."""
     with duckdb_source(path, memory_limit=memory_limit, threads=threads) as (con, types):
         cols = _columns(spec, types)
+        con.execute(f"SET perfect_ht_threshold = {PERFECT_HASH_BITS}")
+        if spec.uses_score:
+            counted = one_pass.count_in_one_pass(con, cols, spec)
+            if counted is not None:
+                return counted
         q = count_queries(cols, head_rows=HEAD_ROWS)
-        setting = con.execute("SELECT current_setting('disabled_optimizers')").fetchone()[0]
-        distrusted = footers.distrusted(con)
-        # what a user's Parquet footers claim, before anything is counted (see footers.py)
-        claimed = footers.claims(con, [cols.target, cols.decision, *cols.sensitive]) \
-            if distrusted and spec.uses_score else None
-        con.execute(f"SET disabled_optimizers = '{footers.UNTRUSTED}'")  # the rows decide
         small = {q["facts"]: "raw"}
         if types[cols.target].upper() not in WHOLE_TYPES:  # else facts may give them
             small[q["all_targets"]] = "df"
@@ -403,8 +414,7 @@ def count_duckdb(path: str, spec: AssessmentSpec, *, memory_limit: str = "4GB",
         def run(query: str) -> pd.DataFrame:
             if query in fetched:
                 return fetched.pop(query)
-            # through Arrow: a third of the time of fetchdf for the same frame
-            return con.sql(query).to_arrow_table().to_pandas()
+            return _arrow_frame(con, query)
 
         def row(query: str) -> dict[str, Any]:
             return fetched.pop(query) if query in fetched else _row(con.execute(query))
@@ -421,35 +431,14 @@ def count_duckdb(path: str, spec: AssessmentSpec, *, memory_limit: str = "4GB",
                     else con.execute(q["all_targets"]).fetchdf()
                 targets = targets["target"]
         coding, values = _coding(cols, spec, stats, targets, run)
-        if not distrusted:  # a copy faircard or DuckDB wrote
-            con.execute(f"SET disabled_optimizers = '{setting}'")
-        elif coding is not None and footers.hold(claimed, _seen(cols, facts, values)):
-            # the footers' statistics hold for the rows: the grouped query may index its
-            # packed key directly (DuckDB knows its range from them)
-            con.execute(f"SET disabled_optimizers = '{footers.BELIEVED}'")
-        con.execute(f"SET perfect_ht_threshold = {PERFECT_HASH_BITS}")
         grouped = run(_grouped_query(cols, spec, stats, targets, coding))
         return _counted(stats, targets, _unpacked(grouped, coding, values, targets), "duckdb")
 
 
-def _seen(cols: Columns, facts: dict[str, Any], values: dict[str, pd.Series]) -> dict:
-    """What the rows hold in each column the count reads, for :func:`footers.hold`: the
-    outcome and the decision from the ``facts`` row, each sensitive feature from its values
-    (empty when a feature's values came back as floats that may not be its own: an integer
-    column with missing values beyond 2**53)."""
-    n = int(facts["n_input"])
-    seen = {cols.target: footers.seen_in_aggregates(n, int(facts["n_target"]),
-                                                    facts["target_min"], facts["target_max"]),
-            cols.decision: footers.seen_in_aggregates(n, int(facts["n_decision"]),
-                                                      facts["decision_min"],
-                                                      facts["decision_max"])}
-    for f in cols.sensitive:
-        plain = [_plain(v) for v in values[f].tolist()]
-        if not cols.is_float.get(f, False) and any(
-                isinstance(v, float) and abs(v) >= 2 ** 53 for v in plain if v is not None):
-            return {}
-        seen[f] = footers.seen_in_values(plain, nan_as_null=cols.is_float.get(f, False))
-    return seen
+def _arrow_frame(con, query: str) -> pd.DataFrame:
+    """The result of ``query`` through Arrow: a third of the time of fetchdf for the same
+    frame."""
+    return con.sql(query).to_arrow_table().to_pandas()
 
 
 def sample_duckdb(path: str, n: int = 1000) -> pd.DataFrame:
@@ -726,7 +715,9 @@ def _first_line(exc: BaseException) -> str:
 @contextmanager
 def duckdb_source(path: str, *, memory_limit: str = "4GB", threads: int | None = None):
     """A DuckDB connection with the view ``src`` over the file, glob or folder at ``path``, and
-    the view's column types by name (closed on leaving)."""
+    the view's column types by name (closed on leaving). The view ``src_footers`` gives each
+    column's range by the footers (``name``, ``lo``, ``hi`` as text, one row per row group),
+    for guesses that a count checks."""
     import duckdb
 
     con = duckdb.connect()
@@ -734,17 +725,30 @@ def duckdb_source(path: str, *, memory_limit: str = "4GB", threads: int | None =
         con.execute(f"SET memory_limit = '{_esc(memory_limit)}'")
         if threads:
             con.execute(f"SET threads = {int(threads)}")
+        # every query reads the files' footers: parsed once (this connection's own database)
+        con.execute("SET parquet_metadata_cache = true")
         try:
-            reader = _reader(str(path))
-            if csv_source(str(path)) is not None:  # the typed copy of a CSV file faircard wrote
-                con.execute(f"CREATE VIEW src AS SELECT * FROM {reader}")
+            pattern, copy = _parquet_source(str(path))
+            # each column's range by the footers of each row group, for guesses that are
+            # checked (see one_pass.py)
+            footer_ranges = ("SELECT path_in_schema AS name, stats_min_value AS lo, "
+                             f"stats_max_value AS hi FROM parquet_metadata('{_esc(pattern)}')")
+            if copy:  # the typed copy of a CSV file faircard wrote: its footers hold
+                con.execute(f"CREATE VIEW src AS SELECT * FROM {_parquet_reader(pattern, True)}")
             elif _many_small_files(str(path)):
                 # read once into DuckDB's own table, whose statistics DuckDB computes itself
-                con.execute(f"CREATE TABLE faircard_rows AS SELECT * FROM {reader}")
+                con.execute("CREATE TABLE faircard_rows AS SELECT * FROM "
+                            f"{_parquet_reader(pattern)}")
                 con.execute("CREATE VIEW src AS SELECT * FROM faircard_rows")
+                footer_ranges = "SELECT '' AS name, '' AS lo, '' AS hi WHERE false"
             else:  # a user's Parquet files: their footers are claims (see footers.py)
+                reader = _parquet_reader(pattern)
+                names = {r[0]: str(r[1]) for r in
+                         con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()}
+                reader = _parquet_reader(pattern, statistics=footers.unclaimed(names))
                 con.execute(f"CREATE VIEW src AS SELECT * FROM {reader}")
-                con.execute(f"SET disabled_optimizers = '{footers.UNTRUSTED}'")
+                con.execute(f"SET disabled_optimizers = '{footers.IGNORED}'")
+            con.execute(f"CREATE VIEW src_footers AS {footer_ranges}")
             types = {r[0]: str(r[1]) for r in con.execute("DESCRIBE src").fetchall()}
         except duckdb.Error as exc:
             raise FaircardError(f"DuckDB cannot read '{path}': {_first_line(exc)}") from None

@@ -48,7 +48,9 @@ def _value(col: str, is_float: bool) -> str:
 def _literal(value) -> str:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
-    if isinstance(value, int | float):
+    if isinstance(value, int):  # a whole-number column's value, compared as its own type
+        return str(value)       # (not cast to a double on every row)
+    if isinstance(value, float):
         x = float(value)
         text = repr(x) if np.isfinite(x) else ("Infinity" if x > 0 else "-Infinity")
         return f"CAST('{text}' AS DOUBLE)"  # the float itself, not a rounded decimal
@@ -123,9 +125,11 @@ def count_queries(cols: Columns, *, thresholds: list[float] = (),
     if cols.uses_score and score_step is not None:
         # the range also leaves out a missing or NaN score (larger than any number for DuckDB
         # and Spark), and tells DuckDB the grid cells' range (a directly indexed table)
-        keep = f"NOT {t_missing} AND {d} >= {_literal(score_origin)}"
+        keep = f"{d} >= {_literal(score_origin)}"
         if score_max is not None:
             keep += f" AND {d} <= {_literal(score_max)}"
+        if coding is None or not coding.open_sets:  # else a missing outcome is not listed
+            keep = f"NOT {t_missing} AND {keep}"
     if cols.uses_score and coding is not None:
         queries["grouped"] = _packed_query(cols, coding, d, keep, thresholds, score_step,
                                            score_origin, positives or [])
@@ -175,12 +179,19 @@ class Coding:
     ``score >= thresholds[k]``) and the grid cell (``n_cells`` of them; None: exact scores stay
     a column of their own). Every part has a known range, so DuckDB counts into a directly
     indexed table (its perfect hash aggregate) instead of a hash table: several times fewer
-    cache misses with ~10^5 groups."""
+    cache misses with ~10^5 groups.
+
+    ``open_sets``: the value lists may miss values of the rows (they come from the first rows
+    only); a row with another value (or a missing one not in the list) gets a key of its own
+    kind, at least :meth:`unlisted_from`, instead of being counted as a listed value. The
+    features and the outcome then share one clamped range (one more value, not one per part),
+    and a listed row's key is the same number as without it."""
 
     features: dict[str, list]
     targets: list
     n_thresholds: int
     n_cells: int | None
+    open_sets: bool = False
 
     def radices(self) -> list[int]:
         """The range of each part of the key, the most significant first."""
@@ -188,9 +199,22 @@ class Coding:
                                                                   2 ** self.n_thresholds]
         return out + ([self.n_cells] if self.n_cells is not None else [])
 
+    def _labels(self) -> int:
+        """How many combinations of the features' and the outcome's values the key holds."""
+        return int(np.prod([float(r) for r in self.radices()[:len(self.features) + 1]]))
+
+    def unlisted_from(self) -> int:
+        """The least key of a row with a value not in the lists (``open_sets``)."""
+        return self._labels() * int(np.prod([float(r) for r in
+                                             self.radices()[len(self.features) + 1:]]))
+
     def fits(self) -> bool:
-        """Whether the key fits a signed 64-bit integer."""
-        return int(np.prod([float(r) for r in self.radices()])) < 2 ** 62
+        """Whether the key (and, with ``open_sets``, the sums before clamping) fits a signed
+        64-bit integer."""
+        size = float(np.prod([float(r) for r in self.radices()]))
+        if self.open_sets:
+            size *= len(self.features) + 2
+        return size < 2 ** 62
 
     def decode(self, keys: np.ndarray) -> dict[str, np.ndarray]:
         """Each part's number, by name: the features, ``__target``, ``__p{k}``, and
@@ -216,30 +240,48 @@ def codable(value) -> bool:
     return isinstance(value, float)
 
 
-def _code(expr: str, values: list) -> str:
-    """The position of ``expr``'s value in ``values`` (None: missing, NaN as missing)."""
-    missing = next((i for i, v in enumerate(values) if v is None or v != v), 0)
+def _code(expr: str, values: list, unlisted: int | None = None) -> str:
+    """The position of ``expr``'s value in ``values`` (None: missing, NaN as missing). A value
+    not listed is counted as missing, or, given ``unlisted``, numbered ``unlisted`` (a missing
+    value too, when ``values`` has none)."""
+    missing = next((i for i, v in enumerate(values) if v is None or v != v), None)
     whens = " ".join(f"WHEN {_literal(v)} THEN {i}" for i, v in enumerate(values)
                      if not (v is None or v != v))
-    return f"CASE {expr} {whens} ELSE {missing} END" if whens else str(missing)
+    if unlisted is None:
+        missing = missing or 0
+        return f"CASE {expr} {whens} ELSE {missing} END" if whens else str(missing)
+    listed = f"CASE {expr} {whens} ELSE {unlisted} END" if whens else str(unlisted)
+    if missing is None:
+        return listed
+    return f"CASE WHEN {expr} IS NULL THEN {missing} ELSE {listed} END"
 
 
 def _packed_query(cols: Columns, coding: Coding, d: str, keep: str, thresholds, score_step,
                   score_origin: float, positives: list) -> str:
-    parts = [_code(_value(quote(f), cols.is_float.get(f, False)), coding.features[f])
-             for f in cols.sensitive]
-    parts.append(_code(quote(cols.target), coding.targets))
+    radices = coding.radices()
+    labelled = len(coding.features) + 1
+    # with open sets, a part's unlisted value is at least the product of the ranges up to it,
+    # so that the sum below reaches the clamp whatever the other parts are
+    unlisted = np.cumprod([float(r) for r in radices[:labelled]]).astype(np.int64).tolist() \
+        if coding.open_sets else [None] * labelled
+    parts = [_code(_value(quote(f), cols.is_float.get(f, False)), coding.features[f], u)
+             for f, u in zip(cols.sensitive, unlisted, strict=False)]
+    parts.append(_code(quote(cols.target), coding.targets, unlisted[-1]))
     flags = [f"CASE WHEN {d} >= {_literal(t)} THEN {2 ** k} ELSE 0 END"
              for k, t in enumerate(thresholds)]
-    parts.append(" + ".join(flags) if flags else "0")
-    if score_step is not None:
-        parts.append(f"CAST(FLOOR(({d} - {_literal(score_origin)}) / "
-                     f"{_literal(score_step)}) AS BIGINT)")
     # a 64-bit product from the first factor on: engines type small literals and CASE
     # results as 32-bit integers, and their product overflowed (DuckDB and ANSI Spark refuse,
     # Spark without ANSI wraps around to wrong keys)
     key = f"CAST({parts[0]} AS BIGINT)"
-    for part, radix in zip(parts[1:], coding.radices()[1:], strict=True):
+    for part, radix in zip(parts[1:], radices[1:labelled], strict=True):
+        key = f"({key} * {radix} + ({part}))"
+    if coding.open_sets:  # one range for every unlisted value: the key's range stays known
+        key = f"LEAST({key}, {coding._labels()})"
+    tail = [" + ".join(flags) if flags else "0"]
+    if score_step is not None:
+        tail.append(f"CAST(FLOOR(({d} - {_literal(score_origin)}) / "
+                    f"{_literal(score_step)}) AS BIGINT)")
+    for part, radix in zip(tail, radices[labelled:], strict=True):
         key = f"({key} * {radix} + ({part}))"
     select = [f"{key} AS __key"] + ([f"{d} AS __score"] if score_step is None else [])
     group = ["__key"] + (["__score"] if score_step is None else [])

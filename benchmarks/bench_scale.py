@@ -7,9 +7,10 @@ Imports are done before each clock starts. The clock stops when the assessment (
 exists, which is what a caller waits for.
 
 * floor: DuckDB counts rows per (sex, race, outcome, decision) and nothing else;
-* faircard duckdb: ``faircard assess FILE --engine duckdb`` as a function call (the row
-  accounting, the outcome values, then the grouped table with the score grid and score sums),
-  then the full assessment with 1,000 bootstrap replicates from the counts;
+* faircard duckdb: ``faircard assess FILE --engine duckdb`` as a function call (the first
+  rows and the footers' score range, then the grouped table with the score grid and score
+  sums, which checks them; the plain way when they do not hold), then the full assessment
+  with 1,000 bootstrap replicates from the counts;
 * faircard pandas: read the four columns with pandas, then ``faircard.assess`` (up to 1e7 rows);
 * fairlearn: MetricFrame with 4 metrics for sex, race and sex x race, at the smallest size only
   (larger sizes extrapolated linearly, marked "est.");

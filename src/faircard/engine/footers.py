@@ -25,11 +25,13 @@ the statistics of their footers (not replaced by :func:`unclaimed`)."""
 _FLOATS = {"DOUBLE", "FLOAT", "REAL", "FLOAT4", "FLOAT8"}
 
 
-def unclaimed(types: dict[str, str]) -> str:
+def unclaimed(types: dict[str, str]) -> str | None:
     """The ``column_statistics`` argument of ``read_parquet`` that claims nothing about any of
     the columns ``types`` (name to DuckDB type): from minus infinity to NaN (above every
     number) for a float column, so that a filter on it gives the range it keeps; no range for
-    the others; a missing value possible in every column."""
+    the others; a missing value possible in every column. None without columns."""
+    if not types:
+        return None
     entries = []
     for name, type_name in types.items():
         stats = "MAP {'min': '-Infinity', 'max': 'NaN'}" if type_name.upper() in _FLOATS \

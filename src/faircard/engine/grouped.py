@@ -108,11 +108,21 @@ def auc_from_ranks(group: np.ndarray, rank: np.ndarray, y: np.ndarray, weight: n
     (ascending): per group, histograms of positives and negatives over the ranks, and the
     negatives below each rank by a cumulative sum; the same whole-number sums, without a sort
     (``n_groups * n_ranks`` entries)."""
+    return _auc_from_histograms(*_rank_histograms(group, rank, y, weight, n_groups, n_ranks))
+
+
+def _rank_histograms(group: np.ndarray, rank: np.ndarray, y: np.ndarray, weight: np.ndarray,
+                     n_groups: int, n_ranks: int) -> tuple[np.ndarray, np.ndarray]:
+    """(positives, negatives): per group (rows) and rank (columns), the weights of the rows."""
     w = weight.astype(np.float64)
     at = group.astype(np.int64) * n_ranks + rank
     size = n_groups * n_ranks
     pos = np.bincount(at, weights=np.where(y, w, 0.0), minlength=size).reshape(n_groups, -1)
     neg = np.bincount(at, weights=np.where(y, 0.0, w), minlength=size).reshape(n_groups, -1)
+    return pos, neg
+
+
+def _auc_from_histograms(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     below = np.cumsum(neg, axis=1) - neg
     p, q = pos.sum(axis=1), neg.sum(axis=1)
     won = (pos * (below + 0.5 * neg)).sum(axis=1)
@@ -152,6 +162,7 @@ class _Ranked:
         self.distinct, self.rank = ranks if ranks else np.unique(score, return_inverse=True)
         self.rank = self.rank.reshape(-1).astype(np.int64)
         self._by_score = None
+        self._cell_histograms = None
 
     @property
     def by_score(self) -> np.ndarray:
@@ -169,6 +180,20 @@ class _Ranked:
                                   len(self.distinct))
         order = order_by_group_and_score(group, self.by_score, n_groups)
         return auc_and_ties(group, self.score, self.y, self.weight, n_groups, order)
+
+    def auc_of_cells(self, cell: np.ndarray, n_cells: int, cell_to_group: np.ndarray,
+                     n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`auc` of the grouping that puts the rows of cell ``c`` (``cell``: each row's)
+        in group ``cell_to_group[c]``: with histograms, the cells' are computed once and added
+        up per group (whole numbers: the same sums as the rows')."""
+        if not (self.dense(n_cells) and self.dense(n_groups)):
+            return self.auc(cell_to_group[cell], n_groups)
+        if self._cell_histograms is None:
+            self._cell_histograms = _rank_histograms(cell, self.rank, self.y, self.weight,
+                                                     n_cells, len(self.distinct))
+        members = np.zeros((n_groups, n_cells))
+        members[cell_to_group, np.arange(n_cells)] = 1.0
+        return _auc_from_histograms(*(members @ per_cell for per_cell in self._cell_histograms))
 
 
 def assess_grouped(counted: GroupedCounts, spec: AssessmentSpec) -> Assessment:
@@ -339,7 +364,7 @@ def _score_metrics(g: pd.DataFrame, ranked: _Ranked, index: GroupIndex, partitio
     bounds = []
     for p in partitions:
         n_groups = len(p.groups)
-        auc, ties = ranked.auc(p.cell_to_group[index.cell], n_groups)
+        auc, ties = ranked.auc_of_cells(index.cell, n_cells, p.cell_to_group, n_groups)
         res = {"roc_auc": auc}
         bounds.append(ties)
         n_g = aggregate_cells(cell_n, p.cell_to_group, n_groups)
@@ -347,7 +372,7 @@ def _score_metrics(g: pd.DataFrame, ranked: _Ranked, index: GroupIndex, partitio
             res[key] = aggregate_cells(sums[key], p.cell_to_group, n_groups) / n_g if prob \
                 else np.full(n_groups, np.nan)
         out[p.name] = res
-    auc, ties = ranked.auc(np.zeros(len(w), dtype=np.int64), 1)
+    auc, ties = ranked.auc_of_cells(index.cell, n_cells, np.zeros(n_cells, dtype=np.int64), 1)
     overall = {"roc_auc": auc}
     bounds.append(ties)
     total = w.sum()

@@ -10,6 +10,7 @@ from faircard.favorable import FAVORABLE_CHOICES
 from faircard.io import DETECT, ENCODING_CHOICES, fingerprint
 from faircard.prepare import resolve_pos_label
 from faircard.roles import guess_prediction, guess_target, score_candidates
+from faircard.safe_text import clip_cells
 from faircard.ui import cache, components, state
 from faircard.ui.loaders import (
     add_models,
@@ -118,7 +119,7 @@ for note in state.get(state.DATA_READ).get("warnings", []):
     st.warning(components.escape(note))
 pii = state.get(state.PII)
 pii_cols = {f.column for f in pii}
-st.dataframe(data.drop(columns=list(pii_cols)).head(200), height=240)
+st.dataframe(clip_cells(data.drop(columns=list(pii_cols)).head(200)), height=240)
 if pii:
     st.warning("Personal data found and kept out of every table, chart and export: "
                + "; ".join(f"**{components.escape(f.column)}** ({f.reason})" for f in pii))

@@ -156,3 +156,26 @@ def short_labels(values: Any, limit: int = LABEL_CHARS) -> dict[str, str]:
             label = candidate
         out[name] = label
     return out
+
+
+PREVIEW_CHARS = 1_000
+"""Longest text a table preview shows of one cell."""
+
+
+def clip_cells(frame, limit: int = PREVIEW_CHARS):
+    """A copy of ``frame`` (a few rows, for a preview) whose text cells longer than ``limit``
+    characters end in an ellipsis and their length: one cell of tens of megabytes was sent to
+    the browser whole on every run of the page."""
+    import pandas as pd
+
+    out = frame.copy()
+    for i in range(out.shape[1]):
+        col = out.iloc[:, i]
+        if not (pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col)):
+            continue
+        long = col.map(lambda v: isinstance(v, str) and len(v) > limit).astype(bool)
+        if long.any():
+            clipped = col.astype(object).where(~long, col[long].map(
+                lambda v: f"{v[:limit]}… ({len(v):,} characters)"))
+            out.isetitem(i, clipped)
+    return out

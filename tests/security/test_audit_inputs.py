@@ -241,3 +241,20 @@ def test_server_paths_to_such_files_are_one_sentence(tmp_path, monkeypatch):
             continue
         assert len(errors) == 1 and says in errors[0], (path, errors)
         assert at.session_state["fc_data_name"] == "good.parquet", path
+
+
+def test_a_huge_cell_is_previewed_short_and_kept_whole():
+    """A 5 MB cell went to the browser whole in the Data page's preview (a cell of a few
+    hundred MB is over Streamlit's message limit: the page never arrives)."""
+    huge = "x" * 5_000_000
+    raw = ("outcome,score,note\n" + "".join(f"{i % 2},0.{i % 9},n{i}\n" for i in range(40))
+           + f"1,0.5,{huge}\n").encode()
+    at = new("app_pages/data.py")
+    at.run()
+    at.file_uploader(key="upload_data").upload("h.csv", raw).run()
+    no_exception(at)
+    shown = at.dataframe[0].value
+    cell = shown["note"].iloc[40]
+    assert cell == "x" * 1000 + "… (5,000,000 characters)"
+    assert shown["note"].iloc[0] == "n0"
+    assert at.session_state["fc_data"]["note"].iloc[40] == huge  # the data keep every character

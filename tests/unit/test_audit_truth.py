@@ -266,3 +266,35 @@ def test_missing_values_are_a_concern_only_beyond_chance():
     assert named.endswith(f"of those of 'big' (adjusted p {want}).")
     assert "1 more column has a share of missing values that differs by 5 points or more " \
            "between two groups, but not beyond chance" in " ".join(ev)
+
+
+def test_calibration_error_is_a_concern_only_beyond_chance():
+    """Groups of 150 and 80 rows whose scores are exactly the probabilities had expected
+    calibration errors of 0.06 to 0.11 by chance alone, and the checklist said 'scores of 'B'
+    are off by 0.109 on average' as evaluation bias. Only the miscalibrated group is named
+    now; the test statistic is computed here with scikit-learn's uniform bins and scipy."""
+    from scipy.stats import chi2
+
+    from faircard.diagnostics import diagnose
+
+    rng = np.random.default_rng(0)
+    g = np.repeat(["A", "B", "C", "D"], [3000, 150, 80, 400])
+    s = rng.random(len(g))
+    truth = np.where(g == "D", np.clip(s + 0.15, 0, 1), s)  # D's scores are 0.15 too low
+    y = (rng.random(len(g)) < truth).astype(int)
+    df = pd.DataFrame({"y": y, "s": s, "g": g})
+    r = diagnose(df, target="y", score="s", sensitive="g", max_conditions=1, n_boot=50)
+    cal = r.calibration.set_index("group")
+    edges = np.linspace(0, 1, 11)
+    for name, rows in df.groupby("g"):
+        b = np.searchsorted(edges[1:-1], rows["s"].to_numpy())  # calibration_curve's bins
+        per = rows.assign(b=b, v=rows["s"] * (1 - rows["s"])).groupby("b")
+        stat = ((per["y"].sum() - per["s"].sum()) ** 2 / per["v"].sum()).sum()
+        assert cal.loc[name, "calibration_p"] == pytest.approx(chi2.sf(stat, len(per)),
+                                                               rel=1e-9, abs=1e-300)
+    assert (cal.loc[["B", "C"], "ece"] >= 0.05).all()  # large by chance
+    ev = next(i for i in r.checklist if i.source == "evaluation").evidence
+    named = [x for x in ev if "are off by" in x]
+    assert len(named) == 1 and named[0].startswith("g: scores of 'D' are off by"), ev
+    assert "2 groups have an expected calibration error of 0.05 or more that chance alone " \
+           "explains" in " ".join(ev)

@@ -49,6 +49,25 @@ def calibration_table(y_true, y_score, group, groups, n_bins: int = 10) -> pd.Da
                                        "observed_rate", "positives"])
 
 
+def calibration_p(observed: np.ndarray, expected: np.ndarray, variance: np.ndarray) -> float:
+    """p-value of "each score is the probability of the positive outcome", from one group's
+    score bins: the sum over bins of (positives - sum of scores)^2 / sum of s(1 - s), which is
+    chi-square with as many degrees of freedom as bins when the scores are calibrated (the
+    Hosmer-Lemeshow statistic of a model judged on data it was not fitted on, with each
+    bin's exact variance). A bin whose scores are all 0 or 1 counts only if it is wrong."""
+    from scipy import stats
+
+    observed, expected, variance = (np.asarray(x, dtype=np.float64)
+                                    for x in (observed, expected, variance))
+    used = variance > 0
+    if ((~used) & (np.abs(observed - expected) > 1e-9)).any():
+        return 0.0  # a score of exactly 0 or 1 with the other outcome
+    if not used.any():
+        return 1.0
+    statistic = float((((observed - expected) ** 2)[used] / variance[used]).sum())
+    return float(stats.chi2.sf(statistic, int(used.sum())))
+
+
 def _ece(n: np.ndarray, pos: np.ndarray, mean_score: np.ndarray) -> np.ndarray:
     """ECE from bin arrays with a leading replicate axis allowed: (..., bins)."""
     total = n.sum(axis=-1)
@@ -60,8 +79,11 @@ def _ece(n: np.ndarray, pos: np.ndarray, mean_score: np.ndarray) -> np.ndarray:
 def calibration_by_group(y_true, y_score, group, groups, *, n_bins: int = 10,
                          n_boot: int = 500, confidence: float = 0.95,
                          seed: int = 0) -> pd.DataFrame:
-    """Per group: ``group, n, ece, ece_ci_low, ece_ci_high, mean_score, observed_rate,
-    calibration_in_the_large, brier_score``."""
+    """Per group: ``group, n, ece, ece_ci_low, ece_ci_high, calibration_p, mean_score,
+    observed_rate, calibration_in_the_large, brier_score``. ``calibration_p`` is the p-value
+    of "the scores are the probabilities" (:func:`calibration_p`): an ECE is above 0 by chance
+    alone (about 0.1 for a perfectly calibrated group of 100 rows), the test says whether it
+    is more than chance."""
     y = np.asarray(y_true, dtype=np.float64)
     s = np.asarray(y_score, dtype=np.float64)
     g = np.asarray(group, dtype=np.int64)
@@ -69,6 +91,13 @@ def calibration_by_group(y_true, y_score, group, groups, *, n_bins: int = 10,
     rng = np.random.default_rng(seed)
     n_g = np.bincount(g, minlength=len(groups))
     sq = np.bincount(g, weights=(s - y) ** 2, minlength=len(groups))
+    # per group and bin: observed positives against the scores' expected count and variance
+    key = g * n_bins + score_bins(s, n_bins)
+    cells = len(groups) * n_bins
+    observed = np.bincount(key, weights=y, minlength=cells).reshape(len(groups), n_bins)
+    expected = np.bincount(key, weights=s, minlength=cells).reshape(len(groups), n_bins)
+    variance = np.bincount(key, weights=s * (1 - s), minlength=cells).reshape(len(groups),
+                                                                              n_bins)
     ys = np.bincount(g, weights=y, minlength=len(groups))
     ss = np.bincount(g, weights=s, minlength=len(groups))
     out = []
@@ -88,7 +117,9 @@ def calibration_by_group(y_true, y_score, group, groups, *, n_bins: int = 10,
             lo, hi = np.percentile(_ece(nb.astype(float), pb.astype(float), ms), q)
         mean_s, rate = ss[i] / n_g[i], ys[i] / n_g[i]
         out.append({"group": name, "n": int(n_g[i]), "ece": ece, "ece_ci_low": float(lo),
-                    "ece_ci_high": float(hi), "mean_score": float(mean_s),
+                    "ece_ci_high": float(hi),
+                    "calibration_p": calibration_p(observed[i], expected[i], variance[i]),
+                    "mean_score": float(mean_s),
                     "observed_rate": float(rate),
                     "calibration_in_the_large": float(mean_s - rate),
                     "brier_score": float(sq[i] / n_g[i])})

@@ -144,11 +144,7 @@ def fill_checklist(d) -> None:
     # evaluation: calibration and missing values
     ev = items["evaluation"]
     cal = compared(d.calibration) if len(d.calibration) else d.calibration
-    for _, r in cal.iterrows() if len(cal) else []:
-        if r["ece"] >= 0.05:
-            ev.evidence.append(f"{r['feature']}: scores of '{r['group']}' are off by "
-                               f"{r['ece']:.3f} on average (expected calibration error).")
-            ev.suggested_status = "concern"
+    _calibration_evidence(cal, ev)
     _missing_evidence(compared(d.missing), ev)
 
     # deployment: drift
@@ -169,6 +165,38 @@ def fill_checklist(d) -> None:
                                 + counted(len(overall), "column", "columns") + " compared).")
     else:
         dep.evidence.append("No reference (training) data was given, so drift was not checked.")
+
+
+ECE_CONCERN = 0.05
+"""An expected calibration error at or above this (and beyond chance) is named."""
+
+
+def _calibration_evidence(cal: pd.DataFrame, ev) -> None:
+    """Groups whose scores are off: an ECE of 0.05 or more whose calibration test,
+    Holm-adjusted across the groups compared, is below 5% (a perfectly calibrated group of
+    150 rows has an ECE near 0.1 by chance alone); the others are counted."""
+    from ..uncertainty import holm
+
+    if not len(cal):
+        return
+    adjusted = holm(cal["calibration_p"].to_numpy(dtype=np.float64))
+    chance = 0
+    for (_, r), p in zip(cal.iterrows(), adjusted, strict=True):
+        if r["ece"] < ECE_CONCERN:
+            continue
+        if not p < 0.05:
+            chance += 1
+            continue
+        ev.evidence.append(f"{r['feature']}: scores of '{r['group']}' are off by "
+                           f"{r['ece']:.3f} on average (expected calibration error; "
+                           f"calibration test, adjusted p {_p(p)}).")
+        ev.suggested_status = "concern"
+    if chance:
+        ev.evidence.append(
+            counted(chance, "group has", "groups have") + f" an expected calibration error of "
+            f"{ECE_CONCERN} or more that chance alone explains at these group sizes "
+            "(calibration test, Holm-adjusted): with few rows per score band, an error of this "
+            "size arises even when the scores are the probabilities.")
 
 
 MISSING_GAP = 0.05

@@ -167,6 +167,25 @@ def fill_checklist(d) -> None:
         dep.evidence.append("No reference (training) data was given, so drift was not checked.")
 
 
+def _beyond_chance(ev, items: list, p_values, large, sentence) -> int:
+    """Name as evidence (a concern) each of ``items`` that is ``large`` and whose p-value,
+    Holm-adjusted across all ``items``, is below 5%, with ``sentence(item, adjusted p)``;
+    return how many large ones chance explains."""
+    from ..uncertainty import holm
+
+    adjusted = holm(np.asarray(list(p_values), dtype=np.float64))
+    chance = 0
+    for item, p in zip(items, adjusted, strict=True):
+        if not large(item):
+            continue
+        if not p < 0.05:
+            chance += 1
+            continue
+        ev.evidence.append(sentence(item, p))
+        ev.suggested_status = "concern"
+    return chance
+
+
 ECE_CONCERN = 0.05
 """An expected calibration error at or above this (and beyond chance) is named."""
 
@@ -175,22 +194,14 @@ def _calibration_evidence(cal: pd.DataFrame, ev) -> None:
     """Groups whose scores are off: an ECE of 0.05 or more whose calibration test,
     Holm-adjusted across the groups compared, is below 5% (a perfectly calibrated group of
     150 rows has an ECE near 0.1 by chance alone); the others are counted."""
-    from ..uncertainty import holm
-
     if not len(cal):
         return
-    adjusted = holm(cal["calibration_p"].to_numpy(dtype=np.float64))
-    chance = 0
-    for (_, r), p in zip(cal.iterrows(), adjusted, strict=True):
-        if r["ece"] < ECE_CONCERN:
-            continue
-        if not p < 0.05:
-            chance += 1
-            continue
-        ev.evidence.append(f"{r['feature']}: scores of '{r['group']}' are off by "
-                           f"{r['ece']:.3f} on average (expected calibration error; "
-                           f"calibration test, adjusted p {_p(p)}).")
-        ev.suggested_status = "concern"
+    rows = [r for _, r in cal.iterrows()]
+    chance = _beyond_chance(
+        ev, rows, cal["calibration_p"], lambda r: r["ece"] >= ECE_CONCERN,
+        lambda r, p: (f"{r['feature']}: scores of '{r['group']}' are off by {r['ece']:.3f} on "
+                      f"average (expected calibration error; calibration test, adjusted p "
+                      f"{_p(p)})."))
     if chance:
         ev.evidence.append(
             counted(chance, "group has", "groups have") + f" an expected calibration error of "
@@ -209,7 +220,7 @@ def _missing_evidence(miss: pd.DataFrame, ev) -> None:
     and the highest share, compared by a two-proportion test Holm-adjusted across every
     feature and column compared, so that a gap of a few rows in a small group (0 of 32 against
     53 of 637) is not called a concern."""
-    from ..uncertainty import holm, two_proportion_p
+    from ..uncertainty import two_proportion_p
 
     tested = []
     for (feature, column), t in miss.groupby(["feature", "column"], sort=False) \
@@ -220,18 +231,12 @@ def _missing_evidence(miss: pd.DataFrame, ev) -> None:
         lo, hi = t.loc[t["missing_rate"].idxmin()], t.loc[t["missing_rate"].idxmax()]
         tested.append((feature, column, lo, hi, two_proportion_p(
             hi["missing"], hi["n"], lo["missing"], lo["n"])))
-    adjusted = holm(np.array([x[-1] for x in tested], dtype=np.float64))
-    chance = 0
-    for (feature, column, lo, hi, _), p in zip(tested, adjusted, strict=True):
-        if hi["missing_rate"] - lo["missing_rate"] < MISSING_GAP:
-            continue
-        if not p < 0.05:
-            chance += 1
-            continue
-        ev.evidence.append(f"{feature}: '{column}' is missing in {fmt_pct(lo['missing_rate'])} "
-                           f"of the rows of '{lo['group']}' and {fmt_pct(hi['missing_rate'])} "
-                           f"of those of '{hi['group']}' (adjusted p {_p(p)}).")
-        ev.suggested_status = "concern"
+    chance = _beyond_chance(
+        ev, tested, [x[-1] for x in tested],
+        lambda x: x[3]["missing_rate"] - x[2]["missing_rate"] >= MISSING_GAP,
+        lambda x, p: (f"{x[0]}: '{x[1]}' is missing in {fmt_pct(x[2]['missing_rate'])} of the "
+                      f"rows of '{x[2]['group']}' and {fmt_pct(x[3]['missing_rate'])} of those "
+                      f"of '{x[3]['group']}' (adjusted p {_p(p)})."))
     if chance:
         ev.evidence.append(
             counted(chance, "more column has", "more columns have") + " a share of missing "

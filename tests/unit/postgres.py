@@ -19,6 +19,10 @@ import uuid
 
 import pytest
 
+POSTGRESQL = pytest.param("postgresql", marks=pytest.mark.postgres)
+"""The PostgreSQL parameter of a fixture that also runs on SQLite; the mark keeps these tests in
+the worker that runs the server (tests/conftest.py)."""
+
 
 def _find(tool: str) -> str | None:
     found = shutil.which(tool)

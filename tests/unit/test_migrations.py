@@ -25,7 +25,7 @@ from faircard.errors import FaircardError
 from faircard.governance.migrate import alembic_config, head_revision, upgrade
 from faircard.governance.signing import Keys
 from faircard.governance.store import ALEMBIC_HEAD, SCHEMA_VERSION, AuditStore
-from tests.unit.postgres import pg_server, pg_url  # noqa: F401 (fixtures)
+from tests.unit.postgres import POSTGRESQL
 
 FIXTURE = Path(__file__).parent / "data" / "store_schema1.sqlite3"
 HEAD_V1 = "ececd705352cc7332ff77ffc104d8259d34700cf86ba3c4622ea640f896da4e7"
@@ -65,7 +65,7 @@ def _fill(url: str, fixture: Path, revision: str, tables: tuple[str, ...], *,
     source.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", POSTGRESQL])
 def schema1_store(request, tmp_path):
     if request.param == "sqlite":
         return str(_schema1_copy(tmp_path))
@@ -174,7 +174,7 @@ def _schema2_on(url: str) -> None:
     _fill(url, FIXTURE_V2, "0002", ("meta", "records", "reviews", "comments"), alembic=True)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", POSTGRESQL])
 def schema2_store(request, tmp_path):
     if request.param == "sqlite":
         path = tmp_path / "v2.db"

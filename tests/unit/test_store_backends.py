@@ -19,13 +19,13 @@ from faircard.errors import FaircardError
 from faircard.governance.signing import Keys
 from faircard.governance.store import AuditStore
 from tests.conftest import make_dataset
-from tests.unit.postgres import pg_server, pg_url  # noqa: F401 (fixtures)
+from tests.unit.postgres import POSTGRESQL
 
 KEYS = Keys.from_environment(environ={"FAIRCARD_SIGNING_KEY": "q" * 48})
 WRITERS, EACH = 8, 50
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", POSTGRESQL])
 def url(request, tmp_path):
     if request.param == "sqlite":
         # in memory-backed /dev/shm when there is one: each commit's fsync on this disk costs

@@ -10,6 +10,10 @@ from .metrics import LABELS
 from .safe_text import short_labels
 
 _PALETTE = "tableau10"
+# Channels are given as typed objects (alt.X2, alt.ColorValue, alt.Tooltip, ...), never as
+# strings, dicts, alt.value or alt.condition: Altair turns those into objects with
+# ``from_dict``, which indexes its whole schema again on every call (about half of the time
+# of building a chart). The Vega-Lite written is the same.
 RATE_AXIS = {"format": ".2f", "tickCount": 5, "labelOverlap": "greedy", "labelFlush": True}
 """Axis settings for values in [0, 1]: five ticks with two decimals, so labels never overlap
 when a chart is shrunk into the PDF card."""
@@ -39,13 +43,23 @@ def _short(name: str) -> str:
     return short_labels([name])[str(name)]
 
 
+_BAR_COLUMNS = ("group", "value", "n", "is_small_group", "ci_low", "ci_high")
+
+
+def bar_rows(by_group: pd.DataFrame, metric: str, feature: str) -> pd.DataFrame:
+    """The rows of ``by_group`` that :func:`metric_bars` draws for ``metric`` and ``feature``,
+    with only the columns it uses: given them instead of ``by_group`` it draws the same chart,
+    and a cache can know that chart by them (whatever the reference group)."""
+    rows = by_group[(by_group["feature"] == feature) & (by_group["metric"] == metric)]
+    return rows[[c for c in ("feature", "metric", *_BAR_COLUMNS) if c in rows.columns]]
+
+
 def metric_bars(by_group: pd.DataFrame, metric: str, feature: str,
                 overall: float | None = None, label: str | None = None) -> alt.LayerChart:
     """Bars of one metric per group (with error bars when ``ci_low``/``ci_high`` exist) and a
     rule at the overall value. Small groups are drawn pale. ``label`` names the metric
     (default: its usual name)."""
-    rows = _with_labels(by_group[(by_group["feature"] == feature)
-                                 & (by_group["metric"] == metric)])
+    rows = _with_labels(bar_rows(by_group, metric, feature).drop(columns=["feature", "metric"]))
     rows["size"] = rows["is_small_group"].map({True: "too small to trust", False: "ok"})
     label = label or LABELS.get(metric, metric)
     base = alt.Chart(rows).encode(
@@ -54,18 +68,18 @@ def metric_bars(by_group: pd.DataFrame, metric: str, feature: str,
     bars = base.mark_bar().encode(
         x=alt.X("value:Q", title=label, axis=alt.Axis(**RATE_AXIS)),
         color=alt.Color("label:N", legend=None, scale=alt.Scale(scheme=_PALETTE)),
-        opacity=alt.condition(alt.datum.size == "ok", alt.value(1.0), alt.value(0.35)),
+        opacity=alt.OpacityValue(0.35, condition={"test": alt.datum.size == "ok", "value": 1.0}),
         tooltip=[alt.Tooltip("group:N"), alt.Tooltip("value:Q", format=".3f", title=label),
                  alt.Tooltip("n:Q", format=","), alt.Tooltip("size:N", title="group size")],
     )
     layers = [bars]
     if "ci_low" in rows.columns and rows["ci_low"].notna().any():
         layers.append(base.mark_errorbar(ticks=True).encode(
-            x=alt.X("ci_low:Q", title=label), x2="ci_high:Q", color=alt.value("#333"),
+            x=alt.X("ci_low:Q", title=label), x2=alt.X2("ci_high:Q"), color=alt.ColorValue("#333"),
         ))
     if overall is not None and pd.notna(overall):
         rule = alt.Chart(pd.DataFrame({"overall": [overall]})).mark_rule(
-            strokeDash=[4, 3], color="#444").encode(x="overall:Q",
+            strokeDash=[4, 3], color="#444").encode(x=alt.X("overall:Q"),
                                                      tooltip=[alt.Tooltip("overall:Q",
                                                                           format=".3f")])
         layers.append(rule)
@@ -81,7 +95,8 @@ def group_sizes(summary: pd.DataFrame, feature: str) -> alt.Chart:
     return alt.Chart(rows).mark_bar().encode(
         x=alt.X("n:Q", title="people in the group"),
         y=alt.Y("label:N", sort=None, title=None),
-        color=alt.condition(alt.datum.is_small_group, alt.value("#c9c9c9"), alt.value("#4c78a8")),
+        color=alt.ColorValue("#4c78a8", condition={"test": alt.datum.is_small_group,
+                                                   "value": "#c9c9c9"}),
         tooltip=[alt.Tooltip("group:N"), alt.Tooltip("n:Q", format=","),
                  alt.Tooltip("prevalence:Q", format=".1%", title="base rate (actual positives)"),
                  alt.Tooltip("selection_rate:Q", format=".1%", title="predicted positive rate")],
@@ -101,7 +116,8 @@ def rates_by_group(summary: pd.DataFrame, feature: str) -> alt.Chart:
         row=alt.Row("label:N", title=None,
                     header=alt.Header(labelAngle=0, labelAlign="left")),
         color=alt.Color("rate:N", title=None, legend=alt.Legend(orient="top")),
-        tooltip=["group:N", "rate:N", alt.Tooltip("value:Q", format=".1%")],
+        tooltip=[alt.Tooltip("group:N"), alt.Tooltip("rate:N"),
+                 alt.Tooltip("value:Q", format=".1%")],
     ).properties(width=360, height=alt.Step(14))
 
 
@@ -118,13 +134,13 @@ def models_scatter(table: pd.DataFrame, performance: str, disparity: str,
                 axis=alt.Axis(format=".3f", tickCount=5)),
     )
     points = base.mark_circle(size=160).encode(
-        color=alt.condition(alt.datum.focus, alt.value("#e45756"), alt.value("#4c78a8")),
-        tooltip=["model:N", alt.Tooltip(f"{performance}:Q", format=".3f",
+        color=alt.ColorValue("#4c78a8", condition={"test": alt.datum.focus, "value": "#e45756"}),
+        tooltip=[alt.Tooltip("model:N"), alt.Tooltip(f"{performance}:Q", format=".3f",
                                         title=LABELS.get(performance, performance)),
                  alt.Tooltip(f"{disparity}:Q", format=".3f", title=disparity.replace("_", " "))],
     )
     # each point says which model it is (not only on hover)
-    names = base.mark_text(align="left", dx=10, fontSize=12).encode(text="label:N")
+    names = base.mark_text(align="left", dx=10, fontSize=12).encode(text=alt.Text("label:N"))
     return alt.layer(points, names).properties(title="Models: performance vs disparity",
                                                width=420, height=260)
 
@@ -142,8 +158,8 @@ def roc_curves(curves: pd.DataFrame) -> alt.Chart:
         x=alt.X("false_positive_rate:Q", title="False positive rate"),
         y=alt.Y("true_positive_rate:Q", title="True positive rate"),
         color=alt.Color("label:N", title="group", scale=alt.Scale(scheme=_PALETTE)),
-        order="along:Q",
-        tooltip=["group:N", alt.Tooltip("threshold:Q", format=".3f"),
+        order=alt.Order("along:Q"),
+        tooltip=[alt.Tooltip("group:N"), alt.Tooltip("threshold:Q", format=".3f"),
                  alt.Tooltip("false_positive_rate:Q", format=".3f"),
                  alt.Tooltip("true_positive_rate:Q", format=".3f")],
     ).properties(title="ROC curve per group", width=360, height=300)
@@ -164,8 +180,8 @@ def tradeoff(front: pd.DataFrame, objective: str) -> alt.Chart:
                 scale=alt.Scale(domain=_padded_domain(f["objective_value"])),
                 axis=alt.Axis(format=".3f", tickCount=6)),
         color=alt.Color("policy:N", title=None, legend=alt.Legend(orient="right")),
-        shape="policy:N",
-        tooltip=["policy:N", alt.Tooltip("tolerance:Q", format=".3f"),
+        shape=alt.Shape("policy:N"),
+        tooltip=[alt.Tooltip("policy:N"), alt.Tooltip("tolerance:Q", format=".3f"),
                  alt.Tooltip("objective_value:Q", format=".3f", title=objective.replace("_", " ")),
                  alt.Tooltip("disparity:Q", format=".3f", title="largest gap")],
     ).properties(title="Trade-off: objective vs disparity", width=360, height=300)
@@ -176,10 +192,11 @@ def score_histograms(hist: pd.DataFrame, feature: str) -> alt.Chart:
     (``group, outcome, bin_low, bin_high, count``; see
     :func:`faircard.governance.share.score_histograms`)."""
     return alt.Chart(_with_labels(hist)).mark_bar(opacity=0.7).encode(
-        x=alt.X("bin_low:Q", bin="binned", title="score"), x2="bin_high:Q",
+        x=alt.X("bin_low:Q", bin="binned", title="score"), x2=alt.X2("bin_high:Q"),
         y=alt.Y("count:Q", title="people", stack=None),
         color=alt.Color("outcome:N", title="actual outcome"),
         row=alt.Row("label:N", title=None),
-        tooltip=["group:N", "outcome:N", alt.Tooltip("bin_low:Q", format=".2f"),
-                 alt.Tooltip("bin_high:Q", format=".2f"), "count:Q"],
+        tooltip=[alt.Tooltip("group:N"), alt.Tooltip("outcome:N"),
+                 alt.Tooltip("bin_low:Q", format=".2f"), alt.Tooltip("bin_high:Q", format=".2f"),
+                 alt.Tooltip("count:Q")],
     ).properties(title=f"Scores by {_short(feature)}", height=80, width=420)

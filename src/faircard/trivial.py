@@ -40,8 +40,13 @@ def _kind(rate: float | None) -> str | None:
 def _parts(assessment: Any) -> tuple[Mapping[str, Any], list[Mapping[str, Any]], str]:
     """(overall metrics, per-group rows with feature/group/n/is_small_group/selection_rate,
     favourable outcome) of an Assessment or of its JSON document."""
-    if hasattr(assessment, "by_group_wide"):
-        rows = assessment.by_group_wide().to_dict("records")
+    if hasattr(assessment, "by_group"):
+        # the selection rates' rows only (one per feature x group, in by_group_wide's order):
+        # pivoting every metric took most of a page's check
+        by_group = assessment.by_group
+        rates = by_group[by_group["metric"] == "selection_rate"]
+        rows = rates[["feature", "group", "n", "is_small_group", "value"]].rename(
+            columns={"value": "selection_rate"}).to_dict("records")
         return assessment.overall, rows, assessment.spec.favorable_outcome
     return (assessment.get("overall") or {}, list(assessment.get("by_group") or ()),
             assessment.get("favorable_outcome") or "positive")

@@ -68,3 +68,58 @@ def test_models_scatter_formats_numbers():
     lo, hi = enc["y"]["scale"]["domain"]
     assert lo < 0.70111111 and 0.712345678 < hi
     assert all(t.get("format") == ".3f" for t in enc["tooltip"][1:])
+
+
+def test_builders_give_altair_typed_channels(monkeypatch):
+    """Every builder passes its channels as typed objects: a string, dict, alt.value or
+    alt.condition makes Altair call ``from_dict``, which indexes its whole schema again each
+    time (half of a chart's build). The Vega-Lite is what the strings wrote."""
+    from altair.utils import schemapi
+
+    calls = []
+    from_dict = schemapi.SchemaBase.from_dict.__func__
+    monkeypatch.setattr(schemapi.SchemaBase, "from_dict", classmethod(
+        lambda cls, *a, **k: calls.append(cls.__name__) or from_dict(cls, *a, **k)))
+    by_group = pd.DataFrame({"feature": "sex", "group": ["F", "M"], "metric": "accuracy",
+                             "value": [0.7, 0.8], "ci_low": [0.6, 0.75], "ci_high": [0.8, 0.85],
+                             "n": [10, 2000], "is_small_group": [True, False]})
+    summary = pd.DataFrame({"feature": "sex", "group": ["F", "M"], "n": [10, 2000],
+                            "prevalence": 0.3, "selection_rate": 0.4,
+                            "is_small_group": [True, False]})
+    curves = pd.DataFrame({"group": ["F", "M"] * 2, "threshold": [0.2, 0.2, 0.8, 0.8],
+                           "false_positive_rate": [0.5, 0.4, 0.1, 0.2],
+                           "true_positive_rate": [0.9, 0.8, 0.3, 0.4]})
+    front = pd.DataFrame({"is_chosen": [True, False], "is_single_threshold": [False, True],
+                          "feasible": [True, True], "disparity": [0.01, 0.1],
+                          "objective_value": [0.7, 0.72], "tolerance": [0.01, np.nan]})
+    hist = pd.DataFrame({"group": ["F", "M"], "outcome": "1", "bin_low": 0.0,
+                         "bin_high": 0.1, "count": 3})
+    models = pd.DataFrame({"model": ["a", "b"], "accuracy": [0.8, 0.7],
+                           "demographic_parity_difference": [0.1, 0.2]})
+    specs = {
+        "metric_bars": _spec(charts.metric_bars(by_group, "accuracy", "sex", 0.75)),
+        "group_sizes": _spec(charts.group_sizes(summary, "sex")),
+        "rates_by_group": _spec(charts.rates_by_group(summary, "sex")),
+        "roc_curves": _spec(charts.roc_curves(curves)),
+        "tradeoff": _spec(charts.tradeoff(front, "accuracy")),
+        "score_histograms": _spec(charts.score_histograms(hist, "sex")),
+        "models_scatter": _spec(charts.models_scatter(models, "accuracy",
+                                                      "demographic_parity_difference", "a")),
+    }
+    assert calls == []
+    bars, errors, rule = (layer["encoding"] for layer in specs["metric_bars"]["layer"])
+    assert bars["opacity"] == {"condition": {"test": "(datum.size === 'ok')", "value": 1.0},
+                               "value": 0.35}
+    assert errors["x2"] == {"field": "ci_high"} and errors["color"] == {"value": "#333"}
+    assert rule["x"] == {"field": "overall", "type": "quantitative"}
+    assert specs["group_sizes"]["encoding"]["color"] == {
+        "condition": {"test": "datum.is_small_group", "value": "#c9c9c9"}, "value": "#4c78a8"}
+    assert specs["rates_by_group"]["encoding"]["tooltip"][:2] == [
+        {"field": "group", "type": "nominal"}, {"field": "rate", "type": "nominal"}]
+    assert specs["roc_curves"]["encoding"]["order"] == {"field": "along",
+                                                        "type": "quantitative"}
+    assert specs["tradeoff"]["encoding"]["shape"] == {"field": "policy", "type": "nominal"}
+    assert specs["score_histograms"]["encoding"]["x2"] == {"field": "bin_high"}
+    points, names = (layer["encoding"] for layer in specs["models_scatter"]["layer"])
+    assert points["color"]["condition"] == {"test": "datum.focus", "value": "#e45756"}
+    assert names["text"] == {"field": "label", "type": "nominal"}

@@ -196,9 +196,14 @@ class _Ranked:
         return _auc_from_histograms(*(members @ per_cell for per_cell in self._cell_histograms))
 
 
-def assess_grouped(counted: GroupedCounts, spec: AssessmentSpec) -> Assessment:
-    """The assessment of ``spec`` from a source's grouped counts (no rows)."""
-    cube = cube_from_grouped(counted, spec)
+def assess_grouped(counted: GroupedCounts, spec: AssessmentSpec,
+                   cube: Cube | None = None) -> Assessment:
+    """The assessment of ``spec`` from a source's grouped counts (no rows). ``cube``: the
+    cube :func:`cube_from_grouped` made of them for a spec that differs from ``spec`` at most
+    in what the cube does not hold (reference groups, minimum group size, intervals), which the
+    app keeps instead of making it again for each of those choices."""
+    if cube is None:
+        cube = cube_from_grouped(counted, spec)
     result = assess_cube(cube, spec)
     result.extras["engine"] = dict(cube.engine)
     if counted.score_step is not None:

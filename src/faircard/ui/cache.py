@@ -162,11 +162,23 @@ def _grouped(digest: str, path: str, spec: AssessmentSpec, counting=None, recoun
                    counting=counting)
 
 
+@st.cache_resource(max_entries=COUNTS_KEPT, show_spinner=False)
+def _cube(digest: str, key: str, _grouped, _spec: AssessmentSpec):
+    """The counts cube of a grouped table, once per dataset and the choices it holds
+    (``_prep_key``): the assessments of other reference groups, minimum group sizes or
+    intervals share it (and what it keeps of its sweeps and score metrics), as the rows of an
+    upload share theirs."""
+    from ..engine.grouped import cube_from_grouped
+
+    return cube_from_grouped(_grouped, _spec)
+
+
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _counted(digest: str, key: str, _grouped, _spec: AssessmentSpec) -> Assessment:
     from ..engine import assess_grouped
 
-    return assess_grouped(_grouped, _spec)
+    return assess_grouped(_grouped, _spec,
+                          cube=_cube(digest, _prep_key(_spec), _grouped, _spec))
 
 
 def counted_assessment(digest: str, path: str, spec: AssessmentSpec,

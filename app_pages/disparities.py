@@ -1,6 +1,7 @@
 """Disparities: per-group metrics with intervals, differences and ratios, criteria, findings."""
 
 import functools
+import json
 
 import pandas as pd
 import streamlit as st
@@ -101,10 +102,15 @@ def view() -> None:
     st.dataframe(table, key="group_table")
 
     cols = st.columns(2)
+    # each chart is known by the rows it draws: another reference group draws the charts made
+    # before
+    drawn = cache.of_assessment(tables.bar_keys, digest, a, feature)
     for i, m in enumerate(metrics):
-        # known by the few rows it draws: another reference group draws the charts made before
-        components.chart(charts.metric_bars, charts.bar_rows(a.by_group, m, feature), m,
-                         feature, a.overall.get(m), label=words.label(m), where=cols[i % 2])
+        overall = a.overall.get(m)
+        components.chart(charts.metric_bars, a.by_group, m, feature, overall,
+                         label=words.label(m), where=cols[i % 2],
+                         key=json.dumps(["metric_bars", drawn[m], m, feature, overall,
+                                         words.label(m)]))
 
     reference = a.reference_groups.get(feature)
     if reference is not None:

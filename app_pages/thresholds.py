@@ -133,7 +133,7 @@ def by_group(t: float) -> None:
                                 favorable_outcome=favorable)
     st.markdown(components.escape(costed.summary))
     if fp_cost + fn_cost > 0:
-        best = cache.lowest_cost_for(digest, a, feature, fp_cost, fn_cost)
+        best = cache.lowest_cost_for(digest, a, fp_cost, fn_cost)
         text = (f"The single threshold with the lowest expected cost is "
                 f"{fmt_threshold(best.threshold)} ({best.cost_per_decision:.3f} per decision), "
                 "among every distinct score.")
@@ -244,7 +244,6 @@ by_group(t)
 # made with the page, so that showing the thresholds of other groups only searches
 for other in a.features:
     cache.sorted_scores_for(digest, a, other)
-    cache.cost_curve_for(digest, a, other)
     components.prepare_chart(charts.roc_curves, cache.roc_drawn(digest, a, other))
 components.link(components.PAGE_CARD, label="Next: the model card")
 components.page_done("thresholds")

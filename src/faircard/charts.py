@@ -43,15 +43,9 @@ def _short(name: str) -> str:
     return short_labels([name])[str(name)]
 
 
-_BAR_COLUMNS = ("group", "value", "n", "is_small_group", "ci_low", "ci_high")
-
-
-def bar_rows(by_group: pd.DataFrame, metric: str, feature: str) -> pd.DataFrame:
-    """The rows of ``by_group`` that :func:`metric_bars` draws for ``metric`` and ``feature``,
-    with only the columns it uses: given them instead of ``by_group`` it draws the same chart,
-    and a cache can know that chart by them (whatever the reference group)."""
-    rows = by_group[(by_group["feature"] == feature) & (by_group["metric"] == metric)]
-    return rows[[c for c in ("feature", "metric", *_BAR_COLUMNS) if c in rows.columns]]
+BAR_COLUMNS = ("group", "value", "n", "is_small_group", "ci_low", "ci_high")
+"""The columns of ``by_group`` that :func:`metric_bars` draws (equal values in them draw the
+same chart, whatever the reference group)."""
 
 
 def metric_bars(by_group: pd.DataFrame, metric: str, feature: str,
@@ -59,7 +53,8 @@ def metric_bars(by_group: pd.DataFrame, metric: str, feature: str,
     """Bars of one metric per group (with error bars when ``ci_low``/``ci_high`` exist) and a
     rule at the overall value. Small groups are drawn pale. ``label`` names the metric
     (default: its usual name)."""
-    rows = _with_labels(bar_rows(by_group, metric, feature).drop(columns=["feature", "metric"]))
+    rows = by_group[(by_group["feature"] == feature) & (by_group["metric"] == metric)]
+    rows = _with_labels(rows[[c for c in BAR_COLUMNS if c in rows.columns]])
     rows["size"] = rows["is_small_group"].map({True: "too small to trust", False: "ok"})
     label = label or LABELS.get(metric, metric)
     base = alt.Chart(rows).encode(

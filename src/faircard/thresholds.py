@@ -146,11 +146,15 @@ def sweep(y_true, y_score, group, groups, thresholds=None, exact: bool = False,
                  float(y_score.max()) if y_score.size else None)
 
 
-def sweep_assessment(assessment, feature: str | None = None, exact: bool = False) -> Sweep:
+def sweep_assessment(assessment, feature: str | None = None, exact: bool = False,
+                     thresholds: np.ndarray | None = None) -> Sweep:
     """The sweep of an assessment's scores for one partition (default: the first feature),
-    from its counts cube (exact scores, or an engine's grid)."""
+    from its counts cube (exact scores, or an engine's grid). ``thresholds``: those of its
+    sweep of another partition, which are the same (every partition holds the same scores),
+    instead of finding them again."""
     y_true, y_score, group, groups, weight = _scored_rows(assessment, feature)
-    return sweep(y_true, y_score, group, groups, exact=exact, weight=weight)
+    return sweep(y_true, y_score, group, groups, thresholds=thresholds, exact=exact,
+                 weight=weight)
 
 
 def sort_assessment_scores(assessment, feature: str | None = None) -> SortedScores:

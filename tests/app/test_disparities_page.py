@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from sklearn.metrics import recall_score
 
 from tests.app.conftest import new, no_exception, seed_state, small_frame
@@ -98,3 +99,54 @@ def test_a_ratio_to_a_reference_value_of_0_is_shown_as_undefined():
     shown = table.loc["Male", "Selection rate (share approved)"]
     assert shown == f"+{rate_male:.3f} (ratio n/a: the reference's value is 0)", shown
     assert not any("inf" in str(v) for v in table.to_numpy().ravel()), table
+
+
+def _bars(at) -> dict[str, "object"]:
+    """The data of each metric's bar chart the page drew, by the chart's title."""
+    import io
+    import json
+
+    import pyarrow as pa
+
+    out = {}
+    for chart in at.get("vega_lite_chart"):
+        spec = json.loads(chart.proto.spec)
+        bars = next(d for d in chart.proto.datasets if d.name == spec["layer"][0]["data"]["name"])
+        out[spec["title"]] = pa.ipc.open_stream(io.BytesIO(bars.data.data)).read_pandas()
+    return out
+
+
+def test_another_reference_draws_the_same_bars_and_a_new_group_size_new_ones():
+    """A metric's bars are known by the rows they draw: another reference group (which changes
+    no group's value) draws the same charts, each bar the group's rate on its mask; a minimum
+    group size that makes a group small draws it pale."""
+    df = small_frame()
+    at = seed_state(new("app_pages/disparities.py"), sensitive=("sex",))
+    at.session_state["fc_metrics"] = ["selection_rate", "true_positive_rate"]
+    at.session_state["fc_reference"] = {"sex": "Female"}
+    at.run()
+    no_exception(at)
+    before = _bars(at)
+    at.session_state["fc_reference"] = {"sex": "Male"}
+    at.run()
+    no_exception(at)
+    after = _bars(at)
+    assert before.keys() == after.keys() and len(after) == 2
+    for title, rows in after.items():
+        assert rows.equals(before[title])
+        metric = "selection_rate" if title.startswith("Selection") else "true_positive_rate"
+        for g, value in zip(rows["group"], rows["value"], strict=True):
+            m = (df.sex == g).to_numpy()
+            want = (df.risk_score[m] >= 0.5).mean() if metric == "selection_rate" else \
+                recall_score(df.outcome[m], df.risk_score[m] >= 0.5)
+            assert value == pytest.approx(want, abs=1e-12)
+        assert set(rows["size"]) == {"ok"}
+    sizes = df.sex.value_counts()
+    small, large = sizes.idxmin(), sizes.idxmax()
+    assert sizes[small] < sizes[large]
+    at.session_state["fc_min_group_size"] = int(sizes[small]) + 1
+    at.run()
+    no_exception(at)
+    for rows in _bars(at).values():
+        assert dict(zip(rows["group"], rows["size"], strict=True)) == {
+            small: "too small to trust", large: "ok"}

@@ -250,3 +250,41 @@ def test_a_cheapest_threshold_that_selects_everybody_is_said_to_be_trivial():
     t_shown = float(shown.split("lowest expected cost is ")[1].split()[0])
     assert (df.risk_score.to_numpy() >= t_shown).all()
     assert not any("lowest expected cost" in i.value for i in at.info)
+
+
+def test_other_groups_share_the_first_ones_thresholds_and_cheapest_threshold():
+    """The page sweeps each partition at the thresholds found for the first one and searches
+    the cheapest single threshold once for everyone: both equal what each partition gives on
+    its own, and the note under other groups equals the exhaustive search."""
+    from faircard.thresholds import (
+        cost_curve,
+        lowest_cost_threshold,
+        sort_assessment_scores,
+        sweep_assessment,
+    )
+    from faircard.ui import cache
+
+    df = small_frame(n=3000, seed=11)  # continuous scores: a quantile grid, not every score
+    a = faircard.assess(df, target="outcome", score="risk_score", sensitive=["sex", "race"],
+                        n_boot=0)
+    digest = "shared-grid"
+    for feature in ("race", "sex"):  # the second partition first, then the first
+        kept, own = cache.sweep_for(digest, a, feature), sweep_assessment(a, feature)
+        np.testing.assert_array_equal(kept.thresholds, own.thresholds)
+        np.testing.assert_array_equal(kept.counts, own.counts)
+        assert cache.lowest_cost_for(digest, a, 3.0, 1.0) == lowest_cost_threshold(
+            cost_curve(sort_assessment_scores(a, feature)), 3.0, 1.0)
+
+    at = seed_state(new("app_pages/thresholds.py"), df=_coarse_frame(), sensitive=("sex", "race"))
+    at.session_state["fc_data_digest"] = "shared-cost"
+    at.run()
+    at.number_input(key="w_fp_cost").set_value(3.0).run()
+    at.selectbox(key="w_thr_feature").set_value("race").run()
+    no_exception(at)
+    y, s = (_coarse_frame()[c].to_numpy() for c in ("outcome", "risk_score"))
+    best = min((3.0 * ((s >= t) & (y == 0)).sum() + ((s < t) & (y == 1)).sum()) / len(y)
+               for t in _candidates(s))
+    shown = next(i.value for i in at.info if "lowest expected cost" in i.value)
+    t_shown = float(shown.split("lowest expected cost is ")[1].split()[0])
+    assert (3.0 * ((s >= t_shown) & (y == 0)).sum() + ((s < t_shown) & (y == 1)).sum()) \
+        / len(y) == pytest.approx(best, abs=1e-12)

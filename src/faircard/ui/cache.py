@@ -203,7 +203,11 @@ def sweep_of(digest: str, key: str, feature: str, _assessment: Assessment):
     """The threshold sweep of one partition of an assessment (cached; read-only)."""
     from ..thresholds import sweep_assessment
 
-    return _read_only(sweep_assessment(_assessment, feature))
+    first = _assessment.features[0]
+    # every partition holds the same scores: the thresholds of the first one's sweep
+    thresholds = None if feature == first else sweep_of(digest, key, first,
+                                                        _assessment).thresholds
+    return _read_only(sweep_assessment(_assessment, feature, thresholds=thresholds))
 
 
 def sweep_for(digest: str, assessment: Assessment, feature: str):
@@ -223,31 +227,32 @@ def sorted_scores_for(digest: str, assessment: Assessment, feature: str):
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def _cost_curve(digest: str, key: str, feature: str, _assessment: Assessment):
+def _cost_curve(digest: str, key: str, _assessment: Assessment):
     from ..thresholds import cost_curve
 
-    return _read_only(cost_curve(sorted_scores_for(digest, _assessment, feature)))
+    # everyone's counts: the same whichever partition's sorted scores they are read from
+    return _read_only(cost_curve(sorted_scores_for(digest, _assessment,
+                                                   _assessment.features[0])))
 
 
-def cost_curve_for(digest: str, assessment: Assessment, feature: str):
+def cost_curve_for(digest: str, assessment: Assessment):
     """Everyone's counts at every distinct score (the exact lowest-cost search; cached,
     read-only)."""
-    return _cost_curve(digest, _spec_key(assessment), feature, assessment)
+    return _cost_curve(digest, _spec_key(assessment), assessment)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _lowest_cost(digest: str, key: str, feature: str, fp_cost: float, fn_cost: float, _curve):
+def _lowest_cost(digest: str, key: str, fp_cost: float, fn_cost: float, _curve):
     from ..thresholds import lowest_cost_threshold
 
     return lowest_cost_threshold(_curve, fp_cost, fn_cost)
 
 
-def lowest_cost_for(digest: str, assessment: Assessment, feature: str, fp_cost: float,
-                    fn_cost: float):
-    """:func:`faircard.thresholds.lowest_cost_threshold` of the partition at these costs
-    (searched once per costs, not on every move of the slider)."""
-    return _lowest_cost(digest, _spec_key(assessment), feature, float(fp_cost), float(fn_cost),
-                        cost_curve_for(digest, assessment, feature))
+def lowest_cost_for(digest: str, assessment: Assessment, fp_cost: float, fn_cost: float):
+    """:func:`faircard.thresholds.lowest_cost_threshold` of everyone at these costs (searched
+    once per costs, not on every move of the slider nor for each partition shown)."""
+    return _lowest_cost(digest, _spec_key(assessment), float(fp_cost), float(fn_cost),
+                        cost_curve_for(digest, assessment))
 
 
 @st.cache_data(max_entries=128, show_spinner=False)

@@ -125,6 +125,23 @@ def roc_points_csv(sw, feature: str) -> str:
     return csv_text(roc_pr_curves(sw, feature))
 
 
+def bar_keys(a, feature: str) -> dict[str, str]:
+    """For each metric of ``a``, a key naming what ``charts.metric_bars(a.by_group, metric,
+    feature, ...)`` draws: the digest of its rows' drawn columns. Another assessment of the
+    same figures (another reference group) gives the same keys, so its charts are those made
+    before, and a rerun looks a chart up by its key instead of hashing its rows."""
+    import hashlib
+
+    from ..charts import BAR_COLUMNS
+
+    rows = a.by_group[a.by_group["feature"] == feature]
+    drawn = pd.util.hash_pandas_object(rows[[c for c in BAR_COLUMNS if c in rows.columns]],
+                                       index=False).to_numpy()
+    metric = rows["metric"].to_numpy()
+    return {m: hashlib.sha256(drawn[metric == m].tobytes()).hexdigest()
+            for m in dict.fromkeys(metric)}
+
+
 def every_metric(a) -> list[str]:
     """The metrics a page can show for ``a`` (all but the group size)."""
     return [m for m in a.metrics if m != "count"]

@@ -7,7 +7,8 @@ times each step:
 
 ``--by-path``: the rows are a Parquet file in a folder the server allows (FAIRCARD_DATA_DIRS),
 opened on the Data page by its path and counted by DuckDB, instead of an uploaded CSV.
-``--trace``: after each step, what the server sent meanwhile (see :class:`Trace`).
+``--trace``: after each step, what the server sent meanwhile (see :class:`Trace`) and the
+wall and CPU time of the server's script runs for it (logged by ``_server_clock``).
 
 The clock of a step starts just before the action that changes something (a click on a link
 or button, the key that commits a widget's new value, a file) and stops when a script run that
@@ -45,7 +46,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
-def _server(data_dir: Path | None = None):
+def _server(data_dir: Path | None = None, runs: Path | None = None):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -56,9 +57,11 @@ def _server(data_dir: Path | None = None):
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
         env={**os.environ,
              # this checkout's faircard, not whichever one the environment has installed
-             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"),
-                                                         os.environ.get("PYTHONPATH")])),
-             **({"FAIRCARD_DATA_DIRS": str(data_dir)} if data_dir else {})})
+             "PYTHONPATH": os.pathsep.join(filter(None, [
+                 str(Path(__file__).parent / "_server_clock") if runs else None,
+                 str(ROOT / "src"), os.environ.get("PYTHONPATH")])),
+             **({"FAIRCARD_DATA_DIRS": str(data_dir)} if data_dir else {}),
+             **({"FAIRCARD_BENCH_RUNS": str(runs)} if runs else {})})
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:
@@ -96,8 +99,9 @@ class Trace:
     (Chrome's own task, script, layout and style times: drawing, Vega, data grids) and in
     tasks of 50 ms or more (its long tasks)."""
 
-    def __init__(self, page):
+    def __init__(self, page, runs: Path | None = None):
         self.page = page
+        self.runs = runs
         self.frames: list[tuple[float, bytes]] = []
         self.sent: list[float] = []
         page.on("websocket", self._socket)
@@ -120,14 +124,25 @@ class Trace:
         metrics = self.cdp.send("Performance.getMetrics")["metrics"]
         return {m["name"]: m["value"] for m in metrics if m["name"] in _BUSY}
 
+    def _server_runs(self) -> list[tuple[float, float]]:
+        """(wall, CPU) of each script run the server has finished, in order."""
+        if self.runs is None or not self.runs.exists():
+            return []
+        return [tuple(map(float, line.split())) for line in self.runs.read_text().splitlines()]
+
     def mark(self) -> tuple:
         return (len(self.frames), int(self.page.evaluate("window.__fcLong.length")),
-                len(self.sent), self._busy())
+                len(self.sent), self._busy(), len(self._server_runs()))
 
     def summary(self, start: tuple, t0: float, total: float) -> str:
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-        start, long_start, sent_start, busy_start = start
+        start, long_start, sent_start, busy_start, runs_start = start
+        for _ in range(100):  # the run logs itself as it ends, just after its last message
+            runs = self._server_runs()[runs_start:]
+            if runs or self.runs is None:
+                break
+            time.sleep(0.02)
         sent = self.sent[sent_start:]
         busy_end = self._busy()
         main = ", ".join(f"{_BUSY[k]} {busy_end[k] - busy_start[k]:.2f}" for k in _BUSY)
@@ -156,8 +171,10 @@ class Trace:
         end = f"{finished:.2f}" if finished is not None else "-"
         parts = ", ".join(f"{k} {n}x{b / 1e3:.0f}kB" for k, (n, b) in
                           sorted(kinds.items(), key=lambda kv: -kv[1][1]))
+        script = (f"server script {len(runs)} run(s): wall {sum(w for w, _ in runs):.3f} s, "
+                  f"CPU {sum(c for _, c in runs):.3f} s; ")
         return (f"request sent {asked} s, first message {first} s, run finished {end} s, "
-                f"drawn {total:.2f} s; browser busy (s): {main}; "
+                f"drawn {total:.2f} s; {script}browser busy (s): {main}; "
                 f"long tasks {len(busy)}, {sum(busy) / 1e3:.2f} s; "
                 f"{len(frames)} messages, {size / 1e3:.0f} kB: {parts}")
 
@@ -201,7 +218,7 @@ def _nav(page, name: str):
 
 
 def run(n: int, browser, url: str, workdir: Path, by_path: bool = False,
-        tracing: bool = False) -> tuple[dict[str, float], dict]:
+        tracing: bool = False, runs: Path | None = None) -> tuple[dict[str, float], dict]:
     path = workdir / (f"rows_{n}.parquet" if by_path else f"rows_{n}.csv")
     rows = make_rows(n).drop(columns=["pred"])
     if by_path:
@@ -211,7 +228,7 @@ def run(n: int, browser, url: str, workdir: Path, by_path: bool = False,
     del rows
     size_mb = path.stat().st_size / 1e6
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    step = functools.partial(_step, page, trace=Trace(page) if tracing else None)
+    step = functools.partial(_step, page, trace=Trace(page, runs) if tracing else None)
     page.set_default_timeout(int(os.environ.get("BENCH_TIMEOUT_MS", "600000")))
     page.goto(url)
     page.wait_for_selector('[data-testid="fc-page-done"]', state="attached")
@@ -281,20 +298,23 @@ def main(argv: list[str]) -> None:
     tracing = "--trace" in argv
     sizes = [int(float(a)) for a in argv if not a.startswith("--")] or [1_000_000]
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url = _server(Path(tmp) if by_path else None)
+        runs = Path(tmp) / "server_runs.txt" if tracing else None
+        proc, url = _server(Path(tmp) if by_path else None, runs)
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path="/usr/bin/chromium",
                                             args=CHROMIUM_ARGS)
-                rows, runs = {}, {}
+                rows, waited = {}, {}
                 for n in sizes:
-                    rows[n], runs[n] = run(n, browser, url, Path(tmp), by_path, tracing)
+                    rows[n], waited[n] = run(n, browser, url, Path(tmp), by_path, tracing,
+                                             runs)
                 browser.close()
         finally:
             proc.terminate()
     for n in sizes:
         print(f"{n:,} rows: each step waited for a finished run numbered above the newest "
-              "before its action: " + "; ".join(f"{k} {a}->{b}" for k, (a, b) in runs[n].items()))
+              "before its action: " + "; ".join(f"{k} {a}->{b}" for k, (a, b) in
+                                                 waited[n].items()))
     steps = [k for k in next(iter(rows.values())) if k != "csv_mb"]
     kind = "Parquet, opened by path" if by_path else "CSV"
     print("| step | " + " | ".join(f"{n:,} rows ({rows[n]['csv_mb']:.0f} MB {kind})"

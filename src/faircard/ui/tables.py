@@ -59,8 +59,15 @@ def reference_table(a, feature: str, metrics: list[str]) -> pd.DataFrame:
 def group_summary(a) -> pd.DataFrame:
     """One row per group of every feature: people, base rate, selection rate, small or not
     (the Sensitive features page's table and charts)."""
-    wide = a.by_group_wide()
-    return wide[["feature", "group", "n", "prevalence", "selection_rate", "is_small_group"]]
+    # the two rates' rows (one per feature x group each, in the same order), not a pivot of
+    # every metric
+    by_group = a.by_group
+    base, chosen = (by_group[by_group["metric"] == m].reset_index(drop=True)
+                    for m in ("prevalence", "selection_rate"))
+    return pd.DataFrame({"feature": chosen["feature"], "group": chosen["group"],
+                         "n": chosen["n"], "prevalence": base["value"],
+                         "selection_rate": chosen["value"],
+                         "is_small_group": chosen["is_small_group"]})
 
 
 ROC_TOLERANCE = 0.002

@@ -101,7 +101,7 @@ def test_a_ratio_to_a_reference_value_of_0_is_shown_as_undefined():
     assert not any("inf" in str(v) for v in table.to_numpy().ravel()), table
 
 
-def _bars(at) -> dict[str, "object"]:
+def _bars(at) -> dict[str, object]:
     """The data of each metric's bar chart the page drew, by the chart's title."""
     import io
     import json

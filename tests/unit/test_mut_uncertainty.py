@@ -544,7 +544,8 @@ def test_estimate_uncertainty_disparity_and_criteria_intervals_match_an_independ
                 rtol=0, atol=1e-12, equal_nan=True, err_msg=f"{feature} {d['metric']}")
         # each criterion: the gap between the two groups it compares in the data, signed as
         # observed (the disparities' way), never the replicates' own max - min (>= 0)
-        def pair(metric, flip=False):
+        def pair(metric, flip=False, group_reps=group_reps, point_counts=point_counts,
+                 included=included):
             values = _oracle_metric(metric, group_reps)
             point = _oracle_metric(metric, point_counts)
             if flip:

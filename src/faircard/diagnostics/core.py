@@ -172,7 +172,7 @@ def diagnose_spec(data: pd.DataFrame, spec: AssessmentSpec, *,
                   reference_shares: Mapping[str, Mapping[str, float]] | None = None,
                   columns: list[str] | None = None, exclude: list[str] | tuple[str, ...] = (),
                   max_conditions: int = 3, min_subgroup_size: int = 30,
-                  subgroup_metric: str = "error_rate", n_boot: int = 500, seed: int = 0,
+                  subgroup_metric: str = "error_rate", n_boot: int = 0, seed: int = 0,
                   model=None, model_positive_class: Any = None,
                   model_exclude: list[str] | tuple[str, ...] = (),
                   importance_repeats: int = DEFAULT_REPEATS,
@@ -194,8 +194,11 @@ def diagnose_spec(data: pd.DataFrame, spec: AssessmentSpec, *,
     Its input columns are taken by name, or are the columns other than the target, the
     decision and ``model_exclude``; ``model_positive_class`` as in :func:`faircard.io.models.
     check_model`. An uploaded model runs only in its sandboxed process.
-    ``progress(stage, fraction)`` is called as the work advances.
+    ``progress(stage, fraction)`` is called as the work advances. ``n_boot`` is accepted
+    and unused: it drew the replicates of the calibration error's interval, which is no longer
+    given (see :mod:`faircard.diagnostics.calibration`).
     """
+    del n_boot
     report = progress or (lambda stage, fraction: None)
     # the diagnostics look at each sensitive feature on its own; a decision policy set per group
     # of their intersection still needs the intersection to decide
@@ -282,8 +285,7 @@ def diagnose_spec(data: pd.DataFrame, spec: AssessmentSpec, *,
         prox.append(_proxies(kept, candidates, f, group_of[f], labels[f], seed,
                              compared if compared.any() else None))
         if prepared.y_score is not None and _is_probability(prepared.y_score):
-            c = calibration_by_group(prepared.y_true, prepared.y_score, group_of[f], labels[f],
-                                     n_boot=n_boot, seed=seed)
+            c = calibration_by_group(prepared.y_true, prepared.y_score, group_of[f], labels[f])
             c.insert(0, "feature", f)
             cal.append(c)
             t = calibration_table(prepared.y_true, prepared.y_score, group_of[f], labels[f])

@@ -78,7 +78,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="what the subgroup search compares (default error_rate)")
     p.add_argument("--checklist", metavar="ANSWERS.json",
                    help="the experts' answers: {source: {status, note}}")
-    p.add_argument("--seed", type=int, default=0, help="random seed (folds, bootstrap)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (cross-validation folds, rows sampled and shuffled for importance)")
     p.add_argument("--json", metavar="OUT.json", help="write every diagnostic as JSON")
     p.add_argument("--quiet", action="store_true", help="do not print the summary")
     p.set_defaults(func=run)

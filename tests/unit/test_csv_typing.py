@@ -35,7 +35,7 @@ ODD = [
 needed)."""
 BEYOND_64_BITS = ("1" * 30, "18446744073709551616", "9223372036854775808")
 """Whole numbers beyond 64-bit integers, where pandas' reading depends on what else the
-column holds and in which order (faircard's rule does not; see the README): before a
+column holds and in which order (faircard's rule does not; see docs/scale.md): before a
 decimal, pandas reads the first two as text, after one as floats; next to a missing value
 it keeps the empty value as text."""
 SPARK_ODD = ["+-1", "1_000", "inf", "inf\t", "1e400", "\t1", "1\t", "1\x0b", "\x0c1", "\t01"]

@@ -161,7 +161,7 @@ def test_spark_digest_names_the_rows_not_their_order(spark, parquet):
 
 
 def test_the_python_api_takes_a_session_and_a_table(spark, parquet):
-    """The README's Python example: a SparkSession and a catalog table, or a DataFrame."""
+    """The Python example of docs/scale.md: a SparkSession and a catalog table, or a DataFrame."""
     import faircard
     from faircard import AssessmentSpec
     from faircard.engine import assess_grouped, assess_source

@@ -198,7 +198,7 @@ def per_group_thresholds(feature: str, t: float, fp_cost: float, fn_cost: float,
     elif policy.feasible:
         st.success(components.escape(policy.summary))
     else:
-        st.error("No policy meets the constraint. Closest one: "
+        st.error("No policy found meets the constraint. The closest one found: "
                  + components.escape(policy.summary))
     if policy.randomized:
         st.warning("Randomised policy: people with the same score in the same group may get "

@@ -552,7 +552,8 @@ def choose_policy_from_sweep(sw: Sweep, *, feature: str = "", constraint: str = 
                   tolerance=tolerance, fp_cost=fp_cost, fn_cost=fn_cost, volume=volume,
                   min_group_size=min_group_size, included=included,
                   favorable_outcome=favorable_outcome)
-    best = policy_from_counts(counts, groups, chosen, searched_feasible=feasible, **common)
+    best = policy_from_counts(counts, groups, chosen, searched_feasible=feasible,
+                              candidates=len(sw.thresholds), **common)
     if randomized:
         from .randomized import search_randomized
 
@@ -600,7 +601,14 @@ def _mixed_counts(sw: Sweep, finite: np.ndarray, thresholds: dict[str, float],
 
 
 def _rank(p: Policy, sign: float, allow_degenerate: bool) -> tuple:
-    return (p.feasible and (allow_degenerate or not p.degenerate), sign * p.objective_value)
+    """Better policies rank higher: one that meets the constraint (and is not degenerate,
+    unless allowed) by its objective; otherwise the closest to meeting it (the smaller
+    largest gap), then the objective. What is returned when nothing meets the constraint is
+    then the closest policy found, as the page and the CLI say."""
+    if p.feasible and (allow_degenerate or not p.degenerate):
+        return (True, sign * p.objective_value, 0.0)
+    gap = p.disparity if np.isfinite(p.disparity) else np.inf
+    return (False, -gap, sign * p.objective_value)
 
 
 CLOSEST_PRECISION = 1e-6
@@ -677,10 +685,12 @@ def policy_from_counts(counts: np.ndarray, groups: list[str], thresholds: dict[s
                        searched_feasible: bool = True,
                        mix: dict[str, tuple[float, float]] | None = None,
                        min_group_size: int = 0,
-                       favorable_outcome: str = "positive") -> Policy:
+                       favorable_outcome: str = "positive",
+                       candidates: int | None = None) -> Policy:
     """The :class:`Policy` of ``thresholds`` (and ``mix``) from its confusion counts
     ``[tn, fp, fn, tp]`` per group (G, 4; expected counts for a randomised policy), with the
-    groups held to the constraint in ``included`` (bool, G)."""
+    groups held to the constraint in ``included`` (bool, G). ``candidates``: how many
+    thresholds per group the search chose among (what its "closest" claim is about)."""
     rule = DecisionPolicy.per_group(feature or "group", thresholds, mix=mix)
     vals = metrics_from_counts(counts)
     included = np.asarray(included, bool)
@@ -718,7 +728,8 @@ def policy_from_counts(counts: np.ndarray, groups: list[str], thresholds: dict[s
                                      if not inc],
                     min_group_size=int(min_group_size),
                     favorable_outcome=wording(favorable_outcome).favorable_outcome)
-    policy.summary = describe(policy, counts, list(groups), searched=not searched_feasible)
+    policy.summary = describe(policy, counts, list(groups), searched=not searched_feasible,
+                              candidates=candidates)
     return policy
 
 
@@ -736,10 +747,11 @@ def expected_counts(group: np.ndarray, y_true: np.ndarray, p_pos: np.ndarray,
 
 
 def describe(policy: Policy, counts: np.ndarray, groups: list[str], *,
-             searched: bool = False) -> str:
+             searched: bool = False, candidates: int | None = None) -> str:
     """Plain-language summary of a policy, in the words of its ``favorable_outcome``.
     ``searched``: the policy is what the search returned when no policy met the constraint
-    (else a policy that misses it only "does not meet" it)."""
+    (else a policy that misses it only "does not meet" it); ``candidates``: how many
+    thresholds per group that search chose among (its claims are about those alone)."""
     words = wording(policy.favorable_outcome)
     same = len({round(t, 12) for t in policy.thresholds.values()}) == 1
     if same:
@@ -775,9 +787,11 @@ def describe(policy: Policy, counts: np.ndarray, groups: list[str], *,
         text += (f" It {status} {policy.constraint.replace('_', ' ')} within "
                  f"{policy.tolerance:g} (largest gap {policy.disparity:.3f}).")
         if not policy.feasible and searched:
+            among = "the" if candidates is None else f"the {candidates:,}"
             text += (" No non-trivial policy (one that does not give every group the same "
-                     "all-or-nothing decision) meets it; this is the one closest to meeting "
-                     "it (no such policy has a smaller largest gap)."
+                     "all-or-nothing decision) with one threshold per group, each among "
+                     f"{among} candidate thresholds searched, meets it; this is the one "
+                     "closest to meeting it (no such policy has a smaller largest gap)."
                      if not policy.degenerate else " This is the closest policy found.")
     if policy.excluded_groups:
         text += (f" Left out of the constraint as smaller than {policy.min_group_size:,} people: "

@@ -166,7 +166,7 @@ def test_degenerate_policy_is_never_shown_as_success():
     at.selectbox(key="w_constraint").set_value("demographic_parity").run()
     no_exception(at)
     assert not any("demographic parity" in x.value for x in at.success)
-    assert any("No policy meets the constraint" in e.value for e in at.error)
+    assert any("No policy found meets the constraint" in e.value for e in at.error)
     at.toggle(key="w_allow_degenerate").set_value(True).run()
     no_exception(at)
     assert any("Degenerate" in e.value for e in at.error)

@@ -408,8 +408,9 @@ def test_summary_of_a_per_group_policy_that_misses_its_constraint():
     assert searched.summary == (
         "Thresholds per group: a 0.500, b 0.700. Accuracy: 0.800. It cannot meet demographic "
         "parity within 0.05 (largest gap 0.400). No non-trivial policy (one that does not give "
-        "every group the same all-or-nothing decision) meets it; this is the one closest to "
-        "meeting it (no such policy has a smaller largest gap). Per 1,000 people: a: 100 "
+        "every group the same all-or-nothing decision) with one threshold per group, each among "
+        "the candidate thresholds searched, meets it; this is the one closest to meeting it (no "
+        "such policy has a smaller largest gap). Per 1,000 people: a: 100 "
         "wrongly denied and 100 wrongly approved; b: 200 wrongly denied and 0 wrongly approved.")
     assert p.costs is None and p.min_group_size == 0 and p.excluded_groups == []
     assert p.to_dict()["kind"] == "per_group"

@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     print(policy.summary)
     if policy.constraint != "none" and not policy.feasible:
         print(f"Not met: no policy found meets {policy.constraint.replace('_', ' ')} within "
-              f"{policy.tolerance:g}; the policy above is the closest one.")
+              f"{policy.tolerance:g}; the policy above is the closest one found.")
     if len(set(policy.thresholds.values())) > 1:
         print(f"Note: {LEGAL_NOTE}")
     return 0

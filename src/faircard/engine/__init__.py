@@ -48,9 +48,10 @@ def assess_source(path: str | None, spec: AssessmentSpec, *, engine: str,
     if engine == "spark":
         from .sources import count_spark
 
-        return assess_grouped(count_spark(spark_frame(path, spark_master=spark_master,
-                                                      spark_table=spark_table, spark=spark),
-                                          spec), spec)
+        frame = spark_frame(path, spark_master=spark_master, spark_table=spark_table,
+                            spark=spark)
+        return assess_grouped(count_spark(frame, spec, path=None if spark_table else path),
+                              spec)
     raise FaircardError(f"The {engine} engine does not count next to the data.")
 
 

@@ -206,16 +206,37 @@ def _columns(spec: AssessmentSpec, types: dict[str, str]) -> Columns:
         if col not in types:
             raise missing_column(col, list(types), role)
     # a column of a file with no value in any row has the type NULL: missing, not text
-    if spec.score and not types[spec.score].upper().startswith(NUMBER_TYPES + ('"NULL"',)):
-        kind = types[spec.score].upper()
+    kind = types[spec.score].upper() if spec.score else ""
+    times = kind.startswith(("DATE", "TIME", "INTERVAL"))  # INTERVAL starts as INT does
+    if spec.score and (times or not kind.startswith(NUMBER_TYPES + ('"NULL"',))):
         held = ("text values" if kind.startswith(("VARCHAR", "STRING", "TEXT")) else
-                "dates or times" if kind.startswith(("DATE", "TIME", "INTERVAL")) else
-                f"values of type {types[spec.score]}")
+                "dates or times" if times else f"values of type {types[spec.score]}")
         raise FaircardError(f"Score column '{spec.score}' has {held}; a score must be a "
                             "number. Choose a numeric column, or use it as a prediction column "
                             "instead.")
     is_float = {c: t.upper().startswith(FLOAT_TYPES) for c, t in types.items()}
     return Columns(spec.target, decision, tuple(spec.sensitive), is_float, spec.uses_score)
+
+
+def duration_kinds(path: str, spec: AssessmentSpec, types: dict[str, str]) -> dict[str, str]:
+    """``types`` (an engine's column types for the Parquet files at ``path``) with a score
+    column that pyarrow wrote as durations typed INTERVAL: DuckDB and Spark read Arrow's
+    durations as plain 64-bit integers, and counted them as scores, which the upload refuses
+    (:func:`faircard.prepare.prepare`: dates and times are never scores)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    kind = types.get(spec.score or "", "").upper()
+    if not kind.startswith(("BIGINT", "LONG")) or csv_source(str(path)) is not None:
+        return types
+    for f in _parquet_files(str(path)):
+        try:
+            field = pq.read_schema(f).field(spec.score)
+        except (KeyError, OSError, pa.ArrowException):  # not in this file, or unreadable
+            continue
+        if pa.types.is_duration(field.type):
+            return types | {spec.score: "INTERVAL"}
+    return types
 
 
 def _all_kept(cols: Columns, facts: dict[str, Any], row) -> dict[str, Any] | None:
@@ -396,7 +417,7 @@ def count_duckdb(path: str, spec: AssessmentSpec, *, memory_limit: str = "4GB",
                  threads: int | None = None) -> GroupedCounts:
     """Grouped counts of ``spec`` over the Parquet/CSV file, glob or folder at ``path``."""
     with duckdb_source(path, memory_limit=memory_limit, threads=threads) as (con, types):
-        cols = _columns(spec, types)
+        cols = _columns(spec, duration_kinds(path, spec, types))
         con.execute(f"SET perfect_ht_threshold = {PERFECT_HASH_BITS}")
         if spec.uses_score:
             counted = one_pass.count_in_one_pass(con, cols, spec)
@@ -489,9 +510,11 @@ def count_rows_duckdb(path: str) -> int:
         con.close()
 
 
-def count_spark(source: Any, spec: AssessmentSpec, *, spark: Any = None) -> GroupedCounts:
+def count_spark(source: Any, spec: AssessmentSpec, *, spark: Any = None,
+                path: str | None = None) -> GroupedCounts:
     """Grouped counts of ``spec`` over a PySpark DataFrame, or a catalog table named
-    ``"db.table"`` (with ``spark``, a SparkSession)."""
+    ``"db.table"`` (with ``spark``, a SparkSession). ``path``: the files the DataFrame was
+    read from, if any (their Parquet schemas tell durations from integers)."""
     if isinstance(source, str):
         if spark is None:
             raise FaircardError("A Spark table name needs a Spark session.")
@@ -501,7 +524,7 @@ def count_spark(source: Any, spec: AssessmentSpec, *, spark: Any = None) -> Grou
         spark = frame.sparkSession
     with spark_errors(), footers_ignored(spark):
         types = {name: _spark_type(t) for name, t in frame.dtypes}
-        cols = _columns(spec, types)
+        cols = _columns(spec, types if path is None else duration_kinds(path, spec, types))
         view = "src"
         frame.createOrReplaceTempView(view)
         q = count_queries(cols)
@@ -575,6 +598,10 @@ def read_csv_spark(spark: Any, path: str, pattern: str, first: Path):
     CSV: every column as text, then typed by every row's values with the rule of
     :mod:`faircard.engine.csv_text` (Spark's inferSchema knows neither the words for a missing
     value nor codes such as '01')."""
+    from ..io.encodings import refuse_zero_bytes
+
+    for f in _csv_files(pattern):  # Spark reads a zero byte as a character of a value
+        refuse_zero_bytes(f, f.name)
     reader = (spark.read.option("header", True).option("inferSchema", False)
               .option("sep", _delimiter(first)).option("escape", '"'))
     if Path(path).is_dir():

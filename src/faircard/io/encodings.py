@@ -47,17 +47,10 @@ def decode_text(raw: bytes, name: str, encoding: str = DETECT,
     limit = max_decoded_bytes or TableLimits().max_decoded_bytes
     if encoding == DETECT:
         encoding = _unicode_by_bytes(raw) or DETECT
-    if encoding == DETECT and b"\x00" in raw[:65536]:
-        raise FaircardError(
-            f"'{name}' looks like a binary file, not text. Upload a CSV, Parquet or Excel file."
-        )
     if encoding == DETECT or not _codec(encoding).startswith(("utf-16", "utf-32")):
         nul = raw.find(b"\x00")
         if nul >= 0:  # text in any other encoding never holds a zero byte
-            line = raw.count(b"\n", 0, nul) + 1
-            raise FaircardError(
-                f"Line {line:,} of '{name}' holds a zero byte (NUL), which text never holds: "
-                "the file is damaged or is not text. Export it again as CSV and upload that.")
+            raise _zero_byte(name, nul, raw.count(b"\n", 0, nul) + 1, binary=encoding == DETECT)
     if encoding != DETECT:
         codec = _codec(encoding)
         if codec == "utf-8" and raw.startswith(codecs.BOM_UTF8):
@@ -93,6 +86,41 @@ def decode_text(raw: bytes, name: str, encoding: str = DETECT,
         f"faircard could not find a text encoding that reads '{name}'. Save it as CSV UTF-8, "
         "or choose its encoding (app: Encoding; CLI: --encoding)."
     )
+
+
+BINARY_HEAD = 65536
+"""A zero byte among a file's first bytes (as many as this) makes it a binary file."""
+
+
+def _zero_byte(name: str, offset: int, line: int, *, binary: bool) -> FaircardError:
+    """The error for a zero byte at ``offset`` (on ``line``) of a text file: early in a file
+    whose encoding was not chosen, the file is binary."""
+    if binary and offset < BINARY_HEAD:
+        return FaircardError(
+            f"'{name}' looks like a binary file, not text. Upload a CSV, Parquet or Excel file.")
+    return FaircardError(
+        f"Line {line:,} of '{name}' holds a zero byte (NUL), which text never holds: "
+        "the file is damaged or is not text. Export it again as CSV and upload that.")
+
+
+def refuse_zero_bytes(path, name: str) -> None:
+    """:func:`decode_text`'s refusal of a zero byte (with its sentence) for a text file read by
+    its path (by DuckDB or Spark, which read a zero byte as a character of a value), the file
+    streamed in chunks. UTF-16 and UTF-32 files, told by their bytes, hold zero bytes of
+    their own and are not refused here."""
+    with open(path, "rb") as fh:
+        head = fh.read(_CHUNK)
+        if _unicode_by_bytes(head):
+            return
+        offset, lines, chunk = 0, 0, head
+        while chunk:
+            nul = chunk.find(b"\x00")
+            if nul >= 0:
+                line = lines + chunk.count(b"\n", 0, nul) + 1
+                raise _zero_byte(name, offset + nul, line, binary=True)
+            lines += chunk.count(b"\n")
+            offset += len(chunk)
+            chunk = fh.read(_CHUNK)
 
 
 def _unicode_by_bytes(raw: bytes) -> str | None:

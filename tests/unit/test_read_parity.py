@@ -1,0 +1,98 @@
+"""The same file gives the same assessment, or the same sentence, whichever way faircard reads
+it: uploaded (pandas, :func:`faircard.io.tables.read_table`), counted by DuckDB where it lies
+(:func:`faircard.engine.sources.count_duckdb`) or by Spark (local[*], the shared session)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import faircard
+from faircard.engine import assess_source
+from faircard.engine.grouped import assess_grouped
+from faircard.engine.sources import count_duckdb
+from faircard.errors import FaircardError
+from faircard.io.tables import read_table
+from faircard.spec import AssessmentSpec
+
+pytestmark = pytest.mark.filterwarnings("ignore:The copy keyword is deprecated",
+                                        "ignore:PySpark does not yet fully support")
+
+
+def _spec(**kw) -> AssessmentSpec:
+    return AssessmentSpec(**{"target": "y", "score": "s", "sensitive": ("g",), "threshold": 0.5,
+                             "n_boot": 0, "min_group_size": 0} | kw)
+
+
+def _upload(path, spec):
+    return faircard.assess_spec(read_table(path).frame, spec)
+
+
+def _duckdb(path, spec):
+    return assess_grouped(count_duckdb(str(path), spec), spec)
+
+
+def _refusal(read, *args, **kw) -> str:
+    with pytest.raises(FaircardError) as caught:
+        read(*args, **kw)
+    return str(caught.value)
+
+
+def _frame(n: int = 120, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"y": rng.integers(0, 2, n), "s": np.round(rng.random(n), 3),
+                         "g": rng.choice(["a", "b"], n)})
+
+
+def _durations(tmp_path):
+    frame = _frame().assign(s=lambda f: pd.to_timedelta((f["s"] * 1000).astype(int), unit="s"))
+    path = tmp_path / "durations.parquet"
+    frame.to_parquet(path)  # pyarrow writes durations as plain INT64 with an Arrow note
+    return path
+
+
+def test_a_parquet_column_of_durations_is_no_score_by_path_either(tmp_path):
+    path = _durations(tmp_path)
+    said = _refusal(_upload, path, _spec())
+    assert said.startswith("Score column 's' has dates or times; a score must be a number.")
+    assert _refusal(_duckdb, path, _spec()) == said
+    # the same column of whole numbers is a score everywhere
+    plain = tmp_path / "seconds.parquet"
+    pd.read_parquet(path).assign(s=lambda f: f["s"].dt.total_seconds().astype("int64")) \
+        .to_parquet(plain)
+    pd.testing.assert_frame_equal(_upload(plain, _spec()).counts_frame(),
+                                  _duckdb(plain, _spec()).counts_frame())
+
+
+def _with_zero_byte(tmp_path, deep: bool):
+    """A CSV with a zero byte in a score on line 52, or past the first 64 KB."""
+    lines = ["y,s,g"] + [f"{i % 2},{i % 10 / 10},a" for i in range(10_000 if deep else 50)]
+    path = tmp_path / ("deep.csv" if deep else "nul.csv")
+    path.write_bytes(("\n".join(lines) + "\n").encode() + b"1,0.\x005,b\n")
+    return path, len(lines) + 1
+
+
+@pytest.mark.parametrize("deep", [False, True])
+def test_a_zero_byte_in_a_csv_by_path_is_named_as_an_upload_names_it(tmp_path, deep):
+    path, line = _with_zero_byte(tmp_path, deep)
+    said = _refusal(_upload, path, _spec())
+    if deep:
+        assert said.startswith(f"Line {line:,} of '{path.name}' holds a zero byte (NUL)")
+    else:
+        assert said.startswith(f"'{path.name}' looks like a binary file")
+    assert _refusal(_duckdb, path, _spec()) == said
+    # in a folder of CSV files too, named by the file that holds it
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "a.csv").write_text("y,s,g\n1,0.5,a\n")
+    path.rename(folder / path.name)
+    assert _refusal(_duckdb, folder, _spec()) == said
+
+
+def test_spark_refuses_durations_and_zero_bytes_as_the_upload_does(spark, tmp_path):
+    durations = _durations(tmp_path)
+    nul, _ = _with_zero_byte(tmp_path, deep=True)
+    for path in (durations, nul):
+        said = _refusal(_upload, path, _spec())
+        assert _refusal(assess_source, str(path), _spec(), engine="spark", spark=spark) == said

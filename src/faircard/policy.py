@@ -857,7 +857,8 @@ def pareto_front_from_sweep(sw: Sweep, *, constraint: str, objective: str = "acc
     single = best_single_from_sweep(sw, objective=objective, constraint=constraint,
                                     fp_cost=fp_cost, fn_cost=fn_cost,
                                     included=included_of(group_sizes(sw), min_group_size,
-                                                         include_small_groups))
+                                                         include_small_groups),
+                                    allow_degenerate=allow_degenerate)
     rows.append({"tolerance": np.nan, "objective_value": single.objective_value,
                  "disparity": single.disparity, "feasible": True, "is_single_threshold": True,
                  "is_chosen": False})
@@ -890,17 +891,28 @@ def best_single_threshold(y_true, y_score, group, groups, *, objective: str = "a
 
 def best_single_from_sweep(sw: Sweep, *, objective: str = "accuracy", constraint: str = "none",
                            fp_cost: float = 1.0, fn_cost: float = 1.0,
-                           included: np.ndarray | None = None) -> Policy:
+                           included: np.ndarray | None = None,
+                           allow_degenerate: bool = True) -> Policy:
     """:func:`best_single_threshold` among the thresholds of a sweep (no rows): the sweep's
     counts summed over groups are those of everyone at each threshold. The constraint's gap
-    is measured over the ``included`` groups (default: all)."""
+    is measured over the ``included`` groups (default: all). Unless ``allow_degenerate``, a
+    threshold at which every group held to the constraint (every group without one) gets
+    the same all-or-nothing decision is passed over while any other exists, as the per-group
+    search passes such policies over."""
+    groups = list(sw.groups)
+    included = np.ones(len(groups), bool) if included is None else np.asarray(included, bool)
     total = sw.counts.sum(axis=1)
     tot = total[0]
     totals = np.array([tot.sum(), tot[2] + tot[3], tot[0] + tot[1]], dtype=np.float64)
-    i = int(_gains(total[:, None, :], objective, totals, fp_cost, fn_cost)[:, 0].argmax())
+    gains = _gains(total[:, None, :], objective, totals, fp_cost, fn_cost)[:, 0]
+    if not allow_degenerate:
+        held = included if constraint != "none" and included.any() else np.ones(len(groups), bool)
+        kinds = _trivial(sw.counts)[:, held]
+        degenerate = (kinds > 0).all(axis=1) & (kinds == kinds[:, :1]).all(axis=1)
+        if not degenerate.all():  # (every threshold is when every score is the same)
+            gains = np.where(degenerate, -np.inf, gains)
+    i = int(gains.argmax())
     t = float(finite_thresholds(sw)[i])
-    groups = list(sw.groups)
-    return policy_from_counts(sw.counts[i], groups, {g: t for g in groups},
-                              included=np.ones(len(groups), bool) if included is None
-                              else included, constraint=constraint,
-                              objective=objective, fp_cost=fp_cost, fn_cost=fn_cost)
+    return policy_from_counts(sw.counts[i], groups, {g: t for g in groups}, included=included,
+                              constraint=constraint, objective=objective, fp_cost=fp_cost,
+                              fn_cost=fn_cost)

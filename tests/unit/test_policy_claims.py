@@ -70,3 +70,30 @@ def test_cannot_meet_names_the_candidate_thresholds_it_is_about():
     assert f"each among the {len(grid.thresholds):,} candidate thresholds searched" in \
         on_grid.summary
     assert "cannot meet" in on_grid.summary
+
+
+def test_the_trade_off_front_never_shows_an_all_or_nothing_single_threshold():
+    from sklearn.metrics import accuracy_score
+
+    from faircard.policy import pareto_front
+
+    # a weak score and 80% positives: approving everybody is the most accurate single rule
+    rng = np.random.default_rng(0)
+    n = 3000
+    g = rng.integers(0, 2, n)
+    y = rng.random(n) < 0.8
+    s = np.clip(0.05 * y + rng.normal(0.5, 0.2, n), 0, 1).round(3)
+    everybody = accuracy_score(y, np.ones(n, bool))
+    front = pareto_front(y, s, g, ["a", "b"], constraint="demographic_parity")
+    single = front[front.is_single_threshold].iloc[0]
+    # drawn at a gap of 0 with the best accuracy, the rule that tells nobody apart looked
+    # like the best trade-off (0.8013 at gap 0, against 0.8013 at 0.0056 per group)
+    candidates = [t for t in np.unique(s) if 0 < (s >= t).mean() < 1]
+    best_real = max(accuracy_score(y, s >= t) for t in candidates)
+    assert best_real < everybody
+    assert single.objective_value == best_real
+    assert single.disparity > 0
+    # asked for, the all-or-nothing rule is the best single one again
+    allowed = pareto_front(y, s, g, ["a", "b"], constraint="demographic_parity",
+                           allow_degenerate=True)
+    assert allowed[allowed.is_single_threshold].iloc[0].objective_value == everybody

@@ -93,39 +93,22 @@ def view() -> None:
             st.markdown(f"- {components.escape(sentence)}")
 
     feature = st.selectbox("Groups of", a.features, key="w_feature")
-    # the tables are made once per assessment and feature with every metric; choosing metrics
-    # picks their columns or rows
-    every = tables.every_metric(a)
-    table = tables.metric_columns(
-        cache.of_assessment(tables.group_table, digest, a, feature, every), a, metrics,
-        keep=("people", "note"))
-    st.dataframe(table, key="group_table")
+    shown = _groups_view(a, feature, metrics, words)
+    st.dataframe(shown["groups"], key="group_table")
 
     cols = st.columns(2)
-    # each chart is known by the rows it draws: another reference group draws the charts made
-    # before
-    drawn = cache.of_assessment(tables.bar_keys, digest, a, feature)
-    for i, m in enumerate(metrics):
-        overall = a.overall.get(m)
-        components.chart(charts.metric_bars, a.by_group, m, feature, overall,
-                         label=words.label(m), where=cols[i % 2],
-                         key=json.dumps(["metric_bars", drawn[m], m, feature, overall,
-                                         words.label(m)]))
+    for i, spec in enumerate(shown["bars"]):
+        cols[i % 2].vega_lite_chart(spec)
 
     reference = a.reference_groups.get(feature)
     if reference is not None:
         st.subheader("Compared with the reference group")
         st.caption(f"Each group's difference from, and ratio to, the reference group "
                    f"'{components.escape(str(reference))}' (change it on Sensitive features).")
-        vs = tables.metric_columns(
-            cache.of_assessment(tables.reference_table, digest, a, feature, every), a, metrics)
-        st.dataframe(vs, key="reference_table")
+        st.dataframe(shown["reference"], key="reference_table")
 
     st.subheader("Differences and ratios between groups")
-    st.dataframe(tables.metric_rows(
-                     cache.of_assessment(tables.disparity_table, digest, a, feature, every), a,
-                     metrics),
-                 hide_index=True,
+    st.dataframe(shown["disparities"], hide_index=True,
                  key="disparity_table", column_config={
                      c: st.column_config.TextColumn(c, help=h)
                      for c, h in tables.DISPARITY_COLUMNS_HELP.items()})
@@ -143,6 +126,37 @@ def view() -> None:
                        functools.partial(tables.by_group_csv, a),
                        file_name="by_group.csv", mime="text/csv", key="dl_csv",
                        on_click="ignore")
+    # the other features' tables and charts depend on nothing else on this page: made now
+    # (kept per assessment and feature), so that showing another feature's groups draws them
+    for other in a.features:
+        if other != feature:
+            _groups_view(a, other, metrics, words)
+
+
+def _groups_view(a, feature: str, metrics: list[str], words) -> dict:
+    """The tables and the metrics' charts (Vega-Lite specs) of the groups of ``feature``, from
+    the cache: the tables are made once per assessment and feature with every metric (choosing
+    metrics picks their columns or rows), and each chart is known by the rows it draws (another
+    reference group draws the charts made before)."""
+    every = tables.every_metric(a)
+    drawn = cache.of_assessment(tables.bar_keys, digest, a, feature)
+    bars = []
+    for m in metrics:
+        overall = a.overall.get(m)
+        bars.append(components.prepare_chart(
+            charts.metric_bars, a.by_group, m, feature, overall, label=words.label(m),
+            key=json.dumps(["metric_bars", drawn[m], m, feature, overall, words.label(m)])))
+    reference = None
+    if a.reference_groups.get(feature) is not None:
+        reference = tables.metric_columns(
+            cache.of_assessment(tables.reference_table, digest, a, feature, every), a, metrics)
+    return {"groups": tables.metric_columns(
+                cache.of_assessment(tables.group_table, digest, a, feature, every), a, metrics,
+                keep=("people", "note")),
+            "bars": bars, "reference": reference,
+            "disparities": tables.metric_rows(
+                cache.of_assessment(tables.disparity_table, digest, a, feature, every), a,
+                metrics)}
 
 
 view()

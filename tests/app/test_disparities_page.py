@@ -150,3 +150,37 @@ def test_another_reference_draws_the_same_bars_and_a_new_group_size_new_ones():
     for rows in _bars(at).values():
         assert dict(zip(rows["group"], rows["size"], strict=True)) == {
             small: "too small to trust", large: "ok"}
+
+
+def test_another_features_groups_are_drawn_from_charts_made_with_the_page(monkeypatch):
+    """Opening the page makes the other features' tables and charts too (they depend on
+    nothing else on the page): showing the groups of race then builds no chart, and its bars
+    are each group's rate on its mask."""
+    import functools
+
+    from faircard import charts
+
+    built = []
+    original = charts.metric_bars
+
+    @functools.wraps(original)  # the page's cache finds a builder by its module and name
+    def counting(*args, **kwargs):
+        built.append(args[2])  # the feature
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(charts, "metric_bars", counting)
+    df = small_frame(seed=11)  # rows no other test draws: no chart of them is cached yet
+    at = seed_state(new("app_pages/disparities.py"), df=df, sensitive=("sex", "race"))
+    at.session_state["fc_metrics"] = ["selection_rate"]
+    at.run()
+    no_exception(at)
+    assert sorted(built) == ["race", "sex"]
+    built.clear()
+    at.selectbox(key="w_feature").set_value("race").run()
+    no_exception(at)
+    assert built == []
+    (rows,) = _bars(at).values()
+    assert sorted(rows["group"]) == ["A", "B", "C"]
+    for g, value in zip(rows["group"], rows["value"], strict=True):
+        m = (df.race == g).to_numpy()
+        assert value == pytest.approx((df.risk_score[m] >= 0.5).mean(), abs=1e-12)

@@ -96,3 +96,71 @@ def test_spark_refuses_durations_and_zero_bytes_as_the_upload_does(spark, tmp_pa
     for path in (durations, nul):
         said = _refusal(_upload, path, _spec())
         assert _refusal(assess_source, str(path), _spec(), engine="spark", spark=spark) == said
+
+
+NAMED = ["y", "s", "g", "g.1", "G.2", "Unnamed: 5"]
+"""faircard's names of the header 'y,s,g,g,G,' (a repeated name numbered ignoring case, an
+empty one named by its position)."""
+NAMED_SPEC = _spec(sensitive=("g.1", "G.2", "Unnamed: 5"), intersection=False)
+
+
+def _repeated_names(tmp_path):
+    frame = _frame(seed=3)
+    rng = np.random.default_rng(3)
+    rows = ["y,s,g,g,G,"] + [f"{y},{s},{g},{rng.choice(['u', 'v'])},{rng.choice(['p', 'q'])},"
+                             f"{rng.choice(['m', 'n'])}" for y, s, g in frame.itertuples(False)]
+    path = tmp_path / "names.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_repeated_and_empty_column_names_are_named_alike_by_every_reader(tmp_path):
+    """pandas named the header 'y,s,g,g,G,' y, s, g, g.1, G, Unnamed: 5 and DuckDB y, s, g,
+    g_1, G_2, column5: a feature chosen on the upload was not in the file read by path."""
+    path = _repeated_names(tmp_path)
+    table = read_table(path).frame
+    assert list(table.columns) == NAMED
+    excel = tmp_path / "names.xlsx"
+    table.set_axis(["y", "s", "g", "g", "G", None], axis=1).to_excel(excel, index=False)
+    assert list(read_table(excel).frame.columns) == NAMED
+    expected = _upload(path, NAMED_SPEC).counts_frame()
+    assert set(expected["feature"]) == set(NAMED_SPEC.sensitive)
+    pd.testing.assert_frame_equal(_upload(excel, NAMED_SPEC).counts_frame(), expected)
+    pd.testing.assert_frame_equal(_duckdb(path, NAMED_SPEC).counts_frame(), expected)
+
+
+def _reordered_glob(tmp_path):
+    """Three CSV files of one table, the second with its columns in another order and the
+    third without 'g'; and the same rows in one file, as an upload."""
+    frame = _frame(n=150, seed=4)
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    frame.iloc[:60].to_csv(parts / "a.csv", index=False)
+    frame.iloc[60:120][["g", "y", "s"]].to_csv(parts / "b.csv", index=False)
+    frame.iloc[120:].drop(columns="g").to_csv(parts / "c.csv", index=False)
+    whole = tmp_path / "whole.csv"
+    frame.assign(g=frame["g"].where(frame.index < 120)).to_csv(whole, index=False)
+    return parts, whole
+
+
+def test_duckdb_reads_a_glob_of_csv_files_by_their_column_names(tmp_path):
+    parts, whole = _reordered_glob(tmp_path)
+    expected = _upload(whole, _spec()).counts_frame()
+    assert "(missing)" in set(expected["group"])
+    for source in (parts, parts / "*.csv"):
+        pd.testing.assert_frame_equal(_duckdb(source, _spec()).counts_frame(), expected)
+
+
+def test_spark_names_columns_and_reads_csv_globs_by_name_as_duckdb_does(spark, tmp_path):
+    """Spark named the header 'y,s,g,g,G,' y, s, g3, g4 (ignoring case), _c5, and read the
+    files of a glob by position, under the first file's names: the second file's groups were
+    read as outcomes ('Target column 'y' has 3 different values')."""
+    path = _repeated_names(tmp_path)
+    expected = _upload(path, NAMED_SPEC).counts_frame()
+    got = assess_source(str(path), NAMED_SPEC, engine="spark", spark=spark)
+    pd.testing.assert_frame_equal(got.counts_frame(), expected)
+    parts, whole = _reordered_glob(tmp_path)
+    expected = _upload(whole, _spec()).counts_frame()
+    for source in (parts, parts / "*.csv"):
+        got = assess_source(str(source), _spec(), engine="spark", spark=spark)
+        pd.testing.assert_frame_equal(got.counts_frame(), expected)

@@ -22,6 +22,10 @@ back.
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
+from ..io.columns import column_names
 from ..io.tables import NA_WORDS
 from .sql import quote
 
@@ -148,11 +152,29 @@ def cleaned_select(source: str, raw_names: list[str], names: list[str], *,
 
 
 def header_names(raw_names: list[str]) -> list[str]:
-    """Column names as faircard's reader gives them: surrounding spaces removed, unless that
-    would give two columns one name."""
-    names = [raw.strip() or raw for raw in raw_names]
-    return names if len(set(names)) == len(names) else list(raw_names)
+    """Column names as faircard's reader gives them (:func:`faircard.io.columns.column_names`)."""
+    return column_names(raw_names)
 
 
-__all__ = ["class_counts", "cleaned_select", "column_kinds", "header_names", "kind_of",
+def file_header(path: str | Path, delimiter: str) -> list[str]:
+    """The names of the first line of the CSV file at ``path`` as written (quotes read, the
+    spaces after a delimiter skipped, as pandas reads a header), read here: DuckDB and Spark
+    number a name that repeats their own ways before faircard sees it."""
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+        return next(csv.reader(fh, delimiter=delimiter, skipinitialspace=True), [])
+
+
+def header_groups(files: list[Path], delimiter: str) -> list[tuple[list[str], list[Path]]]:
+    """The CSV ``files`` grouped by their columns' names (:func:`file_header`, then
+    :func:`header_names`): (names, files), in the order of their first file. An engine reads
+    each group with these names, by position, and joins the groups by name (files whose
+    columns are in another order, or that lack one, are read by name)."""
+    groups: dict[tuple[str, ...], list[Path]] = {}
+    for f in files:
+        groups.setdefault(tuple(header_names(file_header(f, delimiter))), []).append(f)
+    return [(list(names), members) for names, members in groups.items()]
+
+
+__all__ = ["class_counts", "cleaned_select", "column_kinds", "file_header", "header_groups",
+           "header_names", "kind_of",
            "kinds_query", "na_list", "typed_select", "typed_value", "value_class"]

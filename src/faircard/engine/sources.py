@@ -16,7 +16,14 @@ import pandas as pd
 from ..errors import FaircardError, missing_column
 from ..spec import AssessmentSpec
 from . import footers, one_pass
-from .csv_text import cleaned_select, column_kinds, header_names, kinds_query, na_list, typed_select
+from .csv_text import (
+    cleaned_select,
+    column_kinds,
+    header_groups,
+    kinds_query,
+    na_list,
+    typed_select,
+)
 from .grouped import (
     MAX_DISTINCT_SCORES,
     NOTHING_KEPT,
@@ -158,10 +165,28 @@ def _csv_copy(pattern: str, first: str | Path) -> str:
 
 def csv_text_reader(pattern: str, first: str | Path) -> str:
     """DuckDB's ``read_csv`` of ``pattern`` with every column as text, the delimiter
-    faircard's reader sniffs from the file ``first`` and the words for a missing value read as
-    NULL (quoted or not, as pandas reads them)."""
-    return (f"read_csv('{_esc(pattern)}', union_by_name = true, header = true, "
-            f"delim = '{_esc(_delimiter(first))}', all_varchar = true, nullstr = {na_list()})")
+    faircard's reader sniffs from the file ``first``, the words for a missing value read as
+    NULL (quoted or not, as pandas reads them) and the columns named by faircard's rule
+    (:func:`faircard.io.columns.column_names`); files whose headers differ are read a group
+    at a time and joined by name (:func:`~faircard.engine.csv_text.header_groups`)."""
+    delim = _delimiter(first)
+    groups = header_groups(_csv_files(pattern), delim)
+
+    def read(names: list[str], files: list[Path]) -> str:
+        where = f"'{_esc(pattern)}'" if len(groups) == 1 else \
+            "[" + ", ".join(f"'{_esc(str(f))}'" for f in files) + "]"
+        named = f"names = [{', '.join(_literal(n) for n in names)}], " if names else ""
+        return (f"read_csv({where}, header = true, {named}delim = '{_esc(delim)}', "
+                f"all_varchar = true, nullstr = {na_list()})")
+
+    if len(groups) <= 1:
+        return read(*groups[0]) if groups else read([], [])
+    return "(" + " UNION ALL BY NAME ".join(f"SELECT * FROM {read(*g)}" for g in groups) + \
+        ") AS csv_rows"
+
+
+def _literal(text: str) -> str:
+    return "'" + _esc(text) + "'"
 
 
 def _delimiter(first: str | Path) -> str:
@@ -602,15 +627,23 @@ def read_csv_spark(spark: Any, path: str, pattern: str, first: Path):
 
     for f in _csv_files(pattern):  # Spark reads a zero byte as a character of a value
         refuse_zero_bytes(f, f.name)
+    delim = _delimiter(first)
     reader = (spark.read.option("header", True).option("inferSchema", False)
-              .option("sep", _delimiter(first)).option("escape", '"'))
-    if Path(path).is_dir():
-        reader = reader.option("recursiveFileLookup", True).option("pathGlobFilter", "*.csv")
-    raw_frame = reader.csv(str(path))
-    raw = list(raw_frame.columns)
-    names = header_names(raw)
+              .option("sep", delim).option("escape", '"'))
+    groups = header_groups(_csv_files(pattern), delim)
+    if len(groups) == 1:
+        if Path(path).is_dir():
+            reader = reader.option("recursiveFileLookup", True).option("pathGlobFilter",
+                                                                       "*.csv")
+        frames = [reader.csv(str(path)).toDF(*groups[0][0])]
+    else:  # Spark reads the files of a glob by position: each header's files on their own
+        frames = [reader.csv([str(f) for f in files]).toDF(*names) for names, files in groups]
+    raw_frame = frames[0]
+    for frame in frames[1:]:
+        raw_frame = raw_frame.unionByName(frame, allowMissingColumns=True)
+    names = list(raw_frame.columns)
     raw_frame.createOrReplaceTempView("faircard_raw_csv")
-    clean = f"({cleaned_select('faircard_raw_csv', raw, names)}) AS clean"
+    clean = f"({cleaned_select('faircard_raw_csv', names, names)}) AS clean"
     row = spark.sql(to_spark(kinds_query(clean, names))).collect()[0].asDict()
     return spark.sql(to_spark(typed_select(clean, column_kinds(row, names))))
 

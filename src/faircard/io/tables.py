@@ -22,6 +22,7 @@ import pandas as pd
 
 from ..errors import FaircardError
 from .allocator import returning_freed_memory
+from .columns import column_names
 from .encodings import DETECT, ENCODING_CHOICES, decode_text
 from .limits import MAX_TABLE_BYTES, TableLimits, over_limit
 
@@ -213,7 +214,11 @@ def _read_csv(raw: bytes, name: str, encoding: str, limits: TableLimits) -> Tabl
                    keep_default_na=False, encoding="utf-8", index_col=False)
     _check_columns(_header_width(text, sep), name, limits)
     try:
-        header = pd.read_csv(io.BytesIO(text), nrows=0, **options)
+        # the header's names as written, named by faircard's rule (pandas numbers a repeated
+        # name its own way): no word for a missing value in a header
+        header = pd.read_csv(io.BytesIO(text), header=None, nrows=1, dtype=str,
+                             **(options | {"na_values": []}))
+        options |= {"names": column_names(header.iloc[0].tolist()), "header": 0}
         n_cols = max(header.shape[1], 1)
         # stop parsing one row past a limit, so a huge file is refused without being loaded
         nrows = min(limits.max_rows, limits.max_cells // n_cols) + 1
@@ -559,7 +564,14 @@ def _read_excel(raw: bytes, name: str, limits: TableLimits) -> pd.DataFrame:
         raise FaircardError(f"'{name}' is damaged or not an Excel file.") from None
     try:
         _check_excel_extent(raw, name, limits)
-        return pd.read_excel(io.BytesIO(raw), engine="openpyxl", nrows=limits.max_rows + 1)
+        frame = pd.read_excel(io.BytesIO(raw), engine="openpyxl", nrows=limits.max_rows + 1)
+        # the first row's names as written (pandas numbers a repeated name its own way);
+        # columns past the first row's last name have none
+        header = pd.read_excel(io.BytesIO(raw), engine="openpyxl", header=None, nrows=1)
+        written = header.iloc[0].tolist() if len(header) else []
+        if len(written) <= frame.shape[1]:
+            frame.columns = column_names(written + [None] * (frame.shape[1] - len(written)))
+        return frame
     except FaircardError:
         raise
     except Exception as exc:  # openpyxl raises many types for damaged workbooks
@@ -643,15 +655,5 @@ def _tidy_columns(df: pd.DataFrame, name: str) -> pd.DataFrame:
         raise FaircardError(f"'{name}' has no columns.")
     if df.shape[0] == 0:
         raise FaircardError(f"'{name}' has a header but no data rows.")
-    cols = [str(c).strip() for c in df.columns]
-    seen: dict[str, int] = {}
-    unique = []
-    for c in cols:
-        if c in seen:
-            seen[c] += 1
-            unique.append(f"{c}.{seen[c]}")
-        else:
-            seen[c] = 0
-            unique.append(c)
-    df.columns = unique
+    df.columns = column_names(df.columns)
     return df

@@ -83,6 +83,16 @@ class Policy:
         return (not self.degenerate and len(held) > 1
                 and all(min(r, 1 - r) <= 1e-12 for r in map(self.selection_rates.get, held)))
 
+    @property
+    def all_or_nothing_groups(self) -> dict[str, str]:
+        """In a policy neither degenerate nor group-only, the groups whose decision is
+        all-or-nothing: {group: "nobody" or "everybody"}. The model's scores do not decide
+        for them, whatever gaps the policy closes."""
+        if self.degenerate or self.group_only:
+            return {}
+        return {g: "nobody" if r <= 1e-12 else "everybody"
+                for g, r in self.selection_rates.items() if min(r, 1 - r) <= 1e-12}
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["thresholds"] = {g: float(t) for g, t in self.thresholds.items()}
@@ -793,6 +803,15 @@ def describe(policy: Policy, counts: np.ndarray, groups: list[str], *,
                      f"{among} candidate thresholds searched, meets it; this is the one "
                      "closest to meeting it (no such policy has a smaller largest gap)."
                      if not policy.degenerate else " This is the closest policy found.")
+    if kinds := policy.all_or_nothing_groups:
+        sizes = dict(zip(groups, counts.sum(axis=1).tolist(), strict=True))
+        said = [f"{kind} is {words.positive_decision} in "
+                + _and([g for g, k in kinds.items() if k == kind])
+                for kind in ("nobody", "everybody") if kind in kinds.values()]
+        people = sum(sizes[g] for g in kinds)
+        joined = "; ".join(said)
+        text += (f" {joined[0].upper()}{joined[1:]} ({people:,.0f} {'person' if people == 1 else 'people'}): for them the "
+                 "decision does not use the model's scores.")
     if policy.excluded_groups:
         text += (f" Left out of the constraint as smaller than {policy.min_group_size:,} people: "
                  + ", ".join(policy.excluded_groups) + ".")
@@ -818,6 +837,11 @@ def describe(policy: Policy, counts: np.ndarray, groups: list[str], *,
             text += f" Expected cost {per:.3f} per decision"
             text += f", {shown} for {vol:,} decisions." if vol else "."
     return text
+
+
+def _and(names: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def pareto_front(y_true, y_score, group, groups, *, constraint: str, objective: str = "accuracy",

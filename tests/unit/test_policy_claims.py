@@ -97,3 +97,34 @@ def test_the_trade_off_front_never_shows_an_all_or_nothing_single_threshold():
     allowed = pareto_front(y, s, g, ["a", "b"], constraint="demographic_parity",
                            allow_degenerate=True)
     assert allowed[allowed.is_single_threshold].iloc[0].objective_value == everybody
+
+
+def _scores_ignored_in_two_groups():
+    """Three groups on scores 1-10 (group a scored highest, c lowest): equal false positive
+    rates within 0.01 are most accurate with nobody selected in a and b."""
+    rng = np.random.default_rng(0)
+    g = np.repeat([0, 1, 2], [400, 300, 200])
+    s = np.clip(np.round(rng.normal(4 + np.array([2, 0, -1])[g], 2)), 1, 10)
+    y = rng.random(len(g)) < (s / 10) * 0.6
+    return y, s, g, ["a", "b", "c"]
+
+
+def test_a_met_constraint_names_the_groups_whose_decision_ignores_the_scores():
+    y, s, g, groups = _scores_ignored_in_two_groups()
+    for favorable, verb in (("positive", "approved"), ("negative", "flagged")):
+        p = choose_policy(y, s, g, groups, feature="grp", constraint="false_positive_rate_parity",
+                          tolerance=0.01, min_group_size=0, favorable_outcome=favorable)
+        assert p.feasible and not p.degenerate and not p.group_only
+        chosen = p.decision_policy().decide(s, g, groups)
+        rates = {name: chosen[g == j].mean() for j, name in enumerate(groups)}
+        assert rates["a"] == 0 and rates["b"] == 0 and 0 < rates["c"] < 1
+        # "It meets false positive rate parity" alone read as a success of the model's
+        # scores, while 700 of 900 people get one decision whatever their score
+        assert p.all_or_nothing_groups == {"a": "nobody", "b": "nobody"}
+        assert (f"Nobody is {verb} in a and b (700 people): for them the decision does not "
+                "use the model's scores.") in p.summary
+    # a policy that uses the scores in every group says nothing of the kind
+    real = choose_policy(y, s, g, groups, feature="grp", constraint="false_positive_rate_parity",
+                         tolerance=0.05, min_group_size=0)
+    assert all(0 < r < 1 for r in real.selection_rates.values())
+    assert real.all_or_nothing_groups == {} and "does not use" not in real.summary

@@ -422,7 +422,38 @@ def decision_section(spec, assessment=None) -> dict[str, Any]:
         if gap is not None and "tolerance" in chosen and gap > float(chosen["tolerance"]) + 1e-9:
             summary += (f" On these data and this model's scores it does not meet it: the "
                         f"largest gap is {gap:.3f}.")
+    summary += _scores_unused(assessment, policy.feature, spec.favorable_outcome)
     return {"policy": {**policy.to_dict(), "summary": summary}}
+
+
+def _scores_unused(assessment, feature: str, favorable_outcome: str) -> str:
+    """A sentence naming the compared groups of ``feature`` that the assessment's per-group
+    rule gives an all-or-nothing decision, when others get a real one (when every group does,
+    the card's trivial-decision statement says so); empty otherwise."""
+    from .trivial import _parts, trivial_decision
+
+    if assessment is None or trivial_decision(assessment) is not None:
+        return ""
+    rows = [r for r in _parts(assessment)[1]
+            if str(r.get("feature")) == feature and not r.get("is_small_group")]
+    kinds = {}
+    for r in rows:
+        rate = _num(r.get("selection_rate"))
+        if rate is not None and min(rate, 1 - rate) <= 1e-12:
+            kinds[str(r.get("group"))] = ("nobody" if rate <= 1e-12 else "everybody",
+                                          int(r.get("n") or 0))
+    if not kinds:
+        return ""
+    verb = wording(favorable_outcome).positive_decision
+    said = []
+    for kind in ("nobody", "everybody"):
+        names = [f"'{g}'" for g, (k, _) in kinds.items() if k == kind]
+        if names:
+            said.append(f"{kind} is {verb} in " + (names[0] if len(names) == 1 else
+                                                   ", ".join(names[:-1]) + " and " + names[-1]))
+    people = sum(n for _, n in kinds.values())
+    return (" Under it " + "; ".join(said) + f" ({people:,} {'person' if people == 1 else 'people'}"
+            "): for them the decision does not use the model's scores.")
 
 
 def _constraint_gap(assessment, feature: str, constraint: str) -> float | None:

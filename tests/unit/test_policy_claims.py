@@ -128,3 +128,36 @@ def test_a_met_constraint_names_the_groups_whose_decision_ignores_the_scores():
                          tolerance=0.05, min_group_size=0)
     assert all(0 < r < 1 for r in real.selection_rates.values())
     assert real.all_or_nothing_groups == {} and "does not use" not in real.summary
+
+
+def test_the_card_of_such_a_policy_says_so_in_every_format():
+    import json
+
+    import pandas as pd
+
+    import faircard
+    from faircard.card import build_card
+    from faircard.render import render_html, render_json, render_markdown
+
+    y, s, g, groups = _scores_ignored_in_two_groups()
+    df = pd.DataFrame({"outcome": y.astype(int), "risk_score": s,
+                       "grp": [groups[j] for j in g]})
+    p = choose_policy(y, s, g, groups, feature="grp", constraint="false_positive_rate_parity",
+                      tolerance=0.01, min_group_size=0, favorable_outcome="negative")
+    a = faircard.assess(df, target="outcome", score="risk_score", sensitive="grp",
+                        policy=p.decision_policy(), favorable_outcome="negative", n_boot=0)
+    wide = a.by_group_wide().set_index("group")
+    assert wide.loc["a", "selection_rate"] == 0 and wide.loc["b", "selection_rate"] == 0
+    card = build_card(a)
+    said = ("Under it nobody is flagged in 'a' and 'b' (700 people): for them the decision "
+            "does not use the model's scores.")
+    assert said in card.metrics["decision"]["policy"]["summary"]
+    assert said in render_markdown(card).replace("\\", "")
+    assert said.replace("'", "&#39;") in render_html(card)
+    assert said in json.dumps(json.loads(render_json(card)))
+    # a per-group policy that uses every group's scores says nothing of the kind
+    real = choose_policy(y, s, g, groups, feature="grp", constraint="false_positive_rate_parity",
+                         tolerance=0.05, min_group_size=0)
+    b = faircard.assess(df, target="outcome", score="risk_score", sensitive="grp",
+                        policy=real.decision_policy(), n_boot=0)
+    assert "does not use" not in build_card(b).metrics["decision"]["policy"]["summary"]

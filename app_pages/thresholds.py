@@ -121,10 +121,11 @@ def by_group(t: float) -> None:
 
     st.subheader("Costs of mistakes")
     c1, c2, c3 = st.columns(3)
-    fp_cost = c1.number_input("Cost of a false positive", min_value=0.0, value=1.0,
-                              key="w_fp_cost")
-    fn_cost = c2.number_input("Cost of a false negative", min_value=0.0, value=1.0,
-                              key="w_fn_cost")
+    words = wording(favorable)  # what each mistake is for the person
+    fp_cost = c1.number_input(f"Cost of a false positive ({words.false_positive})",
+                              min_value=0.0, value=1.0, key="w_fp_cost")
+    fn_cost = c2.number_input(f"Cost of a false negative ({words.false_negative})",
+                              min_value=0.0, value=1.0, key="w_fn_cost")
     volume = c3.number_input("Decisions expected", min_value=0, value=1000, step=100,
                              key="w_volume")
     costed = policy_from_counts(at_t, groups, {g: t for g in groups}, included=everyone,

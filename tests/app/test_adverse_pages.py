@@ -51,3 +51,17 @@ def test_the_lowest_cost_note_says_nobody_is_flagged():
     [note] = [w.value for w in at.warning if "lowest expected cost" in w.value]
     assert "It flags nobody" in note
     assert not FAVOURABLE_WORDS.search(note), note
+
+
+@pytest.mark.parametrize("favorable, fp, fn", [
+    ("negative", "wrongly flagged", "wrongly not flagged"),
+    ("positive", "wrongly approved", "wrongly denied")])
+def test_the_costs_say_which_mistake_each_is(favorable, fp, fn):
+    """A false positive is a person wrongly flagged (or wrongly approved): the cost inputs say
+    so in the words of the rest of the page, whose summaries count the same mistakes."""
+    at = seed_state(new("app_pages/thresholds.py"), sensitive=("sex",))
+    at.session_state["fc_favorable"] = favorable
+    at.run()
+    no_exception(at)
+    assert at.number_input(key="w_fp_cost").label == f"Cost of a false positive ({fp})"
+    assert at.number_input(key="w_fn_cost").label == f"Cost of a false negative ({fn})"

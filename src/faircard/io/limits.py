@@ -21,7 +21,8 @@ class TableLimits:
     ``max_columns``.
     The defaults fit a 2-core, 24 GiB server with a few concurrent users; change them with the
     environment variables ``FAIRCARD_MAX_FILE_MB``, ``FAIRCARD_MAX_DECODED_MB``,
-    ``FAIRCARD_MAX_ROWS``, ``FAIRCARD_MAX_CELLS`` and ``FAIRCARD_MAX_COLUMNS`` (see
+    ``FAIRCARD_MAX_ROWS``, ``FAIRCARD_MAX_CELLS``, ``FAIRCARD_MAX_COLUMNS``,
+    ``FAIRCARD_MAX_EXCEL_SECONDS`` and ``FAIRCARD_MAX_EXCEL_MB`` (see
     :meth:`from_env`).
     """
 
@@ -34,11 +35,19 @@ class TableLimits:
     about a second, of 100,000 in 13 s; a 14 MB file of 1,000,000 columns took 210 s and
     3.3 GB), and the app offers every column in its choices."""
 
+    max_excel_seconds: int = 300
+    """CPU and wall-clock time the child process reading a workbook may take (seconds)."""
+    max_excel_mb: int = 4096
+    """Memory the child process reading a workbook may use (MB): openpyxl keeps a Python
+    object per cell, shared string and cell format, several times the XML's size."""
+
     ENV = {"max_file_bytes": ("FAIRCARD_MAX_FILE_MB", 1024**2),
            "max_decoded_bytes": ("FAIRCARD_MAX_DECODED_MB", 1024**2),
            "max_rows": ("FAIRCARD_MAX_ROWS", 1),
            "max_cells": ("FAIRCARD_MAX_CELLS", 1),
-           "max_columns": ("FAIRCARD_MAX_COLUMNS", 1)}
+           "max_columns": ("FAIRCARD_MAX_COLUMNS", 1),
+           "max_excel_seconds": ("FAIRCARD_MAX_EXCEL_SECONDS", 1),
+           "max_excel_mb": ("FAIRCARD_MAX_EXCEL_MB", 1)}
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> TableLimits:

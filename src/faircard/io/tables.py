@@ -1,7 +1,8 @@
 """Read a dataset from CSV, Parquet or Excel into a DataFrame, with plain-language errors.
 
 Uploads are untrusted: sizes are checked before parsing, Parquet metadata and Excel archives
-are inspected before anything is materialised (rows, cells and decoded bytes are bounded by
+are inspected before anything is materialised (workbooks are then opened in a child process
+with time and memory limits) (rows, cells and decoded bytes are bounded by
 :class:`TableLimits`), text encodings are measured rather than guessed in a fixed order, and
 every parser failure becomes a :class:`~faircard.errors.FaircardError`.
 """
@@ -9,6 +10,7 @@ every parser failure becomes a :class:`~faircard.errors.FaircardError`.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import re
@@ -24,6 +26,7 @@ from ..errors import FaircardError
 from .allocator import returning_freed_memory
 from .columns import column_names
 from .encodings import DETECT, ENCODING_CHOICES, decode_text
+from .excel import read_workbook
 from .limits import MAX_TABLE_BYTES, TableLimits, over_limit
 
 __all__ = ["DETECT", "ENCODING_CHOICES", "MAX_TABLE_BYTES", "TableLimits", "TableRead",
@@ -93,8 +96,7 @@ def read_table(
     """
     limits = limits or TableLimits.from_env()
     if max_bytes is not None:
-        limits = TableLimits(max_bytes, limits.max_decoded_bytes, limits.max_rows,
-                             limits.max_cells)
+        limits = dataclasses.replace(limits, max_file_bytes=max_bytes)
     if isinstance(source, bytes | bytearray | memoryview):
         raw = bytes(source)
         name = filename or "upload"
@@ -562,92 +564,7 @@ def _read_excel(raw: bytes, name: str, limits: TableLimits) -> pd.DataFrame:
                 raise FaircardError(f"'{name}' is a zip archive but not an Excel workbook.")
     except zipfile.BadZipFile:
         raise FaircardError(f"'{name}' is damaged or not an Excel file.") from None
-    try:
-        _check_excel_extent(raw, name, limits)
-        frame = pd.read_excel(io.BytesIO(raw), engine="openpyxl", nrows=limits.max_rows + 1)
-        # the first row's names as written (pandas numbers a repeated name its own way);
-        # columns past the first row's last name have none
-        header = pd.read_excel(io.BytesIO(raw), engine="openpyxl", header=None, nrows=1)
-        written = header.iloc[0].tolist() if len(header) else []
-        if len(written) <= frame.shape[1]:
-            frame.columns = column_names(written + [None] * (frame.shape[1] - len(written)))
-        return frame
-    except FaircardError:
-        raise
-    except Exception as exc:  # openpyxl raises many types for damaged workbooks
-        raise FaircardError(f"'{name}' could not be read as Excel: {_first_line(exc)}") from None
-
-
-def _check_excel_extent(raw: bytes, name: str, limits: TableLimits) -> None:
-    """Refuse a first sheet whose table would be over the limits, before pandas builds it.
-
-    pandas pads every row to the widest one: a 6 KB workbook with one value in cell
-    XFD1048576 became 1,048,576 rows of 16,384 cells and took the server down. The sheet's XML
-    is streamed once, keeping nothing, to find its last row and column holding a value."""
-    import openpyxl
-    from openpyxl.utils import get_column_letter
-
-    book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-    try:
-        if not book.worksheets:
-            return
-        with book.worksheets[0]._get_source() as src:  # the sheet pandas reads (the first)
-            last_row, widest = _sheet_extent(src)
-    finally:
-        book.close()
-    rows = last_row - 1  # the first row is the header
-    if not (widest > limits.max_columns or rows > limits.max_rows
-            or rows * widest > limits.max_cells):
-        return
-    found = (f"values as far as row {last_row:,} and column {get_column_letter(widest)}, so "
-             f"its table is {rows:,} rows x {widest:,} columns")
-    if widest > limits.max_columns:
-        raise over_limit(name, found, "columns", f"{limits.max_columns:,} columns",
-                         "FAIRCARD_MAX_COLUMNS")
-    if rows > limits.max_rows:
-        raise over_limit(name, found, "rows", f"{limits.max_rows:,} rows", "FAIRCARD_MAX_ROWS")
-    raise over_limit(name, found, "cells", f"{limits.max_cells:,} cells", "FAIRCARD_MAX_CELLS")
-
-
-def _sheet_extent(src) -> tuple[int, int]:
-    """(last row, last column) holding a value, 1-based, of a worksheet's XML read from the
-    file object ``src``. Rows and cells without a reference follow the previous one, as Excel
-    and openpyxl read them. A sheet has no document type: one (entities) is refused."""
-    import pyexpat
-
-    from openpyxl.utils.cell import column_index_from_string
-
-    at = {"row": 0, "col": 0, "last_row": 0, "widest": 0}
-    columns: dict[str, int] = {}
-
-    def start(tag: str, attrs: dict) -> None:
-        local = tag.rpartition(" ")[2]
-        if local == "c":
-            ref = attrs.get("r")
-            if not ref:
-                at["col"] += 1
-                return
-            letters = ref.rstrip("0123456789")
-            if letters not in columns:
-                columns[letters] = column_index_from_string(letters)
-            at["col"] = columns[letters]
-            if len(letters) < len(ref):
-                at["row"] = int(ref[len(letters):])
-        elif local in ("v", "is"):  # the cell holds a value (a formula alone has none)
-            at["last_row"] = max(at["last_row"], at["row"])
-            at["widest"] = max(at["widest"], at["col"])
-        elif local == "row":
-            at["row"] = int(attrs.get("r") or at["row"] + 1)
-            at["col"] = 0
-
-    def doctype(*_args) -> None:
-        raise ValueError("the sheet declares a document type, which a workbook never has")
-
-    parser = pyexpat.ParserCreate(namespace_separator=" ")
-    parser.StartElementHandler = start
-    parser.StartDoctypeDeclHandler = doctype
-    parser.ParseFile(src)
-    return at["last_row"], at["widest"]
+    return read_workbook(raw, name, limits)
 
 
 def _tidy_columns(df: pd.DataFrame, name: str) -> pd.DataFrame:

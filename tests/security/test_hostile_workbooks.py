@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import random
+import subprocess
 import time
 import zipfile
 
@@ -21,6 +22,7 @@ import pytest
 
 from faircard.errors import FaircardError
 from faircard.io import TableLimits, read_table
+from tests.security.compound_files import compound_file
 
 
 def _small_book() -> bytes:
@@ -147,3 +149,36 @@ def test_the_excel_limits_follow_the_environment():
     assert (limits.max_excel_seconds, limits.max_excel_mb) == (20, 1000)
     with pytest.raises(FaircardError, match="FAIRCARD_MAX_EXCEL_MB must be positive"):
         TableLimits.from_env({"FAIRCARD_MAX_EXCEL_MB": "0"})
+
+
+PASSWORD = {"EncryptionInfo": b"\4\0\4\0" + b"\0" * 4092, "EncryptedPackage": b"\0" * 8192}
+
+
+@pytest.mark.parametrize("name", ["locked.xlsx", "locked.xls", "locked.csv"])
+def test_a_workbook_saved_with_a_password_is_said_to_be_one(name):
+    """Such a workbook is a compound file holding an 'EncryptedPackage' stream (libmagic: 'CDFV2
+    Encrypted'); it was called an old-style .xls file, which it is not."""
+    raw = compound_file(PASSWORD)
+    assert subprocess.run(["file", "-b", "-"], input=raw, capture_output=True,
+                          check=True).stdout.startswith(b"CDFV2 Encrypted")
+    with pytest.raises(FaircardError, match=rf"^'{name}' is a workbook saved with a password "
+                                            r"\(encrypted\), which faircard cannot open\."):
+        read_table(raw, filename=name)
+
+
+@pytest.mark.parametrize("raw", [
+    compound_file({"Workbook": b"\x09\x08" + b"\0" * 4094}),
+    compound_file(PASSWORD)[:1024],  # the directory sector cut off
+], ids=["an .xls workbook", "cut short"])
+def test_other_compound_files_are_old_style_workbooks(raw):
+    with pytest.raises(FaircardError, match="is an old-style Excel"):
+        read_table(raw, filename="old.xlsx")
+
+
+def test_a_directory_chain_in_a_loop_is_read_once():
+    whole = compound_file(PASSWORD)
+    looped = whole[:512] + b"\xfd\xff\xff\xff" + b"\x01\0\0\0" * 127 + whole[1024:]
+    start = time.perf_counter()
+    with pytest.raises(FaircardError, match="saved with a password"):
+        read_table(looped, filename="loop.xlsx")
+    assert time.perf_counter() - start < 5

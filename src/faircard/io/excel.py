@@ -85,6 +85,41 @@ def read_workbook(raw: bytes, name: str, limits: Any) -> Any:
     return _frame(reply, body)
 
 
+def compound_file_names(raw: bytes) -> set[str]:
+    """The names in the directory of a compound file (the container of old .xls workbooks,
+    and of .xlsx workbooks saved with a password, whose content is then a stream named
+    ``EncryptedPackage``); an empty set for anything else. Reads the directory's chain of
+    sectors through the file's first FAT sectors, each sector at most once."""
+    import struct
+
+    if len(raw) < 512 or not raw.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return set()
+    shift = struct.unpack_from("<H", raw, 0x1E)[0]
+    if shift not in (9, 12):
+        return set()
+    size = 1 << shift
+
+    def sector(n: int) -> int | None:  # offset of sector n, if the file holds it whole
+        at = (n + 1) * size
+        return at if at + size <= len(raw) else None
+
+    fat: list[int] = []
+    for n in struct.unpack_from("<109I", raw, 0x4C):
+        at = sector(n) if n < 0xFFFFFFFA else None
+        if at is not None:
+            fat.extend(struct.unpack_from(f"<{size // 4}I", raw, at))
+    names: set[str] = set()
+    n, seen = struct.unpack_from("<I", raw, 0x30)[0], set()
+    while n < 0xFFFFFFFA and n not in seen and (at := sector(n)) is not None:
+        seen.add(n)
+        for entry in range(at, at + size, 128):
+            length = struct.unpack_from("<H", raw, entry + 64)[0]
+            if 2 <= length <= 64:
+                names.add(raw[entry:entry + length - 2].decode("utf-16-le", "replace"))
+        n = fat[n] if n < len(fat) else 0xFFFFFFFE
+    return names
+
+
 # ---------------------------------------------------------------- the columns, both ways
 
 _TEXT_TAGS = {str: "s", bool: "b", int: "i", float: "f", dt.datetime: "dt", dt.date: "d",

@@ -26,7 +26,7 @@ from ..errors import FaircardError
 from .allocator import returning_freed_memory
 from .columns import column_names
 from .encodings import DETECT, ENCODING_CHOICES, decode_text
-from .excel import read_workbook
+from .excel import compound_file_names, read_workbook
 from .limits import MAX_TABLE_BYTES, TableLimits, over_limit
 
 __all__ = ["DETECT", "ENCODING_CHOICES", "MAX_TABLE_BYTES", "TableLimits", "TableRead",
@@ -155,6 +155,11 @@ def _check_size(size: int, name: str, max_bytes: int) -> None:
 
 def _kind(name: str, raw: bytes) -> str:
     ext = Path(name).suffix.lower()
+    if raw.startswith(_OLE_MAGIC) and "EncryptedPackage" in compound_file_names(raw):
+        raise FaircardError(
+            f"'{name}' is a workbook saved with a password (encrypted), which faircard cannot "
+            "open. Save a copy without the password, or as CSV, and upload that."
+        )
     if ext == ".xls" or raw.startswith(_OLE_MAGIC):
         raise FaircardError(
             f"'{name}' is an old-style Excel (.xls) file, which faircard does not read. "

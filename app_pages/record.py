@@ -18,7 +18,7 @@ from faircard.decision import DecisionPolicy
 from faircard.errors import FaircardError
 from faircard.favorable import wording
 from faircard.findings import findings
-from faircard.formatting import fmt_num, fmt_threshold
+from faircard.formatting import fmt_num, fmt_probability, fmt_threshold
 from faircard.governance import default_location, store_exists
 from faircard.governance.approval import CHANGED, UNVERIFIED, card_review
 from faircard.governance.diff import diff_records
@@ -235,7 +235,7 @@ def _group_rule(rule) -> str:
     if rule is None:
         return ""
     if rule.is_randomized:
-        return (f"{fmt_threshold(rule.threshold)} with probability {rule.probability:.3f}, "
+        return (f"{fmt_threshold(rule.threshold)} with probability {fmt_probability(rule.probability)}, "
                 f"else {fmt_threshold(rule.else_threshold)}")
     return fmt_threshold(rule.threshold)
 

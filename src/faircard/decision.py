@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .errors import FaircardError
-from .formatting import fmt_threshold
+from .formatting import fmt_probability, fmt_threshold
 
 
 @dataclass(frozen=True)
@@ -213,7 +213,7 @@ class DecisionPolicy:
         for g, r in self.rules.items():
             if r.is_randomized:
                 parts.append(f"group {g}: threshold {f(r.threshold)} with probability "
-                             f"{r.probability:.3f}, else {f(r.else_threshold)}")
+                             f"{fmt_probability(r.probability)}, else {f(r.else_threshold)}")
             else:
                 parts.append(f"{g} {f(r.threshold)}")
         text = f"Thresholds per group of {self.feature}: " + "; ".join(parts) + "."

@@ -27,6 +27,17 @@ def fmt_interval(low: Any, high: Any, digits: int = 3) -> str:
     return f"[{fmt_num(low, digits)}, {fmt_num(high, digits)}]"
 
 
+def fmt_probability(p: float, digits: int = 3) -> str:
+    """A randomised rule's probability (strictly between 0 and 1) with ``digits`` decimals,
+    or with as many more as keep it off 0 and 1: "0.0002", never "0.000"."""
+    p = float(p)
+    for d in range(digits, 17):
+        text = f"{p:.{d}f}"
+        if 0 < float(text) < 1:
+            return text
+    return repr(p)
+
+
 def fmt_pct(value: Any, digits: int = 1) -> str:
     """A rate as a percentage ("23.4%"); "n/a" when undefined."""
     if is_missing(value):

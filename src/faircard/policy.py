@@ -20,7 +20,7 @@ import numpy as np
 from .decision import DecisionPolicy, threshold_above
 from .errors import FaircardError
 from .favorable import wording
-from .formatting import fmt_threshold
+from .formatting import fmt_probability, fmt_threshold
 from .metrics import metrics_from_counts
 from .thresholds import Sweep, grid_thresholds, sweep
 
@@ -776,7 +776,7 @@ def describe(policy: Policy, counts: np.ndarray, groups: list[str], *,
         head = ("Randomised: people with the same score in the same group may get different "
                 "decisions; " + "; ".join(
                     f"group {g}: threshold {fmt_threshold(policy.thresholds[g])} with probability "
-                    f"{m['probability']:.3f}, else {fmt_threshold(m['else_threshold'])}"
+                    f"{fmt_probability(m['probability'])}, else {fmt_threshold(m['else_threshold'])}"
                     for g, m in policy.mix.items()) + ". " + head
                 + " Figures are expected values over the randomisation.")
     text = f"{head} {obj.capitalize()}: {policy.objective_value:.3f}."

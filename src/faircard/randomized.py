@@ -154,9 +154,12 @@ def _equalized_odds(counts, vals, gains, sel, included, objective, fp_cost, fn_c
         h = ok[_upper_hull(fpr[ok, j], tpr[ok, j])]
         hulls[j] = (fpr[h, j], tpr[h, j])
     # the upper edge of the intersection is the lowest hull; its best point is at a vertex of
-    # some hull or where two hulls cross, so evaluate all of those (plus a fine grid)
-    xs = np.unique(np.concatenate([hx for hx, _ in hulls.values()]
-                                  + [np.linspace(0, 1, 4001)]))
+    # some hull or where two hulls cross, so those are the candidates (between two of them
+    # every hull is a line, so a sign change of two hulls' difference finds every crossing).
+    # Nothing else: when the best is a corner (nobody or everybody), the best point of an
+    # edge to it lies as near the corner as a grid of candidates went (everybody flagged with
+    # probability 0.9998), not at any policy that tells people apart
+    xs = np.unique(np.concatenate([hx for hx, _ in hulls.values()]))
     ys = np.vstack([np.interp(xs, hx, hy) for hx, hy in hulls.values()])
     keys = list(hulls)
     extra = []

@@ -129,6 +129,9 @@ EO_COUNTS = np.array([
     [[10, 0, 5, 0], [10, 0, 10, 0], [100, 0, 5, 0]],
 ])
 KINK = np.array([5 / 17, 35 / 51])
+LAST_VERTEX = np.array([0.3, 0.6 + 4 * 0.2 / 9])
+"""The common hull's vertex nearest (1, 1): A's hull at B's vertex x = 0.3. B reaches it only
+approximately by mixing two thresholds (its nearest point lies 0.004 away)."""
 
 
 def _eo(objective, fp_cost, fn_cost, included=(True, True, False), counts=EO_COUNTS):
@@ -190,8 +193,9 @@ def test_equalized_odds_refuses_the_everyone_corner_unless_allowed(allow, corner
         point = _point(vals, j, picks[j])
         if corner:
             np.testing.assert_allclose(point, [1.0, 1.0], atol=1e-12)
-        else:  # the nearest real policy: just below the corner on the common hull
-            assert point[0] < 1 - 1e-12 and point[0] > 0.99
+        else:  # the common hull's last vertex before the corner (A's hull at x = 0.3), not
+            # a point as near the corner as a grid of candidates went (x = 0.99975 before)
+            np.testing.assert_allclose(point, LAST_VERTEX, rtol=0, atol=0.01)
 
 
 # ------------------------------------------------------------------ one metric in a window
@@ -285,7 +289,7 @@ def test_search_defaults_to_refusing_the_corners():
                                       fn_cost=10.0, included=np.array([True, True, False]))
     for j, g in enumerate(("A", "B")):
         point = _rule_point(EO_COUNTS, chosen, mix, g, j)
-        assert 0.99 < point[0] < 1 - 1e-12
+        np.testing.assert_allclose(point, LAST_VERTEX, rtol=0, atol=0.01)
     corner, corner_mix = _search([True, True, False], objective="cost", allow=True)
     assert corner["A"] == corner["B"] == 0.1 and corner_mix == {}
 

@@ -161,3 +161,37 @@ def test_the_card_of_such_a_policy_says_so_in_every_format():
     b = faircard.assess(df, target="outcome", score="risk_score", sensitive="grp",
                         policy=real.decision_policy(), n_boot=0)
     assert "does not use" not in build_card(b).metrics["decision"]["policy"]["summary"]
+
+
+def test_randomised_equalized_odds_never_lands_next_to_flagging_everybody():
+    """Missed positives cost ten times a false flag: flagging everybody is cheapest, and is
+    refused. The best point left is a real one, not one as near the corner as a grid of
+    candidate points went (everybody flagged with probability 0.9998 before: 'meets
+    equalized odds', selection rates 0.99987, 0.99984 and 0.99983)."""
+    rng = np.random.default_rng(1)
+    g = np.repeat([0, 1, 2], [900, 700, 400])
+    s = np.clip(np.round(rng.normal(5 + np.array([1, 0, -1])[g], 2)), 1, 10)
+    y = rng.random(len(g)) < (s / 10) * 0.9
+    p = choose_policy(y, s, g, ["a", "b", "c"], feature="grp", constraint="equalized_odds",
+                      objective="cost", fn_cost=10.0, tolerance=0.01, randomized=True,
+                      favorable_outcome="negative")
+    assert p.randomized and p.feasible and not p.degenerate
+    # the rows' expected decisions under the rule stated
+    flagged = p.decision_policy().positive_probability(s, g, ["a", "b", "c"])
+    for j in range(3):
+        assert flagged[g == j].mean() < 0.99, j
+        assert abs(flagged[g == j].mean() - p.selection_rates["abc"[j]]) < 1e-12
+    # each group mixes real thresholds, and says so with probabilities that are not 0 or 1
+    for m in p.mix.values():
+        assert 0.001 < m["probability"] < 0.999
+
+
+def test_a_probability_is_never_shown_as_0_or_1():
+    from faircard.decision import DecisionPolicy
+    from faircard.formatting import fmt_probability
+
+    assert fmt_probability(0.25) == "0.250"
+    assert fmt_probability(0.00021) == "0.0002"
+    assert fmt_probability(0.99979) == "0.9998"
+    rule = DecisionPolicy.per_group("g", {"a": 6.0, "b": 1.0}, mix={"a": (0.00021, 1.0)})
+    assert "threshold 6.000 with probability 0.0002, else 1.000" in rule.describe()

@@ -18,7 +18,7 @@ from faircard.decision import DecisionPolicy
 from faircard.errors import FaircardError
 from faircard.favorable import wording
 from faircard.findings import findings
-from faircard.formatting import fmt_num, fmt_probability, fmt_threshold
+from faircard.formatting import fmt_num, fmt_probability, fmt_threshold, groups_with_sizes
 from faircard.governance import default_location, store_exists
 from faircard.governance.approval import CHANGED, UNVERIFIED, card_review
 from faircard.governance.diff import diff_records
@@ -170,7 +170,12 @@ with tab_policy:
     if spec.uses_score and spec.policy.chosen_for:
         lines.append("- How the policy was chosen: " + ", ".join(
             f"{components.escape(k)} {components.escape(v)}"
-            for k, v in spec.policy.chosen_for.items()))
+            for k, v in spec.policy.chosen_for.items() if k != "left_out"))
+        left = spec.policy.chosen_for.get("left_out")
+        if left:
+            lines.append("- Left out of its constraint as smaller than "
+                         f"{spec.policy.chosen_for['min_group_size']:,} people: "
+                         + components.escape(groups_with_sizes(left)))
     lines.append("- Sensitive features: " + ", ".join(components.escape(s)
                                                       for s in spec.sensitive))
     lines.append("- Reference groups: " + ", ".join(

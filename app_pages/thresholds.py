@@ -11,7 +11,7 @@ from faircard import charts
 from faircard.decision import DecisionPolicy, short_threshold
 from faircard.errors import FaircardError
 from faircard.favorable import wording
-from faircard.formatting import THRESHOLD_FORMAT, fmt_threshold
+from faircard.formatting import THRESHOLD_FORMAT, fmt_threshold, groups_with_sizes
 from faircard.io.export import csv_text
 from faircard.policy import CONSTRAINTS, LEGAL_NOTE, OBJECTIVES, policy_from_counts
 from faircard.ui import cache, components, state, tables
@@ -203,6 +203,11 @@ def per_group_thresholds(feature: str, t: float, fp_cost: float, fn_cost: float,
     else:
         st.error("No policy found meets the constraint. The closest one found: "
                  + components.escape(policy.summary))
+    if policy.left_out():
+        st.warning(components.escape(
+            f"Not held to the constraint, as smaller than {policy.min_group_size:,} people: "
+            f"{groups_with_sizes(policy.left_out())}. The policy's gap and whether it meets "
+            "the constraint are measured without them."))
     if policy.randomized:
         st.warning("Randomised policy: people with the same score in the same group may get "
                    "different decisions. The figures below are expected values over the "

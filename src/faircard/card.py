@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .favorable import wording
-from .formatting import counted, fmt_disparate_impact
+from .formatting import counted, fmt_disparate_impact, groups_with_sizes
 from .group_notes import ALIKE_NAMES, EMPTY_LEAD, EMPTY_NAMES
 
 CARD_VERSION = 1
@@ -352,7 +352,7 @@ def build_card(assessment, *, text: dict[str, dict[str, str]] | None = None,
     if model:
         details.update({"name": model.get("name", ""), "type": model.get("type", "")})
     details.update({k: v for k, v in sections["model_details"].items() if v})
-    decision = decision_section(spec, assessment)
+    decision = decision_section(spec, assessment, hidden)
     trivial = trivial_decision(assessment)
     if trivial and not any(f"'{p}'" in trivial for p in personal):
         decision["trivial"] = trivial
@@ -401,11 +401,15 @@ def build_card(assessment, *, text: dict[str, dict[str, str]] | None = None,
     return card
 
 
-def decision_section(spec, assessment=None) -> dict[str, Any]:
+def decision_section(spec, assessment=None,
+                     hidden: Set[tuple[str, str]] = frozenset()) -> dict[str, Any]:
     """The card's statement of the decision rule, from the assessment's own spec: a single
     threshold, a per-group (possibly randomised) policy, or a column of predicted labels.
     A policy chosen for a constraint says whether it meets it on ``assessment`` (it may have
-    been chosen on another model's scores or on other data)."""
+    been chosen on another model's scores or on other data), and names the groups held to it
+    by neither its choice nor this check, as smaller than the minimum group size
+    (``left_out_of_constraint``; the ``hidden`` groups, which the card leaves out, are only
+    counted)."""
     policy = spec.policy
     if policy is None:
         return {"predictions": spec.prediction}
@@ -413,6 +417,7 @@ def decision_section(spec, assessment=None) -> dict[str, Any]:
         return {"threshold": policy.threshold}
     summary = policy.describe()
     chosen = policy.chosen_for
+    left: dict[str, Any] = {}
     if chosen.get("constraint") and chosen["constraint"] != "none":
         summary += (f" It was chosen for {str(chosen['constraint']).replace('_', ' ')}"
                     + (f" within {chosen['tolerance']:g}" if "tolerance" in chosen else "")
@@ -422,8 +427,64 @@ def decision_section(spec, assessment=None) -> dict[str, Any]:
         if gap is not None and "tolerance" in chosen and gap > float(chosen["tolerance"]) + 1e-9:
             summary += (f" On these data and this model's scores it does not meet it: the "
                         f"largest gap is {gap:.3f}.")
+        left = left_out_of_constraint(policy, assessment, hidden)
+        summary += left_out_text(left)
     summary += _scores_unused(assessment, policy.feature, spec.favorable_outcome)
-    return {"policy": {**policy.to_dict(), "summary": summary}}
+    out = {**policy.to_dict(), "summary": summary}
+    if left:
+        out["left_out_of_constraint"] = left
+    return {"policy": out}
+
+
+def left_out_of_constraint(policy, assessment,
+                           hidden: Set[tuple[str, str]] = frozenset()) -> dict[str, Any]:
+    """The groups of a per-group ``policy`` chosen for a constraint that were not held to
+    it as smaller than the minimum group size: ``when_chosen`` (as its choice recorded them)
+    and ``on_these_data`` (left out of the assessment's comparisons, so of the card's check
+    of the constraint), each ``{"min_group_size": m, "groups": {group: people}}`` and, when
+    the card leaves some of them out (``hidden``), ``"not_named": k``. Empty parts are
+    omitted."""
+    out: dict[str, Any] = {}
+    chosen = policy.chosen_for
+    if chosen.get("left_out"):
+        out["when_chosen"] = (chosen.get("min_group_size"), dict(chosen["left_out"]))
+    if assessment is not None and not assessment.spec.include_small_groups:
+        m = assessment.spec.min_group_size
+        gc = next((c for c in assessment.counts if c.feature == policy.feature), None)
+        small = {} if gc is None else {str(g): int(n) for g, n in zip(gc.groups, gc.n,
+                                                                      strict=True) if n < m}
+        if small:
+            out["on_these_data"] = (m, small)
+    for key, (m, groups) in list(out.items()):
+        named = {g: n for g, n in groups.items() if (policy.feature, g) not in hidden}
+        out[key] = {"min_group_size": m, "groups": named}
+        if len(named) < len(groups):
+            out[key]["not_named"] = len(groups) - len(named)
+    return out
+
+
+def left_out_text(left: dict[str, Any]) -> str:
+    """The sentences of :func:`left_out_of_constraint` (empty when it is empty), each with a
+    leading space."""
+    def names(part: dict[str, Any]) -> str:
+        named = groups_with_sizes(part["groups"])
+        k = part.get("not_named", 0)
+        hidden = counted(k, "group left out of this card", "groups left out of this card") \
+            if k else ""
+        return ", ".join(x for x in (named, hidden) if x)
+
+    chosen, here = left.get("when_chosen"), left.get("on_these_data")
+    if chosen and chosen == here:
+        return (f" Left out of the constraint as smaller than {chosen['min_group_size']:,} "
+                f"people, so never held to it: {names(chosen)}.")
+    text = ""
+    if chosen:
+        text += (" When the policy was chosen, left out of the constraint as smaller than "
+                 f"{chosen['min_group_size']:,} people: {names(chosen)}.")
+    if here:
+        text += (f" On these data, left out of the check of the constraint as smaller than "
+                 f"{here['min_group_size']:,} people: {names(here)}.")
+    return text
 
 
 def _scores_unused(assessment, feature: str, favorable_outcome: str) -> str:

@@ -128,7 +128,15 @@ class DecisionPolicy:
         if "policy" in d and isinstance(d["policy"], Mapping):
             d = d["policy"]
         chosen = {k: d[k] for k in ("constraint", "objective", "tolerance") if k in d}
+        if d.get("left_out") and chosen.get("constraint", "none") != "none":
+            # the file of 'faircard thresholds --json' (or the page's download)
+            chosen.update(left_out_record(d["left_out"], d.get("min_group_size")))
+        if not isinstance(d.get("chosen_for") or {}, Mapping):
+            raise FaircardError("The policy's 'chosen_for' must be an object.")
         chosen.update(d.get("chosen_for") or {})
+        if "left_out" in chosen:  # checked, and kept only when some group was left out
+            chosen.update(left_out_record(chosen.pop("left_out"),
+                                          chosen.pop("min_group_size", None)))
         if d.get("thresholds"):
             if not isinstance(d["thresholds"], Mapping):
                 raise FaircardError("The policy's 'thresholds' must map each group to a number.")
@@ -236,6 +244,32 @@ class DecisionPolicy:
         if self.chosen_for:
             d["chosen_for"] = dict(self.chosen_for)
         return d
+
+
+def left_out_record(left_out: Mapping[str, Any], min_group_size: Any) -> dict[str, Any]:
+    """How a policy's choice records the groups it left out of its constraint as smaller
+    than ``min_group_size``: ``{"min_group_size": m, "left_out": {group: people}}``, or
+    nothing when it left none out (so a policy that left none out is recorded, and
+    fingerprinted, as before groups were recorded)."""
+    if not isinstance(left_out, Mapping):
+        raise FaircardError("The policy's 'left_out' must map each group left out of the "
+                            "constraint to its number of people.")
+    sizes = {}
+    for g, n in left_out.items():
+        if isinstance(n, bool) or not isinstance(n, int | float) or not math.isfinite(n) \
+                or n < 0 or n != int(n):
+            raise FaircardError(f"The policy's 'left_out' gives group '{g}' {n!r} people; "
+                                "expected a whole number.")
+        sizes[str(g)] = int(n)
+    if not sizes:
+        return {}
+    m = min_group_size
+    if isinstance(m, bool) or not isinstance(m, int | float) or not math.isfinite(m) \
+            or m != int(m) or not all(n < m for n in sizes.values()):
+        raise FaircardError("The policy's groups left out of the constraint need the minimum "
+                            "group size they fell below ('min_group_size', a whole number "
+                            "above each of their sizes).")
+    return {"min_group_size": int(m), "left_out": sizes}
 
 
 def load_policy(path: str | Path) -> DecisionPolicy:

@@ -63,6 +63,11 @@ def counted(n: int, singular: str, plural: str) -> str:
     return f"{n:,} {singular if n == 1 else plural}"
 
 
+def groups_with_sizes(sizes: dict[str, int]) -> str:
+    """Groups named with their sizes: "c (4 people), d (1 person)"."""
+    return ", ".join(f"{g} ({counted(int(n), 'person', 'people')})" for g, n in sizes.items())
+
+
 def fmt_threshold(value: Any, digits: int = THRESHOLD_DIGITS) -> str:
     """A decision threshold with ``digits`` decimals ("0.500", "5.000"), or with as many as it
     takes to state it exactly ("0.57153"): a reader who applies the written number gets the

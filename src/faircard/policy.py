@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from .decision import DecisionPolicy, threshold_above
+from .decision import DecisionPolicy, left_out_record, threshold_above
 from .errors import FaircardError
 from .favorable import wording
-from .formatting import fmt_probability, fmt_threshold
+from .formatting import fmt_probability, fmt_threshold, groups_with_sizes
 from .metrics import metrics_from_counts
 from .thresholds import Sweep, grid_thresholds, sweep
 
@@ -70,6 +70,14 @@ class Policy:
     min_group_size: int = 0
     favorable_outcome: str = "positive"
 
+    def left_out(self) -> dict[str, int]:
+        """The groups left out of the constraint as smaller than ``min_group_size``, with
+        their sizes in people: {group: n}; empty without a constraint."""
+        if self.constraint == "none":
+            return {}
+        sizes = {r["group"]: r["count"] for r in self.by_group}
+        return {g: int(sizes[g]) for g in self.excluded_groups}
+
     def held_groups(self) -> list[str]:
         """The groups held to the constraint (every group when there is none)."""
         return [g for g in self.selection_rates
@@ -97,6 +105,7 @@ class Policy:
         d = asdict(self)
         d["thresholds"] = {g: float(t) for g, t in self.thresholds.items()}
         d["kind"] = "per_group"
+        d["left_out"] = self.left_out()
         return d
 
     def decision_policy(self) -> DecisionPolicy:
@@ -105,7 +114,8 @@ class Policy:
             self.feature, self.thresholds,
             mix={g: (m["probability"], m["else_threshold"]) for g, m in self.mix.items()},
             chosen_for={"constraint": self.constraint, "objective": self.objective,
-                        "tolerance": self.tolerance})
+                        "tolerance": self.tolerance, **left_out_record(self.left_out(),
+                                                                       self.min_group_size)})
 
 
 def _gains(counts: np.ndarray, objective: str, totals: np.ndarray,
@@ -812,10 +822,11 @@ def describe(policy: Policy, counts: np.ndarray, groups: list[str], *,
         joined = "; ".join(said)
         text += (f" {joined[0].upper()}{joined[1:]} ({people:,.0f} {'person' if people == 1 else 'people'}): for them the "
                  "decision does not use the model's scores.")
-    if policy.excluded_groups:
-        text += (f" Left out of the constraint as smaller than {policy.min_group_size:,} people: "
-                 + ", ".join(policy.excluded_groups) + ".")
     n = counts.sum(axis=1)
+    sizes = dict(zip(groups, np.rint(n).astype(np.int64).tolist(), strict=True))
+    if policy.excluded_groups and policy.constraint != "none":
+        text += (f" Left out of the constraint as smaller than {policy.min_group_size:,} people: "
+                 + groups_with_sizes({g: sizes[g] for g in policy.excluded_groups}) + ".")
     with np.errstate(invalid="ignore", divide="ignore"):
         fn_per_1000 = 1000 * counts[:, 2] / n
         fp_per_1000 = 1000 * counts[:, 1] / n

@@ -229,8 +229,12 @@ def test_trade_off_follows_the_pages_minimum_group_size(min_size, left_out):
     at.number_input(key="w_tolerance").set_value(0.02).run()
     no_exception(at)
     said = " ".join(x.value for x in [*at.success, *at.error]).replace("\\", "")
-    assert (f"Left out of the constraint as smaller than {min_size} people: Other." in said) \
+    assert (f"Left out of the constraint as smaller than {min_size} people: Other (20 people)."
+            in said) \
         is left_out
+    warned = " ".join(x.value for x in at.warning).replace("\\", "")
+    assert (f"Not held to the constraint, as smaller than {min_size} people: Other (20 people)."
+            in warned) is left_out
     front = _chart_data(at.get("vega_lite_chart")[-1])
     chosen = front[front.policy == "chosen policy"].iloc[0]
     same = front[(front.policy == "per-group thresholds") & (front.tolerance == 0.02)].iloc[0]

@@ -330,3 +330,22 @@ def test_adverse_card_states_its_figures_on_the_favourable_outcome():
     assert rule.startswith(f"race: the share of people not flagged is "
                            f"{100 * not_flagged[low]:.1f}% in '{low}' vs "
                            f"{100 * not_flagged[high]:.1f}% in '{high}' ({dir_oracle:.2f}x)")
+
+
+def test_golden_policy_whose_constraint_left_small_groups_out():
+    """Chosen for equal opportunity on data with two groups below the minimum size: the card
+    names them with their sizes (tests/unit/test_left_out_groups.py checks the sizes)."""
+    from faircard.policy import choose_policy_from_sweep
+    from faircard.thresholds import sweep_assessment
+
+    data = pd.read_csv(Path(__file__).parent / "data" / "left_out_small.csv")
+    a = faircard.assess(data, target="y", score="score", sensitive="race", n_boot=0)
+    p = choose_policy_from_sweep(sweep_assessment(a, "race"), feature="race",
+                                 constraint="equal_opportunity", tolerance=0.02,
+                                 min_group_size=a.spec.min_group_size)
+    b = faircard.assess(data, target="y", score="score", sensitive="race", n_boot=0,
+                        policy=p.decision_policy())
+    card = build_card(b, **FIXED)
+    _golden("card_left_out.md", render_markdown(card))
+    _golden("card_left_out.html", render_html(card, charts={}))
+    _golden("card_left_out.json", render_json(card))

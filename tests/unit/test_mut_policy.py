@@ -458,7 +458,7 @@ def test_summary_of_a_degenerate_policy_and_of_left_out_groups():
     assert p.excluded_groups == ["c"] and p.min_group_size == 5
     assert " Degenerate: every group gets the same decision (everybody is selected)." in \
         p.summary
-    assert " Left out of the constraint as smaller than 5 people: c." in p.summary
+    assert " Left out of the constraint as smaller than 5 people: c (1 person)." in p.summary
     # c has a false negative rate of 0 of 1 person
     assert p.summary.endswith("c: 0 wrongly denied and 0 wrongly approved.")
     nobody = _two_groups({"a": 0.99, "b": 0.99}, [[4, 0, 6, 0], [3, 0, 2, 0]],
@@ -713,7 +713,7 @@ def test_a_policy_as_json_has_plain_float_thresholds():
     assert set(d) == {"feature", "thresholds", "constraint", "objective", "objective_value",
                       "disparity", "tolerance", "feasible", "costs", "by_group", "summary",
                       "degenerate", "randomized", "mix", "selection_rates", "excluded_groups",
-                      "min_group_size", "favorable_outcome", "kind"}
+                      "min_group_size", "favorable_outcome", "kind", "left_out"}
     assert [type(t) for t in d["thresholds"].values()] == [float, float]
     assert d["kind"] == "per_group" and d["randomized"] is False
 
@@ -1063,7 +1063,7 @@ def test_rows_of_a_policy_state_their_threshold_and_the_summary_every_left_out_g
     p = P.choose_policy(y, s, g, groups, constraint="demographic_parity", tolerance=0.2,
                         min_group_size=6)
     assert [r["threshold"] for r in p.by_group] == [p.thresholds[x] for x in groups]
-    assert p.summary.count(" Left out of the constraint as smaller than 6 people: b, c.") == 1
+    assert p.summary.count(" Left out of the constraint as smaller than 6 people: b (5 people), c (2 people).") == 1
 
 
 # ------------------------------------------------- the rest of the mutation run

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..card import build_card
+from ..card import build_card, left_out_text
 from ..errors import FaircardError
 from ..render import render_html, render_json, render_markdown, render_pdf
 from . import common
@@ -85,6 +85,9 @@ def run(args: argparse.Namespace) -> int:
         written.append(target)
     for t in written:
         print(t)
+    left = card.metrics["decision"].get("policy", {}).get("left_out_of_constraint")
+    if left:  # what the card says about them, said here too
+        print("Note:" + left_out_text(left))
     if pdf_error is not None:
         raise pdf_error
     return 0

@@ -38,7 +38,8 @@ class ModelResult:
             "warnings": list(self.warnings),
             # the rule every figure was computed under: one threshold, or the per-group
             # policy (its threshold is then null)
-            **{k: doc[k] for k in ("threshold", "policy", "overall", "by_group", "disparities",
+            **{k: doc[k] for k in ("threshold", "policy", "n_rows", "n_dropped",
+                                   "dropped_reasons", "overall", "by_group", "disparities",
                                    "criteria", "notes")},
         }
 

@@ -75,3 +75,26 @@ def test_unsafe_flag_warns(files, capsys, tmp_path):
                  "--model", str(tmp_path / "t.pkl"), "--allow-unsafe-pickle", "--quiet"])
     assert code == 0
     assert "allow-unsafe-pickle" in capsys.readouterr().err
+
+
+def test_several_models_each_say_how_many_rows_were_left_out_and_why(files, capsys, tmp_path):
+    """Rows without an outcome are left out of every model's assessment; each model's entry
+    says how many and why, as the one-model document does at its top level."""
+    src, _, data, _, _ = files
+    holed = data.copy()
+    holed["repaid"] = holed["repaid"].astype(float)
+    holed.loc[holed.index[:7], "repaid"] = np.nan
+    holed.to_csv(tmp_path / "holed.csv", index=False)
+    out = tmp_path / "two.json"
+    code = main(["assess", str(tmp_path / "holed.csv"), "--target", "repaid", "--sensitive",
+                 "sex", "--model", str(src / "logreg.skops"), "--model",
+                 str(src / "tree.joblib"), "--json", str(out), "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    doc = json.loads(out.read_text())
+    missing = int(holed["repaid"].isna().sum())
+    one = faircard.assess(holed.assign(s=0.5), target="repaid", score="s", sensitive="sex")
+    assert one.n_dropped == missing == 7
+    for entry in doc["models"]:
+        assert entry["n_dropped"] == missing
+        assert entry["n_rows"] == len(holed)  # rows read, the dropped ones among them
+        assert entry["dropped_reasons"] == dict(one.cube.dropped_reasons)

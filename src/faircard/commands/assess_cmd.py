@@ -127,7 +127,7 @@ def run_models(args: argparse.Namespace, data) -> int:
         doc = results[0].assessment.to_dict()
         doc["model"] = results[0].to_dict()
         for key in ("overall", "by_group", "disparities", "criteria", "notes", "threshold",
-                    "policy"):
+                    "policy", "n_rows", "n_dropped", "dropped_reasons"):
             doc["model"].pop(key, None)
     else:
         first = results[0].assessment.to_dict()

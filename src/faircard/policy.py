@@ -773,7 +773,9 @@ def describe(policy: Policy, counts: np.ndarray, groups: list[str], *,
     (else a policy that misses it only "does not meet" it); ``candidates``: how many
     thresholds per group that search chose among (its claims are about those alone)."""
     words = wording(policy.favorable_outcome)
-    same = len({round(t, 12) for t in policy.thresholds.values()}) == 1
+    # a randomised policy is never "one threshold for everyone", even when every group's
+    # first threshold is the same (its groups mix it with others, or some do not mix at all)
+    same = not policy.randomized and len({round(t, 12) for t in policy.thresholds.values()}) == 1
     if same:
         t = next(iter(policy.thresholds.values()))
         head = f"One threshold for everyone: {fmt_threshold(t)}."

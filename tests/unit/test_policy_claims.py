@@ -5,6 +5,7 @@ meets it" is said of the candidate thresholds actually searched."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from faircard.policy import choose_policy, choose_policy_from_sweep
 from faircard.thresholds import sweep
@@ -195,3 +196,21 @@ def test_a_probability_is_never_shown_as_0_or_1():
     assert fmt_probability(0.99979) == "0.9998"
     rule = DecisionPolicy.per_group("g", {"a": 6.0, "b": 1.0}, mix={"a": (0.00021, 1.0)})
     assert "threshold 6.000 with probability 0.0002, else 1.000" in rule.describe()
+
+
+def test_a_randomised_policy_is_never_one_threshold_for_everyone():
+    from faircard.policy import evaluate_policy
+
+    rng = np.random.default_rng(0)
+    g = rng.integers(0, 2, 400)
+    y = rng.random(400) < 0.5
+    s = rng.random(400).round(2)
+    # both groups' first threshold is 0.5, but group a uses 0.2 three times in ten
+    p = evaluate_policy(y, s, g, ["a", "b"], {"a": 0.5, "b": 0.5}, feature="f",
+                        mix={"a": (0.7, 0.2)})
+    decided = p.decision_policy().positive_probability(s, g, ["a", "b"])
+    assert decided[(g == 0) & (s >= 0.2) & (s < 0.5)].max() == pytest.approx(0.3)
+    assert decided[(g == 1) & (s < 0.5)].max() == 0
+    assert "One threshold for everyone" not in p.summary
+    assert "Thresholds per group: a 0.500, b 0.500." in p.summary
+    assert "group a: threshold 0.500 with probability 0.700, else 0.200" in p.summary

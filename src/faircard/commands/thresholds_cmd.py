@@ -70,6 +70,6 @@ def run(args: argparse.Namespace) -> int:
     if policy.constraint != "none" and not policy.feasible:
         print(f"Not met: no policy found meets {policy.constraint.replace('_', ' ')} within "
               f"{policy.tolerance:g}; the policy above is the closest one found.")
-    if len(set(policy.thresholds.values())) > 1:
+    if len(set(policy.thresholds.values())) > 1 or policy.randomized:  # groups told apart
         print(f"Note: {LEGAL_NOTE}")
     return 0

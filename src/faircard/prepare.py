@@ -310,13 +310,21 @@ def _py(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _label_order(value: Any) -> tuple:
+    """Labels in order: numbers (and booleans) by value, then text."""
+    v = _py(value)
+    return (0, float(v), "") if isinstance(v, bool | int | float) else (1, 0.0, str(v))
+
+
 def _check_label_spaces(pred: pd.Series, target: pd.Series, pred_name: str, target_name: str):
     target_values = set(pd.unique(target))
     pred_values = pd.unique(pred)
-    extra = [v for v in pred_values if v not in target_values]
+    # in order (the values of a table counted by an engine come in no order of their own)
+    extra = sorted((v for v in pred_values if v not in target_values), key=_label_order)
     if extra and len(target_values) > 1:
         shown_extra = ", ".join(repr(_py(v)) for v in extra[:5])
-        shown_target = ", ".join(repr(_py(v)) for v in list(target_values)[:5])
+        shown_target = ", ".join(repr(_py(v)) for v in sorted(target_values,
+                                                              key=_label_order)[:5])
         hint = ""
         if len(pred_values) > 10 and pred.dtype == np.float64:
             hint = " It looks like a score; use it as the score column with a threshold."

@@ -164,3 +164,80 @@ def test_spark_names_columns_and_reads_csv_globs_by_name_as_duckdb_does(spark, t
     for source in (parts, parts / "*.csv"):
         got = assess_source(str(source), _spec(), engine="spark", spark=spark)
         pd.testing.assert_frame_equal(got.counts_frame(), expected)
+
+
+def test_a_parquet_file_named_pq_is_read_by_path_as_uploaded(tmp_path):
+    path = tmp_path / "rows.pq"
+    _frame(seed=5).to_parquet(path)
+    pd.testing.assert_frame_equal(_duckdb(path, _spec()).counts_frame(),
+                                  _upload(path, _spec()).counts_frame())
+
+
+def test_spark_says_an_excel_file_is_not_read_by_path_as_duckdb_says(spark, tmp_path):
+    """Spark answered with its Java error about a missing Parquet footer."""
+    path = tmp_path / "rows.xlsx"
+    _frame(seed=5).to_excel(path, index=False)
+    said = _refusal(_duckdb, path, _spec())
+    assert said == (f"'{path}' is not a Parquet or CSV file; DuckDB reads those (use the "
+                    "pandas engine for Excel).")
+    by_spark = _refusal(assess_source, str(path), _spec(), engine="spark", spark=spark)
+    assert by_spark == said.replace("DuckDB", "Spark")
+
+
+def _written(tmp_path, name: str, text: str, encoding: str = "utf-8"):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def _messages_files(tmp_path):
+    """CSV files each refused with a sentence: a score with a text value; a decimal comma
+    (the delimiter ';'); predictions in other words than the outcome's."""
+    frame = _frame(n=60, seed=6)
+    rows = list(frame.itertuples(False))
+    text = ["y,s,g"] + [f"{y},{'high' if i % 9 == 4 else s},{g}" for i, (y, s, g) in
+                        enumerate(rows)]
+    comma = ["y;s;g"] + [f"{y};{str(s).replace('.', ',')};{g}" for y, s, g in rows]
+    words = ["y,p,g"] + [f"{y},{['no', 'yes'][int(s > 0.5)]},{g}" for y, s, g in
+                         sorted(rows, key=lambda r: -r[1])]  # 'yes' first
+    return {_written(tmp_path, "text.csv", "\n".join(text) + "\n"): _spec(),
+            _written(tmp_path, "comma.csv", "\n".join(comma) + "\n"): _spec(),
+            _written(tmp_path, "words.csv", "\n".join(words) + "\n"):
+                _spec(score=None, prediction="p")}
+
+
+def test_refusals_by_path_say_what_the_upload_says(tmp_path):
+    """DuckDB said 'has text values' without the values the upload names."""
+    for path, spec in _messages_files(tmp_path).items():
+        said = _refusal(_upload, path, spec)
+        assert said == _refusal(_duckdb, path, spec), path.name
+        if spec.score:
+            assert " such as '" in said
+    assert "values 'no', 'yes' that the target 'y' never takes (0.0, 1.0)" in said
+
+
+def _not_utf8(tmp_path):
+    rows = "y,s,g\n" + "".join(f"{i % 2},0.{i},{['Café', 'Zoë'][i % 2]}\n" for i in range(40))
+    return (_written(tmp_path, "cp.csv", rows, "cp1252"),
+            _written(tmp_path, "wide.csv", rows, "utf-16"))
+
+
+def test_a_csv_file_by_path_that_is_not_utf8_is_refused_naming_its_line(tmp_path):
+    """DuckDB answered 'CSV Error on Line: 2' and Spark read 'Caf\\ufffd' as a group; an
+    upload detects the encoding (and reads the groups as written)."""
+    legacy, wide = _not_utf8(tmp_path)
+    for path in (legacy, wide):
+        groups = set(_upload(path, _spec()).counts_frame()["group"])
+        assert groups == {"Café", "Zoë"}
+    assert _refusal(_duckdb, legacy, _spec()).startswith(
+        "'cp.csv' is not UTF-8 text: line 2 has bytes that UTF-8 cannot decode")
+    assert _refusal(_duckdb, wide, _spec()).startswith("'wide.csv' is UTF-16 text; a file read")
+
+
+def test_spark_refuses_as_duckdb_and_the_upload_do(spark, tmp_path):
+    for path, spec in _messages_files(tmp_path).items():
+        said = _refusal(_upload, path, spec)
+        assert _refusal(assess_source, str(path), spec, engine="spark", spark=spark) == said
+    for path in _not_utf8(tmp_path):
+        said = _refusal(_duckdb, path, _spec())
+        assert _refusal(assess_source, str(path), _spec(), engine="spark", spark=spark) == said

@@ -67,9 +67,18 @@ def spark_frame(path: str | None, *, spark_master: str = "local[*]",
     if path is None:
         raise FaircardError("Spark reads a file, glob or folder (give DATA) or a catalog table "
                             "(give --spark-table DB.TABLE).")
-    from .sources import check_spark_partitions, csv_source, read_csv_spark, spark_errors
+    from .sources import (
+        check_spark_partitions,
+        csv_source,
+        not_parquet_or_csv,
+        read_csv_spark,
+        spark_errors,
+    )
 
     csv = csv_source(str(path))
+    local = Path(path)
+    if csv is None and local.is_file() and local.suffix.lower() not in (".parquet", ".pq"):
+        raise not_parquet_or_csv(str(path), "Spark")  # Spark said it found no Parquet footer
     with spark_errors():
         if csv is None:
             return check_spark_partitions(session.read.parquet(path), str(path))

@@ -32,7 +32,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from ..errors import FaircardError
-from ..io.encodings import refuse_zero_bytes
+from ..io.encodings import refuse_unreadable_text
 from .csv_text import (
     BOOLEAN,
     INTEGER,
@@ -95,8 +95,8 @@ def typed_parquet(read: str, files: list[Path], pattern: str) -> Path:
         if key in _SPILLS and _SPILLS[key].exists():
             _SPILLS.move_to_end(key)
             return _SPILLS[key]
-        for f in files:  # a zero byte refused as an upload's is (DuckDB reads it as text)
-            refuse_zero_bytes(f, f.name)
+        for f in files:  # a zero byte or another encoding than UTF-8, as an upload says
+            refuse_unreadable_text(f, f.name)
         path = _folder() / f"typed-{next(_NUMBERS)}.parquet"
         _write(read, path, pattern)
         _SPILLS[key] = path

@@ -87,12 +87,17 @@ def _parquet_source(path: str) -> tuple[str, bool]:
     if not matches:
         raise FaircardError(f"No file matches '{path}'.")
     suffix = Path(matches[0]).suffix.lower()
-    if suffix == ".parquet":
+    if suffix in (".parquet", ".pq"):
         return path, False
     if suffix in (".csv", ".tsv", ".txt"):
         return _csv_copy(*_checked_csv(path)), True
-    raise FaircardError(f"'{path}' is not a Parquet or CSV file; DuckDB reads those (use the "
-                        "pandas engine for Excel).")
+    raise not_parquet_or_csv(path, "DuckDB")
+
+
+def not_parquet_or_csv(path: str, engine: str) -> FaircardError:
+    """The error for a file, glob or folder ``path`` that ``engine`` cannot read by path."""
+    return FaircardError(f"'{path}' is not a Parquet or CSV file; {engine} reads those (use "
+                         "the pandas engine for Excel).")
 
 
 def _checked_csv(path: str) -> tuple[str, Path]:
@@ -223,7 +228,26 @@ def _esc(text: str) -> str:
     return text.replace("'", "''")
 
 
-def _columns(spec: AssessmentSpec, types: dict[str, str]) -> Columns:
+TEXT_EXAMPLES = 1000
+"""Rows of a text score column read, in order, for the examples its refusal names."""
+
+
+def _text_examples(query) -> Any:
+    """The text values, as an upload names them in refusing a score column of text (the
+    first three distinct values that are not numbers, in the rows' order), given ``query``,
+    which runs SQL and returns its rows."""
+    def examples(col: str) -> list[str]:
+        q = quote(col)
+        rows = query(f"SELECT {q} AS v FROM src WHERE {q} IS NOT NULL AND "
+                     f"TRY_CAST({q} AS DOUBLE) IS NULL LIMIT {TEXT_EXAMPLES}")
+        return [str(v) for v in pd.unique(pd.Series([r[0] for r in rows], dtype=object))[:3]]
+    return examples
+
+
+def _columns(spec: AssessmentSpec, types: dict[str, str], examples=None) -> Columns:
+    """The columns ``spec`` names, once they are in ``types`` and a score column holds
+    numbers. ``examples``: a score column's text values, to name them (see
+    :func:`_text_examples`)."""
     decision = spec.score or spec.prediction
     for col, role in [(spec.target, "Target column"),
                       (decision, "Score column" if spec.score else "Prediction column"),
@@ -236,6 +260,9 @@ def _columns(spec: AssessmentSpec, types: dict[str, str]) -> Columns:
     if spec.score and (times or not kind.startswith(NUMBER_TYPES + ('"NULL"',))):
         held = ("text values" if kind.startswith(("VARCHAR", "STRING", "TEXT")) else
                 "dates or times" if times else f"values of type {types[spec.score]}")
+        shown = examples(spec.score) if examples and held == "text values" else []
+        if shown:  # as an upload names them
+            held += " such as " + ", ".join(repr(v) for v in shown)
         raise FaircardError(f"Score column '{spec.score}' has {held}; a score must be a "
                             "number. Choose a numeric column, or use it as a prediction column "
                             "instead.")
@@ -442,7 +469,8 @@ def count_duckdb(path: str, spec: AssessmentSpec, *, memory_limit: str = "4GB",
                  threads: int | None = None) -> GroupedCounts:
     """Grouped counts of ``spec`` over the Parquet/CSV file, glob or folder at ``path``."""
     with duckdb_source(path, memory_limit=memory_limit, threads=threads) as (con, types):
-        cols = _columns(spec, duration_kinds(path, spec, types))
+        cols = _columns(spec, duration_kinds(path, spec, types),
+                        _text_examples(lambda q: con.execute(q).fetchall()))
         con.execute(f"SET perfect_ht_threshold = {PERFECT_HASH_BITS}")
         if spec.uses_score:
             counted = one_pass.count_in_one_pass(con, cols, spec)
@@ -549,9 +577,10 @@ def count_spark(source: Any, spec: AssessmentSpec, *, spark: Any = None,
         spark = frame.sparkSession
     with spark_errors(), footers_ignored(spark):
         types = {name: _spark_type(t) for name, t in frame.dtypes}
-        cols = _columns(spec, types if path is None else duration_kinds(path, spec, types))
         view = "src"
         frame.createOrReplaceTempView(view)
+        cols = _columns(spec, types if path is None else duration_kinds(path, spec, types),
+                        _text_examples(lambda q: spark.sql(to_spark(q)).collect()))
         q = count_queries(cols)
         stats = _checked(spark.sql(to_spark(q["stats"])).collect()[0].asDict())
         targets = pd.Series([r["target"] for r in spark.sql(to_spark(q["targets"])).collect()])
@@ -623,10 +652,10 @@ def read_csv_spark(spark: Any, path: str, pattern: str, first: Path):
     CSV: every column as text, then typed by every row's values with the rule of
     :mod:`faircard.engine.csv_text` (Spark's inferSchema knows neither the words for a missing
     value nor codes such as '01')."""
-    from ..io.encodings import refuse_zero_bytes
+    from ..io.encodings import refuse_unreadable_text
 
-    for f in _csv_files(pattern):  # Spark reads a zero byte as a character of a value
-        refuse_zero_bytes(f, f.name)
+    for f in _csv_files(pattern):  # as an upload says (Spark reads any bytes as UTF-8)
+        refuse_unreadable_text(f, f.name)
     delim = _delimiter(first)
     reader = (spark.read.option("header", True).option("inferSchema", False)
               .option("sep", delim).option("escape", '"'))

@@ -103,24 +103,41 @@ def _zero_byte(name: str, offset: int, line: int, *, binary: bool) -> FaircardEr
         "the file is damaged or is not text. Export it again as CSV and upload that.")
 
 
-def refuse_zero_bytes(path, name: str) -> None:
-    """:func:`decode_text`'s refusal of a zero byte (with its sentence) for a text file read by
-    its path (by DuckDB or Spark, which read a zero byte as a character of a value), the file
-    streamed in chunks. UTF-16 and UTF-32 files, told by their bytes, hold zero bytes of
-    their own and are not refused here."""
+def refuse_unreadable_text(path, name: str) -> None:
+    """The checks of :func:`decode_text` that a text file read by its path (by DuckDB or
+    Spark, which read it as UTF-8 without telling) must pass, with an upload's sentences: a
+    zero byte is named with its line (or the file called binary), and a file that is not
+    UTF-8 (UTF-16 or UTF-32, or a legacy encoding such as cp1252, which DuckDB refused with
+    'CSV Error on Line: 2' and Spark read with its letters replaced by U+FFFD) is refused
+    naming its line; only an upload's encoding is detected. The file is streamed in chunks."""
     with open(path, "rb") as fh:
         head = fh.read(_CHUNK)
-        if _unicode_by_bytes(head):
-            return
+        wide = _unicode_by_bytes(head)
+        if wide:
+            raise FaircardError(
+                f"'{name}' is {wide.upper().replace('-LE', '').replace('-BE', '')} text; a file "
+                "read by its path must be UTF-8. Save it as CSV UTF-8, or upload it (an "
+                "upload's encoding is detected).")
+        dec = codecs.getincrementaldecoder("utf-8")()
         offset, lines, chunk = 0, 0, head
         while chunk:
             nul = chunk.find(b"\x00")
             if nul >= 0:
                 line = lines + chunk.count(b"\n", 0, nul) + 1
                 raise _zero_byte(name, offset + nul, line, binary=True)
+            nxt = fh.read(_CHUNK)
+            try:
+                dec.decode(chunk, final=not nxt)
+            except UnicodeDecodeError as exc:
+                at = max(exc.start, 0) - len(dec.getstate()[0])
+                line = lines + chunk.count(b"\n", 0, max(at, 0)) + 1
+                raise FaircardError(
+                    f"'{name}' is not UTF-8 text: line {line:,} has bytes that UTF-8 cannot "
+                    "decode, and a file read by its path must be UTF-8. Save it as CSV UTF-8, "
+                    "or upload it (an upload's encoding is detected).") from None
             lines += chunk.count(b"\n")
             offset += len(chunk)
-            chunk = fh.read(_CHUNK)
+            chunk = nxt
 
 
 def _unicode_by_bytes(raw: bytes) -> str | None:

@@ -514,7 +514,7 @@ def _scores_unused(assessment, feature: str, favorable_outcome: str) -> str:
                                                    ", ".join(names[:-1]) + " and " + names[-1]))
     people = sum(n for _, n in kinds.values())
     return (" Under it " + "; ".join(said) + f" ({people:,} {'person' if people == 1 else 'people'}"
-            "): for them the decision does not use the model's scores.")
+            "): each gets the same decision there, so the scores tell none of them apart.")
 
 
 def _constraint_gap(assessment, feature: str, constraint: str) -> float | None:

@@ -822,8 +822,8 @@ def describe(policy: Policy, counts: np.ndarray, groups: list[str], *,
                 for kind in ("nobody", "everybody") if kind in kinds.values()]
         people = sum(sizes[g] for g in kinds)
         joined = "; ".join(said)
-        text += (f" {joined[0].upper()}{joined[1:]} ({people:,.0f} {'person' if people == 1 else 'people'}): for them the "
-                 "decision does not use the model's scores.")
+        text += (f" {joined[0].upper()}{joined[1:]} ({people:,.0f} {'person' if people == 1 else 'people'}): each gets "
+                 "the same decision there, so the scores tell none of them apart.")
     n = counts.sum(axis=1)
     sizes = dict(zip(groups, np.rint(n).astype(np.int64).tolist(), strict=True))
     if policy.excluded_groups and policy.constraint != "none":

@@ -122,13 +122,13 @@ def test_a_met_constraint_names_the_groups_whose_decision_ignores_the_scores():
         # "It meets false positive rate parity" alone read as a success of the model's
         # scores, while 700 of 900 people get one decision whatever their score
         assert p.all_or_nothing_groups == {"a": "nobody", "b": "nobody"}
-        assert (f"Nobody is {verb} in a and b (700 people): for them the decision does not "
-                "use the model's scores.") in p.summary
+        assert (f"Nobody is {verb} in a and b (700 people): each gets the same decision "
+                "there, so the scores tell none of them apart.") in p.summary
     # a policy that uses the scores in every group says nothing of the kind
     real = choose_policy(y, s, g, groups, feature="grp", constraint="false_positive_rate_parity",
                          tolerance=0.05, min_group_size=0)
     assert all(0 < r < 1 for r in real.selection_rates.values())
-    assert real.all_or_nothing_groups == {} and "does not use" not in real.summary
+    assert real.all_or_nothing_groups == {} and "tell none of them apart" not in real.summary
 
 
 def test_the_card_of_such_a_policy_says_so_in_every_format():
@@ -150,8 +150,8 @@ def test_the_card_of_such_a_policy_says_so_in_every_format():
     wide = a.by_group_wide().set_index("group")
     assert wide.loc["a", "selection_rate"] == 0 and wide.loc["b", "selection_rate"] == 0
     card = build_card(a)
-    said = ("Under it nobody is flagged in 'a' and 'b' (700 people): for them the decision "
-            "does not use the model's scores.")
+    said = ("Under it nobody is flagged in 'a' and 'b' (700 people): each gets the same "
+            "decision there, so the scores tell none of them apart.")
     assert said in card.metrics["decision"]["policy"]["summary"]
     assert said in render_markdown(card).replace("\\", "")
     assert said.replace("'", "&#39;") in render_html(card)
@@ -161,7 +161,7 @@ def test_the_card_of_such_a_policy_says_so_in_every_format():
                          tolerance=0.05, min_group_size=0)
     b = faircard.assess(df, target="outcome", score="risk_score", sensitive="grp",
                         policy=real.decision_policy(), n_boot=0)
-    assert "does not use" not in build_card(b).metrics["decision"]["policy"]["summary"]
+    assert "tell none of them apart" not in build_card(b).metrics["decision"]["policy"]["summary"]
 
 
 def test_randomised_equalized_odds_never_lands_next_to_flagging_everybody():

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from .metrics import LABELS
-from .safe_text import short_labels
+from .safe_text import short_labels, visible
 
 _PALETTE = "tableau10"
 # Channels are given as typed objects (alt.X2, alt.ColorValue, alt.Tooltip, ...), never as
@@ -34,8 +34,8 @@ def _with_labels(frame: pd.DataFrame, column: str = "group") -> pd.DataFrame:
     """``frame`` with ``column`` as text and ``label``: what the chart draws of it (long names
     end in an ellipsis, names that would read alike are numbered; tooltips keep ``column``)."""
     frame = frame.copy()
-    frame[column] = frame[column].astype(str)
-    frame["label"] = frame[column].map(short_labels(frame[column].unique()))
+    frame["label"] = frame[column].astype(str).map(short_labels(frame[column].astype(str).unique()))
+    frame[column] = frame[column].astype(str).map(visible)  # in tooltips: controls as escapes
     return frame
 
 

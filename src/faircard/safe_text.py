@@ -2,9 +2,11 @@
 
 Three destinations, three rules:
 
-- renderers (Markdown, HTML, PDF, chart images): characters that XML and the chart renderer
-  refuse (C0/C1 controls except tab and newline, U+FFFE/U+FFFF, lone surrogates) become visible
-  escapes such as ``\\x0b``, so "B\\x0bC" is drawn as ``B\\x0bC`` instead of aborting the process;
+- renderers (Markdown, HTML, PDF, chart images, the app's pages): characters that XML and the
+  chart renderer refuse (C0/C1 controls except tab and newline, U+FFFE/U+FFFF, lone surrogates)
+  and the bidirectional controls become visible escapes such as ``\\x0b`` and ``\\u202e``, so
+  "B\\x0bC" is drawn as ``B\\x0bC`` instead of aborting the process, and a name cannot reorder
+  the text around it;
 - Markdown: on top of that, nothing can start a heading, image, link, HTML tag, list or code
   block (:func:`md_cell`, :func:`md_text`);
 - the terminal: every control character, including escape sequences and bidirectional overrides,
@@ -17,13 +19,17 @@ import re
 import unicodedata
 from typing import Any
 
+# the bidirectional controls: marks, embeddings, overrides and isolates reorder the text after
+# them, so a group named "\u202eA" drew the rest of a finding's sentence backwards in the PDF
+# ("vs 30.6%" as "%6.03 sv") and read as "A" in tables
+_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 # XML 1.0 refuses these; vl-convert aborts the process on them (C1 added: invisible, never text)
-_RENDER_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0d\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
-# for a terminal also newline/tab inside values and the bidirectional controls (reordering text)
-_TERMINAL_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
-                              "\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
-_TERMINAL_UNSAFE_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f"
-                                    "\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
+_RENDER_UNSAFE = re.compile(f"[\x00-\x08\x0b\x0c\x0d\x0e-\x1f\x7f-\x9f{_BIDI}\ufffe\uffff"
+                            "\ud800-\udfff]")
+# for a terminal also newline/tab inside values
+_TERMINAL_UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}\ud800-\udfff\ufffe\uffff]")
+_TERMINAL_UNSAFE_LINES = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}\ud800-\udfff"
+                                    "\ufffe\uffff]")
 
 
 def _escape(match: re.Match) -> str:
@@ -137,7 +143,7 @@ def short_labels(values: Any, limit: int = LABEL_CHARS) -> dict[str, str]:
     the same place, or differing only in spaces or Unicode forms) get " (1)", " (2)", ... in
     their order, so that two groups never merge into one label."""
     names = list(dict.fromkeys(str(v) for v in values))
-    cut = {n: n if len(n) <= limit else n[:limit - 1].rstrip() + "…" for n in names}
+    cut = {n: visible(n if len(n) <= limit else n[:limit - 1].rstrip() + "…") for n in names}
     alike: dict[str, int] = {}
     for label in cut.values():
         alike[reads_as(label)] = alike.get(reads_as(label), 0) + 1

@@ -21,7 +21,10 @@ from faircard import safe_text as st
     ("a\rb", "a\\x0db"),
     ("a\r\nb", "a\nb"),
     ("tab\tand\nnewline", "tab\tand\nnewline"),
-    ("\xa0 \x20 ~ \u0100 \u202e", "\xa0 \x20 ~ \u0100 \u202e"),
+    ("\xa0 \x20 ~ \u0100 \u200d \u2070", "\xa0 \x20 ~ \u0100 \u200d \u2070"),
+    # the bidirectional controls, which reorder the text around them
+    ("\u061c\u200e\u200f\u202a\u202e\u2066\u2069",
+     "\\u061c\\u200e\\u200f\\u202a\\u202e\\u2066\\u2069"),
 ])
 def test_visible(raw, want):
     assert st.visible(raw) == want

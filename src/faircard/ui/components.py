@@ -15,6 +15,7 @@ from ..card import CHECKLIST_SECTION, card_checklist, checklist_text, hidden_gro
 from ..errors import FaircardError
 from ..favorable import wording
 from ..governance.records import SHA256_RE
+from ..safe_text import visible
 from ..spec import AssessmentSpec
 from ..trivial import all_or_nothing
 from . import cache, state
@@ -464,11 +465,13 @@ _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$~:&=@/])")
 def escape(text) -> str:
     """``text`` (user data, or a message that may contain it) made inert for everything that
     Streamlit renders as Markdown (st.markdown, st.error/warning/info/success, captions,
-    headers, widget labels): each Markdown character escaped and each line's leading
-    whitespace removed (so it cannot become a code block). It reads the same on screen."""
+    headers, widget labels): each Markdown character escaped, each line's leading whitespace
+    removed (so it cannot become a code block), and control characters, bidirectional ones
+    included, shown as escapes as in the card (so a name cannot reorder the sentence it is in).
+    It reads the same on screen."""
     s = "" if text is None else str(text)
     lines = s.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    return _MARKDOWN.sub(r"\\\1", "\n".join(line.lstrip(" \t") for line in lines))
+    return _MARKDOWN.sub(r"\\\1", visible("\n".join(line.lstrip(" \t") for line in lines)))
 
 
 def error(message) -> None:

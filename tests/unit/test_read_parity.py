@@ -241,3 +241,22 @@ def test_spark_refuses_as_duckdb_and_the_upload_do(spark, tmp_path):
     for path in _not_utf8(tmp_path):
         said = _refusal(_duckdb, path, _spec())
         assert _refusal(assess_source, str(path), _spec(), engine="spark", spark=spark) == said
+
+
+def test_spark_names_the_column_whose_type_differs_between_parquet_files(spark, tmp_path):
+    """Spark took the type of one file and failed on the others with a Java error
+    (PARQUET_COLUMN_DATA_TYPE_MISMATCH); DuckDB reads them together, as the upload of their
+    rows in one file."""
+    frame = _frame(n=120, seed=7)
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    frame.iloc[:60].to_parquet(folder / "a.parquet")
+    frame.iloc[60:].astype({"y": "float64"}).to_parquet(folder / "b.parquet")
+    whole = tmp_path / "whole.parquet"
+    frame.astype({"y": "float64"}).to_parquet(whole)
+    pd.testing.assert_frame_equal(_duckdb(folder, _spec()).counts_frame(),
+                                  _upload(whole, _spec()).counts_frame())
+    for source in (folder, folder / "*.parquet"):
+        said = _refusal(assess_source, str(source), _spec(), engine="spark", spark=spark)
+        assert said.startswith(f"Spark cannot read the files of '{source}' together: column "
+                               "'y' holds int64 in 'a.parquet' and double in 'b.parquet'")

@@ -68,6 +68,7 @@ def spark_frame(path: str | None, *, spark_master: str = "local[*]",
         raise FaircardError("Spark reads a file, glob or folder (give DATA) or a catalog table "
                             "(give --spark-table DB.TABLE).")
     from .sources import (
+        check_spark_parquet_types,
         check_spark_partitions,
         csv_source,
         not_parquet_or_csv,
@@ -79,6 +80,8 @@ def spark_frame(path: str | None, *, spark_master: str = "local[*]",
     local = Path(path)
     if csv is None and local.is_file() and local.suffix.lower() not in (".parquet", ".pq"):
         raise not_parquet_or_csv(str(path), "Spark")  # Spark said it found no Parquet footer
+    if csv is None:
+        check_spark_parquet_types(str(path))
     with spark_errors():
         if csv is None:
             return check_spark_partitions(session.read.parquet(path), str(path))

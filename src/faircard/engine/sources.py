@@ -714,6 +714,40 @@ def check_spark_partitions(frame: Any, path: str):
     return frame
 
 
+def check_spark_parquet_types(path: str) -> None:
+    """Refuses, with a sentence, Parquet files at ``path`` (a local folder or glob) that hold
+    a column with different types in different files: Spark takes each column's type from one
+    file and failed with a Java error on reading the others (whole numbers in one file,
+    decimals in another), where DuckDB reads them together. Files this machine cannot list
+    (a cluster's storage) are not checked."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def plain(kind):
+        if pa.types.is_dictionary(kind):
+            kind = kind.value_type
+        return {pa.large_string(): pa.string(), pa.large_binary(): pa.binary()}.get(kind, kind)
+
+    files = sorted(_parquet_files(path)) if Path(path).is_dir() or \
+        any(c in path for c in "*?[") else []
+    seen: dict[str, tuple[Any, Path]] = {}
+    for f in files:
+        try:
+            schema = pq.read_schema(f)
+        except (OSError, pa.ArrowException):
+            continue  # Spark says what is wrong with it
+        for field in schema:
+            kind = plain(field.type)
+            first = seen.setdefault(field.name, (kind, f))
+            if first[0] != kind:
+                raise FaircardError(
+                    f"Spark cannot read the files of '{path}' together: column "
+                    f"'{field.name}' holds {first[0]} in '{first[1].name}' and {kind} in "
+                    f"'{f.name}', and Spark reads a column with one type in every file. Count "
+                    "them with DuckDB (--engine duckdb), which reads them together, or write "
+                    "the files with one type per column.")
+
+
 def open_spark_table(spark: Any, name: str):
     """The DataFrame of the table ``name`` ("db.table") of ``spark``'s catalog."""
     try:

@@ -1,0 +1,74 @@
+"""Per-group policies within a tolerance against fairlearn's ThresholdOptimizer relaxed to the
+same tolerance (its ``tol``): the randomised policy reaches its expected accuracy and meets the
+constraint by the rows, and no deterministic policy beats it."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from fairlearn.postprocessing import ThresholdOptimizer
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from faircard.policy import choose_policy
+
+
+class _Scores(ClassifierMixin, BaseEstimator):
+    """A 'model' whose score is the first column."""
+
+    def fit(self, X, y):
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict(self, X):
+        return np.asarray(X)[:, 0]
+
+
+def _rows(seed=3, n=5000):
+    rng = np.random.default_rng(seed)
+    g = rng.choice(3, n, p=[0.5, 0.3, 0.2])
+    y = rng.random(n) < np.array([0.3, 0.5, 0.4])[g]
+    s = np.clip(0.3 * y + np.array([0.0, 0.1, -0.05])[g] + rng.normal(0.35, 0.18, n),
+                0, 1).round(2)
+    return y, s, g, ["a", "b", "c"]
+
+
+RATES = {"demographic_parity": lambda p, y, m: p[m].mean(),
+         "equal_opportunity": lambda p, y, m: p[m & y].mean(),
+         "false_positive_rate_parity": lambda p, y, m: p[m & ~y].mean()}
+THEIRS = {"demographic_parity": "demographic_parity",
+          "equal_opportunity": "true_positive_rate_parity",
+          "false_positive_rate_parity": "false_positive_rate_parity"}
+
+
+@pytest.mark.parametrize("tol", [0.01, 0.05])
+@pytest.mark.parametrize("constraint", list(RATES))
+def test_relaxed_constraint_matches_threshold_optimizer(constraint, tol):
+    y, s, g, groups = _rows()
+    X = pd.DataFrame({"score": s})
+    to = ThresholdOptimizer(estimator=_Scores().fit(X, y), constraints=THEIRS[constraint],
+                            objective="accuracy_score", prefit=True, predict_method="predict",
+                            tol=tol)
+    labels = np.array(groups)[g]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        to.fit(X, y.astype(int), sensitive_features=labels)
+        theirs = to._pmf_predict(X, sensitive_features=labels)[:, 1]
+    theirs_accuracy = float(np.mean(y * theirs + ~y * (1 - theirs)))
+    mixed = choose_policy(y, s, g, groups, feature="g", constraint=constraint, tolerance=tol,
+                          randomized=True, min_group_size=0)
+    assert mixed.feasible
+    assert mixed.objective_value >= theirs_accuracy - 1e-3, (mixed.objective_value,
+                                                              theirs_accuracy)
+    # by the rows, under the rule stated
+    p = mixed.decision_policy().positive_probability(s, g, groups)
+    rates = [RATES[constraint](p, y, g == j) for j in range(3)]
+    assert max(rates) - min(rates) <= tol + 1e-9
+    assert np.mean(y * p + ~y * (1 - p)) == pytest.approx(mixed.objective_value, abs=1e-12)
+    # randomising can only help: one threshold per group stays below the randomised optimum
+    one_each = choose_policy(y, s, g, groups, constraint=constraint, tolerance=tol,
+                             min_group_size=0)
+    if one_each.feasible:
+        assert one_each.objective_value <= theirs_accuracy + 1e-3

@@ -4,6 +4,11 @@ Same card (sex, race and their intersection: 3 chart images), same run: vl-conve
 WeasyPrint called directly in-process against faircard's child-process path. Prints the times
 and their ratios.
 
+Then a card with 1,000 groups (a feature of 1,000 groups, sex and their intersection: 3,002
+rows): the CPU time WeasyPrint takes to print it with every group in HTML tables (as cards did
+before) against the card as it is now (features of more than ``PLAIN_TABLE_GROUPS`` groups
+listed in a plain-text appendix), same HTML otherwise, same run.
+
     PYTHONPATH=src python benchmarks/bench_render.py
 """
 
@@ -56,6 +61,40 @@ def main() -> None:
           f"(x{(t_cc + t_pc) / (t_ci + t_pi):.2f})")
 
 
+def many_groups(n_groups: int = 1_000) -> None:
+    import time
+
+    import numpy as np
+    import pandas as pd
+    from weasyprint import HTML
+
+    rng = np.random.default_rng(0)
+    n = 60_000
+    names = np.array([f"group {i:04d}" for i in range(n_groups)], dtype=object)
+    data = pd.DataFrame({"y": rng.integers(0, 2, n), "score": rng.random(n),
+                         "g": names[rng.integers(0, n_groups, n)],
+                         "sex": rng.choice(np.array(["F", "M"], dtype=object), n)})
+    card = build_card(faircard.assess(data, target="y", score="score", sensitive=["g", "sex"],
+                                      n_boot=0))
+    rows = len(card.quantitative["by_group"])
+
+    def cpu_of(html: str) -> float:
+        t0 = time.process_time()
+        HTML(string=html, url_fetcher=render.data_only_fetcher()).write_pdf()
+        return time.process_time() - t0
+
+    now = render.render_html(card, charts={})
+    limit = render.PLAIN_TABLE_GROUPS
+    render.PLAIN_TABLE_GROUPS = 10**9  # every group in HTML tables, as before
+    try:
+        tables = render.render_html(card, charts={})
+    finally:
+        render.PLAIN_TABLE_GROUPS = limit
+    t_tables, t_now = cpu_of(tables), cpu_of(now)
+    print(f"PDF of {rows:,} group rows (charts left out): HTML tables {t_tables:.1f} s CPU, "
+          f"plain-text appendix {t_now:.1f} s CPU (x{t_tables / t_now:.1f} faster)")
+
+
 def _specs(card) -> list[str]:
     """The Vega-Lite specs chart_images sends to the child."""
     captured: list[str] = []
@@ -75,3 +114,4 @@ def _specs(card) -> list[str]:
 
 if __name__ == "__main__":
     main()
+    many_groups()

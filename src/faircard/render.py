@@ -27,6 +27,7 @@ from .errors import FaircardError
 from .formatting import fmt_disparate_impact, fmt_int, fmt_num, fmt_p, fmt_pct, fmt_threshold
 from .render_worker import data_only_fetcher, run_job
 from .safe_text import LABEL_CHARS, has_unsafe, md_cell, md_text, short_labels, visible
+from .text_table import plain_table
 
 PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
 MAX_TEMPLATE_VALUE = 10_000_000
@@ -154,11 +155,49 @@ def _context(card: ModelCard, charts: dict[str, str] | None = None) -> dict[str,
         d = _shorten(d, labels)
         features = [labels.get(f, f) for f in features]
         charts = {_shorten(k, labels): uri for k, uri in charts.items()}
-    return {"card": d, "features": features, "charts": charts,
+    return {"card": d, "features": features, "charts": charts, "appendix": _appendix(d),
             "shortened": [{"label": short, "name": full,
                            "start": full if len(full) <= NAME_SHOWN else full[:NAME_SHOWN] + "…"}
                           for full, short in labels.items()],
             "name": d["model_details"].get("name") or "Unnamed model"}
+
+
+PLAIN_TABLE_GROUPS = 100
+"""A feature with more groups than this is listed in the HTML and PDF card's appendix as a
+plain-text table (:mod:`faircard.text_table`), which the card says where its table would be:
+a card with 3,000 groups in HTML tables took 43 s of CPU to print."""
+
+
+def _appendix(d: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """{feature: {"n_groups", "intervals", "blocks"}} of the card's features with more than
+    :data:`PLAIN_TABLE_GROUPS` groups: every figure of their per-group tables, as text."""
+    rows_of: dict[str, list[dict[str, Any]]] = {}
+    for r in d["quantitative"]["by_group"]:
+        rows_of.setdefault(r["feature"], []).append(r)
+    shown = d["metrics"]["shown"]
+    labels = d["metrics"].get("labels", {})
+    headers = ["Group", "People"] + [labels.get(m) or m.replace("_", " ").capitalize()
+                                     for m in shown]
+    out = {}
+    for feature, rows in rows_of.items():
+        if len(rows) <= PLAIN_TABLE_GROUPS:
+            continue
+        cells, intervals = [], False
+        for r in rows:
+            row = [visible(r["group"]), fmt_int(r["n"]) + (" (small)" if r["is_small_group"]
+                                                           else "")]
+            for m in shown:
+                iv = (r.get("intervals") or {}).get(m)
+                text = fmt_num(r["values"].get(m))
+                if iv and iv[0] is not None:
+                    text += f" [{fmt_num(iv[0])}-{fmt_num(iv[1])}]"
+                    intervals = True
+                row.append(text)
+            cells.append(row)
+        out[feature] = {"n_groups": len(rows), "intervals": intervals,
+                        "blocks": plain_table(headers, cells,
+                                              right=[False] + [True] * (len(headers) - 1))}
+    return out
 
 
 NAME_SHOWN = 200

@@ -38,12 +38,17 @@ def _write(rows: pd.DataFrame, path) -> None:
     pq.write_table(pa.Table.from_pandas(rows, preserve_index=False), path)
 
 
+def recording(monkeypatch, owner, name: str) -> list:
+    """What the function ``owner.name`` returns from now on, call by call."""
+    seen, real = [], getattr(owner, name)
+    monkeypatch.setattr(owner, name, lambda *a: seen.append(real(*a)) or seen[-1])
+    return seen
+
+
 @pytest.fixture
 def alone(monkeypatch):
     """Whether each count was the grouped query's alone."""
-    seen, count = [], one_pass.count_in_one_pass
-    monkeypatch.setattr(one_pass, "count_in_one_pass",
-                        lambda *a: seen.append(count(*a)) or seen[-1])
+    seen = recording(monkeypatch, one_pass, "count_in_one_pass")
     return lambda: [c is not None for c in seen]
 
 

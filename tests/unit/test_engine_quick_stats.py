@@ -76,14 +76,10 @@ def spy(monkeypatch):
     guesses held), and whether every row was kept (the row accounting from one pass over the
     outcome and the score)."""
     import faircard.engine.one_pass as one_pass
+    from tests.unit.test_engine_one_pass import recording
 
-    seen = {"quick": [], "one_pass": []}
-    kept, alone = sources._all_kept, one_pass.count_in_one_pass
-    monkeypatch.setattr(sources, "_all_kept",
-                        lambda *a: seen["quick"].append(kept(*a)) or seen["quick"][-1])
-    monkeypatch.setattr(one_pass, "count_in_one_pass",
-                        lambda *a: seen["one_pass"].append(alone(*a)) or seen["one_pass"][-1])
-    return seen
+    return {"quick": recording(monkeypatch, sources, "_all_kept"),
+            "one_pass": recording(monkeypatch, one_pass, "count_in_one_pass")}
 
 
 def _alone(seen) -> list[bool]:

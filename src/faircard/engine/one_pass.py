@@ -14,6 +14,12 @@ counts are then those of the plain way, value for value; otherwise the plain way
 (the pass here is lost: a file whose groups first appear past its first rows, whose footers
 claim a wider range, or that has missing values).
 
+A single Parquet file's first rows, row count and footers are read by pyarrow and handed to
+DuckDB as an Arrow table, whose columns DuckDB must type as it types the file's: the same
+queries then give the same values (see :func:`arrow_head`). At 10 million rows this took 0.02 s
+of CPU, against 0.1 s for DuckDB to copy the first rows into a table and query it. Other
+sources, and a file pyarrow cannot read so, have their first rows copied by DuckDB.
+
 Only for scores that go on the grid (more than :data:`~faircard.engine.grouped.
 MAX_DISTINCT_SCORES` distinct values among the first rows): the grid cell is what needs the
 range before the pass.
@@ -22,7 +28,12 @@ range before the pass.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from ..errors import FaircardError
 from ..spec import AssessmentSpec
@@ -31,12 +42,16 @@ from .sql import MAX_CODED, Coding, Columns, _literal, _missing, _value, codable
 
 HEAD = "faircard_head"
 """The table (in the connection's own database) of the first rows' scores, outcomes and
-features, read once."""
+features, read once; or the view of them over :data:`ROWS`."""
+ROWS = "faircard_head_rows"
+"""The first rows of a single Parquet file as pyarrow reads them (an Arrow table registered on
+the connection)."""
 
 
-def head_queries(cols: Columns, head_rows: int) -> tuple[str, dict[str, str]]:
-    """The statement that copies the first ``head_rows`` rows' columns of ``src`` into
-    :data:`HEAD`, and the queries then run at once, by name: over the first rows,
+def head_queries(cols: Columns, head_rows: int, rows: str = "src") -> tuple[str, dict[str, str]]:
+    """The statement that copies the first ``head_rows`` rows' columns of ``rows`` (the source
+    ``src``, or :data:`ROWS`, then as a view) into :data:`HEAD`, and the queries then run at
+    once, by name: over the first rows,
     ``head_score`` (the number of distinct scores, their least and greatest),
     ``head_targets`` (up to three outcome values) and ``head_values:F`` (up to MAX_CODED + 1
     values of the feature F, as the grouped query groups them); ``claimed``, the least and
@@ -45,7 +60,8 @@ def head_queries(cols: Columns, head_rows: int) -> tuple[str, dict[str, str]]:
                f"{quote(cols.target)} AS __target"]
     columns += [f"{_value(quote(f), cols.is_float.get(f, False))} AS __f{i}"
                 for i, f in enumerate(cols.sensitive)]
-    copy = (f"CREATE OR REPLACE TABLE {HEAD} AS SELECT {', '.join(columns)} FROM src "
+    kind = "TABLE" if rows == "src" else "TEMP VIEW"
+    copy = (f"CREATE OR REPLACE {kind} {HEAD} AS SELECT {', '.join(columns)} FROM {rows} "
             f"LIMIT {int(head_rows)}")
     name = str(cols.decision).replace("'", "''")
     queries = {
@@ -63,27 +79,27 @@ def head_queries(cols: Columns, head_rows: int) -> tuple[str, dict[str, str]]:
     return copy, queries
 
 
-def count_in_one_pass(con, cols: Columns, spec: AssessmentSpec) -> GroupedCounts | None:
+def count_in_one_pass(con, cols: Columns, spec: AssessmentSpec, path: str | None = None,
+                      types: dict[str, str] | None = None) -> GroupedCounts | None:
     """The grouped counts of ``spec`` over the view ``src`` of the connection ``con`` in one
-    pass over the rows, or None when the guesses do not hold (then nothing is known)."""
+    pass over the rows, or None when the guesses do not hold (then nothing is known).
+    ``path``: the source's path, whose first rows pyarrow reads when it is a single Parquet
+    file whose columns DuckDB types as ``types`` (the view's column types) in Arrow too."""
     from .sources import (
         GRID_POINTS,
         HEAD_ROWS,
         _arrow_frame,
         _counted,
-        _fetch_all,
         _grouped_query,
         _plain,
         _unpacked,
     )
 
-    copy, queries = head_queries(cols, HEAD_ROWS)
-    con.execute(copy)
-    kinds = {name: "arrow" if name.startswith("head_values:") else
-             "df" if name == "head_targets" else "raw" for name in queries}
-    fetched = _fetch_all(con, {queries[name]: kind for name, kind in kinds.items()})
-    got = {name: fetched[queries[name]] for name in queries}
-    con.execute(f"DROP TABLE {HEAD}")
+    got = None
+    if path is not None and types is not None:
+        got = _arrow_head(con, cols, path, types, HEAD_ROWS)
+    if got is None:
+        got = _duckdb_head(con, cols, HEAD_ROWS)
     head, n = got["head_score"], int(got["rows"]["n"])
     lo, hi = _claimed_range(got["claimed"])
     targets = got["head_targets"]["target"]
@@ -114,6 +130,122 @@ def count_in_one_pass(con, cols: Columns, spec: AssessmentSpec) -> GroupedCounts
     if not _found(con, cols, lo, head["lo"]) or not _found(con, cols, hi, head["hi"]):
         return None  # the claimed range is wider than the scores': another grid
     return _counted(stats, targets, _unpacked(grouped, coding, values, targets), "duckdb")
+
+
+def _duckdb_head(con, cols: Columns, head_rows: int) -> dict[str, Any]:
+    """The results of :func:`head_queries`, by name, over the first rows DuckDB copies."""
+    from .sources import _fetch_all
+
+    copy, queries = head_queries(cols, head_rows)
+    con.execute(copy)
+    kinds = {name: "arrow" if name.startswith("head_values:") else
+             "df" if name == "head_targets" else "raw" for name in queries}
+    fetched = _fetch_all(con, {queries[name]: kind for name, kind in kinds.items()})
+    con.execute(f"DROP TABLE {HEAD}")
+    return {name: fetched[queries[name]] for name in queries}
+
+
+def single_parquet_file(path: str) -> bool:
+    """Whether DuckDB reads ``path`` as one Parquet file, with no column taken from its
+    folders' names (no glob, no folder named ``key=value``)."""
+    p = Path(path)
+    return p.suffix.lower() == ".parquet" and not any(c in str(path) for c in "*?[") and \
+        p.is_file() and not any("=" in part for part in p.parent.parts)
+
+
+def arrow_head(path: str, cols: Columns, head_rows: int):
+    """(the first ``head_rows`` rows of the Parquet file ``path``, with the columns ``cols``
+    reads, as a pyarrow Table; its row count; the least and greatest score its footers claim,
+    as :func:`_claimed_range` takes them) as pyarrow reads them, or None when pyarrow cannot.
+    Read page by page: only the first rows' pages are read."""
+    names = list(dict.fromkeys([cols.decision, cols.target, *cols.sensitive]))
+    try:
+        with pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20) as pf:
+            if any(pf.schema_arrow.get_field_index(name) < 0 for name in names):
+                return None  # not a column of the file, or a name two columns share
+            batches, n = [], 0
+            for batch in pf.iter_batches(batch_size=head_rows, columns=names,
+                                         use_threads=False):
+                batches.append(batch)
+                n += batch.num_rows
+                if n >= head_rows:
+                    break
+            table = pa.Table.from_batches(batches, schema=batches[0].schema) \
+                .slice(0, head_rows) if batches else None
+            meta = pf.metadata
+            rows = meta.num_rows
+            claim = _claimed_by_footers(meta, cols.decision)
+    except (pa.ArrowException, OSError, ValueError):
+        return None
+    if table is None or table.column_names != names:
+        return None
+    return table, rows, claim
+
+
+def _claimed_by_footers(meta, name: str) -> dict[str, Any]:
+    """The least and greatest value of the column ``name`` that the row groups' statistics of
+    a file's metadata ``meta`` claim (None where none does)."""
+    found = [i for i in range(meta.num_columns) if meta.schema.column(i).path == name]
+    los, his = [], []
+    for r in range(meta.num_row_groups if len(found) == 1 else 0):
+        stats = meta.row_group(r).column(found[0]).statistics
+        if stats is None or not stats.has_min_max:
+            continue
+        for out, v in ((los, stats.min), (his, stats.max)):
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                out.append(float(v))
+    return {"lo": min(los) if los else None, "hi": max(his) if his else None}
+
+
+def _arrow_head(con, cols: Columns, path: str, types: dict[str, str],
+                head_rows: int) -> dict[str, Any] | None:
+    """The results of :func:`head_queries`, by name, over the first rows of a single Parquet
+    file as pyarrow reads them (:func:`arrow_head`), or None when it is not one, pyarrow
+    cannot read it, or DuckDB types a column of pyarrow's otherwise than the file's."""
+    import duckdb
+
+    from .sources import _arrow_frame, _row
+
+    if not single_parquet_file(path):
+        return None
+    read = arrow_head(path, cols, head_rows)
+    if read is None:
+        return None
+    table, rows, claim = read
+    try:
+        con.register(ROWS, table)
+        typed = {r[0]: str(r[1]) for r in con.execute(f"DESCRIBE {ROWS}").fetchall()}
+        if any(typed.get(name) != types.get(name) for name in table.column_names):
+            return None  # the same values need the same types
+        view, queries = head_queries(cols, head_rows, ROWS)
+        con.execute(view)
+        got = {"rows": {"n": rows}, "claimed": claim,
+               "head_score": _score_summary(table.column(cols.decision))}
+        if got["head_score"] is None:  # not plain numbers: as DuckDB casts them
+            got["head_score"] = _row(con.execute(queries["head_score"]), nan=True)
+        got["head_targets"] = con.execute(queries["head_targets"]).fetchdf()
+        for i, _ in enumerate(cols.sensitive):
+            got[f"head_values:{i}"] = _arrow_frame(con, queries[f"head_values:{i}"])
+        return got
+    except duckdb.Error:
+        return None
+    finally:
+        con.execute(f"DROP VIEW IF EXISTS {HEAD}")
+        con.unregister(ROWS)
+
+
+def _score_summary(column) -> dict[str, Any] | None:
+    """The ``head_score`` row (distinct scores, least, greatest) of an Arrow column of whole
+    or floating numbers without a missing value, as DuckDB gives it for the scores cast to
+    doubles (equal numbers are one score, 0.0 and -0.0 included); None for other columns."""
+    kind = column.type
+    if column.null_count or not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+        return None
+    scores = column.to_numpy().astype(np.float64)  # each value rounded to the nearest double
+    if len(scores) == 0 or np.isnan(scores).any():
+        return None
+    return {"score_distinct": int(len(np.unique(scores))), "lo": float(scores.min()),
+            "hi": float(scores.max())}
 
 
 def _claimed_range(claim: dict[str, Any]) -> tuple[float | None, float]:

@@ -473,7 +473,7 @@ def count_duckdb(path: str, spec: AssessmentSpec, *, memory_limit: str = "4GB",
                         _text_examples(lambda q: con.execute(q).fetchall()))
         con.execute(f"SET perfect_ht_threshold = {PERFECT_HASH_BITS}")
         if spec.uses_score:
-            counted = one_pass.count_in_one_pass(con, cols, spec)
+            counted = one_pass.count_in_one_pass(con, cols, spec, str(path), types)
             if counted is not None:
                 return counted
         q = count_queries(cols, head_rows=HEAD_ROWS)

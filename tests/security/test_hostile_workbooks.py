@@ -182,3 +182,28 @@ def test_a_directory_chain_in_a_loop_is_read_once():
     with pytest.raises(FaircardError, match="saved with a password"):
         read_table(looped, filename="loop.xlsx")
     assert time.perf_counter() - start < 5
+
+
+def test_the_sheet_read_is_named_with_the_sheets_left_out_and_whether_it_is_hidden():
+    """faircard reads a workbook's first sheet, as pandas does; a workbook whose first sheet is
+    hidden (a lookup table, say) was read without a word, while Excel opens on another sheet."""
+    book = openpyxl.Workbook()
+    book.active.title = "lookup"
+    book.active.append(["code", "label"])
+    book.active.append([1, "x"])
+    book.active.sheet_state = "hidden"
+    for title in ("people", "notes"):
+        sheet = book.create_sheet(title)
+        sheet.append(["outcome", "sex"])
+        sheet.append([1, "F"])
+    book.active = 1
+    buf = io.BytesIO()
+    book.save(buf)
+    read = read_table(buf.getvalue(), filename="three.xlsx")
+    assert list(read.frame.columns) == ["code", "label"]
+    assert read.warnings == (
+        "'three.xlsx' has 3 sheets; faircard read the first, 'lookup', and left out 'people', "
+        "'notes'. To use another sheet, save it alone as its own file or move it first.",
+        "The sheet read, 'lookup', is hidden in Excel (hidden): check that it holds the data "
+        "you meant.")
+    assert read_table(_small_book(), filename="one.xlsx").warnings == ()

@@ -38,8 +38,9 @@ _BOOT = ("import sys, importlib.util as u; "
          "m = u.module_from_spec(s); s.loader.exec_module(m); sys.exit(m.child_main())")
 
 
-def read_workbook(raw: bytes, name: str, limits: Any) -> Any:
-    """The first sheet of the workbook ``raw`` as pandas reads it, read in a child process.
+def read_workbook(raw: bytes, name: str, limits: Any) -> tuple[Any, list[str]]:
+    """The first sheet of the workbook ``raw`` as pandas reads it, read in a child process,
+    and notes on what was left out (other sheets) or is not what Excel shows (a hidden sheet).
 
     ``limits`` is a :class:`~faircard.io.limits.TableLimits`. Raises FaircardError for a
     workbook over a limit, one the child could not read, or one that cost more than
@@ -82,7 +83,27 @@ def read_workbook(raw: bytes, name: str, limits: Any) -> Any:
         raise too_costly
     if "error" in reply:
         raise FaircardError(f"'{name}' could not be read as Excel: {reply['error']}")
-    return _frame(reply, body)
+    return _frame(reply, body), sheet_notes(name, reply["sheets"])
+
+
+def sheet_notes(name: str, sheets: list[list[str]]) -> list[str]:
+    """Sentences on the sheets of a workbook (``[title, state]`` each, in the workbook's
+    order) when faircard reads only the first: which one, which were left out, and whether
+    the one read is hidden in Excel."""
+    if not sheets:
+        return []
+    (title, state), others = sheets[0], [t for t, _ in sheets[1:]]
+    notes = []
+    if others:
+        shown = ", ".join(f"'{t}'" for t in others[:5]) + (
+            f" and {len(others) - 5} more" if len(others) > 5 else "")
+        notes.append(f"'{name}' has {len(sheets)} sheets; faircard read the first, '{title}', "
+                     f"and left out {shown}. To use another sheet, save it alone as its own "
+                     "file or move it first.")
+    if state != "visible":
+        notes.append(f"The sheet read, '{title}', is hidden in Excel ({state}): check that it "
+                     "holds the data you meant.")
+    return notes
 
 
 def compound_file_names(raw: bytes) -> set[str]:
@@ -229,15 +250,28 @@ def child_main() -> int:
     body = b""
     try:
         result, body = _read(raw, job)
-    except MemoryError:
-        result = {"costly": True}
     except RecursionError:
         result = {"error": "its XML is nested too deeply"}
     except Exception as exc:  # openpyxl and pandas raise many types for damaged workbooks
-        text = str(exc).strip().splitlines()
-        result = {"error": (text[0] if text else type(exc).__name__)[:200]}
+        if _out_of_memory(exc, int(job["memory_mb"])):
+            result = {"costly": True}
+        else:
+            text = str(exc).strip().splitlines()
+            result = {"error": (text[0] if text else type(exc).__name__)[:200]}
     sys.stdout.buffer.write(json.dumps(result, ensure_ascii=True).encode() + b"\n" + body)
     return 0
+
+
+def _out_of_memory(exc: BaseException, memory_mb: int) -> bool:
+    """Whether ``exc`` comes from the memory limit: a MemoryError, or what native code raises
+    when an allocation fails (expat's 'out of memory', a SystemError without an exception set),
+    or any failure once the process has used most of its memory."""
+    import resource
+
+    if isinstance(exc, MemoryError | SystemError) or "out of memory" in str(exc).lower():
+        return True
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    return peak_mb > 0.75 * memory_mb
 
 
 def _read(raw: bytes, job: dict) -> tuple[dict, bytes]:
@@ -247,18 +281,20 @@ def _read(raw: bytes, job: dict) -> tuple[dict, bytes]:
     # read-only: sheets are streamed when read; opened once, for the extent and for pandas
     book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True,
                                   keep_links=False)
+    sheets = [[str(ws.title), str(ws.sheet_state)] for ws in book.worksheets]
     if book.worksheets:
         with book.worksheets[0]._get_source() as src:  # the sheet pandas reads (the first)
             over = _over_extent(*sheet_extent(src), job)
         if over:
             book.close()
             return {"over": over}, b""
-    with pd.ExcelFile(book, engine="openpyxl") as sheets:
-        frame = sheets.parse(nrows=job["max_rows"] + 1)
+    with pd.ExcelFile(book, engine="openpyxl") as first:
+        frame = first.parse(nrows=job["max_rows"] + 1)
         # the first row's names as written (pandas numbers a repeated name its own way)
-        header = sheets.parse(header=None, nrows=1)
+        header = first.parse(header=None, nrows=1)
     meta, body = _columns(frame)
     meta["written"] = [_encode(v) for v in header.iloc[0].tolist()] if len(header) else []
+    meta["sheets"] = sheets
     return meta, body
 
 

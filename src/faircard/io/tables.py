@@ -120,7 +120,8 @@ def read_table(
             df, notes = _read_parquet(raw, name, limits)
             result = TableRead(df, warnings=tuple(notes))
         elif kind == "excel":
-            result = TableRead(_read_excel(raw, name, limits))
+            df, notes = _read_excel(raw, name, limits)
+            result = TableRead(df, warnings=tuple(notes))
         else:
             result = _read_csv(raw, name, encoding, limits)
     _tidy_columns(result.frame, name)
@@ -551,7 +552,7 @@ def _arrow_to_pandas(table) -> pd.DataFrame:
     return frame.iloc[:, order + [i for i in range(frame.shape[1]) if i not in taken]]
 
 
-def _read_excel(raw: bytes, name: str, limits: TableLimits) -> pd.DataFrame:
+def _read_excel(raw: bytes, name: str, limits: TableLimits) -> tuple[pd.DataFrame, list[str]]:
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as zf:
             total = 0

@@ -38,6 +38,12 @@ FOUR_FIFTHS = 0.8
 """Lowest selection-rate ratio that passes; compared with 1e-9 of slack so that 0.6 / 0.75
 (0.7999999999999999 in floating point) passes, as it does on paper."""
 
+RANDOMIZED_P_NOTE = (
+    "Under a randomised rule the counts are expected values: the p-values of the differences "
+    "between groups test them as if they had been observed, and where Fisher's exact test is "
+    "used (a count expected under equal proportions below 5) it takes them rounded to whole "
+    "people.")
+
 BY_GROUP_BASE = ("feature", "group", "metric", "value", "n", "is_small_group", "reason",
                  "difference_to_reference", "ratio_to_reference")
 """The columns of ``Assessment.by_group`` before the intervals'."""
@@ -320,6 +326,7 @@ def assess_cube(cube: Cube, spec: AssessmentSpec) -> Assessment:
     notes: list[str] = []
     if spec.policy is not None and spec.policy.is_randomized:
         notes.append(spec.policy.describe())
+        notes.append(RANDOMIZED_P_NOTE)
     if cube.n_dropped:
         detail = ", ".join(f"{v:,} with {k}" for k, v in cube.dropped_reasons.items())
         notes.append(f"{counted(cube.n_dropped, 'row was', 'rows were')} left out ({detail}).")

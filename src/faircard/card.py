@@ -605,6 +605,11 @@ def _auto_caveats(assessment, criteria, personal, suppressed, words,
                        f"four-fifths rule (disparate impact ratio "
                        f"{fmt_disparate_impact(c, 2)}).")
     out.extend(_unnamed(note, hidden) for note in assessment.group_notes)
+    policy = assessment.spec.policy
+    if policy is not None and policy.is_randomized:  # what its adjusted p-values test
+        from .assess import RANDOMIZED_P_NOTE
+
+        out.append(RANDOMIZED_P_NOTE)
     if assessment.n_dropped:
         out.append(counted(assessment.n_dropped, "row without an outcome or decision was",
                            "rows without an outcome or decision were") + " left out.")

@@ -6,6 +6,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from .formatting import fmt_threshold
 from .metrics import LABELS
 from .safe_text import short_labels, visible
 
@@ -143,6 +144,7 @@ def models_scatter(table: pd.DataFrame, performance: str, disparity: str,
 def roc_curves(curves: pd.DataFrame) -> alt.Chart:
     """ROC curve per group (tidy frame from ``thresholds.roc_pr_curves``)."""
     c = _with_labels(curves.dropna(subset=["false_positive_rate", "true_positive_rate"]))
+    c["threshold_text"] = c["threshold"].map(fmt_threshold)
     # drawn along the curve: both rates only grow along it, so their sum orders its points
     # (ordered by the false positive rate alone, a rise at a fixed false positive rate kept
     # the rows' threshold order and was drawn from its top down, a zigzag; Vega-Lite does
@@ -154,7 +156,9 @@ def roc_curves(curves: pd.DataFrame) -> alt.Chart:
         y=alt.Y("true_positive_rate:Q", title="True positive rate"),
         color=alt.Color("label:N", title="group", scale=alt.Scale(scheme=_PALETTE)),
         order=alt.Order("along:Q"),
-        tooltip=[alt.Tooltip("group:N"), alt.Tooltip("threshold:Q", format=".3f"),
+        # a threshold written with the digits that state it exactly (fmt_threshold): at
+        # three decimals two thresholds 0.0001 apart read the same
+        tooltip=[alt.Tooltip("group:N"), alt.Tooltip("threshold_text:N", title="threshold"),
                  alt.Tooltip("false_positive_rate:Q", format=".3f"),
                  alt.Tooltip("true_positive_rate:Q", format=".3f")],
     ).properties(title="ROC curve per group", width=360, height=300)

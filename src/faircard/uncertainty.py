@@ -140,13 +140,19 @@ def _percentile(samples: np.ndarray, confidence: float, axis: int = 0):
 
 def two_proportion_p(k1: float, n1: float, k2: float, n2: float) -> float:
     """p-value of "equal proportions": Fisher's exact test when any expected count is below 5,
-    otherwise the pooled two-proportion z test. NaN when a group has no trials."""
+    otherwise the pooled two-proportion z test. NaN when a group has no trials.
+
+    Under a randomised decision rule the counts are expected values, not whole people. The z
+    test takes them as they are; Fisher's exact test is defined on whole counts only and takes
+    them rounded to the nearest whole person (each group's successes and failures rounded
+    separately), which is what the assessment's note says. (Truncating them, as before, lost
+    up to a person per cell: 2.6 of 10 became 2 of 9.)"""
     if n1 <= 0 or n2 <= 0:
         return np.nan
     pooled = (k1 + k2) / (n1 + n2)
     expected = np.array([n1 * pooled, n1 * (1 - pooled), n2 * pooled, n2 * (1 - pooled)])
     if (expected < 5).any():
-        table = [[int(k1), int(n1 - k1)], [int(k2), int(n2 - k2)]]
+        table = [[round(k1), round(n1 - k1)], [round(k2), round(n2 - k2)]]
         return float(stats.fisher_exact(table).pvalue)
     se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
     if se == 0:

@@ -123,3 +123,28 @@ def test_builders_give_altair_typed_channels(monkeypatch):
     points, names = (layer["encoding"] for layer in specs["models_scatter"]["layer"])
     assert points["color"]["condition"] == {"test": "datum.focus", "value": "#e45756"}
     assert names["text"] == {"field": "label", "type": "nominal"}
+
+
+def _shown(value, tooltip: dict) -> str:
+    """What a tooltip prints for ``value``: the text itself for a nominal field, else the
+    value in its d3 format (".3f" is Python's ".3f")."""
+    if tooltip["type"] == "nominal":
+        return str(value)
+    fmt = tooltip.get("format", "")
+    return format(float(value), fmt[1:] if fmt.startswith(".") else "") if fmt else str(value)
+
+
+def test_roc_tooltip_never_prints_two_different_thresholds_alike():
+    """Thresholds 0.0001 apart (as a fine sweep of real scores has) read differently, and each
+    reads as the number it is."""
+    thresholds = [0.12341, 0.12349, 0.5, 0.50004, 0.7, float("inf")]
+    curves = pd.DataFrame({"group": ["F"] * 6, "threshold": thresholds,
+                           "false_positive_rate": [0.9, 0.8, 0.5, 0.4, 0.2, 0.0],
+                           "true_positive_rate": [1.0, 0.95, 0.8, 0.7, 0.5, 0.0]})
+    spec = _spec(charts.roc_curves(curves))
+    tip = next(t for t in spec["encoding"]["tooltip"] if t.get("title") == "threshold"
+               or t["field"] == "threshold")
+    rows = next(iter(spec["datasets"].values()))
+    shown = [_shown(r[tip["field"]], tip) for r in rows]
+    assert len(set(shown)) == len(thresholds)
+    assert [float(s) for s in shown] == thresholds

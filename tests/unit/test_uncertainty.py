@@ -326,3 +326,36 @@ def test_german_shaped_selection_gap_is_beyond_chance_exactly_when_statsmodels_s
             if s.startswith(f"{r['feature']}: the {r['metric'].replace('_', ' ')} is"):
                 adj = want[disp.index.get_loc(r.name)]
                 assert ("not distinguishable" in s) == (adj >= 0.05), s
+
+
+def test_fisher_takes_expected_counts_rounded_not_truncated():
+    """A randomised rule's expected counts (2.6 of 10 against 0.4 of 10: expected counts below
+    5, so Fisher's exact test): the table is the counts rounded to whole people, each row
+    summing to its group's size, as scipy computes it."""
+    from scipy.stats import fisher_exact
+
+    from faircard.uncertainty import two_proportion_p
+
+    p = two_proportion_p(2.6, 10.0, 0.4, 10.0)
+    assert p == pytest.approx(fisher_exact([[3, 7], [0, 10]]).pvalue, abs=1e-15)
+    assert p != pytest.approx(fisher_exact([[2, 7], [0, 9]]).pvalue)  # truncated, as before
+    # whole counts are unchanged
+    assert two_proportion_p(3, 10, 0, 10) == p
+
+
+def test_a_randomised_rule_says_how_its_p_values_take_expected_counts():
+    from faircard.assess import RANDOMIZED_P_NOTE
+    from faircard.decision import DecisionPolicy
+
+    df = make_dataset(3, n=400, n_features=1, tiny_group=False, no_positive_group=False)
+    groups = sorted(df["sex"].unique())
+    mixed = DecisionPolicy.per_group("sex", {g: 0.5 for g in groups},
+                                     mix={groups[0]: (0.3, 0.7)})
+    a = faircard.assess(df, target="y", score="score", sensitive="sex", policy=mixed, n_boot=0)
+    assert RANDOMIZED_P_NOTE in a.notes
+    from faircard.card import build_card
+
+    assert RANDOMIZED_P_NOTE in build_card(a).caveats["automatic"]
+    plain = faircard.assess(df, target="y", score="score", sensitive="sex", n_boot=0,
+                            policy=DecisionPolicy.per_group("sex", {g: 0.5 for g in groups}))
+    assert RANDOMIZED_P_NOTE not in plain.notes

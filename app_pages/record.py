@@ -170,7 +170,8 @@ with tab_policy:
     if spec.uses_score and spec.policy.chosen_for:
         lines.append("- How the policy was chosen: " + ", ".join(
             f"{components.escape(k)} {components.escape(v)}"
-            for k, v in spec.policy.chosen_for.items() if k != "left_out"))
+            for k, v in spec.policy.chosen_for.items()
+            if k not in ("left_out", "min_group_size")))  # stated on the next line
         left = spec.policy.chosen_for.get("left_out")
         if left:
             lines.append("- Left out of its constraint as smaller than "

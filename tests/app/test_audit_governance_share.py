@@ -231,3 +231,27 @@ def _check_what_if(at, df: pd.DataFrame, pred: np.ndarray) -> None:
             assert values == pytest.approx(expected, abs=5.01e-3), (feature, shown)
             checked += 1
     assert checked >= 2 + 4
+
+
+def test_share_view_names_the_groups_the_policys_constraint_left_out(tmp_path,
+                                                                    _private_audit_store):
+    """A record made under a policy chosen with groups below the minimum size left out of its
+    constraint: the share view's account of how the policy was chosen names them with their
+    sizes (counted by pandas)."""
+    from pathlib import Path
+
+    csv = Path(__file__).parents[1] / "unit" / "data" / "left_out_small.csv"
+    policy = tmp_path / "policy.json"
+    assert cli(["thresholds", str(csv), "--target", "y", "--score", "score", "--sensitive",
+                "race", "--constraint", "equal_opportunity", "--tolerance", "0.02", "--json",
+                str(policy)]) == 0
+    assert cli(["record", str(csv), "--target", "y", "--score", "score", "--sensitive", "race",
+                "--policy", str(policy), "--bootstrap", "0", "--author", "Ana Kim",
+                "--store", str(_private_audit_store)]) == 0
+    at = _share()
+    assert not at.error, [e.value for e in at.error]
+    sizes = pd.read_csv(csv)["race"].value_counts()
+    said = " ".join(text_of(m) for m in at.markdown)
+    assert (f"Left out of its constraint as smaller than 30 people: C ({sizes['C']} people), "
+            f"D ({sizes['D']} people)") in said
+    assert "'C': " not in said and "min_group_size" not in said  # no raw dict

@@ -93,7 +93,8 @@ def test_the_pdf_appendix_holds_every_figure(monkeypatch, tmp_path):
     y = data["y"].to_numpy().astype(bool)
     for g in ["A", "B", "C", "D"]:
         m = (data["race"] == g).to_numpy()
-        lines = " ".join(line for line in appendix.splitlines() if re.match(rf"{g}\s", line))
+        lines = " ".join(line for line in appendix.replace("\f", "").splitlines()
+                         if re.match(rf"{g}\s", line))
         want = {"people": f"{int(m.sum()):,}",
                 "selection_rate": decided[m].mean(),
                 "accuracy": accuracy_score(y[m], decided[m]),

@@ -38,16 +38,24 @@ def grid_thresholds(y_score: np.ndarray, n: int = 1001, weight=None) -> np.ndarr
 
 def _short_same_decisions(q: np.ndarray, y_score: np.ndarray) -> np.ndarray:
     """Each threshold of ``q`` (ascending) as the shortest number with its decisions on
-    ``y_score`` (distinct and ascending)."""
+    ``y_score`` (distinct and ascending): one per distinct set of decisions, so two quantiles
+    between the same two scores (2.2 and 3 on whole-number scores) are one candidate, 3."""
     from .decision import shortest_between
 
-    # the highest score below each threshold: scores below q[j] fall in bins 0..j
+    # the highest score below each threshold and the lowest at or above it: scores below q[j]
+    # fall in bins 0..j
     k = np.searchsorted(q, y_score, side="right")
     top = np.full(len(q) + 1, -np.inf)
     np.maximum.at(top, k, y_score)
     low = np.maximum.accumulate(top)[:len(q)]
+    bottom = np.full(len(q) + 1, np.inf)
+    np.minimum.at(bottom, k, y_score)  # bin j + 1 holds the scores in [q[j], q[j + 1])
+    high = np.minimum.accumulate(bottom[::-1])[::-1][1:]
+    # the same decisions as q[j] are made by any number in (low, high]; above every score,
+    # by q[j] itself
+    high = np.where(np.isfinite(high), high, q)
     return np.unique([shortest_between(lo, hi)
-                      for lo, hi in zip(low.tolist(), q.tolist(), strict=True)])
+                      for lo, hi in zip(low.tolist(), high.tolist(), strict=True)])
 
 
 def _row_quantiles(values: np.ndarray, weight: np.ndarray, q: np.ndarray) -> np.ndarray:

@@ -40,10 +40,11 @@ def test_exact_thresholds_are_the_distinct_scores_then_infinity():
 
 def test_grid_thresholds_are_the_shortest_numbers_with_the_quantiles_decisions():
     # quantiles at 0, .25, .5, .75, 1 (linear): 0.11, 0.305, 0.445, 0.615, 0.9; the highest
-    # score below each: none, 0.11, 0.37, 0.52, 0.52; shortest decimal in (below, quantile]:
-    # 0.11 (nothing below), 0.3, 0.4, 0.6, 0.9.
+    # score below each: none, 0.11, 0.37, 0.52, 0.52, and the lowest at or above it: 0.11,
+    # 0.37, 0.52, 0.9, 0.9; the shortest decimal in (below, at or above]: 0.11 (nothing
+    # below), 0.3, 0.5, 0.9, 0.9. 0.615 and 0.9 both select 0.9 alone: one candidate.
     got = th.grid_thresholds(np.array([0.52, 0.11, 0.9, 0.37]), n=5)
-    assert got.tolist() == [0.11, 0.3, 0.4, 0.6, 0.9, np.inf]
+    assert got.tolist() == [0.11, 0.3, 0.5, 0.9, np.inf]
 
 
 def test_a_quantile_that_is_a_score_is_shortened_against_the_score_below_it():
@@ -467,10 +468,11 @@ def test_an_engines_grouped_table_sweeps_like_its_rows(frame, tmp_path):
 
 def test_grid_of_half_precision_scores_is_computed_in_double_precision():
     # float16 scores 1 and 1.0009765625 (adjacent float16 numbers), n=3: the middle quantile
-    # in float64 is 1.00048828125, and the shortest numbers in (1, 1.00048828125] and
-    # (1, 1.0009765625] are 1.0004 and 1.0009. In float16 the middle quantile would round to 1.
+    # in float64 is 1.00048828125, above 1, so it selects what 1.0009765625 selects: the
+    # shortest number in (1, 1.0009765625], 1.0009, for both. In float16 the middle quantile
+    # would round to 1 and select everybody.
     got = th.grid_thresholds(np.array([1.0, 1.0009765625], np.float16), n=3)
-    assert got.tolist() == [1.0, 1.0004, 1.0009, np.inf]
+    assert got.tolist() == [1.0, 1.0009, np.inf]
 
 
 def test_row_quantiles_at_exactly_half_way_use_numpys_upper_form():

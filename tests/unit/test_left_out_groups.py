@@ -201,3 +201,16 @@ def test_the_same_command_with_the_old_policy_file_finds_the_old_fingerprint(tmp
     assert f"fingerprint {OLD_FINGERPRINT}" in capsys.readouterr().out
     with AuditStore(path, create=False) as store:
         assert store.verify().ok
+
+
+def test_a_randomised_policy_records_them_too():
+    a = faircard.assess(pd.read_csv(CSV), target="y", score="score", sensitive=["race"],
+                        n_boot=0)
+    p = choose_policy_from_sweep(sweep_assessment(a, "race"), feature="race",
+                                 constraint="demographic_parity", tolerance=0.0,
+                                 min_group_size=30, randomized=True)
+    assert p.randomized and p.left_out() == _small()
+    b = faircard.assess(pd.read_csv(CSV), target="y", score="score", sensitive=["race"],
+                        n_boot=0, policy=p.decision_policy())
+    assert f"so never held to it: {_named(_small())}." in \
+        build_card(b).metrics["decision"]["policy"]["summary"]

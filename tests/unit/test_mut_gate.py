@@ -292,7 +292,8 @@ def test_results_and_summaries():
     assert not r.passed and r.failures == [bad]
     assert r.summary == "gate FAILED: 1 of 3 checks failed"
     assert r.to_dict() == {"passed": False, "summary": r.summary, "fingerprint": "f" * 64,
-                           "checks": [ok.to_dict(), bad.to_dict(), ok.to_dict()]}
+                           "checks": [ok.to_dict(), bad.to_dict(), ok.to_dict()],
+                           "all_or_nothing_groups": []}
     r = g.GateResult([ok, ok])
     assert r.passed and r.summary == "gate passed: 2 checks passed" and r.failures == []
     assert r.to_dict()["fingerprint"] is None

@@ -153,3 +153,69 @@ def test_the_gate_check_of_a_trivial_rule_in_full():
         assert check.to_dict() == {"name": "decision_rule", "feature": None, "value": None,
                                    "limit": None, "comparison": "", "passed": allowed,
                                    "explanation": sentence + tail}
+
+
+def _scores_tell_two_groups_nothing(tmp_path):
+    """Three groups on scores 1-10 (a scored highest, c lowest), 400/300/200 people: equal
+    false positive rates within 0.01 are most accurate with nobody flagged in a and b. Returns
+    the rows written to a CSV file and the policy's JSON file."""
+    from faircard.policy import choose_policy
+
+    rng = np.random.default_rng(0)
+    g = np.repeat([0, 1, 2], [400, 300, 200])
+    s = np.clip(np.round(rng.normal(4 + np.array([2, 0, -1])[g], 2)), 1, 10)
+    y = (rng.random(len(g)) < (s / 10) * 0.6).astype(int)
+    names = np.array(["a", "b", "c"])
+    df = pd.DataFrame({"y": y, "s": s, "race": names[g]})
+    p = choose_policy(y, s, g, list(names), feature="race",
+                      constraint="false_positive_rate_parity", tolerance=0.01,
+                      min_group_size=0, favorable_outcome="negative")
+    (tmp_path / "d.csv").write_text(df.to_csv(index=False))
+    (tmp_path / "p.json").write_text(json.dumps(p.decision_policy().to_dict()))
+    return df, p.decision_policy().to_dict()
+
+
+def test_the_gate_names_groups_that_get_one_decision_whatever_their_score(tmp_path, capsys):
+    df, policy = _scores_tell_two_groups_nothing(tmp_path)
+    # the decisions the policy makes on the rows, computed here from its thresholds
+    cuts = policy["thresholds"]  # one number per group: a deterministic policy
+    assert sorted(cuts) == ["a", "b", "c"] and all(isinstance(t, float) for t in cuts.values())
+    flagged = df.s.to_numpy() >= df.race.map(cuts).to_numpy()
+    rates = pd.Series(flagged).groupby(df.race.to_numpy()).mean()
+    assert rates["a"] == 0 and rates["b"] == 0 and 0 < rates["c"] < 1
+    sizes = df.race.value_counts()
+    base = ["gate", str(tmp_path / "d.csv"), "--target", "y", "--score", "s", "--sensitive",
+            "race", "--favorable", "negative", "--bootstrap", "0", "--min-group-size", "0"]
+    out = tmp_path / "gate.json"
+    # the policy meets its constraint, is not trivial (c is told apart), so the gate passes;
+    # before, it passed without a word on the 700 people the scores decided nothing for
+    assert main([*base, "--policy", str(tmp_path / "p.json"), "--max-dpd", "1",
+                 "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    people = int(sizes["a"] + sizes["b"])
+    line = (f"NOTE [race] nobody is flagged in 'a' and 'b' ({people:,} people): each gets the "
+            "same decision there, so the scores tell none of them apart; this does not fail "
+            "the gate")
+    assert people == 700 and line in text.splitlines()
+    assert "FAIL" not in text and "gate passed: 1 check passed" in text
+    (result,) = json.loads(out.read_text())["results"]
+    assert result["passed"] and [c["name"] for c in result["checks"]] == \
+        ["demographic_parity_difference"]
+    assert result["all_or_nothing_groups"] == [{
+        "feature": "race", "verb": "flagged", "people": 700,
+        "groups": [{"group": "a", "decision": "nobody", "n": int(sizes["a"])},
+                   {"group": "b", "decision": "nobody", "n": int(sizes["b"])}],
+        "note": line.removeprefix("NOTE ")}]
+    # a skipped feature is not looked at
+    rules = tmp_path / "r.toml"
+    rules.write_text("max_accuracy = 1\n[features.race]\nskip = true\n")
+    assert main([*base, "--policy", str(tmp_path / "p.json"), "--rules", str(rules)]) == 0
+    assert "NOTE" not in capsys.readouterr().out
+    # one threshold that flags somebody and not everybody in every group: no note
+    assert main([*base, "--threshold", "5", "--max-dpd", "1", "--json", str(out)]) == 0
+    assert "NOTE" not in capsys.readouterr().out
+    assert json.loads(out.read_text())["results"][0]["all_or_nothing_groups"] == []
+    # every group all or nothing: the failing decision_rule check says it, not a note
+    assert main([*base, "--threshold", "11", "--max-dpd", "1"]) == 1
+    text = capsys.readouterr().out
+    assert "FAIL decision_rule" in text and "NOTE" not in text

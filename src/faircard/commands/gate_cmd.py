@@ -134,5 +134,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{prefix}fingerprint {result.fingerprint}")
         for check in result.checks:
             print(prefix + safe(check.line()))
+        for note in result.notes:
+            print(prefix + safe(note))
         print(prefix + result.summary)
     return 0 if doc["passed"] else 1

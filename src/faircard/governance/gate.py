@@ -24,6 +24,8 @@ Rules come from a small TOML file (or the same keys as a mapping)::
 Criteria limits apply to every assessed feature (each sensitive feature and their
 intersection) unless overridden; metric limits apply to the overall metrics.
 :func:`evaluate_gate` returns one :class:`GateCheck` per rule and feature.
+A rule giving some compared groups of a feature (not all: that is trivial) one decision
+whatever their score passes, with a note naming them (:func:`all_or_nothing_groups`).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from ..errors import FaircardError
 from ..favorable import favorable_rate, wording
 from ..formatting import counted, fmt_against
 from ..metrics import ALL_METRICS, SCORE_METRICS, UNDEFINED_REASONS
-from ..trivial import trivial_decision
+from ..trivial import _kind, _rate, trivial_decision
 from .records import as_document
 
 TOLERANCE = 1e-9
@@ -242,6 +244,14 @@ class GateResult:
     fingerprint: str | None = None
     allow_empty: bool = False
     allow_trivial: bool = False
+    all_or_nothing: list[dict[str, Any]] = field(default_factory=list)
+    """Per feature, the compared groups that get one decision whatever their score while
+    others get a real one (see :func:`all_or_nothing_groups`); a note, not a check."""
+
+    @property
+    def notes(self) -> list[str]:
+        """One line per feature in ``all_or_nothing``; they do not fail the gate."""
+        return [_note_line(n) for n in self.all_or_nothing]
 
     @property
     def passed(self) -> bool:
@@ -265,7 +275,10 @@ class GateResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"passed": self.passed, "summary": self.summary, "fingerprint": self.fingerprint,
-                "checks": [c.to_dict() for c in self.checks]}
+                "checks": [c.to_dict() for c in self.checks],
+                "all_or_nothing_groups": [
+                    {**n, "note": _note_line(n).removeprefix("NOTE ")}
+                    for n in self.all_or_nothing]}
 
 
 def evaluate_gate(assessment: Any, rules: GateRules, store: Any = None, *,
@@ -299,11 +312,14 @@ def evaluate_gate(assessment: Any, rules: GateRules, store: Any = None, *,
             f"have. Its features are: {', '.join(features)}."
         )
     checks: list[GateCheck] = []
+    notes: list[dict[str, Any]] = []
     if trivial := trivial_decision(doc):  # its perfect gaps are no evidence of fairness
         checks.append(GateCheck("decision_rule", None, None, None, "", rules.allow_trivial,
                                 trivial + (" Allowed by allow_trivial." if rules.allow_trivial
                                            else " To accept it: allow_trivial = true "
                                            "(--allow-trivial).")))
+    else:  # the decision_rule check says it when every group of a feature gets all or nothing
+        notes = [n for n in all_or_nothing_groups(doc) if n["feature"] not in rules.skip_features]
     for feature in features:
         if feature in rules.skip_features:
             continue
@@ -327,7 +343,58 @@ def evaluate_gate(assessment: Any, rules: GateRules, store: Any = None, *,
         checks.append(GateCheck("audit_store", None, None, None, "", verified.ok,
                                 verified.message if verified.ok else
                                 f"the audit store failed verification ({verified.problems[0]})"))
-    return GateResult(checks=checks, fingerprint=fingerprint, allow_empty=rules.allow_empty)
+    return GateResult(checks=checks, fingerprint=fingerprint, allow_empty=rules.allow_empty,
+                      all_or_nothing=notes)
+
+
+def all_or_nothing_groups(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Per feature of the assessment document ``doc``, the compared groups whose decision is
+    all-or-nothing (nobody or everybody selected) when some other compared group gets a real
+    one: ``[{"feature", "verb", "groups": [{"group", "decision", "n"}], "people"}]``.
+
+    Such a rule (a per-group policy that meets its constraint by selecting nobody in some
+    groups, say) is not trivial, so no check fails it, but its gaps there say nothing about the
+    scores: each of those groups gets the same decision, so the scores tell none of them apart.
+    """
+    verb = wording(doc.get("favorable_outcome") or "positive").positive_decision
+    compared: dict[str, list[Mapping[str, Any]]] = {}
+    for row in doc.get("by_group") or ():
+        if doc.get("include_small_groups") or not row.get("is_small_group"):
+            compared.setdefault(str(row.get("feature")), []).append(row)
+    out = []
+    for feature, rows in compared.items():
+        kinds = [(r, _kind(_rate(r.get("selection_rate")))) for r in rows]
+        hit = [(r, k) for r, k in kinds if k is not None]
+        if not hit or len(hit) == len(kinds):
+            continue
+        groups = [{"group": str(r.get("group")), "decision": k, "n": _count(r.get("n"))}
+                  for r, k in hit]
+        out.append({"feature": feature, "verb": verb, "groups": groups,
+                    "people": sum(g["n"] for g in groups)})
+    return out
+
+
+def _count(n: Any) -> float:
+    try:
+        v = float(n)
+    except (TypeError, ValueError):
+        return 0
+    return int(v) if math.isfinite(v) and v.is_integer() else v
+
+
+def _note_line(note: Mapping[str, Any]) -> str:
+    """'NOTE [race] nobody is flagged in 'A' and 'B' (6,787 people): ...'."""
+    said = []
+    for kind in ("nobody", "everybody"):
+        names = [f"'{g['group']}'" for g in note["groups"] if g["decision"] == kind]
+        if names:
+            said.append(f"{kind} is {note['verb']} in "
+                        + (names[0] if len(names) == 1 else
+                           ", ".join(names[:-1]) + " and " + names[-1]))
+    people = note["people"]
+    return (f"NOTE [{note['feature']}] " + "; ".join(said)
+            + f" ({people:,.0f} {'person' if people == 1 else 'people'}): each gets the same "
+            "decision there, so the scores tell none of them apart; this does not fail the gate")
 
 
 def _compare(value: float, key: str, limit: float) -> bool:

@@ -249,11 +249,12 @@ def _choose(page, label: str, option: str) -> dict:
     return {"prepare": prepare, "action": lambda: page.keyboard.press("Enter")}
 
 
-def _type(page, label: str, value: str, commit: str = "Enter") -> dict:
-    """Type ``value`` into the text or number input ``label`` (not timed: typing sends
-    nothing); the key that commits it (Enter, or Control+Enter in a text area) is timed."""
+def _type(page, label: str, value: str, commit: str = "Enter", exact: bool = True) -> dict:
+    """Type ``value`` into the text or number input ``label`` (the start of it when not
+    ``exact``; not timed: typing sends nothing); the key that commits it (Enter, or
+    Control+Enter in a text area) is timed."""
     def prepare():
-        box = page.get_by_label(label, exact=True).first
+        box = page.get_by_label(label, exact=exact).first
         box.fill(value)
     return {"prepare": prepare, "action": lambda: page.keyboard.press(commit)}
 
@@ -414,9 +415,9 @@ def run(n: int, browser, url: str, workdir: Path, by_path: bool = False,
          _click(page, "Allow all-or-nothing policies"))
     step(WIDGET, "all-or-nothing policies: hidden", _click(page, "Allow all-or-nothing policies"))
     step(WIDGET, "cost of a false positive: 1 -> 2",
-         **_type(page, "Cost of a false positive", "2"))
+         **_type(page, "Cost of a false positive", "2", exact=False))
     step(WIDGET, "cost of a false negative: 1 -> 3",
-         **_type(page, "Cost of a false negative", "3"))
+         **_type(page, "Cost of a false negative", "3", exact=False))
     step(WIDGET, "decisions expected: 1000 -> 5000", **_type(page, "Decisions expected", "5000"))
     step(WIDGET, "confusion matrices: open", _click(page, "Confusion matrices"))
     step(WIDGET, "confusion matrices: close", _click(page, "Confusion matrices"))

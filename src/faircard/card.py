@@ -431,6 +431,10 @@ def decision_section(spec, assessment=None,
         summary += left_out_text(left)
     summary += _scores_unused(assessment, policy.feature, spec.favorable_outcome)
     out = {**policy.to_dict(), "summary": summary}
+    recorded = out.get("chosen_for", {}).get("left_out")
+    if recorded and hidden:  # sizes of groups this card leaves out: counted above, not given
+        out["chosen_for"]["left_out"] = {g: n for g, n in recorded.items()
+                                         if (policy.feature, g) not in hidden}
     if left:
         out["left_out_of_constraint"] = left
     return {"policy": out}

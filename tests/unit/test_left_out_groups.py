@@ -123,6 +123,8 @@ def test_a_card_leaving_small_groups_out_counts_them_without_naming_them():
     assert d["left_out_of_constraint"]["when_chosen"] == {
         "min_group_size": 30, "groups": {}, "not_named": 2}
     assert "so never held to it: 2 groups left out of this card." in d["summary"]
+    said = render_json(card)
+    assert all(f'"{g}": {n}' not in said for g, n in _small().items())  # no sizes given
 
 
 def test_a_policy_applied_to_other_data_says_both_when_they_differ():

@@ -122,17 +122,20 @@ def count_queries(cols: Columns, *, thresholds: list[float] = (),
         # ... the same when every row is kept, without reading the scores
         "all_targets": f"SELECT DISTINCT {t} AS target FROM src WHERE NOT {t_missing} LIMIT 3",
     }
+    kept = None  # the scores' range the grouped query keeps, when it keeps one
     if cols.uses_score and score_step is not None:
         # the range also leaves out a missing or NaN score (larger than any number for DuckDB
         # and Spark), and tells DuckDB the grid cells' range (a directly indexed table)
         keep = f"{d} >= {_literal(score_origin)}"
+        kept = (float(score_origin), float("inf"))
         if score_max is not None:
             keep += f" AND {d} <= {_literal(score_max)}"
+            kept = (float(score_origin), float(score_max))
         if coding is None or not coding.open_sets:  # else a missing outcome is not listed
             keep = f"NOT {t_missing} AND {keep}"
     if cols.uses_score and coding is not None:
         queries["grouped"] = _packed_query(cols, coding, d, keep, thresholds, score_step,
-                                           score_origin, positives or [])
+                                           score_origin, positives or [], kept)
         return queries
     feats = [f"{_value(quote(f), cols.is_float.get(f, False))} AS {quote(f)}"
              for f in cols.sensitive]
@@ -149,7 +152,7 @@ def count_queries(cols: Columns, *, thresholds: list[float] = (),
         for k, t in enumerate(thresholds):
             select.append(f"CASE WHEN {d} >= {_literal(t)} THEN 1 ELSE 0 END AS __p{k}")
             group.append(f"__p{k}")
-        sums = _score_sums(quote(cols.target), d, positives or [])
+        sums = _score_sums(quote(cols.target), d, positives or [], kept)
     else:
         select += [f"{d} AS __prediction"]
         group += ["__prediction"]
@@ -257,7 +260,8 @@ def _code(expr: str, values: list, unlisted: int | None = None) -> str:
 
 
 def _packed_query(cols: Columns, coding: Coding, d: str, keep: str, thresholds, score_step,
-                  score_origin: float, positives: list) -> str:
+                  score_origin: float, positives: list,
+                  kept: tuple[float, float] | None = None) -> str:
     radices = coding.radices()
     labelled = len(coding.features) + 1
     # with open sets, a part's unlisted value is at least the product of the ranges up to it,
@@ -285,21 +289,33 @@ def _packed_query(cols: Columns, coding: Coding, d: str, keep: str, thresholds, 
         key = f"({key} * {radix} + ({part}))"
     select = [f"{key} AS __key"] + ([f"{d} AS __score"] if score_step is None else [])
     group = ["__key"] + (["__score"] if score_step is None else [])
-    sums = _score_sums(quote(cols.target), d, positives)
+    sums = _score_sums(quote(cols.target), d, positives, kept)
     return (f"SELECT {', '.join(select + ['COUNT(*) AS __n'] + sums)} FROM src WHERE {keep} "
             f"GROUP BY {', '.join(group)}")
 
 
-def _score_sums(target: str, score: str, positives: list) -> list[str]:
+def _score_sums(target: str, score: str, positives: list,
+                kept: tuple[float, float] | None = None) -> list[str]:
     """The sums behind the Brier score and log loss of each grouped row: with ``y`` 1 for a
     positive outcome and 0 otherwise, ``__sq`` adds ``(y - score)^2`` and ``__ll`` adds the log
     of the probability given to the outcome that happened (``p`` or ``1 - p``, with ``p`` the
     score clipped to [eps, 1 - eps] as scikit-learn clips it): one logarithm per row, written
     as arithmetic on ``y`` (``1 - y + (2y - 1) p`` is ``p`` or ``1 - p`` exactly), since a
-    CASE costs more than the sum it would save."""
+    CASE costs more than the sum it would save.
+
+    The clip is a CASE on the score, the same number as ``GREATEST(LEAST(score, 1 - eps),
+    eps)`` for every score (NaN, above every number, becomes 1 - eps either way) in about half
+    the time; ``kept``: the least and greatest score the query keeps, when it keeps a range (a
+    side of the clip no kept score reaches is left out)."""
     y = ("CAST(FALSE AS DOUBLE)" if not positives else
          f"CAST({target} IN ({', '.join(_literal(v) for v in positives)}) AS DOUBLE)")
-    p = f"GREATEST(LEAST({score}, {_literal(1 - EPS)}), {_literal(EPS)})"
+    low, high = _literal(EPS), _literal(1 - EPS)
+    whens = []
+    if kept is None or not kept[0] >= EPS:
+        whens.append(f"WHEN {score} < {low} THEN {low}")
+    if kept is None or not kept[1] <= 1 - EPS:
+        whens.append(f"WHEN {score} > {high} THEN {high}")
+    p = f"CASE {' '.join(whens)} ELSE {score} END" if whens else score
     return [f"SUM(({y} - {score}) * ({y} - {score})) AS __sq",
             f"SUM(LN(1 - {y} + (2 * {y} - 1) * {p})) AS __ll"]
 

@@ -76,7 +76,12 @@ def check_tree_predictor(pred: Any, n_features: int | None) -> None:
 
 
 def validate_estimator(est: Any) -> None:
-    """Walk ``est`` (pipelines, ensembles, nested attributes) and check every tree in it."""
+    """Walk ``est`` (pipelines, ensembles, nested attributes) and check every tree in it.
+
+    Every ``n_jobs`` met on the way is set to 1 (the same predictions): a forest saved with
+    ``n_jobs=3000`` asked the child for 3,000 threads, more than its address space holds, and
+    failed with "'DummyProcess' object has no attribute 'terminate'"; with ``n_jobs=-1`` it
+    would take a thread per core of the server."""
     seen: set[int] = set()
     n_features = getattr(est, "n_features_in_", None)
     _walk(est, seen, n_features, 0)
@@ -109,5 +114,7 @@ def _walk(obj: Any, seen: set[int], n_features: int | None, depth: int) -> None:
         # a pipeline's later steps see transformed features: do not bound them by the input
         if name in ("Pipeline", "ColumnTransformer"):
             inner = None
+        if "n_jobs" in vars(obj):
+            obj.n_jobs = 1
         for v in vars(obj).values():
             _walk(v, seen, inner, depth + 1)

@@ -260,3 +260,41 @@ def test_spark_names_the_column_whose_type_differs_between_parquet_files(spark, 
         said = _refusal(assess_source, str(source), _spec(), engine="spark", spark=spark)
         assert said.startswith(f"Spark cannot read the files of '{source}' together: column "
                                "'y' holds int64 in 'a.parquet' and double in 'b.parquet'")
+
+
+def _named_parquet(tmp_path):
+    """A Parquet file whose names faircard's rule changes: ' g ' and 'h', 'H'."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = _frame(n=80, seed=8)
+    other = np.random.default_rng(8).choice(["u", "v"], len(frame))
+    path = tmp_path / "named.parquet"
+    pq.write_table(pa.table([frame["y"], frame["s"], frame["g"], other, frame["g"]],
+                            names=["y", "s", " g ", "h", "H"]), path)
+    return path
+
+
+NAMED_PARQUET_SPEC = _spec(sensitive=("g", "H.1"), intersection=False)
+
+
+def test_parquet_column_names_by_path_follow_the_upload_rule(tmp_path):
+    """DuckDB kept ' g ' and named 'h', 'H' as 'h', 'H_1'."""
+    path = _named_parquet(tmp_path)
+    assert list(read_table(path).frame.columns) == ["y", "s", "g", "h", "H.1"]
+    expected = _upload(path, NAMED_PARQUET_SPEC).counts_frame()
+    pd.testing.assert_frame_equal(_duckdb(path, NAMED_PARQUET_SPEC).counts_frame(), expected)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    path.rename(folder / path.name)
+    pd.testing.assert_frame_equal(_duckdb(folder, NAMED_PARQUET_SPEC).counts_frame(), expected)
+
+
+def test_spark_names_parquet_columns_by_the_upload_rule(spark, tmp_path):
+    """Spark kept ' g ' as a name. (Names one file holds twice, ignoring case, Spark refuses
+    on reading: 'The column `h` already exists'.)"""
+    path = tmp_path / "spaced.parquet"
+    _frame(n=80, seed=9).rename(columns={"g": " g "}).to_parquet(path)
+    expected = _upload(path, _spec()).counts_frame()
+    got = assess_source(str(path), _spec(), engine="spark", spark=spark)
+    pd.testing.assert_frame_equal(got.counts_frame(), expected)

@@ -72,6 +72,7 @@ def spark_frame(path: str | None, *, spark_master: str = "local[*]",
         check_spark_partitions,
         csv_source,
         not_parquet_or_csv,
+        parquet_names,
         read_csv_spark,
         spark_errors,
     )
@@ -84,7 +85,10 @@ def spark_frame(path: str | None, *, spark_master: str = "local[*]",
         check_spark_parquet_types(str(path))
     with spark_errors():
         if csv is None:
-            return check_spark_partitions(session.read.parquet(path), str(path))
+            frame = session.read.parquet(path)
+            names = parquet_names(str(path), list(frame.columns))
+            return check_spark_partitions(frame if names is None else frame.toDF(*names),
+                                          str(path))
         return read_csv_spark(session, str(path), *csv)
 
 

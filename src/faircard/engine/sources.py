@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FaircardError, missing_column
+from ..io.columns import column_names
 from ..spec import AssessmentSpec
 from . import footers, one_pass
 from .csv_text import (
@@ -123,6 +124,39 @@ def _parquet_reader(pattern: str, copy: bool = False, *, statistics: str | None 
     if statistics is not None:
         options.append(f"column_statistics = {statistics}")
     return f"read_parquet('{_esc(pattern)}'{''.join(', ' + o for o in options)})"
+
+
+def parquet_names(path: str, read: list[str]) -> list[str] | None:
+    """The names faircard gives the columns an engine ``read`` from the Parquet files at
+    ``path`` (in its order), when faircard's rule for names
+    (:func:`faircard.io.columns.column_names`) renames one of the files' columns and every
+    file holds the same names in the same order (an engine puts hive partition columns after
+    them); None otherwise. DuckDB kept ' g ' and numbered 'g', 'G' as 'g', 'G_1'."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    files = sorted(_parquet_files(path))
+    try:
+        raw = pq.read_schema(files[0]).names if files else []
+        if column_names(raw) == raw or len(read) < len(raw) or \
+                any(pq.read_schema(f).names != raw for f in files[1:]):
+            return None
+    except (OSError, pa.ArrowException):  # the engine says what is wrong with a file
+        return None
+    return column_names(raw + list(read[len(raw):]))
+
+
+def _name_view_columns(con, path: str) -> None:
+    """The view ``src`` of ``con`` with its columns named as :func:`parquet_names` names them
+    (unchanged when it does not)."""
+    read = [r[0] for r in con.execute("DESCRIBE src").fetchall()]
+    names = parquet_names(path, read)
+    if names is None:
+        return
+    con.execute("ALTER VIEW src RENAME TO src_as_read")
+    con.execute("CREATE VIEW src AS SELECT " + ", ".join(
+        f"{quote(r)} AS {quote(n)}" for r, n in zip(read, names, strict=True))
+        + " FROM src_as_read")
 
 
 def _parquet_files(path: str) -> list[Path]:
@@ -872,6 +906,8 @@ def duckdb_source(path: str, *, memory_limit: str = "4GB", threads: int | None =
                 con.execute(f"CREATE VIEW src AS SELECT * FROM {reader}")
                 con.execute(f"SET disabled_optimizers = '{footers.IGNORED}'")
             con.execute(f"CREATE VIEW src_footers AS {footer_ranges}")
+            if not copy:
+                _name_view_columns(con, str(path))
             types = {r[0]: str(r[1]) for r in con.execute("DESCRIBE src").fetchall()}
         except duckdb.Error as exc:
             raise FaircardError(f"DuckDB cannot read '{path}': {_first_line(exc)}") from None

@@ -117,9 +117,12 @@ def _repeated_names(tmp_path):
 def test_repeated_and_empty_column_names_are_named_alike_by_every_reader(tmp_path):
     """pandas named the header 'y,s,g,g,G,' y, s, g, g.1, G, Unnamed: 5 and DuckDB y, s, g,
     g_1, G_2, column5: a feature chosen on the upload was not in the file read by path."""
+    from faircard.engine.sources import sample_duckdb
+
     path = _repeated_names(tmp_path)
     table = read_table(path).frame
     assert list(table.columns) == NAMED
+    assert list(sample_duckdb(str(path)).columns) == NAMED  # the choices offered by path
     excel = tmp_path / "names.xlsx"
     table.set_axis(["y", "s", "g", "g", "G", None], axis=1).to_excel(excel, index=False)
     assert list(read_table(excel).frame.columns) == NAMED
@@ -280,8 +283,11 @@ NAMED_PARQUET_SPEC = _spec(sensitive=("g", "H.1"), intersection=False)
 
 def test_parquet_column_names_by_path_follow_the_upload_rule(tmp_path):
     """DuckDB kept ' g ' and named 'h', 'H' as 'h', 'H_1'."""
+    from faircard.engine.sources import sample_duckdb
+
     path = _named_parquet(tmp_path)
     assert list(read_table(path).frame.columns) == ["y", "s", "g", "h", "H.1"]
+    assert list(sample_duckdb(str(path)).columns) == ["y", "s", "g", "h", "H.1"]  # the choices
     expected = _upload(path, NAMED_PARQUET_SPEC).counts_frame()
     pd.testing.assert_frame_equal(_duckdb(path, NAMED_PARQUET_SPEC).counts_frame(), expected)
     folder = tmp_path / "folder"

@@ -556,8 +556,11 @@ def sample_duckdb(path: str, n: int = 1000) -> pd.DataFrame:
 
     con = duckdb.connect()
     try:
-        reader = _reader(str(path))
-        return con.execute(f"SELECT * FROM {reader} LIMIT {int(n)}").fetchdf()
+        pattern, copy = _parquet_source(str(path))
+        reader = _parquet_reader(pattern, copy)
+        sample = con.execute(f"SELECT * FROM {reader} LIMIT {int(n)}").fetchdf()
+        names = None if copy else parquet_names(str(path), list(sample.columns))
+        return sample if names is None else sample.set_axis(names, axis=1)
     except duckdb.ConversionException as exc:
         raise _unreadable_dates(con, reader, path) or FaircardError(
             f"DuckDB cannot read '{path}': {_first_line(exc)}") from None

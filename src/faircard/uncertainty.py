@@ -138,6 +138,13 @@ def _percentile(samples: np.ndarray, confidence: float, axis: int = 0):
     return lo, hi
 
 
+def _whole(count: float) -> int:
+    """An expected count rounded to a whole person, the same whatever order its rows were
+    summed in: snapped to 9 decimals first, so a count of 2.5 summed as 2.4999999999999996
+    or 2.5000000000000004 rounds the same way (half to even)."""
+    return round(round(float(count), 9))
+
+
 def two_proportion_p(k1: float, n1: float, k2: float, n2: float) -> float:
     """p-value of "equal proportions": Fisher's exact test when any expected count is below 5,
     otherwise the pooled two-proportion z test. NaN when a group has no trials.
@@ -152,7 +159,7 @@ def two_proportion_p(k1: float, n1: float, k2: float, n2: float) -> float:
     pooled = (k1 + k2) / (n1 + n2)
     expected = np.array([n1 * pooled, n1 * (1 - pooled), n2 * pooled, n2 * (1 - pooled)])
     if (expected < 5).any():
-        table = [[round(k1), round(n1 - k1)], [round(k2), round(n2 - k2)]]
+        table = [[_whole(k1), _whole(n1 - k1)], [_whole(k2), _whole(n2 - k2)]]
         return float(stats.fisher_exact(table).pvalue)
     se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
     if se == 0:

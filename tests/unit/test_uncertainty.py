@@ -341,6 +341,10 @@ def test_fisher_takes_expected_counts_rounded_not_truncated():
     assert p != pytest.approx(fisher_exact([[2, 7], [0, 9]]).pvalue)  # truncated, as before
     # whole counts are unchanged
     assert two_proportion_p(3, 10, 0, 10) == p
+    # a half summed in another order (one ulp either side) rounds the same way
+    assert two_proportion_p(2.5, 10.0, 0.5, 10.0) == \
+        two_proportion_p(np.nextafter(2.5, 0), 10.0, np.nextafter(0.5, 1), 10.0) == \
+        two_proportion_p(np.nextafter(2.5, 3), 10.0, np.nextafter(0.5, 0), 10.0)
 
 
 def test_a_randomised_rule_says_how_its_p_values_take_expected_counts():

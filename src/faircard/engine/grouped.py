@@ -191,9 +191,19 @@ class _Ranked:
         if self._cell_histograms is None:
             self._cell_histograms = _rank_histograms(cell, self.rank, self.y, self.weight,
                                                      n_cells, len(self.distinct))
-        members = np.zeros((n_groups, n_cells))
-        members[cell_to_group, np.arange(n_cells)] = 1.0
-        return _auc_from_histograms(*(members @ per_cell for per_cell in self._cell_histograms))
+        return _auc_from_histograms(*(_rows_by_group(per_cell, cell_to_group, n_groups)
+                                      for per_cell in self._cell_histograms))
+
+
+def _rows_by_group(per_cell: np.ndarray, cell_to_group: np.ndarray,
+                   n_groups: int) -> np.ndarray:
+    """The rows of ``per_cell`` (one per cell) added up per group: whole numbers, so the sums
+    are exact in any order. Added in place rather than as a product with a matrix of 0s and 1s,
+    which NumPy hands to a threaded BLAS (14 ms of CPU for 10 cells by 10,001 scores, against
+    under 2 ms)."""
+    out = np.zeros((n_groups, per_cell.shape[1]))
+    np.add.at(out, cell_to_group, per_cell)
+    return out
 
 
 def assess_grouped(counted: GroupedCounts, spec: AssessmentSpec,

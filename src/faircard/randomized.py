@@ -17,6 +17,12 @@ from .metrics import metrics_from_counts
 from .thresholds import Sweep
 
 _EPS = 1e-12
+WALK_SEGMENTS = 10_000_000
+"""How many (segment, candidate point) pairs the equalized-odds search examines, at most,
+going down the candidate points for one whose mixes meet the tolerance: every candidate on
+scores with few distinct values (deciles: 121 segments a group), the best two or three on a
+1,001-point grid (where two thresholds land close to any point, so the first candidate meets
+all but the smallest tolerances). The first candidate is always examined."""
 
 
 def _upper_hull(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -83,7 +89,7 @@ def search_randomized(sw: Sweep, thresholds: np.ndarray, *, constraint: str, obj
         included = np.ones(n_groups, bool)
     if len(names) == 2:
         picks = _equalized_odds(counts, vals, gains, sel, included, objective, fp_cost,
-                                fn_cost, allow_degenerate)
+                                fn_cost, allow_degenerate, tolerance)
     elif len(names) == 1:
         picks = _one_metric(vals[names[0]], gains, sel, included, tolerance, allow_degenerate)
     else:
@@ -140,9 +146,12 @@ def _one_metric(metric, gains, sel, included, tol, allow_degenerate):
 
 
 def _equalized_odds(counts, vals, gains, sel, included, objective, fp_cost, fn_cost,
-                    allow_degenerate):
+                    allow_degenerate, tolerance=0.0):
     """One common (FPR, TPR) point for the included groups: the best point of the
-    intersection of their ROC hulls; each group reaches it by mixing two thresholds."""
+    intersection of their ROC hulls that each group gets within ``tolerance`` of the others
+    by mixing two thresholds (a point inside a group's hull may need three, so the mix of two
+    lands near it, not on it). When no candidate point does, the one whose mixes lie closest
+    together."""
     tpr, fpr = vals["true_positive_rate"], vals["false_positive_rate"]
     n_groups = tpr.shape[1]
     a, b, _c = _gain_weights(counts, objective, fp_cost, fn_cost)
@@ -179,21 +188,35 @@ def _equalized_odds(counts, vals, gains, sel, included, objective, fp_cost, fn_c
                          -np.inf, score)
     if not np.isfinite(score).any():
         return None
-    i = int(np.argmax(score))
-    target = np.array([xs[i], u[i]])
+    # best candidate first; the first whose mixes meet the tolerance wins
+    pairs = {j: _pairs(fpr[:, j], tpr[:, j]) for j in keys}
+    per_point = sum(p[3].size for p in pairs.values())
+    best, closest = None, np.inf
+    for n_seen, i in enumerate(np.argsort(-score, kind="stable")):
+        if not np.isfinite(score[i]) or (best is not None
+                                         and n_seen * per_point > WALK_SEGMENTS):
+            break
+        target = np.array([xs[i], u[i]])
+        mixes = {j: _nearest_mix(pairs[j], target) for j in keys}
+        at = np.array([m[3] for m in mixes.values()])
+        gap = float(np.ptp(at, axis=0).max())
+        if gap < closest - _EPS:
+            best, closest = mixes, gap
+        if gap <= tolerance + 1e-9:
+            break
     picks = []
     for j in range(n_groups):
         if not included[j]:
             k = int(np.argmax(gains[:, j]))
             picks.append((k, k, 1.0))
             continue
-        picks.append(_two_point_mix(fpr[:, j], tpr[:, j], target))
+        picks.append(best[j][:3])
     return picks
 
 
-def _two_point_mix(x: np.ndarray, y: np.ndarray, target: np.ndarray) -> tuple[int, int, float]:
-    """Two sweep points whose mix lands nearest ``target`` in the (FPR, TPR) plane, and the
-    probability of the first."""
+def _pairs(x: np.ndarray, y: np.ndarray):
+    """The distinct defined (FPR, TPR) points of a group's sweep, their sweep indices and every
+    segment between two of them, for :func:`_nearest_mix`."""
     ok = np.flatnonzero(~np.isnan(x) & ~np.isnan(y))
     pts = np.column_stack([x[ok], y[ok]])
     pts, first = np.unique(pts, axis=0, return_index=True)
@@ -203,7 +226,13 @@ def _two_point_mix(x: np.ndarray, y: np.ndarray, target: np.ndarray) -> tuple[in
         pts, idx = pts[keep], idx[keep]
     pa = pts[:, None, :]
     d = pts[None, :, :] - pa  # (n, n, 2) segment i -> j
-    length2 = (d ** 2).sum(axis=-1)
+    return idx, pa, d, (d ** 2).sum(axis=-1)
+
+
+def _nearest_mix(pairs, target: np.ndarray) -> tuple[int, int, float, np.ndarray]:
+    """Two sweep points whose mix lands nearest ``target`` in the (FPR, TPR) plane, the
+    probability of the first, and the (FPR, TPR) point the mix reaches."""
+    idx, pa, d, length2 = pairs
     with np.errstate(invalid="ignore", divide="ignore"):
         t = ((target - pa) * d).sum(axis=-1) / length2
     t = np.where(length2 > 0, np.clip(t, 0.0, 1.0), 0.0)
@@ -211,4 +240,10 @@ def _two_point_mix(x: np.ndarray, y: np.ndarray, target: np.ndarray) -> tuple[in
     dist = ((near - target) ** 2).sum(axis=-1)
     i, j = np.unravel_index(int(np.argmin(dist)), dist.shape)
     w = 1.0 - float(t[i, j])  # probability of point i
-    return int(idx[i]), int(idx[j]), w
+    return int(idx[i]), int(idx[j]), w, near[i, j]
+
+
+def _two_point_mix(x: np.ndarray, y: np.ndarray, target: np.ndarray) -> tuple[int, int, float]:
+    """Two sweep points whose mix lands nearest ``target`` in the (FPR, TPR) plane, and the
+    probability of the first."""
+    return _nearest_mix(_pairs(x, y), target)[:3]

@@ -227,6 +227,9 @@ def verify_chain(tables: Mapping[str, Sequence[Mapping[str, Any]]], meta: Mappin
             reason = keys.check(row.get("key_id"), signature, str(row["entry_hash"]))
             if reason:
                 bad(reason)
+        reason = uncovered_problem(row, table)
+        if reason:
+            bad(reason)
         if table == "records":
             reason = _check_record(row) or _refers_back(row, status)
             if reason:
@@ -326,6 +329,9 @@ def record_problems(record: Mapping[str, Any], reviews: Sequence[Mapping[str, An
             reason = keys.check(row.get("key_id"), row.get("signature"), str(row["entry_hash"]))
             if reason:
                 problems.append(f"{name}: {reason}")
+        reason = uncovered_problem(row, table)
+        if reason:
+            problems.append(f"{name}: {reason}")
         if table == "records":
             reason = _check_record(row)
             status[rid] = "draft"
@@ -345,6 +351,32 @@ def _as_int(value: Any) -> int:
         return int(value)
     except (TypeError, ValueError):
         return 0
+
+
+_IDENTITY_COLUMNS = {"records": ("author_issuer", "author_subject"),
+                     "reviews": ("reviewer_issuer", "reviewer_subject"),
+                     "comments": ("author_issuer", "author_subject")}
+
+
+def uncovered_problem(row: Mapping[str, Any], table: str) -> str:
+    """Why ``row`` holds something its hash does not cover ("" when it does not). An entry
+    written before faircard stored who signed in (hash version 1) was upgraded with a typed
+    name's identity and no baseline, neither covered by its hash or signature: a signed-in
+    issuer and subject there (which would make a typed-name approval pass
+    ``require_authenticated``, or let someone approve their own record under another identity)
+    or a baseline was written afterwards."""
+    try:
+        covered = set(hashed_columns(row, table))
+    except ValueError:
+        return ""  # an unknown hash version: its hash does not match, reported as such
+    issuer, subject = _IDENTITY_COLUMNS[table]
+    if issuer not in covered and is_authenticated(row.get(issuer), row.get(subject)):
+        return ("it names a signed-in person, which its hash does not cover (it was written "
+                "before faircard stored who signed in): the identity was written afterwards")
+    if table == "records" and "baseline_id" not in covered and row.get("baseline_id") is not None:
+        return ("it names a baseline, which its hash does not cover (it was written before "
+                "records named one): the baseline was written afterwards")
+    return ""
 
 
 def _check_record(row: Mapping[str, Any]) -> str:

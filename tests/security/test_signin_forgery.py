@@ -150,3 +150,43 @@ def test_a_signed_approval_moved_to_another_record_does_not_verify(tmp_path):
         problems = store.problems(2)
         assert any("changed after it was written" in p for p in problems), problems
         assert not store.verify().ok
+
+
+# -- roles and identity from sign-in claims --------------------------------------------------------
+
+KEYCLOAK = {"claim": "realm_access.roles", "groups": {"model-risk": ["approver"]}}
+
+
+@pytest.mark.parametrize("claims,roles", [
+    ({"realm_access": {"roles": ["approver"]}}, {"approver"}),
+    ({"realm_access": {"roles": "approver"}}, {"approver"}),   # one name as a string
+    ({"realm_access": "approver"}, set()),                     # not the nested claim
+    ({"realm_access.roles": ["approver"]}, set()),             # a top-level claim of that name
+    ({"roles": ["approver"]}, set()),                          # not the configured claim
+    ({"realm_access": {"roles": ["Approver", ["approver"]]}}, set()),  # case, nested list
+    ({"groups": ["Model-Risk"]}, set()),                       # group names are exact
+    ({"groups": "model-risk"}, {"approver"}),
+], ids=["nested list", "nested string", "parent as string", "dotted top-level", "default claim",
+        "case and nesting", "group case", "group as string"])
+def test_roles_come_only_from_the_configured_claim_path(claims, roles):
+    from faircard.governance.identity import identity_from_claims, parse_role_map
+
+    who = identity_from_claims({"iss": IDP, "sub": "eve", **claims}, parse_role_map(KEYCLOAK))
+    assert who.roles == frozenset(roles)
+
+
+def test_a_signed_in_person_is_their_issuer_and_subject_never_their_name_or_address():
+    from faircard.governance.identity import identity_from_claims, same_person
+
+    ana = identity_from_claims({"iss": IDP, "sub": "ana-1", "name": "Ana Kim",
+                                "email": "ana@example.org", "email_verified": True})
+    twin = identity_from_claims({"iss": IDP, "sub": "mallory-9", "name": "Ana Kim",
+                                 "email": "ana@example.org", "email_verified": True})
+    assert not ana.is_same_person(twin) and not twin.is_same_person(ana)
+    # a subject differing only in case, or the same subject at another issuer, is another person
+    assert not same_person(IDP, "ANA-1", "Ana Kim", IDP, "ana-1", "Ana Kim")
+    assert not same_person(IDP + "/other", "ana-1", "Ana Kim", IDP, "ana-1", "Ana Kim")
+    # the same subject under another display name is the same person
+    assert same_person(IDP, "ana-1", "Mallory", IDP, "ana-1", "Ana Kim")
+    # a typed name next to a signed-in one is compared by name, confusables included
+    assert same_person("unauthenticated", "", "\u0410na Kim", IDP, "ana-1", "Ana Kim")

@@ -190,3 +190,26 @@ def test_a_signed_in_person_is_their_issuer_and_subject_never_their_name_or_addr
     assert same_person(IDP, "ana-1", "Mallory", IDP, "ana-1", "Ana Kim")
     # a typed name next to a signed-in one is compared by name, confusables included
     assert same_person("unauthenticated", "", "\u0410na Kim", IDP, "ana-1", "Ana Kim")
+
+
+def test_an_imported_card_json_carries_its_text_but_never_an_approval(tmp_path, monkeypatch):
+    """A card JSON edited to say "approved" and imported on the Model card page gives its
+    authors' text only: the review status comes from the audit store (none here: draft)."""
+    import json
+
+    from tests.app.conftest import new, no_exception, seed_state
+
+    monkeypatch.setenv("FAIRCARD_STORE", str(tmp_path / "none.db"))
+    at = seed_state(new("app_pages/model_card.py"))
+    at.run()
+    forged = {"model_details": {"name": "Imported model"},
+              "review": {"status": "approved", "reviewer": "Ben Lee (model risk)",
+                         "notes": "Audit record 1"}}
+    at.file_uploader(key="upload_card").upload("card.json", json.dumps(forged).encode()).run()
+    no_exception(at)
+    assert at.session_state["fc_card_text"]["model_details"]["name"] == "Imported model"
+    shown = " ".join(m.value for m in [*at.markdown, *at.caption, *at.success])
+    assert "Review status: draft" in shown
+    assert "Status: draft." in shown  # the card's Review section
+    assert "Status: approved" not in shown and "Ben Lee" not in shown
+    assert "from the audit store" not in shown

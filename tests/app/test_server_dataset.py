@@ -158,3 +158,32 @@ def test_a_new_threshold_re_renders_from_the_grouped_counts(allowed, monkeypatch
     table = page.dataframe[-2].value  # group table, reference table, disparities
     shown = table.loc["Male", "Selection rate (share approved)"]
     assert f"({rate['Male'] / rate['Female']:.3f}x)" in shown, shown
+
+
+def test_new_band_edges_re_render_from_the_same_grouped_table(allowed, monkeypatch):
+    """New edges of a numeric feature only merge its values: no second count, the table the
+    first bands were made from (with the combinations of values and score ranks it keeps) makes
+    the new bands' cube, and the groups are those of the rows banded by pandas."""
+    from faircard.engine import grouped
+
+    page, calls = _counted_page(monkeypatch, "app_pages/sensitive.py", "bands")
+    page.multiselect(key="w_sensitive").set_value(["sex", "age"]).run()
+    no_exception(page)
+    assert len(calls) == 2
+    tables = []
+    real = grouped.cube_from_grouped
+    monkeypatch.setattr(grouped, "cube_from_grouped",
+                        lambda counted, spec: tables.append(counted) or real(counted, spec))
+    page.text_input(key="w_edges_age").set_value("10, 30, 50, 65, 200").run()
+    page.text_input(key="w_labels_age").set_value("a, b, c, d").run()
+    no_exception(page)
+    assert len(calls) == 2 and tables
+    assert all(("values", ("sex", "age")) in t.memo for t in tables)  # kept from the first
+    full = small_frame(N, seed=4).dropna(subset=["outcome", "risk_score"])
+    band = pd.cut(full["age"], [10, 30, 50, 65, 200], right=False, labels=list("abcd"))
+    counts = band.value_counts()
+    groups = page.dataframe[0].value
+    rows = groups[groups["feature"] == "age"] if "feature" in groups else groups
+    shown = {g: int(n) for g, n in zip(rows["group"], rows["people"], strict=True)
+             if g in counts.index}
+    assert shown == {g: int(counts[g]) for g in "abcd"}

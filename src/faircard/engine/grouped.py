@@ -8,7 +8,7 @@ named and ordered the same way whichever engine counted it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -47,6 +47,9 @@ class GroupedCounts:
     score_max: float | None = None
     score_step: float | None = None
     engine: str = ""
+    memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    """What :func:`cube_from_grouped` keeps of this table that no band edge changes (the
+    combinations of feature values, the score ranks), so that new bands only merge them."""
 
 
 def order_by_group_and_score(group: np.ndarray, by_score: np.ndarray,
@@ -162,7 +165,7 @@ class _Ranked:
         self.distinct, self.rank = ranks if ranks else np.unique(score, return_inverse=True)
         self.rank = self.rank.reshape(-1).astype(np.int64)
         self._by_score = None
-        self._cell_histograms = None
+        self._cell_histograms: tuple[np.ndarray, tuple] | None = None
 
     @property
     def by_score(self) -> np.ndarray:
@@ -188,11 +191,25 @@ class _Ranked:
         up per group (whole numbers: the same sums as the rows')."""
         if not (self.dense(n_cells) and self.dense(n_groups)):
             return self.auc(cell_to_group[cell], n_groups)
-        if self._cell_histograms is None:
-            self._cell_histograms = _rank_histograms(cell, self.rank, self.y, self.weight,
-                                                     n_cells, len(self.distinct))
-        return _auc_from_histograms(*(_rows_by_group(per_cell, cell_to_group, n_groups)
-                                      for per_cell in self._cell_histograms))
+        return _auc_of_groups(self.histograms(cell, n_cells), cell_to_group, n_groups)
+
+    def histograms(self, cell: np.ndarray, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
+        """(positives, negatives) per cell and rank, kept for the last ``cell`` array (read
+        once: another session's cube may set them meanwhile)."""
+        kept = self._cell_histograms
+        if kept is None or kept[0] is not cell:
+            kept = (cell, _rank_histograms(cell, self.rank, self.y, self.weight, n_cells,
+                                           len(self.distinct)))
+            self._cell_histograms = kept
+        return kept[1]
+
+
+def _auc_of_groups(histograms: tuple[np.ndarray, np.ndarray], cell_to_group: np.ndarray,
+                   n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`auc_from_ranks` of groups of cells from the cells' rank histograms, added up per
+    group (whole numbers: the same sums as the rows')."""
+    return _auc_from_histograms(*(_rows_by_group(per_cell, cell_to_group, n_groups)
+                                  for per_cell in histograms))
 
 
 def _rows_by_group(per_cell: np.ndarray, cell_to_group: np.ndarray,
@@ -200,9 +217,14 @@ def _rows_by_group(per_cell: np.ndarray, cell_to_group: np.ndarray,
     """The rows of ``per_cell`` (one per cell) added up per group: whole numbers, so the sums
     are exact in any order. Added in place rather than as a product with a matrix of 0s and 1s,
     which NumPy hands to a threaded BLAS (14 ms of CPU for 10 cells by 10,001 scores, against
-    under 2 ms)."""
+    under 2 ms); a few hundred rows one by one, a whole row at a time (160 rows by 10,001
+    scores: 2 ms of CPU, against 24 ms for ``np.add.at``)."""
     out = np.zeros((n_groups, per_cell.shape[1]))
-    np.add.at(out, cell_to_group, per_cell)
+    if len(cell_to_group) > 512:
+        np.add.at(out, cell_to_group, per_cell)
+        return out
+    for i, j in enumerate(cell_to_group.tolist()):
+        out[j] += per_cell[i]
     return out
 
 
@@ -233,26 +255,42 @@ def cube_from_grouped(counted: GroupedCounts, spec: AssessmentSpec) -> Cube:
     if n_kept == 0:
         raise FaircardError(NOTHING_KEPT)
     pos_label = resolve_pos_label(counted.targets, spec.target, spec.pos_label)
-    target_norm = _normalise_labels(g["__target"])
-    y = (target_norm == _normalise_scalar(pos_label, target_norm)).to_numpy(dtype=bool)
-    index = build_group_index(g[list(spec.sensitive)].reset_index(drop=True), spec)
+    y = counted.memo.get(("y", repr(pos_label)))
+    if y is None:
+        target_norm = _normalise_labels(g["__target"])
+        y = (target_norm == _normalise_scalar(pos_label, target_norm)).to_numpy(dtype=bool)
+        counted.memo[("y", repr(pos_label))] = y
     weight = g["__n"].to_numpy(dtype=np.int64)
-    if spec.uses_score:
-        p_pred = policy_probability(g, spec, index)
+    values = _value_cells(counted, spec.sensitive)
+    if values is None:
+        index = build_group_index(g[list(spec.sensitive)].reset_index(drop=True), spec)
+    else:  # the bands of the distinct combinations of values, given to their rows
+        combo, combos = values
+        small = build_group_index(combos, spec)
+        index = GroupIndex(tuple(spec.sensitive), small.labels, small.cell[combo],
+                           small.cell_codes)
+    # a decision that does not depend on the groups is counted once per combination of values
+    # (whole rows), and the cells of any bands add those up
+    rule = (spec.prediction,) if not spec.uses_score else \
+        (float(spec.policy.threshold),) if spec.policy.is_single else None
+    per_combination = values is not None and rule is not None
+    key = ("combination_cells", repr(pos_label), rule, tuple(spec.sensitive))
+    if per_combination and key in counted.memo:
+        counts = counted.memo[key]
     else:
-        pred_norm = _normalise_labels(g["__prediction"])
-        from ..prepare import _check_label_spaces
-
-        _check_label_spaces(pred_norm, target_norm, spec.prediction, spec.target)
-        p_pred = (pred_norm == _normalise_scalar(pos_label, target_norm)).to_numpy(
-            dtype=np.float64)
-    base = index.cell * 4 + (y.astype(np.int64) << 1)
-    size = index.n_cells * 4
-    cells = (np.bincount(base + 1, weights=weight * p_pred, minlength=size)
-             + np.bincount(base, weights=weight * (1.0 - p_pred), minlength=size))
-    if not (spec.uses_score and spec.policy.is_randomized):
-        cells = np.rint(cells).astype(np.int64)  # whole rows: exact integers
-    cells = cells.reshape(index.n_cells, 4)
+        p_pred = _decisions(counted, spec, pos_label, index)
+        unit, n_units = (combo, len(combos)) if per_combination else (index.cell, index.n_cells)
+        base = unit * 4 + (y.astype(np.int64) << 1)
+        size = n_units * 4
+        counts = (np.bincount(base + 1, weights=weight * p_pred, minlength=size)
+                  + np.bincount(base, weights=weight * (1.0 - p_pred), minlength=size))
+        if not (spec.uses_score and spec.policy.is_randomized):
+            counts = np.rint(counts).astype(np.int64)  # whole rows: exact integers
+        counts = counts.reshape(n_units, 4)
+        if per_combination:
+            counted.memo[key] = counts
+    cells = np.rint(_rows_by_group(counts.astype(np.float64), small.cell, index.n_cells)).astype(
+        np.int64) if per_combination else counts
     memo: dict[Any, Any] = {}
     row_free = cells_only(index)
     partitions = row_free.partitions(spec.intersection)
@@ -263,12 +301,17 @@ def cube_from_grouped(counted: GroupedCounts, spec: AssessmentSpec) -> Cube:
         if counted.score_min is None:
             raise FaircardError(f"Score column '{spec.score}' has no values.")
         # one sort for every partition
-        ranked = _Ranked(g["__score"].to_numpy(dtype=np.float64), y, weight,
-                         counted.score_step, counted.score_min)
+        ranked = counted.memo.get(("ranked", repr(pos_label)))
+        if ranked is None:
+            ranked = _Ranked(g["__score"].to_numpy(dtype=np.float64), y, weight,
+                             counted.score_step, counted.score_min)
+            counted.memo[("ranked", repr(pos_label))] = ranked
         memo[("score_metrics", spec.intersection)], bound = _score_metrics(
-            g, ranked, index, partitions, counted, memo)
+            g, ranked, index, partitions, counted, memo,
+            None if values is None else (values[0], small.cell))
         # sweeps, policies and the Thresholds page read the scores from the grouped table
-        y_true, y_score, cell, n = _scored_entries(ranked, index)
+        y_true, y_score, cell, n = _scored_entries(ranked, index, memo.pop("cell_histograms",
+                                                                           None))
         sums = memo.pop("score_sums")
         prob = counted.score_min >= 0 and counted.score_max <= 1
         scores = ScoredCells(y_true, y_score, cell, n, minimum=counted.score_min,
@@ -286,14 +329,59 @@ def cube_from_grouped(counted: GroupedCounts, spec: AssessmentSpec) -> Cube:
                 scores=scores, engine=facts, memo=memo)
 
 
-def _scored_entries(ranked: _Ranked, index: GroupIndex):
+def _decisions(counted: GroupedCounts, spec: AssessmentSpec, pos_label,
+               index: GroupIndex) -> np.ndarray:
+    """The probability of a positive decision of each grouped row."""
+    g = counted.grouped
+    if spec.uses_score:
+        return policy_probability(g, spec, index)
+    target_norm = _normalise_labels(g["__target"])
+    pred_norm = _normalise_labels(g["__prediction"])
+    from ..prepare import _check_label_spaces
+
+    _check_label_spaces(pred_norm, target_norm, spec.prediction, spec.target)
+    return (pred_norm == _normalise_scalar(pos_label, target_norm)).to_numpy(dtype=np.float64)
+
+
+def _value_cells(counted: GroupedCounts, features: tuple[str, ...]):
+    """(combination, combinations): the number of each grouped row's combination of the
+    values of ``features`` and one row of the table per combination (in that numbering), kept
+    with the table, so that a group index of any bands is built on the combinations and given
+    to the rows by a gather: the same labels and cells as built on the rows, since both see
+    the same distinct values. None when a feature's values cannot be told apart by hashing
+    (lists or records: the rows' index says why)."""
+    key = ("values", tuple(features))
+    if key not in counted.memo:
+        g = counted.grouped
+        combined = np.zeros(len(g), dtype=np.int64)
+        try:
+            for f in features:
+                codes, uniques = pd.factorize(g[f], use_na_sentinel=True)
+                if g[f].dtype == object and len({type(u) for u in uniques}) > 1:
+                    raise TypeError  # 1 and 1.0 hash alike but are two groups' labels
+                size = len(uniques) + 1  # a missing value (-1) is a code of its own
+                if combined.max(initial=0) >= 2**62 // size:
+                    raise OverflowError
+                combined = combined * size + (codes.astype(np.int64) + 1)
+        except (TypeError, OverflowError):
+            counted.memo[key] = None
+            return None
+        _, first, combo = np.unique(combined, return_index=True, return_inverse=True)
+        combos = g[list(features)].iloc[first].reset_index(drop=True)
+        combo = combo.reshape(-1)
+        counted.memo[key] = (combo.astype(np.int32 if len(first) < 2**31 else np.int64), combos)
+    return counted.memo[key]
+
+
+def _scored_entries(ranked: _Ranked, index: GroupIndex, hist=None):
     """(y_true, y_score, cell, weight) with one entry per distinct (cell, outcome, score): the
     grouped rows that differ only in the decision columns are merged (in the order of cell,
-    outcome and score)."""
+    outcome and score). ``hist``: the cells' (positives, negatives) per rank, when known."""
     key = index.cell * 2 + ranked.y
     weight, n_ranks = ranked.weight, len(ranked.distinct)
     if ranked.dense(index.n_cells * 2):  # summed in a table of (cell, outcome) x score
-        n = np.bincount(key * n_ranks + ranked.rank, weights=weight.astype(np.float64),
+        n = np.stack([hist[1], hist[0]], axis=1).reshape(-1) if hist is not None else \
+            np.bincount(key * n_ranks + ranked.rank, weights=weight.astype(np.float64),
                         minlength=index.n_cells * 2 * n_ranks)
         at = np.flatnonzero(n)  # every grouped row counts at least one row
         k, r = np.divmod(at, n_ranks)
@@ -362,10 +450,12 @@ def policy_probability(g: pd.DataFrame, spec: AssessmentSpec, index: GroupIndex)
 
 
 def _score_metrics(g: pd.DataFrame, ranked: _Ranked, index: GroupIndex, partitions, counted,
-                   memo: dict):
+                   memo: dict, combos: tuple[np.ndarray, np.ndarray] | None = None):
     """roc_auc, brier_score and log_loss per group of each partition and overall, and the
     largest AUC change the score grid can hide (empty when scores are exact). ``ranked``: the
-    grouped rows' scores, outcomes and weights."""
+    grouped rows' scores, outcomes and weights. ``combos``: each row's combination of values
+    and each combination's cell; the score histograms of the combinations (whole numbers)
+    are then made once per table and added up per group, whatever the bands."""
     w = g["__n"].to_numpy(dtype=np.float64)
     prob = counted.score_min >= 0 and counted.score_max <= 1
     # per grouped row: sum (y - s)^2 and minus the log of the probability given to the outcome
@@ -377,9 +467,17 @@ def _score_metrics(g: pd.DataFrame, ranked: _Ranked, index: GroupIndex, partitio
     memo["score_sums"] = sums  # the cube keeps them per cell (a record stores them)
     out: dict[str, dict[str, np.ndarray]] = {}
     bounds = []
+    hist = None
+    if combos is not None and ranked.dense(len(combos[1])):
+        # the combinations' histograms (once per table) summed per cell: whole numbers
+        combo, combo_cell = combos
+        hist = tuple(_rows_by_group(h, combo_cell, n_cells)
+                     for h in ranked.histograms(combo, len(combo_cell)))
+        memo["cell_histograms"] = hist
     for p in partitions:
         n_groups = len(p.groups)
-        auc, ties = ranked.auc_of_cells(index.cell, n_cells, p.cell_to_group, n_groups)
+        auc, ties = ranked.auc_of_cells(index.cell, n_cells, p.cell_to_group, n_groups) \
+            if hist is None else _auc_of_groups(hist, p.cell_to_group, n_groups)
         res = {"roc_auc": auc}
         bounds.append(ties)
         n_g = aggregate_cells(cell_n, p.cell_to_group, n_groups)
@@ -387,7 +485,9 @@ def _score_metrics(g: pd.DataFrame, ranked: _Ranked, index: GroupIndex, partitio
             res[key] = aggregate_cells(sums[key], p.cell_to_group, n_groups) / n_g if prob \
                 else np.full(n_groups, np.nan)
         out[p.name] = res
-    auc, ties = ranked.auc_of_cells(index.cell, n_cells, np.zeros(n_cells, dtype=np.int64), 1)
+    everyone = np.zeros(n_cells, dtype=np.int64)
+    auc, ties = ranked.auc_of_cells(index.cell, n_cells, everyone, 1) if hist is None else \
+        _auc_of_groups(hist, everyone, 1)
     overall = {"roc_auc": auc}
     bounds.append(ties)
     total = w.sum()

@@ -148,10 +148,10 @@ def _grouped(digest: str, path: str, spec: AssessmentSpec, counting=None, recoun
     from ..engine.sources import count_duckdb
 
     def derive(grouped, s: AssessmentSpec, counted: AssessmentSpec):
+        if derivable(counted, s, bins_on_values=True):  # the same rule: new bands keep the
+            return derive_grouped(grouped, s.sensitive)  # table and what its cubes keep
         if scores_exact(grouped):  # every score kept: any rule, no row read
             return derive_grouped(grouped, s.sensitive, s)
-        if derivable(counted, s, bins_on_values=True):  # the same rule
-            return derive_grouped(grouped, s.sensitive)
         # scores on a grid: only the rows in the grid cells next to the new thresholds, which
         # reads the file again (seconds on a large one), inside the progress indicator
         with recounting() if recounting is not None else nullcontext():

@@ -52,7 +52,9 @@ def test_roc_chart_draws_every_groups_curve_within_a_step():
     a = faircard.assess(df, target="outcome", score="risk_score", sensitive="race", n_boot=0)
     swept = sweep_assessment(a, "race").thresholds
     assert list(drawn.columns) == ["group", "threshold", "false_positive_rate",
-                                   "true_positive_rate", "label"]
+                                   "true_positive_rate", "label", "threshold_text"]
+    # the tooltip's threshold, written with the digits that state it exactly
+    assert [float(t) for t in drawn["threshold_text"]] == list(drawn["threshold"])
     assert (drawn["label"] == drawn["group"]).all()  # short names are drawn as they are
     for g in ("A", "B", "C"):
         part = df[df["race"] == g]

@@ -64,7 +64,14 @@ def test_every_group_keeps_its_figures_in_the_card(many):
                                           labels=[0, 1]).ravel()
         assert rows[group]["n"] == len(part)
         assert rows[group]["values"]["true_positive_rate"] == pytest.approx(tp / (tp + fn))
-        assert f"<td>{group}" in html
+        # more than 100 groups: the HTML lists them in a plain-text appendix (group, people,
+        # then each metric with its interval), whose first block holds the true positive rate
+        first = html.split('<pre class="groups">', 2)[1]
+        line = next(x for x in first.splitlines() if x.split()[:1] == [group])
+        assert line.split()[1] == str(len(part))
+        header = first.splitlines()[0].split("  ")
+        assert [h.strip() for h in header if h.strip()][4] == "True positive rate"
+        assert line.split()[2 + 2 * 2] == f"{tp / (tp + fn):.3f}"  # after 2 metrics + interval
 
 
 def test_the_chart_image_of_many_groups_is_a_page_high(many):

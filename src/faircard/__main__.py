@@ -1,0 +1,7 @@
+"""``python -m faircard``: the same command line as the ``faircard`` script."""
+
+import sys
+
+from faircard.cli import main
+
+sys.exit(main())

@@ -495,7 +495,7 @@ def _scores_unused(assessment, feature: str, favorable_outcome: str) -> str:
     """A sentence naming the compared groups of ``feature`` that the assessment's per-group
     rule gives an all-or-nothing decision, when others get a real one (when every group does,
     the card's trivial-decision statement says so); empty otherwise."""
-    from .trivial import _parts, trivial_decision
+    from .trivial import _parts, decided_alone, trivial_decision
 
     if assessment is None or trivial_decision(assessment) is not None:
         return ""
@@ -509,16 +509,10 @@ def _scores_unused(assessment, feature: str, favorable_outcome: str) -> str:
                                           int(r.get("n") or 0))
     if not kinds:
         return ""
-    verb = wording(favorable_outcome).positive_decision
-    said = []
-    for kind in ("nobody", "everybody"):
-        names = [f"'{g}'" for g, (k, _) in kinds.items() if k == kind]
-        if names:
-            said.append(f"{kind} is {verb} in " + (names[0] if len(names) == 1 else
-                                                   ", ".join(names[:-1]) + " and " + names[-1]))
-    people = sum(n for _, n in kinds.values())
-    return (" Under it " + "; ".join(said) + f" ({people:,} {'person' if people == 1 else 'people'}"
-            "): each gets the same decision there, so the scores tell none of them apart.")
+    clause = decided_alone({g: k for g, (k, _) in kinds.items()},
+                           {g: n for g, (_, n) in kinds.items()},
+                           wording(favorable_outcome).positive_decision)
+    return f" Under it {clause}."
 
 
 def _constraint_gap(assessment, feature: str, constraint: str) -> float | None:

@@ -23,6 +23,7 @@ from .favorable import wording
 from .formatting import fmt_probability, fmt_threshold, groups_with_sizes
 from .metrics import metrics_from_counts
 from .thresholds import Sweep, grid_thresholds, sweep
+from .trivial import decided_alone
 
 CONSTRAINTS = {
     "none": (),
@@ -817,13 +818,8 @@ def describe(policy: Policy, counts: np.ndarray, groups: list[str], *,
                      if not policy.degenerate else " This is the closest policy found.")
     if kinds := policy.all_or_nothing_groups:
         sizes = dict(zip(groups, counts.sum(axis=1).tolist(), strict=True))
-        said = [f"{kind} is {words.positive_decision} in "
-                + _and([g for g, k in kinds.items() if k == kind])
-                for kind in ("nobody", "everybody") if kind in kinds.values()]
-        people = sum(sizes[g] for g in kinds)
-        joined = "; ".join(said)
-        text += (f" {joined[0].upper()}{joined[1:]} ({people:,.0f} {'person' if people == 1 else 'people'}): each gets "
-                 "the same decision there, so the scores tell none of them apart.")
+        clause = decided_alone(kinds, sizes, words.positive_decision, quote=False)
+        text += f" {clause[0].upper()}{clause[1:]}."
     n = counts.sum(axis=1)
     sizes = dict(zip(groups, np.rint(n).astype(np.int64).tolist(), strict=True))
     if policy.excluded_groups and policy.constraint != "none":
@@ -850,11 +846,6 @@ def describe(policy: Policy, counts: np.ndarray, groups: list[str], *,
             text += f" Expected cost {per:.3f} per decision"
             text += f", {shown} for {vol:,} decisions." if vol else "."
     return text
-
-
-def _and(names: list[str]) -> str:
-    """'a', 'a and b', 'a, b and c'."""
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def pareto_front(y_true, y_score, group, groups, *, constraint: str, objective: str = "accuracy",

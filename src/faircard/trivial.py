@@ -37,6 +37,24 @@ def _kind(rate: float | None) -> str | None:
     return None
 
 
+def decided_alone(kinds: Mapping[str, str], sizes: Mapping[str, float], verb: str, *,
+                  quote: bool = True) -> str:
+    """The clause naming groups that a rule gives one decision whatever their score:
+    ``kinds`` {group: "nobody" or "everybody"}, ``sizes`` {group: people}, e.g. "nobody is
+    flagged in 'A' and 'B' (6,787 people): each gets the same decision there, so the scores
+    tell none of them apart" (names in quotes unless ``quote`` is false)."""
+    said = []
+    for kind in ("nobody", "everybody"):
+        names = [f"'{g}'" if quote else str(g) for g, k in kinds.items() if k == kind]
+        if names:
+            said.append(f"{kind} is {verb} in "
+                        + (names[0] if len(names) == 1 else
+                           ", ".join(names[:-1]) + " and " + names[-1]))
+    people = sum(sizes[g] for g in kinds)
+    return ("; ".join(said) + f" ({people:,.0f} {'person' if people == 1 else 'people'}): each "
+            "gets the same decision there, so the scores tell none of them apart")
+
+
 def _parts(assessment: Any) -> tuple[Mapping[str, Any], list[Mapping[str, Any]], str]:
     """(overall metrics, per-group rows with feature/group/n/is_small_group/selection_rate,
     favourable outcome) of an Assessment or of its JSON document."""

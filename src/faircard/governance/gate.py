@@ -42,7 +42,7 @@ from ..errors import FaircardError
 from ..favorable import favorable_rate, wording
 from ..formatting import counted, fmt_against
 from ..metrics import ALL_METRICS, SCORE_METRICS, UNDEFINED_REASONS
-from ..trivial import _kind, _rate, trivial_decision
+from ..trivial import _kind, _rate, decided_alone, trivial_decision
 from .records import as_document
 
 TOLERANCE = 1e-9
@@ -384,17 +384,10 @@ def _count(n: Any) -> float:
 
 def _note_line(note: Mapping[str, Any]) -> str:
     """'NOTE [race] nobody is flagged in 'A' and 'B' (6,787 people): ...'."""
-    said = []
-    for kind in ("nobody", "everybody"):
-        names = [f"'{g['group']}'" for g in note["groups"] if g["decision"] == kind]
-        if names:
-            said.append(f"{kind} is {note['verb']} in "
-                        + (names[0] if len(names) == 1 else
-                           ", ".join(names[:-1]) + " and " + names[-1]))
-    people = note["people"]
-    return (f"NOTE [{note['feature']}] " + "; ".join(said)
-            + f" ({people:,.0f} {'person' if people == 1 else 'people'}): each gets the same "
-            "decision there, so the scores tell none of them apart; this does not fail the gate")
+    groups = note["groups"]
+    clause = decided_alone({g["group"]: g["decision"] for g in groups},
+                           {g["group"]: g["n"] for g in groups}, note["verb"])
+    return f"NOTE [{note['feature']}] {clause}; this does not fail the gate"
 
 
 def _compare(value: float, key: str, limit: float) -> bool:

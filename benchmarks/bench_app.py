@@ -8,8 +8,8 @@ chromium with Playwright and times each step:
 ``--by-path``: the rows are a Parquet file in a folder the server allows (FAIRCARD_DATA_DIRS),
 opened on the Data page by its path and counted by DuckDB, instead of an uploaded CSV.
 ``--trace``: after each step, what the server sent meanwhile (see :class:`Trace`) and the
-wall and CPU time of the server's script runs for it (logged by ``_server_clock``); the table
-then gives them next to each step's wall time.
+wall and CPU time of the server's script runs for it and when the last one ended (logged by
+``_server_clock``); the table then gives them next to each step's wall time.
 
 The clock of a step starts just before the action that changes something (a click on a link,
 button, radio option, checkbox, toggle or expander, the key that commits a widget's new value,
@@ -122,7 +122,8 @@ class Trace:
     """With ``--trace``: the messages the server sent during each step (Streamlit's
     ForwardMsg frames), to tell the server's time from the browser's: when the browser sent
     its first message of the step (the widget's new value), when the server's first and
-    the last message (the end of the script run) arrived, how many bytes, and which
+    the last message (the end of the script run) arrived, when the server's script ended
+    (a run's end that arrives long after it was held by the server), how many bytes, and which
     elements were sent (each kind with its count and bytes; a cached message re-sent by
     reference counts as ``ref``), how long the browser's main thread was busy in all
     (Chrome's own task, script, layout and style times: drawing, Vega, data grids) and in
@@ -153,8 +154,9 @@ class Trace:
         metrics = self.cdp.send("Performance.getMetrics")["metrics"]
         return {m["name"]: m["value"] for m in metrics if m["name"] in _BUSY}
 
-    def _server_runs(self) -> list[tuple[float, float]]:
-        """(wall, CPU) of each script run the server has finished, in order."""
+    def _server_runs(self) -> list[tuple[float, float, float]]:
+        """(wall, CPU, end) of each script run the server has finished, in order (s; the end
+        on ``time.perf_counter``'s clock, the system's monotonic one in both processes)."""
         if self.runs is None or not self.runs.exists():
             return []
         return [tuple(map(float, line.split())) for line in self.runs.read_text().splitlines()]
@@ -201,8 +203,12 @@ class Trace:
         end = f"{finished:.2f}" if finished is not None else "-"
         parts = ", ".join(f"{k} {n}x{b / 1e3:.0f}kB" for k, (n, b) in
                           sorted(kinds.items(), key=lambda kv: -kv[1][1]))
-        wall, cpu = sum(w for w, _ in runs), sum(c for _, c in runs)
-        script = f"server script {len(runs)} run(s): wall {wall:.3f} s, CPU {cpu:.3f} s; "
+        wall, cpu = sum(r[0] for r in runs), sum(r[1] for r in runs)
+        # when the last script run ended on the server: a run's end reaching the browser
+        # long after it means the server held its last messages (or the network did)
+        ended = f", ended {runs[-1][2] - t0:.2f} s" if runs else ""
+        script = (f"server script {len(runs)} run(s): wall {wall:.3f} s, CPU {cpu:.3f} s"
+                  f"{ended}; ")
         # the check that the clock waits for the whole run: the server's end-of-run message
         # (the last of its runs for the step) arrived before the clock stopped
         whole = ("whole run timed" if finished is not None and finished <= total

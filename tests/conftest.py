@@ -7,11 +7,13 @@ import contextlib
 import json
 import os
 import tempfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+ROOT = Path(__file__).resolve().parents[1]
 MAX_WORKERS = 4
 """``-n auto`` starts one worker per CPU this process may use, at most this many: each worker
 collects the whole suite (~14 s of CPU) and holds its own imports, and past four the run's length
@@ -158,6 +160,21 @@ def holm_once_per_hypothesis(disp) -> np.ndarray:
     adjusted = dict(zip(keys, multipletests([family[k] for k in keys], method="holm")[1],
                         strict=True))
     return np.array([np.nan if k is None else adjusted[k] for k in row_key])
+
+
+@pytest.fixture
+def server_config(monkeypatch):
+    """Streamlit's config module with the repository's ``.streamlit/config.toml`` read by
+    Streamlit's own loader (no ``STREAMLIT_*`` variables), read afresh again afterwards."""
+    from streamlit import config
+
+    monkeypatch.chdir(ROOT)  # Streamlit reads ./.streamlit/config.toml
+    for name in list(os.environ):
+        if name.startswith("STREAMLIT_"):
+            monkeypatch.delenv(name)
+    config.get_config_options(force_reparse=True)
+    yield config
+    config.get_config_options(force_reparse=True)
 
 
 @pytest.fixture

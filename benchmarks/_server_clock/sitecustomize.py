@@ -1,7 +1,9 @@
 """Loaded by the app server that ``bench_app.py --trace`` starts (this folder is put first on
 its PYTHONPATH): each script run of the server, whole page or a part that reruns alone,
-appends its wall time and the CPU time of its thread to the file named by
-``FAIRCARD_BENCH_RUNS``, so a step's server work can be told from waiting for the cores."""
+appends its wall time, the CPU time of its thread and when it ended (``time.perf_counter``,
+the system's monotonic clock, which the bench reads too) to the file named by
+``FAIRCARD_BENCH_RUNS``, so a step's server work can be told from waiting for the cores, and
+the script's end from the moment its last message reaches the browser."""
 
 import os
 
@@ -18,6 +20,7 @@ if os.environ.get("FAIRCARD_BENCH_RUNS"):
             return _run_script(self, rerun_data)
         finally:
             with open(os.environ["FAIRCARD_BENCH_RUNS"], "a") as out:
-                out.write(f"{time.perf_counter() - wall:.4f} {time.thread_time() - cpu:.4f}\n")
+                end = time.perf_counter()
+                out.write(f"{end - wall:.4f} {time.thread_time() - cpu:.4f} {end:.4f}\n")
 
     script_runner.ScriptRunner._run_script = _timed

@@ -5,25 +5,12 @@ Read by Streamlit's own config loader from the repository's ``.streamlit/config.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def options(monkeypatch):
-    from streamlit import config
-
-    monkeypatch.chdir(ROOT)  # Streamlit reads ./.streamlit/config.toml
-    for name in list(os.environ):
-        if name.startswith("STREAMLIT_"):
-            monkeypatch.delenv(name)
-    config.get_config_options(force_reparse=True)
-    yield config.get_option
-    config.get_config_options(force_reparse=True)
+def options(server_config):
+    return server_config.get_option
 
 
 def test_users_never_see_a_stack_trace(options):

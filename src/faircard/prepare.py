@@ -10,6 +10,7 @@ other columns too, read these arrays.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -428,6 +429,10 @@ def encode_feature(col: pd.Series, name: str) -> tuple[np.ndarray, tuple[str, ..
 
 
 def _label_text(value: Any) -> str:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        # an instant is named in UTC, its offset stated, whichever engine read it: pandas kept
+        # the file's zone (+01:00), DuckDB used its session's, Spark dropped the offset
+        return str(pd.Timestamp(value).tz_convert("UTC"))
     if isinstance(value, float | np.floating) and float(value).is_integer():
         return str(int(value))
     if isinstance(value, np.generic):

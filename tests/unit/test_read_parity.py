@@ -304,3 +304,95 @@ def test_spark_names_parquet_columns_by_the_upload_rule(spark, tmp_path):
     expected = _upload(path, _spec()).counts_frame()
     got = assess_source(str(path), _spec(), engine="spark", spark=spark)
     pd.testing.assert_frame_equal(got.counts_frame(), expected)
+
+
+def _instants(tmp_path):
+    """A Parquet file whose feature holds instants of a zone with summer time (the file keeps
+    the zone's name; the instants are stored in UTC), one of them missing."""
+    frame = _frame(n=90, seed=10)
+    local = ["2024-01-01 10:00", "2024-06-01 12:30", "2024-10-27 02:30"]
+    when = pd.Series(pd.to_datetime([local[i % 3] for i in range(len(frame))]))
+    when = when.dt.tz_localize("Europe/Paris", ambiguous=True).where(frame.index % 7 != 3)
+    path = tmp_path / "instants.parquet"
+    frame.assign(g=when).to_parquet(path)
+    return path
+
+
+INSTANTS = {"2024-01-01 09:00:00+00:00", "2024-06-01 10:30:00+00:00",
+            "2024-10-27 00:30:00+00:00", "(missing)"}
+"""The groups of :func:`_instants`: Paris is UTC+1 in winter, +2 in summer (the ambiguous
+02:30 of 27 October 2024 is the first, summer one)."""
+
+
+def test_instants_are_named_in_utc_by_every_reader(tmp_path):
+    """An upload named them in the file's zone ('2024-01-01 10:00:00+01:00') and DuckDB in its
+    session's ('2024-01-01 09:00:00+00:00' here): one group, two names."""
+    path = _instants(tmp_path)
+    expected = _upload(path, _spec()).counts_frame()
+    assert set(expected["group"]) == INSTANTS
+    pd.testing.assert_frame_equal(_duckdb(path, _spec()).counts_frame(), expected)
+    # a naive time is a wall time, named as written
+    naive = tmp_path / "naive.parquet"
+    pd.read_parquet(path).assign(g=lambda f: f["g"].dt.tz_localize(None)).to_parquet(naive)
+    expected = _upload(naive, _spec()).counts_frame()
+    assert "2024-01-01 10:00:00" in set(expected["group"])
+    pd.testing.assert_frame_equal(_duckdb(naive, _spec()).counts_frame(), expected)
+
+
+def test_spark_names_instants_in_utc_whatever_its_session_zone(spark, tmp_path):
+    """Spark gave its session's wall time without the offset ('2024-01-01 09:00:00' with a UTC
+    session, '2024-01-01 04:00:00' with New York's)."""
+    path = _instants(tmp_path)
+    expected = _upload(path, _spec()).counts_frame()
+    before = spark.conf.get("spark.sql.session.timeZone")
+    spark.conf.set("spark.sql.session.timeZone", "America/New_York")
+    try:
+        got = assess_source(str(path), _spec(), engine="spark", spark=spark)
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", before)
+    pd.testing.assert_frame_equal(got.counts_frame(), expected)
+    assert set(got.counts_frame()["group"]) == INSTANTS
+
+
+def _unnamed_and_cased(tmp_path):
+    """Parquet files with a column without a name, and with names differing only in case."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = _frame(n=80, seed=11)
+    other = np.random.default_rng(11).choice(["u", "v"], len(frame))
+    unnamed, cased = tmp_path / "unnamed.parquet", tmp_path / "cased.parquet"
+    pq.write_table(pa.table([frame["y"], frame["s"], frame["g"], other],
+                            names=["y", "s", "g", ""]), unnamed)
+    pq.write_table(pa.table([frame["y"], frame["s"], frame["g"], other],
+                            names=["y", "s", "g", "G"]), cased)
+    return {unnamed: _spec(sensitive=("g", "Unnamed: 3"), intersection=False),
+            cased: _spec(sensitive=("g", "G.1"), intersection=False)}
+
+
+def test_a_parquet_column_without_a_name_is_read_by_path_as_uploaded(tmp_path):
+    """DuckDB refused it: 'column_statistics: 'C3' names no column of the scan'."""
+    for path, spec in _unnamed_and_cased(tmp_path).items():
+        expected = _upload(path, spec).counts_frame()
+        assert set(expected["feature"]) == set(spec.sensitive)
+        pd.testing.assert_frame_equal(_duckdb(path, spec).counts_frame(), expected)
+
+
+def test_spark_reads_unnamed_columns_and_says_why_it_cannot_tell_case(spark, tmp_path):
+    """Spark answered names differing only in case with its own error ('[COLUMN_ALREADY_EXISTS]
+    The column `g` already exists'); told to tell case apart, it reads them as the upload."""
+    unnamed, cased = _unnamed_and_cased(tmp_path).items()
+    got = assess_source(str(unnamed[0]), unnamed[1], engine="spark", spark=spark)
+    pd.testing.assert_frame_equal(got.counts_frame(), _upload(*unnamed).counts_frame())
+    said = _refusal(assess_source, str(cased[0]), cased[1], engine="spark", spark=spark)
+    assert said == ("Spark cannot read 'cased.parquet': its columns 'g' and 'G' differ only in "
+                    "case, and Spark ignoring case (spark.sql.caseSensitive is false) takes "
+                    "them for one column. Rename one, turn spark.sql.caseSensitive on, or "
+                    "count with DuckDB (--engine duckdb), which names them 'g' and 'G.1' as "
+                    "an upload does.")
+    spark.conf.set("spark.sql.caseSensitive", "true")
+    try:
+        got = assess_source(str(cased[0]), cased[1], engine="spark", spark=spark)
+    finally:
+        spark.conf.unset("spark.sql.caseSensitive")
+    pd.testing.assert_frame_equal(got.counts_frame(), _upload(*cased).counts_frame())

@@ -68,6 +68,7 @@ def spark_frame(path: str | None, *, spark_master: str = "local[*]",
         raise FaircardError("Spark reads a file, glob or folder (give DATA) or a catalog table "
                             "(give --spark-table DB.TABLE).")
     from .sources import (
+        check_spark_parquet_names,
         check_spark_parquet_types,
         check_spark_partitions,
         csv_source,
@@ -83,6 +84,7 @@ def spark_frame(path: str | None, *, spark_master: str = "local[*]",
         raise not_parquet_or_csv(str(path), "Spark")  # Spark said it found no Parquet footer
     if csv is None:
         check_spark_parquet_types(str(path))
+        check_spark_parquet_names(str(path), session)
     with spark_errors():
         if csv is None:
             frame = session.read.parquet(path)

@@ -212,14 +212,22 @@ def recount_spark(frame: Any, counted: GroupedCounts, spec: AssessmentSpec) -> G
     """:func:`recount_duckdb` for a PySpark DataFrame (of a catalog table: see
     :func:`~faircard.engine.sources.open_spark_table`): the same query, translated; equal to
     ``count_spark(frame, spec)``."""
-    from .sources import _columns, _spark_type, footers_ignored, spark_errors
+    from .sources import (
+        _columns,
+        _spark_type,
+        as_instants,
+        footers_ignored,
+        spark_errors,
+        spark_instants,
+    )
 
     _check(counted, spec)
+    frame, instants = spark_instants(frame, spec.sensitive)
     with spark_errors(), footers_ignored(frame.sparkSession):
         cols = _columns(spec, {name: _spark_type(t) for name, t in frame.dtypes})
         frame.createOrReplaceTempView("src")
-        return _recount(counted, spec, cols,
-                        lambda q: frame.sparkSession.sql(to_spark(q)).toPandas())
+        return _recount(counted, spec, cols, lambda q: as_instants(
+            frame.sparkSession.sql(to_spark(q)).toPandas(), instants))
 
 
 __all__ = ["grid_cells", "recount_duckdb", "recount_query", "recount_spark", "recountable",

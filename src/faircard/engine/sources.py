@@ -159,6 +159,26 @@ def _name_view_columns(con, path: str) -> None:
         + " FROM src_as_read")
 
 
+def _scan_names(path: str, types: dict[str, str]) -> dict[str, str]:
+    """``types`` (DuckDB's names and types of the columns of the Parquet files at ``path``)
+    keyed by the names the files hold, as ``column_statistics`` wants them: DuckDB names a
+    column without a name by its position ('C3', '_1') but its scan knows it as '', and refused
+    'C3' (a file an upload reads, its column named 'Unnamed: 3')."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    files = sorted(_parquet_files(path))
+    try:
+        raw = pq.read_schema(files[0]).names if files else []
+    except (OSError, pa.ArrowException):  # the engine says what is wrong with a file
+        return types
+    items = list(types.items())
+    for i, name in enumerate(raw[:len(items)]):
+        if name == "" and items[i][0] not in raw:
+            items[i] = ("", items[i][1])
+    return dict(items)
+
+
 def _parquet_files(path: str) -> list[Path]:
     """The Parquet files DuckDB reads for ``path`` (a file, a glob or a folder)."""
     p = Path(path)
@@ -612,6 +632,7 @@ def count_spark(source: Any, spec: AssessmentSpec, *, spark: Any = None,
     else:
         frame = source
         spark = frame.sparkSession
+    frame, instants = spark_instants(frame, spec.sensitive)
     with spark_errors(), footers_ignored(spark):
         types = {name: _spark_type(t) for name, t in frame.dtypes}
         view = "src"
@@ -628,7 +649,30 @@ def count_spark(source: Any, spec: AssessmentSpec, *, spark: Any = None,
         coding, values = _coding(cols, spec, stats, targets, run)
         grouped = _unpacked(run(_grouped_query(cols, spec, stats, targets, coding)), coding,
                             values, targets)
-    return _counted(stats, targets, grouped, "spark")
+    return _counted(stats, targets, as_instants(grouped, instants), "spark")
+
+
+def spark_instants(frame: Any, features) -> tuple[Any, tuple[str, ...]]:
+    """``frame`` with each of ``features`` that Spark holds as instants (its TIMESTAMP, a time
+    zone's) as whole microseconds since 1970-01-01 UTC, and their names (for
+    :func:`as_instants`). Spark hands instants back as its session's wall times without the
+    offset, so the same Parquet column gave other group names than an upload's; a number of
+    microseconds is the instant whatever the session's zone."""
+    from pyspark.sql import functions as F
+
+    names = tuple(f for f, t in frame.dtypes if f in features and t == "timestamp")
+    for f in names:
+        frame = frame.withColumn(f, F.unix_micros(F.col("`" + f.replace("`", "``") + "`")))
+    return frame, names
+
+
+def as_instants(table: pd.DataFrame, names: tuple[str, ...]) -> pd.DataFrame:
+    """``table`` with its columns ``names`` (microseconds since 1970 UTC, from
+    :func:`spark_instants`) as instants in UTC, as DuckDB and pandas give them."""
+    for f in names:
+        if f in table:
+            table[f] = pd.to_datetime(pd.to_numeric(table[f]), unit="us", utc=True)
+    return table
 
 
 @contextmanager
@@ -749,6 +793,36 @@ def check_spark_partitions(frame: Any, path: str):
                     "and without it would be one group. Count this folder with DuckDB "
                     "(--engine duckdb), which keeps such codes as written.")
     return frame
+
+
+def check_spark_parquet_names(path: str, spark: Any) -> None:
+    """Refuses, with a sentence, Parquet files at ``path`` holding two names that differ only
+    in case ('g', 'G') when ``spark`` ignores case (``spark.sql.caseSensitive``, off by
+    default): Spark took them for one column ('The column `g` already exists'), where an
+    upload and DuckDB name them 'g' and 'G.1' (:func:`faircard.io.columns.column_names`).
+    With case told apart, Spark reads them under those names too."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if str(spark.conf.get("spark.sql.caseSensitive", "false")).lower() == "true":
+        return
+    for f in sorted(_parquet_files(path)):
+        try:
+            names = pq.read_schema(f).names
+        except (OSError, pa.ArrowException):
+            continue  # Spark says what is wrong with it
+        first: dict[str, str] = {}
+        for name in names:
+            other = first.setdefault(name.lower(), name)
+            if other != name:
+                named = column_names(names)
+                raise FaircardError(
+                    f"Spark cannot read '{f.name}': its columns '{other}' and '{name}' differ "
+                    "only in case, and Spark ignoring case (spark.sql.caseSensitive is false) "
+                    "takes them for one column. Rename one, turn spark.sql.caseSensitive on, "
+                    "or count with DuckDB (--engine duckdb), which names them "
+                    f"'{named[names.index(other)]}' and '{named[names.index(name)]}' as an "
+                    "upload does.")
 
 
 def check_spark_parquet_types(path: str) -> None:
@@ -905,7 +979,8 @@ def duckdb_source(path: str, *, memory_limit: str = "4GB", threads: int | None =
                 reader = _parquet_reader(pattern)
                 names = {r[0]: str(r[1]) for r in
                          con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()}
-                reader = _parquet_reader(pattern, statistics=footers.unclaimed(names))
+                reader = _parquet_reader(pattern, statistics=footers.unclaimed(
+                    _scan_names(str(path), names)))
                 con.execute(f"CREATE VIEW src AS SELECT * FROM {reader}")
                 con.execute(f"SET disabled_optimizers = '{footers.IGNORED}'")
             con.execute(f"CREATE VIEW src_footers AS {footer_ranges}")

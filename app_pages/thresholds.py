@@ -213,7 +213,11 @@ def per_group_thresholds(feature: str, t: float, fp_cost: float, fn_cost: float,
                    "different decisions. The figures below are expected values over the "
                    "randomisation.")
     ptable = pd.DataFrame(policy.by_group).set_index("group")
-    shown = ["threshold"] + [c for c in ("probability", "else_threshold") if c in ptable] + cols
+    # the same mark as the summary's: a small group keeps its threshold (the rule applies it)
+    ptable.insert(0, "note", [f"fewer than {policy.min_group_size:,} people: not compared"
+                              if g in policy.excluded_groups else "" for g in ptable.index])
+    shown = ["threshold", "note"] + [c for c in ("probability", "else_threshold")
+                                     if c in ptable] + cols
     st.dataframe(ptable[shown], key="policy_table", column_config=readable)
     # traced and drawn only while open (opening it reruns this part): its seven searches take
     # longer than the policy's own, seconds for equalized odds, on every new choice or groups

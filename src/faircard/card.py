@@ -315,7 +315,8 @@ def build_card(assessment, *, text: dict[str, dict[str, str]] | None = None,
                 zip(part["metric"], part["ci_low"], part["ci_high"], strict=True) if m in shown}
         rows.append(asdict(GroupRow(feature, str(group), int(part["n"].iloc[0]), small, vals,
                                     ints)))
-    # groups below the minimum size that this card leaves out: named nowhere in it
+    # groups below the minimum size that this card leaves out: named only where the decision
+    # rule states their thresholds (marked as left out), never with a size or a figure
     hidden = hidden_groups(assessment, suppress_small_groups)
     disparities = []
     for r in assessment.disparities.to_dict(orient="records"):
@@ -408,14 +409,16 @@ def decision_section(spec, assessment=None,
     A policy chosen for a constraint says whether it meets it on ``assessment`` (it may have
     been chosen on another model's scores or on other data), and names the groups held to it
     by neither its choice nor this check, as smaller than the minimum group size
-    (``left_out_of_constraint``; the ``hidden`` groups, which the card leaves out, are only
-    counted)."""
+    (``left_out_of_constraint``). Every group's threshold is stated, so the rule can be
+    applied as written; those of groups below the minimum size that are not compared are
+    marked so, and the ``hidden`` groups, which the card leaves out, as left out of it (named
+    there, with no size or figure)."""
     policy = spec.policy
     if policy is None:
         return {"predictions": spec.prediction}
     if policy.is_single:
         return {"threshold": policy.threshold}
-    summary = policy.describe()
+    summary = policy.describe(notes=small_group_notes(policy.feature, assessment, hidden))
     chosen = policy.chosen_for
     left: dict[str, Any] = {}
     if chosen.get("constraint") and chosen["constraint"] != "none":
@@ -432,12 +435,31 @@ def decision_section(spec, assessment=None,
     summary += _scores_unused(assessment, policy.feature, spec.favorable_outcome)
     out = {**policy.to_dict(), "summary": summary}
     recorded = out.get("chosen_for", {}).get("left_out")
-    if recorded and hidden:  # sizes of groups this card leaves out: counted above, not given
-        out["chosen_for"]["left_out"] = {g: n for g, n in recorded.items()
-                                         if (policy.feature, g) not in hidden}
+    if recorded and hidden:  # sizes of groups this card leaves out: named above, not given
+        out["chosen_for"]["left_out"] = {g: None if (policy.feature, g) in hidden else n
+                                         for g, n in recorded.items()}
     if left:
         out["left_out_of_constraint"] = left
     return {"policy": out}
+
+
+def small_group_notes(feature: str, assessment,
+                      hidden: Set[tuple[str, str]] = frozenset()) -> dict[str, str]:
+    """{group: note} for the groups of ``feature`` below the minimum size that the card does
+    not compare: their thresholds are stated (else the rule could not be applied as written),
+    marked as left out of the card (``hidden``) or as not compared."""
+    if assessment is None or assessment.spec.include_small_groups and not hidden:
+        return {}
+    m = assessment.spec.min_group_size
+    bg = assessment.by_group
+    small = bg[(bg["feature"] == feature) & (bg["metric"] == "count") & bg["is_small_group"]]
+    notes = {}
+    for g in map(str, small["group"]):
+        if (feature, g) in hidden:
+            notes[g] = f"fewer than {m:,} people: left out of this card"
+        elif not assessment.spec.include_small_groups:
+            notes[g] = f"fewer than {m:,} people: not compared"
+    return notes
 
 
 def left_out_of_constraint(policy, assessment,
@@ -446,8 +468,8 @@ def left_out_of_constraint(policy, assessment,
     it as smaller than the minimum group size: ``when_chosen`` (as its choice recorded them)
     and ``on_these_data`` (left out of the assessment's comparisons, so of the card's check
     of the constraint), each ``{"min_group_size": m, "groups": {group: people}}`` and, when
-    the card leaves some of them out (``hidden``), ``"not_named": k``. Empty parts are
-    omitted."""
+    the card leaves some of them out (``hidden``), ``"size_not_given": [group, ...]`` (named,
+    as the rule states their thresholds, without their sizes). Empty parts are omitted."""
     out: dict[str, Any] = {}
     chosen = policy.chosen_for
     if chosen.get("left_out"):
@@ -463,7 +485,7 @@ def left_out_of_constraint(policy, assessment,
         named = {g: n for g, n in groups.items() if (policy.feature, g) not in hidden}
         out[key] = {"min_group_size": m, "groups": named}
         if len(named) < len(groups):
-            out[key]["not_named"] = len(groups) - len(named)
+            out[key]["size_not_given"] = [g for g in groups if g not in named]
     return out
 
 
@@ -472,9 +494,11 @@ def left_out_text(left: dict[str, Any]) -> str:
     leading space."""
     def names(part: dict[str, Any]) -> str:
         named = groups_with_sizes(part["groups"])
-        k = part.get("not_named", 0)
-        hidden = counted(k, "group left out of this card", "groups left out of this card") \
-            if k else ""
+        unsized = part.get("size_not_given") or []
+        hidden = (", ".join(unsized) + (" (left out of this card, so no size is given)"
+                                        if len(unsized) == 1 else
+                                        " (left out of this card, so no sizes are given)")
+                  ) if unsized else ""
         return ", ".join(x for x in (named, hidden) if x)
 
     chosen, here = left.get("when_chosen"), left.get("on_these_data")

@@ -209,8 +209,12 @@ class DecisionPolicy:
                 "these data, or add those groups to the policy file."
             )
 
-    def describe(self, digits: int = 3) -> str:
-        """The rule in words, e.g. ``"Thresholds per group of race: A 0.400, B 0.520."``."""
+    def describe(self, digits: int = 3, notes: Mapping[str, str] | None = None) -> str:
+        """The rule in words, e.g. ``"Thresholds per group of race: A 0.400, B 0.520."``;
+        ``notes`` ({group: text}) follow their group's rule in brackets (e.g. why a group is
+        not compared: every group's rule is stated, so the rule stays reproducible)."""
+        notes = notes or {}
+
         def f(x: float) -> str:
             return fmt_threshold(x, digits)
 
@@ -224,6 +228,8 @@ class DecisionPolicy:
                              f"{fmt_probability(r.probability)}, else {f(r.else_threshold)}")
             else:
                 parts.append(f"{g} {f(r.threshold)}")
+            if notes.get(g):
+                parts[-1] += f" ({notes[g]})"
         text = f"Thresholds per group of {self.feature}: " + "; ".join(parts) + "."
         if self.is_randomized:
             text = ("Randomised: people with the same score in the same group may get different "

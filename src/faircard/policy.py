@@ -780,9 +780,11 @@ def describe(policy: Policy, counts: np.ndarray, groups: list[str], *,
     if same:
         t = next(iter(policy.thresholds.values()))
         head = f"One threshold for everyone: {fmt_threshold(t)}."
-    else:
+    else:  # every group's threshold, those of groups too small to compare marked so
         head = "Thresholds per group: " + ", ".join(
-            f"{g} {fmt_threshold(t)}" for g, t in policy.thresholds.items()) + "."
+            f"{g} {fmt_threshold(t)}" + (f" (fewer than {policy.min_group_size:,} people: "
+                                         "not compared)" if g in policy.excluded_groups else "")
+            for g, t in policy.thresholds.items()) + "."
     obj = {"accuracy": "accuracy", "balanced_accuracy": "balanced accuracy",
            "cost": "expected cost per decision"}[policy.objective]
     if policy.randomized:
@@ -828,7 +830,11 @@ def describe(policy: Policy, counts: np.ndarray, groups: list[str], *,
     with np.errstate(invalid="ignore", divide="ignore"):
         fn_per_1000 = 1000 * counts[:, 2] / n
         fp_per_1000 = 1000 * counts[:, 1] / n
-    parts = [f"{g}: {a:.0f} {words.false_negative} and {b:.0f} {words.false_positive}"
+    # a group too small to compare keeps its figures (the table shows them) with its size and
+    # that mark, so that nothing reads them as a gap measured against the others
+    small = set(policy.excluded_groups)
+    parts = [f"{g}{' (too few to compare)' if g in small else ''}: "
+             f"{a:.0f} {words.false_negative} and {b:.0f} {words.false_positive}"
              for g, a, b in zip(groups, fn_per_1000, fp_per_1000, strict=True)]
     text += " Per 1,000 people: " + "; ".join(parts) + "."
     if policy.costs:

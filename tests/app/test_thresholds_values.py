@@ -235,6 +235,14 @@ def test_trade_off_follows_the_pages_minimum_group_size(min_size, left_out):
     warned = " ".join(x.value for x in at.warning).replace("\\", "")
     assert (f"Not held to the constraint, as smaller than {min_size} people: Other (20 people)."
             in warned) is left_out
+    # its threshold is stated (the rule applies it), marked as the summary marks it
+    mark = f"fewer than {min_size} people: not compared"
+    assert (f" ({mark})" in said and "; Other (too few to compare): " in said) is left_out
+    table = next(d.value for d in at.dataframe
+                 if {"threshold", "note"} <= set(d.value.columns))
+    assert table.loc["Other", "note"] == (mark if left_out else "")
+    assert (table.drop(index="Other")["note"] == "").all()
+    assert np.isfinite(table.loc["Other", "threshold"])
     front = _chart_data(at.get("vega_lite_chart")[-1])
     chosen = front[front.policy == "chosen policy"].iloc[0]
     same = front[(front.policy == "per-group thresholds") & (front.tolerance == 0.02)].iloc[0]

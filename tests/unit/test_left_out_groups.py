@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -24,10 +25,11 @@ from faircard.card import build_card
 from faircard.cli import main
 from faircard.decision import DecisionPolicy
 from faircard.errors import FaircardError
+from faircard.formatting import fmt_threshold
 from faircard.governance import AuditStore
 from faircard.governance.share import assessment_from_cells
 from faircard.policy import choose_policy_from_sweep
-from faircard.render import render_html, render_json, render_markdown
+from faircard.render import render_html, render_json, render_markdown, render_pdf
 from faircard.thresholds import sweep_assessment
 
 DATA = Path(__file__).parent / "data"
@@ -117,14 +119,75 @@ def test_every_format_of_the_card_names_them_with_their_sizes():
     assert doc["metrics"]["decision"]["policy"]["left_out_of_constraint"]["when_chosen"] == part
 
 
-def test_a_card_leaving_small_groups_out_counts_them_without_naming_them():
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _rendered(card, tmp_path) -> dict[str, str]:
+    """The card's text in its four formats (the PDF through pdftotext), spaces collapsed."""
+    html = render_html(card, charts={})
+    out = {"md": render_markdown(card), "html": html, "json": render_json(card)}
+    if shutil.which("pdftotext"):
+        path = tmp_path / "card.pdf"
+        path.write_bytes(render_pdf(card, html=html))
+        out["pdf"] = subprocess.run(["pdftotext", str(path), "-"], capture_output=True,
+                                    text=True, check=True).stdout
+    return {k: _flat(v) for k, v in out.items()}
+
+
+def test_a_card_leaving_small_groups_out_states_their_thresholds_marked_without_sizes(
+        tmp_path):
+    """The rule must state every group's threshold (else the card's rule differs from the
+    one its figures were computed under), so the groups the card leaves out are named there,
+    marked as left out, and nowhere given a size or a figure."""
+    _, p = _chosen()
     card = _card_under_policy(suppress_small_groups=True)
     d = card.metrics["decision"]["policy"]
     assert d["left_out_of_constraint"]["when_chosen"] == {
-        "min_group_size": 30, "groups": {}, "not_named": 2}
-    assert "so never held to it: 2 groups left out of this card." in d["summary"]
-    said = render_json(card)
-    assert all(f'"{g}": {n}' not in said for g, n in _small().items())  # no sizes given
+        "min_group_size": 30, "groups": {}, "size_not_given": sorted(_small())}
+    assert d["chosen_for"]["left_out"] == {g: None for g in _small()}  # left out, size unsaid
+    assert d["thresholds"] == p.thresholds  # the rule applied, every group's threshold
+    marked = [f"{g} {fmt_threshold(p.thresholds[g])} (fewer than 30 people: left out of this card)"
+              for g in sorted(_small())]
+    left = ("so never held to it: " + ", ".join(sorted(_small()))
+            + " (left out of this card, so no sizes are given).")
+    for fmt, text in _rendered(card, tmp_path).items():
+        said = text.replace('\\"', '"')
+        assert all(m in said for m in marked), fmt
+        assert left in said, fmt
+        # no size of theirs anywhere: not in the rule, the tables or the notes
+        assert all(f"({n} people)" not in said and f'"{g}": {n}' not in said
+                   and f"| {g} |" not in said for g, n in _small().items()), fmt
+    assert all(f"{g} {fmt_threshold(p.thresholds[g])}" in d["summary"] for g in p.thresholds)
+    # a group the card shows is not marked
+    big = [g for g in p.thresholds if g not in _small()]
+    assert all(f"{g} {fmt_threshold(p.thresholds[g])};" in d["summary"] for g in big)
+
+
+def test_a_card_showing_small_groups_marks_their_thresholds_as_not_compared(tmp_path):
+    _, p = _chosen()
+    card = _card_under_policy()
+    for fmt, text in _rendered(card, tmp_path).items():
+        for g in _small():
+            assert f"{g} {fmt_threshold(p.thresholds[g])} (fewer than 30 people: not compared)" in text, fmt
+    # compared as asked: no such mark
+    a, q = _chosen(include_small_groups=True)
+    b = faircard.assess(pd.read_csv(CSV), target="y", score="score", sensitive=["race"],
+                        n_boot=0, policy=q.decision_policy(), include_small_groups=True)
+    assert "not compared" not in build_card(b).metrics["decision"]["policy"]["summary"]
+    assert "not compared" not in q.summary and "too few to compare" not in q.summary
+
+
+def test_the_search_summary_marks_them():
+    """The Thresholds page's summary (and faircard thresholds) give a small group's threshold
+    and per-1,000 figures marked as not compared, never as a gap."""
+    _, p = _chosen()
+    for g in _small():
+        assert f"{g} {fmt_threshold(p.thresholds[g])} (fewer than 30 people: not compared)" in p.summary
+        assert f"; {g} (too few to compare): " in p.summary
+    big = [g for g in p.thresholds if g not in _small()]
+    assert all(f" {g}: " in p.summary for g in big)  # compared groups: unmarked
+    assert p.excluded_groups == sorted(_small())
 
 
 def test_a_policy_applied_to_other_data_says_both_when_they_differ():
@@ -174,6 +237,33 @@ def test_the_cli_names_them_in_thresholds_and_card(tmp_path, capsys):
     assert ("Note: Left out of the constraint as smaller than 30 people, so never held to it: "
             f"{_named(_small())}.") in said
     assert _named(_small()) in (tmp_path / "card" / "model_card.md").read_text()
+
+
+def test_the_cli_marks_them_in_thresholds_assess_and_a_card_leaving_them_out(tmp_path, capsys):
+    out = tmp_path / "policy.json"
+    args = [str(CSV), "--target", "y", "--score", "score", "--sensitive", "race"]
+    assert main(["thresholds", *args, "--constraint", "equal_opportunity", "--tolerance",
+                 "0.02", "--json", str(out)]) == 0
+    said = capsys.readouterr().out
+    thresholds = json.loads(out.read_text())["policy"]["thresholds"]
+    for g in _small():
+        assert f"{g} {fmt_threshold(thresholds[g])} (fewer than 30 people: not compared)" in said
+        assert f"; {g} (too few to compare): " in said
+    assert main(["assess", *args, "--policy", str(out), "--bootstrap", "0"]) == 0
+    decision = next(line for line in capsys.readouterr().out.splitlines()
+                    if line.startswith("Decision:"))
+    for g, t in thresholds.items():
+        mark = " (fewer than 30 people: not compared)" if g in _small() else ""
+        assert f"{g} {fmt_threshold(t)}{mark}" in decision
+    assert main(["card", *args, "--policy", str(out), "--out", str(tmp_path / "card"),
+                 "--format", "md", "--suppress-small-groups"]) == 0
+    said = capsys.readouterr().out
+    assert ("Note: Left out of the constraint as smaller than 30 people, so never held to it: "
+            + ", ".join(sorted(_small())) + " (left out of this card, so no sizes are given)."
+            ) in said
+    md = (tmp_path / "card" / "model_card.md").read_text()
+    assert all(f"{g} {fmt_threshold(thresholds[g])} (fewer than 30 people: left out of this "
+               "card)" in md for g in _small())
 
 
 def test_a_record_written_before_still_verifies_and_its_card_names_them(tmp_path):

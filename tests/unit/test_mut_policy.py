@@ -460,7 +460,9 @@ def test_summary_of_a_degenerate_policy_and_of_left_out_groups():
         p.summary
     assert " Left out of the constraint as smaller than 5 people: c (1 person)." in p.summary
     # c has a false negative rate of 0 of 1 person
-    assert p.summary.endswith("c: 0 wrongly denied and 0 wrongly approved.")
+    # marked as not compared: its figures are not a gap measured against the others
+    assert p.summary.endswith("; c (too few to compare): 0 wrongly denied and 0 wrongly "
+                              "approved.")
     nobody = _two_groups({"a": 0.99, "b": 0.99}, [[4, 0, 6, 0], [3, 0, 2, 0]],
                          constraint="demographic_parity", tolerance=0.0, searched_feasible=False)
     assert p.summary.startswith("One threshold for everyone: 0.100. Accuracy: 0.562.")
@@ -1218,7 +1220,8 @@ def test_summary_of_all_or_nothing_groups_and_of_a_group_left_out_without_a_cons
                                  included=np.array([True, True, False]), constraint="none",
                                  min_group_size=5)
     assert alone.group_only
-    assert alone.summary.startswith("Thresholds per group: a 0.100, b 0.990, c 0.990. Accuracy: ")
+    assert alone.summary.startswith("Thresholds per group: a 0.100, b 0.990, c 0.990 (fewer "
+                                    "than 5 people: not compared). Accuracy: ")
     assert (" Every group gets an all-or-nothing decision (a: everybody approved; b: nobody "
             "approved; c: nobody approved)") in alone.summary
 

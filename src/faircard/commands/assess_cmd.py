@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from ..assess import Assessment
+from ..card import small_group_notes
 from ..errors import FaircardError
 from ..favorable import wording
 from ..findings import findings
@@ -64,8 +65,11 @@ def summary_text(result: Assessment) -> str:
     lines.append(f"faircard assessment: {kept:,} rows assessed"
                  + (f" ({result.n_dropped:,} dropped)" if result.n_dropped else ""))
     policy = result.spec.policy  # the rule every figure below was computed under
-    rule = policy.describe() if policy is not None else \
-        f"the predicted labels in column '{result.spec.prediction}'."
+    if policy is None:
+        rule = f"the predicted labels in column '{result.spec.prediction}'."
+    else:  # a small group's threshold marked as the table's " *" marks its row
+        rule = policy.describe(notes=None if policy.is_single
+                               else small_group_notes(policy.feature, result))
     lines.append(f"Decision: {rule}")
     wide = result.by_group_wide()
     cols = [m for m in SUMMARY_METRICS if m in wide.columns]

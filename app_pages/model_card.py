@@ -6,7 +6,14 @@ from faircard.card import CHECKLIST_SECTION, QUESTIONS, TEXT_SECTIONS, ModelCard
 from faircard.diagnostics import SOURCES, STATUSES
 from faircard.errors import FaircardError
 from faircard.governance.approval import CHANGED, UNVERIFIED
-from faircard.render import markdown_body, render_html, render_json, render_markdown, render_pdf
+from faircard.render import (
+    PLAIN_TABLE_GROUPS,
+    markdown_body,
+    render_html,
+    render_json,
+    render_markdown,
+    render_pdf,
+)
 from faircard.ui import components, state
 
 st.title("Model card")
@@ -107,11 +114,21 @@ d2.download_button("JSON", render_json(card), file_name="model_card.json",
                    mime="application/json", key="dl_card_json")
 files = state.get(state.CARD_FILES)
 fingerprint = card.content_sha256()  # not the generation time: one download keeps the other
+state.restore("w_card_table_groups", state.CARD_TABLE_GROUPS)
+st.number_input("Groups laid out as a table in the HTML and PDF card", min_value=0, step=10,
+                key="w_card_table_groups",
+                help="A feature with more groups lists them, with every figure, in an appendix "
+                f"as plain text (default {PLAIN_TABLE_GROUPS}): laying out thousands of table "
+                "rows takes the PDF renderer minutes. The Markdown and JSON cards keep every "
+                "group in their tables.")
+table_groups = int(state.keep("w_card_table_groups", state.CARD_TABLE_GROUPS))
+# the files are for this card laid out this way: another setting prepares them again
+fingerprint = (fingerprint, table_groups)
 if d3.button("Prepare HTML and PDF", key="prepare_card"):
     html = pdf = None
     with st.spinner("Drawing charts and laying out the PDF..."):
         try:
-            html = render_html(card)
+            html = render_html(card, table_groups=table_groups)
             pdf = render_pdf(card, html=html)
         except FaircardError as exc:
             components.error(exc)

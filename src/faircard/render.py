@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import numbers
 import operator
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ MAX_TEMPLATE_VALUE = 10_000_000
 
 __all__ = ["data_only_fetcher", "environment", "front_matter", "markdown_body", "md_cell",
            "md_text", "render_html", "render_json", "render_markdown", "render_pdf",
-           "render_template"]
+           "render_template", "table_groups_of"]
 
 
 class _CardSandbox(ImmutableSandboxedEnvironment):
@@ -141,7 +142,9 @@ def _render(name: str, template_dir: str | Path | None, context: dict[str, Any])
     return run_job("template", job)["text"]
 
 
-def _context(card: ModelCard, charts: dict[str, str] | None = None) -> dict[str, Any]:
+def _context(card: ModelCard, charts: dict[str, str] | None = None,
+             table_groups: int | None = None) -> dict[str, Any]:
+    table_groups = table_groups_of(table_groups)
     d = card.to_dict()
     features = []
     for row in d["quantitative"]["by_group"]:
@@ -155,7 +158,7 @@ def _context(card: ModelCard, charts: dict[str, str] | None = None) -> dict[str,
         d = _shorten(d, labels)
         features = [labels.get(f, f) for f in features]
         charts = {_shorten(k, labels): uri for k, uri in charts.items()}
-    return {"card": d, "features": features, "charts": charts, "appendix": _appendix(d),
+    return {"card": d, "features": features, "charts": charts, "appendix": _appendix(d, table_groups),
             "shortened": [{"label": short, "name": full,
                            "start": full if len(full) <= NAME_SHOWN else full[:NAME_SHOWN] + "…"}
                           for full, short in labels.items()],
@@ -163,14 +166,29 @@ def _context(card: ModelCard, charts: dict[str, str] | None = None) -> dict[str,
 
 
 PLAIN_TABLE_GROUPS = 100
-"""A feature with more groups than this is listed in the HTML and PDF card's appendix as a
-plain-text table (:mod:`faircard.text_table`), which the card says where its table would be:
-a card with 3,000 groups in HTML tables took 43 s of CPU to print."""
+"""The default of ``table_groups``: a feature with more groups than this is listed in the HTML
+and PDF card's appendix as a plain-text table (:mod:`faircard.text_table`), which the card
+says where its table would be: WeasyPrint took 50 s of CPU to lay out the 3,002 table rows of
+a card of 1,000 groups, 7.4 s with the appendix (``benchmarks/bench_render.py``). Set by
+``faircard card --table-groups`` and on the Model card page."""
 
 
-def _appendix(d: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def table_groups_of(value: Any) -> int:
+    """``value`` as the largest number of groups a feature may have to be laid out as a table
+    in the HTML and PDF card (None: :data:`PLAIN_TABLE_GROUPS`); a :class:`FaircardError` for
+    anything but a whole number of at least 0."""
+    if value is None:
+        return PLAIN_TABLE_GROUPS
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise FaircardError(f"The number of groups laid out as a table must be a whole number "
+                            f"of at least 0 (got {value!r}); features with more groups are "
+                            "listed in the card's appendix as plain text.")
+    return int(value)
+
+
+def _appendix(d: dict[str, Any], table_groups: int) -> dict[str, dict[str, Any]]:
     """{feature: {"n_groups", "intervals", "blocks"}} of the card's features with more than
-    :data:`PLAIN_TABLE_GROUPS` groups: every figure of their per-group tables, as text."""
+    ``table_groups`` groups: every figure of their per-group tables, as text."""
     rows_of: dict[str, list[dict[str, Any]]] = {}
     for r in d["quantitative"]["by_group"]:
         rows_of.setdefault(r["feature"], []).append(r)
@@ -180,7 +198,7 @@ def _appendix(d: dict[str, Any]) -> dict[str, dict[str, Any]]:
                                      for m in shown]
     out = {}
     for feature, rows in rows_of.items():
-        if len(rows) <= PLAIN_TABLE_GROUPS:
+        if len(rows) <= table_groups:
             continue
         cells, intervals = [], False
         for r in rows:
@@ -352,18 +370,23 @@ def _bars_to_draw(rows, metric: str, feature: str, label: str | None):
 
 
 def render_html(card: ModelCard, template_dir: str | Path | None = None,
-                charts: dict[str, str] | None = None) -> str:
-    """The card as one self-contained HTML page (charts embedded as data: URIs)."""
+                charts: dict[str, str] | None = None,
+                table_groups: int | None = None) -> str:
+    """The card as one self-contained HTML page (charts embedded as data: URIs). A feature
+    with more than ``table_groups`` groups (default :data:`PLAIN_TABLE_GROUPS`) lists them in
+    an appendix as plain text instead of a table."""
+    table_groups = table_groups_of(table_groups)  # refused before any chart is drawn
     if charts is None:
         charts = chart_images(card)
-    return _render("model_card.html.j2", template_dir, _context(card, charts))
+    return _render("model_card.html.j2", template_dir, _context(card, charts, table_groups))
 
 
 def render_pdf(card: ModelCard, template_dir: str | Path | None = None,
-               html: str | None = None) -> bytes:
-    """PDF bytes: WeasyPrint from the HTML card, in a child process; only ``data:`` URLs are
-    fetched."""
-    html = html if html is not None else render_html(card, template_dir)
+               html: str | None = None, table_groups: int | None = None) -> bytes:
+    """PDF bytes: WeasyPrint from the HTML card (``html``, else :func:`render_html` with
+    ``table_groups``), in a child process; only ``data:`` URLs are fetched."""
+    html = html if html is not None else render_html(card, template_dir,
+                                                     table_groups=table_groups)
     return base64.b64decode(run_job("pdf", {"html": html})["pdf"])
 
 

@@ -38,3 +38,23 @@ def test_text_preview_import_and_exports():
     no_exception(at)
     files = at.session_state["fc_card_files"]
     assert files["pdf"][:4] == b"%PDF" and "<html" in files["html"]
+
+
+def test_the_groups_laid_out_as_a_table_are_a_setting_of_the_page():
+    """A setting of 1 puts each feature's groups (2 or more) in the HTML card's appendix; the
+    files prepared before a change of it are not offered as this card's."""
+    at = seed_state(new("app_pages/model_card.py"), sensitive=("sex",))
+    at.run()
+    no_exception(at)
+    assert at.number_input(key="w_card_table_groups").value == 100
+    at.button(key="prepare_card").click().run()
+    no_exception(at)
+    assert "Appendix: every group of sex" not in at.session_state["fc_card_files"]["html"]
+    at.number_input(key="w_card_table_groups").set_value(1).run()
+    no_exception(at)
+    assert at.session_state["fc_card_table_groups"] == 1
+    assert any("prepare them again" in c.value for c in at.caption)
+    at.button(key="prepare_card").click().run()
+    no_exception(at)
+    html = at.session_state["fc_card_files"]["html"]
+    assert "Appendix: every group of sex" in html

@@ -1,7 +1,9 @@
 """Features with many groups are listed in the HTML/PDF card's appendix as plain-text tables
 (a 3,000-row card took 43 s of CPU to print as HTML tables). No figure may go missing: the
 PDF's text (pdftotext) holds every group's size and metrics, checked against pandas and
-scikit-learn on the group's rows. The threshold is lowered here so a small card has one."""
+scikit-learn on the group's rows. The number of groups laid out as a table is an option
+(``table_groups``, ``faircard card --table-groups``, the Model card page; default 100),
+lowered here so a small card has an appendix."""
 
 from __future__ import annotations
 
@@ -72,10 +74,9 @@ def test_a_card_under_the_limit_keeps_its_html_tables():
 
 
 @pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils is not installed")
-def test_the_pdf_appendix_holds_every_figure(monkeypatch, tmp_path):
+def test_the_pdf_appendix_holds_every_figure(tmp_path):
     data, policy, card = _card()
-    monkeypatch.setattr(render, "PLAIN_TABLE_GROUPS", 3)
-    html = render.render_html(card, charts={})
+    html = render.render_html(card, charts={}, table_groups=3)
     row = f'<td>A</td><td class="num">{(data["race"] == "A").sum():,}</td>'
     assert row not in html  # the table moved to the appendix
     pdf = tmp_path / "card.pdf"
@@ -106,3 +107,47 @@ def test_the_pdf_appendix_holds_every_figure(monkeypatch, tmp_path):
             assert re.search(rf"(^|\s){re.escape(shown)}(\s|$)", lines), (g, key, shown, lines)
         assert ("(small)" in lines) is bool(m.sum() < 30)
     assert np.unique(data["race"]).tolist() == ["A", "B", "C", "D"]
+
+
+APPENDIX = "Appendix: every group of race"
+
+
+def test_the_number_of_groups_laid_out_as_a_table_is_an_option():
+    """4 groups of race: laid out as a table up to a setting of 4, in the appendix below."""
+    data, _, card = _card()
+    assert render.PLAIN_TABLE_GROUPS == 100
+    row = f'<td>A</td><td class="num">{(data["race"] == "A").sum():,}</td>'
+    n = data["race"].nunique()
+    for limit in (None, 100, n):
+        html = render.render_html(card, charts={}, table_groups=limit)
+        assert row in html and APPENDIX not in html, limit
+    for limit in (n - 1, 0):
+        html = render.render_html(card, charts={}, table_groups=limit)
+        assert row not in html and APPENDIX in html, limit
+        assert f"The {n} groups of race are listed with all their figures" in html
+    # the Markdown card keeps its tables whatever the setting
+    assert "| A |" in render.render_markdown(card)
+
+
+@pytest.mark.parametrize("bad", [-1, 2.5, "3", True, float("nan")])
+def test_a_bad_number_of_groups_is_refused_in_one_sentence(bad):
+    _, _, card = _card()
+    with pytest.raises(faircard.FaircardError) as e:
+        render.render_html(card, charts={}, table_groups=bad)
+    assert "\n" not in str(e.value) and "at least 0" in str(e.value)
+
+
+def test_the_cli_sets_it_and_refuses_a_bad_one(tmp_path, capsys):
+    from faircard.cli import main
+
+    args = ["card", str(CSV), "--target", "y", "--score", "score", "--sensitive", "race",
+            "--formats", "html", "--bootstrap", "0"]
+    assert main([*args, "--out", str(tmp_path / "default")]) == 0
+    assert APPENDIX not in (tmp_path / "default" / "model_card.html").read_text()
+    assert main([*args, "--out", str(tmp_path / "three"), "--table-groups", "3"]) == 0
+    assert APPENDIX in (tmp_path / "three" / "model_card.html").read_text()
+    capsys.readouterr()
+    assert main([*args, "--out", str(tmp_path / "bad"), "--table-groups", "-2"]) != 0
+    err = capsys.readouterr().err
+    assert "at least 0" in err and "Traceback" not in err
+    assert not (tmp_path / "bad").exists()  # refused before anything is written

@@ -7,7 +7,14 @@ from pathlib import Path
 
 from ..card import build_card, left_out_text
 from ..errors import FaircardError
-from ..render import render_html, render_json, render_markdown, render_pdf
+from ..render import (
+    PLAIN_TABLE_GROUPS,
+    render_html,
+    render_json,
+    render_markdown,
+    render_pdf,
+    table_groups_of,
+)
 from . import common
 
 FORMATS = ("md", "html", "pdf", "json")
@@ -28,10 +35,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--templates", metavar="DIR", help="folder with your own templates")
     p.add_argument("--suppress-small-groups", action="store_true",
                    help="leave groups below the minimum size out of the card")
+    p.add_argument("--table-groups", type=int, default=PLAIN_TABLE_GROUPS, metavar="N",
+                   help="in the HTML and PDF card, a feature with more than N groups lists "
+                   "them in an appendix as plain text, not as a table (default "
+                   f"{PLAIN_TABLE_GROUPS}; laying out thousands of table rows takes the PDF "
+                   "renderer minutes)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    table_groups_of(args.table_groups)  # refused before anything is counted
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     bad = [f for f in formats if f not in FORMATS]
     if bad:
@@ -68,10 +81,12 @@ def run(args: argparse.Namespace) -> int:
         elif fmt == "json":
             content = render_json(card)
         elif fmt == "html":
-            content = html = render_html(card, args.templates)
+            content = html = render_html(card, args.templates,
+                                         table_groups=args.table_groups)
         else:
             try:
-                content = render_pdf(card, args.templates, html=html)
+                content = render_pdf(card, args.templates, html=html,
+                                     table_groups=args.table_groups)
             except FaircardError as exc:  # e.g. Pango missing: write the other formats first
                 pdf_error = exc
                 continue

@@ -12,6 +12,7 @@ from typing import Any
 import streamlit as st
 
 from ..decision import DecisionPolicy
+from ..render import PLAIN_TABLE_GROUPS
 
 DATA = "fc_data"                  # DataFrame being assessed (with model score columns added)
 DATA_NAME = "fc_data_name"        # file name shown to the user
@@ -50,6 +51,7 @@ POLICY_CHOSEN = "fc_policy_chosen"  # the user has set the policy (threshold or 
 CARD_TEXT = "fc_card_text"        # {section: {field: text}} written by the card's authors
 CARD_SUPPRESS = "fc_card_suppress"  # the card leaves groups below the minimum size out
 CARD_FILES = "fc_card_files"      # rendered HTML/PDF bytes of the last "prepare" click
+CARD_TABLE_GROUPS = "fc_card_table_groups"  # more groups: the HTML/PDF appendix lists them
 DIAG_REFERENCE = "fc_diag_reference"  # {"digest", "name", "raw"} of the reference (training) data
 DIAG_SHARES = "fc_diag_shares"    # {feature: {group: population share}}
 DIAG_EXCLUDE = "fc_diag_exclude"  # columns left out of the diagnostics
@@ -121,6 +123,7 @@ DEFAULTS: dict[str, Any] = {
     CARD_TEXT: {},
     CARD_SUPPRESS: False,
     CARD_FILES: {},
+    CARD_TABLE_GROUPS: PLAIN_TABLE_GROUPS,
     DIAG_REFERENCE: None,
     DIAG_SHARES: {},
     DIAG_EXCLUDE: [],

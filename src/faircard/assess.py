@@ -39,10 +39,11 @@ FOUR_FIFTHS = 0.8
 (0.7999999999999999 in floating point) passes, as it does on paper."""
 
 RANDOMIZED_P_NOTE = (
-    "Under a randomised rule the counts are expected values: the p-values of the differences "
-    "between groups test them as if they had been observed, and where Fisher's exact test is "
-    "used (a count expected under equal proportions below 5) it takes them rounded to whole "
-    "people.")
+    "Under a randomised rule the counts are expected values, so the p-values of the "
+    "differences between groups are approximate: they test the expected counts as if they had "
+    "been observed, leaving out the variation the randomisation itself adds, and where "
+    "Fisher's exact test is used (a count expected under equal proportions below 5) it takes "
+    "each count rounded to a whole person, so it is not exact there.")
 
 BY_GROUP_BASE = ("feature", "group", "metric", "value", "n", "is_small_group", "reason",
                  "difference_to_reference", "ratio_to_reference")

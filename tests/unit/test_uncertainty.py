@@ -363,3 +363,45 @@ def test_a_randomised_rule_says_how_its_p_values_take_expected_counts():
     plain = faircard.assess(df, target="y", score="score", sensitive="sex", n_boot=0,
                             policy=DecisionPolicy.per_group("sex", {g: 0.5 for g in groups}))
     assert RANDOMIZED_P_NOTE not in plain.notes
+
+
+@pytest.mark.parametrize("n, small", [(400, False), (24, True)])
+def test_a_randomised_rules_p_values_are_the_approximation_its_note_states(n, small):
+    """The note says the p-values test the expected counts as if observed (statsmodels' z
+    test, or scipy's Fisher test of the counts rounded to whole people when an expected count
+    is below 5), and that this leaves out the randomisation's own variation: drawing the
+    rule's decisions again changes the counts that one application would observe."""
+    from scipy.stats import fisher_exact
+    from statsmodels.stats.proportion import proportions_ztest
+
+    from faircard.assess import RANDOMIZED_P_NOTE
+    from faircard.decision import DecisionPolicy
+
+    assert "p-values of the differences between groups are approximate" in RANDOMIZED_P_NOTE
+    assert "rounded to a whole person, so it is not exact there" in RANDOMIZED_P_NOTE
+    rng = np.random.default_rng(7)
+    df = pd.DataFrame({"g": np.repeat(["a", "b"], n // 2), "score": rng.random(n),
+                       "y": rng.integers(0, 2, n)})
+    # a: its threshold with probability 0.35, else a higher one; few selected when small
+    t_a, else_a, t_b = (0.3, 0.95, 0.99) if small else (0.3, 0.8, 0.6)
+    rule = DecisionPolicy.per_group("g", {"a": t_a, "b": t_b}, mix={"a": (0.35, else_a)})
+    a = faircard.assess(df, target="y", score="score", sensitive="g", policy=rule, n_boot=0,
+                        min_group_size=5)
+    assert RANDOMIZED_P_NOTE in a.notes
+    s = df["score"].to_numpy()
+    prob = np.where(df["g"] == "a", 0.35 * (s >= t_a) + 0.65 * (s >= else_a), 1.0 * (s >= t_b))
+    k = [prob[(df["g"] == g).to_numpy()].sum() for g in ("a", "b")]
+    sizes = [n // 2, n // 2]
+    row = a.disparities[(a.disparities["metric"] == "selection_rate")].iloc[0]
+    pooled = sum(k) / n
+    expected = np.array([[m * pooled, m * (1 - pooled)] for m in sizes])
+    assert bool((expected < 5).any()) is small
+    if small:
+        want = fisher_exact([[round(k[0]), sizes[0] - round(k[0])],
+                             [round(k[1]), sizes[1] - round(k[1])]]).pvalue
+    else:
+        want = proportions_ztest(k, sizes)[1]
+    assert row["p_value"] == pytest.approx(want, rel=1e-9) and 0 < want < 1
+    # one application of the rule draws its decisions: the count it observes varies
+    draws = (rng.random((200, n)) < prob).astype(int)[:, (df["g"] == "a").to_numpy()].sum(1)
+    assert draws.std() > 1 and not np.allclose(draws, k[0])

@@ -154,6 +154,9 @@ with tabs[2]:
         st.markdown(f"**{components.escape(feature)}**")
         components.chart(proxy_bars, result.proxies, feature)
     st.dataframe(result.proxies, hide_index=True, key="diag_proxies")
+    st.caption(f"ci_low and ci_high: the AUC's {result.confidence:.0%} interval (DeLong's "
+               "variance of the held-out scores' AUC; the variation of encoding them from the "
+               "other folds is not in it). Cramér's V and the correlation ratio have none.")
 
 with tabs[3]:
     if len(result.calibration):

@@ -44,6 +44,9 @@ CHECKLIST_SECTION = "bias_sources"
 """Key of the checklist in :meth:`ModelCard.authors_text` (not one of the text sections)."""
 CHECKLIST_FIELDS = ("source", "question", "evidence", "suggested_status", "status", "note")
 PROXY_FIELDS = ("sensitive_feature", "feature", "group", "value")
+PROXY_INTERVAL = ("ci_low", "ci_high", "confidence")
+"""The proxy AUC's interval and its level, kept when given (a proxy recorded without them is
+stated, and fingerprinted, as before)."""
 
 
 MAX_CARD_JSON = 5_000_000
@@ -243,7 +246,8 @@ def card_checklist(bias_sources: list[dict[str, Any]] | None,
 
 def _proxies(rows: list[dict[str, Any]] | None,
              hidden: Set[tuple[str, str]] = frozenset()) -> list[dict[str, Any]]:
-    out = [{k: _clean(p.get(k)) for k in PROXY_FIELDS} for p in rows or []]
+    out = [{**{k: _clean(p.get(k)) for k in PROXY_FIELDS},
+            **{k: _clean(p[k]) for k in PROXY_INTERVAL if k in p}} for p in rows or []]
     for p in out:  # the group a proxy tells apart, when the card leaves it out
         if (str(p.get("sensitive_feature")), str(p.get("group"))) in hidden:
             p["group"] = LEFT_OUT_GROUP
@@ -285,7 +289,7 @@ def build_card(assessment, *, text: dict[str, dict[str, str]] | None = None,
     sentences, ``suggested_status``, the experts' ``status`` and ``note``; see
     :meth:`faircard.diagnostics.Diagnostics.for_card`); it goes into the ethical considerations.
     ``proxies`` (``sensitive_feature``, ``feature``, ``group``, ``value``: the cross-validated
-    AUC) are named in the caveats."""
+    AUC, with ``ci_low``, ``ci_high`` and ``confidence`` when given) are named in the caveats."""
     from . import __version__
     from .findings import SMALL_GROUPS_LEAD, findings
     from .metrics import DEFAULT_METRICS, extreme_names

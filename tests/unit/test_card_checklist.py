@@ -121,7 +121,9 @@ def test_top_proxies_are_named_in_the_caveats(made, rendered):
     assert "'zone' alone tells '&lt;b&gt;B&lt;/b&gt;' apart from the other groups of race" \
         in caveats and value in caveats
     html = rendered["html"]
-    assert f"(cross-validated AUC {value})" in html[html.index("<h2>Caveats"):]
+    low, high = (f"{top[k].iloc[0]:.3f}" for k in ("ci_low", "ci_high"))
+    assert f"(cross-validated AUC {value}, 95% interval {low}-{high})" in \
+        html[html.index("<h2>Caveats"):]
 
 
 def test_the_approval_fingerprint_covers_the_checklist(made):

@@ -13,6 +13,8 @@ Three measures, each computed from counts:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .encode import contingency
@@ -82,10 +84,133 @@ def auc_from_counts(scores: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> flo
     return float(((neg_below + 0.5 * q) * p).sum() / (n_pos * n_neg))
 
 
+def _placements(s: np.ndarray, p: np.ndarray, q: np.ndarray):
+    """Tied scores merged: (values, inverse, positives, negatives, v10, v01, auc) where v10 is
+    each value's placement among the negatives (share below, ties one half) and v01 its
+    placement among the positives (share above, ties one half); NaN auc without either."""
+    uniq, inv = np.unique(s, return_inverse=True)
+    pos = np.bincount(inv, weights=p, minlength=len(uniq))
+    neg = np.bincount(inv, weights=q, minlength=len(uniq))
+    m, n = pos.sum(), neg.sum()
+    if m == 0 or n == 0:
+        return uniq, inv, pos, neg, None, None, float("nan")
+    v10 = (np.cumsum(neg) - neg + 0.5 * neg) / n
+    v01 = (m - np.cumsum(pos) + 0.5 * pos) / m
+    return uniq, inv, pos, neg, v10, v01, float((v10 * pos).sum() / m)
+
+
+def auc_delong_from_counts(scores: np.ndarray, pos: np.ndarray,
+                           neg: np.ndarray) -> tuple[float, float]:
+    """ROC AUC of a score with few distinct values (as :func:`auc_from_counts`) and DeLong's
+    variance of it: the placements' sample variances, var(V10)/m + var(V01)/n (DeLong, DeLong
+    and Clarke-Pearson 1988; ties count one half). NaN variance with fewer than two positives
+    or negatives."""
+    s = np.asarray(scores, dtype=np.float64)
+    _, _, p, q, v10, v01, auc = _placements(s, np.asarray(pos, np.float64),
+                                            np.asarray(neg, np.float64))
+    m, n = p.sum(), q.sum()
+    if v10 is None or m < 2 or n < 2:
+        return auc, float("nan")
+    s10 = float((p * (v10 - auc) ** 2).sum() / (m - 1))
+    s01 = float((q * (v01 - auc) ** 2).sum() / (n - 1))
+    return auc, s10 / m + s01 / n
+
+
 def fold_of_rows(n: int, n_folds: int, seed: int) -> np.ndarray:
     """A fold number for each of ``n`` rows, balanced and shuffled with ``seed``."""
     rng = np.random.default_rng(seed)
     return rng.permutation(np.arange(n) % n_folds).astype(np.int64)
+
+
+def _held_out(column_codes: np.ndarray, n_levels: int, sensitive_codes: np.ndarray,
+              n_groups: int, n_folds: int, seed: int, smoothing: float):
+    """(counts[f, level, group] of the rows, score[f, level, c]): the score a held-out row of
+    fold f at that level gets for group c, from the other folds only."""
+    x = np.asarray(column_codes, dtype=np.int64)
+    y = np.asarray(sensitive_codes, dtype=np.int64)
+    fold = fold_of_rows(len(x), n_folds, seed)
+    counts = np.bincount((fold * n_levels + x) * n_groups + y,
+                         minlength=n_folds * n_levels * n_groups
+                         ).reshape(n_folds, n_levels, n_groups).astype(np.float64)
+    train = counts.sum(axis=0)[None] - counts  # (f, level, group): the other folds
+    train_rows = train.sum(axis=2)  # (f, level)
+    # the prior too comes from the other folds only: no held-out label is used
+    prior = train.sum(axis=1) / np.maximum(train_rows.sum(axis=1), 1.0)[:, None]  # (f, group)
+    score = (train + smoothing * prior[:, None, :]) / (train_rows + smoothing)[:, :, None]
+    return counts, score
+
+
+def held_out_scores(column_codes: np.ndarray, n_levels: int, sensitive_codes: np.ndarray,
+                    n_groups: int, *, n_folds: int = 5, seed: int = 0,
+                    smoothing: float = 1.0) -> np.ndarray:
+    """Each row's held-out score for each group, shape (n_rows, n_groups): what
+    :func:`proxy_auc` ranks (for checking it row by row)."""
+    _, score = _held_out(column_codes, n_levels, sensitive_codes, n_groups, n_folds, seed,
+                         smoothing)
+    fold = fold_of_rows(len(column_codes), n_folds, seed)
+    return score[fold, np.asarray(column_codes, dtype=np.int64)]
+
+
+@dataclass(frozen=True)
+class ProxyAUC:
+    """The cross-validated one-vs-rest AUC of each group (``auc``, shape (n_groups,)) and their
+    mean (``macro``), each with a normal-approximation interval at ``confidence`` from DeLong's
+    variance of the held-out scores' AUC (``low``/``high``, ``macro_low``/``macro_high``;
+    clipped to [0, 1]; NaN where undefined). The held-out scores are taken as given: the
+    variation of encoding them from other folds is not in the interval."""
+
+    auc: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    macro: float
+    macro_low: float
+    macro_high: float
+    confidence: float
+
+
+def proxy_auc_intervals(column_codes: np.ndarray, n_levels: int, sensitive_codes: np.ndarray,
+                        n_groups: int, *, n_folds: int = 5, seed: int = 0,
+                        smoothing: float = 1.0, confidence: float = 0.95) -> ProxyAUC:
+    """:func:`proxy_auc` with intervals (see :class:`ProxyAUC`). The mean's variance adds up
+    each row's DeLong influence on every group's AUC (the groups' AUCs share their rows, so
+    they are not independent); for one group this is DeLong's variance itself."""
+    from scipy import stats
+
+    counts, score = _held_out(column_codes, n_levels, sensitive_codes, n_groups, n_folds, seed,
+                              smoothing)
+    cells = counts.reshape(-1, n_groups)  # (f * level, group): rows of each cell
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    auc = np.full(n_groups, np.nan)
+    half = np.full(n_groups, np.nan)
+    influence = np.zeros_like(cells)  # each cell's rows' summed influence on the mean
+    used = 0
+    for c in range(n_groups):
+        pos = cells[:, c]
+        neg = cells.sum(axis=1) - pos
+        _, inv, p, q, v10, v01, a = _placements(score[:, :, c].ravel(), pos, neg)
+        if v10 is None:
+            continue
+        auc[c] = a
+        m, n = p.sum(), q.sum()
+        if m < 2 or n < 2:
+            continue
+        var = float((p * (v10 - a) ** 2).sum() / (m - 1) / m
+                    + (q * (v01 - a) ** 2).sum() / (n - 1) / n)
+        half[c] = z * np.sqrt(var)
+        # a row of group c moves this AUC by (v10 - a) / sqrt(m (m - 1)), any other row by
+        # (v01 - a) / sqrt(n (n - 1)): their squares add up to the variance above
+        member = (v10[inv] - a) / np.sqrt(m * (m - 1))
+        other = (v01[inv] - a) / np.sqrt(n * (n - 1))
+        influence += np.where(np.arange(n_groups) == c, member[:, None], other[:, None])
+        used += 1
+    low, high = np.clip(auc - half, 0, 1), np.clip(auc + half, 0, 1)
+    macro = float(np.nanmean(auc)) if np.isfinite(auc).any() else float("nan")
+    if used and used == np.isfinite(auc).sum():
+        macro_half = z * float(np.sqrt((cells * (influence / used) ** 2).sum()))
+        macro_low, macro_high = max(macro - macro_half, 0.0), min(macro + macro_half, 1.0)
+    else:
+        macro_low = macro_high = float("nan")
+    return ProxyAUC(auc, low, high, macro, macro_low, macro_high, float(confidence))
 
 
 def proxy_auc(column_codes: np.ndarray, n_levels: int, sensitive_codes: np.ndarray,
@@ -94,30 +219,8 @@ def proxy_auc(column_codes: np.ndarray, n_levels: int, sensitive_codes: np.ndarr
     """Cross-validated one-vs-rest AUC of predicting each sensitive group from one coded column
     (see the module docstring), shape (n_groups,); NaN for a group with no members or no
     non-members. Their mean is the macro AUC."""
-    x = np.asarray(column_codes, dtype=np.int64)
-    y = np.asarray(sensitive_codes, dtype=np.int64)
-    fold = fold_of_rows(len(x), n_folds, seed)
-    # counts[f, level, group]
-    counts = np.bincount((fold * n_levels + x) * n_groups + y,
-                         minlength=n_folds * n_levels * n_groups
-                         ).reshape(n_folds, n_levels, n_groups).astype(np.float64)
-    total = counts.sum(axis=0)
-    aucs = np.full(n_groups, np.nan)
-    for c in range(n_groups):
-        if total[:, c].sum() == 0 or total[:, c].sum() == total.sum():
-            continue
-        scores, pos, neg = [], [], []
-        for f in range(n_folds):
-            train = total - counts[f]
-            # the prior too comes from the other folds only: no held-out label is used
-            prior = train[:, c].sum() / max(train.sum(), 1.0)
-            p_c = (train[:, c] + smoothing * prior) / (train.sum(axis=1) + smoothing)
-            scores.append(p_c)
-            pos.append(counts[f][:, c])
-            neg.append(counts[f].sum(axis=1) - counts[f][:, c])
-        aucs[c] = auc_from_counts(np.concatenate(scores), np.concatenate(pos),
-                                  np.concatenate(neg))
-    return aucs
+    return proxy_auc_intervals(column_codes, n_levels, sensitive_codes, n_groups,
+                               n_folds=n_folds, seed=seed, smoothing=smoothing).auc
 
 
 def table_of(a_codes: np.ndarray, na: int, b_codes: np.ndarray, nb: int) -> np.ndarray:

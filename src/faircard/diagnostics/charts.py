@@ -25,18 +25,22 @@ def reliability_curves(bins: pd.DataFrame, feature: str) -> alt.LayerChart:
     return (diagonal + lines).properties(height=320)
 
 
-def proxy_bars(proxies: pd.DataFrame, feature: str, top: int = 10) -> alt.Chart:
-    """Cross-validated AUC of the columns that best tell one group of ``feature`` apart."""
+def proxy_bars(proxies: pd.DataFrame, feature: str, top: int = 10) -> alt.LayerChart:
+    """Cross-validated AUC of the columns that best tell one group of ``feature`` apart, with
+    a line across its interval (``ci_low`` to ``ci_high``)."""
     rows = proxies[(proxies["sensitive_feature"] == feature)
                    & (proxies["measure"] == "cv_auc_one_group")]
     rows = rows.sort_values("value", ascending=False).head(top)
-    return alt.Chart(rows).mark_bar().encode(
+    base = alt.Chart(rows).encode(y=alt.Y("feature:N", sort="-x", title=None))
+    bars = base.mark_bar().encode(
         x=alt.X("value:Q", title="cross-validated AUC (0.5 = no information)",
-                scale=alt.Scale(domain=[0.5, 1]), axis=alt.Axis(format=".2f")),
-        y=alt.Y("feature:N", sort="-x", title=None),
+                scale=alt.Scale(domain=[0.5, 1], clamp=True), axis=alt.Axis(format=".2f")),
         tooltip=[alt.Tooltip("feature:N"), alt.Tooltip("group:N", title="best told apart"),
-                 alt.Tooltip("value:Q", format=".3f", title="AUC")],
-    ).properties(height=max(120, 24 * len(rows)))
+                 alt.Tooltip("value:Q", format=".3f", title="AUC"),
+                 alt.Tooltip("ci_low:Q", format=".3f", title="interval from"),
+                 alt.Tooltip("ci_high:Q", format=".3f", title="interval to")])
+    spread = base.mark_rule(color="#333").encode(x="ci_low:Q", x2="ci_high:Q")
+    return (bars + spread).properties(height=max(120, 24 * len(rows)))
 
 
 def importance_bars(importance: pd.DataFrame, top: int = 15) -> alt.LayerChart:

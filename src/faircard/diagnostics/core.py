@@ -21,7 +21,7 @@ from ..onehot import sensitive_column
 from ..prepare import prepare
 from ..privacy import detect_personal_data
 from ..spec import AssessmentSpec
-from .association import correlation_ratio, cramers_v, proxy_auc, table_of
+from .association import correlation_ratio, cramers_v, proxy_auc_intervals, table_of
 from .calibration import calibration_by_group, calibration_table, score_meaning_gaps
 from .checklist import ChecklistItem, blank_checklist
 from .drift import column_drift, group_labels
@@ -58,6 +58,8 @@ class Diagnostics:
     importance: pd.DataFrame | None = None
     """Permutation importance overall and per group (see :mod:`.importance`); None without a
     model."""
+    confidence: float = 0.95
+    """The level of the proxies' AUC intervals (the spec's)."""
     min_group_size: int = 30
     """Groups with fewer rows are small: like the assessment, the checklist leaves them out of
     comparisons between groups (unless ``include_small_groups``) and only says they are small."""
@@ -91,7 +93,9 @@ class Diagnostics:
         apply_answers(items, dict(answers or {}))
         top = self.top_proxies() if len(self.proxies) else pd.DataFrame()
         proxies = [{"sensitive_feature": r["sensitive_feature"], "feature": r["feature"],
-                    "group": r["group"], "value": float(r["value"])}
+                    "group": r["group"], "value": float(r["value"]),
+                    "ci_low": float(r["ci_low"]), "ci_high": float(r["ci_high"]),
+                    "confidence": self.confidence}
                    for _, r in top.iterrows()]
         return {"bias_sources": [i.to_dict() for i in items], "proxies": proxies}
 
@@ -283,7 +287,8 @@ def diagnose_spec(data: pd.DataFrame, spec: AssessmentSpec, *,
         sizes = np.bincount(group_of[f], minlength=len(labels[f]))
         compared = (sizes >= spec.min_group_size) | spec.include_small_groups
         prox.append(_proxies(kept, candidates, f, group_of[f], labels[f], seed,
-                             compared if compared.any() else None))
+                             compared if compared.any() else None,
+                             confidence=spec.confidence))
         if prepared.y_score is not None and _is_probability(prepared.y_score):
             c = calibration_by_group(prepared.y_true, prepared.y_score, group_of[f], labels[f])
             c.insert(0, "feature", f)
@@ -344,6 +349,7 @@ def diagnose_spec(data: pd.DataFrame, spec: AssessmentSpec, *,
         proxies=_concat(prox), calibration=_concat(cal), calibration_bins=_concat(cal_bins),
         calibration_gaps=_concat(gaps), drift=drift, subgroups=subgroups,
         checklist=blank_checklist(), notes=notes, importance=importance,
+        confidence=spec.confidence,
         min_group_size=spec.min_group_size, include_small_groups=spec.include_small_groups,
         trivial_rule=trivial, made_for=made_for(spec, prepared.pos_label, counts))
     from .evidence import fill_checklist
@@ -436,9 +442,11 @@ def _is_probability(s: np.ndarray) -> bool:
 
 def _proxies(data: pd.DataFrame, columns: list[str], feature: str, group: np.ndarray,
              groups: tuple[str, ...], seed: int,
-             compared: np.ndarray | None = None) -> pd.DataFrame:
+             compared: np.ndarray | None = None, confidence: float = 0.95) -> pd.DataFrame:
     """Each column's association with ``feature``; the group it tells apart best is chosen
-    among the ``compared`` groups (not the small ones), all groups when None."""
+    among the ``compared`` groups (not the small ones), all groups when None. The AUC rows
+    have a DeLong interval at ``confidence`` (``ci_low``, ``ci_high``; see
+    :class:`.association.ProxyAUC`)."""
     n_groups = len(groups)
     rows = []
     for c in columns:
@@ -455,17 +463,20 @@ def _proxies(data: pd.DataFrame, columns: list[str], feature: str, group: np.nda
             rows.append({"sensitive_feature": feature, "feature": c, "measure": "cramers_v",
                          "value": cramers_v(table_of(levels.astype(np.int64), len(uniques),
                                                      group, n_groups))})
-        aucs = proxy_auc(coded.codes, coded.n_levels, group, n_groups, seed=seed)
+        res = proxy_auc_intervals(coded.codes, coded.n_levels, group, n_groups, seed=seed,
+                                  confidence=confidence)
+        aucs = res.auc
         rows.append({"sensitive_feature": feature, "feature": c, "measure": "cv_auc",
-                     "value": float(np.nanmean(aucs)) if np.isfinite(aucs).any() else np.nan})
+                     "value": res.macro, "ci_low": res.macro_low, "ci_high": res.macro_high})
         among = aucs if compared is None else np.where(compared, aucs, np.nan)
         if np.isfinite(among).any():
             best = int(np.nanargmax(among))
             rows.append({"sensitive_feature": feature, "feature": c,
                          "measure": "cv_auc_one_group", "value": float(aucs[best]),
+                         "ci_low": float(res.low[best]), "ci_high": float(res.high[best]),
                          "group": groups[best]})
     frame = pd.DataFrame(rows, columns=["sensitive_feature", "feature", "measure", "value",
-                                        "group"])
+                                        "ci_low", "ci_high", "group"])
     auc = frame[frame["measure"] == "cv_auc"].set_index("feature")["value"]
     frame["rank"] = frame["feature"].map(auc.rank(ascending=False, method="min"))
     return frame.sort_values(["rank", "measure"], kind="stable").reset_index(drop=True)

@@ -86,9 +86,11 @@ def fill_checklist(d) -> None:
         others = [g for g in d.representation.loc[d.representation["feature"] == f, "group"]
                   if g != r["group"]] if len(d.representation) else []
         rest = f"'{others[0]}'" if len(others) == 1 else "the other groups"
+        interval = (f" ({d.confidence:.0%} interval {r['ci_low']:.2f}-{r['ci_high']:.2f})"
+                    if pd.notna(r.get("ci_low")) else "")
         meas.evidence.append(
             f"{f}: '{r['feature']}' alone tells '{r['group']}' apart from {rest} with a "
-            f"cross-validated AUC of {r['value']:.2f}: it can stand in for {f}.")
+            f"cross-validated AUC of {r['value']:.2f}{interval}: it can stand in for {f}.")
         meas.suggested_status = "concern"
     if len(d.proxies) and not len(top):
         meas.evidence.append(f"No column predicts a sensitive feature with an AUC of "

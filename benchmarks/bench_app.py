@@ -246,13 +246,35 @@ def _step(page, times: dict, runs: dict, name: str, action, prepare=None,
         raise SystemExit(f"{name}: the app raised {errors.first.inner_text()[:300]}")
 
 
+# the texts of the options a drop-down's list shows now, and which one is highlighted
+_OPTIONS = """() => { const o = [...document.querySelectorAll('[role="option"]')];
+    return [o.map(e => e.innerText.trim()), o.findIndex(e => e.dataset.focused === "true")]; }"""
+
+
 def _choose(page, label: str, option: str) -> dict:
-    """Open the drop-down ``label`` and type ``option`` (not timed); Enter chooses it."""
+    """Open the drop-down ``label`` and type ``option`` (not timed); Enter chooses it: the
+    option of that text, or else the only one containing it. The list filtered by the text
+    must highlight that option, not another one containing the text ("balanced accuracy" for
+    "accuracy"): Enter on the value already chosen would change nothing, no run would come
+    and the step would wait until its timeout."""
     def prepare():
         page.keyboard.press("Escape")  # a multiselect's list stays open after a choice
         box = page.get_by_role("combobox", name=label)
         box.click()
         box.fill(option)
+        for _ in range(100):
+            texts, lit = page.evaluate(_OPTIONS)
+            wanted = ([i for i, t in enumerate(texts) if t == option]
+                      or [i for i, t in enumerate(texts) if option in t])
+            if len(wanted) == 1 and lit >= 0:
+                break
+            time.sleep(0.02)
+        else:
+            raise SystemExit(f"{label}: no one option {option!r} highlighted in {texts}")
+        for _ in range(abs(wanted[0] - lit)):
+            page.keyboard.press("ArrowDown" if wanted[0] > lit else "ArrowUp")
+        if page.evaluate(_OPTIONS)[1] != wanted[0]:
+            raise SystemExit(f"{label}: {option!r} could not be highlighted in {texts}")
     return {"prepare": prepare, "action": lambda: page.keyboard.press("Enter")}
 
 

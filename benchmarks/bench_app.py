@@ -16,7 +16,8 @@ button, radio option, checkbox, toggle or expander, the key that commits a widge
 a file) and stops when a script run that started after the action has finished and the page is
 drawn. Opening a drop-down and typing into it change nothing on the server, so a choice is
 timed from its Enter key, a text or number from the Enter (Ctrl+Enter in a text area) that
-commits it, a slider from its arrow key (focused before). Every page writes an end-of-run
+commits it, a slider from its arrow key (focused before), a click from the press of the mouse
+on an element found ready for it before (see :class:`_Click`). Every page writes an end-of-run
 marker last (``components.page_done``), carrying the number of its run, and so does a part of
 a page that reruns alone (``components.fragment``, with the next run number). A step waits for
 a marker numbered above the newest one on screen before the action, and for the browser to have
@@ -139,7 +140,11 @@ class Trace:
         self.cdp.send("Performance.enable")
         page.add_init_script("""window.__fcLong = [];
             new PerformanceObserver(l => window.__fcLong.push(...l.getEntries().map(
-                e => e.duration))).observe({type: "longtask", buffered: true});""")
+                e => e.duration))).observe({type: "longtask", buffered: true});
+            window.__fcInput = [];
+            for (const kind of ["pointerdown", "keydown"])
+                addEventListener(kind, e => window.__fcInput.push(e.timeStamp
+                    + performance.timeOrigin), {capture: true});""")
 
     def _socket(self, ws) -> None:
         ws.on("framereceived", self._received)
@@ -163,13 +168,21 @@ class Trace:
 
     def mark(self) -> tuple:
         return (len(self.frames), int(self.page.evaluate("window.__fcLong.length")),
-                len(self.sent), self._busy(), len(self._server_runs()))
+                len(self.sent), self._busy(), len(self._server_runs()),
+                int(self.page.evaluate("window.__fcInput.length")))
 
-    def summary(self, start: tuple, t0: float, total: float) -> tuple[str, tuple]:
-        """The step's line, and the server's script (wall, CPU) in it (s)."""
+    def summary(self, start: tuple, t0: float, epoch0: float,
+                total: float) -> tuple[str, tuple]:
+        """The step's line, and the server's script (wall, CPU) in it (s). ``t0`` is the
+        step's start on ``time.perf_counter``, ``epoch0`` on ``time.time``."""
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-        start, long_start, sent_start, busy_start, runs_start = start
+        start, long_start, sent_start, busy_start, runs_start, input_start = start
+        # the first key or pointer press the page saw after the clock started (its own
+        # timestamp, on the wall clock like ``epoch0``): a click reaches the page only once
+        # Playwright has checked that the element is ready for it
+        pressed = self.page.evaluate(f"window.__fcInput.slice({input_start})")
+        pressed = f"{pressed[0] / 1e3 - epoch0:.2f}" if pressed else "-"
         for _ in range(100):  # the run logs itself as it ends, just after its last message
             runs = self._server_runs()[runs_start:]
             if runs or self.runs is None:
@@ -213,7 +226,7 @@ class Trace:
         # (the last of its runs for the step) arrived before the clock stopped
         whole = ("whole run timed" if finished is not None and finished <= total
                  else "CLOCK STOPPED BEFORE THE RUN'S END")
-        return (f"{whole}; request sent {asked} s, first message {first} s, run finished "
+        return (f"{whole}; input at {pressed} s, request sent {asked} s, first message {first} s, run finished "
                 f"{end} s, drawn {total:.2f} s; {script}browser busy (s): {main}; "
                 f"long tasks {len(busy)}, {sum(busy) / 1e3:.2f} s; "
                 f"{len(frames)} messages, {size / 1e3:.0f} kB: {parts}"), (wall, cpu)
@@ -229,7 +242,7 @@ def _step(page, times: dict, runs: dict, name: str, action, prepare=None,
             get_ready()
     before = _latest_run(page)
     start = trace.mark() if trace else None
-    t0 = time.perf_counter()
+    t0, epoch0 = time.perf_counter(), time.time()
     action()
     page.wait_for_function(_DONE_AFTER, arg=before, polling="raf",
                            timeout=int(os.environ.get("BENCH_TIMEOUT_MS", "600000")))
@@ -237,7 +250,7 @@ def _step(page, times: dict, runs: dict, name: str, action, prepare=None,
     times[name] = time.perf_counter() - t0
     runs[name] = (before, _latest_run(page))
     if trace is not None:
-        text, server = trace.summary(start, t0, times[name])
+        text, server = trace.summary(start, t0, epoch0, times[name])
         if script is not None:
             script[name] = server
         print(f"  {name}: {text}", flush=True)
@@ -289,19 +302,28 @@ def _type(page, label: str, value: str, commit: str = "Enter", exact: bool = Tru
 
 
 class _Click:
-    """A click on the element ``locate()`` finds. Finding it and scrolling it into view is its
-    ``prepare`` (not timed: a user sees what they click before clicking it; on a long page
-    Playwright's search by role and its scrolling took up to 0.35 s); the click is timed."""
+    """A click on the element ``locate()`` finds. Its ``prepare`` (not timed) finds it,
+    scrolls it into view and waits until Playwright finds it ready for a click (visible,
+    stable, enabled, not covered): a user sees what they click before clicking it. On a long
+    page Playwright's search by role and its scrolling took up to 0.35 s, and its checks
+    inside ``click()`` put the press 0.02-0.10 s after the clock's start, while a key press
+    reached the page at once. The timed action is the press and release of the mouse at the
+    element's centre, as a user's click."""
 
     def __init__(self, locate):
-        self.locate, self.element = locate, None
+        self.locate, self.page, self.at = locate, None, None
 
     def prepare(self) -> None:
-        self.element = self.locate().element_handle()
-        self.element.scroll_into_view_if_needed()
+        target = self.locate()
+        self.page = target.page
+        element = target.element_handle()
+        element.scroll_into_view_if_needed()
+        element.click(trial=True)  # the checks of a click, without clicking
+        box = element.bounding_box()
+        self.at = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
 
     def __call__(self) -> None:
-        self.element.click()
+        self.page.mouse.click(*self.at)
 
 
 def _click(page, text: str):
@@ -311,11 +333,11 @@ def _click(page, text: str):
 
 
 def _link(page, name: str):
-    return lambda: page.get_by_role("link", name=name).click()
+    return _Click(lambda: page.get_by_role("link", name=name))
 
 
 def _nav(page, name: str):
-    return lambda: page.locator('[data-testid="stSidebarNav"] a').filter(has_text=name).click()
+    return _Click(lambda: page.locator('[data-testid="stSidebarNav"] a').filter(has_text=name))
 
 
 def _button(page, name: str):

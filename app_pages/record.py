@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from faircard import charts
-from faircard.card import build_card
+from faircard.card import build_card, small_group_notes
 from faircard.decision import DecisionPolicy
 from faircard.errors import FaircardError
 from faircard.favorable import wording
@@ -166,7 +166,8 @@ with tab_policy:
                      f"{fmt_threshold(spec.threshold)}")
     else:  # one rule per group: there is no single threshold to state
         lines.append(f"- Decision: '{components.escape(spec.score)}' with the recorded "
-                     f"decision policy. {components.escape(spec.policy.describe())}")
+                     "decision policy. " + components.escape(spec.policy.describe(
+                         notes=small_group_notes(spec.policy.feature, a))))
     if spec.uses_score and spec.policy.chosen_for:
         lines.append("- How the policy was chosen: " + ", ".join(
             f"{components.escape(k)} {components.escape(v)}"

@@ -4,6 +4,7 @@ out, and records whose decision rule sets a threshold per group (plain or random
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix, precision_score, r
 
 from faircard.cli import main as cli
 from faircard.decision import DecisionPolicy
+from faircard.formatting import fmt_threshold
 from tests.app.conftest import new, no_exception, small_frame, text_of
 
 NUMBER = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?")
@@ -255,3 +257,10 @@ def test_share_view_names_the_groups_the_policys_constraint_left_out(tmp_path,
     assert (f"Left out of its constraint as smaller than 30 people: C ({sizes['C']} people), "
             f"D ({sizes['D']} people)") in said
     assert "'C': " not in said and "min_group_size" not in said  # no raw dict
+    # the policy tab's rule states their thresholds, marked as the card marks them
+    thresholds = json.loads(policy.read_text())["policy"]["thresholds"]
+    rule = next(line for m in at.markdown for line in text_of(m).splitlines()
+                if "with the recorded decision policy" in line)
+    for g, t in thresholds.items():
+        mark = " (fewer than 30 people: not compared)" if g in ("C", "D") else ";"
+        assert f"{g} {fmt_threshold(t)}{mark}" in rule, (g, rule)

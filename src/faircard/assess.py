@@ -390,7 +390,9 @@ def assess_cube(cube: Cube, spec: AssessmentSpec) -> Assessment:
             if enough:
                 diff, ratio = between_groups(vi)
                 d_over, r_over = to_overall(vi, overall.get(m, np.nan))
-                worst, best = worst_and_best(vi, m, spec.favorable_outcome)
+                # one group alone with a value has nobody to be worse or better than
+                worst, best = (worst_and_best(vi, m, spec.favorable_outcome)
+                               if np.count_nonzero(~np.isnan(vi)) >= 2 else (None, None))
             else:
                 diff = ratio = d_over = r_over = np.nan
                 worst = best = None
@@ -481,14 +483,17 @@ def _criteria(vals: dict[str, np.ndarray], included: np.ndarray | None,
     tpr_d, tpr_r = between_groups(pick("true_positive_rate"))
     fpr_d, fpr_r = between_groups(pick("false_positive_rate"))
     _, di_r = between_groups(favorable_rate(pick("selection_rate"), favorable_outcome))
+    # equalized odds is the worse of the two gaps: with one of them unknown (no two compared
+    # groups have actual positives, or actual negatives) the other is only a bound on it
     return {
         "demographic_parity_difference": sr_d,
         "demographic_parity_ratio": sr_r,
-        "equalized_odds_difference": float(np.nanmax([tpr_d, fpr_d]))
-        if not (np.isnan(tpr_d) and np.isnan(fpr_d))
+        "equalized_odds_difference": max(tpr_d, fpr_d)
+        if not (np.isnan(tpr_d) or np.isnan(fpr_d))
         else np.nan,
+        # a ratio of 0 / 0 (both groups at 0) leaves the other ratio, as before
         "equalized_odds_ratio": float(np.nanmin([tpr_r, fpr_r]))
-        if not (np.isnan(tpr_r) and np.isnan(fpr_r))
+        if not (np.isnan(tpr_d) or np.isnan(fpr_d) or (np.isnan(tpr_r) and np.isnan(fpr_r)))
         else np.nan,
         "equal_opportunity_difference": tpr_d,
         "equal_opportunity_ratio": tpr_r,

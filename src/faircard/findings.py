@@ -14,7 +14,7 @@ from fractions import Fraction
 from .favorable import Wording, favorable_rate, wording
 from .formatting import counted, fmt_disparate_impact, fmt_pct
 from .metrics import LABELS
-from .trivial import trivial_decision
+from .trivial import tells_nobody_apart, trivial_decision
 
 LEAD_METRICS = {
     "positive": ("false_negative_rate", "selection_rate", "false_positive_rate"),
@@ -68,10 +68,16 @@ def findings(assessment, metrics: tuple[str, ...] | list[str] | None = None,
     out: list[str] = []
     if trivial := trivial_decision(assessment):  # before any gap, which it makes meaningless
         out.append(trivial)
+    # a feature whose groups are not compared has no gap to report, which is not parity
+    out += [_not_compared(assessment, f) for f in features if _is_not_compared(assessment, f)]
+    # nobody or everybody selected: the one gap left (in false discoveries) is the base rates'
+    by_construction = bool(trivial) and tells_nobody_apart(assessment)
     for metric in order:
         if metric == "selection_rate":
             out += [s for f in features if (s := _four_fifths(assessment, f, words))
                     and not (trivial and "passes" in s)]  # no success to report
+        elif by_construction:
+            continue
         elif sentence := _largest_gap(disp, features, metric, words, assessment.by_group):
             out.append(sentence)
     bg = assessment.by_group
@@ -85,9 +91,31 @@ def findings(assessment, metrics: tuple[str, ...] | list[str] | None = None,
         out.append(f"{SMALL_GROUPS_LEAD} (fewer than {assessment.spec.min_group_size:,} people): "
                    f"{names}. {how}")
     if assessment.n_dropped:
-        out.append(counted(assessment.n_dropped, "row had no outcome or prediction and was",
-                           "rows had no outcome or prediction and were") + " left out.")
+        decision = "score" if assessment.spec.score else "prediction"
+        out.append(counted(assessment.n_dropped, f"row had no outcome or {decision} and was",
+                           f"rows had no outcome or {decision} and were") + " left out.")
     return out[:max_items]
+
+
+def _is_not_compared(assessment, feature: str) -> bool:
+    """Whether fewer than two groups of ``feature`` are compared (its criteria are all
+    undefined for that reason)."""
+    bg = assessment.by_group
+    rows = bg[(bg["feature"] == feature) & (bg["metric"] == "count")]
+    compared = rows if assessment.spec.include_small_groups else rows[~rows["is_small_group"]]
+    return len(compared) < 2
+
+
+def _not_compared(assessment, feature: str) -> str:
+    bg = assessment.by_group
+    rows = bg[(bg["feature"] == feature) & (bg["metric"] == "count")]
+    if len(rows) < 2:
+        why = (f"only one group ('{rows['group'].iloc[0]}')" if len(rows) else "no group")
+    else:
+        why = (f"fewer than two groups have at least {assessment.spec.min_group_size:,} "
+               "people")
+    return (f"{feature}: {why}, so no group is compared with another: nothing here shows "
+            "whether the model treats groups alike.")
 
 
 def _largest_gap(disp, features, metric: str, words: Wording, bg) -> str | None:

@@ -143,10 +143,13 @@ def metric_from_counts(name: str, counts: np.ndarray) -> np.ndarray:
 
 
 def between_groups(values: np.ndarray) -> tuple[float, float]:
-    """(max - min, min / max) over groups, skipping NaN, as fairlearn's ``between_groups``."""
+    """(max - min, min / max) over groups, skipping NaN, as fairlearn's ``between_groups``;
+    NaN for both when fewer than two values are defined. (fairlearn gives a gap of 0 and a
+    ratio of 1 when one group alone has a value, for example a true positive rate where the
+    other groups have no actual positives: nothing was compared, so that is not parity.)"""
     v = np.asarray(values, dtype=np.float64)
     v = v[~np.isnan(v)]
-    if v.size == 0:
+    if v.size < 2:
         return np.nan, np.nan
     lo, hi = float(v.min()), float(v.max())
     with np.errstate(divide="ignore", invalid="ignore"):

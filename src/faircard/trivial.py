@@ -91,6 +91,14 @@ def _trivial(assessment: Any) -> tuple[str, Any, str] | None:
     return None
 
 
+def tells_nobody_apart(assessment: Any) -> bool:
+    """True when nobody, or everybody, gets the positive decision overall: every gap in
+    selection and error rates is then zero or undefined by construction, and the gaps in
+    precision and its complement only mirror the groups' base rates."""
+    found = _trivial(assessment)
+    return found is not None and found[0] != "group"
+
+
 def trivial_decision(assessment: Any) -> str | None:
     """A sentence saying how the assessment's decision rule fails to tell people apart, or
     None when it does tell them apart.

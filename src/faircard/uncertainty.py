@@ -120,6 +120,9 @@ def _equalized_odds_pair(point: dict[str, np.ndarray], included: np.ndarray, tpr
 
     t_d, t_r = between_groups(np.where(included, point["true_positive_rate"], np.nan))
     f_d, f_r = between_groups(np.where(included, point["false_positive_rate"], np.nan))
+    if np.isnan(t_d) or np.isnan(f_d):  # one of the two gaps is unknown: so is the criterion
+        nan = np.full(len(tpr[0]), np.nan)
+        return nan, nan
     diff = tpr[0] if np.isnan(f_d) or (not np.isnan(t_d) and t_d >= f_d) else fpr[0]
     ratio = tpr[1] if np.isnan(f_r) or (not np.isnan(t_r) and t_r <= f_r) else fpr[1]
     return diff, ratio

@@ -38,7 +38,7 @@ def test_sentences_about_one_thing_are_singular():
     assert "1 row was left out (1 with a missing target)." in a.notes or \
         any(n.startswith("1 row was left out") for n in a.notes), a.notes
     assert "'g': 1 group with fewer than 30 rows is left out of comparisons: c." in a.notes
-    assert "1 row had no outcome or prediction and was left out." in findings(a)
+    assert "1 row had no outcome or score and was left out." in findings(a)
     caveats = card.caveats["automatic"]
     assert "1 group has fewer than 30 people and is shown but not compared." in caveats
     assert any(c.startswith("1 per-group value is undefined") for c in caveats), caveats

@@ -500,16 +500,18 @@ def test_reasons_from_the_compared_groups():
     assert _only(result, "equal_opportunity_difference", "age").explanation == (
         "undefined: true_positive_rate is undefined in every compared group (no actual "
         "positives in this group)")
-    # FPR is defined in one compared group: only TPR is named
+    # FPR is defined in one compared group only: it has no gap either
     assert _only(result, "equalized_odds_difference", "age").explanation == (
         "undefined: true_positive_rate is undefined in every compared group (no actual "
-        "positives in this group)")
+        "positives in this group); false_positive_rate is defined in only one compared "
+        "group (undefined in '25+': no actual negatives in this group)")
     assert _only(result, "demographic_parity_difference", "age").explanation == (
         "undefined: the assessment could not compute it")
-    # with small groups included, the defined small group is compared too
+    # with small groups included, the defined small group is compared too: alone
     result = g.evaluate_gate({**doc, "include_small_groups": True}, rules)
     assert _only(result, "equal_opportunity_difference", "age").explanation == (
-        "undefined: the assessment could not compute it")
+        "undefined: true_positive_rate is defined in only one compared group (undefined in "
+        "'<25': no actual positives in this group; '25+': no actual positives in this group)")
 
 
 def test_both_rates_undefined_are_both_named_with_their_reasons_sorted():
@@ -1007,7 +1009,8 @@ def test_a_compared_group_without_undefined_values_listed_counts_as_defined():
     ]
     rules = _rules(max_equal_opportunity_difference=0.5, features={"sex": {"skip": True}})
     assert _only(g.evaluate_gate(doc, rules), "equal_opportunity_difference", "age") \
-        .explanation == "undefined: the assessment could not compute it"
+        .explanation == ("undefined: true_positive_rate is defined in only one compared group "
+                         "(undefined in 'a': no actual positives in this group)")
 
 
 def test_undefined_metric_checks_keep_their_name_limit_and_comparison():

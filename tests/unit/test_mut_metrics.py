@@ -111,7 +111,9 @@ def test_between_groups_edges():
     assert (diff, ratio) == (0.5, 0.0)
     diff, ratio = m.between_groups(np.array([0.0, 0.0]))
     assert diff == 0.0 and math.isnan(ratio)
-    assert m.between_groups(np.array([0.25])) == (0.0, 1.0)
+    # one value alone is compared with nothing: no gap of 0, no ratio of 1 (fairlearn's)
+    assert all(math.isnan(x) for x in m.between_groups(np.array([0.25])))
+    assert all(math.isnan(x) for x in m.between_groups(np.array([np.nan, 0.25, np.nan])))
 
 
 def test_to_overall_folds_ratios_above_one():

@@ -476,6 +476,13 @@ def _criterion_reason(doc: Mapping[str, Any], feature: str, criterion: str) -> s
         if compared and None not in why:
             reasons.append(f"{metric} is undefined in every compared group "
                            f"({'; '.join(sorted(why))})")
+            continue
+        alone = [f"'{g.get('group')}': {g['undefined'][metric]}" for g in compared
+                 if metric in (g.get("undefined") or {})]
+        if alone and len(compared) - len(alone) == 1:
+            # one group alone has a value: nothing to compare it with (not a gap of 0)
+            reasons.append(f"{metric} is defined in only one compared group (undefined in "
+                           f"{'; '.join(alone[:5])}{'; ...' if len(alone) > 5 else ''})")
     return "; ".join(reasons) or "the assessment could not compute it"
 
 

@@ -187,7 +187,7 @@ def disparity_table(a, feature: str, metrics: list[str]) -> pd.DataFrame:
     d = a.disparities[(a.disparities["feature"] == feature) & a.disparities["metric"].isin(metrics)]
     tied = (d["worst_value"] == d["best_value"]).to_numpy()  # all equal: no worst or best group
     # a base rate's lowest group is not its "worst": marked as the lowest and highest
-    named = [extreme_names(m, w, b) if isinstance(w, str) else (w, b)
+    named = [extreme_names(m, w, b) if isinstance(w, str) else ("", "")
              for m, w, b in zip(d["metric"], d["worst_group"], d["best_group"], strict=True)]
     return pd.DataFrame({
         "metric": [wording(a.spec.favorable_outcome).label(m) for m in d["metric"]],

@@ -17,7 +17,7 @@ from faircard.roles import (
     needs_bins,
     sensitive_options,
 )
-from faircard.spec import Binning
+from faircard.spec import Binning, fmt_edge
 from faircard.ui import cache, components, state, tables
 
 st.title("Sensitive features")
@@ -54,8 +54,10 @@ for feature in chosen:
         if feature in bins:
             edges, labels = list(bins[feature].edges), list(bins[feature].labels)
         e_txt = st.text_input("Band edges (lowest first; 'inf' for open-ended)",
+                              # every digit of an edge (":g" turned 123456.7 into 123457
+                              # when the page was shown again)
                               ", ".join("inf" if math.isinf(e) and e > 0 else
-                                        "-inf" if math.isinf(e) else f"{e:g}" for e in edges),
+                                        "-inf" if math.isinf(e) else fmt_edge(e) for e in edges),
                               key=f"w_edges_{feature}")
         l_txt = st.text_input("Band names", ", ".join(labels), key=f"w_labels_{feature}")
         try:
@@ -74,7 +76,8 @@ for feature in chosen:
             stale = {feature, partition_name(chosen)}
             state.put(state.REFERENCE, {k: v for k, v in reference.items() if k not in stale})
         bins[feature] = banding
-        st.caption(components.escape(banding.describe_outside()))
+        st.caption(components.escape(f"{banding.describe_edges()} "
+                                     f"{banding.describe_outside()}"))
 state.put(state.BINS, bins)
 
 accepted = dict(state.get(state.MANY_GROUPS_OK))
@@ -117,6 +120,11 @@ st.dataframe(
     hide_index=True, key="groups_table",
     column_config={"people": st.column_config.NumberColumn("people", format="localized")},
 )
+if result.n_dropped:  # the groups' people then add up to fewer than the dataset's rows
+    detail = ", ".join(f"{v:,} with {k}" for k, v in result.cube.dropped_reasons.items() if v)
+    st.info(f"The groups hold the {result.n_rows - result.n_dropped:,} of {result.n_rows:,} "
+            f"rows that have an outcome and a decision; the other {result.n_dropped:,} are "
+            f"left out ({components.escape(detail)}).")
 for note in result.group_notes:
     st.info(components.escape(note))
 feature = st.selectbox("Chart", result.features, key="w_chart_feature")

@@ -11,6 +11,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from .spec import fmt_edge
+
 _TARGET_WORDS = ("target", "label", "outcome", "class", "y", "y_true", "repaid", "default",
                  "recid", "two_year_recid", "approved_actual", "income", "churn", "credit")
 _SCORE_WORDS = ("score", "prob", "proba", "probability", "risk", "y_score", "decile")
@@ -121,19 +123,24 @@ def default_bands(col: pd.Series, name: str) -> tuple[list[float], list[str]]:
         values = pd.to_numeric(col, errors="coerce").dropna()
         low = math.floor(float(values.min())) if len(values) else 18
         edges = [low, *(e for e in _AGE_EDGES if e > low), math.inf]
-        labels = [f"{a:g}-{b - 1:g}" for a, b in zip(edges[:-2], edges[1:-1], strict=True)]
-        labels.append(f"{edges[-2]:g}+")
+        if (values == values.round()).all():  # whole years: "25-39" holds 25 to 39
+            labels = [f"{a:g}-{b - 1:g}" for a, b in zip(edges[:-2], edges[1:-1], strict=True)]
+            labels.append(f"{edges[-2]:g}+")
+        else:  # 39.5 is in the band from 25 to 40, which "25-39" would not say
+            labels = [f"{a:g} to < {b:g}" for a, b in zip(edges[:-2], edges[1:-1],
+                                                          strict=True)]
+            labels.append(f">= {edges[-2]:g}")
         return edges, labels
     qs = sorted(set(float(x) for x in col.quantile([0.25, 0.5, 0.75]).dropna()))
     edges = [-math.inf, *qs, math.inf]
     labels = []
-    for lo, hi in zip(edges, edges[1:], strict=False):
+    for lo, hi in zip(edges, edges[1:], strict=False):  # each edge to its last digit
         if math.isinf(lo):
-            labels.append(f"< {hi:g}")
+            labels.append(f"< {fmt_edge(hi)}")
         elif math.isinf(hi):
-            labels.append(f">= {lo:g}")
+            labels.append(f">= {fmt_edge(lo)}")
         else:
-            labels.append(f"{lo:g} to < {hi:g}")
+            labels.append(f"{fmt_edge(lo)} to < {fmt_edge(hi)}")
     return edges, labels
 
 

@@ -40,7 +40,7 @@ class Binning:
             raise FaircardError("A binning needs at least two edges (one band).")
         if any(not (a < b) for a, b in zip(edges, edges[1:], strict=False)):
             raise FaircardError(
-                f"Bin edges must increase strictly; got {', '.join(_fmt(e) for e in edges)}."
+                f"Bin edges must increase strictly; got {', '.join(fmt_edge(e) for e in edges)}."
             )
         if len(labels) != len(edges) - 1:
             raise FaircardError(
@@ -53,22 +53,43 @@ class Binning:
     def outside_labels(self) -> tuple[str, str]:
         """Names of the values below the first edge and above the last one: ``"under 18"`` and
         ``"over 65"`` (a known value outside every band is never counted as missing)."""
-        below, above = f"under {_fmt(self.edges[0])}", f"over {_fmt(self.edges[-1])}"
+        below, above = f"under {fmt_edge(self.edges[0])}", f"over {fmt_edge(self.edges[-1])}"
         return tuple(n if n not in self.labels else f"{n} (outside the bands)"
                      for n in (below, above))
 
     def describe_outside(self) -> str:
         """One sentence on where values outside the bands go."""
         below, above = self.outside_labels
-        parts = [f"values under {_fmt(self.edges[0])} form the group '{below}'"
+        parts = [f"values under {fmt_edge(self.edges[0])} form the group '{below}'"
                  if np.isfinite(self.edges[0]) else "",
-                 f"values over {_fmt(self.edges[-1])} form the group '{above}'"
+                 f"values over {fmt_edge(self.edges[-1])} form the group '{above}'"
                  if np.isfinite(self.edges[-1]) else "",
                  "a value that is not a number (such as 'unknown') forms a group of its own, "
                  "named as written"]
         said = "; ".join(p for p in parts if p)
         return f"Known values are never counted as missing: {said}; only empty values are " \
                "'(missing)'."
+
+    def describe_edges(self) -> str:
+        """Which values each band holds, edges included or not, as :meth:`apply` assigns
+        them: a value on an edge goes to the band that starts there, and the last band also
+        holds its upper edge."""
+        parts = []
+        last = len(self.labels) - 1
+        for i, (name, a, b) in enumerate(zip(self.labels, self.edges, self.edges[1:],
+                                             strict=False)):
+            if np.isinf(a) and np.isinf(b):
+                held = "every number"
+            elif np.isinf(a):
+                held = f"{fmt_edge(b)} or less" if i == last else f"under {fmt_edge(b)}"
+            elif np.isinf(b):
+                held = f"{fmt_edge(a)} or more"
+            elif i == last:
+                held = f"{fmt_edge(a)} to {fmt_edge(b)}, both included"
+            else:
+                held = f"{fmt_edge(a)} to under {fmt_edge(b)}"
+            parts.append(f"'{name}' holds {held}")
+        return "; ".join(parts) + "."
 
     def text_label(self, text: str) -> str:
         """The group name of a value that is not a number: the value as written, unless a band
@@ -111,8 +132,12 @@ class Binning:
         return cls(edges=tuple(float(e) for e in d["edges"]), labels=tuple(d["labels"]))
 
 
-def _fmt(x: float) -> str:
-    return f"{x:g}"
+def fmt_edge(x: float) -> str:
+    """An edge to its last digit: ``:g`` where that is exact (18, 65.5, 1e+06), else all the
+    digits it needs (``:g`` wrote 123456.7 as 123457, so that 123456.9 went to the group
+    'over 123457', and 1234567 as 1.23457e+06)."""
+    short = f"{x:g}"
+    return short if float(short) == x else f"{x:.15g}"
 
 
 def _json_float(x: float) -> float | str:

@@ -123,3 +123,46 @@ def test_rows_left_out_for_a_missing_score_say_score():
     df.loc[df.index[:4], "s"] = np.nan
     a = faircard.assess(df, target="y", score="s", sensitive="g", n_boot=0)
     assert findings(a)[-1] == "4 rows had no outcome or score and were left out."
+
+
+@pytest.mark.parametrize("favorable", ["positive", "negative"])
+def test_intervals_of_differences_and_ratios_agree_with_statsmodels(favorable):
+    """The bootstrap intervals of a gap and a ratio between two large groups agree with the
+    closed-form intervals of statsmodels (Wald for the difference, log for the ratio) to a
+    few thousandths; the disparate impact ratio's is that of the favourable shares."""
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    rng = np.random.default_rng(11)
+    n = 6000
+    g = np.where(np.arange(n) < n // 2, "A", "B")
+    y = (rng.random(n) < np.where(g == "A", 0.45, 0.35)).astype(int)
+    pred = (rng.random(n) < np.where(y == 1, 0.7, 0.2) + np.where(g == "A", 0.08, 0.0))
+    df = pd.DataFrame({"g": g, "y": y, "pred": pred.astype(int)})
+    a = faircard.assess(df, target="y", prediction="pred", sensitive="g", n_boot=4000,
+                        favorable_outcome=favorable)
+    d = a.disparities.set_index("metric")
+    for metric, rows in (("selection_rate", df),
+                         ("true_positive_rate", df[df["y"] == 1]),
+                         ("false_positive_rate", df[df["y"] == 0])):
+        k = rows.groupby("g")["pred"].sum()
+        m = rows.groupby("g")["pred"].size()
+        hi, lo = (k / m).idxmax(), (k / m).idxmin()
+        wald = confint_proportions_2indep(k[hi], m[hi], k[lo], m[lo], method="wald",
+                                          compare="diff")
+        log = confint_proportions_2indep(k[lo], m[lo], k[hi], m[hi], method="log",
+                                         compare="ratio")
+        row = d.loc[metric]
+        assert row[["difference_ci_low", "difference_ci_high"]].to_numpy(float) == \
+            pytest.approx(wald, abs=0.004), metric
+        assert row[["ratio_ci_low", "ratio_ci_high"]].to_numpy(float) == \
+            pytest.approx(log, abs=0.006), metric
+    k = df.groupby("g")["pred"].sum()
+    if favorable == "negative":  # the favourable decision is the negative one
+        k = df.groupby("g").size() - k
+    m = df.groupby("g").size()
+    lo, hi = (k / m).idxmin(), (k / m).idxmax()
+    log = confint_proportions_2indep(k[lo], m[lo], k[hi], m[hi], method="log", compare="ratio")
+    assert a.criteria["g"]["disparate_impact_ratio"] == pytest.approx(
+        (k[lo] / m[lo]) / (k[hi] / m[hi]), abs=1e-12)
+    assert a.uncertainty["criteria"]["g"]["disparate_impact_ratio"] == pytest.approx(
+        log, abs=0.006)

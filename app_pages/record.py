@@ -113,8 +113,8 @@ tab_disp, tab_policy, tab_what_if, tab_card, tab_review = st.tabs(
 # -- changes since the baseline --------------------------------------------------------------------
 if changes is not None:
     with st.expander(f"Changes since the baseline, record {rec.baseline}", expanded=True):
-        st.caption("New minus baseline, with 95% intervals of the change. A positive "
-                   "'less fair by' means the criterion got worse.")
+        st.caption(f"New minus baseline, with {changes.intervals_named()} of the change. A "
+                   "positive 'less fair by' means the criterion got worse.")
         st.dataframe(changes.criteria[["feature", "criterion", "base", "new", "change",
                                        "change_ci_low", "change_ci_high", "regression"]],
                      hide_index=True, key="share_baseline_criteria")

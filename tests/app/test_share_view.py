@@ -148,22 +148,29 @@ def _identity(user):
     return identity_from_claims(user)
 
 
+def share_with_baseline(store_path, runs):
+    """Records ``runs[0]`` and then ``runs[1]`` with the first as its baseline; the viewer's
+    screen of the second."""
+    from faircard.governance.share import cells_of
+
+    with AuditStore(store_path) as store:
+        first = store.add(runs[0], title="v1", created_by="Ana Kim", dataset_name="v1.csv",
+                          dataset_sha256="a" * 64, cells=cells_of(runs[0]))
+        store.add(runs[1], title="v2", created_by="Ana Kim", dataset_name="v2.csv",
+                  dataset_sha256="b" * 64, baseline=first.id, cells=cells_of(runs[1]))
+    return _share(VIEWER, record="2")
+
+
 def test_share_view_shows_the_changes_since_the_baseline(_private_audit_store):
     """A record that names a baseline shows each criterion's and group's change, as
     faircard.governance.diff computes it."""
     import faircard
     from faircard.governance.diff import diff_assessments
-    from faircard.governance.share import cells_of
     from tests.app.conftest import small_frame
 
     runs = [faircard.assess(small_frame(seed=s), target="outcome", score="risk_score",
                             sensitive=["sex", "race"], n_boot=200) for s in (0, 1)]
-    with AuditStore(_private_audit_store) as store:
-        first = store.add(runs[0], title="v1", created_by="Ana Kim", dataset_name="v1.csv",
-                          dataset_sha256="a" * 64, cells=cells_of(runs[0]))
-        store.add(runs[1], title="v2", created_by="Ana Kim", dataset_name="v2.csv",
-                  dataset_sha256="b" * 64, baseline=first.id, cells=cells_of(runs[1]))
-    at = _share(VIEWER, record="2")
+    at = share_with_baseline(_private_audit_store, runs)
     assert any("Changes since the baseline, record 1" in e.label for e in at.expander)
     shown = _table(at, "criterion")
     expected = diff_assessments(runs[0].to_dict(), runs[1].to_dict()).criteria

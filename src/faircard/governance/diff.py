@@ -50,6 +50,19 @@ class AssessmentDiff:
     overall: pd.DataFrame
     only_base: tuple[str, ...]
     only_new: tuple[str, ...]
+    confidence: tuple[float | None, float | None] = (None, None)
+    """The confidence level of each side's intervals (base, new), None when not stated."""
+
+    def intervals_named(self) -> str:
+        """The intervals of the changes in words: "95% intervals" when both sides' intervals
+        have that level, else what the two levels are (a change's interval combines both)."""
+        base, new = self.confidence
+        if base is not None and base == new:
+            return f"{100 * base:g}% intervals"
+        said = ", ".join(f"{'the baseline' if i == 0 else 'this record'} at "
+                         + ("an unstated level" if c is None else f"{100 * c:g}%")
+                         for i, c in enumerate(self.confidence))
+        return f"intervals (combining two levels: {said})"
 
     def worst_regression(self) -> pd.Series | None:
         """The criteria row that got most worse, or None when none is defined on both sides."""
@@ -158,7 +171,14 @@ def diff_assessments(base: Any, new: Any) -> AssessmentDiff:
                for m in a["overall"] if m in b["overall"]]
     return AssessmentDiff(groups=groups, criteria=_criteria(a, b),
                           overall=pd.DataFrame(overall, columns=list(OVERALL_COLUMNS)),
-                          only_base=tuple(only_base), only_new=tuple(only_new))
+                          only_base=tuple(only_base), only_new=tuple(only_new),
+                          confidence=(_confidence(a), _confidence(b)))
+
+
+def _confidence(doc: Mapping[str, Any]) -> float | None:
+    level = (doc.get("uncertainty") or {}).get("confidence")
+    return float(level) if isinstance(level, int | float) and not isinstance(level, bool) \
+        else None
 
 
 def diff_records(store: Any, base_id: int | str, new_id: int | str) -> AssessmentDiff:

@@ -61,6 +61,7 @@ def view() -> None:
             c: st.column_config.NumberColumn(
                 words.label(c) if c in metrics else c.replace("_", " "), format="%.3f")
             for c in table.columns if c not in ("model", "decision rule")})
+        st.caption(components.escape(models_rules(results)))
         if state.get(state.FOCUS_MODEL) not in names:
             state.put(state.FOCUS_MODEL, names[0])
         state.restore("w_focus", state.FOCUS_MODEL)
@@ -131,6 +132,19 @@ def view() -> None:
     for other in a.features:
         if other != feature:
             _groups_view(a, other, metrics, words)
+
+
+def models_rules(results) -> str:
+    """Which rule decides for each model of the table: one rule for the scores of every model
+    (the Thresholds page's, chosen however it was), or a model's own predicted labels."""
+    rules: dict[str, list[str]] = {}
+    for name, a in results:
+        rule = a.spec.policy.describe() if a.spec.policy is not None else \
+            "its own predicted labels decide."
+        rules.setdefault(rule, []).append(f"'{name}'")
+    if len(rules) == 1:
+        return f"Every model is decided by the same rule. {next(iter(rules))}"
+    return " ".join(f"{', '.join(names)}: {rule}" for rule, names in rules.items())
 
 
 def _groups_view(a, feature: str, metrics: list[str], words) -> dict:

@@ -18,7 +18,7 @@ from faircard.decision import DecisionPolicy
 from faircard.errors import FaircardError
 from faircard.favorable import wording
 from faircard.findings import findings
-from faircard.formatting import fmt_num, fmt_probability, fmt_threshold, groups_with_sizes
+from faircard.formatting import fmt_num, fmt_threshold, groups_with_sizes
 from faircard.governance import default_location, store_exists
 from faircard.governance.approval import CHANGED, UNVERIFIED, card_review
 from faircard.governance.diff import diff_records
@@ -229,7 +229,7 @@ def _what_if_table(w, feature: str, words) -> pd.DataFrame:
                                                   zip(rows["fp"], rows["tp"], strict=True)]})
     if not w.policy.is_single:
         rules = w.policy.rules if w.policy.feature == feature else {}
-        out.insert(1, "rule", [_group_rule(rules.get(g)) for g in rows["group"]])
+        out.insert(1, "rule", [_group_rule(rules.get(g), words) for g in rows["group"]])
     for c in COUNT_COLUMNS:
         out[names[c]] = [_count(v) for v in rows[c]]
     for m in WHAT_IF_METRICS:
@@ -237,13 +237,12 @@ def _what_if_table(w, feature: str, words) -> pd.DataFrame:
     return out
 
 
-def _group_rule(rule) -> str:
+def _group_rule(rule, words) -> str:
     """One group's rule in a few words ("" for the groups of another grouping)."""
     if rule is None:
         return ""
     if rule.is_randomized:
-        return (f"{fmt_threshold(rule.threshold)} with probability {fmt_probability(rule.probability)}, "
-                f"else {fmt_threshold(rule.else_threshold)}")
+        return rule.describe_mix(words.positive_decision).removeprefix("threshold ")
     return fmt_threshold(rule.threshold)
 
 

@@ -176,7 +176,8 @@ def per_group_thresholds(feature: str, t: float, fp_cost: float, fn_cost: float,
                                 value=0.01, step=0.005, format="%.3f", key="w_tolerance")
     e1, e2 = st.columns(2)
     randomized = e1.toggle("Randomised thresholds", key="w_randomized",
-                           help="Each group may mix two thresholds with a stated probability. "
+                           help="Each group may mix thresholds (and everybody or nobody) "
+                           "with stated probabilities. "
                            "People with the same score in the same group may then get "
                            "different decisions; the figures are expected values.")
     allow_degenerate = e2.toggle("Allow all-or-nothing policies", key="w_allow_degenerate",
@@ -216,8 +217,13 @@ def per_group_thresholds(feature: str, t: float, fp_cost: float, fn_cost: float,
     # the same mark as the summary's: a small group keeps its threshold (the rule applies it)
     ptable.insert(0, "note", [f"fewer than {policy.min_group_size:,} people: not compared"
                               if g in policy.excluded_groups else "" for g in ptable.index])
-    shown = ["threshold", "note"] + [c for c in ("probability", "else_threshold")
-                                     if c in ptable] + cols
+    shown = ["threshold", "note"] + cols
+    if policy.randomized:  # each group's rule, every part of it, in words
+        rules = policy.decision_policy().rules
+        words = wording(favorable).positive_decision
+        ptable["rule"] = [rules[g].describe_mix(words) if rules[g].is_randomized else
+                          fmt_threshold(rules[g].threshold) for g in ptable.index]
+        shown = ["threshold", "rule", "note"] + cols
     st.dataframe(ptable[shown], key="policy_table", column_config=readable)
     # traced and drawn only while open (opening it reruns this part): its seven searches take
     # longer than the policy's own, seconds for equalized odds, on every new choice or groups

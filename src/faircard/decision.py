@@ -30,17 +30,28 @@ from .formatting import fmt_probability, fmt_threshold
 @dataclass(frozen=True)
 class GroupRule:
     """The decision rule of one group: ``score >= threshold`` with probability ``probability``,
-    else ``score >= else_threshold`` (deterministic when ``probability`` is 1)."""
+    else ``score >= else_threshold`` (deterministic when ``probability`` is 1).
+
+    A rule that mixes more than two thresholds, or gives everybody or nobody of the group a
+    positive decision with some probability, lists its other parts in ``others`` instead of
+    ``else_threshold``: ``(threshold, probability)`` pairs, ``-inf`` for everybody and ``+inf``
+    for nobody, whose probabilities add up with ``probability`` to 1. (A rule of one threshold
+    mixed with one other is always held, and written, as ``else_threshold``, as before.)"""
 
     threshold: float
     probability: float = 1.0
     else_threshold: float | None = None
+    others: tuple[tuple[float, float], ...] = ()
 
     def __post_init__(self) -> None:
         t = _finite(self.threshold, "threshold")
-        p = _number(self.probability, "probability")
-        if not 0.0 <= p <= 1.0:
-            raise FaircardError(f"A probability must lie between 0 and 1; got {p:g}.")
+        p = _probability(self.probability, "probability")
+        if self.others:
+            if self.else_threshold is not None:
+                raise FaircardError("A group rule lists its other thresholds either as "
+                                    "'else_threshold' or as 'else', not both.")
+            self._set_others(t, p)
+            return
         other = None if self.else_threshold is None else _finite(self.else_threshold,
                                                                  "else threshold")
         if p < 1.0 and other is None:
@@ -52,23 +63,109 @@ class GroupRule:
         object.__setattr__(self, "probability", p)
         object.__setattr__(self, "else_threshold", other)
 
+    def _set_others(self, t: float, p: float) -> None:
+        """Check ``others`` and keep the rule in its shortest form: parts of probability 0
+        dropped, parts with the same threshold merged, one other finite threshold held as
+        ``else_threshold``."""
+        parts: dict[float, float] = {}
+        for item in self.others:
+            if not isinstance(item, tuple | list) or len(item) != 2:
+                raise FaircardError("Each other part of a group rule is a threshold and its "
+                                    "probability.")
+            x = _number(item[0], "other threshold")
+            if math.isnan(x):
+                raise FaircardError("A threshold must be a number; got nan.")
+            q = _probability(item[1], "probability of another threshold")
+            if q > 0:
+                parts[x] = parts.get(x, 0.0) + q
+        total = p + sum(parts.values())
+        if abs(total - 1.0) > 1e-9:
+            raise FaircardError(f"The probabilities of a group rule must add up to 1; they add "
+                                f"up to {total:.6g}.")
+        if t in parts:
+            p += parts.pop(t)
+        finite = [x for x in parts if math.isfinite(x)]
+        if not parts:
+            p, other, rest = 1.0, None, ()
+        elif len(parts) == 1 and finite:
+            other, rest = finite[0], ()
+        else:
+            other, rest = None, tuple((x, q) for x, q in parts.items())
+        object.__setattr__(self, "threshold", t)
+        object.__setattr__(self, "probability", min(p, 1.0))
+        object.__setattr__(self, "else_threshold", other)
+        object.__setattr__(self, "others", rest)
+
     @property
     def is_randomized(self) -> bool:
         return self.probability < 1.0
+
+    @property
+    def parts(self) -> tuple[tuple[float, float], ...]:
+        """Every ``(threshold, probability)`` of the rule, the first first; ``-inf`` is
+        everybody, ``+inf`` nobody."""
+        if self.else_threshold is not None:
+            return ((self.threshold, self.probability),
+                    (self.else_threshold, 1.0 - self.probability))
+        return ((self.threshold, self.probability), *self.others)
+
+    @property
+    def finite_thresholds(self) -> tuple[float, ...]:
+        """The rule's thresholds that are numbers (not everybody or nobody)."""
+        return tuple(t for t, _ in self.parts if math.isfinite(t))
 
     def positive_probability(self, y_score: np.ndarray) -> np.ndarray:
         """Probability of a positive decision for each score (0/1 unless randomised)."""
         first = (y_score >= self.threshold).astype(np.float64)
         if not self.is_randomized:
             return first
-        other = (y_score >= self.else_threshold).astype(np.float64)
-        return self.probability * first + (1.0 - self.probability) * other
+        if self.else_threshold is not None:
+            other = (y_score >= self.else_threshold).astype(np.float64)
+            return self.probability * first + (1.0 - self.probability) * other
+        out = self.probability * first
+        for t, q in self.others:
+            out += q * (y_score >= t)
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"threshold": self.threshold}
         if self.is_randomized:
-            d.update(probability=self.probability, else_threshold=self.else_threshold)
+            d.update(mix_entry(self))
         return d
+
+    def describe_mix(self, positive: str = "given a positive decision", digits: int = 3) -> str:
+        """A randomised rule in words, e.g. "threshold 0.400 with probability 0.500, else
+        0.600", or "threshold 0.400 with probability 0.500, 0.600 with probability 0.300,
+        everybody flagged with probability 0.200" (``positive``: what a positive decision
+        is)."""
+        head = (f"threshold {fmt_threshold(self.threshold, digits)} with probability "
+                f"{fmt_probability(self.probability)}")
+        if self.else_threshold is not None:
+            return f"{head}, else {fmt_threshold(self.else_threshold, digits)}"
+        words = []
+        for t, q in self.others:
+            what = (fmt_threshold(t, digits) if math.isfinite(t)
+                    else f"everybody {positive}" if t < 0 else f"nobody {positive}")
+            words.append(f"{what} with probability {fmt_probability(q)}")
+        return ", ".join([head, *words])
+
+
+def mix_entry(rule: GroupRule) -> dict[str, Any]:
+    """How a randomised group rule is written in a policy's ``mix``: ``{"probability": p,
+    "else_threshold": b}`` for one threshold mixed with one other (as always), else
+    ``{"probability": p, "else": [{"threshold": t, "probability": q}, ...]}`` with the
+    probabilities of everybody and nobody as ``"everybody"`` and ``"nobody"`` when the rule
+    has them. (A reader that knows only ``else_threshold`` refuses the second form: it has no
+    ``else_threshold``.)"""
+    if rule.else_threshold is not None:
+        return {"probability": rule.probability, "else_threshold": rule.else_threshold}
+    d: dict[str, Any] = {"probability": rule.probability,
+                         "else": [{"threshold": t, "probability": q}
+                                  for t, q in rule.others if math.isfinite(t)]}
+    for t, q in rule.others:
+        if not math.isfinite(t):
+            d["everybody" if t < 0 else "nobody"] = q
+    return d
 
 
 @dataclass(frozen=True)
@@ -113,9 +210,10 @@ class DecisionPolicy:
                   mix: Mapping[str, tuple[float, float]] | None = None,
                   chosen_for: Mapping[str, Any] | None = None) -> DecisionPolicy:
         """One threshold per group; ``mix`` gives randomised groups ``(probability,
-        else_threshold)``."""
+        else_threshold)`` or their entry as :func:`mix_entry` writes it."""
         mix = mix or {}
-        rules = {g: GroupRule(t, *(mix[g] if g in mix else (1.0, None)))
+        rules = {g: _rule({"threshold": t, **mix[g]}, g) if isinstance(mix.get(g), Mapping)
+                 else GroupRule(t, *(mix[g] if g in mix else (1.0, None)))
                  for g, t in thresholds.items()}
         return cls(feature=feature, rules=rules, chosen_for=chosen_for or {})
 
@@ -224,8 +322,7 @@ class DecisionPolicy:
         parts = []
         for g, r in self.rules.items():
             if r.is_randomized:
-                parts.append(f"group {g}: threshold {f(r.threshold)} with probability "
-                             f"{fmt_probability(r.probability)}, else {f(r.else_threshold)}")
+                parts.append(f"group {g}: {r.describe_mix(digits=digits)}")
             else:
                 parts.append(f"{g} {f(r.threshold)}")
             if notes.get(g):
@@ -245,8 +342,7 @@ class DecisionPolicy:
             d = {"kind": "per_group", "feature": self.feature,
                  "thresholds": self.thresholds, "randomized": self.is_randomized}
             if self.is_randomized:
-                d["mix"] = {g: {"probability": r.probability, "else_threshold": r.else_threshold}
-                            for g, r in self.rules.items() if r.is_randomized}
+                d["mix"] = {g: mix_entry(r) for g, r in self.rules.items() if r.is_randomized}
         if self.chosen_for:
             d["chosen_for"] = dict(self.chosen_for)
         return d
@@ -334,9 +430,38 @@ def _rule(value: Any, group: Any) -> GroupRule:
     if isinstance(value, Mapping):
         if "threshold" not in value:
             raise FaircardError(f"The rule of group '{group}' has no threshold.")
-        return GroupRule(_finite(value["threshold"], f"threshold of group '{group}'"),
-                         value.get("probability", 1.0), value.get("else_threshold"))
+        threshold = _finite(value["threshold"], f"threshold of group '{group}'")
+        if any(k in value for k in ("else", "everybody", "nobody")):
+            return GroupRule(threshold, value.get("probability", 1.0),
+                             value.get("else_threshold"), _others(value, group))
+        return GroupRule(threshold, value.get("probability", 1.0), value.get("else_threshold"))
     return GroupRule(_finite(value, f"threshold of group '{group}'"))
+
+
+def _others(value: Mapping[str, Any], group: Any) -> tuple[tuple[float, float], ...]:
+    """The other parts of a group rule written as :func:`mix_entry` writes them."""
+    listed = value.get("else", [])
+    if not isinstance(listed, list) or not all(isinstance(x, Mapping) and "threshold" in x
+                                               for x in listed):
+        raise FaircardError(f"The rule of group '{group}' must list its other thresholds as "
+                            "'else': [{\"threshold\": t, \"probability\": p}, ...].")
+    out = [(_finite(x["threshold"], f"other threshold of group '{group}'"),
+            _probability(x.get("probability"), f"probability of a threshold of group '{group}'"))
+           for x in listed]
+    for key, bound in (("everybody", -math.inf), ("nobody", math.inf)):
+        if key in value:
+            out.append((bound, _probability(value[key], f"probability of '{key}' in group "
+                                                        f"'{group}'")))
+    if not out:
+        raise FaircardError(f"The rule of group '{group}' lists no other threshold in 'else'.")
+    return tuple(out)
+
+
+def _probability(value: Any, what: str) -> float:
+    p = _number(value, what)
+    if not 0.0 <= p <= 1.0:
+        raise FaircardError(f"A probability must lie between 0 and 1; got {p:g}.")
+    return p
 
 
 def _number(value: Any, what: str) -> float:

@@ -17,10 +17,17 @@ from typing import Any
 
 import numpy as np
 
-from .decision import DecisionPolicy, left_out_record, threshold_above
+from .decision import (
+    DecisionPolicy,
+    GroupRule,
+    left_out_record,
+    mix_entry,
+    shortest_between,
+    threshold_above,
+)
 from .errors import FaircardError
 from .favorable import wording
-from .formatting import fmt_probability, fmt_threshold, groups_with_sizes
+from .formatting import fmt_threshold, groups_with_sizes
 from .metrics import metrics_from_counts
 from .thresholds import Sweep, grid_thresholds, sweep
 from .trivial import decided_alone
@@ -62,9 +69,12 @@ class Policy:
     """Every group (held to the constraint) gets the same all-positive or all-negative
     decision."""
     randomized: bool = False
-    mix: dict[str, dict[str, float]] = field(default_factory=dict)
-    """Randomised groups: {group: {"probability": p, "else_threshold": b}}: the group's
-    threshold is used with probability p, else b."""
+    mix: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Randomised groups' rules beyond their first threshold, as
+    :func:`~faircard.decision.mix_entry` writes them: {group: {"probability": p,
+    "else_threshold": b}} (the group's threshold with probability p, else b), or
+    {"probability": p, "else": [{"threshold": t, "probability": q}, ...], "everybody": r,
+    "nobody": s} for a rule of more parts."""
     selection_rates: dict[str, float] = field(default_factory=dict)
     excluded_groups: list[str] = field(default_factory=list)
     """Groups smaller than ``min_group_size``, left out of the constraint."""
@@ -113,7 +123,7 @@ class Policy:
         """The decision rule alone (what assess, the card and the app apply)."""
         return DecisionPolicy.per_group(
             self.feature, self.thresholds,
-            mix={g: (m["probability"], m["else_threshold"]) for g, m in self.mix.items()},
+            mix=self.mix,
             chosen_for={"constraint": self.constraint, "objective": self.objective,
                         "tolerance": self.tolerance, **left_out_record(self.left_out(),
                                                                        self.min_group_size)})
@@ -528,8 +538,8 @@ def choose_policy(y_true, y_score, group, groups, *, feature: str = "", constrai
                   randomized: bool = False, favorable_outcome: str = "positive") -> Policy:
     """The best per-group thresholds under ``constraint`` within ``tolerance``.
 
-    Deterministic by default; ``randomized`` allows each group to mix two thresholds with a
-    stated probability (see :mod:`faircard.randomized`). Groups smaller than
+    Deterministic by default; ``randomized`` allows each group to mix thresholds (and
+    everybody or nobody) with stated probabilities (see :mod:`faircard.randomized`). Groups smaller than
     ``min_group_size`` are left out of the constraint (named in the result) unless
     ``include_small_groups``. Policies in which every group gets the same all-positive or
     all-negative decision are never returned unless ``allow_degenerate``. When no policy
@@ -578,11 +588,20 @@ def choose_policy_from_sweep(sw: Sweep, *, feature: str = "", constraint: str = 
     if randomized:
         from .randomized import search_randomized
 
-        found = search_randomized(sw, finite, tolerance=tolerance,
+        # among every distinct score when the sweep is a coarser grid: a group's ROC hull
+        # has its vertices there
+        every = sw.at_every_score()
+        found = search_randomized(every, finite_thresholds(every), tolerance=tolerance,
                                   allow_degenerate=allow_degenerate, **rules)
         if found is not None:
-            mixed = policy_from_counts(_mixed_counts(sw, finite, *found), groups, found[0],
-                                       mix=found[1], **common)
+            group_rules, mixed_counts = found
+            if every is not sw:
+                group_rules = {g: _shortened(r, every.thresholds[:-1])
+                               for g, r in group_rules.items()}
+            mixed = policy_from_counts(
+                mixed_counts, groups, {g: r.threshold for g, r in group_rules.items()},
+                mix={g: mix_entry(r) for g, r in group_rules.items() if r.is_randomized},
+                **common)
             # a deterministic policy is a randomised one with probability 1: keep the better
             sign = -1.0 if objective == "cost" else 1.0
             if _rank(mixed, sign, allow_degenerate) > _rank(best, sign, allow_degenerate):
@@ -605,20 +624,17 @@ def finite_thresholds(sw: Sweep) -> np.ndarray:
     return np.where(np.isfinite(sw.thresholds), sw.thresholds, above)
 
 
-def _mixed_counts(sw: Sweep, finite: np.ndarray, thresholds: dict[str, float],
-                  mix: dict[str, tuple[float, float]]) -> np.ndarray:
-    """Expected counts (G, 4) of a randomised policy whose thresholds are the sweep's."""
-    out = np.zeros((len(sw.groups), 4), dtype=np.float64)
-    for j, g in enumerate(sw.groups):
-        first = sw.counts[int(np.searchsorted(finite, thresholds[g])), j]
-        if g in mix:
-            p, other = mix[g]
-            second = sw.counts[int(np.searchsorted(finite, other)), j]
-            out[j] = p * first + (1.0 - p) * second
-        else:
-            out[j] = first
-    rounded = np.rint(out)
-    return rounded.astype(np.int64) if np.array_equal(rounded, out) else out
+def _shortened(rule: GroupRule, distinct: np.ndarray) -> GroupRule:
+    """``rule`` with each threshold, a distinct score, as the shortest number that makes
+    the same decisions on the scores ``distinct`` (ascending)."""
+    def short(t: float) -> float:
+        if not np.isfinite(t):
+            return t
+        k = int(np.searchsorted(distinct, t))
+        return shortest_between(float(distinct[k - 1]) if k else -np.inf, t)
+
+    (t0, p0), *rest = rule.parts
+    return GroupRule(short(t0), p0, None, tuple((short(t), q) for t, q in rest))
 
 
 def _rank(p: Policy, sign: float, allow_degenerate: bool) -> tuple:
@@ -679,11 +695,12 @@ def evaluate_policy(y_true, y_score, group, groups, thresholds: dict[str, float]
                     feature: str = "", constraint: str = "none", objective: str = "accuracy",
                     tolerance: float = 0.01, fp_cost: float = 1.0, fn_cost: float = 1.0,
                     volume: int | None = None, searched_feasible: bool = True,
-                    mix: dict[str, tuple[float, float]] | None = None,
+                    mix: dict[str, Any] | None = None,
                     min_group_size: int = 0, include_small_groups: bool = False,
                     favorable_outcome: str = "positive") -> Policy:
     """Counts, metrics, objective and gap of a given policy on the rows (exact; for a
-    randomised policy, ``mix`` = {group: (probability, else_threshold)}, expected values)."""
+    randomised policy, ``mix`` = {group: (probability, else_threshold)} or {group: entry as
+    :func:`~faircard.decision.mix_entry` writes it}, expected values)."""
     y_true = np.asarray(y_true, bool)
     group = np.asarray(group, np.int64)
     rule = DecisionPolicy.per_group(feature or "group", thresholds, mix=mix)
@@ -704,7 +721,7 @@ def policy_from_counts(counts: np.ndarray, groups: list[str], thresholds: dict[s
                        objective: str = "accuracy", tolerance: float = 0.01,
                        fp_cost: float = 1.0, fn_cost: float = 1.0, volume: int | None = None,
                        searched_feasible: bool = True,
-                       mix: dict[str, tuple[float, float]] | None = None,
+                       mix: dict[str, Any] | None = None,
                        min_group_size: int = 0,
                        favorable_outcome: str = "positive",
                        candidates: int | None = None) -> Policy:
@@ -728,8 +745,7 @@ def policy_from_counts(counts: np.ndarray, groups: list[str], thresholds: dict[s
     for i, g in enumerate(groups):
         row = {"feature": feature, "group": g, "threshold": float(thresholds[g])}
         if rule.rules[g].is_randomized:
-            row["probability"] = rule.rules[g].probability
-            row["else_threshold"] = rule.rules[g].else_threshold
+            row.update(mix_entry(rule.rules[g]))
         row["in_constraint"] = bool(included[i])
         for m, v in vals.items():
             row[m] = int(round(v[i])) if m == "count" else (None if np.isnan(v[i]) else float(v[i]))
@@ -741,8 +757,7 @@ def policy_from_counts(counts: np.ndarray, groups: list[str], thresholds: dict[s
                     objective=objective, objective_value=float(value), disparity=float(gap),
                     tolerance=float(tolerance), feasible=feasible, costs=costs, by_group=by_group,
                     degenerate=degenerate, randomized=rule.is_randomized,
-                    mix={g: {"probability": r.probability, "else_threshold": r.else_threshold}
-                         for g, r in rule.rules.items() if r.is_randomized},
+                    mix={g: mix_entry(r) for g, r in rule.rules.items() if r.is_randomized},
                     selection_rates={g: float(v) for g, v in
                                      zip(groups, vals["selection_rate"], strict=True)},
                     excluded_groups=[g for g, inc in zip(groups, included, strict=True)
@@ -788,11 +803,12 @@ def describe(policy: Policy, counts: np.ndarray, groups: list[str], *,
     obj = {"accuracy": "accuracy", "balanced_accuracy": "balanced accuracy",
            "cost": "expected cost per decision"}[policy.objective]
     if policy.randomized:
+        rules = DecisionPolicy.per_group(policy.feature or "group", policy.thresholds,
+                                         mix=policy.mix).rules
         head = ("Randomised: people with the same score in the same group may get different "
                 "decisions; " + "; ".join(
-                    f"group {g}: threshold {fmt_threshold(policy.thresholds[g])} with probability "
-                    f"{fmt_probability(m['probability'])}, else {fmt_threshold(m['else_threshold'])}"
-                    for g, m in policy.mix.items()) + ". " + head
+                    f"group {g}: {rules[g].describe_mix(words.positive_decision)}"
+                    for g in policy.mix) + ". " + head
                 + " Figures are expected values over the randomisation.")
     text = f"{head} {obj.capitalize()}: {policy.objective_value:.3f}."
     if policy.degenerate:

@@ -1,28 +1,29 @@
-"""Randomised per-group thresholds (opt-in): each group mixes two thresholds.
+"""Randomised per-group thresholds (opt-in): each group mixes as many thresholds as it needs.
 
-A group's rule is "threshold a with probability p, else b". Mixing two thresholds mixes their
-confusion counts linearly, so every rate with a fixed denominator (selection rate, true and
-false positive rates, accuracy) and every additive objective of the mix is the same mix of
-the two thresholds' values. The reachable (metric, objective) points of a group are therefore
-the upper concave hull of its threshold sweep; for equalized odds, its ROC convex hull. This is
-the construction of Hardt, Price and Srebro (2016) that fairlearn's ``ThresholdOptimizer`` uses;
-here every figure is an exact expected value and the rule is stated per group.
+A group's rule is "threshold a with probability p, b with probability q, ...", where the parts
+may also give everybody or nobody of the group a positive decision. Mixing thresholds mixes
+their confusion counts linearly, so every rate with a fixed denominator (selection rate, true
+and false positive rates, accuracy) and every additive objective of the mix is the same mix of
+the parts' values. The reachable (metric, objective) points of a group are therefore the upper
+concave hull of its threshold sweep (two parts reach any of them); for equalized odds, the
+convex hull of its ROC points, where a point inside needs three (any point of a convex polygon
+lies in a triangle of its vertices). This is the construction of Hardt, Price and Srebro (2016)
+that fairlearn's ``ThresholdOptimizer`` uses (it mixes two thresholds with the constant
+decision); here every figure is an exact expected value and the rule is stated per group.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .decision import GroupRule
 from .metrics import metrics_from_counts
 from .thresholds import Sweep
 
 _EPS = 1e-12
-WALK_SEGMENTS = 10_000_000
-"""How many (segment, candidate point) pairs the equalized-odds search examines, at most,
-going down the candidate points for one whose mixes meet the tolerance: every candidate on
-scores with few distinct values (deciles: 121 segments a group), the best two or three on a
-1,001-point grid (where two thresholds land close to any point, so the first candidate meets
-all but the smallest tolerances). The first candidate is always examined."""
+_LP_MARGIN = 1e-9
+"""The relaxed equalized-odds search asks the solver for gaps this much below the tolerance,
+so that its rounding cannot carry the recomputed gap above the tolerance."""
 
 
 def _upper_hull(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -72,8 +73,11 @@ def search_randomized(sw: Sweep, thresholds: np.ndarray, *, constraint: str, obj
                       allow_degenerate: bool = False):
     """The best randomised policy, or None when none was found.
 
-    ``thresholds`` are the finite thresholds of the sweep. Returns ``(thresholds, mix)``:
-    {group: threshold} and {group: (probability of that threshold, else_threshold)}.
+    ``thresholds`` are the finite thresholds of the sweep. Returns ``(rules, counts)``:
+    {group: :class:`~faircard.decision.GroupRule`} and the policy's expected confusion counts
+    ``[tn, fp, fn, tp]`` per group (G, 4), from the sweep's counts at the rules' parts. In a
+    rule of several parts, a part that gives everybody (nobody) in the group a positive
+    decision is stated as everybody (nobody).
     """
     from .policy import CONSTRAINTS, _gains
 
@@ -88,22 +92,46 @@ def search_randomized(sw: Sweep, thresholds: np.ndarray, *, constraint: str, obj
     if not included.any():
         included = np.ones(n_groups, bool)
     if len(names) == 2:
-        picks = _equalized_odds(counts, vals, gains, sel, included, objective, fp_cost,
-                                fn_cost, allow_degenerate, tolerance)
+        picks = _equalized_odds(counts, vals, gains, included, objective, fp_cost, fn_cost,
+                                allow_degenerate, tolerance)
     elif len(names) == 1:
-        picks = _one_metric(vals[names[0]], gains, sel, included, tolerance, allow_degenerate)
+        pairs = _one_metric(vals[names[0]], gains, sel, included, tolerance, allow_degenerate)
+        picks = None if pairs is None else [[(a, w), (b, 1.0 - w)] for a, b, w in pairs]
     else:
         return None
     if picks is None:
         return None
-    chosen, mix = {}, {}
-    for g, (a, b, w) in zip(sw.groups, picks, strict=True):
-        if w <= _EPS:
-            a, w = b, 1.0
-        chosen[g] = float(thresholds[a])
-        if a != b and w < 1 - _EPS:
-            mix[g] = (w, float(thresholds[b]))
-    return chosen, mix
+    rules = {}
+    out = np.zeros((n_groups, 4), dtype=np.float64)
+    for j, (g, parts) in enumerate(zip(sw.groups, picks, strict=True)):
+        parts = [(int(k), float(w)) for k, w in parts if w > _EPS]
+        total = sum(w for _, w in parts)
+        parts = [(k, w / total) for k, w in parts]
+        for k, w in parts:
+            out[j] += w * counts[k, j]
+        rules[g] = _rule_of(parts, sel[:, j], thresholds)
+    rounded = np.rint(out)
+    return rules, (rounded.astype(np.int64) if np.array_equal(rounded, out) else out)
+
+
+def _rule_of(parts: list[tuple[int, float]], sel: np.ndarray, thresholds: np.ndarray) -> GroupRule:
+    """The group rule of ``parts`` ((sweep index, probability), adding up to 1): thresholds
+    by falling probability, then everybody, then nobody. One part is its threshold alone;
+    with no part that is a threshold of the scores, nobody is stated as its threshold (a
+    number above every score), so that the rule has one."""
+    if len(parts) == 1:
+        return GroupRule(float(thresholds[parts[0][0]]))
+    named = [(-np.inf if sel[k] >= 1 - _EPS else np.inf if sel[k] <= _EPS
+              else float(thresholds[k]), w, k) for k, w in parts]
+    finite = sorted((x for x in named if np.isfinite(x[0])), key=lambda x: -x[1])
+    if not finite:  # everybody and nobody: nobody by its threshold
+        finite = [(float(thresholds[k]), w, k) for t, w, k in named if t > 0] or \
+            [(float(thresholds[named[0][2]]), *named[0][1:])]
+    used = {k for _t, _w, k in finite}
+    rest = sorted((x for x in named if x[2] not in used), key=lambda x: x[0])
+    (t0, w0, _k), *others = finite + rest
+    return GroupRule(t0, w0, None, tuple((t, w) for t, w, _k in others))
+
 
 
 def _one_metric(metric, gains, sel, included, tol, allow_degenerate):
@@ -145,23 +173,28 @@ def _one_metric(metric, gains, sel, included, tol, allow_degenerate):
     return [_mix_at(hx, h, targets[i, j]) for j, (hx, _hy, _hs, h) in enumerate(hulls)]
 
 
-def _equalized_odds(counts, vals, gains, sel, included, objective, fp_cost, fn_cost,
+def _equalized_odds(counts, vals, gains, included, objective, fp_cost, fn_cost,
                     allow_degenerate, tolerance=0.0):
-    """One common (FPR, TPR) point for the included groups: the best point of the
-    intersection of their ROC hulls that each group gets within ``tolerance`` of the others
-    by mixing two thresholds (a point inside a group's hull may need three, so the mix of two
-    lands near it, not on it). When no candidate point does, the one whose mixes lie closest
-    together."""
+    """Each group's parts ((sweep index, probability) lists) of the best policy whose held
+    groups' true and false positive rates lie within ``tolerance`` of each other, or None.
+
+    At one common (FPR, TPR) point (gap 0): the best point of the intersection of the held
+    groups' ROC hulls, which each group reaches exactly by mixing at most three of its
+    points. With a tolerance above 0, the groups' points may differ: the best such policy
+    is a linear programme over the mixes of each group's hull vertices (:func:`_relaxed`),
+    used when it is better than the common point and not all-or-nothing for every group
+    (unless allowed)."""
     tpr, fpr = vals["true_positive_rate"], vals["false_positive_rate"]
     n_groups = tpr.shape[1]
     a, b, _c = _gain_weights(counts, objective, fp_cost, fn_cost)
-    hulls = {}
+    hulls, polygons = {}, {}
     for j in np.flatnonzero(included):
         ok = np.flatnonzero(~np.isnan(tpr[:, j]) & ~np.isnan(fpr[:, j]))
         if not ok.size:
             return None
-        h = ok[_upper_hull(fpr[ok, j], tpr[ok, j])]
-        hulls[j] = (fpr[h, j], tpr[h, j])
+        idx, pts, n_upper = _polygon(ok, fpr[:, j], tpr[:, j])
+        polygons[j] = (idx, pts)
+        hulls[j] = (pts[n_upper - 1::-1, 0], pts[n_upper - 1::-1, 1])
     # the upper edge of the intersection is the lowest hull; its best point is at a vertex of
     # some hull or where two hulls cross, so those are the candidates (between two of them
     # every hull is a line, so a sign change of two hulls' difference finds every crossing).
@@ -186,64 +219,148 @@ def _equalized_odds(counts, vals, gains, sel, included, objective, fp_cost, fn_c
     if not allow_degenerate:
         score = np.where(((xs <= _EPS) & (u <= _EPS)) | ((xs >= 1 - _EPS) & (u >= 1 - _EPS)),
                          -np.inf, score)
-    if not np.isfinite(score).any():
-        return None
-    # best candidate first; the first whose mixes meet the tolerance wins
-    pairs = {j: _pairs(fpr[:, j], tpr[:, j]) for j in keys}
-    per_point = sum(p[3].size for p in pairs.values())
-    best, closest = None, np.inf
-    for n_seen, i in enumerate(np.argsort(-score, kind="stable")):
-        if not np.isfinite(score[i]) or (best is not None
-                                         and n_seen * per_point > WALK_SEGMENTS):
-            break
+    best = None
+    if np.isfinite(score).any():
+        i = int(np.argmax(score))
         target = np.array([xs[i], u[i]])
-        mixes = {j: _nearest_mix(pairs[j], target) for j in keys}
-        at = np.array([m[3] for m in mixes.values()])
-        gap = float(np.ptp(at, axis=0).max())
-        if gap < closest - _EPS:
-            best, closest = mixes, gap
-        if gap <= tolerance + 1e-9:
-            break
+        best = {j: _parts_at(polygons[j], target) for j in keys}
+    if tolerance > 0:
+        relaxed = _relaxed(polygons, gains, tolerance)
+        if relaxed is not None and (allow_degenerate or not _all_or_nothing(relaxed, counts)) \
+                and _within(relaxed, fpr, tpr, tolerance) \
+                and (best is None or _gain(relaxed, gains) > _gain(best, gains) + _EPS):
+            best = relaxed
+    if best is None:
+        return None
     picks = []
     for j in range(n_groups):
         if not included[j]:
-            k = int(np.argmax(gains[:, j]))
-            picks.append((k, k, 1.0))
-            continue
-        picks.append(best[j][:3])
+            picks.append([(int(np.argmax(gains[:, j])), 1.0)])
+        else:
+            picks.append(best[j])
     return picks
 
 
-def _pairs(x: np.ndarray, y: np.ndarray):
-    """The distinct defined (FPR, TPR) points of a group's sweep, their sweep indices and every
-    segment between two of them, for :func:`_nearest_mix`."""
-    ok = np.flatnonzero(~np.isnan(x) & ~np.isnan(y))
-    pts = np.column_stack([x[ok], y[ok]])
-    pts, first = np.unique(pts, axis=0, return_index=True)
-    idx = ok[first]
-    if len(pts) > 1100:  # keep the pair search small (a 1,001-point grid is never thinned)
-        keep = np.unique(np.linspace(0, len(pts) - 1, 1100).round().astype(int))
-        pts, idx = pts[keep], idx[keep]
-    pa = pts[:, None, :]
-    d = pts[None, :, :] - pa  # (n, n, 2) segment i -> j
-    return idx, pa, d, (d ** 2).sum(axis=-1)
+def _polygon(ok: np.ndarray, x: np.ndarray, y: np.ndarray):
+    """A group's ROC hull as a convex polygon: its vertices' sweep indices and (FPR, TPR)
+    points, counter-clockwise from the vertex nearest (1, 1) (everybody selected), and how
+    many of them, from the first, make its upper hull (right to left)."""
+    pts, first = np.unique(np.column_stack([x[ok], y[ok]]), axis=0, return_index=True)
+    ring = None
+    if len(pts) >= 3:
+        from scipy.spatial import ConvexHull, QhullError
+
+        try:
+            ring = ConvexHull(pts).vertices  # counter-clockwise in two dimensions
+        except QhullError:  # every point on one line
+            ring = None
+    if ring is None:  # a point, or a segment: its two ends
+        ends = np.lexsort((pts[:, 1], pts[:, 0]))
+        ring = np.unique(ends[[0, -1]])
+    ring = np.roll(ring, -int(np.argmax(pts[ring, 0] + pts[ring, 1])))
+    xr, yr = pts[ring, 0], pts[ring, 1]
+    # the upper hull runs from the first vertex to the leftmost one (the highest of them)
+    left = np.flatnonzero(xr <= xr.min() + _EPS)
+    n_upper = int(left[np.argmax(yr[left])]) + 1
+    return ok[first[ring]], np.column_stack([xr, yr]), n_upper
 
 
-def _nearest_mix(pairs, target: np.ndarray) -> tuple[int, int, float, np.ndarray]:
-    """Two sweep points whose mix lands nearest ``target`` in the (FPR, TPR) plane, the
-    probability of the first, and the (FPR, TPR) point the mix reaches."""
-    idx, pa, d, length2 = pairs
+def _parts_at(polygon, target: np.ndarray) -> list[tuple[int, float]]:
+    """At most three of the polygon's vertices and their probabilities, whose mix is
+    ``target`` (a point of the polygon): a triangle of the fan from the first vertex that
+    holds it, by barycentric coordinates (a point on an edge needs two, a vertex one)."""
+    idx, pts = polygon
+    if len(pts) == 1:
+        return [(int(idx[0]), 1.0)]
+    if len(pts) == 2:
+        d = pts[1] - pts[0]
+        t = float(np.clip(np.dot(target - pts[0], d) / np.dot(d, d), 0.0, 1.0))
+        return [(int(idx[0]), 1.0 - t), (int(idx[1]), t)]
+    e1 = pts[1:-1] - pts[0]
+    e2 = pts[2:] - pts[0]
+    d = target - pts[0]
+    det = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
     with np.errstate(invalid="ignore", divide="ignore"):
-        t = ((target - pa) * d).sum(axis=-1) / length2
-    t = np.where(length2 > 0, np.clip(t, 0.0, 1.0), 0.0)
-    near = pa + t[..., None] * d
-    dist = ((near - target) ** 2).sum(axis=-1)
-    i, j = np.unravel_index(int(np.argmin(dist)), dist.shape)
-    w = 1.0 - float(t[i, j])  # probability of point i
-    return int(idx[i]), int(idx[j]), w, near[i, j]
+        l1 = (d[0] * e2[:, 1] - d[1] * e2[:, 0]) / det
+        l2 = (e1[:, 0] * d[1] - e1[:, 1] * d[0]) / det
+    weights = np.column_stack([1.0 - l1 - l2, l1, l2])
+    worst = np.where(det > 0, weights.min(axis=1), -np.inf)
+    i = int(np.argmax(worst))
+    w = np.clip(weights[i], 0.0, None)
+    w = w / w.sum()
+    return [(int(idx[0]), float(w[0])), (int(idx[i + 1]), float(w[1])),
+            (int(idx[i + 2]), float(w[2]))]
 
 
-def _two_point_mix(x: np.ndarray, y: np.ndarray, target: np.ndarray) -> tuple[int, int, float]:
-    """Two sweep points whose mix lands nearest ``target`` in the (FPR, TPR) plane, and the
-    probability of the first."""
-    return _nearest_mix(_pairs(x, y), target)[:3]
+def _point(parts, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return np.array([sum(w * x[k] for k, w in parts), sum(w * y[k] for k, w in parts)])
+
+
+def _gain(picks: dict, gains: np.ndarray) -> float:
+    return float(sum(w * gains[k, j] for j, parts in picks.items() for k, w in parts))
+
+
+def _within(picks: dict, fpr: np.ndarray, tpr: np.ndarray, tolerance: float) -> bool:
+    """Whether the groups' mixes lie within ``tolerance`` of each other in both rates."""
+    at = np.array([_point(parts, fpr[:, j], tpr[:, j]) for j, parts in picks.items()])
+    return bool(np.ptp(at, axis=0).max() <= tolerance)
+
+
+def _all_or_nothing(picks: dict, counts: np.ndarray) -> bool:
+    """Whether every group's mix gives everybody, or every group's nobody, a positive
+    decision."""
+    sel = []
+    for j, parts in picks.items():
+        c = sum(w * counts[k, j] for k, w in parts)
+        sel.append((c[1] + c[3]) / c.sum())
+    sel = np.asarray(sel)
+    return bool(np.all(sel <= _EPS) or np.all(sel >= 1 - _EPS))
+
+
+def _relaxed(polygons: dict, gains: np.ndarray, tolerance: float):
+    """The best mixes of the groups' hull vertices whose (FPR, TPR) points lie within
+    ``tolerance`` of each other in both rates, by a linear programme (HiGHS): per group,
+    one weight per vertex (at least 0, adding up to 1); two more variables, the lowest FPR
+    and TPR allowed, L_f and L_t, with every group's rates in [L, L + tolerance]. Each
+    group's point is then reached by at most three vertices (:func:`_parts_at`). None when
+    the solver finds no solution."""
+    from scipy.optimize import linprog
+    from scipy.sparse import coo_matrix
+
+    keys = list(polygons)
+    sizes = [len(polygons[j][0]) for j in keys]
+    n_w = sum(sizes)
+    tol = max(tolerance - _LP_MARGIN, 0.0)
+    cost = np.zeros(n_w + 2)
+    eq_r, eq_c, ub_r, ub_c, ub_v = [], [], [], [], []
+    start = 0
+    for g, j in enumerate(keys):
+        idx, pts = polygons[j]
+        cols = np.arange(start, start + len(idx))
+        cost[cols] = -gains[idx, j]
+        eq_r += [g] * len(idx)
+        eq_c += cols.tolist()
+        for r, (coord, lower) in enumerate(((0, n_w), (1, n_w + 1))):
+            # rate - L <= tol and L - rate <= 0
+            ub_r += [4 * g + 2 * r] * (len(idx) + 1) + [4 * g + 2 * r + 1] * (len(idx) + 1)
+            ub_c += cols.tolist() + [lower] + cols.tolist() + [lower]
+            ub_v += pts[:, coord].tolist() + [-1.0] + (-pts[:, coord]).tolist() + [1.0]
+        start += len(idx)
+    n_rows = 4 * len(keys)
+    a_ub = coo_matrix((ub_v, (ub_r, ub_c)), shape=(n_rows, n_w + 2)).tocsr()
+    b_ub = np.tile([tol, 0.0], 2 * len(keys))
+    a_eq = coo_matrix((np.ones(n_w), (eq_r, eq_c)), shape=(len(keys), n_w + 2)).tocsr()
+    res = linprog(cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=np.ones(len(keys)),
+                  bounds=[(0, 1)] * (n_w + 2), method="highs",
+                  options={"primal_feasibility_tolerance": 1e-10,
+                           "dual_feasibility_tolerance": 1e-10})
+    if res.status != 0:
+        return None
+    out, start = {}, 0
+    for j, size in zip(keys, sizes, strict=True):
+        idx, pts = polygons[j]
+        w = np.clip(res.x[start:start + size], 0.0, None)
+        out[j] = _parts_at(polygons[j], (w / w.sum()) @ pts)
+        start += size
+    return out
+

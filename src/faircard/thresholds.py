@@ -8,7 +8,8 @@ confusion counts of every group at every threshold. A row is predicted positive 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,9 @@ def exact_thresholds(y_score: np.ndarray) -> np.ndarray:
 
 
 def grid_thresholds(y_score: np.ndarray, n: int = 1001, weight=None) -> np.ndarray:
-    """``n`` thresholds at quantiles of the scores (plus +inf), distinct and ascending. Each is
+    """``n`` thresholds at quantiles of the scores (plus +inf), distinct and ascending (every
+    distinct score when there are at most ``n``: quantiles skip some of them where scores are
+    sparse, and those can be vertices of a group's ROC hull). Each is
     the shortest decimal number that makes the same decisions as its quantile on these scores
     (0.452 rather than 0.45237...), so that a policy chosen among them can be written down
     exactly and applied as written.
@@ -30,6 +33,9 @@ def grid_thresholds(y_score: np.ndarray, n: int = 1001, weight=None) -> np.ndarr
     ``weight``: how many rows each score stands for (a grouped table); the quantiles are then
     those of the rows, computed as ``np.quantile`` computes them on the rows."""
     y_score = np.asarray(y_score, np.float64)
+    distinct = np.unique(y_score)
+    if len(distinct) <= n:  # every distinct score: no grid of n quantiles tells more apart
+        return np.append(_short_same_decisions(distinct, y_score), np.inf)
     q = np.linspace(0, 1, n)
     quantiles = np.quantile(y_score, q) if weight is None else \
         _row_quantiles(y_score, np.asarray(weight), q)
@@ -116,6 +122,23 @@ class Sweep:
     """(K, G, 4) per group; overall is ``counts.sum(axis=1)``."""
     max_score: float | None = None
     """The highest score swept (None when unknown): a threshold above it selects nobody."""
+    rows: tuple | None = field(default=None, repr=False, compare=False)
+    """``(y_true, y_score, group, weight)`` it was counted from, when known."""
+    _every: Any = field(default=None, repr=False, compare=False)
+
+    def at_every_score(self) -> Sweep:
+        """The sweep at every distinct score, then +inf (itself when its thresholds already
+        tell every distinct score apart, or its rows are not known; made once). A grid of
+        quantiles can miss a vertex of a group's ROC hull, which randomised policies mix."""
+        if self.rows is None:
+            return self
+        if self._every is None:
+            y_true, y_score, group, weight = self.rows
+            distinct = np.unique(y_score)
+            every = self if len(self.thresholds) - 1 >= len(distinct) else sweep(
+                y_true, y_score, group, self.groups, np.append(distinct, np.inf), weight=weight)
+            object.__setattr__(self, "_every", every)
+        return self._every
 
     def metrics(self) -> dict[str, np.ndarray]:
         """Every count metric, each (K, G)."""
@@ -148,10 +171,12 @@ def sweep(y_true, y_score, group, groups, thresholds=None, exact: bool = False,
     if thresholds is None:
         thresholds = exact_thresholds(y_score) if exact else grid_thresholds(y_score,
                                                                              weight=weight)
-    counts = sweep_counts(np.asarray(y_true, bool), y_score, np.asarray(group, np.int64),
-                          len(groups), np.asarray(thresholds, np.float64), weight)
+    y_true, group = np.asarray(y_true, bool), np.asarray(group, np.int64)
+    counts = sweep_counts(y_true, y_score, group, len(groups),
+                          np.asarray(thresholds, np.float64), weight)
     return Sweep(np.asarray(thresholds, np.float64), tuple(groups), counts,
-                 float(y_score.max()) if y_score.size else None)
+                 float(y_score.max()) if y_score.size else None,
+                 rows=(y_true, y_score, group, weight))
 
 
 def sweep_assessment(assessment, feature: str | None = None, exact: bool = False,

@@ -56,6 +56,14 @@ SPECS = {
         target="y", score="score", sensitive=("sex", "race"), n_boot=0,
         policy=DecisionPolicy.per_group("sex", {"Female": 0.4, "Male": 0.5},
                                         mix={"Female": (0.3, 0.6)})),
+    # three parts in one group, a threshold and nobody in the other
+    "randomised_parts": AssessmentSpec(
+        target="y", score="score", sensitive=("sex", "race"), n_boot=0,
+        policy=DecisionPolicy.per_group(
+            "sex", {"Female": 0.4, "Male": 0.5},
+            mix={"Female": {"probability": 0.5, "else": [{"threshold": 0.6, "probability": 0.3}],
+                            "everybody": 0.2},
+                 "Male": {"probability": 0.6, "else": [], "nobody": 0.4}})),
     "bins": AssessmentSpec(target="y", score="score", sensitive=("sex", "age"),
                            bins={"age": Binning((18, 30, 50, np.inf), ("18-29", "30-49", "50+"))},
                            n_boot=0),

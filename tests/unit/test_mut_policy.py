@@ -15,6 +15,7 @@ from sklearn.metrics import confusion_matrix, multilabel_confusion_matrix
 from faircard import policy as P
 from faircard.errors import FaircardError
 from faircard.thresholds import grid_thresholds, sweep
+from tests.policy_parts import written_probability
 
 NAMES = P.CONSTRAINTS  # constraint -> the rates it holds equal (read by the oracle)
 
@@ -664,11 +665,7 @@ def _selection_probability(policy, s, g, groups):
     p_pos = np.zeros(len(s))
     for j, x in enumerate(groups):
         rows = g == j
-        first = (s[rows] >= policy.thresholds[x]).astype(float)
-        if x in policy.mix:
-            p, other = policy.mix[x]["probability"], policy.mix[x]["else_threshold"]
-            first = p * first + (1 - p) * (s[rows] >= other)
-        p_pos[rows] = first
+        p_pos[rows] = written_probability(s[rows], policy.thresholds[x], policy.mix.get(x))
     return p_pos
 
 
@@ -907,12 +904,7 @@ def test_a_randomised_policy_that_meets_the_constraint_beats_a_better_one_that_d
     rates = []
     for j, name in enumerate(["a", "b"]):
         mine = s[g == j]
-        m = p.mix.get(name)
-        if m is None:
-            rates.append(np.mean(mine >= p.thresholds[name]))
-        else:
-            rates.append(m["probability"] * np.mean(mine >= p.thresholds[name])
-                         + (1 - m["probability"]) * np.mean(mine >= m["else_threshold"]))
+        rates.append(np.mean(written_probability(mine, p.thresholds[name], p.mix.get(name))))
     assert rates[0] == pytest.approx(rates[1], abs=1e-9)
     assert 0 < rates[0] < 1
 

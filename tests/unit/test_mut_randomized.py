@@ -86,35 +86,47 @@ def test_balanced_accuracy_weights_without_any_positive_do_not_divide_by_zero():
     np.testing.assert_allclose(k, [30 / 160, 50 / 160])
 
 
-def test_two_point_mix_lands_on_the_segment_through_the_target():
-    x = np.array([0.0, 1.0, 0.5, np.nan])
-    y = np.array([0.0, 1.0, 0.9, 0.3])
-    a, b, w = r._two_point_mix(x, y, np.array([0.25, 0.25]))
-    # the target is a quarter of the way from (0, 0) to (1, 1): 3/4 on the first point
-    assert {a, b} == {0, 1}
-    first = a if w >= 0.5 else b
-    assert first == 0
-    assert max(w, 1 - w) == pytest.approx(0.75, abs=1e-12)
-    assert type(a) is int and type(b) is int and type(w) is float
+# A convex polygon counter-clockwise from (1, 1), as _polygon gives it: sweep indices 7, 3, 5, 2
+SQUARE = (np.array([7, 3, 5, 2]), np.array([[1.0, 1.0], [0.0, 1.0], [0.0, 0.0], [1.0, 0.0]]))
 
 
-def test_two_point_mix_on_a_point_puts_all_weight_on_it():
-    x = np.array([0.0, 1.0, 0.5])
-    y = np.array([0.0, 1.0, 0.9])
-    a, b, w = r._two_point_mix(x, y, np.array([0.5, 0.9]))
-    point = a if w >= 0.5 else b
-    assert point == 2
-    assert max(w, 1 - w) == pytest.approx(1.0, abs=1e-12)
+def _mixed(polygon, parts):
+    idx, pts = polygon
+    where = {int(k): pts[i] for i, k in enumerate(idx)}
+    return sum(w * where[k] for k, w in parts)
 
 
-def test_two_point_mix_thins_a_long_sweep_but_still_reaches_the_target():
-    n = 3000
-    x = np.linspace(0, 1, n)
-    y = np.sqrt(x)
-    target = np.array([0.5, (np.sqrt(0.5))])
-    a, b, w = r._two_point_mix(x, y, target)
-    got = w * np.array([x[a], y[a]]) + (1 - w) * np.array([x[b], y[b]])
-    np.testing.assert_allclose(got, target, atol=1e-3)
+@pytest.mark.parametrize("target, n_parts", [
+    ([0.25, 0.5], 3),    # inside: three vertices
+    ([0.0, 0.3], 2),     # on an edge away from the first vertex: two
+    ([0.6, 0.6], 2),     # on the diagonal from the first vertex to the opposite one: two
+    ([0.0, 0.0], 1),     # a vertex: itself
+])
+def test_parts_at_reach_a_point_of_the_polygon_exactly_with_at_most_three(target, n_parts):
+    parts = [(k, w) for k, w in r._parts_at(SQUARE, np.array(target)) if w > 1e-15]
+    assert len(parts) == n_parts
+    assert all(type(k) is int and type(w) is float and 0 < w <= 1 for k, w in parts)
+    assert sum(w for _, w in parts) == pytest.approx(1.0, abs=1e-15)
+    np.testing.assert_allclose(_mixed(SQUARE, parts), target, rtol=0, atol=1e-15)
+
+
+def test_parts_at_on_a_segment_and_a_point():
+    segment = (np.array([4, 9]), np.array([[1.0, 1.0], [0.0, 0.0]]))
+    (a, wa), (b, wb) = r._parts_at(segment, np.array([0.25, 0.25]))
+    assert (a, b) == (4, 9) and wa == pytest.approx(0.25) and wb == pytest.approx(0.75)
+    assert r._parts_at((np.array([6]), np.array([[0.5, 0.5]])), np.array([0.5, 0.5])) == \
+        [(6, 1.0)]
+
+
+def test_polygon_is_the_convex_hull_counter_clockwise_from_everybody():
+    # sweep points: everybody (1, 1), an inner point, two on the hull, nobody (0, 0), and an
+    # undefined one; a repeated point
+    x = np.array([1.0, 0.4, 0.1, 0.6, 0.0, np.nan, 0.1])
+    y = np.array([1.0, 0.5, 0.6, 0.3, 0.0, 0.2, 0.6])
+    ok = np.flatnonzero(~np.isnan(x))
+    idx, pts = r._polygon(ok, x, y)
+    assert idx.tolist() in ([0, 2, 4, 3], [0, 6, 4, 3])
+    np.testing.assert_allclose(pts, np.column_stack([x[idx], y[idx]]))
 
 
 # ------------------------------------------------------------------ equalized odds, exactly
@@ -130,8 +142,8 @@ EO_COUNTS = np.array([
 ])
 KINK = np.array([5 / 17, 35 / 51])
 LAST_VERTEX = np.array([0.3, 0.6 + 4 * 0.2 / 9])
-"""The common hull's vertex nearest (1, 1): A's hull at B's vertex x = 0.3. B reaches it only
-approximately by mixing two thresholds (its nearest point lies 0.004 away)."""
+"""The common hull's vertex nearest (1, 1): A's hull at B's vertex x = 0.3. B reaches it
+exactly by mixing three of its points (two land 0.004 away at best)."""
 
 
 def _eo(objective, fp_cost, fn_cost, included=(True, True, False), counts=EO_COUNTS):
@@ -142,14 +154,14 @@ def _eo(objective, fp_cost, fn_cost, included=(True, True, False), counts=EO_COU
     totals = np.array([tot.sum(), tot[2] + tot[3], tot[0] + tot[1]], dtype=np.float64)
     gains = _gains(counts, objective, totals, fp_cost, fn_cost)
     vals = metrics_from_counts(counts)
-    return r._equalized_odds(counts, vals, gains, vals["selection_rate"],
-                             np.array(included), objective, fp_cost, fn_cost, False), vals
+    return r._equalized_odds(counts, vals, gains, np.array(included), objective, fp_cost,
+                             fn_cost, False), vals
 
 
-def _point(vals, j, pick):
-    a, b, w = pick
+def _point(vals, j, parts):
     fpr, tpr = vals["false_positive_rate"][:, j], vals["true_positive_rate"][:, j]
-    return np.array([w * fpr[a] + (1 - w) * fpr[b], w * tpr[a] + (1 - w) * tpr[b]])
+    assert sum(w for _, w in parts) == pytest.approx(1.0, abs=1e-12)
+    return np.array([sum(w * fpr[k] for k, w in parts), sum(w * tpr[k] for k, w in parts)])
 
 
 @pytest.mark.parametrize("objective, fp_cost, fn_cost", [
@@ -165,7 +177,7 @@ def test_equalized_odds_meets_at_the_exact_crossing_of_two_hulls(objective, fp_c
     for j in (0, 1):
         np.testing.assert_allclose(_point(vals, j, picks[j]), KINK, rtol=0, atol=1e-9)
     # the left-out group keeps its own best threshold: 100 correct of 105 with nobody selected
-    assert picks[2] == (2, 2, 1.0)
+    assert picks[2] == [(2, 1.0)]
 
 
 def test_equalized_odds_with_an_included_group_without_positives_finds_nothing():
@@ -187,15 +199,15 @@ def test_equalized_odds_refuses_the_everyone_corner_unless_allowed(allow, corner
     totals = np.array([tot.sum(), tot[2] + tot[3], tot[0] + tot[1]], dtype=np.float64)
     gains = _gains(counts, "cost", totals, 1.0, 10.0)
     vals = metrics_from_counts(counts)
-    picks = r._equalized_odds(counts, vals, gains, vals["selection_rate"],
-                              np.array([True, True, False]), "cost", 1.0, 10.0, allow)
+    picks = r._equalized_odds(counts, vals, gains, np.array([True, True, False]), "cost",
+                              1.0, 10.0, allow)
     for j in (0, 1):
         point = _point(vals, j, picks[j])
         if corner:
             np.testing.assert_allclose(point, [1.0, 1.0], atol=1e-12)
         else:  # the common hull's last vertex before the corner (A's hull at x = 0.3), not
             # a point as near the corner as a grid of candidates went (x = 0.99975 before)
-            np.testing.assert_allclose(point, LAST_VERTEX, rtol=0, atol=0.01)
+            np.testing.assert_allclose(point, LAST_VERTEX, rtol=0, atol=1e-12)
 
 
 # ------------------------------------------------------------------ one metric in a window
@@ -245,9 +257,29 @@ def _search(included, constraint="equalized_odds", objective="accuracy", fp=1.0,
     from faircard.thresholds import Sweep
 
     sw = Sweep(thresholds=THRESHOLDS, groups=("A", "B", "C"), counts=counts)
-    return r.search_randomized(sw, THRESHOLDS, constraint=constraint, objective=objective,
-                               tolerance=0.0, fp_cost=fp, fn_cost=fn,
-                               included=np.array(included), allow_degenerate=allow)
+    return _stated(r.search_randomized(sw, THRESHOLDS, constraint=constraint,
+                                       objective=objective, tolerance=0.0, fp_cost=fp,
+                                       fn_cost=fn, included=np.array(included),
+                                       allow_degenerate=allow), counts)
+
+
+def _stated(found, counts):
+    """(first threshold per group, the randomised groups' rules) of a search's result, after
+    checking that its counts are those of the rules it states."""
+    if found is None:
+        return None
+    rules, got = found
+    for j, rule in enumerate(rules.values()):
+        want = sum(q * counts[_index(t), j] for t, q in rule.parts)
+        np.testing.assert_allclose(got[j], want, rtol=0, atol=1e-12)
+    return ({g: rule.threshold for g, rule in rules.items()},
+            {g: rule for g, rule in rules.items() if rule.is_randomized})
+
+
+def _index(t):
+    """The sweep index of a rule's threshold: everybody is the lowest, nobody the highest."""
+    return 0 if t == -np.inf else len(THRESHOLDS) - 1 if t == np.inf \
+        else THRESHOLDS.tolist().index(t)
 
 
 def _rule_point(counts, chosen, mix, g, j):
@@ -256,20 +288,18 @@ def _rule_point(counts, chosen, mix, g, j):
 
     vals = metrics_from_counts(counts)
     fpr, tpr = vals["false_positive_rate"][:, j], vals["true_positive_rate"][:, j]
-    first = THRESHOLDS.tolist().index(chosen[g])
-    p, other = mix.get(g, (1.0, chosen[g]))
-    second = THRESHOLDS.tolist().index(other)
-    return np.array([p * fpr[first] + (1 - p) * fpr[second],
-                     p * tpr[first] + (1 - p) * tpr[second]])
+    parts = mix[g].parts if g in mix else ((chosen[g], 1.0),)
+    return np.array([sum(q * fpr[_index(t)] for t, q in parts),
+                     sum(q * tpr[_index(t)] for t, q in parts)])
 
 
 def test_search_states_each_groups_rule_and_meets_at_the_crossing():
     chosen, mix = _search([True, True, False])
     assert set(chosen) == {"A", "B", "C"} and set(mix) == {"A", "B"}
     for j, g in enumerate(("A", "B")):
-        p, other = mix[g]
-        assert 0 < p < 1 and other != chosen[g] and type(other) is float
-        np.testing.assert_allclose(_rule_point(EO_COUNTS, chosen, mix, g, j), KINK, atol=1e-9)
+        assert len(mix[g].parts) in (2, 3) and mix[g].threshold == chosen[g]
+        assert all(0 < q < 1 for _, q in mix[g].parts)
+        np.testing.assert_allclose(_rule_point(EO_COUNTS, chosen, mix, g, j), KINK, atol=1e-12)
     assert chosen["C"] == 0.9  # nobody selected: 100 of 105 right, its best on its own
 
 
@@ -284,12 +314,14 @@ def test_search_defaults_to_refusing_the_corners():
     from faircard.thresholds import Sweep
 
     sw = Sweep(thresholds=THRESHOLDS, groups=("A", "B", "C"), counts=EO_COUNTS)
-    chosen, mix = r.search_randomized(sw, THRESHOLDS, constraint="equalized_odds",
-                                      objective="cost", tolerance=0.0, fp_cost=1.0,
-                                      fn_cost=10.0, included=np.array([True, True, False]))
+    chosen, mix = _stated(r.search_randomized(
+        sw, THRESHOLDS, constraint="equalized_odds", objective="cost", tolerance=0.0,
+        fp_cost=1.0, fn_cost=10.0, included=np.array([True, True, False])), EO_COUNTS)
     for j, g in enumerate(("A", "B")):
         point = _rule_point(EO_COUNTS, chosen, mix, g, j)
-        np.testing.assert_allclose(point, LAST_VERTEX, rtol=0, atol=0.01)
+        np.testing.assert_allclose(point, LAST_VERTEX, rtol=0, atol=1e-12)
+    # B reaches it with three parts: everybody, and its middle threshold and nobody
+    assert [t for t, _ in mix["B"].parts] == [0.5, -np.inf, np.inf]
     corner, corner_mix = _search([True, True, False], objective="cost", allow=True)
     assert corner["A"] == corner["B"] == 0.1 and corner_mix == {}
 

@@ -70,13 +70,28 @@ def test_weighted_grid_equals_the_grid_of_the_expanded_rows():
     values = np.unique(rng.integers(0, 400, 60) / 397.0)
     weight = rng.integers(1, 9, len(values))
     rows = np.repeat(values, weight)
-    for n in (5, 101, 1001):
+    for n in (5, 41, 101, 1001):
         want = th.grid_thresholds(rows, n=n)
         got = th.grid_thresholds(values, n=n, weight=weight)
         assert np.array_equal(got, want), n
-        # the same set of decisions as the quantiles (two quantiles may decide alike)
-        q = np.quantile(rows, np.linspace(0, 1, n))
+        # the same set of decisions as the quantiles (two quantiles may decide alike), or,
+        # with no more distinct scores than n, as every distinct score
+        q = np.quantile(rows, np.linspace(0, 1, n)) if len(values) > n else values
         assert {(rows >= t).tobytes() for t in got[:-1]} == {(rows >= v).tobytes() for v in q}
+        assert (len(got) == len(values) + 1) == (len(values) <= n)
+
+
+def test_a_grid_keeps_every_distinct_score_when_there_are_at_most_n():
+    """A quantile grid skips scores where they are sparse (735 thresholds for 942 distinct
+    scores, below) and a skipped score can be a vertex of a group's ROC hull; with at most n
+    distinct scores the grid is every one of them."""
+    rng = np.random.default_rng(12)
+    s = np.clip(rng.normal(0.45, 0.2, 4000), 0, 1).round(3)
+    distinct = np.unique(s)
+    assert len(distinct) <= 1001
+    got = th.grid_thresholds(s)
+    assert len(got) == len(distinct) + 1 and got[-1] == np.inf
+    assert [(s >= t).sum() for t in got[:-1]] == [(s >= v).sum() for v in distinct]
 
 
 @pytest.mark.parametrize("case", range(60))

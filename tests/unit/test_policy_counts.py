@@ -76,9 +76,8 @@ def test_policy_from_sweep_has_the_figures_of_its_rows(rows, constraint, randomi
     sw = sweep(y, score, group, GROUPS, grid_thresholds(score))
     chosen = choose_policy_from_sweep(sw, feature="g", constraint=constraint, tolerance=0.02,
                                       objective="balanced_accuracy", randomized=randomized)
-    mix = {g: (m["probability"], m["else_threshold"]) for g, m in chosen.mix.items()}
     on_rows = evaluate_policy(y, score, group, GROUPS, chosen.thresholds, feature="g",
-                              constraint=constraint, tolerance=0.02, mix=mix or None,
+                              constraint=constraint, tolerance=0.02, mix=chosen.mix or None,
                               objective="balanced_accuracy", min_group_size=30)
     assert chosen.excluded_groups == on_rows.excluded_groups == ["c"]
     assert chosen.feasible == on_rows.feasible

@@ -91,10 +91,9 @@ def _their_accuracy(y, s, g, groups, constraints, tol=None):
 
 @pytest.mark.parametrize("seed", [3, 5])
 def test_randomised_equalized_odds_meets_a_small_tolerance(seed):
-    """The best common point of the groups' ROC hulls may need three thresholds in a group;
-    mixing two lands near it (0.0053 and 0.0058 apart here), so the search goes down the
-    candidate points to the best whose mixes meet the tolerance, instead of returning one
-    that does not meet it."""
+    """The best common point of the groups' ROC hulls may need three parts in a group (two
+    landed 0.0053 and 0.0058 apart here); with up to three each group reaches it exactly, and
+    the tolerance lets the groups' points part by up to 0.005."""
     y, s, g, groups = _deciles(seed)
     tol = 0.005
     mixed = choose_policy(y, s, g, groups, feature="g", constraint="equalized_odds",

@@ -34,6 +34,7 @@ from faircard.cli import main
 from faircard.decision import DecisionPolicy
 from faircard.render import render_markdown
 from tests.conftest import make_dataset
+from tests.policy_parts import written_probability
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA_DIRS = [os.environ.get("FAIRCARD_DATA_DIR", ""), str(ROOT.parent / "shared" / "data"),
@@ -71,12 +72,7 @@ def stated_probability(df: pd.DataFrame, decision: dict, score: str) -> np.ndarr
     p = np.full(len(df), np.nan)
     for group, t in pol["thresholds"].items():
         m = lab == group
-        mix = (pol.get("mix") or {}).get(group)
-        if mix:
-            q = mix["probability"]
-            p[m] = q * (s[m] >= t) + (1 - q) * (s[m] >= mix["else_threshold"])
-        else:
-            p[m] = s[m] >= t
+        p[m] = written_probability(s[m], t, (pol.get("mix") or {}).get(group))
     assert not np.isnan(p).any(), "the stated policy leaves rows without a rule"
     return p
 

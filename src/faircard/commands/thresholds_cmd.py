@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 from ..errors import FaircardError
 from ..policy import CONSTRAINTS, LEGAL_NOTE, OBJECTIVES, choose_policy_from_sweep
@@ -30,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fn-cost", type=float, default=1.0, help="cost of a false negative")
     p.add_argument("--volume", type=int, default=None, help="expected number of decisions")
     p.add_argument("--randomized", action="store_true",
-                   help="allow each group to mix two thresholds with a stated probability "
+                   help="allow each group to mix thresholds (and everybody or nobody) with "
+                   "stated probabilities "
                    "(people with the same score in the same group may get different decisions; "
                    "figures are expected values)")
     p.add_argument("--allow-degenerate", action="store_true",
@@ -65,7 +67,10 @@ def run(args: argparse.Namespace) -> int:
     if args.csv:
         import pandas as pd
 
-        common.write_csv(args.csv, pd.DataFrame(policy.by_group))
+        # a rule's further parts as JSON text in one cell, as the policy file writes them
+        common.write_csv(args.csv, pd.DataFrame([
+            {**r, "else": json.dumps(r["else"])} if "else" in r else r
+            for r in policy.by_group]))
     print(policy.summary)
     if policy.constraint != "none" and not policy.feasible:
         print(f"Not met: no policy found meets {policy.constraint.replace('_', ' ')} within "

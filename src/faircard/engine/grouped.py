@@ -415,8 +415,8 @@ def policy_thresholds(spec: AssessmentSpec) -> list[float]:
         return [float(policy.threshold)]
     out = []
     for rule in policy.rules.values():
-        for t in (rule.threshold, rule.else_threshold):
-            if t is not None and float(t) not in out:
+        for t in rule.finite_thresholds:  # everybody and nobody need no column
+            if float(t) not in out:
                 out.append(float(t))
     return out
 
@@ -441,9 +441,14 @@ def policy_probability(g: pd.DataFrame, spec: AssessmentSpec, index: GroupIndex)
         rule = policy.rules[name]
         rows = group == j
         first = at[float(rule.threshold)][rows]
-        if rule.is_randomized:
+        if rule.else_threshold is not None:
             other = at[float(rule.else_threshold)][rows]
             out[rows] = rule.probability * first + (1.0 - rule.probability) * other
+        elif rule.is_randomized:
+            mixed = rule.probability * first
+            for t, q in rule.others:  # -inf: everybody; +inf: nobody
+                mixed = mixed + q * (at[float(t)][rows] if np.isfinite(t) else float(t < 0))
+            out[rows] = mixed
         else:
             out[rows] = first
     return out

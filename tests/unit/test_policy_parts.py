@@ -1,19 +1,33 @@
 """Group rules of more than two parts: how they are written, read back and stated, and that a
 rule of one threshold mixed with one other is written exactly as before (so records and
-policy files of earlier versions keep their fingerprints)."""
+policy files of earlier versions keep their fingerprints).
+
+``data/store_randomised_before.sqlite3`` and ``data/randomised_policy_before.json`` were
+written by faircard when a group mixed two thresholds at most (``faircard thresholds
+--constraint equal_opportunity --tolerance 0 --randomized --json`` then ``faircard record
+--policy`` on ``data/left_out_small.csv``): the record still verifies and the same command
+finds the same fingerprint."""
 
 from __future__ import annotations
 
 import json
 import math
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from faircard.decision import DecisionPolicy, GroupRule, mix_entry
+from faircard.cli import main
+from faircard.decision import DecisionPolicy, GroupRule, load_policy, mix_entry
 from faircard.errors import FaircardError
+from faircard.governance import AuditStore
 from tests.policy_parts import written_probability
 
+DATA = Path(__file__).parent / "data"
+OLD_STORE = DATA / "store_randomised_before.sqlite3"
+OLD_POLICY = DATA / "randomised_policy_before.json"
+OLD_FINGERPRINT = "c4f81b444aa9ad12e469ad4dd138365374ec3ae275411cd538b40196e59681b0"
 THREE = {"probability": 0.5, "else": [{"threshold": 0.6, "probability": 0.3}], "everybody": 0.2}
 
 
@@ -105,3 +119,23 @@ def test_a_malformed_rule_is_refused_in_one_sentence(entry, message):
     with pytest.raises(FaircardError, match=message) as info:
         DecisionPolicy.from_dict(doc)
     assert "\n" not in str(info.value)
+
+
+def test_a_randomised_record_written_before_verifies_with_its_fingerprint(tmp_path, capsys):
+    written = json.loads(OLD_POLICY.read_text())["policy"]
+    assert written["mix"] == {"B": {"probability": 0.3758053783858351, "else_threshold": 0.347}}
+    # read and written again: the same rule, the same words
+    again = load_policy(OLD_POLICY).to_dict()
+    assert again["mix"] == written["mix"] and again["thresholds"] == written["thresholds"]
+    path = tmp_path / "audit.db"
+    shutil.copy(OLD_STORE, path)
+    with AuditStore(path, create=False) as store:
+        result = store.verify()
+        assert result.ok, result.problems
+        assert store.get(1).fingerprint == OLD_FINGERPRINT
+    assert main(["record", str(DATA / "left_out_small.csv"), "--target", "y", "--score",
+                 "score", "--sensitive", "race", "--policy", str(OLD_POLICY), "--author",
+                 "Ada New", "--title", "again", "--store", str(path)]) == 0
+    assert f"fingerprint {OLD_FINGERPRINT}" in capsys.readouterr().out
+    with AuditStore(path, create=False) as store:
+        assert store.verify().ok

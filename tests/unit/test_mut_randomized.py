@@ -124,8 +124,9 @@ def test_polygon_is_the_convex_hull_counter_clockwise_from_everybody():
     x = np.array([1.0, 0.4, 0.1, 0.6, 0.0, np.nan, 0.1])
     y = np.array([1.0, 0.5, 0.6, 0.3, 0.0, 0.2, 0.6])
     ok = np.flatnonzero(~np.isnan(x))
-    idx, pts = r._polygon(ok, x, y)
+    idx, pts, n_upper = r._polygon(ok, x, y)
     assert idx.tolist() in ([0, 2, 4, 3], [0, 6, 4, 3])
+    assert n_upper == 3  # (1, 1), (0.1, 0.6), (0, 0): the upper hull, right to left
     np.testing.assert_allclose(pts, np.column_stack([x[idx], y[idx]]))
 
 

@@ -222,6 +222,10 @@ def _numeric_scores(col: pd.Series, name: str) -> np.ndarray:
             f"Score column '{name}' has dates or times; a score must be a number. Choose a "
             "numeric column, or use it as a prediction column instead.")
     else:
+        is_text = col.map(lambda v: isinstance(v, str), na_action="ignore")
+        text = col[is_text.fillna(False).astype(bool)]
+        if len(text):
+            raise text_score_error(name, text)
         values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         bad = col.notna().to_numpy() & np.isnan(values)
         if bad.any():
@@ -233,6 +237,27 @@ def _numeric_scores(col: pd.Series, name: str) -> np.ndarray:
     if np.isinf(values).any():
         raise FaircardError(f"Score column '{name}' contains infinite values; remove them.")
     return values
+
+
+def text_score_error(name: str, text: pd.Series) -> FaircardError:
+    """The refusal of the score column ``name`` for its values that are text, ``text`` (in
+    the rows' order; an engine gives those of its first rows that may not be numbers, else its
+    first ones): the first three that are not numbers, or, when each is a number written as
+    text, the first three of those. One rule on every engine: a score is a column of numbers.
+    An upload read numbers written as text ('0.5' in a Parquet text column, an Excel cell
+    stored as text, a CSV column of codes such as '01') as scores, which DuckDB and Spark
+    refused."""
+    text = text.astype(object)
+    words = text[pd.to_numeric(text, errors="coerce").isna().to_numpy()]
+    shown = ", ".join(repr(str(v)) for v in pd.unique(words if len(words) else text)[:3])
+    if len(words):
+        return FaircardError(
+            f"Score column '{name}' has text values such as {shown}; a score must be a "
+            "number. Choose a numeric column, or use it as a prediction column instead.")
+    return FaircardError(
+        f"Score column '{name}' has numbers written as text such as {shown}; a score must be "
+        "a column of numbers. Store them as numbers in the file, or use it as a prediction "
+        "column instead.")
 
 
 def _normalise_labels(col: pd.Series) -> pd.Series:

@@ -136,9 +136,14 @@ def test_scores_are_numbers():
     base = {"y": [1, 0, 1, 0], "sex": ["F"] * 4}
     flags = prepare(pd.DataFrame({**base, "s": [True, False, True, True]}), _spec())
     assert flags.y_score.tolist() == [1.0, 0.0, 1.0, 1.0]
-    text = prepare(pd.DataFrame({**base, "s": ["0.25", "0.75", None, "1"]}), _spec())
-    assert text.y_score.tolist() == [0.25, 0.75, 1.0]
-    assert text.dropped_reasons == {"missing score": 1}
+    # numbers written as text are no score: DuckDB and Spark refuse a text column too
+    text = pd.DataFrame({**base, "s": ["0.25", "0.75", None, "1"]})
+    assert _message(prepare, text, _spec()) == (
+        "Score column 's' has numbers written as text such as '0.25', '0.75', '1'; a score "
+        "must be a column of numbers. Store them as numbers in the file, or use it as a "
+        "prediction column instead.")
+    mixed = pd.DataFrame({**base, "s": pd.Series([0.25, "0.75", None, 1], dtype=object)})
+    assert "such as '0.75';" in _message(prepare, mixed, _spec())  # an Excel cell as text
     words = pd.DataFrame({**base, "s": ["low", "0.5", "high", "mid"]})
     assert _message(prepare, words, _spec()) == (
         "Score column 's' has text values such as 'low', 'high', 'mid'; a score must be a "

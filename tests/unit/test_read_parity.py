@@ -396,3 +396,43 @@ def test_spark_reads_unnamed_columns_and_says_why_it_cannot_tell_case(spark, tmp
     finally:
         spark.conf.unset("spark.sql.caseSensitive")
     pd.testing.assert_frame_equal(got.counts_frame(), _upload(*cased).counts_frame())
+
+
+def _text_scores(tmp_path):
+    """Score columns of text: numbers written as text in Parquet; a CSV column of scores one
+    of which is written with a leading zero (a code, so the column is text); text in which
+    DuckDB's cast reads numbers that pandas does not ('1_000', 'NAN'), past rows of numbers."""
+    frame = _frame(n=60, seed=12)
+    numbers = tmp_path / "numbers.parquet"
+    frame.assign(s=frame["s"].astype(str)).to_parquet(numbers)
+    coded = tmp_path / "coded.csv"
+    coded.write_text("y,s,g\n" + "".join(f"{y},{'01' if i == 7 else s},{g}\n"
+                                         for i, (y, s, g) in enumerate(frame.itertuples(False))))
+    odd = tmp_path / "odd.parquet"
+    text = frame["s"].astype(str).where(frame.index < 50, "1_000").where(frame.index != 55, "NAN")
+    frame.assign(s=text).to_parquet(odd)
+    return numbers, coded, odd
+
+
+def test_a_score_column_of_text_is_refused_alike_by_every_reader(tmp_path):
+    """An upload read numbers written as text as scores, which DuckDB refused ('has text
+    values', naming none)."""
+    numbers, coded, odd = _text_scores(tmp_path)
+    shown = ", ".join(repr(str(v)) for v in _frame(n=60, seed=12)["s"][:3])
+    said = _refusal(_upload, numbers, _spec())
+    assert said == (f"Score column 's' has numbers written as text such as {shown}; a score "
+                    "must be a column of numbers. Store them as numbers in the file, or use it "
+                    "as a prediction column instead.")
+    assert _refusal(_duckdb, numbers, _spec()) == said
+    said = _refusal(_upload, coded, _spec())
+    assert said.startswith(f"Score column 's' has numbers written as text such as {shown};")
+    assert _refusal(_duckdb, coded, _spec()) == said
+    said = _refusal(_upload, odd, _spec())
+    assert said.startswith("Score column 's' has text values such as '1_000', 'NAN'; a score")
+    assert _refusal(_duckdb, odd, _spec()) == said
+
+
+def test_spark_refuses_a_score_column_of_text_as_the_upload_does(spark, tmp_path):
+    for path in _text_scores(tmp_path):
+        said = _refusal(_upload, path, _spec())
+        assert _refusal(assess_source, str(path), _spec(), engine="spark", spark=spark) == said

@@ -283,18 +283,27 @@ def _esc(text: str) -> str:
 
 
 TEXT_EXAMPLES = 1000
-"""Rows of a text score column read, in order, for the examples its refusal names."""
+"""Rows of a text score column read, in order, for the values its refusal names."""
 
 
 def _text_examples(query) -> Any:
-    """The text values, as an upload names them in refusing a score column of text (the
-    first three distinct values that are not numbers, in the rows' order), given ``query``,
-    which runs SQL and returns its rows."""
-    def examples(col: str) -> list[str]:
+    """The values of a text score column that its refusal looks at, as an upload's
+    (:func:`faircard.prepare.text_score_error`), given ``query``, which runs SQL and returns
+    its rows: those of the first rows that may not be numbers (DuckDB's cast or faircard's CSV
+    rule says so), else the first values."""
+    from .csv_text import TEXT, value_class
+
+    def examples(col: str) -> pd.Series:
         q = quote(col)
-        rows = query(f"SELECT {q} AS v FROM src WHERE {q} IS NOT NULL AND "
-                     f"TRY_CAST({q} AS DOUBLE) IS NULL LIMIT {TEXT_EXAMPLES}")
-        return [str(v) for v in pd.unique(pd.Series([r[0] for r in rows], dtype=object))[:3]]
+        where = f"{q} IS NOT NULL"
+        for test in (f" AND (TRY_CAST({q} AS DOUBLE) IS NULL OR {value_class(q)} = {TEXT})",
+                     ""):
+            rows = query(f"SELECT {q} AS v FROM src WHERE {where}{test} "
+                         f"LIMIT {TEXT_EXAMPLES}")
+            text = pd.Series([str(r[0]) for r in rows], dtype=object)
+            if test == "" or pd.to_numeric(text, errors="coerce").isna().any():
+                return text
+        return text
     return examples
 
 
@@ -302,6 +311,8 @@ def _columns(spec: AssessmentSpec, types: dict[str, str], examples=None) -> Colu
     """The columns ``spec`` names, once they are in ``types`` and a score column holds
     numbers. ``examples``: a score column's text values, to name them (see
     :func:`_text_examples`)."""
+    from ..prepare import text_score_error
+
     decision = spec.score or spec.prediction
     for col, role in [(spec.target, "Target column"),
                       (decision, "Score column" if spec.score else "Prediction column"),
@@ -314,9 +325,9 @@ def _columns(spec: AssessmentSpec, types: dict[str, str], examples=None) -> Colu
     if spec.score and (times or not kind.startswith(NUMBER_TYPES + ('"NULL"',))):
         held = ("text values" if kind.startswith(("VARCHAR", "STRING", "TEXT")) else
                 "dates or times" if times else f"values of type {types[spec.score]}")
-        shown = examples(spec.score) if examples and held == "text values" else []
-        if shown:  # as an upload names them
-            held += " such as " + ", ".join(repr(v) for v in shown)
+        shown = examples(spec.score) if examples and held == "text values" else ()
+        if len(shown):  # as an upload names them
+            raise text_score_error(spec.score, shown)
         raise FaircardError(f"Score column '{spec.score}' has {held}; a score must be a "
                             "number. Choose a numeric column, or use it as a prediction column "
                             "instead.")

@@ -220,30 +220,64 @@ def test_refusals_by_path_say_what_the_upload_says(tmp_path):
 
 
 def _not_utf8(tmp_path):
-    rows = "y,s,g\n" + "".join(f"{i % 2},0.{i},{['Café', 'Zoë'][i % 2]}\n" for i in range(40))
-    return (_written(tmp_path, "cp.csv", rows, "cp1252"),
-            _written(tmp_path, "wide.csv", rows, "utf-16"))
+    """The same rows in cp1252, UTF-16 (with a byte-order mark), Korean cp949 and cp1252 with
+    one line of UTF-8; a folder of the first two."""
+    rows = "y,s,g\n" + "".join(f"{i % 2},0.{i},{['Café', 'Zoë', 'Ærø'][i % 3]}\n"
+                                for i in range(40))
+    korean = rows.replace("Café", "서울").replace("Zoë", "부산").replace("Ærø", "한국")
+    mixed = _written(tmp_path, "mixed.csv", rows, "cp1252")
+    mixed.write_bytes(mixed.read_bytes() + "1,0.5,Müller\n".encode())
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    _written(folder, "a.csv", rows, "cp1252")
+    _written(folder, "b.csv", rows.replace("0.", "0.9"), "utf-16")
+    return [_written(tmp_path, "cp.csv", rows, "cp1252"),
+            _written(tmp_path, "wide.csv", rows, "utf-16"),
+            _written(tmp_path, "kr.csv", korean, "cp949"), mixed, folder]
 
 
-def test_a_csv_file_by_path_that_is_not_utf8_is_refused_naming_its_line(tmp_path):
-    """DuckDB answered 'CSV Error on Line: 2' and Spark read 'Caf\\ufffd' as a group; an
-    upload detects the encoding (and reads the groups as written)."""
-    legacy, wide = _not_utf8(tmp_path)
-    for path in (legacy, wide):
-        groups = set(_upload(path, _spec()).counts_frame()["group"])
-        assert groups == {"Café", "Zoë"}
-    assert _refusal(_duckdb, legacy, _spec()).startswith(
-        "'cp.csv' is not UTF-8 text: line 2 has bytes that UTF-8 cannot decode")
-    assert _refusal(_duckdb, wide, _spec()).startswith("'wide.csv' is UTF-16 text; a file read")
+def _upload_of(path):
+    """The upload of a CSV file, or of a folder's files put one after the other (as UTF-8)."""
+    if not path.is_dir():
+        return _upload(path, _spec())
+    frames = [read_table(f).frame for f in sorted(path.iterdir())]
+    return faircard.assess_spec(pd.concat(frames, ignore_index=True), _spec())
+
+
+def test_a_csv_file_by_path_in_another_encoding_than_utf8_is_read_as_uploaded(tmp_path):
+    """DuckDB answered 'CSV Error on Line: 2' and Spark read 'Caf\\ufffd' as a group, then
+    both refused the file ('a file read by its path must be UTF-8'), while an upload detected
+    its encoding; now the file is read from the encoding an upload detects, with its note."""
+    for path in _not_utf8(tmp_path):
+        expected = _upload_of(path)
+        got = _duckdb(path, _spec())
+        pd.testing.assert_frame_equal(got.counts_frame(), expected.counts_frame())
+        groups = set(expected.counts_frame()["group"])
+        assert groups in ({"Café", "Zoë", "Ærø"}, {"서울", "부산", "한국"},
+                          {"Café", "Zoë", "Ærø", "Müller"})
+        read = read_table(path) if path.is_file() else None
+        if read is not None:
+            assert f"'{path.name}' is not UTF-8; it was read as {read.encoding} (detected)." \
+                in got.notes
+            assert set(read.warnings) <= set(got.notes)
+    assert got.notes == ["'a.csv' is not UTF-8; it was read as cp1252 (detected).",
+                         "'b.csv' is not UTF-8; it was read as utf-16 (detected)."]  # the folder
+    mixed = _duckdb(tmp_path / "mixed.csv", _spec()).notes
+    assert any(n.startswith("'mixed.csv' mixes text encodings: 1 line(s) are UTF-8 (first: "
+                            "line 42) and 40 are cp1252") for n in mixed)
 
 
 def test_spark_refuses_as_duckdb_and_the_upload_do(spark, tmp_path):
     for path, spec in _messages_files(tmp_path).items():
         said = _refusal(_upload, path, spec)
         assert _refusal(assess_source, str(path), spec, engine="spark", spark=spark) == said
+
+
+def test_spark_reads_a_csv_file_in_another_encoding_as_uploaded(spark, tmp_path):
     for path in _not_utf8(tmp_path):
-        said = _refusal(_duckdb, path, _spec())
-        assert _refusal(assess_source, str(path), _spec(), engine="spark", spark=spark) == said
+        got = assess_source(str(path), _spec(), engine="spark", spark=spark)
+        pd.testing.assert_frame_equal(got.counts_frame(), _upload_of(path).counts_frame())
+        assert got.notes == _duckdb(path, _spec()).notes
 
 
 def test_spark_names_the_column_whose_type_differs_between_parquet_files(spark, tmp_path):

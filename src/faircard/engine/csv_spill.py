@@ -32,7 +32,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from ..errors import FaircardError
-from ..io.encodings import refuse_unreadable_text
+from ..io.encodings import detected_note, utf8_copy
 from .csv_text import (
     BOOLEAN,
     INTEGER,
@@ -95,8 +95,6 @@ def typed_parquet(read: str, files: list[Path], pattern: str) -> Path:
         if key in _SPILLS and _SPILLS[key].exists():
             _SPILLS.move_to_end(key)
             return _SPILLS[key]
-        for f in files:  # a zero byte or another encoding than UTF-8, as an upload says
-            refuse_unreadable_text(f, f.name)
         path = _folder() / f"typed-{next(_NUMBERS)}.parquet"
         _write(read, path, pattern)
         _SPILLS[key] = path
@@ -104,6 +102,36 @@ def typed_parquet(read: str, files: list[Path], pattern: str) -> Path:
             _, old = _SPILLS.popitem(last=False)
             old.unlink(missing_ok=True)
         return path
+
+
+_READABLE: dict[tuple, tuple[Path, tuple[str, ...]]] = {}
+
+
+def readable_csv(files: list[Path]) -> tuple[list[Path], tuple[str, ...]]:
+    """The files an engine reads for the CSV ``files``, and what faircard says of their
+    encodings: each file itself when it is UTF-8 (a zero byte refused as an upload refuses
+    it), else a UTF-8 copy of it under its own name in the temporary folder, read from the
+    encoding an upload of it detects (:func:`faircard.io.encodings.utf8_copy`), written once
+    per process while the file keeps its size and time. An engine read every file as UTF-8,
+    so a cp1252 file was refused by path and read on an upload."""
+    out: list[Path] = []
+    notes: list[str] = []
+    for f in files:
+        stat = f.stat()
+        key = (str(f), stat.st_mtime_ns, stat.st_size)
+        with _LOCK:
+            entry = _READABLE.get(key)
+            if entry is None or not entry[0].exists():
+                folder = _folder() / f"text-{next(_NUMBERS)}"
+                folder.mkdir()
+                decoded = utf8_copy(f, f.name, folder / f.name)
+                entry = (f, ()) if decoded is None else (
+                    folder / f.name, (detected_note(f.name, decoded.encoding),
+                                      *decoded.warnings))
+                _READABLE[key] = entry
+        out.append(entry[0])
+        notes += entry[1]
+    return out, tuple(notes)
 
 
 def _no_leading_zero(v: str) -> str:
@@ -291,4 +319,4 @@ def _write(read: str, path: Path, pattern: str) -> None:
         con.close()
 
 
-__all__ = ["typed_parquet"]
+__all__ = ["readable_csv", "typed_parquet"]

@@ -141,7 +141,8 @@ def derive_grouped(counted: GroupedCounts, features: tuple[str, ...],
         grouped=merged, targets=counted.targets, n_input=counted.n_input,
         n_missing_target=counted.n_missing_target, n_missing_decision=counted.n_missing_decision,
         score_min=counted.score_min, score_max=counted.score_max,
-        score_step=counted.score_step, engine=counted.engine)
+        score_step=counted.score_step, engine=counted.engine,
+        notes=counted.notes)
 
 
 __all__ = ["derivable", "derive_grouped", "derive_index", "derive_prepared", "scores_exact"]

@@ -47,6 +47,8 @@ class GroupedCounts:
     score_max: float | None = None
     score_step: float | None = None
     engine: str = ""
+    notes: tuple[str, ...] = ()
+    """What the source says of how it read the data (a CSV file's detected encoding)."""
     memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
     """What :func:`cube_from_grouped` keeps of this table that no band edge changes (the
     combinations of feature values, the score ranks), so that new bands only merge them."""
@@ -238,6 +240,7 @@ def assess_grouped(counted: GroupedCounts, spec: AssessmentSpec,
         cube = cube_from_grouped(counted, spec)
     result = assess_cube(cube, spec)
     result.extras["engine"] = dict(cube.engine)
+    result.notes.extend(counted.notes)
     if counted.score_step is not None:
         result.notes.append(
             f"Scores have more than {MAX_DISTINCT_SCORES:,} distinct values, so ROC AUC was "

@@ -219,20 +219,43 @@ def _csv_copy(pattern: str, first: str | Path) -> str:
     more than reading the file: 21 s instead of under a second at 1,000,000 rows."""
     from .csv_spill import typed_parquet
 
-    return str(typed_parquet(csv_text_reader(pattern, first), _csv_files(pattern), pattern))
+    files, first = _readable(pattern, first)
+    return str(typed_parquet(csv_text_reader(pattern, first, files), files, pattern))
 
 
-def csv_text_reader(pattern: str, first: str | Path) -> str:
+def _readable(pattern: str, first: str | Path) -> tuple[list[Path], Path]:
+    """(the files an engine reads for the CSV files of ``pattern``, UTF-8 copies of those in
+    another encoding: :func:`~faircard.engine.csv_spill.readable_csv`; the one it reads for
+    ``first``)."""
+    from .csv_spill import readable_csv
+
+    originals = _csv_files(pattern)
+    files, _ = readable_csv(originals)
+    return files, dict(zip(originals, files, strict=True)).get(Path(first), Path(first))
+
+
+def csv_notes(path: str) -> tuple[str, ...]:
+    """What faircard says of the encodings of the CSV files at ``path`` read by an engine (none
+    for Parquet files), as an upload says it."""
+    from .csv_spill import readable_csv
+
+    csv = csv_source(str(path))
+    return () if csv is None else readable_csv(_csv_files(csv[0]))[1]
+
+
+def csv_text_reader(pattern: str, first: str | Path, files: list[Path] | None = None) -> str:
     """DuckDB's ``read_csv`` of ``pattern`` with every column as text, the delimiter
     faircard's reader sniffs from the file ``first``, the words for a missing value read as
     NULL (quoted or not, as pandas reads them) and the columns named by faircard's rule
     (:func:`faircard.io.columns.column_names`); files whose headers differ are read a group
-    at a time and joined by name (:func:`~faircard.engine.csv_text.header_groups`)."""
+    at a time and joined by name (:func:`~faircard.engine.csv_text.header_groups`).
+    ``files``: the files to read instead of those of ``pattern`` (UTF-8 copies of some)."""
     delim = _delimiter(first)
-    groups = header_groups(_csv_files(pattern), delim)
+    whole = files is None or files == _csv_files(pattern)  # the pattern names them all
+    groups = header_groups(_csv_files(pattern) if files is None else files, delim)
 
     def read(names: list[str], files: list[Path]) -> str:
-        where = f"'{_esc(pattern)}'" if len(groups) == 1 else \
+        where = f"'{_esc(pattern)}'" if len(groups) == 1 and whole else \
             "[" + ", ".join(f"'{_esc(str(f))}'" for f in files) + "]"
         named = f"names = [{', '.join(_literal(n) for n in names)}], " if names else ""
         return (f"read_csv({where}, header = true, {named}delim = '{_esc(delim)}', "
@@ -517,7 +540,8 @@ def _unpacked(grouped: pd.DataFrame, coding: Coding | None, values: dict[str, pd
     return pd.DataFrame(out)
 
 
-def _counted(stats, targets: pd.Series, grouped: pd.DataFrame, engine) -> GroupedCounts:
+def _counted(stats, targets: pd.Series, grouped: pd.DataFrame, engine,
+             notes: tuple[str, ...] = ()) -> GroupedCounts:
     step, origin = _grid(stats)
     if "__score_cell" in grouped:
         grouped["__score"] = grid_scores(grouped.pop("__score_cell"), step, origin)
@@ -527,7 +551,7 @@ def _counted(stats, targets: pd.Series, grouped: pd.DataFrame, engine) -> Groupe
         n_missing_decision=int(stats["n_missing_decision"] or 0),
         score_min=None if stats.get("score_min") is None else float(stats["score_min"]),
         score_max=None if stats.get("score_max") is None else float(stats["score_max"]),
-        score_step=step, engine=engine)
+        score_step=step, engine=engine, notes=notes)
 
 
 def count_duckdb(path: str, spec: AssessmentSpec, *, memory_limit: str = "4GB",
@@ -540,6 +564,7 @@ def count_duckdb(path: str, spec: AssessmentSpec, *, memory_limit: str = "4GB",
         if spec.uses_score:
             counted = one_pass.count_in_one_pass(con, cols, spec, str(path), types)
             if counted is not None:
+                counted.notes = csv_notes(path)
                 return counted
         q = count_queries(cols, head_rows=HEAD_ROWS)
         small = {q["facts"]: "raw"}
@@ -571,7 +596,8 @@ def count_duckdb(path: str, spec: AssessmentSpec, *, memory_limit: str = "4GB",
                 targets = targets["target"]
         coding, values = _coding(cols, spec, stats, targets, run)
         grouped = run(_grouped_query(cols, spec, stats, targets, coding))
-        return _counted(stats, targets, _unpacked(grouped, coding, values, targets), "duckdb")
+        return _counted(stats, targets, _unpacked(grouped, coding, values, targets), "duckdb",
+                        csv_notes(path))
 
 
 def _arrow_frame(con, query: str) -> pd.DataFrame:
@@ -660,7 +686,8 @@ def count_spark(source: Any, spec: AssessmentSpec, *, spark: Any = None,
         coding, values = _coding(cols, spec, stats, targets, run)
         grouped = _unpacked(run(_grouped_query(cols, spec, stats, targets, coding)), coding,
                             values, targets)
-    return _counted(stats, targets, as_instants(grouped, instants), "spark")
+    return _counted(stats, targets, as_instants(grouped, instants), "spark",
+                    () if path is None else csv_notes(path))
 
 
 def spark_instants(frame: Any, features) -> tuple[Any, tuple[str, ...]]:
@@ -744,15 +771,19 @@ def read_csv_spark(spark: Any, path: str, pattern: str, first: Path):
     CSV: every column as text, then typed by every row's values with the rule of
     :mod:`faircard.engine.csv_text` (Spark's inferSchema knows neither the words for a missing
     value nor codes such as '01')."""
-    from ..io.encodings import refuse_unreadable_text
-
-    for f in _csv_files(pattern):  # as an upload says (Spark reads any bytes as UTF-8)
-        refuse_unreadable_text(f, f.name)
+    # Spark reads any bytes as UTF-8: files in another encoding are read from UTF-8 copies
+    files, first = _readable(pattern, first)
+    copied = [f for f, o in zip(files, _csv_files(pattern), strict=True) if f != o]
+    if copied and not str(spark.sparkContext.master).startswith("local"):
+        raise FaircardError(
+            f"'{copied[0].name}' is not UTF-8 text, and Spark on a cluster reads a file by its "
+            "path as UTF-8. Save it as CSV UTF-8, or count it with DuckDB (--engine duckdb), "
+            "which reads it in the encoding an upload detects.")
     delim = _delimiter(first)
     reader = (spark.read.option("header", True).option("inferSchema", False)
               .option("sep", delim).option("escape", '"'))
-    groups = header_groups(_csv_files(pattern), delim)
-    if len(groups) == 1:
+    groups = header_groups(files, delim)
+    if len(groups) == 1 and not copied:
         if Path(path).is_dir():
             reader = reader.option("recursiveFileLookup", True).option("pathGlobFilter",
                                                                        "*.csv")

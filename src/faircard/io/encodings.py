@@ -103,43 +103,6 @@ def _zero_byte(name: str, offset: int, line: int, *, binary: bool) -> FaircardEr
         "the file is damaged or is not text. Export it again as CSV and upload that.")
 
 
-def refuse_unreadable_text(path, name: str) -> None:
-    """The checks of :func:`decode_text` that a text file read by its path (by DuckDB or
-    Spark, which read it as UTF-8 without telling) must pass, with an upload's sentences: a
-    zero byte is named with its line (or the file called binary), and a file that is not
-    UTF-8 (UTF-16 or UTF-32, or a legacy encoding such as cp1252, which DuckDB refused with
-    'CSV Error on Line: 2' and Spark read with its letters replaced by U+FFFD) is refused
-    naming its line; only an upload's encoding is detected. The file is streamed in chunks."""
-    with open(path, "rb") as fh:
-        head = fh.read(_CHUNK)
-        wide = _unicode_by_bytes(head)
-        if wide:
-            raise FaircardError(
-                f"'{name}' is {wide.upper().replace('-LE', '').replace('-BE', '')} text; a file "
-                "read by its path must be UTF-8. Save it as CSV UTF-8, or upload it (an "
-                "upload's encoding is detected).")
-        dec = codecs.getincrementaldecoder("utf-8")()
-        offset, lines, chunk = 0, 0, head
-        while chunk:
-            nul = chunk.find(b"\x00")
-            if nul >= 0:
-                line = lines + chunk.count(b"\n", 0, nul) + 1
-                raise _zero_byte(name, offset + nul, line, binary=True)
-            nxt = fh.read(_CHUNK)
-            try:
-                dec.decode(chunk, final=not nxt)
-            except UnicodeDecodeError as exc:
-                at = max(exc.start, 0) - len(dec.getstate()[0])
-                line = lines + chunk.count(b"\n", 0, max(at, 0)) + 1
-                raise FaircardError(
-                    f"'{name}' is not UTF-8 text: line {line:,} has bytes that UTF-8 cannot "
-                    "decode, and a file read by its path must be UTF-8. Save it as CSV UTF-8, "
-                    "or upload it (an upload's encoding is detected).") from None
-            lines += chunk.count(b"\n")
-            offset += len(chunk)
-            chunk = nxt
-
-
 def _unicode_by_bytes(raw: bytes) -> str | None:
     """UTF-32 or UTF-16 told by a byte-order mark, or UTF-16 without one told by its zero bytes
     (ASCII text in UTF-16 has a zero in every other byte); None otherwise. UTF-32's marks are
@@ -281,21 +244,27 @@ def _mixed_lines(raw: bytes) -> tuple[list[int], list[bytes]] | None:
         else:
             utf8_at.append(m.start())
             utf8_text.append(line)
-    if not utf8_at or not other:
+    if not _is_mixed(utf8_text, other):
         return None
+    return utf8_at, other
+
+
+def _is_mixed(utf8_text: list[bytes], other: list[bytes]) -> bool:
+    """Whether a file whose non-ASCII lines are ``utf8_text`` (those valid as UTF-8) and
+    ``other`` mixes encodings (only their first 2,000 lines are looked at)."""
+    if not utf8_text or not other:
+        return False
     # a legacy line can happen to be valid UTF-8: call the file mixed only when those lines
     # read at least as well as UTF-8 as in the other lines' encoding
     from charset_normalizer.md import mess_ratio
 
     sample = b"\n".join(utf8_text[:2000])
-    legacy = _candidates(b"\n".join(other))[0]
+    legacy = _candidates(b"\n".join(other[:2000]))[0]
     try:
         as_legacy = mess_ratio(sample.decode(legacy), 1.0)
     except UnicodeDecodeError:
         as_legacy = 1.0
-    if mess_ratio(sample.decode("utf-8"), 1.0) > as_legacy:
-        return None
-    return utf8_at, other
+    return mess_ratio(sample.decode("utf-8"), 1.0) <= as_legacy
 
 
 def _decode_mixed(raw: bytes, codec: str, name: str, limit: int,
@@ -321,9 +290,162 @@ def _decode_mixed(raw: bytes, codec: str, name: str, limit: int,
         _check_decoded(out.tell(), name, limit)
     out.write(raw[pos:])
     _check_decoded(out.tell(), name, limit)
-    note = (f"'{name}' mixes text encodings: {len(starts):,} line(s) are UTF-8 (first: line "
+    note = _mixed_note(name, len(starts), first_utf8, n_other, codec, first_other)
+    data = out.getvalue()
+    return Decoded(data[3:] if data.startswith(codecs.BOM_UTF8) else data, codec, True, (note,))
+
+
+def _mixed_note(name: str, n_utf8: int, first_utf8, n_other: int, codec: str, first_other) -> str:
+    return (f"'{name}' mixes text encodings: {n_utf8:,} line(s) are UTF-8 (first: line "
             f"{first_utf8}) and {n_other:,} are {codec} (first: line {first_other}). Each line "
             "was read in its own encoding; check the names in those lines, and save the file "
             "as UTF-8 to be sure.")
-    data = out.getvalue()
-    return Decoded(data[3:] if data.startswith(codecs.BOM_UTF8) else data, codec, True, (note,))
+
+
+def detected_note(name: str, encoding: str) -> str:
+    """What faircard says of a text file it read from the encoding ``encoding`` it detected
+    (not UTF-8)."""
+    return f"'{name}' is not UTF-8; it was read as {encoding} (detected)."
+
+
+def utf8_copy(path, name: str, dest) -> Decoded | None:
+    """Reads the text file at ``path`` as an upload of its bytes reads it
+    (:func:`decode_text` with ``"detect"``), in passes over chunks of it, never all of it in
+    memory: None when it is UTF-8 (its zero bytes and its lines refused with an upload's
+    sentences); else its text written as UTF-8 to the file ``dest``, as a :class:`Decoded`
+    without its data (the encoding, and the warning of a file that mixes encodings). A file
+    read by its path had to be UTF-8, so the same file gave groups on an upload and a refusal
+    by path."""
+    with open(path, "rb") as fh:
+        wide = _unicode_by_bytes(fh.read(_CHUNK))
+    if wide:
+        _transcode_stream(path, dest, wide)
+        return Decoded(b"", wide, True)
+    if _utf8_stream(path, name):
+        return None
+    lines, utf8_text, other = _non_ascii_lines(path)
+    mixed = _is_mixed(utf8_text, other)
+    for codec in _candidates(b"\n".join(other if mixed else lines)):
+        try:
+            if not mixed:
+                _transcode_stream(path, dest, codec)
+                return Decoded(b"", codec, True)
+            return Decoded(b"", codec, True, (_mixed_stream(path, dest, codec, name),))
+        except UnicodeDecodeError:
+            continue
+    raise FaircardError(
+        f"faircard could not find a text encoding that reads '{name}'. Save it as CSV UTF-8, "
+        "or choose its encoding (app: Encoding; CLI: --encoding).")
+
+
+_NON_ASCII_BYTE = re.compile(rb"[\x80-\xff]")
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]")
+"""The start of a character of more than one byte in UTF-8: a line without one is not UTF-8
+text beyond ASCII."""
+
+
+def _non_ascii_lines(path) -> tuple[list[bytes], list[bytes], list[bytes]]:
+    """The first 2,000 lines of the file at ``path`` holding a byte that is not ASCII (the
+    only lines that tell encodings apart), and the first 2,000 of those that are UTF-8 and of
+    those that are not (what :func:`decode_text` looks at), read a chunk at a time; once the
+    first two are full, only lines that may be UTF-8 are looked at."""
+    lines: list[bytes] = []
+    utf8_text: list[bytes] = []
+    other: list[bytes] = []
+    rest = b""
+    with open(path, "rb") as fh:
+        while True:
+            chunk = fh.read(_CHUNK)
+            data, rest = (rest + chunk, b"") if not chunk else _whole_lines(rest + chunk)
+            pos = 0
+            while pos < len(data):
+                full = len(lines) >= 2000 and len(other) >= 2000
+                m = (_UTF8_SEQUENCE if full else _NON_ASCII_BYTE).search(data, pos)
+                if m is None:
+                    break
+                end = data.find(b"\n", m.start())
+                end = len(data) if end < 0 else end
+                line = data[data.rfind(b"\n", 0, m.start()) + 1:end]
+                pos = end + 1
+                if len(lines) < 2000:
+                    lines.append(line)
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError:
+                    if len(other) < 2000:
+                        other.append(line)
+                else:
+                    if len(utf8_text) < 2000:
+                        utf8_text.append(line)
+                if len(utf8_text) >= 2000 and len(other) >= 2000:
+                    return lines, utf8_text, other
+            if not chunk:
+                return lines, utf8_text, other
+
+
+def _whole_lines(data: bytes) -> tuple[bytes, bytes]:
+    """``data`` cut after its last newline: (the whole lines, the rest)."""
+    cut = data.rfind(b"\n") + 1
+    return data[:cut], data[cut:]
+
+
+def _utf8_stream(path, name: str) -> bool:
+    """Whether the file at ``path`` is UTF-8 text; a zero byte refused as an upload's."""
+    with open(path, "rb") as fh:
+        dec = codecs.getincrementaldecoder("utf-8")()
+        offset, lines, chunk = 0, 0, fh.read(_CHUNK)
+        while chunk:
+            nul = chunk.find(b"\x00")
+            if nul >= 0:
+                line = lines + chunk.count(b"\n", 0, nul) + 1
+                raise _zero_byte(name, offset + nul, line, binary=True)
+            nxt = fh.read(_CHUNK)
+            try:
+                dec.decode(chunk, final=not nxt)
+            except UnicodeDecodeError:
+                return False
+            lines += chunk.count(b"\n")
+            offset += len(chunk)
+            chunk = nxt
+    return True
+
+
+def _transcode_stream(path, dest, codec: str) -> None:
+    """The file at ``path`` decoded from ``codec`` and written to ``dest`` as UTF-8, chunk by
+    chunk, without a byte-order mark (as :func:`_transcode`)."""
+    dec = codecs.getincrementaldecoder(codec)()
+    with open(path, "rb") as src, open(dest, "wb") as out:
+        chunk, first = src.read(_CHUNK), True
+        while True:
+            nxt = src.read(_CHUNK) if chunk else b""
+            text = dec.decode(chunk, final=not nxt)
+            if first and text.startswith("\ufeff"):
+                text = text[1:]
+            first = first and not text
+            out.write(text.encode("utf-8"))
+            if not nxt:
+                return
+            chunk = nxt
+
+
+def _mixed_stream(path, dest, codec: str, name: str) -> str:
+    """The file at ``path`` written to ``dest`` as UTF-8, each line that is valid UTF-8 as it
+    is and each other one decoded from ``codec`` (as :func:`_decode_mixed`); its note."""
+    n_utf8 = n_other = 0
+    first_utf8 = first_other = None
+    with open(path, "rb") as src, open(dest, "wb") as out:
+        for number, line in enumerate(src, start=1):
+            if not _NON_ASCII_LINE.search(line):
+                out.write(line)
+                continue
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                out.write(line.decode(codec).encode("utf-8"))
+                n_other += 1
+                first_other = first_other or number
+            else:
+                out.write(line)
+                n_utf8 += 1
+                first_utf8 = first_utf8 or number
+    return _mixed_note(name, n_utf8, first_utf8, n_other, codec, first_other)

@@ -89,7 +89,8 @@ if allowed_data_dirs():  # the operator lets datasets too large to upload be ope
         st.caption("A Parquet or CSV file, a folder of Parquet files or a glob such as "
                    "'logs/*.parquet', inside: "
                    + ", ".join(f"'{components.escape(d)}'" for d in allowed_data_dirs())
-                   + ". DuckDB counts the rows where they are; only counts come back.")
+                   + ". DuckDB counts the rows where they are; only counts come back. An "
+                   "Excel workbook (.xlsx) is read as its upload is, with the same limits.")
         server_path = st.text_input("Path on the server", key="w_server_path")
         if st.button("Open", key="open_server_path", disabled=not server_path.strip()):
             try:

@@ -187,3 +187,23 @@ def test_new_band_edges_re_render_from_the_same_grouped_table(allowed, monkeypat
     shown = {g: int(n) for g, n in zip(rows["group"], rows["people"], strict=True)
              if g in counts.index}
     assert shown == {g: int(counts[g]) for g in "abcd"}
+
+
+def test_an_excel_workbook_opened_by_path_is_read_as_its_upload(allowed):
+    """DuckDB refused it ('not a Parquet or CSV file'); now the sandboxed reader reads it with
+    an upload's limits, and the pages show the figures of the workbook uploaded."""
+    from faircard.engine.paths import sha256_of_files
+    from faircard.io.tables import read_table
+
+    full = small_frame(300, seed=5)
+    full.to_excel(allowed / "decisions.xlsx", index=False)
+    at = _open("decisions.xlsx")
+    no_exception(at)
+    assert not at.error
+    assert at.session_state["fc_source"] is None  # assessed in memory, as an upload
+    read = read_table(allowed / "decisions.xlsx").frame
+    pd.testing.assert_frame_equal(at.session_state["fc_data"], read)
+    assert at.session_state["fc_data_digest"] == sha256_of_files(str(allowed / "decisions.xlsx"))
+    # the upload of the same workbook holds the same frame (read by the same reader)
+    upload = read_table((allowed / "decisions.xlsx").read_bytes(), filename="decisions.xlsx")
+    pd.testing.assert_frame_equal(upload.frame, read)

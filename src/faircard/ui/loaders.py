@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -202,6 +203,17 @@ def open_server_dataset(text: str, progress) -> None:
     from ..engine.sources import count_rows_duckdb, sample_duckdb
 
     path = resolve_data_path(text)
+    if Path(path).is_file() and Path(path).suffix.lower() == ".xlsx":
+        # DuckDB and Spark read no workbook: it is read as its upload is (the sandboxed
+        # reader, an upload's limits) and assessed in memory
+        from ..io.tables import read_table
+
+        progress("Reading the workbook...")
+        table = read_table(path)
+        set_dataset(table.frame, text.strip(), sha256_of_files(path))
+        state.put(state.DATA_READ, {"encoding": None, "detected": False,
+                                    "warnings": list(table.warnings)})
+        return
     progress("Reading the first rows...")
     sample = sample_duckdb(path, SAMPLE_ROWS)
     progress("Counting the rows...")

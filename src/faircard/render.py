@@ -87,9 +87,22 @@ def environment(template_dir: str | Path | None = None) -> jinja2.Environment:
     env.filters.update(num=fmt_num, count=fmt_int, threshold=fmt_threshold, pct=fmt_pct,
                        pvalue=fmt_p,
                        md=md_cell, mdtext=md_text, label=_label,
-                       disparate_impact=fmt_disparate_impact)
+                       disparate_impact=fmt_disparate_impact, bands=_bands)
     env.globals["questions"] = QUESTIONS
     return env
+
+
+def _bands(binning: Any) -> str:
+    """A feature's bands as the card states them: which values each holds, edges included or
+    not, as they were applied (``{"edges", "labels"}``); only their names when the edges
+    cannot be read."""
+    from .spec import Binning
+
+    try:
+        return Binning.from_dict(binning).describe_edges()
+    except (FaircardError, KeyError, TypeError, ValueError, AttributeError):
+        labels = binning.get("labels") if isinstance(binning, dict) else None
+        return ", ".join(map(str, labels or ())) + "."
 
 
 @jinja2.pass_context

@@ -116,3 +116,41 @@ def test_quartile_bands_of_large_values_name_their_exact_edges():
     for value, label in zip([*col, *(np.nextafter(e, np.inf) for e in edges[1:-1])], banded,
                             strict=True):
         assert _holds(str(label), value), (value, label)
+
+
+@pytest.mark.skipif(not __import__("shutil").which("pdftotext"),
+                    reason="poppler-utils is not installed")
+def test_the_card_states_each_band_with_its_edges_in_every_format(tmp_path):
+    """The card named the bands only ('Bands of age: young, mid, old.'), which leaves a reader
+    without the edges the groups were cut at. Markdown, HTML and the PDF's text now give each
+    band's edges as they were applied; the JSON keeps the edges themselves."""
+    import json
+    import subprocess
+
+    import faircard
+    from faircard.card import build_card
+    from faircard.render import render_html, render_json, render_markdown, render_pdf
+
+    rng = np.random.default_rng(4)
+    df = pd.DataFrame({"age": rng.integers(18, 90, 600), "y": rng.integers(0, 2, 600),
+                       "s": rng.random(600)})
+    bands = Binning((18, 40, 65, np.inf), ("young", "mid", "old"))
+    a = faircard.assess(df, target="y", score="s", sensitive="age", bins={"age": bands},
+                        n_boot=0)
+    said = ("Bands of age: 'young' holds 18 to under 40; 'mid' holds 40 to under 65; 'old' "
+            "holds 65 or more.")
+    card = build_card(a)
+    assert said in render_markdown(card)
+    assert said.replace("'", "&#39;") in render_html(card)
+    pdf = tmp_path / "card.pdf"
+    pdf.write_bytes(render_pdf(card))
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert said in " ".join(text.split())
+    assert json.loads(render_json(card))["factors"]["bins"]["age"] == {
+        "edges": [18.0, 40.0, 65.0, "inf"], "labels": ["young", "mid", "old"]}
+    # the groups are those the sentence describes
+    sizes = a.by_group[a.by_group["metric"] == "count"].set_index("group")["n"]
+    assert sizes.to_dict() == {"young": int((df.age < 40).sum()),
+                               "mid": int(((df.age >= 40) & (df.age < 65)).sum()),
+                               "old": int((df.age >= 65).sum())}

@@ -43,7 +43,7 @@ fresh = take_upload(upload) if upload is not None else None
 refused = (state.get(state.UPLOAD_REFUSED) or {}) if fresh is None else {}
 pending = fresh or refused.get("file") or state.get(state.UPLOAD)
 if pending is not None:
-    raw, digest, name = pending["raw"], pending["digest"], pending["name"]
+    held, digest, name = pending["held"], pending["digest"], pending["name"]
     encoding = DETECT
     if name.lower().endswith((".csv", ".tsv", ".txt")):
         read = state.get(state.DATA_READ)
@@ -62,7 +62,7 @@ if pending is not None:
     elif current is None or current.split("+")[0] != read_key:
         try:
             with st.spinner(f"Reading {components.escape(name)}..."):
-                table = cache.read_upload(digest, raw, name, encoding)
+                table = cache.read_upload(digest, held, name, encoding)
         except FaircardError as exc:
             state.put(state.UPLOAD_REFUSED, {"file": pending, "key": read_key,
                                              "error": str(exc)})
@@ -81,7 +81,7 @@ if pending is not None:
             st.rerun()  # show what was detected next to the Encoding choice
     elif fresh is not None:  # the file in use, uploaded again
         state.put(state.UPLOAD, pending)
-    del raw, pending, fresh
+    del held, pending, fresh
 
 if allowed_data_dirs():  # the operator lets datasets too large to upload be opened in place
     with left.expander("Open a large dataset on the server", expanded=bool(state.get(

@@ -5,14 +5,17 @@
    the CSV with the file picker and waits until a script run that started after the upload has
    finished and drawn the page (the end-of-run marker every page writes last). The server's
    ``VmHWM`` then is the peak of everything the upload cost: Streamlit receiving and holding the
-   bytes, parsing, caching, the personal-data check and the Data page drawn from the frame.
+   bytes, taking them over (fingerprint, compressed copy), parsing, caching, the personal-data
+   check and the Data page drawn from the frame. ``VmHWM`` is the kernel's own high-water mark
+   of the process's resident size, so no peak between samples is missed; it is read once the
+   page is drawn and again two seconds later (work still under way would raise it).
    Reported above the server's resident size just before the upload, and as a multiple of the
    file's size.
 2. **The steps**, in a fresh child process that runs what the app runs in the same order, with
-   the peak reset before each step: the file's bytes held (as Streamlit holds an upload; the
-   Data page reads from those, see ``ui.loaders.take_upload``), read through the app's cached
-   reader (``ui.cache.read_upload``), the personal-data check, the role guesses the Data page
-   makes. Each line gives the step's peak and what stays resident after it, above the child's
+   the peak reset before each step: the file's bytes held (as Streamlit holds an upload),
+   taken over by the Data page (``ui.loaders.take_upload``: fingerprinted and compressed,
+   then the bytes are let go), read through the app's cached reader (``ui.cache.read_upload``,
+   from the compressed copy), the personal-data check, the role guesses the Data page makes. Each line gives the step's peak and what stays resident after it, above the child's
    size after its imports.
 
 Memory is in MB of 10**6 bytes, like the file's size.
@@ -68,7 +71,11 @@ def measure_app(path: Path) -> tuple[float, float, float]:
             upload = page.locator('input[type="file"]').first
             _step(page, {}, {}, "upload", lambda: upload.set_input_files(str(path)))
             page.get_by_text("Column roles").first.wait_for()
+            drawn = _status(proc.pid, "VmHWM")
+            time.sleep(2.0)
             peak, after = _status(proc.pid, "VmHWM"), _status(proc.pid, "VmRSS")
+            if peak > drawn:
+                print(f"(the peak rose by {peak - drawn:.0f} MB after the page was drawn)")
             browser.close()
     finally:
         proc.terminate()
@@ -84,6 +91,7 @@ STEPS = textwrap.dedent("""
     from faircard.privacy import detect_personal_data
     from faircard.roles import guess_prediction, guess_target, score_candidates
     from faircard.io import fingerprint
+    from faircard.io.held import HeldBytes
     from faircard.ui import cache
 
     def status(key):  # MB (10**6 bytes)
@@ -101,10 +109,14 @@ STEPS = textwrap.dedent("""
               flush=True)
 
     step("bytes held (as Streamlit holds the upload)", lambda: Path(sys.argv[1]).read_bytes())
-    raw = held["bytes held (as Streamlit holds the upload)"]
-    step("read (ui.cache.read_upload)",
-         lambda: cache.read_upload(fingerprint(raw), raw, "upload.csv").frame)
-    df = held["read (ui.cache.read_upload)"]
+    raw = held.pop("bytes held (as Streamlit holds the upload)")
+    step("taken: fingerprint, compressed copy (ui.loaders.take_upload)",
+         lambda: (fingerprint(raw), HeldBytes(raw)))
+    digest, kept = held["taken: fingerprint, compressed copy (ui.loaders.take_upload)"]
+    del raw  # Streamlit lets the bytes go (the upload manager and the widget's state)
+    step("read from the compressed copy (ui.cache.read_upload)",
+         lambda: cache.read_upload(digest, kept, "upload.csv").frame)
+    df = held["read from the compressed copy (ui.cache.read_upload)"]
     step("personal-data check", lambda: detect_personal_data(df))
     step("role guesses (Data page)",
          lambda: (guess_target(df), score_candidates(df), guess_prediction(df, None)))

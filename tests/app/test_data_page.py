@@ -46,7 +46,7 @@ def test_an_upload_is_taken_once_and_another_dataset_replaces_it(csv_bytes):
     every run otherwise); the file stays the dataset until another one is loaded."""
     at = _uploaded(csv_bytes)
     assert at.file_uploader[0].value is None
-    assert at.session_state["fc_upload"]["raw"] == csv_bytes
+    assert at.session_state["fc_upload"]["held"].read() == csv_bytes
     at.radio(key="w_decision").set_value("prediction").run()  # a later run reads nothing
     assert at.session_state["fc_data_name"] == "small.csv"
     at.button(key="load_demo").click().run()
@@ -55,6 +55,44 @@ def test_an_upload_is_taken_once_and_another_dataset_replaces_it(csv_bytes):
     assert at.session_state["fc_upload"] is None
     at.run()
     assert at.session_state["fc_data_name"].startswith("demo")
+
+
+def _take_and_count():
+    """A page that takes the uploaded file as the Data page does and records what Streamlit
+    still holds of it: (files in its upload manager before, after, the widget's state kept)."""
+    import streamlit as st
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    from faircard.ui import state
+    from faircard.ui.loaders import take_upload
+
+    key = state.upload_widget()
+    upload = st.file_uploader("Dataset", key=key)
+    if upload is not None:
+        ctx = get_script_run_ctx()
+
+        def files() -> int:
+            return len(ctx.uploaded_file_mgr.file_storage.get(ctx.session_id, {}))
+
+        before = files()
+        st.session_state["taken"] = take_upload(upload)
+        st.session_state["held_by_streamlit"] = (before, files(), key in st.session_state)
+
+
+def test_streamlit_lets_the_uploaded_bytes_go_once_they_are_taken(csv_bytes):
+    """Streamlit kept an uploaded file's bytes (its upload manager and the widget's state) for
+    the whole session, next to the table read from them; once taken they are held compressed
+    by faircard alone."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_take_and_count)
+    at.run()
+    at.file_uploader[0].upload("small.csv", csv_bytes, "text/csv").run()
+    no_exception(at)
+    assert at.session_state["held_by_streamlit"] == (1, 0, False)
+    held = at.session_state["taken"]["held"]
+    assert held.read() == csv_bytes
+    assert held.compressed_size < len(csv_bytes) / 2
 
 
 def test_prediction_column_choice(csv_bytes):

@@ -33,11 +33,15 @@ class Decoded:
     encoding: str
     detected: bool
     warnings: tuple[str, ...] = ()
+    bom: int = 0
+    """Bytes of a UTF-8 byte order mark left at the start of ``data`` (see ``keep_bom``)."""
 
 
 def decode_text(raw: bytes, name: str, encoding: str = DETECT,
-                max_decoded_bytes: int | None = None) -> Decoded:
-    """The text of a file as UTF-8 bytes (no copy when it already is UTF-8).
+                max_decoded_bytes: int | None = None, keep_bom: bool = False) -> Decoded:
+    """The text of a file as UTF-8 bytes (no copy when it already is UTF-8; with
+    ``keep_bom``, not even to drop a byte order mark: ``data`` is then ``raw`` itself and
+    ``bom`` says how many bytes to skip).
 
     ``encoding`` is a Python codec name, or ``"detect"`` to measure it: UTF-8 (with or
     without BOM) when the bytes are valid UTF-8, otherwise the encoding charset-normalizer
@@ -61,6 +65,8 @@ def decode_text(raw: bytes, name: str, encoding: str = DETECT,
             if bad is not None:
                 raise _wrong_encoding(name, encoding, raw, bad)
             _check_decoded(len(raw) - start, name, limit)
+            if keep_bom:
+                return Decoded(raw, codec, False, bom=start)
             return Decoded(raw[start:] if start else raw, codec, False)
         return Decoded(_transcode(raw, codec, name, limit, chosen=encoding), codec, False)
 
@@ -68,6 +74,8 @@ def decode_text(raw: bytes, name: str, encoding: str = DETECT,
         bad = _utf8_error(raw, 3)
         if bad is None:
             _check_decoded(len(raw) - 3, name, limit)
+            if keep_bom:
+                return Decoded(raw, "utf-8-sig", True, bom=3)
             return Decoded(raw[3:], "utf-8-sig", True)
     else:
         bad = _utf8_error(raw, 0)

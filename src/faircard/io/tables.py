@@ -27,10 +27,11 @@ from .allocator import returning_freed_memory
 from .columns import column_names
 from .encodings import DETECT, ENCODING_CHOICES, decode_text
 from .excel import compound_file_names, read_workbook
+from .held import HeldBytes
 from .limits import MAX_TABLE_BYTES, TableLimits, over_limit
 
-__all__ = ["DETECT", "ENCODING_CHOICES", "MAX_TABLE_BYTES", "TableLimits", "TableRead",
-           "fingerprint", "load_table", "over_limit", "read_table"]
+__all__ = ["DETECT", "ENCODING_CHOICES", "MAX_TABLE_BYTES", "HeldBytes", "TableLimits",
+           "TableRead", "fingerprint", "load_table", "over_limit", "read_table"]
 
 MAX_XLSX_UNCOMPRESSED = 1024**3
 """Largest total uncompressed size of an Excel archive (bytes)."""
@@ -76,7 +77,7 @@ def load_table(source: str | Path | bytes, **options: Any) -> pd.DataFrame:
 
 
 def read_table(
-    source: str | Path | bytes,
+    source: str | Path | bytes | HeldBytes,
     *,
     filename: str | None = None,
     max_bytes: int | None = None,
@@ -93,10 +94,23 @@ def read_table(
     is sniffed. ``limits`` (default :meth:`TableLimits.from_env`) bound the file, the decoded
     text, rows and cells; ``max_bytes`` overrides the file size limit. Raises FaircardError
     for anything that cannot be read or is over a limit, naming the problem and the limit.
+
+    A CSV file's bytes held compressed (:class:`HeldBytes`, as the app keeps an upload) are
+    checked whole, then parsed from a stream that decompresses one block at a time: the file
+    is not in memory next to the table being built. Other formats are decompressed whole.
     """
     limits = limits or TableLimits.from_env()
     if max_bytes is not None:
         limits = dataclasses.replace(limits, max_file_bytes=max_bytes)
+    if isinstance(source, HeldBytes):
+        name = filename or "upload"
+        _check_size(source.size, name, limits.max_file_bytes)
+        if _kind_by_name(name) == "csv" and not source.head(4).startswith(
+                (_PARQUET_MAGIC, _ZIP_MAGIC, _OLE_MAGIC)):
+            with returning_freed_memory():
+                result = _read_csv(source, name, encoding, limits)
+            return _checked(result, name, limits)
+        source = source.read()
     if isinstance(source, bytes | bytearray | memoryview):
         raw = bytes(source)
         name = filename or "upload"
@@ -111,9 +125,7 @@ def read_table(
         _check_size(size, name, limits.max_file_bytes)
         raw = path.read_bytes()
     _check_size(len(raw), name, limits.max_file_bytes)
-    if not raw.strip():
-        raise FaircardError(f"The file '{name}' is empty. Choose a file with a header row and data.")
-
+    _refuse_empty(raw, name)
     kind = _kind(name, raw)
     with returning_freed_memory():  # the peak stays near the table's own size
         if kind == "parquet":
@@ -124,9 +136,26 @@ def read_table(
             result = TableRead(df, warnings=tuple(notes))
         else:
             result = _read_csv(raw, name, encoding, limits)
+    return _checked(result, name, limits)
+
+
+def _checked(result: TableRead, name: str, limits: TableLimits) -> TableRead:
     _tidy_columns(result.frame, name)
     _check_shape(*result.frame.shape, name, limits)
     return result
+
+
+def _refuse_empty(raw: bytes, name: str) -> None:
+    if not raw or raw.isspace():  # what raw.strip() leaves nothing of, without copying it
+        raise FaircardError(f"The file '{name}' is empty. Choose a file with a header row and data.")
+
+
+def _kind_by_name(name: str) -> str | None:
+    """"csv" for the extensions read as text (the content may still be another format)."""
+    return "csv" if Path(name).suffix.lower() in _TEXT_EXTENSIONS else None
+
+
+_TEXT_EXTENSIONS = (".csv", ".tsv", ".txt", "")
 
 
 def _check_columns(cols: int, name: str, limits: TableLimits) -> None:
@@ -174,7 +203,7 @@ def _kind(name: str, raw: bytes) -> str:
         if not raw.startswith(_ZIP_MAGIC):
             raise FaircardError(f"'{name}' is named like an Excel file but is not one.")
         return "excel"
-    if ext in (".csv", ".tsv", ".txt", ""):
+    if ext in _TEXT_EXTENSIONS:
         if raw.startswith(_PARQUET_MAGIC):
             return "parquet"
         if raw.startswith(_ZIP_MAGIC):
@@ -209,30 +238,63 @@ CSV column of numbers holding one is read as text, every value as written, so th
 _CODE_IN_TEXT = re.compile(rb"(?:^|[,;\t|])[ ]*\"?[+-]?0[0-9]", re.MULTILINE)
 
 
-def _read_csv(raw: bytes, name: str, encoding: str, limits: TableLimits) -> TableRead:
-    decoded = decode_text(raw, name, encoding, limits.max_decoded_bytes)
-    text = decoded.data
-    head = text[:65536].decode("utf-8", errors="ignore")
+def _read_csv(source: bytes | HeldBytes, name: str, encoding: str,
+              limits: TableLimits) -> TableRead:
+    """Read a CSV file from its bytes, or from its bytes held compressed: those are checked
+    whole (encoding, markup, leading-zero codes), then every reference to the whole text is
+    dropped before the parse, which reads a stream decompressing one block at a time."""
+    held = source if isinstance(source, HeldBytes) else None
+    raw = held.read() if held is not None else source
+    if held is not None:
+        _refuse_empty(raw, name)
+    decoded = decode_text(raw, name, encoding, limits.max_decoded_bytes,
+                          keep_bom=held is not None)
+    text = memoryview(decoded.data)[decoded.bom:] if decoded.bom else decoded.data
+    head = bytes(text[:65536]).decode("utf-8", errors="ignore")
     _refuse_markup(head, name)
     sep = _sniff_delimiter(head)
+    codes_found = _CODE_IN_TEXT.search(text) is not None if held is not None else None
+    notes = list(decoded.warnings)
+    used, detected = decoded.encoding, decoded.detected
+    if held is None:
+        def opener():
+            return io.BytesIO(text)
+
+        def has_codes() -> bool:
+            return _CODE_IN_TEXT.search(text) is not None
+    else:
+        if decoded.data is raw:  # the held bytes are the text (UTF-8), after any BOM
+            start = decoded.bom
+
+            def opener():
+                return held.open(start)
+        else:  # transcoded: the UTF-8 text is held instead
+            again = HeldBytes(text)
+
+            def opener():
+                return again.open()
+
+        def has_codes() -> bool:
+            return codes_found
+        del raw, text, decoded  # the file is not in memory during the parse
     # index_col=False: rows with one more field than the header (a delimiter at the end of
     # every line) would otherwise make the first column the index and shift every value one
     # column to the left, outcomes read as scores
     options = dict(sep=sep, skipinitialspace=True, na_values=list(NA_WORDS),
                    keep_default_na=False, encoding="utf-8", index_col=False)
-    _check_columns(_header_width(text, sep), name, limits)
+    _check_columns(_header_width(opener(), sep), name, limits)
     try:
         # the header's names as written, named by faircard's rule (pandas numbers a repeated
         # name its own way): no word for a missing value in a header
-        header = pd.read_csv(io.BytesIO(text), header=None, nrows=1, dtype=str,
+        header = pd.read_csv(opener(), header=None, nrows=1, dtype=str,
                              **(options | {"na_values": []}))
         options |= {"names": column_names(header.iloc[0].tolist()), "header": 0}
         n_cols = max(header.shape[1], 1)
         # stop parsing one row past a limit, so a huge file is refused without being loaded
         nrows = min(limits.max_rows, limits.max_cells // n_cols) + 1
-        df = _parse_csv(text, nrows, options, name)
-        df = _keep_codes(df, text, nrows, options)
-        df = _keep_long_integers(df, text, nrows, options)
+        df = _parse_csv(opener, nrows, options, name)
+        df = _keep_codes(df, opener, has_codes, nrows, options)
+        df = _keep_long_integers(df, opener, nrows, options)
     except FaircardError:
         raise
     except pd.errors.EmptyDataError:
@@ -241,7 +303,6 @@ def _read_csv(raw: bytes, name: str, encoding: str, limits: TableLimits) -> Tabl
         raise FaircardError(_ragged_message(str(exc), name)) from None
     except (ValueError, csv.Error) as exc:
         raise FaircardError(f"'{name}' could not be read as CSV: {_first_line(exc)}") from None
-    notes = list(decoded.warnings)
     if df.shape[1] == 1 and df.shape[0] > 0:
         if sep == "," and not _looks_single_column(head):
             raise FaircardError(
@@ -253,7 +314,7 @@ def _read_csv(raw: bytes, name: str, encoding: str, limits: TableLimits) -> Tabl
             "several columns, its delimiter is probably not one of comma, semicolon, tab or "
             "'|': save it again as CSV."
         )
-    return TableRead(df, decoded.encoding, decoded.detected, tuple(notes))
+    return TableRead(df, used, detected, tuple(notes))
 
 
 _MARKUP = re.compile(r"\s*<(!doctype\s+html|html|\?xml|!--|[a-z][a-z0-9-]*[\s/>])",
@@ -285,19 +346,19 @@ def _refuse_markup(head: str, name: str) -> None:
         "upload that.")
 
 
-def _header_width(text: bytes, sep: str) -> int:
-    """How many names the header has, counted by the csv module in milliseconds (pandas takes
-    seconds per 10,000 columns to read a header); 0 when it cannot tell (pandas then says
-    what is wrong)."""
-    stream = io.TextIOWrapper(io.BytesIO(text), encoding="utf-8", errors="replace", newline="")
+def _header_width(raw_stream, sep: str) -> int:
+    """How many names the header has (``raw_stream``: the text as a binary stream), counted by
+    the csv module in milliseconds (pandas takes seconds per 10,000 columns to read a header);
+    0 when it cannot tell (pandas then says what is wrong)."""
+    stream = io.TextIOWrapper(raw_stream, encoding="utf-8", errors="replace", newline="")
     try:
         return len(next(csv.reader(stream, delimiter=sep), []))
     except csv.Error:
         return 0
 
 
-def _parse_csv(text: bytes, nrows: int, options: dict, name: str = "the file") -> pd.DataFrame:
-    """Parse in chunks (pandas' low-memory mode keeps the peak near the frame's own size).
+def _parse_csv(opener, nrows: int, options: dict, name: str = "the file") -> pd.DataFrame:
+    """Parse the text ``opener()`` streams, in chunks (pandas' low-memory mode keeps the peak near the frame's own size).
 
     Chunks can disagree on a column's type; those columns are read again as text, which is
     what a single-pass parse gives for them. Rows with values beyond the header's last name
@@ -306,7 +367,7 @@ def _parse_csv(text: bytes, nrows: int, options: dict, name: str = "the file") -
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", pd.errors.DtypeWarning)
         warnings.simplefilter("always", pd.errors.ParserWarning)
-        df = pd.read_csv(io.BytesIO(text), nrows=nrows, low_memory=True, **options)
+        df = pd.read_csv(opener(), nrows=nrows, low_memory=True, **options)
     mixed = [w for w in caught if issubclass(w.category, pd.errors.DtypeWarning)]
     if any(issubclass(w.category, pd.errors.ParserWarning)
            and "loss of data" in str(w.message) for w in caught):
@@ -321,35 +382,37 @@ def _parse_csv(text: bytes, nrows: int, options: dict, name: str = "the file") -
         positions = sorted({int(i) for w in mixed
                             for i in re.findall(r"\d+", str(w.message).split(")")[0])})
         names = [df.columns[i] for i in positions if i < df.shape[1]]
-        df = pd.read_csv(io.BytesIO(text), nrows=nrows, low_memory=True,
+        df = pd.read_csv(opener(), nrows=nrows, low_memory=True,
                          dtype={c: object for c in names}, **options)
     return df
 
 
-def _keep_codes(df: pd.DataFrame, text: bytes, nrows: int, options: dict) -> pd.DataFrame:
+def _keep_codes(df: pd.DataFrame, opener, has_codes, nrows: int,
+                options: dict) -> pd.DataFrame:
     """``df`` with its numeric columns that hold a code with a leading zero (see
-    :data:`CODE_PATTERN`) read again as text, every value as written. The file is searched
-    once for such a value first; most files have none and are not read again."""
+    :data:`CODE_PATTERN`) read again as text (from ``opener()``), every value as written.
+    ``has_codes()`` says whether the file holds such a value anywhere; most files have none
+    and are not read again."""
     numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])
                and not pd.api.types.is_bool_dtype(df[c])]
-    if not numeric or _CODE_IN_TEXT.search(text) is None:
+    if not numeric or not has_codes():
         return df
     positions = [i for i, c in enumerate(df.columns) if c in set(numeric)]
     codes: list[int] = []
-    for chunk in pd.read_csv(io.BytesIO(text), nrows=nrows, usecols=positions, dtype=str,
+    for chunk in pd.read_csv(opener(), nrows=nrows, usecols=positions, dtype=str,
                              chunksize=1 << 18, **options):
         for i in positions:
             if i not in codes and chunk.iloc[:, positions.index(i)].str.contains(
                     CODE_PATTERN, regex=True, na=False).any():
                 codes.append(i)
     if codes:
-        again = pd.read_csv(io.BytesIO(text), nrows=nrows, usecols=codes, dtype=str, **options)
+        again = pd.read_csv(opener(), nrows=nrows, usecols=codes, dtype=str, **options)
         for k, i in enumerate(codes):
             df.isetitem(i, again.iloc[:, k])
     return df
 
 
-def _keep_long_integers(df: pd.DataFrame, text: bytes, nrows: int,
+def _keep_long_integers(df: pd.DataFrame, opener, nrows: int,
                         options: dict) -> pd.DataFrame:
     """``df`` with its columns of whole numbers one of which does not fit in 64 bits (pandas
     reads them as unsigned integers, or as Python integers in an object column) read again as
@@ -360,7 +423,7 @@ def _keep_long_integers(df: pd.DataFrame, text: bytes, nrows: int,
             or (pd.api.types.is_object_dtype(df.dtypes.iloc[i])
                 and pd.api.types.infer_dtype(df.iloc[:, i], skipna=True) == "integer")]
     if long:
-        again = pd.read_csv(io.BytesIO(text), nrows=nrows, usecols=long, dtype=str, **options)
+        again = pd.read_csv(opener(), nrows=nrows, usecols=long, dtype=str, **options)
         for k, i in enumerate(long):
             df.isetitem(i, again.iloc[:, k])
     return df

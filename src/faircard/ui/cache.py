@@ -19,6 +19,7 @@ import streamlit as st
 from ..assess import Assessment, assess_prepared
 from ..demo import Demo, load_demo
 from ..io import DETECT, TableRead, read_table
+from ..io.held import HeldBytes
 from ..io.models import SandboxedModel, load_model
 from ..policy import (
     Policy,
@@ -36,15 +37,15 @@ except ImportError:  # pragma: no cover - another Streamlit version
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def read_upload(digest: str, _raw: bytes, name: str, encoding: str = DETECT) -> TableRead:
-    """The uploaded table, parsed once per distinct file and encoding (limits from the
-    environment, see :class:`faircard.io.TableLimits`).
+def read_upload(digest: str, _held: HeldBytes, name: str, encoding: str = DETECT) -> TableRead:
+    """The uploaded table (its bytes held compressed), parsed once per distinct file and
+    encoding (limits from the environment, see :class:`faircard.io.TableLimits`).
 
     A resource, not ``st.cache_data``: that would keep a pickled copy of the table and hand
     each caller another, three tables in memory for one upload. Sessions that upload the same
     file share one frame; nothing writes to it (pages add columns to shallow copies, which
     pandas' copy-on-write keeps apart)."""
-    return read_table(_raw, filename=name, encoding=encoding)
+    return read_table(_held, filename=name, encoding=encoding)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)

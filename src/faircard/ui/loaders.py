@@ -13,25 +13,45 @@ from ..decision import DecisionPolicy
 from ..demo import demo_bins
 from ..errors import FaircardError
 from ..io import fingerprint
+from ..io.held import HeldBytes
 from ..models_assess import model_decision, unique_name
 from ..privacy import detect_personal_data
 from . import cache, state
 
 
 def take_upload(upload) -> dict:
-    """The file in the dataset uploader, taken over from it: {"name", "digest", "raw"}.
+    """The file in the dataset uploader, taken over from it: {"name", "digest", "held"}.
 
-    Streamlit keeps an uploaded file's bytes and hands every run that draws the uploader a
-    deep copy of them. The copy is closed at once and the bytes Streamlit keeps are used
-    instead (``st.session_state`` returns the widget's own value, which shares them), and the
-    uploader is drawn empty from the next run on, so no run copies the file again: one copy
-    of the file stays in memory, next to the table read from it.
+    Streamlit keeps an uploaded file's bytes (in its upload manager, shared with the widget's
+    state) and hands every run that draws the uploader a deep copy of them. The copy is
+    closed at once; the bytes Streamlit keeps are fingerprinted and kept compressed
+    (:class:`~faircard.io.held.HeldBytes`, about a quarter of a CSV's size), then Streamlit
+    lets them go: the file leaves its upload manager (as Streamlit does itself for chat input
+    files) and the widget's state is deleted. The uploader is drawn empty from the next run on,
+    so no run copies the file again, and a CSV is parsed from the compressed copy a block at
+    a time: the file's bytes are not in memory next to the table read from them.
     """
     key = state.upload_widget()
     upload.close()
     raw = st.session_state[key].getvalue()
+    digest = fingerprint(raw)
+    held = HeldBytes(raw)
+    del raw
+    _release_upload(key, upload.file_id)
     state.put(state.UPLOAD_ROUND, int(state.get(state.UPLOAD_ROUND)) + 1)
-    return {"name": upload.name, "digest": fingerprint(raw), "raw": raw}
+    return {"name": upload.name, "digest": digest, "held": held}
+
+
+def _release_upload(key: str, file_id: str) -> None:
+    """Streamlit forgets the uploaded file ``file_id`` of the uploader ``key``."""
+    from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    # only the in-memory manager can remove one file (Streamlit checks the same way)
+    if ctx is not None and isinstance(ctx.uploaded_file_mgr, MemoryUploadedFileManager):
+        ctx.uploaded_file_mgr.remove_file(session_id=ctx.session_id, file_id=file_id)
+    del st.session_state[key]
 
 
 def set_dataset(df: pd.DataFrame, name: str, digest: str, source: dict | None = None) -> None:

@@ -21,8 +21,9 @@ DATA_DIGEST = "fc_data_digest"    # sha256 of the uploaded bytes (or "demo"); "@
 SOURCE = "fc_source"              # a dataset counted where it lives (DuckDB): {"path", "rows"};
                                   # DATA then holds its first rows, for choosing columns
 DATA_READ = "fc_data_read"        # how the file was read: {"encoding", "detected", "warnings"}
-UPLOAD = "fc_upload"              # the uploaded dataset file: {"name", "digest", "raw"} (kept to
-                                  # read it again in another encoding)
+UPLOAD = "fc_upload"              # the uploaded dataset file: {"name", "digest", "held"}: its
+                                  # bytes compressed (io.held.HeldBytes), kept to read it again
+                                  # in another encoding
 UPLOAD_ROUND = "fc_upload_round"  # how many dataset files were taken from the uploader
 UPLOAD_REFUSED = "fc_upload_refused"  # the last uploaded file that could not be read:
                                   # {"file": as UPLOAD, "key": file digest@encoding, "error"}

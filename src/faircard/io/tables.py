@@ -235,7 +235,33 @@ CODE_PATTERN = "^[+-]?0[0-9]"
 """A value written with a leading zero (``01``, ``007``, ``00501``): a code, not a number. A
 CSV column of numbers holding one is read as text, every value as written, so the region code
 ``01`` stays ``01`` (and ``1`` stays another group) whichever engine reads the file."""
-_CODE_IN_TEXT = re.compile(rb"(?:^|[,;\t|])[ ]*\"?[+-]?0[0-9]", re.MULTILINE)
+_CODE_IN_TEXT = '(?m)(?:^|[,;\t|])[ ]*"?[+-]?0[0-9]'
+"""A field written with a leading zero anywhere in a CSV text (RE2 syntax; a match never
+spans a line)."""
+_NEWLINE = re.compile(b"\n")
+_SEARCH_PIECE = 64 << 20
+
+
+def _holds_code(text) -> bool:
+    """Whether the UTF-8 ``text`` (bytes or a view of them) holds a field written with a
+    leading zero. Searched by RE2 through pyarrow, in linear time and with no copy of the
+    text (on a 93 MB file: 0.7-1.6 s, where Python's ``re`` took 15-21 s), in pieces of 64 MiB
+    or so that end at a line break: ``^`` at a piece's start is a line's start, and no piece
+    nears RE2's 2 GiB limit."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(text)
+    cuts = [0]
+    while cuts[-1] < n:
+        line = (_NEWLINE.search(text, cuts[-1] + _SEARCH_PIECE)
+                if cuts[-1] + _SEARCH_PIECE < n else None)
+        cuts.append(n if line is None else line.end())
+    pieces = pa.LargeBinaryArray.from_buffers(
+        pa.large_binary(), len(cuts) - 1,
+        [None, pa.py_buffer(np.asarray(cuts, dtype=np.int64)), pa.py_buffer(text)])
+    return bool(pc.any(pc.match_substring_regex(pieces, _CODE_IN_TEXT)).as_py())
 
 
 def _read_csv(source: bytes | HeldBytes, name: str, encoding: str,
@@ -253,7 +279,7 @@ def _read_csv(source: bytes | HeldBytes, name: str, encoding: str,
     head = bytes(text[:65536]).decode("utf-8", errors="ignore")
     _refuse_markup(head, name)
     sep = _sniff_delimiter(head)
-    codes_found = _CODE_IN_TEXT.search(text) is not None if held is not None else None
+    codes_found = _holds_code(text) if held is not None else None
     notes = list(decoded.warnings)
     used, detected = decoded.encoding, decoded.detected
     if held is None:
@@ -261,7 +287,7 @@ def _read_csv(source: bytes | HeldBytes, name: str, encoding: str,
             return io.BytesIO(text)
 
         def has_codes() -> bool:
-            return _CODE_IN_TEXT.search(text) is not None
+            return _holds_code(text)
     else:
         if decoded.data is raw:  # the held bytes are the text (UTF-8), after any BOM
             start = decoded.bom

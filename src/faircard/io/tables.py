@@ -29,6 +29,7 @@ from .encodings import DETECT, ENCODING_CHOICES, decode_text
 from .excel import compound_file_names, read_workbook
 from .held import HeldBytes
 from .limits import MAX_TABLE_BYTES, TableLimits, over_limit
+from .parquet_pages import TooManyPages, declared_page_bytes
 
 __all__ = ["DETECT", "ENCODING_CHOICES", "MAX_TABLE_BYTES", "HeldBytes", "TableLimits",
            "TableRead", "fingerprint", "load_table", "over_limit", "read_table"]
@@ -501,6 +502,7 @@ def _read_parquet(raw: bytes, name: str, limits: TableLimits) -> tuple[pd.DataFr
         raise over_limit(name, f"{expanded / 1024**2:,.0f} MB of uncompressed data",
                          "decoded bytes", f"{limits.max_decoded_bytes / 1024**2:,.0f} MB",
                          "FAIRCARD_MAX_DECODED_MB")
+    _check_pages(raw, meta, name, limits)
     nested = [f.name for f in schema
               if pa.types.is_nested(f.type) or pa.types.is_dictionary(f.type)
               and pa.types.is_nested(f.type.value_type)]
@@ -531,6 +533,23 @@ def _read_parquet(raw: bytes, name: str, limits: TableLimits) -> tuple[pd.DataFr
         raise FaircardError(f"'{name}' could not be read as Parquet: {_first_line(exc)}") from None
     _check_dates(table, name)
     return _arrow_to_pandas(_bytes_as_text(table)), notes
+
+
+def _check_pages(raw: bytes, meta, name: str, limits: TableLimits) -> None:
+    """Refuses a file whose pages decompress to more than the limit on decoded bytes, going
+    by the pages' own headers: the footer's sizes, checked above, are not bound to them, and
+    a 3 KB file whose footer said 0 bytes decoded to 50 MB."""
+    try:
+        expanded = declared_page_bytes(raw, meta, limits.max_decoded_bytes)
+    except TooManyPages as exc:
+        raise FaircardError(f"'{name}' is cut into {exc}, too many to check; faircard reads "
+                            "Parquet files written with fewer, larger pages (any Parquet "
+                            "writer's defaults).") from None
+    if expanded > limits.max_decoded_bytes:
+        limit = f"{limits.max_decoded_bytes / 1024**2:,.0f} MB"
+        raise over_limit(name, f"more than {limit} of data once its pages are decompressed "
+                         "(its footer states less)", "decoded bytes", limit,
+                         "FAIRCARD_MAX_DECODED_MB")
 
 
 def _bytes_as_text(table):

@@ -29,7 +29,7 @@ from .metrics import (
     to_overall,
     worst_and_best,
 )
-from .prepare import Prepared
+from .prepare import Prepared, check_intersection_size
 from .spec import AssessmentSpec, Binning
 from .uncertainty import estimate_uncertainty
 
@@ -314,8 +314,13 @@ def assess_prepared(prepared: Prepared, spec: AssessmentSpec) -> Assessment:
     return assess_cube(cube_of(prepared), spec)
 
 
-def assess_cube(cube: Cube, spec: AssessmentSpec) -> Assessment:
-    """The assessment of ``spec`` from a source's counts cube (no row is read)."""
+def assess_cube(cube: Cube, spec: AssessmentSpec, *, recorded: bool = False) -> Assessment:
+    """The assessment of ``spec`` from a source's counts cube (no row is read). ``recorded``:
+    the cube a record keeps, assessed as it was recorded, so the limits on an intersection's
+    groups and on cells (:func:`~faircard.prepare.check_intersection_size`), which new
+    assessments meet, do not apply."""
+    if not recorded and len(cube.index.features) > 1:
+        check_intersection_size(cube.index.features, cube.n_cells, spec.intersection)
     partitions = cube.partitions(spec.intersection)
     memo = cube.memo
     key = ("counts", spec.intersection)

@@ -133,7 +133,7 @@ def assessment_from_cells(cells: dict[str, Any]) -> Assessment:
                 n_input=int(cells["n_input"]), n_dropped=int(cells["n_dropped"]),
                 dropped_reasons=dict(cells.get("dropped_reasons") or {}), scores=scored,
                 engine={"name": "record"}, memo=memo)
-    return assess_cube(cube, spec)
+    return assess_cube(cube, spec, recorded=True)
 
 
 def _counts(stored, spec: AssessmentSpec) -> np.ndarray:

@@ -131,3 +131,26 @@ def test_a_schema_nested_a_thousand_levels_deep_is_one_sentence():
     pq.write_table(pa.table({"x": [1], "n": pa.array([None], kind)}), sink)
     with pytest.raises(FaircardError, match="could not be read as Parquet: .*too deeply nested"):
         read_table(sink.getvalue(), filename="n.parquet", limits=LIMITS)
+
+
+def test_a_column_named_with_double_quotes_is_counted_by_duckdb_as_uploaded(tmp_path):
+    from faircard.assess import assess
+    from faircard.engine.grouped import assess_grouped
+    from faircard.engine.sources import count_duckdb
+    from faircard.spec import AssessmentSpec
+
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({'say "yes"': rng.integers(0, 2, 500), 'the "score"': rng.random(500),
+                          '"g"."h"': rng.choice(["a", 'b "c"'], 500)})
+    path = tmp_path / "q.parquet"
+    frame.to_parquet(path)
+    spec = AssessmentSpec(target='say "yes"', score='the "score"', sensitive=('"g"."h"',),
+                          n_boot=0)
+    by_path = assess_grouped(count_duckdb(str(path), spec), spec)
+    uploaded = assess(read_table(path.read_bytes(), filename="q.parquet").frame,
+                      target='say "yes"', score='the "score"', sensitive=['"g"."h"'], n_boot=0)
+    for result in (by_path, uploaded):
+        got = result.by_group_wide().set_index("group")["selection_rate"]
+        # oracle: each group's share of scores at or above 0.5, from the rows
+        expected = (frame['the "score"'] >= 0.5).groupby(frame['"g"."h"']).mean()
+        assert got.sort_index().to_numpy() == pytest.approx(expected.sort_index().to_numpy())

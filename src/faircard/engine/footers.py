@@ -36,5 +36,8 @@ def unclaimed(types: dict[str, str]) -> str | None:
     for name, type_name in types.items():
         stats = "MAP {'min': '-Infinity', 'max': 'NaN'}" if type_name.upper() in _FLOATS \
             else "MAP {}"
-        entries.append(f"'{str(name).replace(chr(39), chr(39) * 2)}': {stats}")
+        key = str(name)
+        if '"' in key:  # DuckDB reads such a key as a quoted path ('"a"."b"'): quote it so
+            key = '"' + key.replace('"', '""') + '"'  # (a column 'say "yes"' was refused)
+        entries.append(f"'{key.replace(chr(39), chr(39) * 2)}': {stats}")
     return "MAP {" + ", ".join(entries) + "}"

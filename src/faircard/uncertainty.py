@@ -128,12 +128,35 @@ def _equalized_odds_pair(point: dict[str, np.ndarray], included: np.ndarray, tpr
     return diff, ratio
 
 
+def _linear_percentiles(samples: np.ndarray, q: list[float]) -> np.ndarray:
+    """``np.percentile(samples, q, axis=0)`` (NumPy's default, linear interpolation) of samples
+    without NaN, from one sort: the same order statistics and the same arithmetic as NumPy
+    (its index ``(n - 1) * q / 100``, the last value above the range, and its two-sided
+    interpolation), so the same numbers, in about a third of the time for 1,000 replicates
+    (NumPy partitions, then gathers and interpolates through a general path that costs more
+    than the sort; an interval is wanted for each of a hundred-odd metrics and criteria).
+    Shape ``(len(q),) + samples.shape[1:]``."""
+    n = samples.shape[0]
+    ordered = np.sort(samples, axis=0)
+    virtual = (n - 1) * (np.asarray(q, dtype=np.float64) / 100)
+    below, after = np.floor(virtual), np.floor(virtual) + 1
+    top = virtual >= n - 1  # NumPy takes the last value there (index -1)
+    below[top], after[top] = -1, -1
+    bottom = virtual < 0
+    below[bottom], after[bottom] = 0, 0
+    gamma = (virtual - below).reshape((len(virtual),) + (1,) * (samples.ndim - 1))
+    a, b = ordered[below.astype(np.intp)], ordered[after.astype(np.intp)]
+    diff = b - a
+    # from the nearer end, as NumPy interpolates (b - diff * (1 - t) when t >= 0.5)
+    return np.where(gamma >= 0.5, b - diff * (1 - gamma), a + diff * gamma)
+
+
 def _percentile(samples: np.ndarray, confidence: float, axis: int = 0):
     import warnings
 
     q = [50 * (1 - confidence), 50 * (1 + confidence)]
     if not np.isnan(samples).any():  # the same values; NumPy's nan version loops per column
-        lo, hi = np.percentile(samples, q, axis=axis)
+        lo, hi = _linear_percentiles(np.moveaxis(samples, axis, 0), q)
         return lo, hi
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)

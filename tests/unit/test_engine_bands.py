@@ -176,3 +176,17 @@ def test_values_of_mixed_types_build_the_index_on_the_rows():
     g2 = g.assign(f=pd.Series(["a", None, "b"], dtype=object))
     combo, combos = grouped_mod._value_cells(dataclasses.replace(counted, grouped=g2), ("f",))
     assert combo.tolist() == [1, 0, 2] and combos["f"].isna().tolist() == [True, False, False]
+
+
+def test_distinct_codes_equal_numpy_unique_on_narrow_and_wide_codes():
+    # the combinations of a grouped table's values are numbered by a count per code when the
+    # codes span no more than the rows (grouped._distinct_codes), else by np.unique's sort
+    rng = np.random.default_rng(3)
+    for n, top in [(1, 1), (5, 3), (1000, 7), (1000, 900), (1000, 10**7), (200_000, 18)]:
+        codes = rng.integers(0, top, n).astype(np.int64)
+        first, inverse = grouped_mod._distinct_codes(codes)
+        _, want_first, want_inverse = np.unique(codes, return_index=True, return_inverse=True)
+        np.testing.assert_array_equal(first, want_first)
+        np.testing.assert_array_equal(inverse, want_inverse.reshape(-1))
+    first, inverse = grouped_mod._distinct_codes(np.zeros(0, dtype=np.int64))
+    assert len(first) == 0 and len(inverse) == 0

@@ -405,3 +405,33 @@ def test_a_randomised_rules_p_values_are_the_approximation_its_note_states(n, sm
     # one application of the rule draws its decisions: the count it observes varies
     draws = (rng.random((200, n)) < prob).astype(int)[:, (df["g"] == "a").to_numpy()].sum(1)
     assert draws.std() > 1 and not np.allclose(draws, k[0])
+
+
+def test_percentile_from_one_sort_equals_numpy_on_ties_infinities_and_small_samples():
+    # the intervals come from one sort (uncertainty._linear_percentiles), not NumPy's own
+    # percentile: the same numbers whatever the samples hold
+    rng = np.random.default_rng(15)
+    kinds = {
+        "uniform": lambda n, k: rng.random((n, k)),
+        "ties": lambda n, k: np.round(rng.random((n, k)) * 3) / 3,
+        "infinite": lambda n, k: np.where(rng.random((n, k)) < 0.1,
+                                          rng.choice([np.inf, -np.inf], (n, k)),
+                                          rng.random((n, k))),
+        "huge": lambda n, k: rng.normal(size=(n, k)) * 1e300,
+        "constant": lambda n, k: np.full((n, k), 0.3),
+    }
+    checked = 0
+    for name, make in kinds.items():
+        for n in (1, 2, 3, 7, 40, 1000):
+            for confidence in (0.5, 0.8, 0.95, 0.999999):
+                samples = make(n, 3)
+                q = [50 * (1 - confidence), 50 * (1 + confidence)]
+                with np.errstate(invalid="ignore"):
+                    lo, hi = _percentile(samples, confidence)
+                    want = np.percentile(samples, q, axis=0)
+                    one_lo, one_hi = _percentile(samples[:, 0], confidence)  # one metric's
+                np.testing.assert_array_equal(lo, want[0], err_msg=f"{name} n={n}")
+                np.testing.assert_array_equal(hi, want[1], err_msg=f"{name} n={n}")
+                assert np.array_equal([one_lo, one_hi], want[:, 0], equal_nan=True)
+                checked += 1
+    assert checked == 5 * 6 * 4

@@ -557,12 +557,13 @@ def _counted(stats, targets: pd.Series, grouped: pd.DataFrame, engine,
 def count_duckdb(path: str, spec: AssessmentSpec, *, memory_limit: str = "4GB",
                  threads: int | None = None) -> GroupedCounts:
     """Grouped counts of ``spec`` over the Parquet/CSV file, glob or folder at ``path``."""
+    early = one_pass.read_head_early(str(path), spec, HEAD_ROWS)
     with duckdb_source(path, memory_limit=memory_limit, threads=threads) as (con, types):
         cols = _columns(spec, duration_kinds(path, spec, types),
                         _text_examples(lambda q: con.execute(q).fetchall()))
         con.execute(f"SET perfect_ht_threshold = {PERFECT_HASH_BITS}")
         if spec.uses_score:
-            counted = one_pass.count_in_one_pass(con, cols, spec, str(path), types)
+            counted = one_pass.count_in_one_pass(con, cols, spec, str(path), types, early)
             if counted is not None:
                 counted.notes = csv_notes(path)
                 return counted

@@ -379,8 +379,8 @@ def _distinct_codes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(first, inverse) of ``np.unique(codes, return_index=True, return_inverse=True)`` for
     non-negative integer codes: the position of each distinct code's first row, in increasing
     order of the codes, and each row's number among them. When the codes span no more than
-    the rows, a count per code and a running minimum do it in linear time (182,000 rows: 1 ms
-    of CPU against 11 ms for the sort)."""
+    the rows, a count per code and a running minimum do it in linear time (182,000 rows in no
+    order, as Spark or a hash aggregate returns them: 1 ms of CPU against 10 ms for the sort)."""
     n = len(codes)
     top = int(codes.max(initial=0)) + 1
     if n == 0 or top > max(n, 1 << 16):

@@ -38,6 +38,7 @@ from .sql import (
     Columns,
     codable,
     count_queries,
+    exact_score_sums,
     grid_scores,
     quote,
     to_spark,
@@ -536,15 +537,32 @@ def _unpacked(grouped: pd.DataFrame, coding: Coding | None, values: dict[str, pd
     for k in range(coding.n_thresholds):
         out[f"__p{k}"] = parts[f"__p{k}"]
     for name in ("__n", "__sq", "__ll"):
-        out[name] = grouped[name].to_numpy()
+        if name in grouped:  # exact scores: no sums yet (see _counted)
+            out[name] = grouped[name].to_numpy()
     return pd.DataFrame(out)
 
 
+def _positives(spec: AssessmentSpec, targets: pd.Series) -> list | None:
+    """The outcome values that are the positive label, as the grouped query's sums take them
+    (None without scores)."""
+    return positive_values(targets, spec) if spec.uses_score else None
+
+
 def _counted(stats, targets: pd.Series, grouped: pd.DataFrame, engine,
-             notes: tuple[str, ...] = ()) -> GroupedCounts:
+             notes: tuple[str, ...] = (), positives: list | None = None) -> GroupedCounts:
+    """The grouped counts of a source's grouped table. ``notes``: said of the source (see
+    :class:`GroupedCounts`). ``positives``: the outcome values that
+    are the positive label, by which the score sums of exact scores are computed here
+    (:func:`~faircard.engine.sql.exact_score_sums`); a grid's come with the table."""
     step, origin = _grid(stats)
     if "__score_cell" in grouped:
         grouped["__score"] = grid_scores(grouped.pop("__score_cell"), step, origin)
+    elif positives is not None and "__score" in grouped and "__sq" not in grouped:
+        hit = grouped["__target"].isin(positives).to_numpy(dtype=bool) if positives else \
+            np.zeros(len(grouped), dtype=bool)
+        grouped["__sq"], grouped["__ll"] = exact_score_sums(
+            grouped["__score"].to_numpy(dtype=np.float64), hit,
+            grouped["__n"].to_numpy(dtype=np.int64))
     return GroupedCounts(
         grouped=grouped, targets=targets, n_input=int(stats["n_input"]),
         n_missing_target=int(stats["n_missing_target"] or 0),
@@ -598,7 +616,7 @@ def count_duckdb(path: str, spec: AssessmentSpec, *, memory_limit: str = "4GB",
         coding, values = _coding(cols, spec, stats, targets, run)
         grouped = run(_grouped_query(cols, spec, stats, targets, coding))
         return _counted(stats, targets, _unpacked(grouped, coding, values, targets), "duckdb",
-                        csv_notes(path))
+                        csv_notes(path), positives=_positives(spec, targets))
 
 
 def _arrow_frame(con, query: str) -> pd.DataFrame:
@@ -688,7 +706,8 @@ def count_spark(source: Any, spec: AssessmentSpec, *, spark: Any = None,
         grouped = _unpacked(run(_grouped_query(cols, spec, stats, targets, coding)), coding,
                             values, targets)
     return _counted(stats, targets, as_instants(grouped, instants), "spark",
-                    () if path is None else csv_notes(path))
+                    () if path is None else csv_notes(path),
+                    positives=_positives(spec, targets))
 
 
 def spark_instants(frame: Any, features) -> tuple[Any, tuple[str, ...]]:

@@ -160,8 +160,14 @@ def test_per_group_policy_on_compas_and_the_card_under_it(compas):
     no_exception(card)
     preview = "\n".join(m.value for m in card.markdown)
     stated = re.search(r"Thresholds per group of race: (.+?)\. It was chosen", preview).group(1)
-    assert {g: float(t) for g, t in (p.rsplit(" ", 1) for p in stated.split("; "))} == \
+    note = f" (fewer than {MIN_SIZE} people: not compared)"
+    parts = [p.removesuffix(note) for p in stated.split("; ")]
+    assert {g: float(t) for g, t in (p.rsplit(" ", 1) for p in parts)} == \
         pytest.approx(thresholds)
+    # The groups marked as not compared are exactly the groups under the small-group bound.
+    marked = {p.removesuffix(note).rsplit(" ", 1)[0] for p in stated.split("; ") if p.endswith(note)}
+    sizes = df.race.value_counts()
+    assert marked == {g for g in thresholds if sizes[g] < MIN_SIZE}
     pred = (df.risk_score >= df.race.map(thresholds)).astype(int)
     for feature in ("race", "sex"):
         mf = MetricFrame(metrics=dict(METRICS), y_true=df.outcome, y_pred=pred,

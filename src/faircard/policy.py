@@ -573,40 +573,48 @@ def choose_policy_from_sweep(sw: Sweep, *, feature: str = "", constraint: str = 
     included = included_of(group_sizes(sw), min_group_size, include_small_groups)
     rules = dict(constraint=constraint, objective=objective, fp_cost=fp_cost, fn_cost=fn_cost,
                  included=included)
-    idx, feasible = search(sw, tolerance=tolerance, allow_degenerate=allow_degenerate, **rules)
-    if idx is None:
-        idx = _closest(sw, tolerance, allow_degenerate, **rules)
-    finite = finite_thresholds(sw)
-    chosen = {g: float(finite[i]) for g, i in zip(groups, idx, strict=True)}
-    counts = sw.counts[np.asarray(idx), np.arange(len(groups))]
     common = dict(feature=feature, constraint=constraint, objective=objective,
                   tolerance=tolerance, fp_cost=fp_cost, fn_cost=fn_cost, volume=volume,
                   min_group_size=min_group_size, included=included,
                   favorable_outcome=favorable_outcome)
+    mixed = _randomized(sw, tolerance, allow_degenerate, rules, common) if randomized else None
+    idx, feasible = search(sw, tolerance=tolerance, allow_degenerate=allow_degenerate, **rules)
+    if idx is None:
+        if mixed is not None and mixed.feasible and (allow_degenerate or not mixed.degenerate):
+            return mixed  # no deterministic policy meets it, so none ranks above this one
+        idx = _closest(sw, tolerance, allow_degenerate, **rules)
+    finite = finite_thresholds(sw)
+    chosen = {g: float(finite[i]) for g, i in zip(groups, idx, strict=True)}
+    counts = sw.counts[np.asarray(idx), np.arange(len(groups))]
     best = policy_from_counts(counts, groups, chosen, searched_feasible=feasible,
                               candidates=len(sw.thresholds), **common)
-    if randomized:
-        from .randomized import search_randomized
-
-        # among every distinct score when the sweep is a coarser grid: a group's ROC hull
-        # has its vertices there
-        every = sw.at_every_score()
-        found = search_randomized(every, finite_thresholds(every), tolerance=tolerance,
-                                  allow_degenerate=allow_degenerate, **rules)
-        if found is not None:
-            group_rules, mixed_counts = found
-            if every is not sw:
-                group_rules = {g: _shortened(r, every.thresholds[:-1])
-                               for g, r in group_rules.items()}
-            mixed = policy_from_counts(
-                mixed_counts, groups, {g: r.threshold for g, r in group_rules.items()},
-                mix={g: mix_entry(r) for g, r in group_rules.items() if r.is_randomized},
-                **common)
-            # a deterministic policy is a randomised one with probability 1: keep the better
-            sign = -1.0 if objective == "cost" else 1.0
-            if _rank(mixed, sign, allow_degenerate) > _rank(best, sign, allow_degenerate):
-                best = mixed
+    # a deterministic policy is a randomised one with probability 1: keep the better
+    sign = -1.0 if objective == "cost" else 1.0
+    if mixed is not None and _rank(mixed, sign, allow_degenerate) > _rank(best, sign,
+                                                                          allow_degenerate):
+        best = mixed
     return best
+
+
+def _randomized(sw: Sweep, tolerance: float, allow_degenerate: bool, rules: dict,
+                common: dict) -> Policy | None:
+    """The best randomised policy (:func:`~faircard.randomized.search_randomized`) as a
+    :class:`Policy`, or None when that search finds none. Its parts are taken among every
+    distinct score when the sweep is a coarser grid (a group's ROC hull has its vertices
+    there), written as the shortest numbers with the same decisions."""
+    from .randomized import search_randomized
+
+    every = sw.at_every_score()
+    found = search_randomized(every, finite_thresholds(every), tolerance=tolerance,
+                              allow_degenerate=allow_degenerate, **rules)
+    if found is None:
+        return None
+    group_rules, mixed_counts = found
+    if every is not sw:
+        group_rules = {g: _shortened(r, every.thresholds[:-1]) for g, r in group_rules.items()}
+    return policy_from_counts(
+        mixed_counts, list(sw.groups), {g: r.threshold for g, r in group_rules.items()},
+        mix={g: mix_entry(r) for g, r in group_rules.items() if r.is_randomized}, **common)
 
 
 def group_sizes(sw: Sweep) -> np.ndarray:

@@ -86,7 +86,7 @@ def search_randomized(sw: Sweep, thresholds: np.ndarray, *, constraint: str, obj
     totals = np.array([tot.sum(), tot[2] + tot[3], tot[0] + tot[1]], dtype=np.float64)
     gains = _gains(counts, objective, totals, fp_cost, fn_cost)
     names = CONSTRAINTS[constraint]
-    vals = metrics_from_counts(counts)
+    vals = _rates(counts) if len(names) == 2 else metrics_from_counts(counts)
     sel = vals["selection_rate"]
     n_groups = counts.shape[1]
     if not included.any():
@@ -112,6 +112,17 @@ def search_randomized(sw: Sweep, thresholds: np.ndarray, *, constraint: str, obj
         rules[g] = _rule_of(parts, sel[:, j], thresholds)
     rounded = np.rint(out)
     return rules, (rounded.astype(np.int64) if np.array_equal(rounded, out) else out)
+
+
+def _rates(counts: np.ndarray) -> dict[str, np.ndarray]:
+    """The selection, true positive and false positive rates (K, G) of sweep counts (NaN
+    where undefined), as :func:`~faircard.metrics.metrics_from_counts` gives them, without
+    the other metrics (a sweep at every distinct score is long)."""
+    tn, fp, fn, tp = (counts[..., i].astype(np.float64) for i in range(4))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {"selection_rate": (tp + fp) / (tn + fp + fn + tp),
+                "true_positive_rate": tp / (tp + fn),
+                "false_positive_rate": fp / (fp + tn)}
 
 
 def _rule_of(parts: list[tuple[int, float]], sel: np.ndarray, thresholds: np.ndarray) -> GroupRule:
@@ -245,7 +256,10 @@ def _polygon(ok: np.ndarray, x: np.ndarray, y: np.ndarray):
     """A group's ROC hull as a convex polygon: its vertices' sweep indices and (FPR, TPR)
     points, counter-clockwise from the vertex nearest (1, 1) (everybody selected), and how
     many of them, from the first, make its upper hull (right to left)."""
-    pts, first = np.unique(np.column_stack([x[ok], y[ok]]), axis=0, return_index=True)
+    # both rates fall (or stay) as the threshold rises, so equal points are neighbours
+    xo, yo = x[ok], y[ok]
+    first = np.flatnonzero(np.r_[True, (np.diff(xo) != 0) | (np.diff(yo) != 0)])
+    pts = np.column_stack([xo[first], yo[first]])
     ring = None
     if len(pts) >= 3:
         from scipy.spatial import ConvexHull, QhullError

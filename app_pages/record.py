@@ -139,6 +139,7 @@ with tab_disp:
         for i, sentence in enumerate(found, start=1):
             st.markdown(f"{i}. {components.escape(sentence)}")
         feature = st.selectbox("Groups of", a.features, key="w_share_feature")
+        st.caption(tables.intervals_caption(a))
         st.dataframe(tables.group_table(a, feature, metrics), key="share_group_table")
         cols = st.columns(2)
         for i, m in enumerate(metrics):

@@ -30,6 +30,13 @@ def group_table(a, feature: str, metrics: list[str]) -> pd.DataFrame:
     return table
 
 
+def intervals_caption(a) -> str:
+    """What the group and disparity tables' brackets are, at the level ``a`` was assessed at
+    (a record assessed with ``--confidence 0.9`` has 90% intervals)."""
+    return (f"Brackets are {100 * a.spec.confidence:g}% intervals: each group's value and each "
+            "gap between groups, at the level this assessment was computed at.")
+
+
 def _versus_reference(difference: float, ratio: float) -> str:
     """"+d (rx)"; a ratio to a reference value of 0 is undefined and says so."""
     if pd.isna(difference):

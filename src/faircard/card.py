@@ -422,7 +422,8 @@ def decision_section(spec, assessment=None,
         return {"predictions": spec.prediction}
     if policy.is_single:
         return {"threshold": policy.threshold}
-    summary = policy.describe(notes=small_group_notes(policy.feature, assessment, hidden))
+    summary = policy.describe(notes=small_group_notes(policy.feature, assessment, hidden),
+                              positive=wording(spec.favorable_outcome).positive_decision)
     chosen = policy.chosen_for
     left: dict[str, Any] = {}
     if chosen.get("constraint") and chosen["constraint"] != "none":

@@ -307,10 +307,13 @@ class DecisionPolicy:
                 "these data, or add those groups to the policy file."
             )
 
-    def describe(self, digits: int = 3, notes: Mapping[str, str] | None = None) -> str:
+    def describe(self, digits: int = 3, notes: Mapping[str, str] | None = None,
+                 positive: str = "given a positive decision") -> str:
         """The rule in words, e.g. ``"Thresholds per group of race: A 0.400, B 0.520."``;
         ``notes`` ({group: text}) follow their group's rule in brackets (e.g. why a group is
-        not compared: every group's rule is stated, so the rule stays reproducible)."""
+        not compared: every group's rule is stated, so the rule stays reproducible);
+        ``positive``: what a positive decision is, in a randomised rule's parts ("everybody
+        flagged with probability 0.2")."""
         notes = notes or {}
 
         def f(x: float) -> str:
@@ -322,7 +325,7 @@ class DecisionPolicy:
         parts = []
         for g, r in self.rules.items():
             if r.is_randomized:
-                parts.append(f"group {g}: {r.describe_mix(digits=digits)}")
+                parts.append(f"group {g}: {r.describe_mix(positive, digits)}")
             else:
                 parts.append(f"{g} {f(r.threshold)}")
             if notes.get(g):

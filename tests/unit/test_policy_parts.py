@@ -139,3 +139,32 @@ def test_a_randomised_record_written_before_verifies_with_its_fingerprint(tmp_pa
     assert f"fingerprint {OLD_FINGERPRINT}" in capsys.readouterr().out
     with AuditStore(path, create=False) as store:
         assert store.verify().ok
+
+
+def test_the_card_states_each_part_in_the_words_of_the_favourable_outcome():
+    import pandas as pd
+
+    import faircard
+    from faircard.card import build_card
+    from faircard.render import render_markdown
+
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"y": rng.random(400) < 0.4, "score": rng.random(400).round(2),
+                       "sex": rng.choice(["F", "M"], 400)})
+    policy = DecisionPolicy.per_group("sex", {"F": 0.4, "M": 0.5},
+                                      mix={"F": THREE, "M": {"probability": 0.6, "else": [],
+                                                             "nobody": 0.4}})
+    a = faircard.assess(df, target="y", score="score", sensitive="sex", policy=policy,
+                        favorable_outcome="negative", n_boot=0)
+    md = render_markdown(build_card(a))
+    assert ("group F: threshold 0.400 with probability 0.500, 0.600 with probability 0.300, "
+            "everybody flagged with probability 0.200") in md
+    assert "group M: threshold 0.500 with probability 0.600, nobody flagged with probability " \
+           "0.400" in md
+    # and the figures are the rows' expected values under it
+    p = np.where(df["sex"] == "F", written_probability(df["score"], 0.4, THREE),
+                 written_probability(df["score"], 0.5, {"probability": 0.6, "else": [],
+                                                        "nobody": 0.4}))
+    rows = a.by_group[(a.by_group.metric == "selection_rate")].set_index("group")["value"]
+    for g in ("F", "M"):
+        assert rows[g] == pytest.approx(p[df["sex"] == g].mean(), abs=1e-12)

@@ -11,7 +11,13 @@ from typing import NoReturn
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
-from ..card import CHECKLIST_SECTION, card_checklist, checklist_text, hidden_groups
+from ..card import (
+    CHECKLIST_SECTION,
+    card_checklist,
+    checklist_text,
+    hidden_groups,
+    small_group_notes,
+)
 from ..errors import FaircardError
 from ..favorable import wording
 from ..governance.records import SHA256_RE
@@ -31,6 +37,8 @@ PAGE_RECORD = "app_pages/record.py"
 
 
 _FROZEN = threading.Lock()
+ASSESSED_KEPT = 4
+"""Assessments the session keeps a reference to for the sidebar (see :func:`assessed`)."""
 _frozen = False
 
 
@@ -223,8 +231,39 @@ def assessment_of(spec: AssessmentSpec):
     source = state.get(state.SOURCE)
     if source is None:
         data = state.get(state.DATA)
-        return cache.assessment(digest, data, spec, counting=lambda: st.spinner(
+        a = cache.assessment(digest, data, spec, counting=lambda: st.spinner(
             f"Counting {len(data):,} rows by {', '.join(spec.sensitive)}..."))
+    else:
+        a = _counted(digest, source, spec)
+    _keep_assessed(digest, spec, a)
+    return a
+
+
+def _keep_assessed(digest, spec: AssessmentSpec, a) -> None:
+    """Keep a reference to the last few assessments drawn (no copy), so the sidebar can state
+    the groups of the decision policy too small to compare without counting anything."""
+    kept = [k for k in state.get(state.ASSESSED) if k[2] is not a][-(ASSESSED_KEPT - 1):]
+    state.put(state.ASSESSED, [*kept, (digest, spec, a)])
+
+
+def assessed(spec: AssessmentSpec):
+    """The assessment of ``spec`` on the current dataset if a page drew it lately, else None
+    (never counts)."""
+    digest = state.get(state.DATA_DIGEST)
+    return next((a for d, s, a in reversed(state.get(state.ASSESSED) or [])
+                 if d == digest and _same(s, spec)), None)
+
+
+def _same(s: AssessmentSpec, t: AssessmentSpec) -> bool:
+    """The same choices (a per-group policy's spec has no single threshold: NaN on both)."""
+    import dataclasses
+
+    return all((x == y) or (x != x and y != y)
+               for x, y in ((getattr(s, f.name), getattr(t, f.name))
+                            for f in dataclasses.fields(AssessmentSpec)))
+
+
+def _counted(digest, source, spec: AssessmentSpec):
     return cache.counted_assessment(
         digest, source["path"], spec,
         counting=lambda: st.spinner(
@@ -443,7 +482,7 @@ def _status() -> None:
     elif state.get(state.DECISION) == "score" and state.get(state.SCORE_COL):
         lines.append(f"**Score:** {escape(state.get(state.SCORE_COL))}")
     if state.get(state.DECISION) != "prediction":
-        lines.append(f"**Decision policy:** {escape(state.policy().describe())}")
+        lines.append(f"**Decision policy:** {escape(_policy_said())}")
     elif state.get(state.PRED_COL):
         lines.append(f"**Predictions:** {escape(state.get(state.PRED_COL))}")
     if state.get(state.TARGET):
@@ -453,6 +492,26 @@ def _status() -> None:
     if sens:
         lines.append("**Sensitive features:** " + ", ".join(escape(s) for s in sens))
     st.markdown("\n\n".join(["### Loaded", *lines]))
+
+
+def _policy_said() -> str:
+    """The decision policy in words, its groups too small to compare marked as the card marks
+    them when the sizes are at hand (every decision's assessment drawn lately, with the same
+    marks); unmarked otherwise, as nothing is counted for the sidebar."""
+    policy = state.policy()
+    if policy.is_single:
+        return policy.describe()
+    marks = None
+    try:
+        for _, decision in decisions():
+            a = assessed(spec_for(decision))
+            notes = None if a is None else small_group_notes(policy.feature, a)
+            if notes is None or marks is not None and notes != marks:
+                return policy.describe()
+            marks = notes
+    except (FaircardError, TypeError, ValueError):  # choices not complete: nothing assessed
+        return policy.describe()
+    return policy.describe(notes=marks)
 
 
 # Every character that can start Markdown in Streamlit: CommonMark and GFM (emphasis, code,

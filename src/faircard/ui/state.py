@@ -65,6 +65,8 @@ RUN = "fc_run"                    # number of the current script run, or of a fr
 PAGE_RUNNING = "fc_page_running"  # a run of the whole app is under way (not a fragment's rerun)
 FRAGMENT_RUNNING = "fc_fragment_running"  # a part of a page (st.fragment) is running
 CURRENT_PAGE = "fc_current_page"  # script path of the page this run shows (set by app.py)
+ASSESSED = "fc_assessed"          # [(data digest, spec, Assessment)]: the last few a page
+#                                   drew, newest last (the sidebar reads their group sizes)
 SIDEBAR_PENDING = "fc_sidebar_pending"  # the sidebar status is still to be drawn in this run
 TABLE_SHA256 = "fc_table_sha256"  # (DATA_DIGEST, sha256 of the table as CSV) for file-less data
 GOVERNANCE_MESSAGE = "fc_governance_message"  # confirmation shown once after a rerun
@@ -139,6 +141,7 @@ DEFAULTS: dict[str, Any] = {
     GOVERNANCE_MESSAGE: None,
     GOVERNANCE_BASELINE_FOR: None,
     SIDEBAR_PENDING: False,
+    ASSESSED: [],
     CURRENT_PAGE: None,
 }
 

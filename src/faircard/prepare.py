@@ -9,6 +9,7 @@ other columns too, read these arrays.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -507,3 +508,41 @@ __all__ = [
     "prepare",
     "resolve_pos_label",
 ]
+
+
+def vanished_groups(data: pd.DataFrame, spec: AssessmentSpec,
+                    kept: Mapping[str, Sequence[str]]) -> list[str]:
+    """One sentence per group of a sensitive feature whose every row was left out for a
+    missing outcome or decision, which the assessment (counting the rows kept) cannot name:
+    "race: 'B' has no row left: its 12 rows lack a score.". ``kept``: each feature's groups
+    among the rows kept (``{gc.feature: gc.groups for gc in assessment.counts}``). Reasons are
+    counted as :func:`prepare` counts them (a row without an outcome is counted there)."""
+    no_target = data[spec.target].isna().to_numpy()
+    if spec.score is not None:
+        no_decision = np.isnan(_numeric_scores(data[spec.score], spec.score))
+        what = "a score"
+    else:
+        no_decision = data[spec.prediction].isna().to_numpy()
+        what = "a prediction"
+    dropped = no_target | no_decision
+    if not dropped.any():
+        return []
+    rows = data[dropped]
+    no_target = no_target[dropped]
+    out = []
+    for f in spec.sensitive:
+        col = rows[f] if f in rows.columns else sensitive_column(rows, f)
+        if f in spec.bins:
+            col = pd.Series(spec.bins[f].apply(col), index=rows.index)
+        codes, labels = encode_feature(col, f)
+        known = set(kept.get(f, ()))
+        for i, g in enumerate(labels):
+            if g in known:
+                continue
+            mine = codes == i
+            n, n_t = int(mine.sum()), int((mine & no_target).sum())
+            lack = ("an outcome" if n_t == n else what if n_t == 0
+                    else f"an outcome ({n_t:,}) or {what} ({n - n_t:,})")
+            its = "its row lacks" if n == 1 else f"its {n:,} rows lack"
+            out.append(f"{f}: '{g}' has no row left: {its} {lack}.")
+    return out

@@ -142,3 +142,19 @@ def test_disparities_table_and_criteria_equal_the_assessment(disparities):
     _close(metrics["Disparate impact ratio"], crit["disparate_impact_ratio"])
     assert metrics["Four-fifths rule"] == {True: "passes", False: "fails"}[
         crit["passes_four_fifths"]]
+
+
+def test_sensitive_page_names_a_group_left_with_no_row():
+    """All of race 'C' lacks a score: the page named only the rows left out; it now names the
+    group and how many rows it had (counted by pandas)."""
+    df = small_frame(n=900, seed=4)
+    df["risk_score"] = df["risk_score"].astype(float)
+    df.loc[df.race == "C", "risk_score"] = np.nan
+    at = _seed("app_pages/sensitive.py", df)
+    at.session_state["fc_data_digest"] = "page-values-lost-group"
+    at.run()
+    no_exception(at)
+    said = " ".join(i.value.replace("\\", "") for i in at.info)
+    n = int((df.race == "C").sum())
+    assert f"race: 'C' has no row left: its {n:,} rows lack a score." in said, said
+    assert "'A' has no row left" not in said and "'B' has no row left" not in said

@@ -118,6 +118,8 @@ def view() -> None:
     components.criteria_tiles(a, feature, digest)
     for note in a.notes:
         components.caption(note)
+    for sentence in components.vanished(a):  # groups the notes' left-out rows emptied
+        components.caption(sentence)
 
     # written when asked for (callables), not on every change of the metrics shown
     st.download_button("Download assessment (JSON)", functools.partial(tables.assessment_json, a),

@@ -8,7 +8,7 @@ import streamlit as st
 from faircard import charts
 from faircard.errors import FaircardError
 from faircard.onehot import sensitive_column
-from faircard.prepare import partition_name, vanished_groups
+from faircard.prepare import partition_name
 from faircard.roles import (
     MANY_GROUPS,
     default_bands,
@@ -122,20 +122,12 @@ st.dataframe(
 )
 
 
-def _vanished() -> list[str]:
-    """The groups all of whose rows were left out, named from the rows in memory (an upload;
-    a dataset counted where it lives keeps no row here)."""
-    if state.get(state.SOURCE) is not None:
-        return []
-    return vanished_groups(data, result.spec, {gc.feature: gc.groups for gc in result.counts})
-
-
 if result.n_dropped:  # the groups' people then add up to fewer than the dataset's rows
     detail = ", ".join(f"{v:,} with {k}" for k, v in result.cube.dropped_reasons.items() if v)
     st.info(f"The groups hold the {result.n_rows - result.n_dropped:,} of {result.n_rows:,} "
             f"rows that have an outcome and a decision; the other {result.n_dropped:,} are "
             f"left out ({components.escape(detail)})."
-            + "".join(f" {components.escape(s)}" for s in _vanished()))
+            + "".join(f" {components.escape(s)}" for s in components.vanished(result)))
 for note in result.group_notes:
     st.info(components.escape(note))
 feature = st.selectbox("Chart", result.features, key="w_chart_feature")

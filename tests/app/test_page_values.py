@@ -158,3 +158,10 @@ def test_sensitive_page_names_a_group_left_with_no_row():
     n = int((df.race == "C").sum())
     assert f"race: 'C' has no row left: its {n:,} rows lack a score." in said, said
     assert "'A' has no row left" not in said and "'B' has no row left" not in said
+    # the Disparities page names it next to its count of the rows left out
+    disp = _seed("app_pages/disparities.py", df)
+    disp.session_state["fc_data_digest"] = "page-values-lost-group"
+    disp.run()
+    no_exception(disp)
+    captions = [c.value.replace("\\", "") for c in disp.caption]
+    assert f"race: 'C' has no row left: its {n:,} rows lack a score." in captions, captions

@@ -263,6 +263,22 @@ def _same(s: AssessmentSpec, t: AssessmentSpec) -> bool:
                             for f in dataclasses.fields(AssessmentSpec)))
 
 
+def vanished(a) -> list[str]:
+    """The groups of ``a`` whose every row was left out for a missing outcome or decision
+    (``prepare.vanished_groups``), named from the rows in memory (an upload; a dataset counted
+    where it lives keeps no row here); found once per cube."""
+    from ..prepare import vanished_groups
+
+    if state.get(state.SOURCE) is not None or not a.n_dropped:
+        return []
+    key = ("vanished_groups", a.spec.sensitive, repr(sorted(a.spec.bins.items())))
+    memo = a.cube.memo
+    if key not in memo:
+        memo[key] = vanished_groups(state.get(state.DATA), a.spec,
+                                    {gc.feature: gc.groups for gc in a.counts})
+    return memo[key]
+
+
 def _counted(digest, source, spec: AssessmentSpec):
     return cache.counted_assessment(
         digest, source["path"], spec,

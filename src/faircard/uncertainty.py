@@ -123,7 +123,7 @@ def _equalized_odds_pair(point: dict[str, np.ndarray], included: np.ndarray, tpr
     if np.isnan(t_d) or np.isnan(f_d):  # one of the two gaps is unknown: so is the criterion
         nan = np.full(len(tpr[0]), np.nan)
         return nan, nan
-    diff = tpr[0] if np.isnan(f_d) or (not np.isnan(t_d) and t_d >= f_d) else fpr[0]
+    diff = tpr[0] if t_d >= f_d else fpr[0]  # both gaps known (above)
     ratio = tpr[1] if np.isnan(f_r) or (not np.isnan(t_r) and t_r <= f_r) else fpr[1]
     return diff, ratio
 

@@ -7,6 +7,7 @@ checked on a real ``AppSession`` (the server's object for one browser tab).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +32,10 @@ def _session_watches_sources() -> bool:
         finally:
             session.shutdown()
 
-    return asyncio.run(make())
+    # in a thread of its own: a test run earlier in this process may have left an event loop
+    # running in this one, where asyncio.run refuses to start
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, make()).result()
 
 
 def test_no_source_watching_after_runs(server_config):

@@ -1,7 +1,10 @@
 """The sidebar's one-line decision policy marks the groups too small to compare as the card
-does, when a page has drawn the assessment of the current choices (the sidebar never counts)."""
+does, from the first draw: from an assessment a page drew for the same rows and groups, or
+counted for the sidebar when no page has drawn one."""
 
 from __future__ import annotations
+
+import pytest
 
 from faircard.decision import DecisionPolicy
 from tests.app.conftest import new, no_exception, seed_state, small_frame
@@ -35,3 +38,72 @@ def test_the_sidebar_marks_the_policys_groups_too_small_to_compare():
     at.switch_page("app_pages/disparities.py").run()
     no_exception(at)
     assert "not compared" not in _policy_line(at), _policy_line(at)
+
+
+def _per_group_state(df, digest: str):
+    at = seed_state(new("app.py"), df=df)
+    at.session_state["fc_data_digest"] = digest
+    thresholds = {"A": 0.45, "B": 0.5, "C": 0.55, "D": 0.6}
+    at.session_state["fc_policy"] = DecisionPolicy.per_group("race", thresholds)
+    at.session_state["fc_policy_chosen"] = True
+    return at, thresholds
+
+
+def _small_frame_with_d(seed: int):
+    df = small_frame(n=1500, seed=seed)
+    df.loc[df.index[:12], "race"] = "D"
+    return df
+
+
+@pytest.mark.parametrize("page", ["app_pages/data.py", "app_pages/sensitive.py",
+                                  "app_pages/thresholds.py", "app_pages/governance.py"])
+def test_the_sidebar_marks_small_groups_from_the_first_draw(page):
+    """No page has drawn the assessment of these choices before this run (or the page draws
+    it with other intervals or rule): the sidebar still marks D, as the card does."""
+    df = _small_frame_with_d(seed=3)
+    at, thresholds = _per_group_state(df, f"sidebar-first-{page}")
+    at.switch_page(page).run()
+    no_exception(at)
+    line = _policy_line(at)
+    assert "D 0.600 (fewer than 30 people: not compared)" in line, line
+    assert line.count("not compared") == 1, line
+    for g in "ABC":
+        assert f"{g} {thresholds[g]:.3f};" in line, line
+
+
+def test_the_sidebar_follows_the_minimum_group_size_in_the_same_run():
+    df = _small_frame_with_d(seed=4)
+    at, _ = _per_group_state(df, "sidebar-min-size")
+    at.switch_page("app_pages/sensitive.py").run()
+    no_exception(at)
+    assert "D 0.600 (fewer than 30 people: not compared)" in _policy_line(at)
+    at.number_input(key="w_min_size").set_value(10).run()
+    no_exception(at)
+    assert "not compared" not in _policy_line(at), _policy_line(at)
+    at.number_input(key="w_min_size").set_value(500).run()  # every group of race below 500
+    no_exception(at)
+    line = _policy_line(at)
+    sizes = df["race"].value_counts()
+    assert {g for g in "ABCD" if f"{g} " in line and
+            "fewer than 500 people: not compared" in line.split(f"{g} ", 1)[1].split(";")[0]} \
+        == {g for g, n in sizes.items() if n < 500}, (line, sizes.to_dict())
+
+
+def test_a_group_small_for_one_model_only_is_marked_with_that_models_name():
+    """Two models whose scores are missing for different rows: D keeps 40 people under the
+    first and 20 under the second: the sidebar's one line says which model does not compare
+    it."""
+    import numpy as np
+
+    df = small_frame(n=1500, seed=5)
+    df.loc[df.index[:40], "race"] = "D"
+    df["score: first"] = df.pop("risk_score")
+    df["score: second"] = df["score: first"].where(~df.index.isin(df.index[:20]), np.nan)
+    at, _ = _per_group_state(df, "sidebar-two-models")
+    at.session_state["fc_decision"] = "model"
+    at.session_state["fc_model_columns"] = {"first": "score: first", "second": "score: second"}
+    at.switch_page("app_pages/data.py").run()
+    no_exception(at)
+    line = _policy_line(at)
+    assert "D 0.600 (fewer than 30 people for second: not compared)" in line, line
+    assert line.count("not compared") == 1, line

@@ -240,27 +240,10 @@ def assessment_of(spec: AssessmentSpec):
 
 
 def _keep_assessed(digest, spec: AssessmentSpec, a) -> None:
-    """Keep a reference to the last few assessments drawn (no copy), so the sidebar can state
-    the groups of the decision policy too small to compare without counting anything."""
+    """Keep a reference to the last few assessments drawn (no copy): the sidebar reads the
+    policy's group sizes from them instead of counting again (see :func:`_sized`)."""
     kept = [k for k in state.get(state.ASSESSED) if k[2] is not a][-(ASSESSED_KEPT - 1):]
     state.put(state.ASSESSED, [*kept, (digest, spec, a)])
-
-
-def assessed(spec: AssessmentSpec):
-    """The assessment of ``spec`` on the current dataset if a page drew it lately, else None
-    (never counts)."""
-    digest = state.get(state.DATA_DIGEST)
-    return next((a for d, s, a in reversed(state.get(state.ASSESSED) or [])
-                 if d == digest and _same(s, spec)), None)
-
-
-def _same(s: AssessmentSpec, t: AssessmentSpec) -> bool:
-    """The same choices (a per-group policy's spec has no single threshold: NaN on both)."""
-    import dataclasses
-
-    return all((x == y) or (x != x and y != y)
-               for x, y in ((getattr(s, f.name), getattr(t, f.name))
-                            for f in dataclasses.fields(AssessmentSpec)))
 
 
 def vanished(a) -> list[str]:
@@ -512,22 +495,61 @@ def _status() -> None:
 
 def _policy_said() -> str:
     """The decision policy in words, its groups too small to compare marked as the card marks
-    them when the sizes are at hand (every decision's assessment drawn lately, with the same
-    marks); unmarked otherwise, as nothing is counted for the sidebar."""
+    them, from the first draw: the group sizes come from an assessment a page drew lately for
+    the same rows and features (whatever its rule, intervals or reference), else from the
+    assessment of the current choices without intervals (counted once, as every page that
+    compares groups needs the same counts). A group small for some models only says which."""
     policy = state.policy()
     if policy.is_single:
         return policy.describe()
-    marks = None
+    small: dict[str, list[str]] = {}
     try:
-        for _, decision in decisions():
-            a = assessed(spec_for(decision))
-            notes = None if a is None else small_group_notes(policy.feature, a)
-            if notes is None or marks is not None and notes != marks:
-                return policy.describe()
-            marks = notes
-    except (FaircardError, TypeError, ValueError):  # choices not complete: nothing assessed
+        named = decisions()
+        for name, decision in named:
+            spec = spec_for(decision)
+            a = _sized(spec)
+            for g in small_group_notes(policy.feature, a) if a is not None else ():
+                small.setdefault(g, []).append(name)
+    except FaircardError:  # choices not complete or not valid: no sizes to mark
         return policy.describe()
-    return policy.describe(notes=marks)
+    m = int(state.get(state.MIN_GROUP_SIZE))
+    notes = {g: f"fewer than {m:,} people"
+                + ("" if len(names) == len(named) else " for " + ", ".join(names))
+                + ": not compared"
+             for g, names in small.items()}
+    return policy.describe(notes=notes)
+
+
+_SIZE_FREE = ("reference", "min_group_size", "include_small_groups", "n_boot", "confidence",
+              "random_state", "threshold", "policy")
+"""Choices that leave every group's size unchanged (the rows kept and their groups)."""
+
+
+def _sized(spec: AssessmentSpec):
+    """An assessment with the group sizes and minimum group size of ``spec``: one a page drew
+    lately (the same rows and groups, whatever its rule, intervals or reference), or one
+    made from its counts with ``spec``'s minimum; else that of ``spec`` without intervals."""
+    import dataclasses
+
+    digest = state.get(state.DATA_DIGEST)
+    rest = _size_choices(spec)
+    limits = {"min_group_size": spec.min_group_size,
+              "include_small_groups": spec.include_small_groups}
+    for d, s, a in reversed(state.get(state.ASSESSED) or []):
+        if d == digest and _size_choices(s) == rest:
+            if all(getattr(s, k) == v for k, v in limits.items()):
+                return a
+            return assessment_of(dataclasses.replace(s, n_boot=0, **limits))
+    return assessment_of(dataclasses.replace(spec, n_boot=0))
+
+
+_SIZE_FREE = ("reference", "min_group_size", "include_small_groups", "n_boot", "confidence",
+              "random_state", "threshold", "policy")
+"""Choices that leave every group's size unchanged (which rows are kept, and their groups)."""
+
+
+def _size_choices(spec: AssessmentSpec) -> dict:
+    return {k: v for k, v in spec.to_dict().items() if k not in _SIZE_FREE}
 
 
 # Every character that can start Markdown in Streamlit: CommonMark and GFM (emphasis, code,

@@ -30,7 +30,12 @@ if len(choices) > 1:
 else:
     picked = choices[0][0]
 decision = dict(choices)[picked]
-spec = components.spec_for(decision)
+try:  # the choices, checked on the rows once (the groups' labels below read the same cache)
+    spec = components.spec_for(decision)
+    components.assessment_of(spec)
+except FaircardError as exc:
+    components.error(exc)
+    components.stop()
 
 with st.expander("Reference data and population", expanded=False):
     upload = st.file_uploader("Training (reference) data, for drift and population shares",

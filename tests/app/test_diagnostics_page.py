@@ -7,6 +7,7 @@ import re
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from faircard.diagnostics import diagnose
 
@@ -179,3 +180,33 @@ def test_one_band_and_its_count_agree():
     tried, noun, significant, verb = found.groups()
     assert (noun == "subgroup") == (tried == "1")
     assert (verb == "differs") == (significant == "1")
+
+
+@pytest.mark.parametrize("change, expected", [
+    (dict(policy=("race", {"A": 0.4, "B": 0.5, "C": 0.6})),
+     "The decision policy sets thresholds per group of 'race', which is not assessed here"),
+    (dict(policy=("sex", {"Female": 0.4})),
+     "The decision policy has no threshold for the group 'Male' of 'sex'"),
+    (dict(score=np.nan), "No row has both a target and a prediction/score value"),
+    (dict(score="x"), "Score column 'risk_score' has text values such as 'x'"),
+])
+def test_choices_the_rows_refuse_are_said_in_one_line_not_a_traceback(change, expected):
+    """A per-group policy for a feature no longer chosen (the features were switched after
+    choosing it), a policy without a threshold for a group, scores all missing or text: the
+    Diagnostics page raised the error to the user as an app failure; it now says it as the
+    other pages do and draws nothing else."""
+    from faircard.decision import DecisionPolicy
+
+    df = small_frame(n=600, seed=3)
+    if "score" in change:
+        df["risk_score"] = change["score"]
+    at = seed_state(new("app_pages/diagnostics.py"), df=df, sensitive=("sex",))
+    at.session_state["fc_data_digest"] = f"diag-refused-{expected[:30]}"
+    if "policy" in change:
+        feature, thresholds = change["policy"]
+        at.session_state["fc_policy"] = DecisionPolicy.per_group(feature, thresholds)
+    at.run()
+    no_exception(at)
+    assert [text_of(e) for e in at.error] and expected in text_of(at.error[0]), \
+        [text_of(e) for e in at.error]
+    assert not at.subheader and not at.dataframe

@@ -520,11 +520,6 @@ def _policy_said() -> str:
     return policy.describe(notes=notes)
 
 
-_SIZE_FREE = ("reference", "min_group_size", "include_small_groups", "n_boot", "confidence",
-              "random_state", "threshold", "policy")
-"""Choices that leave every group's size unchanged (the rows kept and their groups)."""
-
-
 def _sized(spec: AssessmentSpec):
     """An assessment with the group sizes and minimum group size of ``spec``: one a page drew
     lately (the same rows and groups, whatever its rule, intervals or reference), or one

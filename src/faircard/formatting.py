@@ -45,6 +45,12 @@ def fmt_pct(value: Any, digits: int = 1) -> str:
     return f"{100 * float(value):.{digits}f}%"
 
 
+def fmt_level(confidence: Any) -> str:
+    """A confidence level as a percentage to its last digit: 0.9 -> "90%", 0.975 -> "97.5%"
+    (``fmt_pct(x, 0)`` wrote 0.975 as "98%", a level nobody chose)."""
+    return f"{100 * float(confidence):.10g}%"
+
+
 def fmt_int(value: Any) -> str:
     if is_missing(value):
         return "n/a"

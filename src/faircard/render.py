@@ -25,7 +25,15 @@ from markupsafe import Markup
 
 from .card import QUESTIONS, ModelCard
 from .errors import FaircardError
-from .formatting import fmt_disparate_impact, fmt_int, fmt_num, fmt_p, fmt_pct, fmt_threshold
+from .formatting import (
+    fmt_disparate_impact,
+    fmt_int,
+    fmt_level,
+    fmt_num,
+    fmt_p,
+    fmt_pct,
+    fmt_threshold,
+)
 from .render_worker import data_only_fetcher, run_job
 from .safe_text import LABEL_CHARS, has_unsafe, md_cell, md_text, short_labels, visible
 from .text_table import plain_table
@@ -85,7 +93,7 @@ def environment(template_dir: str | Path | None = None) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(num=fmt_num, count=fmt_int, threshold=fmt_threshold, pct=fmt_pct,
-                       pvalue=fmt_p,
+                       pvalue=fmt_p, level=fmt_level,
                        md=md_cell, mdtext=md_text, label=_label,
                        disparate_impact=fmt_disparate_impact, bands=_bands)
     env.globals["questions"] = QUESTIONS

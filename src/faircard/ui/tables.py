@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..favorable import wording
-from ..formatting import fmt_interval, fmt_num, fmt_p
+from ..formatting import fmt_interval, fmt_level, fmt_num, fmt_p
 from ..metrics import extreme_names
 
 
@@ -33,7 +33,7 @@ def group_table(a, feature: str, metrics: list[str]) -> pd.DataFrame:
 def intervals_caption(a) -> str:
     """What the group and disparity tables' brackets are, at the level ``a`` was assessed at
     (a record assessed with ``--confidence 0.9`` has 90% intervals)."""
-    return (f"Brackets are {100 * a.spec.confidence:g}% intervals: each group's value and each "
+    return (f"Brackets are {fmt_level(a.spec.confidence)} intervals: each group's value and each "
             "gap between groups, at the level this assessment was computed at.")
 
 

@@ -213,7 +213,7 @@ def _slider_range(cube) -> tuple[float, float, float]:
 
 def _count(v) -> str:
     """A count as shown: whole rows, or an expected count under a randomised rule."""
-    return f"{v:,}" if float(v).is_integer() else f"{v:,.2f}"
+    return f"{int(v):,}" if float(v).is_integer() else f"{v:,.2f}"
 
 
 def _what_if_table(w, feature: str, words) -> pd.DataFrame:

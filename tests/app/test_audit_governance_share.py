@@ -264,3 +264,22 @@ def test_share_view_names_the_groups_the_policys_constraint_left_out(tmp_path,
     for g, t in thresholds.items():
         mark = " (fewer than 30 people: not compared)" if g in ("C", "D") else ";"
         assert f"{g} {fmt_threshold(t)}{mark}" in rule, (g, rule)
+
+
+def test_what_if_counts_of_a_deterministic_rule_are_whole_people(_private_audit_store):
+    """Under a deterministic per-group rule the what-if said 'approved: 452.0 of 900
+    people', and its table's counts ended in '.0': counts of people under a rule that decides every row
+    are whole numbers, as pandas counts them (only a randomised rule's are expected values)."""
+    thresholds = {"Female": 0.4, "Male": 0.55}
+    df = _record_with_policy(_private_audit_store, DecisionPolicy.per_group("sex", thresholds))
+    at = _share()
+    assert at.radio(key="w_share_what_if_rule").value == "recorded"
+    chosen = (df["risk_score"] >= df["sex"].map(thresholds)).to_numpy()
+    [headline] = [text_of(m) for m in at.markdown if m.value.startswith("**The recorded")]
+    assert f"approved: {int(chosen.sum()):,} of {len(df):,} people" in headline, headline
+    at.selectbox(key="w_share_what_if_feature").set_value("sex").run()
+    [table] = [d.value for d in at.dataframe if "group size" in d.value.columns]
+    counts = table[["approved", "wrongly approved", "wrongly denied"]]
+    assert not counts.map(lambda c: "." in str(c)).any().any(), counts
+    female = (df["sex"] == "Female").to_numpy()
+    assert table.set_index("group").loc["Female", "approved"] == f"{int(chosen[female].sum()):,}"

@@ -147,11 +147,11 @@ with c2:
         st.error(f"'{components.escape(target)}' has more than two values; choose a yes/no "
                  "outcome column.")
         components.stop("data")
-    default_pos = None
+    default_pos, guessed = None, False
     try:
         default_pos = resolve_pos_label(data[target].dropna(), target, None) if target else None
     except FaircardError:
-        default_pos = values[0] if values else None
+        default_pos, guessed = (values[0] if values else None), bool(values)
     if state.get(state.POS_LABEL) not in values:
         state.put(state.POS_LABEL, default_pos)
     current = state.get(state.POS_LABEL)
@@ -160,6 +160,10 @@ with c2:
                        index=values.index(current) if current in values else 0, format_func=str,
                        help="The value that counts as 'yes' (e.g. 1, True, '>50K').")
     state.put(state.POS_LABEL, pos)
+    if guessed:  # the first value found is only a default: every figure depends on this choice
+        components.warning(
+            f"faircard cannot tell which value of '{target}' is the positive outcome, so every "
+            f"figure counts '{pos}' as the positive one: check 'Positive outcome'.")
     state.restore("w_favorable", state.FAVORABLE)
     st.radio("For the person, a positive prediction is", list(FAVORABLE_CHOICES),
              format_func=FAVORABLE_CHOICES.get, key="w_favorable", horizontal=True,

@@ -23,7 +23,7 @@ from .roles import is_scalar_column
 from .spec import MISSING_GROUP, AssessmentSpec
 
 _POSITIVE_WORDS = {"1", "1.0", "true", "t", "yes", "y", "positive", "pos"}
-_NEGATIVE_WORDS = {"0", "0.0", "false", "f", "no", "n", "negative", "neg"}
+_NEGATIVE_WORDS = {"0", "0.0", "-1", "-1.0", "false", "f", "no", "n", "negative", "neg"}
 MAX_GROUPS_PER_FEATURE = 1000
 
 
@@ -286,7 +286,7 @@ def resolve_pos_label(target: pd.Series, name: str, pos_label: Any = None) -> An
     """The target value that counts as the positive outcome.
 
     Given explicitly it must occur in the column (compared as numbers for numeric columns).
-    Otherwise it is detected for 0/1, True/False, yes/no, positive/negative and
+    Otherwise it is detected for 0/1, -1/1, True/False, yes/no, positive/negative and
     ``">X"``/``"<=X"`` pairs; anything else must be chosen by the user.
     """
     values = _distinct(target, limit=3)

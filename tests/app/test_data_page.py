@@ -268,3 +268,43 @@ def test_a_threshold_the_user_chose_is_kept_when_a_decision_function_model_arriv
     no_exception(at)
     assert at.session_state["fc_policy"].threshold == 0.7
     assert any("read on that scale" in i.value for i in at.info)
+
+
+def _uploaded_with_outcome(values) -> object:
+    df = small_frame(n=300, seed=8)
+    df["outcome"] = np.where(df["outcome"] == 1, values[1], values[0])
+    at = new("app.py")
+    at.run()
+    at.file_uploader(key="upload_data").upload("o.csv", df.to_csv(index=False).encode(),
+                                               "text/csv").run()
+    no_exception(at)
+    return at, df
+
+
+def test_a_positive_outcome_faircard_could_not_tell_is_said_to_be_a_default():
+    """Outcomes 'a'/'b': the page took the first value found as the
+    positive outcome and said 'Data and decisions are ready' with no word that every figure
+    rested on that guess; it now says which value counts as positive and asks to check it,
+    for whatever the user then chooses."""
+    at, df = _uploaded_with_outcome(("a", "b"))
+    first = str(df["outcome"].iloc[0])
+    assert at.selectbox(key="w_pos_outcome").value == first
+    said = [text_of(w) for w in at.warning]
+    assert f"faircard cannot tell which value of 'outcome' is the positive outcome, so every " \
+           f"figure counts '{first}' as the positive one: check 'Positive outcome'." in said, said
+    other = next(v for v in ("a", "b") if v != first)
+    at.selectbox(key="w_pos_outcome").set_value(other).run()
+    no_exception(at)
+    assert at.session_state["fc_pos_label"] == other
+    assert any(f"counts '{other}' as the positive one" in text_of(w) for w in at.warning)
+
+
+def test_outcomes_minus_one_and_one_count_one_as_positive():
+    """-1/1 (scikit-learn's usual encoding, where 1 is the positive class): the page took
+    the first value found (-1 here) as positive without a word, so every rate was computed
+    on the wrong outcome; 1 is now detected, as 0/1 is, and nothing warns."""
+    at, df = _uploaded_with_outcome((-1, 1))
+    assert df["outcome"].iloc[0] == -1
+    assert at.selectbox(key="w_pos_outcome").value == 1
+    assert at.session_state["fc_pos_label"] == 1
+    assert not [w for w in at.warning if "positive outcome" in text_of(w)]

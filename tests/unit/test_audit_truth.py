@@ -298,3 +298,31 @@ def test_calibration_error_is_a_concern_only_beyond_chance():
     assert len(named) == 1 and named[0].startswith("g: scores of 'D' are off by"), ev
     assert "2 groups have an expected calibration error of 0.05 or more that chance alone " \
            "explains" in " ".join(ev)
+
+
+def test_outcomes_minus_one_and_one_are_assessed_with_one_positive(tmp_path):
+    """-1/1 outcomes (and predictions) were refused by the command ('cannot tell which value
+    is the positive outcome'); 1 is the positive one, as for scikit-learn's metrics, whose
+    values on group masks the assessment matches."""
+    import json
+
+    from sklearn.metrics import precision_score, recall_score
+
+    from faircard.cli import main
+
+    df = _frame(n=800, seed=9)
+    df["outcome"] = np.where(df["outcome"] == 1, 1, -1)
+    df["pred"] = np.where(df["risk_score"] >= 0.45, 1, -1)
+    path = tmp_path / "pm.csv"
+    df.to_csv(path, index=False)
+    out = tmp_path / "a.json"
+    assert main(["assess", str(path), "--target", "outcome", "--prediction", "pred",
+                 "--sensitive", "sex", "--bootstrap", "0", "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["pos_label"] == 1
+    for row in doc["by_group"]:
+        part = df[df["sex"] == row["group"]]
+        assert row["true_positive_rate"] == pytest.approx(
+            recall_score(part["outcome"], part["pred"]), abs=1e-12)
+        assert row["precision"] == pytest.approx(
+            precision_score(part["outcome"], part["pred"]), abs=1e-12)

@@ -213,7 +213,7 @@ def test_policy_probabilities_of_a_single_threshold():
     (["N", "Y"], "Y"), (["f", "t"], "t"), (["negative", "positive"], "positive"),
     (["neg", "pos"], "pos"), (["0", "1"], "1"), (["false", "true"], "true"),
     ([" No", "YES "], "YES "), (["<=50K", ">50K"], ">50K"), ([">50K", "<=50K"], ">50K"),
-    (["<50K", ">50K"], ">50K"),
+    (["<50K", ">50K"], ">50K"), ([-1, 1], 1), ([1.0, -1.0], 1.0), (["-1", "1"], "1"),
 ])
 def test_the_positive_label_is_found_for_common_pairs(values, positive):
     got = resolve_pos_label(pd.Series(values), "y")

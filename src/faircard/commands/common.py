@@ -46,7 +46,7 @@ def add_data_options(p: argparse.ArgumentParser, *, score_required: bool = False
                    help="sensitive feature column; repeat for several (their intersection is "
                    "assessed too)")
     p.add_argument("--pos-label", dest="pos_label", default=None,
-                   help="the target value that is the positive outcome (auto-detected for 0/1, "
+                   help="the target value that is the positive outcome (auto-detected for 0/1, -1/1, "
                    "True/False, yes/no, '>50K'/'<=50K')")
     p.add_argument("--favorable", choices=FAVORABLE_OUTCOMES, default=DEFAULT_FAVORABLE,
                    dest="favorable_outcome",

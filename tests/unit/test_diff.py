@@ -206,3 +206,34 @@ def test_diff_says_which_way_each_criterion_moved(tmp_path, capsys):
     assert d_dpr > 0 and d_dpd < 0  # the fair data are fairer by both
     assert moved("demographic_parity_ratio", d_dpr) == "fairer"
     assert moved("demographic_parity_difference", d_dpd) == "fairer"
+
+
+def test_diff_states_the_level_of_each_sides_brackets(tmp_path, capsys):
+    """Record 1 assessed at 90%, record 2 at 95%: the command's brackets were headed
+    '[interval]' with no level, as if both sides were alike; it now names each side's level,
+    and the first record's bracket of a group's selection rate is statsmodels' Wilson
+    interval at 90%."""
+    import json
+
+    store = str(tmp_path / "audit.db")
+    df = _data(4)
+    path = tmp_path / "d.csv"
+    df.to_csv(path, index=False)
+    for level in ("0.9", "0.95"):
+        assert main(["record", str(path), *OPTS, "--author", "alice", "--store", store,
+                     "--bootstrap", "0", "--confidence", level]) == 0
+    capsys.readouterr()
+    assert main(["diff", "1", "2", "--store", store]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("record 1 -> record 2 (change = new - base; in brackets: intervals, "
+                          "record 1's at 90%, record 2's at 95% and each change's combining "
+                          "both)\n"), out
+    female = df[df["sex"] == "female"]
+    lo, hi = proportion_confint(int(female["pred"].sum()), len(female), alpha=0.1,
+                                method="wilson")
+    assert f"sex = female: selection_rate  {female['pred'].mean():.4f} [{lo:.4f}, {hi:.4f}]" \
+        in out, out
+    assert main(["diff", "1", "2", "--store", store, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["confidence"] == {"base": 0.9, "new": 0.95}
+    assert main(["diff", "1", "1", "--store", store]) == 0
+    assert "in brackets: 90% intervals)" in capsys.readouterr().out.splitlines()[0]

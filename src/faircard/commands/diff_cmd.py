@@ -7,6 +7,7 @@ import argparse
 import math
 
 from ..errors import FaircardError
+from ..formatting import fmt_level
 from ..governance.diff import diff_records
 from ..safe_text import json_for_terminal
 from .store_cmd import add_store_option, open_store, safe
@@ -52,6 +53,20 @@ def _verdict(regression: float) -> str:
     return " (less fair)" if regression > 0 else " (fairer)"
 
 
+def _levels(confidence: tuple, base_id: int, new_id: int) -> str:
+    """What the brackets are: one level when both records were assessed at it, else each
+    side's (a change's interval combines both)."""
+    base, new = confidence
+    if base is not None and base == new:
+        return f"{fmt_level(base)} intervals"
+
+    def said(c):
+        return "an unstated level" if c is None else fmt_level(c)
+
+    return (f"intervals, record {base_id}'s at {said(base)}, record {new_id}'s at {said(new)} "
+            "and each change's combining both")
+
+
 def run(args: argparse.Namespace) -> int:
     with open_store(args) as store:
         if args.b is None:
@@ -64,9 +79,13 @@ def run(args: argparse.Namespace) -> int:
             base_id, new_id = store.get(args.a).id, store.get(args.b).id
         result = diff_records(store, base_id, new_id)
     if args.json:
-        print(json_for_terminal({"base": base_id, "new": new_id, **result.to_dict()}))
+        base_level, new_level = result.confidence
+        print(json_for_terminal({"base": base_id, "new": new_id,
+                                 "confidence": {"base": base_level, "new": new_level},
+                                 **result.to_dict()}))
         return 0
-    print(f"record {base_id} -> record {new_id} (change = new - base; [interval])")
+    print(f"record {base_id} -> record {new_id} (change = new - base; in brackets: "
+          f"{_levels(result.confidence, base_id, new_id)})")
     print("criteria (a lower difference or a higher ratio is fairer):")
     for row in result.criteria.itertuples():
         print(f"  {safe(row.feature)}: {row.criterion}  {_f(row.base)}{_ci(row.base_ci_low, row.base_ci_high)}"

@@ -412,24 +412,33 @@ def test_a_parquet_column_without_a_name_is_read_by_path_as_uploaded(tmp_path):
         pd.testing.assert_frame_equal(_duckdb(path, spec).counts_frame(), expected)
 
 
-def test_spark_reads_unnamed_columns_and_says_why_it_cannot_tell_case(spark, tmp_path):
-    """Spark answered names differing only in case with its own error ('[COLUMN_ALREADY_EXISTS]
-    The column `g` already exists'); told to tell case apart, it reads them as the upload."""
+def test_spark_reads_names_differing_only_in_case_without_changing_its_session(
+        spark, tmp_path, monkeypatch):
+    """Spark refused names differing only in case ('[COLUMN_ALREADY_EXISTS] The column `g`
+    already exists'), then faircard did unless the shared session told case apart; now it
+    reads them as the upload in a session of its own, and the shared session's settings stay
+    as others see them while faircard counts (its time zone is the counting session's too)."""
+    from faircard.engine import sources, spark_frame
+
     unnamed, cased = _unnamed_and_cased(tmp_path).items()
     got = assess_source(str(unnamed[0]), unnamed[1], engine="spark", spark=spark)
     pd.testing.assert_frame_equal(got.counts_frame(), _upload(*unnamed).counts_frame())
-    said = _refusal(assess_source, str(cased[0]), cased[1], engine="spark", spark=spark)
-    assert said == ("Spark cannot read 'cased.parquet': its columns 'g' and 'G' differ only in "
-                    "case, and Spark ignoring case (spark.sql.caseSensitive is false) takes "
-                    "them for one column. Rename one, turn spark.sql.caseSensitive on, or "
-                    "count with DuckDB (--engine duckdb), which names them 'g' and 'G.1' as "
-                    "an upload does.")
-    spark.conf.set("spark.sql.caseSensitive", "true")
-    try:
-        got = assess_source(str(cased[0]), cased[1], engine="spark", spark=spark)
-    finally:
-        spark.conf.unset("spark.sql.caseSensitive")
+    keys = ("spark.sql.caseSensitive", *sources.SPARK_PUSHDOWN)
+    shared = {key: spark.conf.get(key, None) for key in keys}
+    seen, unpacked = [], sources._unpacked
+    monkeypatch.setattr(sources, "_unpacked", lambda *a, **k: (
+        seen.append({key: spark.conf.get(key, None) for key in keys}), unpacked(*a, **k))[1])
+    got = assess_source(str(cased[0]), cased[1], engine="spark", spark=spark)
     pd.testing.assert_frame_equal(got.counts_frame(), _upload(*cased).counts_frame())
+    assert set(got.counts_frame()["feature"]) == {"g", "G.1"}
+    assert seen == [shared] and shared["spark.sql.caseSensitive"] in (None, "false")
+    before = spark.conf.get("spark.sql.session.timeZone")
+    spark.conf.set("spark.sql.session.timeZone", "Asia/Kolkata")
+    try:
+        own = spark_frame(str(cased[0]), spark=spark).sparkSession
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", before)
+    assert own is not spark and own.conf.get("spark.sql.session.timeZone") == "Asia/Kolkata"
 
 
 def _text_scores(tmp_path):

@@ -68,11 +68,12 @@ def spark_frame(path: str | None, *, spark_master: str = "local[*]",
         raise FaircardError("Spark reads a file, glob or folder (give DATA) or a catalog table "
                             "(give --spark-table DB.TABLE).")
     from .sources import (
-        check_spark_parquet_names,
         check_spark_parquet_types,
         check_spark_partitions,
         csv_source,
+        names_differ_in_case,
         not_parquet_or_csv,
+        own_session,
         parquet_names,
         read_csv_spark,
         spark_errors,
@@ -84,14 +85,17 @@ def spark_frame(path: str | None, *, spark_master: str = "local[*]",
         raise not_parquet_or_csv(str(path), "Spark")  # Spark said it found no Parquet footer
     if csv is None:
         check_spark_parquet_types(str(path))
-        check_spark_parquet_names(str(path), session)
+    # read and counted in a session of faircard's own, which tells case apart when the
+    # files hold names differing only in case, without changing the setting for others
+    cased = csv is None and names_differ_in_case(str(path))
+    own = own_session(session, {"spark.sql.caseSensitive": "true"} if cased else None)
     with spark_errors():
         if csv is None:
-            frame = session.read.parquet(path)
+            frame = own.read.parquet(path)
             names = parquet_names(str(path), list(frame.columns))
             return check_spark_partitions(frame if names is None else frame.toDF(*names),
                                           str(path))
-        return read_csv_spark(session, str(path), *csv)
+        return read_csv_spark(own, str(path), *csv)
 
 
 def _spark_session(master: str):

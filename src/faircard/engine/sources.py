@@ -857,34 +857,43 @@ def check_spark_partitions(frame: Any, path: str):
     return frame
 
 
-def check_spark_parquet_names(path: str, spark: Any) -> None:
-    """Refuses, with a sentence, Parquet files at ``path`` holding two names that differ only
-    in case ('g', 'G') when ``spark`` ignores case (``spark.sql.caseSensitive``, off by
-    default): Spark took them for one column ('The column `g` already exists'), where an
-    upload and DuckDB name them 'g' and 'G.1' (:func:`faircard.io.columns.column_names`).
-    With case told apart, Spark reads them under those names too."""
+def names_differ_in_case(path: str) -> bool:
+    """Whether a Parquet file at ``path`` holds two names that differ only in case ('g',
+    'G'): Spark ignoring case (``spark.sql.caseSensitive`` off, its default) takes them for
+    one column and refused the file ('[COLUMN_ALREADY_EXISTS] The column `g` already
+    exists'), where an upload and DuckDB name them 'g' and 'G.1'
+    (:func:`faircard.io.columns.column_names`)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    if str(spark.conf.get("spark.sql.caseSensitive", "false")).lower() == "true":
-        return
     for f in sorted(_parquet_files(path)):
         try:
             names = pq.read_schema(f).names
         except (OSError, pa.ArrowException):
             continue  # Spark says what is wrong with it
-        first: dict[str, str] = {}
-        for name in names:
-            other = first.setdefault(name.lower(), name)
-            if other != name:
-                named = column_names(names)
-                raise FaircardError(
-                    f"Spark cannot read '{f.name}': its columns '{other}' and '{name}' differ "
-                    "only in case, and Spark ignoring case (spark.sql.caseSensitive is false) "
-                    "takes them for one column. Rename one, turn spark.sql.caseSensitive on, "
-                    "or count with DuckDB (--engine duckdb), which names them "
-                    f"'{named[names.index(other)]}' and '{named[names.index(name)]}' as an "
-                    "upload does.")
+        if len({name.lower() for name in names}) < len(names):
+            return True
+    return False
+
+
+def own_session(spark: Any, settings: dict[str, str] | None = None):
+    """A Spark session of faircard's own on ``spark``'s SparkContext (Spark's
+    ``newSession``: its own SQL settings and temporary views, the same cluster and cache),
+    holding ``spark``'s settings, then ``settings``. What faircard sets to read and count
+    (case told apart, footers not believed) and the views it names are never seen by others
+    using ``spark``, which ``getOrCreate`` shares within a process; a new session alone
+    would have lost the settings made on ``spark`` after it started (its time zone, ...)."""
+    child = spark.newSession()
+    for key, value in spark.conf.getAll.items():
+        if child.conf.get(key, None) != value:
+            try:
+                child.conf.set(key, value)
+            except Exception as exc:  # a setting fixed for the whole SparkContext
+                if _spark_message(exc) is None:
+                    raise
+    for key, value in (settings or {}).items():
+        child.conf.set(key, value)
+    return child
 
 
 def check_spark_parquet_types(path: str) -> None:

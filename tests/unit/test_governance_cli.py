@@ -232,3 +232,29 @@ def test_record_and_gate_with_a_model_file(tmp_path, store_path, capsys):
     assert code == 0 and "[m1.skops] PASS approved" in out
     code, out, _ = _run([*gate, "--model", tmp_path / "m2.skops"], capsys)
     assert code == 1 and "[m2.skops] FAIL approved" in out
+
+
+def test_show_states_the_recorded_decision_rule(data_csv, store_path, tmp_path, capsys):
+    """A record made under one threshold per group was shown as "score 'score' >= None":
+    'faircard show' now states the recorded policy as the record's card does (in the words
+    of the favourable outcome), and a single threshold to three decimals."""
+    from faircard.decision import DecisionPolicy
+
+    thresholds = {"female": 0.45, "male": 0.6, "non-binary": 0.5}
+    policy = DecisionPolicy.per_group("sex", thresholds)
+    policy_file = tmp_path / "policy.json"
+    policy_file.write_text(json.dumps(policy.to_dict()))
+    score = ["--target", "y", "--score", "score", "--sensitive", "sex"]
+    code, out, err = _run(["record", data_csv, *score, "--policy", policy_file,
+                           "--favorable", "negative", "--author", "alice", "--store",
+                           store_path, "--bootstrap", "0"], capsys)
+    assert code == 0, err
+    code, out, err = _run(["record", data_csv, *score, "--threshold", "0.55", "--author",
+                           "alice", "--store", store_path, "--bootstrap", "0"], capsys)
+    assert code == 0, err
+    code, out, _ = _run(["show", "1", "--store", store_path], capsys)
+    assert code == 0 and "None" not in out, out
+    assert (f"  assessed     target 'y', score 'score' under the recorded policy "
+            f"({policy.describe(positive='flagged')}), sensitive sex\n") in out, out
+    code, out, _ = _run(["show", "2", "--store", store_path], capsys)
+    assert "  assessed     target 'y', score 'score' >= 0.550, sensitive sex\n" in out, out

@@ -290,6 +290,29 @@ def run_records(args: argparse.Namespace) -> int:
     return 0
 
 
+def _decision(spec: dict[str, Any]) -> str:
+    """The recorded decision rule in words: the score with its one threshold, or with the
+    recorded per-group policy as the record's card states it ('>= None' was shown for a
+    policy with one threshold per group), or the prediction column."""
+    from ..decision import DecisionPolicy
+    from ..favorable import check_favorable, wording
+    from ..formatting import fmt_threshold
+
+    if not spec.get("score"):
+        return f"prediction '{safe(spec.get('prediction'))}'"
+    score = f"score '{safe(spec.get('score'))}'"
+    try:
+        policy = (DecisionPolicy.from_dict(spec["policy"]) if spec.get("policy") is not None
+                  else DecisionPolicy.single(float(spec.get("threshold"))))
+        positive = wording(check_favorable(spec.get("favorable_outcome") or "positive"))
+    except (FaircardError, KeyError, TypeError, ValueError):
+        return f"{score} under a decision rule this faircard cannot read"
+    if policy.is_single:
+        return f"{score} >= {fmt_threshold(policy.threshold)}"
+    said = policy.describe(positive=positive.positive_decision)
+    return f"{score} under the recorded policy ({safe(said)})"
+
+
 def run_show(args: argparse.Namespace) -> int:
     with open_store(args) as store:
         if args.json:
@@ -309,9 +332,7 @@ def run_show(args: argparse.Namespace) -> int:
     for m in rec.models:
         lines.append(f"  model        {safe(m['name'])} (sha256 {m['sha256']})")
     spec = rec.spec
-    decision = (f"score '{safe(spec.get('score'))}' >= {spec.get('threshold')}"
-                if spec.get("score") else f"prediction '{safe(spec.get('prediction'))}'")
-    lines.append(f"  assessed     target '{safe(spec.get('target'))}', {decision}, "
+    lines.append(f"  assessed     target '{safe(spec.get('target'))}', {_decision(spec)}, "
                  f"sensitive {', '.join(safe(s) for s in spec.get('sensitive_features') or [])}")
     lines.append(f"  fingerprint  {rec.fingerprint}")
     if rec.supersedes is not None:

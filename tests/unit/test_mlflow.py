@@ -44,3 +44,35 @@ def test_record_logs_the_assessment_card_and_fingerprint(tmp_path, monkeypatch, 
         assert logged == s.assessment(1)
     card = (tmp_path / "got" / "faircard" / "model_card.md").read_text()
     assert folder and "sex" in card and f"{want:.3f}" in card
+
+
+def test_a_per_group_policy_is_logged_as_such_not_as_a_threshold_of_none(tmp_path,
+                                                                         monkeypatch, capsys):
+    """The run's 'decision' parameter read "score >= None" for a record made under one
+    threshold per group; it names the policy's feature, and a single threshold is written to
+    three decimals."""
+    from faircard.decision import DecisionPolicy
+
+    df = make_dataset(4, n=500, n_features=1, with_missing=False, tiny_group=False,
+                      no_positive_group=False)
+    data = tmp_path / "loans.csv"
+    df.to_csv(data, index=False)
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps(DecisionPolicy.per_group(
+        "sex", {"female": 0.45, "male": 0.6, "non-binary": 0.5}).to_dict()))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", (tmp_path / "mlruns").as_uri())
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    store = str(tmp_path / "audit.db")
+    said = {}
+    for name, rule in (("per group", ["--policy", str(policy)]),
+                       ("single", ["--threshold", "0.55"])):
+        code = main(["record", str(data), "--target", "y", "--score", "score", "--sensitive",
+                     "sex", *rule, "--author", "alice", "--store", store, "--bootstrap", "0",
+                     "--mlflow"])
+        out = capsys.readouterr().out
+        assert code == 0, out
+        run_id = re.search(r"^mlflow run ([0-9a-f]+)$", out, re.M).group(1)
+        said[name] = mlflow.MlflowClient().get_run(run_id).data.params["decision"]
+    assert said == {"per group": "score, thresholds per group of sex (see "
+                                 "faircard/assessment.json)",
+                    "single": "score >= 0.550"}

@@ -22,6 +22,25 @@ def _metric_name(*parts: str) -> str:
     return _METRIC_NAME.sub("_", ".".join(parts))
 
 
+def _decision(doc: Mapping[str, Any]) -> str:
+    """The decision rule as a short run parameter: "score >= 0.500", or the feature a
+    per-group policy sets its thresholds by (the rule itself is in assessment.json); a
+    per-group policy was logged as "score >= None"."""
+    from ..decision import DecisionPolicy
+    from ..formatting import fmt_threshold
+
+    if not doc.get("score"):
+        return f"prediction {doc.get('prediction')}"
+    policy = doc.get("policy")
+    if policy is None:
+        return f"score >= {fmt_threshold(doc.get('threshold'))}"
+    policy = DecisionPolicy.from_dict(policy)
+    if policy.is_single:
+        return f"score >= {fmt_threshold(policy.threshold)}"
+    return (f"score, {'randomised ' if policy.is_randomized else ''}thresholds per group of "
+            f"{policy.feature} (see faircard/assessment.json)")
+
+
 def log_assessment(doc: Mapping[str, Any], *, fingerprint: str, card_markdown: str,
                    record_id: int | None = None, store: str | None = None,
                    tracking_uri: str | None = None, experiment: str = EXPERIMENT,
@@ -50,9 +69,7 @@ def log_assessment(doc: Mapping[str, Any], *, fingerprint: str, card_markdown: s
             if store:
                 tags["faircard.store"] = store
             mlflow.set_tags(tags)
-            decision = (f"score >= {doc.get('threshold')}" if doc.get("score")
-                        else f"prediction {doc.get('prediction')}")
-            mlflow.log_params({"target": str(doc.get("target")), "decision": decision,
+            mlflow.log_params({"target": str(doc.get("target")), "decision": _decision(doc),
                                "sensitive_features": ", ".join(doc.get("sensitive_features")
                                                                or [])})
             metrics = {_metric_name("overall", k): float(v)

@@ -327,6 +327,34 @@ def test_one_expected_count_below_five_is_enough_for_fisher(k1, n1, k2, n2):
         fisher_exact([[k1, n1 - k1], [k2, n2 - k2]]).pvalue, abs=1e-12)
 
 
+def test_fisher_takes_expected_counts_summed_just_below_a_half_as_the_half():
+    # under a randomised rule an expected count of 3.5 can be summed as 3.4999999999999996;
+    # it is taken as 3.5 and rounded half to even (4 of 10, 6 failures), as 3.5 itself and
+    # 3.5000000000000004 are: one table whatever the order the rows were added in
+    want = fisher_exact([[4, 6], [8, 2]]).pvalue
+    for k1 in (np.nextafter(3.5, 0.0), 3.5, np.nextafter(3.5, 4.0)):
+        assert u.two_proportion_p(float(k1), 10, 8, 10) == pytest.approx(want, abs=1e-12)
+    # the other table is a real difference here, so a count rounded unsnapped would show
+    assert abs(fisher_exact([[3, 7], [8, 2]]).pvalue - want) > 0.01
+
+
+def test_equalized_odds_has_no_interval_when_only_one_group_has_actual_positives():
+    # group b has no actual positives: its true positive rate is undefined, so the gap in
+    # true positive rates, and with it equalized odds (the larger of the two gaps), is
+    # unknown; its interval is undefined too, not the false positive rates' interval
+    df = pd.concat([_rows("a", tn=40, fp=10, fn=10, tp=40), _rows("b", tn=70, fp=30)],
+                   ignore_index=True)
+    a = faircard.assess(df, target="y", prediction="p", sensitive="g", n_boot=60,
+                        random_state=4)
+    crit = a.uncertainty["criteria"]["g"]
+    for name in ("equalized_odds_difference", "equalized_odds_ratio",
+                 "equal_opportunity_difference", "equal_opportunity_ratio"):
+        assert np.isnan(crit[name]).all(), name
+    # the gaps both groups have are still intervals: selection 50/100 against 30/100
+    lo, hi = crit["demographic_parity_difference"]
+    assert np.isfinite([lo, hi]).all() and lo < 0.2 < hi
+
+
 def test_few_people_behind_a_rate_over_everyone_is_only_flagged_by_the_group_size():
     # min_group_size 5: a group of 7 is not small; its selection rate rests on all 7 people
     # and is not flagged, its true positive rate rests on 3 actual positives and is

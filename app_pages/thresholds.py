@@ -21,6 +21,22 @@ from faircard.ui import cache, components, state, tables
 CONFUSION_CELLS = ["actual no, predicted no", "actual no, predicted yes",
                    "actual yes, predicted no", "actual yes, predicted yes"]
 
+def _unusable(policy: DecisionPolicy, a) -> str:
+    """Why the other pages cannot apply ``policy`` to the current choices (its feature is not
+    assessed, or it has no threshold for some of its groups), or "" when they can."""
+    if policy.is_single:
+        return ""
+    groups = next((gc.groups for gc in a.counts if gc.feature == policy.feature), None)
+    try:
+        if groups is None:
+            components.spec_for({"score": a.spec.score, "policy": policy})
+        else:
+            policy.check_groups(groups)
+    except FaircardError as exc:
+        return str(exc)
+    return ""
+
+
 st.title("Thresholds")
 st.caption("A model gives scores; people act on a threshold. See what each group pays at a "
            "threshold, weigh the costs of mistakes, and choose a policy for the model card.")
@@ -60,8 +76,14 @@ if in_force.is_single:  # a slider position between two scores: written in a few
         state.set_policy(DecisionPolicy.single(short),
                          chosen=bool(state.get(state.POLICY_CHOSEN)))
         in_force = state.policy()
-st.info("Decision policy in force (every page and the model card use it): "
-        + components.escape(in_force.describe()))
+unusable = _unusable(in_force, a)
+if unusable:  # the other pages stop on it: say so instead of claiming they use it
+    components.warning(f"Decision policy in force: {in_force.describe()} The other pages and "
+                       f"the model card cannot apply it to these choices: {unusable} Choose a "
+                       "policy here to replace it.")
+else:
+    st.info("Decision policy in force (every page and the model card use it): "
+            + components.escape(in_force.describe()))
 
 st.subheader("One threshold for everyone")
 thresholds = cache.sweep_for(digest, a, a.features[0]).thresholds

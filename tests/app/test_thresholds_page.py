@@ -6,8 +6,9 @@ import io
 
 import numpy as np
 import pyarrow as pa
+import pytest
 
-from tests.app.conftest import new, no_exception, seed_state, small_frame
+from tests.app.conftest import new, no_exception, seed_state, small_frame, text_of
 
 
 def test_slider_updates_table_and_policy_is_kept():
@@ -136,3 +137,34 @@ def test_the_trade_off_is_traced_and_drawn_only_when_opened():
     (data,) = chart.proto.datasets
     rows = pa.ipc.open_stream(io.BytesIO(data.data.data)).read_pandas()
     assert list(rows["policy"]).count("chosen policy") == 1
+
+
+@pytest.mark.parametrize("feature, thresholds, why", [
+    ("race", {"A": 0.4, "B": 0.5, "C": 0.6},
+     "The decision policy sets thresholds per group of 'race', which is not assessed here"),
+    ("sex", {"Female": 0.4}, "The decision policy has no threshold for the group 'Male'"),
+])
+def test_a_policy_the_other_pages_cannot_apply_is_not_said_to_be_used(feature, thresholds,
+                                                                      why):
+    """A per-group policy for a feature no longer chosen (or without a threshold for a group):
+    the page said 'Decision policy in force (every page and the model card use it)' while the
+    Disparities page and the model card stopped on it; it now says they cannot apply it, and
+    why, as they do."""
+    from faircard.decision import DecisionPolicy
+
+    at = seed_state(new("app_pages/thresholds.py"), sensitive=("sex",))
+    at.session_state["fc_policy"] = DecisionPolicy.per_group(feature, thresholds)
+    at.session_state["fc_policy_chosen"] = True
+    at.run()
+    no_exception(at)
+    assert not [i for i in at.info if "every page and the model card use it" in i.value]
+    said = [text_of(w) for w in at.warning if "cannot apply it" in text_of(w)]
+    assert len(said) == 1 and why in said[0], [text_of(w) for w in at.warning]
+    disparities = seed_state(new("app_pages/disparities.py"), sensitive=("sex",))
+    disparities.session_state["fc_policy"] = at.session_state["fc_policy"]
+    disparities.run()
+    assert [e for e in disparities.error if why in text_of(e)]
+    # one threshold for everyone is a policy every page applies
+    at.session_state["fc_policy"] = DecisionPolicy.single(0.5)
+    at.run()
+    assert [i for i in at.info if "every page and the model card use it" in i.value]

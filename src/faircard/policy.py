@@ -19,7 +19,6 @@ import numpy as np
 
 from .decision import (
     DecisionPolicy,
-    GroupRule,
     left_out_record,
     mix_entry,
     shortest_between,
@@ -598,23 +597,51 @@ def choose_policy_from_sweep(sw: Sweep, *, feature: str = "", constraint: str = 
 
 def _randomized(sw: Sweep, tolerance: float, allow_degenerate: bool, rules: dict,
                 common: dict) -> Policy | None:
-    """The best randomised policy (:func:`~faircard.randomized.search_randomized`) as a
-    :class:`Policy`, or None when that search finds none. Its parts are taken among every
-    distinct score when the sweep is a coarser grid (a group's ROC hull has its vertices
-    there), written as the shortest numbers with the same decisions."""
-    from .randomized import search_randomized
+    """The best randomised policy (:func:`~faircard.randomized.search_points`) as a
+    :class:`Policy`, or None when that search finds none. Its parts are the vertices of each
+    group's ROC hull among all its distinct scores (:func:`decision_points`)."""
+    from .randomized import search_points
 
-    every = sw.at_every_score()
-    found = search_randomized(every, finite_thresholds(every), tolerance=tolerance,
-                              allow_degenerate=allow_degenerate, **rules)
+    found = search_points(sw.groups, decision_points(sw), tolerance=tolerance,
+                          allow_degenerate=allow_degenerate, **rules)
     if found is None:
         return None
     group_rules, mixed_counts = found
-    if every is not sw:
-        group_rules = {g: _shortened(r, every.thresholds[:-1]) for g, r in group_rules.items()}
     return policy_from_counts(
         mixed_counts, list(sw.groups), {g: r.threshold for g, r in group_rules.items()},
         mix={g: mix_entry(r) for g, r in group_rules.items() if r.is_randomized}, **common)
+
+
+def decision_points(sw: Sweep) -> list:
+    """Each group's candidate points for a randomised rule
+    (:class:`~faircard.roc_hulls.GroupPoints`): the vertices of its ROC hull among all its
+    distinct scores when the sweep's rows are known, at any number of them (a grid of
+    quantiles can miss a vertex); else every threshold of the sweep. A vertex's threshold is
+    the sweep's own when the sweep tells every distinct score apart; otherwise the shortest
+    number above the group's score below it that decides as the next distinct score does."""
+    from .roc_hulls import hull_points, sweep_points
+
+    if sw.rows is None:
+        return sweep_points(sw, finite_thresholds(sw))
+    y_true, y_score, group, weight = sw.rows
+    distinct = np.unique(y_score)
+    if len(sw.thresholds) > len(distinct) and np.array_equal(
+            np.searchsorted(sw.thresholds, distinct, side="right"),
+            np.arange(1, len(distinct) + 1)):
+        stated = finite_thresholds(sw)
+
+        def state(prev: np.ndarray) -> np.ndarray:
+            return stated[np.searchsorted(sw.thresholds, prev, side="right")]
+    else:
+        top = float(distinct[-1]) if len(distinct) else 0.0
+        nobody = shortest_between(top, threshold_above(top))
+
+        def state(prev: np.ndarray) -> np.ndarray:
+            k = np.searchsorted(distinct, prev, side="right")
+            return np.array([shortest_between(float(p), float(distinct[i]))
+                             if i < len(distinct) else nobody
+                             for p, i in zip(prev.tolist(), k.tolist(), strict=True)])
+    return hull_points(y_true, y_score, group, len(sw.groups), state, weight=weight)
 
 
 def group_sizes(sw: Sweep) -> np.ndarray:
@@ -630,19 +657,6 @@ def finite_thresholds(sw: Sweep) -> np.ndarray:
     tops = [float(x) for x in (*finite, sw.max_score) if x is not None]
     above = threshold_above(max(tops)) if tops else 1.0
     return np.where(np.isfinite(sw.thresholds), sw.thresholds, above)
-
-
-def _shortened(rule: GroupRule, distinct: np.ndarray) -> GroupRule:
-    """``rule`` with each threshold, a distinct score, as the shortest number that makes
-    the same decisions on the scores ``distinct`` (ascending)."""
-    def short(t: float) -> float:
-        if not np.isfinite(t):
-            return t
-        k = int(np.searchsorted(distinct, t))
-        return shortest_between(float(distinct[k - 1]) if k else -np.inf, t)
-
-    (t0, p0), *rest = rule.parts
-    return GroupRule(short(t0), p0, None, tuple((short(t), q) for t, q in rest))
 
 
 def _rank(p: Policy, sign: float, allow_degenerate: bool) -> tuple:

@@ -18,6 +18,7 @@ import numpy as np
 
 from .decision import GroupRule
 from .metrics import metrics_from_counts
+from .roc_hulls import GroupPoints, sweep_points
 from .thresholds import Sweep
 
 _EPS = 1e-12
@@ -68,34 +69,43 @@ def _gain_weights(counts: np.ndarray, objective: str, fp_cost: float, fn_cost: f
     return pos * fn_cost / n, -neg * fp_cost / n, -pos * fn_cost / n
 
 
-def search_randomized(sw: Sweep, thresholds: np.ndarray, *, constraint: str, objective: str,
-                      tolerance: float, fp_cost: float, fn_cost: float, included: np.ndarray,
-                      allow_degenerate: bool = False):
-    """The best randomised policy, or None when none was found.
+def search_randomized(sw: Sweep, thresholds: np.ndarray, **kwargs):
+    """:func:`search_points` over every threshold of a sweep (``thresholds``: its finite
+    thresholds, as stated)."""
+    return search_points(sw.groups, sweep_points(sw, thresholds), **kwargs)
 
-    ``thresholds`` are the finite thresholds of the sweep. Returns ``(rules, counts)``:
+
+def search_points(groups, points: list[GroupPoints], *, constraint: str, objective: str,
+                  tolerance: float, fp_cost: float, fn_cost: float, included: np.ndarray,
+                  allow_degenerate: bool = False):
+    """The best randomised policy mixing each group's candidate points, or None when none was
+    found.
+
+    ``points``: per group, its candidate thresholds and counts (every threshold of a sweep, or
+    only its ROC hull's vertices: the best mix is a mix of those). Returns ``(rules, counts)``:
     {group: :class:`~faircard.decision.GroupRule`} and the policy's expected confusion counts
-    ``[tn, fp, fn, tp]`` per group (G, 4), from the sweep's counts at the rules' parts. In a
-    rule of several parts, a part that gives everybody (nobody) in the group a positive
-    decision is stated as everybody (nobody).
+    ``[tn, fp, fn, tp]`` per group (G, 4), from the counts at the rules' parts. In a rule of
+    several parts, a part that gives everybody (nobody) in the group a positive decision is
+    stated as everybody (nobody).
     """
     from .policy import CONSTRAINTS, _gains
 
-    counts = sw.counts
-    tot = counts[0].sum(axis=0)
+    counts = [p.counts for p in points]
+    tot = np.sum([c[0] for c in counts], axis=0)  # every point's counts add up to the group's
     totals = np.array([tot.sum(), tot[2] + tot[3], tot[0] + tot[1]], dtype=np.float64)
-    gains = _gains(counts, objective, totals, fp_cost, fn_cost)
+    gains = [_gains(c, objective, totals, fp_cost, fn_cost) for c in counts]
     names = CONSTRAINTS[constraint]
-    vals = _rates(counts) if len(names) == 2 else metrics_from_counts(counts)
-    sel = vals["selection_rate"]
-    n_groups = counts.shape[1]
+    vals = [_rates(c) if len(names) == 2 else metrics_from_counts(c) for c in counts]
+    sel = [v["selection_rate"] for v in vals]
+    n_groups = len(counts)
     if not included.any():
         included = np.ones(n_groups, bool)
     if len(names) == 2:
         picks = _equalized_odds(counts, vals, gains, included, objective, fp_cost, fn_cost,
                                 allow_degenerate, tolerance)
     elif len(names) == 1:
-        pairs = _one_metric(vals[names[0]], gains, sel, included, tolerance, allow_degenerate)
+        pairs = _one_metric([v[names[0]] for v in vals], gains, sel, included, tolerance,
+                            allow_degenerate)
         picks = None if pairs is None else [[(a, w), (b, 1.0 - w)] for a, b, w in pairs]
     else:
         return None
@@ -103,19 +113,19 @@ def search_randomized(sw: Sweep, thresholds: np.ndarray, *, constraint: str, obj
         return None
     rules = {}
     out = np.zeros((n_groups, 4), dtype=np.float64)
-    for j, (g, parts) in enumerate(zip(sw.groups, picks, strict=True)):
+    for j, (g, parts) in enumerate(zip(groups, picks, strict=True)):
         parts = [(int(k), float(w)) for k, w in parts if w > _EPS]
         total = sum(w for _, w in parts)
         parts = [(k, w / total) for k, w in parts]
         for k, w in parts:
-            out[j] += w * counts[k, j]
-        rules[g] = _rule_of(parts, sel[:, j], thresholds)
+            out[j] += w * counts[j][k]
+        rules[g] = _rule_of(parts, sel[j], points[j].thresholds)
     rounded = np.rint(out)
     return rules, (rounded.astype(np.int64) if np.array_equal(rounded, out) else out)
 
 
 def _rates(counts: np.ndarray) -> dict[str, np.ndarray]:
-    """The selection, true positive and false positive rates (K, G) of sweep counts (NaN
+    """The selection, true positive and false positive rates (m,) of a group's counts (NaN
     where undefined), as :func:`~faircard.metrics.metrics_from_counts` gives them, without
     the other metrics (a sweep at every distinct score is long)."""
     tn, fp, fn, tp = (counts[..., i].astype(np.float64) for i in range(4))
@@ -146,15 +156,17 @@ def _rule_of(parts: list[tuple[int, float]], sel: np.ndarray, thresholds: np.nda
 
 
 def _one_metric(metric, gains, sel, included, tol, allow_degenerate):
-    """Each group on the upper hull of (metric, gain), all metrics in a window [L, L + tol]."""
-    n_groups = metric.shape[1]
+    """Each group on the upper hull of (metric, gain), all metrics in a window [L, L + tol].
+    ``metric``, ``gains``, ``sel``: per group, its values at each of its points."""
+    n_groups = len(metric)
     hulls = []
     for j in range(n_groups):
-        ok = np.flatnonzero(~np.isnan(metric[:, j]))
+        m, gj = metric[j], gains[j]
+        ok = np.flatnonzero(~np.isnan(m))
         if not ok.size:
             return None
-        h = ok[_upper_hull(metric[ok, j], gains[ok, j])]
-        hulls.append((metric[h, j], gains[h, j], sel[h, j], h))
+        h = ok[_upper_hull(m[ok], gj[ok])]
+        hulls.append((m[h], gj[h], sel[j][h], h))
     cand = np.unique(np.concatenate(
         [np.concatenate([hx, hx - tol]) for j, (hx, *_rest) in enumerate(hulls) if included[j]]))
     total = np.zeros(len(cand))
@@ -194,16 +206,17 @@ def _equalized_odds(counts, vals, gains, included, objective, fp_cost, fn_cost,
     points. With a tolerance above 0, the groups' points may differ: the best such policy
     is a linear programme over the mixes of each group's hull vertices (:func:`_relaxed`),
     used when it is better than the common point and not all-or-nothing for every group
-    (unless allowed)."""
-    tpr, fpr = vals["true_positive_rate"], vals["false_positive_rate"]
-    n_groups = tpr.shape[1]
-    a, b, _c = _gain_weights(counts, objective, fp_cost, fn_cost)
+    (unless allowed). ``counts``, ``vals``, ``gains``: per group, at each of its points."""
+    tpr = [v["true_positive_rate"] for v in vals]
+    fpr = [v["false_positive_rate"] for v in vals]
+    n_groups = len(counts)
+    a, b, _c = _gain_weights(np.array([[c[0] for c in counts]]), objective, fp_cost, fn_cost)
     hulls, polygons = {}, {}
     for j in np.flatnonzero(included):
-        ok = np.flatnonzero(~np.isnan(tpr[:, j]) & ~np.isnan(fpr[:, j]))
+        ok = np.flatnonzero(~np.isnan(tpr[j]) & ~np.isnan(fpr[j]))
         if not ok.size:
             return None
-        idx, pts, n_upper = _polygon(ok, fpr[:, j], tpr[:, j])
+        idx, pts, n_upper = _polygon(ok, fpr[j], tpr[j])
         polygons[j] = (idx, pts)
         hulls[j] = (pts[n_upper - 1::-1, 0], pts[n_upper - 1::-1, 1])
     # the upper edge of the intersection is the lowest hull; its best point is at a vertex of
@@ -246,7 +259,7 @@ def _equalized_odds(counts, vals, gains, included, objective, fp_cost, fn_cost,
     picks = []
     for j in range(n_groups):
         if not included[j]:
-            picks.append([(int(np.argmax(gains[:, j])), 1.0)])
+            picks.append([(int(np.argmax(gains[j])), 1.0)])
         else:
             picks.append(best[j])
     return picks
@@ -310,28 +323,28 @@ def _point(parts, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.array([sum(w * x[k] for k, w in parts), sum(w * y[k] for k, w in parts)])
 
 
-def _gain(picks: dict, gains: np.ndarray) -> float:
-    return float(sum(w * gains[k, j] for j, parts in picks.items() for k, w in parts))
+def _gain(picks: dict, gains: list) -> float:
+    return float(sum(w * gains[j][k] for j, parts in picks.items() for k, w in parts))
 
 
-def _within(picks: dict, fpr: np.ndarray, tpr: np.ndarray, tolerance: float) -> bool:
+def _within(picks: dict, fpr: list, tpr: list, tolerance: float) -> bool:
     """Whether the groups' mixes lie within ``tolerance`` of each other in both rates."""
-    at = np.array([_point(parts, fpr[:, j], tpr[:, j]) for j, parts in picks.items()])
+    at = np.array([_point(parts, fpr[j], tpr[j]) for j, parts in picks.items()])
     return bool(np.ptp(at, axis=0).max() <= tolerance)
 
 
-def _all_or_nothing(picks: dict, counts: np.ndarray) -> bool:
+def _all_or_nothing(picks: dict, counts: list) -> bool:
     """Whether every group's mix gives everybody, or every group's nobody, a positive
     decision."""
     sel = []
     for j, parts in picks.items():
-        c = sum(w * counts[k, j] for k, w in parts)
+        c = sum(w * counts[j][k] for k, w in parts)
         sel.append((c[1] + c[3]) / c.sum())
     sel = np.asarray(sel)
     return bool(np.all(sel <= _EPS) or np.all(sel >= 1 - _EPS))
 
 
-def _relaxed(polygons: dict, gains: np.ndarray, tolerance: float):
+def _relaxed(polygons: dict, gains: list, tolerance: float):
     """The best mixes of the groups' hull vertices whose (FPR, TPR) points lie within
     ``tolerance`` of each other in both rates, by a linear programme (HiGHS): per group,
     one weight per vertex (at least 0, adding up to 1); two more variables, the lowest FPR
@@ -351,7 +364,7 @@ def _relaxed(polygons: dict, gains: np.ndarray, tolerance: float):
     for g, j in enumerate(keys):
         idx, pts = polygons[j]
         cols = np.arange(start, start + len(idx))
-        cost[cols] = -gains[idx, j]
+        cost[cols] = -gains[j][idx]
         eq_r += [g] * len(idx)
         eq_c += cols.tolist()
         for r, (coord, lower) in enumerate(((0, n_w), (1, n_w + 1))):

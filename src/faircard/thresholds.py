@@ -9,7 +9,6 @@ confusion counts of every group at every threshold. A row is predicted positive 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -112,11 +111,6 @@ def sweep_counts(y_true: np.ndarray, y_score: np.ndarray, group: np.ndarray, n_g
     return np.stack([tn, fp, fn, tp], axis=-1)
 
 
-EVERY_SCORE_CELLS = 1_000_000
-"""Distinct scores x groups a sweep at every distinct score may hold (32 MB of counts); above
-it, randomised policies mix the vertices of the grid's ROC hulls."""
-
-
 @dataclass(frozen=True)
 class Sweep:
     """Counts of every group (and overall) at every threshold."""
@@ -128,25 +122,8 @@ class Sweep:
     max_score: float | None = None
     """The highest score swept (None when unknown): a threshold above it selects nobody."""
     rows: tuple | None = field(default=None, repr=False, compare=False)
-    """``(y_true, y_score, group, weight)`` it was counted from, when known."""
-    _every: Any = field(default=None, repr=False, compare=False)
-
-    def at_every_score(self) -> Sweep:
-        """The sweep at every distinct score, then +inf (made once). A grid of quantiles can
-        miss a vertex of a group's ROC hull, which randomised policies mix. Itself when its
-        thresholds already tell every distinct score apart, when its rows are not known, or
-        when the sweep would hold more than :data:`EVERY_SCORE_CELLS` score x group cells."""
-        if self.rows is None:
-            return self
-        if self._every is None:
-            y_true, y_score, group, weight = self.rows
-            distinct = np.unique(y_score)
-            coarser = len(self.thresholds) - 1 < len(distinct)
-            every = sweep(y_true, y_score, group, self.groups, np.append(distinct, np.inf),
-                          weight=weight) \
-                if coarser and len(distinct) * len(self.groups) <= EVERY_SCORE_CELLS else self
-            object.__setattr__(self, "_every", every)
-        return self._every
+    """``(y_true, y_score, group, weight)`` it was counted from, when known (randomised
+    policies take each group's ROC-hull vertices among all its distinct scores from them)."""
 
     def metrics(self) -> dict[str, np.ndarray]:
         """Every count metric, each (K, G)."""

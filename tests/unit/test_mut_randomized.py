@@ -155,8 +155,15 @@ def _eo(objective, fp_cost, fn_cost, included=(True, True, False), counts=EO_COU
     totals = np.array([tot.sum(), tot[2] + tot[3], tot[0] + tot[1]], dtype=np.float64)
     gains = _gains(counts, objective, totals, fp_cost, fn_cost)
     vals = metrics_from_counts(counts)
-    return r._equalized_odds(counts, vals, gains, np.array(included), objective, fp_cost,
-                             fn_cost, False), vals
+    return r._equalized_odds(*_by_group(counts, vals, gains), np.array(included), objective,
+                             fp_cost, fn_cost, False), vals
+
+
+def _by_group(counts, vals, gains):
+    """A sweep's counts, metrics and gains (K, G, ...) as the search takes them: per group."""
+    groups = range(counts.shape[1])
+    return ([counts[:, j] for j in groups], [{k: v[:, j] for k, v in vals.items()}
+                                              for j in groups], [gains[:, j] for j in groups])
 
 
 def _point(vals, j, parts):
@@ -200,8 +207,8 @@ def test_equalized_odds_refuses_the_everyone_corner_unless_allowed(allow, corner
     totals = np.array([tot.sum(), tot[2] + tot[3], tot[0] + tot[1]], dtype=np.float64)
     gains = _gains(counts, "cost", totals, 1.0, 10.0)
     vals = metrics_from_counts(counts)
-    picks = r._equalized_odds(counts, vals, gains, np.array([True, True, False]), "cost",
-                              1.0, 10.0, allow)
+    picks = r._equalized_odds(*_by_group(counts, vals, gains), np.array([True, True, False]),
+                              "cost", 1.0, 10.0, allow)
     for j in (0, 1):
         point = _point(vals, j, picks[j])
         if corner:
@@ -223,7 +230,8 @@ M2, G2 = [0.0, 0.6, 1.0], [0.1, 0.3, 0.2]
 def _one(m1, g1, tol=0.1, included=(True, True, False)):
     metric = np.column_stack([M0, m1, M2])
     gains = np.column_stack([G0, g1, G2])
-    return r._one_metric(metric, gains, metric, np.array(included), tol, False)
+    return r._one_metric(list(metric.T), list(gains.T), list(metric.T), np.array(included),
+                         tol, False)
 
 
 def test_one_metric_window_trades_the_two_peaks():
@@ -354,7 +362,8 @@ def test_balanced_accuracy_weights_with_exactly_one_positive_and_one_negative():
 def test_one_metric_refuses_nobody_or_everyone_unless_allowed(gains, allow, want):
     metric = np.column_stack([[0.0, 0.5, 1.0]] * 2)
     g = np.column_stack([gains] * 2)
-    picks = r._one_metric(metric, g, metric, np.array([True, True]), 0.1, allow)
+    picks = r._one_metric(list(metric.T), list(g.T), list(metric.T), np.array([True, True]),
+                          0.1, allow)
     for a, b, w in picks:
         assert (a, b) == want[:2] and w == pytest.approx(want[2], abs=1e-12)
 

@@ -6,7 +6,7 @@ import streamlit as st
 
 from faircard.engine.paths import allowed_data_dirs
 from faircard.errors import FaircardError
-from faircard.favorable import FAVORABLE_CHOICES
+from faircard.favorable import FAVORABLE_CHOICES, wording
 from faircard.io import DETECT, ENCODING_CHOICES, fingerprint
 from faircard.prepare import resolve_pos_label
 from faircard.roles import guess_prediction, guess_target, score_candidates
@@ -273,7 +273,8 @@ if kind in ("score", "model"):
                         key=state.THRESHOLD_INPUT, step=0.05, format="%.3f",
                         on_change=state.set_single_threshold, args=(state.THRESHOLD_INPUT,))
     else:
-        st.info("Decision policy: " + components.escape(policy.describe())
+        positive = wording(state.get(state.FAVORABLE)).positive_decision
+        st.info("Decision policy: " + components.escape(policy.describe(positive=positive))
                 + " Change it on the Thresholds page.")
         components.link(components.PAGE_THRESHOLDS, label="Go to Thresholds")
 

@@ -141,7 +141,9 @@ def models_rules(results) -> str:
     (the Thresholds page's, chosen however it was), or a model's own predicted labels."""
     rules: dict[str, list[str]] = {}
     for name, a in results:
-        rule = a.spec.policy.describe() if a.spec.policy is not None else \
+        rule = a.spec.policy.describe(
+            positive=wording(a.spec.favorable_outcome).positive_decision) \
+            if a.spec.policy is not None else \
             "its own predicted labels decide."
         rules.setdefault(rule, []).append(f"'{name}'")
     if len(rules) == 1:

@@ -168,7 +168,8 @@ with tab_policy:
     else:  # one rule per group: there is no single threshold to state
         lines.append(f"- Decision: '{components.escape(spec.score)}' with the recorded "
                      "decision policy. " + components.escape(spec.policy.describe(
-                         notes=small_group_notes(spec.policy.feature, a))))
+                         notes=small_group_notes(spec.policy.feature, a),
+                         positive=wording(spec.favorable_outcome).positive_decision)))
     if spec.uses_score and spec.policy.chosen_for:
         lines.append("- How the policy was chosen: " + ", ".join(
             f"{components.escape(k)} {components.escape(v)}"
@@ -195,7 +196,7 @@ def _recorded_rule() -> str:
     spec = a.spec
     if not spec.uses_score:
         return f"the predictions in '{spec.prediction}'."
-    return spec.policy.describe()
+    return spec.policy.describe(positive=wording(spec.favorable_outcome).positive_decision)
 
 
 def _slider_range(cube) -> tuple[float, float, float]:
@@ -324,7 +325,8 @@ def _what_if_part(cube, spec) -> None:
     chosen = (f"**What if: threshold {fmt_threshold(w.threshold)} for everyone.** A score at "
               "or above it would be" if w.threshold is not None else
               f"**{'The recorded rule' if mode == 'recorded' else 'What if'}: "
-              f"{components.escape(w.policy.describe())}** Under it,"
+              f"{components.escape(w.policy.describe(positive=words.positive_decision))}** "
+              "Under it,"
               f"{' in expectation,' if w.is_randomized else ''}")
     st.markdown(f"{chosen} {words.positive_decision}: "
                 f"{_count(w.overall['fp'] + w.overall['tp'])} of "

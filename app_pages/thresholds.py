@@ -76,14 +76,15 @@ if in_force.is_single:  # a slider position between two scores: written in a few
         state.set_policy(DecisionPolicy.single(short),
                          chosen=bool(state.get(state.POLICY_CHOSEN)))
         in_force = state.policy()
+in_force_said = in_force.describe(positive=wording(favorable).positive_decision)
 unusable = _unusable(in_force, a)
 if unusable:  # the other pages stop on it: say so instead of claiming they use it
-    components.warning(f"Decision policy in force: {in_force.describe()} The other pages and "
+    components.warning(f"Decision policy in force: {in_force_said} The other pages and "
                        f"the model card cannot apply it to these choices: {unusable} Choose a "
                        "policy here to replace it.")
 else:
     st.info("Decision policy in force (every page and the model card use it): "
-            + components.escape(in_force.describe()))
+            + components.escape(in_force_said))
 
 st.subheader("One threshold for everyone")
 thresholds = cache.sweep_for(digest, a, a.features[0]).thresholds

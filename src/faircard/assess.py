@@ -16,7 +16,7 @@ from .counts import GroupCounts, count_by_group, counts_frame, score_metrics
 from .cube import Cube
 from .decision import DecisionPolicy
 from .errors import FaircardError
-from .favorable import favorable_rate
+from .favorable import favorable_rate, wording
 from .formatting import counted
 from .group_notes import group_notes
 from .metrics import (
@@ -331,7 +331,8 @@ def assess_cube(cube: Cube, spec: AssessmentSpec, *, recorded: bool = False) -> 
     metric_names = ALL_METRICS if use_score else COUNT_METRICS
     notes: list[str] = []
     if spec.policy is not None and spec.policy.is_randomized:
-        notes.append(spec.policy.describe())
+        notes.append(spec.policy.describe(
+            positive=wording(spec.favorable_outcome).positive_decision))
         notes.append(RANDOMIZED_P_NOTE)
     if cube.n_dropped:
         detail = ", ".join(f"{v:,} with {k}" for k, v in cube.dropped_reasons.items())

@@ -133,11 +133,12 @@ class GroupRule:
             d.update(mix_entry(self))
         return d
 
-    def describe_mix(self, positive: str = "given a positive decision", digits: int = 3) -> str:
+    def describe_mix(self, positive: str, digits: int = 3) -> str:
         """A randomised rule in words, e.g. "threshold 0.400 with probability 0.500, else
         0.600", or "threshold 0.400 with probability 0.500, 0.600 with probability 0.300,
         everybody flagged with probability 0.200" (``positive``: what a positive decision
-        is)."""
+        is, in the decision's own words: :attr:`~faircard.favorable.Wording.positive_decision`,
+        "flagged" or "approved")."""
         head = (f"threshold {fmt_threshold(self.threshold, digits)} with probability "
                 f"{fmt_probability(self.probability)}")
         if self.else_threshold is not None:
@@ -307,13 +308,14 @@ class DecisionPolicy:
                 "these data, or add those groups to the policy file."
             )
 
-    def describe(self, digits: int = 3, notes: Mapping[str, str] | None = None,
-                 positive: str = "given a positive decision") -> str:
+    def describe(self, digits: int = 3, notes: Mapping[str, str] | None = None, *,
+                 positive: str) -> str:
         """The rule in words, e.g. ``"Thresholds per group of race: A 0.400, B 0.520."``;
         ``notes`` ({group: text}) follow their group's rule in brackets (e.g. why a group is
         not compared: every group's rule is stated, so the rule stays reproducible);
-        ``positive``: what a positive decision is, in a randomised rule's parts ("everybody
-        flagged with probability 0.2")."""
+        ``positive``: what a positive decision is, in the decision's own words, for a
+        randomised rule's parts ("everybody flagged with probability 0.2"; see
+        :attr:`~faircard.favorable.Wording.positive_decision`)."""
         notes = notes or {}
 
         def f(x: float) -> str:

@@ -65,3 +65,34 @@ def test_the_costs_say_which_mistake_each_is(favorable, fp, fn):
     no_exception(at)
     assert at.number_input(key="w_fp_cost").label == f"Cost of a false positive ({fp})"
     assert at.number_input(key="w_fn_cost").label == f"Cost of a false negative ({fn})"
+
+
+def _randomised_policy():
+    from faircard.decision import DecisionPolicy
+
+    return DecisionPolicy.per_group("sex", {"Female": 0.4, "Male": 0.5}, mix={
+        "Female": {"probability": 0.5, "else": [{"threshold": 0.6, "probability": 0.3}],
+                   "everybody": 0.2},
+        "Male": {"probability": 0.6, "else": [], "nobody": 0.4}})
+
+
+@pytest.mark.parametrize("page", ["app_pages/data.py", "app_pages/thresholds.py",
+                                  "app_pages/disparities.py", "app_pages/model_card.py"])
+def test_a_randomised_rules_everybody_and_nobody_are_flagged(page):
+    """The rule in force mixes everybody into one group and nobody into the other: wherever a
+    page or the sidebar states it, those parts are flagged, in the decision's own words."""
+    at = seed_state(new("app.py"), sensitive=("sex",))
+    at.session_state["fc_favorable"] = "negative"
+    at.session_state["fc_policy"] = _randomised_policy()
+    at.session_state["fc_policy_chosen"] = True
+    at.switch_page(page).run()
+    no_exception(at)
+    texts = [t.replace("\\", "") for t in _texts(at)]
+    stated = [t for t in texts if "with probability 0.200" in t]
+    assert stated, texts
+    for t in stated:
+        assert "everybody flagged with probability 0.200" in t, t
+        assert "nobody flagged with probability 0.400" in t, t
+    assert not [t for t in texts if "given a positive decision" in t]
+    found = [t for t in stated if FAVOURABLE_WORDS.search(t)]  # (the Data page's help
+    assert not found, found                                      # explains both settings)

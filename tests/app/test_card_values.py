@@ -69,7 +69,7 @@ def _check_card(at, policy, favorable="positive") -> str:
     words = wording(favorable)
     label = words.label
     # the policy in words, and the figures of the thresholds it states (scikit-learn)
-    assert policy.describe().split(": ", 1)[1].rstrip(".").replace(
+    assert policy.describe(positive=words.positive_decision).split(": ", 1)[1].rstrip(".").replace(
         "One threshold for everyone: ", "") in preview.replace("Decision policy: ", "")
     assert words.describe() in preview
     stated = _stated_thresholds(preview)

@@ -58,3 +58,49 @@ def test_no_favourable_word_for_a_flag(disjoint, tmp_path, capsys):
         found = FAVOURABLE_WORDS.findall(text)
         assert not found, found
     assert "nobody is flagged" in texts[1]
+
+
+GENERIC = "given a positive decision"
+
+
+def test_a_randomised_rules_everybody_and_nobody_parts_are_flagged(tmp_path, capsys):
+    """A randomised policy whose groups mix in everybody (and nobody): the assessment's notes,
+    its text, the card and the diagnostics state each part in the decision's own words
+    ("everybody flagged with probability ..."), never as a generic or favourable decision."""
+    import json
+
+    from faircard import assess
+    from faircard.decision import DecisionPolicy
+    from tests.unit.test_policy_tolerance_oracle import _deciles
+
+    y, s, g, groups = _deciles(2)  # its policy at 0.002 mixes everybody into a group's rule
+    df = pd.DataFrame({"y": y.astype(int), "s": s, "g": np.array(groups)[g]})
+    data = tmp_path / "risk.csv"
+    df.to_csv(data, index=False)
+    opts = ["--target", "y", "--score", "s", "--sensitive", "g", "--favorable", "negative"]
+    policy = tmp_path / "policy.json"
+    assert main(["thresholds", str(data), *opts, "--constraint", "equalized_odds",
+                 "--tolerance", "0.002", "--randomized", "--min-group-size", "0",
+                 "--json", str(policy)]) == 0
+    doc = json.loads(policy.read_text())["policy"]
+    rule = DecisionPolicy.from_dict(doc)
+    assert any(t == -np.inf for r in rule.rules.values() for t, _q in r.parts)
+    capsys.readouterr()
+    common = [*opts, "--policy", str(policy), "--min-group-size", "0"]
+    assert main(["assess", str(data), *common, "--bootstrap", "0"]) == 0
+    assert main(["card", str(data), *common, "--bootstrap", "0", "--out", str(tmp_path),
+                 "--formats", "md"]) == 0
+    assert main(["diagnose", str(data), *common]) == 0
+    texts = {"cli": capsys.readouterr().out,
+             "card": (tmp_path / "model_card.md").read_text(),
+             "notes": " ".join(assess(df, target="y", score="s", sensitive=["g"],
+                                      policy=rule, favorable_outcome="negative",
+                                      min_group_size=0, n_boot=0).notes)}
+    for where, text in texts.items():
+        assert "everybody flagged with probability" in text, where
+        assert GENERIC not in text, where
+        assert not FAVOURABLE_WORDS.search(text), (where, FAVOURABLE_WORDS.findall(text))
+    # and where a positive decision is favourable, the same rule's parts are approvals
+    favourable = " ".join(assess(df, target="y", score="s", sensitive=["g"], policy=rule,
+                                 min_group_size=0, n_boot=0).notes)
+    assert "everybody approved with probability" in favourable and GENERIC not in favourable

@@ -83,9 +83,9 @@ def test_single_threshold_policy():
     assert p.is_single and not p.is_randomized
     assert p.thresholds == {}
     assert p.to_dict() == {"kind": "single", "threshold": 0.5}
-    assert p.describe() == ("One threshold for everyone: a score at or above 0.500 is a "
-                            "positive decision.")
-    assert p.describe(digits=1) == ("One threshold for everyone: a score at or above 0.5 is a "
+    assert p.describe(positive="flagged") == ("One threshold for everyone: a score at or "
+                                              "above 0.500 is a positive decision.")
+    assert p.describe(digits=1, positive="flagged") == ("One threshold for everyone: a score at or above 0.5 is a "
                                     "positive decision.")
     np.testing.assert_array_equal(p.positive_probability([0.49, 0.5]), [0.0, 1.0])
     assert p.decide([0.49, 0.5, 0.9]).tolist() == [False, True, True]
@@ -112,8 +112,8 @@ def test_per_group_policy_reads_words_and_json():
     assert not p.is_single and not p.is_randomized
     assert p.feature == "race"
     assert p.thresholds == {"A": 0.4, "B": 0.52}
-    assert p.describe() == "Thresholds per group of race: A 0.400; B 0.520."
-    assert p.describe(2) == "Thresholds per group of race: A 0.40; B 0.52."
+    assert p.describe(positive="approved") == "Thresholds per group of race: A 0.400; B 0.520."
+    assert p.describe(2, positive="approved") == "Thresholds per group of race: A 0.40; B 0.52."
     assert p.to_dict() == {"kind": "per_group", "feature": "race",
                            "thresholds": {"A": 0.4, "B": 0.52}, "randomized": False,
                            "chosen_for": {"constraint": "equal_opportunity"}}
@@ -140,7 +140,7 @@ def test_rules_given_as_numbers_or_mappings_and_group_labels_as_text():
 def test_randomised_policy_words_json_and_expected_values():
     p = DecisionPolicy.per_group("g", {"a": 0.4, "b": 0.6}, mix={"b": (0.25, 0.2)})
     assert p.is_randomized
-    assert p.describe() == (
+    assert p.describe(positive="approved") == (
         "Randomised: people with the same score in the same group may get different decisions, "
         "and the figures are expected values over the randomisation. Thresholds per group of g: "
         "a 0.400; group b: threshold 0.600 with probability 0.250, else 0.200.")

@@ -203,7 +203,8 @@ def test_a_probability_is_never_shown_as_0_or_1():
     assert fmt_probability(0.00021) == "0.0002"
     assert fmt_probability(0.99979) == "0.9998"
     rule = DecisionPolicy.per_group("g", {"a": 6.0, "b": 1.0}, mix={"a": (0.00021, 1.0)})
-    assert "threshold 6.000 with probability 0.0002, else 1.000" in rule.describe()
+    assert "threshold 6.000 with probability 0.0002, else 1.000" in rule.describe(
+        positive="approved")
 
 
 def test_a_randomised_policy_is_never_one_threshold_for_everyone():

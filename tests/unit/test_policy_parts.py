@@ -40,7 +40,7 @@ def test_two_thresholds_are_written_as_before_however_given():
         assert json.dumps(got, sort_keys=True) == json.dumps(before, sort_keys=True)
     rule = GroupRule(0.4, 0.3, None, ((0.6, 0.7),))
     assert rule == GroupRule(0.4, 0.3, 0.6) and rule.others == ()
-    assert rule.describe_mix() == "threshold 0.400 with probability 0.300, else 0.600"
+    assert rule.describe_mix("flagged") == "threshold 0.400 with probability 0.300, else 0.600"
 
 
 def test_a_rule_of_three_parts_round_trips_and_an_old_reader_refuses_it():
@@ -85,11 +85,14 @@ def test_the_rule_is_stated_part_by_part():
         "flagged with probability 0.200")
     assert policy.rules["M"].describe_mix("flagged") == (
         "threshold 0.500 with probability 0.600, nobody flagged with probability 0.400")
-    text = policy.describe()
-    assert ("group F: threshold 0.400 with probability 0.500, 0.600 with probability 0.300, "
-            "everybody given a positive decision with probability 0.200") in text
-    assert "group M: threshold 0.500 with probability 0.600, nobody given a positive decision " \
-           "with probability 0.400" in text
+    for positive in ("flagged", "approved"):  # the decision's own words, never generic ones
+        text = policy.describe(positive=positive)
+        assert ("group F: threshold 0.400 with probability 0.500, 0.600 with probability "
+                f"0.300, everybody {positive} with probability 0.200") in text
+        assert (f"group M: threshold 0.500 with probability 0.600, nobody {positive} with "
+                "probability 0.400") in text
+    with pytest.raises(TypeError):  # no wording by default: each caller says which it is
+        policy.describe()
 
 
 def test_parts_are_kept_short():

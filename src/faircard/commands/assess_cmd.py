@@ -69,7 +69,8 @@ def summary_text(result: Assessment) -> str:
         rule = f"the predicted labels in column '{result.spec.prediction}'."
     else:  # a small group's threshold marked as the table's " *" marks its row
         rule = policy.describe(notes=None if policy.is_single
-                               else small_group_notes(policy.feature, result))
+                               else small_group_notes(policy.feature, result),
+                               positive=wording(result.spec.favorable_outcome).positive_decision)
     lines.append(f"Decision: {rule}")
     wide = result.by_group_wide()
     cols = [m for m in SUMMARY_METRICS if m in wide.columns]

@@ -191,8 +191,8 @@ def summary_text(d) -> str:
     lines = ["faircard diagnostics", ""]
     rule = d.made_for.get("decision_rule")
     if rule:  # every error and selection rate below was computed under it
-        lines.append("Decision: " + _sentence(describe_rule(rule, d.made_for.get(
-            "decision_column"))) + ".")
+        lines.append("Decision: " + _sentence(describe_rule(
+            rule, d.made_for.get("favorable_outcome"), d.made_for.get("decision_column"))) + ".")
     if d.trivial_rule:
         lines.append(d.trivial_rule)
     sub = d.subgroups

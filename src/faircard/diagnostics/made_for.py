@@ -37,8 +37,11 @@ def decision_rule(spec) -> dict[str, Any]:
     return rule
 
 
-def describe_rule(rule: dict[str, Any], column: str | None = None) -> str:
-    """A :func:`decision_rule` in words (``column``: the column of predicted labels)."""
+def describe_rule(rule: dict[str, Any], favorable_outcome: str | None,
+                  column: str | None = None) -> str:
+    """A :func:`decision_rule` in words (``favorable_outcome``: what a positive decision is
+    for the person, as ``spec.favorable_outcome``; ``column``: the column of predicted
+    labels)."""
     if rule.get("kind") == "predictions":
         from ..models_assess import PREDICTION_COLUMN
 
@@ -47,7 +50,8 @@ def describe_rule(rule: dict[str, Any], column: str | None = None) -> str:
         return "the model's predicted labels" if column else "a column of predicted labels"
     from ..decision import DecisionPolicy
 
-    text = DecisionPolicy.from_dict(rule).describe()
+    text = DecisionPolicy.from_dict(rule).describe(
+        positive=wording(favorable_outcome).positive_decision)
     return text[0].lower() + text[1:].rstrip(".")
 
 
@@ -137,11 +141,12 @@ def check_made_for(theirs: Any, assessment, dataset_sha256: str | None, source: 
                      else "off", "on" if ours["include_small_groups"] else "off")
     if theirs.get("decision_rule") != ours["decision_rule"]:
         try:
-            there = describe_rule(theirs.get("decision_rule") or {})
+            # the favourable outcome is the same on both sides (checked above)
+            there = describe_rule(theirs.get("decision_rule") or {}, ours["favorable_outcome"])
         except FaircardError:
             there = "another rule"
         raise differ("the decision rule", f"'{there}'",
-                     f"'{describe_rule(ours['decision_rule'])}'")
+                     f"'{describe_rule(ours['decision_rule'], ours['favorable_outcome'])}'")
     _check_counts(theirs.get("counts"), assessment, differ)
 
 

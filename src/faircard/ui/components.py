@@ -500,8 +500,9 @@ def _policy_said() -> str:
     assessment of the current choices without intervals (counted once, as every page that
     compares groups needs the same counts). A group small for some models only says which."""
     policy = state.policy()
+    positive = wording(state.get(state.FAVORABLE)).positive_decision
     if policy.is_single:
-        return policy.describe()
+        return policy.describe(positive=positive)
     small: dict[str, list[str]] = {}
     try:
         named = decisions()
@@ -511,13 +512,13 @@ def _policy_said() -> str:
             for g in small_group_notes(policy.feature, a) if a is not None else ():
                 small.setdefault(g, []).append(name)
     except FaircardError:  # choices not complete or not valid: no sizes to mark
-        return policy.describe()
+        return policy.describe(positive=positive)
     m = int(state.get(state.MIN_GROUP_SIZE))
     notes = {g: f"fewer than {m:,} people"
                 + ("" if len(names) == len(named) else " for " + ", ".join(names))
                 + ": not compared"
              for g, names in small.items()}
-    return policy.describe(notes=notes)
+    return policy.describe(notes=notes, positive=positive)
 
 
 def _sized(spec: AssessmentSpec):

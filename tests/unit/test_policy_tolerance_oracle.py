@@ -1,6 +1,12 @@
 """Per-group policies within a tolerance against fairlearn's ThresholdOptimizer relaxed to the
 same tolerance (its ``tol``): the randomised policy reaches its expected accuracy and meets the
-constraint by the rows, and no deterministic policy beats it."""
+constraint by the rows, and no deterministic policy beats it.
+
+ThresholdOptimizer takes each group's rate (selection rate, true or false positive rate) on a
+grid of ``grid_size + 1`` values (1,001 by default); faircard takes it anywhere on the group's
+hull, so it is never below fairlearn, and above it by as much as the grid's step costs (up to
+0.00016 on the rows below). With a grid of 100,001 values fairlearn comes within 0.000002 of
+faircard, from below: the bound these tests hold both to (docs/methods.md)."""
 
 from __future__ import annotations
 
@@ -43,16 +49,28 @@ THEIRS = {"demographic_parity": "demographic_parity",
           "false_positive_rate_parity": "false_positive_rate_parity"}
 
 
-@pytest.mark.parametrize("tol", [0.01, 0.05])
+FINE_GRID = 100_000
+"""ThresholdOptimizer's ``grid_size`` at which its rates are 0.00001 apart."""
+FINE = 1e-5
+"""How far faircard's exact optimum may lie above ThresholdOptimizer on that grid (measured:
+at most 0.0000017 on these seeds and tolerances; 0.00018 on the default grid)."""
+
+
+@pytest.mark.parametrize("tol", [0.0, 0.01, 0.05])
 @pytest.mark.parametrize("constraint", list(RATES))
 def test_relaxed_constraint_matches_threshold_optimizer(constraint, tol):
     y, s, g, groups = _rows()
-    theirs_accuracy = _their_accuracy(y, s, g, groups, THEIRS[constraint], tol)
+    theirs_accuracy = _their_accuracy(y, s, g, groups, THEIRS[constraint], tol or None)
+    fine = _their_accuracy(y, s, g, groups, THEIRS[constraint], tol or None, FINE_GRID)
     mixed = choose_policy(y, s, g, groups, feature="g", constraint=constraint, tolerance=tol,
                           randomized=True, min_group_size=0)
     assert mixed.feasible
-    assert mixed.objective_value >= theirs_accuracy - 1e-3, (mixed.objective_value,
-                                                              theirs_accuracy)
+    # never below fairlearn: its policy is one of those faircard searches
+    assert mixed.objective_value >= theirs_accuracy - 1e-12, (mixed.objective_value,
+                                                               theirs_accuracy)
+    assert mixed.objective_value >= fine - 1e-12, (mixed.objective_value, fine)
+    # and above it only by its grid's step: on a fine grid fairlearn all but reaches it
+    assert mixed.objective_value - fine <= FINE, (mixed.objective_value, fine)
     # by the rows, under the rule stated
     p = mixed.decision_policy().positive_probability(s, g, groups)
     rates = [RATES[constraint](p, y, g == j) for j in range(3)]
@@ -62,7 +80,7 @@ def test_relaxed_constraint_matches_threshold_optimizer(constraint, tol):
     one_each = choose_policy(y, s, g, groups, constraint=constraint, tolerance=tol,
                              min_group_size=0)
     if one_each.feasible:
-        assert one_each.objective_value <= theirs_accuracy + 1e-3
+        assert one_each.objective_value <= fine + FINE
 
 
 def _deciles(seed, n=3000):
@@ -76,11 +94,11 @@ def _deciles(seed, n=3000):
     return y, s, g, ["a", "b", "c", "d"]
 
 
-def _their_accuracy(y, s, g, groups, constraints, tol=None):
+def _their_accuracy(y, s, g, groups, constraints, tol=None, grid_size=1000):
     X = pd.DataFrame({"score": s})
     to = ThresholdOptimizer(estimator=_Scores().fit(X, y), constraints=constraints,
                             objective="accuracy_score", prefit=True, predict_method="predict",
-                            tol=tol)
+                            tol=tol, grid_size=grid_size)
     labels = np.array(groups)[g]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -106,8 +124,10 @@ def test_randomised_equalized_odds_meets_a_small_tolerance(seed):
     assert max(np.ptp(tpr), np.ptp(fpr)) <= tol + 1e-9
     assert np.mean(y * p + ~y * (1 - p)) == pytest.approx(mixed.objective_value, abs=1e-12)
     # fairlearn does not relax equalized odds, but each of its halves relaxed to the same
-    # tolerance allows more, so its accuracy bounds the policy's from above
+    # tolerance allows more, so its accuracy (on a fine grid, all but exact) bounds the
+    # policy's from above
     for half in ("true_positive_rate_parity", "false_positive_rate_parity"):
-        assert mixed.objective_value <= _their_accuracy(y, s, g, groups, half, tol) + 1e-3
+        assert mixed.objective_value <= _their_accuracy(y, s, g, groups, half, tol,
+                                                        FINE_GRID) + FINE
     # a policy that tells people apart in every group, not one near a corner
     assert all(0.05 < r < 0.95 for r in mixed.selection_rates.values())

@@ -7,6 +7,7 @@ import streamlit as st
 from faircard.engine.paths import allowed_data_dirs
 from faircard.errors import FaircardError
 from faircard.favorable import FAVORABLE_CHOICES, wording
+from faircard.formatting import threshold_format
 from faircard.io import DETECT, ENCODING_CHOICES, fingerprint
 from faircard.prepare import resolve_pos_label
 from faircard.roles import guess_prediction, guess_target, score_candidates
@@ -270,7 +271,8 @@ if kind in ("score", "model"):
         if st.session_state.get(state.THRESHOLD_INPUT) != policy.threshold:
             state.put(state.THRESHOLD_INPUT, policy.threshold)
         st.number_input("Decision threshold: a score at or above it means a positive decision",
-                        key=state.THRESHOLD_INPUT, step=0.05, format="%.3f",
+                        key=state.THRESHOLD_INPUT, step=0.05,
+                        format=threshold_format(policy.threshold),
                         on_change=state.set_single_threshold, args=(state.THRESHOLD_INPUT,))
     else:
         positive = wording(state.get(state.FAVORABLE)).positive_decision

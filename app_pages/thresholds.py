@@ -11,7 +11,12 @@ from faircard import charts
 from faircard.decision import DecisionPolicy, short_threshold
 from faircard.errors import FaircardError
 from faircard.favorable import wording
-from faircard.formatting import THRESHOLD_FORMAT, fmt_threshold, groups_with_sizes
+from faircard.formatting import (
+    THRESHOLD_FORMAT,
+    fmt_threshold,
+    groups_with_sizes,
+    threshold_format,
+)
 from faircard.io.export import csv_text
 from faircard.policy import CONSTRAINTS, LEGAL_NOTE, OBJECTIVES, policy_from_counts
 from faircard.ui import cache, components, state, tables
@@ -97,7 +102,8 @@ elif state.THRESHOLD_SLIDER not in st.session_state:
     state.put(state.THRESHOLD_SLIDER, float(np.median(list(in_force.thresholds.values()))))
 step = (hi - lo) / 200 if hi > lo else 0.01
 t = st.slider("Threshold (score at or above it = positive decision)", lo, hi,
-              step=step, key=state.THRESHOLD_SLIDER, format=THRESHOLD_FORMAT,
+              step=step, key=state.THRESHOLD_SLIDER,
+              format=threshold_format(st.session_state[state.THRESHOLD_SLIDER]),
               on_change=state.set_single_threshold, args=(state.THRESHOLD_SLIDER,),
               help="Moving it makes this one threshold the decision policy.")
 

@@ -87,6 +87,16 @@ def fmt_threshold(value: Any, digits: int = THRESHOLD_DIGITS) -> str:
     return repr(x) if "e" in repr(x) else repr(x).rstrip("0")
 
 
+def threshold_format(value: Any) -> str:
+    """The printf format of a widget showing the threshold ``value`` as :func:`fmt_threshold`
+    states it: three decimals, or as many as it takes ("%.5f" for 0.57153, which "%.3f"
+    showed as 0.572, a threshold that decides otherwise)."""
+    text = fmt_threshold(value)
+    if "e" in text or "." not in text:
+        return THRESHOLD_FORMAT
+    return f"%.{max(THRESHOLD_DIGITS, len(text.split('.')[1]))}f"
+
+
 def fmt_p(value: Any) -> str:
     """A p-value with 4 decimals, and "< 0.0001" for smaller ones rather than "0.0000"."""
     if is_missing(value):

@@ -168,3 +168,29 @@ def test_a_policy_the_other_pages_cannot_apply_is_not_said_to_be_used(feature, t
     at.session_state["fc_policy"] = DecisionPolicy.single(0.5)
     at.run()
     assert [i for i in at.info if "every page and the model card use it" in i.value]
+
+
+def test_threshold_widgets_show_the_threshold_in_force_to_its_last_digit():
+    """A threshold of 0.57153 (between the scores 0.5715 and 0.5716) was shown as 0.572 by the
+    Data page's box and the Thresholds page's slider ("%.3f"), a threshold that decides
+    otherwise for a score of 0.5716; both now write it as the sidebar and the card do."""
+    from faircard.decision import DecisionPolicy
+    from faircard.formatting import fmt_threshold
+
+    df = small_frame(n=900, seed=1)
+    scores = np.sort(df["risk_score"].unique())
+    low = scores[scores < 0.5716].max()
+    threshold = 0.57153
+    assert low < threshold < 0.5716 and float(f"{threshold:.3f}") != threshold
+    at = seed_state(new("app.py"), df=df, sensitive=("sex",))
+    at.session_state["fc_policy"] = DecisionPolicy.single(threshold)
+    at.switch_page("app_pages/data.py").run()
+    no_exception(at)
+    box = at.number_input(key="w_threshold")
+    assert box.value == threshold and box.proto.format % box.value == fmt_threshold(threshold)
+    at.switch_page("app_pages/thresholds.py").run()
+    no_exception(at)
+    slider = at.slider(key="w_thr_slider")
+    assert at.session_state["fc_policy"].threshold == slider.value
+    assert slider.proto.format % slider.value == fmt_threshold(slider.value)
+    assert float(slider.proto.format % slider.value) == slider.value

@@ -107,3 +107,24 @@ def test_a_group_small_for_one_model_only_is_marked_with_that_models_name():
     line = _policy_line(at)
     assert "D 0.600 (fewer than 30 people for second: not compared)" in line, line
     assert line.count("not compared") == 1, line
+
+
+def test_a_model_of_predicted_labels_does_not_mark_the_policys_groups():
+    """The policy decides the models that give scores; a model of predicted labels, which
+    it does not decide, lacked its labels for 20 of D's 40 people and marked D as 'fewer than
+    30 people for labels: not compared' in the policy's line."""
+    import numpy as np
+
+    df = small_frame(n=1500, seed=6)
+    df.loc[df.index[:40], "race"] = "D"
+    df["score: first"] = df.pop("risk_score")
+    df["prediction: labels"] = df.pop("decision").astype(float)
+    df.loc[df.index[:20], "prediction: labels"] = np.nan
+    at, thresholds = _per_group_state(df, "sidebar-labels-model")
+    at.session_state["fc_decision"] = "model"
+    at.session_state["fc_model_columns"] = {"first": "score: first",
+                                            "labels": "prediction: labels"}
+    at.switch_page("app_pages/data.py").run()
+    no_exception(at)
+    line = _policy_line(at)
+    assert "not compared" not in line and f"D {thresholds['D']:.3f}." in line, line

@@ -498,18 +498,18 @@ def _policy_said() -> str:
     them, from the first draw: the group sizes come from an assessment a page drew lately for
     the same rows and features (whatever its rule, intervals or reference), else from the
     assessment of the current choices without intervals (counted once, as every page that
-    compares groups needs the same counts). A group small for some models only says which."""
+    compares groups needs the same counts). A group small for some of the models the policy
+    decides (those with scores) says which."""
     policy = state.policy()
     positive = wording(state.get(state.FAVORABLE)).positive_decision
     if policy.is_single:
         return policy.describe(positive=positive)
     small: dict[str, list[str]] = {}
     try:
-        named = decisions()
+        named = [(n, d) for n, d in decisions() if "policy" in d]  # scores, not labels
         for name, decision in named:
             spec = spec_for(decision)
-            a = _sized(spec)
-            for g in small_group_notes(policy.feature, a) if a is not None else ():
+            for g in small_group_notes(policy.feature, _sized(spec)):
                 small.setdefault(g, []).append(name)
     except FaircardError:  # choices not complete or not valid: no sizes to mark
         return policy.describe(positive=positive)

@@ -9,7 +9,8 @@ between two of them decides as the higher one) and nobody selected; they form a 
 both counts fall as the threshold rises, and the hull's vertices are the path's corners that
 stay corners once the points between them are dropped. The counts are whole numbers (with a
 grouped table's row counts, unless those are not), so whether a point turns left or right is
-decided exactly. Memory and time follow the rows (one sort), never distinct scores x groups.
+decided exactly. Memory and time follow the rows (one sort, then one group's path at a time),
+never distinct scores x groups.
 """
 
 from __future__ import annotations
@@ -39,41 +40,9 @@ def sweep_points(sw, thresholds: np.ndarray) -> list[GroupPoints]:
 def hull_points(y_true, y_score, group, n_groups: int, stated, weight=None) -> list[GroupPoints]:
     """Each group's ROC-hull vertices, from its rows: ``stated(prev)`` (vectorised) gives the
     threshold a rule states for the decisions "score above ``prev``" (``prev`` -inf: everybody;
-    the group's highest score: nobody in it). ``weight``: how many rows each entry stands for.
-    A group with no rows has one point, everybody selected (of nobody)."""
-    paths = list(_paths(y_true, y_score, group, n_groups, weight))
-    dtype = np.int64 if all(x.dtype.kind == "i" for x, _y, _p in paths) else np.float64
-    x = np.concatenate([p[0] for p in paths]).astype(dtype)
-    y = np.concatenate([p[1] for p in paths]).astype(dtype)
-    starts = np.cumsum([0] + [len(p[0]) for p in paths])
-    first, last = np.zeros(len(x), bool), np.zeros(len(x), bool)
-    first[starts[:-1]] = True
-    last[starts[1:] - 1] = True
-    # a point where the path turns right can only be on the upper hull, left the lower;
-    # straight, on neither (one pass for both, the rest on far fewer points)
-    ends = first | last
-    turn = np.zeros(len(x), dtype)
-    dx, dy = np.diff(x), np.diff(y)
-    turn[1:-1] = dx[:-1] * dy[1:] - dy[:-1] * dx[1:]
-    del dx, dy
-    keep = np.union1d(*(_chain(x, y, first, last, np.flatnonzero(ends | (turn * side > 0)),
-                               side) for side in (-1, 1)))
-    out = []
-    for j, (_x, _y, prev) in enumerate(paths):
-        lo, hi = starts[j], starts[j + 1]
-        idx = keep[(keep >= lo) & (keep < hi)][::-1]  # by rising threshold
-        fp, tp = x[idx], y[idx]
-        counts = np.column_stack([x[hi - 1] - fp, fp, y[hi - 1] - tp, tp]).astype(dtype)
-        out.append(GroupPoints(np.asarray(stated(prev[idx - lo]), np.float64), counts))
-    return out
-
-
-def _paths(y_true, y_score, group, n_groups: int, weight):
-    """Per group, its path from nobody selected to everybody: false and true positives at
-    each of its distinct scores by falling threshold, after (0, 0), and the score just below
-    each point (-inf for everybody; a group without rows has that point alone). Rows are
-    split by group and outcome with a counting sort, each part's scores are sorted on their
-    own, and the two sorted parts of a group merged."""
+    the group's highest score: nobody in it). ``weight``: how many rows each entry stands for
+    (counts are whole numbers, int64, when the weights are). A group with no rows has one
+    point, everybody selected (of nobody). One group's path is held at a time."""
     y_score = np.asarray(y_score, np.float64)
     code = np.asarray(group, np.int64) * 2 + np.asarray(y_true, bool)
     small = code.astype(np.uint16) if 2 * n_groups <= 1 << 16 else code
@@ -82,65 +51,70 @@ def _paths(y_true, y_score, group, n_groups: int, weight):
     scores = y_score[order]
     w = None if weight is None else np.asarray(weight, np.float64)[order]
     del order, small, code
+    whole = w is None or np.array_equal(np.rint(w), w)
+    out = []
     for j in range(n_groups):
         lo, mid, hi = (int(bounds[k]) for k in (2 * j, 2 * j + 1, 2 * j + 2))
-        v = scores[lo:hi]  # the group's negatives, then its positives
-        if w is None:
-            v[:mid - lo].sort()
-            v[mid - lo:].sort()
-            order = np.argsort(v, kind="stable")  # merges the two sorted runs
-            below = np.arange(hi - lo + 1)  # rows before each position, by rising score
-        else:
-            order = np.argsort(v)
-            below = np.r_[0.0, np.cumsum(w[lo:hi][order])]
-        v = v[order]
-        is_pos = order >= mid - lo
-        pos_below = np.r_[0, np.cumsum(is_pos if w is None else w[lo:hi][order] * is_pos)]
-        starts = np.flatnonzero(np.r_[True, v[1:] != v[:-1]]) if len(v) else order
-        tp = pos_below[-1] - pos_below[starts]  # at or above each distinct score
-        fp = below[-1] - below[starts] - tp
-        if w is not None and np.array_equal(np.rint(fp), fp) and \
-                np.array_equal(np.rint(tp), tp):
-            fp, tp = np.rint(fp).astype(np.int64), np.rint(tp).astype(np.int64)
-        zero = np.zeros(1, fp.dtype)  # by falling threshold, after nobody selected
-        yield (np.concatenate([zero, fp[::-1]]), np.concatenate([zero, tp[::-1]]),
-               np.concatenate([v[starts][::-1], [-np.inf]]))
+        x, y, u = _path(scores[lo:hi], mid - lo, None if w is None else w[lo:hi])
+        if w is not None and whole:
+            x, y = np.rint(x).astype(np.int64), np.rint(y).astype(np.int64)
+        idx = np.union1d(_chain(x, y, -1), _chain(x, y, 1))[::-1]  # by rising threshold
+        fp, tp = x[idx], y[idx]
+        counts = np.column_stack([x[-1] - fp, fp, y[-1] - tp, tp])
+        # path point i is selected above u[m - 1 - i] (nobody: above the highest score)
+        prev = np.r_[-np.inf, u][len(u) - idx]
+        out.append(GroupPoints(np.asarray(stated(prev), np.float64), counts))
+    return out
 
 
-def _chain(x: np.ndarray, y: np.ndarray, first: np.ndarray, last: np.ndarray,
-           keep: np.ndarray, side: int) -> np.ndarray:
-    """Indices of the upper (``side`` -1) or lower (+1) hull of each path in ``x``, ``y``
-    (paths one after another, each from ``first`` to ``last``, both coordinates non-decreasing
-    along it), among the points ``keep`` (ascending, holding every hull vertex): those where
-    the path turns strictly right (upper) or left (lower). A point that does not, with its
-    neighbours, lies on or inside the hull; dropping every such point at once is safe (each
-    is judged by points of the set), so passes drop them until few go, and a stack walk over
-    each path's survivors finishes it."""
-    ends = first[keep] | last[keep]
+def _path(v: np.ndarray, n_neg: int, w: np.ndarray | None):
+    """One group's path from nobody selected to everybody: false and true positives at each
+    of its distinct scores by falling threshold, after (0, 0), and the distinct scores
+    ascending. ``v``: its negatives' scores, then its positives' (sorted here, in place);
+    ``w``: their row counts (None: one each)."""
+    if w is None:
+        v[:n_neg].sort()
+        v[n_neg:].sort()
+        order = np.argsort(v, kind="stable")  # merges the two sorted runs
+        below = np.arange(len(v) + 1)  # rows before each position, by rising score
+        is_pos = order >= n_neg
+    else:
+        order = np.argsort(v)
+        below = np.r_[0.0, np.cumsum(w[order])]
+        is_pos = np.where(order >= n_neg, w[order], 0.0)
+    v = v[order]
+    pos_below = np.r_[0, np.cumsum(is_pos)]
+    starts = np.flatnonzero(np.r_[True, v[1:] != v[:-1]]) if len(v) else order
+    tp = pos_below[-1] - pos_below[starts]  # at or above each distinct score
+    fp = below[-1] - below[starts] - tp
+    zero = np.zeros(1, fp.dtype)
+    return np.r_[zero, fp[::-1]], np.r_[zero, tp[::-1]], v[starts]
+
+
+def _chain(x: np.ndarray, y: np.ndarray, side: int) -> np.ndarray:
+    """Indices of the upper (``side`` -1) or lower (+1) hull of a path ``x``, ``y`` (both
+    non-decreasing along it): the points where it turns strictly right (upper) or left
+    (lower), with both ends. A point that does not, with its neighbours, lies on or inside the
+    hull; dropping every such point at once is safe (each is judged by points of the set), so
+    passes drop them until few go, and a stack walk over the survivors finishes it."""
+    keep = np.arange(len(x))
     while len(keep) > 2:
         xk, yk = x[keep], y[keep]
         dx, dy = np.diff(xk), np.diff(yk)
         turn = dx[:-1] * dy[1:] - dy[:-1] * dx[1:]
-        held = np.ones(len(keep), bool)
-        held[1:-1] = ends[1:-1] | (turn * side > 0)
+        held = np.r_[True, turn * side > 0, True]
         n_drop = len(keep) - int(held.sum())
-        keep, ends = keep[held], ends[held]
+        keep = keep[held]
         if n_drop * 16 < len(keep):
             break
-    out: list[int] = []
-    xs, ys, ks = x[keep].tolist(), y[keep].tolist(), keep.tolist()
-    for i, k in enumerate(ks):
-        if first[k]:
-            stack = [i]
-        else:
-            while len(stack) >= 2:
-                a, b = stack[-2], stack[-1]
-                turn = (xs[b] - xs[a]) * (ys[i] - ys[b]) - (ys[b] - ys[a]) * (xs[i] - xs[b])
-                if turn * side <= 0:
-                    stack.pop()
-                else:
-                    break
-            stack.append(i)
-        if last[k]:
-            out.extend(ks[m] for m in stack)
-    return np.asarray(out, np.int64)
+    xs, ys = x[keep].tolist(), y[keep].tolist()
+    stack: list[int] = []
+    for i in range(len(xs)):
+        while len(stack) >= 2:
+            a, b = stack[-2], stack[-1]
+            turn = (xs[b] - xs[a]) * (ys[i] - ys[b]) - (ys[b] - ys[a]) * (xs[i] - xs[b])
+            if turn * side > 0:
+                break
+            stack.pop()
+        stack.append(i)
+    return keep[stack]

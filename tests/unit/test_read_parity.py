@@ -4,6 +4,9 @@ it: uploaded (pandas, :func:`faircard.io.tables.read_table`), counted by DuckDB 
 
 from __future__ import annotations
 
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -274,10 +277,21 @@ def test_spark_refuses_as_duckdb_and_the_upload_do(spark, tmp_path):
 
 
 def test_spark_reads_a_csv_file_in_another_encoding_as_uploaded(spark, tmp_path):
+    """cp1252, UTF-16 and cp949 files are read where they lie, in the Java charset that
+    decodes them as the upload does (as on a cluster; Spark read a UTF-8 copy on this
+    machine's disk, and refused them on a cluster); a file mixing UTF-8 lines with cp1252
+    ones from the copy. The shared session keeps Java's other charsets off."""
+    from faircard.engine import spark_frame
+
     for path in _not_utf8(tmp_path):
         got = assess_source(str(path), _spec(), engine="spark", spark=spark)
         pd.testing.assert_frame_equal(got.counts_frame(), _upload_of(path).counts_frame())
         assert got.notes == _duckdb(path, _spec()).notes
+        read = {Path(unquote(urlparse(f).path)) for f in
+                spark_frame(str(path), spark=spark).inputFiles()}
+        wanted = set(path.iterdir()) if path.is_dir() else {path}
+        assert (read == wanted) is (path.name != "mixed.csv"), (path.name, read)
+    assert spark.conf.get("spark.sql.legacy.javaCharsets") == "false"
 
 
 def test_spark_names_the_column_whose_type_differs_between_parquet_files(spark, tmp_path):
@@ -479,3 +493,4 @@ def test_spark_refuses_a_score_column_of_text_as_the_upload_does(spark, tmp_path
     for path in _text_scores(tmp_path):
         said = _refusal(_upload, path, _spec())
         assert _refusal(assess_source, str(path), _spec(), engine="spark", spark=spark) == said
+

@@ -78,6 +78,7 @@ def spark_frame(path: str | None, *, spark_master: str = "local[*]",
         read_csv_spark,
         spark_errors,
     )
+    from .spark_csv import JAVA_CHARSETS
 
     csv = csv_source(str(path))
     local = Path(path)
@@ -86,9 +87,11 @@ def spark_frame(path: str | None, *, spark_master: str = "local[*]",
     if csv is None:
         check_spark_parquet_types(str(path))
     # read and counted in a session of faircard's own, which tells case apart when the
-    # files hold names differing only in case, without changing the setting for others
+    # files hold names differing only in case, and reads CSV text in Java's charsets, without
+    # changing the settings for others
     cased = csv is None and names_differ_in_case(str(path))
-    own = own_session(session, {"spark.sql.caseSensitive": "true"} if cased else None)
+    own = own_session(session, {"spark.sql.caseSensitive": "true"} if cased else
+                      {JAVA_CHARSETS: "true"} if csv else None)
     with spark_errors():
         if csv is None:
             frame = own.read.parquet(path)

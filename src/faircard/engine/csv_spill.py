@@ -104,7 +104,7 @@ def typed_parquet(read: str, files: list[Path], pattern: str) -> Path:
         return path
 
 
-_READABLE: dict[tuple, tuple[Path, tuple[str, ...]]] = {}
+_READABLE: dict[tuple, tuple[Path, tuple[str, ...], str | None, bool]] = {}
 
 
 def readable_csv(files: list[Path]) -> tuple[list[Path], tuple[str, ...]]:
@@ -114,24 +114,31 @@ def readable_csv(files: list[Path]) -> tuple[list[Path], tuple[str, ...]]:
     encoding an upload of it detects (:func:`faircard.io.encodings.utf8_copy`), written once
     per process while the file keeps its size and time. An engine read every file as UTF-8,
     so a cp1252 file was refused by path and read on an upload."""
-    out: list[Path] = []
-    notes: list[str] = []
-    for f in files:
-        stat = f.stat()
-        key = (str(f), stat.st_mtime_ns, stat.st_size)
-        with _LOCK:
-            entry = _READABLE.get(key)
-            if entry is None or not entry[0].exists():
-                folder = _folder() / f"text-{next(_NUMBERS)}"
-                folder.mkdir()
-                decoded = utf8_copy(f, f.name, folder / f.name)
-                entry = (f, ()) if decoded is None else (
-                    folder / f.name, (detected_note(f.name, decoded.encoding),
-                                      *decoded.warnings))
-                _READABLE[key] = entry
-        out.append(entry[0])
-        notes += entry[1]
-    return out, tuple(notes)
+    entries = [_readable_entry(f) for f in files]
+    return [e[0] for e in entries], tuple(n for e in entries for n in e[1])
+
+
+def csv_encodings(files: list[Path]) -> list[tuple[str | None, bool]]:
+    """For each of the CSV ``files``, the encoding an upload of it detects (a Python codec
+    name; None for UTF-8) and whether it mixes UTF-8 lines with lines in that encoding (as
+    :func:`readable_csv` found them)."""
+    return [(e[2], e[3]) for e in map(_readable_entry, files)]
+
+
+def _readable_entry(f: Path) -> tuple[Path, tuple[str, ...], str | None, bool]:
+    stat = f.stat()
+    key = (str(f), stat.st_mtime_ns, stat.st_size)
+    with _LOCK:
+        entry = _READABLE.get(key)
+        if entry is None or not entry[0].exists():
+            folder = _folder() / f"text-{next(_NUMBERS)}"
+            folder.mkdir()
+            decoded = utf8_copy(f, f.name, folder / f.name)
+            entry = (f, (), None, False) if decoded is None else (
+                folder / f.name, (detected_note(f.name, decoded.encoding), *decoded.warnings),
+                decoded.encoding, bool(decoded.warnings))
+            _READABLE[key] = entry
+    return entry
 
 
 def _no_leading_zero(v: str) -> str:
@@ -319,4 +326,4 @@ def _write(read: str, path: Path, pattern: str) -> None:
         con.close()
 
 
-__all__ = ["readable_csv", "typed_parquet"]
+__all__ = ["csv_encodings", "readable_csv", "typed_parquet"]

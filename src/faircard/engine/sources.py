@@ -790,26 +790,50 @@ def read_csv_spark(spark: Any, path: str, pattern: str, first: Path):
     ``first`` as :func:`csv_source` gives them) read by Spark as faircard's own reader reads a
     CSV: every column as text, then typed by every row's values with the rule of
     :mod:`faircard.engine.csv_text` (Spark's inferSchema knows neither the words for a missing
-    value nor codes such as '01')."""
-    # Spark reads any bytes as UTF-8: files in another encoding are read from UTF-8 copies
-    files, first = _readable(pattern, first)
-    copied = [f for f, o in zip(files, _csv_files(pattern), strict=True) if f != o]
-    if copied and not str(spark.sparkContext.master).startswith("local"):
-        raise FaircardError(
-            f"'{copied[0].name}' is not UTF-8 text, and Spark on a cluster reads a file by its "
-            "path as UTF-8. Save it as CSV UTF-8, or count it with DuckDB (--engine duckdb), "
-            "which reads it in the encoding an upload detects.")
+    value nor codes such as '01'). A file in another encoding than UTF-8 is read where it lies
+    in the encoding an upload detects when Spark decodes it as the upload does
+    (:mod:`faircard.engine.spark_csv`; ``spark`` then needs Java's charsets:
+    :data:`~faircard.engine.spark_csv.JAVA_CHARSETS`), else from faircard's UTF-8 copy with a
+    ``local`` master, else it is refused."""
+    from .csv_spill import csv_encodings
+    from .spark_csv import STREAMED, cluster_refusal, spark_charset
+
+    originals = _csv_files(pattern)
+    files, first = _readable(pattern, first)  # UTF-8 text on this machine: names, delimiter
+    local = str(spark.sparkContext.master).startswith("local")
+    read: dict[Path, tuple[Path, str | None]] = {}  # what Spark reads for each, in what
+    for original, text, (encoding, mixed) in zip(originals, files, csv_encodings(originals),
+                                                 strict=True):
+        charset = None if encoding is None or mixed else spark_charset(encoding)
+        if encoding is None or charset is not None:
+            read[text] = (original, charset)
+        elif local:
+            read[text] = (text, None)
+        else:
+            raise FaircardError(cluster_refusal(original.name, encoding, mixed))
     delim = _delimiter(first)
-    reader = (spark.read.option("header", True).option("inferSchema", False)
-              .option("sep", delim).option("escape", '"'))
+
+    def reader(charset: str | None = None):  # a new one each time: options change a reader
+        r = (spark.read.option("header", True).option("inferSchema", False)
+             .option("sep", delim).option("escape", '"'))
+        return r if charset is None else r.option("encoding", charset) \
+            .option("multiLine", charset in STREAMED)
+
     groups = header_groups(files, delim)
-    if len(groups) == 1 and not copied:
+    if len(groups) == 1 and all(read[t] == (o, None) for o, t in zip(originals, files,
+                                                                      strict=True)):
+        one = reader()
         if Path(path).is_dir():
-            reader = reader.option("recursiveFileLookup", True).option("pathGlobFilter",
-                                                                       "*.csv")
-        frames = [reader.csv(str(path)).toDF(*groups[0][0])]
+            one = one.option("recursiveFileLookup", True).option("pathGlobFilter", "*.csv")
+        frames = [one.csv(str(path)).toDF(*groups[0][0])]
     else:  # Spark reads the files of a glob by position: each header's files on their own
-        frames = [reader.csv([str(f) for f in files]).toDF(*names) for names, files in groups]
+        frames = []
+        for names, members in groups:
+            by_charset: dict[str | None, list[str]] = {}
+            for f in members:
+                by_charset.setdefault(read[f][1], []).append(str(read[f][0]))
+            frames += [reader(charset).csv(paths).toDF(*names)
+                       for charset, paths in by_charset.items()]
     raw_frame = frames[0]
     for frame in frames[1:]:
         raw_frame = raw_frame.unionByName(frame, allowMissingColumns=True)

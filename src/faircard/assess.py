@@ -320,7 +320,8 @@ def assess_cube(cube: Cube, spec: AssessmentSpec, *, recorded: bool = False) -> 
     groups and on cells (:func:`~faircard.prepare.check_intersection_size`), which new
     assessments meet, do not apply."""
     if not recorded and len(cube.index.features) > 1:
-        check_intersection_size(cube.index.features, cube.n_cells, spec.intersection)
+        check_intersection_size(cube.index.features, cube.n_cells, spec.intersection,
+                                spec.n_boot)
     partitions = cube.partitions(spec.intersection)
     memo = cube.memo
     key = ("counts", spec.intersection)

@@ -362,19 +362,30 @@ def _check_label_spaces(pred: pd.Series, target: pd.Series, pred_name: str, targ
         )
 
 
-MAX_CELLS = 10_000
-"""Most combinations of the sensitive features' groups (non-empty cells) an assessment counts:
-its intervals resample every cell (1,000 replicates x 4 counts x 8 bytes each: 320 MB at this
-limit; 500,000 cells asked numpy for 14.9 GiB)."""
+MAX_CELLS = 100_000
+"""Most combinations of the sensitive features' groups (non-empty cells) an assessment counts,
+whatever its intervals: every page, table and card reads a cube of one row per cell (see
+docs/security.md for what 100,000 cost without the bootstrap)."""
+BOOTSTRAP_CELLS = 10_000_000
+"""Most cells x bootstrap replicates an assessment's intervals resample: they hold 4 counts of
+8 bytes for each (320 MB; 1,000 replicates of 10,000 cells). 500,000 cells asked numpy for
+14.9 GiB at 1,000 replicates."""
+
+
+def max_cells(n_boot: int) -> int:
+    """Most cells an assessment with ``n_boot`` bootstrap replicates counts: :data:`MAX_CELLS`,
+    or fewer when its replicates would hold more than :data:`BOOTSTRAP_CELLS` cells."""
+    return MAX_CELLS if n_boot <= 0 else min(MAX_CELLS, BOOTSTRAP_CELLS // n_boot)
 
 
 def check_intersection_size(features: tuple[str, ...], n_groups: int,
-                            intersection: bool = True) -> None:
+                            intersection: bool = True, n_boot: int = 0) -> None:
     """Refuses an assessment of an intersection of ``n_groups`` groups (the non-empty cells)
     when that is more than one feature may have (:data:`MAX_GROUPS_PER_FEATURE`), and any
-    assessment of more than :data:`MAX_CELLS` cells. Two features of 1,000 groups each whose
-    500,000 combinations all occurred took 20 GB and seven minutes before the system killed
-    the process (900 combinations: 94 s and 0.5 GB at load average 22 on 2 cores)."""
+    assessment of more cells than :func:`max_cells` allows with ``n_boot`` replicates. Two
+    features of 1,000 groups each whose 500,000 combinations all occurred took 20 GB and seven
+    minutes before the system killed the process (900 combinations: 94 s and 0.5 GB at load
+    average 22 on 2 cores)."""
     names = " and ".join(f"'{f}'" for f in features)
     if intersection and n_groups > MAX_GROUPS_PER_FEATURE:
         raise FaircardError(
@@ -387,8 +398,18 @@ def check_intersection_size(features: tuple[str, ...], n_groups: int,
     if n_groups > MAX_CELLS:
         raise FaircardError(
             f"The groups of {names} occur in {n_groups:,} combinations in the data, and "
-            f"faircard counts each apart (limit {MAX_CELLS:,}). Bin a feature into bands, or "
-            "assess fewer features at a time."
+            f"faircard counts each apart, every page and card reading one row per combination "
+            f"(limit {MAX_CELLS:,}). Bin a feature into bands, or assess fewer features at a "
+            "time."
+        )
+    if n_groups > max_cells(n_boot):
+        raise FaircardError(
+            f"The groups of {names} occur in {n_groups:,} combinations in the data, and the "
+            f"intervals' {n_boot:,} bootstrap replicates resample each one, which faircard "
+            f"does for at most {max_cells(n_boot):,} combinations at {n_boot:,} replicates "
+            f"({BOOTSTRAP_CELLS:,} combinations x replicates, 320 MB). Ask for fewer "
+            f"replicates (CLI: --bootstrap; 0 counts up to {MAX_CELLS:,} combinations), bin a "
+            "feature into bands, or assess fewer features at a time."
         )
 
 

@@ -80,6 +80,21 @@ def bootstrap_cell_counts(cells: np.ndarray, n_boot: int, rng: np.random.Generat
     return rng.multinomial(n, p, size=(n_boot, len(n)))
 
 
+def group_replicates(reps: np.ndarray, cell_to_group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Replicates of cell counts (n_boot, n_cells, 4) summed over each group's cells: shape
+    (n_boot, n_groups, 4). Summed a slice of replicates at a time (about 32 MB each), without a
+    cells x groups table (10,000 cells x 1,000 groups held 80 MB, 100,000 cells 800 MB)."""
+    sizes = np.bincount(cell_to_group, minlength=n_groups)
+    present = np.flatnonzero(sizes)
+    order = np.argsort(cell_to_group, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(sizes[present])[:-1]]).astype(np.intp)
+    out = np.zeros((reps.shape[0], n_groups, reps.shape[2]), dtype=reps.dtype)
+    step = max(1, 2**22 // max(1, reps.shape[1] * reps.shape[2]))
+    for i in range(0, reps.shape[0], step):
+        out[i:i + step, present] = np.add.reduceat(reps[i:i + step][:, order], starts, axis=1)
+    return out
+
+
 def describe_interval(low: float, high: float, pct: bool = True) -> str:
     """An interval in words: "2%-19%" (or "0.02-0.19")."""
     if low is None or high is None or np.isnan(low) or np.isnan(high):
@@ -312,10 +327,8 @@ def estimate_uncertainty(cube, spec, counts, by_group: pd.DataFrame,
         group_pos = {g: i for i, g in enumerate(gc.groups)}
         boot_vals = None
         if reps is not None:
-            onehot = np.zeros((index.n_cells, n_groups))
-            onehot[np.arange(index.n_cells), part.cell_to_group] = 1.0
-            group_reps = np.einsum("bck,cg->bgk", reps, onehot)
-            boot_vals = metrics_from_counts(group_reps)
+            boot_vals = metrics_from_counts(group_replicates(reps, part.cell_to_group,
+                                                             n_groups))
         small = gc.n < spec.min_group_size
         included = np.ones(n_groups, bool) if spec.include_small_groups else ~small
         for metric in metrics:

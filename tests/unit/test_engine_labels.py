@@ -97,8 +97,8 @@ def test_faircards_reader_keeps_codes_as_written(csv_path):
 
 
 def test_pandas_and_duckdb_form_the_same_groups_with_the_same_names(csv_path):
-    """The seven features in two assessments: all seven at once occur in about 10,500
-    combinations, more cells than one assessment counts (``prepare.MAX_CELLS``)."""
+    """The seven features in two assessments (all seven at once occur in about 10,500
+    combinations, more than 1,000 bootstrap replicates may resample: ``prepare.max_cells``)."""
     text = csv_path.read_text()
     table = read_table(csv_path).frame
     for part in (FEATURES[:3], FEATURES[3:]):

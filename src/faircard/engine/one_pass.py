@@ -47,6 +47,20 @@ features, read once; or the view of them over :data:`ROWS`."""
 ROWS = "faircard_head_rows"
 """The first rows of a single Parquet file as pyarrow reads them (an Arrow table registered on
 the connection)."""
+HEAD_TEXT_BYTES = 256 * 2**20
+TEXT_BYTES_PER_ROW = 1_000
+"""The first rows of a text feature are read before its values' lengths are checked
+(:func:`~faircard.engine.sources.check_text_lengths`) only when the footers claim each of its
+column chunks holds at most :data:`HEAD_TEXT_BYTES` and at most this many bytes a row: the
+3,000 values of 1 MB of a 184 KB file were otherwise read whole. The claim is a hint: it
+chooses whether the lengths are checked first, and the values read are checked either way."""
+
+
+def small_text_chunk(size: int | None, rows: int | None) -> bool:
+    """Whether a text column chunk of ``size`` bytes (uncompressed, as a footer claims) over
+    ``rows`` rows is small enough to read before its values' lengths are checked."""
+    return size is not None and rows is not None and \
+        size <= HEAD_TEXT_BYTES and size <= rows * TEXT_BYTES_PER_ROW
 
 
 def head_queries(cols: Columns, head_rows: int, rows: str = "src") -> tuple[str, dict[str, str]]:
@@ -82,12 +96,15 @@ def head_queries(cols: Columns, head_rows: int, rows: str = "src") -> tuple[str,
 
 def count_in_one_pass(con, cols: Columns, spec: AssessmentSpec, path: str | None = None,
                       types: dict[str, str] | None = None,
-                      early: Future | None = None) -> GroupedCounts | None:
+                      early: Future | None = None, texts=()) -> GroupedCounts | None:
     """The grouped counts of ``spec`` over the view ``src`` of the connection ``con`` in one
     pass over the rows, or None when the guesses do not hold (then nothing is known).
     ``path``: the source's path, whose first rows pyarrow reads when it is a single Parquet
     file whose columns DuckDB types as ``types`` (the view's column types) in Arrow too;
-    ``early``: that reading, already started (:func:`read_head_early`)."""
+    ``early``: that reading, already started (:func:`read_head_early`); ``texts``: the
+    features whose values' lengths are checked among the first rows (a count that holds has
+    no other value; :func:`faircard.prepare.check_group_names` refuses a long one)."""
+    from ..prepare import check_group_names
     from .sources import (
         GRID_POINTS,
         HEAD_ROWS,
@@ -108,6 +125,8 @@ def count_in_one_pass(con, cols: Columns, spec: AssessmentSpec, path: str | None
     targets = got["head_targets"]["target"]
     values = {f: got[f"head_values:{i}"]["value"].reset_index(drop=True)
               for i, f in enumerate(cols.sensitive)}
+    for f in texts:
+        check_group_names(values[f].tolist(), f)
     if n == 0 or int(head["score_distinct"] or 0) <= MAX_DISTINCT_SCORES or lo is None or \
             not lo < hi or not math.isfinite(hi - lo) or len(targets) > 2 or \
             any(len(v) > MAX_CODED for v in values.values()):
@@ -166,6 +185,8 @@ def arrow_head(path: str, cols: Columns, head_rows: int):
         with pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20) as pf:
             if any(pf.schema_arrow.get_field_index(name) < 0 for name in names):
                 return None  # not a column of the file, or a name two columns share
+            if not _small_head_text(pf, names, head_rows):
+                return None  # its lengths are checked first (see HEAD_TEXT_BYTES)
             batches, n = [], 0
             for batch in pf.iter_batches(batch_size=head_rows, columns=names,
                                          use_threads=False):
@@ -183,6 +204,33 @@ def arrow_head(path: str, cols: Columns, head_rows: int):
     if table is None or table.column_names != names:
         return None
     return table, rows, claim
+
+
+def _small_head_text(pf, names: list[str], head_rows: int) -> bool:
+    """Whether the footers of the Parquet file ``pf`` claim small chunks
+    (:func:`small_text_chunk`) for its text columns among ``names`` in the row groups that
+    hold the first ``head_rows`` rows."""
+    meta = pf.metadata
+    schema = pf.schema_arrow
+    text = {i for i in range(meta.num_columns) if meta.schema.column(i).path in names and
+            _is_text(schema.field(meta.schema.column(i).path).type)}
+    rows = 0
+    for r in range(meta.num_row_groups):
+        group = meta.row_group(r)
+        if not all(small_text_chunk(group.column(i).total_uncompressed_size, group.num_rows)
+                   for i in text):
+            return False
+        rows += group.num_rows
+        if rows >= head_rows:
+            break
+    return True
+
+
+def _is_text(kind) -> bool:
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind) or \
+        pa.types.is_binary(kind) or pa.types.is_large_binary(kind)
 
 
 def _claimed_by_footers(meta, name: str) -> dict[str, Any]:

@@ -174,6 +174,15 @@ def values_query(cols: Columns, feature: str, limit: int) -> str:
     return f"SELECT DISTINCT {value} AS value FROM src LIMIT {int(limit)}"
 
 
+def text_length_query(features: list[str], *, spark: bool = False) -> str:
+    """One row over ``src``: ``__len{i}``, the longest value of each of the text columns
+    ``features`` (DuckDB: in bytes, whose ``strlen`` reads no character; Spark: in
+    characters), NULL without a value."""
+    size = "length" if spark else "strlen"
+    return "SELECT " + ", ".join(f"MAX({size}({quote(f)})) AS __len{i}"
+                                 for i, f in enumerate(features)) + " FROM src"
+
+
 MAX_CODED = 1_000
 """Most values of one sensitive feature that the ``grouped`` query numbers in its key."""
 

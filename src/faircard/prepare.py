@@ -570,29 +570,58 @@ def vanished_groups(data: pd.DataFrame, spec: AssessmentSpec,
     no_target = data[spec.target].isna().to_numpy()
     if spec.score is not None:
         no_decision = np.isnan(_numeric_scores(data[spec.score], spec.score))
-        what = "a score"
     else:
         no_decision = data[spec.prediction].isna().to_numpy()
-        what = "a prediction"
     dropped = no_target | no_decision
     if not dropped.any():
         return []
     rows = data[dropped]
-    no_target = no_target[dropped]
+    return vanished_in_table(rows, no_target[dropped], np.ones(len(rows), dtype=np.int64),
+                             spec, kept)
+
+
+def vanished_in_table(rows: pd.DataFrame, no_target: np.ndarray, n: np.ndarray,
+                      spec: AssessmentSpec, kept: Mapping[str, Sequence[str]]) -> list[str]:
+    """:func:`vanished_groups` from ``rows`` left out, each standing for ``n`` rows (an
+    engine's one row per combination of the features' values and reason), ``no_target`` where
+    they lack an outcome (else they lack a decision). Groups are labelled from the values as
+    the assessment labels them."""
+    what = "a score" if spec.score is not None else "a prediction"
+    n = np.asarray(n, dtype=np.int64)
+    no_target = np.asarray(no_target, dtype=bool)
     out = []
     for f in spec.sensitive:
         col = rows[f] if f in rows.columns else sensitive_column(rows, f)
         if f in spec.bins:
             col = pd.Series(spec.bins[f].apply(col), index=rows.index)
         codes, labels = encode_feature(col, f)
+        lost = np.bincount(codes, weights=n, minlength=len(labels))
+        lost_t = np.bincount(codes, weights=np.where(no_target, n, 0), minlength=len(labels))
         known = set(kept.get(f, ()))
         for i, g in enumerate(labels):
-            if g in known:
+            if g in known or not lost[i]:
                 continue
-            mine = codes == i
-            n, n_t = int(mine.sum()), int((mine & no_target).sum())
-            lack = ("an outcome" if n_t == n else what if n_t == 0
-                    else f"an outcome ({n_t:,}) or {what} ({n - n_t:,})")
-            its = "its row lacks" if n == 1 else f"its {n:,} rows lack"
+            m, m_t = int(lost[i]), int(lost_t[i])
+            lack = ("an outcome" if m_t == m else what if m_t == 0
+                    else f"an outcome ({m_t:,}) or {what} ({m - m_t:,})")
+            its = "its row lacks" if m == 1 else f"its {m:,} rows lack"
             out.append(f"{f}: '{g}' has no row left: {its} {lack}.")
     return out
+
+
+def vanished_key(spec: AssessmentSpec) -> tuple:
+    """Where a cube's memo keeps :func:`vanished_groups` of ``spec`` (the features and their
+    bands name the groups)."""
+    return ("vanished_groups", tuple(spec.sensitive), repr(sorted(spec.bins.items())))
+
+
+def vanished_of(cube, spec: AssessmentSpec, data: pd.DataFrame | None = None) -> list[str]:
+    """The groups of ``spec`` whose every row was left out, for the counts ``cube``: those an
+    engine named while counting (kept in the cube's memo), else named from ``data``, the rows
+    in memory (found once per cube); none when neither says."""
+    key = vanished_key(spec)
+    if key not in cube.memo:
+        if data is None or not cube.n_dropped:
+            return []
+        cube.memo[key] = vanished_groups(data, spec, cube.index.labels)
+    return cube.memo[key]

@@ -165,3 +165,28 @@ def test_sensitive_page_names_a_group_left_with_no_row():
     no_exception(disp)
     captions = [c.value.replace("\\", "") for c in disp.caption]
     assert f"race: 'C' has no row left: its {n:,} rows lack a score." in captions, captions
+
+
+def test_pages_name_a_group_left_with_no_row_when_duckdb_counts_the_file(tmp_path):
+    """The same rows opened by their path: DuckDB counts them where they are, and both pages
+    name the group with the upload's sentence (counted by pandas here)."""
+    df = small_frame(n=900, seed=4)
+    df["risk_score"] = df["risk_score"].astype(float)
+    df.loc[df.race == "C", "risk_score"] = np.nan
+    df.loc[df.index[:3], "outcome"] = np.nan  # elsewhere: a reason, not a lost group
+    path = tmp_path / "lost.parquet"
+    df.to_parquet(path, index=False)
+    c = (df.race == "C").to_numpy()
+    n, n_y = int(c.sum()), int((c & df["outcome"].isna().to_numpy()).sum())
+    lack = "a score" if n_y == 0 else f"an outcome ({n_y:,}) or a score ({n - n_y:,})"
+    sentence = f"race: 'C' has no row left: its {n:,} rows lack {lack}."
+    for page, shown in (("app_pages/sensitive.py", lambda at: at.info),
+                        ("app_pages/disparities.py", lambda at: at.caption)):
+        at = _seed(page, df.head(100))  # the sample a path's page offers its columns from
+        at.session_state["fc_source"] = {"path": str(path), "rows": len(df)}
+        at.session_state["fc_data_digest"] = "page-values-lost-group-by-path"
+        at.run()
+        no_exception(at)
+        said = " ".join(e.value.replace("\\", "") for e in shown(at))
+        assert sentence in said, (page, said)
+        assert "'A' has no row left" not in said and "'B' has no row left" not in said

@@ -11,6 +11,7 @@ from ..errors import FaircardError
 from ..favorable import wording
 from ..findings import findings
 from ..formatting import fmt_disparate_impact, fmt_num
+from ..prepare import vanished_of
 from . import common
 
 SUMMARY_METRICS = (
@@ -107,9 +108,12 @@ def summary_text(result: Assessment) -> str:
         lines.append("")
         lines.append("Findings:")
         lines += [f"  - {sentence}" for sentence in stated]
+    vanished = vanished_of(result.cube, result.spec)
     for note in result.notes:
         if note != rule:  # a randomised policy's note is the rule stated above
             lines.append(f"Note: {note}")
+        if " left out (" in note:  # the groups those rows emptied, as the pages name them
+            lines += [f"Note: {sentence}" for sentence in vanished]
     return "\n".join(lines)
 
 

@@ -15,7 +15,7 @@ from ..errors import FaircardError
 from ..favorable import DEFAULT_FAVORABLE, FAVORABLE_OUTCOMES
 from ..io import DETECT, read_table
 from ..io.export import csv_text
-from ..prepare import check_group_names
+from ..prepare import check_group_names, vanished_of
 from ..roles import MANY_GROUPS, many_groups
 from ..spec import Binning
 
@@ -290,7 +290,10 @@ def assess_data(args: argparse.Namespace, data: pd.DataFrame | None = None, *,
     spark_table = getattr(args, "spark_table", None)
     engine = engine_of(args)
     if engine == "pandas":
-        return assess(read_data(args) if data is None else data, **kwargs)
+        rows = read_data(args) if data is None else data
+        result = assess(rows, **kwargs)
+        vanished_of(result.cube, result.spec, rows)  # named from the rows, kept with the cube
+        return result
     sensitive = kwargs.pop("sensitive")
     spec = AssessmentSpec(sensitive=tuple([sensitive] if isinstance(sensitive, str)
                                           else sensitive), **kwargs)

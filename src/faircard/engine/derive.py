@@ -142,7 +142,7 @@ def derive_grouped(counted: GroupedCounts, features: tuple[str, ...],
         n_missing_target=counted.n_missing_target, n_missing_decision=counted.n_missing_decision,
         score_min=counted.score_min, score_max=counted.score_max,
         score_step=counted.score_step, engine=counted.engine,
-        notes=counted.notes)
+        notes=counted.notes, dropped=counted.dropped)
 
 
 __all__ = ["derivable", "derive_grouped", "derive_index", "derive_prepared", "scores_exact"]

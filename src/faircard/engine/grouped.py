@@ -24,6 +24,8 @@ from ..prepare import (
     _normalise_scalar,
     build_group_index,
     resolve_pos_label,
+    vanished_in_table,
+    vanished_key,
 )
 from ..spec import AssessmentSpec
 
@@ -49,6 +51,9 @@ class GroupedCounts:
     engine: str = ""
     notes: tuple[str, ...] = ()
     """What the source says of how it read the data (a CSV file's detected encoding)."""
+    dropped: pd.DataFrame | None = None
+    """The rows left out (the ``dropped`` query: the features' values, ``__no_target`` and
+    ``__n``), when some were; None when none was or the source did not count them."""
     memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
     """What :func:`cube_from_grouped` keeps of this table that no band edge changes (the
     combinations of feature values, the score ranks), so that new bands only merge them."""
@@ -326,6 +331,10 @@ def cube_from_grouped(counted: GroupedCounts, spec: AssessmentSpec) -> Cube:
     reasons = {"missing target": counted.n_missing_target,
                ("missing score" if spec.uses_score else "missing prediction"):
                counted.n_missing_decision}
+    if counted.dropped is not None:  # named by the source's rows left out
+        d = counted.dropped
+        memo[vanished_key(spec)] = vanished_in_table(
+            d, d["__no_target"].to_numpy() == 1, d["__n"].to_numpy(), spec, index.labels)
     return Cube(index=row_free, cells=cells, pos_label=pos_label, n_input=counted.n_input,
                 n_dropped=counted.n_input - n_kept,
                 dropped_reasons={k: int(v) for k, v in reasons.items() if v},

@@ -177,7 +177,7 @@ def replace_cells(counted: GroupedCounts, spec: AssessmentSpec, ranges: list[tup
         grouped=out[order], targets=base.targets, n_input=base.n_input,
         n_missing_target=base.n_missing_target, n_missing_decision=base.n_missing_decision,
         score_min=base.score_min, score_max=base.score_max, score_step=base.score_step,
-        engine=base.engine, notes=base.notes)
+        engine=base.engine, notes=base.notes, dropped=base.dropped)
 
 
 def _recount(counted: GroupedCounts, spec: AssessmentSpec, cols: Columns, run) -> GroupedCounts:

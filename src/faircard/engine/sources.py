@@ -497,6 +497,11 @@ def _checked(stats: dict[str, Any]) -> dict[str, Any]:
     return stats
 
 
+def _left_out(stats: dict[str, Any]) -> bool:
+    """Whether the ``stats`` row counts rows left out (a missing outcome or decision)."""
+    return bool(int(stats["n_missing_target"] or 0) + int(stats["n_missing_decision"] or 0))
+
+
 def _fetch_all(con, queries: dict[str, str]) -> dict[str, Any]:
     """The results of small queries run at once, each on a cursor of ``con`` (a LIMIT query
     runs on one DuckDB thread): by query, a dict (``"row"``, NaN as None; ``"raw"``, NaN
@@ -609,7 +614,8 @@ def _positives(spec: AssessmentSpec, targets: pd.Series) -> list | None:
 
 
 def _counted(stats, targets: pd.Series, grouped: pd.DataFrame, engine,
-             notes: tuple[str, ...] = (), positives: list | None = None) -> GroupedCounts:
+             notes: tuple[str, ...] = (), positives: list | None = None,
+             dropped: pd.DataFrame | None = None) -> GroupedCounts:
     """The grouped counts of a source's grouped table. ``notes``: said of the source (see
     :class:`GroupedCounts`). ``positives``: the outcome values that
     are the positive label, by which the score sums of exact scores are computed here
@@ -629,7 +635,7 @@ def _counted(stats, targets: pd.Series, grouped: pd.DataFrame, engine,
         n_missing_decision=int(stats["n_missing_decision"] or 0),
         score_min=None if stats.get("score_min") is None else float(stats["score_min"]),
         score_max=None if stats.get("score_max") is None else float(stats["score_max"]),
-        score_step=step, engine=engine, notes=notes)
+        score_step=step, engine=engine, notes=notes, dropped=dropped)
 
 
 def count_duckdb(path: str, spec: AssessmentSpec, *, memory_limit: str = "4GB",
@@ -675,9 +681,12 @@ def count_duckdb(path: str, spec: AssessmentSpec, *, memory_limit: str = "4GB",
 
         facts = fetched.pop(q["facts"])
         stats = _all_kept(cols, facts, row)
+        dropped = None
         if stats is None:  # rows left out (a missing or NaN outcome or decision), or none
             stats = _checked(_row(con.execute(q["stats"])))
             targets = con.execute(q["targets"]).fetchdf()["target"]
+            if _left_out(stats):
+                dropped = _arrow_frame(con, q["dropped"])
         else:  # every row kept, so the outcome values are those of the rows with one
             targets = _outcomes_in_range(con, types[cols.target], facts)
             if targets is None:
@@ -687,7 +696,7 @@ def count_duckdb(path: str, spec: AssessmentSpec, *, memory_limit: str = "4GB",
         coding, values = _coding(cols, spec, stats, targets, run)
         grouped = run(_grouped_query(cols, spec, stats, targets, coding))
         return _counted(stats, targets, _unpacked(grouped, coding, values, targets), "duckdb",
-                        csv_notes(path), positives=_positives(spec, targets))
+                        csv_notes(path), positives=_positives(spec, targets), dropped=dropped)
 
 
 def _arrow_frame(con, query: str) -> pd.DataFrame:
@@ -775,12 +784,14 @@ def count_spark(source: Any, spec: AssessmentSpec, *, spark: Any = None,
         def run(query: str) -> pd.DataFrame:
             return spark.sql(to_spark(query)).toPandas()
 
+        dropped = as_instants(run(q["dropped"]), instants) if _left_out(stats) else None
+
         coding, values = _coding(cols, spec, stats, targets, run)
         grouped = _unpacked(run(_grouped_query(cols, spec, stats, targets, coding)), coding,
                             values, targets)
     return _counted(stats, targets, as_instants(grouped, instants), "spark",
                     () if path is None else csv_notes(path),
-                    positives=_positives(spec, targets))
+                    positives=_positives(spec, targets), dropped=dropped)
 
 
 def spark_instants(frame: Any, features) -> tuple[Any, tuple[str, ...]]:

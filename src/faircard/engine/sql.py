@@ -11,6 +11,9 @@ Queries over a source relation ``src``:
   of the distinct scores of all rows (the same estimate as ``stats`` when no row is left out);
 * ``targets``: up to three distinct outcome values of the rows kept (to find the positive
   label); ``all_targets``: the same over the rows with an outcome;
+* ``dropped``: the rows left out, counted per combination of the sensitive features' values and
+  reason (``__no_target``: 1 without an outcome, else without a decision), to name the groups
+  whose every row is left out;
 * ``grouped``: one row per combination of the sensitive features' values, the outcome, the
   score (exact, or the number of its grid cell when there are too many distinct scores, see
   :func:`grid_scores`) and the decision, with the row count and, on a grid, the score sums
@@ -97,6 +100,11 @@ def count_queries(cols: Columns, *, thresholds: list[float] = (),
         # compared with a threshold as written would round the threshold to 4 bytes first
         d = f"CAST({d} AS DOUBLE)"
     keep = f"NOT {t_missing} AND NOT {d_missing}"
+    # the rows left out, per combination of the features' values and reason (to name a group
+    # whose every row is left out, as an upload names it)
+    dropped = [f"{_value(quote(f), cols.is_float.get(f, False))} AS {quote(f)}"
+               for f in cols.sensitive]
+    dropped.append(f"CASE WHEN {t_missing} THEN 1 ELSE 0 END AS __no_target")
     stats = [
         "COUNT(*) AS n_input",
         f"SUM(CASE WHEN {t_missing} THEN 1 ELSE 0 END) AS n_missing_target",
@@ -123,6 +131,8 @@ def count_queries(cols: Columns, *, thresholds: list[float] = (),
         "targets": f"SELECT DISTINCT {t} AS target FROM src WHERE {keep} LIMIT 3",
         # ... the same when every row is kept, without reading the scores
         "all_targets": f"SELECT DISTINCT {t} AS target FROM src WHERE NOT {t_missing} LIMIT 3",
+        "dropped": f"SELECT {', '.join(dropped)}, COUNT(*) AS __n FROM src WHERE NOT ({keep}) "
+                   f"GROUP BY {', '.join(str(i + 1) for i in range(len(dropped)))}",
     }
     kept = None  # the scores' range the grouped query keeps, when it keeps one
     if cols.uses_score and score_step is not None:

@@ -248,18 +248,14 @@ def _keep_assessed(digest, spec: AssessmentSpec, a) -> None:
 
 def vanished(a) -> list[str]:
     """The groups of ``a`` whose every row was left out for a missing outcome or decision
-    (``prepare.vanished_groups``), named from the rows in memory (an upload; a dataset counted
-    where it lives keeps no row here); found once per cube."""
-    from ..prepare import vanished_groups
+    (``prepare.vanished_groups``): named by the engine that counted a dataset where it lives,
+    or from the rows in memory (an upload), found once per cube."""
+    from ..prepare import vanished_of
 
-    if state.get(state.SOURCE) is not None or not a.n_dropped:
+    if not a.n_dropped:
         return []
-    key = ("vanished_groups", a.spec.sensitive, repr(sorted(a.spec.bins.items())))
-    memo = a.cube.memo
-    if key not in memo:
-        memo[key] = vanished_groups(state.get(state.DATA), a.spec,
-                                    {gc.feature: gc.groups for gc in a.counts})
-    return memo[key]
+    rows = state.get(state.DATA) if state.get(state.SOURCE) is None else None
+    return vanished_of(a.cube, a.spec, rows)
 
 
 def _counted(digest, source, spec: AssessmentSpec):

@@ -49,16 +49,21 @@ BAR_COLUMNS = ("group", "value", "n", "is_small_group", "ci_low", "ci_high")
 same chart, whatever the reference group)."""
 
 
-def metric_bars(by_group: pd.DataFrame, metric: str, feature: str,
-                overall: float | None = None, label: str | None = None) -> alt.LayerChart:
-    """Bars of one metric per group (with error bars when ``ci_low``/``ci_high`` exist) and a
-    rule at the overall value. Small groups are drawn pale. ``label`` names the metric
-    (default: its usual name)."""
+def _bar_rows(by_group: pd.DataFrame, metric: str, feature: str) -> pd.DataFrame:
+    """The rows :func:`metric_bars` draws: one per group of ``feature``, with its label and
+    whether it is large enough to trust (``size``)."""
     rows = by_group[(by_group["feature"] == feature) & (by_group["metric"] == metric)]
     rows = _with_labels(rows[[c for c in BAR_COLUMNS if c in rows.columns]])
     rows["size"] = rows["is_small_group"].map({True: "too small to trust", False: "ok"})
-    label = label or LABELS.get(metric, metric)
-    base = alt.Chart(rows).encode(
+    return rows
+
+
+def _bar_layers(data, label: str, intervals: bool, overall) -> list:
+    """The layers of one metric's bars drawn from ``data`` (the rows of :func:`_bar_rows`, or
+    the name of a data set of them): bars, error bars when ``intervals``, and a rule at the
+    overall value drawn from ``overall`` (a frame or a data set's name with column
+    ``overall``; None: no rule)."""
+    base = alt.Chart(data).encode(
         y=alt.Y("label:N", sort=None, title=None),
     )
     bars = base.mark_bar().encode(
@@ -69,26 +74,59 @@ def metric_bars(by_group: pd.DataFrame, metric: str, feature: str,
                  alt.Tooltip("n:Q", format=","), alt.Tooltip("size:N", title="group size")],
     )
     layers = [bars]
-    if "ci_low" in rows.columns and rows["ci_low"].notna().any():
+    if intervals:
         layers.append(base.mark_errorbar(ticks=True).encode(
             x=alt.X("ci_low:Q", title=label), x2=alt.X2("ci_high:Q"), color=alt.ColorValue("#333"),
         ))
+    if overall is not None:
+        layers.append(alt.Chart(overall).mark_rule(strokeDash=[4, 3], color="#444").encode(
+            x=alt.X("overall:Q"), tooltip=[alt.Tooltip("overall:Q", format=".3f")]))
+    return layers
+
+
+def _has_intervals(rows: pd.DataFrame) -> bool:
+    return "ci_low" in rows.columns and bool(rows["ci_low"].notna().any())
+
+
+def metric_bars(by_group: pd.DataFrame, metric: str, feature: str,
+                overall: float | None = None, label: str | None = None) -> alt.LayerChart:
+    """Bars of one metric per group (with error bars when ``ci_low``/``ci_high`` exist) and a
+    rule at the overall value. Small groups are drawn pale. ``label`` names the metric
+    (default: its usual name).
+
+    The rows are the data set ``bars`` (the rule's value ``overall``), which also holds the
+    title ("<label> by <feature>") that the chart reads from it: the charts of one metric for
+    two features differ only in their data, so a browser showing one draws the other by
+    replacing its data instead of building the chart again."""
+    rows = _bar_rows(by_group, metric, feature)
+    label = label or LABELS.get(metric, metric)
+    rows["title"] = f"{label} by {_short(feature)}"
+    datasets = {"bars": alt.to_values(rows)["values"]}
+    rule = None
     if overall is not None and pd.notna(overall):
-        rule = alt.Chart(pd.DataFrame({"overall": [overall]})).mark_rule(
-            strokeDash=[4, 3], color="#444").encode(x=alt.X("overall:Q"),
-                                                     tooltip=[alt.Tooltip("overall:Q",
-                                                                          format=".3f")])
-        layers.append(rule)
-    return alt.layer(*layers).properties(title=f"{label} by {_short(feature)}", height=alt.Step(26),
-                                         width=420)
+        datasets["overall"] = [{"overall": float(overall)}]
+        rule = alt.NamedData("overall")
+    return alt.layer(*_bar_layers(alt.NamedData("bars"), label, _has_intervals(rows), rule)
+                     ).properties(title=_title_of("bars"), height=alt.Step(26), width=420,
+                                  datasets=datasets)
+
+
+def _title_of(dataset: str) -> alt.TitleParams:
+    """A title read from the column ``title`` of the named data set ``dataset`` (empty until
+    the browser has inserted the data set)."""
+    rows = f"data({dataset!r})"
+    return alt.TitleParams(alt.ExprRef(f"length({rows}) ? {rows}[0].title : ''"))
 
 
 def group_sizes(summary: pd.DataFrame, feature: str) -> alt.Chart:
     """Group sizes with base rate and predicted positive rate in the tooltip.
 
-    ``summary`` has columns feature, group, n, prevalence, selection_rate, is_small_group."""
+    ``summary`` has columns feature, group, n, prevalence, selection_rate, is_small_group.
+    The rows are the data set ``sizes``, which also holds the title that the chart reads
+    from it (as :func:`metric_bars`: two features' charts differ only in their data)."""
     rows = _with_labels(summary[summary["feature"] == feature])
-    return alt.Chart(rows).mark_bar().encode(
+    rows["title"] = f"Group sizes: {_short(feature)}"
+    return alt.Chart(alt.NamedData("sizes")).mark_bar().encode(
         x=alt.X("n:Q", title="people in the group"),
         y=alt.Y("label:N", sort=None, title=None),
         color=alt.ColorValue("#4c78a8", condition={"test": alt.datum.is_small_group,
@@ -96,7 +134,8 @@ def group_sizes(summary: pd.DataFrame, feature: str) -> alt.Chart:
         tooltip=[alt.Tooltip("group:N"), alt.Tooltip("n:Q", format=","),
                  alt.Tooltip("prevalence:Q", format=".1%", title="base rate (actual positives)"),
                  alt.Tooltip("selection_rate:Q", format=".1%", title="predicted positive rate")],
-    ).properties(title=f"Group sizes: {_short(feature)}", height=alt.Step(24), width=420)
+    ).properties(title=_title_of("sizes"), height=alt.Step(24), width=420,
+                 datasets={"sizes": alt.to_values(rows)["values"]})
 
 
 def rates_by_group(summary: pd.DataFrame, feature: str) -> alt.Chart:

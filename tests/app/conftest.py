@@ -71,6 +71,29 @@ def text_of(element) -> str:
     return re.sub(r"\\(.)", r"\1", element.value)
 
 
+def sent_charts(at: AppTest) -> list[tuple[list[str], dict, dict[str, pd.DataFrame]]]:
+    """Each Vega-Lite chart the page sent: (the titles a browser draws: the chart's, then
+    those of its facets; its spec; its data sets by name). The titles are read from the chart
+    drawn by vl-convert with those data sets (a chart may read its title from its data)."""
+    import html
+    import io
+    import json
+
+    import pyarrow as pa
+    import vl_convert
+
+    out = []
+    for chart in at.get("vega_lite_chart"):
+        spec = json.loads(chart.proto.spec)
+        frames = {d.name: pa.ipc.open_stream(io.BytesIO(d.data.data)).read_pandas()
+                  for d in chart.proto.datasets}
+        svg = vl_convert.vegalite_to_svg({**spec, "datasets": {
+            name: json.loads(f.to_json(orient="records")) for name, f in frames.items()}})
+        titles = re.findall(r"aria-label=\"Title text '(.*?)'\"", svg)
+        out.append(([html.unescape(t) for t in titles], spec, frames))
+    return out
+
+
 def no_exception(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 

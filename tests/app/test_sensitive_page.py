@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.app.conftest import new, no_exception, seed_state, small_frame
+from tests.app.conftest import new, no_exception, seed_state, sent_charts, small_frame
 
 
 def _groups(at):
@@ -17,6 +17,34 @@ def test_groups_table_matches_data():
     df = small_frame()
     assert list(table["group"]) == ["Female", "Male"]
     assert list(table["people"]) == [int((df.sex == "Female").sum()), int((df.sex == "Male").sum())]
+
+
+def test_the_chart_of_another_feature_is_the_same_chart_with_its_groups():
+    """Choosing the chart's feature sends the same two charts with other data (a browser then
+    replaces their data instead of drawing them anew): the group sizes, titled with the
+    feature, are each group's number of rows, and the rates each group's share of rows with
+    the outcome and with a positive decision."""
+    df = small_frame()
+    at = seed_state(new("app_pages/sensitive.py"))
+    at.run()
+    no_exception(at)
+    sex = sent_charts(at)
+    at.selectbox(key="w_chart_feature").set_value("race").run()
+    no_exception(at)
+    race = sent_charts(at)
+    assert [spec for _, spec, _ in race] == [spec for _, spec, _ in sex]
+    for feature, charts in (("sex", sex), ("race", race)):
+        (titles, spec, frames), (groups, _, rates) = charts
+        assert titles == [f"Group sizes: {feature}"]
+        assert groups == sorted(df[feature].unique())  # the rates' rows, one per group
+        (rates,) = rates.values()
+        sizes = frames[spec["data"]["name"]].set_index("group")["n"]
+        assert sizes.to_dict() == df[feature].value_counts().to_dict()
+        rates = rates.set_index(["group", "rate"])["value"]
+        for g in df[feature].unique():
+            rows = df[df[feature] == g]
+            assert rates[(g, "base rate (actual)")] == rows.outcome.mean()
+            assert rates[(g, "predicted positive rate")] == (rows.risk_score >= 0.5).mean()
 
 
 def test_numeric_feature_gets_named_bands_and_edits_apply():

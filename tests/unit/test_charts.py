@@ -148,3 +148,42 @@ def test_roc_tooltip_never_prints_two_different_thresholds_alike():
     shown = [_shown(r[tip["field"]], tip) for r in rows]
     assert len(set(shown)) == len(thresholds)
     assert [float(s) for s in shown] == thresholds
+
+
+def _svg(chart_or_spec) -> str:
+    import vl_convert
+
+    spec = chart_or_spec if isinstance(chart_or_spec, dict) else chart_or_spec.to_dict()
+    return vl_convert.vegalite_to_svg(spec)
+
+
+def test_bars_and_group_sizes_of_two_features_differ_only_in_their_data():
+    """The chart of one metric (or of group sizes) for another feature is the same Vega-Lite
+    with other data sets, so that a browser replaces its data instead of drawing it anew; the
+    title it reads from them is drawn (vl-convert) exactly as the same title written in the
+    chart."""
+    from faircard.ui.tables import group_summary
+
+    df = make_dataset(4, n=1500, n_features=2)
+    a = faircard.assess(df, target="y", score="score", sensitive=["sex", "race"], n_boot=20)
+    summary = group_summary(a)
+    built = {f: (charts.metric_bars(a.by_group, "true_positive_rate", f,
+                                    a.overall["true_positive_rate"], label="Recall"),
+                 charts.group_sizes(summary, f)) for f in ("sex", "race")}
+    specs = {f: [_spec(c) for c in pair] for f, pair in built.items()}
+    for s_sex, s_race in zip(specs["sex"], specs["race"], strict=True):
+        assert s_sex.pop("datasets") != s_race.pop("datasets")
+        assert s_sex == s_race
+    for f, (bars, sizes) in built.items():
+        for chart, title in ((bars, f"Recall by {f}"), (sizes, f"Group sizes: {f}")):
+            drawn = _svg(chart)
+            assert f"aria-label=\"Title text '{title}'\"" in drawn
+            assert drawn == _svg(chart.properties(title=title))
+        values = a.by_group[(a.by_group["feature"] == f)
+                            & (a.by_group["metric"] == "true_positive_rate")]
+        drawn = _svg(bars)
+        for g, v in zip(values["group"], values["value"], strict=True):
+            if np.isnan(v):  # no bar for a group without a value
+                assert f"; label: {g}; group: {g};" not in drawn
+            else:
+                assert f"Recall: {v:.2f}; label: {g}; group: {g};" in drawn

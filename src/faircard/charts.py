@@ -101,14 +101,26 @@ def metric_bars(by_group: pd.DataFrame, metric: str, feature: str,
     rows = _bar_rows(by_group, metric, feature)
     label = label or LABELS.get(metric, metric)
     rows["title"] = f"{label} by {_short(feature)}"
-    datasets = {"bars": alt.to_values(rows)["values"]}
+    datasets = {"bars": _records(rows)}
     rule = None
     if overall is not None and pd.notna(overall):
         datasets["overall"] = [{"overall": float(overall)}]
         rule = alt.NamedData("overall")
-    return alt.layer(*_bar_layers(alt.NamedData("bars"), label, _has_intervals(rows), rule)
-                     ).properties(title=_title_of("bars"), height=alt.Step(26), width=420,
-                                  datasets=datasets)
+    chart = alt.layer(*_bar_layers(alt.NamedData("bars"), label, _has_intervals(rows), rule)
+                      ).properties(title=_title_of("bars"), height=alt.Step(26), width=420)
+    chart["datasets"] = datasets  # set, not through properties(): it validated every value
+    return chart
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """The rows of ``frame`` as JSON values (a missing value is null)."""
+    rows = frame.to_dict("records")
+    missing = [c for c in frame.columns if frame[c].isna().any()]
+    for row in rows:
+        for c in missing:
+            if pd.isna(row[c]):
+                row[c] = None
+    return rows
 
 
 def _title_of(dataset: str) -> alt.TitleParams:
@@ -126,7 +138,7 @@ def group_sizes(summary: pd.DataFrame, feature: str) -> alt.Chart:
     from it (as :func:`metric_bars`: two features' charts differ only in their data)."""
     rows = _with_labels(summary[summary["feature"] == feature])
     rows["title"] = f"Group sizes: {_short(feature)}"
-    return alt.Chart(alt.NamedData("sizes")).mark_bar().encode(
+    chart = alt.Chart(alt.NamedData("sizes")).mark_bar().encode(
         x=alt.X("n:Q", title="people in the group"),
         y=alt.Y("label:N", sort=None, title=None),
         color=alt.ColorValue("#4c78a8", condition={"test": alt.datum.is_small_group,
@@ -134,8 +146,9 @@ def group_sizes(summary: pd.DataFrame, feature: str) -> alt.Chart:
         tooltip=[alt.Tooltip("group:N"), alt.Tooltip("n:Q", format=","),
                  alt.Tooltip("prevalence:Q", format=".1%", title="base rate (actual positives)"),
                  alt.Tooltip("selection_rate:Q", format=".1%", title="predicted positive rate")],
-    ).properties(title=_title_of("sizes"), height=alt.Step(24), width=420,
-                 datasets={"sizes": alt.to_values(rows)["values"]})
+    ).properties(title=_title_of("sizes"), height=alt.Step(24), width=420)
+    chart["datasets"] = {"sizes": _records(rows)}
+    return chart
 
 
 def rates_by_group(summary: pd.DataFrame, feature: str) -> alt.Chart:

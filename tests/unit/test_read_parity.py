@@ -494,3 +494,39 @@ def test_spark_refuses_a_score_column_of_text_as_the_upload_does(spark, tmp_path
         said = _refusal(_upload, path, _spec())
         assert _refusal(assess_source, str(path), _spec(), engine="spark", spark=spark) == said
 
+
+def _quoted_line_ends(tmp_path):
+    """CSV files with line ends within quotes: a group name and a note spanning lines; the
+    same with \\r\\n line ends and a \\n within quotes (as Excel writes); one whose lines end
+    in \\n and \\r\\n alike."""
+    frame = _frame(n=90, seed=13)
+    groups = {"a": "a", "b": "b\nc"}
+    rows = [f'{y},{s},"{groups[g]}","note\n{i}"' for i, (y, s, g) in
+            enumerate(frame.itertuples(False))]
+    text = "y,s,g,note\n" + "\n".join(rows) + "\n"
+    mixed = "y,s,g,note\n" + "".join(r + ("\r\n" if i % 3 else "\n") for i, r in
+                                      enumerate(rows))
+    crlf = "y,s,g,note\r\n" + "\r\n".join(rows) + "\r\n"
+    return (_written(tmp_path, "lf.csv", text), _written(tmp_path, "crlf.csv", crlf),
+            _written(tmp_path, "mixed.csv", mixed))
+
+
+def test_spark_reads_line_ends_within_quotes_as_uploaded(spark, tmp_path):
+    """Spark's line reader cut a value spanning lines and its row in two: here the rows' second
+    halves made the score column text ('has text values such as 'note''), where the upload and
+    DuckDB read the file; a file whose lines end in two ways is refused, not misread."""
+    lf, crlf, mixed = _quoted_line_ends(tmp_path)
+    for path in (lf, crlf):
+        expected = _upload(path, _spec())
+        assert set(expected.counts_frame()["group"]) == {"a", "b\nc"}
+        pd.testing.assert_frame_equal(_duckdb(path, _spec()).counts_frame(),
+                                      expected.counts_frame())
+        got = assess_source(str(path), _spec(), engine="spark", spark=spark)
+        pd.testing.assert_frame_equal(got.counts_frame(), expected.counts_frame())
+        assert got.notes == expected.notes == []
+    assert set(_upload(mixed, _spec()).counts_frame()["group"]) == {"a", "b\nc"}
+    said = _refusal(assess_source, str(mixed), _spec(), engine="spark", spark=spark)
+    assert said == ("Spark cannot read 'mixed.csv' as uploaded: a quoted value in it spans "
+                    "lines, so Spark reads it as one stream, where line ends of more than one "
+                    "kind (\\n, \\r\\n, \\r) or a \\r within quotes change its values. Save it "
+                    "with one kind of line end, or upload it.")

@@ -878,46 +878,51 @@ def read_csv_spark(spark: Any, path: str, pattern: str, first: Path):
     in the encoding an upload detects when Spark decodes it as the upload does
     (:mod:`faircard.engine.spark_csv`; ``spark`` then needs Java's charsets:
     :data:`~faircard.engine.spark_csv.JAVA_CHARSETS`), else from faircard's UTF-8 copy with a
-    ``local`` master, else it is refused."""
+    ``local`` master, else it is refused. A file with line ends within quotes is read as one
+    stream (:class:`~faircard.engine.spark_csv.LineEnds`)."""
     from .csv_spill import csv_encodings
-    from .spark_csv import STREAMED, cluster_refusal, spark_charset
+    from .spark_csv import STREAMED, cluster_refusal, line_ends, spark_charset, stream_refusal
 
     originals = _csv_files(pattern)
     files, first = _readable(pattern, first)  # UTF-8 text on this machine: names, delimiter
     local = str(spark.sparkContext.master).startswith("local")
-    read: dict[Path, tuple[Path, str | None]] = {}  # what Spark reads for each, in what
+    read: dict[Path, tuple[Path, str | None, bool]] = {}  # what Spark reads, in what, streamed
     for original, text, (encoding, mixed) in zip(originals, files, csv_encodings(originals),
                                                  strict=True):
         charset = None if encoding is None or mixed else spark_charset(encoding)
+        ends = line_ends(text)
+        streamed = charset in STREAMED or ends.quoted
+        if streamed and not ends.alike:
+            raise FaircardError(stream_refusal(original.name, encoding if charset in STREAMED
+                                               else None))
         if encoding is None or charset is not None:
-            read[text] = (original, charset)
+            read[text] = (original, charset, streamed)
         elif local:
-            read[text] = (text, None)
+            read[text] = (text, None, streamed)
         else:
             raise FaircardError(cluster_refusal(original.name, encoding, mixed))
     delim = _delimiter(first)
 
-    def reader(charset: str | None = None):  # a new one each time: options change a reader
+    def reader(charset: str | None, streamed: bool):  # a new one each: options change it
         r = (spark.read.option("header", True).option("inferSchema", False)
-             .option("sep", delim).option("escape", '"'))
-        return r if charset is None else r.option("encoding", charset) \
-            .option("multiLine", charset in STREAMED)
+             .option("sep", delim).option("escape", '"').option("multiLine", streamed))
+        return r if charset is None else r.option("encoding", charset)
 
     groups = header_groups(files, delim)
-    if len(groups) == 1 and all(read[t] == (o, None) for o, t in zip(originals, files,
-                                                                      strict=True)):
-        one = reader()
+    if len(groups) == 1 and all(read[t] == (o, None, False) for o, t in zip(originals, files,
+                                                                             strict=True)):
+        one = reader(None, False)
         if Path(path).is_dir():
             one = one.option("recursiveFileLookup", True).option("pathGlobFilter", "*.csv")
         frames = [one.csv(str(path)).toDF(*groups[0][0])]
     else:  # Spark reads the files of a glob by position: each header's files on their own
         frames = []
         for names, members in groups:
-            by_charset: dict[str | None, list[str]] = {}
+            by_kind: dict[tuple[str | None, bool], list[str]] = {}
             for f in members:
-                by_charset.setdefault(read[f][1], []).append(str(read[f][0]))
-            frames += [reader(charset).csv(paths).toDF(*names)
-                       for charset, paths in by_charset.items()]
+                by_kind.setdefault(read[f][1:], []).append(str(read[f][0]))
+            frames += [reader(*kind).csv(paths).toDF(*names)
+                       for kind, paths in by_kind.items()]
     raw_frame = frames[0]
     for frame in frames[1:]:
         raw_frame = raw_frame.unionByName(frame, allowMissingColumns=True)

@@ -125,7 +125,10 @@ def by_group(t: float) -> None:
     single = policy_from_counts(at_t, groups, {g: t for g in groups}, included=everyone,
                                 feature=feature, favorable_outcome=favorable)
     table = pd.DataFrame(single.by_group).set_index("group")
-    st.dataframe(table[cols], key="thr_table", column_config=readable)
+    st.dataframe(table[cols], key="thr_table", column_config=readable,
+                 placeholder=tables.UNDEFINED_CELL)
+    if undefined := tables.undefined_note(table, cols[1:], favorable):
+        components.caption(undefined)
     if single.degenerate or single.group_only:  # perfect gaps that mean nothing
         verb = wording(favorable).positive_decision
         rates = list(single.selection_rates.values())
@@ -253,7 +256,10 @@ def per_group_thresholds(feature: str, t: float, fp_cost: float, fn_cost: float,
         ptable["rule"] = [rules[g].describe_mix(words) if rules[g].is_randomized else
                           fmt_threshold(rules[g].threshold) for g in ptable.index]
         shown = ["threshold", "rule", "note"] + cols
-    st.dataframe(ptable[shown], key="policy_table", column_config=readable)
+    st.dataframe(ptable[shown], key="policy_table", column_config=readable,
+                 placeholder=tables.UNDEFINED_CELL)
+    if undefined := tables.undefined_note(ptable, cols[1:], favorable):
+        components.caption(undefined)
     # traced and drawn only while open (opening it reruns this part): its seven searches take
     # longer than the policy's own, seconds for equalized odds, on every new choice or groups
     front_open = st.expander("Trade-off: objective vs disparity", key="w_tradeoff_open",

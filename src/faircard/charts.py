@@ -6,11 +6,12 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from .formatting import fmt_threshold
+from .formatting import fmt_num, fmt_threshold
 from .metrics import LABELS
 from .safe_text import short_labels, visible
 
 _PALETTE = "tableau10"
+UNDEFINED = "n/a"
 # Channels are given as typed objects (alt.X2, alt.ColorValue, alt.Tooltip, ...), never as
 # strings, dicts, alt.value or alt.condition: Altair turns those into objects with
 # ``from_dict``, which indexes its whole schema again on every call (about half of the time
@@ -196,7 +197,10 @@ def models_scatter(table: pd.DataFrame, performance: str, disparity: str,
 def roc_curves(curves: pd.DataFrame) -> alt.Chart:
     """ROC curve per group (tidy frame from ``thresholds.roc_pr_curves``)."""
     c = _with_labels(curves.dropna(subset=["false_positive_rate", "true_positive_rate"]))
-    c["threshold_text"] = c["threshold"].map(fmt_threshold)
+    # the curve's first point, nobody decided positive, is the sweep's threshold above every
+    # score (infinite): said so, not "inf"
+    c["threshold_text"] = [fmt_threshold(t) if np.isfinite(t) else "above every score"
+                           for t in c["threshold"]]
     # drawn along the curve: both rates only grow along it, so their sum orders its points
     # (ordered by the false positive rate alone, a rise at a fixed false positive rate kept
     # the rows' threshold order and was drawn from its top down, a zigzag; Vega-Lite does
@@ -219,6 +223,15 @@ def roc_curves(curves: pd.DataFrame) -> alt.Chart:
 def tradeoff(front: pd.DataFrame, objective: str) -> alt.Chart:
     """Objective vs disparity over tolerances, marking the single threshold and the choice."""
     f = front.copy()
+    # the single threshold is held to no tolerance, and a gap undefined in every group has no
+    # value: said in words, never as "null" or "NaN"
+    f["tolerance_text"] = np.where(
+        f["is_single_threshold"].astype(bool),
+        f"{UNDEFINED} (one threshold for everyone, held to no constraint)",
+        [fmt_num(t) for t in f["tolerance"]])
+    f["disparity_text"] = [fmt_num(d) if np.isfinite(d) else
+                           f"{UNDEFINED} (undefined in every group)"
+                           for d in f["disparity"].astype(float)]
     # a tolerance no policy meets gives the closest policy: drawn apart, never as meeting it
     f["policy"] = np.where(f["is_chosen"], "chosen policy",
                            np.where(f["is_single_threshold"], "one threshold for all",
@@ -232,9 +245,9 @@ def tradeoff(front: pd.DataFrame, objective: str) -> alt.Chart:
                 axis=alt.Axis(format=".3f", tickCount=6)),
         color=alt.Color("policy:N", title=None, legend=alt.Legend(orient="right")),
         shape=alt.Shape("policy:N"),
-        tooltip=[alt.Tooltip("policy:N"), alt.Tooltip("tolerance:Q", format=".3f"),
+        tooltip=[alt.Tooltip("policy:N"), alt.Tooltip("tolerance_text:N", title="tolerance"),
                  alt.Tooltip("objective_value:Q", format=".3f", title=objective.replace("_", " ")),
-                 alt.Tooltip("disparity:Q", format=".3f", title="largest gap")],
+                 alt.Tooltip("disparity_text:N", title="largest gap")],
     ).properties(title="Trade-off: objective vs disparity", width=360, height=300)
 
 

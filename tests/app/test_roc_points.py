@@ -54,7 +54,12 @@ def test_roc_chart_draws_every_groups_curve_within_a_step():
     assert list(drawn.columns) == ["group", "threshold", "false_positive_rate",
                                    "true_positive_rate", "label", "threshold_text"]
     # the tooltip's threshold, written with the digits that state it exactly
-    assert [float(t) for t in drawn["threshold_text"]] == list(drawn["threshold"])
+    # (the point above every score, nobody decided positive, in words)
+    finite = np.isfinite(drawn["threshold"])
+    assert [float(t) for t in drawn.loc[finite, "threshold_text"]] == \
+        list(drawn.loc[finite, "threshold"])
+    assert (drawn.loc[~finite, "threshold_text"] == "above every score").all()
+    assert (~finite).sum() == drawn["group"].nunique()
     assert (drawn["label"] == drawn["group"]).all()  # short names are drawn as they are
     for g in ("A", "B", "C"):
         part = df[df["race"] == g]

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..favorable import wording
 from ..formatting import fmt_interval, fmt_level, fmt_num, fmt_p
-from ..metrics import extreme_names
+from ..metrics import UNDEFINED_REASONS, extreme_names
 
 
 def group_table(a, feature: str, metrics: list[str]) -> pd.DataFrame:
@@ -28,6 +28,37 @@ def group_table(a, feature: str, metrics: list[str]) -> pd.DataFrame:
     table.insert(1, "note", sizes.set_index("group")["is_small_group"].map(
         {True: "too small to trust", False: ""}))
     return table
+
+
+UNDEFINED_CELL = "n/a"
+"""What a table's cell shows for an undefined value (``st.dataframe(placeholder=...)``: a
+number column keeps its numbers, and an empty cell reads "n/a", never "None")."""
+
+
+def undefined_note(table: pd.DataFrame, metrics: list[str], favorable_outcome: str,
+                   most: int = 10) -> str:
+    """Why the cells of ``table`` (one row per group, a column per metric of ``metrics``) that
+    are undefined (NaN or None) show n/a: "n/a: undefined. C: true positive rate and false
+    negative rate (no actual positives in this group)." ("" when no cell is), the first
+    ``most`` groups named and the others counted."""
+    label = wording(favorable_outcome).label
+    said = []
+    for g, row in table[metrics].iterrows():
+        by_reason: dict[str, list[str]] = {}
+        for m in metrics:
+            if pd.isna(row[m]):
+                name = label(m)  # "True positive rate" mid-sentence: "true positive rate"
+                name = name[0].lower() + name[1:] if name[1:2].islower() else name
+                by_reason.setdefault(UNDEFINED_REASONS.get(m, "undefined"), []).append(name)
+        if by_reason:
+            said.append(f"{g}: " + "; ".join(
+                (ms[0] if len(ms) == 1 else f"{', '.join(ms[:-1])} and {ms[-1]}")
+                + f" ({reason})" for reason, ms in by_reason.items()))
+    if not said:
+        return ""
+    more = len(said) - most
+    tail = f"; and {more:,} other {'group' if more == 1 else 'groups'}" if more > 0 else ""
+    return f"{UNDEFINED_CELL}: undefined. " + "; ".join(said[:most]) + tail + "."
 
 
 def intervals_caption(a) -> str:

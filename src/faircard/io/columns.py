@@ -24,16 +24,25 @@ def column_names(raw: Iterable[object]) -> list[str]:
     a missing name may be None, NaN or empty)."""
     stripped = [_text(r).strip() for r in raw]
     stripped = [s or f"Unnamed: {i}" for i, s in enumerate(stripped)]
-    held = {s.casefold() for s in stripped}
+    taken = {s.casefold() for s in stripped}  # the file's names, then every name given
     given: set[str] = set()
+    # a number refused for a name stays refused (both sets only grow), so the search for the
+    # next one starts where the last ended: 10,000 columns named 'g' are named in one pass
+    # (a new search from 1 through a union of the sets built at every step took 13 s for
+    # 1,000 such columns and hours for 10,000: a 20 KB upload held the server)
+    next_number: dict[str, int] = {}
     out = []
     for name in stripped:
-        if name.casefold() in given:
-            k = 1
-            while f"{name}.{k}".casefold() in held | given:
+        key = name.casefold()
+        if key in given:
+            k = next_number.get(key, 1)
+            while f"{key}.{k}" in taken:
                 k += 1
+            next_number[key] = k + 1
             name = f"{name}.{k}"
-        given.add(name.casefold())
+            key = name.casefold()
+        given.add(key)
+        taken.add(key)
         out.append(name)
     return out
 

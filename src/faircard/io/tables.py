@@ -309,7 +309,7 @@ def _read_csv(source: bytes | HeldBytes, name: str, encoding: str,
     # column to the left, outcomes read as scores
     options = dict(sep=sep, skipinitialspace=True, na_values=list(NA_WORDS),
                    keep_default_na=False, encoding="utf-8", index_col=False)
-    _check_columns(_header_width(opener(), sep), name, limits)
+    _check_columns(_header_width(opener(), sep, name), name, limits)
     try:
         # the header's names as written, named by faircard's rule (pandas numbers a repeated
         # name its own way): no word for a missing value in a header
@@ -373,14 +373,25 @@ def _refuse_markup(head: str, name: str) -> None:
         "upload that.")
 
 
-def _header_width(raw_stream, sep: str) -> int:
+def _header_width(raw_stream, sep: str, name: str = "the file") -> int:
     """How many names the header has (``raw_stream``: the text as a binary stream), counted by
     the csv module in milliseconds (pandas takes seconds per 10,000 columns to read a header);
-    0 when it cannot tell (pandas then says what is wrong)."""
+    0 when it cannot tell (pandas then says what is wrong).
+
+    A name longer than the csv module's limit on a field (131,072 characters) is refused: a
+    quote opened in the header and never closed, or a file without line breaks, makes the
+    whole file one name, and a 286 MB header name took 27 s and 3 GB to read (load average
+    11 on 2 cores), then stood in every list of columns."""
     stream = io.TextIOWrapper(raw_stream, encoding="utf-8", errors="replace", newline="")
     try:
         return len(next(csv.reader(stream, delimiter=sep), []))
-    except csv.Error:
+    except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise FaircardError(
+                f"The header row of '{name}' holds a column name longer than "
+                f"{csv.field_size_limit():,} characters. Check the first line: a double quote "
+                "opened there and never closed, or a file without line breaks, reads as one "
+                "long name.") from None
         return 0
 
 
@@ -424,14 +435,16 @@ def _keep_codes(df: pd.DataFrame, opener, has_codes, nrows: int,
                and not pd.api.types.is_bool_dtype(df[c])]
     if not numeric or not has_codes():
         return df
-    positions = [i for i, c in enumerate(df.columns) if c in set(numeric)]
-    codes: list[int] = []
+    numeric_names = set(numeric)
+    positions = [i for i, c in enumerate(df.columns) if c in numeric_names]
+    found: set[int] = set()
     for chunk in pd.read_csv(opener(), nrows=nrows, usecols=positions, dtype=str,
                              chunksize=1 << 18, **options):
-        for i in positions:
-            if i not in codes and chunk.iloc[:, positions.index(i)].str.contains(
+        for k, i in enumerate(positions):
+            if i not in found and chunk.iloc[:, k].str.contains(
                     CODE_PATTERN, regex=True, na=False).any():
-                codes.append(i)
+                found.add(i)
+    codes = sorted(found)
     if codes:
         again = pd.read_csv(opener(), nrows=nrows, usecols=codes, dtype=str, **options)
         for k, i in enumerate(codes):
@@ -445,9 +458,10 @@ def _keep_long_integers(df: pd.DataFrame, opener, nrows: int,
     reads them as unsigned integers, or as Python integers in an object column) read again as
     text, every value as written: such a column holds identifiers (an account number such as
     ``99999999999999999999``), and DuckDB and Spark read it as text too."""
-    long = [i for i in range(df.shape[1])
-            if str(df.dtypes.iloc[i]) == "uint64"
-            or (pd.api.types.is_object_dtype(df.dtypes.iloc[i])
+    dtypes = list(df.dtypes)  # once: df.dtypes builds a Series of every column
+    long = [i for i, dtype in enumerate(dtypes)
+            if str(dtype) == "uint64"
+            or (pd.api.types.is_object_dtype(dtype)
                 and pd.api.types.infer_dtype(df.iloc[:, i], skipna=True) == "integer")]
     if long:
         again = pd.read_csv(opener(), nrows=nrows, usecols=long, dtype=str, **options)
@@ -503,10 +517,11 @@ def _read_parquet(raw: bytes, name: str, limits: TableLimits) -> tuple[pd.DataFr
                          "decoded bytes", f"{limits.max_decoded_bytes / 1024**2:,.0f} MB",
                          "FAIRCARD_MAX_DECODED_MB")
     _check_pages(raw, meta, name, limits)
-    nested = [f.name for f in schema
-              if pa.types.is_nested(f.type) or pa.types.is_dictionary(f.type)
-              and pa.types.is_nested(f.type.value_type)]
-    flat = [f.name for f in schema if f.name not in nested]
+    fields = list(schema)
+    is_flat = [not (pa.types.is_nested(f.type) or pa.types.is_dictionary(f.type)
+                    and pa.types.is_nested(f.type.value_type)) for f in fields]
+    nested = [f.name for f, ok in zip(fields, is_flat, strict=True) if not ok]
+    flat = [f.name for f, ok in zip(fields, is_flat, strict=True) if ok]
     notes = []
     if nested:
         shown = ", ".join(f"'{c}'" for c in nested[:10]) + ("..." if len(nested) > 10 else "")
@@ -517,16 +532,25 @@ def _read_parquet(raw: bytes, name: str, limits: TableLimits) -> tuple[pd.DataFr
                             "faircard needs one column per value.")
     # text stored as a dictionary: a few bytes in the file can stand for the same long value
     # in every row (12 KB made 20 GB), and the footer's sizes count the dictionary once
-    with_dictionary = {meta.row_group(g).column(j).path_in_schema
-                       for g in range(meta.num_row_groups) for j in range(meta.num_columns)
-                       if meta.row_group(g).column(j).has_dictionary_page}
-    coded = [f.name for f in schema
-             if f.name in with_dictionary and f.name in flat and _is_text(f.type)]
+    with_dictionary = set()
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        with_dictionary |= {group.column(j).path_in_schema for j in range(meta.num_columns)
+                            if group.column(j).has_dictionary_page}
+    leaf = _first_leaves(fields, meta.num_columns, name)
+    coded = [i for i, (f, ok) in enumerate(zip(fields, is_flat, strict=True))
+             if ok and f.name in with_dictionary and _is_text(f.type)]
     try:
         if coded:
-            pf = pq.ParquetFile(io.BytesIO(raw), read_dictionary=coded)
-        table = pf.read(columns=flat)
-        table = _decode_dictionaries(table, coded, name, limits)
+            pf = pq.ParquetFile(io.BytesIO(raw), read_dictionary=[leaf[i] for i in coded])
+        # by position: pyarrow finds columns asked for by name by matching each name against
+        # every column, so 1,000 columns named 'g' asked for a million (43 s) and 10,000 for
+        # a hundred million; and two columns of the same name read as a dictionary were
+        # refused ('Field "g" exists 2 times')
+        kept = [i for i, ok in enumerate(is_flat) if ok]
+        table = pf.reader.read_all(column_indices=[leaf[i] for i in kept])
+        at = {i: k for k, i in enumerate(kept)}
+        table = _decode_dictionaries(table, [at[i] for i in coded], name, limits)
     except FaircardError:
         raise
     except Exception as exc:  # pyarrow raises many types for corrupt files
@@ -577,28 +601,60 @@ def _is_text(kind) -> bool:
             or pa.types.is_large_binary(kind))
 
 
-def _decode_dictionaries(table, coded: list[str], name: str, limits: TableLimits):
-    """``table`` with the columns ``coded`` (read as dictionaries) as plain text again, once
-    the size they expand to, counted exactly from the dictionaries and their indices, is known
-    to be within the limit on decoded bytes."""
+def _first_leaves(fields: list, n_leaves: int, name: str) -> list[int]:
+    """The index of each top-level field's first leaf column in a Parquet file (a list, map
+    or record spans several), counted from the fields' types; the file's ``n_leaves`` must
+    agree."""
+    import pyarrow as pa
+
+    first, at = [], 0
+    for f in fields:
+        first.append(at)
+        stack = [f.type]
+        while stack:  # no recursion: a schema may nest a thousand levels
+            kind = stack.pop()
+            if isinstance(kind, pa.ExtensionType):
+                stack.append(kind.storage_type)
+            elif pa.types.is_dictionary(kind):
+                stack.append(kind.value_type)
+            elif pa.types.is_map(kind):
+                stack += [kind.key_type, kind.item_type]
+            elif pa.types.is_struct(kind):
+                stack += [kind.field(j).type for j in range(kind.num_fields)]
+            elif hasattr(kind, "value_type"):  # list, large list, fixed-size list, list view
+                stack.append(kind.value_type)
+            else:
+                at += 1
+    if at != n_leaves:
+        raise FaircardError(f"'{name}' could not be read as Parquet: its schema describes "
+                            f"{at:,} columns and its data {n_leaves:,}.")
+    return first
+
+
+def _decode_dictionaries(table, coded: list[int], name: str, limits: TableLimits):
+    """``table`` with the columns at positions ``coded`` (read as dictionaries) as plain text
+    again, once the size they expand to, counted exactly from the dictionaries and their
+    indices, is known to be within the limit on decoded bytes."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if not coded:
         return table
-    size = sum(c.nbytes for c, f in zip(table.columns, table.schema, strict=True)
-               if f.name not in coded)
-    for column in coded:
-        for chunk in table.column(column).chunks:
+    wanted = set(coded)
+    size = sum(c.nbytes for i, c in enumerate(table.columns) if i not in wanted)
+    for i in coded:
+        for chunk in table.column(i).chunks:
             lengths = pc.binary_length(chunk.dictionary).cast(pa.int64())
             size += (pc.sum(pc.take(lengths, chunk.indices)).as_py() or 0) + 4 * len(chunk)
             if size > limits.max_decoded_bytes:
                 raise over_limit(name, f"more than {limits.max_decoded_bytes / 1024**2:,.0f} MB "
-                                 f"of data once its values are written out (column '{column}')",
-                                 "decoded bytes", f"{limits.max_decoded_bytes / 1024**2:,.0f} MB",
+                                 "of data once its values are written out (column "
+                                 f"'{table.schema[i].name}')", "decoded bytes",
+                                 f"{limits.max_decoded_bytes / 1024**2:,.0f} MB",
                                  "FAIRCARD_MAX_DECODED_MB")
-    for i, col in enumerate(table.schema):
-        if col.name in coded and pa.types.is_dictionary(col.type):
+    for i in coded:
+        col = table.schema[i]
+        if pa.types.is_dictionary(col.type):
             plain = table.column(i).cast(col.type.value_type)
             table = table.set_column(i, pa.field(col.name, col.type.value_type), plain)
     return table

@@ -51,6 +51,23 @@ def test_the_log_of_each_row_is_python_s_log_of_the_clipped_score(kept):
         assert "CASE" not in ours[1]  # no kept score is clipped: no clip
 
 
+def test_the_logs_argument_is_the_probability_of_the_outcome_to_the_last_bit():
+    """``|1 - y - p|`` (the query's argument) is exactly ``p`` for a positive outcome and the
+    double ``1 - p`` for a negative one, for every clipped score: random ones, the floats next
+    to 0.5 and the clip bounds."""
+    rng = np.random.default_rng(3)
+    p = np.concatenate([rng.uniform(EPS, 1 - EPS, 200_000), rng.uniform(0.49, 0.51, 10_000),
+                        10.0 ** rng.uniform(-15.6, 0, 10_000), [EPS, 1 - EPS, 0.5]])
+    p = p[(p >= EPS) & (p <= 1 - EPS)]
+    con = duckdb.connect()
+    con.register("t", pd.DataFrame({"p": p}))
+    for y in (0.0, 1.0):
+        got = con.execute(f"SELECT p, ABS(1 - CAST({y} AS DOUBLE) - p) AS q FROM t").fetchnumpy()
+        assert len(got["p"]) == len(p)
+        assert np.array_equal(got["q"], got["p"] if y else 1 - got["p"])
+        assert np.array_equal(np.abs(1 - y - p), 1 - y + (2 * y - 1) * p)
+
+
 def test_a_nan_score_is_clipped_as_greatest_and_least_clip_it():
     con = duckdb.connect()
     got = con.execute(f"SELECT {_score_sums('y', 's', [1])[1]} FROM "

@@ -38,8 +38,8 @@ import pyarrow.parquet as pq
 
 from ..errors import FaircardError
 from ..spec import AssessmentSpec
-from .grouped import MAX_DISTINCT_SCORES, GroupedCounts, policy_thresholds, positive_values
-from .sql import MAX_CODED, Coding, Columns, _literal, _missing, _value, codable, quote
+from .grouped import MAX_DISTINCT_SCORES, GroupedCounts, positive_values
+from .sql import MAX_CODED, Columns, _literal, _missing, _value, codable, quote
 
 HEAD = "faircard_head"
 """The table (in the connection's own database) of the first rows' scores, outcomes and
@@ -106,13 +106,13 @@ def count_in_one_pass(con, cols: Columns, spec: AssessmentSpec, path: str | None
     no other value; :func:`faircard.prepare.check_group_names` refuses a long one)."""
     from ..prepare import check_group_names
     from .sources import (
-        GRID_POINTS,
         HEAD_ROWS,
         _arrow_frame,
         _counted,
         _grouped_query,
         _plain,
         _unpacked,
+        new_coding,
     )
 
     got = None
@@ -139,12 +139,11 @@ def count_in_one_pass(con, cols: Columns, spec: AssessmentSpec, path: str | None
         positive_values(targets, spec)  # the positive label, as the plain way finds it
     except FaircardError:
         return None  # the plain way says why, from every row
-    coding = Coding(plain, outcomes, len(policy_thresholds(spec)), GRID_POINTS + 2,
-                    open_sets=True)
-    if not coding.fits():
-        return None
     stats = {"n_input": n, "n_missing_target": 0, "n_missing_decision": 0, "score_min": lo,
              "score_max": hi, "score_distinct": int(head["score_distinct"]), "n_infinite": 0}
+    coding = new_coding(plain, outcomes, spec, stats, open_sets=True)
+    if not coding.fits():
+        return None
     grouped = _arrow_frame(con, _grouped_query(cols, spec, stats, targets, coding))
     keys = grouped["__key"].to_numpy()
     if int(grouped["__n"].sum()) != n or (keys >= coding.unlisted_from()).any():

@@ -558,10 +558,20 @@ def _coding(cols: Columns, spec: AssessmentSpec, stats: dict[str, Any], targets:
     outcomes = [_plain(v) for v in targets.tolist()]
     if not all(codable(v) for vs in [*plain.values(), outcomes] for v in vs):
         return None, {}
-    step, _ = _grid(stats)
-    coding = Coding(plain, outcomes, len(policy_thresholds(spec)),
-                    None if step is None else GRID_POINTS + 2)  # cells 0 to GRID_POINTS
+    coding = new_coding(plain, outcomes, spec, stats)
     return (coding, values) if coding.fits() else (None, {})
+
+
+def new_coding(features: dict[str, list], outcomes: list, spec: AssessmentSpec,
+               stats: dict[str, Any], open_sets: bool = False) -> Coding:
+    """The :class:`Coding` of these value lists for ``spec``'s thresholds and the score grid
+    of ``stats`` (if any): on a grid, cells 0 to GRID_POINTS, with the flags added to them."""
+    step, origin = _grid(stats)
+    thresholds = tuple(policy_thresholds(spec))
+    if step is None:
+        return Coding(features, outcomes, len(thresholds), None, open_sets)
+    return Coding(features, outcomes, len(thresholds), GRID_POINTS + 2, open_sets,
+                  grid=(step, origin), thresholds=thresholds)
 
 
 def _plain(value):

@@ -207,6 +207,14 @@ class Coding:
     indexed table (its perfect hash aggregate) instead of a hash table: several times fewer
     cache misses with ~10^5 groups.
 
+    ``grid``: (step, origin) of the score grid, and ``thresholds`` the policy's thresholds
+    (``n_thresholds`` of them): the flags are then not bits of their own but added to the
+    grid cell, ``cell + (number of thresholds the score reaches)``, a range of ``n_cells +
+    n_thresholds`` values instead of ``n_cells * 2^n_thresholds`` (half the table for one
+    threshold). Both the cell and that number grow with the score, so each sum comes from one
+    (cell, flags) pair only, found again from the cells of the thresholds
+    (:meth:`decode`).
+
     ``open_sets``: the value lists may miss values of the rows (they come from the first rows
     only); a row with another value (or a missing one not in the list) gets a key of its own
     kind, at least :meth:`unlisted_from`, instead of being counted as a listed value. The
@@ -218,11 +226,20 @@ class Coding:
     n_thresholds: int
     n_cells: int | None
     open_sets: bool = False
+    grid: tuple[float, float] | None = None
+    thresholds: tuple[float, ...] = ()
+
+    @property
+    def folded(self) -> bool:
+        """Whether the flags are added to the grid cell (see the class docstring)."""
+        return self.grid is not None and self.n_cells is not None
 
     def radices(self) -> list[int]:
         """The range of each part of the key, the most significant first."""
-        out = [max(len(v), 1) for v in self.features.values()] + [max(len(self.targets), 1),
-                                                                  2 ** self.n_thresholds]
+        out = [max(len(v), 1) for v in self.features.values()] + [max(len(self.targets), 1)]
+        if self.folded:
+            return out + [self.n_cells + self.n_thresholds]
+        out.append(2 ** self.n_thresholds)
         return out + ([self.n_cells] if self.n_cells is not None else [])
 
     def _labels(self) -> int:
@@ -246,15 +263,37 @@ class Coding:
         """Each part's number, by name: the features, ``__target``, ``__p{k}``, and
         ``__score_cell`` on a grid."""
         rest = np.asarray(keys, dtype=np.int64)
-        names = list(self.features) + ["__target", "__bits"] + \
-            (["__score_cell"] if self.n_cells is not None else [])
+        tail = ["__cell_flags"] if self.folded else \
+            ["__bits"] + (["__score_cell"] if self.n_cells is not None else [])
+        names = list(self.features) + ["__target"] + tail
         parts = {}
         for name, radix in zip(reversed(names), reversed(self.radices()), strict=True):
             rest, parts[name] = np.divmod(rest, radix)
+        if self.folded:
+            return parts | self._unfolded(parts.pop("__cell_flags"))
         bits = parts.pop("__bits")
         for k in range(self.n_thresholds):
             parts[f"__p{k}"] = (bits >> k) & 1
         return parts
+
+    def _unfolded(self, value: np.ndarray) -> dict[str, np.ndarray]:
+        """The grid cell and the flags of ``cell + flags`` (:attr:`folded`). With the
+        thresholds in increasing order and ``c_i`` the cell of the i-th (0-based), a score
+        reaching exactly ``j`` of them has a cell from ``c_(j-1)`` to ``c_j`` (cells grow with
+        the score), so its value is from ``c_(j-1) + j`` to ``c_j + j``: ranges one after the
+        other, and ``j`` is the number of thresholds with ``value >= c_i + i + 1``."""
+        step, origin = self.grid
+        t = np.asarray(self.thresholds, dtype=np.float64)
+        order = np.argsort(t, kind="stable")
+        with np.errstate(over="ignore", invalid="ignore"):  # a threshold far off the grid
+            cells = np.floor((t[order] - origin) / step)  # as the query computes a cell
+        reached = np.zeros(len(value), dtype=np.int64)
+        for i, c in enumerate(cells):
+            reached += value >= c + i + 1
+        out = {"__score_cell": value - reached}
+        for i, k in enumerate(order):
+            out[f"__p{int(k)}"] = (reached > i).astype(np.int64)
+        return out
 
 
 def codable(value) -> bool:
@@ -294,7 +333,7 @@ def _packed_query(cols: Columns, coding: Coding, d: str, keep: str, thresholds, 
     parts = [_code(_value(quote(f), cols.is_float.get(f, False)), coding.features[f], u)
              for f, u in zip(cols.sensitive, unlisted, strict=False)]
     parts.append(_code(quote(cols.target), coding.targets, unlisted[-1]))
-    flags = [f"CASE WHEN {d} >= {_literal(t)} THEN {2 ** k} ELSE 0 END"
+    flags = [f"CASE WHEN {d} >= {_literal(t)} THEN {1 if coding.folded else 2 ** k} ELSE 0 END"
              for k, t in enumerate(thresholds)]
     # a 64-bit product from the first factor on: engines type small literals and CASE
     # results as 32-bit integers, and their product overflowed (DuckDB and ANSI Spark refuse,
@@ -306,8 +345,14 @@ def _packed_query(cols: Columns, coding: Coding, d: str, keep: str, thresholds, 
         key = f"LEAST({key}, {coding._labels()})"
     tail = [" + ".join(flags) if flags else "0"]
     if score_step is not None:
-        tail.append(f"CAST(FLOOR(({d} - {_literal(score_origin)}) / "
-                    f"{_literal(score_step)}) AS BIGINT)")
+        cell = f"CAST(FLOOR(({d} - {_literal(score_origin)}) / {_literal(score_step)}) AS BIGINT)"
+        if coding.folded:  # the number of thresholds reached, added to the cell
+            if coding.grid != (score_step, score_origin) or \
+                    list(coding.thresholds) != list(thresholds):
+                raise ValueError("the coding's grid and thresholds are not the query's")
+            tail = [" + ".join([cell, *flags])]
+        else:
+            tail.append(cell)
     for part, radix in zip(tail, radices[labelled:], strict=True):
         key = f"({key} * {radix} + ({part}))"
     select = [f"{key} AS __key"] + ([f"{d} AS __score"] if score_step is None else [])
@@ -323,8 +368,10 @@ def _score_sums(target: str, score: str, positives: list,
     positive outcome and 0 otherwise, ``__sq`` adds ``(y - score)^2`` and ``__ll`` adds the log
     of the probability given to the outcome that happened (``p`` or ``1 - p``, with ``p`` the
     score clipped to [eps, 1 - eps] as scikit-learn clips it): one logarithm per row, written
-    as arithmetic on ``y`` (``1 - y + (2y - 1) p`` is ``p`` or ``1 - p`` exactly), since a
-    CASE costs more than the sum it would save.
+    as arithmetic on ``y``, since a CASE costs more than the sum it would save:
+    ``|1 - y - p|`` is ``p`` or ``1 - p`` exactly (``0 - p`` is ``-p``; ``1 - p`` is rounded
+    once), the same double as ``1 - y + (2y - 1) p`` in fewer operations (0.83 s against 0.89 s
+    of CPU for the grouped query of 10^7 rows).
 
     The clip is a CASE on the score, the same number as ``GREATEST(LEAST(score, 1 - eps),
     eps)`` for every score (NaN, above every number, becomes 1 - eps either way) in about half
@@ -340,7 +387,7 @@ def _score_sums(target: str, score: str, positives: list,
         whens.append(f"WHEN {score} > {high} THEN {high}")
     p = f"CASE {' '.join(whens)} ELSE {score} END" if whens else score
     return [f"SUM(({y} - {score}) * ({y} - {score})) AS __sq",
-            f"SUM(LN(1 - {y} + (2 * {y} - 1) * {p})) AS __ll"]
+            f"SUM(LN(ABS(1 - {y} - {p}))) AS __ll"]
 
 
 def exact_score_sums(score: np.ndarray, positive: np.ndarray,
@@ -348,7 +395,7 @@ def exact_score_sums(score: np.ndarray, positive: np.ndarray,
     """(``__sq``, ``__ll``) of grouped rows with exact scores: each grouped row holds ``n``
     rows with the same ``score`` and outcome (``positive``), so each sum is ``n`` times the
     term :func:`_score_sums` adds row by row, the same arithmetic on the same double
-    (``(y - s)^2``; the log of ``1 - y + (2y - 1) p`` with ``p`` the score clipped to
+    (``(y - s)^2``; the log of ``|1 - y - p|`` with ``p`` the score clipped to
     [eps, 1 - eps]). It differs from adding the term ``n`` times only by the rounding of that
     addition (the product is rounded once). The grouped query then reads each row without a
     logarithm: at 10 million rows with 1,001 distinct scores it took half the CPU time
@@ -361,7 +408,7 @@ def exact_score_sums(score: np.ndarray, positive: np.ndarray,
     # the query's CASE: NaN (which it never keeps) is above every number there
     p = np.where(s < EPS, EPS, np.where((s > 1 - EPS) | np.isnan(s), 1 - EPS, s))
     with np.errstate(divide="ignore"):
-        ll = np.log(1 - y + (2 * y - 1) * p)
+        ll = np.log(np.abs(1 - y - p))
     return w * sq, w * ll
 
 

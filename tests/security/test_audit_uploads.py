@@ -50,7 +50,8 @@ GOOD_XLSX = _workbook([["outcome", "score"], [1, 0.5], [0, 0.2]])
 
 REFUSED = {  # file name, bytes, words the sentence must contain
     "only a header": ("h.csv", b"outcome,risk_score,sex\n", "no data rows"),
-    "an unclosed quote": ("q.csv", b'outcome,sex\n1,"F\n0,M\n', "could not be read as CSV"),
+    "an unclosed quote": ("q.csv", b'outcome,sex\n1,"F\n0,M\n',
+                           "Row 2 of 'q.csv' (the header is row 1) opens a double quote"),
     "more values than names": ("m.csv", b"outcome,sex\n1,F,x\n0,M,y\n", "more values than"),
     "a NUL byte": ("n.csv", b"outcome,sex\n1,F\x00\n", "binary"),
     "HTML named .csv": ("p.csv", b"<html><body><p>hi</p></body></html>", "is a web page (HTML)"),

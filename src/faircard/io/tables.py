@@ -486,6 +486,15 @@ def _ragged_message(msg: str, name: str) -> str:
             f"Line {line} of '{name}' has {saw} fields but the header has {expected}. "
             "Fix that line (a stray delimiter or an unquoted comma) and upload again."
         )
+    # pandas: "... C error: EOF inside string starting at row 1001" (rows from 0, the header
+    # and blank lines included, a quoted value spanning lines counted once)
+    m = re.search(r"EOF inside string starting at row (\d+)", msg)
+    if m:
+        return (
+            f"Row {int(m.group(1)) + 1:,} of '{name}' (the header is row 1) opens a double "
+            "quote that is never closed, so the rest of the file would be one value. Close "
+            "the quote, or write a quote inside a value as two (\"\"), and upload again."
+        )
     return f"'{name}' could not be read as CSV: {_first_line(msg)}"
 
 

@@ -21,6 +21,7 @@ components.need(state.has_sensitive(), "Choose the sensitive features first.",
 
 with st.spinner("Computing metrics, intervals and criteria..."):
     results = components.current_assessments()
+components.without_bootstrap(results)
 names = [n for n, _ in results]
 digest = state.get(state.DATA_DIGEST)
 

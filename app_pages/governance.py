@@ -90,6 +90,7 @@ elif not state.has_sensitive():
     components.link(components.PAGE_DATA, "Go to Data & model")
 else:
     results = components.current_assessments()
+    components.without_bootstrap(results)
     names = [n for n, _ in results]
     name, a = components.focus(results)
     if len(names) > 1:

@@ -23,6 +23,7 @@ components.need(state.has_sensitive(), "Choose the sensitive features first.",
                 components.PAGE_SENSITIVE, "Go to Sensitive features")
 
 results = components.current_assessments()
+components.without_bootstrap(results)
 name, a = components.focus(results)
 
 text = components.card_text(name)

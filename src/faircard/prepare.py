@@ -398,6 +398,18 @@ BOOTSTRAP_CELLS = 10_000_000
 14.9 GiB at 1,000 replicates."""
 
 
+class TooManyToResample(FaircardError):
+    """The refusal of :func:`check_intersection_size` that fewer bootstrap replicates lift:
+    ``n_cells`` combinations are more than :func:`max_cells` allows at ``n_boot`` replicates,
+    but no more than :data:`MAX_CELLS` (the app then shows the figures without the bootstrap's
+    intervals)."""
+
+    def __init__(self, message: str, n_cells: int, n_boot: int):
+        super().__init__(message)
+        self.n_cells = n_cells
+        self.n_boot = n_boot
+
+
 def max_cells(n_boot: int) -> int:
     """Most cells an assessment with ``n_boot`` bootstrap replicates counts: :data:`MAX_CELLS`,
     or fewer when its replicates would hold more than :data:`BOOTSTRAP_CELLS` cells."""
@@ -429,13 +441,13 @@ def check_intersection_size(features: tuple[str, ...], n_groups: int,
             "time."
         )
     if n_groups > max_cells(n_boot):
-        raise FaircardError(
+        raise TooManyToResample(
             f"The groups of {names} occur in {n_groups:,} combinations in the data, and the "
             f"intervals' {n_boot:,} bootstrap replicates resample each one, which faircard "
             f"does for at most {max_cells(n_boot):,} combinations at {n_boot:,} replicates "
             f"({BOOTSTRAP_CELLS:,} combinations x replicates, 320 MB). Ask for fewer "
             f"replicates (CLI: --bootstrap; 0 counts up to {MAX_CELLS:,} combinations), bin a "
-            "feature into bands, or assess fewer features at a time."
+            "feature into bands, or assess fewer features at a time.", n_groups, n_boot
         )
 
 
@@ -550,6 +562,7 @@ __all__ = [
     "Prepared",
     "build_group_index",
     "check_group_names",
+    "TooManyToResample",
     "check_intersection_size",
     "column_choices",
     "encode_feature",

@@ -6,6 +6,7 @@ metrics shown or the reference group re-renders from counts, never from rows.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import threading
@@ -27,7 +28,7 @@ from ..policy import (
     pareto_front_from_sweep,
     with_chosen,
 )
-from ..prepare import Prepared, prepare
+from ..prepare import Prepared, TooManyToResample, max_cells, prepare
 from ..spec import AssessmentSpec
 
 try:  # Streamlit guards Altair's global theme and data settings with this lock
@@ -129,9 +130,40 @@ def _prepared(digest: str, data: pd.DataFrame, spec: AssessmentSpec, counting=No
                    scores_kept=lambda p: p.y_score is not None, counting=counting)
 
 
+NO_BOOTSTRAP = "no_bootstrap"
+"""The key of an assessment's ``extras`` holding why it has no bootstrap intervals though the
+app asked for them (see :func:`resampled_if_possible`)."""
+
+
+def resampled_if_possible(assess, spec: AssessmentSpec) -> Assessment:
+    """``assess(spec)``, or, when its combinations of groups are too many for ``spec``'s
+    bootstrap replicates (:class:`~faircard.prepare.TooManyToResample`; the app has no control
+    for their number), ``assess`` without the bootstrap, its ``extras[NO_BOOTSTRAP]`` saying
+    which intervals are missing, why and how to have them."""
+    from ..metrics import COUNT_METRICS, LABELS
+    from ..uncertainty import PROPORTIONS
+
+    try:
+        return assess(spec)
+    except TooManyToResample as exc:
+        a = assess(dataclasses.replace(spec, n_boot=0))
+        names = " and ".join(f"'{f}'" for f in a.cube.index.features)
+        missing = [LABELS[m] if LABELS[m][:2].isupper() else LABELS[m][0].lower() + LABELS[m][1:]
+                   for m in a.metrics
+                   if m in COUNT_METRICS and m != "count" and m not in PROPORTIONS]
+        a.extras[NO_BOOTSTRAP] = (
+            f"Shown without bootstrap intervals: the groups of {names} occur in "
+            f"{exc.n_cells:,} combinations, more than the {max_cells(exc.n_boot):,} whose "
+            f"{exc.n_boot:,} bootstrap replicates faircard resamples, so "
+            f"{', '.join(missing)}, the gaps between groups and the fairness criteria have no "
+            "interval (rates keep their Wilson intervals, and the tests of equal rates their "
+            "p-values); bin a feature into bands or choose fewer features to have them all.")
+        return a
+
+
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _assessment(digest: str, key: str, _prepared: Prepared, _spec: AssessmentSpec) -> Assessment:
-    return assess_prepared(_prepared, _spec)
+    return resampled_if_possible(lambda s: assess_prepared(_prepared, s), _spec)
 
 
 def assessment(digest: str, data: pd.DataFrame, spec: AssessmentSpec,
@@ -178,8 +210,8 @@ def _cube(digest: str, key: str, _grouped, _spec: AssessmentSpec):
 def _counted(digest: str, key: str, _grouped, _spec: AssessmentSpec) -> Assessment:
     from ..engine import assess_grouped
 
-    return assess_grouped(_grouped, _spec,
-                          cube=_cube(digest, _prep_key(_spec), _grouped, _spec))
+    cube = _cube(digest, _prep_key(_spec), _grouped, _spec)
+    return resampled_if_possible(lambda s: assess_grouped(_grouped, s, cube=cube), _spec)
 
 
 def counted_assessment(digest: str, path: str, spec: AssessmentSpec,

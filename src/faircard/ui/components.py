@@ -281,6 +281,15 @@ def current_assessments(**overrides):
     return out
 
 
+def without_bootstrap(results: list) -> None:
+    """Say, once, why the assessments have no bootstrap intervals when their combinations of
+    groups were too many to resample (see :func:`faircard.ui.cache.resampled_if_possible`)."""
+    said = next((a.extras[cache.NO_BOOTSTRAP] for _, a in results
+                 if cache.NO_BOOTSTRAP in a.extras), None)
+    if said:
+        info(said)
+
+
 def focus(results: list) -> tuple[str, object]:
     """(name, Assessment) of the model in focus (the first when none is chosen)."""
     names = [n for n, _ in results]

@@ -229,7 +229,9 @@ def disparity_table(a, feature: str, metrics: list[str]) -> pd.DataFrame:
              for m, w, b in zip(d["metric"], d["worst_group"], d["best_group"], strict=True)]
     return pd.DataFrame({
         "metric": [wording(a.spec.favorable_outcome).label(m) for m in d["metric"]],
-        "gap (max - min)": [f"{fmt_num(x)} {fmt_interval(lo, hi)}" for x, lo, hi in
+        # without the bootstrap (too many combinations) a gap has no interval, not "n/a"
+        "gap (max - min)": [f"{fmt_num(x)} {fmt_interval(lo, hi)}" if a.spec.n_boot > 0
+                            else fmt_num(x) for x, lo, hi in
                             zip(d["difference"], d["difference_ci_low"],
                                 d["difference_ci_high"], strict=True)],
         "ratio (min / max)": d["ratio"].map(fmt_num),
@@ -244,7 +246,8 @@ def disparity_table(a, feature: str, metrics: list[str]) -> pd.DataFrame:
 
 
 DISPARITY_COLUMNS_HELP = {
-    "gap (max - min)": "Largest minus smallest group value, with its 95% interval.",
+    "gap (max - min)": "Largest minus smallest group value, with its 95% interval (from the "
+                       "bootstrap, when it was computed).",
     "gap to overall": "Largest distance of a group from the overall value.",
     "adjusted p": ("Test of equal rates between the worst and best group, Holm-adjusted "
                    "(a rate and its complement are one test, counted once)."),

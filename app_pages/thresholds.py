@@ -229,6 +229,8 @@ def per_group_thresholds(feature: str, t: float, fp_cost: float, fn_cost: float,
         return
     if policy.degenerate or policy.group_only:
         st.error(components.escape(policy.summary))
+    elif policy.constraint != "none" and np.isnan(policy.disparity):  # neither met nor missed
+        st.warning(components.escape(policy.summary))
     elif policy.feasible and policy.all_or_nothing_groups:  # met, but not by the scores there
         st.warning(components.escape(policy.summary))
     elif policy.feasible:

@@ -27,7 +27,7 @@ from .decision import (
 from .errors import FaircardError
 from .favorable import wording
 from .formatting import fmt_threshold, groups_with_sizes
-from .metrics import metrics_from_counts
+from .metrics import LABELS, UNDEFINED_REASONS, metrics_from_counts
 from .thresholds import Sweep, grid_thresholds, sweep
 from .trivial import decided_alone
 
@@ -804,6 +804,19 @@ def expected_counts(group: np.ndarray, y_true: np.ndarray, p_pos: np.ndarray,
     return rounded.astype(np.int64) if np.array_equal(rounded, out) else out
 
 
+def _unchecked(constraint: str) -> str:
+    """The sentence for a ``constraint`` whose rates are undefined in every group held to it
+    (equal opportunity where none of them has actual positives): its gap is n/a, so it is
+    neither met nor missed ("largest gap nan" said nothing)."""
+    rates = CONSTRAINTS[constraint]
+    named = " and ".join(LABELS[m][0].lower() + LABELS[m][1:] for m in rates)
+    why = "; ".join(dict.fromkeys(UNDEFINED_REASONS[m].removesuffix(" in this group")
+                                  for m in rates))
+    return (f"It cannot be held to {constraint.replace('_', ' ')}: the {named} "
+            f"{'is' if len(rates) == 1 else 'are'} undefined in every group held to it "
+            f"({why}), so its largest gap is n/a and no policy meets or misses it.")
+
+
 def describe(policy: Policy, counts: np.ndarray, groups: list[str], *,
              searched: bool = False, candidates: int | None = None) -> str:
     """Plain-language summary of a policy, in the words of its ``favorable_outcome``.
@@ -845,7 +858,9 @@ def describe(policy: Policy, counts: np.ndarray, groups: list[str], *,
                              f" {words.positive_decision}" for g in policy.held_groups())
                  + "): who is " + words.positive_decision + " depends on the group alone, not "
                  "on the model's scores.")
-    if policy.constraint != "none":
+    if policy.constraint != "none" and np.isnan(policy.disparity):
+        text += " " + _unchecked(policy.constraint)
+    elif policy.constraint != "none":
         status = "meets" if policy.feasible else "cannot meet" if searched else "does not meet"
         text += (f" It {status} {policy.constraint.replace('_', ' ')} within "
                  f"{policy.tolerance:g} (largest gap {policy.disparity:.3f}).")

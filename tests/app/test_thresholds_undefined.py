@@ -9,11 +9,12 @@ import io
 import json
 import re
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
 import vl_convert as vlc
-from sklearn.metrics import confusion_matrix
+from sklearn.metrics import confusion_matrix, recall_score
 
 from tests.app.conftest import new, no_exception, seed_state, small_frame, text_of
 
@@ -123,3 +124,34 @@ def test_trade_off_and_roc_tooltips_say_what_has_no_value():
     assert any("threshold: above every score" in s for s in drawn), drawn[:5]
     bad = [s for s in labels + drawn if NOT_SHOWN.search(s)]
     assert not bad, bad[:5]
+
+
+@pytest.mark.parametrize("randomized", [False, True])
+def test_a_constraint_undefined_in_every_group_held_to_it_is_said_so(randomized):
+    """Equal opportunity when no group held to it (A and B; C is too small to be held) has an
+    actual positive: every true positive rate it compares is 0/0 (scikit-learn's recall is
+    undefined on each mask), so the summary said "largest gap nan" and that no policy could
+    meet it, where there is nothing to meet."""
+    df = _frame()
+    df = df[(df.race != "C") | (df.index < 120)].copy()
+    df.loc[df.race != "C", "outcome"] = 0
+    assert (df.race == "C").sum() < 30 < (df.race == "B").sum()
+    for g in ("A", "B"):
+        part = df[df.race == g]
+        assert np.isnan(recall_score(part.outcome, part.risk_score >= 0.5,
+                                     zero_division=np.nan))
+    at = seed_state(new("app_pages/thresholds.py"), df, sensitive=("race",))
+    at.session_state["fc_data_digest"] = f"thr-undefined-constraint-{randomized}"
+    at.session_state["w_randomized"] = randomized
+    at.session_state["w_constraint"] = "equal_opportunity"
+    at.run()
+    no_exception(at)
+    said = [text_of(e) for kind in ("error", "warning", "success") for e in getattr(at, kind)
+            if "Thresholds per group" in text_of(e) or "Randomised" in text_of(e)]
+    assert len(said) == 1, said
+    assert ("It cannot be held to equal opportunity: the true positive rate is undefined in "
+            "every group held to it (no actual positives), so its largest gap is n/a and no "
+            "policy meets or misses it.") in said[0]
+    assert "meets equal" not in said[0] and "closest" not in said[0]
+    bad = [s for s in _page_text(at) if NOT_SHOWN.search(s)]
+    assert not bad, bad

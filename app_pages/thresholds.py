@@ -18,7 +18,13 @@ from faircard.formatting import (
     threshold_format,
 )
 from faircard.io.export import csv_text
-from faircard.policy import CONSTRAINTS, LEGAL_NOTE, OBJECTIVES, policy_from_counts
+from faircard.policy import (
+    CONSTRAINTS,
+    LEGAL_NOTE,
+    OBJECTIVES,
+    policy_from_counts,
+    unchecked,
+)
 from faircard.ui import cache, components, state, tables
 
 # The columns of the confusion matrices, in the order of the counts (tn, fp, fn, tp). (A
@@ -275,7 +281,11 @@ def per_group_thresholds(feature: str, t: float, fp_cost: float, fn_cost: float,
                 min_group_size=a.spec.min_group_size,
                 include_small_groups=a.spec.include_small_groups,
                 allow_degenerate=allow_degenerate, randomized=randomized)
-            components.chart(charts.tradeoff, front, objective)
+            if front["disparity"].isna().all():  # no point has a place on the gap's axis
+                st.info("No trade-off to draw: every policy's largest gap is n/a. "
+                        + unchecked(constraint))
+            else:
+                components.chart(charts.tradeoff, front, objective)
 
     b1, b2, b3, b4 = st.columns(4)
     if b1.button("Use this policy", type="primary", key="use_policy",

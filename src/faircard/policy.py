@@ -804,7 +804,7 @@ def expected_counts(group: np.ndarray, y_true: np.ndarray, p_pos: np.ndarray,
     return rounded.astype(np.int64) if np.array_equal(rounded, out) else out
 
 
-def _unchecked(constraint: str) -> str:
+def unchecked(constraint: str) -> str:
     """The sentence for a ``constraint`` whose rates are undefined in every group held to it
     (equal opportunity where none of them has actual positives): its gap is n/a, so it is
     neither met nor missed ("largest gap nan" said nothing)."""
@@ -859,7 +859,7 @@ def describe(policy: Policy, counts: np.ndarray, groups: list[str], *,
                  + "): who is " + words.positive_decision + " depends on the group alone, not "
                  "on the model's scores.")
     if policy.constraint != "none" and np.isnan(policy.disparity):
-        text += " " + _unchecked(policy.constraint)
+        text += " " + unchecked(policy.constraint)
     elif policy.constraint != "none":
         status = "meets" if policy.feasible else "cannot meet" if searched else "does not meet"
         text += (f" It {status} {policy.constraint.replace('_', ' ')} within "

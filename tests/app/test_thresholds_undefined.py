@@ -144,8 +144,14 @@ def test_a_constraint_undefined_in_every_group_held_to_it_is_said_so(randomized)
     at.session_state["fc_data_digest"] = f"thr-undefined-constraint-{randomized}"
     at.session_state["w_randomized"] = randomized
     at.session_state["w_constraint"] = "equal_opportunity"
+    at.session_state["w_tradeoff_open"] = True
     at.run()
     no_exception(at)
+    # no point of the trade-off has a gap to be drawn at: said, instead of empty axes
+    assert not [c for c in at.get("vega_lite_chart") if "Trade-off" in c.proto.spec]
+    assert [i for i in at.info if text_of(i).startswith(
+        "No trade-off to draw: every policy's largest gap is n/a. It cannot be held to equal "
+        "opportunity")]
     said = [text_of(e) for kind in ("error", "warning", "success") for e in getattr(at, kind)
             if "Thresholds per group" in text_of(e) or "Randomised" in text_of(e)]
     assert len(said) == 1, said

@@ -9,7 +9,9 @@ chromium with Playwright and times each step:
 opened on the Data page by its path and counted by DuckDB, instead of an uploaded CSV.
 ``--trace``: after each step, what the server sent meanwhile (see :class:`Trace`) and the
 wall and CPU time of the server's script runs for it and when the last one ended (logged by
-``_server_clock``); the table then gives them next to each step's wall time.
+``_server_clock``), and the CPU time of the browser's processes from the action to the end of
+the clock (which, unlike the time its main thread was busy, does not grow while it waits for a
+core); the table then gives them next to each step's wall time.
 
 The clock of a step starts just before the action that changes something (a click on a link,
 button, radio option, checkbox, toggle or expander, the key that commits a widget's new value,
@@ -115,6 +117,32 @@ _BUSY = {"TaskDuration": "all", "ScriptDuration": "script", "LayoutDuration": "l
          "RecalcStyleDuration": "style"}
 
 
+def _browser_cpu() -> float:
+    """CPU time (s, user + system) of the chromium processes this process started (through
+    Playwright's driver): unlike the main thread's busy time, it does not grow while the
+    processes wait for a core."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    cpu: dict[int, tuple[str, float]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            text = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:  # ended meanwhile
+            continue
+        name, fields = text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()
+        children.setdefault(int(fields[1]), []).append(int(entry))
+        cpu[int(entry)] = (name, (int(fields[11]) + int(fields[12])) / tick)
+    total, todo = 0.0, [os.getpid()]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            name, seconds = cpu[child]
+            total += seconds if name.startswith(("chrom", "headless")) else 0.0
+            todo.append(child)
+    return total
+
+
 def _latest_run(page) -> int:
     return int(page.evaluate(_LATEST_RUN))
 
@@ -169,15 +197,19 @@ class Trace:
     def mark(self) -> tuple:
         return (len(self.frames), int(self.page.evaluate("window.__fcLong.length")),
                 len(self.sent), self._busy(), len(self._server_runs()),
+                _browser_cpu(),
                 int(self.page.evaluate("window.__fcInput.length")))
 
     def summary(self, start: tuple, t0: float, epoch0: float,
                 total: float) -> tuple[str, tuple]:
-        """The step's line, and the server's script (wall, CPU) in it (s). ``t0`` is the
-        step's start on ``time.perf_counter``, ``epoch0`` on ``time.time``."""
+        """The step's line, and the server's script (wall, CPU) and the browser's CPU in it
+        (s). ``t0`` is the step's start on ``time.perf_counter``, ``epoch0`` on
+        ``time.time``."""
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-        start, long_start, sent_start, busy_start, runs_start, input_start = start
+        browser = _browser_cpu()
+        start, long_start, sent_start, busy_start, runs_start, cpu_start, input_start = start
+        browser -= cpu_start
         # the first key or pointer press the page saw after the clock started (its own
         # timestamp, on the wall clock like ``epoch0``): a click reaches the page only once
         # Playwright has checked that the element is ready for it
@@ -221,7 +253,7 @@ class Trace:
         # long after it means the server held its last messages (or the network did)
         ended = f", ended {runs[-1][2] - t0:.2f} s" if runs else ""
         script = (f"server script {len(runs)} run(s): wall {wall:.3f} s, CPU {cpu:.3f} s"
-                  f"{ended}; ")
+                  f"{ended}; browser CPU {browser:.3f} s; ")
         # the check that the clock waits for the whole run: the server's end-of-run message
         # (the last of its runs for the step) arrived before the clock stopped
         whole = ("whole run timed" if finished is not None and finished <= total
@@ -229,14 +261,15 @@ class Trace:
         return (f"{whole}; input at {pressed} s, request sent {asked} s, first message {first} s, run finished "
                 f"{end} s, drawn {total:.2f} s; {script}browser busy (s): {main}; "
                 f"long tasks {len(busy)}, {sum(busy) / 1e3:.2f} s; "
-                f"{len(frames)} messages, {size / 1e3:.0f} kB: {parts}"), (wall, cpu)
+                f"{len(frames)} messages, {size / 1e3:.0f} kB: {parts}"), (wall, cpu, browser)
 
 
 def _step(page, times: dict, runs: dict, name: str, action, prepare=None,
           trace: Trace | None = None, script: dict | None = None) -> None:
     """Time ``action`` until a run that began after it has finished and the page is drawn.
     ``prepare`` (opening a drop-down, typing, focusing) runs before the clock starts. With
-    ``trace``, ``script[name]`` gets the server's script (wall, CPU) for the step."""
+    ``trace``, ``script[name]`` gets the server's script (wall, CPU) and the browser's CPU for
+    the step."""
     for get_ready in (prepare, getattr(action, "prepare", None)):
         if get_ready is not None:
             get_ready()
@@ -364,7 +397,8 @@ def _rows(n: int):
 def run(n: int, browser, url: str, workdir: Path, by_path: bool = False,
         tracing: bool = False, runs: Path | None = None) -> tuple[dict, dict, dict, dict]:
     """Time every step at ``n`` rows: (seconds per step, runs waited for per step, the kind
-    of each step, the server's script (wall, CPU) per step with ``tracing``)."""
+    of each step, the server's script (wall, CPU) and the browser's CPU per step with
+    ``tracing``)."""
     path = workdir / (f"rows_{n}.parquet" if by_path else f"rows_{n}.csv")
     rows = _rows(n)
     if by_path:
@@ -381,7 +415,7 @@ def run(n: int, browser, url: str, workdir: Path, by_path: bool = False,
     times: dict[str, float] = {"csv_mb": size_mb}
     runs_waited: dict = {}
     kinds: dict[str, str] = {}
-    script: dict[str, tuple[float, float]] = {}
+    script: dict[str, tuple[float, float, float]] = {}
 
     def step(kind: str, name: str, action, prepare=None) -> None:
         kinds[name] = kind
@@ -561,7 +595,7 @@ def main(argv: list[str]) -> None:
           "{:.1f} / {:.1f} / {:.1f} at the end".format(*os.getloadavg()))
     steps = [k for k in next(iter(rows.values())) if k != "csv_mb"]
     kind = "Parquet, opened by path" if by_path else "CSV"
-    cpu = " (server script: wall / CPU)" if tracing else ""
+    cpu = " (server script: wall / CPU; browser CPU)" if tracing else ""
     print("| step | kind | " + " | ".join(
         f"{n:,} rows ({rows[n]['csv_mb']:.0f} MB {kind}){cpu}" for n in sizes) + " |")
     print("|---|---|" + "---:|" * len(sizes))
@@ -570,7 +604,7 @@ def main(argv: list[str]) -> None:
         for n in sizes:
             cell = f"{rows[n][s]:.2f} s"
             if s in script[n]:
-                cell += " ({:.3f} / {:.3f} s)".format(*script[n][s])
+                cell += " ({:.3f} / {:.3f} s; {:.2f} s)".format(*script[n][s])
             cells.append(cell)
         print(f"| {s} | {kinds[s]} | " + " | ".join(cells) + " |")
     over = [s for s in steps if kinds[s] == WIDGET and any(

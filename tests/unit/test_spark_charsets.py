@@ -105,3 +105,33 @@ def test_spark_on_a_cluster_refuses_only_what_it_cannot_read_as_uploaded(
     assert str(caught.value) == (f"'t.csv' {what}, so Spark on a cluster cannot read it as "
                                  "uploaded: save it as CSV UTF-8 or count it with DuckDB "
                                  "(--engine duckdb).")
+
+
+def test_line_ends_within_quotes_are_found_across_chunks(tmp_path, monkeypatch):
+    """:func:`faircard.engine.spark_csv.line_ends` on random CSV text read 7 bytes at a time,
+    against what Python's csv module reads back: a value holding a line end, and rows ending
+    in more than one way (or a \\r within quotes)."""
+    import csv
+    import io
+    import random
+
+    from faircard.engine import spark_csv
+
+    monkeypatch.setattr(spark_csv, "_CHUNK", 7)
+    rng = random.Random(5)
+    for case in range(300):
+        rows, ends = [], []
+        for _ in range(rng.randint(1, 6)):
+            rows.append([rng.choice(["a", "bc", "", '"q""x"', '"m\nn"', '"r\r\ns"', '","'])
+                         for _ in range(3)])
+            ends.append(rng.choice(["\n"] * 6 + ["\r\n", "\r"]))
+        if rng.random() < 0.5:
+            ends = [ends[0]] * len(ends)
+        text = "".join(",".join(r) + e for r, e in zip(rows, ends, strict=True))
+        path = tmp_path / f"{case}.csv"
+        path.write_bytes(text.encode())
+        read = list(csv.reader(io.StringIO(text, newline="")))
+        assert len(read) == len(rows)
+        quoted = any("\n" in v or "\r" in v for r in read for v in r)
+        alike = len(set(ends)) == 1 and not any("\r" in v for r in read for v in r)
+        assert spark_csv.line_ends(path) == spark_csv.LineEnds(quoted, alike), text

@@ -92,8 +92,8 @@ _CHUNK = 8 << 20
 
 def line_ends(path: str | Path) -> LineEnds:
     """The :class:`LineEnds` of the UTF-8 CSV file at ``path`` (quotes are '"', a doubled one
-    an escaped one), read a chunk at a time with numpy (about 6 ms of CPU per MB when every
-    line holds quotes); kept while the file keeps its size and time."""
+    an escaped one), read a chunk at a time (about 1 ms of CPU per MB without quotes and \\r,
+    6 ms with quotes on every line); kept while the file keeps its size and time."""
     stat = Path(path).stat()
     return _line_ends(str(path), stat.st_mtime_ns, stat.st_size)
 
@@ -105,6 +105,10 @@ def _line_ends(path: str, mtime: int, size: int) -> LineEnds:
     lf = crlf = cr = 0
     with open(path, "rb") as fh:
         while chunk := fh.read(_CHUNK):
+            if not parity and before != 13 and b'"' not in chunk and b"\r" not in chunk:
+                lf += chunk.count(b"\n")
+                before = chunk[-1]
+                continue
             a = np.frombuffer(chunk, np.uint8)
             quotes = np.flatnonzero(a == 34)
             ends = np.flatnonzero((a == 10) | (a == 13))

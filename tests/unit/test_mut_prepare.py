@@ -4,6 +4,8 @@ Written to kill mutmut survivors."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -160,6 +162,66 @@ def test_scores_are_numbers():
         nullable = prepare(pd.DataFrame({**base, "s": pd.array(values, dtype=dtype)}), _spec())
         assert nullable.y_score.tolist() == kept and nullable.y_score.dtype == np.float64
         assert nullable.dropped_reasons == {"missing score": 1}
+
+
+DATES = ("Score column 's' has dates or times; a score must be a number. Choose a numeric "
+         "column, or use it as a prediction column instead.")
+
+
+@pytest.mark.parametrize("values", [
+    pd.to_datetime(["2024-01-01", "2024-02-01", None, "2024-03-01"]),
+    pd.to_timedelta(["1D", "2h", None, "3min"]),
+    pd.to_datetime(["2024-01-01 10:00+01:00", None, "2024-01-02 10:00+01:00", None]),
+    pd.period_range("2024-01", periods=4, freq="M"),
+    # dates as Python objects (an Excel column of dates), a missing one among them
+    pd.Series([dt.date(2024, 1, 1), None, dt.date(2024, 1, 3), dt.date(2024, 1, 4)],
+              dtype=object),
+    pd.Series([dt.time(9, 30), dt.time(10, 0), None, dt.time(11, 0)], dtype=object),
+], ids=["datetime", "duration", "instant", "period", "date-objects", "time-objects"])
+def test_dates_and_times_are_no_score(values):
+    # pandas reads them as counts of nanoseconds, which would pass as scores
+    df = pd.DataFrame({"y": [1, 0, 1, 0], "sex": ["F"] * 4, "s": values})
+    assert _message(prepare, df, _spec()) == DATES
+
+
+def test_a_column_of_number_objects_without_text_is_a_score():
+    # an object column of numbers (an Excel column with empty cells, as None or NaN) is read
+    # as numbers
+    df = pd.DataFrame({"y": [1, 0, 1, 0, 1], "sex": ["F"] * 5,
+                       "s": pd.Series([0.25, None, 1, np.nan, 0.5], dtype=object)})
+    p = prepare(df, _spec())
+    assert p.y_score.dtype == np.float64 and p.y_score.tolist() == [0.25, 1.0, 0.5]
+    assert p.n_dropped == 2
+
+
+def test_values_that_are_neither_numbers_nor_text_are_named():
+    # a Parquet column of bytes: no text, and no number either
+    df = pd.DataFrame({"y": [1, 0, 1, 0, 1], "sex": ["F"] * 5,
+                       "s": pd.Series([b"x", 0.5, b"y", b"z", b"w"], dtype=object)})
+    shown = ", ".join(repr(str(v)) for v in (b"x", b"y", b"z"))
+    assert _message(prepare, df, _spec()) == (
+        f"Score column 's' has text values such as {shown}; a score must be a number. Choose "
+        "a numeric column, or use it as a prediction column instead.")
+
+
+def test_labels_the_target_never_takes_are_named_in_numeric_order():
+    # 10 before 3 in the rows, 3 before 10 in the sentence (not "10.0, 3.0" as text sorts)
+    df = pd.DataFrame({"y": [1, 0, 1, 0], "p": [10, 1, 3, 0], "sex": ["F"] * 4})
+    assert _message(prepare, df, _spec(prediction="p")).startswith(
+        "Prediction column 'p' has values 3.0, 10.0 that the target 'y' never takes (0.0, 1.0)")
+    words = pd.DataFrame({"y": ["yes", "no"] * 2, "p": ["yes", "z", "maybe", "no"],
+                          "sex": ["F"] * 4})
+    assert _message(prepare, words, _spec(prediction="p", pos_label="yes")).startswith(
+        "Prediction column 'p' has values 'maybe', 'z' that the target 'y' never takes "
+        "('no', 'yes')")
+
+
+def test_an_instant_is_named_in_utc_with_its_offset():
+    col = pd.Series(pd.to_datetime(["2024-03-01 10:00:00+01:00", "2024-03-01 12:00:00+01:00",
+                                    "2024-03-01 10:00:00+01:00"]))
+    codes, labels = encode_feature(col, "t")
+    assert labels == ("2024-03-01 09:00:00+00:00", "2024-03-01 11:00:00+00:00")
+    assert codes.tolist() == [0, 1, 0]
 
 
 def test_a_single_threshold_decides_at_or_above_it():

@@ -58,3 +58,36 @@ def test_nothing_is_said_when_every_group_keeps_a_row():
     df.loc[df.index[::7], "s"] = np.nan
     spec = AssessmentSpec(target="y", score="s", sensitive=("g",))
     assert vanished_groups(df, spec, _kept(df, spec)) == []
+
+
+def test_each_reason_is_named_by_its_count_for_predictions_and_one_hot_groups():
+    # 'race' is one-hot (race_A, race_B, race_C); a prediction, not a score, decides.
+    # B's one row lacks a prediction; C's three rows lack an outcome (1) or a prediction (2);
+    # 'sex' loses no group. Counted here by hand from the rows below.
+    df = pd.DataFrame({
+        "y": [1, 0, 1, 0, 1, None, 0, 1],
+        "p": [1, 0, 0, 1, None, 1, None, None],
+        "race_A": [1, 1, 1, 1, 0, 0, 0, 0],
+        "race_B": [0, 0, 0, 0, 1, 0, 0, 0],
+        "race_C": [0, 0, 0, 0, 0, 1, 1, 1],
+        "sex": ["F", "M", "F", "M", "F", "M", "F", "M"],
+    })
+    spec = AssessmentSpec(target="y", prediction="p", sensitive=("race", "sex"))
+    kept = _kept_prediction(df, spec)
+    assert kept["race"] == ("A",)
+    assert vanished_groups(df, spec, kept) == [
+        "race: 'B' has no row left: its row lacks a prediction.",
+        "race: 'C' has no row left: its 3 rows lack an outcome (1) or a prediction (2)."]
+    # only a missing score: the reason is the score alone, whatever the outcomes
+    scored = df.assign(s=[0.1, 0.9, 0.4, 0.6, np.nan, np.nan, np.nan, np.nan],
+                       y=[1, 0, 1, 0, 1, 0, 0, 1])
+    spec = AssessmentSpec(target="y", score="s", sensitive=("race",))
+    assert vanished_groups(scored, spec, {"race": ("A",)}) == [
+        "race: 'B' has no row left: its row lacks a score.",
+        "race: 'C' has no row left: its 3 rows lack a score."]
+
+
+def _kept_prediction(df, spec):
+    a = faircard.assess(df, target=spec.target, prediction=spec.prediction,
+                        sensitive=list(spec.sensitive), n_boot=0, min_group_size=1)
+    return {gc.feature: gc.groups for gc in a.counts}

@@ -12,6 +12,8 @@ import pandas as pd
 import pytest
 
 import faircard
+from faircard.group_notes import group_notes
+from faircard.prepare import build_group_index
 from faircard.spec import AssessmentSpec, Binning
 
 BANDS = Binning((18, 25, 40, 65), ("18-24", "25-39", "40-65"))
@@ -57,3 +59,29 @@ def test_every_empty_combination_is_named():
     empty = [f"{s} & {b}" for s, b in itertools.product(*groups) if (s, b) not in present]
     assert ("No one in 6 of the 9 combinations of sex & age, so they are not shown: "
             + ", ".join(empty) + ".") in a.group_notes
+
+
+def test_the_note_on_names_that_read_alike_lists_sets_and_counts_the_rest():
+    # twelve sets: 'a', 'A' and 'a ' (three names), then 'b'/'B' ... 'l'/'L' (two each);
+    # ten are listed, the last two counted; 3 + 11 * 2 = 25 groups in all
+    letters = "abcdefghijkl"
+    names = ["a", "A", "a "] + [x for c in letters[1:] for x in (c, c.upper())]
+    df = pd.DataFrame({"y": [1, 0] * len(names), "s": [0.5] * (2 * len(names)),
+                       "sex": names * 2})
+    spec = AssessmentSpec(target="y", score="s", sensitive=("sex",))
+    [note] = group_notes(build_group_index(df, spec), spec)
+    sets = ["'A', 'a' and 'a '"] + [f"'{c.upper()}' and '{c}'" for c in letters[1:10]]
+    assert note == ("In 'sex', 25 groups whose names differ only by spaces, letter case or "
+                    "Unicode form are counted as separate groups: " + "; ".join(sets)
+                    + " (and 2 more sets). If they are the same people, correct the data.")
+
+
+def test_ten_sets_of_names_that_read_alike_are_all_listed_with_nothing_counted():
+    letters = "abcdefghij"
+    names = [x for c in letters for x in (c, c.upper())]
+    df = pd.DataFrame({"y": [1, 0] * len(names), "s": [0.5] * (2 * len(names)),
+                       "sex": names * 2})
+    spec = AssessmentSpec(target="y", score="s", sensitive=("sex",))
+    [note] = group_notes(build_group_index(df, spec), spec)
+    assert note.endswith(" and 'j'. If they are the same people, correct the data.")
+    assert note.startswith("In 'sex', 20 groups whose names") and "more" not in note

@@ -17,6 +17,8 @@ from faircard.formatting import (
     fmt_int,
     fmt_num,
     fmt_pct,
+    fmt_probability,
+    groups_with_sizes,
     is_missing,
 )
 
@@ -94,3 +96,15 @@ def test_tiny_thresholds_are_written_so_they_read_back_exactly(t):
 
     text = fmt_threshold(t)
     assert float(text) == t, text
+
+
+def test_groups_are_named_with_their_sizes_in_people():
+    assert groups_with_sizes({"c": 4, "d": 1, "e": 1000.0}) == \
+        "c (4 people), d (1 person), e (1,000 people)"
+    assert groups_with_sizes({}) == ""
+
+
+def test_a_probability_too_small_for_sixteen_decimals_is_written_in_full():
+    # 1e-20 with 3 to 16 decimals reads 0: it is written as Python writes the number itself
+    assert fmt_probability(1e-20) == "1e-20" and float(fmt_probability(1e-20)) == 1e-20
+    assert fmt_probability(0.0002) == "0.0002" and fmt_probability(0.25) == "0.250"

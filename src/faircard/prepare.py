@@ -451,6 +451,14 @@ def check_intersection_size(features: tuple[str, ...], n_groups: int,
         )
 
 
+def nested_column_error(role: str, name: str) -> FaircardError:
+    """The refusal of a column of lists or records named as ``role`` (every engine's)."""
+    advice = ("choose a column such as sex, race or an age band." if role == "Sensitive feature"
+              else "choose a column of one value per person.")
+    return FaircardError(f"{role} '{name}' holds lists or records, not one value per person; "
+                         + advice)
+
+
 def build_group_index(data: pd.DataFrame, spec: AssessmentSpec) -> GroupIndex:
     """Encode each sensitive feature (binned if asked) and the intersection cells in one pass."""
     labels: dict[str, tuple[str, ...]] = {}
@@ -459,10 +467,7 @@ def build_group_index(data: pd.DataFrame, spec: AssessmentSpec) -> GroupIndex:
     for f in spec.sensitive:
         col = data[f] if f in data.columns else sensitive_column(data, f)
         if not is_scalar_column(col):
-            raise FaircardError(
-                f"Sensitive feature '{f}' holds lists or records, not one value per person; "
-                "choose a column such as sex, race or an age band."
-            )
+            raise nested_column_error("Sensitive feature", f)
         if f in spec.bins:
             col = pd.Series(spec.bins[f].apply(col), index=data.index)
         c, lab = encode_feature(col, f)

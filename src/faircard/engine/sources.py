@@ -342,7 +342,7 @@ def _columns(spec: AssessmentSpec, types: dict[str, str], examples=None) -> Colu
     """The columns ``spec`` names, once they are in ``types`` and a score column holds
     numbers. ``examples``: a score column's text values, to name them (see
     :func:`_text_examples`)."""
-    from ..prepare import text_score_error
+    from ..prepare import nested_column_error, text_score_error
 
     decision = spec.score or spec.prediction
     for col, role in [(spec.target, "Target column"),
@@ -350,6 +350,8 @@ def _columns(spec: AssessmentSpec, types: dict[str, str], examples=None) -> Colu
                       *[(s, "Sensitive feature") for s in spec.sensitive]]:
         if col not in types:
             raise missing_column(col, list(types), role)
+        if is_nested_type(types[col]):  # DuckDB's casts and strlen would name it otherwise
+            raise nested_column_error(role, col)
     # a column of a file with no value in any row has the type NULL: missing, not text
     kind = types[spec.score].upper() if spec.score else ""
     times = kind.startswith(("DATE", "TIME", "INTERVAL"))  # INTERVAL starts as INT does
@@ -369,10 +371,22 @@ def _columns(spec: AssessmentSpec, types: dict[str, str], examples=None) -> Colu
 TEXT_TYPES = ("VARCHAR", "STRING", "TEXT")
 
 
+def is_text_type(kind: str) -> bool:
+    """Whether an engine's column type is text of one value (not a list of texts)."""
+    return kind.upper().startswith(TEXT_TYPES) and not is_nested_type(kind)
+
+
+def is_nested_type(kind: str) -> bool:
+    """Whether a DuckDB (``DOUBLE[]``, ``STRUCT(...)``) or Spark (``ARRAY<...>``) type holds
+    lists, records or maps rather than one value."""
+    kind = kind.upper()
+    return kind.endswith("]") or kind.startswith(("STRUCT", "MAP", "UNION", "ARRAY", "LIST"))
+
+
 def text_features(cols: Columns, types: dict[str, str]) -> list[str]:
     """The sensitive features of ``cols`` that ``types`` (an engine's) holds as text: the
     columns whose values may be longer than a group's name may be."""
-    return [f for f in cols.sensitive if types.get(f, "").upper().startswith(TEXT_TYPES)]
+    return [f for f in cols.sensitive if is_text_type(types.get(f, ""))]
 
 
 def check_text_lengths(query, features: list[str], *, spark: bool = False) -> None:
@@ -416,7 +430,7 @@ def check_long_text_duckdb(path: str, features) -> None:
     rows (the first rows of every column, in which personal data is looked for); else nothing
     (counting checks them)."""
     with duckdb_source(path) as (con, types):
-        texts = [f for f in features if types.get(f, "").upper().startswith(TEXT_TYPES)]
+        texts = [f for f in features if is_text_type(types.get(f, ""))]
         if texts and not _small_text_chunks(con, texts):
             check_text_lengths(lambda sql: con.execute(sql).fetchall(), texts)
 

@@ -149,14 +149,16 @@ def test_pdf_card_shows_the_payloads_as_text(cards, tmp_path):
         assert p in flat, p
 
 
-def test_a_fifty_thousand_character_group_is_drawn_short_and_named_whole_once():
+def test_a_group_name_of_the_longest_allowed_is_drawn_short_and_named_whole_once():
     """Printed whole in every table, heading and finding, a 50,000-character group name made
     the PDF take three times as long; now they show its first characters (two names with the
     same start stay apart) and one table at the end of the card gives the start of each long
-    name, its length and, as the cell's tooltip, the whole name."""
+    name, its length and, as the cell's tooltip, the whole name. Group names are now at most
+    1,000 characters (``prepare.MAX_GROUP_NAME``): names of that length are drawn short too."""
+    from faircard.prepare import MAX_GROUP_NAME
     from faircard.safe_text import LABEL_CHARS
 
-    long_a, long_b = "x" * 50_000, "x" * 49_999 + "y"
+    long_a, long_b = "x" * MAX_GROUP_NAME, "x" * (MAX_GROUP_NAME - 1) + "y"
     feature = "f" * 300
     card = _card([long_a, long_b, "B"], column=feature)
     html = render_html(card, charts={})
@@ -164,7 +166,7 @@ def test_a_fifty_thousand_character_group_is_drawn_short_and_named_whole_once():
     listed = {td.get("title"): "".join(td.itertext()) for td in doc.iter("td")
               if td.get("class") == "fullname"}
     assert set(listed) == {long_a, long_b, feature}
-    assert listed[long_a] == "x" * 200 + "… (50,000 characters; the JSON card holds the whole name)"
+    assert listed[long_a] == "x" * 200 + "… (1,000 characters; the JSON card holds the whole name)"
     for name in (long_a, long_b, feature):
         assert html.count(name) == 1  # in the tooltip only
     for td in doc.iter("td"):
@@ -176,6 +178,6 @@ def test_a_fifty_thousand_character_group_is_drawn_short_and_named_whole_once():
     assert len(shown) == 2 and all(c.endswith(("… (1)", "… (2)")) for c in shown), shown
     md = markdown_body(card)
     assert "x" * 201 not in md and "f" * 301 not in md
-    assert md.count("(50,000 characters; the JSON card holds the whole name)") == 2
+    assert md.count("(1,000 characters; the JSON card holds the whole name)") == 2
     assert {r["group"] for r in json.loads(render_json(card))["quantitative"]["by_group"]} \
         == {long_a, long_b, "B"}

@@ -78,6 +78,9 @@ def _assert_same_cube(a, b):
         np.testing.assert_array_equal(a.scores.sums[key], b.scores.sums[key])
     assert a.memo.keys() == b.memo.keys()
     for key, parts in a.memo.items():
+        if isinstance(parts, list):  # the sentences naming groups with no row left
+            assert parts == b.memo[key], key
+            continue
         for name, metrics in parts.items():
             for metric, values in metrics.items():
                 np.testing.assert_array_equal(values, b.memo[key][name][metric],

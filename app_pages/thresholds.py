@@ -104,12 +104,14 @@ lo, hi = float(finite[0]), float(finite[-1])
 if in_force.is_single:  # the slider always shows the threshold in force
     lo, hi = min(lo, in_force.threshold), max(hi, in_force.threshold)
     state.put(state.THRESHOLD_SLIDER, in_force.threshold)
-elif state.THRESHOLD_SLIDER not in st.session_state:
-    state.put(state.THRESHOLD_SLIDER, float(np.median(list(in_force.thresholds.values()))))
+    shown = in_force.threshold
+else:
+    shown = state.seed(state.THRESHOLD_SLIDER,
+                       float(np.median(list(in_force.thresholds.values()))))
 step = (hi - lo) / 200 if hi > lo else 0.01
 t = st.slider("Threshold (score at or above it = positive decision)", lo, hi,
               step=step, key=state.THRESHOLD_SLIDER,
-              format=threshold_format(st.session_state[state.THRESHOLD_SLIDER]),
+              format=threshold_format(shown),
               on_change=state.set_single_threshold, args=(state.THRESHOLD_SLIDER,),
               help="Moving it makes this one threshold the decision policy.")
 

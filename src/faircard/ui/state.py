@@ -196,10 +196,11 @@ def reset_after_data_change() -> None:
         del st.session_state[widget]
 
 
-def seed(widget_key: str, value: Any) -> None:
-    """Before drawing a widget: give it ``value`` unless it already has one."""
+def seed(widget_key: str, value: Any) -> Any:
+    """Before drawing a widget: give it ``value`` unless it already has one; its value."""
     if widget_key not in st.session_state:
         st.session_state[widget_key] = value
+    return st.session_state[widget_key]
 
 
 def forget_widgets(prefix: str) -> None:

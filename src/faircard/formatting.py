@@ -69,6 +69,13 @@ def counted(n: int, singular: str, plural: str) -> str:
     return f"{n:,} {singular if n == 1 else plural}"
 
 
+def mid_sentence(label: str) -> str:
+    """A metric's label as it reads inside a sentence: "True positive rate" becomes "true
+    positive rate"; a label starting with letters in capitals ("ROC AUC", "F1 score") keeps
+    them."""
+    return label[0].lower() + label[1:] if label[1:2].islower() else label
+
+
 def groups_with_sizes(sizes: dict[str, int]) -> str:
     """Groups named with their sizes: "c (4 people), d (1 person)"."""
     return ", ".join(f"{g} ({counted(int(n), 'person', 'people')})" for g, n in sizes.items())

@@ -26,7 +26,7 @@ from .decision import (
 )
 from .errors import FaircardError
 from .favorable import wording
-from .formatting import fmt_threshold, groups_with_sizes
+from .formatting import fmt_threshold, groups_with_sizes, mid_sentence
 from .metrics import LABELS, UNDEFINED_REASONS, metrics_from_counts
 from .thresholds import Sweep, grid_thresholds, sweep
 from .trivial import decided_alone
@@ -809,7 +809,7 @@ def unchecked(constraint: str) -> str:
     (equal opportunity where none of them has actual positives): its gap is n/a, so it is
     neither met nor missed ("largest gap nan" said nothing)."""
     rates = CONSTRAINTS[constraint]
-    named = " and ".join(LABELS[m][0].lower() + LABELS[m][1:] for m in rates)
+    named = " and ".join(mid_sentence(LABELS[m]) for m in rates)
     why = "; ".join(dict.fromkeys(UNDEFINED_REASONS[m].removesuffix(" in this group")
                                   for m in rates))
     return (f"It cannot be held to {constraint.replace('_', ' ')}: the {named} "

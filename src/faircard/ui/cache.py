@@ -140,6 +140,7 @@ def resampled_if_possible(assess, spec: AssessmentSpec) -> Assessment:
     bootstrap replicates (:class:`~faircard.prepare.TooManyToResample`; the app has no control
     for their number), ``assess`` without the bootstrap, its ``extras[NO_BOOTSTRAP]`` saying
     which intervals are missing, why and how to have them."""
+    from ..formatting import mid_sentence
     from ..metrics import COUNT_METRICS, LABELS
     from ..uncertainty import PROPORTIONS
 
@@ -148,8 +149,7 @@ def resampled_if_possible(assess, spec: AssessmentSpec) -> Assessment:
     except TooManyToResample as exc:
         a = assess(dataclasses.replace(spec, n_boot=0))
         names = " and ".join(f"'{f}'" for f in a.cube.index.features)
-        missing = [LABELS[m] if LABELS[m][:2].isupper() else LABELS[m][0].lower() + LABELS[m][1:]
-                   for m in a.metrics
+        missing = [mid_sentence(LABELS[m]) for m in a.metrics
                    if m in COUNT_METRICS and m != "count" and m not in PROPORTIONS]
         a.extras[NO_BOOTSTRAP] = (
             f"Shown without bootstrap intervals: the groups of {names} occur in "

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..favorable import wording
-from ..formatting import fmt_interval, fmt_level, fmt_num, fmt_p
+from ..formatting import fmt_interval, fmt_level, fmt_num, fmt_p, mid_sentence
 from ..metrics import UNDEFINED_REASONS, extreme_names
 
 
@@ -47,9 +47,8 @@ def undefined_note(table: pd.DataFrame, metrics: list[str], favorable_outcome: s
         by_reason: dict[str, list[str]] = {}
         for m in metrics:
             if pd.isna(row[m]):
-                name = label(m)  # "True positive rate" mid-sentence: "true positive rate"
-                name = name[0].lower() + name[1:] if name[1:2].islower() else name
-                by_reason.setdefault(UNDEFINED_REASONS.get(m, "undefined"), []).append(name)
+                by_reason.setdefault(UNDEFINED_REASONS.get(m, "undefined"), []).append(
+                    mid_sentence(label(m)))
         if by_reason:
             said.append(f"{g}: " + "; ".join(
                 (ms[0] if len(ms) == 1 else f"{', '.join(ms[:-1])} and {ms[-1]}")
